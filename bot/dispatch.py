@@ -1,0 +1,120 @@
+"""From a stored webhook event to handlers and one reply, with one error hook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from linebot.v3.webhooks import Event, PostbackEvent, UnknownEvent
+
+from bot import messages
+from bot.deps import REPLY_LIMIT, Deps, EventContext
+from bot.router import Router, from_person
+from storage.models import Member
+from storage.repositories import unit_of_work
+
+log = logging.getLogger("mimamori.dispatch")
+
+
+class EventDispatcher:
+    def __init__(self, deps: Deps, router: Router) -> None:
+        self._deps = deps
+        self._router = router
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Handle events in the background, in order, so the webhook answers at once."""
+        task = asyncio.get_running_loop().create_task(self._handle_all(events))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until every submitted event is handled (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def replay_unprocessed(self) -> int:
+        """Events received but not handled before the process stopped are handled now."""
+        async with unit_of_work(self._deps.db) as repos:
+            pending = await repos.inbox.unprocessed()
+        if pending:
+            log.info("replaying %d webhook events left from before the restart", len(pending))
+            self.submit([(event_id, json.loads(payload)) for event_id, payload in pending])
+        return len(pending)
+
+    async def _handle_all(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for event_id, raw in sorted(events, key=lambda item: item[1].get("timestamp", 0)):
+            try:
+                await self.handle(event_id, raw)
+            except Exception:
+                log.exception("event %s could not be handled", event_id)
+
+    async def handle(self, event_id: str, raw: dict[str, Any]) -> None:
+        event = _parse(event_id, raw)
+        ctx = EventContext(deps=self._deps, event=event) if event is not None else None
+        if ctx is not None:
+            await self._route(ctx, event_id)
+            await self._send_reply(ctx)
+        async with unit_of_work(self._deps.db) as repos:
+            await repos.inbox.mark_processed(event_id, self._deps.clock.now())
+        if ctx is not None and ctx.outbox_written:
+            self._deps.engine.request_delivery()
+
+    async def _route(self, ctx: EventContext, event_id: str) -> None:
+        try:
+            if from_person(ctx):
+                ctx.member = await self._person(ctx)
+            if isinstance(ctx.event, PostbackEvent):
+                ctx.postback = self._deps.postbacks.decode(ctx.event.postback.data)
+            if not await self._router.dispatch(ctx):
+                log.info("event %s (%s) not handled", event_id, ctx.event.type)
+        except Exception:
+            # The one error hook: log with context and apologise rather than stay silent.
+            log.exception(
+                "handler failed for event %s (%s from %s)",
+                event_id,
+                ctx.event.type,
+                getattr(ctx.event.source, "type", "?"),
+            )
+            ctx.replies = [messages.text(ctx.t("error.apology"))]
+
+    async def _person(self, ctx: EventContext) -> Member | None:
+        """The member behind a 1:1 event, registered on first contact (a follow, or a message
+        from someone who followed before the bot kept records)."""
+        user_id = ctx.event.source.user_id
+        async with unit_of_work(self._deps.db) as repos:
+            member = await repos.members.by_line_id(user_id)
+        if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
+            return member
+        profile = await self._deps.line.profile(user_id)
+        language = self._deps.i18n.get(profile.language if profile else None).language
+        name = profile.display_name if profile else ""
+        async with unit_of_work(self._deps.db) as repos:
+            member, _ = await repos.members.register(
+                user_id, name, language, self._deps.clock.now()
+            )
+        return member
+
+    async def _send_reply(self, ctx: EventContext) -> None:
+        token = getattr(ctx.event, "reply_token", None)
+        if not ctx.replies or not token:
+            return
+        if len(ctx.replies) > REPLY_LIMIT:
+            log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
+        result = await self._deps.line.reply(token, ctx.replies[:REPLY_LIMIT])
+        if result.detail:
+            log.warning("reply not delivered: %s", result.detail)
+
+
+def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
+    try:
+        event = Event.from_dict(raw)
+    except Exception as error:
+        log.warning("malformed event %s skipped: %s", event_id, str(error)[:300])
+        return None
+    if event is None or isinstance(event, UnknownEvent):
+        log.info("event %s of unknown type %r skipped", event_id, raw.get("type"))
+        return None
+    return event

@@ -1,0 +1,21 @@
+"""Per-feature routers, in the order they are tried (first match wins)."""
+
+from __future__ import annotations
+
+from bot.features import checkin, fallback, follow, invites, menu, schedule, teams
+from bot.router import Router
+
+
+def build_router() -> Router:
+    root = Router("root")
+    # invites before teams: a code is recognised even while a team name is awaited.
+    root.include(
+        follow.router,
+        checkin.router,
+        schedule.router,
+        invites.router,
+        teams.router,
+        menu.router,
+        fallback.router,
+    )
+    return root

@@ -1,0 +1,20 @@
+"""Postbacks the bot did not sign or no longer knows: say so, change nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from linebot.v3.webhooks import PostbackEvent
+
+from bot import messages
+from bot.deps import EventContext
+from bot.router import Router, from_person
+
+log = logging.getLogger("mimamori.fallback")
+router = Router("fallback")
+
+
+@router.on(PostbackEvent, from_person)
+async def unknown_postback(ctx: EventContext) -> None:
+    log.warning("postback refused: %.100r", ctx.event.postback.data)
+    ctx.reply(messages.text(ctx.t("postback.invalid")))

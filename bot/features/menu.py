@@ -1,0 +1,56 @@
+"""The main menu, help, and the answer to anything the bot did not understand."""
+
+from __future__ import annotations
+
+from linebot.v3.webhooks import MessageEvent, PostbackEvent
+
+from bot import messages
+from bot.deps import EventContext
+from bot.router import Router, action, from_person
+from storage.repositories import unit_of_work
+
+router = Router("menu")
+
+
+def main_menu(ctx: EventContext, prompt_key: str = "menu.prompt") -> messages.Message:
+    codec = ctx.deps.postbacks
+    items = [
+        (ctx.t("menu.schedule"), codec.encode("sched"), ctx.t("menu.schedule")),
+        (ctx.t("menu.status"), codec.encode("status"), ctx.t("menu.status")),
+        (ctx.t("menu.new_team"), codec.encode("team_new"), ctx.t("menu.new_team")),
+        (ctx.t("menu.teams"), codec.encode("teams"), ctx.t("menu.teams")),
+        (ctx.t("menu.join"), codec.encode("join_help"), ctx.t("menu.join")),
+        (ctx.t("menu.help"), codec.encode("help"), ctx.t("menu.help")),
+    ]
+    return messages.text(ctx.t(prompt_key), items)
+
+
+@router.on(PostbackEvent, action("menu"))
+async def on_menu(ctx: EventContext) -> None:
+    ctx.reply(main_menu(ctx))
+
+
+@router.on(PostbackEvent, action("help"))
+async def on_help(ctx: EventContext) -> None:
+    ctx.reply(messages.text(ctx.t("help.body")), main_menu(ctx))
+
+
+@router.on(PostbackEvent, action("join_help"))
+async def on_join_help(ctx: EventContext) -> None:
+    ctx.reply(messages.text(ctx.t("invite.how_to_join")))
+
+
+@router.on(PostbackEvent, action("cancel"))
+async def on_cancel(ctx: EventContext) -> None:
+    if ctx.member is not None and ctx.member.dialog is not None:
+        async with unit_of_work(ctx.deps.db) as repos:
+            await repos.members.set_dialog(ctx.member.id, None)
+    ctx.reply(main_menu(ctx, "menu.cancelled"))
+
+
+@router.on(MessageEvent, from_person)
+async def on_anything_else(ctx: EventContext) -> None:
+    # A sign of life was already acknowledged by the check-in observer; add the menu only
+    # when the person seems to be looking for something.
+    if not ctx.replies:
+        ctx.reply(main_menu(ctx))

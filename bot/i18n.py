@@ -1,0 +1,119 @@
+"""Every sentence a person reads, from `locales/*.toml` (Japanese first), with overrides."""
+
+from __future__ import annotations
+
+import logging
+import string
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("mimamori.i18n")
+
+DEFAULT_LANGUAGE = "ja"
+
+
+@dataclass(frozen=True)
+class Locale:
+    language: str
+    texts: dict[str, str]
+    quotes: tuple[str, ...]
+    timezone: ZoneInfo
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.texts[key].format(**values)
+
+    def when(self, moment: datetime | None) -> str:
+        """A moment as a person reads it, in the deployment's time zone."""
+        if moment is None:
+            return self.t("time.never")
+        local = moment.astimezone(self.timezone)
+        return self.t(
+            "time.datetime",
+            year=local.year,
+            month=local.month,
+            day=local.day,
+            hour=local.hour,
+            minute=local.minute,
+            weekday=self.texts["time.weekdays"].split(",")[local.weekday()],
+        )
+
+    def schedule(self, interval_days: int | None, hour: int | None) -> str:
+        if interval_days is None or hour is None:
+            return self.t("schedule.none")
+        key = "schedule.daily" if interval_days == 1 else "schedule.every"
+        return self.t(key, days=interval_days, hour=hour)
+
+    def quote_of_the_day(self, day: date) -> str:
+        # The same index in every language, so one day's check-in says the same thing to all.
+        return self.quotes[day.toordinal() % len(self.quotes)]
+
+
+class I18n:
+    def __init__(self, locales: dict[str, Locale]) -> None:
+        self._locales = locales
+
+    @classmethod
+    def load(cls, timezone: ZoneInfo, overrides: Path | None = None) -> I18n:
+        locales = {}
+        for entry in resources.files("locales").iterdir():
+            if not entry.name.endswith(".toml"):
+                continue
+            language = entry.name.removesuffix(".toml")
+            data = tomllib.loads(entry.read_text("utf-8"))
+            if overrides is not None and (overrides / entry.name).is_file():
+                # A deployment rewords any text (its own check-in wording) without code changes.
+                extra = tomllib.loads((overrides / entry.name).read_text("utf-8"))
+                data = _merge(data, extra)
+            texts = _flatten(data.get("texts", {}))
+            quotes = tuple(data.get("quotes", ())) or ("",)
+            locales[language] = Locale(language, texts, quotes, timezone)
+        if DEFAULT_LANGUAGE not in locales:
+            raise RuntimeError("locales/ja.toml is missing")
+        return cls(locales)
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self._locales)
+
+    def get(self, language: str | None) -> Locale:
+        """The locale for a LINE profile language ("ja", "en", "zh-Hant", ...)."""
+        if language:
+            base = language.split("-")[0].lower()
+            if base in self._locales:
+                return self._locales[base]
+        return self._locales[DEFAULT_LANGUAGE]
+
+    @staticmethod
+    def supported_language(language: str | None, available: list[str]) -> str:
+        base = (language or DEFAULT_LANGUAGE).split("-")[0].lower()
+        return base if base in available else DEFAULT_LANGUAGE
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,155 @@
+"""The LINE Messaging API boundary: every call the bot makes to LINE goes through here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import aiohttp
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    MulticastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+
+log = logging.getLogger("mimamori.line")
+
+REQUEST_TIMEOUT_SECONDS = 10
+MULTICAST_LIMIT = 500  # recipients per multicast request
+MULTICAST_PER_SECOND = 200
+PUSH_PER_SECOND = 2000
+
+_TRANSPORT_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"  # 200, or 409: the retry key was accepted before
+    RETRY = "retry"  # 5xx, timeout, network: same key again later
+    RATE_LIMITED = "rate_limited"  # 429 too many requests: back off
+    QUOTA = "quota"  # 429 monthly limit reached: wait much longer, tell the operator
+    REJECTED = "rejected"  # other 4xx: sending again will not help
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    display_name: str
+    language: str | None
+
+
+class RateLimiter:
+    """Spaces requests to at most `per_second` (LINE's published limits per endpoint)."""
+
+    def __init__(self, per_second: int) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self._interval
+
+
+class LineApi:
+    def __init__(self, client: AsyncApiClient) -> None:
+        self._api = AsyncMessagingApi(client)
+        self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND)
+        self._push_rate = RateLimiter(PUSH_PER_SECOND)
+        self._bot_basic_id: str | None = None
+
+    @staticmethod
+    def configuration(base_url: str, access_token: str) -> Configuration:
+        return Configuration(host=base_url.rstrip("/"), access_token=access_token)
+
+    async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        await self._push_rate.wait()
+        return await self._send(
+            self._api.push_message(
+                request, x_line_retry_key=retry_key, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        )
+
+    async def multicast(
+        self, to: list[str], messages: list[dict[str, Any]], retry_key: str
+    ) -> SendResult:
+        if not 1 <= len(to) <= MULTICAST_LIMIT:
+            raise ValueError(f"a multicast takes 1-{MULTICAST_LIMIT} recipients, got {len(to)}")
+        request = MulticastRequest.from_dict({"to": to, "messages": messages})
+        await self._multicast_rate.wait()
+        return await self._send(
+            self._api.multicast(
+                request, x_line_retry_key=retry_key, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        )
+
+    async def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        return await self._send(
+            self._api.reply_message(request, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+        )
+
+    async def profile(self, user_id: str) -> Profile | None:
+        try:
+            answer = await self._api.get_profile(user_id, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            log.warning("profile of %s not available: %s", user_id, _describe(error))
+            return None
+        return Profile(answer.user_id, answer.display_name, answer.language)
+
+    async def bot_basic_id(self) -> str | None:
+        """The account's basic id (@xxxx), for links that open the chat; cached once known."""
+        if self._bot_basic_id is None:
+            try:
+                info = await self._api.get_bot_info(_request_timeout=REQUEST_TIMEOUT_SECONDS)
+            except (ApiException, *_TRANSPORT_ERRORS) as error:
+                log.warning("bot info not available: %s", _describe(error))
+                return None
+            self._bot_basic_id = info.basic_id
+        return self._bot_basic_id
+
+    async def _send(self, call: Any) -> SendResult:
+        try:
+            await call
+        except ApiException as error:
+            return _classify(error)
+        except _TRANSPORT_ERRORS as error:
+            return SendResult(Outcome.RETRY, _describe(error))
+        return SendResult(Outcome.DELIVERED)
+
+
+def _classify(error: ApiException) -> SendResult:
+    status = error.status or 0
+    body = str(error.body or "")[:300]
+    if status == 409:
+        return SendResult(Outcome.DELIVERED, "409: accepted before with this retry key")
+    if status == 429:
+        if "monthly limit" in body.lower():
+            return SendResult(Outcome.QUOTA, f"429: {body}")
+        return SendResult(Outcome.RATE_LIMITED, f"429: {body}")
+    if status >= 500 or status == 0:
+        return SendResult(Outcome.RETRY, f"{status}: {body}")
+    return SendResult(Outcome.REJECTED, f"{status}: {body}")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ApiException):
+        return f"{error.status}: {str(error.body or '')[:200]}"
+    return f"{type(error).__name__}: {error}"

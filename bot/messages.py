@@ -1,0 +1,132 @@
+"""LINE message objects the bot sends, built from locale texts (no wording lives here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import Locale
+
+Message = dict[str, Any]
+QuickItem = tuple[str, str, str]  # label, postback data, text shown in the chat when tapped
+
+QUICK_REPLY_LIMIT = 13
+LABEL_LIMIT = 20
+
+
+def text(body: str, quick: list[QuickItem] | None = None) -> Message:
+    message: Message = {"type": "text", "text": body[:5000]}
+    if quick:
+        message["quickReply"] = quick_reply(quick)
+    return message
+
+
+def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
+    if len(items) > QUICK_REPLY_LIMIT:
+        raise ValueError(f"a quick reply holds at most {QUICK_REPLY_LIMIT} items")
+    return {
+        "items": [
+            {
+                "type": "action",
+                "action": {
+                    "type": "postback",
+                    "label": label[:LABEL_LIMIT],
+                    "data": data,
+                    "displayText": shown,
+                },
+            }
+            for label, data, shown in items
+        ]
+    }
+
+
+def checkin(locale: Locale, ok_data: str, quote: str, resend: bool) -> Message:
+    """お元気ですか？ with the quote of the day and one large OK button."""
+    title = locale.t("checkin.resend_title" if resend else "checkin.title")
+    return {
+        "type": "flex",
+        "altText": locale.t("checkin.alt"),
+        "contents": {
+            "type": "bubble",
+            "size": "mega",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "spacing": "md",
+                "contents": [
+                    {"type": "text", "text": title, "size": "xl", "weight": "bold", "wrap": True},
+                    {
+                        "type": "text",
+                        "text": locale.t("checkin.quote_label"),
+                        "size": "sm",
+                        "color": "#666666",
+                    },
+                    {"type": "text", "text": quote, "size": "lg", "wrap": True},
+                    {
+                        "type": "text",
+                        "text": locale.t("checkin.instruction"),
+                        "size": "md",
+                        "wrap": True,
+                    },
+                ],
+            },
+            "footer": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {
+                        "type": "button",
+                        "style": "primary",
+                        "height": "md",
+                        "color": "#1f8a4c",
+                        "action": {
+                            "type": "postback",
+                            "label": locale.t("checkin.ok_button"),
+                            "data": ok_data,
+                            "displayText": locale.t("checkin.ok_display"),
+                        },
+                    }
+                ],
+            },
+        },
+    }
+
+
+def card(title: str, body: str, buttons: list[QuickItem] | None = None) -> Message:
+    """A short notice with a heading and large buttons (label, postback data, text shown)."""
+    bubble: dict[str, Any] = {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "md",
+            "contents": [
+                {"type": "text", "text": title, "size": "lg", "weight": "bold", "wrap": True},
+                {"type": "text", "text": body, "size": "md", "wrap": True},
+            ],
+        },
+    }
+    if buttons:
+        bubble["footer"] = {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary" if index == 0 else "secondary",
+                    "height": "md",
+                    "action": {
+                        "type": "postback",
+                        "label": label[:40],
+                        "data": data,
+                        "displayText": shown,
+                    },
+                }
+                for index, (label, data, shown) in enumerate(buttons)
+            ],
+        }
+    return {"type": "flex", "altText": f"{title} {body}"[:1500], "contents": bubble}
+
+
+def image(url: str) -> Message:
+    return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}

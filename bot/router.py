@@ -1,0 +1,87 @@
+"""A small router: features register handlers for an event type and a filter; first match wins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.deps import EventContext
+
+log = logging.getLogger("mimamori.router")
+
+Handler = Callable[[EventContext], Awaitable[None]]
+Filter = Callable[[EventContext], bool]
+
+
+@dataclass(frozen=True)
+class Route:
+    event_type: type
+    handler: Handler
+    when: Filter | None
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+        self.observers: list[Route] = []
+
+    def on(self, event_type: type, when: Filter | None = None) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(event_type, handler, when))
+            return handler
+
+        return register
+
+    def observe(
+        self, event_type: type, when: Filter | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Runs for every matching event before the handlers (e.g. a sign of life)."""
+
+        def register(handler: Handler) -> Handler:
+            self.observers.append(Route(event_type, handler, when))
+            return handler
+
+        return register
+
+    def include(self, *routers: Router) -> None:
+        for router in routers:
+            self.routes.extend(router.routes)
+            self.observers.extend(router.observers)
+
+    async def dispatch(self, ctx: EventContext) -> bool:
+        """Run the observers, then the first matching handler; False when none matched."""
+        for route in self.observers:
+            if _matches(route, ctx):
+                await route.handler(ctx)
+        for route in self.routes:
+            if _matches(route, ctx):
+                await route.handler(ctx)
+                return True
+        return False
+
+
+def _matches(route: Route, ctx: EventContext) -> bool:
+    return isinstance(ctx.event, route.event_type) and (route.when is None or route.when(ctx))
+
+
+def from_person(ctx: EventContext) -> bool:
+    """The event comes from one person's 1:1 chat with the bot."""
+    return getattr(ctx.event.source, "type", None) == "user"
+
+
+def in_group(ctx: EventContext) -> bool:
+    return getattr(ctx.event.source, "type", None) in ("group", "room")
+
+
+def action(name: str) -> Filter:
+    def matches(ctx: EventContext) -> bool:
+        return ctx.postback is not None and ctx.postback.action == name and from_person(ctx)
+
+    return matches
+
+
+def text_of(ctx: EventContext) -> str | None:
+    message = getattr(ctx.event, "message", None)
+    return getattr(message, "text", None) if getattr(message, "type", None) == "text" else None

@@ -1,0 +1,143 @@
+"""Configuration from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LINE_API_DEFAULT = "https://api.line.me"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it in one line."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Settings:
+    channel_secret: str
+    channel_access_token: str
+    line_api_base_url: str = LINE_API_DEFAULT
+    database: Path = Path("./mimamori.db")
+    host: str = "0.0.0.0"
+    port: int = 8080
+    timezone: ZoneInfo = ZoneInfo("Asia/Tokyo")
+    resend_after: timedelta = timedelta(hours=24)
+    alert_after: timedelta = timedelta(hours=3)
+    group_report_after: timedelta = timedelta(hours=23)
+    sweep_interval: timedelta = timedelta(seconds=30)
+    public_url: str | None = None
+    locale_overrides: Path | None = None
+    max_webhook_body: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            channel_secret=_required(env, "LINE_CHANNEL_SECRET"),
+            channel_access_token=_required(env, "LINE_CHANNEL_ACCESS_TOKEN"),
+            line_api_base_url=_url(env, "LINE_API_BASE_URL", LINE_API_DEFAULT),
+            database=Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db"),
+            host=env.get("MIMAMORI_HOST") or "0.0.0.0",
+            port=_port(env, "MIMAMORI_PORT", 8080),
+            timezone=_timezone(env, "MIMAMORI_TIMEZONE", "Asia/Tokyo"),
+            resend_after=_duration(env, "MIMAMORI_RESEND_AFTER", "24h"),
+            alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
+            group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
+            sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
+            public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
+            locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
+        )
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `90s`, `15m`, `3h`, `1d` -> timedelta; anything else raises ValueError."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected seconds or a value like 90s, 15m, 3h, 1d, got {text!r}")
+    amount, unit = match.groups()
+    seconds = int(amount) * _UNIT_SECONDS[unit]
+    if seconds <= 0:
+        raise ValueError("must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `#` comments, blank lines, `export ` and quotes allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise SettingsError(name, "is required but not set")
+    return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    try:
+        return parse_duration(env.get(name) or default)
+    except ValueError as error:
+        raise SettingsError(name, str(error)) from None
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingsError(name, f"expected a port number 1-65535, got {text!r}")
+    return int(text)
+
+
+def _timezone(env: Mapping[str, str], name: str, default: str) -> ZoneInfo:
+    text = env.get(name) or default
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(name, f"unknown time zone {text!r}") from None
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    return _optional_url(env, name) or default
+
+
+def _optional_url(env: Mapping[str, str], name: str) -> str | None:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise SettingsError(name, f"expected an http(s) URL, got {text!r}")
+    # The SDK's Configuration breaks on a trailing slash.
+    return text.rstrip("/")
+
+
+def _optional_dir(env: Mapping[str, str], name: str) -> Path | None:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    path = Path(text)
+    if not path.is_dir():
+        raise SettingsError(name, f"{text!r} is not a directory")
+    return path

@@ -1,0 +1,1 @@
+"""Web pages and images served to people (My page comes later; invite QR codes now)."""

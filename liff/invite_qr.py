@@ -1,0 +1,42 @@
+"""GET /invites/{code}.png: the invite as a QR code that opens the bot's chat, code typed in."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from aiohttp import web
+from qrcode.image.pure import PyPNGImage
+
+from bot import invite_codes
+from bot.appkeys import DB, I18N, LINE
+from storage.repositories import unit_of_work
+
+
+def qr_png(content: str) -> bytes:
+    image = qrcode.make(content, image_factory=PyPNGImage, box_size=10, border=4)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+async def invite_qr(request: web.Request) -> web.Response:
+    code = invite_codes.normalise(request.match_info["code"])
+    if code is None:
+        raise web.HTTPNotFound(text="unknown invite code")
+    async with unit_of_work(request.app[DB]) as repos:
+        invite = await repos.teams.invite(code)
+        team = await repos.teams.get(invite.team_id) if invite else None
+    if invite is None or invite.revoked_at is not None or team is None:
+        raise web.HTTPNotFound(text="unknown invite code")
+    prefill = request.app[I18N].get(None).t("invite.prefill", code=code)
+    basic_id = await request.app[LINE].bot_basic_id()
+    content = invite_codes.chat_link(basic_id, prefill) if basic_id else prefill
+    return web.Response(
+        body=qr_png(content),
+        content_type="image/png",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{code}.png"',
+        },
+    )

@@ -1,0 +1,89 @@
+"""Sends what the outbox holds: each row once, with its own retry key, however often tried."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.line_api import LineApi, Outcome, SendResult
+from storage.database import Database
+from storage.models import OutboxMessage
+from storage.repositories import unit_of_work
+
+log = logging.getLogger("mimamori.delivery")
+
+BATCH = 200
+LADDER_PURPOSES = ("checkin", "resend")
+
+
+def backoff(outcome: Outcome, attempts: int) -> timedelta:
+    """How long to wait before the next attempt of a row that has failed `attempts` times."""
+    if outcome is Outcome.QUOTA:
+        # The monthly quota will not come back in seconds; keep the row, try hourly.
+        return timedelta(hours=1)
+    base = 2 if outcome is Outcome.RATE_LIMITED else 5
+    return timedelta(seconds=min(base * 2 ** min(attempts, 10), 600))
+
+
+class OutboxDelivery:
+    def __init__(self, db: Database, line: LineApi, clock: Clock, concurrency: int = 16) -> None:
+        self._db = db
+        self._line = line
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+
+    async def deliver_due(self) -> int:
+        """Send every row due now; returns how many rows were attempted."""
+        attempted = 0
+        async with self._lock:
+            while True:
+                async with unit_of_work(self._db) as repos:
+                    rows = await repos.outbox.due(self._clock.now(), BATCH)
+                if not rows:
+                    return attempted
+                await asyncio.gather(*(self._deliver(row) for row in rows))
+                attempted += len(rows)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        async with self._slots:
+            result = await self._send(row)
+        await self._record(row, result)
+
+    async def _send(self, row: OutboxMessage) -> SendResult:
+        if row.kind == "multicast":
+            return await self._line.multicast(row.recipients, row.messages, row.retry_key)
+        return await self._line.push(row.recipients[0], row.messages, row.retry_key)
+
+    async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+        now = self._clock.now()
+        async with unit_of_work(self._db) as repos:
+            if result.outcome is Outcome.DELIVERED:
+                await repos.outbox.mark_sent(row.id, now)
+            elif result.outcome is Outcome.REJECTED:
+                log.error(
+                    "LINE refused outbox %s (%s to %d): %s",
+                    row.id,
+                    row.purpose,
+                    len(row.recipients),
+                    result.detail,
+                )
+                await repos.outbox.mark_failed(row.id, now, result.detail)
+            else:
+                delay = backoff(result.outcome, row.attempts)
+                level = logging.ERROR if result.outcome is Outcome.QUOTA else logging.WARNING
+                log.log(
+                    level,
+                    "outbox %s (%s) not sent, retrying in %s: %s",
+                    row.id,
+                    row.purpose,
+                    delay,
+                    result.detail,
+                )
+                await repos.outbox.mark_retry(row.id, now + delay, result.detail)
+                return
+            if row.purpose in LADDER_PURPOSES:
+                # A refused check-in still starts the ladder: the managers hear of it in time.
+                await repos.rounds.mark_delivered(row.id, now)

@@ -1,0 +1,143 @@
+"""The check-in engine: one APScheduler sweep over the database, which is the schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from scheduler import checkins
+from scheduler.checkins import CheckinContext
+from scheduler.delivery import OutboxDelivery
+from scheduler.ladder import LadderTimings
+from storage.database import Database
+from storage.repositories import unit_of_work
+
+log = logging.getLogger("mimamori.engine")
+
+SWEEP_JOB_ID = "mimamori-sweep"
+BATCH = 1000
+INBOX_KEEP = timedelta(days=7)
+
+
+class CheckinEngine:
+    def __init__(
+        self,
+        db: Database,
+        delivery: OutboxDelivery,
+        clock: Clock,
+        context: CheckinContext,
+        timings: LadderTimings,
+        sweep_interval: timedelta,
+    ) -> None:
+        self._db = db
+        self._delivery = delivery
+        self._clock = clock
+        self.context = context
+        self.timings = timings
+        self._sweep_interval = sweep_interval
+        self._sweep_lock = asyncio.Lock()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def sweep(self) -> None:
+        """Act on everything due now: open rounds, re-send, alert, then send the outbox."""
+        async with self._sweep_lock:
+            await self.plan_due()
+            await self._delivery.deliver_due()
+            await self._wake_for_next_due()
+
+    async def plan_due(self) -> None:
+        """Record what is due (rounds and their messages) without sending anything yet."""
+        now = self._clock.now()
+        while True:
+            async with unit_of_work(self._db) as repos:
+                due = await checkins.open_due_rounds(repos, self.context, now, BATCH)
+            if due < BATCH:
+                break
+        resend_before = now - self.timings.resend_after
+        alert_before = now - self.timings.alert_after
+        while True:
+            async with unit_of_work(self._db) as repos:
+                resent = await checkins.resend_unanswered(
+                    repos, self.context, resend_before, now, BATCH
+                )
+                alerted = await checkins.alert_unanswered(
+                    repos, self.context, alert_before, now, BATCH
+                )
+            if resent < BATCH and alerted < BATCH:
+                break
+        async with unit_of_work(self._db) as repos:
+            await repos.inbox.forget_processed_before(now - INBOX_KEEP)
+
+    async def deliver(self) -> None:
+        await self._delivery.deliver_due()
+
+    def request_delivery(self) -> None:
+        """Send what a webhook handler just recorded, without waiting for the next sweep."""
+        task = asyncio.get_running_loop().create_task(self.deliver())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait for deliveries started by `request_delivery` (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_job(
+            self._scheduled_sweep,
+            "interval",
+            seconds=self._sweep_interval.total_seconds(),
+            id=SWEEP_JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),  # catch up at once after a restart
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        # Let a sweep in flight finish its transactions and sends rather than cut it off.
+        async with self._sweep_lock:
+            pass
+        await self.idle()
+
+    async def _scheduled_sweep(self) -> None:
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("sweep failed; the next one retries from the database")
+
+    async def next_due(self) -> datetime | None:
+        async with unit_of_work(self._db) as repos:
+            sent, resent = await repos.rounds.earliest_started()
+            candidates = [
+                await repos.members.earliest_due(),
+                await repos.outbox.earliest_pending(),
+                sent + self.timings.resend_after if sent else None,
+                resent + self.timings.alert_after if resent else None,
+            ]
+        found = [moment for moment in candidates if moment is not None]
+        return min(found) if found else None
+
+    async def _wake_for_next_due(self) -> None:
+        """Move the sweep earlier when something falls due before its next interval run."""
+        if self._scheduler is None:
+            return
+        due = await self.next_due()
+        job = self._scheduler.get_job(SWEEP_JOB_ID)
+        if due is None or job is None or job.next_run_time is None:
+            return
+        wait = max(due - self._clock.now(), timedelta(0))
+        wake_at = datetime.now(UTC) + wait
+        if wake_at < job.next_run_time:
+            self._scheduler.modify_job(SWEEP_JOB_ID, next_run_time=wake_at)

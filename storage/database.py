@@ -1,0 +1,105 @@
+"""The SQLite database: one connection, numbered migrations, serialised transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger("mimamori.storage")
+
+
+def to_db(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached the database")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class Database:
+    """One aiosqlite connection shared by the process.
+
+    SQLite allows one writer at a time and a connection is not safe to interleave transactions
+    on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed round, OK or alert survives power loss, not only a crash.
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        self._conn = conn
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            async with self._lock:
+                await self._conn.close()
+                self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        async with self._lock:
+            conn = self._conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(2), self.transaction() as conn:
+                await conn.execute("SELECT 1")
+        except Exception:
+            log.exception("database did not answer")
+            return False
+        return True
+
+    async def _migrate(self) -> None:
+        assert self._conn is not None
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
+            applied = {row[0] for row in await cursor.fetchall()}
+        for version, name, sql in _migrations():
+            if version in applied:
+                continue
+            log.info("applying migration %s", name)
+            # executescript commits on its own; the version row follows in the same script.
+            await self._conn.executescript(
+                f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
+                f"({version}, '{to_db(datetime.now(UTC))}');\nCOMMIT;"
+            )
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
+    return sorted(found)

@@ -1,0 +1,107 @@
+"""The people who follow the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.database import from_db, to_db
+from storage.models import Member
+
+
+class MemberRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, member_id: int) -> Member | None:
+        return await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
+
+    async def by_line_id(self, line_user_id: str) -> Member | None:
+        return await self._one("SELECT * FROM members WHERE line_user_id = ?", (line_user_id,))
+
+    async def register(
+        self, line_user_id: str, display_name: str, language: str, now: datetime
+    ) -> tuple[Member, bool]:
+        """Insert a new member, or re-activate one who blocked and came back. -> (member, new)"""
+        existing = await self.by_line_id(line_user_id)
+        if existing is None:
+            await self._conn.execute(
+                "INSERT INTO members (line_user_id, display_name, language, registered_at)"
+                " VALUES (?, ?, ?, ?)",
+                (line_user_id, display_name, language, to_db(now)),
+            )
+        else:
+            await self._conn.execute(
+                "UPDATE members SET status = 'active', display_name = ?, language = ?"
+                " WHERE id = ?",
+                (display_name or existing.display_name, language, existing.id),
+            )
+        member = await self.by_line_id(line_user_id)
+        assert member is not None
+        return member, existing is None
+
+    async def block(self, member_id: int) -> None:
+        await self._conn.execute(
+            "UPDATE members SET status = 'blocked', dialog = NULL WHERE id = ?", (member_id,)
+        )
+
+    async def set_schedule(
+        self, member_id: int, interval_days: int, hour: int, next_due_at: datetime
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE members SET interval_days = ?, checkin_hour = ?, next_due_at = ? WHERE id = ?",
+            (interval_days, hour, to_db(next_due_at), member_id),
+        )
+
+    async def clear_schedule(self, member_id: int) -> None:
+        await self._conn.execute(
+            "UPDATE members SET interval_days = NULL, checkin_hour = NULL, next_due_at = NULL"
+            " WHERE id = ?",
+            (member_id,),
+        )
+
+    async def set_next_due(self, member_id: int, next_due_at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE members SET next_due_at = ? WHERE id = ?", (to_db(next_due_at), member_id)
+        )
+
+    async def set_last_ok(self, member_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE members SET last_ok_at = ? WHERE id = ?", (to_db(at), member_id)
+        )
+
+    async def set_dialog(self, member_id: int, dialog: str | None) -> None:
+        await self._conn.execute("UPDATE members SET dialog = ? WHERE id = ?", (dialog, member_id))
+
+    async def due(self, now: datetime, limit: int) -> list[Member]:
+        async with self._conn.execute(
+            "SELECT * FROM members WHERE status = 'active' AND next_due_at <= ?"
+            " ORDER BY next_due_at, id LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            return [Member.from_row(row) for row in await cursor.fetchall()]
+
+    async def earliest_due(self) -> datetime | None:
+        async with self._conn.execute(
+            "SELECT MIN(next_due_at) FROM members WHERE status = 'active'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return from_db(row[0]) if row else None
+
+    async def _one(self, sql: str, params: tuple[object, ...]) -> Member | None:
+        async with self._conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return Member.from_row(row) if row else None
+
+    async def get_many(self, member_ids: list[int]) -> dict[int, Member]:
+        found: dict[int, Member] = {}
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT * FROM members WHERE id IN ({marks})", chunk
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    found[row["id"]] = Member.from_row(row)
+        return found

@@ -1,0 +1,168 @@
+"""Rows of the database as frozen values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from storage.database import from_db
+
+
+class Role(StrEnum):
+    USER = "user"  # 利用者: gets check-ins
+    MANAGER = "manager"  # 管理者: is alerted
+
+
+class RoundState(StrEnum):
+    OPEN = "open"
+    RESENT = "resent"
+    ALERTED = "alerted"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = (RoundState.OPEN, RoundState.RESENT, RoundState.ALERTED)
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    line_user_id: str
+    display_name: str
+    language: str
+    registered_at: datetime
+    status: str
+    interval_days: int | None
+    checkin_hour: int | None
+    next_due_at: datetime | None
+    last_ok_at: datetime | None
+    dialog: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Member:
+        return cls(
+            id=row["id"],
+            line_user_id=row["line_user_id"],
+            display_name=row["display_name"],
+            language=row["language"],
+            registered_at=_required_time(row["registered_at"]),
+            status=row["status"],
+            interval_days=row["interval_days"],
+            checkin_hour=row["checkin_hour"],
+            next_due_at=from_db(row["next_due_at"]),
+            last_ok_at=from_db(row["last_ok_at"]),
+            dialog=row["dialog"],
+        )
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    name: str
+    default_interval_days: int
+    default_hour: int
+    created_at: datetime
+    deleted_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Team:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            default_interval_days=row["default_interval_days"],
+            default_hour=row["default_hour"],
+            created_at=_required_time(row["created_at"]),
+            deleted_at=from_db(row["deleted_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    team_id: int
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Invite:
+        return cls(
+            code=row["code"],
+            team_id=row["team_id"],
+            role=Role(row["role"]),
+            created_at=_required_time(row["created_at"]),
+            revoked_at=from_db(row["revoked_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class CheckinRound:
+    id: int
+    member_id: int
+    slot_at: datetime
+    state: RoundState
+    opened_at: datetime
+    sent_at: datetime | None
+    resent_at: datetime | None
+    alerted_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> CheckinRound:
+        return cls(
+            id=row["id"],
+            member_id=row["member_id"],
+            slot_at=_required_time(row["slot_at"]),
+            state=RoundState(row["state"]),
+            opened_at=_required_time(row["opened_at"]),
+            sent_at=from_db(row["sent_at"]),
+            resent_at=from_db(row["resent_at"]),
+            alerted_at=from_db(row["alerted_at"]),
+            closed_at=from_db(row["closed_at"]),
+            close_reason=row["close_reason"],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    kind: str
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    retry_key: str
+    purpose: str
+    round_id: int | None
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> OutboxMessage:
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            recipients=json.loads(row["recipients"]),
+            messages=json.loads(row["messages"]),
+            retry_key=row["retry_key"],
+            purpose=row["purpose"],
+            round_id=row["round_id"],
+            attempts=row["attempts"],
+        )
+
+
+def _required_time(text: str) -> datetime:
+    moment = from_db(text)
+    assert moment is not None
+    return moment

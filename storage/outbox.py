@@ -1,0 +1,94 @@
+"""Messages to LINE, recorded before they are sent."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import from_db, to_db
+from storage.models import OutboxMessage
+
+
+class OutboxRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def add(
+        self,
+        *,
+        kind: str,
+        recipients: Sequence[str],
+        messages: Sequence[dict[str, Any]],
+        purpose: str,
+        now: datetime,
+        round_id: int | None = None,
+        recipient_member_id: int | None = None,
+    ) -> int:
+        cursor = await self._conn.execute(
+            "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
+            " recipient_member_id, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                json.dumps(list(recipients)),
+                json.dumps(list(messages), ensure_ascii=False),
+                str(uuid.uuid4()),
+                purpose,
+                round_id,
+                recipient_member_id,
+                to_db(now),
+                to_db(now),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        async with self._conn.execute(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            return [OutboxMessage.from_row(row) for row in await cursor.fetchall()]
+
+    async def earliest_pending(self) -> datetime | None:
+        async with self._conn.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return from_db(row[0]) if row else None
+
+    async def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1"
+            " WHERE id = ? AND state = 'pending'",
+            (to_db(at), outbox_id),
+        )
+
+    async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND state = 'pending'",
+            (to_db(next_attempt_at), error[:500], outbox_id),
+        )
+
+    async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET state = 'failed', sent_at = ?, attempts = attempts + 1,"
+            " last_error = ? WHERE id = ? AND state = 'pending'",
+            (to_db(at), error[:500], outbox_id),
+        )
+
+    async def alerted_members(self, round_id: int) -> list[int]:
+        """Who was alerted about this round: they are the ones told the person is safe."""
+        async with self._conn.execute(
+            "SELECT DISTINCT recipient_member_id FROM outbox"
+            " WHERE round_id = ? AND purpose = 'alert' AND recipient_member_id IS NOT NULL",
+            (round_id,),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]

@@ -1,0 +1,139 @@
+"""Teams, their members and their invite codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.database import to_db
+from storage.models import Invite, Member, Role, Team
+
+
+class TeamRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def create(self, name: str, interval_days: int, hour: int, now: datetime) -> Team:
+        cursor = await self._conn.execute(
+            "INSERT INTO teams (name, default_interval_days, default_hour, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (name, interval_days, hour, to_db(now)),
+        )
+        team = await self.get(cursor.lastrowid or 0)
+        assert team is not None
+        return team
+
+    async def get(self, team_id: int) -> Team | None:
+        async with self._conn.execute(
+            "SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", (team_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Team.from_row(row) if row else None
+
+    async def add_member(self, team_id: int, member_id: int, role: Role, now: datetime) -> None:
+        # A user's joining is their consent to be watched; it is recorded with its time.
+        consented = to_db(now) if role is Role.USER else None
+        await self._conn.execute(
+            "INSERT INTO team_members (team_id, member_id, role, joined_at, consented_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (team_id, member_id, role.value, to_db(now), consented),
+        )
+
+    async def role_of(self, team_id: int, member_id: int) -> Role | None:
+        async with self._conn.execute(
+            "SELECT role FROM team_members WHERE team_id = ? AND member_id = ?",
+            (team_id, member_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Role(row[0]) if row else None
+
+    async def remove_member(self, team_id: int, member_id: int, now: datetime) -> None:
+        """Remove a member; a team left empty is deleted and its codes stop working."""
+        await self._conn.execute(
+            "DELETE FROM team_members WHERE team_id = ? AND member_id = ?", (team_id, member_id)
+        )
+        async with self._conn.execute(
+            "SELECT COUNT(*) FROM team_members WHERE team_id = ?", (team_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row and row[0] == 0:
+            await self._conn.execute(
+                "UPDATE teams SET deleted_at = ? WHERE id = ?", (to_db(now), team_id)
+            )
+            await self.revoke_invites(team_id, None, now)
+
+    async def teams_of(self, member_id: int) -> list[tuple[Team, Role]]:
+        async with self._conn.execute(
+            "SELECT t.*, tm.role FROM teams t JOIN team_members tm ON tm.team_id = t.id"
+            " WHERE tm.member_id = ? AND t.deleted_at IS NULL ORDER BY t.id",
+            (member_id,),
+        ) as cursor:
+            return [(Team.from_row(row), Role(row["role"])) for row in await cursor.fetchall()]
+
+    async def members_of(self, team_id: int, role: Role | None = None) -> list[Member]:
+        sql = (
+            "SELECT m.* FROM members m JOIN team_members tm ON tm.member_id = m.id"
+            " WHERE tm.team_id = ?"
+        )
+        params: tuple[object, ...] = (team_id,)
+        if role is not None:
+            sql += " AND tm.role = ?"
+            params = (team_id, role.value)
+        async with self._conn.execute(sql + " ORDER BY m.id", params) as cursor:
+            return [Member.from_row(row) for row in await cursor.fetchall()]
+
+    async def managers_watching(self, member_id: int) -> list[Member]:
+        """Every manager of every team in which the member is a user (each once)."""
+        async with self._conn.execute(
+            "SELECT DISTINCT m.* FROM team_members u"
+            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+            " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
+            " JOIN members m ON m.id = mg.member_id"
+            " WHERE u.member_id = ? AND u.role = 'user' AND m.id != ? AND m.status = 'active'"
+            " ORDER BY m.id",
+            (member_id, member_id),
+        ) as cursor:
+            return [Member.from_row(row) for row in await cursor.fetchall()]
+
+    async def is_manager_of(self, manager_id: int, user_id: int) -> bool:
+        async with self._conn.execute(
+            "SELECT 1 FROM team_members u JOIN team_members mg ON mg.team_id = u.team_id"
+            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+            " WHERE u.member_id = ? AND u.role = 'user' AND mg.member_id = ?"
+            " AND mg.role = 'manager' LIMIT 1",
+            (user_id, manager_id),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def create_invite(self, team_id: int, role: Role, code: str, now: datetime) -> Invite:
+        await self._conn.execute(
+            "INSERT INTO invite_codes (code, team_id, role, created_at) VALUES (?, ?, ?, ?)",
+            (code, team_id, role.value, to_db(now)),
+        )
+        invite = await self.invite(code)
+        assert invite is not None
+        return invite
+
+    async def invite(self, code: str) -> Invite | None:
+        async with self._conn.execute(
+            "SELECT * FROM invite_codes WHERE code = ?", (code,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Invite.from_row(row) if row else None
+
+    async def active_invite(self, team_id: int, role: Role) -> Invite | None:
+        async with self._conn.execute(
+            "SELECT * FROM invite_codes WHERE team_id = ? AND role = ? AND revoked_at IS NULL",
+            (team_id, role.value),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Invite.from_row(row) if row else None
+
+    async def revoke_invites(self, team_id: int, role: Role | None, now: datetime) -> None:
+        sql = "UPDATE invite_codes SET revoked_at = ? WHERE team_id = ? AND revoked_at IS NULL"
+        params: tuple[object, ...] = (to_db(now), team_id)
+        if role is not None:
+            sql += " AND role = ?"
+            params = (*params, role.value)
+        await self._conn.execute(sql, params)
