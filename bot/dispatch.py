@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from linebot.v3.webhooks import Event, PostbackEvent, UnknownEvent
+from linebot.v3.webhooks import Event, PostbackEvent
 
 from bot import messages
 from bot.deps import REPLY_LIMIT, Deps, EventContext
@@ -109,12 +109,12 @@ class EventDispatcher:
 
 
 def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
+    """The SDK's event, or None for an event of a type it does not know (LINE adds types)
+    or one that does not match LINE's schema: such events are logged and skipped."""
     try:
-        event = Event.from_dict(raw)
+        return Event.from_dict(raw)
     except Exception as error:
-        log.warning("malformed event %s skipped: %s", event_id, str(error)[:300])
+        log.warning(
+            "event %s (type %r) skipped: %s", event_id, raw.get("type"), str(error)[:300]
+        )
         return None
-    if event is None or isinstance(event, UnknownEvent):
-        log.info("event %s of unknown type %r skipped", event_id, raw.get("type"))
-        return None
-    return event

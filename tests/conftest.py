@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Awaitable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.appkeys import DEPS, DISPATCHER, ENGINE
+from bot.clock import FakeClock
+from bot.postback import PostbackCodec
+from bot.settings import Settings
+from tests import line_webhook as hook
+from tests.fake_line import FakeLine, postbacks_in
+
+# The SDK's session trusts proxy variables; the fake LINE is on loopback.
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ.pop("HTTP_PROXY", None)
+os.environ.pop("HTTPS_PROXY", None)
+
+SECRET = "test-channel-secret"
+# Monday 2026-11-23 09:00 in Tokyo.
+START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def fake_line(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> FakeLine:
+    fake = FakeLine()
+    server = await aiohttp_server(fake.make_app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    assert fake.schema_errors == [], "requests LINE would refuse:\n" + "\n".join(
+        fake.schema_errors
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_line: FakeLine) -> Settings:
+    return Settings(
+        channel_secret=SECRET,
+        channel_access_token="test-access-token",
+        line_api_base_url=fake_line.url,
+        database=tmp_path / "mimamori.db",
+        public_url="https://mimamori.example.jp",
+    )
+
+
+@dataclass
+class Bot:
+    """The running app under test, driven the way LINE and time would drive it."""
+
+    client: TestClient
+    app: web.Application
+    clock: FakeClock
+    line: FakeLine
+    settings: Settings
+
+    @property
+    def codec(self) -> PostbackCodec:
+        return PostbackCodec(self.settings.channel_secret)
+
+    async def post(self, *events: dict[str, Any], validate: bool = True) -> Any:
+        payload = hook.body(*events, validate=validate)
+        response = await self.client.post(
+            "/callback",
+            data=payload,
+            headers={"X-Line-Signature": hook.sign(payload, SECRET),
+                     "Content-Type": "application/json"},
+        )
+        await self.settle()
+        return response
+
+    async def settle(self) -> None:
+        """Wait for the handling the webhook started (no sleeping: the tasks are awaited)."""
+        await self.app[DISPATCHER].idle()
+        await self.app[ENGINE].idle()
+
+    async def sweep(self) -> None:
+        await self.app[ENGINE].sweep()
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move time forward and let the scheduler's sweep act, as it would at that moment."""
+        self.clock.advance(delta)
+        await self.sweep()
+
+    async def follow(self, name: str, language: str = "ja") -> str:
+        uid = hook.user_id(name)
+        self.line.add_profile(uid, name, language)
+        await self.post(hook.follow(uid, self.clock.now()))
+        return uid
+
+    async def say(self, uid: str, words: str) -> None:
+        await self.post(hook.text(uid, words, self.clock.now()))
+
+    async def tap(self, uid: str, data: str) -> None:
+        await self.post(hook.postback(uid, data, self.clock.now()))
+
+    async def tap_action(self, uid: str, action: str, **fields: str | int) -> None:
+        await self.tap(uid, self.codec.encode(action, **fields))
+
+    def last_reply_postbacks(self) -> list[dict[str, Any]]:
+        call = self.line.replies[-1]
+        return [a for m in call.body["messages"] for a in postbacks_in(m)]
+
+    async def tap_reply_button(self, uid: str, label: str) -> None:
+        """Tap the button or quick reply labelled `label` in the last reply."""
+        for action in self.last_reply_postbacks():
+            if action["label"] == label:
+                await self.tap(uid, action["data"])
+                return
+        labels = [a["label"] for a in self.last_reply_postbacks()]
+        raise AssertionError(f"no button {label!r} in the last reply: {labels}")
+
+    @property
+    def deps(self) -> Any:
+        return self.app[DEPS]
+
+
+@pytest.fixture
+async def start_bot(
+    settings: Settings, clock: FakeClock, fake_line: FakeLine
+) -> AsyncIterator[Callable[..., Awaitable[Bot]]]:
+    """Start the bot; call again to restart it on the same database (the old one stops)."""
+    running: list[TestClient] = []
+
+    async def start(**changes: Any) -> Bot:
+        if running:
+            await running.pop().close()
+        current = replace(settings, **changes) if changes else settings
+        app = create_app(current, clock=clock, run_scheduler=False)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        running.append(client)
+        return Bot(client, app, clock, fake_line, current)
+
+    yield start
+    for client in running:
+        await client.close()
+
+
+@pytest.fixture
+async def bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
+    return await start_bot()
