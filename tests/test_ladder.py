@@ -1,0 +1,253 @@
+"""The 安否通知 ladder end to end: check-in, re-send at 24 h, alert at +3 h, OK, safe notice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.conftest import Bot
+from tests.fake_line import postbacks_in
+from tests.flows import create_team, join, watched_resident
+
+CHECKIN = "お元気ですか？"
+RESEND = "もう一度おたずねします。お元気ですか？"
+ALERT = "安否確認のお知らせ"
+MINUTE = timedelta(minutes=1)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def tokyo(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TOKYO).astimezone(UTC)
+
+
+def checkins_to(bot: Bot, uid: str) -> list[str]:
+    return [t for t in bot.line.texts_to(uid) if t.startswith((CHECKIN, RESEND))]
+
+
+def ok_data(bot: Bot, uid: str, index: int = -1) -> str:
+    """The OK button's postback data on the `index`-th check-in the person received."""
+    messages = [m for m in bot.line.messages_to(uid) if m.get("type") == "flex"
+                and any(a.get("label") == "OK" for a in postbacks_in(m))]
+    return next(a["data"] for a in postbacks_in(messages[index]) if a["label"] == "OK")
+
+
+async def run_to(bot: Bot, moment: datetime) -> None:
+    bot.clock.set(moment)
+    await bot.sweep()
+
+
+async def two_teams(bot: Bot) -> tuple[str, str, str]:
+    """A resident who is a user in two teams, each with its own manager."""
+    resident, (first,) = await watched_resident(bot, "resident", ["daughter"])
+    second = await bot.follow("minsei-iin")
+    codes = await create_team(bot, second, "民生委員 3地区", as_user=False)
+    await join(bot, resident, codes["user"])
+    return resident, first, second
+
+
+async def test_whole_ladder_with_two_managers_in_two_teams(bot: Bot) -> None:
+    resident, first, second = await two_teams(bot)
+    bot.line.clear()
+
+    await run_to(bot, tokyo(11, 24, 9))
+    assert checkins_to(bot, resident) == [bot.line.texts_to(resident)[0]]
+    assert bot.line.texts_to(resident)[0].startswith(CHECKIN)
+
+    await run_to(bot, tokyo(11, 25, 9) - MINUTE)
+    assert len(checkins_to(bot, resident)) == 1, "no re-send before 24 h"
+    await run_to(bot, tokyo(11, 25, 9))
+    assert checkins_to(bot, resident)[1].startswith(RESEND)
+
+    await run_to(bot, tokyo(11, 25, 12) - MINUTE)
+    assert bot.line.texts_to(first) == [] and bot.line.texts_to(second) == []
+    await run_to(bot, tokyo(11, 25, 12))
+    for manager in (first, second):
+        (alert,) = bot.line.texts_to(manager)
+        assert ALERT in alert and "resident" in alert and "まだありません" in alert
+        assert "11月24日(火) 9時00分" in alert  # the check-in that went unanswered
+
+    bot.clock.advance(timedelta(hours=2))
+    await bot.tap(resident, ok_data(bot, resident, 0))
+    assert "OK を受け取りました" in bot.line.reply_texts()[-2]
+    assert "ご無事だったことをお知らせします" in bot.line.reply_texts()[-1]
+    for manager in (first, second):
+        alert, safe = bot.line.texts_to(manager)
+        assert "resident" in safe and "ご無事です" in safe and "14時00分" in safe
+
+    # The slot of 11/25 fell while the round was open: the cadence resumes on 11/26 9:00.
+    await run_to(bot, tokyo(11, 26, 9) - MINUTE)
+    assert len(checkins_to(bot, resident)) == 2
+    await run_to(bot, tokyo(11, 26, 9))
+    assert checkins_to(bot, resident)[2].startswith(CHECKIN)
+    assert len(bot.line.texts_to(first)) == 2, "no alert or notice without cause"
+
+
+async def test_ok_before_resend_closes_round_and_nobody_is_alerted(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.clock.advance(timedelta(hours=5))
+    await bot.tap(resident, ok_data(bot, resident))
+    assert "次のお知らせは 11月25日(水) 9時00分" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 12, 30))
+    assert len(checkins_to(bot, resident)) == 2  # 11/24 and the next day's, no re-send
+    assert all(not t.startswith(RESEND) for t in checkins_to(bot, resident))
+    assert [t for t in bot.line.texts_to(manager) if ALERT in t] == []
+
+
+async def test_a_message_or_sticker_counts_as_a_sign_of_life(bot: Bot) -> None:
+    from tests import line_webhook as hook
+
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.post(hook.sticker(resident, bot.clock.now()))
+    assert "お返事を受け取りました" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 8))
+    # the round is closed, so the next day's check-in comes and no re-send
+    await run_to(bot, tokyo(11, 25, 12, 5))
+    assert [t[:6] for t in checkins_to(bot, resident)] == [CHECKIN[:6], CHECKIN[:6]]
+    assert bot.line.texts_to(manager) == []
+
+    # A text while no round is open is just a message: the menu answers.
+    await bot.tap(resident, ok_data(bot, resident))  # closes 11/25's round
+    await bot.say(resident, "こんにちは")
+    assert bot.line.reply_texts()[-1].startswith("メニュー")
+
+
+async def test_double_tap_and_old_round(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    first_ok = ok_data(bot, resident)
+    await bot.tap(resident, first_ok)
+    await bot.tap(resident, first_ok)
+    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
+    assert "11月24日(火) 9時00分" in bot.line.reply_texts()[-1]
+
+    # Yesterday's button tapped while today's round is open: the person is there now.
+    await run_to(bot, tokyo(11, 25, 9))
+    await bot.tap(resident, first_ok)
+    assert "OK を受け取りました" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 26, 12, 5))
+    assert all(not t.startswith(RESEND) for t in checkins_to(bot, resident))
+    assert bot.line.texts_to(manager) == []
+
+
+async def test_ok_from_someone_without_that_round_changes_nothing(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    data = ok_data(bot, resident)
+    # The manager taps a forwarded OK: it is not their round, the resident's stays open.
+    await bot.tap(manager, data)
+    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert any(ALERT in t for t in bot.line.texts_to(manager))
+
+
+async def test_tampered_postback_changes_nothing(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    data = ok_data(bot, resident)
+    forged = data.replace("t=", "t=1")
+    for bad in (forged, "a=ok&t=1764000000", "", "a=ok&t=1&s=AAAAAAAAAAAAAAAA", "x" * 300):
+        await bot.tap(resident, bad)
+        assert bot.line.reply_texts()[-1].startswith("このボタンは使えません")
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert any(ALERT in t for t in bot.line.texts_to(manager)), "the round stayed open"
+
+
+async def test_schedule_changed_mid_round(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.clock.advance(timedelta(hours=1))
+    await bot.tap_action(resident, "sched")
+    await bot.tap_reply_button(resident, "3日毎")
+    await bot.tap_reply_button(resident, "午後 (12〜23時)")
+    await bot.tap_reply_button(resident, "17時")
+    saved = bot.line.reply_texts()[-1]
+    assert "3日毎 17時" in saved and "11月24日(火) 17時00分" in saved
+    assert "そのまま続きます" in saved
+
+    # The open round keeps its ladder; the new schedule's slot while it is open is skipped.
+    await run_to(bot, tokyo(11, 24, 17))
+    assert len(checkins_to(bot, resident)) == 1
+    await run_to(bot, tokyo(11, 25, 9))
+    assert checkins_to(bot, resident)[-1].startswith(RESEND)
+    await bot.tap(resident, ok_data(bot, resident))
+    await run_to(bot, tokyo(11, 27, 17) - MINUTE)
+    assert len(checkins_to(bot, resident)) == 2
+    await run_to(bot, tokyo(11, 27, 17))
+    assert checkins_to(bot, resident)[-1].startswith(CHECKIN)
+    await run_to(bot, tokyo(11, 28, 17))
+    await run_to(bot, tokyo(11, 30, 17))
+    sent = checkins_to(bot, resident)
+    assert len(sent) == 4 and sent[-1].startswith(RESEND), "11/30 is skipped: 11/27 is open"
+
+
+async def test_user_in_no_team_gets_checkins_and_is_told_nobody_is_alerted(bot: Bot) -> None:
+    resident = await bot.follow("alone")
+    await bot.tap_action(resident, "sched_set", i=2, h=7)
+    assert "2日毎 7時" in bot.line.reply_texts()[-1]
+    await bot.tap_action(resident, "status")
+    assert "お知らせする方は、まだいません" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 24, 7))
+    assert checkins_to(bot, resident)[0].startswith(CHECKIN)
+    await run_to(bot, tokyo(11, 25, 7))
+    assert checkins_to(bot, resident)[1].startswith(RESEND)
+    await run_to(bot, tokyo(11, 25, 10))
+    await bot.tap_action(resident, "status")
+    assert "お知らせ時刻を過ぎました" in bot.line.reply_texts()[-1]
+    assert bot.line.pushes[-1].body["to"] == resident  # nobody else got anything
+
+
+async def test_manager_sees_last_ok_and_details(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, ok_data(bot, resident))
+    await bot.tap_action(manager, "teams")
+    await bot.tap_reply_button(manager, "residentの家族")
+    await bot.tap_reply_button(manager, "メンバーを見る")
+    listing = bot.line.reply_texts()[-1]
+    assert "resident" in listing and "最後の OK：11月24日(火) 9時00分" in listing
+
+    await bot.tap_action(manager, "member", m=1)
+    assert "【residentさん】" in bot.line.reply_texts()[-1]
+    stranger = await bot.follow("stranger")
+    await bot.tap_action(stranger, "member", m=1)
+    assert "管理者だけが見られます" in bot.line.reply_texts()[-1]
+
+
+async def test_unfollow_stops_checkins_and_tells_managers(bot: Bot) -> None:
+    from tests import line_webhook as hook
+
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.post(hook.unfollow(resident, bot.clock.now()))
+    (notice,) = bot.line.texts_to(manager)
+    assert "ブロック" in notice and "resident" in notice
+    await run_to(bot, tokyo(11, 28, 9))
+    assert len(checkins_to(bot, resident)) == 1
+    assert len(bot.line.texts_to(manager)) == 1, "no alert for a cancelled round"
+
+    await bot.post(hook.follow(resident, bot.clock.now(), unblocked=True))
+    assert "おかえりなさい" in bot.line.reply_texts()[-2]
+    await run_to(bot, tokyo(11, 29, 9))
+    assert len(checkins_to(bot, resident)) == 2, "check-ins resume at the next hour"
+
+
+async def test_stopping_checkins_tells_managers(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "sched_stop")
+    assert "止めました" in bot.line.reply_texts()[-1]
+    assert "安否確認を止めました" in bot.line.texts_to(manager)[-1]
+    await run_to(bot, tokyo(11, 30, 9))
+    assert checkins_to(bot, resident) == []
+
+
+async def test_english_speaker_gets_english(bot: Bot) -> None:
+    resident = await bot.follow("visitor", language="en")
+    assert bot.line.reply_texts()[-2].startswith("Thank you for adding mimamori")
+    await bot.tap_action(resident, "sched_set", i=1, h=10)
+    await run_to(bot, tokyo(11, 24, 10))
+    assert checkins_to(bot, resident) == []
+    assert bot.line.texts_to(resident)[0].startswith("How are you?")
