@@ -50,7 +50,6 @@ async def open_due_rounds(
     round's re-send and alert already stand for it.
     """
     due = await repos.members.due(now, limit)
-    opened: list[tuple[Member, int, datetime]] = []
     for member in due:
         schedule = schedule_of(member)
         if schedule is None or member.next_due_at is None:
@@ -61,9 +60,7 @@ async def open_due_rounds(
             continue
         if await repos.rounds.by_slot(member.id, latest) is not None:
             continue
-        round_id = await repos.rounds.create(member.id, latest, now)
-        opened.append((member, round_id, latest))
-    await _record_checkin_messages(repos, ctx, opened, now, resend=False)
+        await repos.rounds.create(member.id, latest, now)
     return len(due)
 
 
@@ -71,14 +68,8 @@ async def resend_unanswered(
     repos: Repositories, ctx: CheckinContext, sent_before: datetime, now: datetime, limit: int
 ) -> int:
     rounds = await repos.rounds.awaiting_resend(sent_before, limit)
-    members = await repos.members.get_many([r.member_id for r in rounds])
-    batch = []
     for checkin in rounds:
         await repos.rounds.set_state(checkin.id, RoundState.RESENT, now)
-        member = members[checkin.member_id]
-        if member.active:
-            batch.append((member, checkin.id, checkin.slot_at))
-    await _record_checkin_messages(repos, ctx, batch, now, resend=True)
     return len(rounds)
 
 
@@ -192,29 +183,34 @@ def display_name(locale: Locale, member: Member) -> str:
     return member.display_name or locale.t("member.unnamed", member_id=member.id)
 
 
-async def _record_checkin_messages(
-    repos: Repositories,
-    ctx: CheckinContext,
-    batch: Sequence[tuple[Member, int, datetime]],
-    now: datetime,
-    resend: bool,
-) -> None:
-    """Same slot, same language -> same message: multicast it, 500 recipients at a time."""
+async def record_checkin_messages(
+    repos: Repositories, ctx: CheckinContext, now: datetime, resend: bool, limit: int
+) -> int:
+    """Write the check-in (or re-send) of rounds that have none yet into the outbox.
+
+    Same slot, same language -> same message: one multicast per 500 recipients, across
+    however many batches opened the rounds. Returns how many rounds got their message.
+    """
+    rounds = await repos.rounds.without_message(resend, limit)
+    members = await repos.members.get_many([r.member_id for r in rounds])
     groups: dict[tuple[datetime, str], list[tuple[Member, int]]] = defaultdict(list)
-    for member, round_id, slot_at in batch:
-        groups[(slot_at, ctx.i18n.get(member.language).language)].append((member, round_id))
+    for checkin in rounds:
+        member = members[checkin.member_id]
+        groups[(checkin.slot_at, ctx.i18n.get(member.language).language)].append(
+            (member, checkin.id)
+        )
     for (slot_at, language), entries in groups.items():
         locale = ctx.i18n.get(language)
         quote = locale.quote_of_the_day(slot_at.astimezone(ctx.timezone).date())
         message = messages.checkin(locale, ok_postback(ctx, slot_at), quote, resend)
         for start in range(0, len(entries), MULTICAST_LIMIT):
             chunk = entries[start : start + MULTICAST_LIMIT]
-            recipients = [member.line_user_id for member, _ in chunk]
             outbox_id = await repos.outbox.add(
                 kind="multicast" if len(chunk) > 1 else "push",
-                recipients=recipients,
+                recipients=[member.line_user_id for member, _ in chunk],
                 messages=[message],
                 purpose="resend" if resend else "checkin",
                 now=now,
             )
             await repos.rounds.attach_outbox([r for _, r in chunk], outbox_id, resend)
+    return len(rounds)

@@ -20,6 +20,8 @@ log = logging.getLogger("mimamori.engine")
 
 SWEEP_JOB_ID = "mimamori-sweep"
 BATCH = 1000
+# Rounds given their message per transaction: many multicasts of 500 each.
+MESSAGE_BATCH = 10_000
 INBOX_KEEP = timedelta(days=7)
 
 
@@ -70,6 +72,14 @@ class CheckinEngine:
                 )
             if resent < BATCH and alerted < BATCH:
                 break
+        for resend in (False, True):
+            while True:
+                async with unit_of_work(self._db) as repos:
+                    written = await checkins.record_checkin_messages(
+                        repos, self.context, now, resend, MESSAGE_BATCH
+                    )
+                if written < MESSAGE_BATCH:
+                    break
         async with unit_of_work(self._db) as repos:
             await repos.inbox.forget_processed_before(now - INBOX_KEEP)
 

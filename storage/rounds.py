@@ -66,6 +66,17 @@ class RoundRepository:
             (when, outbox_id),
         )
 
+    async def without_message(self, resend: bool, limit: int) -> list[CheckinRound]:
+        """Rounds opened (or moved to re-send) whose message is not yet in the outbox, ordered
+        so that rounds sharing a slot and a language come together."""
+        state, column = ("resent", "resend_outbox_id") if resend else ("open", "checkin_outbox_id")
+        return await self._many(
+            f"SELECT r.* FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+            f" WHERE r.state = ? AND r.{column} IS NULL"
+            f" ORDER BY r.slot_at, m.language, r.id LIMIT ?",
+            (state, limit),
+        )
+
     async def awaiting_resend(self, sent_before: datetime, limit: int) -> list[CheckinRound]:
         return await self._many(
             "SELECT * FROM checkin_rounds WHERE state = 'open' AND sent_at <= ?"

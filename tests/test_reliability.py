@@ -1,0 +1,167 @@
+"""Nothing lost, nothing doubled: restarts, downtime, LINE failures, the 07:00 wave."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.appkeys import DB, ENGINE
+from scheduler.schedule import Schedule, first_due
+from storage.repositories import unit_of_work
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.flows import watched_resident
+from tests.test_ladder import ALERT, CHECKIN, RESEND, checkins_to, ok_data, run_to, tokyo
+
+PUSH = "/v2/bot/message/push"
+MULTICAST = "/v2/bot/message/multicast"
+
+
+def accepted_per_key(bot: Bot) -> Counter[str]:
+    return Counter(c.retry_key for c in bot.line.pushes + bot.line.multicasts)
+
+
+async def test_restart_mid_ladder_continues(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await start_bot()
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+
+    bot = await start_bot()  # a new process on the same database file
+    await run_to(bot, tokyo(11, 25, 9))
+    bot = await start_bot()
+    await run_to(bot, tokyo(11, 25, 12))
+    sent = checkins_to(bot, resident)
+    assert [s[:6] for s in sent] == [CHECKIN[:6], RESEND[:6]]
+    assert [ALERT in t for t in bot.line.texts_to(manager)] == [True]
+
+    bot = await start_bot()
+    await bot.tap(resident, ok_data(bot, resident, 0))
+    assert "ご無事です" in bot.line.texts_to(manager)[-1]
+    assert max(accepted_per_key(bot).values()) == 1
+
+
+async def test_downtime_catches_up_once(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await start_bot()
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, ok_data(bot, resident))
+
+    # Down from 11/24 evening until 11/27 10:00: three daily slots missed.
+    bot.clock.set(tokyo(11, 27, 10))
+    bot = await start_bot()
+    await bot.sweep()
+    assert len(checkins_to(bot, resident)) == 2, "one check-in, not one per missed day"
+    await bot.tap(resident, ok_data(bot, resident))
+    assert "11月28日(土) 9時00分" in bot.line.reply_texts()[-1], "the cadence holds"
+
+
+async def test_crash_between_record_and_send_sends_once(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot()
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    bot.clock.set(tokyo(11, 24, 9))
+    await bot.app[ENGINE].plan_due()  # recorded, then the process dies before sending
+    assert checkins_to(bot, resident) == []
+
+    bot = await start_bot()
+    await bot.sweep()
+    await bot.sweep()
+    assert len(checkins_to(bot, resident)) == 1
+
+
+async def test_line_500_then_success_sends_each_message_once(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    bot.line.clear()
+    bot.line.fail_next(PUSH, 500, times=2)
+    await run_to(bot, tokyo(11, 24, 9))
+    assert checkins_to(bot, resident) == []
+    attempts = [c for c in bot.line.calls if c.path == PUSH]
+    assert [c.status for c in attempts] == [500]
+
+    await bot.sweep()  # the back-off has not passed: nothing is sent again yet
+    assert len([c for c in bot.line.calls if c.path == PUSH]) == 1
+    await bot.advance(timedelta(seconds=5))
+    await bot.advance(timedelta(seconds=10))
+    attempts = [c for c in bot.line.calls if c.path == PUSH]
+    assert [c.status for c in attempts] == [500, 500, 200]
+    assert len({c.retry_key for c in attempts}) == 1, "every attempt carries the same key"
+    assert len(checkins_to(bot, resident)) == 1
+
+
+async def test_accepted_but_answer_lost_is_not_sent_twice(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    bot.line.clear()
+    bot.line.fail_next(PUSH, 500, accept=True)  # LINE took it, the answer was an error
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.advance(timedelta(seconds=5))
+    statuses = [c.status for c in bot.line.calls if c.path == PUSH]
+    assert statuses == [500, 409]
+    await bot.advance(timedelta(minutes=10))
+    assert [c.status for c in bot.line.calls if c.path == PUSH] == [500, 409]
+    # 409 counts as delivered: the ladder's clock started, the re-send comes 24 h later.
+    await run_to(bot, tokyo(11, 25, 9, 1))
+    assert len([c for c in bot.line.calls if c.path == PUSH and c.status == 200]) == 1
+
+
+async def test_rate_limit_and_quota_back_off(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    bot.line.fail_next(PUSH, 429, body={"message": "Too many requests"})
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.advance(timedelta(seconds=1))
+    assert checkins_to(bot, resident) == []
+    await bot.advance(timedelta(seconds=2))
+    assert len(checkins_to(bot, resident)) == 1
+
+    await bot.tap(resident, ok_data(bot, resident))
+    bot.line.fail_next(PUSH, 429, body={"message": "You have reached your monthly limit."})
+    await run_to(bot, tokyo(11, 25, 9))
+    await bot.advance(timedelta(minutes=59))
+    assert len(checkins_to(bot, resident)) == 1, "the quota does not come back in minutes"
+    await bot.advance(timedelta(minutes=2))
+    assert len(checkins_to(bot, resident)) == 2, "kept, and sent once the quota allows"
+
+
+async def test_redelivered_webhook_is_handled_once(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    await bot.post(tap)
+    replies = len(bot.line.replies)
+    await bot.post(hook.redelivered(tap))
+    await bot.post(tap)
+    assert len(bot.line.replies) == replies
+
+
+async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
+    db = bot.app[DB]
+    schedule = Schedule(1, 7)
+    now = bot.clock.now()
+    due = first_due(schedule, now, bot.settings.timezone)
+    async with unit_of_work(db) as repos:
+        for number in range(1203):
+            language = "en" if number % 400 == 0 else "ja"
+            member, _ = await repos.members.register(
+                hook.user_id(f"wave-{number}"), f"resident {number}", language, now
+            )
+            await repos.members.set_schedule(member.id, 1, 7, due)
+    await run_to(bot, due)
+    sizes = sorted(len(c.body["to"]) for c in bot.line.multicasts)
+    assert sizes == [4, 199, 500, 500]  # 1199 in Japanese by 500s, 4 in English together
+    assert bot.line.pushes == []
+    assert sum(sizes) == 1203
+
+    # The OK button is the same for everyone; each tap resolves the tapper's own round.
+    first, second = hook.user_id("wave-1"), hook.user_id("wave-2")
+    await bot.tap(first, ok_data(bot, first))
+    assert "OK を受け取りました" in bot.line.reply_texts()[-1]
+    await bot.tap(first, ok_data(bot, second))
+    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
+    await run_to(bot, due + timedelta(hours=24))
+    resent = [
+        c for c in bot.line.multicasts
+        if any(words in str(c.body["messages"]) for words in ("もう一度", "once more"))
+    ]
+    assert sum(len(c.body["to"]) for c in resent) == 1203 - 1
+    assert first not in [uid for c in resent for uid in c.body["to"]]
