@@ -1,0 +1,157 @@
+"""Teams and invites from the chat alone: create, invite three ways, consent, rotate, leave."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from bot.appkeys import DB
+from storage.models import Role
+from storage.repositories import unit_of_work
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.flows import create_team, invite_codes_in, join
+
+
+async def team_roles(bot: Bot, uid: str) -> list[tuple[str, str]]:
+    async with unit_of_work(bot.app[DB]) as repos:
+        member = await repos.members.by_line_id(uid)
+        assert member is not None
+        return [(t.name, r.value) for t, r in await repos.teams.teams_of(member.id)]
+
+
+async def test_create_team_shows_invites_three_ways(bot: Bot) -> None:
+    manager = await bot.follow("minsei")
+    codes = await create_team(bot, manager, "  三丁目　見守り  ", as_user=False)
+    assert await team_roles(bot, manager) == [("三丁目 見守り", "manager")]
+    assert set(codes) == {"user", "manager"} and codes["user"] != codes["manager"]
+
+    texts = bot.line.reply_texts()
+    share = next(t for t in texts if codes["user"] in t)
+    link = next(word for word in share.split() if word.startswith("https://line.me/R/oaMessage/"))
+    assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
+    assert unquote(link.split("?", 1)[1]) == f"招待コード {codes['user']}"
+
+    image = next(m for c in bot.line.replies for m in c.body["messages"] if m["type"] == "image")
+    assert image["originalContentUrl"].startswith("https://mimamori.example.jp/invites/")
+    path = image["originalContentUrl"].removeprefix("https://mimamori.example.jp")
+    response = await bot.client.get(path)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert (await response.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_team_name_is_validated(bot: Bot) -> None:
+    uid = await bot.follow("someone")
+    await bot.tap_action(uid, "team_new")
+    await bot.say(uid, "x" * 31)
+    assert "1〜30 文字" in bot.line.reply_texts()[-1]
+    await bot.tap_reply_button(uid, "やめる")
+    await bot.say(uid, "ふつうのメッセージ")
+    assert bot.line.reply_texts()[-1].startswith("メニュー")
+    assert await team_roles(bot, uid) == []
+
+
+async def test_joining_needs_consent_and_records_it(bot: Bot) -> None:
+    manager = await bot.follow("daughter")
+    codes = await create_team(bot, manager, "母の見守り", as_user=False)
+    mother = await bot.follow("mother")
+    await bot.say(mother, f"招待コード {codes['user'].lower()}")
+    card = bot.line.reply_texts()[-1]
+    assert "利用者（見守られる方）として参加します" in card
+    assert "管理者に知らせることに同意します" in card
+    assert await team_roles(bot, mother) == [], "nothing happens before the person agrees"
+
+    await bot.tap_reply_button(mother, "参加する")
+    assert "利用者として参加しました" in bot.line.reply_texts()[-1]
+    assert "毎日 9時" in bot.line.reply_texts()[-1]
+    assert await team_roles(bot, mother) == [("母の見守り", "user")]
+    assert "motherさんが、チーム「母の見守り」に利用者" in bot.line.texts_to(manager)[-1]
+    async with unit_of_work(bot.app[DB]) as repos, repos.members._conn.execute(
+        "SELECT consented_at FROM team_members WHERE role = 'user'"
+    ) as cursor:
+        (consented,) = await cursor.fetchone()
+    assert consented == bot.clock.now().isoformat()
+
+
+async def test_declining_changes_nothing(bot: Bot) -> None:
+    manager = await bot.follow("daughter")
+    codes = await create_team(bot, manager, "母の見守り", as_user=False)
+    mother = await bot.follow("mother")
+    await bot.say(mother, codes["user"])
+    await bot.tap_reply_button(mother, "参加しない")
+    assert await team_roles(bot, mother) == []
+
+
+async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None:
+    manager = await bot.follow("daughter")
+    codes = await create_team(bot, manager, "家族", as_user=False)
+    other = await bot.follow("other")
+
+    await bot.say(other, "ABCD-EFGH-JKMN-PQRS")
+    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+
+    # Joining twice.
+    await bot.say(manager, codes["user"])
+    assert "すでにチーム「家族」に管理者" in bot.line.reply_texts()[-1]
+
+    # A rotated code stops working, also on a confirmation card shown before the rotation.
+    await bot.say(other, codes["user"])
+    await bot.tap_action(manager, "team_rotate", t=1, r="user")
+    assert "作り直しました" in bot.line.reply_texts()[-5]
+    new_codes = invite_codes_in(bot.line.reply_texts()[-4:])
+    assert new_codes["user"] != codes["user"] and new_codes["manager"] == codes["manager"]
+    await bot.tap_action(other, "join", c=codes["user"])
+    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+    response = await bot.client.get(f"/invites/{codes['user']}.png")
+    assert response.status == 404
+    assert await team_roles(bot, other) == []
+
+    # A code sent inside a group.
+    await bot.post(hook.text(other, new_codes["user"], bot.clock.now(),
+                             source=hook.in_group(hook.group_id("town"), other)))
+    assert "1対1 のトーク" in bot.line.reply_texts()[-1]
+    assert await team_roles(bot, other) == []
+
+    # Someone not in the team cannot rotate or see its invites.
+    await bot.tap_action(other, "team_rotate", t=1, r="manager")
+    await bot.tap_action(other, "team_invite", t=1)
+    assert bot.line.reply_texts()[-2:] == ["このチームには参加していません。"] * 2
+
+
+async def test_list_members_and_leave(bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    codes = await create_team(bot, resident, "わが家", as_user=True)
+    son = await bot.follow("son")
+    await join(bot, son, codes["manager"])
+
+    await bot.tap_action(resident, "teams")
+    assert "・わが家（利用者（見守られる方））" in bot.line.reply_texts()[-1]
+    await bot.tap_action(resident, "team_members", t=1)
+    assert "あなたを見守っている方\n・son" in bot.line.reply_texts()[-1]
+    await bot.tap_action(son, "team_members", t=1)
+    assert "利用者\n・resident（会員ID 1）最後の OK：まだありません" in bot.line.reply_texts()[-1]
+
+    await bot.tap_action(son, "team_leave", t=1)
+    assert "抜けますか" in bot.line.reply_texts()[-1]
+    await bot.tap_reply_button(son, "抜ける")
+    assert await team_roles(bot, son) == []
+    assert "sonさん（管理者（見守る方））が、チーム「わが家」を抜けました" in (
+        bot.line.texts_to(resident)[-1]
+    )
+    await bot.tap_action(resident, "status")
+    assert "お知らせする方は、まだいません" in bot.line.reply_texts()[-1]
+
+    # The last one out deletes the team; its codes stop working.
+    await bot.tap_action(resident, "team_leave_yes", t=1)
+    await bot.say(await bot.follow("late"), codes["manager"])
+    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+
+
+async def test_invite_codes_are_unguessable(bot: Bot) -> None:
+    uid = await bot.follow("someone")
+    await create_team(bot, uid, "チーム", as_user=False)
+    async with unit_of_work(bot.app[DB]) as repos:
+        invite = await repos.teams.active_invite(1, Role.USER)
+    assert invite is not None
+    # 16 characters of a 32-letter alphabet: 80 bits.
+    assert len(invite.code.replace("-", "")) == 16
