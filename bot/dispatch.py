@@ -114,7 +114,5 @@ def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
     try:
         return Event.from_dict(raw)
     except Exception as error:
-        log.warning(
-            "event %s (type %r) skipped: %s", event_id, raw.get("type"), str(error)[:300]
-        )
+        log.warning("event %s (type %r) skipped: %s", event_id, raw.get("type"), str(error)[:300])
         return None

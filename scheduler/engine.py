@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
@@ -121,6 +122,10 @@ class CheckinEngine:
             pass
         await self.idle()
 
+    @property
+    def sweep_job(self) -> Job | None:
+        return self._scheduler.get_job(SWEEP_JOB_ID) if self._scheduler else None
+
     async def _scheduled_sweep(self) -> None:
         try:
             await self.sweep()
@@ -144,7 +149,7 @@ class CheckinEngine:
         if self._scheduler is None:
             return
         due = await self.next_due()
-        job = self._scheduler.get_job(SWEEP_JOB_ID)
+        job = self.sweep_job
         if due is None or job is None or job.next_run_time is None:
             return
         wait = max(due - self._clock.now(), timedelta(0))

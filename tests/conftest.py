@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,8 +75,10 @@ class Bot:
         response = await self.client.post(
             "/callback",
             data=payload,
-            headers={"X-Line-Signature": hook.sign(payload, SECRET),
-                     "Content-Type": "application/json"},
+            headers={
+                "X-Line-Signature": hook.sign(payload, SECRET),
+                "Content-Type": "application/json",
+            },
         )
         await self.settle()
         return response

@@ -91,11 +91,18 @@ class FakeLine:
         self.profiles[user_id] = {"userId": user_id, "displayName": name, "language": language}
 
     def fail_next(
-        self, path: str, status: int, times: int = 1, *, body: dict[str, Any] | None = None,
+        self,
+        path: str,
+        status: int,
+        times: int = 1,
+        *,
+        body: dict[str, Any] | None = None,
         accept: bool = False,
     ) -> None:
         for _ in range(times):
-            self.failures.append(Failure(path, status, body or {"message": "fake failure"}, accept))
+            self.failures.append(
+                Failure(path, status, body or {"message": "fake failure"}, accept)
+            )
 
     # --- what tests read -----------------------------------------------------------------
     def delivered(self, path: str) -> list[Call]:
@@ -118,7 +125,9 @@ class FakeLine:
         """Every message LINE accepted for delivery to one person, by push or multicast."""
         found = []
         for call in self.pushes + self.multicasts:
-            recipients = call.body["to"] if isinstance(call.body["to"], list) else [call.body["to"]]
+            recipients = (
+                call.body["to"] if isinstance(call.body["to"], list) else [call.body["to"]]
+            )
             if user_id in recipients:
                 found.extend(call.body["messages"])
         return found
@@ -180,7 +189,10 @@ class FakeLine:
         try:
             messaging_api().validate_request(
                 _OpenApiRequest(
-                    request.method.lower(), request.path, dict(request.headers), raw or None,
+                    request.method.lower(),
+                    request.path,
+                    dict(request.headers),
+                    raw or None,
                     dict(request.match_info),
                 )
             )
@@ -231,10 +243,17 @@ class FakeLine:
         call, refused = await self._record(request)
         if refused:
             return refused
-        return self._answer(call, 200, {
-            "userId": "U" + "f" * 32, "basicId": self.bot_basic_id, "displayName": "mimamori",
-            "chatMode": "bot", "markAsReadMode": "auto",
-        })
+        return self._answer(
+            call,
+            200,
+            {
+                "userId": "U" + "f" * 32,
+                "basicId": self.bot_basic_id,
+                "displayName": "mimamori",
+                "chatMode": "bot",
+                "markAsReadMode": "auto",
+            },
+        )
 
 
 def limits(body: dict[str, Any]) -> list[str]:

@@ -88,7 +88,10 @@ def unfollow(uid: str, at: datetime) -> dict[str, Any]:
 def text(uid: str, words: str, at: datetime, source: dict[str, Any] | None = None) -> dict:
     event = _base("message", source or person(uid), at)
     event["message"] = {
-        "type": "text", "id": str(next(_ids)), "quoteToken": "q", "text": words,
+        "type": "text",
+        "id": str(next(_ids)),
+        "quoteToken": "q",
+        "text": words,
     }
     return event
 
@@ -96,8 +99,12 @@ def text(uid: str, words: str, at: datetime, source: dict[str, Any] | None = Non
 def sticker(uid: str, at: datetime) -> dict[str, Any]:
     event = _base("message", person(uid), at)
     event["message"] = {
-        "type": "sticker", "id": str(next(_ids)), "quoteToken": "q", "packageId": "446",
-        "stickerId": "1988", "stickerResourceType": "STATIC",
+        "type": "sticker",
+        "id": str(next(_ids)),
+        "quoteToken": "q",
+        "packageId": "446",
+        "stickerId": "1988",
+        "stickerResourceType": "STATIC",
     }
     return event
 

@@ -26,8 +26,11 @@ def checkins_to(bot: Bot, uid: str) -> list[str]:
 
 def ok_data(bot: Bot, uid: str, index: int = -1) -> str:
     """The OK button's postback data on the `index`-th check-in the person received."""
-    messages = [m for m in bot.line.messages_to(uid) if m.get("type") == "flex"
-                and any(a.get("label") == "OK" for a in postbacks_in(m))]
+    messages = [
+        m
+        for m in bot.line.messages_to(uid)
+        if m.get("type") == "flex" and any(a.get("label") == "OK" for a in postbacks_in(m))
+    ]
     return next(a["data"] for a in postbacks_in(messages[index]) if a["label"] == "OK")
 
 

@@ -160,7 +160,8 @@ async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
     await run_to(bot, due + timedelta(hours=24))
     resent = [
-        c for c in bot.line.multicasts
+        c
+        for c in bot.line.multicasts
         if any(words in str(c.body["messages"]) for words in ("もう一度", "once more"))
     ]
     assert sum(len(c.body["to"]) for c in resent) == 1203 - 1

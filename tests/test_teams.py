@@ -66,9 +66,12 @@ async def test_joining_needs_consent_and_records_it(bot: Bot) -> None:
     assert "毎日 9時" in bot.line.reply_texts()[-1]
     assert await team_roles(bot, mother) == [("母の見守り", "user")]
     assert "motherさんが、チーム「母の見守り」に利用者" in bot.line.texts_to(manager)[-1]
-    async with unit_of_work(bot.app[DB]) as repos, repos.members._conn.execute(
-        "SELECT consented_at FROM team_members WHERE role = 'user'"
-    ) as cursor:
+    async with (
+        unit_of_work(bot.app[DB]) as repos,
+        repos.members._conn.execute(
+            "SELECT consented_at FROM team_members WHERE role = 'user'"
+        ) as cursor,
+    ):
         (consented,) = await cursor.fetchone()
     assert consented == bot.clock.now().isoformat()
 
@@ -107,8 +110,14 @@ async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None
     assert await team_roles(bot, other) == []
 
     # A code sent inside a group.
-    await bot.post(hook.text(other, new_codes["user"], bot.clock.now(),
-                             source=hook.in_group(hook.group_id("town"), other)))
+    await bot.post(
+        hook.text(
+            other,
+            new_codes["user"],
+            bot.clock.now(),
+            source=hook.in_group(hook.group_id("town"), other),
+        )
+    )
     assert "1対1 のトーク" in bot.line.reply_texts()[-1]
     assert await team_roles(bot, other) == []
 
@@ -135,8 +144,9 @@ async def test_list_members_and_leave(bot: Bot) -> None:
     assert "抜けますか" in bot.line.reply_texts()[-1]
     await bot.tap_reply_button(son, "抜ける")
     assert await team_roles(bot, son) == []
-    assert "sonさん（管理者（見守る方））が、チーム「わが家」を抜けました" in (
-        bot.line.texts_to(resident)[-1]
+    assert (
+        "sonさん（管理者（見守る方））が、チーム「わが家」を抜けました"
+        in (bot.line.texts_to(resident)[-1])
     )
     await bot.tap_action(resident, "status")
     assert "お知らせする方は、まだいません" in bot.line.reply_texts()[-1]

@@ -12,9 +12,10 @@ from tests.conftest import SECRET, Bot
 
 
 async def members(bot: Bot) -> int:
-    async with unit_of_work(bot.app[DB]) as repos, repos.members._conn.execute(
-        "SELECT COUNT(*) FROM members"
-    ) as cursor:
+    async with (
+        unit_of_work(bot.app[DB]) as repos,
+        repos.members._conn.execute("SELECT COUNT(*) FROM members") as cursor,
+    ):
         row = await cursor.fetchone()
     return row[0]
 
@@ -86,8 +87,9 @@ async def test_unknown_and_malformed_events_are_skipped_not_500(bot: Bot) -> Non
     no_id = hook.follow(uid, now)
     del no_id["webhookEventId"]
     good = hook.follow(uid, now)
-    payload = json.dumps({"destination": hook.BOT_USER_ID,
-                          "events": [unknown, broken, no_id, "junk", good]}).encode()
+    payload = json.dumps(
+        {"destination": hook.BOT_USER_ID, "events": [unknown, broken, no_id, "junk", good]}
+    ).encode()
     status, _ = await raw_post(bot, payload, {"X-Line-Signature": hook.sign(payload, SECRET)})
     assert status == 200
     assert await members(bot) == 1, "the one good event was handled"

@@ -1,0 +1,138 @@
+"""The process: `mimamori serve`, its settings, its scheduler job, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.appkeys import ENGINE
+from bot.clock import FakeClock
+from bot.settings import Settings
+from tests.conftest import Bot
+from tests.fake_line import FakeLine
+from tests.flows import watched_resident
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def run_cli(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode or 0, err.decode()
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+async def test_a_missing_or_invalid_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
+    code, err = await run_cli(base_env(tmp_path), tmp_path)
+    assert code == 2
+    assert err.strip() == "mimamori: invalid setting LINE_CHANNEL_SECRET: is required but not set"
+
+    env = {
+        **base_env(tmp_path),
+        "LINE_CHANNEL_SECRET": "s",
+        "LINE_CHANNEL_ACCESS_TOKEN": "t",
+        "MIMAMORI_ALERT_AFTER": "3 hours",
+    }
+    code, err = await run_cli(env, tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "MIMAMORI_ALERT_AFTER" in err
+
+
+async def test_serve_answers_health_and_stops_on_sigterm(
+    tmp_path: Path, fake_line: FakeLine
+) -> None:
+    port = free_port()
+    (tmp_path / ".env").write_text("LINE_CHANNEL_SECRET=from-dotenv\n")
+    env = {
+        **base_env(tmp_path),
+        "LINE_CHANNEL_ACCESS_TOKEN": "t",
+        "LINE_API_BASE_URL": fake_line.url,
+        "MIMAMORI_PORT": str(port),
+        "MIMAMORI_HOST": "127.0.0.1",
+        "MIMAMORI_DATABASE": str(tmp_path / "m.db"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        status = await _wait_for_health(port)
+        assert status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert (tmp_path / "m.db").exists()
+
+
+async def _wait_for_health(port: int) -> int:
+    # Waiting for a child process to bind its port (bounded), not for the scheduler.
+    async with ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    return response.status
+            except OSError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("the server did not start")
+
+
+async def test_one_sweep_job_moved_earlier_when_something_falls_due(
+    settings: Settings, clock: FakeClock, fake_line: FakeLine
+) -> None:
+    slow = Settings(**{**settings.__dict__, "sweep_interval": timedelta(days=1)})
+    app = create_app(slow, clock=clock, run_scheduler=True)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        bot = Bot(client, app, clock, fake_line, slow)
+        engine = app[ENGINE]
+        job = engine.sweep_job
+        assert job is not None
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
+        assert job.trigger.interval == timedelta(days=1)
+        await watched_resident(bot, "resident", ["son"])  # first check-in due in 24 h
+        clock.advance(timedelta(hours=23))
+        await bot.sweep()
+        wake = job.next_run_time - datetime.now(UTC)
+        assert timedelta(minutes=59) < wake <= timedelta(hours=1)
+    finally:
+        await client.close()

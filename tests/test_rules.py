@@ -1,0 +1,142 @@
+"""Plain rules: the ladder, postback signatures, invite codes, settings, locales."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import invite_codes
+from bot.i18n import I18n, placeholders
+from bot.postback import PostbackCodec
+from bot.settings import Settings, SettingsError, parse_duration, read_dotenv
+from scheduler.ladder import LadderTimings, Step, due_step, next_step
+from storage.models import CheckinRound, RoundState
+
+T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+TIMINGS = LadderTimings(timedelta(hours=24), timedelta(hours=3))
+
+
+def a_round(state: RoundState, sent: datetime | None = T0, resent: datetime | None = None):
+    return CheckinRound(1, 1, T0, state, T0, sent, resent, None, None, None)
+
+
+def test_ladder_steps() -> None:
+    assert next_step(a_round(RoundState.OPEN, sent=None), TIMINGS) is None
+    assert next_step(a_round(RoundState.OPEN), TIMINGS) == (Step.RESEND, T0 + timedelta(hours=24))
+    resent = T0 + timedelta(hours=25)
+    assert next_step(a_round(RoundState.RESENT, resent=None), TIMINGS) is None
+    assert next_step(a_round(RoundState.RESENT, resent=resent), TIMINGS) == (
+        Step.ALERT,
+        resent + timedelta(hours=3),
+    )
+    for state in (RoundState.ALERTED, RoundState.ANSWERED, RoundState.CANCELLED):
+        assert next_step(a_round(state, resent=resent), TIMINGS) is None
+
+
+def test_ladder_due_only_when_the_time_has_come() -> None:
+    checkin = a_round(RoundState.OPEN)
+    assert due_step(checkin, TIMINGS, T0 + timedelta(hours=24) - timedelta(seconds=1)) is None
+    assert due_step(checkin, TIMINGS, T0 + timedelta(hours=24)) is Step.RESEND
+
+
+def test_postback_roundtrip_and_tampering() -> None:
+    codec = PostbackCodec("secret")
+    data = codec.encode("ok", t=1764000000)
+    assert codec.decode(data) is not None
+    assert codec.decode(data).action == "ok"  # type: ignore[union-attr]
+    assert codec.decode(data).integer("t") == 1764000000  # type: ignore[union-attr]
+    assert PostbackCodec("other secret").decode(data) is None
+    for forged in (
+        data.replace("t=1", "t=2"),
+        data.replace("a=ok", "a=no"),
+        data[:-1],
+        "a=ok",
+        "",
+        "s=" + data.split("s=")[1],
+        "x" * 301,
+    ):
+        assert codec.decode(forged) is None, forged
+    with pytest.raises(ValueError):
+        codec.encode("x", v="y" * 300)
+
+
+def test_invite_codes() -> None:
+    codes = {invite_codes.new_code() for _ in range(1000)}
+    assert len(codes) == 1000
+    code = codes.pop()
+    assert invite_codes.normalise(code.lower()) == code
+    assert invite_codes.normalise(code.replace("-", " ")) == code
+    assert invite_codes.find_code(f"招待コード {code} です") == code
+    assert invite_codes.find_code("こんにちは") is None
+    assert invite_codes.find_code("ABCDEFGHJKMNPQRS") is None  # no separators: a word
+    assert invite_codes.normalise("OOOO-IIII-LLLL-2222") == "0000-1111-1111-2222"
+    assert invite_codes.normalise("UUUU-2222-2222-2222") is None
+
+
+def test_durations() -> None:
+    assert parse_duration("90") == timedelta(seconds=90)
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("15m") == timedelta(minutes=15)
+    assert parse_duration("3h") == timedelta(hours=3)
+    assert parse_duration("1d") == timedelta(days=1)
+    for bad in ("", "0", "3x", "-1h", "1.5h", "h"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+REQUIRED = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+
+
+def test_settings_defaults_and_errors_name_the_setting() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.port == 8080 and settings.database == Path("./mimamori.db")
+    assert settings.line_api_base_url == "https://api.line.me"
+    assert (settings.resend_after, settings.alert_after, settings.group_report_after) == (
+        timedelta(hours=24),
+        timedelta(hours=3),
+        timedelta(hours=23),
+    )
+    assert str(settings.timezone) == "Asia/Tokyo"
+    cases = {
+        "LINE_CHANNEL_SECRET": "",
+        "MIMAMORI_PORT": "http",
+        "MIMAMORI_TIMEZONE": "Mars/Olympus",
+        "MIMAMORI_RESEND_AFTER": "soon",
+        "MIMAMORI_ALERT_AFTER": "0",
+        "LINE_API_BASE_URL": "ftp://x",
+    }
+    for name, value in cases.items():
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env({**REQUIRED, name: value})
+        assert caught.value.name == name
+        assert "\n" not in str(caught.value)
+    base = Settings.from_env({**REQUIRED, "LINE_API_BASE_URL": "http://127.0.0.1:9/"})
+    assert base.line_api_base_url == "http://127.0.0.1:9"
+
+
+def test_dotenv(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("# comment\nexport A=1\nB='two words'\n\nC=\"x=y\"\nnot a line\n")
+    assert read_dotenv(path) == {"A": "1", "B": "two words", "C": "x=y"}
+    assert read_dotenv(tmp_path / "missing") == {}
+
+
+def test_every_text_exists_in_every_language_with_the_same_placeholders() -> None:
+    i18n = I18n.load(Settings.from_env(REQUIRED).timezone)
+    ja, en = i18n.get("ja"), i18n.get("en")
+    assert set(ja.texts) == set(en.texts)
+    for key, text in ja.texts.items():
+        assert placeholders(text) == placeholders(en.texts[key]), key
+    assert len(ja.quotes) == len(en.quotes) >= 14
+    assert i18n.get("zh-Hant").language == "ja" and i18n.get("en-US").language == "en"
+
+
+def test_a_deployment_can_reword_any_text(tmp_path: Path) -> None:
+    (tmp_path / "ja.toml").write_text('[texts.checkin]\ntitle = "おはようございます！"\n')
+    settings = Settings.from_env({**REQUIRED, "MIMAMORI_LOCALE_OVERRIDES": str(tmp_path)})
+    i18n = I18n.load(settings.timezone, settings.locale_overrides)
+    assert i18n.get("ja").t("checkin.title") == "おはようございます！"
+    assert i18n.get("ja").t("checkin.ok_button") == "OK"
+    assert i18n.get("en").t("checkin.title") == "How are you?"
