@@ -19,6 +19,7 @@ from linebot.v3.messaging import (
     PushMessageRequest,
     ReplyMessageRequest,
 )
+from pydantic.v1 import ValidationError
 
 log = logging.getLogger("mimamori.line")
 
@@ -131,6 +132,13 @@ class LineApi:
         except ApiException as error:
             return _classify(error)
         except _TRANSPORT_ERRORS as error:
+            return SendResult(Outcome.RETRY, _describe(error))
+        except ValidationError as error:
+            # Only a 2xx answer is parsed: LINE accepted the request, its answer was odd.
+            log.warning("LINE accepted a request but its answer did not parse: %s", error)
+        except Exception as error:
+            # Unknown failure: retrying with the same retry key cannot send twice.
+            log.exception("unexpected error calling LINE")
             return SendResult(Outcome.RETRY, _describe(error))
         return SendResult(Outcome.DELIVERED)
 

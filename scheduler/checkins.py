@@ -16,6 +16,7 @@ from bot import messages
 from bot.i18n import I18n, Locale
 from bot.line_api import MULTICAST_LIMIT
 from bot.postback import PostbackCodec
+from scheduler.ladder import LadderTimings, Step, due_step
 from scheduler.schedule import Schedule, first_due, slots_passed
 from storage.models import CheckinRound, Member, RoundState
 from storage.repositories import Repositories
@@ -50,38 +51,43 @@ async def open_due_rounds(
     round's re-send and alert already stand for it.
     """
     due = await repos.members.due(now, limit)
+    next_due: list[tuple[int, datetime]] = []
+    openings: list[tuple[int, datetime]] = []
     for member in due:
         schedule = schedule_of(member)
         if schedule is None or member.next_due_at is None:
             continue
         latest, following = slots_passed(schedule, member.next_due_at, now, ctx.timezone)
-        await repos.members.set_next_due(member.id, following)
-        if await repos.rounds.open_round(member.id) is not None:
-            continue
-        if await repos.rounds.by_slot(member.id, latest) is not None:
-            continue
-        await repos.rounds.create(member.id, latest, now)
+        next_due.append((member.id, following))
+        openings.append((member.id, latest))
+    await repos.members.set_next_due_many(next_due)
+    # The constraints skip a member whose round is still open, or whose slot already has one.
+    await repos.rounds.open_unless_open(openings, now)
     return len(due)
 
 
 async def resend_unanswered(
-    repos: Repositories, ctx: CheckinContext, sent_before: datetime, now: datetime, limit: int
+    repos: Repositories, timings: LadderTimings, now: datetime, limit: int
 ) -> int:
-    rounds = await repos.rounds.awaiting_resend(sent_before, limit)
+    """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
+    rounds = await repos.rounds.awaiting_resend(now - timings.resend_after, limit)
     for checkin in rounds:
-        await repos.rounds.set_state(checkin.id, RoundState.RESENT, now)
+        if due_step(checkin, timings, now) is Step.RESEND:
+            await repos.rounds.set_state(checkin.id, RoundState.RESENT, now)
     return len(rounds)
 
 
 async def alert_unanswered(
-    repos: Repositories, ctx: CheckinContext, resent_before: datetime, now: datetime, limit: int
+    repos: Repositories, ctx: CheckinContext, timings: LadderTimings, now: datetime, limit: int
 ) -> int:
-    rounds = await repos.rounds.awaiting_alert(resent_before, limit)
+    """Rounds with no OK `alert_after` since the re-send reached LINE alert the managers."""
+    rounds = await repos.rounds.awaiting_alert(now - timings.alert_after, limit)
     members = await repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
+        if due_step(checkin, timings, now) is not Step.ALERT:
+            continue
         await repos.rounds.set_state(checkin.id, RoundState.ALERTED, now)
-        member = members[checkin.member_id]
-        await alert_managers(repos, ctx, member, checkin, now)
+        await alert_managers(repos, ctx, members[checkin.member_id], checkin, now)
     return len(rounds)
 
 

@@ -61,15 +61,11 @@ class CheckinEngine:
                 due = await checkins.open_due_rounds(repos, self.context, now, BATCH)
             if due < BATCH:
                 break
-        resend_before = now - self.timings.resend_after
-        alert_before = now - self.timings.alert_after
         while True:
             async with unit_of_work(self._db) as repos:
-                resent = await checkins.resend_unanswered(
-                    repos, self.context, resend_before, now, BATCH
-                )
+                resent = await checkins.resend_unanswered(repos, self.timings, now, BATCH)
                 alerted = await checkins.alert_unanswered(
-                    repos, self.context, alert_before, now, BATCH
+                    repos, self.context, self.timings, now, BATCH
                 )
             if resent < BATCH and alerted < BATCH:
                 break

@@ -66,6 +66,12 @@ class MemberRepository:
             "UPDATE members SET next_due_at = ? WHERE id = ?", (to_db(next_due_at), member_id)
         )
 
+    async def set_next_due_many(self, next_due: list[tuple[int, datetime]]) -> None:
+        await self._conn.executemany(
+            "UPDATE members SET next_due_at = ? WHERE id = ?",
+            [(to_db(moment), member_id) for member_id, moment in next_due],
+        )
+
     async def set_last_ok(self, member_id: int, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE members SET last_ok_at = ? WHERE id = ?", (to_db(at), member_id)

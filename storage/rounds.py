@@ -17,33 +17,18 @@ class RoundRepository:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def create(self, member_id: int, slot_at: datetime, now: datetime) -> int:
-        cursor = await self._conn.execute(
-            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at)"
+    async def open_unless_open(self, openings: list[tuple[int, datetime]], now: datetime) -> None:
+        """Open a round per (member, slot); skipped where the member has an open round (the
+        one-open-round index) or a round for that slot already (the member/slot key)."""
+        await self._conn.executemany(
+            "INSERT OR IGNORE INTO checkin_rounds (member_id, slot_at, state, opened_at)"
             " VALUES (?, ?, 'open', ?)",
-            (member_id, to_db(slot_at), to_db(now)),
+            [(member_id, to_db(slot), to_db(now)) for member_id, slot in openings],
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    async def get(self, round_id: int) -> CheckinRound | None:
-        return await self._one("SELECT * FROM checkin_rounds WHERE id = ?", (round_id,))
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
         return await self._one(
             f"SELECT * FROM checkin_rounds WHERE member_id = ? AND state IN {_OPEN}", (member_id,)
-        )
-
-    async def by_slot(self, member_id: int, slot_at: datetime) -> CheckinRound | None:
-        return await self._one(
-            "SELECT * FROM checkin_rounds WHERE member_id = ? AND slot_at = ?",
-            (member_id, to_db(slot_at)),
-        )
-
-    async def latest(self, member_id: int) -> CheckinRound | None:
-        return await self._one(
-            "SELECT * FROM checkin_rounds WHERE member_id = ? ORDER BY slot_at DESC LIMIT 1",
-            (member_id,),
         )
 
     async def attach_outbox(self, round_ids: Sequence[int], outbox_id: int, resend: bool) -> None:
@@ -120,12 +105,6 @@ class RoundRepository:
             f" WHERE id = ? AND state IN {_OPEN}",
             (state.value, reason, to_db(at), round_id),
         )
-
-    async def count_by_state(self) -> dict[str, int]:
-        async with self._conn.execute(
-            "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
-        ) as cursor:
-            return {row[0]: row[1] for row in await cursor.fetchall()}
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> CheckinRound | None:
         async with self._conn.execute(sql, params) as cursor:

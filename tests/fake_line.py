@@ -17,8 +17,8 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-MESSAGING_API = SHARED / "line-openapi" / "messaging-api.yml"
+OPENAPI_DIR = Path(__file__).resolve().parent / "line-openapi"
+MESSAGING_API = OPENAPI_DIR / "messaging-api.yml"
 RETRY_KEY_PATHS = ("/v2/bot/message/push", "/v2/bot/message/multicast")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 

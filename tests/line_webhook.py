@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from tests.fake_line import SHARED
+from tests.fake_line import OPENAPI_DIR
 
-WEBHOOK_SPEC = SHARED / "line-openapi" / "webhook.yml"
+WEBHOOK_SPEC = OPENAPI_DIR / "webhook.yml"
 BOT_USER_ID = "U" + "f" * 32
 _ids = itertools.count(1)
 

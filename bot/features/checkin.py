@@ -105,8 +105,8 @@ async def describe_member(
     ctx: EventContext, repos: Repositories, member: Member, own: bool
 ) -> str:
     locale = ctx.locale
-    latest = await repos.rounds.latest(member.id)
-    state = latest.state.value if latest is not None and latest.is_open else "none"
+    current = await repos.rounds.open_round(member.id)
+    state = current.state.value if current is not None else "none"
     managers = await repos.teams.managers_watching(member.id)
     if member.interval_days is None:
         watchers = ctx.t("status.no_checkins")

@@ -1,0 +1,144 @@
+"""How fast a city's 07:00 wave leaves, and how fast the webhook answers OK taps.
+
+Runs the real app against a minimal fake LINE on loopback (LINE forbids load tests against
+its platform). Prints its figures; asserts nothing about time.
+
+    .venv/bin/python -m bench.wave --residents 20000 --taps 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import ClientSession, web
+
+from bot.app import create_app
+from bot.appkeys import DB, ENGINE
+from bot.clock import FakeClock
+from bot.postback import PostbackCodec
+from bot.settings import Settings
+from scheduler.checkins import ok_postback
+from scheduler.schedule import Schedule, first_due
+from storage.repositories import unit_of_work
+from tests import line_webhook as hook
+
+SECRET = "bench-secret"
+
+
+class CountingLine:
+    """Answers like LINE, counts, and validates nothing (the tests do that)."""
+
+    def __init__(self) -> None:
+        self.multicasts = 0
+        self.recipients = 0
+        self.replies = 0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v2/bot/message/multicast", self.multicast)
+        app.router.add_post("/v2/bot/message/push", self.multicast)
+        app.router.add_post("/v2/bot/message/reply", self.reply)
+        return app
+
+    async def multicast(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.multicasts += 1
+        self.recipients += len(body["to"]) if isinstance(body["to"], list) else 1
+        return web.json_response({})
+
+    async def reply(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.replies += 1
+        return web.json_response({"sentMessages": [{"id": "1"}]})
+
+
+async def main(residents: int, taps: int) -> None:
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    line = CountingLine()
+    runner = web.AppRunner(line.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    workdir = Path(tempfile.mkdtemp(prefix="mimamori-bench-"))
+    settings = Settings(
+        channel_secret=SECRET,
+        channel_access_token="bench",
+        line_api_base_url=f"http://127.0.0.1:{port}",
+        database=workdir / "bench.db",
+    )
+    clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock, run_scheduler=False)
+    bot_runner = web.AppRunner(app)
+    await bot_runner.setup()
+    bot_site = web.TCPSite(bot_runner, "127.0.0.1", 0)
+    await bot_site.start()
+    bot_port = bot_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    schedule = Schedule(1, 7)
+    due = first_due(schedule, clock.now(), settings.timezone)
+    started = time.perf_counter()
+    async with unit_of_work(app[DB]) as repos:
+        for number in range(residents):
+            member, _ = await repos.members.register(
+                hook.user_id(f"r{number}"), f"resident {number}", "ja", clock.now()
+            )
+            await repos.members.set_schedule(member.id, 1, 7, due)
+    seeded = time.perf_counter() - started
+
+    clock.set(due)
+    started = time.perf_counter()
+    await app[ENGINE].plan_due()
+    planned = time.perf_counter() - started
+    started = time.perf_counter()
+    await app[ENGINE].deliver()
+    delivered = time.perf_counter() - started
+
+    data = ok_postback(app[ENGINE].context, due)
+    assert PostbackCodec(SECRET).decode(data) is not None
+    latencies = []
+    async with ClientSession() as session:
+        for number in range(taps):
+            payload = hook.body(
+                hook.postback(hook.user_id(f"r{number}"), data, clock.now()), validate=False
+            )
+            began = time.perf_counter()
+            async with session.post(
+                f"http://127.0.0.1:{bot_port}/callback",
+                data=payload,
+                headers={"X-Line-Signature": hook.sign(payload, SECRET)},
+            ) as response:
+                assert response.status == 200
+            latencies.append((time.perf_counter() - began) * 1000)
+    await asyncio.sleep(0)
+
+    print(f"residents due at 07:00      {residents}")
+    print(f"seeding members             {seeded:.2f} s")
+    print(f"opening rounds + outbox     {planned:.2f} s")
+    print(
+        f"sending to fake LINE        {delivered:.2f} s "
+        f"({line.multicasts} multicasts, {line.recipients} recipients)"
+    )
+    print(f"wave total (plan + send)    {planned + delivered:.2f} s")
+    print(
+        f"webhook OK taps             {taps}, answered in p50 "
+        f"{statistics.median(latencies):.1f} ms, p95 "
+        f"{statistics.quantiles(latencies, n=20)[18]:.1f} ms, max {max(latencies):.1f} ms"
+    )
+    await bot_runner.cleanup()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, default=20000)
+    parser.add_argument("--taps", type=int, default=500)
+    args = parser.parse_args()
+    asyncio.run(main(args.residents, args.taps))
