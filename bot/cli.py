@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("MIMAMORI_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per sweep is noise; APScheduler's warnings and errors still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = create_app(settings, clock=SystemClock())
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.

@@ -39,7 +39,7 @@ class EventContext:
     """One webhook event on its way through the router.
 
     Handlers add messages to `replies`; the dispatcher sends them as one reply (free of quota)
-    once the event is handled.
+    once the event is handled, then sends whatever the handlers recorded in the outbox.
     """
 
     deps: Deps
@@ -47,7 +47,6 @@ class EventContext:
     member: Member | None = None
     postback: Postback | None = None
     replies: list[Message] = field(default_factory=list)
-    outbox_written: bool = False
 
     @property
     def locale(self) -> Locale:

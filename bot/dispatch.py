@@ -59,7 +59,8 @@ class EventDispatcher:
             await self._send_reply(ctx)
         async with unit_of_work(self._deps.db) as repos:
             await repos.inbox.mark_processed(event_id, self._deps.clock.now())
-        if ctx is not None and ctx.outbox_written:
+        if ctx is not None:
+            # Whatever the handler recorded in the outbox leaves now, not at the next sweep.
             self._deps.engine.request_delivery()
 
     async def _route(self, ctx: EventContext, event_id: str) -> None:

@@ -18,7 +18,7 @@ from bot.line_api import MULTICAST_LIMIT
 from bot.postback import PostbackCodec
 from scheduler.ladder import LadderTimings, Step, due_step
 from scheduler.schedule import Schedule, first_due, slots_passed
-from storage.models import CheckinRound, Member, RoundState
+from storage.models import CheckinRound, Member, Role, RoundState, Team
 from storage.repositories import Repositories
 
 
@@ -138,6 +138,36 @@ async def notify_managers(
             recipient_member_id=manager.id,
         )
     return len(managers)
+
+
+async def tell_team(
+    repos: Repositories,
+    ctx: CheckinContext,
+    team: Team,
+    subject: Member,
+    role: Role,
+    key: str,
+    now: datetime,
+) -> int:
+    """Everyone else in the team hears who joined or left it, and as what: 見守り, not 監視."""
+    others = [m for m in await repos.teams.members_of(team.id) if m.id != subject.id and m.active]
+    for other in others:
+        locale = ctx.i18n.get(other.language)
+        body = locale.t(
+            key,
+            name=display_name(locale, subject),
+            team=team.name,
+            role=locale.t(f"role_name.{role.value}"),
+        )
+        await repos.outbox.add(
+            kind="push",
+            recipients=[other.line_user_id],
+            messages=[messages.text(body)],
+            purpose=key,
+            now=now,
+            recipient_member_id=other.id,
+        )
+    return len(others)
 
 
 async def close_open_round(

@@ -66,7 +66,6 @@ async def on_ok(ctx: EventContext) -> None:
 def _acknowledge(ctx: EventContext, member: Member, state: RoundState, key: str) -> None:
     ctx.reply(messages.text(ctx.t(key, next=_next(ctx, member))))
     if state is RoundState.ALERTED:
-        ctx.outbox_written = True
         ctx.reply(messages.text(ctx.t("checkin.managers_told")))
 
 

@@ -53,5 +53,4 @@ async def on_unfollow(ctx: EventContext) -> None:
         told = await checkins.notify_managers(
             repos, ctx.deps.checkin_context, member, "unfollow", build, now
         )
-    ctx.outbox_written = told > 0
     log.info("member %s blocked the bot; %d managers told", member.id, told)

@@ -136,8 +136,9 @@ async def join(ctx: EventContext) -> None:
                 schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
                 next=ctx.locale.when(next_due),
             )
-        told = await _tell_team(ctx, repos, team, member, invite.role, now)
-    ctx.outbox_written = told > 0
+        await checkins.tell_team(
+            repos, ctx.deps.checkin_context, team, member, invite.role, "invite.joined_notice", now
+        )
     ctx.reply(messages.text(text))
 
 
@@ -160,27 +161,3 @@ async def _usable(
         )
         return None
     return team, invite
-
-
-async def _tell_team(
-    ctx: EventContext, repos: Repositories, team: Team, joiner: Member, role: Role, now: datetime
-) -> int:
-    """Everyone already in the team hears who joined and as what: 見守り, not 監視."""
-    others = [m for m in await repos.teams.members_of(team.id) if m.id != joiner.id and m.active]
-    for other in others:
-        locale = ctx.deps.i18n.get(other.language)
-        body = locale.t(
-            "invite.joined_notice",
-            name=checkins.display_name(locale, joiner),
-            team=team.name,
-            role=locale.t(f"role_name.{role.value}"),
-        )
-        await repos.outbox.add(
-            kind="push",
-            recipients=[other.line_user_id],
-            messages=[messages.text(body)],
-            purpose="team_joined",
-            now=now,
-            recipient_member_id=other.id,
-        )
-    return len(others)

@@ -102,8 +102,7 @@ async def stop_checkins(ctx: EventContext) -> None:
             name = checkins.display_name(locale, member)
             return [messages.text(locale.t("schedule.stopped_notice", name=name))]
 
-        told = await checkins.notify_managers(
+        await checkins.notify_managers(
             repos, ctx.deps.checkin_context, member, "stopped", build, now
         )
-    ctx.outbox_written = told > 0
     ctx.reply(messages.text(ctx.t("schedule.stopped")))

@@ -271,25 +271,8 @@ async def leave(ctx: EventContext) -> None:
         if found is None:
             return
         team, role = found
-        others = [m for m in await repos.teams.members_of(team.id) if m.id != member.id]
+        await checkins.tell_team(
+            repos, ctx.deps.checkin_context, team, member, role, "team.left_notice", now
+        )
         await repos.teams.remove_member(team.id, member.id, now)
-        for other in others:
-            if not other.active:
-                continue
-            locale = ctx.deps.i18n.get(other.language)
-            body = locale.t(
-                "team.left_notice",
-                name=checkins.display_name(locale, member),
-                team=team.name,
-                role=locale.t(f"role_name.{role.value}"),
-            )
-            await repos.outbox.add(
-                kind="push",
-                recipients=[other.line_user_id],
-                messages=[messages.text(body)],
-                purpose="team_left",
-                now=now,
-                recipient_member_id=other.id,
-            )
-    ctx.outbox_written = bool(others)
     ctx.reply(messages.text(ctx.t("team.left", team=team.name)))
