@@ -254,3 +254,29 @@ async def test_english_speaker_gets_english(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 10))
     assert checkins_to(bot, resident) == []
     assert bot.line.texts_to(resident)[0].startswith("How are you?")
+
+
+async def test_year_end_checkins_every_three_days_at_midnight(bot: Bot) -> None:
+    bot.clock.set(tokyo(12, 29, 12))
+    resident = await bot.follow("resident")
+    await bot.tap_action(resident, "sched_set", i=3, h=0)
+    assert "12月30日(水) 0時00分" in bot.line.reply_texts()[-1]
+    for day in ((12, 30), (1, 2), (1, 5)):
+        year = 2027 if day[0] == 1 else 2026
+        await run_to(bot, tokyo(*day, 0, year=year) - MINUTE)
+        count = len(checkins_to(bot, resident))
+        await run_to(bot, tokyo(*day, 0, year=year))
+        assert len(checkins_to(bot, resident)) == count + 1, day
+        await bot.tap(resident, ok_data(bot, resident))
+
+
+async def test_a_manager_who_blocked_the_bot_is_not_alerted(bot: Bot) -> None:
+    from tests import line_webhook as hook
+
+    resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
+    await bot.post(hook.unfollow(son, bot.clock.now()))
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert not any(ALERT in t for t in bot.line.texts_to(son))
+    assert any(ALERT in t for t in bot.line.texts_to(daughter))

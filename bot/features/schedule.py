@@ -68,8 +68,9 @@ async def ask_hour(ctx: EventContext) -> None:
 async def set_schedule(ctx: EventContext) -> None:
     member = ctx.member
     assert member is not None and ctx.postback is not None
+    days, hour = ctx.postback.integer("i"), ctx.postback.integer("h")
     try:
-        schedule = Schedule(ctx.postback.integer("i") or 0, ctx.postback.integer("h") or -1)
+        schedule = Schedule(-1 if days is None else days, -1 if hour is None else hour)
     except ValueError:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
