@@ -198,6 +198,21 @@ async def close_open_round(
     return checkin
 
 
+async def stop_checkins(
+    repos: Repositories, ctx: CheckinContext, member: Member, reason: str, now: datetime
+) -> int:
+    """Check-ins end (the person blocked the bot, or stopped them): the open round is
+    cancelled and every manager watching hears it, so silence is never mistaken for safety.
+    Returns how many managers were told."""
+    await cancel_open_round(repos, member, reason, now)
+
+    def build(locale: Locale) -> list[messages.Message]:
+        name = display_name(locale, member)
+        return [messages.text(locale.t(f"stopped.{reason}", name=name, member_id=member.id))]
+
+    return await notify_managers(repos, ctx, member, reason, build, now)
+
+
 async def cancel_open_round(
     repos: Repositories, member: Member, reason: str, now: datetime
 ) -> None:

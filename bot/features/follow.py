@@ -9,7 +9,6 @@ from linebot.v3.webhooks import FollowEvent, UnfollowEvent
 from bot import messages
 from bot.deps import EventContext
 from bot.features.menu import main_menu
-from bot.i18n import Locale
 from bot.router import Router, from_person
 from scheduler import checkins
 from scheduler.schedule import first_due
@@ -44,13 +43,7 @@ async def on_unfollow(ctx: EventContext) -> None:
     now = ctx.deps.clock.now()
     async with unit_of_work(ctx.deps.db) as repos:
         await repos.members.block(member.id)
-        await checkins.cancel_open_round(repos, member, "unfollow", now)
-
-        def build(locale: Locale) -> list[messages.Message]:
-            name = checkins.display_name(locale, member)
-            return [messages.text(locale.t("unfollow.notice", name=name, member_id=member.id))]
-
-        told = await checkins.notify_managers(
-            repos, ctx.deps.checkin_context, member, "unfollow", build, now
+        told = await checkins.stop_checkins(
+            repos, ctx.deps.checkin_context, member, "unfollow", now
         )
     log.info("member %s blocked the bot; %d managers told", member.id, told)

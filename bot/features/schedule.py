@@ -6,7 +6,6 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot import messages
 from bot.deps import EventContext
-from bot.i18n import Locale
 from bot.router import Router, action
 from scheduler import checkins
 from scheduler.schedule import INTERVALS, Schedule
@@ -97,13 +96,5 @@ async def stop_checkins(ctx: EventContext) -> None:
     now = ctx.deps.clock.now()
     async with unit_of_work(ctx.deps.db) as repos:
         await repos.members.clear_schedule(member.id)
-        await checkins.cancel_open_round(repos, member, "stopped", now)
-
-        def build(locale: Locale) -> list[messages.Message]:
-            name = checkins.display_name(locale, member)
-            return [messages.text(locale.t("schedule.stopped_notice", name=name))]
-
-        await checkins.notify_managers(
-            repos, ctx.deps.checkin_context, member, "stopped", build, now
-        )
+        await checkins.stop_checkins(repos, ctx.deps.checkin_context, member, "stopped", now)
     ctx.reply(messages.text(ctx.t("schedule.stopped")))
