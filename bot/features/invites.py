@@ -41,10 +41,10 @@ async def invite_link(ctx: EventContext, locale: Locale, code: str) -> str | Non
 
 
 async def invite_messages(
-    ctx: EventContext, team: Team, invites: dict[Role, Invite]
+    ctx: EventContext, team: Team, invites: dict[Role, Invite], first_qr: Role = Role.USER
 ) -> list[messages.Message]:
-    """The intro, a forwardable text per role, and per role a QR code image when the server
-    has a public URL LINE can fetch images from."""
+    """The intro, a forwardable text per role, and per role a QR code image (`first_qr`'s
+    first) when the server has a public URL LINE can fetch images from."""
     codec = ctx.deps.postbacks
     rotate = [
         (label, codec.encode("team_rotate", t=team.id, r=role.value), label)
@@ -70,7 +70,8 @@ async def invite_messages(
             )
         )
         if ctx.deps.settings.public_url:
-            images.append(messages.image(f"{ctx.deps.settings.public_url}/invites/{code}.png"))
+            image = messages.image(f"{ctx.deps.settings.public_url}/invites/{code}.png")
+            images.insert(0 if role is first_qr else len(images), image)
     return found + images
 
 

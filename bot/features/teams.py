@@ -104,7 +104,9 @@ async def create_team(ctx: EventContext) -> None:
             )
         )
     )
-    ctx.reply(*(await invite_messages(ctx, team, invites))[:4])
+    # A user who made the team invites a manager next, and the other way round.
+    other = Role.MANAGER if role is Role.USER else Role.USER
+    ctx.reply(*(await invite_messages(ctx, team, invites, first_qr=other))[:4])
 
 
 @router.on(PostbackEvent, action("teams"))
@@ -201,7 +203,7 @@ async def rotate_invite(ctx: EventContext) -> None:
         await repos.teams.revoke_invites(team.id, Role(role_value), now)
         invites = await ensure_invites(repos, team, now)
     ctx.reply(messages.text(ctx.t("invite.rotated", role=ctx.t(f"role_name.{role_value}"))))
-    ctx.reply(*(await invite_messages(ctx, team, invites))[:4])
+    ctx.reply(*(await invite_messages(ctx, team, invites, first_qr=Role(role_value)))[:4])
 
 
 @router.on(PostbackEvent, action("team_members"))
