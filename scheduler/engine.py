@@ -22,7 +22,7 @@ log = logging.getLogger("mimamori.engine")
 SWEEP_JOB_ID = "mimamori-sweep"
 BATCH = 1000
 # Rounds given their message per transaction: many multicasts of 500 each.
-MESSAGE_BATCH = 10_000
+MESSAGE_BATCH = 5_000
 INBOX_KEEP = timedelta(days=7)
 
 

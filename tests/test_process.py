@@ -30,8 +30,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def run_cli(env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
+async def serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
@@ -41,6 +41,10 @@ async def run_cli(env: dict[str, str], cwd: Path) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_cli(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await serve(env, cwd)
     _, err = await asyncio.wait_for(process.communicate(), 30)
     return process.returncode or 0, err.decode()
 
@@ -83,16 +87,7 @@ async def test_serve_answers_health_and_stops_on_sigterm(
         "MIMAMORI_HOST": "127.0.0.1",
         "MIMAMORI_DATABASE": str(tmp_path / "m.db"),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await serve(env, tmp_path)
     try:
         status = await _wait_for_health(port)
         assert status == 200
