@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 OPENAPI_DIR = Path(__file__).resolve().parent / "line-openapi"
@@ -26,6 +28,57 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 @functools.cache
 def messaging_api() -> OpenAPI:
     return OpenAPI.from_file_path(str(MESSAGING_API))
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    return yaml.safe_load(MESSAGING_API.read_text("utf-8"))
+
+
+@functools.cache
+def _validator(name: str) -> OAS30Validator:
+    return OAS30Validator({**_spec(), "$ref": f"#/components/schemas/{name}"})
+
+
+def _properties(name: str) -> dict[str, Any]:
+    """A schema's properties, including those it takes through allOf."""
+    schema = _spec()["components"]["schemas"][name]
+    found: dict[str, Any] = {}
+    for part in schema.get("allOf", []):
+        if "$ref" in part:
+            found.update(_properties(part["$ref"].rsplit("/", 1)[1]))
+        found.update(part.get("properties", {}))
+    found.update(schema.get("properties", {}))
+    return found
+
+
+def deep_errors(node: Any, name: str, path: str) -> list[str]:
+    """Validate `node` as schema `name`, following discriminators all the way down.
+
+    openapi-core stops at a discriminated base (a Flex bubble inside a message, a box inside a
+    bubble, an action inside a button), so this walks each polymorphic level itself.
+    """
+    schema = _spec()["components"]["schemas"][name]
+    discriminator = schema.get("discriminator")
+    if discriminator and isinstance(node, dict):
+        kind = node.get(discriminator["propertyName"])
+        ref = discriminator.get("mapping", {}).get(kind)
+        if ref is None:
+            return [f"{path}: {kind!r} is not a known {name}"]
+        name = ref.rsplit("/", 1)[1]
+    errors = [f"{path}: {error.message[:200]}" for error in _validator(name).iter_errors(node)]
+    if not isinstance(node, dict):
+        return errors
+    for key, sub in _properties(name).items():
+        if key not in node:
+            continue
+        if "$ref" in sub:
+            errors += deep_errors(node[key], sub["$ref"].rsplit("/", 1)[1], f"{path}.{key}")
+        elif sub.get("type") == "array" and "$ref" in sub.get("items", {}):
+            item_name = sub["items"]["$ref"].rsplit("/", 1)[1]
+            for index, item in enumerate(node[key]):
+                errors += deep_errors(item, item_name, f"{path}.{key}[{index}]")
+    return errors
 
 
 @dataclass
@@ -206,6 +259,8 @@ class FakeLine:
             errors.append("no bearer token")
         if isinstance(body, dict):
             errors.extend(limits(body))
+            for index, message in enumerate(body.get("messages", [])):
+                errors.extend(deep_errors(message, "Message", f"messages[{index}]"))
         return errors
 
     async def _push(self, request: web.Request) -> web.Response:
