@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.clock import SystemClock
+from bot.i18n import LocaleError
 from bot.settings import Settings, SettingsError, read_dotenv
 
 
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     # One line per sweep is noise; APScheduler's warnings and errors still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    app = create_app(settings, clock=SystemClock())
+    try:
+        app = create_app(settings, clock=SystemClock())
+    except LocaleError as error:
+        print(f"mimamori: invalid setting MIMAMORI_LOCALE_OVERRIDES: {error}", file=sys.stderr)
+        return 2
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)

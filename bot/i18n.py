@@ -17,6 +17,10 @@ log = logging.getLogger("mimamori.i18n")
 DEFAULT_LANGUAGE = "ja"
 
 
+class LocaleError(ValueError):
+    """A deployment's locale override cannot be read."""
+
+
 @dataclass(frozen=True)
 class Locale:
     language: str
@@ -67,7 +71,12 @@ class I18n:
             data = tomllib.loads(entry.read_text("utf-8"))
             if overrides is not None and (overrides / entry.name).is_file():
                 # A deployment rewords any text (its own check-in wording) without code changes.
-                extra = tomllib.loads((overrides / entry.name).read_text("utf-8"))
+                path = overrides / entry.name
+                try:
+                    extra = tomllib.loads(path.read_text("utf-8"))
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+                    raise LocaleError(f"{path}: {error}") from None
+                _check_override(path, _flatten(data.get("texts", {})), extra)
                 data = _merge(data, extra)
             texts = _flatten(data.get("texts", {}))
             quotes = tuple(data.get("quotes", ())) or ("",)
@@ -75,10 +84,6 @@ class I18n:
         if DEFAULT_LANGUAGE not in locales:
             raise RuntimeError("locales/ja.toml is missing")
         return cls(locales)
-
-    @property
-    def languages(self) -> list[str]:
-        return sorted(self._locales)
 
     def get(self, language: str | None) -> Locale:
         """The locale for a LINE profile language ("ja", "en", "zh-Hant", ...)."""
@@ -88,14 +93,19 @@ class I18n:
                 return self._locales[base]
         return self._locales[DEFAULT_LANGUAGE]
 
-    @staticmethod
-    def supported_language(language: str | None, available: list[str]) -> str:
-        base = (language or DEFAULT_LANGUAGE).split("-")[0].lower()
-        return base if base in available else DEFAULT_LANGUAGE
-
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _check_override(path: Path, base: dict[str, str], extra: dict[str, Any]) -> None:
+    """An override may reword a text, not invent keys or ask for values nobody passes."""
+    for key, text in _flatten(extra.get("texts", {})).items():
+        if key not in base:
+            raise LocaleError(f"{path}: unknown text {key!r}")
+        unknown = placeholders(text) - placeholders(base[key])
+        if unknown:
+            raise LocaleError(f"{path}: {key} uses {sorted(unknown)}, not available there")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:

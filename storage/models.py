@@ -117,10 +117,6 @@ class CheckinRound:
     closed_at: datetime | None
     close_reason: str | None
 
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> CheckinRound:
         return cls(

@@ -73,6 +73,12 @@ async def test_a_missing_or_invalid_setting_stops_startup_with_one_line(tmp_path
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "MIMAMORI_ALERT_AFTER" in err
 
+    (tmp_path / "ja.toml").write_text("[texts\nbroken")
+    env = {**env, "MIMAMORI_ALERT_AFTER": "3h", "MIMAMORI_LOCALE_OVERRIDES": str(tmp_path)}
+    code, err = await run_cli(env, tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "MIMAMORI_LOCALE_OVERRIDES" in err and "ja.toml" in err
+
 
 async def test_serve_answers_health_and_stops_on_sigterm(
     tmp_path: Path, fake_line: FakeLine

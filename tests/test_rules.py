@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import invite_codes
-from bot.i18n import I18n, placeholders
+from bot.i18n import I18n, LocaleError, placeholders
 from bot.postback import PostbackCodec
 from bot.settings import Settings, SettingsError, parse_duration, read_dotenv
 from scheduler.ladder import LadderTimings, Step, due_step, next_step
@@ -140,3 +140,8 @@ def test_a_deployment_can_reword_any_text(tmp_path: Path) -> None:
     assert i18n.get("ja").t("checkin.title") == "おはようございます！"
     assert i18n.get("ja").t("checkin.ok_button") == "OK"
     assert i18n.get("en").t("checkin.title") == "How are you?"
+
+    for wrong in ('[texts.checkin]\nnope = "x"\n', '[texts.checkin]\ntitle = "{secret}"\n'):
+        (tmp_path / "ja.toml").write_text(wrong)
+        with pytest.raises(LocaleError):
+            I18n.load(settings.timezone, settings.locale_overrides)
