@@ -11,6 +11,7 @@ from linebot.v3.webhooks import Event, PostbackEvent
 
 from bot import messages
 from bot.deps import REPLY_LIMIT, Deps, EventContext
+from bot.line_api import Outcome
 from bot.router import Router, from_person
 from storage.models import Member
 from storage.repositories import unit_of_work
@@ -105,8 +106,9 @@ class EventDispatcher:
         if len(ctx.replies) > REPLY_LIMIT:
             log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
         result = await self._deps.line.reply(token, ctx.replies[:REPLY_LIMIT])
-        if result.detail:
-            log.warning("reply not delivered: %s", result.detail)
+        if result.outcome is not Outcome.DELIVERED:
+            # A reply token lives about a minute and cannot be retried: log and move on.
+            log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
 
 
 def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
