@@ -83,6 +83,8 @@ def _engine(run_scheduler: bool):  # type: ignore[no-untyped-def]
             context=CheckinContext(app[I18N], postbacks, settings.timezone),
             timings=LadderTimings(settings.resend_after, settings.alert_after),
             sweep_interval=settings.sweep_interval,
+            group_report_after=settings.group_report_after,
+            group_retention=settings.group_retention,
         )
         deps = Deps(
             settings=settings,

@@ -115,6 +115,35 @@ class LineApi:
             return None
         return Profile(answer.user_id, answer.display_name, answer.language)
 
+    async def group_name(self, group_id: str) -> str:
+        """The group's name from the group summary API ('' when it cannot be had)."""
+        try:
+            summary = await self._api.get_group_summary(
+                group_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            log.warning("summary of group %s not available: %s", group_id, _describe(error))
+            return ""
+        return summary.group_name
+
+    async def chat_member_name(self, chat_type: str, chat_id: str, user_id: str) -> str:
+        """A group or room member's display name ('' when it cannot be had, e.g. they left)."""
+        try:
+            if chat_type == "room":
+                profile = await self._api.get_room_member_profile(
+                    chat_id, user_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                )
+            else:
+                profile = await self._api.get_group_member_profile(
+                    chat_id, user_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                )
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            log.warning(
+                "profile of %s in %s not available: %s", user_id, chat_id, _describe(error)
+            )
+            return ""
+        return profile.display_name
+
     async def bot_basic_id(self) -> str | None:
         """The account's basic id (@xxxx), for links that open the chat; cached once known."""
         if self._bot_basic_id is None:

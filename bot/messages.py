@@ -39,9 +39,11 @@ def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
     }
 
 
-def checkin(locale: Locale, ok_data: str, quote: str, resend: bool) -> Message:
+def checkin(
+    locale: Locale, ok_data: str, quote: str, title_key: str, instruction_key: str
+) -> Message:
     """お元気ですか？ with the quote of the day and one large OK button."""
-    title = locale.t("checkin.resend_title" if resend else "checkin.title")
+    title = locale.t(title_key)
     return {
         "type": "flex",
         "altText": locale.t("checkin.alt"),
@@ -63,7 +65,7 @@ def checkin(locale: Locale, ok_data: str, quote: str, resend: bool) -> Message:
                     {"type": "text", "text": quote, "size": "lg", "wrap": True},
                     {
                         "type": "text",
-                        "text": locale.t("checkin.instruction"),
+                        "text": locale.t(instruction_key),
                         "size": "md",
                         "wrap": True,
                     },

@@ -82,6 +82,13 @@ def action(name: str) -> Filter:
     return matches
 
 
+def group_action(name: str) -> Filter:
+    def matches(ctx: EventContext) -> bool:
+        return ctx.postback is not None and ctx.postback.action == name and in_group(ctx)
+
+    return matches
+
+
 def text_of(ctx: EventContext) -> str | None:
     message = getattr(ctx.event, "message", None)
     return getattr(message, "text", None) if getattr(message, "type", None) == "text" else None

@@ -36,6 +36,7 @@ class Settings:
     alert_after: timedelta = timedelta(hours=3)
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
+    group_retention: timedelta = timedelta(days=30)
     public_url: str | None = None
     locale_overrides: Path | None = None
     max_webhook_body: int = 1024 * 1024
@@ -54,6 +55,7 @@ class Settings:
             alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
+            group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
         )

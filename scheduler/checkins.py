@@ -253,7 +253,10 @@ async def record_checkin_messages(
     for (slot_at, language), entries in groups.items():
         locale = ctx.i18n.get(language)
         quote = locale.quote_of_the_day(slot_at.astimezone(ctx.timezone).date())
-        message = messages.checkin(locale, ok_postback(ctx, slot_at), quote, resend)
+        title = "checkin.resend_title" if resend else "checkin.title"
+        message = messages.checkin(
+            locale, ok_postback(ctx, slot_at), quote, title, "checkin.instruction"
+        )
         for start in range(0, len(entries), MULTICAST_LIMIT):
             chunk = entries[start : start + MULTICAST_LIMIT]
             outbox_id = await repos.outbox.add(

@@ -87,3 +87,5 @@ class OutboxDelivery:
             if row.purpose in LADDER_PURPOSES:
                 # A refused check-in still starts the ladder: the managers hear of it in time.
                 await repos.rounds.mark_delivered(row.id, now)
+            elif row.purpose == "group_checkin":
+                await repos.groups.mark_posted(row.id, now)

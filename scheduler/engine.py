@@ -10,7 +10,7 @@ from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from scheduler import checkins
+from scheduler import checkins, group_rounds
 from scheduler.checkins import CheckinContext
 from scheduler.delivery import OutboxDelivery
 from scheduler.ladder import LadderTimings
@@ -35,6 +35,8 @@ class CheckinEngine:
         context: CheckinContext,
         timings: LadderTimings,
         sweep_interval: timedelta,
+        group_report_after: timedelta = timedelta(hours=23),
+        group_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._db = db
         self._delivery = delivery
@@ -42,6 +44,8 @@ class CheckinEngine:
         self.context = context
         self.timings = timings
         self._sweep_interval = sweep_interval
+        self.group_report_after = group_report_after
+        self._group_retention = group_retention
         self._sweep_lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -77,8 +81,17 @@ class CheckinEngine:
                     )
                 if written < MESSAGE_BATCH:
                     break
+        while True:
+            async with unit_of_work(self._db) as repos:
+                posted = await group_rounds.open_due_group_rounds(repos, self.context, now, BATCH)
+                reported = await group_rounds.report_due_group_rounds(
+                    repos, self.context, self.group_report_after, now, BATCH
+                )
+            if posted < BATCH and reported < BATCH:
+                break
         async with unit_of_work(self._db) as repos:
             await repos.inbox.forget_processed_before(now - INBOX_KEEP)
+            await repos.groups.purge_left_before(now - self._group_retention)
 
     async def deliver(self) -> None:
         await self._delivery.deliver_due()
@@ -131,11 +144,14 @@ class CheckinEngine:
     async def next_due(self) -> datetime | None:
         async with unit_of_work(self._db) as repos:
             sent, resent = await repos.rounds.earliest_started()
+            posted = await repos.groups.earliest_posted()
             candidates = [
                 await repos.members.earliest_due(),
+                await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
                 sent + self.timings.resend_after if sent else None,
                 resent + self.timings.alert_after if resent else None,
+                posted + self.group_report_after if posted else None,
             ]
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None

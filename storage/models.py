@@ -158,6 +158,91 @@ class OutboxMessage:
         )
 
 
+@dataclass(frozen=True)
+class ChatGroup:
+    """A LINE group or room using つながり."""
+
+    id: int
+    line_chat_id: str
+    chat_type: str
+    name: str
+    status: str
+    joined_at: datetime
+    left_at: datetime | None
+    interval_days: int | None
+    checkin_hour: int | None
+    next_due_at: datetime | None
+    paused: bool
+    starter_user_id: str | None
+    restricted: bool
+    quiet_when_all_ok: bool
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> ChatGroup:
+        return cls(
+            id=row["id"],
+            line_chat_id=row["line_chat_id"],
+            chat_type=row["chat_type"],
+            name=row["name"],
+            status=row["status"],
+            joined_at=_required_time(row["joined_at"]),
+            left_at=from_db(row["left_at"]),
+            interval_days=row["interval_days"],
+            checkin_hour=row["checkin_hour"],
+            next_due_at=from_db(row["next_due_at"]),
+            paused=bool(row["paused"]),
+            starter_user_id=row["starter_user_id"],
+            restricted=bool(row["restricted"]),
+            quiet_when_all_ok=bool(row["quiet_when_all_ok"]),
+        )
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    group_id: int
+    line_user_id: str
+    display_name: str
+    learnt_at: datetime
+    last_ok_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> GroupMember:
+        return cls(
+            group_id=row["group_id"],
+            line_user_id=row["line_user_id"],
+            display_name=row["display_name"],
+            learnt_at=_required_time(row["learnt_at"]),
+            last_ok_at=from_db(row["last_ok_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class GroupRound:
+    id: int
+    group_id: int
+    slot_at: datetime
+    state: str
+    opened_at: datetime
+    posted_at: datetime | None
+    reported_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> GroupRound:
+        return cls(
+            id=row["id"],
+            group_id=row["group_id"],
+            slot_at=_required_time(row["slot_at"]),
+            state=row["state"],
+            opened_at=_required_time(row["opened_at"]),
+            posted_at=from_db(row["posted_at"]),
+            reported_at=from_db(row["reported_at"]),
+        )
+
+
 def _required_time(text: str) -> datetime:
     moment = from_db(text)
     assert moment is not None

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from storage.database import Database
+from storage.groups import GroupRepository
 from storage.inbox import InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
@@ -21,6 +22,7 @@ class Repositories:
     rounds: RoundRepository
     outbox: OutboxRepository
     inbox: InboxRepository
+    groups: GroupRepository
 
 
 @asynccontextmanager
@@ -33,4 +35,5 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             rounds=RoundRepository(conn),
             outbox=OutboxRepository(conn),
             inbox=InboxRepository(conn),
+            groups=GroupRepository(conn),
         )

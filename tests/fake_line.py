@@ -134,6 +134,9 @@ class FakeLine:
     calls: list[Call] = field(default_factory=list)
     schema_errors: list[str] = field(default_factory=list)
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
+    # (group or room id, user id) -> display name, as the member profile APIs answer
+    chat_members: dict[tuple[str, str], str] = field(default_factory=dict)
     accepted_keys: set[str] = field(default_factory=set)
     used_reply_tokens: set[str] = field(default_factory=set)
     failures: deque[Failure] = field(default_factory=deque)
@@ -202,6 +205,9 @@ class FakeLine:
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
+        app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
+        app.router.add_get("/v2/bot/group/{groupId}/member/{userId}", self._group_member)
+        app.router.add_get("/v2/bot/room/{roomId}/member/{userId}", self._room_member)
         return app
 
     async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
@@ -293,6 +299,42 @@ class FakeLine:
         if profile is None:
             return self._answer(call, 404, {"message": "Not found"})
         return self._answer(call, 200, profile)
+
+    async def _group_summary(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        group_id = request.match_info["groupId"]
+        if group_id not in self.group_names:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(
+            call, 200, {"groupId": group_id, "groupName": self.group_names[group_id]}
+        )
+
+    async def _group_member(self, request: web.Request) -> web.Response:
+        return await self._chat_member(request, request.match_info["groupId"])
+
+    async def _room_member(self, request: web.Request) -> web.Response:
+        return await self._chat_member(request, request.match_info["roomId"])
+
+    async def _chat_member(self, request: web.Request, chat_id: str) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        user_id = request.match_info["userId"]
+        name = self.chat_members.get((chat_id, user_id))
+        if name is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(call, 200, {"userId": user_id, "displayName": name})
+
+    def to_chat(self, chat_id: str) -> list[str]:
+        """What was pushed into a group or room, flattened to text."""
+        return [
+            message_text(m)
+            for c in self.pushes
+            if c.body["to"] == chat_id
+            for m in c.body["messages"]
+        ]
 
     async def _bot_info(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)

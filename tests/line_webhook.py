@@ -75,6 +75,33 @@ def in_group(gid: str, uid: str | None) -> dict[str, Any]:
     return source
 
 
+def in_room(rid: str, uid: str | None) -> dict[str, Any]:
+    source = {"type": "room", "roomId": rid}
+    if uid:
+        source["userId"] = uid
+    return source
+
+
+def join(source: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return _base("join", source, at)
+
+
+def leave(source: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return _base("leave", source, at, reply=False)
+
+
+def member_joined(source: dict[str, Any], uids: list[str], at: datetime) -> dict[str, Any]:
+    event = _base("memberJoined", source, at)
+    event["joined"] = {"members": [{"type": "user", "userId": uid} for uid in uids]}
+    return event
+
+
+def member_left(source: dict[str, Any], uids: list[str], at: datetime) -> dict[str, Any]:
+    event = _base("memberLeft", source, at, reply=False)
+    event["left"] = {"members": [{"type": "user", "userId": uid} for uid in uids]}
+    return event
+
+
 def follow(uid: str, at: datetime, unblocked: bool = False) -> dict[str, Any]:
     event = _base("follow", person(uid), at)
     event["follow"] = {"isUnblocked": unblocked}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.features import checkin, fallback, follow, invites, menu, schedule, teams
+from bot.features import checkin, fallback, follow, groups, invites, menu, schedule, teams
 from bot.router import Router
 
 
@@ -14,6 +14,7 @@ def build_router() -> Router:
         checkin.router,
         schedule.router,
         invites.router,
+        groups.router,
         teams.router,
         menu.router,
         fallback.router,

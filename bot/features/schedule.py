@@ -6,7 +6,7 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot import messages
 from bot.deps import EventContext
-from bot.router import Router, action
+from bot.router import Router, action, group_action
 from scheduler import checkins
 from scheduler.schedule import INTERVALS, Schedule
 from storage.repositories import unit_of_work
@@ -14,64 +14,88 @@ from storage.repositories import unit_of_work
 router = Router("schedule")
 
 
-@router.on(PostbackEvent, action("sched"))
-async def ask_interval(ctx: EventContext) -> None:
+def interval_question(
+    ctx: EventContext, prefix: str, current: str, extra: list[messages.QuickItem]
+) -> messages.Message:
+    """Step 1 of 3: the interval. `prefix` tells a group's flow ("g_") from a person's ("")."""
     codec = ctx.deps.postbacks
     items = [
-        (label, codec.encode("sched_i", i=days), label)
+        (label, codec.encode(f"{prefix}sched_i", i=days), label)
         for days in INTERVALS
         for label in [ctx.locale.t("schedule.interval_choice", days=days)]
     ]
-    if ctx.member is not None and ctx.member.interval_days is not None:
-        items.append((ctx.t("schedule.stop"), codec.encode("sched_stop"), ctx.t("schedule.stop")))
-    current = ctx.locale.schedule(
-        ctx.member.interval_days if ctx.member else None,
-        ctx.member.checkin_hour if ctx.member else None,
-    )
-    ctx.reply(messages.text(ctx.t("schedule.ask_interval", current=current), items))
+    return messages.text(ctx.t("schedule.ask_interval", current=current), items + extra)
+
+
+def _prefix(ctx: EventContext) -> str:
+    assert ctx.postback is not None
+    return "g_" if ctx.postback.action.startswith("g_") else ""
+
+
+@router.on(PostbackEvent, action("sched"))
+async def ask_interval(ctx: EventContext) -> None:
+    member = ctx.member
+    assert member is not None
+    extra = []
+    if member.interval_days is not None:
+        stop = ctx.t("schedule.stop")
+        extra.append((stop, ctx.deps.postbacks.encode("sched_stop"), stop))
+    current = ctx.locale.schedule(member.interval_days, member.checkin_hour)
+    ctx.reply(interval_question(ctx, "", current, extra))
 
 
 @router.on(PostbackEvent, action("sched_i"))
+@router.on(PostbackEvent, group_action("g_sched_i"))
 async def ask_half_day(ctx: EventContext) -> None:
+    """Step 2 of 3: 24 hours do not fit LINE's 13 quick replies, so morning or afternoon."""
     assert ctx.postback is not None
     days = ctx.postback.integer("i")
     if days not in INTERVALS:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
-    codec = ctx.deps.postbacks
-    # 24 hours do not fit LINE's 13 quick replies: morning or afternoon first.
+    codec, name = ctx.deps.postbacks, f"{_prefix(ctx)}sched_h"
     items = [
-        (ctx.t("schedule.am"), codec.encode("sched_h", i=days, p=0), ctx.t("schedule.am")),
-        (ctx.t("schedule.pm"), codec.encode("sched_h", i=days, p=12), ctx.t("schedule.pm")),
+        (ctx.t("schedule.am"), codec.encode(name, i=days, p=0), ctx.t("schedule.am")),
+        (ctx.t("schedule.pm"), codec.encode(name, i=days, p=12), ctx.t("schedule.pm")),
     ]
     ctx.reply(messages.text(ctx.t("schedule.ask_half"), items))
 
 
 @router.on(PostbackEvent, action("sched_h"))
+@router.on(PostbackEvent, group_action("g_sched_h"))
 async def ask_hour(ctx: EventContext) -> None:
+    """Step 3 of 3: the hour."""
     assert ctx.postback is not None
     days, start = ctx.postback.integer("i"), ctx.postback.integer("p")
     if days not in INTERVALS or start not in (0, 12):
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
-    codec = ctx.deps.postbacks
+    codec, name = ctx.deps.postbacks, f"{_prefix(ctx)}sched_set"
     items = [
-        (label, codec.encode("sched_set", i=days, h=hour), label)
+        (label, codec.encode(name, i=days, h=hour), label)
         for hour in range(start, start + 12)
         for label in [ctx.t("schedule.hour_choice", hour=hour)]
     ]
     ctx.reply(messages.text(ctx.t("schedule.ask_hour"), items))
 
 
+def chosen_schedule(ctx: EventContext) -> Schedule | None:
+    """The schedule a sched_set postback carries, or None (and the reply saying so)."""
+    assert ctx.postback is not None
+    days, hour = ctx.postback.integer("i"), ctx.postback.integer("h")
+    try:
+        return Schedule(-1 if days is None else days, -1 if hour is None else hour)
+    except ValueError:
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return None
+
+
 @router.on(PostbackEvent, action("sched_set"))
 async def set_schedule(ctx: EventContext) -> None:
     member = ctx.member
-    assert member is not None and ctx.postback is not None
-    days, hour = ctx.postback.integer("i"), ctx.postback.integer("h")
-    try:
-        schedule = Schedule(-1 if days is None else days, -1 if hour is None else hour)
-    except ValueError:
-        ctx.reply(messages.text(ctx.t("postback.invalid")))
+    assert member is not None
+    schedule = chosen_schedule(ctx)
+    if schedule is None:
         return
     now = ctx.deps.clock.now()
     async with unit_of_work(ctx.deps.db) as repos:

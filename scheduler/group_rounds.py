@@ -1,0 +1,128 @@
+"""つながり rounds: the check-in posted to a group, the OKs, and the non-responder report.
+
+Built on the same engine as the 安否通知 ladder: rounds are rows, the posts go through the
+outbox with retry keys, the same sweep acts on what is due. A round costs two pushes (the post
+and the report); everything else is a reply, which costs no quota.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot import messages
+from bot.i18n import Locale
+from scheduler.checkins import CheckinContext
+from scheduler.schedule import Schedule, slots_passed
+from storage.models import ChatGroup, GroupMember, GroupRound
+from storage.repositories import Repositories
+
+TEXT_LIMIT = 5000  # characters in one LINE text message
+MESSAGES_PER_PUSH = 5
+
+
+def group_schedule(group: ChatGroup) -> Schedule | None:
+    if group.interval_days is None or group.checkin_hour is None:
+        return None
+    return Schedule(group.interval_days, group.checkin_hour)
+
+
+def group_ok_postback(ctx: CheckinContext, slot_at: datetime) -> str:
+    return ctx.postbacks.encode("gok", t=int(slot_at.timestamp()))
+
+
+def group_locale(ctx: CheckinContext) -> Locale:
+    # LINE tells no language for a group: the deployment's first language speaks there.
+    return ctx.i18n.get(None)
+
+
+async def open_due_group_rounds(
+    repos: Repositories, ctx: CheckinContext, now: datetime, limit: int
+) -> int:
+    """Post the check-in to every group whose slot has come (once after downtime)."""
+    due = await repos.groups.due(now, limit)
+    locale = group_locale(ctx)
+    for group in due:
+        schedule = group_schedule(group)
+        if schedule is None or group.next_due_at is None:
+            await repos.groups.set_next_due(group.id, None)
+            continue
+        latest, following = slots_passed(schedule, group.next_due_at, now, ctx.timezone)
+        await repos.groups.set_next_due(group.id, following)
+        round_id = await repos.groups.open_unless_open(group.id, latest, now)
+        if round_id is None:
+            continue  # the previous round has not been reported yet: this slot is skipped
+        quote = locale.quote_of_the_day(latest.astimezone(ctx.timezone).date())
+        post = messages.checkin(
+            locale,
+            group_ok_postback(ctx, latest),
+            quote,
+            "group.checkin_title",
+            "group.checkin_instruction",
+        )
+        outbox_id = await repos.outbox.add(
+            kind="push",
+            recipients=[group.line_chat_id],
+            messages=[post],
+            purpose="group_checkin",
+            now=now,
+        )
+        await repos.groups.attach_post(round_id, outbox_id)
+    return len(due)
+
+
+async def report_due_group_rounds(
+    repos: Repositories, ctx: CheckinContext, report_after: timedelta, now: datetime, limit: int
+) -> int:
+    """GROUP_REPORT_AFTER past the post: one message naming who has not tapped OK."""
+    rounds = await repos.groups.awaiting_report(now - report_after, limit)
+    for group_round in rounds:
+        group = await repos.groups.get(group_round.group_id)
+        await repos.groups.mark_reported(group_round.id, now)
+        if group is None or not group.active:
+            continue
+        members = await repos.groups.members(group.id)
+        answered = await repos.groups.answered(group_round.id)
+        silent = [m for m in members if m.line_user_id not in answered]
+        if not silent and group.quiet_when_all_ok:
+            continue
+        report = report_messages(group_locale(ctx), group_round, silent, len(answered))
+        for start in range(0, len(report), MESSAGES_PER_PUSH):
+            await repos.outbox.add(
+                kind="push",
+                recipients=[group.line_chat_id],
+                messages=report[start : start + MESSAGES_PER_PUSH],
+                purpose="group_report",
+                now=now,
+            )
+    return len(rounds)
+
+
+def report_messages(
+    locale: Locale, group_round: GroupRound, silent: list[GroupMember], answered: int
+) -> list[messages.Message]:
+    """The report as text messages, split only where LINE's 5,000 characters force it."""
+    slot = locale.when(group_round.slot_at)
+    if not silent:
+        return [messages.text(locale.t("group.report_all_ok", slot=slot, answered=answered))]
+    never = sum(1 for member in silent if member.last_ok_at is None)
+    head = locale.t("group.report_head", slot=slot, count=len(silent), answered=answered)
+    tail = locale.t("group.report_tail", never=never)
+    lines = [
+        locale.t("group.report_line", name=member.display_name or locale.t("group.unnamed"))
+        for member in silent
+    ]
+    texts: list[str] = []
+    current = head
+    for line in lines:
+        if len(current) + 1 + len(line) > TEXT_LIMIT:
+            texts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}"
+    if len(current) + 2 + len(tail) > TEXT_LIMIT:
+        texts.append(current)
+        current = tail
+    else:
+        current = f"{current}\n\n{tail}"
+    texts.append(current)
+    return [messages.text(text) for text in texts]

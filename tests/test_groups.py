@@ -1,0 +1,356 @@
+"""つながり: check-ins inside LINE groups, with the 23-hour non-responder report."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.appkeys import DB
+from storage.repositories import unit_of_work
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.fake_line import postbacks_in
+from tests.flows import watched_resident
+from tests.test_ladder import ALERT, MINUTE, ok_data, run_to, tokyo
+
+REPORT_MARK = "まだ OK がない方"
+
+
+class Group:
+    """A LINE group (or room) with people in it, driven through signed webhooks."""
+
+    def __init__(self, bot: Bot, name: str, room: bool = False) -> None:
+        self.bot = bot
+        self.name = name
+        self.room = room
+        self.chat_id = hook.group_id(name) if not room else "R" + hook.group_id(name)[1:]
+        if not room:
+            bot.line.group_names[self.chat_id] = name
+
+    def source(self, uid: str | None) -> dict[str, Any]:
+        return hook.in_room(self.chat_id, uid) if self.room else hook.in_group(self.chat_id, uid)
+
+    def person(self, name: str) -> str:
+        uid = hook.user_id(name)
+        self.bot.line.chat_members[(self.chat_id, uid)] = name
+        return uid
+
+    async def join(self) -> None:
+        await self.bot.post(hook.join(self.source(None), self.bot.clock.now()))
+
+    async def leave(self) -> None:
+        await self.bot.post(hook.leave(self.source(None), self.bot.clock.now()))
+
+    async def say(self, uid: str, words: str) -> None:
+        await self.bot.post(hook.text(uid, words, self.bot.clock.now(), source=self.source(uid)))
+
+    async def tap(self, uid: str | None, data: str) -> None:
+        await self.bot.post(
+            hook.postback(uid or "", data, self.bot.clock.now(), source=self.source(uid))
+        )
+
+    async def tap_button(self, uid: str, label: str) -> None:
+        for action in self.bot.last_reply_postbacks():
+            if action["label"] == label:
+                await self.tap(uid, action["data"])
+                return
+        raise AssertionError(
+            f"no {label!r} in {[a['label'] for a in self.bot.last_reply_postbacks()]}"
+        )
+
+    async def members_join(self, *uids: str) -> None:
+        await self.bot.post(
+            hook.member_joined(self.source(None), list(uids), self.bot.clock.now())
+        )
+
+    async def members_leave(self, *uids: str) -> None:
+        await self.bot.post(hook.member_left(self.source(None), list(uids), self.bot.clock.now()))
+
+    async def set_daily(self, uid: str, hour: int = 9) -> None:
+        await self.tap(uid, self.bot.codec.encode("g_sched"))
+        await self.tap_button(uid, "1日毎")
+        await self.tap_button(uid, "午前 (0〜11時)" if hour < 12 else "午後 (12〜23時)")
+        await self.tap_button(uid, f"{hour}時")
+
+    def posts(self) -> list[str]:
+        return self.bot.line.to_chat(self.chat_id)
+
+    def checkin_posts(self) -> list[str]:
+        return [p for p in self.posts() if p.startswith("みなさん、お元気ですか？")]
+
+    def reports(self) -> list[str]:
+        return [p for p in self.posts() if not p.startswith("みなさん、お元気ですか？")]
+
+    def ok_data(self, index: int = -1) -> str:
+        calls = [
+            c
+            for c in self.bot.line.pushes
+            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
+        ]
+        message = calls[index].body["messages"][0]
+        return next(a["data"] for a in postbacks_in(message) if a["label"] == "OK")
+
+
+async def neighbourhood(bot: Bot) -> tuple[Group, dict[str, str]]:
+    """A 町会 group set up for 毎日9時, with five members learnt in the ways LINE allows."""
+    town = Group(bot, "三丁目町会")
+    people = {name: town.person(name) for name in ("leader", "aoki", "baba", "chiba", "doi")}
+    await town.join()
+    intro = bot.line.reply_texts()[-2]
+    assert "つながり" in intro and "時刻と間隔を決める" in str(bot.last_reply_postbacks())
+    await town.set_daily(people["leader"])
+    assert "毎日 9時" in bot.line.reply_texts()[-1]
+    assert "11月24日(火) 9時00分" in bot.line.reply_texts()[-1]
+    await town.members_join(people["aoki"], people["baba"])  # joined after the bot
+    await town.say(people["chiba"], "よろしくお願いします")  # learnt from a message
+    await town.members_join(people["doi"])
+    return town, people
+
+
+async def test_post_oks_report_and_next_round(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    pushes_before = len(bot.line.pushes)
+    await run_to(bot, tokyo(11, 24, 9))
+    (post,) = town.checkin_posts()
+    assert "今日のことば" in post
+
+    for name in ("leader", "aoki", "chiba"):
+        await town.tap(people[name], town.ok_data())
+        assert bot.line.reply_texts()[-1] == f"{name}さん OK 11/24"
+    await town.tap(people["aoki"], town.ok_data())
+    assert "もう受け取っています" in bot.line.reply_texts()[-1]
+
+    await run_to(bot, tokyo(11, 25, 8) - MINUTE)
+    assert town.reports() == []
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    assert REPORT_MARK in report and "（2人）" in report and "OK 済み：3人" in report
+    assert "・babaさん" in report and "・doiさん" in report
+    for name in ("leader", "aoki", "chiba"):
+        assert name not in report
+    assert "一度も OK がない方：2人" in report
+
+    await run_to(bot, tokyo(11, 25, 9))
+    assert len(town.checkin_posts()) == 2
+    # Quota: one push for the post and one for the report per round; everything else replies.
+    group_pushes = [c for c in bot.line.pushes[pushes_before:] if c.body["to"] == town.chat_id]
+    assert len(group_pushes) == 3
+    await town.tap(people["baba"], town.ok_data())
+    await run_to(bot, tokyo(11, 26, 8))
+    assert "一度も OK がない方：1人" in town.reports()[-1]  # doi only; baba answered today
+
+
+async def test_everyone_ok_is_said_or_kept_quiet(bot: Bot) -> None:
+    town = Group(bot, "仲よし")
+    a, b = town.person("a"), town.person("b")
+    await town.join()
+    await town.set_daily(a)
+    await town.say(b, "hi")
+    await run_to(bot, tokyo(11, 24, 9))
+    for uid in (a, b):
+        await town.tap(uid, town.ok_data())
+    await run_to(bot, tokyo(11, 25, 8))
+    assert town.reports() == [
+        "【11月24日(火) 9時00分 の確認】みなさん OK でした（2人）。ありがとうございます。"
+    ]
+
+    await town.tap(a, bot.codec.encode("g_quiet"))
+    assert "報告をお送りしません" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 9))
+    for uid in (a, b):
+        await town.tap(uid, town.ok_data())
+    await run_to(bot, tokyo(11, 26, 8))
+    assert len(town.reports()) == 1
+
+
+async def test_restart_between_post_and_report(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await start_bot()
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    bot = await start_bot()
+    town.bot = bot
+    await town.tap(people["aoki"], town.ok_data())
+    bot = await start_bot()
+    town.bot = bot
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    assert "aoki" not in report and "・leaderさん" in report and "（4人）" in report
+    assert len(town.checkin_posts()) == 1
+
+
+async def test_a_500_member_group_gets_one_report_split_only_by_limits(bot: Bot) -> None:
+    town = Group(bot, "大きな団地")
+    names = [f"団地の住民{n:03d}番さんの長めのお名前" for n in range(500)]
+    uids = [town.person(name) for name in names]
+    await town.join()
+    await town.set_daily(uids[0])
+    for start in range(0, 500, 100):
+        await town.members_join(*uids[start : start + 100])
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.tap(uids[0], town.ok_data())
+    await run_to(bot, tokyo(11, 25, 8))
+    reports = [
+        c
+        for c in bot.line.pushes
+        if c.body["to"] == town.chat_id and c.body["messages"][0]["type"] == "text"
+    ]
+    assert len(reports) == 1, "one push"
+    texts = [m["text"] for m in reports[0].body["messages"]]
+    assert 1 < len(texts) <= 5 and all(len(t) <= 5000 for t in texts)
+    joined = "\n".join(texts)
+    assert "（499人）" in joined
+    assert all(f"・{name}さん" in joined for name in names[1:])
+    assert f"・{names[0]}さん" not in joined
+
+
+async def test_removed_and_added_again_and_retention(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.leave()
+    await run_to(bot, tokyo(11, 26, 9))
+    assert len(town.checkin_posts()) == 1 and town.reports() == []
+
+    await town.join()
+    assert "前の設定「毎日 9時」で再開します" in bot.line.reply_texts()[-2]
+    await run_to(bot, tokyo(11, 27, 9))
+    assert len(town.checkin_posts()) == 2
+
+    await town.leave()
+    await run_to(bot, tokyo(11, 27, 9) + timedelta(days=31))
+    async with unit_of_work(bot.app[DB]) as repos:
+        assert await repos.groups.by_chat_id(town.chat_id) is None, "deleted after retention"
+    await town.join()
+    assert bot.line.reply_texts()[-2].startswith("みまもりです。このグループで")
+
+
+async def test_member_leaving_mid_round_is_not_reported(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.members_leave(people["doi"])
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    assert "doi" not in report and "・babaさん" in report
+
+
+async def test_ok_on_yesterdays_post(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    yesterday = town.ok_data()
+    await run_to(bot, tokyo(11, 25, 8, 30))  # reported, the next post not yet out
+    await town.tap(people["aoki"], yesterday)
+    assert "この確認は締め切りました" in bot.line.reply_texts()[-1]
+    assert "11月25日(水) 9時00分" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 9))
+    await town.tap(people["aoki"], yesterday)  # counts for today's open round
+    assert bot.line.reply_texts()[-1] == "aokiさん OK 11/25"
+    await run_to(bot, tokyo(11, 26, 8))
+    assert "aoki" not in town.reports()[-1]
+
+
+async def test_schedule_changed_mid_round(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.clock.advance(timedelta(hours=1))
+    await town.tap(people["aoki"], bot.codec.encode("g_sched"))
+    await town.tap_button(people["aoki"], "3日毎")
+    await town.tap_button(people["aoki"], "午後 (12〜23時)")
+    await town.tap_button(people["aoki"], "18時")
+    assert "3日毎 18時" in bot.line.reply_texts()[-1]
+    assert "いまの確認は、そのまま続きます" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 24, 18))
+    assert len(town.checkin_posts()) == 1, "the open round is not yet reported"
+    await run_to(bot, tokyo(11, 25, 8))
+    assert len(town.reports()) == 1
+    await run_to(bot, tokyo(11, 27, 18) - MINUTE)
+    assert len(town.checkin_posts()) == 1
+    await run_to(bot, tokyo(11, 27, 18))
+    assert len(town.checkin_posts()) == 2
+
+
+async def test_two_groups_sharing_members(bot: Bot) -> None:
+    first, second = Group(bot, "町会"), Group(bot, "老人会")
+    both = first.person("both")
+    second.person("both")
+    only = second.person("only")
+    for group in (first, second):
+        await group.join()
+        await group.set_daily(both)
+    await second.say(only, "こんにちは")
+    await run_to(bot, tokyo(11, 24, 9))
+    await first.tap(both, first.ok_data())
+    await run_to(bot, tokyo(11, 25, 8))
+    assert first.reports()[-1].startswith("【11月24日(火) 9時00分 の確認】みなさん OK")
+    assert "・bothさん" in second.reports()[-1] and "・onlyさん" in second.reports()[-1]
+
+
+async def test_a_room_works_like_a_group(bot: Bot) -> None:
+    room = Group(bot, "友だち", room=True)
+    a, b = room.person("a"), room.person("b")
+    await room.join()
+    await room.set_daily(a)
+    await room.say(b, "hello")
+    await run_to(bot, tokyo(11, 24, 9))
+    await room.tap(b, room.ok_data())
+    assert bot.line.reply_texts()[-1] == "bさん OK 11/24"
+    await run_to(bot, tokyo(11, 25, 8))
+    assert "・aさん" in room.reports()[-1]
+    assert not any("/summary" in c.path for c in bot.line.calls)
+
+
+async def test_a_group_message_is_no_ok_for_either_protocol(bot: Bot) -> None:
+    resident, (manager,) = await watched_resident(bot, "resident", ["son"])
+    town = Group(bot, "町会")
+    town.person("resident")
+    leader = town.person("leader")
+    await town.join()
+    await town.set_daily(leader)
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.say(resident, "元気です")  # in the group, not to the bot
+    await bot.tap(resident, ok_data(bot, resident))  # the 安否通知 OK, in the 1:1 chat
+    await run_to(bot, tokyo(11, 25, 8))
+    assert "・residentさん" in town.reports()[-1], "neither counts as the group's OK"
+
+    await run_to(bot, tokyo(11, 25, 9))
+    await town.tap(resident, town.ok_data())  # the group's OK
+    await run_to(bot, tokyo(11, 26, 9))
+    await run_to(bot, tokyo(11, 26, 12))
+    assert any(ALERT in t for t in bot.line.texts_to(manager)), "nor the group OK for 安否通知"
+
+
+async def test_postback_without_user_id_asks_for_a_message(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.tap(None, town.ok_data())
+    assert "なにか一言送ってから" in bot.line.reply_texts()[-1]
+    await town.tap(None, bot.codec.encode("g_sched"))
+    assert "なにか一言送ってから" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 25, 8))
+    assert "OK 済み：0人" in town.reports()[-1]
+
+
+async def test_restricted_settings_pause_resume_and_bad_postbacks(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await town.tap(people["aoki"], bot.codec.encode("g_restrict"))
+    assert bot.line.reply_texts()[-1] == "このグループの設定を変えられるのは、始めた方だけです。"
+    await town.tap(people["leader"], bot.codec.encode("g_restrict"))
+    assert "始めた方だけです" in bot.line.reply_texts()[-1]
+    await town.tap(people["aoki"], bot.codec.encode("g_pause"))
+    assert "始めた方だけです" in bot.line.reply_texts()[-1]
+
+    await town.tap(people["leader"], bot.codec.encode("g_pause"))
+    assert "一時停止しました" in bot.line.reply_texts()[-1]
+    await run_to(bot, tokyo(11, 26, 9))
+    assert town.checkin_posts() == []
+    await town.say(people["leader"], "みまもり")
+    assert "再開する" in str(bot.last_reply_postbacks())
+    await town.tap_button(people["leader"], "再開する")
+    assert "11月27日(金) 9時00分" in bot.line.reply_texts()[-1]
+    await town.tap(people["leader"], bot.codec.encode("g_status"))
+    status = bot.line.reply_texts()[-1]
+    assert "毎日 9時" in status and "5人" in status and "始めた方だけ" in status
+
+    await town.tap(people["aoki"], "a=gok&t=1&s=forgedsignature0")
+    assert bot.line.reply_texts()[-1].startswith("このボタンは使えません")
+    await run_to(bot, tokyo(11, 27, 9))
+    assert len(town.checkin_posts()) == 1
