@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
@@ -15,7 +16,7 @@ from scheduler.checkins import CheckinContext
 from scheduler.delivery import OutboxDelivery
 from scheduler.ladder import LadderTimings
 from storage.database import Database
-from storage.repositories import unit_of_work
+from storage.repositories import Repositories, unit_of_work
 
 log = logging.getLogger("mimamori.engine")
 
@@ -60,38 +61,43 @@ class CheckinEngine:
     async def plan_due(self) -> None:
         """Record what is due (rounds and their messages) without sending anything yet."""
         now = self._clock.now()
-        while True:
-            async with unit_of_work(self._db) as repos:
-                due = await checkins.open_due_rounds(repos, self.context, now, BATCH)
-            if due < BATCH:
-                break
-        while True:
-            async with unit_of_work(self._db) as repos:
-                resent = await checkins.resend_unanswered(repos, self.timings, now, BATCH)
-                alerted = await checkins.alert_unanswered(
-                    repos, self.context, self.timings, now, BATCH
-                )
-            if resent < BATCH and alerted < BATCH:
-                break
+        ctx, timings = self.context, self.timings
+
+        async def ladder_steps(repos: Repositories) -> int:
+            resent = await checkins.resend_unanswered(repos, timings, now, BATCH)
+            return max(resent, await checkins.alert_unanswered(repos, ctx, timings, now, BATCH))
+
+        async def group_steps(repos: Repositories) -> int:
+            posted = await group_rounds.open_due_group_rounds(repos, ctx, now, BATCH)
+            reported = await group_rounds.report_due_group_rounds(
+                repos, ctx, self.group_report_after, now, BATCH
+            )
+            return max(posted, reported)
+
+        await self._in_batches(lambda repos: checkins.open_due_rounds(repos, ctx, now, BATCH))
+        await self._in_batches(ladder_steps)
         for resend in (False, True):
-            while True:
-                async with unit_of_work(self._db) as repos:
-                    written = await checkins.record_checkin_messages(
-                        repos, self.context, now, resend, MESSAGE_BATCH
-                    )
-                if written < MESSAGE_BATCH:
-                    break
-        while True:
-            async with unit_of_work(self._db) as repos:
-                posted = await group_rounds.open_due_group_rounds(repos, self.context, now, BATCH)
-                reported = await group_rounds.report_due_group_rounds(
-                    repos, self.context, self.group_report_after, now, BATCH
-                )
-            if posted < BATCH and reported < BATCH:
-                break
+            await self._in_batches(
+                lambda repos, resend=resend: checkins.record_checkin_messages(
+                    repos, ctx, now, resend, MESSAGE_BATCH
+                ),
+                MESSAGE_BATCH,
+            )
+        await self._in_batches(group_steps)
         async with unit_of_work(self._db) as repos:
             await repos.inbox.forget_processed_before(now - INBOX_KEEP)
             await repos.groups.purge_left_before(now - self._group_retention)
+
+    async def _in_batches(
+        self, step: Callable[[Repositories], Awaitable[int]], batch: int = BATCH
+    ) -> None:
+        """Run `step` in transactions of its own until it handles less than a full batch:
+        a large wave never holds the database for long, and webhooks get their turn."""
+        while True:
+            async with unit_of_work(self._db) as repos:
+                handled = await step(repos)
+            if handled < batch:
+                return
 
     async def deliver(self) -> None:
         await self._delivery.deliver_due()

@@ -15,7 +15,7 @@ from linebot.v3.webhooks import (
 
 from bot import messages
 from bot.deps import EventContext
-from bot.features.schedule import chosen_schedule, interval_question
+from bot.features.schedule import chosen_schedule, interval_question, schedule_saved
 from bot.router import Router, group_action, in_group, text_of
 from scheduler.group_rounds import group_schedule
 from scheduler.schedule import first_due
@@ -233,14 +233,7 @@ async def on_group_schedule_set(ctx: EventContext) -> None:
             group.id, schedule.interval_days, schedule.hour, next_due, user_id
         )
         open_round = await repos.groups.open_round(group.id)
-    text = ctx.t(
-        "group.saved",
-        schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
-        next=ctx.locale.when(next_due),
-    )
-    if open_round is not None:
-        text += "\n" + ctx.t("group.open_round_continues")
-    ctx.reply(messages.text(text))
+    ctx.reply(schedule_saved(ctx, "group", schedule, next_due, open_round is not None))
 
 
 @router.on(PostbackEvent, group_action("g_pause"))

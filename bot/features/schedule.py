@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from linebot.v3.webhooks import PostbackEvent
 
 from bot import messages
@@ -25,6 +27,21 @@ def interval_question(
         for label in [ctx.locale.t("schedule.interval_choice", days=days)]
     ]
     return messages.text(ctx.t("schedule.ask_interval", current=current), items + extra)
+
+
+def schedule_saved(
+    ctx: EventContext, scope: str, schedule: Schedule, next_due: datetime, round_open: bool
+) -> messages.Message:
+    """The confirmation of a new schedule (`scope`: "schedule" for a person, "group")."""
+    text = ctx.t(
+        f"{scope}.saved",
+        schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
+        next=ctx.locale.when(next_due),
+    )
+    if round_open:
+        # The round already under way keeps its ladder (or its report) to the end.
+        text += "\n" + ctx.t(f"{scope}.open_round_continues")
+    return messages.text(text)
 
 
 def _prefix(ctx: EventContext) -> str:
@@ -103,14 +120,7 @@ async def set_schedule(ctx: EventContext) -> None:
             repos, ctx.deps.checkin_context, member, schedule, now
         )
         open_round = await repos.rounds.open_round(member.id)
-    text = ctx.t(
-        "schedule.saved",
-        schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
-        next=ctx.locale.when(next_due),
-    )
-    if open_round is not None:
-        text += "\n" + ctx.t("schedule.open_round_continues")
-    ctx.reply(messages.text(text))
+    ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
 
 
 @router.on(PostbackEvent, action("sched_stop"))
