@@ -19,7 +19,7 @@ from bot.line_api import LineApi
 from bot.postback import PostbackCodec
 from bot.settings import Settings
 from bot.webhook import callback
-from liff.invite_qr import invite_qr
+from liff.routes import setup_liff
 from scheduler.checkins import CheckinContext
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import CheckinEngine
@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, clock: Clock, run_scheduler: bool = True) 
     app.on_response_prepare.append(_security_headers)
     app.router.add_post("/callback", callback)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/invites/{code}.png", invite_qr)
+    setup_liff(app)
     return app
 
 

@@ -11,6 +11,7 @@ from bot.dispatch import EventDispatcher
 from bot.i18n import I18n
 from bot.line_api import LineApi
 from bot.settings import Settings
+from liff.auth import IdTokenVerifier
 from scheduler.engine import CheckinEngine
 from storage.database import Database
 
@@ -23,3 +24,4 @@ LINE = web.AppKey("line", LineApi)
 ENGINE = web.AppKey("engine", CheckinEngine)
 DEPS = web.AppKey("deps", Deps)
 DISPATCHER = web.AppKey("dispatcher", EventDispatcher)
+LIFF_VERIFIER = web.AppKey("liff_verifier", IdTokenVerifier)

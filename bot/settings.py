@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LINE_API_DEFAULT = "https://api.line.me"
+LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -39,6 +40,10 @@ class Settings:
     group_retention: timedelta = timedelta(days=30)
     public_url: str | None = None
     locale_overrides: Path | None = None
+    login_channel_id: str | None = None  # the LINE Login channel that owns the LIFF app
+    liff_id: str | None = None
+    liff_sdk_url: str = LIFF_SDK_DEFAULT
+    branding: Path | None = None
     max_webhook_body: int = 1024 * 1024
 
     @classmethod
@@ -58,6 +63,10 @@ class Settings:
             group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
+            login_channel_id=_optional_digits(env, "LINE_LOGIN_CHANNEL_ID"),
+            liff_id=(env.get("MIMAMORI_LIFF_ID") or "").strip() or None,
+            liff_sdk_url=_optional_url(env, "MIMAMORI_LIFF_SDK_URL") or LIFF_SDK_DEFAULT,
+            branding=_optional_dir(env, "MIMAMORI_BRANDING"),
         )
 
 
@@ -133,6 +142,13 @@ def _optional_url(env: Mapping[str, str], name: str) -> str | None:
         raise SettingsError(name, f"expected an http(s) URL, got {text!r}")
     # The SDK's Configuration breaks on a trailing slash.
     return text.rstrip("/")
+
+
+def _optional_digits(env: Mapping[str, str], name: str) -> str | None:
+    text = (env.get(name) or "").strip()
+    if text and not text.isdigit():
+        raise SettingsError(name, f"expected the channel id (digits), got {text!r}")
+    return text or None
 
 
 def _optional_dir(env: Mapping[str, str], name: str) -> Path | None:

@@ -32,11 +32,12 @@ async def invite_qr(request: web.Request) -> web.Response:
     prefill = request.app[I18N].get(None).t("invite.prefill", code=code)
     basic_id = await request.app[LINE].bot_basic_id()
     content = invite_codes.chat_link(basic_id, prefill) if basic_id else prefill
+    disposition = "attachment" if "download" in request.query else "inline"
     return web.Response(
         body=qr_png(content),
         content_type="image/png",
         headers={
             "Cache-Control": "no-store",
-            "Content-Disposition": f'inline; filename="{code}.png"',
+            "Content-Disposition": f'{disposition}; filename="invite-{code}.png"',
         },
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.database import from_db, to_db
-from storage.models import Member
+from storage.models import PERSONAL_FIELDS, Member, PersonalFields
 
 
 class MemberRepository:
@@ -99,6 +99,24 @@ class MemberRepository:
         async with self._conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return Member.from_row(row) if row else None
+
+    async def set_personal(self, member_id: int, fields: PersonalFields) -> None:
+        await self._conn.execute(
+            "UPDATE members SET full_name = ?, furigana = ?, gender = ?, birth_date = ?,"
+            " phone = ? WHERE id = ?",
+            (*(getattr(fields, name) for name in PERSONAL_FIELDS), member_id),
+        )
+
+    async def accept_terms(self, member_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE members SET terms_accepted_at = COALESCE(terms_accepted_at, ?) WHERE id = ?",
+            (to_db(at), member_id),
+        )
+
+    async def set_paused_until(self, member_id: int, until: str | None) -> None:
+        await self._conn.execute(
+            "UPDATE members SET paused_until = ? WHERE id = ?", (until, member_id)
+        )
 
     async def get_many(self, member_ids: list[int]) -> dict[int, Member]:
         found: dict[int, Member] = {}

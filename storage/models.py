@@ -29,6 +29,20 @@ class RoundState(StrEnum):
 OPEN_STATES = (RoundState.OPEN, RoundState.RESENT, RoundState.ALERTED)
 
 
+PERSONAL_FIELDS = ("full_name", "furigana", "gender", "birth_date", "phone")
+
+
+@dataclass(frozen=True)
+class PersonalFields:
+    """What a person may add on My page; all optional, each '' unless filled in."""
+
+    full_name: str = ""
+    furigana: str = ""
+    gender: str = ""
+    birth_date: str = ""
+    phone: str = ""
+
+
 @dataclass(frozen=True)
 class Member:
     id: int
@@ -42,6 +56,9 @@ class Member:
     next_due_at: datetime | None
     last_ok_at: datetime | None
     dialog: str | None
+    personal: PersonalFields
+    terms_accepted_at: datetime | None
+    paused_until: str | None
 
     @property
     def active(self) -> bool:
@@ -61,6 +78,9 @@ class Member:
             next_due_at=from_db(row["next_due_at"]),
             last_ok_at=from_db(row["last_ok_at"]),
             dialog=row["dialog"],
+            personal=PersonalFields(*(row[name] for name in PERSONAL_FIELDS)),
+            terms_accepted_at=from_db(row["terms_accepted_at"]),
+            paused_until=row["paused_until"],
         )
 
 

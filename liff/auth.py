@@ -1,0 +1,89 @@
+"""Who is calling My page: the LIFF ID token, verified by LINE, never a user id from the page."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+
+from bot.clock import Clock
+
+log = logging.getLogger("mimamori.liff.auth")
+
+CACHE_LIMIT = 10_000
+
+
+class VerificationUnavailable(Exception):
+    """LINE could not be asked (network, 5xx): the caller should try again, not be refused."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    user_id: str
+    name: str
+    expires_at: datetime
+
+
+class IdTokenVerifier:
+    """POST {LINE_API_BASE_URL}/oauth2/v2.1/verify; answers are cached until the token expires."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, channel_id: str, clock: Clock
+    ) -> None:
+        self._session = session
+        self._url = f"{base_url.rstrip('/')}/oauth2/v2.1/verify"
+        self._channel_id = channel_id
+        self._clock = clock
+        self._cache: dict[str, VerifiedToken] = {}
+
+    async def verify(self, id_token: str) -> VerifiedToken | None:
+        key = hashlib.sha256(id_token.encode()).hexdigest()
+        now = self._clock.now()
+        cached = self._cache.get(key)
+        if cached is not None:
+            if cached.expires_at > now:
+                return cached
+            del self._cache[key]
+        verified = await self._ask_line(id_token, now)
+        if verified is not None:
+            self._remember(key, verified, now)
+        return verified
+
+    async def _ask_line(self, id_token: str, now: datetime) -> VerifiedToken | None:
+        form = {"id_token": id_token, "client_id": self._channel_id}
+        try:
+            async with self._session.post(
+                self._url, data=form, timeout=aiohttp.ClientTimeout(total=10)
+            ) as response:
+                if response.status >= 500:
+                    raise VerificationUnavailable(f"LINE answered {response.status}")
+                body = await response.json(content_type=None)
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise VerificationUnavailable(str(error)) from error
+        if status != 200 or not isinstance(body, dict):
+            log.info("ID token refused by LINE: %s", str(body)[:200])
+            return None
+        return self._accept(body, now)
+
+    def _accept(self, claims: dict[str, object], now: datetime) -> VerifiedToken | None:
+        """LINE said yes; still check what it said (audience, expiry, subject)."""
+        subject, audience, expires = claims.get("sub"), claims.get("aud"), claims.get("exp")
+        if audience != self._channel_id or not isinstance(subject, str) or not subject:
+            log.warning("ID token for another channel or without subject refused")
+            return None
+        if not isinstance(expires, int | float):
+            return None
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        if expires_at <= now:
+            return None
+        return VerifiedToken(subject, str(claims.get("name") or ""), expires_at)
+
+    def _remember(self, key: str, verified: VerifiedToken, now: datetime) -> None:
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache = {k: v for k, v in self._cache.items() if v.expires_at > now}
+        if len(self._cache) < CACHE_LIMIT:
+            self._cache[key] = verified

@@ -1,0 +1,84 @@
+"""My page's HTML: one page shell per screen, rendered with jinja2 in the deployment's brand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from aiohttp import web
+
+from bot.appkeys import I18N, SETTINGS
+from liff.branding import load_branding
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"mypage": "/liff/", "teams": "/liff/teams", "terms": "/liff/terms"}
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def content_security_policy(sdk_url: str) -> str:
+    parts = urlsplit(sdk_url)
+    sdk_origin = f"{parts.scheme}://{parts.netloc}"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' {sdk_origin}",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            f"connect-src 'self' https://*.line.me https://*.line-scdn.net {sdk_origin}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _language(request: web.Request) -> str | None:
+    # Before LINE has said who is calling, the browser's language picks the first words.
+    header = request.headers.get("Accept-Language", "")
+    return header.split(",")[0].strip() or None
+
+
+def page(name: str):  # type: ignore[no-untyped-def]
+    async def handler(request: web.Request) -> web.Response:
+        settings = request.app[SETTINGS]
+        locale = request.app[I18N].get(_language(request))
+        branding = load_branding(settings.branding)
+        texts = {
+            k.removeprefix("liff."): v for k, v in locale.texts.items() if k.startswith("liff.")
+        }
+        body = _environment.get_template("page.html").render(
+            page=name,
+            pages=PAGES,
+            language=locale.language,
+            texts=texts,
+            service_name=branding.service_name,
+            contact=branding.contact,
+            terms_html=branding.terms_html,
+            liff_id=settings.liff_id or "",
+            sdk_url=settings.liff_sdk_url,
+        )
+        response = web.Response(text=body, content_type="text/html")
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            settings.liff_sdk_url
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return handler
+
+
+async def brand_css(request: web.Request) -> web.Response:
+    branding = load_branding(request.app[SETTINGS].branding)
+    variables = "".join(
+        f"--{name.replace('_', '-')}:{value};" for name, value in branding.colours.items()
+    )
+    return web.Response(text=f":root{{{variables}}}", content_type="text/css")
+
+
+async def banner(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(load_branding(request.app[SETTINGS].branding).banner)

@@ -1,0 +1,359 @@
+// My page. Every call sends the LIFF ID token; the server decides who the caller is and what
+// they may see. All text comes from the server (locales/), all user data goes in as textContent.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var page = body.dataset.page;
+  var statusBox = document.getElementById("status");
+  var content = document.getElementById("content");
+  var termsSection = document.getElementById("terms");
+  var acceptButton = document.getElementById("accept-terms");
+  var texts = JSON.parse(document.getElementById("texts").textContent);
+  var token = null;
+  var INTERVALS = [1, 2, 3, 5, 7, 14];
+
+  function t(key, vars) {
+    var text = texts[key] || key;
+    Object.keys(vars || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(vars[name]);
+    });
+    return text;
+  }
+
+  function el(tag, attrs) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (name === "text") node.textContent = value;
+      else if (name.indexOf("on") === 0) node.addEventListener(name.slice(2), value);
+      else if (value === true) node.setAttribute(name, "");
+      else if (value !== false && value !== null && value !== undefined) node.setAttribute(name, value);
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      if (arguments[i]) node.append(arguments[i]);
+    }
+    return node;
+  }
+
+  function show(message, isError) {
+    statusBox.textContent = message;
+    statusBox.className = "notice" + (isError ? " error" : "");
+    statusBox.hidden = false;
+  }
+
+  function api(method, path, payload) {
+    var init = { method: method, headers: { Authorization: "Bearer " + token } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    return fetch(path, init).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var problem = new Error(data.error || String(response.status));
+          problem.status = response.status;
+          problem.data = data;
+          throw problem;
+        }
+        return data;
+      });
+    });
+  }
+
+  function relabel() {
+    document.querySelectorAll("[data-text]").forEach(function (node) {
+      node.textContent = t(node.dataset.text);
+    });
+  }
+
+  function failed() { show(t("failed"), true); }
+
+  // --- start: LIFF, the token, the terms -------------------------------------------------
+  function start() {
+    if (!window.liff) { show(t("sdk_failed"), true); return; }
+    Promise.resolve()
+      .then(function () { return window.liff.init({ liffId: body.dataset.liffId }); })
+      .then(function () {
+        if (!window.liff.isLoggedIn()) { window.liff.login(); throw new Error("login"); }
+        token = window.liff.getIDToken();
+        if (!token) throw new Error("no token");
+      })
+      .then(function () {
+        return api("GET", "/liff/api/me").catch(function (problem) {
+          show(t("auth_failed"), true);
+          throw problem;
+        });
+      }, function (problem) {
+        if (problem.message !== "login") show(t("sdk_failed"), true);
+        throw problem;
+      })
+      .then(function (me) {
+        texts = Object.assign(texts, me.texts);
+        document.documentElement.lang = me.language;
+        relabel();
+        if (!me.terms_accepted) { askTerms(); return; }
+        render(me);
+      })
+      .catch(function () { /* already shown */ });
+  }
+
+  function askTerms() {
+    termsSection.hidden = false;
+    show(t("terms_intro"), false);
+    acceptButton.hidden = false;
+    acceptButton.onclick = function () {
+      api("POST", "/liff/api/terms", {}).then(function () {
+        acceptButton.hidden = true;
+        termsSection.hidden = page !== "terms";
+        return api("GET", "/liff/api/me");
+      }).then(render, failed);
+    };
+  }
+
+  function render(me) {
+    statusBox.hidden = true;
+    content.hidden = false;
+    content.replaceChildren();
+    if (page === "teams") renderTeams();
+    else if (page === "terms") show(t("terms_accepted"), false);
+    else renderMyPage(me.member);
+  }
+
+  function reload() {
+    api("GET", "/liff/api/me").then(render, failed);
+  }
+
+  // --- My page ------------------------------------------------------------------------------
+  function cardList(member) {
+    var rows = [
+      ["member_id", String(member.id)], ["nickname", member.nickname],
+      ["registered", member.registered], ["status", member.status],
+      ["schedule", member.schedule], ["next", member.next], ["last_ok", member.last_ok],
+      ["round", member.round]
+    ];
+    ["full_name", "furigana", "gender", "birth_date", "phone"].forEach(function (name) {
+      var value = member.personal[name];
+      if (value) rows.push([name, name === "gender" ? t("gender_" + value) : value]);
+    });
+    var list = el("dl", { id: "member-card" });
+    rows.forEach(function (row) {
+      if (!row[1]) return;
+      list.append(el("dt", { text: t(row[0]) }), el("dd", { text: row[1], "data-field": row[0] }));
+    });
+    var card = el("div", { class: "card" }, el("h2", { text: t("card_title") }), list);
+    if (member.alert_open) card.append(el("p", { class: "alert", text: t("alert_open") }));
+    if (member.paused_until) {
+      card.append(el("p", { class: "notice", text: t("paused_until", { date: member.paused_until }) }));
+    }
+    return card;
+  }
+
+  function field(name, input) {
+    input.id = "field-" + name;
+    input.name = name;
+    return el("div", {}, el("label", { for: input.id, text: t(name) }), input,
+      el("p", { class: "field-error", id: "error-" + name, hidden: true }));
+  }
+
+  function personalForm(member) {
+    var p = member.personal;
+    var gender = el("select", {});
+    ["blank", "female", "male", "other"].forEach(function (value) {
+      var option = el("option", { value: value === "blank" ? "" : value, text: t("gender_" + value) });
+      if ((p.gender || "") === (value === "blank" ? "" : value)) option.selected = true;
+      gender.append(option);
+    });
+    var form = el("form", { id: "personal-form" },
+      el("p", { class: "notice", text: t("optional_note") }),
+      field("full_name", el("input", { type: "text", value: p.full_name, maxlength: "50", autocomplete: "name" })),
+      field("furigana", el("input", { type: "text", value: p.furigana, maxlength: "50" })),
+      field("gender", gender),
+      field("birth_date", el("input", { type: "date", value: p.birth_date })),
+      field("phone", el("input", { type: "tel", value: p.phone, maxlength: "20", autocomplete: "tel" })),
+      el("button", { type: "submit", class: "primary", text: t("save") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var payload = {};
+      ["full_name", "furigana", "gender", "birth_date", "phone"].forEach(function (name) {
+        payload[name] = form.elements[name].value;
+        document.getElementById("error-" + name).hidden = true;
+      });
+      api("PUT", "/liff/api/me/personal", payload).then(function () {
+        show(t("saved"), false);
+        reload();
+      }, function (problem) {
+        var fields = (problem.data && problem.data.fields) || {};
+        Object.keys(fields).forEach(function (name) {
+          var box = document.getElementById("error-" + name);
+          box.textContent = t("invalid_field");
+          box.hidden = false;
+        });
+        failed();
+      });
+    });
+    return form;
+  }
+
+  function scheduleForm(member) {
+    var interval = el("select", {});
+    INTERVALS.forEach(function (days) {
+      interval.append(el("option", { value: String(days), text: t("interval." + days),
+        selected: member.interval_days === days }));
+    });
+    var hour = el("select", {});
+    for (var h = 0; h < 24; h++) {
+      hour.append(el("option", { value: String(h), text: t("hour." + h), selected: member.hour === h }));
+    }
+    var form = el("form", { id: "schedule-form" }, el("h2", { text: t("schedule_title") }),
+      field("interval", interval), field("hour", hour),
+      el("button", { type: "submit", class: "primary", text: t("schedule_save") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PUT", "/liff/api/me/schedule", {
+        interval_days: Number(interval.value), hour: Number(hour.value)
+      }).then(function () { show(t("saved"), false); reload(); }, failed);
+    });
+    return form;
+  }
+
+  function pauseForm(member) {
+    var box = el("div", { id: "pause" }, el("h2", { text: t("pause_title") }));
+    if (member.paused_until) {
+      box.append(el("button", { type: "button", id: "resume", text: t("resume_button"), onclick: function () {
+        api("POST", "/liff/api/me/resume", {}).then(reload, failed);
+      } }));
+      return box;
+    }
+    var until = el("input", { type: "date" });
+    box.append(field("pause_until", until), el("button", { type: "button", id: "pause-button",
+      text: t("pause_button"), onclick: function () {
+        api("POST", "/liff/api/me/pause", { until: until.value }).then(reload, failed);
+      } }));
+    return box;
+  }
+
+  function watchers(member) {
+    var box = el("div", { id: "watchers" }, el("h2", { text: t("watchers_title") }));
+    if (member.interval_days === null) box.append(el("p", { text: t("no_checkins") }));
+    else if (!member.watchers.length) box.append(el("p", { class: "notice", text: t("nobody") }));
+    else {
+      var list = el("ul", {});
+      member.watchers.forEach(function (name) { list.append(el("li", { text: name })); });
+      box.append(list);
+    }
+    return box;
+  }
+
+  function withdrawBox() {
+    return el("div", { id: "withdraw" }, el("h2", { text: t("withdraw_title") }),
+      el("p", { text: t("withdraw_note") }),
+      el("button", { type: "button", class: "danger", text: t("withdraw_button"), onclick: function () {
+        if (!window.confirm(t("withdraw_confirm"))) return;
+        api("POST", "/liff/api/me/withdraw", { confirm: true }).then(function () {
+          content.replaceChildren();
+          show(t("withdrawn"), false);
+        }, failed);
+      } }));
+  }
+
+  function renderMyPage(member) {
+    content.append(cardList(member), personalForm(member), scheduleForm(member),
+      member.interval_days !== null ? pauseForm(member) : null, watchers(member), withdrawBox());
+  }
+
+  // --- Teams ------------------------------------------------------------------------------
+  function renderTeams() {
+    api("GET", "/liff/api/teams").then(function (data) {
+      content.replaceChildren(el("h2", { text: t("teams_title") }));
+      if (!data.teams.length) content.append(el("p", { text: t("no_teams") }));
+      data.teams.forEach(function (team) { content.append(teamCard(team)); });
+      content.append(createForm());
+    }, failed);
+  }
+
+  function teamCard(team) {
+    var card = el("section", { class: "card team", "data-team": String(team.id) },
+      el("h3", { text: team.name }),
+      el("p", { text: t("role." + team.role) }));
+    var list = el("ul", { class: "members" });
+    team.members.forEach(function (member) {
+      var item = el("li", { "data-member": String(member.id) },
+        el("span", { text: member.name + (member.me ? " " + t("you") : "") + " - " + t("role." + member.role) }));
+      if (member.last_ok !== undefined) {
+        item.append(el("br"), el("span", { text: t("last_ok") + ": " + member.last_ok + " / " + member.state }));
+        if (member.alert_open) item.append(el("p", { class: "alert", text: t("alert_open") }));
+        item.append(el("button", { type: "button", text: t("view_page"), onclick: function () {
+          openMember(member.id);
+        } }));
+      }
+      list.append(item);
+    });
+    card.append(el("h3", { text: t("members") }), list);
+    ["user", "manager"].forEach(function (role) { card.append(inviteBox(team, role)); });
+    card.append(el("button", { type: "button", class: "danger", text: t("leave"), onclick: function () {
+      if (!window.confirm(t("leave_confirm"))) return;
+      api("POST", "/liff/api/teams/" + team.id + "/leave", {}).then(renderTeams, failed);
+    } }));
+    return card;
+  }
+
+  function inviteBox(team, role) {
+    var invite = team.invites[role];
+    var text = el("textarea", { readonly: true, class: "invite-text", "data-role": role });
+    text.value = invite.text;
+    return el("div", { class: "invite", "data-role": role },
+      el("h3", { text: t("invite_" + role) }),
+      el("img", { class: "qr", src: invite.qr, alt: invite.code, "data-role": role }),
+      el("a", { class: "button", href: invite.qr + "?download=1", download: "invite-" + role + ".png",
+        text: t("download_qr") }),
+      text,
+      el("button", { type: "button", text: t("copy"), onclick: function () { copy(text); } }),
+      el("button", { type: "button", text: t("rotate"), onclick: function () {
+        if (!window.confirm(t("rotate_confirm"))) return;
+        api("POST", "/liff/api/teams/" + team.id + "/rotate", { role: role }).then(renderTeams, failed);
+      } }));
+  }
+
+  function copy(textarea) {
+    var done = function () { show(t("copied"), false); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(textarea.value).then(done, function () { fallbackCopy(textarea, done); });
+    } else {
+      fallbackCopy(textarea, done);
+    }
+  }
+
+  function fallbackCopy(textarea, done) {
+    textarea.select();
+    try { document.execCommand("copy"); done(); } catch (problem) { failed(); }
+  }
+
+  function createForm() {
+    var name = el("input", { type: "text", maxlength: "30" });
+    var role = el("select", {},
+      el("option", { value: "user", text: t("as_user") }),
+      el("option", { value: "manager", text: t("as_manager") }));
+    var form = el("form", { id: "create-team" }, el("h2", { text: t("create_title") }),
+      field("team_name", name), field("role_choice", role),
+      el("button", { type: "submit", class: "primary", text: t("create_button") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("POST", "/liff/api/teams", { name: name.value, role: role.value }).then(renderTeams, failed);
+    });
+    return form;
+  }
+
+  function openMember(memberId) {
+    api("GET", "/liff/api/members/" + memberId).then(function (data) {
+      content.replaceChildren(
+        el("p", { class: "notice", text: t("read_only") }),
+        cardList(data.member),
+        el("button", { type: "button", text: t("back"), onclick: renderTeams }));
+      window.scrollTo(0, 0);
+    }, failed);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
