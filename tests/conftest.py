@@ -25,6 +25,7 @@ os.environ.pop("HTTP_PROXY", None)
 os.environ.pop("HTTPS_PROXY", None)
 
 SECRET = "test-channel-secret"
+LOGIN_CHANNEL = "1650000000"
 # Monday 2026-11-23 09:00 in Tokyo.
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
@@ -46,13 +47,17 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake_line: FakeLine) -> Settings:
+def settings(tmp_path: Path, fake_line: FakeLine, clock: FakeClock) -> Settings:
+    fake_line.now = clock.now
     return Settings(
         channel_secret=SECRET,
         channel_access_token="test-access-token",
         line_api_base_url=fake_line.url,
         database=tmp_path / "mimamori.db",
         public_url="https://mimamori.example.jp",
+        login_channel_id=LOGIN_CHANNEL,
+        liff_id=f"{LOGIN_CHANNEL}-testliff",
+        liff_sdk_url=f"{fake_line.url}/liff-sdk.js",
     )
 
 

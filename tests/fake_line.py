@@ -8,7 +8,9 @@ import json
 import re
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,26 @@ class FakeLine:
     used_reply_tokens: set[str] = field(default_factory=set)
     failures: deque[Failure] = field(default_factory=deque)
     url: str = ""
+    # LINE Login: ID tokens the fake knows, and the clock their expiry is judged by.
+    id_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Answer 200 whatever the audience, so the server's own audience check is what refuses.
+    lenient_audience: bool = False
+
+    def issue_id_token(
+        self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
+    ) -> str:
+        token = "idtoken-" + uuid.uuid4().hex
+        issued = self.now()
+        self.id_tokens[token] = {
+            "iss": "https://access.line.me",
+            "sub": user_id,
+            "aud": channel_id,
+            "name": name,
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + lifetime).timestamp()),
+        }
+        return token
 
     # --- what tests set up -------------------------------------------------------------
     def add_profile(self, user_id: str, name: str, language: str = "ja") -> None:
@@ -205,6 +227,8 @@ class FakeLine:
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
+        app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
+        app.router.add_get("/liff-sdk.js", self._liff_sdk)
         app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
         app.router.add_get("/v2/bot/group/{groupId}/member/{userId}", self._group_member)
         app.router.add_get("/v2/bot/room/{roomId}/member/{userId}", self._room_member)
@@ -336,6 +360,35 @@ class FakeLine:
             for m in c.body["messages"]
         ]
 
+    async def _verify_id_token(self, request: web.Request) -> web.Response:
+        """LINE Login's verify endpoint (not in the Messaging API's OpenAPI file)."""
+        form = await request.post()
+        call = Call(request.method, request.path, dict(request.headers), dict(form))
+        self.calls.append(call)
+        token, client_id = form.get("id_token"), form.get("client_id")
+        if not token or not client_id:
+            return self._answer(call, 400, {"error": "invalid_request"})
+        claims = self.id_tokens.get(str(token))
+        if claims is None:
+            return self._answer(
+                call, 400, {"error": "invalid_request", "error_description": "Invalid IdToken."}
+            )
+        if claims["aud"] != client_id and not self.lenient_audience:
+            return self._answer(
+                call,
+                400,
+                {"error": "invalid_request", "error_description": "Invalid IdToken Audience."},
+            )
+        if claims["exp"] <= self.now().timestamp():
+            return self._answer(
+                call, 400, {"error": "invalid_request", "error_description": "IdToken expired."}
+            )
+        return self._answer(call, 200, claims)
+
+    async def _liff_sdk(self, request: web.Request) -> web.Response:
+        """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""
+        return web.Response(text=LIFF_STAND_IN, content_type="application/javascript")
+
     async def _bot_info(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)
         if refused:
@@ -351,6 +404,21 @@ class FakeLine:
                 "markAsReadMode": "auto",
             },
         )
+
+
+LIFF_STAND_IN = """
+window.liff = {
+  init: function (config) {
+    if (!config || !config.liffId) return Promise.reject(new Error("no liffId"));
+    return Promise.resolve();
+  },
+  isLoggedIn: function () { return true; },
+  login: function () {},
+  isInClient: function () { return true; },
+  getIDToken: function () { return window.__TEST_ID_TOKEN || null; },
+  closeWindow: function () {}
+};
+"""
 
 
 def limits(body: dict[str, Any]) -> list[str]:

@@ -1,0 +1,202 @@
+"""My page in a real browser: Debian's Chromium, driven by Playwright, at phone size.
+
+The LIFF SDK is replaced by a stand-in (served by the fake LINE) that returns a test ID token;
+the server verifies that token with the fake LINE exactly as it would with LINE. Screenshots of
+each page go to `test-output/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy
+import png
+import pytest
+import zxingcpp
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import LOGIN_CHANNEL, Bot
+from tests.flows import join
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
+PHONE = {"width": 375, "height": 740}
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        await launched.close()
+
+
+async def open_as(browser: Browser, bot: Bot, uid: str, name: str, path: str) -> Page:
+    """A phone-sized page, logged in through the LIFF stand-in as `uid`."""
+    token = bot.line.issue_id_token(uid, name, LOGIN_CHANNEL)
+    context = await browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="ja-JP"
+    )
+    page = await context.new_page()
+    await page.add_init_script(f"window.__TEST_ID_TOKEN = {token!r};")
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.goto(str(bot.client.make_url(path)))
+    return page
+
+
+async def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    await page.set_viewport_size({"width": 320, "height": 640})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"{page.url} scrolls sideways at 320 px ({width} px wide)"
+    await page.set_viewport_size(PHONE)
+
+
+def decode_qr(data: bytes) -> str:
+    width, height, rows, info = png.Reader(file=io.BytesIO(data)).asDirect()
+    pixels = numpy.array([list(row) for row in rows], dtype=numpy.uint16)
+    pixels = pixels.reshape(height, width, info["planes"])[:, :, 0]
+    scale = 255 // ((1 << info["bitdepth"]) - 1)
+    (found,) = zxingcpp.read_barcodes((pixels * scale).astype(numpy.uint8))
+    return found.text
+
+
+async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    page = await open_as(browser, bot, resident, "resident", "/liff/")
+
+    accept = page.get_by_role("button", name="同意して始める")
+    await accept.wait_for()
+    assert "みまもり 利用規約" in await page.inner_text("#terms")
+    await shot(page, "01-terms")
+    await accept.click()
+    card = page.locator("#member-card")
+    await card.wait_for()
+    assert await page.locator("[data-field=member_id]").inner_text() == "1"
+    assert "安否確認は止まっています" in await page.inner_text("#watchers")
+    await no_sideways_scroll(page)
+    await shot(page, "02-mypage")
+
+    # Fill and save the card.
+    await page.fill("#field-full_name", "山田 花子")
+    await page.fill("#field-furigana", "やまだ はなこ")
+    await page.select_option("#field-gender", "female")
+    await page.fill("#field-birth_date", "1948-04-01")
+    await page.fill("#field-phone", "090-1234-5678")
+    await page.get_by_role("button", name="保存する").click()
+    await page.locator("[data-field=phone]").wait_for()
+    assert await page.locator("[data-field=full_name]").inner_text() == "山田 花子"
+    await page.fill("#field-phone", "電話なし")
+    await page.get_by_role("button", name="保存する").click()
+    await page.locator("#error-phone").wait_for(state="visible")
+    assert await page.locator("[data-field=phone]").inner_text() == "090-1234-5678"
+
+    # Change the schedule.
+    await page.select_option("#field-interval", "3")
+    await page.select_option("#field-hour", "11")
+    await page.get_by_role("button", name="この設定にする").click()
+    await expect(page.locator("[data-field=schedule]")).to_have_text("3日毎 11時")
+    await shot(page, "03-mypage-filled")
+
+    # Create a team and read its manager QR code back, as a relative's phone would.
+    await page.goto(str(bot.client.make_url("/liff/teams")))
+    await page.fill("#field-team_name", "わが家")
+    await page.select_option("#field-role_choice", "user")
+    await page.get_by_role("button", name="チームを作る").click()
+    qr = page.locator("img.qr[data-role=manager]")
+    await qr.wait_for()
+    for image in await page.locator("img").all():
+        await expect(image).to_have_js_property("complete", True)
+        assert await image.evaluate("image => image.naturalWidth") > 0
+    await no_sideways_scroll(page)
+    await shot(page, "04-teams")
+    source = await qr.get_attribute("src")
+    assert source is not None
+    image = await bot.client.get(source)
+    link = decode_qr(await image.read())
+    assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
+    code = unquote(link.split("?", 1)[1]).removeprefix("招待コード ")
+    text = await page.locator("textarea[data-role=manager]").input_value()
+    assert code in text
+
+    # The relative joins with the code from the QR, in the chat.
+    son = await bot.follow("son")
+    await join(bot, son, code)
+    await page.reload()
+    await page.locator("li[data-member='2']").wait_for()
+    assert "son" in await page.inner_text(".team")
+
+    # The relative sees the resident's status and opens their page, read only.
+    relative = await open_as(browser, bot, son, "son", "/liff/teams")
+    await relative.get_by_role("button", name="同意して始める").click()
+    await relative.get_by_role("button", name="マイページを見る").wait_for()
+    assert "最後の OK: まだありません" in await relative.inner_text("li[data-member='1']")
+    await shot(relative, "05-teams-manager")
+    await relative.get_by_role("button", name="マイページを見る").click()
+    await relative.locator("#member-card").wait_for()
+    assert await relative.locator("[data-field=phone]").inner_text() == "090-1234-5678"
+    assert "見るだけ" in await relative.inner_text("#content")
+    assert await relative.locator("#personal-form").count() == 0
+    await shot(relative, "06-resident-read-only")
+
+    # Back on the resident's My page, the relative is now who gets alerted.
+    await page.goto(str(bot.client.make_url("/liff/")))
+    await page.locator("#watchers li").wait_for()
+    assert await page.inner_text("#watchers li") == "son"
+
+
+async def test_a_page_that_cannot_load_the_liff_sdk_says_so(
+    browser: Browser, start_bot: Callable[..., Awaitable[Bot]], tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    broken = await start_bot(liff_sdk_url=f"{bot.line.url}/no-such-sdk.js")
+    resident = await broken.follow("resident")
+    page = await open_as(browser, broken, resident, "resident", "/liff/")
+    status = page.locator("#status")
+    await expect(status).to_have_class("notice error")
+    assert "もう一度開いてください" in await status.inner_text()
+    await shot(page, "07-sdk-failed")
+
+
+async def test_terms_page_and_english(browser: Browser, bot: Bot) -> None:
+    visitor = await bot.follow("visitor", language="en")
+    page = await open_as(browser, bot, visitor, "visitor", "/liff/terms")
+    await page.get_by_role("button", name="Agree and start").click()
+    await expect(page.locator("#status")).to_contain_text("agreed")
+    assert await page.inner_text("nav") == "My page\nTeams\nTerms"
+    await no_sideways_scroll(page)
+    await shot(page, "08-terms-en")
+
+
+def teardown_module() -> None:
+    # Keep the screenshots of the last run only.
+    if SHOTS.exists() and not any(SHOTS.iterdir()):
+        shutil.rmtree(SHOTS)
