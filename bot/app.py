@@ -80,7 +80,12 @@ def _engine(run_scheduler: bool):  # type: ignore[no-untyped-def]
             db=app[DB],
             delivery=OutboxDelivery(app[DB], app[LINE], app[CLOCK]),
             clock=app[CLOCK],
-            context=CheckinContext(app[I18N], postbacks, settings.timezone),
+            context=CheckinContext(
+                app[I18N],
+                postbacks,
+                settings.timezone,
+                f"https://liff.line.me/{settings.liff_id}" if settings.liff_id else None,
+            ),
             timings=LadderTimings(settings.resend_after, settings.alert_after),
             sweep_interval=settings.sweep_interval,
             group_report_after=settings.group_report_after,

@@ -93,8 +93,14 @@ def checkin(
     }
 
 
-def card(title: str, body: str, buttons: list[QuickItem] | None = None) -> Message:
-    """A short notice with a heading and large buttons (label, postback data, text shown)."""
+def card(
+    title: str,
+    body: str,
+    buttons: list[QuickItem] | None = None,
+    links: list[tuple[str, str]] | None = None,
+) -> Message:
+    """A short notice with a heading and large buttons: postbacks (label, data, text shown),
+    then links (label, https URL) that open a page such as My page."""
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {
@@ -107,7 +113,12 @@ def card(title: str, body: str, buttons: list[QuickItem] | None = None) -> Messa
             ],
         },
     }
-    if buttons:
+    actions: list[dict[str, Any]] = [
+        {"type": "postback", "label": label[:40], "data": data, "displayText": shown}
+        for label, data, shown in buttons or []
+    ]
+    actions += [{"type": "uri", "label": label[:40], "uri": uri} for label, uri in links or []]
+    if actions:
         bubble["footer"] = {
             "type": "box",
             "layout": "vertical",
@@ -117,14 +128,9 @@ def card(title: str, body: str, buttons: list[QuickItem] | None = None) -> Messa
                     "type": "button",
                     "style": "primary" if index == 0 else "secondary",
                     "height": "md",
-                    "action": {
-                        "type": "postback",
-                        "label": label[:40],
-                        "data": data,
-                        "displayText": shown,
-                    },
+                    "action": action,
                 }
-                for index, (label, data, shown) in enumerate(buttons)
+                for index, action in enumerate(actions)
             ],
         }
     return {"type": "flex", "altText": f"{title} {body}"[:1500], "contents": bubble}

@@ -241,6 +241,21 @@ async def resume(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def stop(request: web.Request) -> web.Response:
+    """Stop check-ins (as the chat's 安否確認を止める): the managers are told."""
+    member = await caller(request)
+    await json_body(request)
+    deps = request.app[DEPS]
+    async with unit_of_work(request.app[DB]) as repos:
+        await checkins.stop_checkins(
+            repos, deps.checkin_context, member, "stopped", deps.clock.now()
+        )
+        await repos.members.clear_schedule(member.id)
+        await repos.members.set_paused_until(member.id, None)
+    request.app[ENGINE].request_delivery()
+    return web.json_response({"ok": True})
+
+
 async def withdraw(request: web.Request) -> web.Response:
     """退会: the optional fields and the memberships are deleted, check-ins stop."""
     member = await caller(request, terms=False)

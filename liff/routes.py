@@ -29,6 +29,7 @@ def setup_liff(app: web.Application) -> None:
         ("PUT", "/liff/api/me/schedule", api.save_schedule),
         ("POST", "/liff/api/me/pause", api.pause),
         ("POST", "/liff/api/me/resume", api.resume),
+        ("POST", "/liff/api/me/stop", api.stop),
         ("POST", "/liff/api/me/withdraw", api.withdraw),
         ("GET", "/liff/api/members/{member_id}", api.member_view),
         ("GET", "/liff/api/teams", api.teams),

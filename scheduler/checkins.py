@@ -27,6 +27,8 @@ class CheckinContext:
     i18n: I18n
     postbacks: PostbackCodec
     timezone: ZoneInfo
+    # https://liff.line.me/{LIFF id}: My page inside LINE, when the deployment has one.
+    my_page_url: str | None = None
 
 
 def schedule_of(member: Member) -> Schedule | None:
@@ -109,7 +111,11 @@ async def alert_managers(
             ctx.postbacks.encode("member", m=member.id),
             locale.t("alert.details_button"),
         )
-        return [messages.card(locale.t("alert.title"), body, [details])]
+        links = []
+        if ctx.my_page_url:
+            # The manager's team page lists the person, with their My page one tap away.
+            links.append((locale.t("alert.my_page_button"), f"{ctx.my_page_url}/teams"))
+        return [messages.card(locale.t("alert.title"), body, [details], links)]
 
     return await notify_managers(repos, ctx, member, "alert", build, now, round_id=checkin.id)
 

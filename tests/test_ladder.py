@@ -68,6 +68,9 @@ async def test_whole_ladder_with_two_managers_in_two_teams(bot: Bot) -> None:
         (alert,) = bot.line.texts_to(manager)
         assert ALERT in alert and "resident" in alert and "まだありません" in alert
         assert "11月24日(火) 9時00分" in alert  # the check-in that went unanswered
+        message = bot.line.messages_to(manager)[0]
+        uris = [b["action"].get("uri") for b in message["contents"]["footer"]["contents"]]
+        assert "https://liff.line.me/1650000000-testliff/teams" in uris
 
     bot.clock.advance(timedelta(hours=2))
     await bot.tap(resident, ok_data(bot, resident, 0))

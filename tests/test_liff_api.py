@@ -176,6 +176,11 @@ async def test_schedule_pause_and_resume(bot: Bot) -> None:
     _, me = await page.call("GET", "/liff/api/me")
     assert me["member"]["paused_until"] is None and me["member"]["next"] == "12月2日(水) 11時00分"
 
+    assert (await page.call("POST", "/liff/api/me/stop", {}))[0] == 200
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["member"]["schedule"] == "設定なし"
+    assert "安否確認を止めました" in bot.line.texts_to(manager)[-1]
+
 
 async def test_who_may_see_whom(bot: Bot) -> None:
     resident, (son,) = await watched_resident(bot, "resident", ["son"])

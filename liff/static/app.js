@@ -208,6 +208,13 @@
     var form = el("form", { id: "schedule-form" }, el("h2", { text: t("schedule_title") }),
       field("interval", interval), field("hour", hour),
       el("button", { type: "submit", class: "primary", text: t("schedule_save") }));
+    if (member.interval_days !== null) {
+      form.append(el("button", { type: "button", id: "stop", class: "danger", text: t("stop_button"),
+        onclick: function () {
+          if (!window.confirm(t("stop_confirm"))) return;
+          api("POST", "/liff/api/me/stop", {}).then(reload, failed);
+        } }));
+    }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       api("PUT", "/liff/api/me/schedule", {
