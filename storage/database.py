@@ -89,11 +89,20 @@ class Database:
             if version in applied:
                 continue
             log.info("applying migration %s", name)
-            # executescript commits on its own; the version row follows in the same script.
+            # SQLite's procedure for changing a table's shape: foreign keys off around the
+            # transaction, checked before it commits. The version row commits with the change.
+            await self._conn.execute("PRAGMA foreign_keys = OFF")
             await self._conn.executescript(
                 f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
-                f"({version}, '{to_db(datetime.now(UTC))}');\nCOMMIT;"
+                f"({version}, '{to_db(datetime.now(UTC))}');"
             )
+            async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
+                broken = await cursor.fetchall()
+            if broken:
+                await self._conn.execute("ROLLBACK")
+                raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")
+            await self._conn.execute("COMMIT")
+            await self._conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _migrations() -> list[tuple[int, str, str]]:
