@@ -9,6 +9,7 @@ from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient
 from linebot.v3.webhook import WebhookParser
 
+from bot.admin.routes import setup_admin
 from bot.appkeys import CLOCK, DB, DEPS, DISPATCHER, ENGINE, I18N, LINE, PARSER, SETTINGS
 from bot.clock import Clock
 from bot.deps import Deps
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock, run_scheduler: bool = True) 
     app.router.add_post("/callback", callback)
     app.router.add_get("/healthz", healthz)
     setup_liff(app)
+    setup_admin(app)
     return app
 
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import logging
 import os
+import re
+import sqlite3
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.admin.passwords import hash_password, weak_password
 from bot.app import create_app
 from bot.clock import SystemClock
 from bot.i18n import LocaleError
 from bot.settings import Settings, SettingsError, read_dotenv
+from storage.database import Database
+from storage.repositories import unit_of_work
 
 
 def load_settings(dotenv: Path = Path(".env")) -> Settings:
@@ -26,7 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web server and the check-in scheduler")
     serve.add_argument("--env-file", type=Path, default=Path(".env"))
+    admin = commands.add_parser("admin", help="manage admin console accounts")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    add = admin_commands.add_parser(
+        "add", help="create an admin account (password asked twice, or one line on stdin)"
+    )
+    add.add_argument("name")
+    add.add_argument("--env-file", type=Path, default=Path(".env"))
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        return add_admin(args.name, args.env_file)
 
     try:
         settings = load_settings(args.env_file)
@@ -48,6 +64,50 @@ def main(argv: list[str] | None = None) -> int:
     # the sweep in flight and queued webhook events finish.
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
     return 0
+
+
+def add_admin(name: str, dotenv: Path) -> int:
+    env = {**read_dotenv(dotenv), **os.environ}
+    database = Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db")
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", name):
+        print("mimamori: an admin name has 3-64 letters, digits or _.@-", file=sys.stderr)
+        return 2
+    password = _new_password()
+    if password is None:
+        print("mimamori: the two passwords differ", file=sys.stderr)
+        return 2
+    problem = weak_password(password, name)
+    if problem:
+        print(f"mimamori: password refused: {problem}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_store_admin(database, name, hash_password(password)))
+    except sqlite3.IntegrityError:
+        print(f"mimamori: an admin named {name} exists already", file=sys.stderr)
+        return 2
+    print(f"admin {name} added to {database}")
+    return 0
+
+
+def _new_password() -> str | None:
+    if not sys.stdin.isatty():
+        # Scripts and containers: the password is the first line of standard input.
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    second = getpass.getpass("again: ")
+    return first if first == second else None
+
+
+async def _store_admin(database: Path, name: str, password_hash: str) -> None:
+    db = Database(database)
+    await db.open()
+    try:
+        async with unit_of_work(db) as repos:
+            now = SystemClock().now()
+            await repos.admin.add(name, password_hash, now)
+            await repos.admin.audit("command line", "admin_added", name, now)
+    finally:
+        await db.close()
 
 
 if __name__ == "__main__":

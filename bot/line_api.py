@@ -14,6 +14,7 @@ from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
     AsyncMessagingApi,
+    BroadcastRequest,
     Configuration,
     MulticastRequest,
     PushMessageRequest,
@@ -43,6 +44,12 @@ class Outcome(StrEnum):
 class SendResult:
     outcome: Outcome
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int | None  # None: the plan has no monthly limit
+    used: int
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,44 @@ class LineApi:
                 request, x_line_retry_key=retry_key, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
         )
+
+    async def broadcast(self, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
+        """To every friend of the account (notices to everyone). LINE allows 60 an hour."""
+        request = BroadcastRequest.from_dict({"messages": messages})
+        return await self._send(
+            self._api.broadcast(
+                request, x_line_retry_key=retry_key, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        )
+
+    async def quota(self) -> Quota | None:
+        """This month's message quota (None: no limit) and what has been used of it."""
+        try:
+            limit = await self._api.get_message_quota(_request_timeout=REQUEST_TIMEOUT_SECONDS)
+            used = await self._api.get_message_quota_consumption(
+                _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            log.warning("quota not available: %s", _describe(error))
+            return None
+        limited = str(getattr(limit.type, "value", limit.type)) == "limited"
+        return Quota(limit.value if limited else None, used.total_usage)
+
+    async def chat_member_count(self, chat_type: str, chat_id: str) -> int | None:
+        """How many people a push to this group or room reaches (and counts against quota)."""
+        try:
+            if chat_type == "room":
+                answer = await self._api.get_room_member_count(
+                    chat_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                )
+            else:
+                answer = await self._api.get_group_member_count(
+                    chat_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                )
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            log.warning("member count of %s not available: %s", chat_id, _describe(error))
+            return None
+        return answer.count
 
     async def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
         request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})

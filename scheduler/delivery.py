@@ -55,6 +55,8 @@ class OutboxDelivery:
     async def _send(self, row: OutboxMessage) -> SendResult:
         if row.kind == "multicast":
             return await self._line.multicast(row.recipients, row.messages, row.retry_key)
+        if row.kind == "broadcast":
+            return await self._line.broadcast(row.messages, row.retry_key)
         return await self._line.push(row.recipients[0], row.messages, row.retry_key)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:

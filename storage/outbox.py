@@ -28,11 +28,12 @@ class OutboxRepository:
         now: datetime,
         round_id: int | None = None,
         recipient_member_id: int | None = None,
+        notice_id: int | None = None,
     ) -> int:
         cursor = await self._conn.execute(
             "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
-            " recipient_member_id, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " recipient_member_id, next_attempt_at, created_at, notice_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind,
                 json.dumps(list(recipients)),
@@ -43,6 +44,7 @@ class OutboxRepository:
                 recipient_member_id,
                 to_db(now),
                 to_db(now),
+                notice_id,
             ),
         )
         assert cursor.lastrowid is not None

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from storage.admin import AdminRepository
 from storage.database import Database
 from storage.groups import GroupRepository
 from storage.inbox import InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
 from storage.rounds import RoundRepository
+from storage.stats import StatsRepository
 from storage.teams import TeamRepository
 
 
@@ -23,6 +25,8 @@ class Repositories:
     outbox: OutboxRepository
     inbox: InboxRepository
     groups: GroupRepository
+    admin: AdminRepository
+    stats: StatsRepository
 
 
 @asynccontextmanager
@@ -36,4 +40,6 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             outbox=OutboxRepository(conn),
             inbox=InboxRepository(conn),
             groups=GroupRepository(conn),
+            admin=AdminRepository(conn),
+            stats=StatsRepository(conn),
         )

@@ -14,11 +14,13 @@ class TeamRepository:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def create(self, name: str, interval_days: int, hour: int, now: datetime) -> Team:
+    async def create(
+        self, name: str, interval_days: int, hour: int, now: datetime, kept: bool = False
+    ) -> Team:
         cursor = await self._conn.execute(
-            "INSERT INTO teams (name, default_interval_days, default_hour, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (name, interval_days, hour, to_db(now)),
+            "INSERT INTO teams (name, default_interval_days, default_hour, created_at,"
+            " kept_when_empty) VALUES (?, ?, ?, ?, ?)",
+            (name, interval_days, hour, to_db(now), int(kept)),
         )
         team = await self.get(cursor.lastrowid or 0)
         assert team is not None
@@ -49,15 +51,18 @@ class TeamRepository:
         return Role(row[0]) if row else None
 
     async def remove_member(self, team_id: int, member_id: int, now: datetime) -> None:
-        """Remove a member; a team left empty is deleted and its codes stop working."""
+        """Remove a member; a team left empty is deleted and its codes stop working, unless
+        the admin made it for an area (it waits for the area's people)."""
         await self._conn.execute(
             "DELETE FROM team_members WHERE team_id = ? AND member_id = ?", (team_id, member_id)
         )
         async with self._conn.execute(
-            "SELECT COUNT(*) FROM team_members WHERE team_id = ?", (team_id,)
+            "SELECT kept_when_empty, (SELECT COUNT(*) FROM team_members WHERE team_id = teams.id)"
+            " FROM teams WHERE id = ?",
+            (team_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        if row and row[0] == 0:
+        if row and not row[0] and row[1] == 0:
             await self._conn.execute(
                 "UPDATE teams SET deleted_at = ? WHERE id = ?", (to_db(now), team_id)
             )

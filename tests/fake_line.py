@@ -23,7 +23,11 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 OPENAPI_DIR = Path(__file__).resolve().parent / "line-openapi"
 MESSAGING_API = OPENAPI_DIR / "messaging-api.yml"
-RETRY_KEY_PATHS = ("/v2/bot/message/push", "/v2/bot/message/multicast")
+RETRY_KEY_PATHS = (
+    "/v2/bot/message/push",
+    "/v2/bot/message/multicast",
+    "/v2/bot/message/broadcast",
+)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -148,6 +152,9 @@ class FakeLine:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # Answer 200 whatever the audience, so the server's own audience check is what refuses.
     lenient_audience: bool = False
+    quota: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
+    quota_used: int = 0
+    chat_member_counts: dict[str, int] = field(default_factory=dict)
 
     def issue_id_token(
         self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
@@ -196,6 +203,10 @@ class FakeLine:
         return self.delivered("/v2/bot/message/multicast")
 
     @property
+    def broadcasts(self) -> list[Call]:
+        return self.delivered("/v2/bot/message/broadcast")
+
+    @property
     def replies(self) -> list[Call]:
         return self.delivered("/v2/bot/message/reply")
 
@@ -225,6 +236,11 @@ class FakeLine:
         app.router.add_post("/v2/bot/message/push", self._push)
         app.router.add_post("/v2/bot/message/multicast", self._multicast)
         app.router.add_post("/v2/bot/message/reply", self._reply)
+        app.router.add_post("/v2/bot/message/broadcast", self._broadcast)
+        app.router.add_get("/v2/bot/message/quota", self._quota)
+        app.router.add_get("/v2/bot/message/quota/consumption", self._quota_consumption)
+        app.router.add_get("/v2/bot/group/{groupId}/members/count", self._member_count)
+        app.router.add_get("/v2/bot/room/{roomId}/members/count", self._member_count)
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
         app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
@@ -303,6 +319,25 @@ class FakeLine:
     async def _multicast(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)
         return refused or self._answer(call, 200, {})
+
+    async def _broadcast(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, {})
+
+    async def _quota(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, self.quota)
+
+    async def _quota_consumption(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, {"totalUsage": self.quota_used})
+
+    async def _member_count(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        chat_id = request.match_info.get("groupId") or request.match_info["roomId"]
+        return refused or self._answer(
+            call, 200, {"count": self.chat_member_counts.get(chat_id, 0)}
+        )
 
     async def _reply(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)

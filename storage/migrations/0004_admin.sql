@@ -42,6 +42,9 @@ CREATE TABLE notices (
     requests INTEGER NOT NULL                        -- broadcast / multicast / push requests
 );
 
+-- A team the admin made for an area (町会, 集合住宅, 民生委員 district) stays when it is empty.
+ALTER TABLE teams ADD COLUMN kept_when_empty INTEGER NOT NULL DEFAULT 0;
+
 -- The outbox learns broadcasts (notices to everyone) and which notice a row belongs to.
 CREATE TABLE outbox_v2 (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

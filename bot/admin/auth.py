@@ -1,0 +1,145 @@
+"""Who is at the console: password login, a session cookie, CSRF tokens, lock-out, audit."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.admin.passwords import check_password, hash_password
+from bot.admin.render import SESSION_KEY, render
+from bot.appkeys import CLOCK, DB
+from storage.admin import AdminSession
+from storage.repositories import unit_of_work
+
+COOKIE = "mimamori_admin"
+LOGIN_CSRF_COOKIE = "mimamori_login"
+SESSION_LENGTH = timedelta(hours=8)
+MAX_FAILURES = 5
+LOCK_LENGTH = timedelta(minutes=15)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked when the name is unknown, so that a wrong name takes as long as a wrong password.
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_https(request: web.Request) -> bool:
+    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto") == "https"
+
+
+def session_of(request: web.Request) -> AdminSession:
+    return request[SESSION_KEY]
+
+
+async def audit(request: web.Request, action: str, detail: str = "") -> None:
+    """Every admin action leaves a line: who, what, when."""
+    async with unit_of_work(request.app[DB]) as repos:
+        await repos.admin.audit(
+            session_of(request).admin.name, action, detail, request.app[CLOCK].now()
+        )
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Logged-out requests go to the login page (GET) or are refused (anything else); every
+    POST must carry the session's CSRF token."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(COOKIE)
+        session = None
+        if token:
+            async with unit_of_work(request.app[DB]) as repos:
+                session = await repos.admin.session(_hash(token), request.app[CLOCK].now())
+        if session is None:
+            if request.method == "GET":
+                raise web.HTTPSeeOther("/admin/login")
+            raise web.HTTPForbidden(text="login required")
+        if request.method == "POST":
+            form = await request.post()
+            sent = str(form.get("csrf_token", ""))
+            if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+                raise web.HTTPForbidden(text="CSRF token missing or wrong")
+        request[SESSION_KEY] = session
+        return await handler(request)
+
+    return guarded
+
+
+async def login_page(request: web.Request, problem: str | None = None) -> web.Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, "login.html", {"csrf_token": token, "problem": problem})
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request),
+        path="/admin",
+    )
+    if problem:
+        response.set_status(401 if problem != "locked" else 429)
+    return response
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    # Double-submit: a cross-site page cannot read the cookie to put it in the form.
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(
+        str(form.get("csrf_token", "")).encode(), expected.encode()
+    ):
+        raise web.HTTPForbidden(text="CSRF token missing or wrong")
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    now = request.app[CLOCK].now()
+    async with unit_of_work(request.app[DB]) as repos:
+        admin = await repos.admin.by_name(name)
+        if admin is not None and admin.locked_until is not None and admin.locked_until > now:
+            await repos.admin.audit(name, "login_refused_locked", "", now)
+            return await login_page(request, "locked")
+        if admin is None or not check_password(password, admin.password_hash):
+            if admin is None:
+                check_password(password, _dummy_hash())
+            else:
+                failures = admin.failed_logins + 1
+                locked = now + LOCK_LENGTH if failures >= MAX_FAILURES else None
+                await repos.admin.login_failed(admin.id, locked)
+            await repos.admin.audit(name[:64] or "?", "login_failed", "", now)
+            return await login_page(request, "wrong")
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        await repos.admin.login_succeeded(admin.id, now)
+        await repos.admin.start_session(_hash(token), admin.id, csrf, now, now + SESSION_LENGTH)
+        await repos.admin.audit(admin.name, "login", "", now)
+    response = web.HTTPSeeOther("/admin/")
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request),
+        path="/admin",
+        max_age=int(SESSION_LENGTH.total_seconds()),
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    raise response
+
+
+@admin_only
+async def logout(request: web.Request) -> web.StreamResponse:
+    await audit(request, "logout")
+    async with unit_of_work(request.app[DB]) as repos:
+        await repos.admin.end_session(_hash(request.cookies[COOKIE]))
+    response = web.HTTPSeeOther("/admin/login")
+    response.del_cookie(COOKIE, path="/admin")
+    raise response

@@ -1,0 +1,117 @@
+"""Notices (防災・避難情報, 重要告知) from the city: who they reach and what they cost in quota."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot import messages
+from bot.line_api import LineApi
+from storage.repositories import Repositories
+
+AUDIENCES = ("everyone", "teams", "groups", "person")
+TEXT_LIMIT = 5000
+BROADCASTS_PER_HOUR = 60
+MULTICAST_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str
+    team_ids: tuple[int, ...] = ()
+    group_ids: tuple[int, ...] = ()
+    member_id: int | None = None
+
+    def detail(self) -> dict[str, object]:
+        return {
+            "teams": list(self.team_ids),
+            "groups": list(self.group_ids),
+            "member": self.member_id,
+        }
+
+
+@dataclass
+class NoticePlan:
+    """What sending would do: the requests to LINE and the messages counted against quota."""
+
+    audience: Audience
+    recipients: int = 0
+    sends: list[tuple[str, list[str]]] = field(default_factory=list)  # (kind, to)
+    problem: str | None = None
+
+
+async def plan_notice(repos: Repositories, line: LineApi, audience: Audience) -> NoticePlan:
+    plan = NoticePlan(audience)
+    if audience.kind == "everyone":
+        # LINE counts every friend of the account; the bot knows those who are still friends.
+        plan.recipients = (await repos.stats.counts())["friends"]
+        plan.sends = [("broadcast", [])]
+    elif audience.kind == "teams":
+        line_ids = await _team_members(repos, audience.team_ids)
+        plan.recipients = len(line_ids)
+        plan.sends = [
+            ("multicast" if len(chunk) > 1 else "push", chunk)
+            for chunk in (
+                line_ids[i : i + MULTICAST_LIMIT] for i in range(0, len(line_ids), MULTICAST_LIMIT)
+            )
+        ]
+    elif audience.kind == "groups":
+        for group_id in audience.group_ids:
+            group = await repos.groups.get(group_id)
+            if group is None or not group.active:
+                continue
+            # A push to a group counts once per member: ask LINE how many there are.
+            count = await line.chat_member_count(group.chat_type, group.line_chat_id)
+            plan.recipients += (
+                count if count is not None else len(await repos.groups.members(group_id))
+            )
+            plan.sends.append(("push", [group.line_chat_id]))
+    elif audience.kind == "person" and audience.member_id is not None:
+        member = await repos.members.get(audience.member_id)
+        if member is not None and member.active:
+            plan.recipients = 1
+            plan.sends = [("push", [member.line_user_id])]
+    if not plan.sends:
+        plan.problem = "nobody"
+    return plan
+
+
+async def _team_members(repos: Repositories, team_ids: tuple[int, ...]) -> list[str]:
+    seen: dict[str, None] = {}
+    for team_id in team_ids:
+        for member in await repos.teams.members_of(team_id):
+            if member.active:
+                seen.setdefault(member.line_user_id, None)
+    return list(seen)
+
+
+async def record_notice(
+    repos: Repositories, plan: NoticePlan, text: str, admin_name: str, now: datetime
+) -> int | str:
+    """Write the notice and its messages into the outbox; or say why it cannot go."""
+    if plan.problem:
+        return plan.problem
+    broadcasts = sum(1 for kind, _ in plan.sends if kind == "broadcast")
+    if broadcasts and await repos.admin.broadcasts_since(now - timedelta(hours=1)) >= (
+        BROADCASTS_PER_HOUR - broadcasts + 1
+    ):
+        return "broadcast_limit"
+    notice_id = await repos.admin.add_notice(
+        admin_name,
+        text,
+        plan.audience.kind,
+        plan.audience.detail(),
+        plan.recipients,
+        len(plan.sends),
+        now,
+    )
+    for kind, to in plan.sends:
+        await repos.outbox.add(
+            kind=kind,
+            recipients=to,
+            messages=[messages.text(text)],
+            purpose="notice",
+            now=now,
+            notice_id=notice_id,
+        )
+    return notice_id

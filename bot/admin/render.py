@@ -1,0 +1,55 @@
+"""Rendering the console's pages: jinja2, the admin's language, strict headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.appkeys import I18N, SETTINGS
+from liff.branding import load_branding
+from storage.admin import AdminSession
+from storage.database import from_db
+
+SESSION_KEY = web.RequestKey("admin_session", AdminSession)
+QUOTA_WARNING = web.RequestKey("quota_warning", bool)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    language = request.headers.get("Accept-Language", "").split(",")[0].strip() or None
+    locale = request.app[I18N].get(language)
+    session = request.get(SESSION_KEY)
+    values: dict[str, Any] = {
+        "t": lambda key, **more: locale.t(f"admin.{key}", **more),
+        "when": locale.when,
+        "parse": from_db,
+        "language": locale.language,
+        "service_name": load_branding(request.app[SETTINGS].branding).service_name,
+        "admin_name": session.admin.name if session else None,
+        "csrf_token": session.csrf_token if session else "",
+        "quota_warning": request.get(QUOTA_WARNING, False),
+    }
+    body = _environment.get_template(template).render({**values, **context})
+    response = web.Response(text=body, content_type="text/html", status=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response

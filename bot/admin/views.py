@@ -1,0 +1,411 @@
+"""The console's pages. Every handler is `admin_only`; every change is audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot import messages
+from bot.admin.auth import admin_only, audit, session_of
+from bot.admin.chart import daily_chart
+from bot.admin.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
+from bot.admin.quota import Forecast, forecast
+from bot.admin.render import QUOTA_WARNING, render
+from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, SETTINGS
+from bot.features.invites import ensure_invites
+from bot.features.teams import clean_team_name
+from bot.invite_codes import chat_link
+from scheduler.schedule import INTERVALS
+from storage.models import PERSONAL_FIELDS, Role
+from storage.repositories import unit_of_work
+from storage.stats import DAILY_SERIES
+
+QUOTA_CACHE_FOR = timedelta(minutes=10)
+
+
+def _locale(request: web.Request):  # type: ignore[no-untyped-def]
+    return request.app[I18N].get(request.headers.get("Accept-Language", "").split(",")[0] or None)
+
+
+def _int(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+async def _daily(request: web.Request, days: int) -> list[dict[str, Any]]:
+    now, tz = request.app[CLOCK].now(), request.app[SETTINGS].timezone
+    today = now.astimezone(tz).date()
+    async with unit_of_work(request.app[DB]) as repos:
+        return await repos.stats.daily(
+            today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
+        )
+
+
+class QuotaCache:
+    """LINE's quota answer, kept a few minutes: every page shows the warning banner."""
+
+    def __init__(self) -> None:
+        self.until: datetime | None = None
+        self.forecast: Forecast | None = None
+
+
+QUOTA_CACHE = web.AppKey("admin_quota_cache", QuotaCache)
+
+
+async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast | None:
+    now, cache = request.app[CLOCK].now(), request.app[QUOTA_CACHE]
+    if not fresh and cache.until is not None and cache.until > now:
+        return cache.forecast
+    quota = await request.app[DEPS].line.quota()
+    cache.forecast = None
+    if quota is not None:
+        async with unit_of_work(request.app[DB]) as repos:
+            cache.forecast = await forecast(
+                repos, quota.limit, quota.used, now, request.app[SETTINGS].timezone
+            )
+    cache.until = now + QUOTA_CACHE_FOR
+    return cache.forecast
+
+
+async def _page(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
+    found = await quota_forecast(request)
+    request[QUOTA_WARNING] = found is not None and found.warning
+    return render(request, template, context)
+
+
+@admin_only
+async def dashboard(request: web.Request) -> web.Response:
+    now = request.app[CLOCK].now()
+    days = await _daily(request, 30)
+    async with unit_of_work(request.app[DB]) as repos:
+        counts = await repos.stats.counts()
+        answers = await repos.stats.answers(now - timedelta(days=30))
+    locale = _locale(request)
+    labels = {series: locale.t(f"admin.series.{series}") for series in DAILY_SERIES}
+    return await _page(
+        request,
+        "dashboard.html",
+        {
+            "counts": counts,
+            "today": days[-1],
+            "answers": answers,
+            "labels": labels,
+            "chart": daily_chart(days, labels, locale.t("admin.chart_title")),
+        },
+    )
+
+
+@admin_only
+async def alerts(request: web.Request) -> web.Response:
+    since = request.app[CLOCK].now() - timedelta(days=7)
+    async with unit_of_work(request.app[DB]) as repos:
+        context = {
+            "alerts": await repos.stats.open_alerts(),
+            "answered": await repos.stats.answered_after_alert(since),
+            "reports": await repos.stats.group_reports(since),
+        }
+    return await _page(request, "alerts.html", context)
+
+
+@admin_only
+async def teams(request: web.Request) -> web.Response:
+    search = request.query.get("q", "")[:50]
+    async with unit_of_work(request.app[DB]) as repos:
+        found = await repos.stats.teams(search)
+    return await _page(
+        request,
+        "teams.html",
+        {
+            "teams": found,
+            "search": search,
+            "intervals": INTERVALS,
+            "hours": range(24),
+            "schedule": _locale(request).schedule,
+        },
+    )
+
+
+@admin_only
+async def create_team(request: web.Request) -> web.Response:
+    form = await request.post()
+    name = clean_team_name(str(form.get("name", "")))
+    interval, hour = _int(form.get("interval_days")), _int(form.get("hour"))
+    if name is None or interval not in INTERVALS or hour is None or not 0 <= hour <= 23:
+        raise web.HTTPBadRequest(text="team name, interval or hour not valid")
+    now = request.app[CLOCK].now()
+    async with unit_of_work(request.app[DB]) as repos:
+        team = await repos.teams.create(name, interval, hour, now, kept=True)
+        await ensure_invites(repos, team, now)
+    await audit(request, "team_created", f"{team.id} {name}")
+    raise web.HTTPSeeOther(f"/admin/teams/{team.id}")
+
+
+async def _team_context(request: web.Request) -> dict[str, Any]:
+    team_id = _int(request.match_info["team_id"])
+    locale = _locale(request)
+    async with unit_of_work(request.app[DB]) as repos:
+        team = await repos.teams.get(team_id) if team_id else None
+        if team is None:
+            raise web.HTTPNotFound(text="no such team")
+        invites = await ensure_invites(repos, team, request.app[CLOCK].now())
+        members = {role.value: await repos.teams.members_of(team.id, role) for role in Role}
+    basic_id = await request.app[DEPS].line.bot_basic_id()
+    links = {
+        role.value: chat_link(basic_id, locale.t("invite.prefill", code=invite.code))
+        if basic_id
+        else ""
+        for role, invite in invites.items()
+    }
+    return {
+        "team": team,
+        "invites": {r.value: i for r, i in invites.items()},
+        "members": members,
+        "links": links,
+        "schedule": locale.schedule,
+    }
+
+
+@admin_only
+async def team(request: web.Request) -> web.Response:
+    return await _page(request, "team.html", await _team_context(request))
+
+
+@admin_only
+async def flyer(request: web.Request) -> web.Response:
+    """An A4 page for the 町会's notice board: the user invite as a large QR code."""
+    context = await _team_context(request)
+    await audit(request, "flyer_printed", str(context["team"].id))
+    return render(request, "flyer.html", context)
+
+
+@admin_only
+async def team_action(request: web.Request) -> web.Response:
+    """Add or remove a manager by 会員ID, or rotate an invite code."""
+    team_id = _int(request.match_info["team_id"])
+    form = await request.post()
+    action, member_id = str(form.get("action", "")), _int(form.get("member_id"))
+    now = request.app[CLOCK].now()
+    async with unit_of_work(request.app[DB]) as repos:
+        found = await repos.teams.get(team_id) if team_id else None
+        if found is None:
+            raise web.HTTPNotFound(text="no such team")
+        if action in ("rotate_user", "rotate_manager"):
+            await repos.teams.revoke_invites(found.id, Role(action.removeprefix("rotate_")), now)
+            await ensure_invites(repos, found, now)
+        elif action in ("add_manager", "remove_manager") and member_id:
+            member = await repos.members.get(member_id)
+            role = await repos.teams.role_of(found.id, member_id)
+            if member is None:
+                raise web.HTTPBadRequest(text="no member with that 会員ID")
+            if action == "add_manager" and role is None:
+                await repos.teams.add_member(found.id, member_id, Role.MANAGER, now)
+                locale = request.app[I18N].get(member.language)
+                text = locale.t("admin.made_manager_notice", team=found.name)
+                await repos.outbox.add(
+                    kind="push",
+                    recipients=[member.line_user_id],
+                    messages=[messages.text(text)],
+                    purpose="made_manager",
+                    now=now,
+                    recipient_member_id=member.id,
+                )
+            elif action == "remove_manager" and role is Role.MANAGER:
+                await repos.teams.remove_member(found.id, member_id, now)
+            else:
+                raise web.HTTPBadRequest(text="that change does not fit the member's role")
+        else:
+            raise web.HTTPBadRequest(text="unknown action")
+    await audit(request, f"team_{action}", f"team {found.id} member {member_id or ''}")
+    request.app[ENGINE].request_delivery()
+    raise web.HTTPSeeOther(f"/admin/teams/{found.id}")
+
+
+@admin_only
+async def groups(request: web.Request) -> web.Response:
+    async with unit_of_work(request.app[DB]) as repos:
+        found = await repos.stats.groups()
+    return await _page(
+        request,
+        "groups.html",
+        {
+            "groups": found,
+            "schedule": _locale(request).schedule,
+        },
+    )
+
+
+@admin_only
+async def notices(request: web.Request) -> web.Response:
+    async with unit_of_work(request.app[DB]) as repos:
+        sent = await repos.admin.notices()
+        team_list = await repos.stats.teams()
+        group_list = await repos.stats.groups()
+    pending = any((n["rows_sent"] or 0) + (n["rows_failed"] or 0) < n["rows_total"] for n in sent)
+    return await _page(
+        request,
+        "notices.html",
+        {
+            "notices": sent,
+            "teams": team_list,
+            "groups": group_list,
+            "audiences": AUDIENCES,
+            "pending": pending,
+            "limit": TEXT_LIMIT,
+        },
+    )
+
+
+def _audience(form: Any) -> Audience:
+    kind = str(form.get("audience", ""))
+    if kind not in AUDIENCES:
+        raise web.HTTPBadRequest(text="choose who the notice is for")
+    return Audience(
+        kind=kind,
+        team_ids=tuple(i for i in (_int(v) for v in form.getall("team_id", [])) if i),
+        group_ids=tuple(i for i in (_int(v) for v in form.getall("group_id", [])) if i),
+        member_id=_int(form.get("member_id")),
+    )
+
+
+def _notice_text(form: Any) -> str:
+    text = str(form.get("text", "")).strip()
+    if not text or len(text) > TEXT_LIMIT:
+        raise web.HTTPBadRequest(text=f"the notice needs 1-{TEXT_LIMIT} characters")
+    return text
+
+
+@admin_only
+async def preview_notice(request: web.Request) -> web.Response:
+    form = await request.post()
+    text, audience = _notice_text(form), _audience(form)
+    async with unit_of_work(request.app[DB]) as repos:
+        plan = await plan_notice(repos, request.app[DEPS].line, audience)
+    found = await quota_forecast(request)
+    return await _page(
+        request,
+        "preview.html",
+        {
+            "text": text,
+            "plan": plan,
+            "audience_json": json.dumps(audience.detail()),
+            "forecast": found,
+        },
+    )
+
+
+@admin_only
+async def send_notice(request: web.Request) -> web.Response:
+    form = await request.post()
+    text, audience = _notice_text(form), _audience(form)
+    admin = session_of(request).admin.name
+    async with unit_of_work(request.app[DB]) as repos:
+        plan = await plan_notice(repos, request.app[DEPS].line, audience)
+        outcome = await record_notice(repos, plan, text, admin, request.app[CLOCK].now())
+    if isinstance(outcome, str):
+        raise web.HTTPBadRequest(text=_locale(request).t(f"admin.notice_problem.{outcome}"))
+    await audit(
+        request,
+        "notice_sent",
+        f"notice {outcome}: {audience.kind} {json.dumps(audience.detail())}, "
+        f"{plan.recipients} recipients, {len(plan.sends)} requests",
+    )
+    request.app[ENGINE].request_delivery()
+    raise web.HTTPSeeOther("/admin/notices")
+
+
+@admin_only
+async def quota(request: web.Request) -> web.Response:
+    found = await quota_forecast(request, fresh=True)
+    return await _page(request, "quota.html", {"forecast": found})
+
+
+@admin_only
+async def audit_log(request: web.Request) -> web.Response:
+    async with unit_of_work(request.app[DB]) as repos:
+        entries = await repos.admin.audit_log()
+    return await _page(request, "audit.html", {"entries": entries})
+
+
+def _csv(name: str, header: list[str], rows: list[list[Any]]) -> web.Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    # A BOM so that spreadsheet programs in Japan open the UTF-8 file correctly.
+    return web.Response(
+        body=("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@admin_only
+async def export(request: web.Request) -> web.Response:
+    what = request.match_info["what"]
+    if what == "usage":
+        days = await _daily(request, 90)
+        response = _csv(
+            "usage.csv",
+            ["date", *DAILY_SERIES],
+            [[d["date"], *(d[s] for s in DAILY_SERIES)] for d in days],
+        )
+    elif what == "teams":
+        async with unit_of_work(request.app[DB]) as repos:
+            found = await repos.stats.teams()
+        response = _csv(
+            "teams.csv",
+            ["id", "name", "members", "users", "managers", "interval_days", "hour"],
+            [
+                [
+                    t["id"],
+                    t["name"],
+                    t["members"],
+                    t["users"] or 0,
+                    t["managers"] or 0,
+                    t["default_interval_days"],
+                    t["default_hour"],
+                ]
+                for t in found
+            ],
+        )
+    elif what == "members":
+        async with unit_of_work(request.app[DB]) as repos:
+            found = await repos.stats.members_export()
+        header = [
+            "member_id",
+            "nickname",
+            "registered_at",
+            "status",
+            "interval_days",
+            "hour",
+            "last_ok_at",
+            *PERSONAL_FIELDS,
+        ]
+        # Personal fields appear only where the person entered them (else they are empty).
+        response = _csv(
+            "members.csv",
+            header,
+            [
+                [
+                    m["id"],
+                    m["display_name"],
+                    m["registered_at"],
+                    m["status"],
+                    m["interval_days"],
+                    m["checkin_hour"],
+                    m["last_ok_at"],
+                    *(m[f] for f in PERSONAL_FIELDS),
+                ]
+                for m in found
+            ],
+        )
+    else:
+        raise web.HTTPNotFound()
+    await audit(request, "export", what)
+    return response

@@ -1,0 +1,142 @@
+"""Admin accounts, their sessions, the audit log and the notices they sent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Admin:
+    id: int
+    name: str
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    admin: Admin
+    csrf_token: str
+    expires_at: datetime
+
+
+class AdminRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, name: str, password_hash: str, now: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO admins (name, password_hash, created_at) VALUES (?, ?, ?)",
+            (name, password_hash, to_db(now)),
+        )
+
+    async def by_name(self, name: str) -> Admin | None:
+        async with self._conn.execute("SELECT * FROM admins WHERE name = ?", (name,)) as cursor:
+            row = await cursor.fetchone()
+        return _admin(row) if row else None
+
+    async def login_failed(self, admin_id: int, locked_until: datetime | None) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET failed_logins = failed_logins + 1, locked_until = ? WHERE id = ?",
+            (to_db(locked_until) if locked_until else None, admin_id),
+        )
+
+    async def login_succeeded(self, admin_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
+            " WHERE id = ?",
+            (to_db(now), admin_id),
+        )
+
+    async def start_session(
+        self, token_hash: str, admin_id: int, csrf_token: str, now: datetime, expires: datetime
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token_hash, admin_id, csrf_token, to_db(now), to_db(expires)),
+        )
+        await self._conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", (to_db(now),))
+
+    async def session(self, token_hash: str, now: datetime) -> AdminSession | None:
+        async with self._conn.execute(
+            "SELECT a.*, s.csrf_token, s.expires_at AS session_expires FROM admin_sessions s"
+            " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?",
+            (token_hash, to_db(now)),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        expires = from_db(row["session_expires"])
+        assert expires is not None
+        return AdminSession(_admin(row), row["csrf_token"], expires)
+
+    async def end_session(self, token_hash: str) -> None:
+        await self._conn.execute("DELETE FROM admin_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def audit(self, admin_name: str, action: str, detail: str, now: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO audit_log (at, admin_name, action, detail) VALUES (?, ?, ?, ?)",
+            (to_db(now), admin_name, action, detail[:2000]),
+        )
+
+    async def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def add_notice(
+        self,
+        admin_name: str,
+        text: str,
+        audience: str,
+        detail: Any,
+        recipients: int,
+        requests: int,
+        now: datetime,
+    ) -> int:
+        cursor = await self._conn.execute(
+            "INSERT INTO notices (created_at, admin_name, text, audience, audience_detail,"
+            " recipients, requests) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (to_db(now), admin_name, text, audience, json.dumps(detail), recipients, requests),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def notices(self, limit: int = 50) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT n.*, COUNT(o.id) AS rows_total,"
+            " SUM(CASE WHEN o.state = 'sent' THEN 1 ELSE 0 END) AS rows_sent,"
+            " SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END) AS rows_failed"
+            " FROM notices n LEFT JOIN outbox o ON o.notice_id = n.id"
+            " GROUP BY n.id ORDER BY n.id DESC LIMIT ?",
+            (limit,),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def broadcasts_since(self, since: datetime) -> int:
+        async with self._conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast' AND created_at >= ?",
+            (to_db(since),),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else 0
+
+
+def _admin(row: aiosqlite.Row) -> Admin:
+    return Admin(
+        id=row["id"],
+        name=row["name"],
+        password_hash=row["password_hash"],
+        failed_logins=row["failed_logins"],
+        locked_until=from_db(row["locked_until"]),
+    )

@@ -1,0 +1,181 @@
+"""Figures for the admin console, read straight from the rows of the service."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.database import from_db, to_db
+
+DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
+
+
+class StatsRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def counts(self) -> dict[str, int]:
+        queries = {
+            "friends": "SELECT COUNT(*) FROM members WHERE status = 'active'",
+            "users": "SELECT COUNT(*) FROM members WHERE status = 'active'"
+            " AND interval_days IS NOT NULL",
+            "managers": "SELECT COUNT(DISTINCT tm.member_id) FROM team_members tm"
+            " JOIN teams t ON t.id = tm.team_id AND t.deleted_at IS NULL"
+            " WHERE tm.role = 'manager'",
+            "teams": "SELECT COUNT(*) FROM teams WHERE deleted_at IS NULL",
+            "groups": "SELECT COUNT(*) FROM chat_groups WHERE status = 'active'",
+            "open_alerts": "SELECT COUNT(*) FROM checkin_rounds WHERE state = 'alerted'",
+        }
+        found = {}
+        for name, sql in queries.items():
+            async with self._conn.execute(sql) as cursor:
+                row = await cursor.fetchone()
+            found[name] = row[0] if row else 0
+        return found
+
+    async def daily(self, first: date, last: date, utc_offset: timedelta) -> list[dict[str, Any]]:
+        """Per local day: check-ins sent, OKs (and other signs of life), re-sends, alerts."""
+        shift = f"{int(utc_offset.total_seconds() // 60):+d} minutes"
+        columns = {
+            "checkins": "sent_at",
+            "oks": "CASE WHEN state = 'answered' THEN closed_at END",
+            "resends": "resent_at",
+            "alerts": "alerted_at",
+        }
+        days: dict[str, dict[str, Any]] = {}
+        for offset in range((last - first).days + 1):
+            day = (first + timedelta(days=offset)).isoformat()
+            days[day] = {"date": day, **dict.fromkeys(DAILY_SERIES, 0)}
+        start = to_db(datetime.combine(first - timedelta(days=1), time(0), tzinfo=UTC))
+        for series, column in columns.items():
+            async with self._conn.execute(
+                f"SELECT date(datetime({column}, ?)) AS day, COUNT(*) FROM checkin_rounds"
+                f" WHERE {column} IS NOT NULL AND {column} >= ? GROUP BY day",
+                (shift, start),
+            ) as cursor:
+                for day, count in await cursor.fetchall():
+                    if day in days:
+                        days[day][series] = count
+        return list(days.values())
+
+    async def answers(self, since: datetime) -> dict[str, Any]:
+        """Answer rate and median minutes to OK over rounds opened since `since`."""
+        async with self._conn.execute(
+            "SELECT state, sent_at, closed_at FROM checkin_rounds"
+            " WHERE opened_at >= ? AND state != 'cancelled'",
+            (to_db(since),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        finished = [row for row in rows if row["state"] in ("answered", "alerted")]
+        answered = [row for row in rows if row["state"] == "answered"]
+        minutes = [
+            (from_db(row["closed_at"]) - from_db(row["sent_at"])).total_seconds() / 60  # type: ignore[operator]
+            for row in answered
+            if row["sent_at"] and row["closed_at"]
+        ]
+        return {
+            "rate": len(answered) / len(finished) if finished else None,
+            "median_minutes": statistics.median(minutes) if minutes else None,
+            "rounds": len(rows),
+        }
+
+    async def open_alerts(self) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT r.id AS round_id, r.slot_at, r.alerted_at, m.id AS member_id,"
+            " m.display_name, m.last_ok_at FROM checkin_rounds r"
+            " JOIN members m ON m.id = r.member_id WHERE r.state = 'alerted'"
+            " ORDER BY r.alerted_at"
+        ) as cursor:
+            alerts = [dict(row) for row in await cursor.fetchall()]
+        for alert in alerts:
+            alert["told"] = await self._told(alert["round_id"])
+        return alerts
+
+    async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT r.id AS round_id, r.alerted_at, r.closed_at, m.id AS member_id,"
+            " m.display_name FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+            " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
+            " ORDER BY r.closed_at DESC",
+            (to_db(since),),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def _told(self, round_id: int) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
+            " JOIN members m ON m.id = o.recipient_member_id"
+            " WHERE o.round_id = ? AND o.purpose = 'alert' ORDER BY m.id",
+            (round_id,),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def group_reports(self, since: datetime) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT g.id AS group_id, g.name, r.slot_at, r.reported_at,"
+            " (SELECT COUNT(*) FROM group_answers a WHERE a.round_id = r.id) AS answered,"
+            " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id) AS members"
+            " FROM group_rounds r JOIN chat_groups g ON g.id = r.group_id"
+            " WHERE r.state = 'reported' AND r.reported_at >= ? ORDER BY r.reported_at DESC",
+            (to_db(since),),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def teams(self, search: str = "") -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT t.id, t.name, t.default_interval_days, t.default_hour, t.created_at,"
+            " COUNT(tm.member_id) AS members,"
+            " SUM(CASE WHEN tm.role = 'user' THEN 1 ELSE 0 END) AS users,"
+            " SUM(CASE WHEN tm.role = 'manager' THEN 1 ELSE 0 END) AS managers"
+            " FROM teams t LEFT JOIN team_members tm ON tm.team_id = t.id"
+            " WHERE t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'"
+            " GROUP BY t.id ORDER BY t.id",
+            ("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def groups(self) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT g.*, (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
+            " AS known_members,"
+            " (SELECT r.id FROM group_rounds r WHERE r.group_id = g.id AND r.state = 'reported'"
+            "  ORDER BY r.slot_at DESC LIMIT 1) AS last_round"
+            " FROM chat_groups g WHERE g.status = 'active' ORDER BY g.id"
+        ) as cursor:
+            groups = [dict(row) for row in await cursor.fetchall()]
+        for group in groups:
+            group["last_answered"] = None
+            if group["last_round"]:
+                async with self._conn.execute(
+                    "SELECT COUNT(*) FROM group_answers WHERE round_id = ?", (group["last_round"],)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                group["last_answered"] = row[0] if row else 0
+        return groups
+
+    async def members_export(self) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
+            " last_ok_at, full_name, furigana, gender, birth_date, phone FROM members ORDER BY id"
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def scheduled(self) -> list[tuple[int, str | None]]:
+        """(interval, next due) of every active member with check-ins: for the quota forecast."""
+        async with self._conn.execute(
+            "SELECT interval_days, next_due_at FROM members"
+            " WHERE status = 'active' AND interval_days IS NOT NULL"
+        ) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+    async def group_schedules(self) -> list[tuple[int, str | None, int]]:
+        async with self._conn.execute(
+            "SELECT g.interval_days, g.next_due_at,"
+            " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
+            " FROM chat_groups g WHERE g.status = 'active' AND g.paused = 0"
+            " AND g.interval_days IS NOT NULL"
+        ) as cursor:
+            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]

@@ -1,0 +1,299 @@
+"""The admin console: access, every page with data, notices, quota, exports, the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.admin.passwords import hash_password
+from bot.appkeys import DB
+from storage.models import Role
+from storage.repositories import unit_of_work
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.flows import watched_resident
+from tests.test_groups import Group
+from tests.test_ladder import run_to, tokyo
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "a long enough passphrase"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def add_admin(bot: Bot, name: str = "city-staff") -> None:
+    async with unit_of_work(bot.app[DB]) as repos:
+        await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now())
+
+
+async def login(client: TestClient, name: str = "city-staff", password: str = PASSWORD) -> int:
+    page = await (await client.get("/admin/login")).text()
+    token = CSRF.search(page)
+    assert token is not None
+    response = await client.post(
+        "/admin/login", data={"name": name, "password": password, "csrf_token": token.group(1)}
+    )
+    return response.status
+
+
+async def csrf(client: TestClient, path: str = "/admin/") -> str:
+    token = CSRF.search(await (await client.get(path)).text())
+    assert token is not None
+    return token.group(1)
+
+
+async def audit_actions(bot: Bot) -> list[str]:
+    async with unit_of_work(bot.app[DB]) as repos:
+        return [entry["action"] for entry in await repos.admin.audit_log()]
+
+
+async def test_the_first_admin_comes_from_the_command_line(
+    start_bot: Callable[..., Awaitable[Bot]], tmp_path: Path
+) -> None:
+    bot = await start_bot()
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "MIMAMORI_DATABASE": str(bot.settings.database),
+        "HOME": str(tmp_path),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "admin",
+        "add",
+        "city-staff",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(f"{PASSWORD}\n".encode())
+    assert process.returncode == 0, err.decode()
+    assert await login(bot.client) == 200
+    assert "ダッシュボード" in await (await bot.client.get("/admin/")).text()
+    assert "admin_added" in await audit_actions(bot)
+
+
+async def test_login_lock_out_and_logout(bot: Bot) -> None:
+    await add_admin(bot)
+    assert await login(bot.client, password="wrong") == 401
+    assert await login(bot.client, name="nobody") == 401
+    for _ in range(4):
+        await login(bot.client, password="wrong")
+    assert await login(bot.client) == 429, "locked even with the right password"
+    bot.clock.advance(timedelta(minutes=16))
+    assert await login(bot.client) == 200
+    page = await (await bot.client.get("/admin/")).text()
+    assert "city-staff" in page
+    cookie = next(c for c in bot.client.session.cookie_jar if c.key == "mimamori_admin")
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/admin"
+
+    token = await csrf(bot.client)
+    await bot.client.post("/admin/logout", data={"csrf_token": token})
+    response = await bot.client.get("/admin/", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/admin/login"
+    actions = await audit_actions(bot)
+    assert actions.count("login_failed") == 6 and "login_refused_locked" in actions
+    assert actions[:2] == ["logout", "login"]
+
+
+async def test_every_admin_url_refuses_a_logged_out_request(bot: Bot) -> None:
+    await add_admin(bot)
+    checked = 0
+    for resource in bot.app.router.resources():
+        path = resource.canonical
+        if not path.startswith("/admin") or path.startswith(("/admin/login", "/admin/static")):
+            continue
+        url = path.replace("{team_id}", "1").replace("{what}", "usage")
+        for route in resource:
+            response = await bot.client.request(route.method, url, allow_redirects=False)
+            if route.method == "GET":
+                assert response.status == 303 and response.headers["Location"] == "/admin/login"
+            else:
+                assert response.status == 403, url
+            checked += 1
+    assert checked >= 15
+
+
+async def test_forms_without_the_csrf_token_change_nothing(bot: Bot) -> None:
+    await add_admin(bot)
+    await login(bot.client)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = await bot.client.post(
+            "/admin/teams", data={**data, "name": "町会", "interval_days": "1", "hour": "9"}
+        )
+        assert response.status == 403
+    async with unit_of_work(bot.app[DB]) as repos:
+        assert await repos.stats.teams() == []
+    # The login form is guarded too (double-submit cookie).
+    response = await bot.client.post("/admin/login", data={"name": "x", "password": "y"})
+    assert response.status == 403
+
+
+async def test_every_page_renders_with_data(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    town = Group(bot, "三丁目町会")
+    leader = town.person("leader")
+    await town.join()
+    await town.set_daily(leader)
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    await add_admin(bot)
+    await login(bot.client)
+
+    page = await (await bot.client.get("/admin/")).text()
+    assert re.search(r'id="count-users"><span>[^<]+</span><strong>1<', page)
+    assert re.search(r'id="count-open_alerts"><span>[^<]+</span><strong>1<', page)
+    assert "<svg" in page and "stroke-dasharray" in page and "<title>" in page
+    page = await (await bot.client.get("/admin/alerts")).text()
+    assert "resident" in page and "son (送信済み)" in page
+    assert "三丁目町会" in page  # the group's report
+    page = await (await bot.client.get("/admin/teams?q=resident")).text()
+    assert "residentの家族" in page and "毎日 9時" in page
+    assert "residentの家族" not in await (await bot.client.get("/admin/teams?q=nothing")).text()
+    page = await (await bot.client.get("/admin/teams/1")).text()
+    assert "son" in page and 'src="/invites/' in page
+    page = await (await bot.client.get("/admin/teams/1/flyer")).text()
+    assert 'id="flyer-qr"' in page and "@page" not in page  # the A4 rule lives in the CSS
+    page = await (await bot.client.get("/admin/groups")).text()
+    assert "三丁目町会" in page and "0% (0/1)" in page
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert "上限なし" in page
+    page = await (await bot.client.get("/admin/audit")).text()
+    assert "flyer_printed" in page
+
+    for what, expected in (
+        ("usage", "2026-11-24,1,0,0,0"),
+        ("teams", "residentの家族,2,1,1"),
+        ("members", "resident"),
+    ):
+        response = await bot.client.get(f"/admin/export/{what}.csv")
+        body = (await response.read()).decode("utf-8-sig")
+        assert response.status == 200 and expected in body, body[:300]
+    assert (await audit_actions(bot)).count("export") == 3
+
+
+async def test_a_notice_to_a_team_of_1200_goes_out_as_3_multicasts(bot: Bot) -> None:
+    now = bot.clock.now()
+    async with unit_of_work(bot.app[DB]) as repos:
+        team = await repos.teams.create("〇〇団地", 1, 9, now)
+        for number in range(1200):
+            member, _ = await repos.members.register(hook.user_id(f"r{number}"), "", "ja", now)
+            await repos.teams.add_member(team.id, member.id, Role.USER, now)
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, "/admin/notices")
+    form = {
+        "csrf_token": token,
+        "text": "【避難情報】〇〇川が増水しています。",
+        "audience": "teams",
+        "team_id": str(team.id),
+    }
+    preview = await (await bot.client.post("/admin/notices/preview", data=form)).text()
+    assert "1200人に届き" in preview and "送信 3 回" in preview
+    assert bot.line.multicasts == [], "nothing is sent before the confirmation"
+    await bot.client.post("/admin/notices/send", data=form)
+    await bot.settle()
+    sizes = sorted(len(c.body["to"]) for c in bot.line.multicasts)
+    assert sizes == [200, 500, 500]
+    assert {c.body["messages"][0]["text"] for c in bot.line.multicasts} == {form["text"]}
+    page = await (await bot.client.get("/admin/notices")).text()
+    assert re.search(r'class="progress">3/3<', page) and "1200" in page
+    assert "notice_sent" in await audit_actions(bot)
+
+
+async def test_notices_to_everyone_a_group_and_one_person(bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    town = Group(bot, "町会")
+    await town.join()
+    bot.line.chat_member_counts[town.chat_id] = 37
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, "/admin/notices")
+    cases = [
+        ({"audience": "everyone"}, "1人に届き"),
+        ({"audience": "groups", "group_id": "1"}, "37人に届き"),
+        ({"audience": "person", "member_id": "1"}, "1人に届き"),
+    ]
+    for choice, cost in cases:
+        form = {"csrf_token": token, "text": "重要なお知らせ", **choice}
+        assert cost in await (await bot.client.post("/admin/notices/preview", data=form)).text()
+        await bot.client.post("/admin/notices/send", data=form)
+    await bot.settle()
+    assert len(bot.line.broadcasts) == 1
+    assert "重要なお知らせ" in bot.line.to_chat(town.chat_id)
+    assert bot.line.texts_to(resident)[-1] == "重要なお知らせ"
+    form = {"csrf_token": token, "text": "x", "audience": "person", "member_id": "999"}
+    page = await (await bot.client.post("/admin/notices/preview", data=form)).text()
+    assert "送り先が見つかりません" in page
+    response = await bot.client.post("/admin/notices/send", data=form)
+    assert response.status == 400
+
+
+async def test_the_quota_warning_appears_when_the_quota_is_nearly_spent(bot: Bot) -> None:
+    await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot)
+    await login(bot.client)
+    assert 'id="quota-warning"' not in await (await bot.client.get("/admin/")).text()
+    bot.line.quota = {"type": "limited", "value": 1000}
+    bot.line.quota_used = 995
+    bot.clock.advance(timedelta(minutes=11))  # past the few minutes the answer is kept
+    page = await (await bot.client.get("/admin/")).text()
+    assert 'id="quota-warning"' in page
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert re.search(r'id="projected">(\d+)<', page)
+    projected = int(re.search(r'id="projected">(\d+)<', page).group(1))  # type: ignore[union-attr]
+    assert projected > 995, "the rest of the month's check-ins are counted"
+
+
+async def test_admin_names_and_removes_managers_by_member_id(bot: Bot) -> None:
+    minsei = await bot.follow("minsei-iin")
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, "/admin/teams")
+    await bot.client.post(
+        "/admin/teams",
+        data={"csrf_token": token, "name": "民生委員 第3地区", "interval_days": "2", "hour": "10"},
+    )
+    await bot.client.post(
+        "/admin/teams/1", data={"csrf_token": token, "action": "add_manager", "member_id": "1"}
+    )
+    await bot.settle()
+    assert "民生委員 第3地区" in bot.line.texts_to(minsei)[-1]
+    async with unit_of_work(bot.app[DB]) as repos:
+        assert await repos.teams.role_of(1, 1) is Role.MANAGER
+        old = await repos.teams.active_invite(1, Role.USER)
+    await bot.client.post("/admin/teams/1", data={"csrf_token": token, "action": "rotate_user"})
+    await bot.client.post(
+        "/admin/teams/1", data={"csrf_token": token, "action": "remove_manager", "member_id": "1"}
+    )
+    async with unit_of_work(bot.app[DB]) as repos:
+        assert await repos.teams.role_of(1, 1) is None
+        new = await repos.teams.active_invite(1, Role.USER)
+    assert old is not None and new is not None and old.code != new.code
+    actions = await audit_actions(bot)
+    assert {"team_created", "team_add_manager", "team_rotate_user", "team_remove_manager"} <= set(
+        actions
+    )
+
+
+async def test_the_audit_log_cannot_be_edited(bot: Bot) -> None:
+    await add_admin(bot)
+    await login(bot.client)
+    async with unit_of_work(bot.app[DB]) as repos:
+        conn = repos.admin._conn
+        for statement in ("UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"):
+            with pytest.raises(sqlite3.IntegrityError):
+                await conn.execute(statement)
