@@ -9,50 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote
 
 import numpy
 import png
-import pytest
 import zxingcpp
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 PHONE = {"width": 375, "height": 740}
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        await launched.close()
 
 
 async def open_as(browser: Browser, bot: Bot, uid: str, name: str, path: str) -> Page:
@@ -194,9 +164,3 @@ async def test_terms_page_and_english(browser: Browser, bot: Bot) -> None:
     assert await page.inner_text("nav") == "My page\nTeams\nTerms"
     await no_sideways_scroll(page)
     await shot(page, "08-terms-en")
-
-
-def teardown_module() -> None:
-    # Keep the screenshots of the last run only.
-    if SHOTS.exists() and not any(SHOTS.iterdir()):
-        shutil.rmtree(SHOTS)

@@ -48,7 +48,8 @@ def daily_chart(days: list[dict[str, Any]], labels: dict[str, str], title: str) 
         'font-size="12">0</text>',
     ]
     for index, day in enumerate(days):
-        if index % 7 == 0 or index == len(days) - 1:
+        last = len(days) - 1
+        if (index % 7 == 0 and index < last - 3) or index == last:
             x, _ = point(index, 0)
             parts.append(
                 f'<text x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM + 18}" text-anchor="middle" '

@@ -1,0 +1,52 @@
+"""The admin console in Debian's Chromium: log in, read the dashboard, send a notice."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.conftest import Bot
+from tests.flows import watched_resident
+from tests.test_admin import PASSWORD, add_admin
+from tests.test_ladder import run_to, tokyo
+from tests.test_liff_browser import SHOTS
+
+
+async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await add_admin(bot)
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
+    page = await context.new_page()
+    base = str(bot.client.make_url("/admin/")).rstrip("/")
+
+    await page.goto(base + "/")
+    await expect(page).to_have_url(base + "/login")
+    await page.fill("#name", "city-staff")
+    await page.fill("#password", "wrong password!")
+    await page.get_by_role("button", name="ログイン").click()
+    await expect(page.get_by_role("alert")).to_contain_text("違います")
+    await page.fill("#name", "city-staff")
+    await page.fill("#password", PASSWORD)
+    await page.get_by_role("button", name="ログイン").click()
+    await expect(page.locator("h1")).to_have_text("ダッシュボード")
+    await expect(page.locator("#count-users strong")).to_have_text("1")
+    await expect(page.locator("#today-checkins strong")).to_have_text("1")
+    await expect(page.locator("svg.chart")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "admin-01-dashboard.png"), full_page=True)
+
+    await page.get_by_role("link", name="一斉お知らせ").click()
+    await page.fill(
+        "#text", "【避難情報】〇〇川の水位が上がっています。高い所へ避難してください。"
+    )
+    await page.get_by_label("全員").check()
+    await page.get_by_role("button", name="確認する").click()
+    await expect(page.locator("#cost")).to_contain_text("2人に届き")
+    await page.screenshot(path=str(SHOTS / "admin-02-notice-preview.png"), full_page=True)
+    await page.get_by_role("button", name="この内容で送る").click()
+    await expect(page.locator("#notices tbody tr").first).to_contain_text("全員")
+    await bot.settle()
+    assert len(bot.line.broadcasts) == 1
+    await page.reload()
+    await expect(page.locator("#notices .progress").first).to_have_text("1/1")
+    await page.screenshot(path=str(SHOTS / "admin-03-notices.png"), full_page=True)
