@@ -8,16 +8,13 @@ each page go to `test-output/screenshots/`.
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote
 
-import numpy
-import png
-import zxingcpp
 from playwright.async_api import Browser, Page, expect
 
+from bot.simulator.qr import read_qr
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join
 
@@ -48,15 +45,6 @@ async def no_sideways_scroll(page: Page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320, f"{page.url} scrolls sideways at 320 px ({width} px wide)"
     await page.set_viewport_size(PHONE)
-
-
-def decode_qr(data: bytes) -> str:
-    width, height, rows, info = png.Reader(file=io.BytesIO(data)).asDirect()
-    pixels = numpy.array([list(row) for row in rows], dtype=numpy.uint16)
-    pixels = pixels.reshape(height, width, info["planes"])[:, :, 0]
-    scale = 255 // ((1 << info["bitdepth"]) - 1)
-    (found,) = zxingcpp.read_barcodes((pixels * scale).astype(numpy.uint8))
-    return found.text
 
 
 async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> None:
@@ -111,7 +99,7 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     source = await qr.get_attribute("src")
     assert source is not None
     image = await bot.client.get(source)
-    link = decode_qr(await image.read())
+    link = read_qr(await image.read())
     assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
     code = unquote(link.split("?", 1)[1]).removeprefix("招待コード ")
     text = await page.locator("textarea[data-role=manager]").input_value()

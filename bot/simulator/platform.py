@@ -1,0 +1,540 @@
+"""A stand-in for the LINE platform on loopback: the Messaging API, LINE Login's token check
+and the LIFF SDK. It records every call, checks each against LINE's own OpenAPI file, keeps
+LINE's retry-key rules, and answers 429, 500 or 409 when told to.
+
+The tests use it as their fake LINE; `mimamori demo` uses it as the LINE that the simulator's
+people talk to. The bot talks to it over HTTP exactly as it talks to LINE.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_schema_validator import OAS30Validator
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+OPENAPI_DIR = Path(__file__).resolve().parent / "line-openapi"
+MESSAGING_API = OPENAPI_DIR / "messaging-api.yml"
+MESSAGE_PATHS = (
+    "/v2/bot/message/push", "/v2/bot/message/multicast", "/v2/bot/message/reply",
+    "/v2/bot/message/broadcast",
+)
+RETRY_KEY_PATHS = (
+    "/v2/bot/message/push",
+    "/v2/bot/message/multicast",
+    "/v2/bot/message/broadcast",
+)
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+@functools.cache
+def messaging_api() -> OpenAPI:
+    return OpenAPI.from_file_path(str(MESSAGING_API))
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    return yaml.safe_load(MESSAGING_API.read_text("utf-8"))
+
+
+@functools.cache
+def _validator(name: str) -> OAS30Validator:
+    return OAS30Validator({**_spec(), "$ref": f"#/components/schemas/{name}"})
+
+
+def _properties(name: str) -> dict[str, Any]:
+    """A schema's properties, including those it takes through allOf."""
+    schema = _spec()["components"]["schemas"][name]
+    found: dict[str, Any] = {}
+    for part in schema.get("allOf", []):
+        if "$ref" in part:
+            found.update(_properties(part["$ref"].rsplit("/", 1)[1]))
+        found.update(part.get("properties", {}))
+    found.update(schema.get("properties", {}))
+    return found
+
+
+def deep_errors(node: Any, name: str, path: str) -> list[str]:
+    """Validate `node` as schema `name`, following discriminators all the way down.
+
+    openapi-core stops at a discriminated base (a Flex bubble inside a message, a box inside a
+    bubble, an action inside a button), so this walks each polymorphic level itself.
+    """
+    schema = _spec()["components"]["schemas"][name]
+    discriminator = schema.get("discriminator")
+    if discriminator and isinstance(node, dict):
+        kind = node.get(discriminator["propertyName"])
+        ref = discriminator.get("mapping", {}).get(kind)
+        if ref is None:
+            return [f"{path}: {kind!r} is not a known {name}"]
+        name = ref.rsplit("/", 1)[1]
+    errors = [f"{path}: {error.message[:200]}" for error in _validator(name).iter_errors(node)]
+    if not isinstance(node, dict):
+        return errors
+    for key, sub in _properties(name).items():
+        if key not in node:
+            continue
+        if "$ref" in sub:
+            errors += deep_errors(node[key], sub["$ref"].rsplit("/", 1)[1], f"{path}.{key}")
+        elif sub.get("type") == "array" and "$ref" in sub.get("items", {}):
+            item_name = sub["items"]["$ref"].rsplit("/", 1)[1]
+            for index, item in enumerate(node[key]):
+                errors += deep_errors(item, item_name, f"{path}.{key}[{index}]")
+    return errors
+
+
+@dataclass
+class _OpenApiRequest:
+    """openapi-core's request protocol over what the fake received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
+    path_params: dict[str, str]
+    content_type: str = "application/json"
+    host_url: str = "https://api.line.me"
+
+    @property
+    def parameters(self) -> RequestParameters:
+        return RequestParameters(
+            query=ImmutableMultiDict(),
+            header=Headers(self.headers),
+            cookie=ImmutableMultiDict(),
+            path=self.path_params,
+        )
+
+    @property
+    def full_url_pattern(self) -> str:
+        return self.host_url + self.path
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int = 0
+
+    @property
+    def retry_key(self) -> str | None:
+        return self.headers.get("X-Line-Retry-Key")
+
+
+@dataclass
+class Failure:
+    path: str
+    status: int
+    body: dict[str, Any]
+    accept: bool  # LINE took the request but the answer went wrong
+
+
+@dataclass
+class LinePlatform:
+    bot_basic_id: str = "@mimamori-test"
+    calls: list[Call] = field(default_factory=list)
+    schema_errors: list[str] = field(default_factory=list)
+    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
+    # (group or room id, user id) -> display name, as the member profile APIs answer
+    chat_members: dict[tuple[str, str], str] = field(default_factory=dict)
+    accepted_keys: set[str] = field(default_factory=set)
+    used_reply_tokens: set[str] = field(default_factory=set)
+    failures: deque[Failure] = field(default_factory=deque)
+    url: str = ""
+    # LINE Login: ID tokens the fake knows, and the clock their expiry is judged by.
+    id_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Answer 200 whatever the audience, so the server's own audience check is what refuses.
+    lenient_audience: bool = False
+    # Told of every message the platform accepted for delivery (the simulator's chat panes).
+    listeners: list[Callable[[Call], None]] = field(default_factory=list)
+    quota: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
+    quota_used: int = 0
+    chat_member_counts: dict[str, int] = field(default_factory=dict)
+
+    def issue_id_token(
+        self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
+    ) -> str:
+        token = "idtoken-" + uuid.uuid4().hex
+        issued = self.now()
+        self.id_tokens[token] = {
+            "iss": "https://access.line.me",
+            "sub": user_id,
+            "aud": channel_id,
+            "name": name,
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + lifetime).timestamp()),
+        }
+        return token
+
+    # --- what tests set up -------------------------------------------------------------
+    def add_profile(self, user_id: str, name: str, language: str = "ja") -> None:
+        self.profiles[user_id] = {"userId": user_id, "displayName": name, "language": language}
+
+    def fail_next(
+        self,
+        path: str,
+        status: int,
+        times: int = 1,
+        *,
+        body: dict[str, Any] | None = None,
+        accept: bool = False,
+    ) -> None:
+        for _ in range(times):
+            self.failures.append(
+                Failure(path, status, body or {"message": "fake failure"}, accept)
+            )
+
+    # --- what tests read -----------------------------------------------------------------
+    def delivered(self, path: str) -> list[Call]:
+        """Accepted calls to `path` (200 only: a 409 repeats one already counted)."""
+        return [c for c in self.calls if c.path == path and c.status == 200]
+
+    @property
+    def pushes(self) -> list[Call]:
+        return self.delivered("/v2/bot/message/push")
+
+    @property
+    def multicasts(self) -> list[Call]:
+        return self.delivered("/v2/bot/message/multicast")
+
+    @property
+    def broadcasts(self) -> list[Call]:
+        return self.delivered("/v2/bot/message/broadcast")
+
+    @property
+    def replies(self) -> list[Call]:
+        return self.delivered("/v2/bot/message/reply")
+
+    def messages_to(self, user_id: str) -> list[dict[str, Any]]:
+        """Every message LINE accepted for delivery to one person, by push or multicast."""
+        found = []
+        for call in self.pushes + self.multicasts:
+            recipients = (
+                call.body["to"] if isinstance(call.body["to"], list) else [call.body["to"]]
+            )
+            if user_id in recipients:
+                found.extend(call.body["messages"])
+        return found
+
+    def texts_to(self, user_id: str) -> list[str]:
+        return [message_text(m) for m in self.messages_to(user_id)]
+
+    def reply_texts(self) -> list[str]:
+        return [message_text(m) for call in self.replies for m in call.body["messages"]]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    # --- the server ----------------------------------------------------------------------
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_post("/v2/bot/message/multicast", self._multicast)
+        app.router.add_post("/v2/bot/message/reply", self._reply)
+        app.router.add_post("/v2/bot/message/broadcast", self._broadcast)
+        app.router.add_get("/v2/bot/message/quota", self._quota)
+        app.router.add_get("/v2/bot/message/quota/consumption", self._quota_consumption)
+        app.router.add_get("/v2/bot/group/{groupId}/members/count", self._member_count)
+        app.router.add_get("/v2/bot/room/{roomId}/members/count", self._member_count)
+        app.router.add_get("/v2/bot/profile/{userId}", self._profile)
+        app.router.add_get("/v2/bot/info", self._bot_info)
+        app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
+        app.router.add_get("/liff-sdk.js", self._liff_sdk)
+        app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
+        app.router.add_get("/v2/bot/group/{groupId}/member/{userId}", self._group_member)
+        app.router.add_get("/v2/bot/room/{roomId}/member/{userId}", self._room_member)
+        return app
+
+    async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
+        raw = await request.read()
+        headers = dict(request.headers)
+        body = json.loads(raw) if raw else None
+        call = Call(request.method, request.path, headers, body)
+        self.calls.append(call)
+        errors = self._check(request, raw, body)
+        if errors:
+            self.schema_errors.extend(f"{request.method} {request.path}: {e}" for e in errors)
+            return call, self._answer(call, 400, {"message": "; ".join(errors)})
+        failure = self._take_failure(request.path)
+        key = call.retry_key
+        if key and key in self.accepted_keys:
+            return call, self._answer(call, 409, {"message": "The retry key is already accepted"})
+        if failure is not None:
+            if failure.accept and key:
+                self.accepted_keys.add(key)
+            return call, self._answer(call, failure.status, failure.body)
+        if key:
+            self.accepted_keys.add(key)
+        return call, None
+
+    def _answer(self, call: Call, status: int, body: dict[str, Any]) -> web.Response:
+        call.status = status
+        if status == 200 and call.path in MESSAGE_PATHS:
+            for listener in self.listeners:
+                listener(call)
+        return web.json_response(body, status=status)
+
+    def _take_failure(self, path: str) -> Failure | None:
+        for failure in list(self.failures):
+            if failure.path == path:
+                self.failures.remove(failure)
+                return failure
+        return None
+
+    def _check(self, request: web.Request, raw: bytes, body: Any) -> list[str]:
+        errors = []
+        try:
+            messaging_api().validate_request(
+                _OpenApiRequest(
+                    request.method.lower(),
+                    request.path,
+                    dict(request.headers),
+                    raw or None,
+                    dict(request.match_info),
+                )
+            )
+        except Exception as error:  # the validator's own error types vary by version
+            detail = getattr(error, "__cause__", None) or error
+            errors.append(f"{type(error).__name__}: {str(detail)[:500]}")
+        key = request.headers.get("X-Line-Retry-Key")
+        if key is not None and (request.path not in RETRY_KEY_PATHS or not UUID_RE.match(key)):
+            errors.append(f"X-Line-Retry-Key not allowed here or not a UUID: {key}")
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            errors.append("no bearer token")
+        if isinstance(body, dict):
+            errors.extend(limits(body))
+            for index, message in enumerate(body.get("messages", [])):
+                errors.extend(deep_errors(message, "Message", f"messages[{index}]"))
+        return errors
+
+    async def _push(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": "q"} for _ in call.body["messages"]]
+        return self._answer(call, 200, {"sentMessages": sent})
+
+    async def _multicast(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, {})
+
+    async def _broadcast(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, {})
+
+    async def _quota(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, self.quota)
+
+    async def _quota_consumption(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        return refused or self._answer(call, 200, {"totalUsage": self.quota_used})
+
+    async def _member_count(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        chat_id = request.match_info.get("groupId") or request.match_info["roomId"]
+        return refused or self._answer(
+            call, 200, {"count": self.chat_member_counts.get(chat_id, 0)}
+        )
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        token = call.body["replyToken"]
+        if token in self.used_reply_tokens:
+            return self._answer(call, 400, {"message": "Invalid reply token"})
+        self.used_reply_tokens.add(token)
+        sent = [{"id": uuid.uuid4().hex[:18]} for _ in call.body["messages"]]
+        return self._answer(call, 200, {"sentMessages": sent})
+
+    async def _profile(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        profile = self.profiles.get(request.match_info["userId"])
+        if profile is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(call, 200, profile)
+
+    async def _group_summary(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        group_id = request.match_info["groupId"]
+        if group_id not in self.group_names:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(
+            call, 200, {"groupId": group_id, "groupName": self.group_names[group_id]}
+        )
+
+    async def _group_member(self, request: web.Request) -> web.Response:
+        return await self._chat_member(request, request.match_info["groupId"])
+
+    async def _room_member(self, request: web.Request) -> web.Response:
+        return await self._chat_member(request, request.match_info["roomId"])
+
+    async def _chat_member(self, request: web.Request, chat_id: str) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        user_id = request.match_info["userId"]
+        name = self.chat_members.get((chat_id, user_id))
+        if name is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(call, 200, {"userId": user_id, "displayName": name})
+
+    def to_chat(self, chat_id: str) -> list[str]:
+        """What was pushed into a group or room, flattened to text."""
+        return [
+            message_text(m)
+            for c in self.pushes
+            if c.body["to"] == chat_id
+            for m in c.body["messages"]
+        ]
+
+    async def _verify_id_token(self, request: web.Request) -> web.Response:
+        """LINE Login's verify endpoint (not in the Messaging API's OpenAPI file)."""
+        form = await request.post()
+        call = Call(request.method, request.path, dict(request.headers), dict(form))
+        self.calls.append(call)
+        token, client_id = form.get("id_token"), form.get("client_id")
+        if not token or not client_id:
+            return self._answer(call, 400, {"error": "invalid_request"})
+        claims = self.id_tokens.get(str(token))
+        if claims is None:
+            return self._answer(
+                call, 400, {"error": "invalid_request", "error_description": "Invalid IdToken."}
+            )
+        if claims["aud"] != client_id and not self.lenient_audience:
+            return self._answer(
+                call,
+                400,
+                {"error": "invalid_request", "error_description": "Invalid IdToken Audience."},
+            )
+        if claims["exp"] <= self.now().timestamp():
+            return self._answer(
+                call, 400, {"error": "invalid_request", "error_description": "IdToken expired."}
+            )
+        return self._answer(call, 200, claims)
+
+    async def _liff_sdk(self, request: web.Request) -> web.Response:
+        """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""
+        return web.Response(text=LIFF_STAND_IN, content_type="application/javascript")
+
+    async def _bot_info(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        return self._answer(
+            call,
+            200,
+            {
+                "userId": "U" + "f" * 32,
+                "basicId": self.bot_basic_id,
+                "displayName": "mimamori",
+                "chatMode": "bot",
+                "markAsReadMode": "auto",
+            },
+        )
+
+
+LIFF_STAND_IN = """
+window.liff = {
+  init: function (config) {
+    if (!config || !config.liffId) return Promise.reject(new Error("no liffId"));
+    return Promise.resolve();
+  },
+  isLoggedIn: function () { return true; },
+  login: function () {},
+  isInClient: function () { return true; },
+  getIDToken: function () { return window.__TEST_ID_TOKEN || null; },
+  closeWindow: function () {}
+};
+"""
+
+
+def limits(body: dict[str, Any]) -> list[str]:
+    """LINE's documented limits that the OpenAPI file does not carry."""
+    errors = []
+    to = body.get("to")
+    if isinstance(to, list) and not 1 <= len(to) <= 500:
+        errors.append(f"multicast to {len(to)} recipients")
+    for message in body.get("messages", []):
+        if message.get("type") == "flex" and len(message.get("altText", "")) > 1500:
+            errors.append("altText over 1500")
+        items = message.get("quickReply", {}).get("items", [])
+        if len(items) > 13:
+            errors.append(f"{len(items)} quick reply items")
+        for item in items:
+            errors.extend(_action_limits(item["action"], 20))
+        for action in _flex_actions(message.get("contents")):
+            errors.extend(_action_limits(action, 40))
+        if message.get("type") == "text" and len(message.get("text", "")) > 5000:
+            errors.append("text over 5000")
+    return errors
+
+
+def _action_limits(action: dict[str, Any], label_limit: int) -> list[str]:
+    errors = []
+    if len(action.get("label", "")) > label_limit:
+        errors.append(f"label over {label_limit}: {action['label']}")
+    if len(action.get("data", "")) > 300:
+        errors.append("postback data over 300")
+    if len(action.get("displayText", "")) > 300:
+        errors.append("displayText over 300")
+    return errors
+
+
+def _flex_actions(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node["action"]] if isinstance(node.get("action"), dict) else []
+        for value in node.values():
+            found.extend(_flex_actions(value))
+        return found
+    if isinstance(node, list):
+        return [action for item in node for action in _flex_actions(item)]
+    return []
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """What a person reads in a message, flattened (text, or a Flex bubble's texts)."""
+    if message.get("type") == "text":
+        return message["text"]
+    if message.get("type") == "flex":
+        return "\n".join(_flex_texts(message["contents"]))
+    return f"[{message.get('type')}]"
+
+
+def _flex_texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        texts = [node["text"]] if node.get("type") == "text" else []
+        for key, value in node.items():
+            if key != "action":
+                texts.extend(_flex_texts(value))
+        return texts
+    if isinstance(node, list):
+        return [text for item in node for text in _flex_texts(item)]
+    return []
+
+
+def postbacks_in(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every postback action a message offers (buttons and quick replies), in order."""
+    actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    return _flex_actions(message.get("contents")) + actions
