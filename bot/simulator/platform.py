@@ -29,7 +29,9 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 OPENAPI_DIR = Path(__file__).resolve().parent / "line-openapi"
 MESSAGING_API = OPENAPI_DIR / "messaging-api.yml"
 MESSAGE_PATHS = (
-    "/v2/bot/message/push", "/v2/bot/message/multicast", "/v2/bot/message/reply",
+    "/v2/bot/message/push",
+    "/v2/bot/message/multicast",
+    "/v2/bot/message/reply",
     "/v2/bot/message/broadcast",
 )
 RETRY_KEY_PATHS = (
