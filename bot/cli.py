@@ -33,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web server and the check-in scheduler")
     serve.add_argument("--env-file", type=Path, default=Path(".env"))
+    demo = commands.add_parser(
+        "demo", help="run the bot with a local LINE simulator (no LINE account needed)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="the bot's port; the simulator's is +1"
+    )
+    demo.add_argument("--script", choices=["tour"], help="play a scripted tour by itself")
     admin = commands.add_parser("admin", help="manage admin console accounts")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
     add = admin_commands.add_parser(
@@ -43,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
+    if args.command == "demo":
+        return start_demo(args.port, args.script)
+    env = {**read_dotenv(args.env_file), **os.environ}
+    if not env.get("LINE_CHANNEL_SECRET") and not env.get("LINE_CHANNEL_ACCESS_TOKEN"):
+        # Nothing configured: show the service with the simulator instead of failing.
+        print(
+            "mimamori: no LINE credentials configured; starting the local LINE simulator",
+            file=sys.stderr,
+        )
+        return start_demo(int(env.get("MIMAMORI_PORT") or 8080), None)
 
     try:
         settings = load_settings(args.env_file)
@@ -63,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
+    return 0
+
+
+def start_demo(port: int, script: str | None) -> int:
+    from bot.simulator.demo import run_demo
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    asyncio.run(run_demo(port, script))
     return 0
 
 

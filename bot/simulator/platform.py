@@ -458,6 +458,14 @@ class LinePlatform:
 
 
 LIFF_STAND_IN = """
+(function () {
+  // The simulator opens My page with #sim_token=...: keep it for this tab, out of the address.
+  var match = /sim_token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem("mimamori-sim-token", decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+})();
 window.liff = {
   init: function (config) {
     if (!config || !config.liffId) return Promise.reject(new Error("no liffId"));
@@ -466,7 +474,9 @@ window.liff = {
   isLoggedIn: function () { return true; },
   login: function () {},
   isInClient: function () { return true; },
-  getIDToken: function () { return window.__TEST_ID_TOKEN || null; },
+  getIDToken: function () {
+    return window.__TEST_ID_TOKEN || sessionStorage.getItem("mimamori-sim-token") || null;
+  },
   closeWindow: function () {}
 };
 """

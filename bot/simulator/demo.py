@@ -1,0 +1,126 @@
+"""`mimamori demo`: the real server and a stand-in LINE platform, on loopback, with phones.
+
+Two web servers in one process: the bot (exactly as `mimamori serve` builds it, configured to
+talk to the stand-in) and the simulator (the stand-in LINE platform plus the phones page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.appkeys import DISPATCHER, ENGINE
+from bot.clock import FakeClock
+from bot.settings import Settings
+from bot.simulator import tour as tours
+from bot.simulator import web as simulator_web
+from bot.simulator.platform import LinePlatform
+from bot.simulator.simulator import Simulator
+
+log = logging.getLogger("mimamori.demo")
+
+DEMO_SECRET = "demo-channel-secret"  # a demo's own; it protects nothing real
+DEMO_LOGIN_CHANNEL = "1000000000"
+HOST = "127.0.0.1"  # loopback only: the simulator is for one laptop
+
+
+def demo_settings(port: int, database: Path) -> Settings:
+    line = f"http://{HOST}:{port + 1}"
+    return Settings(
+        channel_secret=DEMO_SECRET,
+        channel_access_token="demo-access-token",
+        line_api_base_url=line,
+        database=database,
+        host=HOST,
+        port=port,
+        public_url=f"http://{HOST}:{port}",
+        sweep_interval=timedelta(seconds=5),
+        login_channel_id=DEMO_LOGIN_CHANNEL,
+        liff_id=f"{DEMO_LOGIN_CHANNEL}-demo",
+        liff_sdk_url=f"{line}/liff-sdk.js",
+    )
+
+
+class Demo:
+    """Both servers, started and stopped together."""
+
+    def __init__(self, port: int, database: Path | None = None, pace: float = 1.5) -> None:
+        os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+        if database is None:
+            database = Path(tempfile.mkdtemp(prefix="mimamori-demo-")) / "demo.db"
+        self.settings = demo_settings(port, database)
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        self.clock = FakeClock(now)
+        self.platform = LinePlatform(now=self.clock.now)
+        self.bot_app = create_app(self.settings, clock=self.clock)
+        self.pace = pace
+        self._runners: list[web.AppRunner] = []
+        self.simulator: Simulator | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.settings.port + 1}/"
+
+    async def start(self) -> None:
+        bot_runner = web.AppRunner(self.bot_app)
+        await bot_runner.setup()
+        engine = self.bot_app[ENGINE]
+        self.simulator = Simulator(
+            self.platform,
+            self.clock,
+            f"http://{HOST}:{self.settings.port}",
+            DEMO_SECRET,
+            DEMO_LOGIN_CHANNEL,
+            engine.sweep,
+            engine.next_due,
+            self.settings.timezone,
+            settle=self._settle,
+        )
+        await self.simulator.start()
+        tours.seed(self.simulator)
+        simulator = self.simulator
+
+        async def play() -> None:
+            await tours.Tour(simulator, self.pace).run()
+
+        sim_runner = web.AppRunner(simulator_web.make_app(self.platform, simulator, play))
+        await sim_runner.setup()
+        # The stand-in LINE must answer before the bot's first sweep calls it.
+        await web.TCPSite(sim_runner, HOST, self.settings.port + 1).start()
+        await web.TCPSite(bot_runner, HOST, self.settings.port).start()
+        self._runners = [bot_runner, sim_runner]
+        self.play = play
+
+    async def _settle(self) -> None:
+        await self.bot_app[DISPATCHER].idle()
+        await self.bot_app[ENGINE].idle()
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        if self.simulator is not None:
+            await self.simulator.close()
+
+
+async def run_demo(port: int, script: str | None) -> None:
+    demo = Demo(port)
+    await demo.start()
+    print(
+        f"mimamori demo: open {demo.url} (the bot itself is on http://{HOST}:{port}/)", flush=True
+    )
+    if script == "tour":
+        await demo.play()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await demo.stop()

@@ -1,0 +1,118 @@
+"""The scripted tour: the 安否通知 ladder and a つながり round, played by the simulator's people.
+
+Every step is something a person does in their pane (follow, tap a button the bot sent, open an
+invite, scan a QR code) or a move of the clock; nothing reaches into the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.simulator.simulator import Bubble, Simulator
+
+log = logging.getLogger("mimamori.tour")
+
+RESIDENT, DAUGHTER, SON, STAFF = "利用者（母）", "長女", "長男", "社協の職員"
+NEIGHBOURS = ("近所の方A", "近所の方B", "近所の方C")
+GROUP = "三丁目の仲間"
+
+
+def seed(simulator: Simulator) -> None:
+    """The cast: a resident, two relatives, a 社協 staff member, a group of neighbours."""
+    for name in (RESIDENT, DAUGHTER, SON, STAFF, *NEIGHBOURS):
+        simulator.add_person(name)
+    members = [key for key, person in simulator.people.items() if person.name in NEIGHBOURS]
+    simulator.add_group(GROUP, members)
+
+
+def key_of(simulator: Simulator, name: str) -> str:
+    return next(key for key, person in simulator.people.items() if person.name == name)
+
+
+def find_action(bubbles: list[Bubble], label: str) -> dict[str, str]:
+    """The newest button or quick reply with this label in a chat."""
+    for bubble in reversed(bubbles):
+        for action in bubble.buttons + bubble.quick:
+            if action["label"] == label:
+                return action
+    raise LookupError(f"no button {label!r}")
+
+
+class Tour:
+    def __init__(self, simulator: Simulator, pace: float = 1.5) -> None:
+        self.sim = simulator
+        self.pace = pace
+
+    def chat(self, name: str) -> list[Bubble]:
+        return self.sim.logs[self.sim.people[key_of(self.sim, name)].uid]
+
+    async def pause(self) -> None:
+        # For an audience: a moment to see each step. Tests play it at pace 0.
+        await asyncio.sleep(self.pace)
+
+    async def tap(self, name: str, label: str, group: str | None = None) -> None:
+        key = key_of(self.sim, name)
+        bubbles = self.sim.logs[self.sim.groups[group].gid] if group else self.chat(name)
+        action = find_action(bubbles, label)
+        await self.sim.tap(key, action["data"], action.get("shown", label), group)
+        await self.pause()
+
+    async def run(self) -> None:
+        await self.team_and_invites()
+        await self.ladder()
+        await self.group_round()
+        log.info("the tour is over")
+
+    async def team_and_invites(self) -> None:
+        sim = self.sim
+        await sim.follow(key_of(sim, RESIDENT))
+        await self.pause()
+        await self.tap(RESIDENT, "チームを作る")
+        await sim.say(key_of(sim, RESIDENT), "わが家")
+        await self.pause()
+        await self.tap(RESIDENT, "見守られる方として")
+        # The daughter opens the invite link the resident forwarded to her.
+        await sim.follow(key_of(sim, DAUGHTER))
+        share = next(b for b in self.chat(RESIDENT) if "管理者（見守る方）として参加" in b.text)
+        link = next(word for word in share.text.split() if word.startswith("https://line.me/"))
+        await sim.say(key_of(sim, DAUGHTER), sim.opened_link(link) or "")
+        await self.pause()
+        await self.tap(DAUGHTER, "参加する")
+        # The son scans the QR code on his mother's phone.
+        await sim.follow(key_of(sim, SON))
+        qr = next(b for b in self.chat(RESIDENT) if b.kind == "image")
+        read = await sim.scan(qr.image)
+        await sim.say(key_of(sim, SON), sim.opened_link(read or "") or "")
+        await self.pause()
+        await self.tap(SON, "参加する")
+
+    async def ladder(self) -> None:
+        sim = self.sim
+        await sim.advance_to_next_due()  # the check-in
+        await self.pause()
+        await sim.advance(timedelta(days=1))  # no answer: sent again
+        await self.pause()
+        await sim.advance(timedelta(hours=3))  # still none: the relatives are alerted
+        await self.pause()
+        await sim.advance(timedelta(hours=1))
+        await self.tap(RESIDENT, "OK")  # a late OK: the relatives hear she is safe
+
+    async def group_round(self) -> None:
+        sim = self.sim
+        group = next(iter(sim.groups))
+        second, third = (key_of(sim, name) for name in NEIGHBOURS[1:])
+        await sim.bot_joins(group)
+        await self.pause()
+        await self.tap(NEIGHBOURS[0], "時刻と間隔を決める", group)
+        await self.tap(NEIGHBOURS[0], "1日毎", group)
+        await self.tap(NEIGHBOURS[0], "午前 (0〜11時)", group)
+        await self.tap(NEIGHBOURS[0], "9時", group)
+        await sim.say(second, "よろしくお願いします", group)
+        await sim.say(third, "よろしく", group)
+        await sim.advance_to_next_due()  # the post
+        await self.pause()
+        await self.tap(NEIGHBOURS[0], "OK", group)
+        await self.tap(NEIGHBOURS[1], "OK", group)
+        await sim.advance(timedelta(hours=23))  # the report names who has not tapped
