@@ -75,9 +75,6 @@
     if (group && message.sender === "bot") box.append(el("span", { "class": "who", text: "みまもり" }));
     if (message.kind === "image") {
       box.append(el("img", { src: message.image, alt: "QR" }));
-      box.append(el("button", { text: "QRコードを読み取る", "data-scan": "1", onclick: function () {
-        scan(group ? speakers[group] : viewer, message.image);
-      } }));
     } else {
       box.append(linkify(message.text, group ? speakers[group] : viewer));
     }
@@ -120,11 +117,26 @@
     return bar;
   }
 
+  // The newest QR code on someone else's screen: what this person's camera would point at.
+  function latestQr(reader) {
+    var found = null;
+    lastState.people.forEach(function (person) {
+      if (person.key === reader) return;
+      person.chat.forEach(function (message) { if (message.kind === "image") found = message.image; });
+    });
+    return found;
+  }
+
   function personPane(person) {
     var head = el("div", { "class": "pane-head" }, el("h2", { text: person.name }),
       person.following
         ? el("button", { text: "ブロック", onclick: function () { act(person.key, "block"); } })
         : el("button", { text: "友だち追加", "data-follow": person.key, onclick: function () { act(person.key, "follow"); } }),
+      el("button", { text: "QRを読み取る", title: "ほかの人の画面のQRコードを、このスマホのカメラで読み取る",
+        onclick: function () {
+          var image = latestQr(person.key);
+          if (image) scan(person.key, image);
+        } }),
       el("a", { href: "/mypage/" + person.key, target: "_blank", text: "マイページ" }));
     var log = el("div", { "class": "log" });
     person.chat.forEach(function (message) { log.append(bubble(message, person.key, null, {})); });

@@ -1,0 +1,73 @@
+"""The simulator in Debian's Chromium, clicked through as a newcomer would at a 説明会."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from bot.simulator.demo import Demo
+from bot.simulator.tour import DAUGHTER, RESIDENT
+from tests.test_liff_browser import SHOTS
+from tests.test_simulator import free_port_pair
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
+    running = Demo(free_port_pair(), tmp_path / "demo.db", pace=0)
+    await running.start()
+    yield running
+    await running.stop()
+    assert running.platform.schema_errors == []
+
+
+def pane(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f"section.pane[data-name='{name}']")
+
+
+async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo) -> None:
+    context = await browser.new_context(viewport={"width": 1500, "height": 900}, locale="ja-JP")
+    page = await context.new_page()
+    await page.goto(demo.url)
+    resident, daughter = pane(page, RESIDENT), pane(page, DAUGHTER)
+
+    # The resident follows the bot and creates a team.
+    await resident.get_by_role("button", name="友だち追加").click()
+    await expect(resident.locator(".log")).to_contain_text("友だち追加ありがとうございます")
+    await resident.locator(".quick").get_by_role("button", name="チームを作る").click()
+    await expect(resident.locator(".log")).to_contain_text("チームの名前を送ってください")
+    await resident.locator(".compose input").fill("わが家")
+    await resident.locator(".compose").get_by_role("button", name="送信").click()
+    await resident.locator(".quick").get_by_role("button", name="見守られる方として").click()
+    await expect(resident.locator(".log")).to_contain_text("チーム「わが家」を作りました")
+
+    # The daughter follows and scans the QR code on her mother's phone.
+    await daughter.get_by_role("button", name="友だち追加").click()
+    await expect(daughter.locator(".log")).to_contain_text("友だち追加ありがとうございます")
+    await expect(resident.locator(".msg img").first).to_be_visible()
+    await daughter.get_by_role("button", name="QRを読み取る").click()
+    await expect(daughter.locator(".compose input")).to_have_value(re.compile("^招待コード "))
+    await daughter.locator(".compose").get_by_role("button", name="送信").click()
+    await daughter.locator(".msg.card").last.get_by_role("button", name="参加する").click()
+    await expect(daughter.locator(".log")).to_contain_text("管理者として参加しました")
+    await page.screenshot(path=str(SHOTS / "simulator-01-team.png"))
+
+    # Time moves: the check-in, no answer, the re-send, the alert on the daughter's phone.
+    await page.get_by_role("button", name="次の確認まで進める").click()
+    await expect(resident.locator(".log")).to_contain_text("お元気ですか？")
+    await page.get_by_role("button", name="+1日").click()
+    await expect(resident.locator(".log")).to_contain_text("もう一度おたずねします")
+    await page.get_by_role("button", name="+3時間").click()
+    await expect(daughter.locator(".log")).to_contain_text("安否確認のお知らせ")
+    await page.screenshot(path=str(SHOTS / "simulator-02-alert.png"))
+
+    # The resident taps OK at last; the daughter hears she is safe.
+    await resident.locator(".msg.card", has_text="お元気ですか？").first.get_by_role(
+        "button", name="OK"
+    ).click()
+    await expect(resident.locator(".log")).to_contain_text("OK を受け取りました")
+    await expect(daughter.locator(".log")).to_contain_text("ご無事です")
+    await page.screenshot(path=str(SHOTS / "simulator-03-safe.png"))
