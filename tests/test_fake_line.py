@@ -67,3 +67,18 @@ async def test_retry_keys_behave_as_on_line(fake_line: FakeLine) -> None:
     assert await post(fake_line, "/v2/bot/message/push", body, **{"X-Line-Retry-Key": key}) == 200
     assert await post(fake_line, "/v2/bot/message/push", body, **{"X-Line-Retry-Key": key}) == 409
     assert len(fake_line.pushes) == 1
+
+
+def test_the_stand_in_checks_against_the_shared_openapi_files() -> None:
+    """The copies shipped with the simulator are LINE's files from ../shared/line-openapi."""
+    from pathlib import Path
+
+    import pytest
+
+    from tests.fake_line import OPENAPI_DIR
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "line-openapi"
+    if not shared.is_dir():
+        pytest.skip("../shared is not beside this clone")
+    for name in ("messaging-api.yml", "webhook.yml"):
+        assert (OPENAPI_DIR / name).read_bytes() == (shared / name).read_bytes(), name

@@ -65,9 +65,11 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     await page.screenshot(path=str(SHOTS / "simulator-02-alert.png"))
 
     # The resident taps OK at last; the daughter hears she is safe.
-    await resident.locator(".msg.card", has_text="お元気ですか？").first.get_by_role(
-        "button", name="OK"
-    ).click()
+    await (
+        resident.locator(".msg.card", has_text="お元気ですか？")
+        .first.get_by_role("button", name="OK")
+        .click()
+    )
     await expect(resident.locator(".log")).to_contain_text("OK を受け取りました")
     await expect(daughter.locator(".log")).to_contain_text("ご無事です")
     await page.screenshot(path=str(SHOTS / "simulator-03-safe.png"))
