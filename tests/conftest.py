@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from bot.appkeys import DEPS, DISPATCHER, ENGINE
 from bot.clock import FakeClock
 from bot.postback import PostbackCodec
 from bot.settings import Settings
+from bot.simulator.demo import Demo
 from tests import line_webhook as hook
 from tests.fake_line import FakeLine, postbacks_in
 
@@ -189,3 +191,26 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 async def bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
     return await start_bot()
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two free ports in a row")
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
+    running = Demo(free_port_pair(), tmp_path / "demo.db", pace=0)
+    await running.start()
+    yield running
+    await running.stop()
+    assert running.platform.schema_errors == []

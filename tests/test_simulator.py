@@ -5,41 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession
 
 from bot.simulator.demo import Demo
 from bot.simulator.tour import DAUGHTER, GROUP, NEIGHBOURS, RESIDENT, SON, Tour, key_of
+from tests.conftest import free_port_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no two free ports in a row")
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
-    running = Demo(free_port_pair(), tmp_path / "demo.db", pace=0)
-    await running.start()
-    yield running
-    await running.stop()
-    assert running.platform.schema_errors == []
 
 
 def texts(demo: Demo, name: str) -> list[str]:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from bot.simulator.demo import Demo
 from bot.simulator.tour import DAUGHTER, RESIDENT
 from tests.test_liff_browser import SHOTS
-from tests.test_simulator import free_port_pair
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
-    running = Demo(free_port_pair(), tmp_path / "demo.db", pace=0)
-    await running.start()
-    yield running
-    await running.stop()
-    assert running.platform.schema_errors == []
 
 
 def pane(page: Page, name: str):  # type: ignore[no-untyped-def]
