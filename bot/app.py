@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient
@@ -74,7 +74,7 @@ async def _line_client(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _engine(run_scheduler: bool):  # type: ignore[no-untyped-def]
+def _engine(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         postbacks = PostbackCodec(settings.channel_secret)

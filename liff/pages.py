@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,7 +44,7 @@ def _language(request: web.Request) -> str | None:
     return header.split(",")[0].strip() or None
 
 
-def page(name: str):  # type: ignore[no-untyped-def]
+def page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         settings = request.app[SETTINGS]
         locale = request.app[I18N].get(_language(request))

@@ -71,11 +71,11 @@ class StatsRepository:
             rows = await cursor.fetchall()
         finished = [row for row in rows if row["state"] in ("answered", "alerted")]
         answered = [row for row in rows if row["state"] == "answered"]
-        minutes = [
-            (from_db(row["closed_at"]) - from_db(row["sent_at"])).total_seconds() / 60  # type: ignore[operator]
-            for row in answered
-            if row["sent_at"] and row["closed_at"]
-        ]
+        minutes = []
+        for row in answered:
+            sent, closed = from_db(row["sent_at"]), from_db(row["closed_at"])
+            if sent is not None and closed is not None:
+                minutes.append((closed - sent).total_seconds() / 60)
         return {
             "rate": len(answered) / len(finished) if finished else None,
             "median_minutes": statistics.median(minutes) if minutes else None,

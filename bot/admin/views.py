@@ -19,6 +19,7 @@ from bot.admin.render import QUOTA_WARNING, render
 from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, SETTINGS
 from bot.features.invites import ensure_invites
 from bot.features.teams import clean_team_name
+from bot.i18n import Locale
 from bot.invite_codes import chat_link
 from scheduler.schedule import INTERVALS
 from storage.models import PERSONAL_FIELDS, Role
@@ -28,7 +29,7 @@ from storage.stats import DAILY_SERIES
 QUOTA_CACHE_FOR = timedelta(minutes=10)
 
 
-def _locale(request: web.Request):  # type: ignore[no-untyped-def]
+def _locale(request: web.Request) -> Locale:
     return request.app[I18N].get(request.headers.get("Accept-Language", "").split(",")[0] or None)
 
 
