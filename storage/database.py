@@ -97,7 +97,7 @@ class Database:
                 f"({version}, '{to_db(datetime.now(UTC))}');"
             )
             async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
-                broken = await cursor.fetchall()
+                broken = list(await cursor.fetchall())
             if broken:
                 await self._conn.execute("ROLLBACK")
                 raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")

@@ -68,7 +68,7 @@ class StatsRepository:
             " WHERE opened_at >= ? AND state != 'cancelled'",
             (to_db(since),),
         ) as cursor:
-            rows = await cursor.fetchall()
+            rows = list(await cursor.fetchall())
         finished = [row for row in rows if row["state"] in ("answered", "alerted")]
         answered = [row for row in rows if row["state"] == "answered"]
         minutes = []

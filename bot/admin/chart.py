@@ -20,10 +20,11 @@ def _marker(shape: str, x: float, y: float) -> str:
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5"/>'
     if shape == "square":
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7"/>'
-    corners = {
+    shapes: dict[str, list[tuple[float, float]]] = {
         "triangle": [(0, -4.5), (4.5, 3.5), (-4.5, 3.5)],
         "diamond": [(0, -5), (5, 0), (0, 5), (-5, 0)],
-    }[shape]
+    }
+    corners = shapes[shape]
     path = " L".join(f"{x + dx:.1f} {y + dy:.1f}" for dx, dy in corners)
     return f'<path d="M{path} Z"/>'
 

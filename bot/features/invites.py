@@ -52,7 +52,7 @@ async def invite_messages(
         for label in [ctx.t(f"invite.rotate.{role.value}")]
     ]
     found: list[messages.Message] = [messages.text(ctx.t("invite.intro", team=team.name), rotate)]
-    images = []
+    images: list[messages.Message] = []
     for role in Role:
         code = invites[role].code
         link = await invite_link(ctx, ctx.locale, code)

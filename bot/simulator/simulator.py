@@ -299,7 +299,7 @@ class Simulator:
             chats = [p.uid for p in self.people.values() if p.following]
         else:
             to = body.get("to")
-            chats = to if isinstance(to, list) else [to]
+            chats = [str(chat) for chat in to] if isinstance(to, list) else [str(to)]
         stamp = self._stamp()
         for chat in chats:
             if chat in self.logs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,12 @@ from bot.simulator.simulator import Simulator
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIMULATOR = web.AppKey("simulator", Simulator)
-TOUR = web.AppKey("tour", Callable)
+TOUR: web.AppKey[Callable[[], Coroutine[Any, Any, None]]] = web.AppKey("tour")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3h": timedelta(hours=3)}
 
 
 def make_app(
-    platform: LinePlatform, simulator: Simulator, tour: Callable[[], Awaitable[None]]
+    platform: LinePlatform, simulator: Simulator, tour: Callable[[], Coroutine[Any, Any, None]]
 ) -> web.Application:
     app = platform.make_app()
     app[SIMULATOR] = simulator
