@@ -73,3 +73,52 @@ async def test_a_user_membership_needs_consent(tmp_path: Path) -> None:
         ):
             pass
     await db.close()
+
+
+def _database_at_migration_3(path: Path) -> None:
+    """A database as the release before 0004 left it: an unsent check-in in its outbox."""
+    import sqlite3
+
+    migrations = sorted(
+        (Path(__file__).resolve().parents[1] / "storage" / "migrations").glob("*.sql")
+    )
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for number, migration in enumerate(migrations[:3], start=1):
+        conn.executescript(f"BEGIN;{migration.read_text('utf-8')}COMMIT;")
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (number,))
+    conn.execute(
+        "INSERT INTO members (line_user_id, registered_at) VALUES ('U1', ?)", (NOW.isoformat(),)
+    )
+    conn.execute(
+        "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose,"
+        " next_attempt_at, created_at) VALUES ('push', '[\"U1\"]', '[]', 'key-1',"
+        " 'checkin', ?, ?)",
+        (NOW.isoformat(), NOW.isoformat()),
+    )
+    conn.execute(
+        "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at,"
+        " checkin_outbox_id) VALUES (1, ?, 'open', ?, 1)",
+        (NOW.isoformat(), NOW.isoformat()),
+    )
+    conn.close()
+
+
+async def test_an_older_database_with_rows_upgrades_without_losing_them(tmp_path: Path) -> None:
+    """Migration 0004 rebuilds the outbox; rounds that point at outbox rows keep pointing."""
+    path = tmp_path / "old.db"
+    _database_at_migration_3(path)
+
+    db = await open_db(path)
+    async with db.transaction() as conn_async:
+        async with conn_async.execute("SELECT retry_key, notice_id FROM outbox") as cursor:
+            assert [tuple(row) for row in await cursor.fetchall()] == [("key-1", None)]
+        async with conn_async.execute("PRAGMA foreign_key_check") as cursor:
+            assert list(await cursor.fetchall()) == []
+        async with conn_async.execute("PRAGMA foreign_keys") as cursor:
+            assert (await cursor.fetchone())[0] == 1
+    async with unit_of_work(db) as repos:
+        due = await repos.outbox.due(NOW, 10)
+    assert [row.retry_key for row in due] == ["key-1"], "the unsent message is still sent"
+    await db.close()
