@@ -52,6 +52,11 @@ class Locale:
         key = "schedule.daily" if interval_days == 1 else "schedule.every"
         return self.t(key, days=interval_days, hour=hour)
 
+    def section(self, prefix: str) -> dict[str, str]:
+        """The texts under `prefix.`, keyed without it (what a page's script is given)."""
+        start = f"{prefix}."
+        return {k.removeprefix(start): v for k, v in self.texts.items() if k.startswith(start)}
+
     def quote_of_the_day(self, day: date) -> str:
         # The same index in every language, so one day's check-in says the same thing to all.
         return self.quotes[day.toordinal() % len(self.quotes)]
@@ -92,6 +97,11 @@ class I18n:
             if base in self._locales:
                 return self._locales[base]
         return self._locales[DEFAULT_LANGUAGE]
+
+
+def first_language(accept_language: str) -> str | None:
+    """A web page's language from the browser's Accept-Language, before LINE says who calls."""
+    return accept_language.split(",")[0].split(";")[0].strip() or None
 
 
 def placeholders(text: str) -> set[str]:

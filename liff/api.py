@@ -16,10 +16,9 @@ from aiohttp import web
 
 from bot import messages
 from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, LIFF_VERIFIER, SETTINGS
-from bot.features.invites import ensure_invites
+from bot.features.invites import ensure_invites, invite_link, share_text
 from bot.features.teams import DEFAULT_TEAM_SCHEDULE, clean_team_name
 from bot.i18n import Locale
-from bot.invite_codes import chat_link
 from liff.auth import VerificationUnavailable
 from scheduler import checkins
 from scheduler.schedule import INTERVALS, Schedule, first_due
@@ -349,18 +348,9 @@ async def team_view(
 async def invite_view(
     request: web.Request, locale: Locale, team: Team, role: Role, code: str
 ) -> dict[str, str]:
-    basic_id = await request.app[DEPS].line.bot_basic_id()
-    link = chat_link(basic_id, locale.t("invite.prefill", code=code)) if basic_id else ""
-    key = "invite.share" if link else "invite.share_without_link"
-    text = locale.t(
-        key,
-        team=team.name,
-        role=locale.t(f"role_name.{role.value}"),
-        meaning=locale.t(f"role_meaning.{role.value}"),
-        link=link,
-        code=code,
-    )
-    return {"code": code, "text": text, "link": link, "qr": f"/invites/{code}.png"}
+    link = await invite_link(request.app[DEPS].line, locale, code)
+    text = share_text(locale, team, role, code, link)
+    return {"code": code, "text": text, "link": link or "", "qr": f"/invites/{code}.png"}
 
 
 async def create_team(request: web.Request) -> web.Response:
@@ -425,7 +415,7 @@ async def leave_team(request: web.Request) -> web.Response:
 
 def page_texts(locale: Locale) -> dict[str, str]:
     """What the page's script shows, in the person's language."""
-    texts = {k.removeprefix("liff."): v for k, v in locale.texts.items() if k.startswith("liff.")}
+    texts = locale.section("liff")
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:

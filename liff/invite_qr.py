@@ -10,6 +10,7 @@ from qrcode.image.pure import PyPNGImage
 
 from bot import invite_codes
 from bot.appkeys import DB, I18N, LINE
+from bot.features.invites import invite_link
 from storage.repositories import unit_of_work
 
 
@@ -29,9 +30,10 @@ async def invite_qr(request: web.Request) -> web.Response:
         team = await repos.teams.get(invite.team_id) if invite else None
     if invite is None or invite.revoked_at is not None or team is None:
         raise web.HTTPNotFound(text="unknown invite code")
-    prefill = request.app[I18N].get(None).t("invite.prefill", code=code)
-    basic_id = await request.app[LINE].bot_basic_id()
-    content = invite_codes.chat_link(basic_id, prefill) if basic_id else prefill
+    locale = request.app[I18N].get(None)
+    # Scanned, it opens the chat with the code typed in; without the link, the text itself.
+    link = await invite_link(request.app[LINE], locale, code)
+    content = link or locale.t("invite.prefill", code=code)
     disposition = "attachment" if "download" in request.query else "inline"
     return web.Response(
         body=qr_png(content),

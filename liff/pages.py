@@ -10,6 +10,7 @@ import jinja2
 from aiohttp import web
 
 from bot.appkeys import I18N, SETTINGS
+from bot.i18n import first_language
 from liff.branding import load_branding
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,20 +39,12 @@ def content_security_policy(sdk_url: str) -> str:
     )
 
 
-def _language(request: web.Request) -> str | None:
-    # Before LINE has said who is calling, the browser's language picks the first words.
-    header = request.headers.get("Accept-Language", "")
-    return header.split(",")[0].strip() or None
-
-
 def page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         settings = request.app[SETTINGS]
-        locale = request.app[I18N].get(_language(request))
+        locale = request.app[I18N].get(first_language(request.headers.get("Accept-Language", "")))
         branding = load_branding(settings.branding)
-        texts = {
-            k.removeprefix("liff."): v for k, v in locale.texts.items() if k.startswith("liff.")
-        }
+        texts = locale.section("liff")
         body = _environment.get_template("page.html").render(
             page=name,
             pages=PAGES,

@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from bot.appkeys import I18N, SETTINGS
+from bot.i18n import Locale, first_language
 from liff.branding import load_branding
 from storage.admin import AdminSession
 from storage.database import from_db
@@ -32,11 +33,15 @@ _environment = jinja2.Environment(
 )
 
 
+def admin_locale(request: web.Request) -> Locale:
+    """The console speaks the browser's language (Japanese first)."""
+    return request.app[I18N].get(first_language(request.headers.get("Accept-Language", "")))
+
+
 def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
-    language = request.headers.get("Accept-Language", "").split(",")[0].strip() or None
-    locale = request.app[I18N].get(language)
+    locale = admin_locale(request)
     session = request.get(SESSION_KEY)
     values: dict[str, Any] = {
         "t": lambda key, **more: locale.t(f"admin.{key}", **more),

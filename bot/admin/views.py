@@ -15,22 +15,16 @@ from bot.admin.auth import admin_only, audit, session_of
 from bot.admin.chart import daily_chart
 from bot.admin.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from bot.admin.quota import Forecast, forecast
-from bot.admin.render import QUOTA_WARNING, render
+from bot.admin.render import QUOTA_WARNING, admin_locale, render
 from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, SETTINGS
 from bot.features.invites import ensure_invites
 from bot.features.teams import clean_team_name
-from bot.i18n import Locale
-from bot.invite_codes import chat_link
 from scheduler.schedule import INTERVALS
 from storage.models import PERSONAL_FIELDS, Role
 from storage.repositories import unit_of_work
 from storage.stats import DAILY_SERIES
 
 QUOTA_CACHE_FOR = timedelta(minutes=10)
-
-
-def _locale(request: web.Request) -> Locale:
-    return request.app[I18N].get(request.headers.get("Accept-Language", "").split(",")[0] or None)
 
 
 def _int(value: Any) -> int | None:
@@ -86,7 +80,7 @@ async def dashboard(request: web.Request) -> web.Response:
     async with unit_of_work(request.app[DB]) as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
-    locale = _locale(request)
+    locale = admin_locale(request)
     labels = {series: locale.t(f"admin.series.{series}") for series in DAILY_SERIES}
     return await _page(
         request,
@@ -126,7 +120,7 @@ async def teams(request: web.Request) -> web.Response:
             "search": search,
             "intervals": INTERVALS,
             "hours": range(24),
-            "schedule": _locale(request).schedule,
+            "schedule": admin_locale(request).schedule,
         },
     )
 
@@ -148,25 +142,17 @@ async def create_team(request: web.Request) -> web.Response:
 
 async def _team_context(request: web.Request) -> dict[str, Any]:
     team_id = _int(request.match_info["team_id"])
-    locale = _locale(request)
+    locale = admin_locale(request)
     async with unit_of_work(request.app[DB]) as repos:
         team = await repos.teams.get(team_id) if team_id else None
         if team is None:
             raise web.HTTPNotFound(text="no such team")
         invites = await ensure_invites(repos, team, request.app[CLOCK].now())
         members = {role.value: await repos.teams.members_of(team.id, role) for role in Role}
-    basic_id = await request.app[DEPS].line.bot_basic_id()
-    links = {
-        role.value: chat_link(basic_id, locale.t("invite.prefill", code=invite.code))
-        if basic_id
-        else ""
-        for role, invite in invites.items()
-    }
     return {
         "team": team,
         "invites": {r.value: i for r, i in invites.items()},
         "members": members,
-        "links": links,
         "schedule": locale.schedule,
     }
 
@@ -235,7 +221,7 @@ async def groups(request: web.Request) -> web.Response:
         "groups.html",
         {
             "groups": found,
-            "schedule": _locale(request).schedule,
+            "schedule": admin_locale(request).schedule,
         },
     )
 
@@ -308,7 +294,7 @@ async def send_notice(request: web.Request) -> web.Response:
         plan = await plan_notice(repos, request.app[DEPS].line, audience)
         outcome = await record_notice(repos, plan, text, admin, request.app[CLOCK].now())
     if isinstance(outcome, str):
-        raise web.HTTPBadRequest(text=_locale(request).t(f"admin.notice_problem.{outcome}"))
+        raise web.HTTPBadRequest(text=admin_locale(request).t(f"admin.notice_problem.{outcome}"))
     await audit(
         request,
         "notice_sent",

@@ -9,6 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot import invite_codes, messages
 from bot.deps import EventContext
 from bot.i18n import Locale
+from bot.line_api import LineApi
 from bot.router import Router, action, from_person, in_group, text_of
 from scheduler import checkins
 from scheduler.schedule import Schedule
@@ -33,11 +34,25 @@ async def ensure_invites(repos: Repositories, team: Team, now: datetime) -> dict
     return invites
 
 
-async def invite_link(ctx: EventContext, locale: Locale, code: str) -> str | None:
-    basic_id = await ctx.deps.line.bot_basic_id()
+async def invite_link(line: LineApi, locale: Locale, code: str) -> str | None:
+    """The line.me link that opens the bot's chat with the code typed in (None while the
+    account's basic id is unknown)."""
+    basic_id = await line.bot_basic_id()
     if basic_id is None:
         return None
     return invite_codes.chat_link(basic_id, locale.t("invite.prefill", code=code))
+
+
+def share_text(locale: Locale, team: Team, role: Role, code: str, link: str | None) -> str:
+    """The invitation a person forwards: the team, the role and what it means, link and code."""
+    return locale.t(
+        "invite.share" if link else "invite.share_without_link",
+        team=team.name,
+        role=locale.t(f"role_name.{role.value}"),
+        meaning=locale.t(f"role_meaning.{role.value}"),
+        link=link or "",
+        code=code,
+    )
 
 
 async def invite_messages(
@@ -55,20 +70,8 @@ async def invite_messages(
     images: list[messages.Message] = []
     for role in Role:
         code = invites[role].code
-        link = await invite_link(ctx, ctx.locale, code)
-        key = "invite.share" if link else "invite.share_without_link"
-        found.append(
-            messages.text(
-                ctx.t(
-                    key,
-                    team=team.name,
-                    role=ctx.t(f"role_name.{role.value}"),
-                    meaning=ctx.t(f"role_meaning.{role.value}"),
-                    link=link or "",
-                    code=code,
-                )
-            )
-        )
+        link = await invite_link(ctx.deps.line, ctx.locale, code)
+        found.append(messages.text(share_text(ctx.locale, team, role, code, link)))
         if ctx.deps.settings.public_url:
             image = messages.image(f"{ctx.deps.settings.public_url}/invites/{code}.png")
             images.insert(0 if role is first_qr else len(images), image)

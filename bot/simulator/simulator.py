@@ -34,7 +34,6 @@ class Person:
     uid: str
     language: str = "ja"
     following: bool = False
-    token: str = ""
 
 
 @dataclass
@@ -214,10 +213,10 @@ class Simulator:
     def my_page(self, key: str, path: str = "/liff/") -> str:
         """My page as this person, with a token the stand-in platform will vouch for."""
         person = self.people[key]
-        person.token = self.platform.issue_id_token(
+        token = self.platform.issue_id_token(
             person.uid, person.name, self._login_channel, TOKEN_LIFETIME
         )
-        return f"{self.bot_url}{path}#sim_token={person.token}"
+        return f"{self.bot_url}{path}#sim_token={token}"
 
     def liff_path(self, uri: str) -> str | None:
         """https://liff.line.me/{LIFF id}/teams -> /liff/teams on the bot."""
