@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import messages
 from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, LIFF_VERIFIER, SETTINGS
 from bot.features.invites import ensure_invites, invite_link, share_text
 from bot.features.teams import DEFAULT_TEAM_SCHEDULE, clean_team_name
@@ -214,15 +213,9 @@ async def pause(request: web.Request) -> web.Response:
     async with unit_of_work(request.app[DB]) as repos:
         await repos.members.set_paused_until(member.id, until.isoformat())
         await repos.members.set_next_due(member.id, resume_at)
-        await checkins.cancel_open_round(repos, member, "paused", now)
-
-        def build(locale: Locale) -> list[messages.Message]:
-            name = checkins.display_name(locale, member)
-            return [
-                messages.text(locale.t("stopped.paused", name=name, until=locale.when(resume_at)))
-            ]
-
-        await checkins.notify_managers(repos, deps.checkin_context, member, "paused", build, now)
+        await checkins.stop_checkins(
+            repos, deps.checkin_context, member, "paused", now, until=resume_at
+        )
     request.app[ENGINE].request_delivery()
     return web.json_response({"ok": True})
 
@@ -266,10 +259,7 @@ async def withdraw(request: web.Request) -> web.Response:
     async with unit_of_work(request.app[DB]) as repos:
         await checkins.stop_checkins(repos, deps.checkin_context, member, "withdrawn", now)
         for team, role in await repos.teams.teams_of(member.id):
-            await checkins.tell_team(
-                repos, deps.checkin_context, team, member, role, "team.left_notice", now
-            )
-            await repos.teams.remove_member(team.id, member.id, now)
+            await checkins.leave_team(repos, deps.checkin_context, team, member, role, now)
         await repos.members.set_personal(member.id, PersonalFields())
         await repos.members.clear_schedule(member.id)
         await repos.members.set_paused_until(member.id, None)
@@ -405,10 +395,7 @@ async def leave_team(request: web.Request) -> web.Response:
     now = deps.clock.now()
     async with unit_of_work(request.app[DB]) as repos:
         team, role = await _my_team(request, repos, viewer)
-        await checkins.tell_team(
-            repos, deps.checkin_context, team, viewer, role, "team.left_notice", now
-        )
-        await repos.teams.remove_member(team.id, viewer.id, now)
+        await checkins.leave_team(repos, deps.checkin_context, team, viewer, role, now)
     request.app[ENGINE].request_delivery()
     return web.json_response({"ok": True})
 

@@ -176,6 +176,19 @@ async def tell_team(
     return len(others)
 
 
+async def leave_team(
+    repos: Repositories,
+    ctx: CheckinContext,
+    team: Team,
+    member: Member,
+    role: Role,
+    now: datetime,
+) -> None:
+    """The member leaves; the others in the team hear it (an emptied team goes away)."""
+    await tell_team(repos, ctx, team, member, role, "team.left_notice", now)
+    await repos.teams.remove_member(team.id, member.id, now)
+
+
 async def close_open_round(
     repos: Repositories, ctx: CheckinContext, member: Member, reason: str, now: datetime
 ) -> CheckinRound | None:
@@ -205,16 +218,26 @@ async def close_open_round(
 
 
 async def stop_checkins(
-    repos: Repositories, ctx: CheckinContext, member: Member, reason: str, now: datetime
+    repos: Repositories,
+    ctx: CheckinContext,
+    member: Member,
+    reason: str,
+    now: datetime,
+    until: datetime | None = None,
 ) -> int:
-    """Check-ins end (the person blocked the bot, or stopped them): the open round is
-    cancelled and every manager watching hears it, so silence is never mistaken for safety.
-    Returns how many managers were told."""
+    """Check-ins end, for good or `until` a moment (blocked, stopped, paused, left): the open
+    round is cancelled and every manager watching hears it, so silence is never mistaken for
+    safety. Returns how many managers were told."""
     await cancel_open_round(repos, member, reason, now)
 
     def build(locale: Locale) -> list[messages.Message]:
-        name = display_name(locale, member)
-        return [messages.text(locale.t(f"stopped.{reason}", name=name, member_id=member.id))]
+        text = locale.t(
+            f"stopped.{reason}",
+            name=display_name(locale, member),
+            member_id=member.id,
+            until=locale.when(until),
+        )
+        return [messages.text(text)]
 
     return await notify_managers(repos, ctx, member, reason, build, now)
 

@@ -273,8 +273,5 @@ async def leave(ctx: EventContext) -> None:
         if found is None:
             return
         team, role = found
-        await checkins.tell_team(
-            repos, ctx.deps.checkin_context, team, member, role, "team.left_notice", now
-        )
-        await repos.teams.remove_member(team.id, member.id, now)
+        await checkins.leave_team(repos, ctx.deps.checkin_context, team, member, role, now)
     ctx.reply(messages.text(ctx.t("team.left", team=team.name)))
