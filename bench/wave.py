@@ -20,13 +20,13 @@ from pathlib import Path
 from aiohttp import ClientSession, web
 
 from bot.app import create_app
-from bot.appkeys import DB, ENGINE
-from bot.clock import FakeClock
-from bot.postback import PostbackCodec
-from bot.settings import Settings
-from scheduler.checkins import ok_postback
-from scheduler.schedule import Schedule, first_due
-from storage.repositories import unit_of_work
+from care.checkins import ok_postback
+from care.schedule import Schedule, first_due
+from care.services import SERVICES
+from ground.clock import FakeClock
+from ground.postback import PostbackCodec
+from ground.settings import Settings
+from scheduler.engine import ENGINE
 from tests import line_webhook as hook
 
 SECRET = "bench-secret"
@@ -85,7 +85,7 @@ async def main(residents: int, taps: int) -> None:
     schedule = Schedule(1, 7)
     due = first_due(schedule, clock.now(), settings.timezone)
     started = time.perf_counter()
-    async with unit_of_work(app[DB]) as repos:
+    async with app[SERVICES].repositories() as repos:
         for number in range(residents):
             member, _ = await repos.members.register(
                 hook.user_id(f"r{number}"), f"resident {number}", "ja", clock.now()

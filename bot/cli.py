@@ -14,11 +14,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.admin.passwords import hash_password, weak_password
+from admin.passwords import hash_password, weak_password
 from bot.app import create_app
-from bot.clock import SystemClock
-from bot.i18n import LocaleError
-from bot.settings import Settings, SettingsError, read_dotenv
+from ground.clock import SystemClock
+from ground.i18n import LocaleError
+from ground.settings import Settings, SettingsError, read_dotenv
 from storage.database import Database
 from storage.repositories import unit_of_work
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def start_demo(port: int, script: str | None) -> int:
-    from bot.simulator.demo import run_demo
+    from simulator.demo import run_demo
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

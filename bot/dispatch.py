@@ -7,21 +7,25 @@ import json
 import logging
 from typing import Any
 
+from aiohttp import web
 from linebot.v3.webhooks import Event, PostbackEvent
 
-from bot import messages
-from bot.deps import REPLY_LIMIT, Deps, EventContext
-from bot.line_api import Outcome
+from bot.context import REPLY_LIMIT, EventContext
+from bot.refusals import refusal_message
 from bot.router import Router, from_person
+from care import people
+from care.errors import Refused
+from care.services import Services
+from ground import messages
+from ground.line_api import Outcome
 from storage.models import Member
-from storage.repositories import unit_of_work
 
 log = logging.getLogger("mimamori.dispatch")
 
 
 class EventDispatcher:
-    def __init__(self, deps: Deps, router: Router) -> None:
-        self._deps = deps
+    def __init__(self, services: Services, router: Router) -> None:
+        self._services = services
         self._router = router
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -38,8 +42,8 @@ class EventDispatcher:
 
     async def replay_unprocessed(self) -> int:
         """Events received but not handled before the process stopped are handled now."""
-        async with unit_of_work(self._deps.db) as repos:
-            pending = await repos.inbox.unprocessed()
+        async with self._services.unit_of_work() as work:
+            pending = await work.repos.inbox.unprocessed()
         if pending:
             log.info("replaying %d webhook events left from before the restart", len(pending))
             self.submit([(event_id, json.loads(payload)) for event_id, payload in pending])
@@ -54,24 +58,24 @@ class EventDispatcher:
 
     async def handle(self, event_id: str, raw: dict[str, Any]) -> None:
         event = _parse(event_id, raw)
-        ctx = EventContext(deps=self._deps, event=event) if event is not None else None
+        ctx = EventContext(services=self._services, event=event) if event is not None else None
         if ctx is not None:
             await self._route(ctx, event_id)
             await self._send_reply(ctx)
-        async with unit_of_work(self._deps.db) as repos:
-            await repos.inbox.mark_processed(event_id, self._deps.clock.now())
-        if ctx is not None:
-            # Whatever the handler recorded in the outbox leaves now, not at the next sweep.
-            self._deps.engine.request_delivery()
+        async with self._services.unit_of_work() as work:
+            await work.repos.inbox.mark_processed(event_id, work.now)
 
     async def _route(self, ctx: EventContext, event_id: str) -> None:
         try:
             if from_person(ctx):
                 ctx.member = await self._person(ctx)
             if isinstance(ctx.event, PostbackEvent):
-                ctx.postback = self._deps.postbacks.decode(ctx.event.postback.data)
+                ctx.postback = self._services.postbacks.decode(ctx.event.postback.data)
             if not await self._router.dispatch(ctx):
                 log.info("event %s (%s) not handled", event_id, ctx.event.type)
+        except Refused as refused:
+            # The rules said no (and the unit of work changed nothing): say why.
+            ctx.replies = [refusal_message(ctx.locale, refused)]
         except Exception:
             # The one error hook: log with context and apologise rather than stay silent.
             log.exception(
@@ -86,18 +90,15 @@ class EventDispatcher:
         """The member behind a 1:1 event, registered on first contact (a follow, or a message
         from someone who followed before the bot kept records)."""
         user_id = ctx.event.source.user_id
-        async with unit_of_work(self._deps.db) as repos:
-            member = await repos.members.by_line_id(user_id)
+        async with self._services.unit_of_work() as work:
+            member = await work.repos.members.by_line_id(user_id)
         if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
             return member
-        profile = await self._deps.line.profile(user_id)
-        language = self._deps.i18n.get(profile.language if profile else None).language
+        profile = await self._services.line.profile(user_id)
+        language = self._services.locale(profile.language if profile else None).language
         name = profile.display_name if profile else ""
-        async with unit_of_work(self._deps.db) as repos:
-            member, _ = await repos.members.register(
-                user_id, name, language, self._deps.clock.now()
-            )
-        return member
+        async with self._services.unit_of_work() as work:
+            return await people.register(work, user_id, name, language)
 
     async def _send_reply(self, ctx: EventContext) -> None:
         token = getattr(ctx.event, "reply_token", None)
@@ -105,7 +106,7 @@ class EventDispatcher:
             return
         if len(ctx.replies) > REPLY_LIMIT:
             log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
-        result = await self._deps.line.reply(token, ctx.replies[:REPLY_LIMIT])
+        result = await self._services.line.reply(token, ctx.replies[:REPLY_LIMIT])
         if result.outcome is not Outcome.DELIVERED:
             # A reply token lives about a minute and cannot be retried: log and move on.
             log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
@@ -119,3 +120,6 @@ def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
     except Exception as error:
         log.warning("event %s (type %r) skipped: %s", event_id, raw.get("type"), str(error)[:300])
         return None
+
+
+DISPATCHER = web.AppKey("dispatcher", EventDispatcher)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.deps import EventContext
+from bot.context import EventContext
 
 log = logging.getLogger("mimamori.router")
 

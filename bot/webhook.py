@@ -10,8 +10,10 @@ from aiohttp import web
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
-from bot.appkeys import CLOCK, DB, DISPATCHER, PARSER, SETTINGS
-from storage.repositories import unit_of_work
+from bot.dispatch import DISPATCHER
+from care.services import SERVICES
+
+PARSER = web.AppKey("parser", WebhookParser)
 
 log = logging.getLogger("mimamori.webhook")
 
@@ -21,7 +23,7 @@ async def callback(request: web.Request) -> web.Response:
     signature = request.headers.get("X-Line-Signature")
     if not signature:
         return _refuse(400, "missing X-Line-Signature")
-    limit = app[SETTINGS].max_webhook_body
+    limit = app[SERVICES].settings.max_webhook_body
     if request.content_length is not None and request.content_length > limit:
         return _refuse(413, "body too large")
     body = await _read_limited(request, limit)
@@ -56,8 +58,8 @@ async def _record(app: web.Application, raw_events: list[Any]) -> list[tuple[str
     """Store new events (deduplicated by webhookEventId) before answering: a crash after
     the 200 cannot lose them, they are replayed at start-up."""
     fresh = []
-    now = app[CLOCK].now()
-    async with unit_of_work(app[DB]) as repos:
+    async with app[SERVICES].unit_of_work() as work:
+        repos, now = work.repos, work.now
         for raw in raw_events:
             event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
             if not isinstance(event_id, str) or not event_id:

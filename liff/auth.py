@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
+from aiohttp import web
 
-from bot.clock import Clock
+from ground.clock import Clock
 
 log = logging.getLogger("mimamori.liff.auth")
 
@@ -87,3 +88,6 @@ class IdTokenVerifier:
             self._cache = {k: v for k, v in self._cache.items() if v.expires_at > now}
         if len(self._cache) < CACHE_LIMIT:
             self._cache[key] = verified
+
+
+LIFF_VERIFIER = web.AppKey("liff_verifier", IdTokenVerifier)

@@ -8,10 +8,9 @@ import qrcode
 from aiohttp import web
 from qrcode.image.pure import PyPNGImage
 
-from bot import invite_codes
-from bot.appkeys import DB, I18N, LINE
-from bot.features.invites import invite_link
-from storage.repositories import unit_of_work
+from care.invites import invite_link
+from care.services import SERVICES
+from ground import invite_codes
 
 
 def qr_png(content: str) -> bytes:
@@ -25,14 +24,14 @@ async def invite_qr(request: web.Request) -> web.Response:
     code = invite_codes.normalise(request.match_info["code"])
     if code is None:
         raise web.HTTPNotFound(text="unknown invite code")
-    async with unit_of_work(request.app[DB]) as repos:
-        invite = await repos.teams.invite(code)
-        team = await repos.teams.get(invite.team_id) if invite else None
+    async with request.app[SERVICES].unit_of_work() as work:
+        invite = await work.repos.teams.invite(code)
+        team = await work.repos.teams.get(invite.team_id) if invite else None
     if invite is None or invite.revoked_at is not None or team is None:
         raise web.HTTPNotFound(text="unknown invite code")
-    locale = request.app[I18N].get(None)
+    locale = request.app[SERVICES].i18n.get(None)
     # Scanned, it opens the chat with the code typed in; without the link, the text itself.
-    link = await invite_link(request.app[LINE], locale, code)
+    link = await invite_link(request.app[SERVICES].line, locale, code)
     content = link or locale.t("invite.prefill", code=code)
     disposition = "attachment" if "download" in request.query else "inline"
     return web.Response(

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from bot.appkeys import I18N, SETTINGS
-from bot.i18n import first_language
-from liff.branding import load_branding
+from care.services import SERVICES
+from ground.branding import load_branding
+from ground.i18n import first_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -41,8 +41,10 @@ def content_security_policy(sdk_url: str) -> str:
 
 def page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        settings = request.app[SETTINGS]
-        locale = request.app[I18N].get(first_language(request.headers.get("Accept-Language", "")))
+        settings = request.app[SERVICES].settings
+        locale = request.app[SERVICES].i18n.get(
+            first_language(request.headers.get("Accept-Language", ""))
+        )
         branding = load_branding(settings.branding)
         texts = locale.section("liff")
         body = _environment.get_template("page.html").render(
@@ -67,7 +69,7 @@ def page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 async def brand_css(request: web.Request) -> web.Response:
-    branding = load_branding(request.app[SETTINGS].branding)
+    branding = load_branding(request.app[SERVICES].settings.branding)
     variables = "".join(
         f"--{name.replace('_', '-')}:{value};" for name, value in branding.colours.items()
     )
@@ -75,4 +77,4 @@ async def brand_css(request: web.Request) -> web.Response:
 
 
 async def banner(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(load_branding(request.app[SETTINGS].branding).banner)
+    return web.FileResponse(load_branding(request.app[SERVICES].settings.branding).banner)

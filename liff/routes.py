@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot.appkeys import CLOCK, LIFF_VERIFIER, SETTINGS
+from care.services import SERVICES
 from liff import api
-from liff.auth import IdTokenVerifier
+from liff.auth import LIFF_VERIFIER, IdTokenVerifier
 from liff.invite_qr import invite_qr
 from liff.pages import PAGES, STATIC, banner, brand_css, page
 
@@ -22,33 +22,17 @@ def setup_liff(app: web.Application) -> None:
     app.router.add_get("/liff/banner", banner)
     app.router.add_static("/liff/static", STATIC)
     app.router.add_get("/invites/{code}.png", invite_qr)
-    routes = [
-        ("GET", "/liff/api/me", api.me),
-        ("POST", "/liff/api/terms", api.accept_terms),
-        ("PUT", "/liff/api/me/personal", api.save_personal),
-        ("PUT", "/liff/api/me/schedule", api.save_schedule),
-        ("POST", "/liff/api/me/pause", api.pause),
-        ("POST", "/liff/api/me/resume", api.resume),
-        ("POST", "/liff/api/me/stop", api.stop),
-        ("POST", "/liff/api/me/withdraw", api.withdraw),
-        ("GET", "/liff/api/members/{member_id}", api.member_view),
-        ("GET", "/liff/api/teams", api.teams),
-        ("POST", "/liff/api/teams", api.create_team),
-        ("POST", "/liff/api/teams/{team_id}/rotate", api.rotate_invite),
-        ("POST", "/liff/api/teams/{team_id}/leave", api.leave_team),
-    ]
-    for method, path, handler in routes:
-        app.router.add_route(method, path, handler)
+    app.add_subapp("/liff/api", api.api_app())
 
 
 async def _verifier(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+    settings = app[SERVICES].settings
     if settings.login_channel_id is None:
         # Without a LINE Login channel My page cannot know who calls: its API answers 503.
         yield
         return
     async with aiohttp.ClientSession() as session:
         app[LIFF_VERIFIER] = IdTokenVerifier(
-            session, settings.line_api_base_url, settings.login_channel_id, app[CLOCK]
+            session, settings.line_api_base_url, settings.login_channel_id, app[SERVICES].clock
         )
         yield

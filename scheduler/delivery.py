@@ -6,16 +6,14 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.clock import Clock
-from bot.line_api import LineApi, Outcome, SendResult
-from storage.database import Database
+from care.checkins import message_accepted
+from care.services import Services
+from ground.line_api import Outcome, SendResult
 from storage.models import OutboxMessage
-from storage.repositories import unit_of_work
 
 log = logging.getLogger("mimamori.delivery")
 
 BATCH = 200
-LADDER_PURPOSES = ("checkin", "resend")
 
 
 def backoff(outcome: Outcome, attempts: int) -> timedelta:
@@ -28,10 +26,9 @@ def backoff(outcome: Outcome, attempts: int) -> timedelta:
 
 
 class OutboxDelivery:
-    def __init__(self, db: Database, line: LineApi, clock: Clock, concurrency: int = 16) -> None:
-        self._db = db
-        self._line = line
-        self._clock = clock
+    def __init__(self, services: Services, concurrency: int = 16) -> None:
+        self._services = services
+        self._line = services.line
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
 
@@ -40,8 +37,8 @@ class OutboxDelivery:
         attempted = 0
         async with self._lock:
             while True:
-                async with unit_of_work(self._db) as repos:
-                    rows = await repos.outbox.due(self._clock.now(), BATCH)
+                async with self._services.unit_of_work() as work:
+                    rows = await work.repos.outbox.due(work.now, BATCH)
                 if not rows:
                     return attempted
                 await asyncio.gather(*(self._deliver(row) for row in rows))
@@ -60,8 +57,8 @@ class OutboxDelivery:
         return await self._line.push(row.recipients[0], row.messages, row.retry_key)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:
-        now = self._clock.now()
-        async with unit_of_work(self._db) as repos:
+        async with self._services.unit_of_work() as work:
+            repos, now = work.repos, work.now
             if result.outcome is Outcome.DELIVERED:
                 await repos.outbox.mark_sent(row.id, now)
             elif result.outcome is Outcome.REJECTED:
@@ -86,8 +83,4 @@ class OutboxDelivery:
                 )
                 await repos.outbox.mark_retry(row.id, now + delay, result.detail)
                 return
-            if row.purpose in LADDER_PURPOSES:
-                # A refused check-in still starts the ladder: the managers hear of it in time.
-                await repos.rounds.mark_delivered(row.id, now)
-            elif row.purpose == "group_checkin":
-                await repos.groups.mark_posted(row.id, now)
+            await message_accepted(work, row.id)

@@ -7,16 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock
-from scheduler import checkins, group_rounds
-from scheduler.checkins import CheckinContext
+from care import checkins, group_rounds
+from care.ladder import WAITS
+from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
-from scheduler.ladder import LadderTimings
-from storage.database import Database
-from storage.repositories import Repositories, unit_of_work
 
 log = logging.getLogger("mimamori.engine")
 
@@ -28,28 +26,17 @@ INBOX_KEEP = timedelta(days=7)
 
 
 class CheckinEngine:
-    def __init__(
-        self,
-        db: Database,
-        delivery: OutboxDelivery,
-        clock: Clock,
-        context: CheckinContext,
-        timings: LadderTimings,
-        sweep_interval: timedelta,
-        group_report_after: timedelta = timedelta(hours=23),
-        group_retention: timedelta = timedelta(days=30),
-    ) -> None:
-        self._db = db
+    """The scheduler surface: it reads what is due and asks the service layer to act on it."""
+
+    def __init__(self, services: Services, delivery: OutboxDelivery) -> None:
+        self._services = services
         self._delivery = delivery
-        self._clock = clock
-        self.context = context
-        self.timings = timings
-        self._sweep_interval = sweep_interval
-        self.group_report_after = group_report_after
-        self._group_retention = group_retention
         self._sweep_lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._delivery_wanted = False
+        # Whatever a unit of work writes to the outbox leaves as soon as it has committed.
+        services.deliveries.listen(self.request_delivery)
 
     async def sweep(self) -> None:
         """Act on everything due now: open rounds, re-send, alert, then send the outbox."""
@@ -59,43 +46,39 @@ class CheckinEngine:
             await self._wake_for_next_due()
 
     async def plan_due(self) -> None:
-        """Record what is due (rounds and their messages) without sending anything yet."""
-        now = self._clock.now()
-        ctx, timings = self.context, self.timings
+        """Record what is due (rounds and their messages); the outbox sends it."""
 
-        async def ladder_steps(repos: Repositories) -> int:
-            resent = await checkins.resend_unanswered(repos, timings, now, BATCH)
-            return max(resent, await checkins.alert_unanswered(repos, ctx, timings, now, BATCH))
+        async def ladder_steps(work: UnitOfWork) -> int:
+            resent = await checkins.resend_unanswered(work, BATCH)
+            return max(resent, await checkins.alert_unanswered(work, BATCH))
 
-        async def group_steps(repos: Repositories) -> int:
-            posted = await group_rounds.open_due_group_rounds(repos, ctx, now, BATCH)
-            reported = await group_rounds.report_due_group_rounds(
-                repos, ctx, self.group_report_after, now, BATCH
-            )
-            return max(posted, reported)
+        async def group_steps(work: UnitOfWork) -> int:
+            posted = await group_rounds.open_due_group_rounds(work, BATCH)
+            return max(posted, await group_rounds.report_due_group_rounds(work, BATCH))
 
-        await self._in_batches(lambda repos: checkins.open_due_rounds(repos, ctx, now, BATCH))
+        await self._in_batches(lambda work: checkins.open_due_rounds(work, BATCH))
         await self._in_batches(ladder_steps)
         for resend in (False, True):
             await self._in_batches(
-                lambda repos, resend=resend: checkins.record_checkin_messages(
-                    repos, ctx, now, resend, MESSAGE_BATCH
+                lambda work, resend=resend: checkins.record_checkin_messages(
+                    work, resend, MESSAGE_BATCH
                 ),
                 MESSAGE_BATCH,
             )
         await self._in_batches(group_steps)
-        async with unit_of_work(self._db) as repos:
-            await repos.inbox.forget_processed_before(now - INBOX_KEEP)
-            await repos.groups.purge_left_before(now - self._group_retention)
+        retention = self._services.settings.group_retention
+        async with self._services.unit_of_work() as work:
+            await work.repos.inbox.forget_processed_before(work.now - INBOX_KEEP)
+            await work.repos.groups.purge_left_before(work.now - retention)
 
     async def _in_batches(
-        self, step: Callable[[Repositories], Awaitable[int]], batch: int = BATCH
+        self, step: Callable[[UnitOfWork], Awaitable[int]], batch: int = BATCH
     ) -> None:
         """Run `step` in transactions of its own until it handles less than a full batch:
         a large wave never holds the database for long, and webhooks get their turn."""
         while True:
-            async with unit_of_work(self._db) as repos:
-                handled = await step(repos)
+            async with self._services.unit_of_work() as work:
+                handled = await step(work)
             if handled < batch:
                 return
 
@@ -103,22 +86,31 @@ class CheckinEngine:
         await self._delivery.deliver_due()
 
     def request_delivery(self) -> None:
-        """Send what a webhook handler just recorded, without waiting for the next sweep."""
-        task = asyncio.get_running_loop().create_task(self.deliver())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Send what was just recorded, without waiting for the next sweep. Requests that
+        come while a delivery runs are served by one more pass, not by a task each."""
+        self._delivery_wanted = True
+        if self._delivery_task is None or self._delivery_task.done():
+            self._delivery_task = asyncio.get_running_loop().create_task(self._deliver_wanted())
+
+    async def _deliver_wanted(self) -> None:
+        while self._delivery_wanted:
+            self._delivery_wanted = False
+            try:
+                await self._delivery.deliver_due()
+            except Exception:
+                log.exception("delivery failed; the next sweep retries from the database")
 
     async def idle(self) -> None:
         """Wait for deliveries started by `request_delivery` (shutdown, tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._delivery_task is not None and not self._delivery_task.done():
+            await self._delivery_task
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
             self._scheduled_sweep,
             "interval",
-            seconds=self._sweep_interval.total_seconds(),
+            seconds=self._services.settings.sweep_interval.total_seconds(),
             id=SWEEP_JOB_ID,
             replace_existing=True,
             coalesce=True,
@@ -148,17 +140,20 @@ class CheckinEngine:
             log.exception("sweep failed; the next one retries from the database")
 
     async def next_due(self) -> datetime | None:
-        async with unit_of_work(self._db) as repos:
-            sent, resent = await repos.rounds.earliest_started()
-            posted = await repos.groups.earliest_posted()
+        """The earliest moment something falls due: a check-in or group post, an escalation
+        of the protocol (asked of its rule), or an outbox row to retry."""
+        protocol = self._services.protocol
+        async with self._services.unit_of_work() as work:
+            repos = work.repos
             candidates = [
                 await repos.members.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
-                sent + self.timings.resend_after if sent else None,
-                resent + self.timings.alert_after if resent else None,
-                posted + self.group_report_after if posted else None,
             ]
+            for step, wait in WAITS.items():
+                table = repos.rounds if wait.table == "checkin_rounds" else repos.groups
+                since = await table.earliest_waiting(wait.state, wait.since)
+                candidates.append(protocol.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None
 
@@ -170,7 +165,10 @@ class CheckinEngine:
         job = self.sweep_job
         if due is None or job is None or job.next_run_time is None:
             return
-        wait = max(due - self._clock.now(), timedelta(0))
+        wait = max(due - self._services.clock.now(), timedelta(0))
         wake_at = datetime.now(UTC) + wait
         if wake_at < job.next_run_time:
             self._scheduler.modify_job(SWEEP_JOB_ID, next_run_time=wake_at)
+
+
+ENGINE = web.AppKey("engine", CheckinEngine)

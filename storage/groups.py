@@ -174,17 +174,24 @@ class GroupRepository:
             (to_db(at), outbox_id),
         )
 
-    async def awaiting_report(self, posted_before: datetime, limit: int) -> list[GroupRound]:
+    async def waiting(
+        self, state: str, since_column: str, since_at_most: datetime, limit: int
+    ) -> list[GroupRound]:
+        """Group rounds in `state` since `since_at_most` or earlier (care.ladder.WAITS)."""
+        if since_column != "posted_at":
+            raise ValueError(f"no group round clock in column {since_column}")
         async with self._conn.execute(
-            "SELECT * FROM group_rounds WHERE state = 'open' AND posted_at <= ?"
+            "SELECT * FROM group_rounds WHERE state = ? AND posted_at <= ?"
             " ORDER BY posted_at, id LIMIT ?",
-            (to_db(posted_before), limit),
+            (state, to_db(since_at_most), limit),
         ) as cursor:
             return [GroupRound.from_row(row) for row in await cursor.fetchall()]
 
-    async def earliest_posted(self) -> datetime | None:
+    async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
+        if since_column != "posted_at":
+            raise ValueError(f"no group round clock in column {since_column}")
         async with self._conn.execute(
-            "SELECT MIN(posted_at) FROM group_rounds WHERE state = 'open'"
+            "SELECT MIN(posted_at) FROM group_rounds WHERE state = ?", (state,)
         ) as cursor:
             row = await cursor.fetchone()
         return from_db(row[0]) if row else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import aiosqlite
 
@@ -113,9 +113,10 @@ class MemberRepository:
             (to_db(at), member_id),
         )
 
-    async def set_paused_until(self, member_id: int, until: str | None) -> None:
+    async def set_paused_until(self, member_id: int, until: date | None) -> None:
         await self._conn.execute(
-            "UPDATE members SET paused_until = ? WHERE id = ?", (until, member_id)
+            "UPDATE members SET paused_until = ? WHERE id = ?",
+            (until.isoformat() if until else None, member_id),
         )
 
     async def get_many(self, member_ids: list[int]) -> dict[int, Member]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -58,7 +58,7 @@ class Member:
     dialog: str | None
     personal: PersonalFields
     terms_accepted_at: datetime | None
-    paused_until: str | None
+    paused_until: date | None  # no check-in before this local date
 
     @property
     def active(self) -> bool:
@@ -80,7 +80,7 @@ class Member:
             dialog=row["dialog"],
             personal=PersonalFields(*(row[name] for name in PERSONAL_FIELDS)),
             terms_accepted_at=from_db(row["terms_accepted_at"]),
-            paused_until=row["paused_until"],
+            paused_until=_date(row["paused_until"]),
         )
 
 
@@ -261,6 +261,10 @@ class GroupRound:
             posted_at=from_db(row["posted_at"]),
             reported_at=from_db(row["reported_at"]),
         )
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _required_time(text: str) -> datetime:

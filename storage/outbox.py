@@ -17,6 +17,8 @@ from storage.models import OutboxMessage
 class OutboxRepository:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        # Rows added in this unit of work: after it commits, delivery is requested.
+        self.added = 0
 
     async def add(
         self,
@@ -48,6 +50,7 @@ class OutboxRepository:
             ),
         )
         assert cursor.lastrowid is not None
+        self.added += 1
         return cursor.lastrowid
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:

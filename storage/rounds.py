@@ -62,30 +62,25 @@ class RoundRepository:
             (state, limit),
         )
 
-    async def awaiting_resend(self, sent_before: datetime, limit: int) -> list[CheckinRound]:
+    async def waiting(
+        self, state: str, since_column: str, since_at_most: datetime, limit: int
+    ) -> list[CheckinRound]:
+        """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
+        filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
+        column = _clock_column(since_column)
         return await self._many(
-            "SELECT * FROM checkin_rounds WHERE state = 'open' AND sent_at <= ?"
-            " ORDER BY sent_at, id LIMIT ?",
-            (to_db(sent_before), limit),
+            f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
+            f" ORDER BY {column}, id LIMIT ?",
+            (state, to_db(since_at_most), limit),
         )
 
-    async def awaiting_alert(self, resent_before: datetime, limit: int) -> list[CheckinRound]:
-        return await self._many(
-            "SELECT * FROM checkin_rounds WHERE state = 'resent' AND resent_at <= ?"
-            " ORDER BY resent_at, id LIMIT ?",
-            (to_db(resent_before), limit),
-        )
-
-    async def earliest_started(self) -> tuple[datetime | None, datetime | None]:
-        """(earliest sent_at of rounds waiting to be re-sent, earliest resent_at of rounds
-        waiting to alert) -- what the next sweep must wake for."""
+    async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
+        column = _clock_column(since_column)
         async with self._conn.execute(
-            "SELECT MIN(CASE WHEN state = 'open' THEN sent_at END),"
-            " MIN(CASE WHEN state = 'resent' THEN resent_at END)"
-            " FROM checkin_rounds WHERE state IN ('open', 'resent')"
+            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?", (state,)
         ) as cursor:
             row = await cursor.fetchone()
-        return (from_db(row[0]), from_db(row[1])) if row else (None, None)
+        return from_db(row[0]) if row else None
 
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
         column = {RoundState.RESENT: None, RoundState.ALERTED: "alerted_at"}.get(state)
@@ -114,3 +109,9 @@ class RoundRepository:
     async def _many(self, sql: str, params: tuple[object, ...]) -> list[CheckinRound]:
         async with self._conn.execute(sql, params) as cursor:
             return [CheckinRound.from_row(row) for row in await cursor.fetchall()]
+
+
+def _clock_column(name: str) -> str:
+    if name not in ("sent_at", "resent_at"):
+        raise ValueError(f"no ladder clock in column {name}")
+    return name

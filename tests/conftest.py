@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +14,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.appkeys import DEPS, DISPATCHER, ENGINE
-from bot.clock import FakeClock
-from bot.postback import PostbackCodec
-from bot.settings import Settings
-from bot.simulator.demo import Demo
+from bot.dispatch import DISPATCHER
+from care.services import SERVICES, Services
+from ground.clock import FakeClock
+from ground.postback import PostbackCodec
+from ground.settings import Settings
+from scheduler.engine import ENGINE
+from simulator.demo import Demo
+from storage.repositories import Repositories
 from tests import line_webhook as hook
 from tests.fake_line import FakeLine, postbacks_in
 
@@ -132,8 +136,12 @@ class Bot:
         raise AssertionError(f"no button {label!r} in the last reply: {labels}")
 
     @property
-    def deps(self) -> Any:
-        return self.app[DEPS]
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    def repos(self) -> AbstractAsyncContextManager[Repositories]:
+        """A unit of work on the bot's database, for looking at (or setting up) rows."""
+        return self.services.repositories()
 
 
 @pytest.fixture

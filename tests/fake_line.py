@@ -1,6 +1,6 @@
 """The tests' fake LINE is the simulator's stand-in platform: one implementation for both."""
 
-from bot.simulator.platform import OPENAPI_DIR, Call, LinePlatform, message_text, postbacks_in
+from simulator.platform import OPENAPI_DIR, Call, LinePlatform, message_text, postbacks_in
 
 FakeLine = LinePlatform
 

@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.admin.passwords import hash_password
-from bot.appkeys import DB
+from admin.passwords import hash_password
 from storage.models import Role
-from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import watched_resident
@@ -30,7 +28,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 async def add_admin(bot: Bot, name: str = "city-staff") -> None:
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now())
 
 
@@ -51,7 +49,7 @@ async def csrf(client: TestClient, path: str = "/admin/") -> str:
 
 
 async def audit_actions(bot: Bot) -> list[str]:
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         return [entry["action"] for entry in await repos.admin.audit_log()]
 
 
@@ -134,7 +132,7 @@ async def test_forms_without_the_csrf_token_change_nothing(bot: Bot) -> None:
             "/admin/teams", data={**data, "name": "町会", "interval_days": "1", "hour": "9"}
         )
         assert response.status == 403
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         assert await repos.stats.teams() == []
     # The login form is guarded too (double-submit cookie).
     response = await bot.client.post("/admin/login", data={"name": "x", "password": "y"})
@@ -187,7 +185,7 @@ async def test_every_page_renders_with_data(bot: Bot) -> None:
 
 async def test_a_notice_to_a_team_of_1200_goes_out_as_3_multicasts(bot: Bot) -> None:
     now = bot.clock.now()
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         team = await repos.teams.create("〇〇団地", 1, 9, now)
         for number in range(1200):
             member, _ = await repos.members.register(hook.user_id(f"r{number}"), "", "ja", now)
@@ -272,14 +270,14 @@ async def test_admin_names_and_removes_managers_by_member_id(bot: Bot) -> None:
     )
     await bot.settle()
     assert "民生委員 第3地区" in bot.line.texts_to(minsei)[-1]
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         assert await repos.teams.role_of(1, 1) is Role.MANAGER
         old = await repos.teams.active_invite(1, Role.USER)
     await bot.client.post("/admin/teams/1", data={"csrf_token": token, "action": "rotate_user"})
     await bot.client.post(
         "/admin/teams/1", data={"csrf_token": token, "action": "remove_manager", "member_id": "1"}
     )
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         assert await repos.teams.role_of(1, 1) is None
         new = await repos.teams.active_invite(1, Role.USER)
     assert old is not None and new is not None and old.code != new.code
@@ -292,7 +290,7 @@ async def test_admin_names_and_removes_managers_by_member_id(bot: Bot) -> None:
 async def test_the_audit_log_cannot_be_edited(bot: Bot) -> None:
     await add_admin(bot)
     await login(bot.client)
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         conn = repos.admin._conn
         for statement in ("UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"):
             with pytest.raises(sqlite3.IntegrityError):

@@ -6,8 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.appkeys import DB
-from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.fake_line import postbacks_in
@@ -218,7 +216,7 @@ async def test_removed_and_added_again_and_retention(bot: Bot) -> None:
 
     await town.leave()
     await run_to(bot, tokyo(11, 27, 9) + timedelta(days=31))
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         assert await repos.groups.by_chat_id(town.chat_id) is None, "deleted after retention"
     await town.join()
     assert bot.line.reply_texts()[-2].startswith("みまもりです。このグループで")

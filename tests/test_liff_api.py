@@ -7,8 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.appkeys import DB
-from storage.repositories import unit_of_work
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join, watched_resident
 from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
@@ -92,7 +90,7 @@ async def test_terms_must_be_accepted_once_and_are_recorded(bot: Bot) -> None:
     status, body = await page.call("PUT", "/liff/api/me/personal", {"full_name": "山田"})
     assert status == 403 and body["error"] == "terms_not_accepted"
     await page.accept_terms()
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         member = await repos.members.by_line_id(page.uid)
     assert member is not None and member.terms_accepted_at == bot.clock.now()
     assert (await page.call("PUT", "/liff/api/me/personal", {"full_name": "山田"}))[0] == 200
@@ -266,7 +264,7 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     _, me = await page.call("GET", "/liff/api/me")
     assert set(me["member"]["personal"].values()) == {""}
     assert me["member"]["schedule"] == "設定なし"
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         member = await repos.members.by_line_id(resident)
         assert member is not None and await repos.teams.teams_of(member.id) == []
     assert "退会しました" in " ".join(bot.line.texts_to(son))

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from playwright.async_api import Browser, Page, expect
 
-from bot.simulator.qr import read_qr
+from simulator.qr import read_qr
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join
 

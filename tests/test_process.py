@@ -14,9 +14,9 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.appkeys import ENGINE
-from bot.clock import FakeClock
-from bot.settings import Settings
+from ground.clock import FakeClock
+from ground.settings import Settings
+from scheduler.engine import ENGINE
 from tests.conftest import Bot
 from tests.fake_line import FakeLine
 from tests.flows import watched_resident

@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.appkeys import DB, ENGINE
-from scheduler.schedule import Schedule, first_due
+from care import checkins
+from care.schedule import Schedule, first_due
+from care.services import Services
 from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
@@ -62,7 +63,11 @@ async def test_crash_between_record_and_send_sends_once(
     bot = await start_bot()
     resident, _ = await watched_resident(bot, "resident", ["son"])
     bot.clock.set(tokyo(11, 24, 9))
-    await bot.app[ENGINE].plan_due()  # recorded, then the process dies before sending
+    # Recorded by a process that dies before sending: its services have nobody to deliver.
+    dying = Services.build(bot.settings, bot.services.db, bot.services.line, bot.clock)
+    async with dying.unit_of_work() as work:
+        await checkins.open_due_rounds(work, 1000)
+        await checkins.record_checkin_messages(work, resend=False, limit=1000)
     assert checkins_to(bot, resident) == []
 
     bot = await start_bot()
@@ -135,7 +140,7 @@ async def test_redelivered_webhook_is_handled_once(bot: Bot) -> None:
 
 
 async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
-    db = bot.app[DB]
+    db = bot.services.db
     schedule = Schedule(1, 7)
     now = bot.clock.now()
     due = first_due(schedule, now, bot.settings.timezone)

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import invite_codes
-from bot.i18n import I18n, LocaleError, placeholders
-from bot.postback import PostbackCodec
-from bot.settings import Settings, SettingsError, parse_duration, read_dotenv
-from scheduler.ladder import LadderTimings, Step, due_step, next_step
+from care.ladder import Protocol, Step, due_step, next_step
+from ground import invite_codes
+from ground.i18n import I18n, LocaleError, placeholders
+from ground.postback import PostbackCodec
+from ground.settings import Settings, SettingsError, parse_duration, read_dotenv
 from storage.models import CheckinRound, RoundState
 
 T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-TIMINGS = LadderTimings(timedelta(hours=24), timedelta(hours=3))
+TIMINGS = Protocol(timedelta(hours=24), timedelta(hours=3))
 
 
 def a_round(state: RoundState, sent: datetime | None = T0, resent: datetime | None = None):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.schedule import HOURS, INTERVALS, Schedule, first_due, slots_passed
+from care.schedule import HOURS, INTERVALS, Schedule, first_due, slots_passed
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
-from bot.simulator.demo import Demo
-from bot.simulator.tour import DAUGHTER, GROUP, NEIGHBOURS, RESIDENT, SON, Tour, key_of
+from simulator.demo import Demo
+from simulator.tour import DAUGHTER, GROUP, NEIGHBOURS, RESIDENT, SON, Tour, key_of
 from tests.conftest import free_port_pair
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import re
 
 from playwright.async_api import Browser, Page, expect
 
-from bot.simulator.demo import Demo
-from bot.simulator.tour import DAUGHTER, RESIDENT
+from simulator.demo import Demo
+from simulator.tour import DAUGHTER, RESIDENT
 from tests.test_liff_browser import SHOTS
 
 

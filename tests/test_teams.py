@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from bot.appkeys import DB
 from storage.models import Role
-from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import create_team, invite_codes_in, join
 
 
 async def team_roles(bot: Bot, uid: str) -> list[tuple[str, str]]:
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         member = await repos.members.by_line_id(uid)
         assert member is not None
         return [(t.name, r.value) for t, r in await repos.teams.teams_of(member.id)]
@@ -67,7 +65,7 @@ async def test_joining_needs_consent_and_records_it(bot: Bot) -> None:
     assert await team_roles(bot, mother) == [("母の見守り", "user")]
     assert "motherさんが、チーム「母の見守り」に利用者" in bot.line.texts_to(manager)[-1]
     async with (
-        unit_of_work(bot.app[DB]) as repos,
+        bot.repos() as repos,
         repos.members._conn.execute(
             "SELECT consented_at FROM team_members WHERE role = 'user'"
         ) as cursor,
@@ -160,7 +158,7 @@ async def test_list_members_and_leave(bot: Bot) -> None:
 async def test_invite_codes_are_unguessable(bot: Bot) -> None:
     uid = await bot.follow("someone")
     await create_team(bot, uid, "チーム", as_user=False)
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         invite = await repos.teams.active_invite(1, Role.USER)
     assert invite is not None
     # 16 characters of a 32-letter alphabet: 80 bits.

@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import json
 
-from bot.appkeys import DB
-from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
 
 
 async def members(bot: Bot) -> int:
     async with (
-        unit_of_work(bot.app[DB]) as repos,
+        bot.repos() as repos,
         repos.members._conn.execute("SELECT COUNT(*) FROM members") as cursor,
     ):
         row = await cursor.fetchone()
@@ -110,7 +108,7 @@ async def test_event_received_but_not_handled_is_replayed_after_restart(start_bo
     bot = await start_bot()
     uid = hook.user_id("someone")
     bot.line.add_profile(uid, "someone")
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         # What the webhook stores before answering 200, as if the process died right after.
         event = hook.follow(uid, bot.clock.now())
         await repos.inbox.record(event["webhookEventId"], json.dumps(event), bot.clock.now())
@@ -122,7 +120,7 @@ async def test_event_received_but_not_handled_is_replayed_after_restart(start_bo
 
 async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     uid = await bot.follow("a resident")
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         member = await repos.members.by_line_id(uid)
     assert member is not None
     assert (member.id, member.display_name, member.language) == (1, "a resident", "ja")
@@ -132,7 +130,7 @@ async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     assert len(menu["quickReply"]["items"]) == 6
 
     second = await bot.follow("another", language="en")
-    async with unit_of_work(bot.app[DB]) as repos:
+    async with bot.repos() as repos:
         member = await repos.members.by_line_id(second)
     assert member is not None and (member.id, member.language) == (2, "en")
 
@@ -148,6 +146,6 @@ async def test_healthz(bot: Bot) -> None:
     response = await bot.client.get("/healthz")
     assert response.status == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    await bot.app[DB].close()
+    await bot.services.db.close()
     response = await bot.client.get("/healthz")
     assert response.status == 503

@@ -6,9 +6,9 @@ import logging
 
 from linebot.v3.webhooks import PostbackEvent
 
-from bot import messages
-from bot.deps import EventContext
+from bot.context import EventContext
 from bot.router import Router, from_person
+from ground import messages
 
 log = logging.getLogger("mimamori.fallback")
 router = Router("fallback")

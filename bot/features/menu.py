@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot import messages
-from bot.deps import EventContext
+from bot.context import EventContext
 from bot.router import Router, action, from_person
-from storage.repositories import unit_of_work
+from ground import messages
 
 router = Router("menu")
 
 
 def main_menu(ctx: EventContext, prompt_key: str = "menu.prompt") -> messages.Message:
-    codec = ctx.deps.postbacks
+    codec = ctx.services.postbacks
     items = [
         (ctx.t("menu.schedule"), codec.encode("sched"), ctx.t("menu.schedule")),
         (ctx.t("menu.status"), codec.encode("status"), ctx.t("menu.status")),
@@ -43,7 +42,7 @@ async def on_join_help(ctx: EventContext) -> None:
 @router.on(PostbackEvent, action("cancel"))
 async def on_cancel(ctx: EventContext) -> None:
     if ctx.member is not None and ctx.member.dialog is not None:
-        async with unit_of_work(ctx.deps.db) as repos:
+        async with ctx.services.repositories() as repos:
             await repos.members.set_dialog(ctx.member.id, None)
     ctx.reply(main_menu(ctx, "menu.cancelled"))
 

@@ -1,17 +1,18 @@
-"""Choosing one's check-in interval and hour from quick replies, or stopping check-ins."""
+"""Choosing one's check-in interval and hour from quick replies; pausing, resuming, stopping."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from linebot.v3.webhooks import PostbackEvent
 
-from bot import messages
-from bot.deps import EventContext
+from bot.context import EventContext
 from bot.router import Router, action, group_action
-from scheduler import checkins
-from scheduler.schedule import INTERVALS, Schedule
-from storage.repositories import unit_of_work
+from care import people
+from care.schedule import INTERVALS, Schedule, paused_on
+from ground import messages
+
+PAUSE_CHOICES = (3, 7, 14, 30)  # days: a person in hospital need not pick a date
 
 router = Router("schedule")
 
@@ -20,7 +21,7 @@ def interval_question(
     ctx: EventContext, prefix: str, current: str, extra: list[messages.QuickItem]
 ) -> messages.Message:
     """Step 1 of 3: the interval. `prefix` tells a group's flow ("g_") from a person's ("")."""
-    codec = ctx.deps.postbacks
+    codec = ctx.services.postbacks
     items = [
         (label, codec.encode(f"{prefix}sched_i", i=days), label)
         for days in INTERVALS
@@ -53,10 +54,18 @@ def _prefix(ctx: EventContext) -> str:
 async def ask_interval(ctx: EventContext) -> None:
     member = ctx.member
     assert member is not None
+    codec = ctx.services.postbacks
     extra = []
     if member.interval_days is not None:
+        today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
+        if paused_on(member.paused_until, today):
+            label = ctx.t("pause.resume_button")
+            extra.append((label, codec.encode("resume"), label))
+        else:
+            label = ctx.t("pause.button")
+            extra.append((label, codec.encode("pause_ask"), label))
         stop = ctx.t("schedule.stop")
-        extra.append((stop, ctx.deps.postbacks.encode("sched_stop"), stop))
+        extra.append((stop, codec.encode("sched_stop"), stop))
     current = ctx.locale.schedule(member.interval_days, member.checkin_hour)
     ctx.reply(interval_question(ctx, "", current, extra))
 
@@ -70,7 +79,7 @@ async def ask_half_day(ctx: EventContext) -> None:
     if days not in INTERVALS:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
-    codec, name = ctx.deps.postbacks, f"{_prefix(ctx)}sched_h"
+    codec, name = ctx.services.postbacks, f"{_prefix(ctx)}sched_h"
     items = [
         (ctx.t("schedule.am"), codec.encode(name, i=days, p=0), ctx.t("schedule.am")),
         (ctx.t("schedule.pm"), codec.encode(name, i=days, p=12), ctx.t("schedule.pm")),
@@ -87,7 +96,7 @@ async def ask_hour(ctx: EventContext) -> None:
     if days not in INTERVALS or start not in (0, 12):
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
-    codec, name = ctx.deps.postbacks, f"{_prefix(ctx)}sched_set"
+    codec, name = ctx.services.postbacks, f"{_prefix(ctx)}sched_set"
     items = [
         (label, codec.encode(name, i=days, h=hour), label)
         for hour in range(start, start + 12)
@@ -114,12 +123,9 @@ async def set_schedule(ctx: EventContext) -> None:
     schedule = chosen_schedule(ctx)
     if schedule is None:
         return
-    now = ctx.deps.clock.now()
-    async with unit_of_work(ctx.deps.db) as repos:
-        next_due = await checkins.set_schedule(
-            repos, ctx.deps.checkin_context, member, schedule, now
-        )
-        open_round = await repos.rounds.open_round(member.id)
+    async with ctx.services.unit_of_work() as work:
+        next_due = await people.set_schedule(work, member, schedule)
+        open_round = await work.repos.rounds.open_round(member.id)
     ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
 
 
@@ -127,8 +133,50 @@ async def set_schedule(ctx: EventContext) -> None:
 async def stop_checkins(ctx: EventContext) -> None:
     member = ctx.member
     assert member is not None
-    now = ctx.deps.clock.now()
-    async with unit_of_work(ctx.deps.db) as repos:
-        await repos.members.clear_schedule(member.id)
-        await checkins.stop_checkins(repos, ctx.deps.checkin_context, member, "stopped", now)
+    async with ctx.services.unit_of_work() as work:
+        await people.stop(work, member)
     ctx.reply(messages.text(ctx.t("schedule.stopped")))
+
+
+@router.on(PostbackEvent, action("pause_ask"))
+async def ask_pause(ctx: EventContext) -> None:
+    """How long to pause (入院・旅行): a few periods, counted from today."""
+    codec = ctx.services.postbacks
+    items = [
+        (label, codec.encode("pause", d=days), label)
+        for days in PAUSE_CHOICES
+        for label in [ctx.t("pause.for_days", days=days)]
+    ]
+    cancel = ctx.t("menu.cancel")
+    ctx.reply(
+        messages.text(ctx.t("pause.ask"), [*items, (cancel, codec.encode("cancel"), cancel)])
+    )
+
+
+@router.on(PostbackEvent, action("pause"))
+async def pause(ctx: EventContext) -> None:
+    member = ctx.member
+    assert member is not None and ctx.postback is not None
+    days = ctx.postback.integer("d")
+    if days not in PAUSE_CHOICES:
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
+    today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
+    until = today + timedelta(days=days)
+    async with ctx.services.unit_of_work() as work:
+        resume_at = await people.pause(work, member, until)
+    text = ctx.t("pause.saved", until=ctx.locale.day(until), next=ctx.locale.when(resume_at))
+    ctx.reply(messages.text(text))
+
+
+@router.on(PostbackEvent, action("resume"))
+async def resume(ctx: EventContext) -> None:
+    member = ctx.member
+    assert member is not None
+    today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
+    if not paused_on(member.paused_until, today):
+        ctx.reply(messages.text(ctx.t("pause.not_paused")))
+        return
+    async with ctx.services.unit_of_work() as work:
+        next_at = await people.resume(work, member)
+    ctx.reply(messages.text(ctx.t("pause.resumed", next=ctx.locale.when(next_at))))

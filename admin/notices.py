@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import messages
-from bot.line_api import LineApi
+from ground import messages
+from ground.line_api import LineApi
 from storage.repositories import Repositories
 
 AUDIENCES = ("everyone", "teams", "groups", "person")

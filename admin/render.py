@@ -8,9 +8,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from bot.appkeys import I18N, SETTINGS
-from bot.i18n import Locale, first_language
-from liff.branding import load_branding
+from care.services import SERVICES
+from ground.branding import load_branding
+from ground.i18n import Locale, first_language
 from storage.admin import AdminSession
 from storage.database import from_db
 
@@ -35,7 +35,8 @@ _environment = jinja2.Environment(
 
 def admin_locale(request: web.Request) -> Locale:
     """The console speaks the browser's language (Japanese first)."""
-    return request.app[I18N].get(first_language(request.headers.get("Accept-Language", "")))
+    language = first_language(request.headers.get("Accept-Language", ""))
+    return request.app[SERVICES].i18n.get(language)
 
 
 def render(
@@ -48,7 +49,7 @@ def render(
         "when": locale.when,
         "parse": from_db,
         "language": locale.language,
-        "service_name": load_branding(request.app[SETTINGS].branding).service_name,
+        "service_name": load_branding(request.app[SERVICES].settings.branding).service_name,
         "admin_name": session.admin.name if session else None,
         "csrf_token": session.csrf_token if session else "",
         "quota_warning": request.get(QUOTA_WARNING, False),

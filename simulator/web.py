@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.simulator.platform import LinePlatform
-from bot.simulator.simulator import Simulator
+from simulator.platform import LinePlatform
+from simulator.simulator import Simulator
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIMULATOR = web.AppKey("simulator", Simulator)

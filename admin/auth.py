@@ -11,11 +11,10 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.admin.passwords import check_password, hash_password
-from bot.admin.render import SESSION_KEY, render
-from bot.appkeys import CLOCK, DB
+from admin.passwords import check_password, hash_password
+from admin.render import SESSION_KEY, render
+from care.services import SERVICES
 from storage.admin import AdminSession
-from storage.repositories import unit_of_work
 
 COOKIE = "mimamori_admin"
 LOGIN_CSRF_COOKIE = "mimamori_login"
@@ -46,9 +45,9 @@ def session_of(request: web.Request) -> AdminSession:
 
 async def audit(request: web.Request, action: str, detail: str = "") -> None:
     """Every admin action leaves a line: who, what, when."""
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         await repos.admin.audit(
-            session_of(request).admin.name, action, detail, request.app[CLOCK].now()
+            session_of(request).admin.name, action, detail, request.app[SERVICES].clock.now()
         )
 
 
@@ -60,8 +59,9 @@ def admin_only(handler: Handler) -> Handler:
         token = request.cookies.get(COOKIE)
         session = None
         if token:
-            async with unit_of_work(request.app[DB]) as repos:
-                session = await repos.admin.session(_hash(token), request.app[CLOCK].now())
+            services = request.app[SERVICES]
+            async with services.repositories() as repos:
+                session = await repos.admin.session(_hash(token), services.clock.now())
         if session is None:
             if request.method == "GET":
                 raise web.HTTPSeeOther("/admin/login")
@@ -102,8 +102,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     ):
         raise web.HTTPForbidden(text="CSRF token missing or wrong")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
-    now = request.app[CLOCK].now()
-    async with unit_of_work(request.app[DB]) as repos:
+    now = request.app[SERVICES].clock.now()
+    async with request.app[SERVICES].repositories() as repos:
         admin = await repos.admin.by_name(name)
         if admin is not None and admin.locked_until is not None and admin.locked_until > now:
             await repos.admin.audit(name, "login_refused_locked", "", now)
@@ -138,7 +138,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @admin_only
 async def logout(request: web.Request) -> web.StreamResponse:
     await audit(request, "logout")
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         await repos.admin.end_session(_hash(request.cookies[COOKIE]))
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(COOKIE, path="/admin")

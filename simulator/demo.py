@@ -17,13 +17,14 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import create_app
-from bot.appkeys import DISPATCHER, ENGINE
-from bot.clock import FakeClock
-from bot.settings import Settings
-from bot.simulator import tour as tours
-from bot.simulator import web as simulator_web
-from bot.simulator.platform import LinePlatform
-from bot.simulator.simulator import Simulator
+from bot.dispatch import DISPATCHER
+from ground.clock import FakeClock
+from ground.settings import Settings
+from scheduler.engine import ENGINE
+from simulator import tour as tours
+from simulator import web as simulator_web
+from simulator.platform import LinePlatform
+from simulator.simulator import Simulator
 
 log = logging.getLogger("mimamori.demo")
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from bot.simulator.platform import OPENAPI_DIR
+from simulator.platform import OPENAPI_DIR
 
 WEBHOOK_SPEC = OPENAPI_DIR / "webhook.yml"
 BOT_USER_ID = "U" + "f" * 32

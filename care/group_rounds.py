@@ -7,14 +7,14 @@ and the report); everything else is a reply, which costs no quota.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot import messages
-from bot.i18n import Locale
-from scheduler.checkins import CheckinContext
-from scheduler.schedule import Schedule, slots_passed
+from care.ladder import WAITS, Step, due_step
+from care.schedule import Schedule, slots_passed
+from care.services import Services, UnitOfWork
+from ground import messages
+from ground.i18n import Locale
 from storage.models import ChatGroup, GroupMember, GroupRound
-from storage.repositories import Repositories
 
 TEXT_LIMIT = 5000  # characters in one LINE text message
 MESSAGES_PER_PUSH = 5
@@ -26,35 +26,34 @@ def group_schedule(group: ChatGroup) -> Schedule | None:
     return Schedule(group.interval_days, group.checkin_hour)
 
 
-def group_ok_postback(ctx: CheckinContext, slot_at: datetime) -> str:
-    return ctx.postbacks.encode("gok", t=int(slot_at.timestamp()))
+def group_ok_postback(services: Services, slot_at: datetime) -> str:
+    return services.postbacks.encode("gok", t=int(slot_at.timestamp()))
 
 
-def group_locale(ctx: CheckinContext) -> Locale:
+def group_locale(services: Services) -> Locale:
     # LINE tells no language for a group: the deployment's first language speaks there.
-    return ctx.i18n.get(None)
+    return services.i18n.get(None)
 
 
-async def open_due_group_rounds(
-    repos: Repositories, ctx: CheckinContext, now: datetime, limit: int
-) -> int:
+async def open_due_group_rounds(work: UnitOfWork, limit: int) -> int:
     """Post the check-in to every group whose slot has come (once after downtime)."""
+    repos, now, services = work.repos, work.now, work.services
     due = await repos.groups.due(now, limit)
-    locale = group_locale(ctx)
+    locale = group_locale(services)
     for group in due:
         schedule = group_schedule(group)
         if schedule is None or group.next_due_at is None:
             await repos.groups.set_next_due(group.id, None)
             continue
-        latest, following = slots_passed(schedule, group.next_due_at, now, ctx.timezone)
+        latest, following = slots_passed(schedule, group.next_due_at, now, services.timezone)
         await repos.groups.set_next_due(group.id, following)
         round_id = await repos.groups.open_unless_open(group.id, latest, now)
         if round_id is None:
             continue  # the previous round has not been reported yet: this slot is skipped
-        quote = locale.quote_of_the_day(latest.astimezone(ctx.timezone).date())
+        quote = locale.quote_of_the_day(latest.astimezone(services.timezone).date())
         post = messages.checkin(
             locale,
-            group_ok_postback(ctx, latest),
+            group_ok_postback(services, latest),
             quote,
             "group.checkin_title",
             "group.checkin_instruction",
@@ -70,12 +69,15 @@ async def open_due_group_rounds(
     return len(due)
 
 
-async def report_due_group_rounds(
-    repos: Repositories, ctx: CheckinContext, report_after: timedelta, now: datetime, limit: int
-) -> int:
+async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
     """GROUP_REPORT_AFTER past the post: one message naming who has not tapped OK."""
-    rounds = await repos.groups.awaiting_report(now - report_after, limit)
+    repos, now, protocol = work.repos, work.now, work.services.protocol
+    wait = WAITS[Step.REPORT]
+    since = protocol.waiting_since_at_most(Step.REPORT, now)
+    rounds = await repos.groups.waiting(wait.state, wait.since, since, limit)
     for group_round in rounds:
+        if due_step(group_round, protocol, now) is not Step.REPORT:
+            continue
         group = await repos.groups.get(group_round.group_id)
         await repos.groups.mark_reported(group_round.id, now)
         if group is None or not group.active:
@@ -85,7 +87,7 @@ async def report_due_group_rounds(
         silent = [m for m in members if m.line_user_id not in answered]
         if not silent and group.quiet_when_all_ok:
             continue
-        report = report_messages(group_locale(ctx), group_round, silent, len(answered))
+        report = report_messages(group_locale(work.services), group_round, silent, len(answered))
         for start in range(0, len(report), MESSAGES_PER_PUSH):
             await repos.outbox.add(
                 kind="push",

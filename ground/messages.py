@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Locale
+from ground.i18n import Locale
 
 Message = dict[str, Any]
 QuickItem = tuple[str, str, str]  # label, postback data, text shown in the chat when tapped

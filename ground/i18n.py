@@ -46,6 +46,16 @@ class Locale:
             weekday=self.texts["time.weekdays"].split(",")[local.weekday()],
         )
 
+    def day(self, day: date) -> str:
+        """A local date as a person reads it (the last day of a pause)."""
+        return self.t(
+            "time.date",
+            year=day.year,
+            month=day.month,
+            day=day.day,
+            weekday=self.texts["time.weekdays"].split(",")[day.weekday()],
+        )
+
     def schedule(self, interval_days: int | None, hour: int | None) -> str:
         if interval_days is None or hour is None:
             return self.t("schedule.none")

@@ -17,10 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
-from bot.clock import FakeClock
-from bot.simulator import webhooks
-from bot.simulator.platform import Call, LinePlatform
-from bot.simulator.qr import read_qr
+from ground.clock import FakeClock
+from simulator import webhooks
+from simulator.platform import Call, LinePlatform
+from simulator.qr import read_qr
 
 log = logging.getLogger("mimamori.simulator")
 

@@ -10,18 +10,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import messages
-from bot.admin.auth import admin_only, audit, session_of
-from bot.admin.chart import daily_chart
-from bot.admin.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
-from bot.admin.quota import Forecast, forecast
-from bot.admin.render import QUOTA_WARNING, admin_locale, render
-from bot.appkeys import CLOCK, DB, DEPS, ENGINE, I18N, SETTINGS
-from bot.features.invites import ensure_invites
-from bot.features.teams import clean_team_name
-from scheduler.schedule import INTERVALS
+from admin.auth import admin_only, audit, session_of
+from admin.chart import daily_chart
+from admin.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
+from admin.quota import Forecast, forecast
+from admin.render import QUOTA_WARNING, admin_locale, render
+from care import invites, people
+from care import teams as team_service
+from care.errors import Refusal, Refused
+from care.schedule import INTERVALS, Schedule
+from care.services import SERVICES
 from storage.models import PERSONAL_FIELDS, Role
-from storage.repositories import unit_of_work
 from storage.stats import DAILY_SERIES
 
 QUOTA_CACHE_FOR = timedelta(minutes=10)
@@ -33,9 +32,9 @@ def _int(value: Any) -> int | None:
 
 
 async def _daily(request: web.Request, days: int) -> list[dict[str, Any]]:
-    now, tz = request.app[CLOCK].now(), request.app[SETTINGS].timezone
+    now, tz = request.app[SERVICES].clock.now(), request.app[SERVICES].settings.timezone
     today = now.astimezone(tz).date()
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         return await repos.stats.daily(
             today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
         )
@@ -53,15 +52,15 @@ QUOTA_CACHE = web.AppKey("admin_quota_cache", QuotaCache)
 
 
 async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast | None:
-    now, cache = request.app[CLOCK].now(), request.app[QUOTA_CACHE]
+    now, cache = request.app[SERVICES].clock.now(), request.app[QUOTA_CACHE]
     if not fresh and cache.until is not None and cache.until > now:
         return cache.forecast
-    quota = await request.app[DEPS].line.quota()
+    quota = await request.app[SERVICES].line.quota()
     cache.forecast = None
     if quota is not None:
-        async with unit_of_work(request.app[DB]) as repos:
+        async with request.app[SERVICES].repositories() as repos:
             cache.forecast = await forecast(
-                repos, quota.limit, quota.used, now, request.app[SETTINGS].timezone
+                repos, quota.limit, quota.used, now, request.app[SERVICES].settings.timezone
             )
     cache.until = now + QUOTA_CACHE_FOR
     return cache.forecast
@@ -75,9 +74,9 @@ async def _page(request: web.Request, template: str, context: dict[str, Any]) ->
 
 @admin_only
 async def dashboard(request: web.Request) -> web.Response:
-    now = request.app[CLOCK].now()
+    now = request.app[SERVICES].clock.now()
     days = await _daily(request, 30)
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
     locale = admin_locale(request)
@@ -97,8 +96,8 @@ async def dashboard(request: web.Request) -> web.Response:
 
 @admin_only
 async def alerts(request: web.Request) -> web.Response:
-    since = request.app[CLOCK].now() - timedelta(days=7)
-    async with unit_of_work(request.app[DB]) as repos:
+    since = request.app[SERVICES].clock.now() - timedelta(days=7)
+    async with request.app[SERVICES].repositories() as repos:
         context = {
             "alerts": await repos.stats.open_alerts(),
             "answered": await repos.stats.answered_after_alert(since),
@@ -110,7 +109,7 @@ async def alerts(request: web.Request) -> web.Response:
 @admin_only
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         found = await repos.stats.teams(search)
     return await _page(
         request,
@@ -125,34 +124,53 @@ async def teams(request: web.Request) -> web.Response:
     )
 
 
+def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
+    """The service layer's refusal, said in the console's language."""
+    if refused.reason is Refusal.NO_SUCH_TEAM:
+        return web.HTTPNotFound(text="no such team")
+    locale = admin_locale(request)
+    return web.HTTPBadRequest(text=locale.t(f"admin.refused.{refused.reason.value}"))
+
+
 @admin_only
 async def create_team(request: web.Request) -> web.Response:
+    """A team for an area (町会, 集合住宅, 民生委員 district), kept while it waits for people."""
     form = await request.post()
-    name = clean_team_name(str(form.get("name", "")))
     interval, hour = _int(form.get("interval_days")), _int(form.get("hour"))
-    if name is None or interval not in INTERVALS or hour is None or not 0 <= hour <= 23:
-        raise web.HTTPBadRequest(text="team name, interval or hour not valid")
-    now = request.app[CLOCK].now()
-    async with unit_of_work(request.app[DB]) as repos:
-        team = await repos.teams.create(name, interval, hour, now, kept=True)
-        await ensure_invites(repos, team, now)
-    await audit(request, "team_created", f"{team.id} {name}")
+    try:
+        schedule = Schedule(-1 if interval is None else interval, -1 if hour is None else hour)
+        async with request.app[SERVICES].unit_of_work() as work:
+            created = await team_service.create_team(
+                work, str(form.get("name", "")), schedule=schedule
+            )
+    except ValueError:
+        raise web.HTTPBadRequest(text="team name, interval or hour not valid") from None
+    except Refused as refused:
+        raise _refused(request, refused) from None
+    team = created.team
+    await audit(request, "team_created", f"{team.id} {team.name}")
     raise web.HTTPSeeOther(f"/admin/teams/{team.id}")
 
 
 async def _team_context(request: web.Request) -> dict[str, Any]:
     team_id = _int(request.match_info["team_id"])
     locale = admin_locale(request)
-    async with unit_of_work(request.app[DB]) as repos:
-        team = await repos.teams.get(team_id) if team_id else None
-        if team is None:
-            raise web.HTTPNotFound(text="no such team")
-        invites = await ensure_invites(repos, team, request.app[CLOCK].now())
-        members = {role.value: await repos.teams.members_of(team.id, role) for role in Role}
+    async with request.app[SERVICES].unit_of_work() as work:
+        try:
+            team = await team_service.team_by_id(work, team_id)
+        except Refused as refused:
+            raise _refused(request, refused) from None
+        codes = await invites.ensure_invites(work, team)
+        members = {role.value: await work.repos.teams.members_of(team.id, role) for role in Role}
+        states = {
+            member.id: await people.state_of(work, member) for member in members[Role.USER.value]
+        }
     return {
         "team": team,
-        "invites": {r.value: i for r, i in invites.items()},
+        "invites": {r.value: i for r, i in codes.items()},
         "members": members,
+        "states": states,
+        "when": locale.when,
         "schedule": locale.schedule,
     }
 
@@ -170,51 +188,35 @@ async def flyer(request: web.Request) -> web.Response:
     return render(request, "flyer.html", context)
 
 
+TEAM_ACTIONS = ("rotate_user", "rotate_manager", "add_manager", "remove_manager")
+
+
 @admin_only
 async def team_action(request: web.Request) -> web.Response:
     """Add or remove a manager by 会員ID, or rotate an invite code."""
     team_id = _int(request.match_info["team_id"])
     form = await request.post()
     action, member_id = str(form.get("action", "")), _int(form.get("member_id"))
-    now = request.app[CLOCK].now()
-    async with unit_of_work(request.app[DB]) as repos:
-        found = await repos.teams.get(team_id) if team_id else None
-        if found is None:
-            raise web.HTTPNotFound(text="no such team")
-        if action in ("rotate_user", "rotate_manager"):
-            await repos.teams.revoke_invites(found.id, Role(action.removeprefix("rotate_")), now)
-            await ensure_invites(repos, found, now)
-        elif action in ("add_manager", "remove_manager") and member_id:
-            member = await repos.members.get(member_id)
-            role = await repos.teams.role_of(found.id, member_id)
-            if member is None:
-                raise web.HTTPBadRequest(text="no member with that 会員ID")
-            if action == "add_manager" and role is None:
-                await repos.teams.add_member(found.id, member_id, Role.MANAGER, now)
-                locale = request.app[I18N].get(member.language)
-                text = locale.t("admin.made_manager_notice", team=found.name)
-                await repos.outbox.add(
-                    kind="push",
-                    recipients=[member.line_user_id],
-                    messages=[messages.text(text)],
-                    purpose="made_manager",
-                    now=now,
-                    recipient_member_id=member.id,
-                )
-            elif action == "remove_manager" and role is Role.MANAGER:
-                await repos.teams.remove_member(found.id, member_id, now)
+    if action not in TEAM_ACTIONS:
+        raise web.HTTPBadRequest(text="unknown action")
+    try:
+        async with request.app[SERVICES].unit_of_work() as work:
+            found = await team_service.team_by_id(work, team_id)
+            if action.startswith("rotate_"):
+                await invites.rotate_invite(work, found, Role(action.removeprefix("rotate_")))
+            elif action == "add_manager":
+                await team_service.add_manager(work, found, member_id)
             else:
-                raise web.HTTPBadRequest(text="that change does not fit the member's role")
-        else:
-            raise web.HTTPBadRequest(text="unknown action")
+                await team_service.remove_manager(work, found, member_id)
+    except Refused as refused:
+        raise _refused(request, refused) from None
     await audit(request, f"team_{action}", f"team {found.id} member {member_id or ''}")
-    request.app[ENGINE].request_delivery()
     raise web.HTTPSeeOther(f"/admin/teams/{found.id}")
 
 
 @admin_only
 async def groups(request: web.Request) -> web.Response:
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         found = await repos.stats.groups()
     return await _page(
         request,
@@ -228,7 +230,7 @@ async def groups(request: web.Request) -> web.Response:
 
 @admin_only
 async def notices(request: web.Request) -> web.Response:
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         sent = await repos.admin.notices()
         team_list = await repos.stats.teams()
         group_list = await repos.stats.groups()
@@ -270,8 +272,8 @@ def _notice_text(form: Any) -> str:
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
-    async with unit_of_work(request.app[DB]) as repos:
-        plan = await plan_notice(repos, request.app[DEPS].line, audience)
+    async with request.app[SERVICES].repositories() as repos:
+        plan = await plan_notice(repos, request.app[SERVICES].line, audience)
     found = await quota_forecast(request)
     return await _page(
         request,
@@ -290,9 +292,9 @@ async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
     admin = session_of(request).admin.name
-    async with unit_of_work(request.app[DB]) as repos:
-        plan = await plan_notice(repos, request.app[DEPS].line, audience)
-        outcome = await record_notice(repos, plan, text, admin, request.app[CLOCK].now())
+    async with request.app[SERVICES].repositories() as repos:
+        plan = await plan_notice(repos, request.app[SERVICES].line, audience)
+        outcome = await record_notice(repos, plan, text, admin, request.app[SERVICES].clock.now())
     if isinstance(outcome, str):
         raise web.HTTPBadRequest(text=admin_locale(request).t(f"admin.notice_problem.{outcome}"))
     await audit(
@@ -301,7 +303,6 @@ async def send_notice(request: web.Request) -> web.Response:
         f"notice {outcome}: {audience.kind} {json.dumps(audience.detail())}, "
         f"{plan.recipients} recipients, {len(plan.sends)} requests",
     )
-    request.app[ENGINE].request_delivery()
     raise web.HTTPSeeOther("/admin/notices")
 
 
@@ -313,7 +314,7 @@ async def quota(request: web.Request) -> web.Response:
 
 @admin_only
 async def audit_log(request: web.Request) -> web.Response:
-    async with unit_of_work(request.app[DB]) as repos:
+    async with request.app[SERVICES].repositories() as repos:
         entries = await repos.admin.audit_log()
     return await _page(request, "audit.html", {"entries": entries})
 
@@ -343,7 +344,7 @@ async def export(request: web.Request) -> web.Response:
             [[d["date"], *(d[s] for s in DAILY_SERIES)] for d in days],
         )
     elif what == "teams":
-        async with unit_of_work(request.app[DB]) as repos:
+        async with request.app[SERVICES].repositories() as repos:
             found = await repos.stats.teams()
         response = _csv(
             "teams.csv",
@@ -362,7 +363,7 @@ async def export(request: web.Request) -> web.Response:
             ],
         )
     elif what == "members":
-        async with unit_of_work(request.app[DB]) as repos:
+        async with request.app[SERVICES].repositories() as repos:
             found = await repos.stats.members_export()
         header = [
             "member_id",

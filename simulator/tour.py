@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.simulator.simulator import Bubble, Simulator
+from simulator.simulator import Bubble, Simulator
 
 log = logging.getLogger("mimamori.tour")
 

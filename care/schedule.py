@@ -61,3 +61,20 @@ def slots_passed(
         start_day + timedelta(days=(steps + 1) * schedule.interval_days), schedule.hour, tz
     )
     return latest, following
+
+
+def paused_on(paused_until: date | None, today: date) -> bool:
+    """A pause until a date holds every day before that date (入院・旅行 until 12月1日: the
+    check-ins come back on 12月1日)."""
+    return paused_until is not None and paused_until > today
+
+
+def next_checkin(
+    schedule: Schedule, paused_until: date | None, now: datetime, tz: ZoneInfo
+) -> datetime:
+    """The first check-in after `now` that a pause allows: the one answer whenever check-ins
+    start again (a new schedule, the end of a pause, a block undone, a restart)."""
+    if paused_on(paused_until, now.astimezone(tz).date()):
+        assert paused_until is not None
+        return max(first_due(schedule, now, tz), _at_hour(paused_until, schedule.hour, tz))
+    return first_due(schedule, now, tz)

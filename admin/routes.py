@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.admin import auth, views
+from admin import auth, views
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 

@@ -1,0 +1,31 @@
+"""How the chat says why the service layer refused an action (a locale key per refusal)."""
+
+from __future__ import annotations
+
+from care.errors import Refusal, Refused
+from ground import messages
+from ground.i18n import Locale
+from storage.models import Role
+
+REFUSAL_TEXT: dict[Refusal, str] = {
+    Refusal.UNKNOWN_CODE: "invite.unknown",
+    Refusal.ALREADY_MEMBER: "invite.already",
+    Refusal.NOT_MEMBER: "team.not_member",
+    Refusal.NO_SUCH_TEAM: "team.not_member",
+    Refusal.NOT_ALLOWED: "member.not_allowed",
+    Refusal.NO_CHECKINS: "pause.no_checkins",
+    Refusal.OUT_OF_RANGE: "postback.invalid",
+    Refusal.INVALID_NAME: "team.bad_name",
+    Refusal.ONLY_STARTER: "group.only_starter",
+    Refusal.GROUP_NOT_SET: "group.not_set",
+    Refusal.NO_SUCH_MEMBER: "postback.invalid",
+    Refusal.ROLE_MISMATCH: "postback.invalid",
+}
+
+
+def refusal_message(locale: Locale, refused: Refused) -> messages.Message:
+    values = {
+        name: locale.t(f"role_name.{value.value}") if isinstance(value, Role) else value
+        for name, value in refused.values.items()
+    }
+    return messages.text(locale.t(REFUSAL_TEXT[refused.reason], **values))

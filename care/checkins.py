@@ -1,0 +1,208 @@
+"""安否通知 rounds: opening them when due, the re-send, the alert, the answer, and stopping.
+
+Each function runs inside the caller's unit of work: the state change and the messages it
+causes (recorded in the outbox) commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from care.ladder import WAITS, Step, due_step
+from care.notify import display_name, notify_managers
+from care.schedule import Schedule, next_checkin, paused_on, slots_passed
+from care.services import Services, UnitOfWork
+from ground import messages
+from ground.i18n import Locale
+from ground.line_api import MULTICAST_LIMIT
+from storage.models import CheckinRound, Member, RoundState
+
+
+def schedule_of(member: Member) -> Schedule | None:
+    if member.interval_days is None or member.checkin_hour is None:
+        return None
+    return Schedule(member.interval_days, member.checkin_hour)
+
+
+def ok_postback(services: Services, slot_at: datetime) -> str:
+    # Identifies the slot, not the person: one multicast carries the same button to everyone
+    # due at that moment, and the server resolves the round of whoever taps.
+    return services.postbacks.encode("ok", t=int(slot_at.timestamp()))
+
+
+async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
+    """Open a round for every member whose check-in is due; returns how many members were due.
+
+    After downtime a member gets one check-in for the latest missed slot, not one per slot.
+    A slot that comes while the member's previous round is still open is skipped: the open
+    round's re-send and alert already stand for it. A paused member gets none before the
+    pause ends, whatever their next due time says.
+    """
+    tz, now = work.services.timezone, work.now
+    due = await work.repos.members.due(now, limit)
+    next_due: list[tuple[int, datetime]] = []
+    openings: list[tuple[int, datetime]] = []
+    for member in due:
+        schedule = schedule_of(member)
+        if schedule is None or member.next_due_at is None:
+            continue
+        latest, following = slots_passed(schedule, member.next_due_at, now, tz)
+        if paused_on(member.paused_until, latest.astimezone(tz).date()):
+            next_due.append((member.id, next_checkin(schedule, member.paused_until, now, tz)))
+            continue
+        next_due.append((member.id, following))
+        openings.append((member.id, latest))
+    await work.repos.members.set_next_due_many(next_due)
+    # The constraints skip a member whose round is still open, or whose slot already has one.
+    await work.repos.rounds.open_unless_open(openings, now)
+    return len(due)
+
+
+async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -> datetime:
+    """Check-ins on `schedule` from its next hour, any pause ended. -> the next check-in."""
+    next_at = next_checkin(schedule, None, work.now, work.services.timezone)
+    await work.repos.members.set_schedule(
+        member.id, schedule.interval_days, schedule.hour, next_at
+    )
+    await work.repos.members.set_paused_until(member.id, None)
+    return next_at
+
+
+async def _waiting(work: UnitOfWork, step: Step, limit: int) -> list[CheckinRound]:
+    wait, protocol = WAITS[step], work.services.protocol
+    since = protocol.waiting_since_at_most(step, work.now)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit)
+    return [r for r in rounds if due_step(r, protocol, work.now) is step]
+
+
+async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
+    """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
+    rounds = await _waiting(work, Step.RESEND, limit)
+    for checkin in rounds:
+        await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
+    return len(rounds)
+
+
+async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
+    """Rounds with no OK `alert_after` since the re-send reached LINE alert the managers."""
+    rounds = await _waiting(work, Step.ALERT, limit)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
+        await alert_managers(work, members[checkin.member_id], checkin)
+    return len(rounds)
+
+
+async def alert_managers(work: UnitOfWork, member: Member, checkin: CheckinRound) -> int:
+    """Tell every manager watching the member that no OK came; returns how many were told."""
+    services = work.services
+
+    def build(locale: Locale) -> list[messages.Message]:
+        body = locale.t(
+            "alert.body",
+            name=display_name(locale, member),
+            member_id=member.id,
+            slot=locale.when(checkin.slot_at),
+            last_ok=locale.when(member.last_ok_at),
+        )
+        details = (
+            locale.t("alert.details_button"),
+            services.postbacks.encode("member", m=member.id),
+            locale.t("alert.details_button"),
+        )
+        links = []
+        if services.my_page_url:
+            # The manager's team page lists the person, with their My page one tap away.
+            links.append((locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
+        return [messages.card(locale.t("alert.title"), body, [details], links)]
+
+    return await notify_managers(work, member, "alert", build, round_id=checkin.id)
+
+
+async def close_open_round(work: UnitOfWork, member: Member, reason: str) -> CheckinRound | None:
+    """A sign of life closes the member's open round; after an alert the managers who were
+    alerted hear that the person is safe. Returns the round closed, if one was open."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    await work.repos.members.set_last_ok(member.id, work.now)
+    if checkin is None:
+        return None
+    await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now)
+    if checkin.state is RoundState.ALERTED:
+        alerted = await work.repos.outbox.alerted_members(checkin.id)
+
+        def build(locale: Locale) -> list[messages.Message]:
+            body = locale.t(
+                "safe.body",
+                name=display_name(locale, member),
+                member_id=member.id,
+                at=locale.when(work.now),
+            )
+            return [messages.text(body)]
+
+        await notify_managers(work, member, "safe", build, round_id=checkin.id, only=alerted)
+    return checkin
+
+
+async def stop_checkins(
+    work: UnitOfWork, member: Member, reason: str, until: datetime | None = None
+) -> int:
+    """Check-ins end, for good or `until` a moment (blocked, stopped, paused, withdrawn): the
+    open round is cancelled and every manager watching hears it, so silence is never mistaken
+    for safety. Returns how many managers were told."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    if checkin is not None:
+        await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
+
+    def build(locale: Locale) -> list[messages.Message]:
+        text = locale.t(
+            f"stopped.{reason}",
+            name=display_name(locale, member),
+            member_id=member.id,
+            until=locale.when(until),
+        )
+        return [messages.text(text)]
+
+    return await notify_managers(work, member, reason, build)
+
+
+async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:
+    """LINE accepted (or refused for good) an outbox row. If it carried a check-in, a re-send
+    or a group's post, that round's clock starts now: a refused check-in still starts the
+    ladder, so the managers hear of it in time."""
+    await work.repos.rounds.mark_delivered(outbox_id, work.now)
+    await work.repos.groups.mark_posted(outbox_id, work.now)
+
+
+async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) -> int:
+    """Write the check-in (or re-send) of rounds that have none yet into the outbox.
+
+    Same slot, same language -> same message: one multicast per 500 recipients, across
+    however many batches opened the rounds. Returns how many rounds got their message.
+    """
+    services = work.services
+    rounds = await work.repos.rounds.without_message(resend, limit)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
+    groups: dict[tuple[datetime, str], list[tuple[Member, int]]] = defaultdict(list)
+    for checkin in rounds:
+        member = members[checkin.member_id]
+        language = work.locale(member.language).language
+        groups[(checkin.slot_at, language)].append((member, checkin.id))
+    for (slot_at, language), entries in groups.items():
+        locale = work.locale(language)
+        quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
+        title = "checkin.resend_title" if resend else "checkin.title"
+        message = messages.checkin(
+            locale, ok_postback(services, slot_at), quote, title, "checkin.instruction"
+        )
+        for start in range(0, len(entries), MULTICAST_LIMIT):
+            chunk = entries[start : start + MULTICAST_LIMIT]
+            outbox_id = await work.repos.outbox.add(
+                kind="multicast" if len(chunk) > 1 else "push",
+                recipients=[member.line_user_id for member, _ in chunk],
+                messages=[message],
+                purpose="resend" if resend else "checkin",
+                now=work.now,
+            )
+            await work.repos.rounds.attach_outbox([r for _, r in chunk], outbox_id, resend)
+    return len(rounds)

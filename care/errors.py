@@ -1,0 +1,30 @@
+"""Why the service layer refused an action; each surface says it in its own way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Refusal(StrEnum):
+    UNKNOWN_CODE = "unknown_code"  # an invite code that does not exist or was revoked
+    ALREADY_MEMBER = "already_member"  # the person is in that team already (values: team, role)
+    NOT_MEMBER = "not_member"  # the person is not in the team the action names
+    NOT_ALLOWED = "not_allowed"  # someone else's card, and not a user of a team one manages
+    NO_CHECKINS = "no_checkins"  # pausing needs a schedule to pause
+    OUT_OF_RANGE = "out_of_range"  # a pause date in the past or too far ahead
+    INVALID_NAME = "invalid_name"  # a team name that is empty, too long or has control chars
+    NO_SUCH_TEAM = "no_such_team"  # a team id that does not exist (or was deleted)
+    NO_SUCH_MEMBER = "no_such_member"  # a 会員ID that nobody has
+    ONLY_STARTER = "only_starter"  # a group restricted to the member who set it up
+    GROUP_NOT_SET = "group_not_set"  # a group without a schedule cannot pause
+    ROLE_MISMATCH = "role_mismatch"  # e.g. removing as a manager someone who is a user
+
+
+class Refused(Exception):
+    """An action the rules do not allow; nothing was changed."""
+
+    def __init__(self, reason: Refusal, **values: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.values = values

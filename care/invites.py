@@ -1,0 +1,89 @@
+"""Invite codes: one active code per team and role, rotated on request, and joining a team
+with one (the user's joining is their consent to be watched: 見守り, not 監視)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from care import checkins
+from care.errors import Refusal, Refused
+from care.notify import tell_team
+from care.schedule import Schedule
+from care.services import UnitOfWork
+from ground import invite_codes
+from ground.i18n import Locale
+from ground.line_api import LineApi
+from storage.models import Invite, Member, Role, Team
+
+
+async def ensure_invites(work: UnitOfWork, team: Team) -> dict[Role, Invite]:
+    """The team's active code per role, made where there is none."""
+    found = {}
+    for role in Role:
+        invite = await work.repos.teams.active_invite(team.id, role)
+        if invite is None:
+            invite = await work.repos.teams.create_invite(
+                team.id, role, invite_codes.new_code(), work.now
+            )
+        found[role] = invite
+    return found
+
+
+async def rotate_invite(work: UnitOfWork, team: Team, role: Role) -> dict[Role, Invite]:
+    """A new code for one role; the old one stops working at once."""
+    await work.repos.teams.revoke_invites(team.id, role, work.now)
+    return await ensure_invites(work, team)
+
+
+async def usable_invite(work: UnitOfWork, member: Member, code: str | None) -> tuple[Team, Invite]:
+    """The team and invite behind an active code the person may still use; refused otherwise."""
+    invite = await work.repos.teams.invite(code) if code else None
+    team = await work.repos.teams.get(invite.team_id) if invite else None
+    if invite is None or invite.revoked_at is not None or team is None:
+        raise Refused(Refusal.UNKNOWN_CODE)
+    role = await work.repos.teams.role_of(team.id, member.id)
+    if role is not None:
+        raise Refused(Refusal.ALREADY_MEMBER, team=team.name, role=role)
+    return team, invite
+
+
+@dataclass(frozen=True)
+class Joined:
+    team: Team
+    role: Role
+    # A user without check-ins gets the team's default schedule, from its next hour.
+    schedule_started: tuple[Schedule, datetime] | None = None
+
+
+async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Joined:
+    """Join the team behind the code in the code's role; the rest of the team hears it."""
+    team, invite = await usable_invite(work, member, code)
+    await work.repos.teams.add_member(team.id, member.id, invite.role, work.now)
+    started = None
+    if invite.role is Role.USER and member.interval_days is None:
+        schedule = Schedule(team.default_interval_days, team.default_hour)
+        started = (schedule, await checkins.start_schedule(work, member, schedule))
+    await tell_team(work, team, member, invite.role, "invite.joined_notice")
+    return Joined(team, invite.role, started)
+
+
+async def invite_link(line: LineApi, locale: Locale, code: str) -> str | None:
+    """The line.me link that opens the bot's chat with the code typed in (None while the
+    account's basic id is unknown)."""
+    basic_id = await line.bot_basic_id()
+    if basic_id is None:
+        return None
+    return invite_codes.chat_link(basic_id, locale.t("invite.prefill", code=code))
+
+
+def share_text(locale: Locale, team: Team, role: Role, code: str, link: str | None) -> str:
+    """The invitation a person forwards: the team, the role and what it means, link and code."""
+    return locale.t(
+        "invite.share" if link else "invite.share_without_link",
+        team=team.name,
+        role=locale.t(f"role_name.{role.value}"),
+        meaning=locale.t(f"role_meaning.{role.value}"),
+        link=link or "",
+        code=code,
+    )

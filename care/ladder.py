@@ -1,0 +1,96 @@
+"""The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later, and the
+つながり report 23 h after a group's post.
+
+Each step waits for a round to sit in one state since one moment (LINE accepting the message
+before it). `WAITS` states that once; the repositories build their SQL filters from it, the
+engine's wake-up asks `Protocol.due_at`, and the sweep asks `due_step`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from storage.models import CheckinRound, GroupRound
+
+
+class Step(StrEnum):
+    RESEND = "resend"  # 安否通知: the check-in is sent again
+    ALERT = "alert"  # 安否通知: every manager watching the person is alerted
+    REPORT = "report"  # つながり: the group hears who has not tapped OK
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A round in `state` since the moment in its `since` column is waiting for the step."""
+
+    table: str
+    state: str
+    since: str
+
+
+WAITS: dict[Step, Wait] = {
+    Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
+    Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
+    Step.REPORT: Wait("group_rounds", "open", "posted_at"),
+}
+LADDER = (Step.RESEND, Step.ALERT)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
+    _GROUP_REPORT_AFTER)."""
+
+    resend_after: timedelta = timedelta(hours=24)
+    alert_after: timedelta = timedelta(hours=3)
+    report_after: timedelta = timedelta(hours=23)
+
+    def wait(self, step: Step) -> timedelta:
+        return {
+            Step.RESEND: self.resend_after,
+            Step.ALERT: self.alert_after,
+            Step.REPORT: self.report_after,
+        }[step]
+
+    def due_at(self, step: Step, since: datetime) -> datetime:
+        """When a round waiting for `step` since `since` gets it."""
+        return since + self.wait(step)
+
+    def waiting_since_at_most(self, step: Step, now: datetime) -> datetime:
+        """The SQL side of `due_at`: rounds waiting since this moment or earlier are due."""
+        return now - self.wait(step)
+
+
+def waiting_for(round_: CheckinRound | GroupRound) -> tuple[Step, datetime] | None:
+    """The step a round waits for and since when; None when nothing is to come.
+
+    The clock of each step starts when LINE accepted the previous message, not when it was
+    recorded: a person cannot answer a check-in that a LINE outage held back.
+    """
+    table = "group_rounds" if isinstance(round_, GroupRound) else "checkin_rounds"
+    state = str(round_.state)
+    for step, wait in WAITS.items():
+        if wait.table == table and wait.state == state:
+            since = getattr(round_, wait.since)
+            return (step, since) if since is not None else None
+    return None
+
+
+def next_step(
+    round_: CheckinRound | GroupRound, protocol: Protocol
+) -> tuple[Step, datetime] | None:
+    """The next escalation of an open round and when it is due."""
+    waiting = waiting_for(round_)
+    if waiting is None:
+        return None
+    step, since = waiting
+    return step, protocol.due_at(step, since)
+
+
+def due_step(round_: CheckinRound | GroupRound, protocol: Protocol, now: datetime) -> Step | None:
+    found = next_step(round_, protocol)
+    if found is None or found[1] > now:
+        return None
+    return found[0]

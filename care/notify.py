@@ -1,0 +1,77 @@
+"""Telling people about people: managers about a person they watch, a team about its members.
+
+Every message is written to the outbox inside the caller's unit of work, in the language of
+whoever reads it; it is sent once the unit of work has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from care.services import UnitOfWork
+from ground import messages
+from ground.i18n import Locale
+from storage.models import Member, Role, Team
+
+
+def display_name(locale: Locale, member: Member) -> str:
+    return member.display_name or locale.t("member.unnamed", member_id=member.id)
+
+
+async def notify_managers(
+    work: UnitOfWork,
+    member: Member,
+    purpose: str,
+    build: Callable[[Locale], list[messages.Message]],
+    round_id: int | None = None,
+    only: Sequence[int] | None = None,
+) -> int:
+    """Push `build(their locale)` to every manager watching the member (or those in `only`);
+    returns how many were told."""
+    managers = await work.repos.teams.managers_watching(member.id)
+    if only is not None:
+        managers = [manager for manager in managers if manager.id in only]
+    for manager in managers:
+        await work.repos.outbox.add(
+            kind="push",
+            recipients=[manager.line_user_id],
+            messages=build(work.locale(manager.language)),
+            purpose=purpose,
+            now=work.now,
+            round_id=round_id,
+            recipient_member_id=manager.id,
+        )
+    return len(managers)
+
+
+async def tell_member(
+    work: UnitOfWork, member: Member, purpose: str, key: str, **values: str
+) -> None:
+    """One sentence to one person, in their language."""
+    text = work.locale(member.language).t(key, **values)
+    await work.repos.outbox.add(
+        kind="push",
+        recipients=[member.line_user_id],
+        messages=[messages.text(text)],
+        purpose=purpose,
+        now=work.now,
+        recipient_member_id=member.id,
+    )
+
+
+async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, key: str) -> int:
+    """Everyone else in the team hears who joined or left it, and as what: 見守り, not 監視."""
+    members = await work.repos.teams.members_of(team.id)
+    others = [m for m in members if m.id != subject.id and m.active]
+    for other in others:
+        locale = work.locale(other.language)
+        await tell_member(
+            work,
+            other,
+            key,
+            key,
+            name=display_name(locale, subject),
+            team=team.name,
+            role=locale.t(f"role_name.{role.value}"),
+        )
+    return len(others)

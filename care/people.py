@@ -1,0 +1,205 @@
+"""What a person does with their own check-ins and card, whichever surface they use: register,
+come back after a block, set the schedule, pause until a date, resume, stop, withdraw, answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from care import checkins, teams
+from care.errors import Refusal, Refused
+from care.schedule import Schedule, next_checkin, paused_on
+from care.services import UnitOfWork
+from ground.i18n import Locale
+from storage.models import PERSONAL_FIELDS, CheckinRound, Member, PersonalFields, RoundState
+
+PAUSE_MAX_DAYS = 365
+FIELD_LIMITS = {"full_name": 50, "furigana": 50, "phone": 20}
+GENDERS = ("", "female", "male", "other")
+PHONE = re.compile(r"^\+?[0-9][0-9-]{8,18}[0-9]$")
+
+
+class CheckinStatus(StrEnum):
+    RUNNING = "running"  # check-ins come at the schedule's hour
+    PAUSED = "paused"  # none before `paused_until`
+    STOPPED = "stopped"  # no schedule
+    BLOCKED = "blocked"  # the person blocked the bot
+
+
+@dataclass(frozen=True)
+class CheckinState:
+    """Where a person's check-ins stand: what the chat, My page and the console all show."""
+
+    status: CheckinStatus
+    next_at: datetime | None  # the next check-in, only while running or until a pause ends
+    paused_until: date | None
+    round: RoundState | None  # the open round's state, if one is open
+
+    @property
+    def alert_open(self) -> bool:
+        return self.round is RoundState.ALERTED
+
+
+def checkin_state(member: Member, open_round: CheckinRound | None, today: date) -> CheckinState:
+    if not member.active:
+        status = CheckinStatus.BLOCKED
+    elif member.interval_days is None:
+        status = CheckinStatus.STOPPED
+    elif paused_on(member.paused_until, today):
+        status = CheckinStatus.PAUSED
+    else:
+        status = CheckinStatus.RUNNING
+    return CheckinState(
+        status=status,
+        next_at=member.next_due_at
+        if status in (CheckinStatus.RUNNING, CheckinStatus.PAUSED)
+        else None,
+        paused_until=member.paused_until if status is CheckinStatus.PAUSED else None,
+        round=open_round.state if open_round is not None else None,
+    )
+
+
+def describe_checkins(locale: Locale, state: CheckinState) -> str:
+    """The next check-in as every surface says it (running, paused until, stopped, blocked)."""
+    return locale.t(
+        f"checkins.{state.status.value}",
+        next=locale.when(state.next_at),
+        until=locale.day(state.paused_until) if state.paused_until else "",
+    )
+
+
+async def state_of(work: UnitOfWork, member: Member) -> CheckinState:
+    today = work.now.astimezone(work.services.timezone).date()
+    return checkin_state(member, await work.repos.rounds.open_round(member.id), today)
+
+
+async def register(work: UnitOfWork, line_user_id: str, name: str, language: str) -> Member:
+    """A person the bot meets (a follow, a first message, My page): known from then on."""
+    member, _ = await work.repos.members.register(line_user_id, name, language, work.now)
+    return member
+
+
+async def come_back(work: UnitOfWork, member: Member) -> Member:
+    """Unblocked: check-ins start again from the next hour the schedule and any pause allow,
+    not from the slots missed while blocked."""
+    schedule = checkins.schedule_of(member)
+    if schedule is not None:
+        tz = work.services.timezone
+        next_at = next_checkin(schedule, member.paused_until, work.now, tz)
+        await work.repos.members.set_next_due(member.id, next_at)
+    return await work.repos.members.get(member.id) or member
+
+
+async def block(work: UnitOfWork, member: Member) -> int:
+    """Blocked the bot: no more check-ins, and the managers hear it. -> managers told."""
+    await work.repos.members.block(member.id)
+    return await checkins.stop_checkins(work, member, "unfollow")
+
+
+async def set_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -> datetime:
+    """A new schedule starts at its next hour and ends any pause; an open round runs its ladder
+    to the end. -> the next check-in."""
+    return await checkins.start_schedule(work, member, schedule)
+
+
+async def pause(work: UnitOfWork, member: Member, until: date) -> datetime:
+    """No check-ins before `until` (入院・旅行): the open round ends and the managers hear until
+    when. -> the check-in that comes back on that date."""
+    schedule = checkins.schedule_of(member)
+    if schedule is None:
+        raise Refused(Refusal.NO_CHECKINS)
+    tz = work.services.timezone
+    today = work.now.astimezone(tz).date()
+    if not today < until <= today + timedelta(days=PAUSE_MAX_DAYS):
+        raise Refused(Refusal.OUT_OF_RANGE, max_days=PAUSE_MAX_DAYS)
+    resume_at = next_checkin(schedule, until, work.now, tz)
+    await work.repos.members.set_paused_until(member.id, until)
+    await work.repos.members.set_next_due(member.id, resume_at)
+    await checkins.stop_checkins(work, member, "paused", until=resume_at)
+    return resume_at
+
+
+async def resume(work: UnitOfWork, member: Member) -> datetime | None:
+    """The pause ends now: the next check-in comes at the schedule's next hour."""
+    await work.repos.members.set_paused_until(member.id, None)
+    schedule = checkins.schedule_of(member)
+    if schedule is None:
+        return None
+    next_at = next_checkin(schedule, None, work.now, work.services.timezone)
+    await work.repos.members.set_next_due(member.id, next_at)
+    return next_at
+
+
+async def stop(work: UnitOfWork, member: Member) -> int:
+    """No more check-ins (安否確認を止める); the managers hear it. -> managers told."""
+    told = await checkins.stop_checkins(work, member, "stopped")
+    await work.repos.members.clear_schedule(member.id)
+    await work.repos.members.set_paused_until(member.id, None)
+    return told
+
+
+async def withdraw(work: UnitOfWork, member: Member) -> None:
+    """退会: check-ins stop, the person leaves every team, what they entered is deleted."""
+    await checkins.stop_checkins(work, member, "withdrawn")
+    for team, role in await work.repos.teams.teams_of(member.id):
+        await teams.leave_team(work, team, member, role)
+    await work.repos.members.set_personal(member.id, PersonalFields())
+    await work.repos.members.clear_schedule(member.id)
+    await work.repos.members.set_paused_until(member.id, None)
+
+
+@dataclass(frozen=True)
+class Answer:
+    closed: CheckinRound | None  # the round the answer closed, if one was open
+    member: Member  # as it is after the answer (its next check-in)
+
+
+async def answer(work: UnitOfWork, member: Member, how: str) -> Answer:
+    """OK (or a message as a sign of life) closes the person's open round, whichever check-in
+    it answered: it proves they are there now. After an alert the managers hear they are safe."""
+    closed = await checkins.close_open_round(work, member, how)
+    return Answer(closed, await work.repos.members.get(member.id) or member)
+
+
+async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:
+    """A card the viewer may read: their own, or a user of a team they manage. Nobody else's."""
+    member = await work.repos.members.get(member_id) if member_id else None
+    if member is None or not (
+        member.id == viewer.id or await work.repos.teams.is_manager_of(viewer.id, member.id)
+    ):
+        raise Refused(Refusal.NOT_ALLOWED)
+    return member
+
+
+async def accept_terms(work: UnitOfWork, member: Member) -> None:
+    await work.repos.members.accept_terms(member.id, work.now)
+
+
+def validate_personal(body: dict[str, Any], today: date) -> tuple[PersonalFields, dict[str, str]]:
+    """The optional card fields from a form, and what is wrong with them (field -> problem)."""
+    values = {name: str(body.get(name) or "").strip() for name in PERSONAL_FIELDS}
+    problems = {}
+    for name, limit in FIELD_LIMITS.items():
+        if len(values[name]) > limit or any(ord(c) < 32 for c in values[name]):
+            problems[name] = "too_long"
+    if values["gender"] not in GENDERS:
+        problems["gender"] = "unknown"
+    if values["phone"] and not PHONE.match(values["phone"]):
+        problems["phone"] = "not_a_phone_number"
+    if values["birth_date"]:
+        try:
+            born = date.fromisoformat(values["birth_date"])
+        except ValueError:
+            problems["birth_date"] = "not_a_date"
+        else:
+            if not date(1900, 1, 1) <= born <= today:
+                problems["birth_date"] = "out_of_range"
+    return PersonalFields(**values), problems
+
+
+async def save_personal(work: UnitOfWork, member: Member, fields: PersonalFields) -> None:
+    await work.repos.members.set_personal(member.id, fields)

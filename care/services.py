@@ -1,0 +1,107 @@
+"""The one services object every surface reaches the service layer through, and the unit of
+work that every action runs in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from care.ladder import Protocol
+from ground.clock import Clock
+from ground.i18n import I18n, Locale
+from ground.line_api import LineApi
+from ground.postback import PostbackCodec
+from ground.settings import Settings
+from storage.database import Database
+from storage.repositories import Repositories, unit_of_work
+
+
+class DeliveryRequests:
+    """Whoever sends the outbox listens here; a unit of work that wrote to the outbox rings
+    after it commits, so no surface has to remember to."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def ring(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    line: LineApi
+    clock: Clock
+    i18n: I18n
+    postbacks: PostbackCodec
+    protocol: Protocol
+    deliveries: DeliveryRequests = field(default_factory=DeliveryRequests)
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, line: LineApi, clock: Clock) -> Services:
+        """The one place the services are put together (the app's start-up and tools)."""
+        return cls(
+            settings=settings,
+            db=db,
+            line=line,
+            clock=clock,
+            i18n=I18n.load(settings.timezone, settings.locale_overrides),
+            postbacks=PostbackCodec(settings.channel_secret),
+            protocol=Protocol(
+                settings.resend_after, settings.alert_after, settings.group_report_after
+            ),
+        )
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.settings.timezone
+
+    @property
+    def my_page_url(self) -> str | None:
+        """https://liff.line.me/{LIFF id}: My page inside LINE, when the deployment has one."""
+        liff_id = self.settings.liff_id
+        return f"https://liff.line.me/{liff_id}" if liff_id else None
+
+    def locale(self, language: str | None) -> Locale:
+        return self.i18n.get(language)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """One transaction over the repositories, with the moment it acts at. What it wrote
+        to the outbox is sent once it has committed."""
+        async with unit_of_work(self.db) as repos:
+            work = UnitOfWork(repos, self, self.clock.now())
+            yield work
+        if repos.outbox.added:
+            self.deliveries.ring()
+
+    @asynccontextmanager
+    async def repositories(self) -> AsyncIterator[Repositories]:
+        """A unit of work for reads and bookkeeping that no rule of the service governs (the
+        console's figures, sessions, the audit log)."""
+        async with self.unit_of_work() as work:
+            yield work.repos
+
+
+@dataclass(frozen=True)
+class UnitOfWork:
+    repos: Repositories
+    services: Services
+    now: datetime
+
+    def locale(self, language: str | None) -> Locale:
+        return self.services.i18n.get(language)
+
+
+# The key under which every web surface (webhook, My page, admin console) finds the services.
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,107 @@
+"""Teams: create one, leave it, and the staff's adding and removing of managers."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from care import checkins, invites
+from care.errors import Refusal, Refused
+from care.notify import tell_member, tell_team
+from care.schedule import Schedule
+from care.services import UnitOfWork
+from storage.models import Invite, Member, Role, Team
+
+TEAM_NAME_MAX = 30
+DEFAULT_TEAM_SCHEDULE = Schedule(interval_days=1, hour=9)
+
+
+def clean_team_name(text: str) -> str | None:
+    """The name as it will be shown (NFKC, single spaces), or None when it cannot be one."""
+    name = " ".join(unicodedata.normalize("NFKC", text).split())
+    if not 1 <= len(name) <= TEAM_NAME_MAX:
+        return None
+    if any(unicodedata.category(char).startswith("C") for char in name):
+        return None
+    return name
+
+
+@dataclass(frozen=True)
+class TeamCreated:
+    team: Team
+    invites: dict[Role, Invite]
+    # The founder's schedule when joining as a user started their check-ins, and its first one.
+    schedule_started: tuple[Schedule, datetime] | None = None
+
+
+async def create_team(
+    work: UnitOfWork,
+    name: str,
+    founder: Member | None = None,
+    role: Role = Role.MANAGER,
+    schedule: Schedule = DEFAULT_TEAM_SCHEDULE,
+) -> TeamCreated:
+    """A team with its invite codes. A person founds it as its first member; the staff make
+    one for an area without members, kept while it is empty (it waits for its people)."""
+    clean = clean_team_name(name)
+    if clean is None:
+        raise Refused(Refusal.INVALID_NAME)
+    team = await work.repos.teams.create(
+        clean, schedule.interval_days, schedule.hour, work.now, kept=founder is None
+    )
+    started = None
+    if founder is not None:
+        await work.repos.teams.add_member(team.id, founder.id, role, work.now)
+        if role is Role.USER and founder.interval_days is None:
+            started = (schedule, await checkins.start_schedule(work, founder, schedule))
+    return TeamCreated(team, await invites.ensure_invites(work, team), started)
+
+
+async def membership(work: UnitOfWork, member: Member, team_id: int | None) -> tuple[Team, Role]:
+    """The team and the person's role in it; refused unless they are in it."""
+    team = await work.repos.teams.get(team_id) if team_id else None
+    role = await work.repos.teams.role_of(team.id, member.id) if team else None
+    if team is None or role is None:
+        raise Refused(Refusal.NOT_MEMBER)
+    return team, role
+
+
+async def team_by_id(work: UnitOfWork, team_id: int | None) -> Team:
+    team = await work.repos.teams.get(team_id) if team_id else None
+    if team is None:
+        raise Refused(Refusal.NO_SUCH_TEAM)
+    return team
+
+
+async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -> None:
+    """The member leaves; the others in the team hear it (an emptied team goes away)."""
+    await tell_team(work, team, member, role, "team.left_notice")
+    await work.repos.teams.remove_member(team.id, member.id, work.now)
+
+
+async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:
+    """The staff name a manager by 会員ID: the person and the team hear it."""
+    member = await work.repos.members.get(member_id) if member_id else None
+    if member is None:
+        raise Refused(Refusal.NO_SUCH_MEMBER)
+    if await work.repos.teams.role_of(team.id, member.id) is not None:
+        raise Refused(Refusal.ROLE_MISMATCH)
+    await work.repos.teams.add_member(team.id, member.id, Role.MANAGER, work.now)
+    await tell_member(work, member, "made_manager", "admin.made_manager_notice", team=team.name)
+    await tell_team(work, team, member, Role.MANAGER, "invite.joined_notice")
+    return member
+
+
+async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:
+    """The staff take a manager off a team: the rest of the team hears it, as when a manager
+    leaves, and so does the person."""
+    member = await work.repos.members.get(member_id) if member_id else None
+    if member is None:
+        raise Refused(Refusal.NO_SUCH_MEMBER)
+    if await work.repos.teams.role_of(team.id, member.id) is not Role.MANAGER:
+        raise Refused(Refusal.ROLE_MISMATCH)
+    await tell_team(work, team, member, Role.MANAGER, "team.removed.notice")
+    await work.repos.teams.remove_member(team.id, member.id, work.now)
+    await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
+    return member
