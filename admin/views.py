@@ -12,12 +12,12 @@ from aiohttp import web
 
 from admin.auth import admin_only, audit, session_of
 from admin.chart import daily_chart
-from admin.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render
 from care import invites, people
 from care import teams as team_service
 from care.errors import Refusal, Refused
+from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.schedule import INTERVALS, Schedule
 from care.services import SERVICES
 from storage.models import PERSONAL_FIELDS, Role
@@ -170,7 +170,7 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         "invites": {r.value: i for r, i in codes.items()},
         "members": members,
         "states": states,
-        "when": locale.when,
+        "checkins": lambda state: people.describe_checkins(locale, state),
         "schedule": locale.schedule,
     }
 
@@ -272,8 +272,8 @@ def _notice_text(form: Any) -> str:
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
-    async with request.app[SERVICES].repositories() as repos:
-        plan = await plan_notice(repos, request.app[SERVICES].line, audience)
+    async with request.app[SERVICES].unit_of_work() as work:
+        plan = await plan_notice(work, audience)
     found = await quota_forecast(request)
     return await _page(
         request,
@@ -292,9 +292,9 @@ async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
     admin = session_of(request).admin.name
-    async with request.app[SERVICES].repositories() as repos:
-        plan = await plan_notice(repos, request.app[SERVICES].line, audience)
-        outcome = await record_notice(repos, plan, text, admin, request.app[SERVICES].clock.now())
+    async with request.app[SERVICES].unit_of_work() as work:
+        plan = await plan_notice(work, audience)
+        outcome = await record_notice(work, plan, text, admin)
     if isinstance(outcome, str):
         raise web.HTTPBadRequest(text=admin_locale(request).t(f"admin.notice_problem.{outcome}"))
     await audit(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from care.ladder import Protocol, Step, due_step, next_step
+from care.ladder import WAITS, Protocol, Step, due_step, next_step
+from care.people import CheckinStatus, checkin_state
 from ground import invite_codes
 from ground.i18n import I18n, LocaleError, placeholders
 from ground.postback import PostbackCodec
 from ground.settings import Settings, SettingsError, parse_duration, read_dotenv
-from storage.models import CheckinRound, RoundState
+from storage.models import CheckinRound, GroupRound, Member, PersonalFields, RoundState
 
 T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 TIMINGS = Protocol(timedelta(hours=24), timedelta(hours=3))
@@ -39,6 +41,57 @@ def test_ladder_due_only_when_the_time_has_come() -> None:
     checkin = a_round(RoundState.OPEN)
     assert due_step(checkin, TIMINGS, T0 + timedelta(hours=24) - timedelta(seconds=1)) is None
     assert due_step(checkin, TIMINGS, T0 + timedelta(hours=24)) is Step.RESEND
+
+
+def test_the_group_report_is_due_report_after_the_post() -> None:
+    posted = GroupRound(1, 1, T0, "open", T0, T0, None)
+    assert next_step(posted, TIMINGS) == (Step.REPORT, T0 + timedelta(hours=23))
+    assert due_step(posted, TIMINGS, T0 + timedelta(hours=23) - timedelta(seconds=1)) is None
+    assert due_step(posted, TIMINGS, T0 + timedelta(hours=23)) is Step.REPORT
+    assert next_step(GroupRound(1, 1, T0, "open", T0, None, None), TIMINGS) is None
+    assert next_step(GroupRound(1, 1, T0, "reported", T0, T0, T0), TIMINGS) is None
+
+
+def test_each_wait_is_one_filter_the_repositories_understand() -> None:
+    """The sweep's SQL is built from WAITS: each step's cut-off is its due time, read back."""
+    for step, wait in WAITS.items():
+        assert wait.since in ("sent_at", "resent_at", "posted_at"), step
+        now = T0 + timedelta(days=3)
+        cutoff = TIMINGS.waiting_since_at_most(step, now)
+        assert TIMINGS.due_at(step, cutoff) == now
+
+
+def test_one_state_for_every_surface() -> None:
+    today = T0.date()
+    member = Member(
+        1,
+        "U1",
+        "a resident",
+        "ja",
+        T0,
+        "active",
+        1,
+        9,
+        T0 + timedelta(days=1),
+        None,
+        None,
+        PersonalFields(),
+        None,
+        today + timedelta(days=3),
+    )
+    paused = checkin_state(member, None, today)
+    assert (paused.status, paused.paused_until) == (
+        CheckinStatus.PAUSED,
+        today + timedelta(days=3),
+    )
+    later = checkin_state(member, None, today + timedelta(days=3))
+    assert (later.status, later.paused_until) == (CheckinStatus.RUNNING, None)
+    stopped = replace(member, interval_days=None, checkin_hour=None, next_due_at=None)
+    assert checkin_state(stopped, None, today).status is CheckinStatus.STOPPED
+    blocked = checkin_state(replace(member, status="blocked"), None, today)
+    assert (blocked.status, blocked.next_at) == (CheckinStatus.BLOCKED, None)
+    alerted = CheckinRound(1, 1, T0, RoundState.ALERTED, T0, T0, T0, T0, None, None)
+    assert checkin_state(member, alerted, today + timedelta(days=5)).alert_open
 
 
 def test_postback_roundtrip_and_tampering() -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from care.schedule import HOURS, INTERVALS, Schedule, first_due, slots_passed
+from care.schedule import (
+    HOURS,
+    INTERVALS,
+    Schedule,
+    first_due,
+    next_checkin,
+    paused_on,
+    slots_passed,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -95,3 +103,21 @@ def test_schedules_outside_the_choices_are_refused() -> None:
 def test_times_are_utc_aware() -> None:
     due = first_due(Schedule(1, 9), datetime(2026, 11, 23, 0, 0, tzinfo=UTC), TOKYO)
     assert due.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("hour", HOURS)
+def test_a_pause_holds_every_day_before_its_date(hour: int) -> None:
+    schedule = Schedule(1, hour)
+    until = date(2026, 12, 1)
+    for now in (local(2026, 11, 23, 9, 0), local(2026, 11, 30, 23, 59), local(2026, 11, 30, 0)):
+        back = next_checkin(schedule, until, now, TOKYO)
+        assert back == local(2026, 12, 1, hour), "the check-in comes back on that date's hour"
+        assert paused_on(until, now.astimezone(TOKYO).date())
+    on_the_day = local(2026, 12, 1, 0, 30)
+    assert not paused_on(until, on_the_day.date())
+    assert next_checkin(schedule, until, on_the_day, TOKYO) == first_due(
+        schedule, on_the_day, TOKYO
+    )
+    assert next_checkin(schedule, None, on_the_day, TOKYO) == first_due(
+        schedule, on_the_day, TOKYO
+    )

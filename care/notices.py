@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from care.services import UnitOfWork
 from ground import messages
-from ground.line_api import LineApi
 from storage.repositories import Repositories
 
 AUDIENCES = ("everyone", "teams", "groups", "person")
@@ -40,7 +40,9 @@ class NoticePlan:
     problem: str | None = None
 
 
-async def plan_notice(repos: Repositories, line: LineApi, audience: Audience) -> NoticePlan:
+async def plan_notice(work: UnitOfWork, audience: Audience) -> NoticePlan:
+    """Who a notice reaches and what it costs, before anything is sent."""
+    repos, line = work.repos, work.services.line
     plan = NoticePlan(audience)
     if audience.kind == "everyone":
         # LINE counts every friend of the account; the bot knows those who are still friends.
@@ -86,9 +88,10 @@ async def _team_members(repos: Repositories, team_ids: tuple[int, ...]) -> list[
 
 
 async def record_notice(
-    repos: Repositories, plan: NoticePlan, text: str, admin_name: str, now: datetime
+    work: UnitOfWork, plan: NoticePlan, text: str, admin_name: str
 ) -> int | str:
     """Write the notice and its messages into the outbox; or say why it cannot go."""
+    repos, now = work.repos, work.now
     if plan.problem:
         return plan.problem
     broadcasts = sum(1 for kind, _ in plan.sends if kind == "broadcast")
