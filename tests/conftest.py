@@ -23,6 +23,7 @@ from scheduler.engine import ENGINE
 from simulator.demo import Demo
 from storage.repositories import Repositories
 from tests import line_webhook as hook
+from tests import wording
 from tests.fake_line import FakeLine, postbacks_in
 
 # The SDK's session trusts proxy variables; the fake LINE is on loopback.
@@ -64,6 +65,7 @@ def settings(tmp_path: Path, fake_line: FakeLine, clock: FakeClock) -> Settings:
         login_channel_id=LOGIN_CHANNEL,
         liff_id=f"{LOGIN_CHANNEL}-testliff",
         liff_sdk_url=f"{fake_line.url}/liff-sdk.js",
+        locale_overrides=wording.REWORDED,
     )
 
 

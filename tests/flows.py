@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import Bot
+from tests.wording import EN, JA, says, t
 
 CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
@@ -16,10 +17,12 @@ def invite_codes_in(texts: list[str]) -> dict[str, str]:
         match = CODE.search(text)
         if not match:
             continue
-        if "利用者（見守られる方）として参加" in text or "as a user (watched over)" in text:
-            found["user"] = match.group()
-        elif "管理者（見守る方）として参加" in text or "as a manager (watching)" in text:
-            found["manager"] = match.group()
+        for role in ("user", "manager"):
+            for locale in (JA, EN):
+                role_name = locale.t(f"role_name.{role}")
+                for key in ("invite.share", "invite.share_without_link"):
+                    if says(text, key, locale, role=role_name, code=match.group()):
+                        found[role] = match.group()
     return found
 
 
@@ -27,14 +30,14 @@ async def create_team(bot: Bot, uid: str, name: str, as_user: bool) -> dict[str,
     """Menu -> チームを作る -> name -> role; returns the team's invite codes."""
     await bot.tap_action(uid, "team_new")
     await bot.say(uid, name)
-    await bot.tap_reply_button(uid, "見守られる方として" if as_user else "見守る方として")
+    await bot.tap_reply_button(uid, t("team.as_user") if as_user else t("team.as_manager"))
     return invite_codes_in(bot.line.reply_texts()[-6:])
 
 
 async def join(bot: Bot, uid: str, code: str) -> None:
     """Send the code, then confirm on the card that explains the role."""
-    await bot.say(uid, f"招待コード {code}")
-    await bot.tap_reply_button(uid, "参加する")
+    await bot.say(uid, t("invite.prefill", code=code))
+    await bot.tap_reply_button(uid, t("invite.accept"))
 
 
 async def watched_resident(bot: Bot, resident: str, managers: list[str]) -> tuple[str, list[str]]:

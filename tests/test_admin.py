@@ -21,6 +21,7 @@ from tests.conftest import Bot
 from tests.flows import watched_resident
 from tests.test_groups import Group
 from tests.test_ladder import run_to, tokyo
+from tests.wording import JA, t
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a long enough passphrase"
@@ -79,7 +80,7 @@ async def test_the_first_admin_comes_from_the_command_line(
     out, err = await process.communicate(f"{PASSWORD}\n".encode())
     assert process.returncode == 0, err.decode()
     assert await login(bot.client) == 200
-    assert "ダッシュボード" in await (await bot.client.get("/admin/")).text()
+    assert t("admin.nav.dashboard") in await (await bot.client.get("/admin/")).text()
     assert "admin_added" in await audit_actions(bot)
 
 
@@ -156,10 +157,10 @@ async def test_every_page_renders_with_data(bot: Bot) -> None:
     assert re.search(r'id="count-open_alerts"><span>[^<]+</span><strong>1<', page)
     assert "<svg" in page and "stroke-dasharray" in page and "<title>" in page
     page = await (await bot.client.get("/admin/alerts")).text()
-    assert "resident" in page and "son (送信済み)" in page
+    assert "resident" in page and f"son ({t('admin.delivery.sent')})" in page
     assert "三丁目町会" in page  # the group's report
     page = await (await bot.client.get("/admin/teams?q=resident")).text()
-    assert "residentの家族" in page and "毎日 9時" in page
+    assert "residentの家族" in page and JA.schedule(1, 9) in page
     assert "residentの家族" not in await (await bot.client.get("/admin/teams?q=nothing")).text()
     page = await (await bot.client.get("/admin/teams/1")).text()
     assert "son" in page and 'src="/invites/' in page
@@ -168,7 +169,7 @@ async def test_every_page_renders_with_data(bot: Bot) -> None:
     page = await (await bot.client.get("/admin/groups")).text()
     assert "三丁目町会" in page and "0% (0/1)" in page
     page = await (await bot.client.get("/admin/quota")).text()
-    assert "上限なし" in page
+    assert t("admin.quota.unlimited") in page
     page = await (await bot.client.get("/admin/audit")).text()
     assert "flyer_printed" in page
 
@@ -200,7 +201,7 @@ async def test_a_notice_to_a_team_of_1200_goes_out_as_3_multicasts(bot: Bot) -> 
         "team_id": str(team.id),
     }
     preview = await (await bot.client.post("/admin/notices/preview", data=form)).text()
-    assert "1200人に届き" in preview and "送信 3 回" in preview
+    assert t("admin.notices.cost", recipients=1200, requests=3) in preview
     assert bot.line.multicasts == [], "nothing is sent before the confirmation"
     await bot.client.post("/admin/notices/send", data=form)
     await bot.settle()
@@ -221,9 +222,15 @@ async def test_notices_to_everyone_a_group_and_one_person(bot: Bot) -> None:
     await login(bot.client)
     token = await csrf(bot.client, "/admin/notices")
     cases = [
-        ({"audience": "everyone"}, "1人に届き"),
-        ({"audience": "groups", "group_id": "1"}, "37人に届き"),
-        ({"audience": "person", "member_id": "1"}, "1人に届き"),
+        ({"audience": "everyone"}, t("admin.notices.cost", recipients=1, requests=1)),
+        (
+            {"audience": "groups", "group_id": "1"},
+            t("admin.notices.cost", recipients=37, requests=1),
+        ),
+        (
+            {"audience": "person", "member_id": "1"},
+            t("admin.notices.cost", recipients=1, requests=1),
+        ),
     ]
     for choice, cost in cases:
         form = {"csrf_token": token, "text": "重要なお知らせ", **choice}
@@ -235,7 +242,7 @@ async def test_notices_to_everyone_a_group_and_one_person(bot: Bot) -> None:
     assert bot.line.texts_to(resident)[-1] == "重要なお知らせ"
     form = {"csrf_token": token, "text": "x", "audience": "person", "member_id": "999"}
     page = await (await bot.client.post("/admin/notices/preview", data=form)).text()
-    assert "送り先が見つかりません" in page
+    assert t("admin.notice_problem.nobody") in page
     response = await bot.client.post("/admin/notices/send", data=form)
     assert response.status == 400
 
@@ -269,7 +276,8 @@ async def test_admin_names_and_removes_managers_by_member_id(bot: Bot) -> None:
         "/admin/teams/1", data={"csrf_token": token, "action": "add_manager", "member_id": "1"}
     )
     await bot.settle()
-    assert "民生委員 第3地区" in bot.line.texts_to(minsei)[-1]
+    made = t("admin.made_manager_notice", team="民生委員 第3地区")
+    assert bot.line.texts_to(minsei)[-1] == made
     async with bot.repos() as repos:
         assert await repos.teams.role_of(1, 1) is Role.MANAGER
         old = await repos.teams.active_invite(1, Role.USER)

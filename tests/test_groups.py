@@ -11,8 +11,7 @@ from tests.conftest import Bot
 from tests.fake_line import postbacks_in
 from tests.flows import watched_resident
 from tests.test_ladder import ALERT, MINUTE, ok_data, run_to, tokyo
-
-REPORT_MARK = "まだ OK がない方"
+from tests.wording import JA, says, t, when
 
 
 class Group:
@@ -67,18 +66,18 @@ class Group:
 
     async def set_daily(self, uid: str, hour: int = 9) -> None:
         await self.tap(uid, self.bot.codec.encode("g_sched"))
-        await self.tap_button(uid, "1日毎")
-        await self.tap_button(uid, "午前 (0〜11時)" if hour < 12 else "午後 (12〜23時)")
-        await self.tap_button(uid, f"{hour}時")
+        await self.tap_button(uid, t("schedule.interval_choice", days=1))
+        await self.tap_button(uid, t("schedule.am") if hour < 12 else t("schedule.pm"))
+        await self.tap_button(uid, t("schedule.hour_choice", hour=hour))
 
     def posts(self) -> list[str]:
         return self.bot.line.to_chat(self.chat_id)
 
     def checkin_posts(self) -> list[str]:
-        return [p for p in self.posts() if p.startswith("みなさん、お元気ですか？")]
+        return [p for p in self.posts() if p.startswith(t("group.checkin_title"))]
 
     def reports(self) -> list[str]:
-        return [p for p in self.posts() if not p.startswith("みなさん、お元気ですか？")]
+        return [p for p in self.posts() if not p.startswith(t("group.checkin_title"))]
 
     def ok_data(self, index: int = -1) -> str:
         calls = [
@@ -96,10 +95,11 @@ async def neighbourhood(bot: Bot) -> tuple[Group, dict[str, str]]:
     people = {name: town.person(name) for name in ("leader", "aoki", "baba", "chiba", "doi")}
     await town.join()
     intro = bot.line.reply_texts()[-2]
-    assert "つながり" in intro and "時刻と間隔を決める" in str(bot.last_reply_postbacks())
+    assert intro == t("group.intro")
+    assert t("group.menu.schedule") in str(bot.last_reply_postbacks())
     await town.set_daily(people["leader"])
-    assert "毎日 9時" in bot.line.reply_texts()[-1]
-    assert "11月24日(火) 9時00分" in bot.line.reply_texts()[-1]
+    saved = bot.line.reply_texts()[-1]
+    assert says(saved, "group.saved", schedule=JA.schedule(1, 9), next=when(tokyo(11, 24, 9)))
     await town.members_join(people["aoki"], people["baba"])  # joined after the bot
     await town.say(people["chiba"], "よろしくお願いします")  # learnt from a message
     await town.members_join(people["doi"])
@@ -111,23 +111,24 @@ async def test_post_oks_report_and_next_round(bot: Bot) -> None:
     pushes_before = len(bot.line.pushes)
     await run_to(bot, tokyo(11, 24, 9))
     (post,) = town.checkin_posts()
-    assert "今日のことば" in post
+    assert t("checkin.quote_label") in post
 
     for name in ("leader", "aoki", "chiba"):
         await town.tap(people[name], town.ok_data())
-        assert bot.line.reply_texts()[-1] == f"{name}さん OK 11/24"
+        assert bot.line.reply_texts()[-1] == t("group.ok", name=name, month=11, day=24)
     await town.tap(people["aoki"], town.ok_data())
-    assert "もう受け取っています" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "group.ok_again", name="aoki")
 
     await run_to(bot, tokyo(11, 25, 8) - MINUTE)
     assert town.reports() == []
     await run_to(bot, tokyo(11, 25, 8))
     (report,) = town.reports()
-    assert REPORT_MARK in report and "（2人）" in report and "OK 済み：3人" in report
-    assert "・babaさん" in report and "・doiさん" in report
+    assert says(report, "group.report_head", count=2, answered=3)
+    assert t("group.report_line", name="baba") in report
+    assert t("group.report_line", name="doi") in report
     for name in ("leader", "aoki", "chiba"):
         assert name not in report
-    assert "一度も OK がない方：2人" in report
+    assert says(report, "group.report_tail", never=2)
 
     await run_to(bot, tokyo(11, 25, 9))
     assert len(town.checkin_posts()) == 2
@@ -136,7 +137,7 @@ async def test_post_oks_report_and_next_round(bot: Bot) -> None:
     assert len(group_pushes) == 3
     await town.tap(people["baba"], town.ok_data())
     await run_to(bot, tokyo(11, 26, 8))
-    assert "一度も OK がない方：1人" in town.reports()[-1]  # doi only; baba answered today
+    assert says(town.reports()[-1], "group.report_tail", never=1)  # doi; baba answered today
 
 
 async def test_everyone_ok_is_said_or_kept_quiet(bot: Bot) -> None:
@@ -149,12 +150,10 @@ async def test_everyone_ok_is_said_or_kept_quiet(bot: Bot) -> None:
     for uid in (a, b):
         await town.tap(uid, town.ok_data())
     await run_to(bot, tokyo(11, 25, 8))
-    assert town.reports() == [
-        "【11月24日(火) 9時00分 の確認】みなさん OK でした（2人）。ありがとうございます。"
-    ]
+    assert town.reports() == [t("group.report_all_ok", slot=when(tokyo(11, 24, 9)), answered=2)]
 
     await town.tap(a, bot.codec.encode("g_quiet"))
-    assert "報告をお送りしません" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.quiet_when_all_ok.on")
     await run_to(bot, tokyo(11, 25, 9))
     for uid in (a, b):
         await town.tap(uid, town.ok_data())
@@ -173,7 +172,8 @@ async def test_restart_between_post_and_report(start_bot: Callable[..., Awaitabl
     town.bot = bot
     await run_to(bot, tokyo(11, 25, 8))
     (report,) = town.reports()
-    assert "aoki" not in report and "・leaderさん" in report and "（4人）" in report
+    assert "aoki" not in report and t("group.report_line", name="leader") in report
+    assert says(report, "group.report_head", count=4)
     assert len(town.checkin_posts()) == 1
 
 
@@ -197,9 +197,9 @@ async def test_a_500_member_group_gets_one_report_split_only_by_limits(bot: Bot)
     texts = [m["text"] for m in reports[0].body["messages"]]
     assert 1 < len(texts) <= 5 and all(len(t) <= 5000 for t in texts)
     joined = "\n".join(texts)
-    assert "（499人）" in joined
-    assert all(f"・{name}さん" in joined for name in names[1:])
-    assert f"・{names[0]}さん" not in joined
+    assert says(joined, "group.report_head", count=499)
+    assert all(t("group.report_line", name=name) in joined for name in names[1:])
+    assert t("group.report_line", name=names[0]) not in joined
 
 
 async def test_removed_and_added_again_and_retention(bot: Bot) -> None:
@@ -210,7 +210,7 @@ async def test_removed_and_added_again_and_retention(bot: Bot) -> None:
     assert len(town.checkin_posts()) == 1 and town.reports() == []
 
     await town.join()
-    assert "前の設定「毎日 9時」で再開します" in bot.line.reply_texts()[-2]
+    assert says(bot.line.reply_texts()[-2], "group.welcome_back", schedule=JA.schedule(1, 9))
     await run_to(bot, tokyo(11, 27, 9))
     assert len(town.checkin_posts()) == 2
 
@@ -219,7 +219,7 @@ async def test_removed_and_added_again_and_retention(bot: Bot) -> None:
     async with bot.repos() as repos:
         assert await repos.groups.by_chat_id(town.chat_id) is None, "deleted after retention"
     await town.join()
-    assert bot.line.reply_texts()[-2].startswith("みまもりです。このグループで")
+    assert bot.line.reply_texts()[-2] == t("group.intro")
 
 
 async def test_member_leaving_mid_round_is_not_reported(bot: Bot) -> None:
@@ -228,7 +228,7 @@ async def test_member_leaving_mid_round_is_not_reported(bot: Bot) -> None:
     await town.members_leave(people["doi"])
     await run_to(bot, tokyo(11, 25, 8))
     (report,) = town.reports()
-    assert "doi" not in report and "・babaさん" in report
+    assert "doi" not in report and t("group.report_line", name="baba") in report
 
 
 async def test_ok_on_yesterdays_post(bot: Bot) -> None:
@@ -237,11 +237,11 @@ async def test_ok_on_yesterdays_post(bot: Bot) -> None:
     yesterday = town.ok_data()
     await run_to(bot, tokyo(11, 25, 8, 30))  # reported, the next post not yet out
     await town.tap(people["aoki"], yesterday)
-    assert "この確認は締め切りました" in bot.line.reply_texts()[-1]
-    assert "11月25日(水) 9時00分" in bot.line.reply_texts()[-1]
+    closed = bot.line.reply_texts()[-1]
+    assert says(closed, "group.ok_closed", name="aoki", next=when(tokyo(11, 25, 9)))
     await run_to(bot, tokyo(11, 25, 9))
     await town.tap(people["aoki"], yesterday)  # counts for today's open round
-    assert bot.line.reply_texts()[-1] == "aokiさん OK 11/25"
+    assert bot.line.reply_texts()[-1] == t("group.ok", name="aoki", month=11, day=25)
     await run_to(bot, tokyo(11, 26, 8))
     assert "aoki" not in town.reports()[-1]
 
@@ -251,11 +251,11 @@ async def test_schedule_changed_mid_round(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 9))
     bot.clock.advance(timedelta(hours=1))
     await town.tap(people["aoki"], bot.codec.encode("g_sched"))
-    await town.tap_button(people["aoki"], "3日毎")
-    await town.tap_button(people["aoki"], "午後 (12〜23時)")
-    await town.tap_button(people["aoki"], "18時")
-    assert "3日毎 18時" in bot.line.reply_texts()[-1]
-    assert "いまの確認は、そのまま続きます" in bot.line.reply_texts()[-1]
+    await town.tap_button(people["aoki"], t("schedule.interval_choice", days=3))
+    await town.tap_button(people["aoki"], t("schedule.pm"))
+    await town.tap_button(people["aoki"], t("schedule.hour_choice", hour=18))
+    assert says(bot.line.reply_texts()[-1], "group.saved", schedule=JA.schedule(3, 18))
+    assert t("group.open_round_continues") in bot.line.reply_texts()[-1]
     await run_to(bot, tokyo(11, 24, 18))
     assert len(town.checkin_posts()) == 1, "the open round is not yet reported"
     await run_to(bot, tokyo(11, 25, 8))
@@ -278,8 +278,9 @@ async def test_two_groups_sharing_members(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 9))
     await first.tap(both, first.ok_data())
     await run_to(bot, tokyo(11, 25, 8))
-    assert first.reports()[-1].startswith("【11月24日(火) 9時00分 の確認】みなさん OK")
-    assert "・bothさん" in second.reports()[-1] and "・onlyさん" in second.reports()[-1]
+    assert says(first.reports()[-1], "group.report_all_ok", slot=when(tokyo(11, 24, 9)))
+    assert t("group.report_line", name="both") in second.reports()[-1]
+    assert t("group.report_line", name="only") in second.reports()[-1]
 
 
 async def test_a_room_works_like_a_group(bot: Bot) -> None:
@@ -290,9 +291,9 @@ async def test_a_room_works_like_a_group(bot: Bot) -> None:
     await room.say(b, "hello")
     await run_to(bot, tokyo(11, 24, 9))
     await room.tap(b, room.ok_data())
-    assert bot.line.reply_texts()[-1] == "bさん OK 11/24"
+    assert bot.line.reply_texts()[-1] == t("group.ok", name="b", month=11, day=24)
     await run_to(bot, tokyo(11, 25, 8))
-    assert "・aさん" in room.reports()[-1]
+    assert t("group.report_line", name="a") in room.reports()[-1]
     assert not any("/summary" in c.path for c in bot.line.calls)
 
 
@@ -307,7 +308,8 @@ async def test_a_group_message_is_no_ok_for_either_protocol(bot: Bot) -> None:
     await town.say(resident, "元気です")  # in the group, not to the bot
     await bot.tap(resident, ok_data(bot, resident))  # the 安否通知 OK, in the 1:1 chat
     await run_to(bot, tokyo(11, 25, 8))
-    assert "・residentさん" in town.reports()[-1], "neither counts as the group's OK"
+    silent = t("group.report_line", name="resident")
+    assert silent in town.reports()[-1], "neither counts as the group's OK"
 
     await run_to(bot, tokyo(11, 25, 9))
     await town.tap(resident, town.ok_data())  # the group's OK
@@ -320,35 +322,36 @@ async def test_postback_without_user_id_asks_for_a_message(bot: Bot) -> None:
     town, people = await neighbourhood(bot)
     await run_to(bot, tokyo(11, 24, 9))
     await town.tap(None, town.ok_data())
-    assert "なにか一言送ってから" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.needs_message")
     await town.tap(None, bot.codec.encode("g_sched"))
-    assert "なにか一言送ってから" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.needs_message")
     await run_to(bot, tokyo(11, 25, 8))
-    assert "OK 済み：0人" in town.reports()[-1]
+    assert says(town.reports()[-1], "group.report_head", answered=0)
 
 
 async def test_restricted_settings_pause_resume_and_bad_postbacks(bot: Bot) -> None:
     town, people = await neighbourhood(bot)
     await town.tap(people["aoki"], bot.codec.encode("g_restrict"))
-    assert bot.line.reply_texts()[-1] == "このグループの設定を変えられるのは、始めた方だけです。"
+    assert bot.line.reply_texts()[-1] == t("group.only_starter")
     await town.tap(people["leader"], bot.codec.encode("g_restrict"))
-    assert "始めた方だけです" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.restricted.on")
     await town.tap(people["aoki"], bot.codec.encode("g_pause"))
-    assert "始めた方だけです" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.only_starter")
 
     await town.tap(people["leader"], bot.codec.encode("g_pause"))
-    assert "一時停止しました" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("group.paused")
     await run_to(bot, tokyo(11, 26, 9))
     assert town.checkin_posts() == []
-    await town.say(people["leader"], "みまもり")
-    assert "再開する" in str(bot.last_reply_postbacks())
-    await town.tap_button(people["leader"], "再開する")
-    assert "11月27日(金) 9時00分" in bot.line.reply_texts()[-1]
+    await town.say(people["leader"], t("group.menu_words").split(",")[0])
+    assert t("group.menu.resume") in str(bot.last_reply_postbacks())
+    await town.tap_button(people["leader"], t("group.menu.resume"))
+    assert bot.line.reply_texts()[-1] == t("group.resumed", next=when(tokyo(11, 27, 9)))
     await town.tap(people["leader"], bot.codec.encode("g_status"))
     status = bot.line.reply_texts()[-1]
-    assert "毎日 9時" in status and "5人" in status and "始めた方だけ" in status
+    who = t("group.who_changes.starter")
+    assert says(status, "group.status", schedule=JA.schedule(1, 9), members=5, who=who)
 
     await town.tap(people["aoki"], "a=gok&t=1&s=forgedsignature0")
-    assert bot.line.reply_texts()[-1].startswith("このボタンは使えません")
+    assert bot.line.reply_texts()[-1] == t("postback.invalid")
     await run_to(bot, tokyo(11, 27, 9))
     assert len(town.checkin_posts()) == 1

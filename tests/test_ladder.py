@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 from tests.conftest import Bot
 from tests.fake_line import postbacks_in
 from tests.flows import create_team, join, watched_resident
+from tests.wording import EN, JA, says, t, when
 
-CHECKIN = "お元気ですか？"
-RESEND = "もう一度おたずねします。お元気ですか？"
-ALERT = "安否確認のお知らせ"
+CHECKIN = JA.t("checkin.title")
+RESEND = JA.t("checkin.resend_title")
+ALERT = JA.t("alert.title")
 MINUTE = timedelta(minutes=1)
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -66,19 +67,21 @@ async def test_whole_ladder_with_two_managers_in_two_teams(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 25, 12))
     for manager in (first, second):
         (alert,) = bot.line.texts_to(manager)
-        assert ALERT in alert and "resident" in alert and "まだありません" in alert
-        assert "11月24日(火) 9時00分" in alert  # the check-in that went unanswered
+        assert ALERT in alert
+        # Who, the check-in that went unanswered, and that no OK ever came.
+        slot, never = when(tokyo(11, 24, 9)), JA.t("time.never")
+        assert says(alert, "alert.body", name="resident", slot=slot, last_ok=never)
         message = bot.line.messages_to(manager)[0]
         uris = [b["action"].get("uri") for b in message["contents"]["footer"]["contents"]]
         assert "https://liff.line.me/1650000000-testliff/teams" in uris
 
     bot.clock.advance(timedelta(hours=2))
     await bot.tap(resident, ok_data(bot, resident, 0))
-    assert "OK を受け取りました" in bot.line.reply_texts()[-2]
-    assert "ご無事だったことをお知らせします" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-2], "checkin.thanks")
+    assert bot.line.reply_texts()[-1] == t("checkin.managers_told")
     for manager in (first, second):
         alert, safe = bot.line.texts_to(manager)
-        assert "resident" in safe and "ご無事です" in safe and "14時00分" in safe
+        assert says(safe, "safe.body", name="resident", at=when(tokyo(11, 25, 14)))
 
     # The slot of 11/25 fell while the round was open: the cadence resumes on 11/26 9:00.
     await run_to(bot, tokyo(11, 26, 9) - MINUTE)
@@ -93,7 +96,7 @@ async def test_ok_before_resend_closes_round_and_nobody_is_alerted(bot: Bot) -> 
     await run_to(bot, tokyo(11, 24, 9))
     bot.clock.advance(timedelta(hours=5))
     await bot.tap(resident, ok_data(bot, resident))
-    assert "次のお知らせは 11月25日(水) 9時00分" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks", next=when(tokyo(11, 25, 9)))
     await run_to(bot, tokyo(11, 25, 12, 30))
     assert len(checkins_to(bot, resident)) == 2  # 11/24 and the next day's, no re-send
     assert all(not t.startswith(RESEND) for t in checkins_to(bot, resident))
@@ -106,7 +109,7 @@ async def test_a_message_or_sticker_counts_as_a_sign_of_life(bot: Bot) -> None:
     resident, (manager,) = await watched_resident(bot, "resident", ["son"])
     await run_to(bot, tokyo(11, 24, 9))
     await bot.post(hook.sticker(resident, bot.clock.now()))
-    assert "お返事を受け取りました" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks_message")
     await run_to(bot, tokyo(11, 25, 8))
     # the round is closed, so the next day's check-in comes and no re-send
     await run_to(bot, tokyo(11, 25, 12, 5))
@@ -116,7 +119,7 @@ async def test_a_message_or_sticker_counts_as_a_sign_of_life(bot: Bot) -> None:
     # A text while no round is open is just a message: the menu answers.
     await bot.tap(resident, ok_data(bot, resident))  # closes 11/25's round
     await bot.say(resident, "こんにちは")
-    assert bot.line.reply_texts()[-1].startswith("メニュー")
+    assert bot.line.reply_texts()[-1] == t("menu.prompt")
 
 
 async def test_double_tap_and_old_round(bot: Bot) -> None:
@@ -125,13 +128,12 @@ async def test_double_tap_and_old_round(bot: Bot) -> None:
     first_ok = ok_data(bot, resident)
     await bot.tap(resident, first_ok)
     await bot.tap(resident, first_ok)
-    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
-    assert "11月24日(火) 9時00分" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.already", slot=when(tokyo(11, 24, 9)))
 
     # Yesterday's button tapped while today's round is open: the person is there now.
     await run_to(bot, tokyo(11, 25, 9))
     await bot.tap(resident, first_ok)
-    assert "OK を受け取りました" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks")
     await run_to(bot, tokyo(11, 26, 12, 5))
     assert all(not t.startswith(RESEND) for t in checkins_to(bot, resident))
     assert bot.line.texts_to(manager) == []
@@ -143,7 +145,7 @@ async def test_ok_from_someone_without_that_round_changes_nothing(bot: Bot) -> N
     data = ok_data(bot, resident)
     # The manager taps a forwarded OK: it is not their round, the resident's stays open.
     await bot.tap(manager, data)
-    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.already")
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))
     assert any(ALERT in t for t in bot.line.texts_to(manager))
@@ -156,7 +158,7 @@ async def test_tampered_postback_changes_nothing(bot: Bot) -> None:
     forged = data.replace("t=", "t=1")
     for bad in (forged, "a=ok&t=1764000000", "", "a=ok&t=1&s=AAAAAAAAAAAAAAAA", "x" * 300):
         await bot.tap(resident, bad)
-        assert bot.line.reply_texts()[-1].startswith("このボタンは使えません")
+        assert bot.line.reply_texts()[-1] == t("postback.invalid")
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))
     assert any(ALERT in t for t in bot.line.texts_to(manager)), "the round stayed open"
@@ -167,12 +169,13 @@ async def test_schedule_changed_mid_round(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 9))
     bot.clock.advance(timedelta(hours=1))
     await bot.tap_action(resident, "sched")
-    await bot.tap_reply_button(resident, "3日毎")
-    await bot.tap_reply_button(resident, "午後 (12〜23時)")
-    await bot.tap_reply_button(resident, "17時")
+    await bot.tap_reply_button(resident, t("schedule.interval_choice", days=3))
+    await bot.tap_reply_button(resident, t("schedule.pm"))
+    await bot.tap_reply_button(resident, t("schedule.hour_choice", hour=17))
     saved = bot.line.reply_texts()[-1]
-    assert "3日毎 17時" in saved and "11月24日(火) 17時00分" in saved
-    assert "そのまま続きます" in saved
+    schedule, first = JA.schedule(3, 17), when(tokyo(11, 24, 17))
+    assert says(saved, "schedule.saved", schedule=schedule, next=first)
+    assert t("schedule.open_round_continues") in saved
 
     # The open round keeps its ladder; the new schedule's slot while it is open is skipped.
     await run_to(bot, tokyo(11, 24, 17))
@@ -193,16 +196,16 @@ async def test_schedule_changed_mid_round(bot: Bot) -> None:
 async def test_user_in_no_team_gets_checkins_and_is_told_nobody_is_alerted(bot: Bot) -> None:
     resident = await bot.follow("alone")
     await bot.tap_action(resident, "sched_set", i=2, h=7)
-    assert "2日毎 7時" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "schedule.saved", schedule=JA.schedule(2, 7))
     await bot.tap_action(resident, "status")
-    assert "お知らせする方は、まだいません" in bot.line.reply_texts()[-1]
+    assert t("status.nobody_alerted") in bot.line.reply_texts()[-1]
     await run_to(bot, tokyo(11, 24, 7))
     assert checkins_to(bot, resident)[0].startswith(CHECKIN)
     await run_to(bot, tokyo(11, 25, 7))
     assert checkins_to(bot, resident)[1].startswith(RESEND)
     await run_to(bot, tokyo(11, 25, 10))
     await bot.tap_action(resident, "status")
-    assert "お知らせ時刻を過ぎました" in bot.line.reply_texts()[-1]
+    assert t("status.round.alerted") in bot.line.reply_texts()[-1]
     assert bot.line.pushes[-1].body["to"] == resident  # nobody else got anything
 
 
@@ -212,15 +215,15 @@ async def test_manager_sees_last_ok_and_details(bot: Bot) -> None:
     await bot.tap(resident, ok_data(bot, resident))
     await bot.tap_action(manager, "teams")
     await bot.tap_reply_button(manager, "residentの家族")
-    await bot.tap_reply_button(manager, "メンバーを見る")
+    await bot.tap_reply_button(manager, t("team.members_button"))
     listing = bot.line.reply_texts()[-1]
-    assert "resident" in listing and "最後の OK：11月24日(火) 9時00分" in listing
+    assert says(listing, "team.user_line", name="resident", last_ok=when(tokyo(11, 24, 9)))
 
     await bot.tap_action(manager, "member", m=1)
-    assert "【residentさん】" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "status.other", name="resident")
     stranger = await bot.follow("stranger")
     await bot.tap_action(stranger, "member", m=1)
-    assert "管理者だけが見られます" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("member.not_allowed")
 
 
 async def test_unfollow_stops_checkins_and_tells_managers(bot: Bot) -> None:
@@ -230,13 +233,13 @@ async def test_unfollow_stops_checkins_and_tells_managers(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 9))
     await bot.post(hook.unfollow(resident, bot.clock.now()))
     (notice,) = bot.line.texts_to(manager)
-    assert "ブロック" in notice and "resident" in notice
+    assert says(notice, "stopped.unfollow", name="resident")
     await run_to(bot, tokyo(11, 28, 9))
     assert len(checkins_to(bot, resident)) == 1
     assert len(bot.line.texts_to(manager)) == 1, "no alert for a cancelled round"
 
     await bot.post(hook.follow(resident, bot.clock.now(), unblocked=True))
-    assert "おかえりなさい" in bot.line.reply_texts()[-2]
+    assert says(bot.line.reply_texts()[-2], "follow.welcome_back")
     await run_to(bot, tokyo(11, 29, 9))
     assert len(checkins_to(bot, resident)) == 2, "check-ins resume at the next hour"
 
@@ -244,26 +247,26 @@ async def test_unfollow_stops_checkins_and_tells_managers(bot: Bot) -> None:
 async def test_stopping_checkins_tells_managers(bot: Bot) -> None:
     resident, (manager,) = await watched_resident(bot, "resident", ["son"])
     await bot.tap_action(resident, "sched_stop")
-    assert "止めました" in bot.line.reply_texts()[-1]
-    assert "安否確認を止めました" in bot.line.texts_to(manager)[-1]
+    assert bot.line.reply_texts()[-1] == t("schedule.stopped")
+    assert says(bot.line.texts_to(manager)[-1], "stopped.stopped", name="resident")
     await run_to(bot, tokyo(11, 30, 9))
     assert checkins_to(bot, resident) == []
 
 
 async def test_english_speaker_gets_english(bot: Bot) -> None:
     resident = await bot.follow("visitor", language="en")
-    assert bot.line.reply_texts()[-2].startswith("Thank you for adding mimamori")
+    assert says(bot.line.reply_texts()[-2], "follow.greeting", EN)
     await bot.tap_action(resident, "sched_set", i=1, h=10)
     await run_to(bot, tokyo(11, 24, 10))
     assert checkins_to(bot, resident) == []
-    assert bot.line.texts_to(resident)[0].startswith("How are you?")
+    assert bot.line.texts_to(resident)[0].startswith(EN.t("checkin.title"))
 
 
 async def test_year_end_checkins_every_three_days_at_midnight(bot: Bot) -> None:
     bot.clock.set(tokyo(12, 29, 12))
     resident = await bot.follow("resident")
     await bot.tap_action(resident, "sched_set", i=3, h=0)
-    assert "12月30日(水) 0時00分" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "schedule.saved", next=when(tokyo(12, 30, 0)))
     for day in ((12, 30), (1, 2), (1, 5)):
         year = 2027 if day[0] == 1 else 2026
         await run_to(bot, tokyo(*day, 0, year=year) - MINUTE)

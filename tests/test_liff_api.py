@@ -10,6 +10,7 @@ from typing import Any
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join, watched_resident
 from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
+from tests.wording import JA, said, says, t, when
 
 VERIFY = "/oauth2/v2.1/verify"
 
@@ -100,7 +101,9 @@ async def test_member_card_and_personal_fields(bot: Bot) -> None:
     page = await page_for(bot, "resident")
     _, me = await page.call("GET", "/liff/api/me")
     card = me["member"]
-    assert card["registered"] == "11月23日(月) 9時00分" and card["status"] == "利用中"
+    assert card["registered"] == when(tokyo(11, 23, 9)) and card["status"] == t(
+        "status.member.active"
+    )
     assert card["personal"] == dict.fromkeys(
         ("full_name", "furigana", "gender", "birth_date", "phone"), ""
     )
@@ -145,7 +148,7 @@ async def test_schedule_pause_and_resume(bot: Bot) -> None:
     status, _ = await page.call("PUT", "/liff/api/me/schedule", {"interval_days": 3, "hour": 11})
     assert status == 200
     _, me = await page.call("GET", "/liff/api/me")
-    assert me["member"]["schedule"] == "3日毎 11時" and me["member"]["watchers"] == ["son"]
+    assert me["member"]["schedule"] == JA.schedule(3, 11) and me["member"]["watchers"] == ["son"]
     for bad in ({"interval_days": 4, "hour": 11}, {"interval_days": 3, "hour": 24}, {}):
         assert (await page.call("PUT", "/liff/api/me/schedule", bad))[0] == 400
 
@@ -154,7 +157,7 @@ async def test_schedule_pause_and_resume(bot: Bot) -> None:
     page.renew()
     status, _ = await page.call("POST", "/liff/api/me/pause", {"until": "2026-12-01"})
     assert status == 200
-    assert "12月1日(火) 11時00分 まで安否確認をお休みします" in bot.line.texts_to(manager)[-1]
+    assert says(bot.line.texts_to(manager)[-1], "stopped.paused", until=when(tokyo(12, 1, 11)))
     _, me = await page.call("GET", "/liff/api/me")
     assert me["member"]["paused_until"] == "2026-12-01"
     await run_to(bot, tokyo(11, 25, 11))
@@ -172,12 +175,12 @@ async def test_schedule_pause_and_resume(bot: Bot) -> None:
     assert (await page.call("POST", "/liff/api/me/pause", {"until": "2026-12-10"}))[0] == 200
     assert (await page.call("POST", "/liff/api/me/resume", {}))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
-    assert me["member"]["paused_until"] is None and me["member"]["next"] == "12月2日(水) 11時00分"
+    assert me["member"]["paused_until"] is None and me["member"]["next"] == when(tokyo(12, 2, 11))
 
     assert (await page.call("POST", "/liff/api/me/stop", {}))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
-    assert me["member"]["schedule"] == "設定なし"
-    assert "安否確認を止めました" in bot.line.texts_to(manager)[-1]
+    assert me["member"]["schedule"] == t("schedule.none")
+    assert says(bot.line.texts_to(manager)[-1], "stopped.stopped", name="resident")
 
 
 async def test_who_may_see_whom(bot: Bot) -> None:
@@ -218,7 +221,7 @@ async def test_who_may_see_whom(bot: Bot) -> None:
         "son": "manager",
     }
     user = next(m for m in team["members"] if m["role"] == "user")
-    assert user["last_ok"] == "まだありません" and user["alert_open"] is False
+    assert user["last_ok"] == t("time.never") and user["alert_open"] is False
     _, resident_view = await pages["resident"].call("GET", "/liff/api/teams")
     assert "last_ok" not in str(resident_view["teams"][0]["members"]), "users see no one's OKs"
 
@@ -263,11 +266,11 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
     assert set(me["member"]["personal"].values()) == {""}
-    assert me["member"]["schedule"] == "設定なし"
+    assert me["member"]["schedule"] == t("schedule.none")
     async with bot.repos() as repos:
         member = await repos.members.by_line_id(resident)
         assert member is not None and await repos.teams.teams_of(member.id) == []
-    assert "退会しました" in " ".join(bot.line.texts_to(son))
+    assert said(bot.line.texts_to(son), "stopped.withdrawn", name="resident")
 
 
 async def test_pages_have_security_headers_and_no_user_data(bot: Bot) -> None:
@@ -279,7 +282,7 @@ async def test_pages_have_security_headers_and_no_user_data(bot: Bot) -> None:
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert bot.line.url in csp  # the (stand-in) SDK's origin may run scripts
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert "読み込んでいます" in page and "<noscript>" in page
+        assert t("liff.loading") in page and "<noscript>" in page
         assert "みまもり 利用規約" in page
     response = await bot.client.get("/liff/api/me")
     assert response.headers["X-Content-Type-Options"] == "nosniff"

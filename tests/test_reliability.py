@@ -14,6 +14,7 @@ from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import watched_resident
 from tests.test_ladder import ALERT, CHECKIN, RESEND, checkins_to, ok_data, run_to, tokyo
+from tests.wording import EN, JA, says, when
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
@@ -38,7 +39,7 @@ async def test_restart_mid_ladder_continues(start_bot: Callable[..., Awaitable[B
 
     bot = await start_bot()
     await bot.tap(resident, ok_data(bot, resident, 0))
-    assert "ご無事です" in bot.line.texts_to(manager)[-1]
+    assert says(bot.line.texts_to(manager)[-1], "safe.body", name="resident")
     assert max(accepted_per_key(bot).values()) == 1
 
 
@@ -54,7 +55,8 @@ async def test_downtime_catches_up_once(start_bot: Callable[..., Awaitable[Bot]]
     await bot.sweep()
     assert len(checkins_to(bot, resident)) == 2, "one check-in, not one per missed day"
     await bot.tap(resident, ok_data(bot, resident))
-    assert "11月28日(土) 9時00分" in bot.line.reply_texts()[-1], "the cadence holds"
+    thanks = bot.line.reply_texts()[-1]
+    assert says(thanks, "checkin.thanks", next=when(tokyo(11, 28, 9))), "the cadence holds"
 
 
 async def test_crash_between_record_and_send_sends_once(
@@ -160,14 +162,17 @@ async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     # The OK button is the same for everyone; each tap resolves the tapper's own round.
     first, second = hook.user_id("wave-1"), hook.user_id("wave-2")
     await bot.tap(first, ok_data(bot, first))
-    assert "OK を受け取りました" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks")
     await bot.tap(first, ok_data(bot, second))
-    assert "もうお返事をいただいています" in bot.line.reply_texts()[-1]
+    assert says(bot.line.reply_texts()[-1], "checkin.already")
     await run_to(bot, due + timedelta(hours=24))
     resent = [
         c
         for c in bot.line.multicasts
-        if any(words in str(c.body["messages"]) for words in ("もう一度", "once more"))
+        if any(
+            title in str(c.body["messages"])
+            for title in (JA.t("checkin.resend_title"), EN.t("checkin.resend_title"))
+        )
     ]
     assert sum(len(c.body["to"]) for c in resent) == 1203 - 1
     assert first not in [uid for c in resent for uid in c.body["to"]]

@@ -8,6 +8,7 @@ from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import create_team, invite_codes_in, join
+from tests.wording import JA, says, t
 
 
 async def team_roles(bot: Bot, uid: str) -> list[tuple[str, str]]:
@@ -27,7 +28,7 @@ async def test_create_team_shows_invites_three_ways(bot: Bot) -> None:
     share = next(t for t in texts if codes["user"] in t)
     link = next(word for word in share.split() if word.startswith("https://line.me/R/oaMessage/"))
     assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
-    assert unquote(link.split("?", 1)[1]) == f"招待コード {codes['user']}"
+    assert unquote(link.split("?", 1)[1]) == t("invite.prefill", code=codes["user"])
 
     image = next(m for c in bot.line.replies for m in c.body["messages"] if m["type"] == "image")
     assert image["originalContentUrl"].startswith("https://mimamori.example.jp/invites/")
@@ -42,10 +43,10 @@ async def test_team_name_is_validated(bot: Bot) -> None:
     uid = await bot.follow("someone")
     await bot.tap_action(uid, "team_new")
     await bot.say(uid, "x" * 31)
-    assert "1〜30 文字" in bot.line.reply_texts()[-1]
-    await bot.tap_reply_button(uid, "やめる")
+    assert bot.line.reply_texts()[-1] == t("team.bad_name", max=30)
+    await bot.tap_reply_button(uid, t("menu.cancel"))
     await bot.say(uid, "ふつうのメッセージ")
-    assert bot.line.reply_texts()[-1].startswith("メニュー")
+    assert bot.line.reply_texts()[-1] == t("menu.prompt")
     assert await team_roles(bot, uid) == []
 
 
@@ -53,17 +54,20 @@ async def test_joining_needs_consent_and_records_it(bot: Bot) -> None:
     manager = await bot.follow("daughter")
     codes = await create_team(bot, manager, "母の見守り", as_user=False)
     mother = await bot.follow("mother")
-    await bot.say(mother, f"招待コード {codes['user'].lower()}")
+    await bot.say(mother, t("invite.prefill", code=codes["user"].lower()))
     card = bot.line.reply_texts()[-1]
-    assert "利用者（見守られる方）として参加します" in card
-    assert "管理者に知らせることに同意します" in card
+    # The role and what it means: the user agrees that the managers are told.
+    role, meaning = t("role_name.user"), t("role_meaning.user")
+    assert says(card, "invite.confirm", team="母の見守り", role=role, meaning=meaning)
     assert await team_roles(bot, mother) == [], "nothing happens before the person agrees"
 
-    await bot.tap_reply_button(mother, "参加する")
-    assert "利用者として参加しました" in bot.line.reply_texts()[-1]
-    assert "毎日 9時" in bot.line.reply_texts()[-1]
+    await bot.tap_reply_button(mother, t("invite.accept"))
+    joined = bot.line.reply_texts()[-1]
+    assert says(joined, "invite.joined.user", team="母の見守り")
+    assert says(joined, "invite.schedule_started", schedule=JA.schedule(1, 9))
     assert await team_roles(bot, mother) == [("母の見守り", "user")]
-    assert "motherさんが、チーム「母の見守り」に利用者" in bot.line.texts_to(manager)[-1]
+    notice = bot.line.texts_to(manager)[-1]
+    assert says(notice, "invite.joined_notice", name="mother", team="母の見守り", role=role)
     async with (
         bot.repos() as repos,
         repos.members._conn.execute(
@@ -79,7 +83,7 @@ async def test_declining_changes_nothing(bot: Bot) -> None:
     codes = await create_team(bot, manager, "母の見守り", as_user=False)
     mother = await bot.follow("mother")
     await bot.say(mother, codes["user"])
-    await bot.tap_reply_button(mother, "参加しない")
+    await bot.tap_reply_button(mother, t("invite.decline"))
     assert await team_roles(bot, mother) == []
 
 
@@ -89,20 +93,21 @@ async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None
     other = await bot.follow("other")
 
     await bot.say(other, "ABCD-EFGH-JKMN-PQRS")
-    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("invite.unknown")
 
     # Joining twice.
     await bot.say(manager, codes["user"])
-    assert "すでにチーム「家族」に管理者" in bot.line.reply_texts()[-1]
+    already = t("invite.already", team="家族", role=t("role_name.manager"))
+    assert bot.line.reply_texts()[-1] == already
 
     # A rotated code stops working, also on a confirmation card shown before the rotation.
     await bot.say(other, codes["user"])
     await bot.tap_action(manager, "team_rotate", t=1, r="user")
-    assert "作り直しました" in bot.line.reply_texts()[-5]
+    assert bot.line.reply_texts()[-5] == t("invite.rotated", role=t("role_name.user"))
     new_codes = invite_codes_in(bot.line.reply_texts()[-4:])
     assert new_codes["user"] != codes["user"] and new_codes["manager"] == codes["manager"]
     await bot.tap_action(other, "join", c=codes["user"])
-    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("invite.unknown")
     response = await bot.client.get(f"/invites/{codes['user']}.png")
     assert response.status == 404
     assert await team_roles(bot, other) == []
@@ -116,13 +121,13 @@ async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None
             source=hook.in_group(hook.group_id("town"), other),
         )
     )
-    assert "1対1 のトーク" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("invite.not_in_group")
     assert await team_roles(bot, other) == []
 
     # Someone not in the team cannot rotate or see its invites.
     await bot.tap_action(other, "team_rotate", t=1, r="manager")
     await bot.tap_action(other, "team_invite", t=1)
-    assert bot.line.reply_texts()[-2:] == ["このチームには参加していません。"] * 2
+    assert bot.line.reply_texts()[-2:] == [t("team.not_member")] * 2
 
 
 async def test_list_members_and_leave(bot: Bot) -> None:
@@ -132,27 +137,30 @@ async def test_list_members_and_leave(bot: Bot) -> None:
     await join(bot, son, codes["manager"])
 
     await bot.tap_action(resident, "teams")
-    assert "・わが家（利用者（見守られる方））" in bot.line.reply_texts()[-1]
+    user, manager = t("role_name.user"), t("role_name.manager")
+    assert t("team.list_line", team="わが家", role=user) in bot.line.reply_texts()[-1]
     await bot.tap_action(resident, "team_members", t=1)
-    assert "あなたを見守っている方\n・son" in bot.line.reply_texts()[-1]
+    watchers = t("team.manager_line", name="son")
+    assert bot.line.reply_texts()[-1] == t("team.members.user", team="わが家", lines=watchers)
     await bot.tap_action(son, "team_members", t=1)
-    assert "利用者\n・resident（会員ID 1）最後の OK：まだありません" in bot.line.reply_texts()[-1]
+    listing = bot.line.reply_texts()[-1]
+    assert says(listing, "team.members.manager", team="わが家")
+    never, waiting = t("time.never"), t("status.round.none")
+    assert says(listing, "team.user_line", name="resident", last_ok=never, state=waiting)
 
     await bot.tap_action(son, "team_leave", t=1)
-    assert "抜けますか" in bot.line.reply_texts()[-1]
-    await bot.tap_reply_button(son, "抜ける")
+    assert says(bot.line.reply_texts()[-1], "team.leave_confirm.manager", team="わが家")
+    await bot.tap_reply_button(son, t("team.leave_yes"))
     assert await team_roles(bot, son) == []
-    assert (
-        "sonさん（管理者（見守る方））が、チーム「わが家」を抜けました"
-        in (bot.line.texts_to(resident)[-1])
-    )
+    left = t("team.left_notice", name="son", role=manager, team="わが家")
+    assert bot.line.texts_to(resident)[-1] == left
     await bot.tap_action(resident, "status")
-    assert "お知らせする方は、まだいません" in bot.line.reply_texts()[-1]
+    assert t("status.nobody_alerted") in bot.line.reply_texts()[-1]
 
     # The last one out deletes the team; its codes stop working.
     await bot.tap_action(resident, "team_leave_yes", t=1)
     await bot.say(await bot.follow("late"), codes["manager"])
-    assert "この招待コードは使えません" in bot.line.reply_texts()[-1]
+    assert bot.line.reply_texts()[-1] == t("invite.unknown")
 
 
 async def test_invite_codes_are_unguessable(bot: Bot) -> None:

@@ -7,6 +7,7 @@ import json
 
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
+from tests.wording import says, t
 
 
 async def members(bot: Bot) -> int:
@@ -115,7 +116,7 @@ async def test_event_received_but_not_handled_is_replayed_after_restart(start_bo
     bot = await start_bot()
     await bot.settle()
     assert await members(bot) == 1
-    assert "友だち追加ありがとうございます" in bot.line.reply_texts()[0]
+    assert says(bot.line.reply_texts()[0], "follow.greeting")
 
 
 async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
@@ -126,7 +127,7 @@ async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     assert (member.id, member.display_name, member.language) == (1, "a resident", "ja")
     assert member.registered_at == bot.clock.now()
     greeting, menu = bot.line.replies[-1].body["messages"]
-    assert "会員ID：1" in greeting["text"]
+    assert greeting["text"] == t("follow.greeting", member_id=1)
     assert len(menu["quickReply"]["items"]) == 6
 
     second = await bot.follow("another", language="en")
@@ -139,7 +140,7 @@ async def test_follow_without_profile_still_registers(bot: Bot) -> None:
     uid = hook.user_id("no-profile")  # the profile API answers 404
     await bot.post(hook.follow(uid, bot.clock.now()))
     assert await members(bot) == 1
-    assert "会員ID：1" in bot.line.reply_texts()[0]
+    assert bot.line.reply_texts()[0] == t("follow.greeting", member_id=1)
 
 
 async def test_healthz(bot: Bot) -> None:

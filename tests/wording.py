@@ -6,15 +6,57 @@ given filled in and any other placeholder free; rewording `locales/ja.toml` brea
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import string
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ground.i18n import I18n, Locale
 
-LOCALES = I18n.load(ZoneInfo("Asia/Tokyo"))
+_HIRAGANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+
+
+def reworded(text: str) -> str:
+    """The same sentence written otherwise (hiragana as katakana, the same length, the same
+    placeholders): a copy-pasted sentence in a test no longer matches it."""
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(text):
+        parts.append(literal.translate(_HIRAGANA).replace("{", "{{").replace("}", "}}"))
+        if field is not None:
+            parts.append(
+                "{"
+                + field
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+    return "".join(parts)
+
+
+def write_reworded_overrides(folder: Path) -> Path:
+    """A deployment's override folder that rewords every Japanese sentence."""
+    texts = I18n.load(ZoneInfo("Asia/Tokyo")).get("ja").texts
+    lines = ["[texts]"] + [
+        f"{key} = {json.dumps(reworded(value), ensure_ascii=False)}"
+        for key, value in texts.items()
+    ]
+    (folder / "ja.toml").write_text("\n".join(lines) + "\n", "utf-8")
+    return folder
+
+
+# MIMAMORI_TEST_REWORDED=1 runs the suite against reworded Japanese: a test that repeats a
+# sentence instead of looking it up here fails.
+REWORDED = (
+    write_reworded_overrides(Path(tempfile.mkdtemp(prefix="mimamori-reworded-")))
+    if os.environ.get("MIMAMORI_TEST_REWORDED") == "1"
+    else None
+)
+LOCALES = I18n.load(ZoneInfo("Asia/Tokyo"), REWORDED)
 JA = LOCALES.get("ja")
 EN = LOCALES.get("en")
 
