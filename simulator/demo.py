@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.dispatch import DISPATCHER
 from ground.clock import FakeClock
+from ground.i18n import I18n
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from simulator import tour as tours
@@ -62,6 +63,8 @@ class Demo:
         self.clock = FakeClock(now)
         self.platform = LinePlatform(now=self.clock.now)
         self.bot_app = create_app(self.settings, clock=self.clock)
+        # The bot's own wording (with the deployment's overrides): the tour finds buttons by it.
+        self.locale = I18n.load(self.settings.timezone, self.settings.locale_overrides).get(None)
         self.pace = pace
         self._runners: list[web.AppRunner] = []
         self.simulator: Simulator | None = None
@@ -90,7 +93,7 @@ class Demo:
         simulator = self.simulator
 
         async def play() -> None:
-            await tours.Tour(simulator, self.pace).run()
+            await tours.Tour(simulator, self.locale, self.pace).run()
 
         sim_runner = web.AppRunner(simulator_web.make_app(self.platform, simulator, play))
         await sim_runner.setup()

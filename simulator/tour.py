@@ -1,7 +1,8 @@
 """The scripted tour: the 安否通知 ladder and a つながり round, played by the simulator's people.
 
 Every step is something a person does in their pane (follow, tap a button the bot sent, open an
-invite, scan a QR code) or a move of the clock; nothing reaches into the bot.
+invite, scan a QR code) or a move of the clock; nothing reaches into the bot. Buttons are found
+by the labels the bot's locale gives them, so a deployment's rewording plays the same tour.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from ground.i18n import Locale
 from simulator.simulator import Bubble, Simulator
 
 log = logging.getLogger("mimamori.tour")
@@ -41,8 +43,9 @@ def find_action(bubbles: list[Bubble], label: str) -> dict[str, str]:
 
 
 class Tour:
-    def __init__(self, simulator: Simulator, pace: float = 1.5) -> None:
+    def __init__(self, simulator: Simulator, locale: Locale, pace: float = 1.5) -> None:
         self.sim = simulator
+        self.t = locale.t
         self.pace = pace
 
     def chat(self, name: str) -> list[Bubble]:
@@ -69,24 +72,25 @@ class Tour:
         sim = self.sim
         await sim.follow(key_of(sim, RESIDENT))
         await self.pause()
-        await self.tap(RESIDENT, "チームを作る")
+        await self.tap(RESIDENT, self.t("menu.new_team"))
         await sim.say(key_of(sim, RESIDENT), "わが家")
         await self.pause()
-        await self.tap(RESIDENT, "見守られる方として")
+        await self.tap(RESIDENT, self.t("team.as_user"))
         # The daughter opens the invite link the resident forwarded to her.
         await sim.follow(key_of(sim, DAUGHTER))
-        share = next(b for b in self.chat(RESIDENT) if "管理者（見守る方）として参加" in b.text)
+        meaning = self.t("role_meaning.manager")
+        share = next(b for b in self.chat(RESIDENT) if meaning in b.text and "line.me/" in b.text)
         link = next(word for word in share.text.split() if word.startswith("https://line.me/"))
         await sim.say(key_of(sim, DAUGHTER), sim.opened_link(link) or "")
         await self.pause()
-        await self.tap(DAUGHTER, "参加する")
+        await self.tap(DAUGHTER, self.t("invite.accept"))
         # The son scans the QR code on his mother's phone.
         await sim.follow(key_of(sim, SON))
         qr = next(b for b in self.chat(RESIDENT) if b.kind == "image")
         read = await sim.scan(qr.image)
         await sim.say(key_of(sim, SON), sim.opened_link(read or "") or "")
         await self.pause()
-        await self.tap(SON, "参加する")
+        await self.tap(SON, self.t("invite.accept"))
 
     async def ladder(self) -> None:
         sim = self.sim
@@ -97,7 +101,9 @@ class Tour:
         await sim.advance(timedelta(hours=3))  # still none: the relatives are alerted
         await self.pause()
         await sim.advance(timedelta(hours=1))
-        await self.tap(RESIDENT, "OK")  # a late OK: the relatives hear she is safe
+        await self.tap(
+            RESIDENT, self.t("checkin.ok_button")
+        )  # a late OK: the relatives hear she is safe
 
     async def group_round(self) -> None:
         sim = self.sim
@@ -105,14 +111,14 @@ class Tour:
         second, third = (key_of(sim, name) for name in NEIGHBOURS[1:])
         await sim.bot_joins(group)
         await self.pause()
-        await self.tap(NEIGHBOURS[0], "時刻と間隔を決める", group)
-        await self.tap(NEIGHBOURS[0], "1日毎", group)
-        await self.tap(NEIGHBOURS[0], "午前 (0〜11時)", group)
-        await self.tap(NEIGHBOURS[0], "9時", group)
+        await self.tap(NEIGHBOURS[0], self.t("group.menu.schedule"), group)
+        await self.tap(NEIGHBOURS[0], self.t("schedule.interval_choice", days=1), group)
+        await self.tap(NEIGHBOURS[0], self.t("schedule.am"), group)
+        await self.tap(NEIGHBOURS[0], self.t("schedule.hour_choice", hour=9), group)
         await sim.say(second, "よろしくお願いします", group)
         await sim.say(third, "よろしく", group)
         await sim.advance_to_next_due()  # the post
         await self.pause()
-        await self.tap(NEIGHBOURS[0], "OK", group)
-        await self.tap(NEIGHBOURS[1], "OK", group)
+        await self.tap(NEIGHBOURS[0], self.t("checkin.ok_button"), group)
+        await self.tap(NEIGHBOURS[1], self.t("checkin.ok_button"), group)
         await sim.advance(timedelta(hours=23))  # the report names who has not tapped

@@ -9,6 +9,7 @@ from tests.flows import watched_resident
 from tests.test_admin import PASSWORD, add_admin
 from tests.test_ladder import run_to, tokyo
 from tests.test_liff_browser import SHOTS
+from tests.wording import t
 
 
 async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
@@ -23,28 +24,30 @@ async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
     await expect(page).to_have_url(base + "/login")
     await page.fill("#name", "city-staff")
     await page.fill("#password", "wrong password!")
-    await page.get_by_role("button", name="ログイン").click()
-    await expect(page.get_by_role("alert")).to_contain_text("違います")
+    await page.get_by_role("button", name=t("admin.login.submit")).click()
+    await expect(page.get_by_role("alert")).to_contain_text(t("admin.login.wrong"))
     await page.fill("#name", "city-staff")
     await page.fill("#password", PASSWORD)
-    await page.get_by_role("button", name="ログイン").click()
-    await expect(page.locator("h1")).to_have_text("ダッシュボード")
+    await page.get_by_role("button", name=t("admin.login.submit")).click()
+    await expect(page.locator("h1")).to_have_text(t("admin.nav.dashboard"))
     await expect(page.locator("#count-users strong")).to_have_text("1")
     await expect(page.locator("#today-checkins strong")).to_have_text("1")
     await expect(page.locator("svg.chart")).to_be_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "admin-01-dashboard.png"), full_page=True)
 
-    await page.get_by_role("link", name="一斉お知らせ").click()
+    await page.get_by_role("link", name=t("admin.nav.notices")).click()
     await page.fill(
         "#text", "【避難情報】〇〇川の水位が上がっています。高い所へ避難してください。"
     )
-    await page.get_by_label("全員").check()
-    await page.get_by_role("button", name="確認する").click()
-    await expect(page.locator("#cost")).to_contain_text("2人に届き")
+    await page.get_by_label(t("admin.notices.to.everyone")).check()
+    await page.get_by_role("button", name=t("admin.notices.preview")).click()
+    cost = t("admin.notices.cost", recipients=2, requests=1)
+    await expect(page.locator("#cost")).to_contain_text(cost)
     await page.screenshot(path=str(SHOTS / "admin-02-notice-preview.png"), full_page=True)
-    await page.get_by_role("button", name="この内容で送る").click()
-    await expect(page.locator("#notices tbody tr").first).to_contain_text("全員")
+    await page.get_by_role("button", name=t("admin.notices.confirm")).click()
+    everyone = t("admin.notices.to.everyone")
+    await expect(page.locator("#notices tbody tr").first).to_contain_text(everyone)
     await bot.settle()
     assert len(bot.line.broadcasts) == 1
     await page.reload()

@@ -16,7 +16,8 @@ from playwright.async_api import Browser, Page, expect
 
 from simulator.qr import read_qr
 from tests.conftest import LOGIN_CHANNEL, Bot
-from tests.flows import join
+from tests.flows import CODE, join
+from tests.wording import JA, t
 
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 PHONE = {"width": 375, "height": 740}
@@ -51,7 +52,7 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     resident = await bot.follow("resident")
     page = await open_as(browser, bot, resident, "resident", "/liff/")
 
-    accept = page.get_by_role("button", name="同意して始める")
+    accept = page.get_by_role("button", name=t("liff.terms_accept"))
     await accept.wait_for()
     assert "みまもり 利用規約" in await page.inner_text("#terms")
     await shot(page, "01-terms")
@@ -59,7 +60,7 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     card = page.locator("#member-card")
     await card.wait_for()
     assert await page.locator("[data-field=member_id]").inner_text() == "1"
-    assert "安否確認は止まっています" in await page.inner_text("#watchers")
+    assert t("liff.no_checkins") in await page.inner_text("#watchers")
     await no_sideways_scroll(page)
     await shot(page, "02-mypage")
 
@@ -69,26 +70,26 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     await page.select_option("#field-gender", "female")
     await page.fill("#field-birth_date", "1948-04-01")
     await page.fill("#field-phone", "090-1234-5678")
-    await page.get_by_role("button", name="保存する").click()
+    await page.get_by_role("button", name=t("liff.save")).click()
     await page.locator("[data-field=phone]").wait_for()
     assert await page.locator("[data-field=full_name]").inner_text() == "山田 花子"
     await page.fill("#field-phone", "電話なし")
-    await page.get_by_role("button", name="保存する").click()
+    await page.get_by_role("button", name=t("liff.save")).click()
     await page.locator("#error-phone").wait_for(state="visible")
     assert await page.locator("[data-field=phone]").inner_text() == "090-1234-5678"
 
     # Change the schedule.
     await page.select_option("#field-interval", "3")
     await page.select_option("#field-hour", "11")
-    await page.get_by_role("button", name="この設定にする").click()
-    await expect(page.locator("[data-field=schedule]")).to_have_text("3日毎 11時")
+    await page.get_by_role("button", name=t("liff.schedule_save")).click()
+    await expect(page.locator("[data-field=schedule]")).to_have_text(JA.schedule(3, 11))
     await shot(page, "03-mypage-filled")
 
     # Create a team and read its manager QR code back, as a relative's phone would.
     await page.goto(str(bot.client.make_url("/liff/teams")))
     await page.fill("#field-team_name", "わが家")
     await page.select_option("#field-role_choice", "user")
-    await page.get_by_role("button", name="チームを作る").click()
+    await page.get_by_role("button", name=t("liff.create_button")).click()
     qr = page.locator("img.qr[data-role=manager]")
     await qr.wait_for()
     for image in await page.locator("img").all():
@@ -101,7 +102,9 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     image = await bot.client.get(source)
     link = read_qr(await image.read())
     assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
-    code = unquote(link.split("?", 1)[1]).removeprefix("招待コード ")
+    prefilled = unquote(link.split("?", 1)[1])
+    code = CODE.search(prefilled).group()  # type: ignore[union-attr]
+    assert prefilled == t("invite.prefill", code=code)
     text = await page.locator("textarea[data-role=manager]").input_value()
     assert code in text
 
@@ -114,14 +117,15 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
 
     # The relative sees the resident's status and opens their page, read only.
     relative = await open_as(browser, bot, son, "son", "/liff/teams")
-    await relative.get_by_role("button", name="同意して始める").click()
-    await relative.get_by_role("button", name="マイページを見る").wait_for()
-    assert "最後の OK: まだありません" in await relative.inner_text("li[data-member='1']")
+    await relative.get_by_role("button", name=t("liff.terms_accept")).click()
+    await relative.get_by_role("button", name=t("liff.view_page")).wait_for()
+    last_ok = f"{t('liff.last_ok')}: {t('time.never')}"
+    assert last_ok in await relative.inner_text("li[data-member='1']")
     await shot(relative, "05-teams-manager")
-    await relative.get_by_role("button", name="マイページを見る").click()
+    await relative.get_by_role("button", name=t("liff.view_page")).click()
     await relative.locator("#member-card").wait_for()
     assert await relative.locator("[data-field=phone]").inner_text() == "090-1234-5678"
-    assert "見るだけ" in await relative.inner_text("#content")
+    assert t("liff.read_only") in await relative.inner_text("#content")
     assert await relative.locator("#personal-form").count() == 0
     await shot(relative, "06-resident-read-only")
 
@@ -140,7 +144,7 @@ async def test_a_page_that_cannot_load_the_liff_sdk_says_so(
     page = await open_as(browser, broken, resident, "resident", "/liff/")
     status = page.locator("#status")
     await expect(status).to_have_class("notice error")
-    assert "もう一度開いてください" in await status.inner_text()
+    assert t("liff.sdk_failed") in await status.inner_text()
     await shot(page, "07-sdk-failed")
 
 

@@ -13,6 +13,7 @@ from aiohttp import ClientSession
 from simulator.demo import Demo
 from simulator.tour import DAUGHTER, GROUP, NEIGHBOURS, RESIDENT, SON, Tour, key_of
 from tests.conftest import free_port_pair
+from tests.wording import said, says
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,19 +26,21 @@ def texts(demo: Demo, name: str) -> list[str]:
 
 async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator is not None
-    await Tour(demo.simulator, pace=0).run()
+    await Tour(demo.simulator, demo.locale, pace=0).run()
+    locale = demo.locale
     resident = texts(demo, RESIDENT)
-    assert any(t.startswith("お元気ですか？") for t in resident)
-    assert any(t.startswith("もう一度おたずねします") for t in resident)
+    assert any(text.startswith(locale.t("checkin.title")) for text in resident)
+    assert any(text.startswith(locale.t("checkin.resend_title")) for text in resident)
     for relative in (DAUGHTER, SON):
-        said = texts(demo, relative)
-        assert any("管理者として参加しました" in t for t in said)
-        assert any("安否確認のお知らせ" in t for t in said), said
-        assert any("ご無事です" in t for t in said)
-    group = demo.simulator.logs[demo.simulator.groups["g1"].gid]
-    assert any(f"{NEIGHBOURS[0]}さん OK" in b.text for b in group)
-    report = next(b.text for b in group if "まだ OK がない方" in b.text)
-    assert f"・{NEIGHBOURS[2]}さん" in report and NEIGHBOURS[0] not in report
+        heard = texts(demo, relative)
+        assert said(heard, "invite.joined.manager", locale)
+        assert any(locale.t("alert.title") in text for text in heard), heard
+        assert said(heard, "safe.body", locale, name=RESIDENT)
+    group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
+    assert said(group, "group.ok", locale, name=NEIGHBOURS[0])
+    (report,) = said(group, "group.report_head", locale)
+    assert locale.t("group.report_line", name=NEIGHBOURS[2]) in report
+    assert NEIGHBOURS[0] not in report
     assert demo.simulator.groups["g1"].name == GROUP
 
 
@@ -57,7 +60,7 @@ async def test_the_phones_page_and_its_api(demo: Demo) -> None:
             if person["chat"]:
                 break
             await asyncio.sleep(0.05)
-        assert "友だち追加ありがとうございます" in person["chat"][0]["text"]
+        assert says(person["chat"][0]["text"], "follow.greeting", demo.locale)
         async with session.get(demo.url + f"mypage/{key}", allow_redirects=False) as response:
             assert response.status == 302 and "#sim_token=" in response.headers["Location"]
         async with session.post(demo.url + "api/clock", json={"advance": "1d"}) as response:

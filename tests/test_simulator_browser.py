@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from functools import partial
 
 from playwright.async_api import Browser, Page, expect
 
 from simulator.demo import Demo
 from simulator.tour import DAUGHTER, RESIDENT
 from tests.test_liff_browser import SHOTS
+from tests.wording import pattern
 
 
 def pane(page: Page, name: str):  # type: ignore[no-untyped-def]
@@ -20,43 +21,46 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     page = await context.new_page()
     await page.goto(demo.url)
     resident, daughter = pane(page, RESIDENT), pane(page, DAUGHTER)
+    said, t = partial(pattern, locale=demo.locale), demo.locale.t
 
     # The resident follows the bot and creates a team.
     await resident.get_by_role("button", name="友だち追加").click()
-    await expect(resident.locator(".log")).to_contain_text("友だち追加ありがとうございます")
-    await resident.locator(".quick").get_by_role("button", name="チームを作る").click()
-    await expect(resident.locator(".log")).to_contain_text("チームの名前を送ってください")
+    await expect(resident.locator(".log")).to_contain_text(said("follow.greeting"))
+    await resident.locator(".quick").get_by_role("button", name=t("menu.new_team")).click()
+    await expect(resident.locator(".log")).to_contain_text(said("team.ask_name"))
     await resident.locator(".compose input").fill("わが家")
     await resident.locator(".compose").get_by_role("button", name="送信").click()
-    await resident.locator(".quick").get_by_role("button", name="見守られる方として").click()
-    await expect(resident.locator(".log")).to_contain_text("チーム「わが家」を作りました")
+    await resident.locator(".quick").get_by_role("button", name=t("team.as_user")).click()
+    await expect(resident.locator(".log")).to_contain_text(
+        said("team.created.user", team="わが家")
+    )
 
     # The daughter follows and scans the QR code on her mother's phone.
     await daughter.get_by_role("button", name="友だち追加").click()
-    await expect(daughter.locator(".log")).to_contain_text("友だち追加ありがとうございます")
+    await expect(daughter.locator(".log")).to_contain_text(said("follow.greeting"))
     await expect(resident.locator(".msg img").first).to_be_visible()
     await daughter.get_by_role("button", name="QRを読み取る").click()
-    await expect(daughter.locator(".compose input")).to_have_value(re.compile("^招待コード "))
+    await expect(daughter.locator(".compose input")).to_have_value(said("invite.prefill"))
     await daughter.locator(".compose").get_by_role("button", name="送信").click()
-    await daughter.locator(".msg.card").last.get_by_role("button", name="参加する").click()
-    await expect(daughter.locator(".log")).to_contain_text("管理者として参加しました")
+    await daughter.locator(".msg.card").last.get_by_role("button", name=t("invite.accept")).click()
+    await expect(daughter.locator(".log")).to_contain_text(said("invite.joined.manager"))
     await page.screenshot(path=str(SHOTS / "simulator-01-team.png"))
 
     # Time moves: the check-in, no answer, the re-send, the alert on the daughter's phone.
     await page.get_by_role("button", name="次の確認まで進める").click()
-    await expect(resident.locator(".log")).to_contain_text("お元気ですか？")
+    await expect(resident.locator(".log")).to_contain_text(t("checkin.title"))
     await page.get_by_role("button", name="+1日").click()
-    await expect(resident.locator(".log")).to_contain_text("もう一度おたずねします")
+    await expect(resident.locator(".log")).to_contain_text(t("checkin.resend_title"))
     await page.get_by_role("button", name="+3時間").click()
-    await expect(daughter.locator(".log")).to_contain_text("安否確認のお知らせ")
+    await expect(daughter.locator(".log")).to_contain_text(t("alert.title"))
     await page.screenshot(path=str(SHOTS / "simulator-02-alert.png"))
 
     # The resident taps OK at last; the daughter hears she is safe.
     await (
-        resident.locator(".msg.card", has_text="お元気ですか？")
-        .first.get_by_role("button", name="OK")
+        resident.locator(".msg.card", has_text=t("checkin.title"))
+        .first.get_by_role("button", name=t("checkin.ok_button"))
         .click()
     )
-    await expect(resident.locator(".log")).to_contain_text("OK を受け取りました")
-    await expect(daughter.locator(".log")).to_contain_text("ご無事です")
+    await expect(resident.locator(".log")).to_contain_text(said("checkin.thanks"))
+    await expect(daughter.locator(".log")).to_contain_text(said("safe.body", name=RESIDENT))
     await page.screenshot(path=str(SHOTS / "simulator-03-safe.png"))
