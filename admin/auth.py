@@ -12,8 +12,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from admin.passwords import check_password, hash_password
-from admin.render import SESSION_KEY, render
-from care.services import SERVICES
+from admin.render import SESSION_KEY, render, services_of
 from storage.admin import AdminSession
 
 COOKIE = "mimamori_admin"
@@ -45,38 +44,49 @@ def session_of(request: web.Request) -> AdminSession:
 
 async def audit(request: web.Request, action: str, detail: str = "") -> None:
     """Every admin action leaves a line: who, what, when."""
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         await repos.admin.audit(
-            session_of(request).admin.name, action, detail, request.app[SERVICES].clock.now()
+            session_of(request).admin.name,
+            action,
+            detail,
+            services_of(request).clock.now(),
         )
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Logged-out requests go to the login page (GET) or are refused (anything else); every
-    POST must carry the session's CSRF token."""
+def before_login(handler: Handler) -> Handler:
+    """Marks a view anyone may open (the login page and form); every other view is guarded."""
+    handler.before_login = True  # type: ignore[attr-defined]
+    return handler
 
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        token = request.cookies.get(COOKIE)
-        session = None
-        if token:
-            services = request.app[SERVICES]
-            async with services.repositories() as repos:
-                session = await repos.admin.session(_hash(token), services.clock.now())
-        if session is None:
-            if request.method == "GET":
-                raise web.HTTPSeeOther("/admin/login")
-            raise web.HTTPForbidden(text="login required")
-        if request.method == "POST":
-            form = await request.post()
-            sent = str(form.get("csrf_token", ""))
-            if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-                raise web.HTTPForbidden(text="CSRF token missing or wrong")
-        request[SESSION_KEY] = session
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every console view: logged-out requests go to the login page (GET) or are refused
+    (anything else); every POST must carry the session's CSRF token. A new view cannot forget
+    it: it guards the whole console."""
+    resource = request.match_info.route.resource
+    if getattr(handler, "before_login", False) or isinstance(resource, web.StaticResource):
         return await handler(request)
+    token = request.cookies.get(COOKIE)
+    session = None
+    if token:
+        services = services_of(request)
+        async with services.repositories() as repos:
+            session = await repos.admin.session(_hash(token), services.clock.now())
+    if session is None:
+        if request.method == "GET":
+            raise web.HTTPSeeOther("/admin/login")
+        raise web.HTTPForbidden(text="login required")
+    if request.method == "POST":
+        form = await request.post()
+        sent = str(form.get("csrf_token", ""))
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise web.HTTPForbidden(text="CSRF token missing or wrong")
+    request[SESSION_KEY] = session
+    return await handler(request)
 
-    return guarded
 
-
+@before_login
 async def login_page(request: web.Request, problem: str | None = None) -> web.Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(request, "login.html", {"csrf_token": token, "problem": problem})
@@ -93,6 +103,7 @@ async def login_page(request: web.Request, problem: str | None = None) -> web.Re
     return response
 
 
+@before_login
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     # Double-submit: a cross-site page cannot read the cookie to put it in the form.
@@ -102,8 +113,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     ):
         raise web.HTTPForbidden(text="CSRF token missing or wrong")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
-    now = request.app[SERVICES].clock.now()
-    async with request.app[SERVICES].repositories() as repos:
+    now = services_of(request).clock.now()
+    async with services_of(request).repositories() as repos:
         admin = await repos.admin.by_name(name)
         if admin is not None and admin.locked_until is not None and admin.locked_until > now:
             await repos.admin.audit(name, "login_refused_locked", "", now)
@@ -135,10 +146,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-@admin_only
 async def logout(request: web.Request) -> web.StreamResponse:
     await audit(request, "logout")
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         await repos.admin.end_session(_hash(request.cookies[COOKIE]))
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(COOKIE, path="/admin")

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from care.services import SERVICES
+from care.services import SERVICES, Services
 from ground.branding import load_branding
 from ground.i18n import Locale, first_language
 from storage.admin import AdminSession
@@ -33,10 +33,14 @@ _environment = jinja2.Environment(
 )
 
 
+def services_of(request: web.Request) -> Services:
+    return request.config_dict[SERVICES]
+
+
 def admin_locale(request: web.Request) -> Locale:
     """The console speaks the browser's language (Japanese first)."""
     language = first_language(request.headers.get("Accept-Language", ""))
-    return request.app[SERVICES].i18n.get(language)
+    return services_of(request).i18n.get(language)
 
 
 def render(
@@ -49,7 +53,7 @@ def render(
         "when": locale.when,
         "parse": from_db,
         "language": locale.language,
-        "service_name": load_branding(request.app[SERVICES].settings.branding).service_name,
+        "service_name": load_branding(services_of(request).settings.branding).service_name,
         "admin_name": session.admin.name if session else None,
         "csrf_token": session.csrf_token if session else "",
         "quota_warning": request.get(QUOTA_WARNING, False),

@@ -1,4 +1,4 @@
-"""The console's URLs, all under /admin."""
+"""The console's URLs: a sub-app under /admin, every view behind its guard."""
 
 from __future__ import annotations
 
@@ -10,23 +10,29 @@ STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
 
 def setup_admin(app: web.Application) -> None:
-    app[views.QUOTA_CACHE] = views.QuotaCache()
-    add = app.router.add_route
-    add("GET", "/admin/login", auth.login_page)
-    add("POST", "/admin/login", auth.login)
-    add("POST", "/admin/logout", auth.logout)
-    add("GET", "/admin/", views.dashboard)
-    add("GET", "/admin/alerts", views.alerts)
-    add("GET", "/admin/teams", views.teams)
-    add("POST", "/admin/teams", views.create_team)
-    add("GET", "/admin/teams/{team_id}", views.team)
-    add("POST", "/admin/teams/{team_id}", views.team_action)
-    add("GET", "/admin/teams/{team_id}/flyer", views.flyer)
-    add("GET", "/admin/groups", views.groups)
-    add("GET", "/admin/notices", views.notices)
-    add("POST", "/admin/notices/preview", views.preview_notice)
-    add("POST", "/admin/notices/send", views.send_notice)
-    add("GET", "/admin/quota", views.quota)
-    add("GET", "/admin/audit", views.audit_log)
-    add("GET", "/admin/export/{what}.csv", views.export)
-    app.router.add_static("/admin/static", STATIC)
+    app.add_subapp("/admin", admin_app())
+
+
+def admin_app() -> web.Application:
+    console = web.Application(middlewares=[auth.guard])
+    console[views.QUOTA_CACHE] = views.QuotaCache()
+    add = console.router.add_route
+    add("GET", "/login", auth.login_page)
+    add("POST", "/login", auth.login)
+    add("POST", "/logout", auth.logout)
+    add("GET", "/", views.dashboard)
+    add("GET", "/alerts", views.alerts)
+    add("GET", "/teams", views.teams)
+    add("POST", "/teams", views.create_team)
+    add("GET", "/teams/{team_id}", views.team)
+    add("POST", "/teams/{team_id}", views.team_action)
+    add("GET", "/teams/{team_id}/flyer", views.flyer)
+    add("GET", "/groups", views.groups)
+    add("GET", "/notices", views.notices)
+    add("POST", "/notices/preview", views.preview_notice)
+    add("POST", "/notices/send", views.send_notice)
+    add("GET", "/quota", views.quota)
+    add("GET", "/audit", views.audit_log)
+    add("GET", "/export/{what}.csv", views.export)
+    console.router.add_static("/static", STATIC)
+    return console

@@ -10,16 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from admin.auth import admin_only, audit, session_of
+from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
-from admin.render import QUOTA_WARNING, admin_locale, render
+from admin.render import QUOTA_WARNING, admin_locale, render, services_of
 from care import invites, people
 from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.schedule import INTERVALS, Schedule
-from care.services import SERVICES
 from storage.models import PERSONAL_FIELDS, Role
 from storage.stats import DAILY_SERIES
 
@@ -32,9 +31,12 @@ def _int(value: Any) -> int | None:
 
 
 async def _daily(request: web.Request, days: int) -> list[dict[str, Any]]:
-    now, tz = request.app[SERVICES].clock.now(), request.app[SERVICES].settings.timezone
+    now, tz = (
+        services_of(request).clock.now(),
+        services_of(request).settings.timezone,
+    )
     today = now.astimezone(tz).date()
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         return await repos.stats.daily(
             today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
         )
@@ -52,15 +54,19 @@ QUOTA_CACHE = web.AppKey("admin_quota_cache", QuotaCache)
 
 
 async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast | None:
-    now, cache = request.app[SERVICES].clock.now(), request.app[QUOTA_CACHE]
+    now, cache = services_of(request).clock.now(), request.config_dict[QUOTA_CACHE]
     if not fresh and cache.until is not None and cache.until > now:
         return cache.forecast
-    quota = await request.app[SERVICES].line.quota()
+    quota = await services_of(request).line.quota()
     cache.forecast = None
     if quota is not None:
-        async with request.app[SERVICES].repositories() as repos:
+        async with services_of(request).repositories() as repos:
             cache.forecast = await forecast(
-                repos, quota.limit, quota.used, now, request.app[SERVICES].settings.timezone
+                repos,
+                quota.limit,
+                quota.used,
+                now,
+                services_of(request).settings.timezone,
             )
     cache.until = now + QUOTA_CACHE_FOR
     return cache.forecast
@@ -72,11 +78,10 @@ async def _page(request: web.Request, template: str, context: dict[str, Any]) ->
     return render(request, template, context)
 
 
-@admin_only
 async def dashboard(request: web.Request) -> web.Response:
-    now = request.app[SERVICES].clock.now()
+    now = services_of(request).clock.now()
     days = await _daily(request, 30)
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
     locale = admin_locale(request)
@@ -94,10 +99,9 @@ async def dashboard(request: web.Request) -> web.Response:
     )
 
 
-@admin_only
 async def alerts(request: web.Request) -> web.Response:
-    since = request.app[SERVICES].clock.now() - timedelta(days=7)
-    async with request.app[SERVICES].repositories() as repos:
+    since = services_of(request).clock.now() - timedelta(days=7)
+    async with services_of(request).repositories() as repos:
         context = {
             "alerts": await repos.stats.open_alerts(),
             "answered": await repos.stats.answered_after_alert(since),
@@ -106,10 +110,9 @@ async def alerts(request: web.Request) -> web.Response:
     return await _page(request, "alerts.html", context)
 
 
-@admin_only
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         found = await repos.stats.teams(search)
     return await _page(
         request,
@@ -132,14 +135,13 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     return web.HTTPBadRequest(text=locale.t(f"admin.refused.{refused.reason.value}"))
 
 
-@admin_only
 async def create_team(request: web.Request) -> web.Response:
     """A team for an area (町会, 集合住宅, 民生委員 district), kept while it waits for people."""
     form = await request.post()
     interval, hour = _int(form.get("interval_days")), _int(form.get("hour"))
     try:
         schedule = Schedule(-1 if interval is None else interval, -1 if hour is None else hour)
-        async with request.app[SERVICES].unit_of_work() as work:
+        async with services_of(request).unit_of_work() as work:
             created = await team_service.create_team(
                 work, str(form.get("name", "")), schedule=schedule
             )
@@ -155,7 +157,7 @@ async def create_team(request: web.Request) -> web.Response:
 async def _team_context(request: web.Request) -> dict[str, Any]:
     team_id = _int(request.match_info["team_id"])
     locale = admin_locale(request)
-    async with request.app[SERVICES].unit_of_work() as work:
+    async with services_of(request).unit_of_work() as work:
         try:
             team = await team_service.team_by_id(work, team_id)
         except Refused as refused:
@@ -175,12 +177,10 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
     }
 
 
-@admin_only
 async def team(request: web.Request) -> web.Response:
     return await _page(request, "team.html", await _team_context(request))
 
 
-@admin_only
 async def flyer(request: web.Request) -> web.Response:
     """An A4 page for the 町会's notice board: the user invite as a large QR code."""
     context = await _team_context(request)
@@ -191,7 +191,6 @@ async def flyer(request: web.Request) -> web.Response:
 TEAM_ACTIONS = ("rotate_user", "rotate_manager", "add_manager", "remove_manager")
 
 
-@admin_only
 async def team_action(request: web.Request) -> web.Response:
     """Add or remove a manager by 会員ID, or rotate an invite code."""
     team_id = _int(request.match_info["team_id"])
@@ -200,7 +199,7 @@ async def team_action(request: web.Request) -> web.Response:
     if action not in TEAM_ACTIONS:
         raise web.HTTPBadRequest(text="unknown action")
     try:
-        async with request.app[SERVICES].unit_of_work() as work:
+        async with services_of(request).unit_of_work() as work:
             found = await team_service.team_by_id(work, team_id)
             if action.startswith("rotate_"):
                 await invites.rotate_invite(work, found, Role(action.removeprefix("rotate_")))
@@ -214,9 +213,8 @@ async def team_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/teams/{found.id}")
 
 
-@admin_only
 async def groups(request: web.Request) -> web.Response:
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         found = await repos.stats.groups()
     return await _page(
         request,
@@ -228,9 +226,8 @@ async def groups(request: web.Request) -> web.Response:
     )
 
 
-@admin_only
 async def notices(request: web.Request) -> web.Response:
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         sent = await repos.admin.notices()
         team_list = await repos.stats.teams()
         group_list = await repos.stats.groups()
@@ -268,11 +265,10 @@ def _notice_text(form: Any) -> str:
     return text
 
 
-@admin_only
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
-    async with request.app[SERVICES].unit_of_work() as work:
+    async with services_of(request).unit_of_work() as work:
         plan = await plan_notice(work, audience)
     found = await quota_forecast(request)
     return await _page(
@@ -287,12 +283,11 @@ async def preview_notice(request: web.Request) -> web.Response:
     )
 
 
-@admin_only
 async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), _audience(form)
     admin = session_of(request).admin.name
-    async with request.app[SERVICES].unit_of_work() as work:
+    async with services_of(request).unit_of_work() as work:
         plan = await plan_notice(work, audience)
         outcome = await record_notice(work, plan, text, admin)
     if isinstance(outcome, str):
@@ -306,15 +301,13 @@ async def send_notice(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin/notices")
 
 
-@admin_only
 async def quota(request: web.Request) -> web.Response:
     found = await quota_forecast(request, fresh=True)
     return await _page(request, "quota.html", {"forecast": found})
 
 
-@admin_only
 async def audit_log(request: web.Request) -> web.Response:
-    async with request.app[SERVICES].repositories() as repos:
+    async with services_of(request).repositories() as repos:
         entries = await repos.admin.audit_log()
     return await _page(request, "audit.html", {"entries": entries})
 
@@ -333,7 +326,6 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> web.Response:
     )
 
 
-@admin_only
 async def export(request: web.Request) -> web.Response:
     what = request.match_info["what"]
     if what == "usage":
@@ -344,7 +336,7 @@ async def export(request: web.Request) -> web.Response:
             [[d["date"], *(d[s] for s in DAILY_SERIES)] for d in days],
         )
     elif what == "teams":
-        async with request.app[SERVICES].repositories() as repos:
+        async with services_of(request).repositories() as repos:
             found = await repos.stats.teams()
         response = _csv(
             "teams.csv",
@@ -363,7 +355,7 @@ async def export(request: web.Request) -> web.Response:
             ],
         )
     elif what == "members":
-        async with request.app[SERVICES].repositories() as repos:
+        async with services_of(request).repositories() as repos:
             found = await repos.stats.members_export()
         header = [
             "member_id",
@@ -373,6 +365,7 @@ async def export(request: web.Request) -> web.Response:
             "interval_days",
             "hour",
             "last_ok_at",
+            "paused_until",
             *PERSONAL_FIELDS,
         ]
         # Personal fields appear only where the person entered them (else they are empty).
@@ -388,6 +381,7 @@ async def export(request: web.Request) -> web.Response:
                     m["interval_days"],
                     m["checkin_hour"],
                     m["last_ok_at"],
+                    m["paused_until"],
                     *(m[f] for f in PERSONAL_FIELDS),
                 ]
                 for m in found

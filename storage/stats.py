@@ -159,7 +159,8 @@ class StatsRepository:
     async def members_export(self) -> list[dict[str, Any]]:
         async with self._conn.execute(
             "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
-            " last_ok_at, full_name, furigana, gender, birth_date, phone FROM members ORDER BY id"
+            " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
+            " FROM members ORDER BY id"
         ) as cursor:
             return [dict(row) for row in await cursor.fetchall()]
 
