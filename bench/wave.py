@@ -101,7 +101,7 @@ async def main(residents: int, taps: int) -> None:
     await app[ENGINE].deliver()
     delivered = time.perf_counter() - started
 
-    data = ok_postback(app[ENGINE].context, due)
+    data = ok_postback(app[SERVICES], due)
     assert PostbackCodec(SECRET).decode(data) is not None
     latencies = []
     async with ClientSession() as session:
