@@ -11,7 +11,7 @@ from datetime import datetime
 
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
-from care.schedule import Schedule, next_checkin, paused_on, slots_passed
+from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -20,9 +20,7 @@ from storage.models import CheckinRound, Member, RoundState
 
 
 def schedule_of(member: Member) -> Schedule | None:
-    if member.interval_days is None or member.checkin_hour is None:
-        return None
-    return Schedule(member.interval_days, member.checkin_hour)
+    return schedule_or_none(member.interval_days, member.checkin_hour)
 
 
 def ok_postback(services: Services, slot_at: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from care.ladder import WAITS, Step, due_step
-from care.schedule import Schedule, slots_passed
+from care.schedule import Schedule, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -21,9 +21,7 @@ MESSAGES_PER_PUSH = 5
 
 
 def group_schedule(group: ChatGroup) -> Schedule | None:
-    if group.interval_days is None or group.checkin_hour is None:
-        return None
-    return Schedule(group.interval_days, group.checkin_hour)
+    return schedule_or_none(group.interval_days, group.checkin_hour)
 
 
 def group_ok_postback(services: Services, slot_at: datetime) -> str:

@@ -24,6 +24,13 @@ class Schedule:
             raise ValueError(f"hour must be 0-23, got {self.hour}")
 
 
+def schedule_or_none(interval_days: int | None, hour: int | None) -> Schedule | None:
+    """The schedule of a person or a group, or None while they have none."""
+    if interval_days is None or hour is None:
+        return None
+    return Schedule(interval_days, hour)
+
+
 def _at_hour(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
 
