@@ -8,6 +8,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ MAX_FAILURES = 5
 LOCK_LENGTH = timedelta(minutes=15)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 
 @functools.cache
@@ -53,7 +55,7 @@ async def audit(request: web.Request, action: str, detail: str = "") -> None:
         )
 
 
-def before_login(handler: Handler) -> Handler:
+def before_login(handler: AnyHandler) -> AnyHandler:
     """Marks a view anyone may open (the login page and form); every other view is guarded."""
     handler.before_login = True  # type: ignore[attr-defined]
     return handler

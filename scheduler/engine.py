@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -59,12 +60,10 @@ class CheckinEngine:
         await self._in_batches(lambda work: checkins.open_due_rounds(work, BATCH))
         await self._in_batches(ladder_steps)
         for resend in (False, True):
-            await self._in_batches(
-                lambda work, resend=resend: checkins.record_checkin_messages(
-                    work, resend, MESSAGE_BATCH
-                ),
-                MESSAGE_BATCH,
+            record = functools.partial(
+                checkins.record_checkin_messages, resend=resend, limit=MESSAGE_BATCH
             )
+            await self._in_batches(record, MESSAGE_BATCH)
         await self._in_batches(group_steps)
         retention = self._services.settings.group_retention
         async with self._services.unit_of_work() as work:

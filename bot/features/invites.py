@@ -52,6 +52,7 @@ async def code_sent(ctx: EventContext) -> None:
     member = ctx.member
     assert member is not None
     code = invite_codes.find_code(text_of(ctx) or "")
+    assert code is not None  # the route's filter found it
     async with ctx.services.unit_of_work() as work:
         team, invite = await invites.usable_invite(work, member, code)
     role = invite.role.value
