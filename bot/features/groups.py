@@ -40,26 +40,12 @@ def tapper(ctx: EventContext) -> str | None:
 async def current_group(ctx: EventContext) -> ChatGroup:
     """The group the event comes from, recorded on first sight if its join was never seen."""
     chat_type, chat_id = chat_of(ctx)
-    async with ctx.services.repositories() as repos:
-        group = await repos.groups.by_chat_id(chat_id)
-    if group is not None and group.active:
-        return group
-    name = await ctx.services.line.group_name(chat_id) if chat_type == "group" else ""
-    async with ctx.services.unit_of_work() as work:
-        group, _ = await work.repos.groups.joined(chat_id, chat_type, name, work.now)
-    return group
+    return await groups.group_of(ctx.services, chat_type, chat_id)
 
 
 async def learn_member(ctx: EventContext, group: ChatGroup, user_id: str) -> str:
     """Remember a member of the group (LINE cannot list them); returns their display name."""
-    async with ctx.services.repositories() as repos:
-        known = await repos.groups.member(group.id, user_id)
-    if known is not None and known.display_name:
-        return known.display_name
-    name = await ctx.services.line.chat_member_name(group.chat_type, group.line_chat_id, user_id)
-    async with ctx.services.unit_of_work() as work:
-        await work.repos.groups.learn_member(group.id, user_id, name, work.now)
-    return name or ctx.t("group.unnamed")
+    return await groups.learn_member(ctx.services, group, user_id) or ctx.t("group.unnamed")
 
 
 def group_menu(ctx: EventContext, group: ChatGroup) -> messages.Message:
@@ -139,10 +125,9 @@ async def on_members_joined(ctx: EventContext) -> None:
 @router.on(MemberLeftEvent, in_group)
 async def on_members_left(ctx: EventContext) -> None:
     group = await current_group(ctx)
-    async with ctx.services.repositories() as repos:
-        for left in ctx.event.left.members:
-            if getattr(left, "user_id", None):
-                await repos.groups.forget_member(group.id, left.user_id)
+    left = [m.user_id for m in ctx.event.left.members if getattr(m, "user_id", None)]
+    async with ctx.services.unit_of_work() as work:
+        await groups.forget_members(work, group, left)
 
 
 @router.on(MessageEvent, in_group)
