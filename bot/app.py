@@ -13,7 +13,7 @@ from linebot.v3.webhook import WebhookParser
 from admin.routes import setup_admin
 from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
-from bot.webhook import PARSER, callback
+from bot.webhook import INBOX, PARSER, Inbox, callback
 from care.services import SERVICES, Services
 from ground.clock import Clock
 from ground.i18n import I18n
@@ -76,7 +76,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         services = app[SERVICES]
         engine = CheckinEngine(services, OutboxDelivery(services))
         dispatcher = EventDispatcher(services, build_router())
-        app[ENGINE], app[DISPATCHER] = engine, dispatcher
+        app[ENGINE], app[DISPATCHER], app[INBOX] = engine, dispatcher, Inbox(services)
         await dispatcher.replay_unprocessed()
         if run_scheduler:
             engine.start()

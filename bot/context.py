@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.lookups import Lookups
 from care.services import Services
 from ground.i18n import Locale
 from ground.messages import Message
@@ -24,6 +25,7 @@ class EventContext:
 
     services: Services
     event: Any
+    lookups: Lookups
     member: Member | None = None
     postback: Postback | None = None
     replies: list[Message] = field(default_factory=list)

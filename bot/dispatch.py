@@ -1,4 +1,11 @@
-"""From a stored webhook event to handlers and one reply, with one error hook."""
+"""From stored webhook events to handlers and replies: in batches, each event exactly once.
+
+The webhook stores events before it answers LINE. Here they are drained in batches: LINE is
+asked what the batch needs (profiles, names), then one transaction runs every event's handlers,
+each in a savepoint of its own, and marks each event processed; the replies go out after it
+commits. A crash before the commit leaves the whole batch to be handled again, nothing of it
+applied; after the commit nothing is handled twice.
+"""
 
 from __future__ import annotations
 
@@ -11,70 +18,90 @@ from aiohttp import web
 from linebot.v3.webhooks import Event, PostbackEvent
 
 from bot.context import REPLY_LIMIT, EventContext
+from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.router import Router, from_person
 from care import people
 from care.errors import Refused
-from care.services import Services
+from care.services import Services, UnitOfWork
 from ground import messages
 from ground.line_api import Outcome
 from storage.models import Member
 
 log = logging.getLogger("mimamori.dispatch")
 
+BATCH = 100  # events in one transaction: a burst of taps costs one commit per hundred
+
 
 class EventDispatcher:
     def __init__(self, services: Services, router: Router) -> None:
         self._services = services
         self._router = router
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._wanted = False
+        self._task: asyncio.Task[None] | None = None
 
-    def submit(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        """Handle events in the background, in order, so the webhook answers at once."""
-        task = asyncio.get_running_loop().create_task(self._handle_all(events))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def submit(self) -> None:
+        """Handle what is stored and not yet handled, in the background: the webhook answers
+        at once. Submissions while a drain runs are served by that drain, not a task each."""
+        self._wanted = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def idle(self) -> None:
-        """Wait until every submitted event is handled (shutdown, tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every stored event is handled (shutdown, tests)."""
+        while self._task is not None and not self._task.done():
+            await self._task
 
-    async def replay_unprocessed(self) -> int:
+    async def replay_unprocessed(self) -> None:
         """Events received but not handled before the process stopped are handled now."""
-        async with self._services.unit_of_work() as work:
-            pending = await work.repos.inbox.unprocessed()
-        if pending:
-            log.info("replaying %d webhook events left from before the restart", len(pending))
-            self.submit([(event_id, json.loads(payload)) for event_id, payload in pending])
-        return len(pending)
+        self.submit()
 
-    async def _handle_all(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        for event_id, raw in sorted(events, key=lambda item: item[1].get("timestamp", 0)):
-            try:
-                await self.handle(event_id, raw)
-            except Exception:
-                log.exception("event %s could not be handled", event_id)
+    async def _drain(self) -> None:
+        while self._wanted:
+            self._wanted = False
+            while True:
+                async with self._services.repositories() as repos:
+                    stored = await repos.inbox.unprocessed(BATCH)
+                if not stored:
+                    break
+                await self._handle_batch(stored)
 
-    async def handle(self, event_id: str, raw: dict[str, Any]) -> None:
-        event = _parse(event_id, raw)
-        ctx = EventContext(services=self._services, event=event) if event is not None else None
-        if ctx is not None:
-            await self._route(ctx, event_id)
-            await self._send_reply(ctx)
-        async with self._services.unit_of_work() as work:
-            await work.repos.inbox.mark_processed(event_id, work.now)
-
-    async def _route(self, ctx: EventContext, event_id: str) -> None:
+    async def _handle_batch(self, stored: list[tuple[str, str]]) -> None:
         try:
-            if from_person(ctx):
-                ctx.member = await self._person(ctx)
-            if isinstance(ctx.event, PostbackEvent):
-                ctx.postback = self._services.postbacks.decode(ctx.event.postback.data)
-            if not await self._router.dispatch(ctx):
-                log.info("event %s (%s) not handled", event_id, ctx.event.type)
+            await self.handle_events(stored)
+        except Exception:
+            # The batch's transaction failed as a whole (not a handler: those have their own
+            # savepoints). Handle its events one by one, so one cannot hold up the others.
+            log.exception("a batch of %d events failed; handling them one by one", len(stored))
+            for one in stored:
+                try:
+                    await self.handle_events([one])
+                except Exception:
+                    log.exception("event %s could not be handled; it is set aside", one[0])
+                    async with self._services.repositories() as repos:
+                        await repos.inbox.mark_processed(one[0], self._services.clock.now())
+
+    async def handle_events(self, stored: list[tuple[str, str]]) -> None:
+        """Handle stored events (id, JSON) in one transaction, then send their replies."""
+        parsed = [(event_id, _parse(event_id, payload)) for event_id, payload in stored]
+        lookups = Lookups(self._services)
+        await lookups.prefetch([event for _, event in parsed if event is not None])
+        handled: list[EventContext] = []
+        async with self._services.unit_of_work() as work:
+            for event_id, event in parsed:
+                if event is not None:
+                    ctx = EventContext(services=self._services, event=event, lookups=lookups)
+                    await self._handle(work, ctx, event_id)
+                    handled.append(ctx)
+                await work.repos.inbox.mark_processed(event_id, work.now)
+        await asyncio.gather(*(self._send_reply(ctx) for ctx in handled))
+
+    async def _handle(self, work: UnitOfWork, ctx: EventContext, event_id: str) -> None:
+        try:
+            async with work.repos.savepoint():
+                await self._route(ctx, event_id)
         except Refused as refused:
-            # The rules said no (and the unit of work changed nothing): say why.
+            # The rules said no, and the event's savepoint undid whatever it had begun.
             ctx.replies = [refusal_message(ctx.locale, refused)]
         except Exception:
             # The one error hook: log with context and apologise rather than stay silent.
@@ -86,18 +113,25 @@ class EventDispatcher:
             )
             ctx.replies = [messages.text(ctx.t("error.apology"))]
 
+    async def _route(self, ctx: EventContext, event_id: str) -> None:
+        if from_person(ctx):
+            ctx.member = await self._person(ctx)
+        if isinstance(ctx.event, PostbackEvent):
+            ctx.postback = self._services.postbacks.decode(ctx.event.postback.data)
+        if not await self._router.dispatch(ctx):
+            log.info("event %s (%s) not handled", event_id, ctx.event.type)
+
     async def _person(self, ctx: EventContext) -> Member | None:
         """The member behind a 1:1 event, registered on first contact (a follow, or a message
         from someone who followed before the bot kept records)."""
         user_id = ctx.event.source.user_id
         async with self._services.unit_of_work() as work:
             member = await work.repos.members.by_line_id(user_id)
-        if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
-            return member
-        profile = await self._services.line.profile(user_id)
-        language = self._services.locale(profile.language if profile else None).language
-        name = profile.display_name if profile else ""
-        async with self._services.unit_of_work() as work:
+            if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
+                return member
+            profile = await ctx.lookups.profile(user_id)
+            language = self._services.locale(profile.language if profile else None).language
+            name = profile.display_name if profile else ""
             return await people.register(work, user_id, name, language)
 
     async def _send_reply(self, ctx: EventContext) -> None:
@@ -112,13 +146,16 @@ class EventDispatcher:
             log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
 
 
-def _parse(event_id: str, raw: dict[str, Any]) -> Event | None:
+def _parse(event_id: str, payload: str) -> Event | None:
     """The SDK's event, or None for an event of a type it does not know (LINE adds types)
     or one that does not match LINE's schema: such events are logged and skipped."""
+    raw: Any = None
     try:
+        raw = json.loads(payload)
         return Event.from_dict(raw)
     except Exception as error:
-        log.warning("event %s (type %r) skipped: %s", event_id, raw.get("type"), str(error)[:300])
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        log.warning("event %s (type %r) skipped: %s", event_id, kind, str(error)[:300])
         return None
 
 

@@ -1,9 +1,16 @@
-"""POST /callback: verify LINE's signature on the raw body, record, answer at once."""
+"""POST /callback: verify LINE's signature on the raw body, store the events, answer.
+
+Concurrent requests share one durable transaction (group commit): each answers 200 only once
+its events are on disk, and a request that comes while a commit is under way waits for the next
+one, which takes everything that came meanwhile. A lone request is written at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -11,11 +18,69 @@ from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
 from bot.dispatch import DISPATCHER
-from care.services import SERVICES
+from care.services import SERVICES, Services
+from storage.repositories import Repositories
+
+log = logging.getLogger("mimamori.webhook")
 
 PARSER = web.AppKey("parser", WebhookParser)
 
-log = logging.getLogger("mimamori.webhook")
+Fresh = list[tuple[str, dict[str, Any]]]
+
+
+class Inbox:
+    """Writes webhook events to the database in shared transactions."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._waiting: list[tuple[list[Any], asyncio.Future[Fresh]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, raw_events: list[Any]) -> Fresh:
+        """Store new events (deduplicated by webhookEventId); -> the ones not seen before."""
+        future: asyncio.Future[Fresh] = asyncio.get_running_loop().create_future()
+        self._waiting.append((raw_events, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._services.unit_of_work() as work:
+                    found = [await _store(work.repos, events, work.now) for events, _ in batch]
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), fresh in zip(batch, found, strict=True):
+                if not future.done():
+                    future.set_result(fresh)
+
+
+async def _store(repos: Repositories, raw_events: list[Any], now: datetime) -> Fresh:
+    fresh = []
+    # In the order they happened: the dispatcher takes them in the order they were stored.
+    for raw in sorted(raw_events, key=_timestamp):
+        event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
+        if not isinstance(event_id, str) or not event_id:
+            log.warning("event without webhookEventId skipped: %.200s", raw)
+            continue
+        if await repos.inbox.record(event_id, json.dumps(raw, ensure_ascii=False), now):
+            fresh.append((event_id, raw))
+        else:
+            log.info("duplicate event %s ignored", event_id)
+    return fresh
+
+
+def _timestamp(raw: Any) -> int:
+    value = raw.get("timestamp") if isinstance(raw, dict) else None
+    return value if isinstance(value, int) else 0
+
+
+INBOX = web.AppKey("inbox", Inbox)
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -41,9 +106,9 @@ async def callback(request: web.Request) -> web.Response:
             raise TypeError("events is not a list")
     except (ValueError, KeyError, TypeError) as error:
         return _refuse(400, f"malformed body: {error}")
-    fresh = await _record(app, raw_events)
-    if fresh:
-        app[DISPATCHER].submit(fresh)
+    # Stored before the answer: a crash after the 200 cannot lose them.
+    if raw_events and await app[INBOX].record(raw_events):
+        app[DISPATCHER].submit()
     return web.json_response({"status": "ok"})
 
 
@@ -52,24 +117,6 @@ def _verify(parser: WebhookParser, body: str, signature: str) -> None:
     # so one malformed event cannot sink the others.
     if not parser.signature_validator.validate(body, signature):
         raise InvalidSignatureError(f"Invalid signature. signature={signature}")
-
-
-async def _record(app: web.Application, raw_events: list[Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Store new events (deduplicated by webhookEventId) before answering: a crash after
-    the 200 cannot lose them, they are replayed at start-up."""
-    fresh = []
-    async with app[SERVICES].unit_of_work() as work:
-        repos, now = work.repos, work.now
-        for raw in raw_events:
-            event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
-            if not isinstance(event_id, str) or not event_id:
-                log.warning("event without webhookEventId skipped: %.200s", raw)
-                continue
-            if await repos.inbox.record(event_id, json.dumps(raw, ensure_ascii=False), now):
-                fresh.append((event_id, raw))
-            else:
-                log.info("duplicate event %s ignored", event_id)
-    return fresh
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from care.errors import Refusal, Refused
 from care.group_rounds import group_schedule
 from care.schedule import Schedule, first_due
-from care.services import Services, UnitOfWork
+from care.services import UnitOfWork
 from storage.models import ChatGroup
 
 SETTINGS = ("restricted", "quiet_when_all_ok")
 
 
-async def group_of(services: Services, chat_type: str, chat_id: str) -> ChatGroup:
-    """The group an event comes from, recorded on first sight if its join was never seen.
-    LINE is asked for the group's name outside any transaction."""
-    async with services.repositories() as repos:
-        group = await repos.groups.by_chat_id(chat_id)
+AskName = Callable[[], Awaitable[str]]
+
+
+async def group_of(work: UnitOfWork, chat_type: str, chat_id: str, ask_name: AskName) -> ChatGroup:
+    """The group an event comes from, recorded on first sight if its join was never seen
+    (`ask_name` asks LINE for the group's name, only then)."""
+    group = await work.repos.groups.by_chat_id(chat_id)
     if group is not None and group.active:
         return group
-    name = await services.line.group_name(chat_id) if chat_type == "group" else ""
-    async with services.unit_of_work() as work:
-        group, _ = await work.repos.groups.joined(chat_id, chat_type, name, work.now)
+    name = await ask_name() if chat_type == "group" else ""
+    group, _ = await work.repos.groups.joined(chat_id, chat_type, name, work.now)
     return group
 
 
-async def learn_member(services: Services, group: ChatGroup, user_id: str) -> str:
+async def learn_member(work: UnitOfWork, group: ChatGroup, user_id: str, ask_name: AskName) -> str:
     """Remember a member of the group (LINE cannot list them); -> their display name, or ""
     when LINE does not tell it."""
-    async with services.repositories() as repos:
-        known = await repos.groups.member(group.id, user_id)
+    known = await work.repos.groups.member(group.id, user_id)
     if known is not None and known.display_name:
         return known.display_name
-    name = await services.line.chat_member_name(group.chat_type, group.line_chat_id, user_id)
-    async with services.unit_of_work() as work:
-        await work.repos.groups.learn_member(group.id, user_id, name, work.now)
+    name = await ask_name()
+    await work.repos.groups.learn_member(group.id, user_id, name, work.now)
     return name
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -78,10 +79,22 @@ class Services:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """One transaction over the repositories, with the moment it acts at. What it wrote
-        to the outbox is sent once it has committed."""
+        to the outbox is sent once it has committed.
+
+        Inside another unit of work (a batch of webhook events, each event's changes committed
+        with its "processed" mark) it joins that one: everything commits together or not at all.
+        """
+        current = _CURRENT.get()
+        if current is not None and current.services is self:
+            yield current
+            return
         async with unit_of_work(self.db) as repos:
             work = UnitOfWork(repos, self, self.clock.now())
-            yield work
+            token = _CURRENT.set(work)
+            try:
+                yield work
+            finally:
+                _CURRENT.reset(token)
         if repos.outbox.added:
             self.deliveries.ring()
 
@@ -102,6 +115,8 @@ class UnitOfWork:
     def locale(self, language: str | None) -> Locale:
         return self.services.i18n.get(language)
 
+
+_CURRENT: ContextVar[UnitOfWork | None] = ContextVar("mimamori_unit_of_work", default=None)
 
 # The key under which every web surface (webhook, My page, admin console) finds the services.
 SERVICES = web.AppKey("services", Services)

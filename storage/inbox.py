@@ -28,10 +28,12 @@ class InboxRepository:
             (to_db(now), event_id),
         )
 
-    async def unprocessed(self) -> list[tuple[str, str]]:
+    async def unprocessed(self, limit: int = 1_000_000) -> list[tuple[str, str]]:
+        """Events stored but not yet handled, in the order they came."""
         async with self._conn.execute(
             "SELECT event_id, payload FROM webhook_events WHERE processed_at IS NULL"
-            " ORDER BY received_at, rowid"
+            " ORDER BY received_at, rowid LIMIT ?",
+            (limit,),
         ) as cursor:
             return [(row[0], row[1]) for row in await cursor.fetchall()]
 

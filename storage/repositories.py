@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+import aiosqlite
 
 from storage.admin import AdminRepository
 from storage.database import Database
@@ -27,6 +30,24 @@ class Repositories:
     groups: GroupRepository
     admin: AdminRepository
     stats: StatsRepository
+    conn: aiosqlite.Connection
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that an exception undoes alone (one webhook event of a
+        batch: a handler that fails leaves the others' changes in place)."""
+        name = f"part_{next(_SAVEPOINTS)}"
+        await self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.conn.execute(f"ROLLBACK TO {name}")
+            await self.conn.execute(f"RELEASE {name}")
+            raise
+        await self.conn.execute(f"RELEASE {name}")
+
+
+_SAVEPOINTS = itertools.count()
 
 
 @asynccontextmanager
@@ -42,4 +63,5 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             groups=GroupRepository(conn),
             admin=AdminRepository(conn),
             stats=StatsRepository(conn),
+            conn=conn,
         )

@@ -40,12 +40,22 @@ def tapper(ctx: EventContext) -> str | None:
 async def current_group(ctx: EventContext) -> ChatGroup:
     """The group the event comes from, recorded on first sight if its join was never seen."""
     chat_type, chat_id = chat_of(ctx)
-    return await groups.group_of(ctx.services, chat_type, chat_id)
+    async with ctx.services.unit_of_work() as work:
+        return await groups.group_of(
+            work, chat_type, chat_id, lambda: ctx.lookups.group_name(chat_id)
+        )
 
 
 async def learn_member(ctx: EventContext, group: ChatGroup, user_id: str) -> str:
     """Remember a member of the group (LINE cannot list them); returns their display name."""
-    return await groups.learn_member(ctx.services, group, user_id) or ctx.t("group.unnamed")
+    async with ctx.services.unit_of_work() as work:
+        name = await groups.learn_member(
+            work,
+            group,
+            user_id,
+            lambda: ctx.lookups.member_name(group.chat_type, group.line_chat_id, user_id),
+        )
+    return name or ctx.t("group.unnamed")
 
 
 def group_menu(ctx: EventContext, group: ChatGroup) -> messages.Message:
@@ -89,7 +99,7 @@ async def member_tapping(ctx: EventContext, group: ChatGroup) -> str | None:
 @router.on(JoinEvent, in_group)
 async def on_join(ctx: EventContext) -> None:
     chat_type, chat_id = chat_of(ctx)
-    name = await ctx.services.line.group_name(chat_id) if chat_type == "group" else ""
+    name = await ctx.lookups.group_name(chat_id) if chat_type == "group" else ""
     async with ctx.services.unit_of_work() as work:
         group, next_at = await groups.bot_joined(work, chat_id, chat_type, name)
     if next_at is not None and group.interval_days is not None:

@@ -1,0 +1,82 @@
+"""What LINE tells about the people and groups of a batch of webhook events.
+
+A batch is handled in one transaction (its effects and its "processed" marks commit together),
+so LINE is asked beforehand: no LINE call holds the database. Anything not asked beforehand is
+asked when needed, and remembered for the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from care.services import Services
+from ground.line_api import Profile
+
+
+def _source(event: Any) -> tuple[str | None, str | None, str | None]:
+    """(chat type, chat id, user id) of an event's source; chat type "user" for 1:1."""
+    source = getattr(event, "source", None)
+    kind = getattr(source, "type", None)
+    user_id = getattr(source, "user_id", None)
+    if kind == "group":
+        return "group", source.group_id, user_id  # type: ignore[union-attr]
+    if kind == "room":
+        return "room", source.room_id, user_id  # type: ignore[union-attr]
+    return kind, None, user_id
+
+
+class Lookups:
+    def __init__(self, services: Services) -> None:
+        self._line = services.line
+        self._services = services
+        self._profiles: dict[str, Profile | None] = {}
+        self._group_names: dict[str, str] = {}
+        self._member_names: dict[tuple[str, str, str], str] = {}
+
+    async def prefetch(self, events: list[Any]) -> None:
+        """Ask LINE, at once, for what handling these events will need."""
+        profiles: set[str] = set()
+        groups: set[str] = set()
+        members: set[tuple[str, str, str]] = set()
+        async with self._services.repositories() as repos:
+            for event in events:
+                chat_type, chat_id, user_id = _source(event)
+                if chat_type == "user" and user_id:
+                    known = await repos.members.by_line_id(user_id)
+                    if event.type == "follow" or (known is None and event.type != "unfollow"):
+                        profiles.add(user_id)
+                    continue
+                if chat_type not in ("group", "room") or chat_id is None:
+                    continue
+                group = await repos.groups.by_chat_id(chat_id)
+                if chat_type == "group" and (group is None or not group.active):
+                    groups.add(chat_id)
+                joined = getattr(getattr(event, "joined", None), "members", None) or []
+                for uid in [user_id, *(getattr(m, "user_id", None) for m in joined)]:
+                    if not uid:
+                        continue
+                    known_member = await repos.groups.member(group.id, uid) if group else None
+                    if known_member is None or not known_member.display_name:
+                        members.add((chat_type, chat_id, uid))
+        await asyncio.gather(
+            *(self.profile(uid) for uid in profiles),
+            *(self.group_name(gid) for gid in groups),
+            *(self.member_name(*key) for key in members),
+        )
+
+    async def profile(self, user_id: str) -> Profile | None:
+        if user_id not in self._profiles:
+            self._profiles[user_id] = await self._line.profile(user_id)
+        return self._profiles[user_id]
+
+    async def group_name(self, group_id: str) -> str:
+        if group_id not in self._group_names:
+            self._group_names[group_id] = await self._line.group_name(group_id)
+        return self._group_names[group_id]
+
+    async def member_name(self, chat_type: str, chat_id: str, user_id: str) -> str:
+        key = (chat_type, chat_id, user_id)
+        if key not in self._member_names:
+            self._member_names[key] = await self._line.chat_member_name(*key)
+        return self._member_names[key]
