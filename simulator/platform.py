@@ -8,6 +8,7 @@ people talk to. The bot talks to it over HTTP exactly as it talks to LINE.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -168,6 +169,8 @@ class LinePlatform:
     quota: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
     quota_used: int = 0
     chat_member_counts: dict[str, int] = field(default_factory=dict)
+    # Seconds LINE takes to answer a push or multicast (a slow day, or a crash test's window).
+    send_delay: float = 0.0
 
     def issue_id_token(
         self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
@@ -330,11 +333,19 @@ class LinePlatform:
         if refused:
             return refused
         sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": "q"} for _ in call.body["messages"]]
-        return self._answer(call, 200, {"sentMessages": sent})
+        return await self._slow(self._answer(call, 200, {"sentMessages": sent}))
 
     async def _multicast(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)
-        return refused or self._answer(call, 200, {})
+        if refused:
+            return refused
+        return await self._slow(self._answer(call, 200, {}))
+
+    async def _slow(self, accepted: web.Response) -> web.Response:
+        """LINE has taken the message (it is delivered); its answer comes `send_delay` later,
+        and may never reach a sender that died meanwhile."""
+        await asyncio.sleep(self.send_delay)
+        return accepted
 
     async def _broadcast(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)
