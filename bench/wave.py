@@ -39,6 +39,8 @@ class CountingLine:
         self.multicasts = 0
         self.recipients = 0
         self.replies = 0
+        self.replies_expected = 0
+        self.all_replied = asyncio.Event()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -56,6 +58,8 @@ class CountingLine:
     async def reply(self, request: web.Request) -> web.Response:
         await request.read()
         self.replies += 1
+        if self.replies >= self.replies_expected:
+            self.all_replied.set()
         return web.json_response({"sentMessages": [{"id": "1"}]})
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ class AdminRepository:
         )
 
     async def by_name(self, name: str) -> Admin | None:
-        async with self._conn.execute("SELECT * FROM admins WHERE name = ?", (name,)) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._conn, "SELECT * FROM admins WHERE name = ?", (name,))
         return _admin(row) if row else None
 
     async def login_failed(self, admin_id: int, locked_until: datetime | None) -> None:
@@ -67,12 +66,12 @@ class AdminRepository:
         await self._conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", (to_db(now),))
 
     async def session(self, token_hash: str, now: datetime) -> AdminSession | None:
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT a.*, s.csrf_token, s.expires_at AS session_expires FROM admin_sessions s"
             " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?",
             (token_hash, to_db(now)),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         expires = from_db(row["session_expires"])
@@ -89,10 +88,12 @@ class AdminRepository:
         )
 
     async def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn, "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]
 
     async def add_notice(
         self,
@@ -113,22 +114,25 @@ class AdminRepository:
         return cursor.lastrowid
 
     async def notices(self, limit: int = 50) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT n.*, COUNT(o.id) AS rows_total,"
-            " SUM(CASE WHEN o.state = 'sent' THEN 1 ELSE 0 END) AS rows_sent,"
-            " SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END) AS rows_failed"
-            " FROM notices n LEFT JOIN outbox o ON o.notice_id = n.id"
-            " GROUP BY n.id ORDER BY n.id DESC LIMIT ?",
-            (limit,),
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT n.*, COUNT(o.id) AS rows_total,"
+                " SUM(CASE WHEN o.state = 'sent' THEN 1 ELSE 0 END) AS rows_sent,"
+                " SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END) AS rows_failed"
+                " FROM notices n LEFT JOIN outbox o ON o.notice_id = n.id"
+                " GROUP BY n.id ORDER BY n.id DESC LIMIT ?",
+                (limit,),
+            )
+        ]
 
     async def broadcasts_since(self, since: datetime) -> int:
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast' AND created_at >= ?",
             (to_db(since),),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return row[0] if row else 0
 
 

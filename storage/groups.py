@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 from storage.models import ChatGroup, GroupMember, GroupRound
 
 _SETTINGS = {"paused", "restricted", "quiet_when_all_ok"}
@@ -17,17 +17,13 @@ class GroupRepository:
         self._conn = conn
 
     async def by_chat_id(self, line_chat_id: str) -> ChatGroup | None:
-        async with self._conn.execute(
-            "SELECT * FROM chat_groups WHERE line_chat_id = ?", (line_chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, "SELECT * FROM chat_groups WHERE line_chat_id = ?", (line_chat_id,)
+        )
         return ChatGroup.from_row(row) if row else None
 
     async def get(self, group_id: int) -> ChatGroup | None:
-        async with self._conn.execute(
-            "SELECT * FROM chat_groups WHERE id = ?", (group_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._conn, "SELECT * FROM chat_groups WHERE id = ?", (group_id,))
         return ChatGroup.from_row(row) if row else None
 
     async def joined(
@@ -97,27 +93,30 @@ class GroupRepository:
         )
 
     async def due(self, now: datetime, limit: int) -> list[ChatGroup]:
-        async with self._conn.execute(
-            "SELECT * FROM chat_groups WHERE status = 'active' AND paused = 0"
-            " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
-            (to_db(now), limit),
-        ) as cursor:
-            return [ChatGroup.from_row(row) for row in await cursor.fetchall()]
+        return [
+            ChatGroup.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT * FROM chat_groups WHERE status = 'active' AND paused = 0"
+                " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
+                (to_db(now), limit),
+            )
+        ]
 
     async def earliest_due(self) -> datetime | None:
-        async with self._conn.execute(
-            "SELECT MIN(next_due_at) FROM chat_groups WHERE status = 'active' AND paused = 0"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn,
+            "SELECT MIN(next_due_at) FROM chat_groups WHERE status = 'active' AND paused = 0",
+        )
         return from_db(row[0]) if row else None
 
     # --- members ------------------------------------------------------------------------
     async def member(self, group_id: int, line_user_id: str) -> GroupMember | None:
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT * FROM group_members WHERE group_id = ? AND line_user_id = ?",
             (group_id, line_user_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return GroupMember.from_row(row) if row else None
 
     async def learn_member(
@@ -138,18 +137,22 @@ class GroupRepository:
         )
 
     async def members(self, group_id: int) -> list[GroupMember]:
-        async with self._conn.execute(
-            "SELECT * FROM group_members WHERE group_id = ? ORDER BY learnt_at, line_user_id",
-            (group_id,),
-        ) as cursor:
-            return [GroupMember.from_row(row) for row in await cursor.fetchall()]
+        return [
+            GroupMember.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT * FROM group_members WHERE group_id = ? ORDER BY learnt_at, line_user_id",
+                (group_id,),
+            )
+        ]
 
     # --- rounds -------------------------------------------------------------------------
     async def open_round(self, group_id: int) -> GroupRound | None:
-        async with self._conn.execute(
-            "SELECT * FROM group_rounds WHERE group_id = ? AND state = 'open'", (group_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn,
+            "SELECT * FROM group_rounds WHERE group_id = ? AND state = 'open'",
+            (group_id,),
+        )
         return GroupRound.from_row(row) if row else None
 
     async def open_unless_open(
@@ -180,20 +183,22 @@ class GroupRepository:
         """Group rounds in `state` since `since_at_most` or earlier (care.ladder.WAITS)."""
         if since_column != "posted_at":
             raise ValueError(f"no group round clock in column {since_column}")
-        async with self._conn.execute(
-            "SELECT * FROM group_rounds WHERE state = ? AND posted_at <= ?"
-            " ORDER BY posted_at, id LIMIT ?",
-            (state, to_db(since_at_most), limit),
-        ) as cursor:
-            return [GroupRound.from_row(row) for row in await cursor.fetchall()]
+        return [
+            GroupRound.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT * FROM group_rounds WHERE state = ? AND posted_at <= ?"
+                " ORDER BY posted_at, id LIMIT ?",
+                (state, to_db(since_at_most), limit),
+            )
+        ]
 
     async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
         if since_column != "posted_at":
             raise ValueError(f"no group round clock in column {since_column}")
-        async with self._conn.execute(
-            "SELECT MIN(posted_at) FROM group_rounds WHERE state = ?", (state,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, "SELECT MIN(posted_at) FROM group_rounds WHERE state = ?", (state,)
+        )
         return from_db(row[0]) if row else None
 
     async def mark_reported(self, round_id: int, at: datetime) -> None:
@@ -218,7 +223,11 @@ class GroupRepository:
         return cursor.rowcount == 1
 
     async def answered(self, round_id: int) -> set[str]:
-        async with self._conn.execute(
-            "SELECT line_user_id FROM group_answers WHERE round_id = ?", (round_id,)
-        ) as cursor:
-            return {row[0] for row in await cursor.fetchall()}
+        return {
+            row[0]
+            for row in await fetch_all(
+                self._conn,
+                "SELECT line_user_id FROM group_answers WHERE round_id = ?",
+                (round_id,),
+            )
+        }

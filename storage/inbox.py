@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import to_db
+from storage.database import fetch_all, to_db
 
 
 class InboxRepository:
@@ -30,12 +30,15 @@ class InboxRepository:
 
     async def unprocessed(self, limit: int = 1_000_000) -> list[tuple[str, str]]:
         """Events stored but not yet handled, in the order they came."""
-        async with self._conn.execute(
-            "SELECT event_id, payload FROM webhook_events WHERE processed_at IS NULL"
-            " ORDER BY received_at, rowid LIMIT ?",
-            (limit,),
-        ) as cursor:
-            return [(row[0], row[1]) for row in await cursor.fetchall()]
+        return [
+            (row[0], row[1])
+            for row in await fetch_all(
+                self._conn,
+                "SELECT event_id, payload FROM webhook_events WHERE processed_at IS NULL"
+                " ORDER BY received_at, rowid LIMIT ?",
+                (limit,),
+            )
+        ]
 
     async def forget_processed_before(self, before: datetime) -> None:
         # LINE redelivers for a limited time only; old ids need not be kept forever.

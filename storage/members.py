@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 from storage.models import PERSONAL_FIELDS, Member, PersonalFields
 
 
@@ -81,23 +81,24 @@ class MemberRepository:
         await self._conn.execute("UPDATE members SET dialog = ? WHERE id = ?", (dialog, member_id))
 
     async def due(self, now: datetime, limit: int) -> list[Member]:
-        async with self._conn.execute(
-            "SELECT * FROM members WHERE status = 'active' AND next_due_at <= ?"
-            " ORDER BY next_due_at, id LIMIT ?",
-            (to_db(now), limit),
-        ) as cursor:
-            return [Member.from_row(row) for row in await cursor.fetchall()]
+        return [
+            Member.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT * FROM members WHERE status = 'active' AND next_due_at <= ?"
+                " ORDER BY next_due_at, id LIMIT ?",
+                (to_db(now), limit),
+            )
+        ]
 
     async def earliest_due(self) -> datetime | None:
-        async with self._conn.execute(
-            "SELECT MIN(next_due_at) FROM members WHERE status = 'active'"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, "SELECT MIN(next_due_at) FROM members WHERE status = 'active'"
+        )
         return from_db(row[0]) if row else None
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> Member | None:
-        async with self._conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._conn, sql, params)
         return Member.from_row(row) if row else None
 
     async def set_personal(self, member_id: int, fields: PersonalFields) -> None:

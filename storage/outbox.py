@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 from storage.models import OutboxMessage
 
 
@@ -54,18 +54,20 @@ class OutboxRepository:
         return cursor.lastrowid
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        async with self._conn.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id LIMIT ?",
-            (to_db(now), limit),
-        ) as cursor:
-            return [OutboxMessage.from_row(row) for row in await cursor.fetchall()]
+        return [
+            OutboxMessage.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT ?",
+                (to_db(now), limit),
+            )
+        ]
 
     async def earliest_pending(self) -> datetime | None:
-        async with self._conn.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        )
         return from_db(row[0]) if row else None
 
     async def mark_sent(self, outbox_id: int, at: datetime) -> None:
@@ -91,9 +93,12 @@ class OutboxRepository:
 
     async def alerted_members(self, round_id: int) -> list[int]:
         """Who was alerted about this round: they are the ones told the person is safe."""
-        async with self._conn.execute(
-            "SELECT DISTINCT recipient_member_id FROM outbox"
-            " WHERE round_id = ? AND purpose = 'alert' AND recipient_member_id IS NOT NULL",
-            (round_id,),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        return [
+            row[0]
+            for row in await fetch_all(
+                self._conn,
+                "SELECT DISTINCT recipient_member_id FROM outbox"
+                " WHERE round_id = ? AND purpose = 'alert' AND recipient_member_id IS NOT NULL",
+                (round_id,),
+            )
+        ]

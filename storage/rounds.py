@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 from storage.models import CheckinRound, RoundState
 
 _OPEN = "('open', 'resent', 'alerted')"
@@ -76,10 +76,9 @@ class RoundRepository:
 
     async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
         column = _clock_column(since_column)
-        async with self._conn.execute(
-            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?", (state,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?", (state,)
+        )
         return from_db(row[0]) if row else None
 
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
@@ -102,13 +101,11 @@ class RoundRepository:
         )
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> CheckinRound | None:
-        async with self._conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._conn, sql, params)
         return CheckinRound.from_row(row) if row else None
 
     async def _many(self, sql: str, params: tuple[object, ...]) -> list[CheckinRound]:
-        async with self._conn.execute(sql, params) as cursor:
-            return [CheckinRound.from_row(row) for row in await cursor.fetchall()]
+        return [CheckinRound.from_row(row) for row in await fetch_all(self._conn, sql, params)]
 
 
 def _clock_column(name: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.database import from_db, to_db
+from storage.database import fetch_all, fetch_one, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
 
@@ -31,8 +31,7 @@ class StatsRepository:
         }
         found = {}
         for name, sql in queries.items():
-            async with self._conn.execute(sql) as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(self._conn, sql)
             found[name] = row[0] if row else 0
         return found
 
@@ -63,12 +62,14 @@ class StatsRepository:
 
     async def answers(self, since: datetime) -> dict[str, Any]:
         """Answer rate and median minutes to OK over rounds opened since `since`."""
-        async with self._conn.execute(
-            "SELECT state, sent_at, closed_at FROM checkin_rounds"
-            " WHERE opened_at >= ? AND state != 'cancelled'",
-            (to_db(since),),
-        ) as cursor:
-            rows = list(await cursor.fetchall())
+        rows = list(
+            await fetch_all(
+                self._conn,
+                "SELECT state, sent_at, closed_at FROM checkin_rounds"
+                " WHERE opened_at >= ? AND state != 'cancelled'",
+                (to_db(since),),
+            )
+        )
         finished = [row for row in rows if row["state"] in ("answered", "alerted")]
         answered = [row for row in rows if row["state"] == "answered"]
         minutes = []
@@ -83,100 +84,133 @@ class StatsRepository:
         }
 
     async def open_alerts(self) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT r.id AS round_id, r.slot_at, r.alerted_at, m.id AS member_id,"
-            " m.display_name, m.last_ok_at FROM checkin_rounds r"
-            " JOIN members m ON m.id = r.member_id WHERE r.state = 'alerted'"
-            " ORDER BY r.alerted_at"
-        ) as cursor:
-            alerts = [dict(row) for row in await cursor.fetchall()]
+        alerts = [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT r.id AS round_id, r.slot_at, r.alerted_at, m.id AS member_id,"
+                " m.display_name, m.last_ok_at FROM checkin_rounds r"
+                " JOIN members m ON m.id = r.member_id WHERE r.state = 'alerted'"
+                " ORDER BY r.alerted_at",
+            )
+        ]
         for alert in alerts:
             alert["told"] = await self._told(alert["round_id"])
         return alerts
 
     async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT r.id AS round_id, r.alerted_at, r.closed_at, m.id AS member_id,"
-            " m.display_name FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
-            " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
-            " ORDER BY r.closed_at DESC",
-            (to_db(since),),
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT r.id AS round_id, r.alerted_at, r.closed_at, m.id AS member_id,"
+                " m.display_name FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+                " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
+                " ORDER BY r.closed_at DESC",
+                (to_db(since),),
+            )
+        ]
 
     async def _told(self, round_id: int) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
-            " JOIN members m ON m.id = o.recipient_member_id"
-            " WHERE o.round_id = ? AND o.purpose = 'alert' ORDER BY m.id",
-            (round_id,),
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
+                " JOIN members m ON m.id = o.recipient_member_id"
+                " WHERE o.round_id = ? AND o.purpose = 'alert' ORDER BY m.id",
+                (round_id,),
+            )
+        ]
 
     async def group_reports(self, since: datetime) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT g.id AS group_id, g.name, r.slot_at, r.reported_at,"
-            " (SELECT COUNT(*) FROM group_answers a WHERE a.round_id = r.id) AS answered,"
-            " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id) AS members"
-            " FROM group_rounds r JOIN chat_groups g ON g.id = r.group_id"
-            " WHERE r.state = 'reported' AND r.reported_at >= ? ORDER BY r.reported_at DESC",
-            (to_db(since),),
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT g.id AS group_id, g.name, r.slot_at, r.reported_at,"
+                " (SELECT COUNT(*) FROM group_answers a WHERE a.round_id = r.id) AS answered,"
+                " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id) AS members"
+                " FROM group_rounds r JOIN chat_groups g ON g.id = r.group_id"
+                " WHERE r.state = 'reported' AND r.reported_at >= ? ORDER BY r.reported_at DESC",
+                (to_db(since),),
+            )
+        ]
 
     async def teams(self, search: str = "") -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT t.id, t.name, t.default_interval_days, t.default_hour, t.created_at,"
-            " COUNT(tm.member_id) AS members,"
-            " SUM(CASE WHEN tm.role = 'user' THEN 1 ELSE 0 END) AS users,"
-            " SUM(CASE WHEN tm.role = 'manager' THEN 1 ELSE 0 END) AS managers"
-            " FROM teams t LEFT JOIN team_members tm ON tm.team_id = t.id"
-            " WHERE t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'"
-            " GROUP BY t.id ORDER BY t.id",
-            ("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT t.id, t.name, t.default_interval_days, t.default_hour, t.created_at,"
+                " COUNT(tm.member_id) AS members,"
+                " SUM(CASE WHEN tm.role = 'user' THEN 1 ELSE 0 END) AS users,"
+                " SUM(CASE WHEN tm.role = 'manager' THEN 1 ELSE 0 END) AS managers"
+                " FROM teams t LEFT JOIN team_members tm ON tm.team_id = t.id"
+                " WHERE t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'"
+                " GROUP BY t.id ORDER BY t.id",
+                (
+                    "%"
+                    + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    + "%",
+                ),
+            )
+        ]
 
     async def groups(self) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT g.*, (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
-            " AS known_members,"
-            " (SELECT r.id FROM group_rounds r WHERE r.group_id = g.id AND r.state = 'reported'"
-            "  ORDER BY r.slot_at DESC LIMIT 1) AS last_round"
-            " FROM chat_groups g WHERE g.status = 'active' ORDER BY g.id"
-        ) as cursor:
-            groups = [dict(row) for row in await cursor.fetchall()]
+        groups = [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT g.*, (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
+                " AS known_members,"
+                " (SELECT r.id FROM group_rounds r"
+                "  WHERE r.group_id = g.id AND r.state = 'reported'"
+                "  ORDER BY r.slot_at DESC LIMIT 1) AS last_round"
+                " FROM chat_groups g WHERE g.status = 'active' ORDER BY g.id",
+            )
+        ]
         for group in groups:
             group["last_answered"] = None
             if group["last_round"]:
-                async with self._conn.execute(
-                    "SELECT COUNT(*) FROM group_answers WHERE round_id = ?", (group["last_round"],)
-                ) as cursor:
-                    row = await cursor.fetchone()
+                row = await fetch_one(
+                    self._conn,
+                    "SELECT COUNT(*) FROM group_answers WHERE round_id = ?",
+                    (group["last_round"],),
+                )
                 group["last_answered"] = row[0] if row else 0
         return groups
 
     async def members_export(self) -> list[dict[str, Any]]:
-        async with self._conn.execute(
-            "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
-            " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
-            " FROM members ORDER BY id"
-        ) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+        return [
+            dict(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
+                " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
+                " FROM members ORDER BY id",
+            )
+        ]
 
     async def scheduled(self) -> list[tuple[int, str | None]]:
         """(interval, next due) of every active member with check-ins: for the quota forecast."""
-        async with self._conn.execute(
-            "SELECT interval_days, next_due_at FROM members"
-            " WHERE status = 'active' AND interval_days IS NOT NULL"
-        ) as cursor:
-            return [(row[0], row[1]) for row in await cursor.fetchall()]
+        return [
+            (row[0], row[1])
+            for row in await fetch_all(
+                self._conn,
+                "SELECT interval_days, next_due_at FROM members"
+                " WHERE status = 'active' AND interval_days IS NOT NULL",
+            )
+        ]
 
     async def group_schedules(self) -> list[tuple[int, str | None, int]]:
-        async with self._conn.execute(
-            "SELECT g.interval_days, g.next_due_at,"
-            " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
-            " FROM chat_groups g WHERE g.status = 'active' AND g.paused = 0"
-            " AND g.interval_days IS NOT NULL"
-        ) as cursor:
-            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+        return [
+            (row[0], row[1], row[2])
+            for row in await fetch_all(
+                self._conn,
+                "SELECT g.interval_days, g.next_due_at,"
+                " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
+                " FROM chat_groups g WHERE g.status = 'active' AND g.paused = 0"
+                " AND g.interval_days IS NOT NULL",
+            )
+        ]

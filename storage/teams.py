@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import to_db
+from storage.database import fetch_all, fetch_one, to_db
 from storage.models import Invite, Member, Role, Team
 
 
@@ -27,10 +27,9 @@ class TeamRepository:
         return team
 
     async def get(self, team_id: int) -> Team | None:
-        async with self._conn.execute(
-            "SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", (team_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._conn, "SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", (team_id,)
+        )
         return Team.from_row(row) if row else None
 
     async def add_member(self, team_id: int, member_id: int, role: Role, now: datetime) -> None:
@@ -43,11 +42,11 @@ class TeamRepository:
         )
 
     async def role_of(self, team_id: int, member_id: int) -> Role | None:
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT role FROM team_members WHERE team_id = ? AND member_id = ?",
             (team_id, member_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return Role(row[0]) if row else None
 
     async def remove_member(self, team_id: int, member_id: int, now: datetime) -> None:
@@ -56,12 +55,12 @@ class TeamRepository:
         await self._conn.execute(
             "DELETE FROM team_members WHERE team_id = ? AND member_id = ?", (team_id, member_id)
         )
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT kept_when_empty, (SELECT COUNT(*) FROM team_members WHERE team_id = teams.id)"
             " FROM teams WHERE id = ?",
             (team_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row and not row[0] and row[1] == 0:
             await self._conn.execute(
                 "UPDATE teams SET deleted_at = ? WHERE id = ?", (to_db(now), team_id)
@@ -69,12 +68,15 @@ class TeamRepository:
             await self.revoke_invites(team_id, None, now)
 
     async def teams_of(self, member_id: int) -> list[tuple[Team, Role]]:
-        async with self._conn.execute(
-            "SELECT t.*, tm.role FROM teams t JOIN team_members tm ON tm.team_id = t.id"
-            " WHERE tm.member_id = ? AND t.deleted_at IS NULL ORDER BY t.id",
-            (member_id,),
-        ) as cursor:
-            return [(Team.from_row(row), Role(row["role"])) for row in await cursor.fetchall()]
+        return [
+            (Team.from_row(row), Role(row["role"]))
+            for row in await fetch_all(
+                self._conn,
+                "SELECT t.*, tm.role FROM teams t JOIN team_members tm ON tm.team_id = t.id"
+                " WHERE tm.member_id = ? AND t.deleted_at IS NULL ORDER BY t.id",
+                (member_id,),
+            )
+        ]
 
     async def members_of(self, team_id: int, role: Role | None = None) -> list[Member]:
         sql = (
@@ -85,31 +87,39 @@ class TeamRepository:
         if role is not None:
             sql += " AND tm.role = ?"
             params = (team_id, role.value)
-        async with self._conn.execute(sql + " ORDER BY m.id", params) as cursor:
-            return [Member.from_row(row) for row in await cursor.fetchall()]
+        return [
+            Member.from_row(row)
+            for row in await fetch_all(self._conn, sql + " ORDER BY m.id", params)
+        ]
 
     async def managers_watching(self, member_id: int) -> list[Member]:
         """Every manager of every team in which the member is a user (each once)."""
-        async with self._conn.execute(
-            "SELECT DISTINCT m.* FROM team_members u"
-            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
-            " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
-            " JOIN members m ON m.id = mg.member_id"
-            " WHERE u.member_id = ? AND u.role = 'user' AND m.id != ? AND m.status = 'active'"
-            " ORDER BY m.id",
-            (member_id, member_id),
-        ) as cursor:
-            return [Member.from_row(row) for row in await cursor.fetchall()]
+        return [
+            Member.from_row(row)
+            for row in await fetch_all(
+                self._conn,
+                "SELECT DISTINCT m.* FROM team_members u"
+                " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+                " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
+                " JOIN members m ON m.id = mg.member_id"
+                " WHERE u.member_id = ? AND u.role = 'user' AND m.id != ? AND m.status = 'active'"
+                " ORDER BY m.id",
+                (member_id, member_id),
+            )
+        ]
 
     async def is_manager_of(self, manager_id: int, user_id: int) -> bool:
-        async with self._conn.execute(
-            "SELECT 1 FROM team_members u JOIN team_members mg ON mg.team_id = u.team_id"
-            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
-            " WHERE u.member_id = ? AND u.role = 'user' AND mg.member_id = ?"
-            " AND mg.role = 'manager' LIMIT 1",
-            (user_id, manager_id),
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        return (
+            await fetch_one(
+                self._conn,
+                "SELECT 1 FROM team_members u JOIN team_members mg ON mg.team_id = u.team_id"
+                " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+                " WHERE u.member_id = ? AND u.role = 'user' AND mg.member_id = ?"
+                " AND mg.role = 'manager' LIMIT 1",
+                (user_id, manager_id),
+            )
+            is not None
+        )
 
     async def create_invite(self, team_id: int, role: Role, code: str, now: datetime) -> Invite:
         await self._conn.execute(
@@ -121,18 +131,15 @@ class TeamRepository:
         return invite
 
     async def invite(self, code: str) -> Invite | None:
-        async with self._conn.execute(
-            "SELECT * FROM invite_codes WHERE code = ?", (code,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._conn, "SELECT * FROM invite_codes WHERE code = ?", (code,))
         return Invite.from_row(row) if row else None
 
     async def active_invite(self, team_id: int, role: Role) -> Invite | None:
-        async with self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "SELECT * FROM invite_codes WHERE team_id = ? AND role = ? AND revoked_at IS NULL",
             (team_id, role.value),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return Invite.from_row(row) if row else None
 
     async def revoke_invites(self, team_id: int, role: Role | None, now: datetime) -> None:

@@ -1,0 +1,111 @@
+"""The 07:00 rush: thousands of signed OK taps at `mimamori serve`, beside a bare aiohttp app.
+
+Both run as separate processes on loopback; the same taps go to both with the same number of
+connections. mimamori's replies go to a stand-in LINE in this process that answers at once and
+counts them (LINE forbids load tests against its platform). Prints figures; asserts nothing.
+
+    .venv/bin/python -m bench.taps --taps 5000 --connections 32 --residents 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from bench.wave import CountingLine
+from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
+
+
+async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bare",
+        "--port",
+        str(port),
+        "--secret",
+        SECRET,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    probe = Server(Path("/nonexistent/db"), "", port=port)
+    await probe.wait_healthy()
+    return process, url
+
+
+def describe(name: str, burst: Burst, taps: int) -> str:
+    latencies = sorted(burst.latencies)
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    rate = len(burst.acknowledged) / burst.elapsed
+    return (
+        f"{name:<28}{rate:>8.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+        f"  ({len(burst.acknowledged)}/{taps} answered 200)"
+    )
+
+
+async def main(taps: int, connections: int, residents: int) -> None:
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    line = CountingLine()
+    runner = web.AppRunner(line.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    line_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    workdir = Path(tempfile.mkdtemp(prefix="mimamori-taps-"))
+    now = datetime.now(UTC)
+    seeded = await seed(workdir / "taps.db", residents, now)
+    events = [ok_tap(resident, now) for resident in seeded[:taps]]
+
+    process, bare_url = await bare_app()
+    try:
+        bare = await fire(bare_url, events, connections)
+    finally:
+        process.terminate()
+        await process.wait()
+
+    server = Server(workdir / "taps.db", line_url)
+    await server.start()
+    try:
+        began = time.perf_counter()
+        line.replies_expected = len(events)
+        burst = await fire(server.url, events, connections)
+        await asyncio.wait_for(line.all_replied.wait(), 120)
+        end_to_end = time.perf_counter() - began
+    finally:
+        await server.stop()
+        await runner.cleanup()
+
+    bare_rate = len(bare.acknowledged) / bare.elapsed
+    rate = len(burst.acknowledged) / burst.elapsed
+    handled = line.replies / end_to_end
+    print(f"{taps} signed OK taps, {connections} connections, {residents} residents due at 07:00")
+    print(describe("bare aiohttp (signature only)", bare, taps))
+    print(describe("mimamori: acknowledged", burst, taps))
+    print(f"{'':<28}{rate / bare_rate:>9.0%} of the bare app's rate")
+    print(
+        f"{'mimamori: handled end to end':<28}{handled:>8.0f}/s  ({line.replies} replies"
+        f" counted by the stand-in LINE in {end_to_end:.2f} s; {handled / bare_rate:.0%}"
+        " of the bare app's rate)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--taps", type=int, default=5000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--residents", type=int, default=20000)
+    args = parser.parse_args()
+    asyncio.run(main(args.taps, args.connections, args.residents))
