@@ -39,6 +39,7 @@ class EventDispatcher:
         self._router = router
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
+        self._replies: set[asyncio.Task[None]] = set()
 
     def submit(self) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -48,9 +49,12 @@ class EventDispatcher:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def idle(self) -> None:
-        """Wait until every stored event is handled (shutdown, tests)."""
-        while self._task is not None and not self._task.done():
-            await self._task
+        """Wait until every stored event is handled and replied to (shutdown, tests)."""
+        while (self._task is not None and not self._task.done()) or self._replies:
+            if self._task is not None and not self._task.done():
+                await self._task
+            if self._replies:
+                await asyncio.gather(*list(self._replies), return_exceptions=True)
 
     async def replay_unprocessed(self) -> None:
         """Events received but not handled before the process stopped are handled now."""
@@ -82,19 +86,45 @@ class EventDispatcher:
                         await repos.inbox.mark_processed(one[0], self._services.clock.now())
 
     async def handle_events(self, stored: list[tuple[str, str]]) -> None:
-        """Handle stored events (id, JSON) in one transaction, then send their replies."""
+        """Handle stored events (id, JSON) in one transaction, then send their replies.
+
+        Each event's changes are first applied as they come; should any handler refuse or
+        fail, that transaction is undone and the batch is applied again with a savepoint per
+        event, so the others' changes stand and the failed one's do not."""
         parsed = [(event_id, _parse(event_id, payload)) for event_id, payload in stored]
         lookups = Lookups(self._services)
         await lookups.prefetch([event for _, event in parsed if event is not None])
+        try:
+            handled = await self._apply(parsed, lookups, careful=False)
+        except _Redo:
+            handled = await self._apply(parsed, lookups, careful=True)
+        # The replies go while the next batch is handled: a batch does not wait for LINE.
+        loop = asyncio.get_running_loop()
+        for ctx in handled:
+            if ctx.replies:
+                task = loop.create_task(self._send_reply(ctx))
+                self._replies.add(task)
+                task.add_done_callback(self._replies.discard)
+
+    async def _apply(
+        self, parsed: list[tuple[str, Event | None]], lookups: Lookups, careful: bool
+    ) -> list[EventContext]:
         handled: list[EventContext] = []
         async with self._services.unit_of_work() as work:
             for event_id, event in parsed:
-                if event is not None:
-                    ctx = EventContext(services=self._services, event=event, lookups=lookups)
+                if event is None:
+                    continue
+                ctx = EventContext(services=self._services, event=event, lookups=lookups)
+                if careful:
                     await self._handle(work, ctx, event_id)
-                    handled.append(ctx)
-                await work.repos.inbox.mark_processed(event_id, work.now)
-        await asyncio.gather(*(self._send_reply(ctx) for ctx in handled))
+                else:
+                    try:
+                        await self._route(ctx, event_id)
+                    except Exception as error:
+                        raise _Redo from error
+                handled.append(ctx)
+            await work.repos.inbox.mark_processed_many([i for i, _ in parsed], work.now)
+        return handled
 
     async def _handle(self, work: UnitOfWork, ctx: EventContext, event_id: str) -> None:
         try:
@@ -144,6 +174,10 @@ class EventDispatcher:
         if result.outcome is not Outcome.DELIVERED:
             # A reply token lives about a minute and cannot be retried: log and move on.
             log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
+
+
+class _Redo(Exception):
+    """A handler refused or failed in a batch applied without savepoints: undo, do again."""
 
 
 def _parse(event_id: str, payload: str) -> Event | None:

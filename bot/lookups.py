@@ -40,11 +40,14 @@ class Lookups:
         groups: set[str] = set()
         members: set[tuple[str, str, str]] = set()
         async with self._services.repositories() as repos:
+            people = [uid for kind, _, uid in map(_source, events) if kind == "user" and uid]
+            known = await repos.members.by_line_ids(people) if people else {}
             for event in events:
                 chat_type, chat_id, user_id = _source(event)
                 if chat_type == "user" and user_id:
-                    known = await repos.members.by_line_id(user_id)
-                    if event.type == "follow" or (known is None and event.type != "unfollow"):
+                    if event.type == "follow" or (
+                        user_id not in known and event.type != "unfollow"
+                    ):
                         profiles.add(user_id)
                     continue
                 if chat_type not in ("group", "room") or chat_id is None:

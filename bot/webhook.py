@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +18,6 @@ from linebot.v3.webhook import WebhookParser
 
 from bot.dispatch import DISPATCHER
 from care.services import SERVICES, Services
-from storage.repositories import Repositories
 
 log = logging.getLogger("mimamori.webhook")
 
@@ -47,32 +45,36 @@ class Inbox:
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            requests = [_identified(events) for events, _ in batch]
+            stored = [(i, json.dumps(raw, ensure_ascii=False)) for r in requests for i, raw in r]
             try:
                 async with self._services.unit_of_work() as work:
-                    found = [await _store(work.repos, events, work.now) for events, _ in batch]
+                    new = await work.repos.inbox.record_many(stored, work.now) if stored else set()
             except Exception as error:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, future), fresh in zip(batch, found, strict=True):
+            for (_, future), identified in zip(batch, requests, strict=True):
+                fresh = [(event_id, raw) for event_id, raw in identified if event_id in new]
+                for event_id, _ in identified:
+                    if event_id not in new:
+                        log.info("duplicate event %s ignored", event_id)
                 if not future.done():
                     future.set_result(fresh)
 
 
-async def _store(repos: Repositories, raw_events: list[Any], now: datetime) -> Fresh:
-    fresh = []
-    # In the order they happened: the dispatcher takes them in the order they were stored.
+def _identified(raw_events: list[Any]) -> Fresh:
+    """The events that carry a webhookEventId, in the order they happened: the dispatcher
+    takes them in the order they were stored."""
+    found = []
     for raw in sorted(raw_events, key=_timestamp):
         event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
         if not isinstance(event_id, str) or not event_id:
             log.warning("event without webhookEventId skipped: %.200s", raw)
             continue
-        if await repos.inbox.record(event_id, json.dumps(raw, ensure_ascii=False), now):
-            fresh.append((event_id, raw))
-        else:
-            log.info("duplicate event %s ignored", event_id)
-    return fresh
+        found.append((event_id, raw))
+    return found
 
 
 def _timestamp(raw: Any) -> int:

@@ -5,7 +5,7 @@ come back after a block, set the schedule, pause until a date, resume, stop, wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -155,14 +155,17 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
 @dataclass(frozen=True)
 class Answer:
     closed: CheckinRound | None  # the round the answer closed, if one was open
-    member: Member  # as it is after the answer (its next check-in)
+    member: Member  # as it is after the answer
+    state: CheckinState  # where the check-ins stand after it (no round open)
 
 
 async def answer(work: UnitOfWork, member: Member, how: str) -> Answer:
     """OK (or a message as a sign of life) closes the person's open round, whichever check-in
     it answered: it proves they are there now. After an alert the managers hear they are safe."""
     closed = await checkins.close_open_round(work, member, how)
-    return Answer(closed, await work.repos.members.get(member.id) or member)
+    after = replace(member, last_ok_at=work.now)
+    today = work.now.astimezone(work.services.timezone).date()
+    return Answer(closed, after, checkin_state(after, None, today))
 
 
 async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:

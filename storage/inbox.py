@@ -22,10 +22,33 @@ class InboxRepository:
         )
         return cursor.rowcount == 1
 
+    async def record_many(self, events: list[tuple[str, str]], now: datetime) -> set[str]:
+        """Store (event id, payload) pairs in two trips; -> the ids not seen before."""
+        ids = [event_id for event_id, _ in events]
+        marks = ",".join("?" * len(ids))
+        seen = {
+            row[0]
+            for row in await fetch_all(
+                self._conn, f"SELECT event_id FROM webhook_events WHERE event_id IN ({marks})", ids
+            )
+        }
+        fresh = [(event_id, payload) for event_id, payload in events if event_id not in seen]
+        stamp = to_db(now)
+        await self._conn.executemany(
+            "INSERT OR IGNORE INTO webhook_events (event_id, payload, received_at)"
+            " VALUES (?, ?, ?)",
+            [(event_id, payload, stamp) for event_id, payload in fresh],
+        )
+        return {event_id for event_id, _ in fresh}
+
     async def mark_processed(self, event_id: str, now: datetime) -> None:
-        await self._conn.execute(
+        await self.mark_processed_many([event_id], now)
+
+    async def mark_processed_many(self, event_ids: list[str], now: datetime) -> None:
+        stamp = to_db(now)
+        await self._conn.executemany(
             "UPDATE webhook_events SET processed_at = ? WHERE event_id = ?",
-            (to_db(now), event_id),
+            [(stamp, event_id) for event_id in event_ids],
         )
 
     async def unprocessed(self, limit: int = 1_000_000) -> list[tuple[str, str]]:

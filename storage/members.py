@@ -20,6 +20,17 @@ class MemberRepository:
     async def by_line_id(self, line_user_id: str) -> Member | None:
         return await self._one("SELECT * FROM members WHERE line_user_id = ?", (line_user_id,))
 
+    async def by_line_ids(self, line_user_ids: list[str]) -> dict[str, Member]:
+        found: dict[str, Member] = {}
+        for start in range(0, len(line_user_ids), 500):
+            chunk = line_user_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in await fetch_all(
+                self._conn, f"SELECT * FROM members WHERE line_user_id IN ({marks})", chunk
+            ):
+                found[row["line_user_id"]] = Member.from_row(row)
+        return found
+
     async def register(
         self, line_user_id: str, display_name: str, language: str, now: datetime
     ) -> tuple[Member, bool]:

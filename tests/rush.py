@@ -79,15 +79,23 @@ async def seed(
             ],
         )
         if not due:
+            # The 07:00 check-in, as the outbox recorded it when LINE accepted it.
+            sent = await conn.execute(
+                "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, state,"
+                " attempts, next_attempt_at, created_at, sent_at)"
+                " VALUES ('multicast', '[]', '[]', ?, 'checkin', 'sent', 1, ?, ?, ?)",
+                (str(uuid.uuid4()), to_db(slot), to_db(slot), to_db(slot)),
+            )
             await conn.execute(
                 "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at,"
-                " alerted_at) SELECT id, ?, ?, ?, ?, ? FROM members",
+                " alerted_at, checkin_outbox_id) SELECT id, ?, ?, ?, ?, ?, ? FROM members",
                 (
                     to_db(slot),
                     state,
                     to_db(slot),
                     to_db(slot),
                     to_db(now) if state == "alerted" else None,
+                    sent.lastrowid,
                 ),
             )
         if managers:

@@ -30,8 +30,7 @@ async def sign_of_life(ctx: EventContext) -> None:
         if await work.repos.rounds.open_round(member.id) is None:
             return
         answered = await people.answer(work, member, "message")
-        text = await _thanks(ctx, work, answered, "checkin.thanks_message")
-    ctx.reply(*text)
+    ctx.reply(*_thanks(ctx, answered, "checkin.thanks_message"))
 
 
 @router.on(PostbackEvent, action("ok"))
@@ -46,30 +45,22 @@ async def on_ok(ctx: EventContext) -> None:
         return
     async with ctx.services.unit_of_work() as work:
         answered = await people.answer(work, member, "ok")
-        if answered.closed is None:
-            tapped = datetime.fromtimestamp(slot_epoch, UTC)
-            next_text = await _next(ctx, work, answered.member)
-            ctx.reply(
-                messages.text(
-                    ctx.t("checkin.already", slot=ctx.locale.when(tapped), next=next_text)
-                )
-            )
-            return
-        ctx.reply(*await _thanks(ctx, work, answered, "checkin.thanks"))
+    if answered.closed is None:
+        tapped = datetime.fromtimestamp(slot_epoch, UTC)
+        next_text = people.describe_checkins(ctx.locale, answered.state)
+        ctx.reply(
+            messages.text(ctx.t("checkin.already", slot=ctx.locale.when(tapped), next=next_text))
+        )
+        return
+    ctx.reply(*_thanks(ctx, answered, "checkin.thanks"))
 
 
-async def _thanks(
-    ctx: EventContext, work: UnitOfWork, answered: people.Answer, key: str
-) -> list[messages.Message]:
-    found = [messages.text(ctx.t(key, next=await _next(ctx, work, answered.member)))]
+def _thanks(ctx: EventContext, answered: people.Answer, key: str) -> list[messages.Message]:
+    next_text = people.describe_checkins(ctx.locale, answered.state)
+    found = [messages.text(ctx.t(key, next=next_text))]
     if answered.closed is not None and answered.closed.state is RoundState.ALERTED:
         found.append(messages.text(ctx.t("checkin.managers_told")))
     return found
-
-
-async def _next(ctx: EventContext, work: UnitOfWork, member: Member) -> str:
-    state = await people.state_of(work, member)
-    return people.describe_checkins(ctx.locale, state)
 
 
 @router.on(PostbackEvent, action("status"))
