@@ -63,8 +63,12 @@ def _services(
         try:
             # The SDK's aiohttp session must be made inside the running loop.
             async with AsyncApiClient(configuration) as client:
-                app[SERVICES] = Services.build(settings, db, LineApi(client), clock)
-                yield
+                line = LineApi(client)
+                app[SERVICES] = Services.build(settings, db, line, clock)
+                try:
+                    yield
+                finally:
+                    await line.close()
         finally:
             await db.close()
 

@@ -12,6 +12,7 @@ from care.ladder import WAITS, Protocol, Step, due_step, next_step
 from care.people import CheckinStatus, checkin_state
 from ground import invite_codes
 from ground.i18n import I18n, LocaleError, placeholders
+from ground.line_api import LineApi
 from ground.postback import PostbackCodec
 from ground.settings import Settings, SettingsError, parse_duration, read_dotenv
 from storage.models import CheckinRound, GroupRound, Member, PersonalFields, RoundState
@@ -198,3 +199,15 @@ def test_a_deployment_can_reword_any_text(tmp_path: Path) -> None:
         (tmp_path / "ja.toml").write_text(wrong)
         with pytest.raises(LocaleError):
             I18n.load(settings.timezone, settings.locale_overrides)
+
+
+def test_line_client_takes_the_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert LineApi.configuration("https://api.line.me", "t").proxy is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.city.example:3128")
+    assert LineApi.configuration("https://api.line.me", "t").proxy == (
+        "http://proxy.city.example:3128"
+    )
+    monkeypatch.setenv("NO_PROXY", "api.line.me")
+    assert LineApi.configuration("https://api.line.me", "t").proxy is None
