@@ -1,6 +1,6 @@
 """The reference for bench/taps.py: an aiohttp app that only verifies LINE's signature.
 
-    python -m bench.bare --port 8090 --secret SECRET
+python -m bench.bare --port 8090 --secret SECRET
 """
 
 from __future__ import annotations

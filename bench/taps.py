@@ -55,7 +55,7 @@ def describe(name: str, burst: Burst, taps: int) -> str:
     )
 
 
-async def main(taps: int, connections: int, residents: int) -> None:
+async def main(taps: int, connections: int, residents: int, new_connections: bool) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     line = CountingLine()
     runner = web.AppRunner(line.app())
@@ -71,7 +71,7 @@ async def main(taps: int, connections: int, residents: int) -> None:
 
     process, bare_url = await bare_app()
     try:
-        bare = await fire(bare_url, events, connections)
+        bare = await fire(bare_url, events, connections, new_connections=new_connections)
     finally:
         process.terminate()
         await process.wait()
@@ -81,7 +81,7 @@ async def main(taps: int, connections: int, residents: int) -> None:
     try:
         began = time.perf_counter()
         line.replies_expected = len(events)
-        burst = await fire(server.url, events, connections)
+        burst = await fire(server.url, events, connections, new_connections=new_connections)
         await asyncio.wait_for(line.all_replied.wait(), 120)
         end_to_end = time.perf_counter() - began
     finally:
@@ -91,7 +91,8 @@ async def main(taps: int, connections: int, residents: int) -> None:
     bare_rate = len(bare.acknowledged) / bare.elapsed
     rate = len(burst.acknowledged) / burst.elapsed
     handled = line.replies / end_to_end
-    print(f"{taps} signed OK taps, {connections} connections, {residents} residents due at 07:00")
+    reuse = "a new connection per request" if new_connections else "connections kept open"
+    print(f"{taps} signed OK taps, {connections} connections ({reuse}), {residents} residents")
     print(describe("bare aiohttp (signature only)", bare, taps))
     print(describe("mimamori: acknowledged", burst, taps))
     print(f"{'':<28}{rate / bare_rate:>9.0%} of the bare app's rate")
@@ -107,5 +108,8 @@ if __name__ == "__main__":
     parser.add_argument("--taps", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--residents", type=int, default=20000)
+    parser.add_argument(
+        "--new-connections", action="store_true", help="open a connection for every request"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.taps, args.connections, args.residents))
+    asyncio.run(main(args.taps, args.connections, args.residents, args.new_connections))

@@ -242,14 +242,16 @@ async def fire(
     *,
     secret: str = SECRET,
     burst: Burst | None = None,
+    new_connections: bool = False,
 ) -> Burst:
     """POST each event as its own signed webhook, `connections` at a time; `burst` fills in
-    as the answers come (a test can watch it)."""
+    as the answers come (a test can watch it). With `new_connections`, a connection per
+    request, as a sender that does not keep connections open."""
     burst = burst if burst is not None else Burst()
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for event in events:
         queue.put_nowait(event)
-    connector = TCPConnector(limit=connections)
+    connector = TCPConnector(limit=connections, force_close=new_connections)
     timeout = ClientTimeout(total=10)
 
     async def worker(session: ClientSession) -> None:
