@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
@@ -16,7 +17,7 @@ from care.services import Services, UnitOfWork
 from ground import messages
 from ground.i18n import Locale
 from ground.line_api import MULTICAST_LIMIT
-from storage.models import CheckinRound, Member, RoundState
+from storage.models import CheckinRound, DueMember, Member, RoundState
 
 
 def schedule_of(member: Member) -> Schedule | None:
@@ -41,20 +42,36 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     due = await work.repos.members.due(now, limit)
     next_due: list[tuple[int, datetime]] = []
     openings: list[tuple[int, datetime]] = []
+    # A wave is thousands of people on a few schedules: each schedule's slots are worked out
+    # once, not once a person.
+    plans: dict[tuple[object, ...], tuple[datetime | None, datetime | None]] = {}
     for member in due:
-        schedule = schedule_of(member)
-        if schedule is None or member.next_due_at is None:
-            continue
-        latest, following = slots_passed(schedule, member.next_due_at, now, tz)
-        if paused_on(member.paused_until, latest.astimezone(tz).date()):
-            next_due.append((member.id, next_checkin(schedule, member.paused_until, now, tz)))
-            continue
-        next_due.append((member.id, following))
-        openings.append((member.id, latest))
+        key = member[1:]
+        if key not in plans:
+            plans[key] = _plan(member.interval_days, member.checkin_hour, member, now, tz)
+        opening, following = plans[key]
+        if following is not None:
+            next_due.append((member.id, following))
+        if opening is not None:
+            openings.append((member.id, opening))
     await work.repos.members.set_next_due_many(next_due)
     # The constraints skip a member whose round is still open, or whose slot already has one.
     await work.repos.rounds.open_unless_open(openings, now)
     return len(due)
+
+
+def _plan(
+    interval_days: int | None, hour: int | None, member: DueMember, now: datetime, tz: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """(the slot to open a round for, the next check-in after it) of a due member; no slot
+    while a pause holds, and neither without a schedule."""
+    schedule = schedule_or_none(interval_days, hour)
+    if schedule is None:
+        return None, None
+    latest, following = slots_passed(schedule, member.next_due_at, now, tz)
+    if paused_on(member.paused_until, latest.astimezone(tz).date()):
+        return None, next_checkin(schedule, member.paused_until, now, tz)
+    return latest, following
 
 
 async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -> datetime:
@@ -179,13 +196,14 @@ async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) ->
     however many batches opened the rounds. Returns how many rounds got their message.
     """
     services = work.services
-    rounds = await work.repos.rounds.without_message(resend, limit)
-    members = await work.repos.members.get_many([r.member_id for r in rounds])
-    groups: dict[tuple[datetime, str], list[tuple[Member, int]]] = defaultdict(list)
-    for checkin in rounds:
-        member = members[checkin.member_id]
-        language = work.locale(member.language).language
-        groups[(checkin.slot_at, language)].append((member, checkin.id))
+    rounds = await work.repos.rounds.awaiting_message(resend, limit)
+    groups: dict[tuple[datetime, str], list[tuple[str, int]]] = defaultdict(list)
+    languages: dict[str, str] = {}
+    for awaiting in rounds:
+        if awaiting.language not in languages:
+            languages[awaiting.language] = work.locale(awaiting.language).language
+        key = (awaiting.slot_at, languages[awaiting.language])
+        groups[key].append((awaiting.line_user_id, awaiting.round_id))
     for (slot_at, language), entries in groups.items():
         locale = work.locale(language)
         quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
@@ -197,7 +215,7 @@ async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) ->
             chunk = entries[start : start + MULTICAST_LIMIT]
             outbox_id = await work.repos.outbox.add(
                 kind="multicast" if len(chunk) > 1 else "push",
-                recipients=[member.line_user_id for member, _ in chunk],
+                recipients=[line_user_id for line_user_id, _ in chunk],
                 messages=[message],
                 purpose="resend" if resend else "checkin",
                 now=work.now,

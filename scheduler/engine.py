@@ -23,6 +23,8 @@ SWEEP_JOB_ID = "mimamori-sweep"
 BATCH = 1000
 # Rounds given their message per transaction: many multicasts of 500 each.
 MESSAGE_BATCH = 5_000
+# Members whose check-in opens (and is recorded) per transaction at the 07:00 wave.
+WAVE_BATCH = 5_000
 INBOX_KEEP = timedelta(days=7)
 
 
@@ -49,6 +51,13 @@ class CheckinEngine:
     async def plan_due(self) -> None:
         """Record what is due (rounds and their messages); the outbox sends it."""
 
+        async def wave(work: UnitOfWork) -> int:
+            # Each batch's check-ins are recorded with its rounds: the first multicasts leave
+            # while the rest of the wave is still being planned.
+            due = await checkins.open_due_rounds(work, WAVE_BATCH)
+            await checkins.record_checkin_messages(work, resend=False, limit=WAVE_BATCH)
+            return due
+
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
             return max(resent, await checkins.alert_unanswered(work, BATCH))
@@ -57,7 +66,7 @@ class CheckinEngine:
             posted = await group_rounds.open_due_group_rounds(work, BATCH)
             return max(posted, await group_rounds.report_due_group_rounds(work, BATCH))
 
-        await self._in_batches(lambda work: checkins.open_due_rounds(work, BATCH))
+        await self._in_batches(wave, WAVE_BATCH)
         await self._in_batches(ladder_steps)
         for resend in (False, True):
             record = functools.partial(

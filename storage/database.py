@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -24,6 +25,18 @@ def to_db(moment: datetime) -> str:
 
 def from_db(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+@functools.lru_cache(maxsize=4096)
+def to_db_cached(moment: datetime) -> str:
+    """`to_db` for bulk writes, where thousands of rows share a few moments (a wave's slot)."""
+    return to_db(moment)
+
+
+@functools.lru_cache(maxsize=4096)
+def from_db_cached(text: str) -> datetime:
+    """`from_db` for bulk reads, where thousands of rows share a few moments."""
+    return datetime.fromisoformat(text)
 
 
 async def fetch_one(

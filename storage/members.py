@@ -6,8 +6,14 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from storage.database import fetch_all, fetch_one, from_db, to_db
-from storage.models import PERSONAL_FIELDS, Member, PersonalFields
+from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db, to_db_cached
+from storage.models import (
+    PERSONAL_FIELDS,
+    DueMember,
+    Member,
+    PersonalFields,
+    parse_date,
+)
 
 
 class MemberRepository:
@@ -80,7 +86,7 @@ class MemberRepository:
     async def set_next_due_many(self, next_due: list[tuple[int, datetime]]) -> None:
         await self._conn.executemany(
             "UPDATE members SET next_due_at = ? WHERE id = ?",
-            [(to_db(moment), member_id) for member_id, moment in next_due],
+            [(to_db_cached(moment), member_id) for member_id, moment in next_due],
         )
 
     async def set_last_ok(self, member_id: int, at: datetime) -> None:
@@ -91,13 +97,15 @@ class MemberRepository:
     async def set_dialog(self, member_id: int, dialog: str | None) -> None:
         await self._conn.execute("UPDATE members SET dialog = ? WHERE id = ?", (dialog, member_id))
 
-    async def due(self, now: datetime, limit: int) -> list[Member]:
+    async def due(self, now: datetime, limit: int) -> list[DueMember]:
+        """Active members whose check-in is due, earliest first: only what opening their
+        rounds needs (a wave of a hundred thousand builds no Member for each)."""
         return [
-            Member.from_row(row)
+            DueMember(row[0], row[1], row[2], from_db_cached(row[3]), parse_date(row[4]))
             for row in await fetch_all(
                 self._conn,
-                "SELECT * FROM members WHERE status = 'active' AND next_due_at <= ?"
-                " ORDER BY next_due_at, id LIMIT ?",
+                "SELECT id, interval_days, checkin_hour, next_due_at, paused_until FROM members"
+                " WHERE status = 'active' AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
                 (to_db(now), limit),
             )
         ]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -71,7 +71,7 @@ class Member:
             line_user_id=row["line_user_id"],
             display_name=row["display_name"],
             language=row["language"],
-            registered_at=_required_time(row["registered_at"]),
+            registered_at=required_time(row["registered_at"]),
             status=row["status"],
             interval_days=row["interval_days"],
             checkin_hour=row["checkin_hour"],
@@ -80,8 +80,27 @@ class Member:
             dialog=row["dialog"],
             personal=PersonalFields(*(row[name] for name in PERSONAL_FIELDS)),
             terms_accepted_at=from_db(row["terms_accepted_at"]),
-            paused_until=_date(row["paused_until"]),
+            paused_until=parse_date(row["paused_until"]),
         )
+
+
+class DueMember(NamedTuple):
+    """A member whose check-in is due, as much as opening the round needs."""
+
+    id: int
+    interval_days: int | None
+    checkin_hour: int | None
+    next_due_at: datetime
+    paused_until: date | None
+
+
+class AwaitingMessage(NamedTuple):
+    """A round whose check-in (or re-send) is not yet in the outbox, and who gets it."""
+
+    round_id: int
+    slot_at: datetime
+    line_user_id: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,7 @@ class Team:
             name=row["name"],
             default_interval_days=row["default_interval_days"],
             default_hour=row["default_hour"],
-            created_at=_required_time(row["created_at"]),
+            created_at=required_time(row["created_at"]),
             deleted_at=from_db(row["deleted_at"]),
         )
 
@@ -119,7 +138,7 @@ class Invite:
             code=row["code"],
             team_id=row["team_id"],
             role=Role(row["role"]),
-            created_at=_required_time(row["created_at"]),
+            created_at=required_time(row["created_at"]),
             revoked_at=from_db(row["revoked_at"]),
         )
 
@@ -142,9 +161,9 @@ class CheckinRound:
         return cls(
             id=row["id"],
             member_id=row["member_id"],
-            slot_at=_required_time(row["slot_at"]),
+            slot_at=required_time(row["slot_at"]),
             state=RoundState(row["state"]),
-            opened_at=_required_time(row["opened_at"]),
+            opened_at=required_time(row["opened_at"]),
             sent_at=from_db(row["sent_at"]),
             resent_at=from_db(row["resent_at"]),
             alerted_at=from_db(row["alerted_at"]),
@@ -209,7 +228,7 @@ class ChatGroup:
             chat_type=row["chat_type"],
             name=row["name"],
             status=row["status"],
-            joined_at=_required_time(row["joined_at"]),
+            joined_at=required_time(row["joined_at"]),
             left_at=from_db(row["left_at"]),
             interval_days=row["interval_days"],
             checkin_hour=row["checkin_hour"],
@@ -235,7 +254,7 @@ class GroupMember:
             group_id=row["group_id"],
             line_user_id=row["line_user_id"],
             display_name=row["display_name"],
-            learnt_at=_required_time(row["learnt_at"]),
+            learnt_at=required_time(row["learnt_at"]),
             last_ok_at=from_db(row["last_ok_at"]),
         )
 
@@ -255,19 +274,19 @@ class GroupRound:
         return cls(
             id=row["id"],
             group_id=row["group_id"],
-            slot_at=_required_time(row["slot_at"]),
+            slot_at=required_time(row["slot_at"]),
             state=row["state"],
-            opened_at=_required_time(row["opened_at"]),
+            opened_at=required_time(row["opened_at"]),
             posted_at=from_db(row["posted_at"]),
             reported_at=from_db(row["reported_at"]),
         )
 
 
-def _date(text: str | None) -> date | None:
+def parse_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _required_time(text: str) -> datetime:
+def required_time(text: str) -> datetime:
     moment = from_db(text)
     assert moment is not None
     return moment

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import fetch_all, fetch_one, from_db, to_db
-from storage.models import CheckinRound, RoundState
+from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db, to_db_cached
+from storage.models import AwaitingMessage, CheckinRound, RoundState
 
 _OPEN = "('open', 'resent', 'alerted')"
 
@@ -23,7 +23,7 @@ class RoundRepository:
         await self._conn.executemany(
             "INSERT OR IGNORE INTO checkin_rounds (member_id, slot_at, state, opened_at)"
             " VALUES (?, ?, 'open', ?)",
-            [(member_id, to_db(slot), to_db(now)) for member_id, slot in openings],
+            [(member_id, to_db_cached(slot), to_db(now)) for member_id, slot in openings],
         )
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
@@ -51,16 +51,23 @@ class RoundRepository:
             (when, outbox_id),
         )
 
-    async def without_message(self, resend: bool, limit: int) -> list[CheckinRound]:
-        """Rounds opened (or moved to re-send) whose message is not yet in the outbox, ordered
-        so that rounds sharing a slot and a language come together."""
-        state, column = ("resent", "resend_outbox_id") if resend else ("open", "checkin_outbox_id")
-        return await self._many(
-            f"SELECT r.* FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
-            f" WHERE r.state = ? AND r.{column} IS NULL"
-            f" ORDER BY r.slot_at, m.language, r.id LIMIT ?",
-            (state, limit),
+    async def awaiting_message(self, resend: bool, limit: int) -> list[AwaitingMessage]:
+        """Rounds opened (or moved to re-send) whose message is not yet in the outbox, with
+        who gets it, ordered so that rounds sharing a slot and a language come together."""
+        # Literal states: SQLite then uses the partial indexes of migration 0005.
+        where = (
+            "r.state = 'resent' AND r.resend_outbox_id IS NULL"
+            if resend
+            else "r.state = 'open' AND r.checkin_outbox_id IS NULL"
         )
+        rows = await fetch_all(
+            self._conn,
+            "SELECT r.id, r.slot_at, m.line_user_id, m.language FROM checkin_rounds r"
+            f" JOIN members m ON m.id = r.member_id WHERE {where}"
+            " ORDER BY r.slot_at, m.language, r.id LIMIT ?",
+            (limit,),
+        )
+        return [AwaitingMessage(row[0], from_db_cached(row[1]), row[2], row[3]) for row in rows]
 
     async def waiting(
         self, state: str, since_column: str, since_at_most: datetime, limit: int
