@@ -74,6 +74,7 @@ class Database:
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA cache_size = -32000")
         self._conn = conn
         await self._migrate()
 

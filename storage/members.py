@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db, to_db_cached
+from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db
 from storage.models import (
     PERSONAL_FIELDS,
     DueMember,
@@ -84,10 +84,18 @@ class MemberRepository:
         )
 
     async def set_next_due_many(self, next_due: list[tuple[int, datetime]]) -> None:
-        await self._conn.executemany(
-            "UPDATE members SET next_due_at = ? WHERE id = ?",
-            [(to_db_cached(moment), member_id) for member_id, moment in next_due],
-        )
+        # A wave moves thousands of people to the same next moment: one statement per 500.
+        by_moment: dict[datetime, list[int]] = {}
+        for member_id, moment in next_due:
+            by_moment.setdefault(moment, []).append(member_id)
+        for moment, ids in by_moment.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                await self._conn.execute(
+                    f"UPDATE members SET next_due_at = ? WHERE id IN ({marks})",
+                    [to_db(moment), *chunk],
+                )
 
     async def set_last_ok(self, member_id: int, at: datetime) -> None:
         await self._conn.execute(

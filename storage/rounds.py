@@ -20,10 +20,11 @@ class RoundRepository:
     async def open_unless_open(self, openings: list[tuple[int, datetime]], now: datetime) -> None:
         """Open a round per (member, slot); skipped where the member has an open round (the
         one-open-round index) or a round for that slot already (the member/slot key)."""
+        opened = to_db(now)
         await self._conn.executemany(
             "INSERT OR IGNORE INTO checkin_rounds (member_id, slot_at, state, opened_at)"
             " VALUES (?, ?, 'open', ?)",
-            [(member_id, to_db_cached(slot), to_db(now)) for member_id, slot in openings],
+            [(member_id, to_db_cached(slot), opened) for member_id, slot in openings],
         )
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
@@ -33,10 +34,13 @@ class RoundRepository:
 
     async def attach_outbox(self, round_ids: Sequence[int], outbox_id: int, resend: bool) -> None:
         column = "resend_outbox_id" if resend else "checkin_outbox_id"
-        await self._conn.executemany(
-            f"UPDATE checkin_rounds SET {column} = ? WHERE id = ?",
-            [(outbox_id, round_id) for round_id in round_ids],
-        )
+        for start in range(0, len(round_ids), 500):
+            chunk = list(round_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            await self._conn.execute(
+                f"UPDATE checkin_rounds SET {column} = ? WHERE id IN ({marks})",
+                [outbox_id, *chunk],
+            )
 
     async def mark_delivered(self, outbox_id: int, at: datetime) -> None:
         """LINE accepted the check-in or re-send carried by this outbox row: the clock starts."""
