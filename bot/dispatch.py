@@ -30,7 +30,11 @@ from storage.models import Member
 
 log = logging.getLogger("mimamori.dispatch")
 
-BATCH = 100  # events in one transaction: a burst of taps costs one commit per hundred
+# Events in one transaction: a burst of taps costs one commit per hundred. While webhook
+# requests wait to store their events, batches are small, so that LINE's answers (2 s at most)
+# are not held up behind a long one; the replies follow a moment later.
+BATCH = 100
+BATCH_GIVING_WAY = 12
 
 
 class EventDispatcher:
@@ -64,8 +68,9 @@ class EventDispatcher:
         while self._wanted:
             self._wanted = False
             while True:
+                size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
                 async with self._services.repositories() as repos:
-                    stored = await repos.inbox.unprocessed(BATCH)
+                    stored = await repos.inbox.unprocessed(size)
                 if not stored:
                     break
                 await self._handle_batch(stored)

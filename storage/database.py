@@ -65,6 +65,7 @@ class Database:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._waiting = 0
 
     async def open(self) -> None:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -88,7 +89,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._conn is None:
             raise RuntimeError("database is not open")
-        async with self._lock:
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             conn = self._conn
             await conn.execute("BEGIN IMMEDIATE")
             try:
@@ -97,6 +103,13 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def contended(self) -> bool:
+        """Whether another unit of work holds the database or waits for it (a webhook request
+        storing its events, say): long transactions should give way."""
+        return self._waiting > 0 or self._lock.locked()
 
     async def ping(self) -> bool:
         try:
