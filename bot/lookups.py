@@ -41,7 +41,7 @@ class Lookups:
         members: set[tuple[str, str, str]] = set()
         async with self._services.repositories() as repos:
             people = [uid for kind, _, uid in map(_source, events) if kind == "user" and uid]
-            known = await repos.members.by_line_ids(people) if people else {}
+            known = await repos.members.known(people) if people else set()
             for event in events:
                 chat_type, chat_id, user_id = _source(event)
                 if chat_type == "user" and user_id:
