@@ -8,10 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY scheduler ./scheduler
+COPY ground ./ground
 COPY storage ./storage
+COPY care ./care
+COPY scheduler ./scheduler
 COPY liff ./liff
+COPY admin ./admin
+COPY bot ./bot
+COPY simulator ./simulator
 COPY locales ./locales
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mimamori \

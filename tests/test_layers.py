@@ -62,3 +62,11 @@ def test_serving_does_not_load_the_simulator() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_and_the_package_carry_every_layer() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
+    pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
+    for package in [*FLOORS, "locales"]:
+        assert f"COPY {package} ./{package}" in dockerfile, package
+        assert f'"{package}*"' in pyproject, package
