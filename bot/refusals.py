@@ -20,6 +20,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.GROUP_NOT_SET: "group.not_set",
     Refusal.NO_SUCH_MEMBER: "postback.invalid",
     Refusal.ROLE_MISMATCH: "postback.invalid",
+    Refusal.ALERT_CLOSED: "alert.closed",
 }
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from care import alerts
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
@@ -24,10 +25,25 @@ def schedule_of(member: Member) -> Schedule | None:
     return schedule_or_none(member.interval_days, member.checkin_hour)
 
 
+ANSWERS = ("ok", "unwell", "help")  # 元気です / 少し体調が悪い / 助けてほしい
+
+
 def ok_postback(services: Services, slot_at: datetime) -> str:
     # Identifies the slot, not the person: one multicast carries the same button to everyone
     # due at that moment, and the server resolves the round of whoever taps.
     return services.postbacks.encode("ok", t=int(slot_at.timestamp()))
+
+
+def other_answers(
+    services: Services, locale: Locale, slot_at: datetime, action: str = "ok"
+) -> list[messages.QuickItem]:
+    """The buttons under OK: 少し体調が悪い and 助けてほしい, for the same slot."""
+    slot = int(slot_at.timestamp())
+    return [
+        (label, services.postbacks.encode(action, t=slot, v=answer), label)
+        for answer in ANSWERS[1:]
+        for label in [locale.t(f"checkin.{answer}_button")]
+    ]
 
 
 async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
@@ -87,7 +103,7 @@ async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -
 async def _waiting(work: UnitOfWork, step: Step, limit: int) -> list[CheckinRound]:
     wait, protocol = WAITS[step], work.services.protocol
     since = protocol.waiting_since_at_most(step, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.unclaimed)
     return [r for r in rounds if due_step(r, protocol, work.now) is step]
 
 
@@ -105,45 +121,26 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
-        await alert_managers(work, members[checkin.member_id], checkin)
+        await alerts.alert_managers(work, members[checkin.member_id], checkin)
     return len(rounds)
 
 
-async def alert_managers(work: UnitOfWork, member: Member, checkin: CheckinRound) -> int:
-    """Tell every manager watching the member that no OK came; returns how many were told."""
-    services = work.services
-
-    def build(locale: Locale) -> list[messages.Message]:
-        body = locale.t(
-            "alert.body",
-            name=display_name(locale, member),
-            member_id=member.id,
-            slot=locale.when(checkin.slot_at),
-            last_ok=locale.when(member.last_ok_at),
-        )
-        details = (
-            locale.t("alert.details_button"),
-            services.postbacks.encode("member", m=member.id),
-            locale.t("alert.details_button"),
-        )
-        links = []
-        if services.my_page_url:
-            # The manager's team page lists the person, with their My page one tap away.
-            links.append((locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
-        return [messages.card(locale.t("alert.title"), body, [details], links)]
-
-    return await notify_managers(work, member, "alert", build, round_id=checkin.id)
-
-
-async def close_open_round(work: UnitOfWork, member: Member, reason: str) -> CheckinRound | None:
+async def close_open_round(
+    work: UnitOfWork, member: Member, reason: str, answer: str | None = None
+) -> CheckinRound | None:
     """A sign of life closes the member's open round; after an alert the managers who were
-    alerted hear that the person is safe. Returns the round closed, if one was open."""
+    alerted hear that the person is safe. 少し体調が悪い (`answer` "unwell") tells every manager
+    at once instead. Returns the round closed, if one was open."""
     checkin = await work.repos.rounds.open_round(member.id)
     await work.repos.members.set_last_ok(member.id, work.now)
+    if answer == "unwell":
+        await _tell_unwell(work, member, checkin.id if checkin else None)
     if checkin is None:
         return None
     await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now)
-    if checkin.state is RoundState.ALERTED:
+    if answer is not None:
+        await work.repos.rounds.set_answer(checkin.id, answer)
+    if checkin.state is RoundState.ALERTED and answer != "unwell":
         alerted = await work.repos.outbox.alerted_members(checkin.id)
 
         def build(locale: Locale) -> list[messages.Message]:
@@ -157,6 +154,19 @@ async def close_open_round(work: UnitOfWork, member: Member, reason: str) -> Che
 
         await notify_managers(work, member, "safe", build, round_id=checkin.id, only=alerted)
     return checkin
+
+
+async def _tell_unwell(work: UnitOfWork, member: Member, round_id: int | None) -> None:
+    def build(locale: Locale) -> list[messages.Message]:
+        body = locale.t(
+            "unwell.body",
+            name=display_name(locale, member),
+            member_id=member.id,
+            at=locale.when(work.now),
+        )
+        return [messages.text(body)]
+
+    await notify_managers(work, member, "unwell", build, round_id=round_id)
 
 
 async def stop_checkins(
@@ -209,7 +219,12 @@ async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) ->
         quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
         title = "checkin.resend_title" if resend else "checkin.title"
         message = messages.checkin(
-            locale, ok_postback(services, slot_at), quote, title, "checkin.instruction"
+            locale,
+            ok_postback(services, slot_at),
+            quote,
+            title,
+            "checkin.instruction",
+            other_answers(services, locale, slot_at),
         )
         for start in range(0, len(entries), MULTICAST_LIMIT):
             chunk = entries[start : start + MULTICAST_LIMIT]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from care.checkins import other_answers
 from care.ladder import WAITS, Step, due_step
 from care.schedule import Schedule, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
@@ -55,6 +56,7 @@ async def open_due_group_rounds(work: UnitOfWork, limit: int) -> int:
             quote,
             "group.checkin_title",
             "group.checkin_instruction",
+            other_answers(services, locale, latest, action="gok"),
         )
         outbox_id = await repos.outbox.add(
             kind="push",

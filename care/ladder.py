@@ -1,5 +1,6 @@
-"""The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later, and the
-つながり report 23 h after a group's post.
+"""The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later, the alert
+sent again when no manager took it within an hour, and the つながり report 23 h after a group's
+post.
 
 Each step waits for a round to sit in one state since one moment (LINE accepting the message
 before it). `WAITS` states that once; the repositories build their SQL filters from it, the
@@ -18,6 +19,7 @@ from storage.models import CheckinRound, GroupRound
 class Step(StrEnum):
     RESEND = "resend"  # 安否通知: the check-in is sent again
     ALERT = "alert"  # 安否通知: every manager watching the person is alerted
+    REALERT = "realert"  # 安否通知: nobody said 対応します; every manager is alerted again
     REPORT = "report"  # つながり: the group hears who has not tapped OK
 
 
@@ -28,11 +30,13 @@ class Wait:
     table: str
     state: str
     since: str
+    unclaimed: bool = False  # only while no manager has taken the alert (nor was it re-sent)
 
 
 WAITS: dict[Step, Wait] = {
     Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
     Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
+    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", unclaimed=True),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)
@@ -46,11 +50,13 @@ class Protocol:
     resend_after: timedelta = timedelta(hours=24)
     alert_after: timedelta = timedelta(hours=3)
     report_after: timedelta = timedelta(hours=23)
+    realert_after: timedelta = timedelta(hours=1)
 
     def wait(self, step: Step) -> timedelta:
         return {
             Step.RESEND: self.resend_after,
             Step.ALERT: self.alert_after,
+            Step.REALERT: self.realert_after,
             Step.REPORT: self.report_after,
         }[step]
 
@@ -73,6 +79,11 @@ def waiting_for(round_: CheckinRound | GroupRound) -> tuple[Step, datetime] | No
     state = str(round_.state)
     for step, wait in WAITS.items():
         if wait.table == table and wait.state == state:
+            if wait.unclaimed and (
+                getattr(round_, "claimed_by", None) is not None
+                or getattr(round_, "realerted_at", None) is not None
+            ):
+                return None
             since = getattr(round_, wait.since)
             return (step, since) if since is not None else None
     return None

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from care import checkins, teams
+from care import alerts, checkins, teams
 from care.errors import Refusal, Refused
 from care.schedule import Schedule, next_checkin, paused_on
 from care.services import UnitOfWork
@@ -156,15 +156,21 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
 class Answer:
     closed: CheckinRound | None  # the round the answer closed, if one was open
     member: Member  # as it is after the answer
-    state: CheckinState  # where the check-ins stand after it (no round open)
+    state: CheckinState  # where the check-ins stand after it
+    alerted: tuple[Member, ...] = ()  # 助けてほしい: the managers alerted
 
 
-async def answer(work: UnitOfWork, member: Member, how: str) -> Answer:
-    """OK (or a message as a sign of life) closes the person's open round, whichever check-in
-    it answered: it proves they are there now. After an alert the managers hear they are safe."""
-    closed = await checkins.close_open_round(work, member, how)
+async def answer(work: UnitOfWork, member: Member, how: str, value: str | None = None) -> Answer:
+    """An answer to a check-in, whichever check-in it was tapped on: it proves the person is
+    there now. OK (or a message as a sign of life) closes the open round, and after an alert
+    the managers hear the person is safe; 少し体調が悪い closes it and tells every manager at
+    once; 助けてほしい alerts every manager at once, urgent, with the 緊急時メモ."""
     after = replace(member, last_ok_at=work.now)
     today = work.now.astimezone(work.services.timezone).date()
+    if value == "help":
+        alert, told = await alerts.ask_for_help(work, member)
+        return Answer(None, after, checkin_state(after, alert, today), tuple(told))
+    closed = await checkins.close_open_round(work, member, how, value)
     return Answer(closed, after, checkin_state(after, None, today))
 
 

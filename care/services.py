@@ -59,7 +59,10 @@ class Services:
             i18n=I18n.load(settings.timezone, settings.locale_overrides),
             postbacks=PostbackCodec(settings.channel_secret),
             protocol=Protocol(
-                settings.resend_after, settings.alert_after, settings.group_report_after
+                settings.resend_after,
+                settings.alert_after,
+                settings.group_report_after,
+                settings.realert_after,
             ),
         )
 

@@ -40,9 +40,15 @@ def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
 
 
 def checkin(
-    locale: Locale, ok_data: str, quote: str, title_key: str, instruction_key: str
+    locale: Locale,
+    ok_data: str,
+    quote: str,
+    title_key: str,
+    instruction_key: str,
+    other_answers: list[QuickItem] | None = None,
 ) -> Message:
-    """お元気ですか？ with the quote of the day and one large OK button."""
+    """お元気ですか？ with the quote of the day, one large OK button, and smaller buttons for
+    the other answers (少し体調が悪い, 助けてほしい)."""
     title = locale.t(title_key)
     return {
         "type": "flex",
@@ -74,6 +80,7 @@ def checkin(
             "footer": {
                 "type": "box",
                 "layout": "vertical",
+                "spacing": "sm",
                 "contents": [
                     {
                         "type": "button",
@@ -86,7 +93,21 @@ def checkin(
                             "data": ok_data,
                             "displayText": locale.t("checkin.ok_display"),
                         },
-                    }
+                    },
+                    *(
+                        {
+                            "type": "button",
+                            "style": "secondary",
+                            "height": "sm",
+                            "action": {
+                                "type": "postback",
+                                "label": label[:40],
+                                "data": data,
+                                "displayText": shown,
+                            },
+                        }
+                        for label, data, shown in other_answers or []
+                    ),
                 ],
             },
         },

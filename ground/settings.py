@@ -35,6 +35,7 @@ class Settings:
     timezone: ZoneInfo = ZoneInfo("Asia/Tokyo")
     resend_after: timedelta = timedelta(hours=24)
     alert_after: timedelta = timedelta(hours=3)
+    realert_after: timedelta = timedelta(hours=1)
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
     group_retention: timedelta = timedelta(days=30)
@@ -58,6 +59,7 @@ class Settings:
             timezone=_timezone(env, "MIMAMORI_TIMEZONE", "Asia/Tokyo"),
             resend_after=_duration(env, "MIMAMORI_RESEND_AFTER", "24h"),
             alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
+            realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),

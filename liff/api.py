@@ -53,6 +53,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.ROLE_MISMATCH: (409, "role_mismatch"),
     Refusal.ONLY_STARTER: (403, "forbidden"),
     Refusal.GROUP_NOT_SET: (409, "not_set"),
+    Refusal.ALERT_CLOSED: (409, "alert_closed"),
 }
 
 

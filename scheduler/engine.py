@@ -12,7 +12,7 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import checkins, group_rounds
+from care import alerts, checkins, group_rounds
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -60,7 +60,8 @@ class CheckinEngine:
 
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
-            return max(resent, await checkins.alert_unanswered(work, BATCH))
+            alerted = await checkins.alert_unanswered(work, BATCH)
+            return max(resent, alerted, await alerts.realert_unclaimed(work, BATCH))
 
         async def group_steps(work: UnitOfWork) -> int:
             posted = await group_rounds.open_due_group_rounds(work, BATCH)
@@ -159,8 +160,12 @@ class CheckinEngine:
                 await repos.outbox.earliest_pending(),
             ]
             for step, wait in WAITS.items():
-                table = repos.rounds if wait.table == "checkin_rounds" else repos.groups
-                since = await table.earliest_waiting(wait.state, wait.since)
+                if wait.table == "checkin_rounds":
+                    since = await repos.rounds.earliest_waiting(
+                        wait.state, wait.since, wait.unclaimed
+                    )
+                else:
+                    since = await repos.groups.earliest_waiting(wait.state, wait.since)
                 candidates.append(protocol.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None

@@ -59,6 +59,7 @@ class Member:
     personal: PersonalFields
     terms_accepted_at: datetime | None
     paused_until: date | None  # no check-in before this local date
+    emergency_memo: str = ""  # 緊急時メモ: for whoever goes to look, shown inside an alert
 
     @property
     def active(self) -> bool:
@@ -81,6 +82,7 @@ class Member:
             personal=PersonalFields(*(row[name] for name in PERSONAL_FIELDS)),
             terms_accepted_at=from_db(row["terms_accepted_at"]),
             paused_until=parse_date(row["paused_until"]),
+            emergency_memo=row["emergency_memo"],
         )
 
 
@@ -155,6 +157,12 @@ class CheckinRound:
     alerted_at: datetime | None
     closed_at: datetime | None
     close_reason: str | None
+    answer: str | None = None  # ok, unwell, help; None for a message or no answer
+    urgent: bool = False  # 助けてほしい: every manager alerted at once
+    claimed_by: int | None = None  # the manager who said 対応します
+    claimed_at: datetime | None = None
+    confirmed_by: int | None = None  # the manager who found the person safe
+    realerted_at: datetime | None = None  # nobody took the alert: it was sent again
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> CheckinRound:
@@ -169,6 +177,12 @@ class CheckinRound:
             alerted_at=from_db(row["alerted_at"]),
             closed_at=from_db(row["closed_at"]),
             close_reason=row["close_reason"],
+            answer=row["answer"],
+            urgent=bool(row["urgent"]),
+            claimed_by=row["claimed_by"],
+            claimed_at=from_db(row["claimed_at"]),
+            confirmed_by=row["confirmed_by"],
+            realerted_at=from_db(row["realerted_at"]),
         )
 
 

@@ -74,23 +74,79 @@ class RoundRepository:
         return [AwaitingMessage(row[0], from_db_cached(row[1]), row[2], row[3]) for row in rows]
 
     async def waiting(
-        self, state: str, since_column: str, since_at_most: datetime, limit: int
+        self,
+        state: str,
+        since_column: str,
+        since_at_most: datetime,
+        limit: int,
+        unclaimed: bool = False,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
         filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
         column = _clock_column(since_column)
         return await self._many(
             f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
-            f" ORDER BY {column}, id LIMIT ?",
+            f"{_unclaimed(unclaimed)} ORDER BY {column}, id LIMIT ?",
             (state, to_db(since_at_most), limit),
         )
 
-    async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
+    async def earliest_waiting(
+        self, state: str, since_column: str, unclaimed: bool = False
+    ) -> datetime | None:
         column = _clock_column(since_column)
         row = await fetch_one(
-            self._conn, f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?", (state,)
+            self._conn,
+            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?{_unclaimed(unclaimed)}",
+            (state,),
         )
         return from_db(row[0]) if row else None
+
+    async def get(self, round_id: int) -> CheckinRound | None:
+        return await self._one("SELECT * FROM checkin_rounds WHERE id = ?", (round_id,))
+
+    async def open_alert(self, member_id: int, at: datetime) -> int:
+        """A round opened as an alert (助けてほしい with no check-in waiting)."""
+        cursor = await self._conn.execute(
+            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at)"
+            " VALUES (?, ?, 'alerted', ?, ?)",
+            (member_id, to_db(at), to_db(at), to_db(at)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def raise_urgent(self, round_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
+            " alerted_at = ?, claimed_by = NULL, claimed_at = NULL, realerted_at = NULL"
+            " WHERE id = ?",
+            (to_db(at), round_id),
+        )
+
+    async def claim(self, round_id: int, manager_id: int, at: datetime) -> bool:
+        """True for the first manager to take the alert; nobody takes it twice."""
+        cursor = await self._conn.execute(
+            "UPDATE checkin_rounds SET claimed_by = ?, claimed_at = ?"
+            " WHERE id = ? AND state = 'alerted' AND claimed_by IS NULL",
+            (manager_id, to_db(at), round_id),
+        )
+        return cursor.rowcount == 1
+
+    async def confirm(self, round_id: int, manager_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET state = 'answered', close_reason = 'confirmed',"
+            " confirmed_by = ?, closed_at = ? WHERE id = ? AND state = 'alerted'",
+            (manager_id, to_db(at), round_id),
+        )
+
+    async def mark_realerted(self, round_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET realerted_at = ? WHERE id = ?", (to_db(at), round_id)
+        )
+
+    async def set_answer(self, round_id: int, answer: str) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET answer = ? WHERE id = ?", (answer, round_id)
+        )
 
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
         column = {RoundState.RESENT: None, RoundState.ALERTED: "alerted_at"}.get(state)
@@ -119,7 +175,11 @@ class RoundRepository:
         return [CheckinRound.from_row(row) for row in await fetch_all(self._conn, sql, params)]
 
 
+def _unclaimed(only: bool) -> str:
+    return " AND claimed_by IS NULL AND realerted_at IS NULL" if only else ""
+
+
 def _clock_column(name: str) -> str:
-    if name not in ("sent_at", "resent_at"):
+    if name not in ("sent_at", "resent_at", "alerted_at"):
         raise ValueError(f"no ladder clock in column {name}")
     return name

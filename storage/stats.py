@@ -40,7 +40,9 @@ class StatsRepository:
         shift = f"{int(utc_offset.total_seconds() // 60):+d} minutes"
         columns = {
             "checkins": "sent_at",
-            "oks": "CASE WHEN state = 'answered' THEN closed_at END",
+            # A manager's 無事を確認しました is no answer of the person's.
+            "oks": "CASE WHEN state = 'answered' AND close_reason != 'confirmed'"
+            " THEN closed_at END",
             "resends": "resent_at",
             "alerts": "alerted_at",
         }
@@ -65,13 +67,17 @@ class StatsRepository:
         rows = list(
             await fetch_all(
                 self._conn,
-                "SELECT state, sent_at, closed_at FROM checkin_rounds"
+                "SELECT state, sent_at, closed_at, close_reason FROM checkin_rounds"
                 " WHERE opened_at >= ? AND state != 'cancelled'",
                 (to_db(since),),
             )
         )
         finished = [row for row in rows if row["state"] in ("answered", "alerted")]
-        answered = [row for row in rows if row["state"] == "answered"]
+        answered = [
+            row
+            for row in rows
+            if row["state"] == "answered" and row["close_reason"] != "confirmed"
+        ]
         minutes = []
         for row in answered:
             sent, closed = from_db(row["sent_at"]), from_db(row["closed_at"])
@@ -88,10 +94,12 @@ class StatsRepository:
             dict(row)
             for row in await fetch_all(
                 self._conn,
-                "SELECT r.id AS round_id, r.slot_at, r.alerted_at, m.id AS member_id,"
-                " m.display_name, m.last_ok_at FROM checkin_rounds r"
-                " JOIN members m ON m.id = r.member_id WHERE r.state = 'alerted'"
-                " ORDER BY r.alerted_at",
+                "SELECT r.id AS round_id, r.slot_at, r.alerted_at, r.urgent, r.claimed_at,"
+                " r.realerted_at, m.id AS member_id, m.display_name, m.last_ok_at,"
+                " c.display_name AS claimed_by_name, c.id AS claimed_by"
+                " FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+                " LEFT JOIN members c ON c.id = r.claimed_by WHERE r.state = 'alerted'"
+                " ORDER BY r.urgent DESC, r.alerted_at",
             )
         ]
         for alert in alerts:
@@ -103,8 +111,12 @@ class StatsRepository:
             dict(row)
             for row in await fetch_all(
                 self._conn,
-                "SELECT r.id AS round_id, r.alerted_at, r.closed_at, m.id AS member_id,"
-                " m.display_name FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+                "SELECT r.id AS round_id, r.alerted_at, r.closed_at, r.close_reason,"
+                " m.id AS member_id, m.display_name, c.display_name AS confirmed_by_name,"
+                " k.display_name AS claimed_by_name"
+                " FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+                " LEFT JOIN members c ON c.id = r.confirmed_by"
+                " LEFT JOIN members k ON k.id = r.claimed_by"
                 " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
                 " ORDER BY r.closed_at DESC",
                 (to_db(since),),
@@ -116,9 +128,11 @@ class StatsRepository:
             dict(row)
             for row in await fetch_all(
                 self._conn,
-                "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
+                # Each manager once, as their latest alert about this round stands (SQLite takes
+                # the bare columns from the row of MAX(o.id)).
+                "SELECT m.id, m.display_name, o.state, o.sent_at, MAX(o.id) FROM outbox o"
                 " JOIN members m ON m.id = o.recipient_member_id"
-                " WHERE o.round_id = ? AND o.purpose = 'alert' ORDER BY m.id",
+                " WHERE o.round_id = ? AND o.purpose = 'alert' GROUP BY m.id ORDER BY m.id",
                 (round_id,),
             )
         ]

@@ -56,7 +56,7 @@ def test_the_group_report_is_due_report_after_the_post() -> None:
 def test_each_wait_is_one_filter_the_repositories_understand() -> None:
     """The sweep's SQL is built from WAITS: each step's cut-off is its due time, read back."""
     for step, wait in WAITS.items():
-        assert wait.since in ("sent_at", "resent_at", "posted_at"), step
+        assert wait.since in ("sent_at", "resent_at", "alerted_at", "posted_at"), step
         now = T0 + timedelta(days=3)
         cutoff = TIMINGS.waiting_since_at_most(step, now)
         assert TIMINGS.due_at(step, cutoff) == now

@@ -8,7 +8,8 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext
 from bot.router import Router, action, from_person
-from care import people
+from care import alerts, people
+from care.checkins import ANSWERS
 from care.notify import display_name
 from care.services import UnitOfWork
 from ground import messages
@@ -43,8 +44,19 @@ async def on_ok(ctx: EventContext) -> None:
     if slot_epoch is None:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
+    value = ctx.postback.get("v") or "ok"
+    if value not in ANSWERS:
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
     async with ctx.services.unit_of_work() as work:
-        answered = await people.answer(work, member, "ok")
+        answered = await people.answer(work, member, "ok", value)
+    if value == "help":
+        ctx.reply(_help_sent(ctx, answered))
+        return
+    if value == "unwell":
+        next_text = people.describe_checkins(ctx.locale, answered.state)
+        ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", next=next_text)))
+        return
     if answered.closed is None:
         tapped = datetime.fromtimestamp(slot_epoch, UTC)
         next_text = people.describe_checkins(ctx.locale, answered.state)
@@ -53,6 +65,38 @@ async def on_ok(ctx: EventContext) -> None:
         )
         return
     ctx.reply(*_thanks(ctx, answered, "checkin.thanks"))
+
+
+def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
+    if not answered.alerted:
+        return messages.text(ctx.t("checkin.help_nobody"))
+    names = "、".join(display_name(ctx.locale, m) for m in answered.alerted)
+    return messages.text(ctx.t("checkin.help_sent", names=names))
+
+
+@router.on(PostbackEvent, action("take"))
+async def on_take(ctx: EventContext) -> None:
+    """対応します on an alert: the first manager has it; a later one hears who does."""
+    manager = ctx.member
+    assert manager is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        taken = await alerts.take(work, manager, ctx.postback.integer("r"))
+    name = display_name(ctx.locale, taken.person)
+    if taken.taker.id == manager.id:
+        ctx.reply(messages.text(ctx.t("alert.taken_you", name=name)))
+    else:
+        taker = display_name(ctx.locale, taken.taker)
+        ctx.reply(messages.text(ctx.t("alert.taken_already", name=name, taker=taker)))
+
+
+@router.on(PostbackEvent, action("safe"))
+async def on_confirmed_safe(ctx: EventContext) -> None:
+    """無事を確認しました on an alert: it closes, and the others watching hear it."""
+    manager = ctx.member
+    assert manager is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        person = await alerts.confirm_safe(work, manager, ctx.postback.integer("r"))
+    ctx.reply(messages.text(ctx.t("alert.confirmed_you", name=display_name(ctx.locale, person))))
 
 
 def _thanks(ctx: EventContext, answered: people.Answer, key: str) -> list[messages.Message]:

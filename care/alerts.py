@@ -1,0 +1,144 @@
+"""Alerts to the managers, and what comes after: who takes it (対応します), who finds the person
+safe (無事を確認しました), the alert sent again when nobody took it, and 助けてほしい."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from care.errors import Refusal, Refused
+from care.ladder import WAITS, Step, due_step
+from care.notify import display_name, notify_managers
+from care.services import UnitOfWork
+from ground import messages
+from ground.i18n import Locale
+from storage.models import CheckinRound, Member, RoundState
+
+
+async def alert_managers(
+    work: UnitOfWork, member: Member, checkin: CheckinRound, *, again: bool = False
+) -> int:
+    """Tell every manager watching the member: no OK came, or they asked for help (urgent).
+    The alert carries the person's 緊急時メモ and the buttons to take it and to close it.
+    Returns how many managers were told."""
+    services = work.services
+
+    def build(locale: Locale) -> list[messages.Message]:
+        values = {
+            "name": display_name(locale, member),
+            "member_id": member.id,
+            "slot": locale.when(checkin.slot_at),
+            "at": locale.when(checkin.alerted_at or work.now),
+            "last_ok": locale.when(member.last_ok_at),
+        }
+        prefix = "alert.help_" if checkin.urgent else "alert."
+        lines = [locale.t(f"{prefix}body", **values)]
+        if again:
+            lines.insert(0, locale.t("alert.again"))
+        if member.emergency_memo:
+            lines.append(locale.t("alert.memo", memo=member.emergency_memo))
+        buttons = [
+            _button(locale, "alert.take_button", services.postbacks.encode("take", r=checkin.id)),
+            _button(locale, "alert.safe_button", services.postbacks.encode("safe", r=checkin.id)),
+            _button(
+                locale, "alert.details_button", services.postbacks.encode("member", m=member.id)
+            ),
+        ]
+        links = []
+        if services.my_page_url:
+            # The manager's team page lists the person, with their My page one tap away.
+            links.append((locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
+        title = locale.t(f"{prefix}title")
+        return [messages.card(title, "\n\n".join(lines), buttons, links)]
+
+    return await notify_managers(work, member, "alert", build, round_id=checkin.id)
+
+
+def _button(locale: Locale, key: str, data: str) -> messages.QuickItem:
+    return locale.t(key), data, locale.t(key)
+
+
+async def realert_unclaimed(work: UnitOfWork, limit: int) -> int:
+    """Alerts nobody took within `realert_after` go to every manager again, once."""
+    wait, protocol = WAITS[Step.REALERT], work.services.protocol
+    since = protocol.waiting_since_at_most(Step.REALERT, work.now)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, True)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        if due_step(checkin, protocol, work.now) is not Step.REALERT:
+            continue
+        await work.repos.rounds.mark_realerted(checkin.id, work.now)
+        await alert_managers(work, members[checkin.member_id], checkin, again=True)
+    return len(rounds)
+
+
+async def ask_for_help(work: UnitOfWork, member: Member) -> tuple[CheckinRound, list[Member]]:
+    """助けてほしい: the person's round (or a new one) becomes an urgent alert, sent to every
+    manager at once. -> (the alert, the managers told)."""
+    current = await work.repos.rounds.open_round(member.id)
+    await work.repos.members.set_last_ok(member.id, work.now)
+    if current is None:
+        round_id = await work.repos.rounds.open_alert(member.id, work.now)
+    else:
+        round_id = current.id
+    await work.repos.rounds.raise_urgent(round_id, work.now)
+    checkin = await work.repos.rounds.get(round_id)
+    assert checkin is not None
+    await alert_managers(work, member, checkin)
+    return checkin, await work.repos.teams.managers_watching(member.id)
+
+
+@dataclass(frozen=True)
+class Taken:
+    person: Member
+    taker: Member  # who has it: the caller, or whoever was first
+    first: bool  # the caller took it now
+
+
+async def _alert_of(
+    work: UnitOfWork, manager: Member, round_id: int | None
+) -> tuple[CheckinRound, Member]:
+    checkin = await work.repos.rounds.get(round_id) if round_id else None
+    person = await work.repos.members.get(checkin.member_id) if checkin else None
+    if (
+        checkin is None
+        or person is None
+        or not await work.repos.teams.is_manager_of(manager.id, person.id)
+    ):
+        raise Refused(Refusal.NOT_ALLOWED)
+    return checkin, person
+
+
+async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken:
+    """対応します: the first manager to tap it has the alert; the others hear who does, so
+    that nobody assumes someone else will go (nor do five relatives all drive over)."""
+    checkin, person = await _alert_of(work, manager, round_id)
+    if checkin.state is not RoundState.ALERTED:
+        raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    if await work.repos.rounds.claim(checkin.id, manager.id, work.now):
+        await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
+        return Taken(person, manager, first=True)
+    # Someone was first (the transactions of two taps never overlap: this one sees theirs).
+    holder = await work.repos.members.get(checkin.claimed_by or 0)
+    return Taken(person, holder or manager, first=False)
+
+
+async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) -> Member:
+    """無事を確認しました: the alert closes with who confirmed it, and the team hears it."""
+    checkin, person = await _alert_of(work, manager, round_id)
+    if checkin.state is not RoundState.ALERTED:
+        raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    await work.repos.rounds.confirm(checkin.id, manager.id, work.now)
+    await _tell_others(work, person, manager, "alert.confirmed_notice", taker=manager)
+    return person
+
+
+async def _tell_others(
+    work: UnitOfWork, person: Member, manager: Member, key: str, taker: Member
+) -> None:
+    def build(locale: Locale) -> list[messages.Message]:
+        text = locale.t(key, name=display_name(locale, person), taker=display_name(locale, taker))
+        return [messages.text(text)]
+
+    watching = await work.repos.teams.managers_watching(person.id)
+    others = [m.id for m in watching if m.id != manager.id]
+    await notify_managers(work, person, key, build, only=others)

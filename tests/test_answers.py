@@ -1,0 +1,155 @@
+"""More than OK: 少し体調が悪い and 助けてほしい, and who handles an alert
+(対応します, 無事を確認しました, sent again when nobody took it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.fake_line import postbacks_in
+from tests.flows import watched_resident
+from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
+from tests.wording import JA, said, says, t, when
+
+
+def button(bot: Bot, uid: str, label: str) -> str:
+    """The postback data of the newest button labelled `label` that LINE delivered to uid."""
+    for message in reversed(bot.line.messages_to(uid)):
+        for action in postbacks_in(message):
+            if action["label"] == label:
+                return action["data"]
+    raise AssertionError(f"no {label!r} button for {uid}")
+
+
+async def alerted(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
+    """A resident who did not answer: the managers have the alert (11/25 12:00)."""
+    resident, ids = await watched_resident(bot, "resident", managers)
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    for manager in ids:
+        assert any(ALERT in text for text in bot.line.texts_to(manager))
+    return resident, ids
+
+
+async def test_every_check_in_offers_three_answers(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    (checkin,) = [m for m in bot.line.messages_to(resident) if m["type"] == "flex"]
+    labels = [a["label"] for a in postbacks_in(checkin)]
+    assert labels == [t("checkin.ok_button"), t("checkin.unwell_button"), t("checkin.help_button")]
+
+
+async def test_not_feeling_well_closes_the_round_and_tells_the_managers(bot: Bot) -> None:
+    resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.clock.advance(timedelta(minutes=20))
+    await bot.tap(resident, button(bot, resident, t("checkin.unwell_button")))
+    assert says(bot.line.reply_texts()[-1], "checkin.unwell_thanks", next=when(tokyo(11, 25, 9)))
+    for manager in (son, daughter):
+        assert says(bot.line.texts_to(manager)[-1], "unwell.body", name="resident")
+    await run_to(bot, tokyo(11, 25, 8))
+    assert len(checkins_to(bot, resident)) == 1, "the round is closed: no re-send"
+    async with bot.repos() as repos:
+        (closed,) = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+    assert (closed.state.value, closed.answer) == ("answered", "unwell")
+
+
+async def test_asking_for_help_alerts_everyone_at_once_with_the_memo(bot: Bot) -> None:
+    resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(resident)
+        assert member is not None
+        await repos.conn.execute(
+            "UPDATE members SET emergency_memo = ? WHERE id = ?", ("合鍵は隣の佐藤さん", member.id)
+        )
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, button(bot, resident, t("checkin.help_button")))
+    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names="son、daughter")
+    for manager in (son, daughter):
+        alert = bot.line.texts_to(manager)[-1]
+        assert t("alert.help_title") in alert and says(alert, "alert.help_body", name="resident")
+        assert t("alert.memo", memo="合鍵は隣の佐藤さん") in alert
+
+
+async def test_the_first_to_take_an_alert_has_it_and_the_others_hear_who(bot: Bot) -> None:
+    _, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    son_take = button(bot, son, t("alert.take_button"))
+    daughter_take = button(bot, daughter, t("alert.take_button"))
+    # Both tap at once: the two events come in one webhook, one batch.
+    await bot.post(
+        hook.postback(son, son_take, bot.clock.now()),
+        hook.postback(daughter, daughter_take, bot.clock.now()),
+    )
+    replies = bot.line.reply_texts()[-2:]
+    assert says(replies[0], "alert.taken_you", name="resident")
+    assert says(replies[1], "alert.taken_already", name="resident", taker="son")
+    assert says(
+        bot.line.texts_to(daughter)[-1], "alert.taken_notice", name="resident", taker="son"
+    )
+
+    await bot.tap(son, button(bot, son, t("alert.safe_button")))
+    assert says(bot.line.reply_texts()[-1], "alert.confirmed_you", name="resident")
+    assert says(
+        bot.line.texts_to(daughter)[-1], "alert.confirmed_notice", name="resident", taker="son"
+    )
+    await bot.tap(daughter, daughter_take)
+    assert bot.line.reply_texts()[-1] == t("alert.closed", name="resident")
+    async with bot.repos() as repos:
+        (closed,) = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+    assert (closed.state.value, closed.close_reason, closed.confirmed_by) == (
+        "answered",
+        "confirmed",
+        2,
+    )
+
+
+async def test_an_alert_nobody_takes_is_sent_again_once(bot: Bot) -> None:
+    _, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    await run_to(bot, tokyo(11, 25, 13) - timedelta(minutes=1))
+    assert len(said(bot.line.texts_to(son), "alert.again")) == 0
+    await run_to(bot, tokyo(11, 25, 13))
+    for manager in (son, daughter):
+        assert len(said(bot.line.texts_to(manager), "alert.again")) == 1
+    await run_to(bot, tokyo(11, 25, 18))
+    assert len(said(bot.line.texts_to(son), "alert.again")) == 1, "once"
+
+
+async def test_a_taken_alert_is_not_sent_again(bot: Bot) -> None:
+    _, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    await bot.tap(daughter, button(bot, daughter, t("alert.take_button")))
+    await run_to(bot, tokyo(11, 25, 15))
+    assert said(bot.line.texts_to(son), "alert.again") == []
+
+
+async def test_only_the_persons_managers_can_take_or_close_an_alert(bot: Bot) -> None:
+    _, (son,) = await alerted(bot, ["son"])
+    stranger = await bot.follow("stranger")
+    for label in ("alert.take_button", "alert.safe_button"):
+        await bot.tap(stranger, button(bot, son, t(label)))
+        assert bot.line.reply_texts()[-1] == JA.t("member.not_allowed")
+    async with bot.repos() as repos:
+        (still,) = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+    assert still.state.value == "alerted" and still.claimed_by is None
+
+
+async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -> None:
+    from tests.test_admin import add_admin, login
+
+    _, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    await add_admin(bot)
+    assert await login(bot.client) == 200
+    await run_to(bot, tokyo(11, 25, 13))  # nobody took it: sent again
+    page = await (await bot.client.get("/admin/alerts")).text()
+    assert JA.t("admin.alerts.realerted") in page
+    assert page.count("son (") == 1, "each manager once, however often told"
+    await bot.tap(daughter, button(bot, daughter, t("alert.take_button")))
+    page = await (await bot.client.get("/admin/alerts")).text()
+    assert f"daughter ({when(tokyo(11, 25, 13))})" in page
+    await bot.tap(daughter, button(bot, daughter, t("alert.safe_button")))
+    page = await (await bot.client.get("/admin/alerts")).text()
+    assert JA.t("admin.alerts.confirmed_by", name="daughter") in page
+    async with bot.repos() as repos:
+        answers = await repos.stats.answers(tokyo(11, 20, 0))
+    assert answers["rate"] == 0, "a manager's confirmation is not the person's answer"
