@@ -21,6 +21,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NO_SUCH_MEMBER: "postback.invalid",
     Refusal.ROLE_MISMATCH: "postback.invalid",
     Refusal.ALERT_CLOSED: "alert.closed",
+    Refusal.INVALID_MEMO: "postback.invalid",
 }
 
 

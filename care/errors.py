@@ -18,6 +18,7 @@ class Refusal(StrEnum):
     NO_SUCH_MEMBER = "no_such_member"  # a 会員ID that nobody has
     ONLY_STARTER = "only_starter"  # a group restricted to the member who set it up
     GROUP_NOT_SET = "group_not_set"  # a group without a schedule cannot pause
+    INVALID_MEMO = "invalid_memo"  # a 緊急時メモ too long, or with control characters
     ALERT_CLOSED = "alert_closed"  # the alert was answered or confirmed already (values: name)
     ROLE_MISMATCH = "role_mismatch"  # e.g. removing as a manager someone who is a user
 

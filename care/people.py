@@ -148,6 +148,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     for team, role in await work.repos.teams.teams_of(member.id):
         await teams.leave_team(work, team, member, role)
     await work.repos.members.set_personal(member.id, PersonalFields())
+    await work.repos.members.set_memo(member.id, "")
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
 
@@ -208,6 +209,18 @@ def validate_personal(body: dict[str, Any], today: date) -> tuple[PersonalFields
             if not date(1900, 1, 1) <= born <= today:
                 problems["birth_date"] = "out_of_range"
     return PersonalFields(**values), problems
+
+
+MEMO_LIMIT = 1000
+
+
+async def save_memo(work: UnitOfWork, member: Member, memo: str) -> None:
+    """緊急時メモ: what a responder needs (spare key, doctor, medicines, pets, whom to call).
+    It reaches the managers only inside an alert."""
+    text = memo.strip()
+    if len(text) > MEMO_LIMIT or any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise Refused(Refusal.INVALID_MEMO, max=MEMO_LIMIT)
+    await work.repos.members.set_memo(member.id, text)
 
 
 async def save_personal(work: UnitOfWork, member: Member, fields: PersonalFields) -> None:

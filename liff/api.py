@@ -54,6 +54,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.ONLY_STARTER: (403, "forbidden"),
     Refusal.GROUP_NOT_SET: (409, "not_set"),
     Refusal.ALERT_CLOSED: (409, "alert_closed"),
+    Refusal.INVALID_MEMO: (400, "invalid_memo"),
 }
 
 
@@ -150,6 +151,8 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, own: bool) -> d
         "round": locale.t(f"status.round.{state.round.value if state.round else 'none'}"),
         "alert_open": state.alert_open,
         "paused_until": state.paused_until.isoformat() if state.paused_until else None,
+        # 緊急時メモ: the person's own, and a manager's only while an alert is open.
+        "memo": member.emergency_memo if own or state.alert_open else None,
         "watchers": [display_name(locale, m) for m in managers],
         "personal": {name: getattr(member.personal, name) for name in PERSONAL_FIELDS},
     }
@@ -189,6 +192,13 @@ async def save_personal(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid", "fields": problems}, status=400)
     async with services.unit_of_work() as work:
         await people.save_personal(work, request[CALLER], fields)
+    return web.json_response({"ok": True})
+
+
+async def save_memo(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    async with services_of(request).unit_of_work() as work:
+        await people.save_memo(work, request[CALLER], str(body.get("memo") or ""))
     return web.json_response({"ok": True})
 
 
@@ -364,6 +374,7 @@ def api_app() -> web.Application:
         ("POST", "/terms", accept_terms),
         ("PUT", "/me/personal", save_personal),
         ("PUT", "/me/schedule", save_schedule),
+        ("PUT", "/me/memo", save_memo),
         ("POST", "/me/pause", pause),
         ("POST", "/me/resume", resume),
         ("POST", "/me/stop", stop),

@@ -138,6 +138,11 @@ class MemberRepository:
             (*(getattr(fields, name) for name in PERSONAL_FIELDS), member_id),
         )
 
+    async def set_memo(self, member_id: int, memo: str) -> None:
+        await self._conn.execute(
+            "UPDATE members SET emergency_memo = ? WHERE id = ?", (memo, member_id)
+        )
+
     async def accept_terms(self, member_id: int, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE members SET terms_accepted_at = COALESCE(terms_accepted_at, ?) WHERE id = ?",

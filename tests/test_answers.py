@@ -153,3 +153,36 @@ async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -
     async with bot.repos() as repos:
         answers = await repos.stats.answers(tokyo(11, 20, 0))
     assert answers["rate"] == 0, "a manager's confirmation is not the person's answer"
+
+
+async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
+    from tests.test_liff_api import Page
+
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    outsider = await bot.follow("outsider")
+    mine, his, theirs = Page(bot, resident), Page(bot, son), Page(bot, outsider)
+    for page in (mine, his, theirs):
+        await page.accept_terms()
+    status, _ = await mine.call("PUT", "/liff/api/me/memo", {"memo": "合鍵は隣の家\n猫が一匹"})
+    assert status == 200
+    status, body = await mine.call("PUT", "/liff/api/me/memo", {"memo": "x" * 1001})
+    assert (status, body["error"]) == (400, "invalid_memo")
+    _, me = await mine.call("GET", "/liff/api/me")
+    assert me["member"]["memo"] == "合鍵は隣の家\n猫が一匹"
+    _, card = await his.call("GET", "/liff/api/members/1")
+    assert card["member"]["memo"] is None, "no alert open: the manager does not see it"
+    assert (await theirs.call("GET", "/liff/api/members/1"))[0] == 403
+
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert t("alert.memo", memo="合鍵は隣の家\n猫が一匹") in bot.line.texts_to(son)[-1]
+    his.renew()
+    _, card = await his.call("GET", "/liff/api/members/1")
+    assert card["member"]["memo"] == "合鍵は隣の家\n猫が一匹" and card["member"]["alert_open"]
+
+    mine.renew()
+    assert (await mine.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+    async with bot.repos() as repos:
+        member = await repos.members.get(1)
+    assert member is not None and member.emergency_memo == "", "deleted on 退会"

@@ -142,6 +142,11 @@
       list.append(el("dt", { text: t(row[0]) }), el("dd", { text: row[1], "data-field": row[0] }));
     });
     var card = el("div", { class: "card" }, el("h2", { text: t("card_title") }), list);
+    if (member.memo && !member.own) {
+      // A manager sees the note only while an alert is open (the server decides).
+      card.append(el("h3", { text: t("memo_title") }),
+        el("p", { class: "memo", id: "memo-view", text: member.memo }));
+    }
     if (member.alert_open) card.append(el("p", { class: "alert", text: t("alert_open") }));
     if (member.paused_until) {
       card.append(el("p", { class: "notice", text: t("paused_until", { date: member.paused_until }) }));
@@ -191,6 +196,21 @@
         });
         failed();
       });
+    });
+    return form;
+  }
+
+  function memoForm(member) {
+    var memo = el("textarea", { rows: "5", maxlength: "1000" });
+    memo.value = member.memo || "";
+    var form = el("form", { id: "memo-form" }, el("h2", { text: t("memo_title") }),
+      el("p", { class: "notice", text: t("memo_help") }), field("memo", memo),
+      el("button", { type: "submit", class: "primary", text: t("memo_save") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PUT", "/liff/api/me/memo", { memo: memo.value }).then(function () {
+        show(t("saved"), false);
+      }, failed);
     });
     return form;
   }
@@ -265,7 +285,7 @@
   }
 
   function renderMyPage(member) {
-    content.append(cardList(member), personalForm(member), scheduleForm(member),
+    content.append(cardList(member), personalForm(member), memoForm(member), scheduleForm(member),
       member.interval_days !== null ? pauseForm(member) : null, watchers(member), withdrawBox());
   }
 
