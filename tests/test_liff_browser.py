@@ -70,13 +70,18 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     await page.select_option("#field-gender", "female")
     await page.fill("#field-birth_date", "1948-04-01")
     await page.fill("#field-phone", "090-1234-5678")
-    await page.get_by_role("button", name=t("liff.save")).click()
+    await page.get_by_role("button", name=t("liff.save"), exact=True).click()
     await page.locator("[data-field=phone]").wait_for()
     assert await page.locator("[data-field=full_name]").inner_text() == "山田 花子"
     await page.fill("#field-phone", "電話なし")
-    await page.get_by_role("button", name=t("liff.save")).click()
+    await page.get_by_role("button", name=t("liff.save"), exact=True).click()
     await page.locator("#error-phone").wait_for(state="visible")
     assert await page.locator("[data-field=phone]").inner_text() == "090-1234-5678"
+
+    # The 緊急時メモ for whoever goes to look.
+    await page.fill("#field-memo", "合鍵は隣の家に預けています")
+    await page.get_by_role("button", name=t("liff.memo_save")).click()
+    await expect(page.locator("#status")).to_contain_text(t("liff.saved"))
 
     # Change the schedule.
     await page.select_option("#field-interval", "3")
@@ -127,6 +132,7 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     assert await relative.locator("[data-field=phone]").inner_text() == "090-1234-5678"
     assert t("liff.read_only") in await relative.inner_text("#content")
     assert await relative.locator("#personal-form").count() == 0
+    assert await relative.locator("#memo-view").count() == 0, "no alert: the memo stays hidden"
     await shot(relative, "06-resident-read-only")
 
     # Back on the resident's My page, the relative is now who gets alerted.
