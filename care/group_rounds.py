@@ -83,11 +83,18 @@ async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
         if group is None or not group.active:
             continue
         members = await repos.groups.members(group.id)
-        answered = await repos.groups.answered(group_round.id)
+        answered = await repos.groups.answers(group_round.id)
         silent = [m for m in members if m.line_user_id not in answered]
-        if not silent and group.quiet_when_all_ok:
+        attention = [
+            (m, answered[m.line_user_id])
+            for m in members
+            if answered.get(m.line_user_id) in ("unwell", "help")
+        ]
+        if not silent and not attention and group.quiet_when_all_ok:
             continue
-        report = report_messages(group_locale(work.services), group_round, silent, len(answered))
+        report = report_messages(
+            group_locale(work.services), group_round, silent, len(answered), attention
+        )
         for start in range(0, len(report), MESSAGES_PER_PUSH):
             await repos.outbox.add(
                 kind="push",
@@ -99,15 +106,40 @@ async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
     return len(rounds)
 
 
+def _attention(locale: Locale, attention: list[tuple[GroupMember, str]]) -> str:
+    if not attention:
+        return ""
+    # Who asked for help before who is unwell.
+    ordered = sorted(attention, key=lambda entry: entry[1] != "help")
+    lines = [
+        locale.t(
+            "group.report_attention_line",
+            name=member.display_name or locale.t("group.unnamed"),
+            answer=locale.t(f"checkin.{answer}_button"),
+        )
+        for member, answer in ordered
+    ]
+    return "\n".join([locale.t("group.report_attention"), *lines])
+
+
 def report_messages(
-    locale: Locale, group_round: GroupRound, silent: list[GroupMember], answered: int
+    locale: Locale,
+    group_round: GroupRound,
+    silent: list[GroupMember],
+    answered: int,
+    attention: list[tuple[GroupMember, str]] | None = None,
 ) -> list[messages.Message]:
-    """The report as text messages, split only where LINE's 5,000 characters force it."""
+    """The report as text messages, split only where LINE's 5,000 characters force it. Who
+    said they were unwell or needed help comes first."""
     slot = locale.when(group_round.slot_at)
+    first = _attention(locale, attention or [])
     if not silent:
-        return [messages.text(locale.t("group.report_all_ok", slot=slot, answered=answered))]
+        all_ok = locale.t("group.report_all_ok", slot=slot, answered=answered)
+        return [messages.text(f"{first}\n\n{all_ok}" if first else all_ok)]
     never = sum(1 for member in silent if member.last_ok_at is None)
     head = locale.t("group.report_head", slot=slot, count=len(silent), answered=answered)
+    if first:
+        head = f"{first}\n\n{head}"
     tail = locale.t("group.report_tail", never=never)
     lines = [
         locale.t("group.report_line", name=member.display_name or locale.t("group.unnamed"))

@@ -135,12 +135,14 @@ class GroupAnswer:
     group: ChatGroup
 
 
-async def answer(work: UnitOfWork, group: ChatGroup, user_id: str) -> GroupAnswer:
-    """An OK in the group counts for the round open now, whichever post it was tapped on:
-    the tap shows the member is fine today."""
+async def answer(
+    work: UnitOfWork, group: ChatGroup, user_id: str, value: str = "ok"
+) -> GroupAnswer:
+    """An answer in the group (OK, 少し体調が悪い, 助けてほしい) counts for the round open now,
+    whichever post it was tapped on: the tap shows how the member is today."""
     open_round = await work.repos.groups.open_round(group.id)
     first = (
-        await work.repos.groups.record_ok(open_round.id, group.id, user_id, work.now)
+        await work.repos.groups.record_ok(open_round.id, group.id, user_id, work.now, value)
         if open_round is not None
         else None
     )

@@ -208,26 +208,41 @@ class GroupRepository:
         )
 
     async def record_ok(
-        self, round_id: int, group_id: int, line_user_id: str, at: datetime
+        self, round_id: int, group_id: int, line_user_id: str, at: datetime, answer: str = "ok"
     ) -> bool:
-        """True when this is the person's first OK on the round (a second tap counts nothing)."""
-        cursor = await self._conn.execute(
-            "INSERT OR IGNORE INTO group_answers (round_id, line_user_id, answered_at)"
-            " VALUES (?, ?, ?)",
-            (round_id, line_user_id, to_db(at)),
+        """True when the answer is news: the person's first on the round, or one that says
+        they are unwell or need help after all (a second OK counts nothing)."""
+        before = await fetch_one(
+            self._conn,
+            "SELECT answer FROM group_answers WHERE round_id = ? AND line_user_id = ?",
+            (round_id, line_user_id),
         )
         await self._conn.execute(
             "UPDATE group_members SET last_ok_at = ? WHERE group_id = ? AND line_user_id = ?",
             (to_db(at), group_id, line_user_id),
         )
-        return cursor.rowcount == 1
-
-    async def answered(self, round_id: int) -> set[str]:
-        return {
-            row[0]
-            for row in await fetch_all(
-                self._conn,
-                "SELECT line_user_id FROM group_answers WHERE round_id = ?",
-                (round_id,),
+        if before is None:
+            await self._conn.execute(
+                "INSERT INTO group_answers (round_id, line_user_id, answered_at, answer)"
+                " VALUES (?, ?, ?, ?)",
+                (round_id, line_user_id, to_db(at), answer),
             )
-        }
+            return True
+        if answer == "ok" or answer == before[0]:
+            return False
+        await self._conn.execute(
+            "UPDATE group_answers SET answer = ?, answered_at = ?"
+            " WHERE round_id = ? AND line_user_id = ?",
+            (answer, to_db(at), round_id, line_user_id),
+        )
+        return True
+
+    async def answers(self, round_id: int) -> dict[str, str]:
+        """Who answered the round, and how (ok, unwell, help)."""
+        rows = await fetch_all(
+            self._conn,
+            "SELECT line_user_id, answer FROM group_answers WHERE round_id = ?",
+            (round_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+

@@ -79,6 +79,16 @@ class Group:
     def reports(self) -> list[str]:
         return [p for p in self.posts() if not p.startswith(t("group.checkin_title"))]
 
+    def answer_data(self, label: str, index: int = -1) -> str:
+        """The postback of the button labelled `label` on the `index`-th post."""
+        calls = [
+            c
+            for c in self.bot.line.pushes
+            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
+        ]
+        message = calls[index].body["messages"][0]
+        return next(a["data"] for a in postbacks_in(message) if a["label"] == label)
+
     def ok_data(self, index: int = -1) -> str:
         calls = [
             c
@@ -355,3 +365,41 @@ async def test_restricted_settings_pause_resume_and_bad_postbacks(bot: Bot) -> N
     assert bot.line.reply_texts()[-1] == t("postback.invalid")
     await run_to(bot, tokyo(11, 27, 9))
     assert len(town.checkin_posts()) == 1
+
+
+async def test_answers_beyond_ok_are_shown_by_name_and_reported_first(bot: Bot) -> None:
+    town, people = await neighbourhood(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    unwell, help_ = t("checkin.unwell_button"), t("checkin.help_button")
+    await town.tap(people["aoki"], town.ok_data())
+    await town.tap(people["baba"], town.answer_data(unwell))
+    assert bot.line.reply_texts()[-1] == t("group.answer_unwell", name="baba", month=11, day=24)
+    await town.tap(people["chiba"], town.ok_data())
+    await town.tap(people["chiba"], town.answer_data(help_))  # things changed since the OK
+    assert bot.line.reply_texts()[-1] == t("group.answer_help", name="chiba", month=11, day=24)
+    await town.tap(people["chiba"], town.answer_data(help_))
+    assert says(bot.line.reply_texts()[-1], "group.ok_again", name="chiba")
+
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    first_help = report.index(t("group.report_attention_line", name="chiba", answer=help_))
+    then_unwell = report.index(t("group.report_attention_line", name="baba", answer=unwell))
+    silent = report.index(t("group.report_line", name="leader"))
+    assert report.startswith(t("group.report_attention")) and first_help < then_unwell < silent
+    assert says(report, "group.report_head", count=2, answered=3)
+
+
+async def test_a_quiet_group_still_hears_who_is_unwell(bot: Bot) -> None:
+    town = Group(bot, "仲よし")
+    a, b = town.person("a"), town.person("b")
+    await town.join()
+    await town.set_daily(a)
+    await town.say(b, "hi")
+    await town.tap(a, bot.codec.encode("g_quiet"))
+    await run_to(bot, tokyo(11, 24, 9))
+    await town.tap(a, town.ok_data())
+    await town.tap(b, town.answer_data(t("checkin.unwell_button")))
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    assert t("group.report_attention") in report
+    assert says(report, "group.report_all_ok", answered=2)

@@ -17,6 +17,7 @@ from bot.context import EventContext
 from bot.features.schedule import chosen_schedule, interval_question, schedule_saved
 from bot.router import Router, group_action, in_group, text_of
 from care import groups
+from care.checkins import ANSWERS
 from ground import messages
 from storage.models import ChatGroup
 
@@ -154,7 +155,13 @@ async def on_group_message(ctx: EventContext) -> None:
 
 @router.on(PostbackEvent, group_action("gok"))
 async def on_group_ok(ctx: EventContext) -> None:
-    """Each OK is answered at once, by name, so the group sees who is fine (free: a reply)."""
+    """Each answer is shown at once, by name, so the group sees who is fine and who needs a
+    call or a visit (free: a reply)."""
+    assert ctx.postback is not None
+    value = ctx.postback.get("v") or "ok"
+    if value not in ANSWERS:
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
     group = await current_group(ctx)
     user_id = tapper(ctx)
     if user_id is None:
@@ -162,7 +169,7 @@ async def on_group_ok(ctx: EventContext) -> None:
         return
     name = await learn_member(ctx, group, user_id)
     async with ctx.services.unit_of_work() as work:
-        answered = await groups.answer(work, group, user_id)
+        answered = await groups.answer(work, group, user_id, value)
         now = work.now
     first, group = answered.first, answered.group
     if first is None:
@@ -170,7 +177,9 @@ async def on_group_ok(ctx: EventContext) -> None:
         ctx.reply(messages.text(ctx.t("group.ok_closed", name=name, next=nxt)))
         return
     local = now.astimezone(ctx.services.timezone)
-    key = "group.ok" if first else "group.ok_again"
+    key = (
+        "group.ok_again" if not first else "group.ok" if value == "ok" else f"group.answer_{value}"
+    )
     ctx.reply(messages.text(ctx.t(key, name=name, month=local.month, day=local.day)))
 
 
