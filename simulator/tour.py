@@ -100,10 +100,11 @@ class Tour:
         await self.pause()
         await sim.advance(timedelta(hours=3))  # still none: the relatives are alerted
         await self.pause()
-        await sim.advance(timedelta(hours=1))
-        await self.tap(
-            RESIDENT, self.t("checkin.ok_button")
-        )  # a late OK: the relatives hear she is safe
+        # The daughter takes it; her brother hears she does, so they do not both drive over.
+        await self.tap(DAUGHTER, self.t("alert.take_button"))
+        await sim.advance(timedelta(minutes=30))
+        # A late OK: the relatives hear she is safe.
+        await self.tap(RESIDENT, self.t("checkin.ok_button"))
 
     async def group_round(self) -> None:
         sim = self.sim
@@ -120,5 +121,5 @@ class Tour:
         await sim.advance_to_next_due()  # the post
         await self.pause()
         await self.tap(NEIGHBOURS[0], self.t("checkin.ok_button"), group)
-        await self.tap(NEIGHBOURS[1], self.t("checkin.ok_button"), group)
+        await self.tap(NEIGHBOURS[1], self.t("checkin.unwell_button"), group)
         await sim.advance(timedelta(hours=23))  # the report names who has not tapped

@@ -36,8 +36,10 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         assert said(heard, "invite.joined.manager", locale)
         assert any(locale.t("alert.title") in text for text in heard), heard
         assert said(heard, "safe.body", locale, name=RESIDENT)
+    assert said(texts(demo, SON), "alert.taken_notice", locale, taker=DAUGHTER)
     group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
     assert said(group, "group.ok", locale, name=NEIGHBOURS[0])
+    assert said(group, "group.answer_unwell", locale, name=NEIGHBOURS[1])
     (report,) = said(group, "group.report_head", locale)
     assert locale.t("group.report_line", name=NEIGHBOURS[2]) in report
     assert NEIGHBOURS[0] not in report
