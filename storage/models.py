@@ -60,6 +60,7 @@ class Member:
     terms_accepted_at: datetime | None
     paused_until: date | None  # no check-in before this local date
     emergency_memo: str = ""  # 緊急時メモ: for whoever goes to look, shown inside an alert
+    daily_note: bool = False  # a manager who wants a note about every OK, once a day
 
     @property
     def active(self) -> bool:
@@ -83,6 +84,7 @@ class Member:
             terms_accepted_at=from_db(row["terms_accepted_at"]),
             paused_until=parse_date(row["paused_until"]),
             emergency_memo=row["emergency_memo"],
+            daily_note=bool(row["daily_note"]),
         )
 
 

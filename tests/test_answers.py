@@ -186,3 +186,29 @@ async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
     async with bot.repos() as repos:
         member = await repos.members.get(1)
     assert member is not None and member.emergency_memo == "", "deleted on 退会"
+
+
+async def test_a_test_goes_the_whole_way_and_leaves_no_record(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "sched")
+    await bot.tap_reply_button(resident, t("test.button"))
+    assert says(bot.line.reply_texts()[-1], "test.sent", name="resident", count=1)
+    assert bot.line.texts_to(resident)[-1].startswith(t("test.checkin_title"))
+    assert says(bot.line.texts_to(son)[-1], "test.alert_body", name="resident")
+    await bot.tap(resident, button(bot, resident, t("checkin.ok_button")))
+    assert bot.line.reply_texts()[-1] == t("test.ok")
+
+    # A manager can send one for the person too, from the person's details.
+    await bot.tap_action(son, "member", m=1)
+    await bot.tap_reply_button(son, t("test.button"))
+    assert says(bot.line.reply_texts()[-1], "test.sent", name="resident", count=1)
+    stranger = await bot.follow("stranger")
+    await bot.tap_action(stranger, "test_send", m=1)
+    assert bot.line.reply_texts()[-1] == t("member.not_allowed")
+
+    async with bot.repos() as repos:
+        rounds = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+        counts = await repos.stats.counts()
+        member = await repos.members.get(1)
+    assert rounds == [] and counts["open_alerts"] == 0, "no round, no statistic"
+    assert member is not None and member.last_ok_at is None, "a test OK is no real OK"

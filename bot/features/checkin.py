@@ -8,7 +8,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext
 from bot.router import Router, action, from_person
-from care import alerts, people
+from care import alerts, people, trial
 from care.checkins import ANSWERS
 from care.notify import display_name
 from care.services import UnitOfWork
@@ -107,6 +107,27 @@ def _thanks(ctx: EventContext, answered: people.Answer, key: str) -> list[messag
     return found
 
 
+@router.on(PostbackEvent, action("test_send"))
+async def on_test_send(ctx: EventContext) -> None:
+    """テスト送信, by the person (no `m`) or by a manager for a user of their team."""
+    requester = ctx.member
+    assert requester is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        person = (
+            await people.viewable(work, requester, ctx.postback.integer("m"))
+            if ctx.postback.get("m")
+            else requester
+        )
+        told = await trial.send_test(work, requester, person)
+    name = display_name(ctx.locale, person)
+    ctx.reply(messages.text(ctx.t("test.sent", name=name, count=told)))
+
+
+@router.on(PostbackEvent, action("test_ok"))
+async def on_test_ok(ctx: EventContext) -> None:
+    ctx.reply(messages.text(ctx.t("test.ok")))
+
+
 @router.on(PostbackEvent, action("status"))
 async def on_status(ctx: EventContext) -> None:
     member = ctx.member
@@ -123,7 +144,11 @@ async def on_member_details(ctx: EventContext) -> None:
     async with ctx.services.unit_of_work() as work:
         member = await people.viewable(work, viewer, ctx.postback.integer("m"))
         own = member.id == viewer.id
-        ctx.reply(messages.text(await describe_member(ctx, work, member, own=own)))
+        test = ctx.t("test.button")
+        # A manager can try the whole path for this person: テスト送信.
+        quick = [(test, ctx.services.postbacks.encode("test_send", m=member.id), test)]
+        text = await describe_member(ctx, work, member, own=own)
+        ctx.reply(messages.text(text, None if own else quick))
 
 
 async def describe_member(ctx: EventContext, work: UnitOfWork, member: Member, own: bool) -> str:

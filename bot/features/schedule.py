@@ -66,6 +66,8 @@ async def ask_interval(ctx: EventContext) -> None:
             extra.append((label, codec.encode("pause_ask"), label))
         stop = ctx.t("schedule.stop")
         extra.append((stop, codec.encode("sched_stop"), stop))
+        test = ctx.t("test.button")
+        extra.append((test, codec.encode("test_send"), test))
     current = ctx.locale.schedule(member.interval_days, member.checkin_hour)
     ctx.reply(interval_question(ctx, "", current, extra))
 

@@ -12,3 +12,7 @@ CREATE INDEX checkin_rounds_unclaimed ON checkin_rounds (alerted_at)
 ALTER TABLE members ADD COLUMN emergency_memo TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE group_answers ADD COLUMN answer TEXT NOT NULL DEFAULT 'ok';
+
+-- Quiet reassurance: a manager who asked for it gets one note a day about everyone they watch.
+ALTER TABLE members ADD COLUMN daily_note INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN daily_note_sent_on TEXT;     -- the local date of the last note

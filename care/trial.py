@@ -1,0 +1,52 @@
+"""テスト送信: try the whole path once, safely.
+
+The person gets a check-in marked as a test, and every manager watching them gets its alert,
+marked as a test: through the outbox and LINE like real ones, but with no round behind them, so
+the record of real rounds and the statistics do not change.
+"""
+
+from __future__ import annotations
+
+from care.errors import Refusal, Refused
+from care.notify import display_name, notify_managers
+from care.services import UnitOfWork
+from ground import messages
+from ground.i18n import Locale
+from storage.models import Member
+
+
+async def send_test(work: UnitOfWork, requester: Member, person: Member) -> int:
+    """Send the test for `person` (oneself, or a user of a team the requester manages).
+    -> how many managers get the test alert."""
+    if requester.id != person.id and not await work.repos.teams.is_manager_of(
+        requester.id, person.id
+    ):
+        raise Refused(Refusal.NOT_ALLOWED)
+    services = work.services
+    locale = work.locale(person.language)
+    today = work.now.astimezone(services.timezone).date()
+    checkin = messages.checkin(
+        locale,
+        services.postbacks.encode("test_ok"),
+        locale.quote_of_the_day(today),
+        "test.checkin_title",
+        "test.instruction",
+    )
+    await work.repos.outbox.add(
+        kind="push",
+        recipients=[person.line_user_id],
+        messages=[checkin],
+        purpose="test_checkin",
+        now=work.now,
+        recipient_member_id=person.id,
+    )
+
+    def build(manager_locale: Locale) -> list[messages.Message]:
+        body = manager_locale.t(
+            "test.alert_body", name=display_name(manager_locale, person), member_id=person.id
+        )
+        if person.emergency_memo:
+            body += "\n\n" + manager_locale.t("alert.memo", memo=person.emergency_memo)
+        return [messages.card(manager_locale.t("test.alert_title"), body)]
+
+    return await notify_managers(work, person, "test_alert", build)
