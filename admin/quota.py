@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from care.reassurance import NOTE_HOUR
 from storage.database import from_db
 from storage.repositories import Repositories
 
@@ -21,10 +22,11 @@ class Forecast:
     follow_ups: int  # re-sends and alerts expected at the last 30 days' rate
     groups: int  # group posts and reports, per member
     month_end: datetime
+    notes: int = 0  # daily notes to the managers who asked for them
 
     @property
     def projected(self) -> int:
-        return self.used + self.checkins + self.follow_ups + self.groups
+        return self.used + self.checkins + self.follow_ups + self.groups + self.notes
 
     @property
     def warning(self) -> bool:
@@ -65,4 +67,7 @@ async def forecast(
         2 * members * slots_until(from_db(due), interval, end)
         for interval, due, members in await repos.stats.group_schedules()
     )
-    return Forecast(limit, used, checkins, follow_ups, groups, end)
+    local = now.astimezone(tz)
+    evenings = (end.date() - local.date()).days + (1 if local.hour < NOTE_HOUR else 0)
+    notes = evenings * await repos.members.daily_note_count()
+    return Forecast(limit, used, checkins, follow_ups, groups, end, notes)

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from care import invites, people, teams
+from care import invites, people, reassurance, teams
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
@@ -202,6 +202,17 @@ async def save_memo(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def save_daily_note(request: web.Request) -> web.Response:
+    """A manager's choice: a daily note of every OK, or only word when something is wrong."""
+    body = await json_body(request)
+    every_day = body.get("every_day")
+    if not isinstance(every_day, bool):
+        raise error(400, "every_day_required")
+    async with services_of(request).unit_of_work() as work:
+        await reassurance.choose(work, request[CALLER], every_day)
+    return web.json_response({"ok": True})
+
+
 async def save_schedule(request: web.Request) -> web.Response:
     body = await json_body(request)
     try:
@@ -275,7 +286,7 @@ async def team_list(request: web.Request) -> web.Response:
             await team_view(work, locale, viewer, team, role)
             for team, role in await work.repos.teams.teams_of(viewer.id)
         ]
-    return web.json_response({"teams": found})
+    return web.json_response({"teams": found, "daily_note": viewer.daily_note})
 
 
 async def team_view(
@@ -375,6 +386,7 @@ def api_app() -> web.Application:
         ("PUT", "/me/personal", save_personal),
         ("PUT", "/me/schedule", save_schedule),
         ("PUT", "/me/memo", save_memo),
+        ("PUT", "/me/daily_note", save_daily_note),
         ("POST", "/me/pause", pause),
         ("POST", "/me/resume", resume),
         ("POST", "/me/stop", stop),

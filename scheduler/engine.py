@@ -12,7 +12,7 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import alerts, checkins, group_rounds
+from care import alerts, checkins, group_rounds, reassurance
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -61,7 +61,8 @@ class CheckinEngine:
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
             alerted = await checkins.alert_unanswered(work, BATCH)
-            return max(resent, alerted, await alerts.realert_unclaimed(work, BATCH))
+            realerted = await alerts.realert_unclaimed(work, BATCH)
+            return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))
 
         async def group_steps(work: UnitOfWork) -> int:
             posted = await group_rounds.open_due_group_rounds(work, BATCH)
@@ -154,7 +155,10 @@ class CheckinEngine:
         protocol = self._services.protocol
         async with self._services.unit_of_work() as work:
             repos = work.repos
+            notes = await repos.members.daily_note_count()
+            tz = self._services.timezone
             candidates = [
+                reassurance.next_note_at(work.now, tz) if notes else None,
                 await repos.members.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),

@@ -245,4 +245,3 @@ class GroupRepository:
             (round_id,),
         )
         return {row[0]: row[1] for row in rows}
-

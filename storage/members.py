@@ -138,6 +138,31 @@ class MemberRepository:
             (*(getattr(fields, name) for name in PERSONAL_FIELDS), member_id),
         )
 
+    async def set_daily_note(self, member_id: int, on: bool) -> None:
+        await self._conn.execute(
+            "UPDATE members SET daily_note = ? WHERE id = ?", (int(on), member_id)
+        )
+
+    async def wanting_daily_note(self, today: str, limit: int) -> list[Member]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT * FROM members WHERE daily_note = 1 AND status = 'active'"
+            " AND (daily_note_sent_on IS NULL OR daily_note_sent_on < ?) ORDER BY id LIMIT ?",
+            (today, limit),
+        )
+        return [Member.from_row(row) for row in rows]
+
+    async def daily_note_sent(self, member_id: int, today: str) -> None:
+        await self._conn.execute(
+            "UPDATE members SET daily_note_sent_on = ? WHERE id = ?", (today, member_id)
+        )
+
+    async def daily_note_count(self) -> int:
+        row = await fetch_one(
+            self._conn, "SELECT COUNT(*) FROM members WHERE daily_note = 1 AND status = 'active'"
+        )
+        return row[0] if row else 0
+
     async def set_memo(self, member_id: int, memo: str) -> None:
         await self._conn.execute(
             "UPDATE members SET emergency_memo = ? WHERE id = ?", (memo, member_id)

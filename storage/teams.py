@@ -108,6 +108,20 @@ class TeamRepository:
             )
         ]
 
+    async def users_watched_by(self, manager_id: int) -> list[Member]:
+        """Every user of every team the member manages (each once)."""
+        rows = await fetch_all(
+            self._conn,
+            "SELECT DISTINCT m.* FROM team_members mg"
+            " JOIN teams t ON t.id = mg.team_id AND t.deleted_at IS NULL"
+            " JOIN team_members u ON u.team_id = mg.team_id AND u.role = 'user'"
+            " JOIN members m ON m.id = u.member_id"
+            " WHERE mg.member_id = ? AND mg.role = 'manager' AND m.id != ? AND m.status = 'active'"
+            " ORDER BY m.id",
+            (manager_id, manager_id),
+        )
+        return [Member.from_row(row) for row in rows]
+
     async def is_manager_of(self, manager_id: int, user_id: int) -> bool:
         return (
             await fetch_one(

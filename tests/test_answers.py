@@ -212,3 +212,52 @@ async def test_a_test_goes_the_whole_way_and_leaves_no_record(bot: Bot) -> None:
         member = await repos.members.get(1)
     assert rounds == [] and counts["open_alerts"] == 0, "no round, no statistic"
     assert member is not None and member.last_ok_at is None, "a test OK is no real OK"
+
+
+async def test_a_manager_who_asks_gets_one_daily_note_for_everyone_they_watch(bot: Bot) -> None:
+    from tests.flows import create_team, join
+    from tests.test_admin import add_admin, login
+
+    first, (son,) = await watched_resident(bot, "mother", ["son"])
+    second = await bot.follow("father")
+    codes = await create_team(bot, second, "father's", as_user=True)
+    await join(bot, son, codes["manager"])
+    await bot.tap_action(son, "teams")
+    await bot.tap_reply_button(son, t("note.menu"))
+    await bot.tap_reply_button(son, t("note.every_day"))
+    assert bot.line.reply_texts()[-1] == t("note.saved_on")
+
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(first, button(bot, first, t("checkin.ok_button")))
+    pushes_before = len([c for c in bot.line.pushes if c.body["to"] == son])
+    await run_to(bot, tokyo(11, 24, 19, 59))
+    await run_to(bot, tokyo(11, 24, 20))
+    await run_to(bot, tokyo(11, 24, 22))
+    notes = [c for c in bot.line.pushes if c.body["to"] == son][pushes_before:]
+    assert len(notes) == 1, "one push a day for everyone watched"
+    (note,) = [m["text"] for m in notes[0].body["messages"]]
+    assert says(note, "note.answered", name="mother", at=when(tokyo(11, 24, 9)))
+    assert says(note, "note.waiting", name="father")
+
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert 'id="notes">6<' in page, "11/25 to 11/30: six more notes for the one who asked"
+
+    await bot.tap_action(son, "note", v=0)
+    await run_to(bot, tokyo(11, 25, 21))
+    assert len([c for c in bot.line.pushes if c.body["to"] == son][pushes_before:]) == 1
+
+
+async def test_the_daily_note_is_chosen_on_my_page_too(bot: Bot) -> None:
+    from tests.test_liff_api import Page
+
+    _, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, son)
+    await page.accept_terms()
+    _, teams = await page.call("GET", "/liff/api/teams")
+    assert teams["daily_note"] is False
+    assert (await page.call("PUT", "/liff/api/me/daily_note", {"every_day": "yes"}))[0] == 400
+    assert (await page.call("PUT", "/liff/api/me/daily_note", {"every_day": True}))[0] == 200
+    _, teams = await page.call("GET", "/liff/api/teams")
+    assert teams["daily_note"] is True

@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext
 from bot.features.invites import invite_messages
 from bot.router import Router, action, from_person, text_of
-from care import invites, teams
+from care import invites, reassurance, teams
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
@@ -95,6 +95,28 @@ async def create_team(ctx: EventContext) -> None:
     ctx.reply(*(await invite_messages(ctx, team, created.invites, first_qr=other))[:4])
 
 
+@router.on(PostbackEvent, action("note_menu"))
+async def ask_note(ctx: EventContext) -> None:
+    assert ctx.member is not None
+    codec = ctx.services.postbacks
+    current = ctx.t("note.every_day" if ctx.member.daily_note else "note.only_problems")
+    items = [
+        (label, codec.encode("note", v=value), label)
+        for value, key in ((1, "note.every_day"), (0, "note.only_problems"))
+        for label in [ctx.t(key)]
+    ]
+    ctx.reply(messages.text(ctx.t("note.choose", current=current), items))
+
+
+@router.on(PostbackEvent, action("note"))
+async def choose_note(ctx: EventContext) -> None:
+    assert ctx.member is not None and ctx.postback is not None
+    every_day = ctx.postback.integer("v") == 1
+    async with ctx.services.unit_of_work() as work:
+        await reassurance.choose(work, ctx.member, every_day)
+    ctx.reply(messages.text(ctx.t("note.saved_on" if every_day else "note.saved_off")))
+
+
 @router.on(PostbackEvent, action("teams"))
 async def list_teams(ctx: EventContext) -> None:
     assert ctx.member is not None
@@ -108,6 +130,10 @@ async def list_teams(ctx: EventContext) -> None:
     ]
     codec = ctx.services.postbacks
     items = [(t.name, codec.encode("team", t=t.id), t.name) for t, _ in found[:TEAM_LIST_MAX]]
+    if any(role is Role.MANAGER for _, role in found):
+        # A manager chooses how they hear: a daily note too, or only when something is wrong.
+        label = ctx.t("note.menu")
+        items = [*items[: TEAM_LIST_MAX - 1], (label, codec.encode("note_menu"), label)]
     ctx.reply(messages.text(ctx.t("team.list", lines="\n".join(lines)), items))
 
 

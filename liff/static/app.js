@@ -295,8 +295,22 @@
       content.replaceChildren(el("h2", { text: t("teams_title") }));
       if (!data.teams.length) content.append(el("p", { text: t("no_teams") }));
       data.teams.forEach(function (team) { content.append(teamCard(team)); });
+      if (data.teams.some(function (team) { return team.role === "manager"; })) {
+        content.append(noteBox(data.daily_note));
+      }
       content.append(createForm());
     }, failed);
+  }
+
+  function noteBox(everyDay) {
+    // How a manager hears: every day's answers too, or only when something is wrong.
+    var box = el("div", { class: "card", id: "daily-note" }, el("h3", { text: t("note_title") }),
+      el("p", { text: t(everyDay ? "note_every_day" : "note_only_problems") }));
+    box.append(el("button", { type: "button", id: "daily-note-toggle",
+      text: t(everyDay ? "note_turn_off" : "note_turn_on"), onclick: function () {
+        api("PUT", "/liff/api/me/daily_note", { every_day: !everyDay }).then(renderTeams, failed);
+      } }));
+    return box;
   }
 
   function teamCard(team) {
