@@ -211,6 +211,42 @@ def validate_personal(body: dict[str, Any], today: date) -> tuple[PersonalFields
     return PersonalFields(**values), problems
 
 
+HISTORY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One check-in of the last weeks: how the person answered, and how long it took."""
+
+    slot_at: datetime
+    answer: str  # ok, unwell, help, message, none (no answer), confirmed (by a manager), open
+    minutes: int | None  # from the check-in reaching LINE to the answer
+
+
+def history_entry(checkin: CheckinRound) -> HistoryEntry:
+    minutes = None
+    if checkin.state is RoundState.ANSWERED and checkin.close_reason == "confirmed":
+        answer = "confirmed"
+    elif checkin.state is RoundState.ANSWERED:
+        answer = checkin.answer or ("message" if checkin.close_reason == "message" else "ok")
+        if checkin.sent_at and checkin.closed_at:
+            minutes = max(0, int((checkin.closed_at - checkin.sent_at).total_seconds() // 60))
+    elif checkin.answer == "help":
+        answer = "help"
+    elif checkin.state is RoundState.ALERTED:
+        answer = "none"
+    else:
+        answer = "open"
+    return HistoryEntry(checkin.slot_at, answer, minutes)
+
+
+async def history(work: UnitOfWork, member: Member) -> list[HistoryEntry]:
+    """The last 30 days of check-ins: a lengthening delay is a signal families want to see."""
+    since = work.now - timedelta(days=HISTORY_DAYS)
+    rounds = await work.repos.rounds.of_member_since(member.id, since)
+    return [history_entry(r) for r in rounds if r.state is not RoundState.CANCELLED]
+
+
 MEMO_LIMIT = 1000
 
 

@@ -274,6 +274,29 @@ async def member_view(request: web.Request) -> web.Response:
     return web.json_response({"member": body})
 
 
+async def member_history(request: web.Request) -> web.Response:
+    """The last 30 days of answers: oneself, or a user of a team the caller manages."""
+    viewer = request[CALLER]
+    services = services_of(request)
+    locale = services.locale(viewer.language)
+    async with services.unit_of_work() as work:
+        member = await people.viewable(work, viewer, _id(request, "member_id"))
+        entries = await people.history(work, member)
+    return web.json_response(
+        {
+            "days": [
+                {
+                    "date": entry.slot_at.astimezone(services.timezone).date().isoformat(),
+                    "label": locale.when(entry.slot_at),
+                    "answer": entry.answer,
+                    "minutes": entry.minutes,
+                }
+                for entry in entries
+            ]
+        }
+    )
+
+
 # --- teams -------------------------------------------------------------------------------
 
 
@@ -392,6 +415,7 @@ def api_app() -> web.Application:
         ("POST", "/me/stop", stop),
         ("POST", "/me/withdraw", withdraw),
         ("GET", "/members/{member_id}", member_view),
+        ("GET", "/members/{member_id}/history", member_history),
         ("GET", "/teams", team_list),
         ("POST", "/teams", create_team),
         ("POST", "/teams/{team_id}/rotate", rotate_invite),

@@ -101,6 +101,12 @@ class RoundRepository:
         )
         return from_db(row[0]) if row else None
 
+    async def of_member_since(self, member_id: int, since: datetime) -> list[CheckinRound]:
+        return await self._many(
+            "SELECT * FROM checkin_rounds WHERE member_id = ? AND slot_at >= ? ORDER BY slot_at",
+            (member_id, to_db(since)),
+        )
+
     async def get(self, round_id: int) -> CheckinRound | None:
         return await self._one("SELECT * FROM checkin_rounds WHERE id = ?", (round_id,))
 

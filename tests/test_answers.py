@@ -261,3 +261,40 @@ async def test_the_daily_note_is_chosen_on_my_page_too(bot: Bot) -> None:
     assert (await page.call("PUT", "/liff/api/me/daily_note", {"every_day": True}))[0] == 200
     _, teams = await page.call("GET", "/liff/api/teams")
     assert teams["daily_note"] is True
+
+
+async def history_of_a_week(bot: Bot) -> tuple[str, str]:
+    """A resident's week: OKs after 5 min and 6 h, a day unwell, then no answer at all (the
+    alert is still open)."""
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    answers = {24: ("ok", 5), 25: ("ok", 360), 26: ("unwell", 30)}
+    for day, (value, minutes) in answers.items():
+        await run_to(bot, tokyo(11, day, 9))
+        bot.clock.advance(timedelta(minutes=minutes))
+        label = t("checkin.ok_button") if value == "ok" else t("checkin.unwell_button")
+        await bot.tap(resident, button(bot, resident, label))
+    for moment in (tokyo(11, 27, 9), tokyo(11, 28, 9), tokyo(11, 28, 12)):
+        await run_to(bot, moment)
+    return resident, son
+
+
+async def test_the_history_shows_each_answer_and_how_long_it_took(bot: Bot) -> None:
+    from tests.test_liff_api import Page
+
+    resident, son = await history_of_a_week(bot)
+    mine, his = Page(bot, resident), Page(bot, son)
+    for page in (mine, his):
+        await page.accept_terms()
+    status, body = await mine.call("GET", "/liff/api/members/1/history")
+    assert status == 200
+    got = [(day["date"][-2:], day["answer"], day["minutes"]) for day in body["days"]]
+    assert got == [
+        ("24", "ok", 5),
+        ("25", "ok", 360),
+        ("26", "unwell", 30),
+        ("27", "none", None),
+    ]
+    assert (await his.call("GET", "/liff/api/members/1/history"))[1] == body, "read-only view"
+    stranger = Page(bot, await bot.follow("stranger"))
+    await stranger.accept_terms()
+    assert (await stranger.call("GET", "/liff/api/members/1/history"))[0] == 403

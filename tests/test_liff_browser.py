@@ -162,3 +162,22 @@ async def test_terms_page_and_english(browser: Browser, bot: Bot) -> None:
     assert await page.inner_text("nav") == "My page\nTeams\nTerms"
     await no_sideways_scroll(page)
     await shot(page, "08-terms-en")
+
+
+async def test_the_history_chart_reads_without_colour(browser: Browser, bot: Bot) -> None:
+    from tests.test_answers import history_of_a_week
+
+    resident, _ = await history_of_a_week(bot)
+    page = await open_as(browser, bot, resident, "resident", "/liff/")
+    await page.get_by_role("button", name=t("liff.terms_accept")).click()
+    chart = page.locator("svg.history-chart")
+    await chart.wait_for()
+    days = chart.locator("g.history-day")
+    assert await days.count() == 4
+    none = chart.locator("g.history-day[data-answer=none]")
+    assert await none.locator("text").text_content() == "×", "a mark, not a colour"
+    assert t("liff.answer_none") in (await none.locator("title").text_content() or "")
+    unwell = chart.locator("g.history-day[data-answer=unwell]")
+    assert await unwell.locator("text").text_content() == "△"
+    await no_sideways_scroll(page)
+    await page.locator("#history").screenshot(path=str(SHOTS / "06-history.png"))

@@ -284,8 +284,54 @@
       } }));
   }
 
+  // --- History: 30 days of answers, readable without colour (marks and words, not hues) ---
+  var SVG = "http://www.w3.org/2000/svg";
+  var MARKS = { unwell: "△", help: "!", none: "×", confirmed: "○", open: "…" };
+
+  function svgEl(tag, attrs, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function historyBox(memberId) {
+    var box = el("div", { class: "card", id: "history" }, el("h2", { text: t("history_title") }));
+    api("GET", "/liff/api/members/" + memberId + "/history").then(function (data) {
+      if (!data.days.length) { box.append(el("p", { text: t("history_none") })); return; }
+      box.append(historyChart(data.days), el("p", { class: "notice", text: t("history_help") }));
+    }, failed);
+    return box;
+  }
+
+  function historyChart(days) {
+    var width = 300, height = 150, base = 120, slot = width / 30;
+    var chart = svgEl("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
+      class: "history-chart", "aria-label": t("history_title") });
+    chart.append(svgEl("line", { x1: 0, y1: base, x2: width, y2: base, stroke: "currentColor" }));
+    days.forEach(function (day, index) {
+      var x = index * slot + slot * 0.15;
+      var group = svgEl("g", { class: "history-day", "data-answer": day.answer });
+      var words = day.label + " " + t("answer_" + day.answer) +
+        (day.minutes === null ? "" : " " + t("history_minutes", { minutes: day.minutes }));
+      group.append(svgEl("title", {}, words));
+      if (day.minutes !== null) {
+        // Square root: five minutes and five hours both show.
+        var tall = Math.max(2, Math.sqrt(Math.min(day.minutes, 1440) / 1440) * (base - 10));
+        group.append(svgEl("rect", { x: x, y: base - tall, width: slot * 0.7, height: tall,
+          fill: "currentColor" }));
+      }
+      if (MARKS[day.answer]) {
+        group.append(svgEl("text", { x: x + slot * 0.35, y: base + 14, "text-anchor": "middle",
+          "font-size": "12" }, MARKS[day.answer]));
+      }
+      chart.append(group);
+    });
+    return chart;
+  }
+
   function renderMyPage(member) {
-    content.append(cardList(member), personalForm(member), memoForm(member), scheduleForm(member),
+    content.append(cardList(member), historyBox(member.id), personalForm(member), memoForm(member), scheduleForm(member),
       member.interval_days !== null ? pauseForm(member) : null, watchers(member), withdrawBox());
   }
 
@@ -390,6 +436,7 @@
       content.replaceChildren(
         el("p", { class: "notice", text: t("read_only") }),
         cardList(data.member),
+        historyBox(memberId),
         el("button", { type: "button", text: t("back"), onclick: renderTeams }));
       window.scrollTo(0, 0);
     }, failed);
