@@ -42,11 +42,10 @@ async def send_test(work: UnitOfWork, requester: Member, person: Member) -> int:
     )
 
     def build(manager_locale: Locale) -> list[messages.Message]:
+        # No 緊急時メモ in a test: it goes out only inside a real alert.
         body = manager_locale.t(
             "test.alert_body", name=display_name(manager_locale, person), member_id=person.id
         )
-        if person.emergency_memo:
-            body += "\n\n" + manager_locale.t("alert.memo", memo=person.emergency_memo)
         return [messages.card(manager_locale.t("test.alert_title"), body)]
 
     return await notify_managers(work, person, "test_alert", build)
