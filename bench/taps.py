@@ -19,8 +19,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiohttp import web
-
 from bench.wave import CountingLine
 from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
 
@@ -58,11 +56,7 @@ def describe(name: str, burst: Burst, taps: int) -> str:
 async def main(taps: int, connections: int, residents: int, new_connections: bool) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     line = CountingLine()
-    runner = web.AppRunner(line.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    line_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, line_url = await line.start()
 
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-taps-"))
     now = datetime.now(UTC)

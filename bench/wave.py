@@ -47,6 +47,15 @@ class CountingLine:
         self.last_accepted = 0.0
         self.all_replied = asyncio.Event()
 
+    async def start(self) -> tuple[web.AppRunner, str]:
+        """Serve on a free loopback port; -> (the runner to clean up, the base URL)."""
+        runner = web.AppRunner(self.app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner, f"http://127.0.0.1:{port}"
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/v2/bot/message/multicast", self.multicast)
@@ -72,16 +81,12 @@ class CountingLine:
 async def main(residents: int, taps: int) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     line = CountingLine()
-    runner = web.AppRunner(line.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, line_url = await line.start()
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-bench-"))
     settings = Settings(
         channel_secret=SECRET,
         channel_access_token="bench",
-        line_api_base_url=f"http://127.0.0.1:{port}",
+        line_api_base_url=line_url,
         database=workdir / "bench.db",
     )
     clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))

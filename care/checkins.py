@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from care import alerts
 from care.ladder import WAITS, Step, due_step
-from care.notify import display_name, notify_managers
+from care.notify import tell_managers_about
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground import messages
@@ -142,31 +142,14 @@ async def close_open_round(
         await work.repos.rounds.set_answer(checkin.id, answer)
     if checkin.state is RoundState.ALERTED and answer != "unwell":
         alerted = await work.repos.outbox.alerted_members(checkin.id)
-
-        def build(locale: Locale) -> list[messages.Message]:
-            body = locale.t(
-                "safe.body",
-                name=display_name(locale, member),
-                member_id=member.id,
-                at=locale.when(work.now),
-            )
-            return [messages.text(body)]
-
-        await notify_managers(work, member, "safe", build, round_id=checkin.id, only=alerted)
+        await tell_managers_about(
+            work, member, "safe", "safe.body", round_id=checkin.id, only=alerted
+        )
     return checkin
 
 
 async def _tell_unwell(work: UnitOfWork, member: Member, round_id: int | None) -> None:
-    def build(locale: Locale) -> list[messages.Message]:
-        body = locale.t(
-            "unwell.body",
-            name=display_name(locale, member),
-            member_id=member.id,
-            at=locale.when(work.now),
-        )
-        return [messages.text(body)]
-
-    await notify_managers(work, member, "unwell", build, round_id=round_id)
+    await tell_managers_about(work, member, "unwell", "unwell.body", round_id=round_id)
 
 
 async def stop_checkins(
@@ -178,17 +161,7 @@ async def stop_checkins(
     checkin = await work.repos.rounds.open_round(member.id)
     if checkin is not None:
         await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
-
-    def build(locale: Locale) -> list[messages.Message]:
-        text = locale.t(
-            f"stopped.{reason}",
-            name=display_name(locale, member),
-            member_id=member.id,
-            until=locale.when(until),
-        )
-        return [messages.text(text)]
-
-    return await notify_managers(work, member, reason, build)
+    return await tell_managers_about(work, member, reason, f"stopped.{reason}", until=until)
 
 
 async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:

@@ -7,6 +7,7 @@ whoever reads it; it is sent once the unit of work has committed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from care.services import UnitOfWork
 from ground import messages
@@ -42,6 +43,31 @@ async def notify_managers(
             recipient_member_id=manager.id,
         )
     return len(managers)
+
+
+async def tell_managers_about(
+    work: UnitOfWork,
+    member: Member,
+    purpose: str,
+    key: str,
+    round_id: int | None = None,
+    only: Sequence[int] | None = None,
+    until: datetime | None = None,
+) -> int:
+    """One sentence about the member (`key`, with their name, 会員ID, now and `until`) to every
+    manager watching them (or those in `only`), each in their language. -> how many told."""
+
+    def build(locale: Locale) -> list[messages.Message]:
+        text = locale.t(
+            key,
+            name=display_name(locale, member),
+            member_id=member.id,
+            at=locale.when(work.now),
+            until=locale.when(until),
+        )
+        return [messages.text(text)]
+
+    return await notify_managers(work, member, purpose, build, round_id=round_id, only=only)
 
 
 async def tell_member(
