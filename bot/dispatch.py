@@ -44,6 +44,7 @@ class EventDispatcher:
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
         self._replies: set[asyncio.Task[None]] = set()
+        self._members: dict[str, Member] = {}  # the batch's senders, read once
 
     def submit(self) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -116,6 +117,14 @@ class EventDispatcher:
     ) -> list[EventContext]:
         handled: list[EventContext] = []
         async with self._services.unit_of_work() as work:
+            # The people of the batch in one read; a person's second event in the same batch
+            # reads them again (the first may have changed them).
+            senders = [
+                e.source.user_id
+                for _, e in parsed
+                if e is not None and from_source_user(e) and e.source.user_id
+            ]
+            self._members = await work.repos.members.by_line_ids(senders) if senders else {}
             for event_id, event in parsed:
                 if event is None:
                     continue
@@ -161,7 +170,9 @@ class EventDispatcher:
         from someone who followed before the bot kept records)."""
         user_id = ctx.event.source.user_id
         async with self._services.unit_of_work() as work:
-            member = await work.repos.members.by_line_id(user_id)
+            member = self._members.pop(user_id, None) or await work.repos.members.by_line_id(
+                user_id
+            )
             if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
                 return member
             profile = await ctx.lookups.profile(user_id)
@@ -183,6 +194,10 @@ class EventDispatcher:
 
 class _Redo(Exception):
     """A handler refused or failed in a batch applied without savepoints: undo, do again."""
+
+
+def from_source_user(event: Event) -> bool:
+    return getattr(getattr(event, "source", None), "type", None) == "user"
 
 
 def _parse(event_id: str, payload: str) -> Event | None:

@@ -137,9 +137,7 @@ async def close_open_round(
         await _tell_unwell(work, member, checkin.id if checkin else None)
     if checkin is None:
         return None
-    await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now)
-    if answer is not None:
-        await work.repos.rounds.set_answer(checkin.id, answer)
+    await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now, answer)
     if checkin.state is RoundState.ALERTED and answer != "unwell":
         alerted = await work.repos.outbox.alerted_members(checkin.id)
         await tell_managers_about(

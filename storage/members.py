@@ -26,6 +26,17 @@ class MemberRepository:
     async def by_line_id(self, line_user_id: str) -> Member | None:
         return await self._one("SELECT * FROM members WHERE line_user_id = ?", (line_user_id,))
 
+    async def by_line_ids(self, line_user_ids: list[str]) -> dict[str, Member]:
+        found: dict[str, Member] = {}
+        for start in range(0, len(line_user_ids), 500):
+            chunk = line_user_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await fetch_all(
+                self._conn, f"SELECT * FROM members WHERE line_user_id IN ({marks})", chunk
+            )
+            found.update((row["line_user_id"], Member.from_row(row)) for row in rows)
+        return found
+
     async def known(self, line_user_ids: list[str]) -> set[str]:
         """Which of these LINE users the bot knows already."""
         found: set[str] = set()

@@ -149,11 +149,6 @@ class RoundRepository:
             "UPDATE checkin_rounds SET realerted_at = ? WHERE id = ?", (to_db(at), round_id)
         )
 
-    async def set_answer(self, round_id: int, answer: str) -> None:
-        await self._conn.execute(
-            "UPDATE checkin_rounds SET answer = ? WHERE id = ?", (answer, round_id)
-        )
-
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
         column = {RoundState.RESENT: None, RoundState.ALERTED: "alerted_at"}.get(state)
         if column:
@@ -166,11 +161,18 @@ class RoundRepository:
                 "UPDATE checkin_rounds SET state = ? WHERE id = ?", (state.value, round_id)
             )
 
-    async def close(self, round_id: int, state: RoundState, reason: str, at: datetime) -> None:
+    async def close(
+        self,
+        round_id: int,
+        state: RoundState,
+        reason: str,
+        at: datetime,
+        answer: str | None = None,
+    ) -> None:
         await self._conn.execute(
-            f"UPDATE checkin_rounds SET state = ?, close_reason = ?, closed_at = ?"
-            f" WHERE id = ? AND state IN {_OPEN}",
-            (state.value, reason, to_db(at), round_id),
+            f"UPDATE checkin_rounds SET state = ?, close_reason = ?, closed_at = ?,"
+            f" answer = COALESCE(?, answer) WHERE id = ? AND state IN {_OPEN}",
+            (state.value, reason, to_db(at), answer, round_id),
         )
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> CheckinRound | None:
