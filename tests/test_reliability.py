@@ -9,6 +9,7 @@ from datetime import timedelta
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
+from storage.models import Role
 from storage.repositories import unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
@@ -176,3 +177,47 @@ async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     ]
     assert sum(len(c.body["to"]) for c in resent) == 1203 - 1
     assert first not in [uid for c in resent for uid in c.body["to"]]
+
+
+async def test_a_refusal_in_a_batch_changes_nothing_of_its_own_and_spares_the_others(
+    bot: Bot,
+) -> None:
+    """One webhook, three events, one transaction: the middle one is refused (a revoked code),
+    the others' OKs stand."""
+    first, _ = await watched_resident(bot, "first", ["son"])
+    async with bot.repos() as repos:
+        team = await repos.teams.create("another", 1, 9, bot.clock.now(), kept=True)
+        revoked = await repos.teams.create_invite(
+            team.id, Role.USER, "ABCD-EFGH-JKMN-PQRS", bot.clock.now()
+        )
+        await repos.teams.revoke_invites(team.id, None, bot.clock.now())
+    second = await bot.follow("second")
+    await bot.tap_action(second, "sched_set", i=1, h=9)
+    await run_to(bot, tokyo(11, 24, 9))
+    replies_before = len(bot.line.replies)
+    now = bot.clock.now()
+    await bot.post(
+        hook.postback(first, ok_data(bot, first), now),
+        hook.postback(second, bot.codec.encode("join", c=revoked.code), now),
+        hook.postback(second, ok_data(bot, second), now),
+        hook.postback(first, ok_data(bot, first), now),  # twice in one batch: once counted
+    )
+    texts = [m["text"] for c in bot.line.replies[replies_before:] for m in c.body["messages"]]
+    assert says(texts[0], "checkin.thanks") and texts[1] == JA.t("invite.unknown")
+    assert says(texts[2], "checkin.thanks") and says(texts[3], "checkin.already")
+    async with bot.repos() as repos:
+        states = [
+            r.state.value for r in await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+        ]
+        joiner = await repos.members.by_line_id(second)
+        assert joiner is not None and await repos.teams.teams_of(joiner.id) == []
+    assert states == ["answered", "answered"]
+
+
+async def test_the_same_event_twice_in_one_body_is_handled_once(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    replies_before = len(bot.line.replies)
+    await bot.post(tap, tap, validate=False)
+    assert len(bot.line.replies) == replies_before + 1
