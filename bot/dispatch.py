@@ -35,6 +35,10 @@ log = logging.getLogger("mimamori.dispatch")
 # are not held up behind a long one; the replies follow a moment later.
 BATCH = 100
 BATCH_GIVING_WAY = 12
+# An event that fails outside its handlers (the database, say) is kept and tried again; after
+# this many failures in a row it is set aside, logged, so that it cannot block the others.
+ATTEMPTS = 3
+RETRY_AFTER_SECONDS = 5.0
 
 
 class EventDispatcher:
@@ -45,6 +49,7 @@ class EventDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._replies: set[asyncio.Task[None]] = set()
         self._members: dict[str, Member] = {}  # the batch's senders, read once
+        self._failures: dict[str, int] = {}  # events that failed outside their handlers
 
     def submit(self) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -74,22 +79,45 @@ class EventDispatcher:
                     stored = await repos.inbox.unprocessed(size)
                 if not stored:
                     break
-                await self._handle_batch(stored)
+                if not await self._handle_batch(stored):
+                    return
 
-    async def _handle_batch(self, stored: list[tuple[str, str]]) -> None:
+    async def _handle_batch(self, stored: list[tuple[str, str]]) -> bool:
+        """-> False when an event could not be handled for now: it stays stored, the others
+        go on, and the drain stops and tries again a little later (a passing fault must lose
+        nothing)."""
         try:
             await self.handle_events(stored)
+            return True
         except Exception:
             # The batch's transaction failed as a whole (not a handler: those have their own
             # savepoints). Handle its events one by one, so one cannot hold up the others.
             log.exception("a batch of %d events failed; handling them one by one", len(stored))
-            for one in stored:
+        kept = False
+        for event_id, payload in stored:
+            try:
+                await self.handle_events([(event_id, payload)])
+                self._failures.pop(event_id, None)
+            except Exception:
+                failures = self._failures[event_id] = self._failures.get(event_id, 0) + 1
+                if failures < ATTEMPTS:
+                    log.exception(
+                        "event %s failed (%d); kept, tried again soon", event_id, failures
+                    )
+                    kept = True
+                    continue
+                log.exception("event %s failed %d times; it is set aside", event_id, failures)
                 try:
-                    await self.handle_events([one])
-                except Exception:
-                    log.exception("event %s could not be handled; it is set aside", one[0])
                     async with self._services.repositories() as repos:
-                        await repos.inbox.mark_processed(one[0], self._services.clock.now())
+                        await repos.inbox.mark_processed(event_id, self._services.clock.now())
+                except Exception:
+                    log.exception("event %s cannot even be set aside; kept", event_id)
+                    kept = True
+                    continue
+                self._failures.pop(event_id, None)
+        if kept:
+            asyncio.get_running_loop().call_later(RETRY_AFTER_SECONDS, self.submit)
+        return not kept
 
     async def handle_events(self, stored: list[tuple[str, str]]) -> None:
         """Handle stored events (id, JSON) in one transaction, then send their replies.

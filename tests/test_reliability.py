@@ -221,3 +221,39 @@ async def test_the_same_event_twice_in_one_body_is_handled_once(bot: Bot) -> Non
     replies_before = len(bot.line.replies)
     await bot.post(tap, tap, validate=False)
     assert len(bot.line.replies) == replies_before + 1
+
+
+async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
+    bot: Bot,
+) -> None:
+    from bot.dispatch import DISPATCHER
+
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    newcomer = hook.follow(hook.user_id("newcomer"), bot.clock.now())
+    bot.line.add_profile(newcomer["source"]["userId"], "newcomer")
+    # The database refuses to mark this one event handled (a passing fault, as a full disk).
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "CREATE TRIGGER passing_fault BEFORE UPDATE OF processed_at ON webhook_events"
+            f" WHEN NEW.event_id = '{tap['webhookEventId']}'"
+            " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+    await bot.post(tap, newcomer)
+    async with bot.repos() as repos:
+        pending = [event_id for event_id, _ in await repos.inbox.unprocessed()]
+        open_round = await repos.rounds.open_round(1)
+        registered = await repos.members.by_line_id(newcomer["source"]["userId"])
+    assert pending == [tap["webhookEventId"]], "kept, not lost"
+    assert open_round is not None, "nothing of it applied"
+    assert registered is not None, "the other event of the batch went through"
+
+    async with bot.repos() as repos:
+        await repos.conn.execute("DROP TRIGGER passing_fault")
+    bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
+    await bot.settle()
+    async with bot.repos() as repos:
+        assert await repos.inbox.unprocessed() == []
+        assert await repos.rounds.open_round(1) is None
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks")
