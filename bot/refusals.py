@@ -22,6 +22,10 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.ROLE_MISMATCH: "postback.invalid",
     Refusal.ALERT_CLOSED: "alert.closed",
     Refusal.INVALID_MEMO: "postback.invalid",
+    Refusal.NOBODY: "rollcall.nobody",
+    Refusal.QUOTA_SHORT: "rollcall.quota_short",
+    Refusal.ROLL_CALL_CLOSED: "rollcall.closed",
+    Refusal.NOT_ASKED: "rollcall.not_asked",
 }
 
 

@@ -19,6 +19,10 @@ class Refusal(StrEnum):
     ONLY_STARTER = "only_starter"  # a group restricted to the member who set it up
     GROUP_NOT_SET = "group_not_set"  # a group without a schedule cannot pause
     INVALID_MEMO = "invalid_memo"  # a 緊急時メモ too long, or with control characters
+    NOBODY = "nobody"  # a roll-call that would reach nobody
+    QUOTA_SHORT = "quota_short"  # the month's quota cannot cover it (values: need, left)
+    ROLL_CALL_CLOSED = "roll_call_closed"  # the roll-call is over (or unknown)
+    NOT_ASKED = "not_asked"  # a roll-call for someone else (a forwarded message)
     ALERT_CLOSED = "alert_closed"  # the alert was answered or confirmed already (values: name)
     ROLE_MISMATCH = "role_mismatch"  # e.g. removing as a manager someone who is a user
 

@@ -55,6 +55,10 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.GROUP_NOT_SET: (409, "not_set"),
     Refusal.ALERT_CLOSED: (409, "alert_closed"),
     Refusal.INVALID_MEMO: (400, "invalid_memo"),
+    Refusal.NOBODY: (409, "nobody"),
+    Refusal.QUOTA_SHORT: (409, "quota_short"),
+    Refusal.ROLL_CALL_CLOSED: (409, "roll_call_closed"),
+    Refusal.NOT_ASKED: (403, "not_asked"),
 }
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import alerts, checkins, group_rounds, reassurance
+from care import alerts, checkins, group_rounds, reassurance, rollcall
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -62,6 +62,7 @@ class CheckinEngine:
             resent = await checkins.resend_unanswered(work, BATCH)
             alerted = await checkins.alert_unanswered(work, BATCH)
             realerted = await alerts.realert_unclaimed(work, BATCH)
+            realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))
 
         async def group_steps(work: UnitOfWork) -> int:
@@ -160,6 +161,7 @@ class CheckinEngine:
             candidates = [
                 reassurance.next_note_at(work.now, tz) if notes else None,
                 await repos.members.earliest_due(),
+                await repos.rollcalls.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
             ]

@@ -174,6 +174,12 @@ class MemberRepository:
         )
         return row[0] if row else 0
 
+    async def all_active(self) -> list[Member]:
+        rows = await fetch_all(
+            self._conn, "SELECT * FROM members WHERE status = 'active' ORDER BY id"
+        )
+        return [Member.from_row(row) for row in rows]
+
     async def set_memo(self, member_id: int, memo: str) -> None:
         await self._conn.execute(
             "UPDATE members SET emergency_memo = ? WHERE id = ?", (memo, member_id)

@@ -15,6 +15,7 @@ from storage.groups import GroupRepository
 from storage.inbox import InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
+from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
 from storage.teams import TeamRepository
@@ -30,6 +31,7 @@ class Repositories:
     groups: GroupRepository
     admin: AdminRepository
     stats: StatsRepository
+    rollcalls: RollCallRepository
     conn: aiosqlite.Connection
 
     @asynccontextmanager
@@ -63,5 +65,6 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             groups=GroupRepository(conn),
             admin=AdminRepository(conn),
             stats=StatsRepository(conn),
+            rollcalls=RollCallRepository(conn),
             conn=conn,
         )

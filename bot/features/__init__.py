@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from bot.features import checkin, fallback, follow, groups, invites, menu, schedule, teams
+from bot.features import (
+    checkin,
+    fallback,
+    follow,
+    groups,
+    invites,
+    menu,
+    rollcall,
+    schedule,
+    teams,
+)
 from bot.router import Router
 
 
@@ -14,6 +24,7 @@ def build_router() -> Router:
         checkin.router,
         schedule.router,
         invites.router,
+        rollcall.router,
         groups.router,
         teams.router,
         menu.router,

@@ -174,6 +174,10 @@ async def show_team(ctx: EventContext) -> None:
             ctx.t("team.leave_button"),
         ),
     ]
+    if role is Role.MANAGER:
+        # A team's manager can ask everyone in it at once after a disaster.
+        label = ctx.t("rollcall.start_button")
+        buttons.insert(0, (label, codec.encode("rc_ask", t=team.id), label))
     ctx.reply(messages.card(team.name, body, buttons))
 
 

@@ -1,0 +1,153 @@
+"""The console's 災害時の安否確認: start a roll-call (cost and quota shown first), follow the live
+tally, close it, export the result."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from admin.auth import audit, session_of
+from admin.render import admin_locale, services_of
+from admin.views import _csv, _int, _page, quota_forecast
+from care import rollcall
+from care.errors import Refused
+from care.notices import Audience
+
+AUDIENCES = ("everyone", "teams", "groups")
+
+
+def _audience(form: Any) -> Audience:
+    kind = str(form.get("audience", ""))
+    if kind not in AUDIENCES:
+        raise web.HTTPBadRequest(text="choose who the roll-call is for")
+    return Audience(
+        kind=kind,
+        team_ids=tuple(i for i in (_int(v) for v in form.getall("team_id", [])) if i),
+        group_ids=tuple(i for i in (_int(v) for v in form.getall("group_id", [])) if i),
+    )
+
+
+def _settings(form: Any) -> dict[str, Any]:
+    every, times, close = (_int(form.get(n)) for n in ("resend_minutes", "resends", "close_hours"))
+    return {
+        "resend_every": timedelta(minutes=every) if every else None,
+        "resends": min(times or 0, 10),
+        "close_after": timedelta(hours=close) if close else None,
+    }
+
+
+async def roll_calls(request: web.Request) -> web.Response:
+    async with services_of(request).repositories() as repos:
+        context = {
+            "calls": await repos.rollcalls.recent(),
+            "teams": await repos.stats.teams(),
+            "groups": await repos.stats.groups(),
+            "audiences": AUDIENCES,
+        }
+    return await _page(request, "rollcalls.html", context)
+
+
+async def preview(request: web.Request) -> web.Response:
+    form = await request.post()
+    audience = _audience(form)
+    async with services_of(request).unit_of_work() as work:
+        found = await rollcall.plan(work, audience)
+    forecast = await quota_forecast(request)
+    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    return await _page(
+        request,
+        "rollcall_preview.html",
+        {"plan": found, "left": left, "form": {k: form.getall(k) for k in form}},
+    )
+
+
+async def start(request: web.Request) -> web.Response:
+    form = await request.post()
+    audience = _audience(form)
+    forecast = await quota_forecast(request, fresh=True)
+    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    admin = session_of(request).admin.name
+    try:
+        async with services_of(request).unit_of_work() as work:
+            found = await rollcall.plan(work, audience)
+            roll_call_id = await rollcall.start(
+                work,
+                found,
+                admin,
+                quota_left=left,
+                partial=form.get("partial") == "yes",
+                **_settings(form),
+            )
+    except Refused as refused:
+        locale = admin_locale(request)
+        raise web.HTTPBadRequest(
+            text=locale.t(f"rollcall.{refused.reason.value}", **refused.values)
+        ) from None
+    await audit(
+        request,
+        "rollcall_started",
+        f"roll-call {roll_call_id}: {audience.kind} {json.dumps(audience.detail())},"
+        f" {found.recipients} recipients",
+    )
+    raise web.HTTPSeeOther(f"/admin/rollcalls/{roll_call_id}")
+
+
+async def _found(request: web.Request) -> int:
+    roll_call_id = _int(request.match_info["call_id"])
+    async with services_of(request).repositories() as repos:
+        call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if call is None:
+        raise web.HTTPNotFound(text="no such roll-call")
+    return call.id
+
+
+async def live(request: web.Request) -> web.Response:
+    """The live tally: counts by answer and area team, who asked for help with how to reach
+    them, the silent, a timeline. The page reloads itself while the roll-call is open."""
+    roll_call_id = await _found(request)
+    async with services_of(request).unit_of_work() as work:
+        call = await work.repos.rollcalls.get(roll_call_id)
+        tally = await rollcall.tally(work, roll_call_id)
+    return await _page(request, "rollcall.html", {"call": call, "tally": tally})
+
+
+async def close(request: web.Request) -> web.Response:
+    roll_call_id = await _found(request)
+    async with services_of(request).unit_of_work() as work:
+        await rollcall.close(work, roll_call_id)
+    await audit(request, "rollcall_closed", str(roll_call_id))
+    raise web.HTTPSeeOther(f"/admin/rollcalls/{roll_call_id}")
+
+
+async def export(request: web.Request) -> web.Response:
+    roll_call_id = await _found(request)
+    async with services_of(request).repositories() as repos:
+        people = await repos.rollcalls.people(roll_call_id)
+    await audit(request, "rollcall_export", str(roll_call_id))
+    header = ["member_id", "nickname", "full_name", "phone", "team", "answer", "answered_at"]
+    rows = [
+        [
+            p["member_id"],
+            p["display_name"],
+            p["full_name"],
+            p["phone"],
+            p["team_name"],
+            p["answer"] or "",
+            p["answered_at"] or "",
+        ]
+        for p in people
+    ]
+    return _csv(f"rollcall-{roll_call_id}.csv", header, rows)
+
+
+def add_routes(console: web.Application) -> None:
+    add = console.router.add_route
+    add("GET", "/rollcalls", roll_calls)
+    add("POST", "/rollcalls/preview", preview)
+    add("POST", "/rollcalls", start)
+    add("GET", "/rollcalls/{call_id}", live)
+    add("POST", "/rollcalls/{call_id}/close", close)
+    add("GET", "/rollcalls/{call_id}/export.csv", export)

@@ -1,0 +1,125 @@
+"""災害時の安否確認 in the chat: answers (1:1 and in groups), a manager's 「状況」 and start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from linebot.v3.webhooks import MessageEvent, PostbackEvent
+
+from bot.context import EventContext
+from bot.features.groups import current_group, learn_member, tapper
+from bot.router import Router, action, from_person, group_action, text_of
+from care import rollcall, teams
+from care.notices import Audience
+from ground import messages
+from storage.models import Role
+
+router = Router("rollcall")
+
+# A manager's roll-call of their team: asked again twice, an hour apart; closed after a day.
+RESEND_EVERY = timedelta(hours=1)
+RESENDS = 2
+
+
+def _answer(ctx: EventContext) -> str | None:
+    assert ctx.postback is not None
+    value = ctx.postback.get("v")
+    return value if value in rollcall.ANSWERS else None
+
+
+@router.on(PostbackEvent, action("rc"))
+async def on_answer(ctx: EventContext) -> None:
+    assert ctx.member is not None and ctx.postback is not None
+    value = _answer(ctx)
+    if value is None:
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
+    async with ctx.services.unit_of_work() as work:
+        told = await rollcall.answer(work, ctx.postback.integer("r"), ctx.member, value)
+    ctx.reply(messages.text(ctx.t(f"rollcall.thanks_{value}", count=told)))
+
+
+@router.on(PostbackEvent, group_action("grc"))
+async def on_group_answer(ctx: EventContext) -> None:
+    """Answered by name in the group, as check-ins are."""
+    assert ctx.postback is not None
+    value = _answer(ctx)
+    user_id = tapper(ctx)
+    if value is None or user_id is None:
+        ctx.reply(
+            messages.text(ctx.t("postback.invalid" if value is None else "group.needs_message"))
+        )
+        return
+    group = await current_group(ctx)
+    name = await learn_member(ctx, group, user_id)
+    async with ctx.services.unit_of_work() as work:
+        await rollcall.answer_in_group(
+            work, ctx.postback.integer("r"), group, user_id, name, value
+        )
+    answer = ctx.t(f"rollcall.{value}")
+    ctx.reply(messages.text(ctx.t("rollcall.group_answer", name=name, answer=answer)))
+
+
+def _asks_status(ctx: EventContext) -> bool:
+    words = {w.strip().lower() for w in ctx.t("rollcall.status_words").split(",")}
+    waiting = ctx.member is not None and ctx.member.dialog  # a team name is awaited, say
+    return from_person(ctx) and not waiting and (text_of(ctx) or "").strip().lower() in words
+
+
+@router.on(MessageEvent, _asks_status)
+async def on_status(ctx: EventContext) -> None:
+    """「状況」: the tally of each open roll-call, for the teams the person manages."""
+    assert ctx.member is not None
+    lines = []
+    async with ctx.services.unit_of_work() as work:
+        managed = {
+            team.id: team
+            for team, role in await work.repos.teams.teams_of(ctx.member.id)
+            if role is Role.MANAGER
+        }
+        for call in await work.repos.rollcalls.recent():
+            if not call.open or not managed:
+                continue
+            for team_id, team in managed.items():
+                counts = (await rollcall.tally(work, call.id, {team_id})).counts
+                if sum(counts.values()):
+                    lines.append(ctx.t("rollcall.status_line", team=team.name, **counts))
+    ctx.reply(messages.text("\n".join(lines) or ctx.t("rollcall.status_none")))
+
+
+@router.on(PostbackEvent, action("rc_ask"))
+async def ask_start(ctx: EventContext) -> None:
+    """A team's manager starts a roll-call of that team: first, what it will do."""
+    assert ctx.member is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
+        found = await rollcall.plan(work, Audience("teams", team_ids=(team.id,)))
+    if role is not Role.MANAGER:
+        ctx.reply(messages.text(ctx.t("member.not_allowed")))
+        return
+    yes, cancel = ctx.t("rollcall.start_yes"), ctx.t("menu.cancel")
+    codec = ctx.services.postbacks
+    ctx.reply(
+        messages.text(
+            ctx.t("rollcall.start_confirm", team=team.name, count=len(found.people)),
+            [
+                (yes, codec.encode("rc_start", t=team.id), yes),
+                (cancel, codec.encode("cancel"), cancel),
+            ],
+        )
+    )
+
+
+@router.on(PostbackEvent, action("rc_start"))
+async def start(ctx: EventContext) -> None:
+    assert ctx.member is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
+        if role is not Role.MANAGER:
+            ctx.reply(messages.text(ctx.t("member.not_allowed")))
+            return
+        found = await rollcall.plan(work, Audience("teams", team_ids=(team.id,)))
+        await rollcall.start(
+            work, found, f"member {ctx.member.id}", resend_every=RESEND_EVERY, resends=RESENDS
+        )
+    ctx.reply(messages.text(ctx.t("rollcall.started", count=len(found.people))))

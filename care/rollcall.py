@@ -1,0 +1,245 @@
+"""災害時の安否確認: a roll-call of everyone (or chosen area teams and groups), now.
+
+It is not a check-in: it opens no round and changes no schedule, and an open round stays open;
+an answer is a sign of life all the same. 「助けが必要です」 reaches the person's managers at once.
+Only those who have not answered are asked again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from care.errors import Refusal, Refused
+from care.notices import Audience
+from care.notify import display_name, notify_managers
+from care.services import Services, UnitOfWork
+from ground import messages
+from ground.i18n import Locale
+from ground.line_api import MULTICAST_LIMIT
+from storage.models import ChatGroup, Member
+
+ANSWERS = ("safe", "help", "shelter")  # 無事です / 助けが必要です / 避難所にいます
+
+
+@dataclass
+class RollCallPlan:
+    """Who a roll-call asks, through which area team, and what it costs in messages."""
+
+    audience: Audience
+    people: list[tuple[Member, int | None]] = field(default_factory=list)
+    groups: list[tuple[ChatGroup, int]] = field(default_factory=list)  # (group, its members)
+    requests: int = 0
+
+    @property
+    def recipients(self) -> int:
+        return len(self.people) + sum(count for _, count in self.groups)
+
+
+async def plan(work: UnitOfWork, audience: Audience) -> RollCallPlan:
+    repos = work.repos
+    found = RollCallPlan(audience)
+    seen: set[int] = set()
+    if audience.kind == "everyone":
+        for member in await repos.members.all_active():
+            teams = await repos.teams.teams_of(member.id)
+            found.people.append((member, teams[0][0].id if teams else None))
+    elif audience.kind == "teams":
+        for team_id in audience.team_ids:
+            for member in await repos.teams.members_of(team_id):
+                if member.active and member.id not in seen:
+                    seen.add(member.id)
+                    found.people.append((member, team_id))
+    elif audience.kind == "groups":
+        for group_id in audience.group_ids:
+            group = await repos.groups.get(group_id)
+            if group is not None and group.active:
+                count = await work.services.line.chat_member_count(
+                    group.chat_type, group.line_chat_id
+                )
+                members = count if count is not None else len(await repos.groups.members(group_id))
+                found.groups.append((group, members))
+    languages = Counter(work.locale(m.language).language for m, _ in found.people)
+    found.requests = sum(-(-n // MULTICAST_LIMIT) for n in languages.values()) + len(found.groups)
+    return found
+
+
+async def start(
+    work: UnitOfWork,
+    plan: RollCallPlan,
+    started_by: str,
+    *,
+    resend_every: timedelta | None = None,
+    resends: int = 0,
+    close_after: timedelta | None = timedelta(hours=24),
+    quota_left: int | None = None,
+    partial: bool = False,
+) -> int:
+    """Send the roll-call; refused when it reaches nobody, or when the month's quota cannot
+    cover it and the admin did not agree to a partial send (then the first come first)."""
+    if not plan.people and not plan.groups:
+        raise Refused(Refusal.NOBODY)
+    people = plan.people
+    if quota_left is not None and plan.recipients > quota_left:
+        if not partial:
+            raise Refused(Refusal.QUOTA_SHORT, need=plan.recipients, left=quota_left)
+        people = people[: max(0, quota_left - sum(count for _, count in plan.groups))]
+    now = work.now
+    roll_call_id = await work.repos.rollcalls.create(
+        started_by,
+        plan.audience.kind,
+        plan.audience.detail(),
+        now,
+        int(resend_every.total_seconds() // 60) if resend_every else None,
+        resends if resend_every else 0,
+        now + resend_every if resend_every else None,
+        now + close_after if close_after else None,
+    )
+    await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
+    await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
+    await _ask(work, roll_call_id, [(m.line_user_id, m.language) for m, _ in people])
+    for group, _ in plan.groups:
+        message = question(work.services, work.locale(None), roll_call_id, action="grc")
+        await work.repos.outbox.add(
+            kind="push",
+            recipients=[group.line_chat_id],
+            messages=[message],
+            purpose="rollcall",
+            now=now,
+        )
+    return roll_call_id
+
+
+def question(
+    services: Services, locale: Locale, roll_call_id: int, again: bool = False, action: str = "rc"
+) -> messages.Message:
+    buttons = [
+        (label, services.postbacks.encode(action, r=roll_call_id, v=answer), label)
+        for answer in ANSWERS
+        for label in [locale.t(f"rollcall.{answer}")]
+    ]
+    title = locale.t("rollcall.again_title" if again else "rollcall.title")
+    return messages.card(title, locale.t("rollcall.body"), buttons)
+
+
+async def _ask(
+    work: UnitOfWork, roll_call_id: int, people: list[tuple[str, str]], again: bool = False
+) -> None:
+    """The question to these people: one multicast per 500 of the same language."""
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for line_user_id, language in people:
+        by_language[work.locale(language).language].append(line_user_id)
+    for language, line_ids in by_language.items():
+        message = question(work.services, work.locale(language), roll_call_id, again)
+        for start in range(0, len(line_ids), MULTICAST_LIMIT):
+            chunk = line_ids[start : start + MULTICAST_LIMIT]
+            await work.repos.outbox.add(
+                kind="multicast" if len(chunk) > 1 else "push",
+                recipients=chunk,
+                messages=[message],
+                purpose="rollcall",
+                now=work.now,
+            )
+
+
+async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, value: str) -> int:
+    """A person's answer: recorded (a later one replaces it), a sign of life (the check-in
+    round, if one is open, stays open), and 助けが必要です reaches their managers at once.
+    -> how many managers were told."""
+    roll_call = await work.repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if roll_call is None or not roll_call.open:
+        raise Refused(Refusal.ROLL_CALL_CLOSED)
+    if not await work.repos.rollcalls.answer(roll_call.id, member.id, value, work.now):
+        raise Refused(Refusal.NOT_ASKED)
+    await work.repos.members.set_last_ok(member.id, work.now)
+    if value != "help":
+        return 0
+
+    def build(locale: Locale) -> list[messages.Message]:
+        body = locale.t(
+            "rollcall.help_notice",
+            name=display_name(locale, member),
+            member_id=member.id,
+            at=locale.when(work.now),
+            phone=member.personal.phone or locale.t("rollcall.phone_none"),
+        )
+        return [messages.text(body)]
+
+    return await notify_managers(work, member, "rollcall_help", build)
+
+
+async def answer_in_group(
+    work: UnitOfWork,
+    roll_call_id: int | None,
+    group: ChatGroup,
+    user_id: str,
+    name: str,
+    value: str,
+) -> None:
+    roll_call = await work.repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if roll_call is None or not roll_call.open:
+        raise Refused(Refusal.ROLL_CALL_CLOSED)
+    await work.repos.rollcalls.group_answer(roll_call.id, group.id, user_id, name, value, work.now)
+
+
+async def resend_to_the_silent(work: UnitOfWork, limit: int) -> int:
+    """At each roll-call's interval, those who have not answered are asked again (only they),
+    as many times as set."""
+    due = await work.repos.rollcalls.due_resends(work.now, limit)
+    for roll_call in due:
+        silent = await work.repos.rollcalls.silent(roll_call.id)
+        await _ask(work, roll_call.id, [(uid, language) for _, uid, language in silent], True)
+        left = roll_call.resends_left - 1
+        every = timedelta(minutes=roll_call.resend_every_minutes or 0)
+        await work.repos.rollcalls.resent(roll_call.id, work.now + every if left > 0 else None)
+    for roll_call_id in await work.repos.rollcalls.due_to_close(work.now):
+        await work.repos.rollcalls.close(roll_call_id, work.now)
+    return len(due)
+
+
+async def close(work: UnitOfWork, roll_call_id: int) -> None:
+    await work.repos.rollcalls.close(roll_call_id, work.now)
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: dict[str, int]  # safe, help, shelter, silent
+    by_team: list[tuple[str, dict[str, int]]]
+    help: list[dict[str, Any]]  # who asked for help, with phone, team and managers
+    silent: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    timeline: list[tuple[str, int]]  # (local hour and minute, answers in those ten minutes)
+
+
+async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None = None) -> Tally:
+    people = await work.repos.rollcalls.people(roll_call_id)
+    if team_ids is not None:
+        people = [p for p in people if p["team_id"] in team_ids]
+    counts = Counter(p["answer"] or "silent" for p in people)
+    teams: dict[str, Counter[str]] = defaultdict(Counter)
+    for person in people:
+        teams[person["team_name"] or "-"][person["answer"] or "silent"] += 1
+    helpers = []
+    for person in people:
+        if person["answer"] == "help":
+            managers = await work.repos.teams.managers_watching(person["member_id"])
+            person = {**person, "managers": [m.display_name for m in managers]}
+            helpers.append(person)
+    tz = work.services.timezone
+    timeline: Counter[str] = Counter()
+    for person in people:
+        if person["answered_at"]:
+            local = datetime.fromisoformat(person["answered_at"]).astimezone(tz)
+            timeline[f"{local.hour:02d}:{local.minute // 10}0"] += 1
+    return Tally(
+        counts={answer: counts.get(answer, 0) for answer in (*ANSWERS, "silent")},
+        by_team=[
+            (name, {a: c.get(a, 0) for a in (*ANSWERS, "silent")}) for name, c in teams.items()
+        ],
+        help=helpers,
+        silent=[p for p in people if not p["answer"]],
+        groups=await work.repos.rollcalls.group_answers(roll_call_id),
+        timeline=sorted(timeline.items()),
+    )

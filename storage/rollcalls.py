@@ -1,0 +1,215 @@
+"""Roll-calls (災害時の安否確認): who was asked, through which area team, and how they answered."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import fetch_all, fetch_one, from_db, to_db
+
+
+@dataclass(frozen=True)
+class RollCall:
+    id: int
+    started_at: datetime
+    started_by: str
+    audience: str
+    detail: dict[str, Any]
+    resend_every_minutes: int | None
+    resends_left: int
+    next_resend_at: datetime | None
+    close_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> RollCall:
+        started = from_db(row["started_at"])
+        assert started is not None
+        return cls(
+            id=row["id"],
+            started_at=started,
+            started_by=row["started_by"],
+            audience=row["audience"],
+            detail=json.loads(row["audience_detail"]),
+            resend_every_minutes=row["resend_every_minutes"],
+            resends_left=row["resends_left"],
+            next_resend_at=from_db(row["next_resend_at"]),
+            close_at=from_db(row["close_at"]),
+            closed_at=from_db(row["closed_at"]),
+        )
+
+
+class RollCallRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def create(
+        self,
+        started_by: str,
+        audience: str,
+        detail: dict[str, Any],
+        now: datetime,
+        resend_every_minutes: int | None,
+        resends: int,
+        next_resend_at: datetime | None,
+        close_at: datetime | None,
+    ) -> int:
+        cursor = await self._conn.execute(
+            "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
+            " resend_every_minutes, resends_left, next_resend_at, close_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_db(now),
+                started_by,
+                audience,
+                json.dumps(detail),
+                resend_every_minutes,
+                resends,
+                to_db(next_resend_at) if next_resend_at else None,
+                to_db(close_at) if close_at else None,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def add_people(
+        self, roll_call_id: int, people: Sequence[tuple[int, int | None]]
+    ) -> None:
+        await self._conn.executemany(
+            "INSERT OR IGNORE INTO roll_call_people (roll_call_id, member_id, team_id)"
+            " VALUES (?, ?, ?)",
+            [(roll_call_id, member_id, team_id) for member_id, team_id in people],
+        )
+
+    async def add_groups(self, roll_call_id: int, group_ids: Sequence[int]) -> None:
+        await self._conn.executemany(
+            "INSERT OR IGNORE INTO roll_call_groups (roll_call_id, group_id) VALUES (?, ?)",
+            [(roll_call_id, group_id) for group_id in group_ids],
+        )
+
+    async def get(self, roll_call_id: int) -> RollCall | None:
+        row = await fetch_one(self._conn, "SELECT * FROM roll_calls WHERE id = ?", (roll_call_id,))
+        return RollCall.from_row(row) if row else None
+
+    async def recent(self, limit: int = 20) -> list[RollCall]:
+        rows = await fetch_all(
+            self._conn, "SELECT * FROM roll_calls ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [RollCall.from_row(row) for row in rows]
+
+    async def open_for_member(self, member_id: int) -> list[RollCall]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT c.* FROM roll_calls c JOIN roll_call_people p ON p.roll_call_id = c.id"
+            " WHERE p.member_id = ? AND c.closed_at IS NULL ORDER BY c.id",
+            (member_id,),
+        )
+        return [RollCall.from_row(row) for row in rows]
+
+    async def answer(self, roll_call_id: int, member_id: int, answer: str, at: datetime) -> bool:
+        """Record (or change) the member's answer; -> whether they were asked."""
+        cursor = await self._conn.execute(
+            "UPDATE roll_call_people SET answer = ?, answered_at = ?"
+            " WHERE roll_call_id = ? AND member_id = ?",
+            (answer, to_db(at), roll_call_id, member_id),
+        )
+        return cursor.rowcount == 1
+
+    async def group_answer(
+        self,
+        roll_call_id: int,
+        group_id: int,
+        line_user_id: str,
+        name: str,
+        answer: str,
+        at: datetime,
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO roll_call_groups (roll_call_id, group_id, line_user_id, display_name,"
+            " answer, answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " answer = excluded.answer, answered_at = excluded.answered_at",
+            (roll_call_id, group_id, line_user_id, name, answer, to_db(at)),
+        )
+
+    async def silent(self, roll_call_id: int) -> list[tuple[int, str, str]]:
+        """(member id, LINE user id, language) of those asked who have not answered."""
+        rows = await fetch_all(
+            self._conn,
+            "SELECT m.id, m.line_user_id, m.language FROM roll_call_people p"
+            " JOIN members m ON m.id = p.member_id"
+            " WHERE p.roll_call_id = ? AND p.answer IS NULL AND m.status = 'active' ORDER BY m.id",
+            (roll_call_id,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def people(self, roll_call_id: int) -> list[dict[str, Any]]:
+        """Everyone asked, with their answer, area team and what the staff need to reach them."""
+        rows = await fetch_all(
+            self._conn,
+            "SELECT m.id AS member_id, m.display_name, m.full_name, m.phone, p.answer,"
+            " p.answered_at, p.team_id, t.name AS team_name FROM roll_call_people p"
+            " JOIN members m ON m.id = p.member_id LEFT JOIN teams t ON t.id = p.team_id"
+            " WHERE p.roll_call_id = ? ORDER BY m.id",
+            (roll_call_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def group_answers(self, roll_call_id: int) -> list[dict[str, Any]]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT r.group_id, g.name AS group_name, r.line_user_id, r.display_name, r.answer,"
+            " r.answered_at FROM roll_call_groups r JOIN chat_groups g ON g.id = r.group_id"
+            " WHERE r.roll_call_id = ? AND r.line_user_id != '' ORDER BY r.answered_at",
+            (roll_call_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def due_resends(self, now: datetime, limit: int) -> list[RollCall]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT * FROM roll_calls WHERE closed_at IS NULL AND resends_left > 0"
+            " AND next_resend_at <= ? ORDER BY next_resend_at LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [RollCall.from_row(row) for row in rows]
+
+    async def resent(self, roll_call_id: int, next_at: datetime | None) -> None:
+        await self._conn.execute(
+            "UPDATE roll_calls SET resends_left = resends_left - 1, next_resend_at = ?"
+            " WHERE id = ?",
+            (to_db(next_at) if next_at else None, roll_call_id),
+        )
+
+    async def due_to_close(self, now: datetime) -> list[int]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT id FROM roll_calls WHERE closed_at IS NULL AND close_at <= ?",
+            (to_db(now),),
+        )
+        return [row[0] for row in rows]
+
+    async def close(self, roll_call_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE roll_calls SET closed_at = ?, next_resend_at = NULL"
+            " WHERE id = ? AND closed_at IS NULL",
+            (to_db(at), roll_call_id),
+        )
+
+    async def earliest_due(self) -> datetime | None:
+        row = await fetch_one(
+            self._conn,
+            "SELECT MIN(CASE WHEN resends_left > 0 THEN next_resend_at END), MIN(close_at)"
+            " FROM roll_calls WHERE closed_at IS NULL",
+        )
+        found = [from_db(value) for value in (row or ()) if value]
+        moments = [moment for moment in found if moment is not None]
+        return min(moments) if moments else None
