@@ -43,6 +43,9 @@ async def roll_calls(request: web.Request) -> web.Response:
     async with services_of(request).repositories() as repos:
         context = {
             "calls": await repos.rollcalls.recent(),
+            "quakes": await repos.quakes.recent(
+                services_of(request).clock.now() - timedelta(days=1)
+            ),
             "teams": await repos.stats.teams(),
             "groups": await repos.stats.groups(),
             "audiences": AUDIENCES,

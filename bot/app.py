@@ -22,6 +22,7 @@ from ground.settings import Settings
 from liff.routes import setup_liff
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
+from scheduler.quakes import QuakePoller
 from storage.database import Database
 
 log = logging.getLogger("mimamori.app")
@@ -78,7 +79,8 @@ def _services(
 def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
-        engine = CheckinEngine(services, OutboxDelivery(services))
+        quakes = QuakePoller(services) if services.settings.jma_areas else None
+        engine = CheckinEngine(services, OutboxDelivery(services), quakes)
         dispatcher = EventDispatcher(services, build_router())
         app[ENGINE], app[DISPATCHER], app[INBOX] = engine, dispatcher, Inbox(services)
         await dispatcher.replay_unprocessed()

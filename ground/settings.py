@@ -11,6 +11,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LINE_API_DEFAULT = "https://api.line.me"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
+JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+_INTENSITIES = {
+    "1": "1",
+    "2": "2",
+    "3": "3",
+    "4": "4",
+    "5-": "5-",
+    "5+": "5+",
+    "6-": "6-",
+    "6+": "6+",
+    "7": "7",
+    "5弱": "5-",
+    "5強": "5+",
+    "6弱": "6-",
+    "6強": "6+",
+}
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -46,6 +62,12 @@ class Settings:
     liff_sdk_url: str = LIFF_SDK_DEFAULT
     branding: Path | None = None
     max_webhook_body: int = 1024 * 1024
+    # Roll-calls started by JMA earthquake reports: off unless the city's area codes are set.
+    jma_areas: frozenset[str] = frozenset()
+    jma_threshold: str = "5-"
+    jma_window: timedelta = timedelta(hours=6)
+    jma_feed_url: str = JMA_FEED_DEFAULT
+    jma_interval: timedelta = timedelta(seconds=60)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -69,7 +91,27 @@ class Settings:
             liff_id=(env.get("MIMAMORI_LIFF_ID") or "").strip() or None,
             liff_sdk_url=_optional_url(env, "MIMAMORI_LIFF_SDK_URL") or LIFF_SDK_DEFAULT,
             branding=_optional_dir(env, "MIMAMORI_BRANDING"),
+            jma_areas=_codes(env, "MIMAMORI_JMA_AREAS"),
+            jma_threshold=_intensity(env, "MIMAMORI_JMA_THRESHOLD", "5-"),
+            jma_window=_duration(env, "MIMAMORI_JMA_WINDOW", "6h"),
+            jma_feed_url=_url(env, "MIMAMORI_JMA_FEED", JMA_FEED_DEFAULT),
+            jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
         )
+
+
+def _codes(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """Comma-separated JMA area, city or prefecture codes (350, 2712700, 13)."""
+    codes = frozenset(c.strip() for c in (env.get(name) or "").split(",") if c.strip())
+    if any(not code.isdigit() for code in codes):
+        raise SettingsError(name, "expected JMA area codes (digits), comma-separated")
+    return codes
+
+
+def _intensity(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip().removeprefix("震度")
+    if value not in _INTENSITIES:
+        raise SettingsError(name, f"expected a seismic intensity such as 5- or 5弱, got {value!r}")
+    return _INTENSITIES[value]
 
 
 def parse_duration(text: str) -> timedelta:

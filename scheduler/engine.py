@@ -16,10 +16,12 @@ from care import alerts, checkins, group_rounds, reassurance, rollcall
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
+from scheduler.quakes import QuakePoller
 
 log = logging.getLogger("mimamori.engine")
 
 SWEEP_JOB_ID = "mimamori-sweep"
+JMA_JOB_ID = "mimamori-jma"
 BATCH = 1000
 # Rounds given their message per transaction: many multicasts of 500 each.
 MESSAGE_BATCH = 5_000
@@ -31,9 +33,12 @@ INBOX_KEEP = timedelta(days=7)
 class CheckinEngine:
     """The scheduler surface: it reads what is due and asks the service layer to act on it."""
 
-    def __init__(self, services: Services, delivery: OutboxDelivery) -> None:
+    def __init__(
+        self, services: Services, delivery: OutboxDelivery, quakes: QuakePoller | None = None
+    ) -> None:
         self._services = services
         self._delivery = delivery
+        self._quakes = quakes
         self._sweep_lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         self._delivery_task: asyncio.Task[None] | None = None
@@ -129,6 +134,17 @@ class CheckinEngine:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # catch up at once after a restart
         )
+        if self._quakes is not None:
+            self._scheduler.add_job(
+                self._quakes.poll_safely,
+                "interval",
+                seconds=self._services.settings.jma_interval.total_seconds(),
+                id=JMA_JOB_ID,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
         self._scheduler.start()
 
     async def stop(self) -> None:

@@ -15,6 +15,7 @@ from storage.groups import GroupRepository
 from storage.inbox import InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
+from storage.quakes import QuakeRepository
 from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
@@ -32,6 +33,7 @@ class Repositories:
     admin: AdminRepository
     stats: StatsRepository
     rollcalls: RollCallRepository
+    quakes: QuakeRepository
     conn: aiosqlite.Connection
 
     @asynccontextmanager
@@ -66,5 +68,6 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             admin=AdminRepository(conn),
             stats=StatsRepository(conn),
             rollcalls=RollCallRepository(conn),
+            quakes=QuakeRepository(conn),
             conn=conn,
         )

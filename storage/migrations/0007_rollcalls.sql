@@ -32,3 +32,15 @@ CREATE TABLE roll_call_groups (
     answered_at TEXT,
     PRIMARY KEY (roll_call_id, group_id, line_user_id)
 );
+
+-- Earthquake reports read from the JMA feed (気象庁防災情報XML): each document once, and what it
+-- did: started a roll-call, was an aftershock within the window (the admins are told), or less.
+CREATE TABLE jma_reports (
+    document TEXT PRIMARY KEY,               -- the report's URL in the feed
+    event_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    max_int TEXT,                            -- the strongest intensity in the city's areas
+    action TEXT NOT NULL CHECK (action IN ('started', 'aftershock', 'below', 'elsewhere')),
+    roll_call_id INTEGER REFERENCES roll_calls (id),
+    received_at TEXT NOT NULL
+);

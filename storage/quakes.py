@@ -1,0 +1,58 @@
+"""Earthquake reports read from the JMA feed, and what each did."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import fetch_all, fetch_one, to_db
+
+
+class QuakeRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def seen(self, document: str) -> bool:
+        return (
+            await fetch_one(
+                self._conn, "SELECT 1 FROM jma_reports WHERE document = ?", (document,)
+            )
+            is not None
+        )
+
+    async def started_since(self, since: datetime) -> bool:
+        return (
+            await fetch_one(
+                self._conn,
+                "SELECT 1 FROM jma_reports WHERE action = 'started' AND received_at >= ?",
+                (to_db(since),),
+            )
+            is not None
+        )
+
+    async def record(
+        self,
+        document: str,
+        event_id: str,
+        title: str,
+        max_int: str | None,
+        action: str,
+        roll_call_id: int | None,
+        now: datetime,
+    ) -> None:
+        await self._conn.execute(
+            "INSERT OR IGNORE INTO jma_reports (document, event_id, title, max_int, action,"
+            " roll_call_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (document, event_id, title, max_int, action, roll_call_id, to_db(now)),
+        )
+
+    async def recent(self, since: datetime) -> list[dict[str, Any]]:
+        rows = await fetch_all(
+            self._conn,
+            "SELECT * FROM jma_reports WHERE received_at >= ? AND action IN ('started',"
+            " 'aftershock') ORDER BY received_at DESC",
+            (to_db(since),),
+        )
+        return [dict(row) for row in rows]
