@@ -85,7 +85,7 @@ async def on_report(
         action = "aftershock"
     else:
         action = "started"
-        plan = await rollcall.plan(work, Audience("everyone"))
+        plan = await rollcall.plan(work, Audience("everyone"), with_groups=True)
         roll_call_id = await rollcall.start(
             work,
             plan,

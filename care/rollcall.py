@@ -38,9 +38,15 @@ class RollCallPlan:
         return len(self.people) + sum(count for _, count in self.groups)
 
 
-async def plan(work: UnitOfWork, audience: Audience) -> RollCallPlan:
+async def plan(work: UnitOfWork, audience: Audience, with_groups: bool = False) -> RollCallPlan:
+    """Who the audience reaches; `with_groups` adds every active group (an earthquake)."""
     repos = work.repos
     found = RollCallPlan(audience)
+    if with_groups:
+        active = [g["id"] for g in await repos.stats.groups()]
+        audience = Audience(audience.kind, audience.team_ids, tuple(active))
+        found.audience = audience
+        found.groups = await _groups(work, audience.group_ids)
     seen: set[int] = set()
     if audience.kind == "everyone":
         for member in await repos.members.all_active():
@@ -53,16 +59,22 @@ async def plan(work: UnitOfWork, audience: Audience) -> RollCallPlan:
                     seen.add(member.id)
                     found.people.append((member, team_id))
     elif audience.kind == "groups":
-        for group_id in audience.group_ids:
-            group = await repos.groups.get(group_id)
-            if group is not None and group.active:
-                count = await work.services.line.chat_member_count(
-                    group.chat_type, group.line_chat_id
-                )
-                members = count if count is not None else len(await repos.groups.members(group_id))
-                found.groups.append((group, members))
+        found.groups = await _groups(work, audience.group_ids)
     languages = Counter(work.locale(m.language).language for m, _ in found.people)
     found.requests = sum(-(-n // MULTICAST_LIMIT) for n in languages.values()) + len(found.groups)
+    return found
+
+
+async def _groups(work: UnitOfWork, group_ids: tuple[int, ...]) -> list[tuple[ChatGroup, int]]:
+    found = []
+    for group_id in group_ids:
+        group = await work.repos.groups.get(group_id)
+        if group is not None and group.active:
+            count = await work.services.line.chat_member_count(group.chat_type, group.line_chat_id)
+            members = (
+                count if count is not None else len(await work.repos.groups.members(group_id))
+            )
+            found.append((group, members))
     return found
 
 

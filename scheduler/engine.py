@@ -46,6 +46,11 @@ class CheckinEngine:
         # Whatever a unit of work writes to the outbox leaves as soon as it has committed.
         services.deliveries.listen(self.request_delivery)
 
+    @property
+    def quakes(self) -> QuakePoller | None:
+        """The JMA feed's poller, when the city's areas are configured."""
+        return self._quakes
+
     async def sweep(self) -> None:
         """Act on everything due now: open rounds, re-send, alert, then send the outbox."""
         async with self._sweep_lock:

@@ -22,6 +22,7 @@ from ground.clock import FakeClock
 from ground.i18n import I18n
 from ground.settings import Settings
 from scheduler.engine import ENGINE
+from simulator import quake
 from simulator import tour as tours
 from simulator import web as simulator_web
 from simulator.platform import LinePlatform
@@ -48,6 +49,10 @@ def demo_settings(port: int, database: Path) -> Settings:
         login_channel_id=DEMO_LOGIN_CHANNEL,
         liff_id=f"{DEMO_LOGIN_CHANNEL}-demo",
         liff_sdk_url=f"{line}/liff-sdk.js",
+        # The 「地震」 button: the stand-in JMA feed reports a quake in this area.
+        jma_areas=frozenset({quake.AREA}),
+        jma_feed_url=f"{line}/jma/eqvol.xml",
+        jma_interval=timedelta(days=1),  # read when the button is pressed, not by the clock
     )
 
 
@@ -95,7 +100,19 @@ class Demo:
         async def play() -> None:
             await tours.Tour(simulator, self.locale, self.pace).run()
 
-        sim_runner = web.AppRunner(simulator_web.make_app(self.platform, simulator, play))
+        jma = quake.JmaStandIn()
+        jma.base_url = f"http://{HOST}:{self.settings.port + 1}"
+
+        async def earthquake() -> None:
+            jma.quake(self.clock.now())
+            poller = self.bot_app[ENGINE].quakes
+            if poller is not None:
+                await poller.poll()
+            await self._settle()
+
+        sim_app = simulator_web.make_app(self.platform, simulator, play, earthquake)
+        jma.add_routes(sim_app)
+        sim_runner = web.AppRunner(sim_app)
         await sim_runner.setup()
         # The stand-in LINE must answer before the bot's first sweep calls it.
         await web.TCPSite(sim_runner, HOST, self.settings.port + 1).start()

@@ -16,16 +16,23 @@ from simulator.simulator import Simulator
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIMULATOR = web.AppKey("simulator", Simulator)
+QUAKE: web.AppKey[Callable[[], Coroutine[Any, Any, None]]] = web.AppKey("quake")
 TOUR: web.AppKey[Callable[[], Coroutine[Any, Any, None]]] = web.AppKey("tour")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3h": timedelta(hours=3)}
 
 
 def make_app(
-    platform: LinePlatform, simulator: Simulator, tour: Callable[[], Coroutine[Any, Any, None]]
+    platform: LinePlatform,
+    simulator: Simulator,
+    tour: Callable[[], Coroutine[Any, Any, None]],
+    quake: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> web.Application:
     app = platform.make_app()
     app[SIMULATOR] = simulator
     app[TOUR] = tour
+    if quake is not None:
+        app[QUAKE] = quake
+        app.router.add_post("/api/quake", start_quake)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC)
     app.router.add_get("/api/state", state)
@@ -144,6 +151,12 @@ async def clock(request: web.Request) -> web.Response:
     else:
         raise web.HTTPBadRequest(text="advance by 1h, 3h, 1d or to the next check-in")
     return web.json_response(simulator.state())
+
+
+async def start_quake(request: web.Request) -> web.Response:
+    """「地震」: JMA reports a strong quake in the demo's area; the bot's poller reads it."""
+    await request.app[QUAKE]()
+    return web.json_response(request.app[SIMULATOR].state())
 
 
 async def start_tour(request: web.Request) -> web.Response:

@@ -102,3 +102,18 @@ async def test_serve_without_credentials_starts_the_simulator(tmp_path: Path) ->
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()[-2000:]
+
+
+async def test_the_earthquake_button_starts_a_roll_call_for_the_phones_and_the_group(
+    demo: Demo,
+) -> None:
+    assert demo.simulator is not None
+    await Tour(demo.simulator, demo.locale, pace=0).run()
+    async with ClientSession() as session:
+        async with session.post(demo.url + "api/quake", json={}) as response:
+            assert response.status == 200
+    locale = demo.locale
+    for name in (RESIDENT, DAUGHTER, SON):
+        assert said(texts(demo, name), "rollcall.body", locale), name
+    group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
+    assert said(group, "rollcall.body", locale), "the group gets its post"

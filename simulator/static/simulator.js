@@ -208,6 +208,7 @@
     button.addEventListener("click", function () { post("/api/clock", { advance: button.dataset.advance }); });
   });
   document.getElementById("tour").addEventListener("click", function () { post("/api/tour"); });
+  document.getElementById("quake").addEventListener("click", function () { post("/api/quake"); });
   document.getElementById("add-person").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = event.target.elements.name;
