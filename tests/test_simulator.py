@@ -109,9 +109,8 @@ async def test_the_earthquake_button_starts_a_roll_call_for_the_phones_and_the_g
 ) -> None:
     assert demo.simulator is not None
     await Tour(demo.simulator, demo.locale, pace=0).run()
-    async with ClientSession() as session:
-        async with session.post(demo.url + "api/quake", json={}) as response:
-            assert response.status == 200
+    async with ClientSession() as session, session.post(demo.url + "api/quake", json={}) as answer:
+        assert answer.status == 200
     locale = demo.locale
     for name in (RESIDENT, DAUGHTER, SON):
         assert said(texts(demo, name), "rollcall.body", locale), name
