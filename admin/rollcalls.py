@@ -11,23 +11,11 @@ from aiohttp import web
 
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
-from admin.views import _csv, _int, _page, quota_forecast
+from admin.views import _csv, _int, _page, audience_of, quota_forecast
 from care import rollcall
 from care.errors import Refused
-from care.notices import Audience
 
 AUDIENCES = ("everyone", "teams", "groups")
-
-
-def _audience(form: Any) -> Audience:
-    kind = str(form.get("audience", ""))
-    if kind not in AUDIENCES:
-        raise web.HTTPBadRequest(text="choose who the roll-call is for")
-    return Audience(
-        kind=kind,
-        team_ids=tuple(i for i in (_int(v) for v in form.getall("team_id", [])) if i),
-        group_ids=tuple(i for i in (_int(v) for v in form.getall("group_id", [])) if i),
-    )
 
 
 def _settings(form: Any) -> dict[str, Any]:
@@ -55,7 +43,7 @@ async def roll_calls(request: web.Request) -> web.Response:
 
 async def preview(request: web.Request) -> web.Response:
     form = await request.post()
-    audience = _audience(form)
+    audience = audience_of(form, AUDIENCES)
     async with services_of(request).unit_of_work() as work:
         found = await rollcall.plan(work, audience)
     forecast = await quota_forecast(request)
@@ -69,7 +57,7 @@ async def preview(request: web.Request) -> web.Response:
 
 async def start(request: web.Request) -> web.Response:
     form = await request.post()
-    audience = _audience(form)
+    audience = audience_of(form, AUDIENCES)
     forecast = await quota_forecast(request, fresh=True)
     left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
     admin = session_of(request).admin.name

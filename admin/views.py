@@ -246,10 +246,11 @@ async def notices(request: web.Request) -> web.Response:
     )
 
 
-def _audience(form: Any) -> Audience:
+def audience_of(form: Any, kinds: tuple[str, ...] = AUDIENCES) -> Audience:
+    """Who a notice or a roll-call is for, from the console's form."""
     kind = str(form.get("audience", ""))
-    if kind not in AUDIENCES:
-        raise web.HTTPBadRequest(text="choose who the notice is for")
+    if kind not in kinds:
+        raise web.HTTPBadRequest(text="choose who it is for")
     return Audience(
         kind=kind,
         team_ids=tuple(i for i in (_int(v) for v in form.getall("team_id", [])) if i),
@@ -267,7 +268,7 @@ def _notice_text(form: Any) -> str:
 
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
-    text, audience = _notice_text(form), _audience(form)
+    text, audience = _notice_text(form), audience_of(form)
     async with services_of(request).unit_of_work() as work:
         plan = await plan_notice(work, audience)
     found = await quota_forecast(request)
@@ -285,7 +286,7 @@ async def preview_notice(request: web.Request) -> web.Response:
 
 async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
-    text, audience = _notice_text(form), _audience(form)
+    text, audience = _notice_text(form), audience_of(form)
     admin = session_of(request).admin.name
     async with services_of(request).unit_of_work() as work:
         plan = await plan_notice(work, audience)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -52,6 +52,18 @@ async def fetch_all(
 ) -> list[aiosqlite.Row]:
     """Every row of a query, in one trip to the database thread."""
     return list(await conn.execute_fetchall(sql, params))
+
+
+async def fetch_in(
+    conn: aiosqlite.Connection, sql: str, values: Sequence[Any], chunk: int = 500
+) -> list[aiosqlite.Row]:
+    """Rows of `sql`, whose `{marks}` takes `values` as an IN list, a chunk at a time (SQLite
+    limits the parameters of one statement)."""
+    rows: list[aiosqlite.Row] = []
+    for start in range(0, len(values), chunk):
+        part = list(values[start : start + chunk])
+        rows += await fetch_all(conn, sql.format(marks=",".join("?" * len(part))), part)
+    return rows
 
 
 class Database:

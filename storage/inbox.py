@@ -25,16 +25,8 @@ class InboxRepository:
     async def record_many(self, events: list[tuple[str, str]], now: datetime) -> set[str]:
         """Store (event id, payload) pairs in a few trips; -> the ids not seen before."""
         ids = [event_id for event_id, _ in events]
-        seen: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await fetch_all(
-                self._conn,
-                f"SELECT event_id FROM webhook_events WHERE event_id IN ({marks})",
-                chunk,
-            )
-            seen.update(row[0] for row in rows)
+        sql = "SELECT event_id FROM webhook_events WHERE event_id IN ({marks})"
+        seen = {row[0] for row in await fetch_in(self._conn, sql, ids)}
         fresh = [(event_id, payload) for event_id, payload in events if event_id not in seen]
         stamp = to_db(now)
         await self._conn.executemany(

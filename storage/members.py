@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db
+from storage.database import fetch_all, fetch_in, fetch_one, from_db, from_db_cached, to_db
 from storage.models import (
     PERSONAL_FIELDS,
     DueMember,
@@ -27,29 +27,14 @@ class MemberRepository:
         return await self._one("SELECT * FROM members WHERE line_user_id = ?", (line_user_id,))
 
     async def by_line_ids(self, line_user_ids: list[str]) -> dict[str, Member]:
-        found: dict[str, Member] = {}
-        for start in range(0, len(line_user_ids), 500):
-            chunk = line_user_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await fetch_all(
-                self._conn, f"SELECT * FROM members WHERE line_user_id IN ({marks})", chunk
-            )
-            found.update((row["line_user_id"], Member.from_row(row)) for row in rows)
-        return found
+        sql = "SELECT * FROM members WHERE line_user_id IN ({marks})"
+        rows = await fetch_in(self._conn, sql, line_user_ids)
+        return {row["line_user_id"]: Member.from_row(row) for row in rows}
 
     async def known(self, line_user_ids: list[str]) -> set[str]:
         """Which of these LINE users the bot knows already."""
-        found: set[str] = set()
-        for start in range(0, len(line_user_ids), 500):
-            chunk = line_user_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await fetch_all(
-                self._conn,
-                f"SELECT line_user_id FROM members WHERE line_user_id IN ({marks})",
-                chunk,
-            )
-            found.update(row[0] for row in rows)
-        return found
+        sql = "SELECT line_user_id FROM members WHERE line_user_id IN ({marks})"
+        return {row[0] for row in await fetch_in(self._conn, sql, line_user_ids)}
 
     async def register(
         self, line_user_id: str, display_name: str, language: str, now: datetime
@@ -198,13 +183,7 @@ class MemberRepository:
         )
 
     async def get_many(self, member_ids: list[int]) -> dict[int, Member]:
-        found: dict[int, Member] = {}
-        for start in range(0, len(member_ids), 500):
-            chunk = member_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            async with self._conn.execute(
-                f"SELECT * FROM members WHERE id IN ({marks})", chunk
-            ) as cursor:
-                for row in await cursor.fetchall():
-                    found[row["id"]] = Member.from_row(row)
-        return found
+        rows = await fetch_in(
+            self._conn, "SELECT * FROM members WHERE id IN ({marks})", member_ids
+        )
+        return {row["id"]: Member.from_row(row) for row in rows}
