@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.database import fetch_all, to_db
+from storage.database import fetch_all, fetch_in, to_db
 
 
 class InboxRepository:
