@@ -313,11 +313,22 @@ async def audit_log(request: web.Request) -> web.Response:
     return await _page(request, "audit.html", {"entries": entries})
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice: a
+    leading =, +, -, @, tab or carriage return is prefixed with a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> web.Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([[cell(value) for value in row] for row in rows])
     # A BOM so that spreadsheet programs in Japan open the UTF-8 file correctly.
     return web.Response(
         body=("\ufeff" + buffer.getvalue()).encode("utf-8"),

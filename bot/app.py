@@ -102,3 +102,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith("/liff/api/"):
+        # Personal data: no browser or proxy keeps a copy.
+        response.headers["Cache-Control"] = "no-store"
+    if request.scheme == "https" or request.headers.get("X-Forwarded-Proto") == "https":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -304,3 +304,20 @@ async def test_the_audit_log_cannot_be_edited(bot: Bot) -> None:
         for statement in ("UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"):
             with pytest.raises(sqlite3.IntegrityError):
                 await conn.execute(statement)
+
+
+async def test_exported_names_never_run_as_spreadsheet_formulas(bot: Bot) -> None:
+    await bot.follow('=HYPERLINK("http://evil.example","click")')
+    await bot.follow("@SUM(1+1)")
+    async with bot.repos() as repos:
+        await repos.teams.create("+cmd|' /C calc'!A0", 1, 9, bot.clock.now(), kept=True)
+    await add_admin(bot)
+    await login(bot.client)
+    members = (await (await bot.client.get("/admin/export/members.csv")).read()).decode(
+        "utf-8-sig"
+    )
+    teams = (await (await bot.client.get("/admin/export/teams.csv")).read()).decode("utf-8-sig")
+    for line in members.splitlines()[1:] + teams.splitlines()[1:]:
+        for value in line.split(",")[1:2]:
+            assert not value.lstrip('"').startswith(("=", "+", "-", "@")), line
+    assert "'=HYPERLINK" in members and "'@SUM" in members and "'+cmd" in teams

@@ -333,3 +333,33 @@ async def test_a_manager_joins_from_a_code_made_on_my_page(bot: Bot) -> None:
     await join(bot, son, code)
     _, body = await resident.call("GET", "/liff/api/teams")
     assert len(body["teams"][0]["members"]) == 2
+
+
+async def test_personal_data_is_never_cached_and_https_is_sticky(bot: Bot) -> None:
+    page = await page_for(bot, "resident")
+    response = await bot.client.get(
+        "/liff/api/me",
+        headers={"Authorization": f"Bearer {page.token}", "X-Forwarded-Proto": "https"},
+    )
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    refused = await bot.client.get("/liff/api/me")
+    assert refused.status == 401 and refused.headers["Cache-Control"] == "no-store"
+
+
+async def test_personal_fields_are_normalised_or_refused_the_same_way(bot: Bot) -> None:
+    page = await page_for(bot, "resident")
+    for birth in ("19400203", "2020-W01-1", "1940-2-3"):
+        status, body = await page.call("PUT", "/liff/api/me/personal", {"birth_date": birth})
+        assert (status, body["fields"]) == (400, {"birth_date": "not_a_date"}), birth
+    for name in ("山田\u202e子花", "山\u200b田"):
+        status, body = await page.call("PUT", "/liff/api/me/personal", {"full_name": name})
+        assert (status, body["fields"]) == (400, {"full_name": "hidden_characters"}), name
+    status, body = await page.call("PUT", "/liff/api/me/memo", {"memo": "鍵は\u202e隣"})
+    assert (status, body["error"]) == (400, "invalid_memo")
+    assert (await page.call("PUT", "/liff/api/me/personal", {"full_name": "ＹＡＭＡＤＡ"}))[
+        0
+    ] == 200
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["member"]["personal"]["full_name"] == "YAMADA", "NFKC, as team names"

@@ -150,3 +150,21 @@ async def test_healthz(bot: Bot) -> None:
     await bot.services.db.close()
     response = await bot.client.get("/healthz")
     assert response.status == 503
+
+
+async def test_a_body_nested_too_deeply_gets_400(bot: Bot) -> None:
+    payload = ('{"events": ' + "[" * 200_000 + "]" * 200_000 + "}").encode()
+    response = await bot.client.post(
+        "/callback", data=payload, headers={"X-Line-Signature": hook.sign(payload, SECRET)}
+    )
+    assert response.status == 400
+
+
+async def test_one_odd_event_does_not_sink_the_others(bot: Bot, caplog) -> None:  # noqa: ANN001
+    uid = hook.user_id("someone")
+    bot.line.add_profile(uid, "someone")
+    odd = hook.text(uid, "秘密の言葉", bot.clock.now())
+    odd["timestamp"] = "soon"
+    await bot.post(odd, hook.follow(uid, bot.clock.now()), validate=False)
+    assert says(bot.line.reply_texts()[-2], "follow.greeting")
+    assert "秘密の言葉" not in caplog.text and uid not in caplog.text, "no words, no ids in logs"
