@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from aiohttp import web
@@ -21,6 +23,10 @@ LOGIN_CSRF_COOKIE = "mimamori_login"
 SESSION_LENGTH = timedelta(hours=8)
 MAX_FAILURES = 5
 LOCK_LENGTH = timedelta(minutes=15)
+# One address trying many names is stopped even though no single account locks.
+MAX_FAILURES_PER_ADDRESS = 20
+# Each scrypt takes 16 MiB and ~50 ms of a core: a few at once, never on the event loop.
+CONCURRENT_HASHES = 4
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
@@ -30,6 +36,44 @@ AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamRespo
 def _dummy_hash() -> str:
     # Checked when the name is unknown, so that a wrong name takes as long as a wrong password.
     return hash_password(secrets.token_urlsafe(16))
+
+
+class LoginGate:
+    """Password checks run in threads, a few at a time, so a burst of logins cannot stall the
+    webhook; and failures are counted per client address over the lock-out window."""
+
+    def __init__(self) -> None:
+        self._hashes = asyncio.Semaphore(CONCURRENT_HASHES)
+        self._failures: dict[str, deque[datetime]] = {}
+
+    async def check(self, password: str, stored: str) -> bool:
+        async with self._hashes:
+            return await asyncio.to_thread(check_password, password, stored)
+
+    def _recent(self, address: str, now: datetime) -> deque[datetime]:
+        failures = self._failures.get(address, deque())
+        while failures and failures[0] <= now - LOCK_LENGTH:
+            failures.popleft()
+        if not failures:
+            self._failures.pop(address, None)
+        return failures
+
+    def blocked(self, address: str, now: datetime) -> bool:
+        return len(self._recent(address, now)) >= MAX_FAILURES_PER_ADDRESS
+
+    def failed(self, address: str, now: datetime) -> None:
+        self._recent(address, now)
+        self._failures.setdefault(address, deque()).append(now)
+        if len(self._failures) > 10_000:
+            # Bounded memory under a spray from many addresses: forget the oldest.
+            self._failures.pop(next(iter(self._failures)))
+
+
+LOGIN_GATE = web.AppKey("login_gate", LoginGate)
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "?"
 
 
 def _hash(token: str) -> str:
@@ -115,19 +159,24 @@ async def login(request: web.Request) -> web.StreamResponse:
     ):
         raise web.HTTPForbidden(text="CSRF token missing or wrong")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
+    gate, address = request.app[LOGIN_GATE], client_address(request)
     now = services_of(request).clock.now()
+    if gate.blocked(address, now):
+        async with services_of(request).repositories() as repos:
+            await repos.admin.audit(name[:64] or "?", "login_refused_address", "", now)
+        return await login_page(request, "locked")
     async with services_of(request).repositories() as repos:
         admin = await repos.admin.by_name(name)
         if admin is not None and admin.locked_until is not None and admin.locked_until > now:
             await repos.admin.audit(name, "login_refused_locked", "", now)
             return await login_page(request, "locked")
-        if admin is None or not check_password(password, admin.password_hash):
-            if admin is None:
-                check_password(password, _dummy_hash())
-            else:
-                failures = admin.failed_logins + 1
-                locked = now + LOCK_LENGTH if failures >= MAX_FAILURES else None
-                await repos.admin.login_failed(admin.id, locked)
+    # Hashed outside the unit of work: no database connection waits on scrypt.
+    right = await gate.check(password, admin.password_hash if admin else _dummy_hash())
+    async with services_of(request).repositories() as repos:
+        if admin is None or not right:
+            gate.failed(address, now)
+            if admin is not None:
+                await repos.admin.login_failed(admin.id, MAX_FAILURES, now + LOCK_LENGTH)
             await repos.admin.audit(name[:64] or "?", "login_failed", "", now)
             return await login_page(request, "wrong")
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

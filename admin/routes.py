@@ -16,6 +16,7 @@ def setup_admin(app: web.Application) -> None:
 def admin_app() -> web.Application:
     console = web.Application(middlewares=[auth.guard])
     console[views.QUOTA_CACHE] = views.QuotaCache()
+    console[auth.LOGIN_GATE] = auth.LoginGate()
     add = console.router.add_route
     add("GET", "/login", auth.login_page)
     add("POST", "/login", auth.login)

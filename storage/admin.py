@@ -42,10 +42,13 @@ class AdminRepository:
         row = await fetch_one(self._conn, "SELECT * FROM admins WHERE name = ?", (name,))
         return _admin(row) if row else None
 
-    async def login_failed(self, admin_id: int, locked_until: datetime | None) -> None:
+    async def login_failed(self, admin_id: int, max_failures: int, locks_until: datetime) -> None:
+        # Counted and compared in one statement: parallel wrong guesses cannot each see "4".
         await self._conn.execute(
-            "UPDATE admins SET failed_logins = failed_logins + 1, locked_until = ? WHERE id = ?",
-            (to_db(locked_until) if locked_until else None, admin_id),
+            "UPDATE admins SET failed_logins = failed_logins + 1,"
+            " locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END"
+            " WHERE id = ?",
+            (max_failures, to_db(locks_until), admin_id),
         )
 
     async def login_succeeded(self, admin_id: int, now: datetime) -> None:

@@ -107,6 +107,43 @@ async def test_login_lock_out_and_logout(bot: Bot) -> None:
     assert actions[:2] == ["logout", "login"]
 
 
+async def test_a_burst_of_logins_leaves_the_server_answering(bot: Bot) -> None:
+    page = await (await bot.client.get("/admin/login")).text()
+    token = CSRF.search(page)
+    assert token is not None
+    finished: list[int] = []
+    first_answered = asyncio.Event()
+
+    async def guess(n: int) -> None:
+        form = {"name": f"nobody-{n}", "password": "x", "csrf_token": token.group(1)}
+        finished.append((await bot.client.post("/admin/login", data=form)).status)
+        first_answered.set()
+
+    guesses = [asyncio.create_task(guess(n)) for n in range(32)]
+    await first_answered.wait()
+    assert (await bot.client.get("/healthz")).status == 200
+    # The hashes run in a few threads: the health check does not wait behind the burst.
+    assert len(finished) < 16
+    await asyncio.gather(*guesses)
+    assert set(finished) <= {401, 429}
+
+
+async def test_one_address_trying_many_names_is_stopped(bot: Bot) -> None:
+    await add_admin(bot)
+    for n in range(20):
+        assert await login(bot.client, name=f"guess-{n}") == 401
+    assert await login(bot.client) == 429, "the address is stopped, even for a right password"
+    assert "login_refused_address" in await audit_actions(bot)
+    bot.clock.advance(timedelta(minutes=16))
+    assert await login(bot.client) == 200
+
+
+async def test_parallel_wrong_passwords_still_lock_the_account(bot: Bot) -> None:
+    await add_admin(bot)
+    await asyncio.gather(*(login(bot.client, password=f"wrong-{n}") for n in range(6)))
+    assert await login(bot.client) == 429
+
+
 async def test_every_admin_url_refuses_a_logged_out_request(bot: Bot) -> None:
     await add_admin(bot)
     checked = 0
