@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import re
 import sqlite3
@@ -18,6 +17,7 @@ from admin.passwords import hash_password, weak_password
 from bot.app import create_app
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
+from ground.logs import RouteAccessLogger, setup_logging
 from ground.settings import Settings, SettingsError, read_dotenv
 from storage.database import Database
 from storage.repositories import unit_of_work
@@ -66,16 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"mimamori: invalid setting {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=os.environ.get("MIMAMORI_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    setup_logging(
+        env.get("MIMAMORI_LOG_LEVEL", "INFO"), env.get("MIMAMORI_LOG_FORMAT", "text") == "json"
     )
-    # One line per sweep is noise; APScheduler's warnings and errors still show.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # A line per request is the reverse proxy's job; at the 07:00 rush writing it cost a tenth
-    # of the webhook's time. MIMAMORI_LOG_LEVEL=DEBUG brings it back.
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         app = create_app(settings, clock=SystemClock())
     except LocaleError as error:
@@ -83,18 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=30,
+        access_log_class=RouteAccessLogger,
+    )
     return 0
 
 
 def start_demo(port: int, script: str | None) -> int:
     from simulator.demo import run_demo
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging("INFO")
     asyncio.run(run_demo(port, script))
     return 0
 

@@ -20,6 +20,7 @@ from bot.app import create_app
 from bot.dispatch import DISPATCHER
 from ground.clock import FakeClock
 from ground.i18n import I18n
+from ground.logs import RouteAccessLogger
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from simulator import quake
@@ -79,7 +80,7 @@ class Demo:
         return f"http://{HOST}:{self.settings.port + 1}/"
 
     async def start(self) -> None:
-        bot_runner = web.AppRunner(self.bot_app)
+        bot_runner = web.AppRunner(self.bot_app, access_log_class=RouteAccessLogger)
         await bot_runner.setup()
         engine = self.bot_app[ENGINE]
         self.simulator = Simulator(
