@@ -19,6 +19,7 @@ from ground.clock import SystemClock
 from ground.i18n import LocaleError
 from ground.logs import RouteAccessLogger, setup_logging
 from ground.settings import Settings, SettingsError, read_dotenv
+from storage.backup import BackupError, check_copy, restore, take_backup
 from storage.database import Database
 from storage.repositories import unit_of_work
 
@@ -47,9 +48,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     add.add_argument("name")
     add.add_argument("--env-file", type=Path, default=Path(".env"))
+    backup = commands.add_parser(
+        "backup", help="copy the live database to FILE (safe while the server runs)"
+    )
+    backup.add_argument("file", type=Path)
+    backup.add_argument("--env-file", type=Path, default=Path(".env"))
+    restore = commands.add_parser(
+        "restore", help="check FILE, then make it the database (stop the server first)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--env-file", type=Path, default=Path(".env"))
+    restore.add_argument(
+        "--check-only", action="store_true", help="only check FILE; change nothing"
+    )
     args = parser.parse_args(argv)
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
+    if args.command == "backup":
+        return backup_database(args.file, args.env_file)
+    if args.command == "restore":
+        return restore_database(args.file, args.env_file, args.check_only)
     if args.command == "demo":
         return start_demo(args.port, args.script)
     env = {**read_dotenv(args.env_file), **os.environ}
@@ -96,8 +114,7 @@ def start_demo(port: int, script: str | None) -> int:
 
 
 def add_admin(name: str, dotenv: Path) -> int:
-    env = {**read_dotenv(dotenv), **os.environ}
-    database = Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db")
+    database = database_path(dotenv)
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", name):
         print("mimamori: an admin name has 3-64 letters, digits or _.@-", file=sys.stderr)
         return 2
@@ -115,6 +132,43 @@ def add_admin(name: str, dotenv: Path) -> int:
         print(f"mimamori: an admin named {name} exists already", file=sys.stderr)
         return 2
     print(f"admin {name} added to {database}")
+    return 0
+
+
+def database_path(dotenv: Path) -> Path:
+    env = {**read_dotenv(dotenv), **os.environ}
+    return Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db")
+
+
+def backup_database(target: Path, dotenv: Path) -> int:
+    try:
+        facts = take_backup(database_path(dotenv), target)
+    except (BackupError, OSError, sqlite3.Error) as error:
+        print(f"mimamori: backup failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written to {target}: schema {facts.schema_version},"
+        f" {facts.members} members, {facts.rounds} check-in rounds"
+    )
+    return 0
+
+
+def restore_database(copy: Path, dotenv: Path, check_only: bool) -> int:
+    try:
+        if check_only:
+            facts, kept = check_copy(copy), None
+        else:
+            facts, kept = restore(copy, database_path(dotenv), SystemClock().now())
+    except (BackupError, OSError, sqlite3.Error) as error:
+        print(f"mimamori: restore refused: {error}", file=sys.stderr)
+        return 1
+    summary = f"schema {facts.schema_version}, {facts.members} members, {facts.rounds} rounds"
+    if check_only:
+        print(f"{copy} is a sound copy: {summary}")
+    else:
+        print(f"restored {copy} ({summary})")
+        if kept:
+            print(f"the database it replaced is kept as {kept}")
     return 0
 
 

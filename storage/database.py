@@ -160,6 +160,11 @@ class Database:
             await self._conn.execute("PRAGMA foreign_keys = ON")
 
 
+def known_migrations() -> list[int]:
+    """The schema versions this code can write."""
+    return [version for version, _, _ in _migrations()]
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     folder = resources.files("storage") / "migrations"
     found = []

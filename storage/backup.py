@@ -1,0 +1,96 @@
+"""Copies of the live database: taken while serving, checked before they replace anything.
+
+SQLite's online backup API copies a consistent snapshot page by page while the server goes on
+writing (WAL mode lets readers and the one writer pass each other). A restore checks the copy
+first (integrity, a mimamori schema no newer than this code) and keeps the database it replaces.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from storage.database import known_migrations
+
+
+class BackupError(Exception):
+    """Why a copy cannot be taken or used, in one sentence."""
+
+
+@dataclass(frozen=True)
+class CopyFacts:
+    schema_version: int
+    members: int
+    rounds: int
+
+
+def take_backup(database: Path, target: Path) -> CopyFacts:
+    if not database.exists():
+        raise BackupError(f"no database at {database}")
+    if target.exists():
+        raise BackupError(f"{target} exists already; choose a new name")
+    partial = target.with_name(target.name + ".partial")
+    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        copy = sqlite3.connect(partial)
+        try:
+            # Pages in steps so the server's writer is never held up for the whole copy.
+            source.backup(copy, pages=1024)
+            # A backup is one self-contained file: no -wal or -shm beside it.
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    facts = check_copy(partial)
+    os.replace(partial, target)
+    return facts
+
+
+def check_copy(copy: Path) -> CopyFacts:
+    """What a copy holds, or BackupError if it is damaged or not a mimamori database."""
+    if not copy.is_file():
+        raise BackupError(f"no file at {copy}")
+    try:
+        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise BackupError(f"{copy} cannot be opened: {error}") from error
+    try:
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if integrity != "ok":
+            raise BackupError(f"{copy} is damaged: {integrity}")
+        versions = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        members = conn.execute("SELECT count(*) FROM members").fetchone()[0]
+        rounds = conn.execute("SELECT count(*) FROM checkin_rounds").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{copy} is not a mimamori database: {error}") from error
+    finally:
+        conn.close()
+    newest = max(known_migrations(), default=0)
+    if not versions or max(versions) > newest:
+        raise BackupError(
+            f"{copy} has schema version {max(versions, default=0)}; this mimamori knows up to"
+            f" {newest}: restore it with the version that wrote it"
+        )
+    return CopyFacts(max(versions), members, rounds)
+
+
+def restore(copy: Path, database: Path, now: datetime) -> tuple[CopyFacts, Path | None]:
+    """Replace the database with a checked copy; the replaced one is kept beside it.
+
+    Stop the server first: a running server keeps writing to the file it opened."""
+    facts = check_copy(copy)
+    kept = None
+    if database.exists():
+        kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%dT%H%M%S}")
+        take_backup(database, kept)
+    incoming = database.with_name(database.name + ".restoring")
+    shutil.copyfile(copy, incoming)
+    for leftover in ("-wal", "-shm"):
+        Path(f"{database}{leftover}").unlink(missing_ok=True)
+    os.replace(incoming, database)
+    return facts, kept
