@@ -13,6 +13,7 @@ from linebot.v3.webhook import WebhookParser
 from admin.routes import setup_admin
 from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
+from bot.metrics import metrics
 from bot.webhook import INBOX, PARSER, Inbox, callback
 from care.services import SERVICES, Services
 from ground.clock import Clock
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock, run_scheduler: bool = True) 
     app.on_response_prepare.append(_security_headers)
     app.router.add_post("/callback", callback)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     setup_liff(app)
     setup_admin(app)
     return app

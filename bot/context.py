@@ -29,6 +29,7 @@ class EventContext:
     member: Member | None = None
     postback: Postback | None = None
     replies: list[Message] = field(default_factory=list)
+    outcome: str = "handled"  # refused, failed, unhandled: counted in /metrics
 
     @property
     def locale(self) -> Locale:

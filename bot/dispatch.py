@@ -125,13 +125,19 @@ class EventDispatcher:
         Each event's changes are first applied as they come; should any handler refuse or
         fail, that transaction is undone and the batch is applied again with a savepoint per
         event, so the others' changes stand and the failed one's do not."""
-        parsed = [(event_id, _parse(event_id, payload)) for event_id, payload in stored]
-        lookups = Lookups(self._services)
-        await lookups.prefetch([event for _, event in parsed if event is not None])
-        try:
-            handled = await self._apply(parsed, lookups, careful=False)
-        except _Redo:
-            handled = await self._apply(parsed, lookups, careful=True)
+        with self._services.metrics.handling.time():
+            parsed = [(event_id, _parse(event_id, payload)) for event_id, payload in stored]
+            lookups = Lookups(self._services)
+            await lookups.prefetch([event for _, event in parsed if event is not None])
+            try:
+                handled = await self._apply(parsed, lookups, careful=False)
+            except _Redo:
+                handled = await self._apply(parsed, lookups, careful=True)
+        counted = self._services.metrics.events
+        for _ in range(sum(1 for _, event in parsed if event is None)):
+            counted.labels("unknown", "unreadable").inc()
+        for ctx in handled:
+            counted.labels(str(getattr(ctx.event, "type", "unknown")), ctx.outcome).inc()
         # The replies go while the next batch is handled: a batch does not wait for LINE.
         loop = asyncio.get_running_loop()
         for ctx in handled:
@@ -175,7 +181,9 @@ class EventDispatcher:
         except Refused as refused:
             # The rules said no, and the event's savepoint undid whatever it had begun.
             ctx.replies = [refusal_message(ctx.locale, refused)]
+            ctx.outcome = "refused"
         except Exception:
+            ctx.outcome = "failed"
             # The one error hook: log with context and apologise rather than stay silent.
             log.exception(
                 "handler failed for event %s (%s from %s)",
@@ -191,6 +199,7 @@ class EventDispatcher:
         if isinstance(ctx.event, PostbackEvent):
             ctx.postback = self._services.postbacks.decode(ctx.event.postback.data)
         if not await self._router.dispatch(ctx):
+            ctx.outcome = "unhandled"
             log.info("event %s (%s) not handled", event_id, ctx.event.type)
 
     async def _person(self, ctx: EventContext) -> Member | None:

@@ -16,6 +16,7 @@ from care.ladder import Protocol
 from ground.clock import Clock
 from ground.i18n import I18n, Locale
 from ground.line_api import LineApi
+from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.database import Database
@@ -47,6 +48,7 @@ class Services:
     postbacks: PostbackCodec
     protocol: Protocol
     deliveries: DeliveryRequests = field(default_factory=DeliveryRequests)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, line: LineApi, clock: Clock) -> Services:

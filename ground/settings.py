@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,6 +69,12 @@ class Settings:
     jma_window: timedelta = timedelta(hours=6)
     jma_feed_url: str = JMA_FEED_DEFAULT
     jma_interval: timedelta = timedelta(seconds=60)
+    # /metrics: these networks (loopback by default), or anyone with the token.
+    metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
+        ip_network("127.0.0.0/8"),
+        ip_network("::1/128"),
+    )
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,7 +103,20 @@ class Settings:
             jma_window=_duration(env, "MIMAMORI_JMA_WINDOW", "6h"),
             jma_feed_url=_url(env, "MIMAMORI_JMA_FEED", JMA_FEED_DEFAULT),
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
+            metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
+            metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
         )
+
+
+def _networks(
+    env: Mapping[str, str], name: str, default: str
+) -> tuple[IPv4Network | IPv6Network, ...]:
+    text = env.get(name)
+    text = default if text is None else text
+    try:
+        return tuple(ip_network(n.strip()) for n in text.split(",") if n.strip())
+    except ValueError as error:
+        raise SettingsError(name, f"expected networks such as 10.0.0.0/8: {error}") from None
 
 
 def _codes(env: Mapping[str, str], name: str) -> frozenset[str]:

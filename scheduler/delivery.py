@@ -57,6 +57,7 @@ class OutboxDelivery:
         return await self._line.push(row.recipients[0], row.messages, row.retry_key)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+        self._services.metrics.sent.labels(row.purpose, result.outcome.value).inc()
         async with self._services.unit_of_work() as work:
             repos, now = work.repos, work.now
             if result.outcome is Outcome.DELIVERED:

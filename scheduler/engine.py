@@ -54,8 +54,9 @@ class CheckinEngine:
     async def sweep(self) -> None:
         """Act on everything due now: open rounds, re-send, alert, then send the outbox."""
         async with self._sweep_lock:
-            await self.plan_due()
-            await self._delivery.deliver_due()
+            with self._services.metrics.sweep.time():
+                await self.plan_due()
+                await self._delivery.deliver_due()
             await self._wake_for_next_due()
 
     async def plan_due(self) -> None:

@@ -35,6 +35,39 @@ class StatsRepository:
             found[name] = row[0] if row else 0
         return found
 
+    async def service_health(self, month_start: datetime) -> dict[str, Any]:
+        """What /metrics reads at each scrape: the outbox, the rounds, the open alerts."""
+        outbox = await fetch_one(
+            self._conn,
+            "SELECT COUNT(*) FILTER (WHERE state = 'pending'),"
+            " MIN(created_at) FILTER (WHERE state = 'pending'),"
+            " COUNT(*) FILTER (WHERE state = 'failed') FROM outbox",
+        )
+        rounds = await fetch_all(
+            self._conn, "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
+        )
+        alerts = await fetch_one(
+            self._conn,
+            "SELECT COUNT(*), MIN(alerted_at) FROM checkin_rounds WHERE state = 'alerted'",
+        )
+        # What LINE counts against the month: a multicast per recipient, a push as one.
+        used = await fetch_one(
+            self._conn,
+            "SELECT COALESCE(SUM(CASE kind WHEN 'multicast' THEN json_array_length(recipients)"
+            " WHEN 'push' THEN 1 ELSE 0 END), 0) FROM outbox"
+            " WHERE state = 'sent' AND sent_at >= ?",
+            (to_db(month_start),),
+        )
+        return {
+            "outbox_pending": outbox[0] if outbox else 0,
+            "outbox_oldest": from_db(outbox[1]) if outbox and outbox[1] else None,
+            "outbox_failed": outbox[2] if outbox else 0,
+            "rounds": {row[0]: row[1] for row in rounds},
+            "open_alerts": alerts[0] if alerts else 0,
+            "oldest_alert": from_db(alerts[1]) if alerts and alerts[1] else None,
+            "quota_used": used[0] if used else 0,
+        }
+
     async def daily(self, first: date, last: date, utc_offset: timedelta) -> list[dict[str, Any]]:
         """Per local day: check-ins sent, OKs (and other signs of life), re-sends, alerts."""
         shift = f"{int(utc_offset.total_seconds() // 60):+d} minutes"

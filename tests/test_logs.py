@@ -27,6 +27,8 @@ async def logged_bot(
     """The bot as `mimamori serve` runs it at DEBUG: every log line, the access log included."""
     written = io.StringIO()
     before = logging.getLogger().handlers[:], logging.getLogger().level
+    named = ("aiohttp.access", "aiosqlite", "apscheduler")
+    levels = {name: logging.getLogger(name).level for name in named}
     setup_logging("DEBUG")
     handler = logging.getLogger().handlers[0]
     assert isinstance(handler, logging.StreamHandler)
@@ -41,6 +43,8 @@ async def logged_bot(
     await client.close()
     logging.getLogger().handlers[:], level = before
     logging.getLogger().setLevel(level)
+    for name, named_level in levels.items():
+        logging.getLogger(name).setLevel(named_level)
 
 
 async def test_no_code_token_or_personal_detail_reaches_a_log_line(

@@ -1,0 +1,72 @@
+"""What the service is doing, for Prometheus: counted where it happens, or read from the
+database when scraped (the database is the truth; a restart does not zero an open alert)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# A batch of webhook events is handled in milliseconds; a wave's sweep can take seconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    """One registry per app, so that two apps in one process (tests) do not share counts."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "mimamori_webhook_events",
+            "Webhook events handled, by type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
+        self.handling = Histogram(
+            "mimamori_webhook_batch_seconds",
+            "Time to handle one batch of stored webhook events",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.sent = Counter(
+            "mimamori_line_messages",
+            "Outbox rows handed to LINE, by purpose and LINE's answer",
+            ["purpose", "answer"],
+            registry=r,
+        )
+        self.sweep = Histogram(
+            "mimamori_sweep_seconds",
+            "Time of one scheduler sweep (plan what is due, send the outbox)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        # Read from the database at each scrape.
+        self.outbox_pending = Gauge(
+            "mimamori_outbox_pending", "Outbox rows not yet accepted by LINE", registry=r
+        )
+        self.outbox_oldest = Gauge(
+            "mimamori_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox row not yet accepted by LINE (0 when none)",
+            registry=r,
+        )
+        self.outbox_failed = Gauge(
+            "mimamori_outbox_failed", "Outbox rows LINE refused for good", registry=r
+        )
+        self.rounds = Gauge(
+            "mimamori_checkin_rounds",
+            "Check-in rounds by state (opened, re-sent, alerted, answered...)",
+            ["state"],
+            registry=r,
+        )
+        self.open_alerts = Gauge(
+            "mimamori_open_alerts", "Alerts sent and not yet closed by a manager", registry=r
+        )
+        self.oldest_alert = Gauge(
+            "mimamori_oldest_open_alert_seconds",
+            "Age of the oldest alert not yet closed (0 when none)",
+            registry=r,
+        )
+        self.quota_used = Gauge(
+            "mimamori_quota_used_month",
+            "Messages counted against this month's quota (multicast counts per recipient)",
+            registry=r,
+        )
