@@ -15,6 +15,7 @@ from aiohttp import web
 
 from admin.passwords import hash_password, weak_password
 from bot.app import create_app
+from bot.readiness import check_deployment
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
 from ground.logs import RouteAccessLogger, setup_logging
@@ -48,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     add.add_argument("name")
     add.add_argument("--env-file", type=Path, default=Path(".env"))
+    check = commands.add_parser("check", help="is this deployment ready? one line per check")
+    check.add_argument("--env-file", type=Path, default=Path(".env"))
+    check.add_argument(
+        "--test-webhook", action="store_true", help="also ask LINE to test the webhook"
+    )
     backup = commands.add_parser(
         "backup", help="copy the live database to FILE (safe while the server runs)"
     )
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
+    if args.command == "check":
+        return check_readiness(args.env_file, args.test_webhook)
     if args.command == "backup":
         return backup_database(args.file, args.env_file)
     if args.command == "restore":
@@ -133,6 +141,20 @@ def add_admin(name: str, dotenv: Path) -> int:
         return 2
     print(f"admin {name} added to {database}")
     return 0
+
+
+def check_readiness(dotenv: Path, test_webhook: bool) -> int:
+    try:
+        settings = load_settings(dotenv)
+    except SettingsError as error:
+        print(f"✗ settings: {error}\n    → fix it in {dotenv} or the environment")
+        return 1
+    findings = asyncio.run(check_deployment(settings, test_webhook=test_webhook))
+    for finding in findings:
+        print(finding.line())
+    failed = sum(not finding.ok for finding in findings)
+    print("ready" if not failed else f"{failed} to fix")
+    return 1 if failed else 0
 
 
 def database_path(dotenv: Path) -> Path:

@@ -30,6 +30,14 @@ PUSH_PER_SECOND = 2000
 _TRANSPORT_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
 
 
+class LineCallFailed(Exception):
+    """A call LINE refused or could not be reached for (status 0: not reached)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
 class Outcome(StrEnum):
     DELIVERED = "delivered"  # 200, or 409: the retry key was accepted before
     RETRY = "retry"  # 5xx, timeout, network: same key again later
@@ -221,6 +229,36 @@ class LineApi:
                 return None
             self._bot_basic_id = info.basic_id
         return self._bot_basic_id
+
+    # --- the setup check (`mimamori check`): answers as they are, failures raised ----------
+
+    async def bot_info(self) -> tuple[str, str]:
+        """(display name, basic id); LineCallFailed if the token is not accepted."""
+        info = await self._checked(
+            self._api.get_bot_info(_request_timeout=REQUEST_TIMEOUT_SECONDS)
+        )
+        return info.display_name, info.basic_id
+
+    async def webhook_endpoint(self) -> tuple[str, bool]:
+        """(the webhook URL LINE has, whether LINE sends to it)."""
+        info = await self._checked(
+            self._api.get_webhook_endpoint(_request_timeout=REQUEST_TIMEOUT_SECONDS)
+        )
+        return info.endpoint, bool(info.active)
+
+    async def test_webhook(self) -> tuple[bool, str]:
+        """LINE's own test of the webhook: (it answered 200, what LINE said)."""
+        answer = await self._checked(
+            self._api.test_webhook_endpoint(_request_timeout=REQUEST_TIMEOUT_SECONDS)
+        )
+        said = f"{answer.status_code} {answer.reason}: {answer.detail}".strip()
+        return bool(answer.success), said
+
+    async def _checked(self, call: Any) -> Any:
+        try:
+            return await call
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
+            raise LineCallFailed(getattr(error, "status", None) or 0, _describe(error)) from error
 
     async def _send(self, call: Any) -> SendResult:
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, web
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_schema_validator import OAS30Validator
@@ -171,6 +171,12 @@ class LinePlatform:
     chat_member_counts: dict[str, int] = field(default_factory=dict)
     # Seconds LINE takes to answer a push or multicast (a slow day, or a crash test's window).
     send_delay: float = 0.0
+    # The channel's webhook settings, as the LINE Developers console holds them.
+    webhook_endpoint: str = ""
+    webhook_active: bool = False
+    # What the webhook test answers: None means "try it" (POST to the endpoint for real).
+    webhook_test_status: int | None = None
+    channel_secret: str = ""  # signs the webhook test, as LINE does
 
     def issue_id_token(
         self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
@@ -259,6 +265,8 @@ class LinePlatform:
         app.router.add_get("/v2/bot/room/{roomId}/members/count", self._member_count)
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
+        app.router.add_get("/v2/bot/channel/webhook/endpoint", self._get_webhook)
+        app.router.add_post("/v2/bot/channel/webhook/test", self._test_webhook)
         app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
         app.router.add_get("/liff-sdk.js", self._liff_sdk)
         app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
@@ -450,6 +458,46 @@ class LinePlatform:
     async def _liff_sdk(self, request: web.Request) -> web.Response:
         """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""
         return web.Response(text=LIFF_STAND_IN, content_type="application/javascript")
+
+    async def _get_webhook(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        body = {"endpoint": self.webhook_endpoint, "active": self.webhook_active}
+        return refused or self._answer(call, 200, body)
+
+    async def _test_webhook(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        status = self.webhook_test_status
+        if status is None:
+            # LINE's test posts an empty, signed-looking event list to the endpoint.
+            try:
+                from simulator import webhooks  # it reads this module's OpenAPI files
+
+                payload = json.dumps({"destination": "U" + "f" * 32, "events": []}).encode()
+                signature = webhooks.sign(payload, self.channel_secret)
+                async with (
+                    ClientSession() as session,
+                    session.post(
+                        self.webhook_endpoint,
+                        data=payload,
+                        headers={
+                            "X-Line-Signature": signature,
+                            "Content-Type": "application/json",
+                        },
+                    ) as answer,
+                ):
+                    status = answer.status
+            except (OSError, ClientError):
+                status = 0
+        body = {
+            "success": status == 200,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "statusCode": status,
+            "reason": "OK" if status == 200 else "ERROR_STATUS_CODE",
+            "detail": str(status),
+        }
+        return self._answer(call, 200, body)
 
     async def _bot_info(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)

@@ -1,0 +1,227 @@
+"""`mimamori check`: is this deployment ready? One line per thing that must be right, each with
+the fix in one sentence when it is not. LINE is asked where it can answer for itself."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from linebot.v3.messaging import AsyncApiClient
+
+from ground.line_api import LineApi, LineCallFailed
+from ground.settings import Settings
+from storage.database import known_migrations
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    what: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        return f"{mark} {self.what}" + (f"\n    → {self.fix}" if self.fix else "")
+
+
+async def check_deployment(settings: Settings, *, test_webhook: bool = False) -> list[Finding]:
+    # In a thread: a server in this process may hold the write lock across an await.
+    findings = [await asyncio.to_thread(check_database, settings.database)]
+    findings.append(check_branding(settings.branding))
+    findings += await check_line(settings, test_webhook)
+    findings.append(check_my_page(settings))
+    findings.append(await check_public_url(settings.public_url))
+    return findings
+
+
+def check_database(path: Path) -> Finding:
+    if not path.exists():
+        return Finding(
+            False,
+            f"database {path}: not created yet",
+            "start `mimamori serve` once (it creates and migrates it), or set MIMAMORI_DATABASE",
+        )
+    try:
+        conn = sqlite3.connect(path, timeout=2)
+        try:
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            # A write lock taken and given back: the file and its folder are writable.
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return Finding(
+            False,
+            f"database {path}: {error}",
+            "let the server's user write the file and its folder (SQLite writes beside it)",
+        )
+    missing = sorted(set(known_migrations()) - applied)
+    if missing:
+        return Finding(
+            False,
+            f"database {path}: migrations {missing} not applied",
+            "start `mimamori serve` (it applies them at start-up)",
+        )
+    return Finding(True, f"database {path}: writable, schema {max(applied)} (current)")
+
+
+def check_branding(folder: Path | None) -> Finding:
+    if folder is None:
+        return Finding(True, "branding: the default (set MIMAMORI_BRANDING for the city's own)")
+    missing = []
+    if not any((folder / name).is_file() for name in ("banner.png", "banner.jpg", "banner.svg")):
+        missing.append("banner.png")
+    if not any((folder / name).is_file() for name in ("terms.md", "terms.html")):
+        missing.append("terms.md")
+    service = folder / "service.toml"
+    if not service.is_file():
+        missing.append("service.toml")
+    else:
+        try:
+            if "name" not in tomllib.loads(service.read_text("utf-8")):
+                missing.append("service.toml: name")
+        except tomllib.TOMLDecodeError as error:
+            return Finding(False, f"branding {folder}: service.toml: {error}", "fix its syntax")
+    if missing:
+        return Finding(
+            False,
+            f"branding {folder}: lacks {', '.join(missing)} (the defaults show instead)",
+            "add the city's own files to the folder",
+        )
+    return Finding(True, f"branding {folder}: banner, terms and service name present")
+
+
+async def check_line(settings: Settings, test_webhook: bool) -> list[Finding]:
+    configuration = LineApi.configuration(
+        settings.line_api_base_url, settings.channel_access_token
+    )
+    async with AsyncApiClient(configuration) as client:
+        line = LineApi(client)
+        try:
+            return await _ask_line(line, settings, test_webhook)
+        finally:
+            await line.close()
+
+
+async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> list[Finding]:
+    try:
+        name, basic_id = await line.bot_info()
+    except LineCallFailed as failure:
+        fix = (
+            "issue a long-lived channel access token in the LINE Developers console"
+            " (Messaging API tab) and set LINE_CHANNEL_ACCESS_TOKEN"
+            if failure.status in (401, 403)
+            else "check this machine reaches api.line.me (proxy, firewall)"
+        )
+        return [Finding(False, f"LINE did not accept the access token ({failure})", fix)]
+    findings = [Finding(True, f"LINE accepts the access token: {name} ({basic_id})")]
+
+    expected = f"{settings.public_url}/callback" if settings.public_url else None
+    try:
+        endpoint, active = await line.webhook_endpoint()
+    except LineCallFailed as failure:
+        findings.append(Finding(False, f"webhook settings not readable ({failure})"))
+    else:
+        where = expected or "https://<this server>/callback"
+        if not endpoint:
+            findings.append(
+                Finding(False, "LINE has no webhook URL", f"set it to {where} in LINE Developers")
+            )
+        elif expected and endpoint != expected:
+            findings.append(
+                Finding(False, f"LINE sends webhooks to {endpoint}", f"set it to {expected}")
+            )
+        elif not active:
+            findings.append(
+                Finding(
+                    False,
+                    f"webhook {endpoint} is switched off",
+                    "turn on “Use webhook” in LINE Developers (Messaging API tab)",
+                )
+            )
+        else:
+            findings.append(Finding(True, f"webhook {endpoint}: in use"))
+        if test_webhook and endpoint:
+            findings.append(await _webhook_test(line))
+
+    quota = await line.quota()
+    if quota is None:
+        findings.append(Finding(False, "message quota not readable from LINE"))
+    elif quota.limit is None:
+        findings.append(Finding(True, f"message quota: no monthly limit; {quota.used} used"))
+    else:
+        near = quota.used >= quota.limit * 0.9
+        findings.append(
+            Finding(
+                not near,
+                f"message quota: {quota.used} of {quota.limit} used this month",
+                "raise the plan in LINE Official Account Manager before check-ins stop"
+                if near
+                else "",
+            )
+        )
+    return findings
+
+
+async def _webhook_test(line: LineApi) -> Finding:
+    try:
+        answered, said = await line.test_webhook()
+    except LineCallFailed as failure:
+        return Finding(False, f"LINE's webhook test could not run ({failure})")
+    if answered:
+        return Finding(True, "LINE's webhook test: this server answered 200")
+    return Finding(
+        False,
+        f"LINE's webhook test failed: {said}",
+        "check the server runs, the reverse proxy forwards /callback, and LINE_CHANNEL_SECRET"
+        " is the channel's",
+    )
+
+
+def check_my_page(settings: Settings) -> Finding:
+    if not settings.liff_id and not settings.login_channel_id:
+        return Finding(True, "My page (LIFF): not configured; the chat menu works without it")
+    if not (settings.liff_id and settings.login_channel_id):
+        return Finding(
+            False,
+            "My page (LIFF): only one of MIMAMORI_LIFF_ID and LINE_LOGIN_CHANNEL_ID is set",
+            "set both: the LIFF app's id and the LINE Login channel that owns it",
+        )
+    if not settings.liff_id.startswith(f"{settings.login_channel_id}-"):
+        return Finding(
+            False,
+            f"My page (LIFF): {settings.liff_id} does not belong to LINE Login channel"
+            f" {settings.login_channel_id}",
+            "copy the LIFF ID from that channel's LIFF tab",
+        )
+    return Finding(True, f"My page (LIFF): app {settings.liff_id}")
+
+
+async def check_public_url(public_url: str | None) -> Finding:
+    if public_url is None:
+        return Finding(
+            False,
+            "MIMAMORI_PUBLIC_URL not set",
+            "set it to the https address LINE and phones reach this server at",
+        )
+    try:
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(f"{public_url}/healthz") as answer,
+        ):
+            status = answer.status
+    except (OSError, aiohttp.ClientError, TimeoutError) as error:
+        return Finding(
+            False,
+            f"{public_url} not reachable from here ({type(error).__name__})",
+            "check DNS, the reverse proxy and the firewall",
+        )
+    if status != 200:
+        return Finding(False, f"{public_url}/healthz answered {status}", "is the server running?")
+    return Finding(True, f"{public_url}: reachable, /healthz answers 200")
