@@ -159,6 +159,9 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.members.set_memo(member.id, "")
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
+    await work.repos.members.withdraw(member.id, work.now)
+    await work.repos.inbox.scrub_words_of(member.line_user_id)
+    await work.repos.admin.audit("member", "member_withdrew", f"会員ID {member.id}", work.now)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,16 @@ class InboxRepository:
             )
         ]
 
+    async def scrub_words_of(self, line_user_id: str) -> None:
+        """退会: the person's handled events keep their id (LINE may redeliver; the id is
+        what drops the repeat) and lose everything else: words, stickers, the user id."""
+        await self._conn.execute(
+            "UPDATE webhook_events SET payload = json_object('type', 'scrubbed')"
+            " WHERE processed_at IS NOT NULL AND json_valid(payload)"
+            " AND json_extract(payload, '$.source.userId') = ?",
+            (line_user_id,),
+        )
+
     async def forget_processed_before(self, before: datetime) -> None:
         # LINE redelivers for a limited time only; old ids need not be kept forever.
         await self._conn.execute(

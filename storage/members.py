@@ -49,13 +49,21 @@ class MemberRepository:
             )
         else:
             await self._conn.execute(
-                "UPDATE members SET status = 'active', display_name = ?, language = ?"
-                " WHERE id = ?",
+                "UPDATE members SET status = 'active', display_name = ?, language = ?,"
+                " withdrawn_at = NULL WHERE id = ?",
                 (display_name or existing.display_name, language, existing.id),
             )
         member = await self.by_line_id(line_user_id)
         assert member is not None
         return member, existing is None
+
+    async def withdraw(self, member_id: int, now: datetime) -> None:
+        """退会: the row keeps its 会員ID and the date; the LINE name and choices go."""
+        await self._conn.execute(
+            "UPDATE members SET withdrawn_at = ?, display_name = '', dialog = NULL,"
+            " daily_note = 0, daily_note_sent_on = NULL, terms_accepted_at = NULL WHERE id = ?",
+            (to_db(now), member_id),
+        )
 
     async def block(self, member_id: int) -> None:
         await self._conn.execute(
@@ -161,7 +169,8 @@ class MemberRepository:
 
     async def all_active(self) -> list[Member]:
         rows = await fetch_all(
-            self._conn, "SELECT * FROM members WHERE status = 'active' ORDER BY id"
+            self._conn,
+            "SELECT * FROM members WHERE status = 'active' AND withdrawn_at IS NULL ORDER BY id",
         )
         return [Member.from_row(row) for row in rows]
 

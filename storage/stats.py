@@ -19,7 +19,8 @@ class StatsRepository:
 
     async def counts(self) -> dict[str, int]:
         queries = {
-            "friends": "SELECT COUNT(*) FROM members WHERE status = 'active'",
+            "friends": "SELECT COUNT(*) FROM members WHERE status = 'active'"
+            " AND withdrawn_at IS NULL",
             "users": "SELECT COUNT(*) FROM members WHERE status = 'active'"
             " AND interval_days IS NOT NULL",
             "managers": "SELECT COUNT(DISTINCT tm.member_id) FROM team_members tm"
@@ -235,7 +236,7 @@ class StatsRepository:
                 self._conn,
                 "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
                 " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
-                " FROM members ORDER BY id",
+                " FROM members WHERE withdrawn_at IS NULL ORDER BY id",
             )
         ]
 

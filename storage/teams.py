@@ -33,6 +33,10 @@ class TeamRepository:
         return Team.from_row(row) if row else None
 
     async def add_member(self, team_id: int, member_id: int, role: Role, now: datetime) -> None:
+        # Joining a team after 退会 is coming back.
+        await self._conn.execute(
+            "UPDATE members SET withdrawn_at = NULL WHERE id = ?", (member_id,)
+        )
         # A user's joining is their consent to be watched; it is recorded with its time.
         consented = to_db(now) if role is Role.USER else None
         await self._conn.execute(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.flows import join, watched_resident
 from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
@@ -262,6 +264,8 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     await page.call(
         "PUT", "/liff/api/me/personal", {"full_name": "山田 花子", "phone": "0312345678"}
     )
+    await page.call("PUT", "/liff/api/me/memo", {"memo": "鍵は植木鉢の下"})
+    await bot.say(resident, "今日は病院の日です")
     assert (await page.call("POST", "/liff/api/me/withdraw", {}))[0] == 400, "needs confirming"
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
@@ -270,7 +274,25 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     async with bot.repos() as repos:
         member = await repos.members.by_line_id(resident)
         assert member is not None and await repos.teams.teams_of(member.id) == []
+        assert member.display_name == "" and member.emergency_memo == ""
+        exported = await repos.stats.members_export()
+        assert member.id not in [row["id"] for row in exported], "not listed as a member"
+        audit = await repos.admin.audit_log()
     assert said(bot.line.texts_to(son), "stopped.withdrawn", name="resident")
+    assert any(e["action"] == "member_withdrew" and str(member.id) in e["detail"] for e in audit)
+    # Their words are gone from the stored webhook events (the events' ids stay, for dedup).
+    with sqlite3.connect(f"file:{bot.settings.database}?mode=ro", uri=True) as db:
+        stored = " ".join(row[0] for row in db.execute("SELECT payload FROM webhook_events"))
+        (withdrawn_at,) = db.execute(
+            "SELECT withdrawn_at FROM members WHERE id = ?", (member.id,)
+        ).fetchone()
+    assert "病院" not in stored and resident not in stored
+    assert withdrawn_at is not None, "the record says when it happened"
+
+    # Coming back: a new follow is a member again.
+    await bot.post(hook.follow(resident, bot.clock.now()))
+    async with bot.repos() as repos:
+        assert member.id in [row["id"] for row in await repos.stats.members_export()]
 
 
 async def test_pages_have_security_headers_and_no_user_data(bot: Bot) -> None:
