@@ -9,6 +9,7 @@ from storage.models import Role
 
 REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.UNKNOWN_CODE: "invite.unknown",
+    Refusal.CODE_EXPIRED: "invite.expired",
     Refusal.ALREADY_MEMBER: "invite.already",
     Refusal.NOT_MEMBER: "team.not_member",
     Refusal.NO_SUCH_TEAM: "team.not_member",

@@ -8,6 +8,7 @@ from typing import Any
 
 class Refusal(StrEnum):
     UNKNOWN_CODE = "unknown_code"  # an invite code that does not exist or was revoked
+    CODE_EXPIRED = "code_expired"  # a manager code older than its lifetime
     ALREADY_MEMBER = "already_member"  # the person is in that team already (values: team, role)
     NOT_MEMBER = "not_member"  # the person is not in the team the action names
     NOT_ALLOWED = "not_allowed"  # someone else's card, and not a user of a team one manages

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import checkins
+from care import checkins, sharing
 from care.errors import Refusal, Refused
 from care.notify import tell_team
 from care.schedule import Schedule
@@ -17,11 +17,28 @@ from ground.line_api import LineApi
 from storage.models import Invite, Member, Role, Team
 
 
+def expires_at(work: UnitOfWork, invite: Invite) -> datetime | None:
+    """A manager code lets its holder watch someone: it lasts a week (by default); a user
+    code, which only lets someone be watched, does not expire."""
+    if invite.role is not Role.MANAGER:
+        return None
+    return invite.created_at + work.services.settings.manager_code_lifetime
+
+
+def expired(work: UnitOfWork, invite: Invite) -> bool:
+    ends = expires_at(work, invite)
+    return ends is not None and ends <= work.now
+
+
 async def ensure_invites(work: UnitOfWork, team: Team) -> dict[Role, Invite]:
-    """The team's active code per role, made where there is none."""
+    """The team's active code per role, made where there is none; an expired manager code
+    is replaced, so asking for the invite again is how a team renews it."""
     found = {}
     for role in Role:
         invite = await work.repos.teams.active_invite(team.id, role)
+        if invite is not None and expired(work, invite):
+            await work.repos.teams.revoke_invites(team.id, role, work.now)
+            invite = None
         if invite is None:
             invite = await work.repos.teams.create_invite(
                 team.id, role, invite_codes.new_code(), work.now
@@ -42,6 +59,8 @@ async def usable_invite(work: UnitOfWork, member: Member, code: str | None) -> t
     team = await work.repos.teams.get(invite.team_id) if invite else None
     if invite is None or invite.revoked_at is not None or team is None:
         raise Refused(Refusal.UNKNOWN_CODE)
+    if expired(work, invite):
+        raise Refused(Refusal.CODE_EXPIRED)
     role = await work.repos.teams.role_of(team.id, member.id)
     if role is not None:
         raise Refused(Refusal.ALREADY_MEMBER, team=team.name, role=role)
@@ -65,6 +84,12 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
         schedule = Schedule(team.default_interval_days, team.default_hour)
         started = (schedule, await checkins.start_schedule(work, member, schedule))
     await tell_team(work, team, member, invite.role, "invite.joined_notice")
+    if invite.role is Role.MANAGER:
+        await sharing.ask_users(work, team, member)
+    else:
+        # The user joined on their own: the team's managers may see what they entered.
+        for manager in await work.repos.teams.members_of(team.id, Role.MANAGER):
+            await work.repos.teams.share_personal(member.id, manager.id, work.now)
     return Joined(team, invite.role, started)
 
 

@@ -75,6 +75,8 @@ class Settings:
         ip_network("::1/128"),
     )
     metrics_token: str | None = None
+    # A manager code forwarded beyond the family stops working after this long.
+    manager_code_lifetime: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -105,6 +107,7 @@ class Settings:
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
+            manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
         )
 
 

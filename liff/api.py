@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
-from care import invites, people, reassurance, teams
+from care import invites, people, reassurance, sharing, teams
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
@@ -42,6 +42,7 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
 # A refusal of the service layer as (HTTP status, the error code the page shows).
 REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.UNKNOWN_CODE: (404, "unknown_code"),
+    Refusal.CODE_EXPIRED: (410, "code_expired"),
     Refusal.ALREADY_MEMBER: (409, "already_member"),
     Refusal.NOT_MEMBER: (403, "not_a_member"),
     Refusal.NO_SUCH_TEAM: (403, "not_a_member"),
@@ -137,7 +138,9 @@ def _id(request: web.Request, name: str) -> int:
 # --- the member card ---------------------------------------------------------------------
 
 
-async def card(work: UnitOfWork, locale: Locale, member: Member, own: bool) -> dict[str, Any]:
+async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member) -> dict[str, Any]:
+    own = member.id == viewer.id
+    shown = await sharing.may_see_personal(work, viewer, member)
     state = await people.state_of(work, member)
     managers = await work.repos.teams.managers_watching(member.id)
     return {
@@ -158,7 +161,10 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, own: bool) -> d
         # 緊急時メモ: the person's own, and a manager's only while an alert is open.
         "memo": member.emergency_memo if own or state.alert_open else None,
         "watchers": [display_name(locale, m) for m in managers],
-        "personal": {name: getattr(member.personal, name) for name in PERSONAL_FIELDS},
+        # Another's 氏名, 電話番号...: only once they agreed to show them to this viewer.
+        "personal": {name: getattr(member.personal, name) for name in PERSONAL_FIELDS}
+        if shown
+        else None,
     }
 
 
@@ -168,7 +174,7 @@ async def me(request: web.Request) -> web.Response:
     services = services_of(request)
     locale = services.locale(member.language)
     async with services.unit_of_work() as work:
-        body = await card(work, locale, member, own=True)
+        body = await card(work, locale, member, member)
     return web.json_response(
         {
             "member": body,
@@ -274,7 +280,7 @@ async def member_view(request: web.Request) -> web.Response:
     async with services.unit_of_work() as work:
         member = await people.viewable(work, viewer, member_id)
         locale = services.locale(viewer.language)
-        body = await card(work, locale, member, own=member.id == viewer.id)
+        body = await card(work, locale, member, viewer)
     return web.json_response({"member": body})
 
 
@@ -345,17 +351,26 @@ async def team_view(
         "default_schedule": locale.schedule(team.default_interval_days, team.default_hour),
         "members": members,
         "invites": {
-            r.value: await invite_view(line, locale, team, r, codes[r].code) for r in Role
+            r.value: await invite_view(
+                line, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
+            )
+            for r in Role
         },
     }
 
 
 async def invite_view(
-    line: Any, locale: Locale, team: Team, role: Role, code: str
+    line: Any, locale: Locale, team: Team, role: Role, code: str, expires: datetime | None
 ) -> dict[str, str]:
     link = await invites.invite_link(line, locale, code)
     text = invites.share_text(locale, team, role, code, link)
-    return {"code": code, "text": text, "link": link or "", "qr": f"/invites/{code}.png"}
+    return {
+        "code": code,
+        "text": text,
+        "link": link or "",
+        "qr": f"/invites/{code}.png",
+        "expires": locale.when(expires) if expires else "",
+    }
 
 
 def _role(body: dict[str, Any]) -> Role:

@@ -139,6 +139,21 @@ class TeamRepository:
             is not None
         )
 
+    async def share_personal(self, user_id: int, manager_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            "INSERT OR IGNORE INTO personal_shares (user_id, manager_id, granted_at)"
+            " VALUES (?, ?, ?)",
+            (user_id, manager_id, to_db(now)),
+        )
+
+    async def shares_personal(self, user_id: int, manager_id: int) -> bool:
+        row = await fetch_one(
+            self._conn,
+            "SELECT 1 FROM personal_shares WHERE user_id = ? AND manager_id = ?",
+            (user_id, manager_id),
+        )
+        return row is not None
+
     async def create_invite(self, team_id: int, role: Role, code: str, now: datetime) -> Invite:
         await self._conn.execute(
             "INSERT INTO invite_codes (code, team_id, role, created_at) VALUES (?, ?, ?, ?)",

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.fake_line import postbacks_in
+from tests.fake_line import message_text, postbacks_in
 from tests.flows import watched_resident
-from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
+from tests.test_ladder import ALERT, CHECKIN, checkins_to, run_to, tokyo
 from tests.wording import JA, said, says, t, when
 
 
@@ -36,7 +36,7 @@ async def alerted(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
 async def test_every_check_in_offers_three_answers(bot: Bot) -> None:
     resident, _ = await watched_resident(bot, "resident", ["son"])
     await run_to(bot, tokyo(11, 24, 9))
-    (checkin,) = [m for m in bot.line.messages_to(resident) if m["type"] == "flex"]
+    (checkin,) = [m for m in bot.line.messages_to(resident) if message_text(m).startswith(CHECKIN)]
     labels = [a["label"] for a in postbacks_in(checkin)]
     assert labels == [t("checkin.ok_button"), t("checkin.unwell_button"), t("checkin.help_button")]
 

@@ -202,8 +202,11 @@ async def test_who_may_see_whom(bot: Bot) -> None:
     await pages["resident"].call("PUT", "/liff/api/me/personal", {"phone": "03-1234-5678"})
 
     status, body = await pages["son"].call("GET", "/liff/api/members/1")
-    assert status == 200 and body["member"]["personal"]["phone"] == "03-1234-5678"
+    assert status == 200 and body["member"]["personal"] is None, "not before she agrees"
     assert body["member"]["own"] is False
+    await bot.tap_action(resident, "share_personal", m=2)
+    status, body = await pages["son"].call("GET", "/liff/api/members/1")
+    assert status == 200 and body["member"]["personal"]["phone"] == "03-1234-5678"
     for viewer in ("stranger", "other"):
         status, body = await pages[viewer].call("GET", "/liff/api/members/1")
         assert status == 403 and "member" not in body

@@ -129,6 +129,12 @@ async def test_resident_and_relative_use_my_page(browser: Browser, bot: Bot) -> 
     await shot(relative, "05-teams-manager")
     await relative.get_by_role("button", name=t("liff.view_page")).click()
     await relative.locator("#member-card").wait_for()
+    # Her details wait for her one tap in the chat: 見守り with consent.
+    assert t("liff.personal_not_shared") in await relative.inner_text("#member-card")
+    await bot.tap_action(resident, "share_personal", m=2)
+    await relative.reload()
+    await relative.get_by_role("button", name=t("liff.view_page")).click()
+    await relative.locator("#member-card").wait_for()
     assert await relative.locator("[data-field=phone]").inner_text() == "090-1234-5678"
     assert t("liff.read_only") in await relative.inner_text("#content")
     assert await relative.locator("#personal-form").count() == 0

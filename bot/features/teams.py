@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext
 from bot.features.invites import invite_messages
 from bot.router import Router, action, from_person, text_of
-from care import invites, reassurance, teams
+from care import invites, reassurance, sharing, teams
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
@@ -203,6 +203,15 @@ async def rotate_invite(ctx: EventContext) -> None:
         codes = await invites.rotate_invite(work, team, Role(role_value))
     ctx.reply(messages.text(ctx.t("invite.rotated", role=ctx.t(f"role_name.{role_value}"))))
     ctx.reply(*(await invite_messages(ctx, team, codes, first_qr=Role(role_value)))[:4])
+
+
+@router.on(PostbackEvent, action("share_personal"))
+async def share_personal(ctx: EventContext) -> None:
+    """The user's one tap that lets a new manager see their 氏名, 電話番号..."""
+    assert ctx.postback is not None and ctx.member is not None
+    async with ctx.services.unit_of_work() as work:
+        manager = await sharing.allow(work, ctx.member, ctx.postback.integer("m"))
+    ctx.reply(messages.text(ctx.t("sharing.allowed", name=display_name(ctx.locale, manager))))
 
 
 @router.on(PostbackEvent, action("team_members"))

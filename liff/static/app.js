@@ -132,8 +132,9 @@
       ["schedule", member.schedule], ["next", member.next], ["last_ok", member.last_ok],
       ["round", member.round]
     ];
+    if (!member.personal) rows.push(["personal", t("personal_not_shared")]);
     ["full_name", "furigana", "gender", "birth_date", "phone"].forEach(function (name) {
-      var value = member.personal[name];
+      var value = member.personal ? member.personal[name] : "";
       if (value) rows.push([name, name === "gender" ? t("gender_" + value) : value]);
     });
     var list = el("dl", { id: "member-card" });

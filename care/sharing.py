@@ -1,0 +1,56 @@
+"""Consent to share: a manager who joins sees the user's optional personal fields only after
+the user agrees with one tap. Alerts do not wait for it: safety first, details by consent."""
+
+from __future__ import annotations
+
+from care.errors import Refusal, Refused
+from care.notify import display_name
+from care.services import UnitOfWork
+from ground import messages
+from storage.models import Member, Role, Team
+
+
+async def ask_users(work: UnitOfWork, team: Team, manager: Member) -> int:
+    """Each user of the team is asked, in the chat, whether the new manager may see their
+    氏名, 電話番号 and 生年月日. -> how many were asked."""
+    asked = 0
+    for user in await work.repos.teams.members_of(team.id, Role.USER):
+        if user.id == manager.id or not user.active:
+            continue
+        if await work.repos.teams.shares_personal(user.id, manager.id):
+            continue
+        locale = work.locale(user.language)
+        name = display_name(locale, manager)
+        button = (
+            locale.t("sharing.allow"),
+            work.services.postbacks.encode("share_personal", m=manager.id),
+            locale.t("sharing.allow"),
+        )
+        card = messages.card(
+            locale.t("sharing.title"),
+            locale.t("sharing.ask", name=name, team=team.name),
+            [button],
+        )
+        await work.repos.outbox.add(
+            kind="push",
+            recipients=[user.line_user_id],
+            messages=[card],
+            purpose="sharing",
+            now=work.now,
+            recipient_member_id=user.id,
+        )
+        asked += 1
+    return asked
+
+
+async def allow(work: UnitOfWork, user: Member, manager_id: int | None) -> Member:
+    """The user's tap: only for a manager who watches them. -> the manager."""
+    manager = await work.repos.members.get(manager_id) if manager_id else None
+    if manager is None or not await work.repos.teams.is_manager_of(manager.id, user.id):
+        raise Refused(Refusal.NOT_ALLOWED)
+    await work.repos.teams.share_personal(user.id, manager.id, work.now)
+    return manager
+
+
+async def may_see_personal(work: UnitOfWork, viewer: Member, member: Member) -> bool:
+    return viewer.id == member.id or await work.repos.teams.shares_personal(member.id, viewer.id)
