@@ -80,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         return start_demo(args.port, args.script)
     env = {**read_dotenv(args.env_file), **os.environ}
     if not env.get("LINE_CHANNEL_SECRET") and not env.get("LINE_CHANNEL_ACCESS_TOKEN"):
+        if env.get("MIMAMORI_IN_CONTAINER"):
+            # The simulator listens on loopback, which nobody outside a container can reach.
+            print(
+                "mimamori: no LINE credentials: set LINE_CHANNEL_SECRET and"
+                " LINE_CHANNEL_ACCESS_TOKEN (docker run --env-file .env); the simulator"
+                " (`mimamori demo`) runs outside containers",
+                file=sys.stderr,
+            )
+            return 2
         # Nothing configured: show the service with the simulator instead of failing.
         print(
             "mimamori: no LINE credentials configured; starting the local LINE simulator",

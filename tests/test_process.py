@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -81,6 +82,24 @@ async def test_a_missing_or_invalid_setting_stops_startup_with_one_line(tmp_path
     code, err = await run_cli(env, tmp_path)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "MIMAMORI_LOCALE_OVERRIDES" in err and "ja.toml" in err
+
+
+async def test_in_a_container_no_credentials_is_one_line_not_an_unreachable_simulator(
+    tmp_path: Path,
+) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "MIMAMORI_IN_CONTAINER=1" in dockerfile
+    code, err = await run_cli({**base_env(tmp_path), "MIMAMORI_IN_CONTAINER": "1"}, tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "LINE_CHANNEL_SECRET" in err and "LINE_CHANNEL_ACCESS_TOKEN" in err
+
+
+def test_the_compose_example_puts_caddy_in_front_and_keeps_metrics_inside() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert set(compose["services"]) == {"mimamori", "caddy"}
+    assert "ports" not in compose["services"]["mimamori"], "only the proxy faces the network"
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    assert "reverse_proxy mimamori:8080" in caddyfile and "/metrics" in caddyfile
 
 
 async def test_serve_answers_health_and_stops_on_sigterm(
