@@ -3,6 +3,7 @@ scheduler) over one services object, in one process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -15,6 +16,7 @@ from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
 from bot.metrics import metrics
 from bot.webhook import INBOX, PARSER, Inbox, callback
+from care import rich_menus
 from care.services import SERVICES, Services
 from ground.clock import Clock
 from ground.i18n import I18n
@@ -27,6 +29,7 @@ from scheduler.quakes import QuakePoller
 from storage.database import Database
 
 log = logging.getLogger("mimamori.app")
+RICH_MENUS_AT_START = web.AppKey("rich_menus_at_start", asyncio.Task)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -88,11 +91,30 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         await dispatcher.replay_unprocessed()
         if run_scheduler:
             engine.start()
+        menus = None
+        if services.settings.rich_menu_at_start:
+            menus = asyncio.get_running_loop().create_task(_rich_menus_at_start(services))
+            app[RICH_MENUS_AT_START] = menus
         yield
+        if menus is not None and not menus.done():
+            menus.cancel()
         await dispatcher.idle()
         await engine.stop()
 
     return context
+
+
+async def _rich_menus_at_start(services: Services) -> None:
+    """MIMAMORI_RICH_MENU=1: made once, in the background; start-up never waits on it."""
+    async with services.unit_of_work() as work:
+        if await work.repos.rich_menus.installed():
+            return
+    try:
+        made = await rich_menus.install(services)
+    except Exception:
+        log.exception("rich menus not made at start-up; run `mimamori richmenu` to see why")
+        return
+    log.info("rich menus made: %s", ", ".join(made))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -12,13 +12,18 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+from linebot.v3.messaging import AsyncApiClient
 
 from admin.passwords import hash_password, weak_password
 from bot.app import create_app
 from bot.readiness import check_deployment
+from care import rich_menus
+from care.services import Services
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
+from ground.line_api import LineApi, LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
+from ground.rich_menu import RichMenuError
 from ground.settings import Settings, SettingsError, read_dotenv
 from storage.backup import BackupError, check_copy, restore, take_backup
 from storage.database import Database
@@ -49,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     add.add_argument("name")
     add.add_argument("--env-file", type=Path, default=Path(".env"))
+    richmenu = commands.add_parser(
+        "richmenu", help="make the rich menus at LINE and link them to everyone by role"
+    )
+    richmenu.add_argument("--env-file", type=Path, default=Path(".env"))
     check = commands.add_parser("check", help="is this deployment ready? one line per check")
     check.add_argument("--env-file", type=Path, default=Path(".env"))
     check.add_argument(
@@ -70,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
+    if args.command == "richmenu":
+        return make_rich_menus(args.env_file)
     if args.command == "check":
         return check_readiness(args.env_file, args.test_webhook)
     if args.command == "backup":
@@ -150,6 +161,40 @@ def add_admin(name: str, dotenv: Path) -> int:
         return 2
     print(f"admin {name} added to {database}")
     return 0
+
+
+def make_rich_menus(dotenv: Path) -> int:
+    try:
+        settings = load_settings(dotenv)
+        menus = asyncio.run(install_rich_menus(settings))
+    except SettingsError as error:
+        print(f"mimamori: invalid setting {error}", file=sys.stderr)
+        return 2
+    except (RichMenuError, LineCallFailed) as error:
+        print(f"mimamori: rich menus not made: {error}", file=sys.stderr)
+        return 1
+    for kind, menu_id in menus.items():
+        print(f"rich menu {kind}: {menu_id}")
+    print("the server links each person's menu at its next sweep (in batches of 500)")
+    return 0
+
+
+async def install_rich_menus(settings: Settings) -> dict[str, str]:
+    db = Database(settings.database)
+    await db.open()
+    configuration = LineApi.configuration(
+        settings.line_api_base_url, settings.channel_access_token
+    )
+    try:
+        async with AsyncApiClient(configuration) as client:
+            line = LineApi(client)
+            try:
+                services = Services.build(settings, db, line, SystemClock())
+                return await rich_menus.install(services)
+            finally:
+                await line.close()
+    finally:
+        await db.close()
 
 
 def check_readiness(dotenv: Path, test_webhook: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import urllib.request
@@ -26,6 +27,9 @@ REQUEST_TIMEOUT_SECONDS = 10
 MULTICAST_LIMIT = 500  # recipients per multicast request
 MULTICAST_PER_SECOND = 200
 PUSH_PER_SECOND = 2000
+RICH_MENU_LINK_LIMIT = 500  # users per bulk link request
+# Linking is no hurry and LINE publishes no figure of its own for it: stay far below the rest.
+RICH_MENU_LINKS_PER_SECOND = 10
 
 _TRANSPORT_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
 
@@ -96,6 +100,15 @@ class LineApi:
         self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND)
         self._push_rate = RateLimiter(PUSH_PER_SECOND)
         self._bot_basic_id: str | None = None
+        self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND)
+        configuration = client.configuration
+        self._host = configuration.host.rstrip("/")
+        self._access_token = configuration.access_token
+        self._proxy = configuration.proxy
+        # LINE's own host sends images to api-data.line.me; a stand-in takes them itself.
+        self._data_host = (
+            "https://api-data.line.me" if self._host == "https://api.line.me" else self._host
+        )
 
     @staticmethod
     def configuration(base_url: str, access_token: str) -> Configuration:
@@ -229,6 +242,69 @@ class LineApi:
                 return None
             self._bot_basic_id = info.basic_id
         return self._bot_basic_id
+
+    # --- rich menus (`mimamori richmenu`) ------------------------------------------------
+
+    async def create_rich_menu(self, menu: dict[str, Any], image_png: bytes) -> str:
+        """Create a rich menu and upload its image. -> its id; LineCallFailed otherwise."""
+        answer = await self._checked(self._call("POST", "/v2/bot/richmenu", menu))
+        menu_id = str(answer["richMenuId"])
+        # The image goes to LINE's data host (api-data.line.me), as raw bytes.
+        await self._checked(
+            self._call(
+                "POST",
+                f"/v2/bot/richmenu/{menu_id}/content",
+                image_png,
+                host=self._data_host,
+                content_type="image/png",
+            )
+        )
+        return menu_id
+
+    async def set_default_rich_menu(self, menu_id: str) -> None:
+        await self._checked(self._call("POST", f"/v2/bot/user/all/richmenu/{menu_id}"))
+
+    async def delete_rich_menu(self, menu_id: str) -> None:
+        await self._checked(self._call("DELETE", f"/v2/bot/richmenu/{menu_id}"))
+
+    async def link_rich_menu(self, menu_id: str, user_ids: list[str]) -> SendResult:
+        """Link one menu to up to 500 people (LINE's bulk link)."""
+        if not 1 <= len(user_ids) <= RICH_MENU_LINK_LIMIT:
+            raise ValueError(f"a bulk link takes 1-{RICH_MENU_LINK_LIMIT} users")
+        await self._link_rate.wait()
+        body = {"richMenuId": menu_id, "userIds": user_ids}
+        return await self._send(self._call("POST", "/v2/bot/richmenu/bulk/link", body))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        host: str | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """A call outside the SDK's typed API: the JSON answer, or ApiException."""
+        session = self._api.api_client.rest_client.pool_manager
+        headers = {"Authorization": f"Bearer {self._access_token}"}
+        data: Any = None
+        if isinstance(body, bytes):
+            headers["Content-Type"] = content_type
+            data = body
+        elif body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        url = f"{host or self._host}{path}"
+        async with session.request(
+            method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
+        ) as response:
+            text = await response.text()
+            if response.status >= 300:
+                failed = ApiException(status=response.status, reason=response.reason)
+                failed.body = text
+                raise failed
+            return json.loads(text) if text.strip() else {}
 
     # --- the setup check (`mimamori check`): answers as they are, failures raised ----------
 

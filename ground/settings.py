@@ -77,6 +77,8 @@ class Settings:
     metrics_token: str | None = None
     # A manager code forwarded beyond the family stops working after this long.
     manager_code_lifetime: timedelta = timedelta(days=7)
+    # Make the rich menus at start-up when none are recorded (else: `mimamori richmenu`).
+    rich_menu_at_start: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -108,6 +110,8 @@ class Settings:
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
+            rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
+            in ("1", "yes", "true", "on"),
         )
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import alerts, checkins, group_rounds, reassurance, rollcall
+from care import alerts, checkins, group_rounds, reassurance, rich_menus, rollcall
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -57,7 +57,15 @@ class CheckinEngine:
             with self._services.metrics.sweep.time():
                 await self.plan_due()
                 await self._delivery.deliver_due()
+            await self._link_rich_menus()
             await self._wake_for_next_due()
+
+    async def _link_rich_menus(self) -> None:
+        # After the ladder's work, and never in its way: a failure waits for the next sweep.
+        try:
+            await rich_menus.link_due(self._services)
+        except Exception:
+            log.exception("linking rich menus failed; the next sweep tries again")
 
     async def plan_due(self) -> None:
         """Record what is due (rounds and their messages); the outbox sends it."""

@@ -177,6 +177,11 @@ class LinePlatform:
     # What the webhook test answers: None means "try it" (POST to the endpoint for real).
     webhook_test_status: int | None = None
     channel_secret: str = ""  # signs the webhook test, as LINE does
+    # Rich menus: id -> the menu object and its image; who has which linked; the default.
+    rich_menus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rich_menu_images: dict[str, bytes] = field(default_factory=dict)
+    linked_rich_menus: dict[str, str] = field(default_factory=dict)
+    default_rich_menu: str | None = None
 
     def issue_id_token(
         self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
@@ -266,6 +271,11 @@ class LinePlatform:
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
         app.router.add_get("/v2/bot/channel/webhook/endpoint", self._get_webhook)
+        app.router.add_post("/v2/bot/richmenu", self._create_rich_menu)
+        app.router.add_post("/v2/bot/richmenu/{richMenuId}/content", self._rich_menu_image)
+        app.router.add_delete("/v2/bot/richmenu/{richMenuId}", self._delete_rich_menu)
+        app.router.add_post("/v2/bot/user/all/richmenu/{richMenuId}", self._default_rich_menu)
+        app.router.add_post("/v2/bot/richmenu/bulk/link", self._bulk_link)
         app.router.add_post("/v2/bot/channel/webhook/test", self._test_webhook)
         app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
         app.router.add_get("/liff-sdk.js", self._liff_sdk)
@@ -284,7 +294,12 @@ class LinePlatform:
         if errors:
             self.schema_errors.extend(f"{request.method} {request.path}: {e}" for e in errors)
             return call, self._answer(call, 400, {"message": "; ".join(errors)})
-        failure = self._take_failure(request.path)
+        # A failure is asked for by path, or by route for paths with an id in them.
+        failure = self._take_failure(request.path) or self._take_failure(
+            request.match_info.route.resource.canonical
+            if request.match_info.route.resource
+            else ""
+        )
         key = call.retry_key
         if key and key in self.accepted_keys:
             return call, self._answer(call, 409, {"message": "The retry key is already accepted"})
@@ -458,6 +473,77 @@ class LinePlatform:
     async def _liff_sdk(self, request: web.Request) -> web.Response:
         """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""
         return web.Response(text=LIFF_STAND_IN, content_type="application/javascript")
+
+    def rich_menu_of(self, user_id: str) -> dict[str, Any] | None:
+        """The rich menu a person sees: their own linked one, else the default."""
+        menu_id = self.linked_rich_menus.get(user_id, self.default_rich_menu)
+        return self.rich_menus.get(menu_id) if menu_id else None
+
+    async def _create_rich_menu(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        menu_id = f"richmenu-{uuid.uuid4().hex}"
+        self.rich_menus[menu_id] = call.body
+        return self._answer(call, 200, {"richMenuId": menu_id})
+
+    async def _rich_menu_image(self, request: web.Request) -> web.Response:
+        # Binary, on LINE's data host: checked here as LINE checks it, not as JSON.
+        raw = await request.read()
+        call = Call(request.method, request.path, dict(request.headers), {"bytes": len(raw)})
+        self.calls.append(call)
+        menu = self.rich_menus.get(request.match_info["richMenuId"])
+        problems = []
+        if menu is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        if request.content_type not in ("image/png", "image/jpeg"):
+            problems.append(f"content type {request.content_type}")
+        if len(raw) > 1024 * 1024:
+            problems.append(f"{len(raw)} bytes, over 1 MB")
+        size = menu["size"]
+        if raw[:8] != b"\x89PNG\r\n\x1a\n" or (
+            int.from_bytes(raw[16:20], "big"),
+            int.from_bytes(raw[20:24], "big"),
+        ) != (size["width"], size["height"]):
+            problems.append("not a PNG of the menu's size")
+        if request.match_info["richMenuId"] in self.rich_menu_images:
+            problems.append("an image was uploaded already")
+        if problems:
+            self.schema_errors.extend(f"rich menu image: {p}" for p in problems)
+            return self._answer(call, 400, {"message": "; ".join(problems)})
+        self.rich_menu_images[request.match_info["richMenuId"]] = raw
+        return self._answer(call, 200, {})
+
+    async def _delete_rich_menu(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        if self.rich_menus.pop(request.match_info["richMenuId"], None) is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        return self._answer(call, 200, {})
+
+    async def _default_rich_menu(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        menu_id = request.match_info["richMenuId"]
+        if menu_id not in self.rich_menu_images:
+            # LINE refuses a menu without its image.
+            return self._answer(call, 400, {"message": "must upload richmenu image"})
+        self.default_rich_menu = menu_id
+        return self._answer(call, 200, {})
+
+    async def _bulk_link(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        assert call.body is not None
+        menu_id = call.body["richMenuId"]
+        if menu_id not in self.rich_menu_images:
+            return self._answer(call, 400, {"message": "must upload richmenu image"})
+        for user_id in call.body["userIds"]:
+            self.linked_rich_menus[user_id] = menu_id
+        return self._answer(call, 202, {})
 
     async def _get_webhook(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)

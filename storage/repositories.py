@@ -16,6 +16,7 @@ from storage.inbox import InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
 from storage.quakes import QuakeRepository
+from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
@@ -32,6 +33,7 @@ class Repositories:
     groups: GroupRepository
     admin: AdminRepository
     stats: StatsRepository
+    rich_menus: RichMenuRepository
     rollcalls: RollCallRepository
     quakes: QuakeRepository
     conn: aiosqlite.Connection
@@ -67,6 +69,7 @@ async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
             groups=GroupRepository(conn),
             admin=AdminRepository(conn),
             stats=StatsRepository(conn),
+            rich_menus=RichMenuRepository(conn),
             rollcalls=RollCallRepository(conn),
             quakes=QuakeRepository(conn),
             conn=conn,

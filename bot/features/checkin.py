@@ -57,6 +57,11 @@ async def on_ok(ctx: EventContext) -> None:
         next_text = people.describe_checkins(ctx.locale, answered.state)
         ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", next=next_text)))
         return
+    if answered.closed is None and slot_epoch == 0:
+        # 元気です from the rich menu, with no check-in waiting: a sign of life all the same.
+        next_text = people.describe_checkins(ctx.locale, answered.state)
+        ctx.reply(messages.text(ctx.t("checkin.menu_ok", next=next_text)))
+        return
     if answered.closed is None:
         tapped = datetime.fromtimestamp(slot_epoch, UTC)
         next_text = people.describe_checkins(ctx.locale, answered.state)

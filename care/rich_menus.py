@@ -1,0 +1,78 @@
+"""Rich menus: made once at LINE (`mimamori richmenu`), then linked to each person as their
+role changes: a resident who is watched gets 元気です first; someone who only watches gets
+見守り中の方. The database says who has which; the sweep links the difference."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from care.services import Services
+from ground.branding import load_branding
+from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed, Outcome
+from ground.rich_menu import MenuKind, definition, image, tiles
+
+log = logging.getLogger("mimamori.richmenu")
+
+LINKS_PER_SWEEP = 5 * RICH_MENU_LINK_LIMIT
+
+
+async def install(services: Services) -> dict[str, str]:
+    """Make both menus at LINE (drawn in the brand), the watcher's as everyone's default, and
+    record them; the menus they replace are deleted at LINE. -> kind: rich menu id."""
+    settings = services.settings
+    locale = services.locale(None)
+    branding = load_branding(settings.branding)
+    made: dict[str, str] = {}
+    try:
+        for kind in MenuKind:
+            menu_tiles = tiles(kind, locale, services.postbacks.encode, services.my_page_url)
+            picture = image(kind, locale, menu_tiles, branding, settings.branding)
+            made[kind.value] = await services.line.create_rich_menu(
+                definition(kind, locale, menu_tiles), picture
+            )
+        # Someone the sweep has not linked yet sees the watcher's menu: it has nothing that
+        # needs a check-in.
+        await services.line.set_default_rich_menu(made[MenuKind.WATCHER.value])
+    except LineCallFailed:
+        for menu_id in made.values():  # nothing half-made is left at LINE
+            await _delete_quietly(services, menu_id)
+        raise
+    async with services.unit_of_work() as work:
+        old = await work.repos.rich_menus.installed()
+        await work.repos.rich_menus.replace(made, work.now)
+    for menu_id in old.values():
+        await _delete_quietly(services, menu_id)
+    return made
+
+
+async def link_due(services: Services) -> int:
+    """Link the menu each person's role calls for, in LINE's batches. -> people linked."""
+    async with services.unit_of_work() as work:
+        menus = await work.repos.rich_menus.installed()
+        if not menus:
+            return 0
+        due = await work.repos.rich_menus.to_link(LINKS_PER_SWEEP)
+    by_kind: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for member_id, user_id, kind in due:
+        by_kind[kind].append((member_id, user_id))
+    linked = 0
+    for kind, people in by_kind.items():
+        for start in range(0, len(people), RICH_MENU_LINK_LIMIT):
+            batch = people[start : start + RICH_MENU_LINK_LIMIT]
+            result = await services.line.link_rich_menu(menus[kind], [u for _, u in batch])
+            if result.outcome is not Outcome.DELIVERED:
+                # Left as it is: the next sweep tries again.
+                log.warning("rich menu link not done (%s): %s", result.outcome, result.detail)
+                return linked
+            async with services.unit_of_work() as work:
+                await work.repos.rich_menus.linked([m for m, _ in batch], kind)
+            linked += len(batch)
+    return linked
+
+
+async def _delete_quietly(services: Services, menu_id: str) -> None:
+    try:
+        await services.line.delete_rich_menu(menu_id)
+    except LineCallFailed as failure:
+        log.warning("old rich menu %s not deleted: %s", menu_id, failure)

@@ -1,0 +1,163 @@
+"""The rich menu: the tiles that stay at the bottom of the chat. Elderly residents rely on them
+more than on typed words, so each tile is large, labelled in the person's language, and does
+what the chat menu does.
+
+Two menus: one for people who are watched (利用者) and one for people who only watch.
+Images are drawn in the deployment's colours, or taken from the branding folder
+(`richmenu-user.png`, `richmenu-watcher.png`, 2500×843).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ground.branding import Branding
+from ground.i18n import Locale
+
+WIDTH, HEIGHT = 2500, 843  # LINE's compact size: one row of large tiles
+MAX_IMAGE_BYTES = 1024 * 1024  # LINE refuses larger images
+FONT_PATHS = (
+    "/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf",
+    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
+)
+
+
+class MenuKind(StrEnum):
+    USER = "user"  # 利用者: 元気です / マイページ / 設定 / 使い方
+    WATCHER = "watcher"  # only watches: 見守り中の方 / マイページ / 招待する / 使い方
+
+
+class RichMenuError(Exception):
+    """Why the rich menus cannot be made, in one sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    label_key: str
+    action: dict[str, Any]
+
+
+def tiles(
+    kind: MenuKind, locale: Locale, encode: Callable[..., str], my_page: str | None
+) -> list[Tile]:
+    def postback(key: str, action: str, **fields: str | int) -> Tile:
+        label = locale.t(key)
+        return Tile(
+            key,
+            {
+                "type": "postback",
+                "label": label[:20],
+                "data": encode(action, **fields),
+                "displayText": label,
+            },
+        )
+
+    page = (
+        Tile(
+            "richmenu.my_page",
+            {"type": "uri", "label": locale.t("richmenu.my_page")[:20], "uri": my_page},
+        )
+        if my_page
+        else postback("richmenu.my_page", "status")
+    )
+    if kind is MenuKind.USER:
+        # t=0: an OK from the menu, not from a particular check-in.
+        first = [postback("richmenu.ok", "ok", t=0), page, postback("richmenu.settings", "sched")]
+    else:
+        first = [
+            postback("richmenu.watching", "teams"),
+            page,
+            postback("richmenu.invite", "teams"),
+        ]
+    return [*first, postback("richmenu.help", "help")]
+
+
+def definition(kind: MenuKind, locale: Locale, menu_tiles: list[Tile]) -> dict[str, Any]:
+    """The rich menu object LINE's createRichMenu takes."""
+    width = WIDTH // len(menu_tiles)
+    return {
+        "size": {"width": WIDTH, "height": HEIGHT},
+        "selected": True,  # open: a resident should not have to find the tiles
+        "name": f"mimamori-{kind.value}",
+        "chatBarText": locale.t("richmenu.bar")[:14],
+        "areas": [
+            {
+                "bounds": {"x": index * width, "y": 0, "width": width, "height": HEIGHT},
+                "action": tile.action,
+            }
+            for index, tile in enumerate(menu_tiles)
+        ],
+    }
+
+
+def image(
+    kind: MenuKind, locale: Locale, menu_tiles: list[Tile], branding: Branding, folder: Path | None
+) -> bytes:
+    """The menu's PNG: the branding folder's own, or drawn in the brand's colours."""
+    own = folder / f"richmenu-{kind.value}.png" if folder else None
+    if own is not None and own.is_file():
+        data = own.read_bytes()
+        check_image(data)
+        return data
+    data = draw(locale, menu_tiles, branding)
+    check_image(data)
+    return data
+
+
+def check_image(data: bytes) -> None:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RichMenuError(
+            f"a rich menu image must be at most 1 MB, this one is {len(data)} bytes"
+        )
+    if png_size(data) != (WIDTH, HEIGHT):
+        raise RichMenuError(f"a rich menu image must be a {WIDTH}×{HEIGHT} PNG")
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def draw(locale: Locale, menu_tiles: list[Tile], branding: Branding) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont  # only `mimamori richmenu` draws
+
+    font_path = next((p for p in FONT_PATHS if Path(p).is_file()), None)
+    if font_path is None:
+        raise RichMenuError(
+            "no Japanese font to draw the tiles: install fonts-ipafont-gothic, or put"
+            " richmenu-user.png and richmenu-watcher.png in the branding folder"
+        )
+    main = branding.colours.get("primary", "#2e7d32")
+    background = branding.colours.get("background", "#ffffff")
+    text_colour = branding.colours.get("primary_text", "#ffffff")
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), background)
+    pen = ImageDraw.Draw(canvas)
+    width = WIDTH // len(menu_tiles)
+    label_font = ImageFont.truetype(font_path, 120)
+    name_font = ImageFont.truetype(font_path, 56)
+    for index, tile in enumerate(menu_tiles):
+        left = index * width
+        pen.rounded_rectangle(
+            (left + 24, 24, left + width - 24, HEIGHT - 24), radius=48, fill=main
+        )
+        label = locale.t(tile.label_key)
+        box = pen.textbbox((0, 0), label, font=label_font)
+        x = left + (width - (box[2] - box[0])) / 2
+        pen.text((x, HEIGHT / 2 - 110), label, font=label_font, fill=text_colour)
+        name_box = pen.textbbox((0, 0), branding.service_name, font=name_font)
+        name_x = left + (width - (name_box[2] - name_box[0])) / 2
+        pen.text((name_x, HEIGHT - 190), branding.service_name, font=name_font, fill=text_colour)
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -1,0 +1,51 @@
+"""Rich menus at LINE and who has which one linked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.database import fetch_all, to_db
+
+# The kind a person's role calls for: watched (a user in a team, or check-ins of their own)
+# or only watching.
+WANTED = (
+    "CASE WHEN m.interval_days IS NOT NULL OR EXISTS (SELECT 1 FROM team_members tm"
+    " WHERE tm.member_id = m.id AND tm.role = 'user') THEN 'user' ELSE 'watcher' END"
+)
+
+
+class RichMenuRepository:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def installed(self) -> dict[str, str]:
+        rows = await fetch_all(self._conn, "SELECT kind, rich_menu_id FROM rich_menus")
+        return {row[0]: row[1] for row in rows}
+
+    async def replace(self, menus: dict[str, str], now: datetime) -> None:
+        """New menus: everyone is linked again by the sweep."""
+        await self._conn.execute("DELETE FROM rich_menus")
+        await self._conn.executemany(
+            "INSERT INTO rich_menus (kind, rich_menu_id, created_at) VALUES (?, ?, ?)",
+            [(kind, menu_id, to_db(now)) for kind, menu_id in menus.items()],
+        )
+        await self._conn.execute("UPDATE members SET rich_menu = NULL")
+
+    async def to_link(self, limit: int) -> list[tuple[int, str, str]]:
+        """(member id, LINE user id, kind) of people whose linked menu is not the wanted one."""
+        rows = await fetch_all(
+            self._conn,
+            f"SELECT m.id, m.line_user_id, {WANTED} AS wanted FROM members m"
+            " WHERE m.status = 'active' AND m.withdrawn_at IS NULL"
+            f" AND (m.rich_menu IS NULL OR m.rich_menu != {WANTED})"
+            " ORDER BY m.id LIMIT ?",
+            (limit,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def linked(self, member_ids: list[int], kind: str) -> None:
+        await self._conn.executemany(
+            "UPDATE members SET rich_menu = ? WHERE id = ?", [(kind, i) for i in member_ids]
+        )
