@@ -18,9 +18,13 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.dispatch import DISPATCHER
+from care import rich_menus
+from care.services import SERVICES
 from ground.clock import FakeClock
 from ground.i18n import I18n
+from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger
+from ground.rich_menu import RichMenuError
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from simulator import quake
@@ -120,6 +124,12 @@ class Demo:
         await web.TCPSite(bot_runner, HOST, self.settings.port).start()
         self._runners = [bot_runner, sim_runner]
         self.play = play
+        try:
+            # The phones show the rich menus under their chats, as LINE would.
+            await rich_menus.install(self.bot_app[SERVICES])
+            await rich_menus.link_due(self.bot_app[SERVICES])
+        except (RichMenuError, LineCallFailed) as error:
+            log.warning("the phones show no rich menu: %s", error)
 
     async def _settle(self) -> None:
         await self.bot_app[DISPATCHER].idle()

@@ -312,6 +312,32 @@ class Simulator:
         local = self.clock.now().astimezone(self._tz)
         return f"{local.month}/{local.day} {local.hour}:{local.minute:02d}"
 
+    def rich_menu_view(self, uid: str) -> dict[str, Any] | None:
+        """The tiles a phone shows under its chat: the image, and where each tap lands."""
+        menu_id = self.platform.linked_rich_menus.get(uid, self.platform.default_rich_menu)
+        menu = self.platform.rich_menus.get(menu_id) if menu_id else None
+        if menu is None or menu_id not in self.platform.rich_menu_images:
+            return None
+        width = menu["size"]["width"]
+        return {
+            "image": f"/api/richmenu/{menu_id}.png",
+            "bar": menu.get("chatBarText", ""),
+            "areas": [
+                {
+                    "left": 100 * area["bounds"]["x"] / width,
+                    "width": 100 * area["bounds"]["width"] / width,
+                    "action": {
+                        "type": area["action"]["type"],
+                        "label": area["action"].get("label", ""),
+                        "data": area["action"].get("data", ""),
+                        "shown": area["action"].get("displayText", ""),
+                        "uri": area["action"].get("uri", ""),
+                    },
+                }
+                for area in menu["areas"]
+            ],
+        }
+
     def state(self) -> dict[str, Any]:
         local = self.clock.now().astimezone(self._tz)
         return {
@@ -322,6 +348,7 @@ class Simulator:
                     "name": p.name,
                     "following": p.following,
                     "chat": [vars(b) for b in self.logs[p.uid]],
+                    "rich_menu": self.rich_menu_view(p.uid) if p.following else None,
                 }
                 for p in self.people.values()
             ],

@@ -36,6 +36,7 @@ def make_app(
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC)
     app.router.add_get("/api/state", state)
+    app.router.add_get("/api/richmenu/{menu_id}.png", rich_menu_image)
     app.router.add_post("/api/people", add_person)
     app.router.add_post("/api/people/{key}/{act}", person_act)
     app.router.add_post("/api/groups", add_group)
@@ -52,6 +53,13 @@ async def page(request: web.Request) -> web.FileResponse:
 
 async def state(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIMULATOR].state())
+
+
+async def rich_menu_image(request: web.Request) -> web.Response:
+    picture = request.app[SIMULATOR].platform.rich_menu_images.get(request.match_info["menu_id"])
+    if picture is None:
+        raise web.HTTPNotFound(text="no such rich menu")
+    return web.Response(body=picture, content_type="image/png")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -63,6 +63,12 @@ async def test_the_phones_page_and_its_api(demo: Demo) -> None:
                 break
             await asyncio.sleep(0.05)
         assert says(person["chat"][0]["text"], "follow.greeting", demo.locale)
+        # Under the chat, the rich menu LINE would show a new friend (the watcher's).
+        menu = person["rich_menu"]
+        labels = [area["action"]["label"] for area in menu["areas"]]
+        assert labels[0] == demo.locale.t("richmenu.watching")
+        async with session.get(demo.url + menu["image"].lstrip("/")) as response:
+            assert response.status == 200 and response.content_type == "image/png"
         async with session.get(demo.url + f"mypage/{key}", allow_redirects=False) as response:
             assert response.status == 302 and "#sim_token=" in response.headers["Location"]
         async with session.post(demo.url + "api/clock", json={"advance": "1d"}) as response:

@@ -26,6 +26,9 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     # The resident follows the bot and creates a team.
     await resident.get_by_role("button", name="友だち追加").click()
     await expect(resident.locator(".log")).to_contain_text(said("follow.greeting"))
+    # A new friend sees the watcher's rich menu under the chat.
+    await expect(resident.locator(".richmenu img")).to_be_visible()
+    await expect(resident.get_by_role("button", name=t("richmenu.watching"))).to_be_attached()
     await resident.locator(".quick").get_by_role("button", name=t("menu.new_team")).click()
     await expect(resident.locator(".log")).to_contain_text(said("team.ask_name"))
     await resident.locator(".compose input").fill("わが家")
@@ -64,3 +67,7 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     await expect(resident.locator(".log")).to_contain_text(said("checkin.thanks"))
     await expect(daughter.locator(".log")).to_contain_text(said("safe.body", name=RESIDENT))
     await page.screenshot(path=str(SHOTS / "simulator-03-safe.png"))
+
+    # Watched now, she has the 利用者 menu: 元気です from it is a sign of life.
+    await resident.get_by_role("button", name=t("richmenu.ok")).click()
+    await expect(resident.locator(".log")).to_contain_text(said("checkin.menu_ok"))

@@ -142,7 +142,22 @@
     person.chat.forEach(function (message) { log.append(bubble(message, person.key, null, {})); });
     var pane = el("section", { "class": "pane", "data-person": person.key, "data-name": person.name },
       head, log, quickReplies(person.chat, person.key, null), compose(person.key, null));
+    if (person.rich_menu) pane.append(richMenu(person));
     return pane;
+  }
+
+  // The rich menu under the chat, as LINE shows it: the image, each tile a button.
+  function richMenu(person) {
+    var menu = el("div", { "class": "richmenu", "data-richmenu": person.key },
+      el("img", { src: person.rich_menu.image, alt: person.rich_menu.bar }));
+    person.rich_menu.areas.forEach(function (area) {
+      var button = el("button", { type: "button", title: area.action.label, "aria-label": area.action.label,
+        onclick: function () { press(person.key, null, area.action); } });
+      button.style.left = area.left + "%";
+      button.style.width = area.width + "%";
+      menu.append(button);
+    });
+    return menu;
   }
 
   function groupPane(group, people) {
