@@ -54,6 +54,8 @@ async def read_service_health(services: Services) -> None:
     m.outbox_failed.set(health["outbox_failed"])
     for state in ("open", "resent", "alerted", "answered", "cancelled"):
         m.rounds.labels(state).set(health["rounds"].get(state, 0))
+    for step, count in health["steps"].items():
+        m.round_steps.labels(step).set(count)
     m.open_alerts.set(health["open_alerts"])
     m.oldest_alert.set(_age(now, health["oldest_alert"]))
     m.quota_used.set(health["quota_used"])

@@ -57,6 +57,12 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.round_steps = Gauge(
+            "mimamori_checkin_round_steps",
+            "Check-in rounds ever opened, re-sent, alerted and answered (from the database)",
+            ["step"],
+            registry=r,
+        )
         self.open_alerts = Gauge(
             "mimamori_open_alerts", "Alerts sent and not yet closed by a manager", registry=r
         )

@@ -51,6 +51,11 @@ class StatsRepository:
             self._conn,
             "SELECT COUNT(*), MIN(alerted_at) FROM checkin_rounds WHERE state = 'alerted'",
         )
+        steps = await fetch_one(
+            self._conn,
+            "SELECT COUNT(*), COUNT(resent_at), COUNT(alerted_at),"
+            " COUNT(*) FILTER (WHERE state = 'answered') FROM checkin_rounds",
+        )
         # What LINE counts against the month: a multicast per recipient, a push as one.
         used = await fetch_one(
             self._conn,
@@ -67,6 +72,9 @@ class StatsRepository:
             "open_alerts": alerts[0] if alerts else 0,
             "oldest_alert": from_db(alerts[1]) if alerts and alerts[1] else None,
             "quota_used": used[0] if used else 0,
+            "steps": dict(
+                zip(("opened", "resent", "alerted", "answered"), steps or (), strict=False)
+            ),
         }
 
     async def daily(self, first: date, last: date, utc_offset: timedelta) -> list[dict[str, Any]]:

@@ -34,6 +34,8 @@ async def test_metrics_after_a_ladder(bot: Bot) -> None:
     assert seen[("mimamori_open_alerts", ())] == 1
     assert seen[("mimamori_oldest_open_alert_seconds", ())] == 30 * 60
     assert seen[("mimamori_checkin_rounds", (("state", "alerted"),))] == 1
+    for step, count in (("opened", 1), ("resent", 1), ("alerted", 1), ("answered", 0)):
+        assert seen[("mimamori_checkin_round_steps", (("step", step),))] == count, step
     assert seen[("mimamori_outbox_pending", ())] == 0
     assert seen[("mimamori_outbox_oldest_pending_seconds", ())] == 0
     sent = ("mimamori_line_messages_total", (("answer", "delivered"), ("purpose", "checkin")))
