@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient
@@ -60,25 +61,32 @@ def _services(
     settings: Settings, clock: Clock
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        """The database and the LINE client, put together once as the services."""
-        db = Database(settings.database)
-        await db.open()
-        configuration = LineApi.configuration(
-            settings.line_api_base_url, settings.channel_access_token
-        )
-        try:
-            # The SDK's aiohttp session must be made inside the running loop.
-            async with AsyncApiClient(configuration) as client:
-                line = LineApi(client)
-                app[SERVICES] = Services.build(settings, db, line, clock)
-                try:
-                    yield
-                finally:
-                    await line.close()
-        finally:
-            await db.close()
+        async with open_services(settings, clock) as services:
+            app[SERVICES] = services
+            yield
 
     return context
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
+    """The database and the LINE client, put together once as the services (the server,
+    and the commands that act at LINE)."""
+    db = Database(settings.database)
+    await db.open()
+    configuration = LineApi.configuration(
+        settings.line_api_base_url, settings.channel_access_token
+    )
+    try:
+        # The SDK's aiohttp session must be made inside the running loop.
+        async with AsyncApiClient(configuration) as client:
+            line = LineApi(client)
+            try:
+                yield Services.build(settings, db, line, clock)
+            finally:
+                await line.close()
+    finally:
+        await db.close()
 
 
 def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[None]]:

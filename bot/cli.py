@@ -12,16 +12,14 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from linebot.v3.messaging import AsyncApiClient
 
 from admin.passwords import hash_password, weak_password
-from bot.app import create_app
+from bot.app import create_app, open_services
 from bot.readiness import check_deployment
 from care import rich_menus
-from care.services import Services
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
-from ground.line_api import LineApi, LineCallFailed
+from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import RichMenuError
 from ground.settings import Settings, SettingsError, read_dotenv
@@ -180,21 +178,8 @@ def make_rich_menus(dotenv: Path) -> int:
 
 
 async def install_rich_menus(settings: Settings) -> dict[str, str]:
-    db = Database(settings.database)
-    await db.open()
-    configuration = LineApi.configuration(
-        settings.line_api_base_url, settings.channel_access_token
-    )
-    try:
-        async with AsyncApiClient(configuration) as client:
-            line = LineApi(client)
-            try:
-                services = Services.build(settings, db, line, SystemClock())
-                return await rich_menus.install(services)
-            finally:
-                await line.close()
-    finally:
-        await db.close()
+    async with open_services(settings, SystemClock()) as services:
+        return await rich_menus.install(services)
 
 
 def check_readiness(dotenv: Path, test_webhook: bool) -> int:
