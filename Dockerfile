@@ -7,6 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MIMAMORI_PORT=8080 \
     MIMAMORI_IN_CONTAINER=1
 
+# A Japanese font: `mimamori richmenu` draws the tiles' labels with it.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-ipafont-gothic \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ground ./ground
