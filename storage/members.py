@@ -64,6 +64,11 @@ class MemberRepository:
             " daily_note = 0, daily_note_sent_on = NULL, terms_accepted_at = NULL WHERE id = ?",
             (to_db(now), member_id),
         )
+        # Consent given or received ends with the membership it was given in.
+        await self._conn.execute(
+            "DELETE FROM personal_shares WHERE user_id = ? OR manager_id = ?",
+            (member_id, member_id),
+        )
 
     async def block(self, member_id: int) -> None:
         await self._conn.execute(
@@ -74,7 +79,9 @@ class MemberRepository:
         self, member_id: int, interval_days: int, hour: int, next_due_at: datetime
     ) -> None:
         await self._conn.execute(
-            "UPDATE members SET interval_days = ?, checkin_hour = ?, next_due_at = ? WHERE id = ?",
+            # Asking for check-ins again after 退会 is coming back.
+            "UPDATE members SET interval_days = ?, checkin_hour = ?, next_due_at = ?,"
+            " withdrawn_at = NULL WHERE id = ?",
             (interval_days, hour, to_db(next_due_at), member_id),
         )
 

@@ -269,6 +269,7 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     )
     await page.call("PUT", "/liff/api/me/memo", {"memo": "鍵は植木鉢の下"})
     await bot.say(resident, "今日は病院の日です")
+    await bot.tap_action(resident, "share_personal", m=2)  # her son may see her details
     assert (await page.call("POST", "/liff/api/me/withdraw", {}))[0] == 400, "needs confirming"
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
@@ -291,6 +292,12 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
         ).fetchone()
     assert "病院" not in stored and resident not in stored
     assert withdrawn_at is not None, "the record says when it happened"
+
+    with sqlite3.connect(f"file:{bot.settings.database}?mode=ro", uri=True) as db:
+        shares = db.execute(
+            "SELECT COUNT(*) FROM personal_shares WHERE user_id = ?", (member.id,)
+        ).fetchone()
+    assert shares == (0,), "consent ends with the membership"
 
     # Coming back: a new follow is a member again.
     await bot.post(hook.follow(resident, bot.clock.now()))
