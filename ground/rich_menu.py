@@ -76,7 +76,7 @@ def tiles(
         first = [
             postback("richmenu.watching", "teams"),
             page,
-            postback("richmenu.invite", "teams"),
+            postback("richmenu.invite", "invite_menu"),
         ]
     return [*first, postback("richmenu.help", "help")]
 

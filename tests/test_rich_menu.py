@@ -13,7 +13,7 @@ from ground.line_api import LineCallFailed
 from ground.rich_menu import HEIGHT, MAX_IMAGE_BYTES, WIDTH, png_size
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import create_team, watched_resident
+from tests.flows import create_team, invite_codes_in, watched_resident
 from tests.wording import said, t
 
 BULK = "/v2/bot/richmenu/bulk/link"
@@ -49,6 +49,11 @@ async def test_menus_are_made_in_the_brand_and_linked_by_role(bot: Bot) -> None:
 
     await bot.sweep()
     assert line.linked_rich_menus == {resident: made["user"], daughter: made["watcher"]}
+
+    # 招待する: her one team's invite codes at once.
+    invite_tile = line.rich_menu_of(daughter)["areas"][2]["action"]
+    await bot.tap(daughter, invite_tile["data"])
+    assert invite_codes_in(bot.line.reply_texts()[-6:]), "the team's invite codes"
     calls = len([c for c in line.calls if c.path == BULK])
     await bot.sweep()
     assert len([c for c in line.calls if c.path == BULK]) == calls, "linked once, not again"

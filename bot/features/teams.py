@@ -137,6 +137,20 @@ async def list_teams(ctx: EventContext) -> None:
     ctx.reply(messages.text(ctx.t("team.list", lines="\n".join(lines)), items))
 
 
+@router.on(PostbackEvent, action("invite_menu"))
+async def invite_from_menu(ctx: EventContext) -> None:
+    """招待する on the rich menu: one team's invites at once; with several, the list first."""
+    assert ctx.member is not None
+    async with ctx.services.unit_of_work() as work:
+        found = await work.repos.teams.teams_of(ctx.member.id)
+        only = found[0][0] if len(found) == 1 else None
+        codes = await invites.ensure_invites(work, only) if only else None
+    if only is None or codes is None:
+        await list_teams(ctx)
+        return
+    ctx.reply(*await invite_messages(ctx, only, codes))
+
+
 def _team_id(ctx: EventContext) -> int | None:
     assert ctx.postback is not None
     return ctx.postback.integer("t")
