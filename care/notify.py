@@ -19,6 +19,25 @@ def display_name(locale: Locale, member: Member) -> str:
     return member.display_name or locale.t("member.unnamed", member_id=member.id)
 
 
+async def push_to(
+    work: UnitOfWork,
+    member: Member,
+    content: list[messages.Message],
+    purpose: str,
+    round_id: int | None = None,
+) -> None:
+    """Messages to one person, recorded in the outbox (sent after the unit of work commits)."""
+    await work.repos.outbox.add(
+        kind="push",
+        recipients=[member.line_user_id],
+        messages=content,
+        purpose=purpose,
+        now=work.now,
+        round_id=round_id,
+        recipient_member_id=member.id,
+    )
+
+
 async def notify_managers(
     work: UnitOfWork,
     member: Member,
@@ -33,15 +52,7 @@ async def notify_managers(
     if only is not None:
         managers = [manager for manager in managers if manager.id in only]
     for manager in managers:
-        await work.repos.outbox.add(
-            kind="push",
-            recipients=[manager.line_user_id],
-            messages=build(work.locale(manager.language)),
-            purpose=purpose,
-            now=work.now,
-            round_id=round_id,
-            recipient_member_id=manager.id,
-        )
+        await push_to(work, manager, build(work.locale(manager.language)), purpose, round_id)
     return len(managers)
 
 
@@ -75,14 +86,7 @@ async def tell_member(
 ) -> None:
     """One sentence to one person, in their language."""
     text = work.locale(member.language).t(key, **values)
-    await work.repos.outbox.add(
-        kind="push",
-        recipients=[member.line_user_id],
-        messages=[messages.text(text)],
-        purpose=purpose,
-        now=work.now,
-        recipient_member_id=member.id,
-    )
+    await push_to(work, member, [messages.text(text)], purpose)
 
 
 async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, key: str) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from care.notify import display_name
+from care.notify import display_name, push_to
 from care.services import UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -41,14 +41,7 @@ async def send_daily_notes(work: UnitOfWork, limit: int) -> int:
         locale = work.locale(manager.language)
         lines = [await _line(work, locale, person, today) for person in watched]
         text = locale.t("note.body", day=locale.day(today), lines="\n".join(lines))
-        await work.repos.outbox.add(
-            kind="push",
-            recipients=[manager.line_user_id],
-            messages=[messages.text(text)],
-            purpose="daily_note",
-            now=work.now,
-            recipient_member_id=manager.id,
-        )
+        await push_to(work, manager, [messages.text(text)], "daily_note")
     return len(managers)
 
 

@@ -4,7 +4,7 @@ the user agrees with one tap. Alerts do not wait for it: safety first, details b
 from __future__ import annotations
 
 from care.errors import Refusal, Refused
-from care.notify import display_name
+from care.notify import display_name, push_to
 from care.services import UnitOfWork
 from ground import messages
 from storage.models import Member, Role, Team
@@ -31,14 +31,7 @@ async def ask_users(work: UnitOfWork, team: Team, manager: Member) -> int:
             locale.t("sharing.ask", name=name, team=team.name),
             [button],
         )
-        await work.repos.outbox.add(
-            kind="push",
-            recipients=[user.line_user_id],
-            messages=[card],
-            purpose="sharing",
-            now=work.now,
-            recipient_member_id=user.id,
-        )
+        await push_to(work, user, [card], "sharing")
         asked += 1
     return asked
 

@@ -8,7 +8,7 @@ the record of real rounds and the statistics do not change.
 from __future__ import annotations
 
 from care.errors import Refusal, Refused
-from care.notify import display_name, notify_managers
+from care.notify import display_name, notify_managers, push_to
 from care.services import UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -32,14 +32,7 @@ async def send_test(work: UnitOfWork, requester: Member, person: Member) -> int:
         "test.checkin_title",
         "test.instruction",
     )
-    await work.repos.outbox.add(
-        kind="push",
-        recipients=[person.line_user_id],
-        messages=[checkin],
-        purpose="test_checkin",
-        now=work.now,
-        recipient_member_id=person.id,
-    )
+    await push_to(work, person, [checkin], "test_checkin")
 
     def build(manager_locale: Locale) -> list[messages.Message]:
         # No 緊急時メモ in a test: it goes out only inside a real alert.
