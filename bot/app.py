@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from linebot.v3.messaging import AsyncApiClient
 from linebot.v3.webhook import WebhookParser
 
 from admin.routes import setup_admin
@@ -74,17 +73,11 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
     and the commands that act at LINE)."""
     db = Database(settings.database)
     await db.open()
-    configuration = LineApi.configuration(
-        settings.line_api_base_url, settings.channel_access_token
-    )
     try:
-        # The SDK's aiohttp session must be made inside the running loop.
-        async with AsyncApiClient(configuration) as client:
-            line = LineApi(client)
-            try:
-                yield Services.build(settings, db, line, clock)
-            finally:
-                await line.close()
+        async with LineApi.opened(
+            settings.line_api_base_url, settings.channel_access_token
+        ) as line:
+            yield Services.build(settings, db, line, clock)
     finally:
         await db.close()
 

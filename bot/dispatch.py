@@ -134,8 +134,9 @@ class EventDispatcher:
             except _Redo:
                 handled = await self._apply(parsed, lookups, careful=True)
         counted = self._services.metrics.events
-        for _ in range(sum(1 for _, event in parsed if event is None)):
-            counted.labels("unknown", "unreadable").inc()
+        unreadable = sum(1 for _, event in parsed if event is None)
+        if unreadable:
+            counted.labels("unknown", "unreadable").inc(unreadable)
         for ctx in handled:
             counted.labels(str(getattr(ctx.event, "type", "unknown")), ctx.outcome).inc()
         # The replies go while the next batch is handled: a batch does not wait for LINE.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from linebot.v3.messaging import AsyncApiClient
 
+from ground.branding import BANNER_NAMES, TERMS_NAMES
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
 from storage.database import known_migrations
@@ -74,9 +74,9 @@ def check_branding(folder: Path | None) -> Finding:
     if folder is None:
         return Finding(True, "branding: the default (set MIMAMORI_BRANDING for the city's own)")
     missing = []
-    if not any((folder / name).is_file() for name in ("banner.png", "banner.jpg", "banner.svg")):
+    if not any((folder / name).is_file() for name in BANNER_NAMES):
         missing.append("banner.png")
-    if not any((folder / name).is_file() for name in ("terms.md", "terms.html")):
+    if not any((folder / name).is_file() for name in TERMS_NAMES):
         missing.append("terms.md")
     service = folder / "service.toml"
     if not service.is_file():
@@ -97,15 +97,8 @@ def check_branding(folder: Path | None) -> Finding:
 
 
 async def check_line(settings: Settings, test_webhook: bool) -> list[Finding]:
-    configuration = LineApi.configuration(
-        settings.line_api_base_url, settings.channel_access_token
-    )
-    async with AsyncApiClient(configuration) as client:
-        line = LineApi(client)
-        try:
-            return await _ask_line(line, settings, test_webhook)
-        finally:
-            await line.close()
+    async with LineApi.opened(settings.line_api_base_url, settings.channel_access_token) as line:
+        return await _ask_line(line, settings, test_webhook)
 
 
 async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> list[Finding]:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 DEFAULTS = Path(__file__).resolve().parent / "branding_default"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+BANNER_NAMES = ("banner.png", "banner.jpg", "banner.svg")
+TERMS_NAMES = ("terms.html", "terms.md")  # the deployment's own HTML first
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def load_branding(folder: Path | None) -> Branding:
         service_name=str(service["name"]),
         contact=str(service.get("contact", "")),
         colours=colours,
-        banner=_first(folder, ("banner.png", "banner.jpg", "banner.svg")),
+        banner=_first(folder, BANNER_NAMES),
         terms_html=_terms(folder),
     )
 

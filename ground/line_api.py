@@ -7,6 +7,8 @@ import json
 import logging
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -118,6 +120,18 @@ class LineApi:
         if not urllib.request.proxy_bypass(address.hostname or ""):
             configuration.proxy = urllib.request.getproxies().get(address.scheme)
         return configuration
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, base_url: str, access_token: str) -> AsyncIterator[LineApi]:
+        """A client for the length of a block; made inside the running loop, as the SDK's
+        aiohttp session must be."""
+        async with AsyncApiClient(cls.configuration(base_url, access_token)) as client:
+            line = cls(client)
+            try:
+                yield line
+            finally:
+                await line.close()
 
     async def close(self) -> None:
         """Close the SDK's own session (it owns the connection pool)."""

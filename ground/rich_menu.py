@@ -106,9 +106,8 @@ def image(
     own = folder / f"richmenu-{kind.value}.png" if folder else None
     if own is not None and own.is_file():
         data = own.read_bytes()
-        check_image(data)
-        return data
-    data = draw(locale, menu_tiles, branding)
+    else:
+        data = draw(locale, menu_tiles, branding)
     check_image(data)
     return data
 

@@ -37,10 +37,10 @@ class RichMenuRepository:
         """(member id, LINE user id, kind) of people whose linked menu is not the wanted one."""
         rows = await fetch_all(
             self._conn,
-            f"SELECT m.id, m.line_user_id, {WANTED} AS wanted FROM members m"
-            " WHERE m.status = 'active' AND m.withdrawn_at IS NULL"
-            f" AND (m.rich_menu IS NULL OR m.rich_menu != {WANTED})"
-            " ORDER BY m.id LIMIT ?",
+            "SELECT id, line_user_id, wanted FROM ("
+            f" SELECT m.id, m.line_user_id, m.rich_menu, {WANTED} AS wanted FROM members m"
+            " WHERE m.status = 'active' AND m.withdrawn_at IS NULL)"
+            " WHERE rich_menu IS NULL OR rich_menu != wanted ORDER BY id LIMIT ?",
             (limit,),
         )
         return [(row[0], row[1], row[2]) for row in rows]
