@@ -26,7 +26,7 @@ from liff.routes import setup_liff
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.quakes import QuakePoller
-from storage.database import Database
+from storage.database import database_for
 
 log = logging.getLogger("mimamori.app")
 RICH_MENUS_AT_START = web.AppKey("rich_menus_at_start", asyncio.Task)
@@ -71,7 +71,7 @@ def _services(
 async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
     """The database and the LINE client, put together once as the services (the server,
     and the commands that act at LINE)."""
-    db = Database(settings.database)
+    db = database_for(settings.database)
     await db.open()
     try:
         async with LineApi.opened(

@@ -22,9 +22,9 @@ from ground.i18n import LocaleError
 from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import RichMenuError
-from ground.settings import Settings, SettingsError, read_dotenv
+from ground.settings import Settings, SettingsError, database_setting, read_dotenv
 from storage.backup import BackupError, check_copy, restore, take_backup
-from storage.database import Database
+from storage.database import Conflict, database_for
 from storage.repositories import unit_of_work
 
 
@@ -154,10 +154,10 @@ def add_admin(name: str, dotenv: Path) -> int:
         return 2
     try:
         asyncio.run(_store_admin(database, name, hash_password(password)))
-    except sqlite3.IntegrityError:
+    except Conflict:
         print(f"mimamori: an admin named {name} exists already", file=sys.stderr)
         return 2
-    print(f"admin {name} added to {database}")
+    print(f"admin {name} added to {database_for(database).target}")
     return 0
 
 
@@ -196,14 +196,31 @@ def check_readiness(dotenv: Path, test_webhook: bool) -> int:
     return 1 if failed else 0
 
 
-def database_path(dotenv: Path) -> Path:
+def database_path(dotenv: Path) -> Path | str:
     env = {**read_dotenv(dotenv), **os.environ}
-    return Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db")
+    return database_setting(env.get("MIMAMORI_DATABASE"))
+
+
+def sqlite_file(dotenv: Path, command: str) -> Path | None:
+    """The SQLite file `backup` and `restore` work on; None (and a line saying what to use
+    instead) when the deployment is on PostgreSQL."""
+    database = database_path(dotenv)
+    if isinstance(database, Path):
+        return database
+    print(
+        f"mimamori: {command} copies an SQLite file; on PostgreSQL use pg_dump / pg_restore or"
+        " your provider's point-in-time recovery",
+        file=sys.stderr,
+    )
+    return None
 
 
 def backup_database(target: Path, dotenv: Path) -> int:
+    database = sqlite_file(dotenv, "backup")
+    if database is None:
+        return 2
     try:
-        facts = take_backup(database_path(dotenv), target)
+        facts = take_backup(database, target)
     except (BackupError, OSError, sqlite3.Error) as error:
         print(f"mimamori: backup failed: {error}", file=sys.stderr)
         return 1
@@ -219,7 +236,10 @@ def restore_database(copy: Path, dotenv: Path, check_only: bool) -> int:
         if check_only:
             facts, kept = check_copy(copy), None
         else:
-            facts, kept = restore(copy, database_path(dotenv), SystemClock().now())
+            database = sqlite_file(dotenv, "restore")
+            if database is None:
+                return 2
+            facts, kept = restore(copy, database, SystemClock().now())
     except (BackupError, OSError, sqlite3.Error) as error:
         print(f"mimamori: restore refused: {error}", file=sys.stderr)
         return 1
@@ -242,8 +262,8 @@ def _new_password() -> str | None:
     return first if first == second else None
 
 
-async def _store_admin(database: Path, name: str, password_hash: str) -> None:
-    db = Database(database)
+async def _store_admin(database: Path | str, name: str, password_hash: str) -> None:
+    db = database_for(database)
     await db.open()
     try:
         async with unit_of_work(db) as repos:

@@ -46,7 +46,7 @@ class Settings:
     channel_secret: str
     channel_access_token: str
     line_api_base_url: str = LINE_API_DEFAULT
-    database: Path = Path("./mimamori.db")
+    database: Path | str = Path("./mimamori.db")  # a file, or a postgresql:// URL
     host: str = "0.0.0.0"
     port: int = 8080
     timezone: ZoneInfo = ZoneInfo("Asia/Tokyo")
@@ -86,7 +86,7 @@ class Settings:
             channel_secret=_required(env, "LINE_CHANNEL_SECRET"),
             channel_access_token=_required(env, "LINE_CHANNEL_ACCESS_TOKEN"),
             line_api_base_url=_url(env, "LINE_API_BASE_URL", LINE_API_DEFAULT),
-            database=Path(env.get("MIMAMORI_DATABASE") or "./mimamori.db"),
+            database=database_setting(env.get("MIMAMORI_DATABASE")),
             host=env.get("MIMAMORI_HOST") or "0.0.0.0",
             port=_port(env, "MIMAMORI_PORT", 8080),
             timezone=_timezone(env, "MIMAMORI_TIMEZONE", "Asia/Tokyo"),
@@ -230,3 +230,11 @@ def _optional_dir(env: Mapping[str, str], name: str) -> Path | None:
     if not path.is_dir():
         raise SettingsError(name, f"{text!r} is not a directory")
     return path
+
+
+def database_setting(value: str | None) -> Path | str:
+    """MIMAMORI_DATABASE: a postgresql:// URL as it is, anything else a SQLite file."""
+    value = (value or "").strip() or "./mimamori.db"
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class AdminSession:
 
 
 class AdminRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, name: str, password_hash: str, now: datetime) -> None:
@@ -108,13 +106,14 @@ class AdminRepository:
         requests: int,
         now: datetime,
     ) -> int:
-        cursor = await self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "INSERT INTO notices (created_at, admin_name, text, audience, audience_detail,"
-            " recipients, requests) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " recipients, requests) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (to_db(now), admin_name, text, audience, json.dumps(detail), recipients, requests),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert row is not None
+        return int(row[0])
 
     async def notices(self, limit: int = 50) -> list[dict[str, Any]]:
         return [
@@ -139,7 +138,7 @@ class AdminRepository:
         return row[0] if row else 0
 
 
-def _admin(row: aiosqlite.Row) -> Admin:
+def _admin(row: Any) -> Admin:
     return Admin(
         id=row["id"],
         name=row["name"],

@@ -1,12 +1,23 @@
-"""The SQLite database: one connection, numbered migrations, serialised transactions."""
+"""The database: SQLite in a file (the embedded default) or PostgreSQL (several instances).
+
+The repositories write their SQL once, with `?` placeholders, in the part of SQL both engines
+speak (`ON CONFLICT`, `RETURNING`, `FILTER`); the few places where the two differ ask
+`conn.dialect`. Times are UTC ISO-8601 text on both, so they compare and copy the same way.
+
+Every unit of work is one transaction, and one writer at a time: SQLite's `BEGIN IMMEDIATE`,
+and on PostgreSQL a transaction-level advisory lock taken first thing (storage/postgres.py).
+The rules of the service were written for that discipline; several instances keep it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -15,6 +26,9 @@ from typing import Any
 import aiosqlite
 
 log = logging.getLogger("mimamori.storage")
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
 
 
 def to_db(moment: datetime) -> str:
@@ -39,43 +53,141 @@ def from_db_cached(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-async def fetch_one(
-    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
-) -> aiosqlite.Row | None:
-    """The first row of a query, in one trip to the database thread (a cursor takes three)."""
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
+class Conflict(Exception):
+    """A constraint said no (a name taken, a row that already exists), on either engine."""
 
 
-async def fetch_all(
-    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
-) -> list[aiosqlite.Row]:
-    """Every row of a query, in one trip to the database thread."""
-    return list(await conn.execute_fetchall(sql, params))
+@dataclass(frozen=True)
+class Written:
+    """What a write statement did."""
+
+    rowcount: int
+
+
+class Connection:
+    """One transaction's connection, as the repositories see it, on either engine."""
+
+    dialect: str
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Every row; a row answers to `row[0]` and `row["column"]`."""
+        raise NotImplementedError
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+async def fetch_one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any | None:
+    return await conn.fetch_one(sql, params)
+
+
+async def fetch_all(conn: Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    return await conn.fetch_all(sql, params)
 
 
 async def fetch_in(
-    conn: aiosqlite.Connection, sql: str, values: Sequence[Any], chunk: int = 500
-) -> list[aiosqlite.Row]:
+    conn: Connection, sql: str, values: Sequence[Any], chunk: int = 500
+) -> list[Any]:
     """Rows of `sql`, whose `{marks}` takes `values` as an IN list, a chunk at a time (SQLite
     limits the parameters of one statement)."""
-    rows: list[aiosqlite.Row] = []
+    rows: list[Any] = []
     for start in range(0, len(values), chunk):
         part = list(values[start : start + chunk])
-        rows += await fetch_all(conn, sql.format(marks=",".join("?" * len(part))), part)
+        rows += await conn.fetch_all(sql.format(marks=",".join("?" * len(part))), part)
     return rows
 
 
+class SqliteConnection(Connection):
+    dialect = SQLITE
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.raw = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        try:
+            cursor = await self.raw.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+        return Written(cursor.rowcount)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        # One trip to the database thread (a cursor takes three).
+        try:
+            return list(await self.raw.execute_fetchall(sql, tuple(params)))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+
+
 class Database:
+    """The process's database: transactions, one writer at a time, and the migrations."""
+
+    dialect: str
+    target: str  # the file, or the URL without its password
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        """`async with db.transaction() as conn:` one transaction (a `Connection`)."""
+        raise NotImplementedError
+
+    def contended(self) -> bool:
+        """Whether another unit of work of this process holds the database or waits for it (a
+        webhook request storing its events, say): long transactions should give way."""
+        raise NotImplementedError
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(2), self.transaction() as conn:
+                await conn.fetch_one("SELECT 1")
+        except Exception:
+            log.exception("database did not answer")
+            return False
+        return True
+
+
+def is_postgres(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def database_for(target: str | Path, **options: Any) -> Database:
+    """`MIMAMORI_DATABASE`: a file path (SQLite) or a postgresql:// URL."""
+    if is_postgres(target):
+        from storage.postgres import PostgresDatabase
+
+        return PostgresDatabase(str(target), **options)
+    return SqliteDatabase(target)
+
+
+class SqliteDatabase(Database):
     """One aiosqlite connection shared by the process.
 
     SQLite allows one writer at a time and a connection is not safe to interleave transactions
     on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`.
     """
 
+    dialect = SQLITE
+
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self._conn: aiosqlite.Connection | None = None
+        self.target = self.path
+        self._conn: SqliteConnection | None = None
         self._lock = asyncio.Lock()
         self._waiting = 0
 
@@ -88,17 +200,17 @@ class Database:
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("PRAGMA cache_size = -32000")
-        self._conn = conn
-        await self._migrate()
+        self._conn = SqliteConnection(conn)
+        await self._migrate(conn)
 
     async def close(self) -> None:
         if self._conn is not None:
             async with self._lock:
-                await self._conn.close()
+                await self._conn.raw.close()
                 self._conn = None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         if self._conn is None:
             raise RuntimeError("database is not open")
         self._waiting += 1
@@ -108,65 +220,58 @@ class Database:
             self._waiting -= 1
         try:
             conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
+            await conn.raw.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await conn.raw.execute("ROLLBACK")
                 raise
-            await conn.execute("COMMIT")
+            await conn.raw.execute("COMMIT")
         finally:
             self._lock.release()
 
     def contended(self) -> bool:
-        """Whether another unit of work holds the database or waits for it (a webhook request
-        storing its events, say): long transactions should give way."""
         return self._waiting > 0 or self._lock.locked()
 
-    async def ping(self) -> bool:
-        try:
-            async with asyncio.timeout(2), self.transaction() as conn:
-                await conn.execute("SELECT 1")
-        except Exception:
-            log.exception("database did not answer")
-            return False
-        return True
-
-    async def _migrate(self) -> None:
-        assert self._conn is not None
-        await self._conn.execute(
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (version INTEGER PRIMARY KEY, applied_at TEXT)"
         )
-        async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
-            applied = {row[0] for row in await cursor.fetchall()}
-        for version, name, sql in _migrations():
+        applied = {row[0] for row in await conn.execute_fetchall(_APPLIED)}
+        for version, name, sql in migrations(SQLITE):
             if version in applied:
                 continue
             log.info("applying migration %s", name)
             # SQLite's procedure for changing a table's shape: foreign keys off around the
             # transaction, checked before it commits. The version row commits with the change.
-            await self._conn.execute("PRAGMA foreign_keys = OFF")
-            await self._conn.executescript(
+            await conn.execute("PRAGMA foreign_keys = OFF")
+            await conn.executescript(
                 f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
                 f"({version}, '{to_db(datetime.now(UTC))}');"
             )
-            async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
-                broken = list(await cursor.fetchall())
+            broken = list(await conn.execute_fetchall("PRAGMA foreign_key_check"))
             if broken:
-                await self._conn.execute("ROLLBACK")
+                await conn.execute("ROLLBACK")
                 raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")
-            await self._conn.execute("COMMIT")
-            await self._conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("COMMIT")
+            await conn.execute("PRAGMA foreign_keys = ON")
+
+
+_APPLIED = "SELECT version FROM schema_migrations"
 
 
 def known_migrations() -> list[int]:
-    """The schema versions this code can write."""
-    return [version for version, _, _ in _migrations()]
+    """The schema versions this code can write (the same numbers on both engines)."""
+    return [version for version, _, _ in migrations(SQLITE)]
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """(version, file name, SQL): SQLite's in migrations/, PostgreSQL's twins, which mean the
+    same change in its own SQL, in migrations/postgresql/."""
     folder = resources.files("storage") / "migrations"
+    if dialect == POSTGRESQL:
+        folder = folder / "postgresql"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
 from storage.models import ChatGroup, GroupMember, GroupRound
 
 _SETTINGS = {"paused", "restricted", "quiet_when_all_ok"}
 
 
 class GroupRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def by_chat_id(self, line_chat_id: str) -> ChatGroup | None:
@@ -159,12 +157,13 @@ class GroupRepository:
         self, group_id: int, slot_at: datetime, now: datetime
     ) -> int | None:
         """A new round for the slot, unless one is open or the slot has one already."""
-        cursor = await self._conn.execute(
-            "INSERT OR IGNORE INTO group_rounds (group_id, slot_at, state, opened_at)"
-            " VALUES (?, ?, 'open', ?)",
+        row = await fetch_one(
+            self._conn,
+            "INSERT INTO group_rounds (group_id, slot_at, state, opened_at)"
+            " VALUES (?, ?, 'open', ?) ON CONFLICT DO NOTHING RETURNING id",
             (group_id, to_db(slot_at), to_db(now)),
         )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        return int(row[0]) if row else None
 
     async def attach_post(self, round_id: int, outbox_id: int) -> None:
         await self._conn.execute(

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_in, to_db
+from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, to_db
 
 
 class InboxRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def record(self, event_id: str, payload: str, now: datetime) -> bool:
         """True when the event is new; False for a redelivery or duplicate."""
         cursor = await self._conn.execute(
-            "INSERT OR IGNORE INTO webhook_events (event_id, payload, received_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO webhook_events (event_id, payload, received_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (event_id, payload, to_db(now)),
         )
         return cursor.rowcount == 1
@@ -30,8 +28,8 @@ class InboxRepository:
         fresh = [(event_id, payload) for event_id, payload in events if event_id not in seen]
         stamp = to_db(now)
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO webhook_events (event_id, payload, received_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO webhook_events (event_id, payload, received_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(event_id, payload, stamp) for event_id, payload in fresh],
         )
         return {event_id for event_id, _ in fresh}
@@ -61,12 +59,21 @@ class InboxRepository:
     async def scrub_words_of(self, line_user_id: str) -> None:
         """退会: the person's handled events keep their id (LINE may redeliver; the id is
         what drops the repeat) and lose everything else: words, stickers, the user id."""
-        await self._conn.execute(
-            "UPDATE webhook_events SET payload = json_object('type', 'scrubbed')"
-            " WHERE processed_at IS NOT NULL AND json_valid(payload)"
-            " AND json_extract(payload, '$.source.userId') = ?",
-            (line_user_id,),
-        )
+        # The payload is JSON text on both engines; its source is read by each one's own
+        # JSON functions (a payload that is not JSON is left alone).
+        if self._conn.dialect == POSTGRESQL:
+            sql = (
+                'UPDATE webhook_events SET payload = \'{"type": "scrubbed"}\''
+                " WHERE processed_at IS NOT NULL AND CASE WHEN payload LIKE '{%'"
+                " THEN payload::jsonb -> 'source' ->> 'userId' END = ?"
+            )
+        else:
+            sql = (
+                "UPDATE webhook_events SET payload = json_object('type', 'scrubbed')"
+                " WHERE processed_at IS NOT NULL AND json_valid(payload)"
+                " AND json_extract(payload, '$.source.userId') = ?"
+            )
+        await self._conn.execute(sql, (line_user_id,))
 
     async def forget_processed_before(self, before: datetime) -> None:
         # LINE redelivers for a limited time only; old ids need not be kept forever.

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_in, fetch_one, from_db, from_db_cached, to_db
+from storage.database import (
+    Connection,
+    fetch_all,
+    fetch_in,
+    fetch_one,
+    from_db,
+    from_db_cached,
+    to_db,
+)
 from storage.models import (
     PERSONAL_FIELDS,
     DueMember,
@@ -17,7 +23,7 @@ from storage.models import (
 
 
 class MemberRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, member_id: int) -> Member | None:

@@ -8,8 +8,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-import aiosqlite
-
 from storage.database import from_db
 
 
@@ -67,7 +65,7 @@ class Member:
         return self.status == "active"
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Member:
+    def from_row(cls, row: Any) -> Member:
         return cls(
             id=row["id"],
             line_user_id=row["line_user_id"],
@@ -117,7 +115,7 @@ class Team:
     deleted_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Team:
+    def from_row(cls, row: Any) -> Team:
         return cls(
             id=row["id"],
             name=row["name"],
@@ -137,7 +135,7 @@ class Invite:
     revoked_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Invite:
+    def from_row(cls, row: Any) -> Invite:
         return cls(
             code=row["code"],
             team_id=row["team_id"],
@@ -167,7 +165,7 @@ class CheckinRound:
     realerted_at: datetime | None = None  # nobody took the alert: it was sent again
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> CheckinRound:
+    def from_row(cls, row: Any) -> CheckinRound:
         return cls(
             id=row["id"],
             member_id=row["member_id"],
@@ -200,7 +198,7 @@ class OutboxMessage:
     attempts: int
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> OutboxMessage:
+    def from_row(cls, row: Any) -> OutboxMessage:
         return cls(
             id=row["id"],
             kind=row["kind"],
@@ -237,7 +235,7 @@ class ChatGroup:
         return self.status == "active"
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> ChatGroup:
+    def from_row(cls, row: Any) -> ChatGroup:
         return cls(
             id=row["id"],
             line_chat_id=row["line_chat_id"],
@@ -265,7 +263,7 @@ class GroupMember:
     last_ok_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> GroupMember:
+    def from_row(cls, row: Any) -> GroupMember:
         return cls(
             group_id=row["group_id"],
             line_user_id=row["line_user_id"],
@@ -286,7 +284,7 @@ class GroupRound:
     reported_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> GroupRound:
+    def from_row(cls, row: Any) -> GroupRound:
         return cls(
             id=row["id"],
             group_id=row["group_id"],

@@ -8,14 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
 from storage.models import OutboxMessage
 
 
 class OutboxRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         # Rows added in this unit of work: after it commits, delivery is requested.
         self.added = 0
@@ -32,10 +30,11 @@ class OutboxRepository:
         recipient_member_id: int | None = None,
         notice_id: int | None = None,
     ) -> int:
-        cursor = await self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
             " recipient_member_id, next_attempt_at, created_at, notice_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 kind,
                 json.dumps(list(recipients)),
@@ -49,9 +48,9 @@ class OutboxRepository:
                 notice_id,
             ),
         )
-        assert cursor.lastrowid is not None
+        assert row is not None
         self.added += 1
-        return cursor.lastrowid
+        return int(row[0])
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         return [

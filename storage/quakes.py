@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, to_db
+from storage.database import Connection, fetch_all, fetch_one, to_db
 
 
 class QuakeRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def seen(self, document: str) -> bool:
@@ -43,8 +41,8 @@ class QuakeRepository:
         now: datetime,
     ) -> None:
         await self._conn.execute(
-            "INSERT OR IGNORE INTO jma_reports (document, event_id, title, max_int, action,"
-            " roll_call_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO jma_reports (document, event_id, title, max_int, action,"
+            " roll_call_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (document, event_id, title, max_int, action, roll_call_id, to_db(now)),
         )
 

@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.admin import AdminRepository
-from storage.database import Database
+from storage.database import Connection, Database
 from storage.groups import GroupRepository
 from storage.inbox import InboxRepository
 from storage.members import MemberRepository
@@ -36,7 +34,7 @@ class Repositories:
     rich_menus: RichMenuRepository
     rollcalls: RollCallRepository
     quakes: QuakeRepository
-    conn: aiosqlite.Connection
+    conn: Connection
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

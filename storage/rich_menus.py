@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, to_db
+from storage.database import Connection, fetch_all, to_db
 
 # The kind a person's role calls for: watched (a user in a team, or check-ins of their own)
 # or only watching.
@@ -17,7 +15,7 @@ WANTED = (
 
 
 class RichMenuRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def installed(self) -> dict[str, str]:

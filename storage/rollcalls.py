@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class RollCall:
         return self.closed_at is None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> RollCall:
+    def from_row(cls, row: Any) -> RollCall:
         started = from_db(row["started_at"])
         assert started is not None
         return cls(
@@ -49,7 +47,7 @@ class RollCall:
 
 
 class RollCallRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def create(
@@ -63,10 +61,11 @@ class RollCallRepository:
         next_resend_at: datetime | None,
         close_at: datetime | None,
     ) -> int:
-        cursor = await self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
             " resend_every_minutes, resends_left, next_resend_at, close_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 to_db(now),
                 started_by,
@@ -78,21 +77,22 @@ class RollCallRepository:
                 to_db(close_at) if close_at else None,
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert row is not None
+        return int(row[0])
 
     async def add_people(
         self, roll_call_id: int, people: Sequence[tuple[int, int | None]]
     ) -> None:
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO roll_call_people (roll_call_id, member_id, team_id)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO roll_call_people (roll_call_id, member_id, team_id)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(roll_call_id, member_id, team_id) for member_id, team_id in people],
         )
 
     async def add_groups(self, roll_call_id: int, group_ids: Sequence[int]) -> None:
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO roll_call_groups (roll_call_id, group_id) VALUES (?, ?)",
+            "INSERT INTO roll_call_groups (roll_call_id, group_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(roll_call_id, group_id) for group_id in group_ids],
         )
 
@@ -135,7 +135,8 @@ class RollCallRepository:
     ) -> None:
         await self._conn.execute(
             "INSERT INTO roll_call_groups (roll_call_id, group_id, line_user_id, display_name,"
-            " answer, answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " answer, answered_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (roll_call_id, group_id, line_user_id) DO UPDATE SET"
             " answer = excluded.answer, answered_at = excluded.answered_at",
             (roll_call_id, group_id, line_user_id, name, answer, to_db(at)),
         )

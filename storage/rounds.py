@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, from_db_cached, to_db, to_db_cached
+from storage.database import (
+    Connection,
+    fetch_all,
+    fetch_one,
+    from_db,
+    from_db_cached,
+    to_db,
+    to_db_cached,
+)
 from storage.models import AwaitingMessage, CheckinRound, RoundState
 
 _OPEN = "('open', 'resent', 'alerted')"
 
 
 class RoundRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def open_unless_open(self, openings: list[tuple[int, datetime]], now: datetime) -> None:
@@ -22,8 +28,8 @@ class RoundRepository:
         one-open-round index) or a round for that slot already (the member/slot key)."""
         opened = to_db(now)
         await self._conn.executemany(
-            "INSERT OR IGNORE INTO checkin_rounds (member_id, slot_at, state, opened_at)"
-            " VALUES (?, ?, 'open', ?)",
+            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at)"
+            " VALUES (?, ?, 'open', ?) ON CONFLICT DO NOTHING",
             [(member_id, to_db_cached(slot), opened) for member_id, slot in openings],
         )
 
@@ -112,13 +118,14 @@ class RoundRepository:
 
     async def open_alert(self, member_id: int, at: datetime) -> int:
         """A round opened as an alert (助けてほしい with no check-in waiting)."""
-        cursor = await self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at)"
-            " VALUES (?, ?, 'alerted', ?, ?)",
+            " VALUES (?, ?, 'alerted', ?, ?) RETURNING id",
             (member_id, to_db(at), to_db(at), to_db(at)),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert row is not None
+        return int(row[0])
 
     async def raise_urgent(self, round_id: int, at: datetime) -> None:
         await self._conn.execute(

@@ -6,15 +6,13 @@ import statistics
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, from_db, to_db
+from storage.database import POSTGRESQL, Connection, fetch_all, fetch_one, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
 
 
 class StatsRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def counts(self) -> dict[str, int]:
@@ -59,9 +57,12 @@ class StatsRepository:
         # What LINE counts against the month: a multicast per recipient, a push as one.
         used = await fetch_one(
             self._conn,
-            "SELECT COALESCE(SUM(CASE kind WHEN 'multicast' THEN json_array_length(recipients)"
+            "SELECT COALESCE(SUM(CASE kind"
+            " WHEN 'multicast' THEN json_array_length(recipients{json})"
             " WHEN 'push' THEN 1 ELSE 0 END), 0) FROM outbox"
-            " WHERE state = 'sent' AND sent_at >= ?",
+            " WHERE state = 'sent' AND sent_at >= ?".format(
+                json="::json" if self._conn.dialect == POSTGRESQL else ""
+            ),
             (to_db(month_start),),
         )
         return {
@@ -94,14 +95,22 @@ class StatsRepository:
             days[day] = {"date": day, **dict.fromkeys(DAILY_SERIES, 0)}
         start = to_db(datetime.combine(first - timedelta(days=1), time(0), tzinfo=UTC))
         for series, column in columns.items():
-            async with self._conn.execute(
-                f"SELECT date(datetime({column}, ?)) AS day, COUNT(*) FROM checkin_rounds"
+            if self._conn.dialect == POSTGRESQL:
+                local_day = (
+                    f"to_char(({column}::timestamptz + ?::interval) AT TIME ZONE 'UTC',"
+                    " 'YYYY-MM-DD')"
+                )
+            else:
+                local_day = f"date(datetime({column}, ?))"
+            rows = await fetch_all(
+                self._conn,
+                f"SELECT {local_day} AS day, COUNT(*) FROM checkin_rounds"
                 f" WHERE {column} IS NOT NULL AND {column} >= ? GROUP BY day",
                 (shift, start),
-            ) as cursor:
-                for day, count in await cursor.fetchall():
-                    if day in days:
-                        days[day][series] = count
+            )
+            for day, count in rows:
+                if day in days:
+                    days[day][series] = count
         return list(days.values())
 
     async def answers(self, since: datetime) -> dict[str, Any]:

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from storage.database import fetch_all, fetch_one, to_db
+from storage.database import Connection, fetch_all, fetch_one, to_db
 from storage.models import Invite, Member, Role, Team
 
 
 class TeamRepository:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def create(
         self, name: str, interval_days: int, hour: int, now: datetime, kept: bool = False
     ) -> Team:
-        cursor = await self._conn.execute(
+        row = await fetch_one(
+            self._conn,
             "INSERT INTO teams (name, default_interval_days, default_hour, created_at,"
-            " kept_when_empty) VALUES (?, ?, ?, ?, ?)",
+            " kept_when_empty) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (name, interval_days, hour, to_db(now), int(kept)),
         )
-        team = await self.get(cursor.lastrowid or 0)
+        assert row is not None
+        team = await self.get(row[0])
         assert team is not None
         return team
 
@@ -141,8 +141,8 @@ class TeamRepository:
 
     async def share_personal(self, user_id: int, manager_id: int, now: datetime) -> None:
         await self._conn.execute(
-            "INSERT OR IGNORE INTO personal_shares (user_id, manager_id, granted_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO personal_shares (user_id, manager_id, granted_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (user_id, manager_id, to_db(now)),
         )
 

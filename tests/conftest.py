@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,7 @@ from storage.repositories import Repositories
 from tests import line_webhook as hook
 from tests import wording
 from tests.fake_line import FakeLine, postbacks_in
+from tests.postgres import MISSING, PostgresServer, start_server
 
 # The SDK's session trusts proxy variables; the fake LINE is on loopback.
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
@@ -48,19 +49,48 @@ async def fake_line(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Fak
     )
 
 
+# Every test that runs the bot runs on both engines, unless MIMAMORI_TEST_BACKENDS names one.
+BACKENDS = [
+    name.strip()
+    for name in os.environ.get("MIMAMORI_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if name.strip()
+]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster for the session (tests/postgres.py)."""
+    server = start_server()
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's postgresql (see .ci/run)")
+        pytest.skip(MISSING)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The bot's database: an SQLite file, or a fresh database on the PostgreSQL server."""
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.fresh_database()
+    return tmp_path / "mimamori.db"
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake_line: FakeLine, clock: FakeClock) -> Settings:
+def settings(database: Path | str, fake_line: FakeLine, clock: FakeClock) -> Settings:
     fake_line.now = clock.now
     return Settings(
         channel_secret=SECRET,
         channel_access_token="test-access-token",
         line_api_base_url=fake_line.url,
-        database=tmp_path / "mimamori.db",
+        database=database,
         public_url="https://mimamori.example.jp",
         login_channel_id=LOGIN_CHANNEL,
         liff_id=f"{LOGIN_CHANNEL}-testliff",

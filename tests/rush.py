@@ -24,7 +24,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from care.schedule import Schedule, first_due
 from ground.postback import PostbackCodec
-from storage.database import Database, to_db
+from storage.database import database_for, to_db
 from tests import line_webhook as hook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ class Resident:
 
 
 async def seed(
-    path: Path,
+    path: Path | str,
     count: int,
     now: datetime,
     *,
@@ -59,7 +59,7 @@ async def seed(
     """`count` residents whose 07:00 check-in went out an hour ago (a round in `state`), each
     with a manager of their own (`managers`) who was alerted when the state is "alerted".
     With `due`, no round yet: their check-in is due now (a wave)."""
-    db = Database(path)
+    db = database_for(path)
     await db.open()
     slot = now - timedelta(hours=1)
     residents = [
@@ -80,10 +80,10 @@ async def seed(
         )
         if not due:
             # The 07:00 check-in, as the outbox recorded it when LINE accepted it.
-            sent = await conn.execute(
+            sent = await conn.fetch_one(
                 "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, state,"
                 " attempts, next_attempt_at, created_at, sent_at)"
-                " VALUES ('multicast', '[]', '[]', ?, 'checkin', 'sent', 1, ?, ?, ?)",
+                " VALUES ('multicast', '[]', '[]', ?, 'checkin', 'sent', 1, ?, ?, ?) RETURNING id",
                 (str(uuid.uuid4()), to_db(slot), to_db(slot), to_db(slot)),
             )
             await conn.execute(
@@ -95,7 +95,7 @@ async def seed(
                     to_db(slot),
                     to_db(slot),
                     to_db(now) if state == "alerted" else None,
-                    sent.lastrowid,
+                    sent[0],
                 ),
             )
         if managers:
@@ -110,14 +110,14 @@ async def _seed_managers(
     stamp = to_db(now)
     for resident in residents:
         assert resident.manager_uid is not None
-        manager = await conn.execute(
+        (manager,) = await conn.fetch_one(
             "INSERT INTO members (line_user_id, display_name, language, registered_at)"
-            " VALUES (?, ?, 'ja', ?)",
+            " VALUES (?, ?, 'ja', ?) RETURNING id",
             (resident.manager_uid, f"manager {resident.number}", stamp),
         )
-        team = await conn.execute(
+        (team,) = await conn.fetch_one(
             "INSERT INTO teams (name, default_interval_days, default_hour, created_at)"
-            " VALUES (?, 1, ?, ?)",
+            " VALUES (?, 1, ?, ?) RETURNING id",
             (f"family {resident.number}", TOKYO_HOUR, stamp),
         )
         user_id = resident.number + 1  # members were inserted first, in order
@@ -125,8 +125,8 @@ async def _seed_managers(
             "INSERT INTO team_members (team_id, member_id, role, joined_at, consented_at)"
             " VALUES (?, ?, ?, ?, ?)",
             [
-                (team.lastrowid, user_id, "user", stamp, stamp),
-                (team.lastrowid, manager.lastrowid, "manager", stamp, None),
+                (team, user_id, "user", stamp, stamp),
+                (team, manager, "manager", stamp, None),
             ],
         )
         if alerted:
@@ -140,7 +140,7 @@ async def _seed_managers(
                     f'["{resident.manager_uid}"]',
                     str(uuid.uuid4()),
                     user_id,
-                    manager.lastrowid,
+                    manager,
                     stamp,
                     stamp,
                     stamp,

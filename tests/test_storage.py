@@ -1,4 +1,5 @@
-"""Storage against a real SQLite file: migrations, transactions, constraints."""
+"""Storage against a real SQLite file and a real PostgreSQL database: migrations,
+transactions, constraints."""
 
 from __future__ import annotations
 
@@ -7,33 +8,33 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Database
+from storage.database import Conflict, Database, database_for
 from storage.models import Role
 from storage.repositories import unit_of_work
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
-async def open_db(path: Path) -> Database:
-    db = Database(path)
+async def open_db(path: Path | str) -> Database:
+    db = database_for(path)
     await db.open()
     return db
 
 
-async def test_migrations_apply_once_and_survive_reopening(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "m.db")
+async def test_migrations_apply_once_and_survive_reopening(database: Path | str) -> None:
+    db = await open_db(database)
     async with unit_of_work(db) as repos:
         await repos.members.register("U1", "a", "ja", NOW)
     await db.close()
-    db = await open_db(tmp_path / "m.db")
+    db = await open_db(database)
     async with unit_of_work(db) as repos:
         member = await repos.members.by_line_id("U1")
     assert member is not None and member.registered_at == NOW
     await db.close()
 
 
-async def test_a_failed_unit_of_work_leaves_nothing(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "m.db")
+async def test_a_failed_unit_of_work_leaves_nothing(database: Path | str) -> None:
+    db = await open_db(database)
     with pytest.raises(RuntimeError):
         async with unit_of_work(db) as repos:
             await repos.members.register("U1", "a", "ja", NOW)
@@ -43,8 +44,8 @@ async def test_a_failed_unit_of_work_leaves_nothing(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_one_open_round_per_member_and_one_round_per_slot(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "m.db")
+async def test_one_open_round_per_member_and_one_round_per_slot(database: Path | str) -> None:
+    db = await open_db(database)
     async with unit_of_work(db) as repos:
         member, _ = await repos.members.register("U1", "a", "ja", NOW)
         await repos.rounds.open_unless_open([(member.id, NOW)], NOW)
@@ -54,24 +55,19 @@ async def test_one_open_round_per_member_and_one_round_per_slot(tmp_path: Path) 
     await db.close()
 
 
-async def test_a_user_membership_needs_consent(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "m.db")
+async def test_a_user_membership_needs_consent(database: Path | str) -> None:
+    db = await open_db(database)
     async with unit_of_work(db) as repos:
         member, _ = await repos.members.register("U1", "a", "ja", NOW)
         team = await repos.teams.create("t", 1, 9, NOW)
         await repos.teams.add_member(team.id, member.id, Role.USER, NOW)
-    import sqlite3
-
-    with pytest.raises(sqlite3.IntegrityError):
-        async with (
-            unit_of_work(db) as repos,
-            repos.members._conn.execute(
+    with pytest.raises(Conflict):
+        async with unit_of_work(db) as repos:
+            await repos.conn.execute(
                 "INSERT INTO team_members (team_id, member_id, role, joined_at)"
                 " VALUES (?, ?, 'user', ?)",
                 (team.id, member.id + 1, NOW.isoformat()),
-            ),
-        ):
-            pass
+            )
     await db.close()
 
 
@@ -111,13 +107,11 @@ async def test_an_older_database_with_rows_upgrades_without_losing_them(tmp_path
     _database_at_migration_3(path)
 
     db = await open_db(path)
-    async with db.transaction() as conn_async:
-        async with conn_async.execute("SELECT retry_key, notice_id FROM outbox") as cursor:
-            assert [tuple(row) for row in await cursor.fetchall()] == [("key-1", None)]
-        async with conn_async.execute("PRAGMA foreign_key_check") as cursor:
-            assert list(await cursor.fetchall()) == []
-        async with conn_async.execute("PRAGMA foreign_keys") as cursor:
-            assert (await cursor.fetchone())[0] == 1
+    async with db.transaction() as conn:
+        rows = await conn.fetch_all("SELECT retry_key, notice_id FROM outbox")
+        assert [tuple(row) for row in rows] == [("key-1", None)]
+        assert await conn.fetch_all("PRAGMA foreign_key_check") == []
+        assert (await conn.fetch_one("PRAGMA foreign_keys"))[0] == 1
     async with unit_of_work(db) as repos:
         due = await repos.outbox.due(NOW, 10)
     assert [row.retry_key for row in due] == ["key-1"], "the unsent message is still sent"

@@ -68,13 +68,10 @@ async def test_joining_needs_consent_and_records_it(bot: Bot) -> None:
     assert await team_roles(bot, mother) == [("母の見守り", "user")]
     notice = bot.line.texts_to(manager)[-1]
     assert says(notice, "invite.joined_notice", name="mother", team="母の見守り", role=role)
-    async with (
-        bot.repos() as repos,
-        repos.members._conn.execute(
+    async with bot.repos() as repos:
+        (consented,) = await repos.conn.fetch_one(
             "SELECT consented_at FROM team_members WHERE role = 'user'"
-        ) as cursor,
-    ):
-        (consented,) = await cursor.fetchone()
+        )
     assert consented == bot.clock.now().isoformat()
 
 

@@ -11,11 +11,8 @@ from tests.wording import says, t
 
 
 async def members(bot: Bot) -> int:
-    async with (
-        bot.repos() as repos,
-        repos.members._conn.execute("SELECT COUNT(*) FROM members") as cursor,
-    ):
-        row = await cursor.fetchone()
+    async with bot.repos() as repos:
+        row = await repos.conn.fetch_one("SELECT COUNT(*) FROM members")
     return row[0]
 
 

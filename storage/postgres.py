@@ -1,0 +1,242 @@
+"""PostgreSQL, for several `mimamori serve` processes on one database.
+
+The driver is psycopg 3 (the PostgreSQL project's own Python adapter family, asyncio-native,
+with a connection pool and pipelined `executemany`). Parameters are sent untyped where they are
+text, so the server casts them as the column wants, as SQLite does; the repositories' `?` become
+psycopg's `%s` here, once per statement.
+
+One writer at a time, as on SQLite: each unit of work takes a transaction-level advisory lock
+first, so every rule that reads, decides and writes keeps holding with two instances. Work that
+is claimed rather than serialised (outbox rows, stored webhook events) uses `FOR UPDATE SKIP
+LOCKED` in short transactions of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg_pool import AsyncConnectionPool
+
+from storage.database import (
+    _APPLIED,
+    POSTGRESQL,
+    Conflict,
+    Connection,
+    Database,
+    Written,
+    migrations,
+    to_db,
+)
+
+log = logging.getLogger("mimamori.storage")
+
+# Advisory lock keys, the same in every instance ("mima" + a number).
+WRITER_LOCK = 0x6D696D61_0001
+MIGRATION_LOCK = 0x6D696D61_0002
+PLANNER_LOCK = 0x6D696D61_0003
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s` (outside quoted text); a literal `%`
+    doubled, as psycopg reads `%` as the start of a placeholder everywhere."""
+    out: list[str] = []
+    quoted = False
+    for char in sql:
+        if char == "'":
+            quoted = not quoted
+            out.append(char)
+        elif char == "%":
+            out.append("%%")
+        elif char == "?" and not quoted:
+            out.append("%s")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class Row(tuple[Any, ...]):
+    """A row that answers to `row[0]` and `row["column"]`, as sqlite3.Row does."""
+
+    __slots__ = ()
+    names: ClassVar[dict[str, int]] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "names": {n: i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    description = cursor.description
+    if description is None:
+        return tuple
+    return _row_class(tuple(column.name for column in description))
+
+
+class _NumberLoader(Loader):
+    """numeric (what SUM and AVG of integers give) as int or float, as SQLite gives them:
+    the figures go into JSON and templates, where a Decimal does not belong."""
+
+    def load(self, data: Any) -> Any:
+        number = Decimal(bytes(data).decode())
+        return int(number) if number == number.to_integral_value() else float(number)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    conn.adapters.register_loader("numeric", _NumberLoader)
+
+
+class PostgresConnection(Connection):
+    dialect = POSTGRESQL
+
+    def __init__(self, raw: psycopg.AsyncConnection[Any]) -> None:
+        self.raw = raw
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        try:
+            cursor = await self.raw.execute(translate(sql), tuple(params))
+        except psycopg.errors.IntegrityError as error:
+            raise Conflict(str(error)) from error
+        return Written(cursor.rowcount)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        try:
+            async with self.raw.cursor() as cursor:
+                await cursor.executemany(translate(sql), rows)
+        except psycopg.errors.IntegrityError as error:
+            raise Conflict(str(error)) from error
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        try:
+            cursor = await self.raw.execute(translate(sql), tuple(params))
+        except psycopg.errors.IntegrityError as error:
+            raise Conflict(str(error)) from error
+        return await cursor.fetchall()
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and `mimamori check`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresDatabase(Database):
+    dialect = POSTGRESQL
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.url = url
+        self.target = redacted(url)
+        self._pool_size = pool_size
+        self._pool: AsyncConnectionPool | None = None
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+
+    async def open(self) -> None:
+        pool = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self._pool_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": _row_factory},
+            configure=_configure,
+            check=AsyncConnectionPool.check_connection,
+            name="mimamori",
+        )
+        await pool.open(wait=True, timeout=30)
+        self._pool = pool
+        try:
+            await self._migrate()
+        except BaseException:
+            await pool.close()
+            self._pool = None
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection of the pool, outside any unit of work (claims, leases)."""
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        async with self._pool.connection() as raw:
+            yield raw
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            async with self._pool.connection() as raw:
+                await raw.execute("BEGIN")
+                try:
+                    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                    yield PostgresConnection(raw)
+                except BaseException:
+                    # A lost connection cannot roll back; the pool drops it, and the server
+                    # has undone the transaction anyway.
+                    with contextlib.suppress(psycopg.Error):
+                        await raw.execute("ROLLBACK")
+                    raise
+                await raw.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def contended(self) -> bool:
+        return self._waiting > 0 or self._lock.locked()
+
+    async def _migrate(self) -> None:
+        async with self.connection() as raw:
+            # Two instances started together: the second waits, then finds nothing to do.
+            await raw.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                await raw.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations"
+                    " (version INTEGER PRIMARY KEY, applied_at TEXT)"
+                )
+                applied = {row[0] for row in await (await raw.execute(_APPLIED)).fetchall()}
+                for version, name, sql in migrations(POSTGRESQL):
+                    if version in applied:
+                        continue
+                    log.info("applying migration %s (PostgreSQL)", name)
+                    async with raw.transaction():
+                        await raw.execute(sql.encode())
+                        await raw.execute(
+                            "INSERT INTO schema_migrations VALUES (%s, %s)",
+                            (version, to_db(datetime.now(UTC))),
+                        )
+            finally:
+                await raw.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
