@@ -38,7 +38,10 @@ async def check_deployment(settings: Settings, *, test_webhook: bool = False) ->
     return findings
 
 
-def check_database(path: Path) -> Finding:
+def check_database(target: Path | str) -> Finding:
+    if isinstance(target, str):
+        return check_postgres(target)
+    path = target
     if not path.exists():
         return Finding(
             False,
@@ -68,6 +71,51 @@ def check_database(path: Path) -> Finding:
             "start `mimamori serve` (it applies them at start-up)",
         )
     return Finding(True, f"database {path}: writable, schema {max(applied)} (current)")
+
+
+def check_postgres(url: str) -> Finding:
+    """A PostgreSQL database: reachable, migrated, and taking writes (not a read-only standby,
+    and this role may write the tables)."""
+    import psycopg
+
+    from storage.postgres import redacted
+
+    shown = redacted(url)
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            exists = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+            if exists is None or exists[0] is None:
+                return Finding(
+                    False,
+                    f"database {shown}: not migrated yet",
+                    "start `mimamori serve` once (it creates the tables)",
+                )
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            standby = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            may_write = conn.execute(
+                "SELECT has_table_privilege('outbox', 'INSERT, UPDATE')"
+            ).fetchone()
+    except psycopg.Error as error:
+        return Finding(
+            False,
+            f"database {shown}: {str(error).strip()}",
+            "check MIMAMORI_DATABASE (host, port, user, password, database) and that the"
+            " server lets this host in",
+        )
+    if (standby and standby[0]) or not (may_write and may_write[0]):
+        return Finding(
+            False,
+            f"database {shown}: read-only",
+            "point MIMAMORI_DATABASE at the primary, with a role that owns the tables",
+        )
+    missing = sorted(set(known_migrations()) - applied)
+    if missing:
+        return Finding(
+            False,
+            f"database {shown}: migrations {missing} not applied",
+            "start `mimamori serve` (it applies them at start-up)",
+        )
+    return Finding(True, f"database {shown}: writable, schema {max(applied)} (current)")
 
 
 def check_branding(folder: Path | None) -> Finding:

@@ -124,7 +124,7 @@ class GroupRepository:
             "INSERT INTO group_members (group_id, line_user_id, display_name, learnt_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (group_id, line_user_id) DO UPDATE SET"
             " display_name = CASE WHEN excluded.display_name != '' THEN excluded.display_name"
-            " ELSE display_name END",
+            " ELSE group_members.display_name END",
             (group_id, line_user_id, display_name, to_db(now)),
         )
 

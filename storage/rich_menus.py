@@ -37,7 +37,7 @@ class RichMenuRepository:
             self._conn,
             "SELECT id, line_user_id, wanted FROM ("
             f" SELECT m.id, m.line_user_id, m.rich_menu, {WANTED} AS wanted FROM members m"
-            " WHERE m.status = 'active' AND m.withdrawn_at IS NULL)"
+            " WHERE m.status = 'active' AND m.withdrawn_at IS NULL) AS people"
             " WHERE rich_menu IS NULL OR rich_menu != wanted ORDER BY id LIMIT ?",
             (limit,),
         )

@@ -179,11 +179,12 @@ class StatsRepository:
             dict(row)
             for row in await fetch_all(
                 self._conn,
-                # Each manager once, as their latest alert about this round stands (SQLite takes
-                # the bare columns from the row of MAX(o.id)).
-                "SELECT m.id, m.display_name, o.state, o.sent_at, MAX(o.id) FROM outbox o"
+                # Each manager once, as their latest alert about this round stands.
+                "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
                 " JOIN members m ON m.id = o.recipient_member_id"
-                " WHERE o.round_id = ? AND o.purpose = 'alert' GROUP BY m.id ORDER BY m.id",
+                " WHERE o.id IN (SELECT MAX(id) FROM outbox WHERE round_id = ?"
+                " AND purpose = 'alert' AND recipient_member_id IS NOT NULL"
+                " GROUP BY recipient_member_id) ORDER BY m.id",
                 (round_id,),
             )
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -285,19 +284,18 @@ async def test_withdrawing_deletes_personal_fields_and_memberships(bot: Bot) -> 
     assert said(bot.line.texts_to(son), "stopped.withdrawn", name="resident")
     assert any(e["action"] == "member_withdrew" and str(member.id) in e["detail"] for e in audit)
     # Their words are gone from the stored webhook events (the events' ids stay, for dedup).
-    with sqlite3.connect(f"file:{bot.settings.database}?mode=ro", uri=True) as db:
-        stored = " ".join(row[0] for row in db.execute("SELECT payload FROM webhook_events"))
-        (withdrawn_at,) = db.execute(
+    async with bot.repos() as repos:
+        payloads = await repos.conn.fetch_all("SELECT payload FROM webhook_events")
+        (withdrawn_at,) = await repos.conn.fetch_one(
             "SELECT withdrawn_at FROM members WHERE id = ?", (member.id,)
-        ).fetchone()
+        )
+        (shares,) = await repos.conn.fetch_one(
+            "SELECT COUNT(*) FROM personal_shares WHERE user_id = ?", (member.id,)
+        )
+    stored = " ".join(row[0] for row in payloads)
     assert "病院" not in stored and resident not in stored
     assert withdrawn_at is not None, "the record says when it happened"
-
-    with sqlite3.connect(f"file:{bot.settings.database}?mode=ro", uri=True) as db:
-        shares = db.execute(
-            "SELECT COUNT(*) FROM personal_shares WHERE user_id = ?", (member.id,)
-        ).fetchone()
-    assert shares == (0,), "consent ends with the membership"
+    assert shares == 0, "consent ends with the membership"
 
     # Coming back: a new follow is a member again.
     await bot.post(hook.follow(resident, bot.clock.now()))

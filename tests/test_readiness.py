@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 from bot.readiness import Finding, check_deployment
 from tests.conftest import Bot
+
+
+def nowhere(database: Path | str, tmp_path: Path) -> Path | str:
+    """A database that does not exist, on the engine the test runs on."""
+    if isinstance(database, Path):
+        return tmp_path / "nowhere.db"
+    return re.sub(r"@/[^?]+", "@/nowhere", database)
 
 
 def by_topic(findings: list[Finding]) -> dict[str, Finding]:
@@ -55,7 +63,7 @@ async def test_a_broken_deployment_says_what_to_fix(bot: Bot, tmp_path: Path) ->
     (branding / "service.toml").write_text('contact = "x"\n')
     broken = replace(
         bot.settings,
-        database=tmp_path / "nowhere.db",
+        database=nowhere(bot.settings.database, tmp_path),
         public_url="http://127.0.0.1:9",
         liff_id="9999999999-other",
         branding=branding,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
+from storage.database import POSTGRESQL
 from storage.models import Role
 from storage.repositories import unit_of_work
 from tests import line_webhook as hook
@@ -235,11 +236,8 @@ async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
     bot.line.add_profile(newcomer["source"]["userId"], "newcomer")
     # The database refuses to mark this one event handled (a passing fault, as a full disk).
     async with bot.repos() as repos:
-        await repos.conn.execute(
-            "CREATE TRIGGER passing_fault BEFORE UPDATE OF processed_at ON webhook_events"
-            f" WHEN NEW.event_id = '{tap['webhookEventId']}'"
-            " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
-        )
+        for statement in passing_fault(repos.conn.dialect, tap["webhookEventId"]):
+            await repos.conn.execute(statement)
     await bot.post(tap, newcomer)
     async with bot.repos() as repos:
         pending = [event_id for event_id, _ in await repos.inbox.unprocessed()]
@@ -250,10 +248,30 @@ async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
     assert registered is not None, "the other event of the batch went through"
 
     async with bot.repos() as repos:
-        await repos.conn.execute("DROP TRIGGER passing_fault")
+        await repos.conn.execute(
+            "DROP TRIGGER passing_fault"
+            + (" ON webhook_events" if repos.conn.dialect == POSTGRESQL else "")
+        )
     bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
     await bot.settle()
     async with bot.repos() as repos:
         assert await repos.inbox.unprocessed() == []
         assert await repos.rounds.open_round(1) is None
     assert says(bot.line.reply_texts()[-1], "checkin.thanks")
+
+
+def passing_fault(dialect: str, event_id: str) -> list[str]:
+    """A trigger that refuses to mark one event handled, in each engine's own words."""
+    if dialect == POSTGRESQL:
+        return [
+            "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$",
+            "CREATE TRIGGER passing_fault BEFORE UPDATE OF processed_at ON webhook_events"
+            f" FOR EACH ROW WHEN (NEW.event_id = '{event_id}')"
+            " EXECUTE FUNCTION disk_trouble()",
+        ]
+    return [
+        "CREATE TRIGGER passing_fault BEFORE UPDATE OF processed_at ON webhook_events"
+        f" WHEN NEW.event_id = '{event_id}'"
+        " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    ]
