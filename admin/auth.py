@@ -7,7 +7,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -17,6 +16,7 @@ from aiohttp import web
 from admin.passwords import check_password, hash_password
 from admin.render import SESSION_KEY, render, services_of
 from storage.admin import AdminSession
+from storage.repositories import Repositories
 
 COOKIE = "mimamori_admin"
 LOGIN_CSRF_COOKIE = "mimamori_login"
@@ -40,33 +40,24 @@ def _dummy_hash() -> str:
 
 class LoginGate:
     """Password checks run in threads, a few at a time, so a burst of logins cannot stall the
-    webhook; and failures are counted per client address over the lock-out window."""
+    webhook. Failures per client address are counted in the database over the lock-out
+    window, so the limit holds across restarts and whichever instance answers."""
 
     def __init__(self) -> None:
         self._hashes = asyncio.Semaphore(CONCURRENT_HASHES)
-        self._failures: dict[str, deque[datetime]] = {}
 
     async def check(self, password: str, stored: str) -> bool:
         async with self._hashes:
             return await asyncio.to_thread(check_password, password, stored)
 
-    def _recent(self, address: str, now: datetime) -> deque[datetime]:
-        failures = self._failures.get(address, deque())
-        while failures and failures[0] <= now - LOCK_LENGTH:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(address, None)
-        return failures
+    @staticmethod
+    async def blocked(repos: Repositories, address: str, now: datetime) -> bool:
+        failures = await repos.admin.address_failures(address, now - LOCK_LENGTH)
+        return failures >= MAX_FAILURES_PER_ADDRESS
 
-    def blocked(self, address: str, now: datetime) -> bool:
-        return len(self._recent(address, now)) >= MAX_FAILURES_PER_ADDRESS
-
-    def failed(self, address: str, now: datetime) -> None:
-        self._recent(address, now)
-        self._failures.setdefault(address, deque()).append(now)
-        if len(self._failures) > 10_000:
-            # Bounded memory under a spray from many addresses: forget the oldest.
-            self._failures.pop(next(iter(self._failures)))
+    @staticmethod
+    async def failed(repos: Repositories, address: str, now: datetime) -> None:
+        await repos.admin.address_failed(address, now, forget_before=now - LOCK_LENGTH)
 
 
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
@@ -161,11 +152,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     gate, address = request.app[LOGIN_GATE], client_address(request)
     now = services_of(request).clock.now()
-    if gate.blocked(address, now):
-        async with services_of(request).repositories() as repos:
-            await repos.admin.audit(name[:64] or "?", "login_refused_address", "", now)
-        return await login_page(request, "locked")
     async with services_of(request).repositories() as repos:
+        if await gate.blocked(repos, address, now):
+            await repos.admin.audit(name[:64] or "?", "login_refused_address", "", now)
+            return await login_page(request, "locked")
         admin = await repos.admin.by_name(name)
         if admin is not None and admin.locked_until is not None and admin.locked_until > now:
             await repos.admin.audit(name, "login_refused_locked", "", now)
@@ -174,7 +164,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     right = await gate.check(password, admin.password_hash if admin else _dummy_hash())
     async with services_of(request).repositories() as repos:
         if admin is None or not right:
-            gate.failed(address, now)
+            await gate.failed(repos, address, now)
             if admin is not None:
                 await repos.admin.login_failed(admin.id, MAX_FAILURES, now + LOCK_LENGTH)
             await repos.admin.audit(name[:64] or "?", "login_failed", "", now)

@@ -89,6 +89,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         engine = CheckinEngine(services, OutboxDelivery(services), quakes)
         dispatcher = EventDispatcher(services, build_router())
         app[ENGINE], app[DISPATCHER], app[INBOX] = engine, dispatcher, Inbox(services)
+        engine.after_sweep(dispatcher.submit)
         await dispatcher.replay_unprocessed()
         if run_scheduler:
             engine.start()

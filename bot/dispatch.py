@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +40,9 @@ BATCH_GIVING_WAY = 12
 # this many failures in a row it is set aside, logged, so that it cannot block the others.
 ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 5.0
+# Stored events claimed by this instance are its own for this long; should it die, another
+# instance handles them after that (the webhook's redelivery from LINE, or its sweep).
+CLAIM_LEASE = timedelta(minutes=1)
 
 
 class EventDispatcher:
@@ -68,6 +72,11 @@ class EventDispatcher:
 
     async def replay_unprocessed(self) -> None:
         """Events received but not handled before the process stopped are handled now."""
+        if self._services.db.single_instance:
+            # Alone on the database: what it had claimed before it stopped is its own again.
+            async with self._services.claims() as work:
+                await work.repos.inbox.release_claims()
+                await work.repos.outbox.release_claims()
         self.submit()
 
     async def _drain(self) -> None:
@@ -75,8 +84,10 @@ class EventDispatcher:
             self._wanted = False
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
-                async with self._services.repositories() as repos:
-                    stored = await repos.inbox.unprocessed(size)
+                async with self._services.claims() as work:
+                    stored = await work.repos.inbox.claim_unprocessed(
+                        size, self._services.instance, CLAIM_LEASE, work.now
+                    )
                 if not stored:
                     break
                 if not await self._handle_batch(stored):
@@ -152,6 +163,11 @@ class EventDispatcher:
     ) -> list[EventContext]:
         handled: list[EventContext] = []
         async with self._services.unit_of_work() as work:
+            # Another instance may have handled some of them since they were claimed (its
+            # claim ran out while it worked): those are not applied, nor replied to, again.
+            if not self._services.db.single_instance:
+                open_ids = await work.repos.inbox.still_unprocessed([i for i, _ in parsed])
+                parsed = [(i, event) for i, event in parsed if i in open_ids]
             # The people of the batch in one read; a person's second event in the same batch
             # reads them again (the first may have changed them).
             senders = [

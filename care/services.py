@@ -20,7 +20,7 @@ from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.database import Database
-from storage.repositories import Repositories, unit_of_work
+from storage.repositories import Repositories, claims, unit_of_work
 
 
 class DeliveryRequests:
@@ -102,6 +102,18 @@ class Services:
                 _CURRENT.reset(token)
         if repos.outbox.added:
             self.deliveries.ring()
+
+    @asynccontextmanager
+    async def claims(self) -> AsyncIterator[UnitOfWork]:
+        """A short transaction that only claims work for this instance (outbox rows, stored
+        webhook events); on PostgreSQL it does not wait for the writer."""
+        async with claims(self.db) as repos:
+            yield UnitOfWork(repos, self, self.clock.now())
+
+    @property
+    def instance(self) -> str:
+        """This process, as it signs the work it claims."""
+        return self.db.instance
 
     @asynccontextmanager
     async def repositories(self) -> AsyncIterator[Repositories]:

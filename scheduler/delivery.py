@@ -14,6 +14,10 @@ from storage.models import OutboxMessage
 log = logging.getLogger("mimamori.delivery")
 
 BATCH = 200
+# How long a claimed row is this instance's alone. Longer than a LINE call can take
+# (REQUEST_TIMEOUT_SECONDS) times the rows waiting for a slot; an instance that dies leaves
+# its rows to another instance after this.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 def backoff(outcome: Outcome, attempts: int) -> timedelta:
@@ -37,8 +41,10 @@ class OutboxDelivery:
         attempted = 0
         async with self._lock:
             while True:
-                async with self._services.unit_of_work() as work:
-                    rows = await work.repos.outbox.due(work.now, BATCH)
+                async with self._services.claims() as work:
+                    rows = await work.repos.outbox.claim_due(
+                        work.now, BATCH, self._services.instance, CLAIM_LEASE
+                    )
                 if not rows:
                     return attempted
                 await asyncio.gather(*(self._deliver(row) for row in rows))

@@ -43,6 +43,7 @@ class CheckinEngine:
         self._scheduler: AsyncIOScheduler | None = None
         self._delivery_task: asyncio.Task[None] | None = None
         self._delivery_wanted = False
+        self._after_sweep: list[Callable[[], None]] = []
         # Whatever a unit of work writes to the outbox leaves as soon as it has committed.
         services.deliveries.listen(self.request_delivery)
 
@@ -51,13 +52,27 @@ class CheckinEngine:
         """The JMA feed's poller, when the city's areas are configured."""
         return self._quakes
 
+    def after_sweep(self, callback: Callable[[], None]) -> None:
+        """Called after every sweep (the dispatcher looks for stored events left by an
+        instance that died)."""
+        self._after_sweep.append(callback)
+
     async def sweep(self) -> None:
-        """Act on everything due now: open rounds, re-send, alert, then send the outbox."""
+        """Act on everything due now: open rounds, re-send, alert, then send the outbox.
+
+        With several instances on one database, one of them plans (the one holding the
+        planner's lock; another takes over at its next sweep if that one dies) and every one
+        of them sends what the outbox holds, each row claimed by one."""
         async with self._sweep_lock:
+            leading = await self._services.db.lead()
             with self._services.metrics.sweep.time():
-                await self.plan_due()
+                if leading:
+                    await self.plan_due()
                 await self._delivery.deliver_due()
-            await self._link_rich_menus()
+            if leading:
+                await self._link_rich_menus()
+            for callback in self._after_sweep:
+                callback()
             await self._wake_for_next_due()
 
     async def _link_rich_menus(self) -> None:

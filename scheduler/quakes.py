@@ -49,6 +49,8 @@ class QuakePoller:
 
     async def poll_safely(self) -> None:
         try:
+            if not await self._services.db.lead():
+                return  # the planning instance reads the feed; one roll-call per quake
             for action in await self.poll():
                 log.warning("JMA earthquake report: %s", action)
         except Exception:

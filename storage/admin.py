@@ -82,6 +82,22 @@ class AdminRepository:
     async def end_session(self, token_hash: str) -> None:
         await self._conn.execute("DELETE FROM admin_sessions WHERE token_hash = ?", (token_hash,))
 
+    async def address_failures(self, address: str, since: datetime) -> int:
+        row = await fetch_one(
+            self._conn,
+            "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?",
+            (address, to_db(since)),
+        )
+        return int(row[0]) if row else 0
+
+    async def address_failed(self, address: str, now: datetime, forget_before: datetime) -> None:
+        await self._conn.execute(
+            "DELETE FROM login_failures WHERE at <= ?", (to_db(forget_before),)
+        )
+        await self._conn.execute(
+            "INSERT INTO login_failures (address, at) VALUES (?, ?)", (address, to_db(now))
+        )
+
     async def audit(self, admin_name: str, action: str, detail: str, now: datetime) -> None:
         await self._conn.execute(
             "INSERT INTO audit_log (at, admin_name, action, detail) VALUES (?, ?, ?, ?)",

@@ -14,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import secrets
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -143,9 +146,27 @@ class Database:
     async def close(self) -> None:
         raise NotImplementedError
 
+    # Who claims work in the shared tables: unique to this process.
+    instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    # Whether this process is the only one on its database (SQLite): then any claim found at
+    # start-up was its own, left by a crash, and is released at once.
+    single_instance = True
+
     def transaction(self) -> Any:
-        """`async with db.transaction() as conn:` one transaction (a `Connection`)."""
+        """`async with db.transaction() as conn:` one transaction (a `Connection`), one writer
+        at a time."""
         raise NotImplementedError
+
+    def claims(self) -> Any:
+        """A short transaction that claims rows (outbox, stored events) without waiting for
+        the writer: on PostgreSQL it relies on `FOR UPDATE SKIP LOCKED`, on SQLite it is an
+        ordinary transaction."""
+        return self.transaction()
+
+    async def lead(self) -> bool:
+        """Whether this instance plans the sweeps (opens rounds, walks the ladder): always
+        on SQLite; on PostgreSQL the instance holding the planner's advisory lock."""
+        return True
 
     def contended(self) -> bool:
         """Whether another unit of work of this process holds the database or waits for it (a

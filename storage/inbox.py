@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, to_db
 
@@ -55,6 +55,39 @@ class InboxRepository:
                 (limit,),
             )
         ]
+
+    async def claim_unprocessed(
+        self, limit: int, instance: str, lease: timedelta, now: datetime
+    ) -> list[tuple[str, str]]:
+        """Events stored but not yet handled, in the order they came, that no live instance
+        holds; claimed for `instance` until the lease runs out (an instance that dies mid-batch
+        leaves them to another)."""
+        skip = " FOR UPDATE SKIP LOCKED" if self._conn.dialect == POSTGRESQL else ""
+        rows = await fetch_all(
+            self._conn,
+            "UPDATE webhook_events SET claimed_by = ?, claimed_until = ? WHERE event_id IN ("
+            " SELECT event_id FROM webhook_events WHERE processed_at IS NULL"
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            f" ORDER BY received_at, rowid LIMIT ?{skip})"
+            " RETURNING event_id, payload, received_at, rowid",
+            (instance, to_db(now + lease), to_db(now), instance, limit),
+        )
+        return [(row[0], row[1]) for row in sorted(rows, key=lambda row: (row[2], row[3]))]
+
+    async def still_unprocessed(self, event_ids: list[str]) -> set[str]:
+        """Those of the events that no one has handled yet (another instance may have,
+        since they were claimed)."""
+        sql = (
+            "SELECT event_id FROM webhook_events"
+            " WHERE processed_at IS NULL AND event_id IN ({marks})"
+        )
+        return {row[0] for row in await fetch_in(self._conn, sql, event_ids)}
+
+    async def release_claims(self) -> None:
+        await self._conn.execute(
+            "UPDATE webhook_events SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by IS NOT NULL AND processed_at IS NULL"
+        )
 
     async def scrub_words_of(self, line_user_id: str) -> None:
         """退会: the person's handled events keep their id (LINE may redeliver; the id is

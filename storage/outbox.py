@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import POSTGRESQL, Connection, fetch_all, fetch_one, from_db, to_db
 from storage.models import OutboxMessage
 
 
@@ -63,6 +63,32 @@ class OutboxRepository:
             )
         ]
 
+    async def claim_due(
+        self, now: datetime, limit: int, instance: str, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """Rows due now that no live instance holds, claimed for `instance` until the lease
+        runs out: two instances never send the same row at once, and a row whose instance died
+        is sent again by another (with its retry key, which LINE answers with 409)."""
+        skip = " FOR UPDATE SKIP LOCKED" if self._conn.dialect == POSTGRESQL else ""
+        rows = await fetch_all(
+            self._conn,
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+            " SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            f" ORDER BY next_attempt_at, id LIMIT ?{skip}) RETURNING *",
+            (instance, to_db(now + lease), to_db(now), to_db(now), instance, limit),
+        )
+        found = [OutboxMessage.from_row(row) for row in rows]
+        return sorted(found, key=lambda row: row.id)
+
+    async def release_claims(self) -> None:
+        """One instance alone on its database (SQLite): whatever it claimed before it stopped
+        is its own to send again at once."""
+        await self._conn.execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by IS NOT NULL"
+        )
+
     async def earliest_pending(self) -> datetime | None:
         row = await fetch_one(
             self._conn, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
@@ -71,22 +97,23 @@ class OutboxRepository:
 
     async def mark_sent(self, outbox_id: int, at: datetime) -> None:
         await self._conn.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1"
-            " WHERE id = ? AND state = 'pending'",
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'pending'",
             (to_db(at), outbox_id),
         )
 
     async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         await self._conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'",
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'pending'",
             (to_db(next_attempt_at), error[:500], outbox_id),
         )
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
         await self._conn.execute(
             "UPDATE outbox SET state = 'failed', sent_at = ?, attempts = attempts + 1,"
-            " last_error = ? WHERE id = ? AND state = 'pending'",
+            " last_error = ?, claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ? AND state = 'pending'",
             (to_db(at), error[:500], outbox_id),
         )
 

@@ -156,6 +156,9 @@ class PostgresDatabase(Database):
         self._pool: AsyncConnectionPool | None = None
         self._lock = asyncio.Lock()
         self._waiting = 0
+        self._leader: psycopg.AsyncConnection[Any] | None = None
+
+    single_instance = False
 
     async def open(self) -> None:
         pool = AsyncConnectionPool(
@@ -178,6 +181,10 @@ class PostgresDatabase(Database):
             raise
 
     async def close(self) -> None:
+        if self._leader is not None:
+            with contextlib.suppress(Exception):
+                await self._leader.close()
+            self._leader = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -214,6 +221,35 @@ class PostgresDatabase(Database):
                 await raw.execute("COMMIT")
         finally:
             self._lock.release()
+
+    @asynccontextmanager
+    async def claims(self) -> AsyncIterator[Connection]:
+        async with self.connection() as raw, raw.transaction():
+            yield PostgresConnection(raw)
+
+    async def lead(self) -> bool:
+        """The planner's lock is a session lock on a connection of its own: held while this
+        process lives, released by the server the moment the process dies (its socket
+        closes), so the next sweep of another instance takes it over."""
+        if self._leader is not None:
+            try:
+                await self._leader.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                log.warning("lost the planner's connection; trying to lead again")
+                with contextlib.suppress(Exception):
+                    await self._leader.close()
+                self._leader = None
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        row = await (
+            await conn.execute("SELECT pg_try_advisory_lock(%s)", (PLANNER_LOCK,))
+        ).fetchone()
+        if row and row[0]:
+            log.info("this instance (%s) plans the sweeps", self.instance)
+            self._leader = conn
+            return True
+        await conn.close()
+        return False
 
     def contended(self) -> bool:
         return self._waiting > 0 or self._lock.locked()

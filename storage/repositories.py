@@ -58,17 +58,28 @@ _SAVEPOINTS = itertools.count()
 async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
     """One transaction: everything done through the yielded repositories commits together."""
     async with db.transaction() as conn:
-        yield Repositories(
-            members=MemberRepository(conn),
-            teams=TeamRepository(conn),
-            rounds=RoundRepository(conn),
-            outbox=OutboxRepository(conn),
-            inbox=InboxRepository(conn),
-            groups=GroupRepository(conn),
-            admin=AdminRepository(conn),
-            stats=StatsRepository(conn),
-            rich_menus=RichMenuRepository(conn),
-            rollcalls=RollCallRepository(conn),
-            quakes=QuakeRepository(conn),
-            conn=conn,
-        )
+        yield _over(conn)
+
+
+@asynccontextmanager
+async def claims(db: Database) -> AsyncIterator[Repositories]:
+    """A short transaction that only claims work (`Database.claims`)."""
+    async with db.claims() as conn:
+        yield _over(conn)
+
+
+def _over(conn: Connection) -> Repositories:
+    return Repositories(
+        members=MemberRepository(conn),
+        teams=TeamRepository(conn),
+        rounds=RoundRepository(conn),
+        outbox=OutboxRepository(conn),
+        inbox=InboxRepository(conn),
+        groups=GroupRepository(conn),
+        admin=AdminRepository(conn),
+        stats=StatsRepository(conn),
+        rich_menus=RichMenuRepository(conn),
+        rollcalls=RollCallRepository(conn),
+        quakes=QuakeRepository(conn),
+        conn=conn,
+    )
