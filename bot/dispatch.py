@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -40,9 +39,6 @@ BATCH_GIVING_WAY = 12
 # this many failures in a row it is set aside, logged, so that it cannot block the others.
 ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 5.0
-# Stored events claimed by this instance are its own for this long; should it die, another
-# instance handles them after that (the webhook's redelivery from LINE, or its sweep).
-CLAIM_LEASE = timedelta(minutes=1)
 
 
 class EventDispatcher:
@@ -86,7 +82,10 @@ class EventDispatcher:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
                 async with self._services.claims() as work:
                     stored = await work.repos.inbox.claim_unprocessed(
-                        size, self._services.instance, CLAIM_LEASE, work.now
+                        size,
+                        self._services.instance,
+                        self._services.settings.claim_lease,
+                        work.now,
                     )
                 if not stored:
                     break

@@ -55,6 +55,9 @@ class Settings:
     realert_after: timedelta = timedelta(hours=1)
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
+    # Several instances: how long claimed work (outbox rows, stored events) is one instance's
+    # alone; an instance that dies leaves it to another after this.
+    claim_lease: timedelta = timedelta(minutes=2)
     group_retention: timedelta = timedelta(days=30)
     public_url: str | None = None
     locale_overrides: Path | None = None
@@ -95,6 +98,7 @@ class Settings:
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
+            claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "2m"),
             group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),

@@ -14,10 +14,6 @@ from storage.models import OutboxMessage
 log = logging.getLogger("mimamori.delivery")
 
 BATCH = 200
-# How long a claimed row is this instance's alone. Longer than a LINE call can take
-# (REQUEST_TIMEOUT_SECONDS) times the rows waiting for a slot; an instance that dies leaves
-# its rows to another instance after this.
-CLAIM_LEASE = timedelta(minutes=2)
 
 
 def backoff(outcome: Outcome, attempts: int) -> timedelta:
@@ -43,7 +39,10 @@ class OutboxDelivery:
             while True:
                 async with self._services.claims() as work:
                     rows = await work.repos.outbox.claim_due(
-                        work.now, BATCH, self._services.instance, CLAIM_LEASE
+                        work.now,
+                        BATCH,
+                        self._services.instance,
+                        self._services.settings.claim_lease,
                     )
                 if not rows:
                     return attempted

@@ -164,21 +164,23 @@ def stop_tap(resident: Resident, now: datetime) -> dict[str, Any]:
 class Server:
     """`mimamori serve` as a separate process on loopback."""
 
-    database: Path
+    database: Path | str  # an SQLite file or a postgresql:// URL
     line_url: str
     port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None  # its working folder (the SQLite file's, unless given)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        folder = self.folder or Path(self.database).parent
         env = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": str(ROOT),
-            "HOME": str(self.database.parent),
+            "HOME": str(folder),
             "NO_PROXY": "127.0.0.1,localhost",
             "LINE_CHANNEL_SECRET": SECRET,
             "LINE_CHANNEL_ACCESS_TOKEN": "rush-token",
@@ -193,7 +195,7 @@ class Server:
             "-m",
             "bot.cli",
             "serve",
-            cwd=self.database.parent,
+            cwd=folder,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,

@@ -11,9 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from admin.auth import COOKIE
 from admin.passwords import hash_password
+from bot.app import create_app
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
@@ -359,3 +361,27 @@ async def test_exported_names_never_run_as_spreadsheet_formulas(bot: Bot) -> Non
         for value in line.split(",")[1:2]:
             assert not value.lstrip('"').startswith(("=", "+", "-", "@")), line
     assert "'=HYPERLINK" in members and "'@SUM" in members and "'+cmd" in teams
+
+
+async def test_sessions_and_lock_outs_hold_whichever_instance_answers(bot: Bot) -> None:
+    """A second instance on the same database (the load balancer may send any request to
+    either): failures from one address count on both, and a session made on one is good on
+    the other, as is its logout."""
+    other = TestClient(TestServer(create_app(bot.settings, clock=bot.clock, run_scheduler=False)))
+    await other.start_server()
+    try:
+        await add_admin(bot)
+        for n in range(20):
+            client = bot.client if n % 2 else other
+            assert await login(client, name=f"guess-{n}") == 401
+        for client in (bot.client, other):
+            assert await login(client) == 429, "stopped on both instances"
+        bot.clock.advance(timedelta(minutes=16))
+
+        assert await login(other) == 200
+        token = other.session.cookie_jar.filter_cookies(other.make_url("/admin/"))[COOKIE].value
+        cookie = {"Cookie": f"{COOKIE}={token}"}
+        page = await bot.client.get("/admin/", headers=cookie, allow_redirects=False)
+        assert page.status == 200, "the session made on the other instance is good here"
+    finally:
+        await other.close()

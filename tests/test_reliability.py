@@ -275,3 +275,39 @@ def passing_fault(dialect: str, event_id: str) -> list[str]:
         f" WHEN NEW.event_id = '{event_id}'"
         " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
     ]
+
+
+async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: Bot) -> None:
+    """Another instance claimed a message, LINE accepted it, and that instance died before it
+    could record so. The row waits out the claim (no instance sends it meanwhile), then this
+    one sends it again with the same retry key: LINE drops the repeat (409), the row is sent."""
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    bot.line.clear()
+    services = bot.services
+    async with services.unit_of_work() as work:
+        member = await work.repos.members.by_line_id(resident)
+        assert member is not None
+        await work.repos.outbox.add(
+            kind="push",
+            recipients=[resident],
+            messages=[{"type": "text", "text": "x"}],
+            purpose="test",
+            now=work.now,
+        )
+    lease = services.settings.claim_lease
+    async with services.claims() as work:
+        (row,) = await work.repos.outbox.claim_due(work.now, 10, "a-dead-instance", lease)
+    # The dead instance's send, accepted by LINE; its answer never recorded.
+    sent = await services.line.push(row.recipients[0], row.messages, row.retry_key)
+    assert sent.outcome.value == "delivered"
+
+    await bot.sweep()
+    assert [c.status for c in bot.line.calls if c.path == PUSH] == [200], "still claimed"
+    await bot.advance(lease + timedelta(seconds=1))
+    assert [c.status for c in bot.line.calls if c.path == PUSH] == [200, 409]
+    async with services.unit_of_work() as work:
+        (state,) = await work.repos.conn.fetch_one(
+            "SELECT state FROM outbox WHERE id = ?", (row.id,)
+        )
+    assert state == "sent"
+    assert len(bot.line.pushes) == 1, "the person got it once"
