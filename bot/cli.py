@@ -24,7 +24,7 @@ from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import RichMenuError
 from ground.settings import Settings, SettingsError, database_setting, read_dotenv
 from storage.backup import BackupError, check_copy, restore, take_backup
-from storage.database import Conflict, database_for
+from storage.database import Conflict, database_for, is_postgres
 from storage.repositories import unit_of_work
 
 
@@ -74,7 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     restore.add_argument(
         "--check-only", action="store_true", help="only check FILE; change nothing"
     )
+    move = commands.add_parser(
+        "migrate-to-postgres",
+        help="copy an SQLite deployment's data into an empty PostgreSQL database, checked by"
+        " counts (stop the server first for the switch itself)",
+    )
+    move.add_argument("sqlite_file", type=Path)
+    move.add_argument("url", help="postgresql://user:password@host:5432/database")
     args = parser.parse_args(argv)
+    if args.command == "migrate-to-postgres":
+        return move_to_postgres(args.sqlite_file, args.url)
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
     if args.command == "richmenu":
@@ -250,6 +259,29 @@ def restore_database(copy: Path, dotenv: Path, check_only: bool) -> int:
         print(f"restored {copy} ({summary})")
         if kept:
             print(f"the database it replaced is kept as {kept}")
+    return 0
+
+
+def move_to_postgres(sqlite_file: Path, url: str) -> int:
+    from storage.postgres import redacted
+    from storage.transfer import TransferError, migrate_to_postgres
+
+    if not is_postgres(url):
+        print("mimamori: the target must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    try:
+        moved = migrate_to_postgres(sqlite_file, url)
+    except (TransferError, BackupError, OSError, sqlite3.Error) as error:
+        print(f"mimamori: nothing copied: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # the server refused: wrong password, no such database...
+        print(f"mimamori: nothing copied: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    total = sum(moved.counts.values())
+    print(
+        f"copied {total} rows in {len(moved.counts)} tables to {redacted(url)};"
+        " the counts match. Set MIMAMORI_DATABASE to that URL and start the server."
+    )
     return 0
 
 
