@@ -99,7 +99,20 @@ def test_the_compose_example_puts_caddy_in_front_and_keeps_metrics_inside() -> N
     assert set(compose["services"]) == {"mimamori", "caddy"}
     assert "ports" not in compose["services"]["mimamori"], "only the proxy faces the network"
     caddyfile = (ROOT / "Caddyfile").read_text()
-    assert "reverse_proxy mimamori:8080" in caddyfile and "/metrics" in caddyfile
+    assert "reverse_proxy {$MIMAMORI_UPSTREAMS:mimamori:8080}" in caddyfile
+    assert "/metrics" in caddyfile and "health_uri /healthz" in caddyfile
+
+
+def test_the_postgres_compose_example_runs_two_instances_on_one_database() -> None:
+    compose = yaml.safe_load((ROOT / "compose.postgres.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "mimamori-1", "mimamori-2", "caddy"} == set(services)
+    for name in ("mimamori-1", "mimamori-2"):
+        assert "ports" not in services[name], "only the proxy faces the network"
+        assert services[name]["environment"]["MIMAMORI_DATABASE"].startswith("postgresql://")
+    assert "ports" not in services["postgres"], "the database is not on the network"
+    upstreams = services["caddy"]["environment"]["MIMAMORI_UPSTREAMS"].split()
+    assert upstreams == ["mimamori-1:8080", "mimamori-2:8080"]
 
 
 async def test_serve_answers_health_and_stops_on_sigterm(
