@@ -5,6 +5,10 @@ connections. mimamori's replies go to a stand-in LINE in this process that answe
 counts them (LINE forbids load tests against its platform). Prints figures; asserts nothing.
 
     .venv/bin/python -m bench.taps --taps 5000 --connections 32 --residents 20000
+    .venv/bin/python -m bench.taps --database postgresql://.../empty_db --instances 2
+
+With `--database postgres`, a private PostgreSQL cluster (Debian's package, fsync on) is made
+for the run. With several instances, the taps are spread over them round-robin.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.wave import CountingLine
+from tests.postgres import PostgresServer, binaries
 from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
 
 
@@ -42,6 +47,16 @@ async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
     return process, url
 
 
+def start_durable_postgres() -> PostgresServer:
+    """A private cluster as a deployment would run it: fsync and synchronous commit on."""
+    bindir = binaries()
+    if bindir is None:
+        raise SystemExit("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    server = PostgresServer(bindir, durable=True)
+    server.start()
+    return server
+
+
 def describe(name: str, burst: Burst, taps: int) -> str:
     latencies = sorted(burst.latencies)
     p50 = statistics.median(latencies) * 1000
@@ -53,14 +68,26 @@ def describe(name: str, burst: Burst, taps: int) -> str:
     )
 
 
-async def main(taps: int, connections: int, residents: int, new_connections: bool) -> None:
+async def main(
+    taps: int,
+    connections: int,
+    residents: int,
+    new_connections: bool,
+    database: str | None,
+    instances: int,
+) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     line = CountingLine()
     runner, line_url = await line.start()
 
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-taps-"))
+    postgres = None
+    if database == "postgres":
+        postgres = start_durable_postgres()
+        database = postgres.fresh_database("bench")
+    target: Path | str = database or workdir / "taps.db"
     now = datetime.now(UTC)
-    seeded = await seed(workdir / "taps.db", residents, now)
+    seeded = await seed(target, residents, now)
     events = [ok_tap(resident, now) for resident in seeded[:taps]]
 
     process, bare_url = await bare_app()
@@ -70,23 +97,46 @@ async def main(taps: int, connections: int, residents: int, new_connections: boo
         process.terminate()
         await process.wait()
 
-    server = Server(workdir / "taps.db", line_url)
-    await server.start()
+    servers = [Server(target, line_url, folder=workdir) for _ in range(instances)]
+    for server in servers:
+        await server.start()
     try:
         began = time.perf_counter()
         line.replies_expected = len(events)
-        burst = await fire(server.url, events, connections, new_connections=new_connections)
+        bursts = await asyncio.gather(
+            *(
+                fire(
+                    server.url,
+                    events[number::instances],
+                    max(1, connections // instances),
+                    new_connections=new_connections,
+                )
+                for number, server in enumerate(servers)
+            )
+        )
         await asyncio.wait_for(line.all_replied.wait(), 120)
         end_to_end = time.perf_counter() - began
     finally:
-        await server.stop()
+        for server in servers:
+            await server.stop()
         await runner.cleanup()
+        if postgres is not None:
+            postgres.stop()
+    burst = Burst(
+        acknowledged=set().union(*(b.acknowledged for b in bursts)),
+        latencies=[latency for b in bursts for latency in b.latencies],
+        elapsed=max(b.elapsed for b in bursts),
+    )
 
     bare_rate = len(bare.acknowledged) / bare.elapsed
     rate = len(burst.acknowledged) / burst.elapsed
     handled = line.replies / end_to_end
     reuse = "a new connection per request" if new_connections else "connections kept open"
-    print(f"{taps} signed OK taps, {connections} connections ({reuse}), {residents} residents")
+    engine = "SQLite" if isinstance(target, Path) else f"PostgreSQL, {instances} instance(s)"
+    print(
+        f"{taps} signed OK taps, {connections} connections ({reuse}), {residents} residents,"
+        f" {engine}"
+    )
     print(describe("bare aiohttp (signature only)", bare, taps))
     print(describe("mimamori: acknowledged", burst, taps))
     print(f"{'':<28}{rate / bare_rate:>9.0%} of the bare app's rate")
@@ -105,5 +155,22 @@ if __name__ == "__main__":
     parser.add_argument(
         "--new-connections", action="store_true", help="open a connection for every request"
     )
+    parser.add_argument(
+        "--database",
+        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
+        " (default: an SQLite file)",
+    )
+    parser.add_argument("--instances", type=int, default=1, help="mimamori serve processes")
     args = parser.parse_args()
-    asyncio.run(main(args.taps, args.connections, args.residents, args.new_connections))
+    if args.instances > 1 and not args.database:
+        parser.error("several instances share a PostgreSQL database: give --database")
+    asyncio.run(
+        main(
+            args.taps,
+            args.connections,
+            args.residents,
+            args.new_connections,
+            args.database,
+            args.instances,
+        )
+    )

@@ -78,16 +78,22 @@ class CountingLine:
         return web.json_response({"sentMessages": [{"id": "1"}]})
 
 
-async def main(residents: int, taps: int) -> None:
+async def main(residents: int, taps: int, database: str | None) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     line = CountingLine()
     runner, line_url = await line.start()
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-bench-"))
+    postgres = None
+    if database == "postgres":
+        from bench.taps import start_durable_postgres
+
+        postgres = start_durable_postgres()
+        database = postgres.fresh_database("wave")
     settings = Settings(
         channel_secret=SECRET,
         channel_access_token="bench",
         line_api_base_url=line_url,
-        database=workdir / "bench.db",
+        database=database or workdir / "bench.db",
     )
     clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock, run_scheduler=False)
@@ -140,7 +146,8 @@ async def main(residents: int, taps: int) -> None:
     await asyncio.sleep(0)
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"residents due at 07:00      {residents} (seeded in {seeded:.2f} s)")
+    engine = "PostgreSQL" if database else "SQLite"
+    print(f"residents due at 07:00      {residents} (seeded in {seeded:.2f} s), {engine}")
     print(f"all rounds and check-ins recorded {planned:.2f} s after the hour")
     print(
         f"LINE accepted the last of   {line.multicasts} multicasts ({line.recipients} recipients)"
@@ -158,11 +165,18 @@ async def main(residents: int, taps: int) -> None:
     )
     await bot_runner.cleanup()
     await runner.cleanup()
+    if postgres is not None:
+        postgres.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=20000)
     parser.add_argument("--taps", type=int, default=500)
+    parser.add_argument(
+        "--database",
+        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
+        " (default: an SQLite file)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.residents, args.taps))
+    asyncio.run(main(args.residents, args.taps, args.database))

@@ -37,8 +37,9 @@ def binaries() -> Path | None:
 class PostgresServer:
     """One throwaway cluster; `fresh_database()` gives each test a database of its own."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # benchmarks: fsync and synchronous commit as in production
         self.folder = Path(tempfile.mkdtemp(prefix="mimamori-pg-"))
         self.socket_dir = self.folder / "run"
         self.data = self.folder / "data"
@@ -60,11 +61,10 @@ class PostgresServer:
             "initdb", "-D", str(self.data), "-U", "mimamori", "--auth=trust",
             "-E", "UTF8", "--no-locale", "--no-sync",
         )  # fmt: skip
-        # Durability is the database's business, not the suite's: fsync off for speed.
-        options = (
-            f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-        )
+        options = f"-k {self.socket_dir} -c listen_addresses='' -c max_connections=300"
+        if not self.durable:
+            # Durability is the database's business, not the suite's: fsync off for speed.
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
                   str(self.folder / "server.log"), "start")  # fmt: skip
 
