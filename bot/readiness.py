@@ -63,14 +63,19 @@ def check_database(target: Path | str) -> Finding:
             f"database {path}: {error}",
             "let the server's user write the file and its folder (SQLite writes beside it)",
         )
+    return schema_finding(str(path), applied)
+
+
+def schema_finding(shown: str, applied: set[int]) -> Finding:
+    """A writable database, on either engine: is its schema the one this code writes?"""
     missing = sorted(set(known_migrations()) - applied)
     if missing:
         return Finding(
             False,
-            f"database {path}: migrations {missing} not applied",
+            f"database {shown}: migrations {missing} not applied",
             "start `mimamori serve` (it applies them at start-up)",
         )
-    return Finding(True, f"database {path}: writable, schema {max(applied)} (current)")
+    return Finding(True, f"database {shown}: writable, schema {max(applied)} (current)")
 
 
 def check_postgres(url: str) -> Finding:
@@ -108,14 +113,7 @@ def check_postgres(url: str) -> Finding:
             f"database {shown}: read-only",
             "point MIMAMORI_DATABASE at the primary, with a role that owns the tables",
         )
-    missing = sorted(set(known_migrations()) - applied)
-    if missing:
-        return Finding(
-            False,
-            f"database {shown}: migrations {missing} not applied",
-            "start `mimamori serve` (it applies them at start-up)",
-        )
-    return Finding(True, f"database {shown}: writable, schema {max(applied)} (current)")
+    return schema_finding(shown, applied)
 
 
 def check_branding(folder: Path | None) -> Finding:

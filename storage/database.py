@@ -168,10 +168,27 @@ class Database:
         on SQLite; on PostgreSQL the instance holding the planner's advisory lock."""
         return True
 
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's units of work one after another (counted while they wait)."""
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def contended(self) -> bool:
         """Whether another unit of work of this process holds the database or waits for it (a
         webhook request storing its events, say): long transactions should give way."""
-        raise NotImplementedError
+        return self._waiting > 0 or self._lock.locked()
 
     async def ping(self) -> bool:
         try:
@@ -206,11 +223,10 @@ class SqliteDatabase(Database):
     dialect = SQLITE
 
     def __init__(self, path: Path | str) -> None:
+        super().__init__()
         self.path = str(path)
         self.target = self.path
         self._conn: SqliteConnection | None = None
-        self._lock = asyncio.Lock()
-        self._waiting = 0
 
     async def open(self) -> None:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -234,12 +250,7 @@ class SqliteDatabase(Database):
     async def transaction(self) -> AsyncIterator[Connection]:
         if self._conn is None:
             raise RuntimeError("database is not open")
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        try:
+        async with self._turn():
             conn = self._conn
             await conn.raw.execute("BEGIN IMMEDIATE")
             try:
@@ -248,11 +259,6 @@ class SqliteDatabase(Database):
                 await conn.raw.execute("ROLLBACK")
                 raise
             await conn.raw.execute("COMMIT")
-        finally:
-            self._lock.release()
-
-    def contended(self) -> bool:
-        return self._waiting > 0 or self._lock.locked()
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         await conn.execute(

@@ -44,18 +44,6 @@ class InboxRepository:
             [(stamp, event_id) for event_id in event_ids],
         )
 
-    async def unprocessed(self, limit: int = 1_000_000) -> list[tuple[str, str]]:
-        """Events stored but not yet handled, in the order they came."""
-        return [
-            (row[0], row[1])
-            for row in await fetch_all(
-                self._conn,
-                "SELECT event_id, payload FROM webhook_events WHERE processed_at IS NULL"
-                " ORDER BY received_at, rowid LIMIT ?",
-                (limit,),
-            )
-        ]
-
     async def claim_unprocessed(
         self, limit: int, instance: str, lease: timedelta, now: datetime
     ) -> list[tuple[str, str]]:

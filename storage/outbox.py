@@ -52,17 +52,6 @@ class OutboxRepository:
         self.added += 1
         return int(row[0])
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        return [
-            OutboxMessage.from_row(row)
-            for row in await fetch_all(
-                self._conn,
-                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT ?",
-                (to_db(now), limit),
-            )
-        ]
-
     async def claim_due(
         self, now: datetime, limit: int, instance: str, lease: timedelta
     ) -> list[OutboxMessage]:

@@ -13,7 +13,6 @@ LOCKED` in short transactions of its own.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -150,12 +149,11 @@ class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
     def __init__(self, url: str, pool_size: int = 8) -> None:
+        super().__init__()
         self.url = url
         self.target = redacted(url)
         self._pool_size = pool_size
         self._pool: AsyncConnectionPool | None = None
-        self._lock = asyncio.Lock()
-        self._waiting = 0
         self._leader: psycopg.AsyncConnection[Any] | None = None
 
     single_instance = False
@@ -201,26 +199,18 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Connection]:
         if self._pool is None:
             raise RuntimeError("database is not open")
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        try:
-            async with self._pool.connection() as raw:
-                await raw.execute("BEGIN")
-                try:
-                    await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-                    yield PostgresConnection(raw)
-                except BaseException:
-                    # A lost connection cannot roll back; the pool drops it, and the server
-                    # has undone the transaction anyway.
-                    with contextlib.suppress(psycopg.Error):
-                        await raw.execute("ROLLBACK")
-                    raise
-                await raw.execute("COMMIT")
-        finally:
-            self._lock.release()
+        async with self._turn(), self._pool.connection() as raw:
+            await raw.execute("BEGIN")
+            try:
+                await raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                yield PostgresConnection(raw)
+            except BaseException:
+                # A lost connection cannot roll back; the pool drops it, and the server has
+                # undone the transaction anyway.
+                with contextlib.suppress(psycopg.Error):
+                    await raw.execute("ROLLBACK")
+                raise
+            await raw.execute("COMMIT")
 
     @asynccontextmanager
     async def claims(self) -> AsyncIterator[Connection]:
@@ -241,18 +231,19 @@ class PostgresDatabase(Database):
                     await self._leader.close()
                 self._leader = None
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        row = await (
-            await conn.execute("SELECT pg_try_advisory_lock(%s)", (PLANNER_LOCK,))
-        ).fetchone()
+        try:
+            row = await (
+                await conn.execute("SELECT pg_try_advisory_lock(%s)", (PLANNER_LOCK,))
+            ).fetchone()
+        except BaseException:
+            await conn.close()
+            raise
         if row and row[0]:
             log.info("this instance (%s) plans the sweeps", self.instance)
             self._leader = conn
             return True
         await conn.close()
         return False
-
-    def contended(self) -> bool:
-        return self._waiting > 0 or self._lock.locked()
 
     async def _migrate(self) -> None:
         async with self.connection() as raw:

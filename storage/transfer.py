@@ -118,8 +118,9 @@ async def _copy(
                 raise TransferError(
                     f"PostgreSQL's {table} has rows already; migrate into an empty database"
                 )
+        columns_of = {table: _columns(source, table) for table in TABLES}
         for table in TABLES:
-            columns = _columns(source, table)
+            columns = columns_of[table]
             wanted = await _postgres_columns(raw, table)
             if set(columns) != wanted - POSTGRES_ONLY.get(table, set()):
                 raise TransferError(f"{table}: the two schemas differ; both must be current")
@@ -135,7 +136,7 @@ async def _copy(
             counts[table] = _count(source, table)
             say(f"  {table}: {counts[table]} rows")
         for table in TABLES:
-            if "id" in _columns(source, table):
+            if "id" in columns_of[table]:
                 # New rows go on from the highest id copied, as they would have on SQLite.
                 await raw.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

@@ -113,6 +113,6 @@ async def test_an_older_database_with_rows_upgrades_without_losing_them(tmp_path
         assert await conn.fetch_all("PRAGMA foreign_key_check") == []
         assert (await conn.fetch_one("PRAGMA foreign_keys"))[0] == 1
     async with unit_of_work(db) as repos:
-        due = await repos.outbox.due(NOW, 10)
+        due = await repos.outbox.claim_due(NOW, 10, "this instance", timedelta(minutes=2))
     assert [row.retry_key for row in due] == ["key-1"], "the unsent message is still sent"
     await db.close()
