@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.wave import CountingLine
+from bench.wave import REPLIES_PER_SECOND, CountingLine
 from tests.postgres import PostgresServer, binaries
 from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
 
@@ -75,9 +75,10 @@ async def main(
     new_connections: bool,
     database: str | None,
     instances: int,
+    line_latency: float,
 ) -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    line = CountingLine()
+    line = CountingLine(latency=line_latency)
     runner, line_url = await line.start()
 
     workdir = Path(tempfile.mkdtemp(prefix="mimamori-taps-"))
@@ -135,7 +136,7 @@ async def main(
     engine = "SQLite" if isinstance(target, Path) else f"PostgreSQL, {instances} instance(s)"
     print(
         f"{taps} signed OK taps, {connections} connections ({reuse}), {residents} residents,"
-        f" {engine}"
+        f" {engine}, LINE answering in {line_latency * 1000:.0f} ms"
     )
     print(describe("bare aiohttp (signature only)", bare, taps))
     print(describe("mimamori: acknowledged", burst, taps))
@@ -144,6 +145,10 @@ async def main(
         f"{'mimamori: handled end to end':<28}{handled:>8.0f}/s  ({line.replies} replies"
         f" counted by the stand-in LINE in {end_to_end:.2f} s; {handled / bare_rate:.0%}"
         " of the bare app's rate)"
+    )
+    print(
+        f"{'':<28}{handled / REPLIES_PER_SECOND:>9.0%} of LINE's limit for replies"
+        f" ({REPLIES_PER_SECOND}/s); {line.refused} refused by it (429)"
     )
 
 
@@ -161,6 +166,12 @@ if __name__ == "__main__":
         " (default: an SQLite file)",
     )
     parser.add_argument("--instances", type=int, default=1, help="mimamori serve processes")
+    parser.add_argument(
+        "--line-latency",
+        type=float,
+        default=0.0,
+        help="milliseconds the stand-in LINE takes to answer (LINE across a network)",
+    )
     args = parser.parse_args()
     if args.instances > 1 and not args.database:
         parser.error("several instances share a PostgreSQL database: give --database")
@@ -172,5 +183,6 @@ if __name__ == "__main__":
             args.new_connections,
             args.database,
             args.instances,
+            args.line_latency / 1000,
         )
     )

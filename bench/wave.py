@@ -16,6 +16,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,13 +34,42 @@ from storage.database import to_db
 from tests import line_webhook as hook
 
 SECRET = "bench-secret"
-MULTICASTS_PER_SECOND = 200  # LINE's published rate limit for multicast
+MULTICASTS_PER_SECOND = 200  # LINE's published rate limits
+REPLIES_PER_SECOND = 2000
+PUSHES_PER_SECOND = 2000
+
+
+class Window:
+    """Requests accepted in the last second, held to LINE's published limit: over it, LINE
+    answers 429."""
+
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self._times: deque[float] = deque()
+
+    def admit(self) -> bool:
+        now = time.perf_counter()
+        while self._times and self._times[0] <= now - 1.0:
+            self._times.popleft()
+        if len(self._times) >= self.per_second:
+            return False
+        self._times.append(now)
+        return True
 
 
 class CountingLine:
-    """Answers like LINE, counts, and validates nothing (the tests do that)."""
+    """Answers like LINE, counts, and validates nothing (the tests do that). It holds senders
+    to LINE's published rate limits (429 past them) and can take `latency` seconds to answer,
+    as LINE does from across a network."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.refused = 0  # 429s: more than LINE's limit in one second
+        self._windows = {
+            "/v2/bot/message/multicast": Window(MULTICASTS_PER_SECOND),
+            "/v2/bot/message/push": Window(PUSHES_PER_SECOND),
+            "/v2/bot/message/reply": Window(REPLIES_PER_SECOND),
+        }
         self.multicasts = 0
         self.recipients = 0
         self.replies = 0
@@ -63,8 +93,21 @@ class CountingLine:
         app.router.add_post("/v2/bot/message/reply", self.reply)
         return app
 
+    async def _limited(self, request: web.Request) -> web.Response | None:
+        """LINE's answer when the request is over its limit (None: taken), after the
+        network's delay."""
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self._windows[request.path].admit():
+            return None
+        self.refused += 1
+        return web.json_response({"message": "Too many requests"}, status=429)
+
     async def multicast(self, request: web.Request) -> web.Response:
         body = await request.json()
+        refused = await self._limited(request)
+        if refused is not None:
+            return refused
         self.multicasts += 1
         self.recipients += len(body["to"]) if isinstance(body["to"], list) else 1
         self.last_accepted = time.perf_counter()
@@ -72,6 +115,9 @@ class CountingLine:
 
     async def reply(self, request: web.Request) -> web.Response:
         await request.read()
+        refused = await self._limited(request)
+        if refused is not None:
+            return refused
         self.replies += 1
         if self.replies >= self.replies_expected:
             self.all_replied.set()
@@ -157,6 +203,7 @@ async def main(residents: int, taps: int, database: str | None) -> None:
         f"LINE's floor for them       {floor:.2f} s ({MULTICASTS_PER_SECOND} multicasts a second):"
         f" the wave took {wave / floor:.1f} x the floor"
     )
+    print(f"over LINE's limits (429)    {line.refused} requests")
     print(f"peak RSS (this process)     {peak:.0f} MB")
     print(
         f"webhook OK taps             {taps}, answered in p50 "

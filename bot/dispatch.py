@@ -39,6 +39,13 @@ BATCH_GIVING_WAY = 12
 # this many failures in a row it is set aside, logged, so that it cannot block the others.
 ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 5.0
+# A reply LINE did not take (429 at its 2,000-a-second limit, 5xx, no answer) is tried again
+# while its token may still be good (about a minute): first after a quarter second, then
+# twice as long each time. The token makes this safe: LINE accepts it once, and refuses a
+# second use ("Invalid reply token") should an unanswered try have got through after all.
+REPLY_FIRST_RETRY_SECONDS = 0.25
+REPLY_PATIENCE_SECONDS = 30.0
+_REPLY_RETRIED = (Outcome.RETRY, Outcome.RATE_LIMITED)
 
 
 class EventDispatcher:
@@ -239,10 +246,25 @@ class EventDispatcher:
             return
         if len(ctx.replies) > REPLY_LIMIT:
             log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
-        result = await self._services.line.reply(token, ctx.replies[:REPLY_LIMIT])
-        if result.outcome is not Outcome.DELIVERED:
-            # A reply token lives about a minute and cannot be retried: log and move on.
-            log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + REPLY_PATIENCE_SECONDS
+        pause = REPLY_FIRST_RETRY_SECONDS
+        tried = 0
+        while True:
+            result = await self._services.line.reply(token, ctx.replies[:REPLY_LIMIT])
+            tried += 1
+            if result.outcome not in _REPLY_RETRIED or loop.time() + pause > give_up:
+                break
+            log.info("reply not taken (%s), tried again in %.2f s", result.outcome, pause)
+            await asyncio.sleep(pause)
+            pause *= 2
+        if result.outcome is Outcome.DELIVERED:
+            return
+        if tried > 1 and result.outcome is Outcome.REJECTED:
+            # An earlier try may have reached LINE although its answer did not reach us.
+            log.warning("reply refused after %d tries (sent or expired): %s", tried, result.detail)
+            return
+        log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
 
 
 class _Redo(Exception):

@@ -306,6 +306,8 @@ class LinePlatform:
         if failure is not None:
             if failure.accept and key:
                 self.accepted_keys.add(key)
+            if failure.accept and request.path == "/v2/bot/message/reply":
+                self.used_reply_tokens.add(body["replyToken"])
             return call, self._answer(call, failure.status, failure.body)
         if key:
             self.accepted_keys.add(key)

@@ -143,6 +143,42 @@ async def test_redelivered_webhook_is_handled_once(bot: Bot) -> None:
     assert len(bot.line.replies) == replies
 
 
+REPLY = "/v2/bot/message/reply"
+
+
+async def test_a_reply_refused_at_lines_limit_is_sent_again_once(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.line.fail_next(REPLY, 429, times=2, body={"message": "Too many requests"})
+    await bot.tap(resident, ok_data(bot, resident))
+    tries = [c for c in bot.line.calls if c.path == REPLY]
+    assert [c.status for c in tries[-3:]] == [429, 429, 200]
+    assert len({c.body["replyToken"] for c in tries[-3:]}) == 1
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks")
+
+
+async def test_a_reply_taken_whose_answer_was_lost_is_not_shown_twice(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    replies = len(bot.line.replies)
+    bot.line.fail_next(REPLY, 500, accept=True)  # LINE showed it; its answer was an error
+    await bot.tap(resident, ok_data(bot, resident))
+    tries = [c for c in bot.line.calls if c.path == REPLY]
+    # Tried again with the same token, which LINE refuses as used: nothing shown twice.
+    assert [c.status for c in tries[-2:]] == [500, 400]
+    assert len(bot.line.replies) == replies
+
+
+async def test_a_reply_with_a_spent_token_is_not_tried_again(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.line.fail_next(REPLY, 400, body={"message": "Invalid reply token"})
+    await bot.tap(resident, ok_data(bot, resident))
+    tries = [c for c in bot.line.calls if c.path == REPLY]
+    assert tries[-1].status == 400
+    assert len([c for c in tries if c.body["replyToken"] == tries[-1].body["replyToken"]]) == 1
+
+
 async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     db = bot.services.db
     schedule = Schedule(1, 7)

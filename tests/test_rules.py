@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from care.ladder import WAITS, Protocol, Step, due_step, next_step
 from care.people import CheckinStatus, checkin_state
 from ground import invite_codes
 from ground.i18n import I18n, LocaleError, placeholders
-from ground.line_api import LineApi
+from ground.line_api import CONNECTIONS, REPLY_PER_SECOND, LineApi, RateLimiter
 from ground.postback import PostbackCodec
 from ground.settings import Settings, SettingsError, parse_duration, read_dotenv
 from storage.models import CheckinRound, GroupRound, Member, PersonalFields, RoundState
@@ -211,3 +212,22 @@ def test_line_client_takes_the_proxy_from_the_environment(monkeypatch: pytest.Mo
     )
     monkeypatch.setenv("NO_PROXY", "api.line.me")
     assert LineApi.configuration("https://api.line.me", "t").proxy is None
+
+
+def test_requests_to_line_are_spaced_to_its_published_limit() -> None:
+    limiter = RateLimiter(REPLY_PER_SECOND)
+    # Two seconds' worth of replies asked for at once: the last waits two seconds, none goes
+    # early.
+    waits = [limiter.reserve(100.0) for _ in range(2 * REPLY_PER_SECOND)]
+    assert waits[0] == 0
+    assert waits[-1] == pytest.approx(2.0 - 1 / REPLY_PER_SECOND)
+    assert all(b - a == pytest.approx(1 / REPLY_PER_SECOND) for a, b in pairwise(waits))
+    # After a quiet spell nothing is owed: the next goes at once.
+    assert limiter.reserve(200.0) == 0
+
+
+def test_enough_connections_to_line_for_its_rate_limit() -> None:
+    configuration = LineApi.configuration("https://api.line.me", "t")
+    assert configuration.connection_pool_maxsize == CONNECTIONS
+    # LINE's 2,000 a second, answered within 50 ms, keep this many requests in flight.
+    assert CONNECTIONS >= REPLY_PER_SECOND * 0.05
