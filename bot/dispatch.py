@@ -1,10 +1,11 @@
 """From stored webhook events to handlers and replies: in batches, each event exactly once.
 
-The webhook stores events before it answers LINE. Here they are drained in batches: LINE is
-asked what the batch needs (profiles, names), then one transaction runs every event's handlers,
-each in a savepoint of its own, and marks each event processed; the replies go out after it
-commits. A crash before the commit leaves the whole batch to be handled again, nothing of it
-applied; after the commit nothing is handled twice.
+The webhook lands events before it answers LINE. Here they are drained in batches: LINE is
+asked what the batch needs (profiles, names), then one transaction takes the events (records
+them handled), runs every event's handlers, each in a savepoint of its own, and commits; the
+replies go out after it commits, and the events leave the arrivals. A crash before the commit
+leaves the whole batch to be handled again, nothing of it applied; after the commit, taking
+them again finds them taken, so nothing is handled twice.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from care.errors import Refused
 from care.services import Services, UnitOfWork
 from ground import messages
 from ground.line_api import Outcome
+from storage.inbox import Arrival
 from storage.models import Member
 
 log = logging.getLogger("mimamori.dispatch")
@@ -57,6 +59,9 @@ class EventDispatcher:
         self._replies: set[asyncio.Task[None]] = set()
         self._members: dict[str, Member] = {}  # the batch's senders, read once
         self._failures: dict[str, int] = {}  # events that failed outside their handlers
+        # Handled (their transaction committed), still to leave the arrivals: that is done
+        # with the next read of what waits, in the same transaction.
+        self._handled: list[str] = []
 
     def submit(self) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -78,8 +83,17 @@ class EventDispatcher:
         if self._services.db.single_instance:
             # Alone on the database: what it had claimed before it stopped is its own again.
             async with self._services.claims() as work:
-                await work.repos.inbox.release_claims()
                 await work.repos.outbox.release_claims()
+            async with self._services.arrivals() as arrivals:
+                await arrivals.release_claims()
+        if self._services.db.arrivals_apart:
+            # Events an earlier version landed in webhook_events and did not handle.
+            async with self._services.unit_of_work() as work:
+                left = await work.repos.inbox.unhandled()
+            if left:
+                log.info("%d events landed by an earlier version moved to the arrivals", len(left))
+                async with self._services.arrivals() as arrivals:
+                    await arrivals.carry(left)
         self.submit()
 
     async def _drain(self) -> None:
@@ -87,19 +101,22 @@ class EventDispatcher:
             self._wanted = False
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
-                async with self._services.claims() as work:
-                    stored = await work.repos.inbox.claim_unprocessed(
+                async with self._services.arrivals() as arrivals:
+                    if self._handled:
+                        await arrivals.forget(self._handled)
+                    stored = await arrivals.waiting(
                         size,
                         self._services.instance,
                         self._services.settings.claim_lease,
-                        work.now,
+                        self._services.clock.now(),
                     )
+                self._handled = []
                 if not stored:
                     break
                 if not await self._handle_batch(stored):
                     return
 
-    async def _handle_batch(self, stored: list[tuple[str, str]]) -> bool:
+    async def _handle_batch(self, stored: list[Arrival]) -> bool:
         """-> False when an event could not be handled for now: it stays stored, the others
         go on, and the drain stops and tries again a little later (a passing fault must lose
         nothing)."""
@@ -111,9 +128,10 @@ class EventDispatcher:
             # savepoints). Handle its events one by one, so one cannot hold up the others.
             log.exception("a batch of %d events failed; handling them one by one", len(stored))
         kept = False
-        for event_id, payload in stored:
+        for arrival in stored:
+            event_id = arrival.event_id
             try:
-                await self.handle_events([(event_id, payload)])
+                await self.handle_events([arrival])
                 self._failures.pop(event_id, None)
             except Exception:
                 failures = self._failures[event_id] = self._failures.get(event_id, 0) + 1
@@ -126,7 +144,8 @@ class EventDispatcher:
                 log.exception("event %s failed %d times; it is set aside", event_id, failures)
                 try:
                     async with self._services.repositories() as repos:
-                        await repos.inbox.mark_processed(event_id, self._services.clock.now())
+                        await repos.inbox.take([arrival], self._services.clock.now())
+                    self._handled.append(event_id)
                 except Exception:
                     log.exception("event %s cannot even be set aside; kept", event_id)
                     kept = True
@@ -136,20 +155,21 @@ class EventDispatcher:
             asyncio.get_running_loop().call_later(RETRY_AFTER_SECONDS, self.submit)
         return not kept
 
-    async def handle_events(self, stored: list[tuple[str, str]]) -> None:
-        """Handle stored events (id, JSON) in one transaction, then send their replies.
+    async def handle_events(self, stored: list[Arrival]) -> None:
+        """Handle landed events in one transaction, then send their replies.
 
         Each event's changes are first applied as they come; should any handler refuse or
         fail, that transaction is undone and the batch is applied again with a savepoint per
         event, so the others' changes stand and the failed one's do not."""
         with self._services.metrics.handling.time():
-            parsed = [(event_id, _parse(event_id, payload)) for event_id, payload in stored]
+            parsed = [(arrival, _parse(arrival.event_id, arrival.payload)) for arrival in stored]
             lookups = Lookups(self._services)
             await lookups.prefetch([event for _, event in parsed if event is not None])
             try:
                 handled = await self._apply(parsed, lookups, careful=False)
             except _Redo:
                 handled = await self._apply(parsed, lookups, careful=True)
+            self._handled += [arrival.event_id for arrival in stored]
         counted = self._services.metrics.events
         unreadable = sum(1 for _, event in parsed if event is None)
         if unreadable:
@@ -165,15 +185,17 @@ class EventDispatcher:
                 task.add_done_callback(self._replies.discard)
 
     async def _apply(
-        self, parsed: list[tuple[str, Event | None]], lookups: Lookups, careful: bool
+        self, landed: list[tuple[Arrival, Event | None]], lookups: Lookups, careful: bool
     ) -> list[EventContext]:
         handled: list[EventContext] = []
         async with self._services.unit_of_work() as work:
-            # Another instance may have handled some of them since they were claimed (its
-            # claim ran out while it worked): those are not applied, nor replied to, again.
-            if not self._services.db.single_instance:
-                open_ids = await work.repos.inbox.still_unprocessed([i for i, _ in parsed])
-                parsed = [(i, event) for i, event in parsed if i in open_ids]
+            # Only the events nobody has taken: not one handled before a crash, nor one LINE
+            # sent again, nor one another instance got to while its claim ran out.
+            taken = await work.repos.inbox.take([arrival for arrival, _ in landed], work.now)
+            for arrival, _ in landed:
+                if arrival.event_id not in taken:
+                    log.info("event %s was handled before; ignored", arrival.event_id)
+            parsed = [(a.event_id, event) for a, event in landed if a.event_id in taken]
             # The people of the batch in one read; a person's second event in the same batch
             # reads them again (the first may have changed them).
             senders = [
@@ -194,7 +216,6 @@ class EventDispatcher:
                     except Exception as error:
                         raise _Redo from error
                 handled.append(ctx)
-            await work.repos.inbox.mark_processed_many([i for i, _ in parsed], work.now)
         return handled
 
     async def _handle(self, work: UnitOfWork, ctx: EventContext, event_id: str) -> None:

@@ -2,7 +2,9 @@
 
 Concurrent requests share one durable transaction (group commit): each answers 200 only once
 its events are on disk, and a request that comes while a commit is under way waits for the next
-one, which takes everything that came meanwhile. A lone request is written at once.
+one, which takes everything that came meanwhile. A lone request is written at once. Events land
+apart from the service's tables (`Services.arrivals`), so the answer never waits for a batch
+being handled.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class Inbox:
             requests = [_identified(events) for events, _ in batch]
             stored = [(i, json.dumps(raw, ensure_ascii=False)) for r in requests for i, raw in r]
             try:
-                async with self._services.unit_of_work() as work:
-                    new = await work.repos.inbox.record_many(stored, work.now) if stored else set()
+                async with self._services.arrivals() as arrivals:
+                    now = self._services.clock.now()
+                    new = await arrivals.land(stored, now) if stored else set()
             except Exception as error:
                 for _, future in batch:
                     if not future.done():

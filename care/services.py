@@ -20,7 +20,8 @@ from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.database import Database
-from storage.repositories import Repositories, claims, unit_of_work
+from storage.inbox import ArrivalsRepository
+from storage.repositories import Repositories, arrivals, claims, unit_of_work
 
 
 class DeliveryRequests:
@@ -109,6 +110,13 @@ class Services:
         webhook events); on PostgreSQL it does not wait for the writer."""
         async with claims(self.db) as repos:
             yield UnitOfWork(repos, self, self.clock.now())
+
+    @asynccontextmanager
+    async def arrivals(self) -> AsyncIterator[ArrivalsRepository]:
+        """Where webhook events land before LINE is answered, and wait to be handled: never
+        behind a unit of work (`Database.arrivals`)."""
+        async with arrivals(self.db) as repo:
+            yield repo
 
     @property
     def instance(self) -> str:

@@ -3,6 +3,11 @@
 SQLite's online backup API copies a consistent snapshot page by page while the server goes on
 writing (WAL mode lets readers and the one writer pass each other). A restore checks the copy
 first (integrity, a mimamori schema no newer than this code) and keeps the database it replaces.
+
+Webhook events that landed and wait to be handled live in the arrivals file beside the database
+(`storage.database.arrivals_path`). A copy takes them into its webhook_events as not handled,
+so that it is one self-contained file: the server that opens it moves them back and handles
+them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from storage.database import known_migrations
+from storage.database import arrivals_path, known_migrations
 
 
 class BackupError(Exception):
@@ -34,12 +39,21 @@ def take_backup(database: Path, target: Path) -> CopyFacts:
     if target.exists():
         raise BackupError(f"{target} exists already; choose a new name")
     partial = target.with_name(target.name + ".partial")
+    # Read before the copy: an event handled in between is then in the copy as handled, and
+    # one that waits still is in it as waiting (not handled) - none falls between the two.
+    waiting = _waiting_arrivals(Path(arrivals_path(database)))
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
         copy = sqlite3.connect(partial)
         try:
             # Pages in steps so the server's writer is never held up for the whole copy.
             source.backup(copy, pages=1024)
+            with copy:
+                copy.executemany(
+                    "INSERT INTO webhook_events (event_id, payload, received_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    waiting,
+                )
             # A backup is one self-contained file: no -wal or -shm beside it.
             copy.execute("PRAGMA journal_mode=DELETE")
         finally:
@@ -49,6 +63,18 @@ def take_backup(database: Path, target: Path) -> CopyFacts:
     facts = check_copy(partial)
     os.replace(partial, target)
     return facts
+
+
+def _waiting_arrivals(arrivals: Path) -> list[tuple[str, str, str]]:
+    if not arrivals.exists():
+        return []
+    conn = sqlite3.connect(f"file:{arrivals}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("SELECT event_id, payload, received_at FROM arrivals").fetchall()
+    except sqlite3.OperationalError:  # made, but its table not yet
+        return []
+    finally:
+        conn.close()
 
 
 def check_copy(copy: Path) -> CopyFacts:
@@ -82,7 +108,8 @@ def check_copy(copy: Path) -> CopyFacts:
 def restore(copy: Path, database: Path, now: datetime) -> tuple[CopyFacts, Path | None]:
     """Replace the database with a checked copy; the replaced one is kept beside it.
 
-    Stop the server first: a running server keeps writing to the file it opened."""
+    Stop the server first: a running server keeps writing to the file it opened. The events
+    that waited beside the replaced database go with it, into the kept copy."""
     facts = check_copy(copy)
     kept = None
     if database.exists():
@@ -90,7 +117,15 @@ def restore(copy: Path, database: Path, now: datetime) -> tuple[CopyFacts, Path 
         take_backup(database, kept)
     incoming = database.with_name(database.name + ".restoring")
     shutil.copyfile(copy, incoming)
-    for leftover in ("-wal", "-shm"):
-        Path(f"{database}{leftover}").unlink(missing_ok=True)
+    arrivals = arrivals_path(database)
+    leftovers = (
+        f"{database}-wal",
+        f"{database}-shm",
+        arrivals,
+        f"{arrivals}-wal",
+        f"{arrivals}-shm",
+    )
+    for leftover in leftovers:
+        Path(leftover).unlink(missing_ok=True)
     os.replace(incoming, database)
     return facts, kept

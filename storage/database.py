@@ -151,6 +151,8 @@ class Database:
     # Whether this process is the only one on its database (SQLite): then any claim found at
     # start-up was its own, left by a crash, and is released at once.
     single_instance = True
+    # Whether events land apart from webhook_events (`arrivals`), in a store of their own.
+    arrivals_apart = False
 
     def transaction(self) -> Any:
         """`async with db.transaction() as conn:` one transaction (a `Connection`), one writer
@@ -162,6 +164,13 @@ class Database:
         the writer: on PostgreSQL it relies on `FOR UPDATE SKIP LOCKED`, on SQLite it is an
         ordinary transaction."""
         return self.transaction()
+
+    def arrivals(self) -> Any:
+        """A transaction where webhook events land before LINE is answered, which never waits
+        for the writer of the service's tables: on PostgreSQL the webhook_events table in a
+        transaction of its own, on SQLite a file of its own beside the database (one writer
+        per file), so a long batch of handling does not hold up the answers to LINE."""
+        return self.claims()
 
     async def lead(self) -> bool:
         """Whether this instance plans the sweeps (opens rounds, walks the ladder): always
@@ -221,12 +230,16 @@ class SqliteDatabase(Database):
     """
 
     dialect = SQLITE
+    arrivals_apart = True
 
     def __init__(self, path: Path | str) -> None:
         super().__init__()
         self.path = str(path)
         self.target = self.path
         self._conn: SqliteConnection | None = None
+        self.arrivals_path = arrivals_path(self.path)
+        self._arrivals: SqliteConnection | None = None
+        self._arrivals_lock = asyncio.Lock()
 
     async def open(self) -> None:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -239,12 +252,47 @@ class SqliteDatabase(Database):
         await conn.execute("PRAGMA cache_size = -32000")
         self._conn = SqliteConnection(conn)
         await self._migrate(conn)
+        self._arrivals = SqliteConnection(await _open_arrivals(self.arrivals_path))
 
     async def close(self) -> None:
+        if self._arrivals is not None:
+            async with self._arrivals_lock:
+                await self._arrivals.raw.close()
+                self._arrivals = None
         if self._conn is not None:
             async with self._lock:
                 await self._conn.raw.close()
                 self._conn = None
+
+    def contended(self) -> bool:
+        # Webhook events landing count too: the handling of a batch, in one stretch on the
+        # event loop, would hold up the answers to LINE.
+        return super().contended() or self._arrivals_lock.locked()
+
+    @asynccontextmanager
+    async def arrivals(self) -> AsyncIterator[Connection]:
+        if self._arrivals is None:
+            raise RuntimeError("database is not open")
+        async with self._arrivals_lock:
+            conn = self._arrivals
+            await conn.raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.raw.execute("ROLLBACK")
+                raise
+            await conn.raw.execute("COMMIT")
+
+    async def ping(self) -> bool:
+        if not await super().ping():
+            return False
+        try:
+            async with asyncio.timeout(2), self.arrivals() as conn:
+                await conn.fetch_one("SELECT 1")
+        except Exception:
+            log.exception("the arrivals file did not answer")
+            return False
+        return True
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -286,6 +334,31 @@ class SqliteDatabase(Database):
 
 
 _APPLIED = "SELECT version FROM schema_migrations"
+
+# The arrivals file holds one table, written only by the webhook and emptied as the events
+# are handled; `user_version` numbers its shape.
+_ARRIVALS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS arrivals (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL,"
+    " received_at TEXT NOT NULL)"
+)
+
+
+def arrivals_path(database: str | Path) -> str:
+    """Where an SQLite database's webhook events land: beside it, named after it (copy and
+    move the two together, as with its -wal file)."""
+    return f"{database}-arrivals"
+
+
+async def _open_arrivals(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA journal_mode = WAL")
+    # FULL, as the database: LINE is answered 200 only once an event is on disk.
+    await conn.execute("PRAGMA synchronous = FULL")
+    await conn.execute("PRAGMA busy_timeout = 5000")
+    await conn.execute(_ARRIVALS_SCHEMA)
+    await conn.execute("PRAGMA user_version = 1")
+    return conn
 
 
 def known_migrations() -> list[int]:

@@ -1,81 +1,134 @@
-"""Webhook events as received from LINE, keyed by webhookEventId."""
+"""Webhook events as received from LINE, keyed by webhookEventId.
+
+They land first (`ArrivalsRepository`, before LINE is answered), then the transaction that
+applies an event's effects takes it (`InboxRepository.take`), which records it handled in
+webhook_events: effects and mark commit together, so a replay finds it taken and does nothing.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, to_db
 
+ROWS_PER_STATEMENT = 200  # rows of one INSERT (SQLite and PostgreSQL limit its parameters)
 
-class InboxRepository:
+
+@dataclass(frozen=True)
+class Arrival:
+    event_id: str
+    payload: str  # the event's JSON as LINE sent it
+    received_at: str  # as stored
+
+
+class ArrivalsRepository:
+    """Events that came and are not yet handled (`Database.arrivals`): on SQLite the arrivals
+    table of a file of its own, emptied as they are handled; on PostgreSQL webhook_events
+    itself, whose unhandled rows are claimed by one instance at a time."""
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._shared = conn.dialect == POSTGRESQL
+        self._table = "webhook_events" if self._shared else "arrivals"
 
-    async def record(self, event_id: str, payload: str, now: datetime) -> bool:
-        """True when the event is new; False for a redelivery or duplicate."""
-        cursor = await self._conn.execute(
-            "INSERT INTO webhook_events (event_id, payload, received_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (event_id, payload, to_db(now)),
-        )
-        return cursor.rowcount == 1
-
-    async def record_many(self, events: list[tuple[str, str]], now: datetime) -> set[str]:
-        """Store (event id, payload) pairs in a few trips; -> the ids not seen before."""
-        ids = [event_id for event_id, _ in events]
-        sql = "SELECT event_id FROM webhook_events WHERE event_id IN ({marks})"
-        seen = {row[0] for row in await fetch_in(self._conn, sql, ids)}
-        fresh = [(event_id, payload) for event_id, payload in events if event_id not in seen]
+    async def land(self, events: list[tuple[str, str]], now: datetime) -> set[str]:
+        """Store (event id, payload) pairs, a trip per 200; -> the ids not seen before."""
+        fresh: set[str] = set()
         stamp = to_db(now)
-        await self._conn.executemany(
-            "INSERT INTO webhook_events (event_id, payload, received_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [(event_id, payload, stamp) for event_id, payload in fresh],
-        )
-        return {event_id for event_id, _ in fresh}
+        for start in range(0, len(events), ROWS_PER_STATEMENT):
+            part = events[start : start + ROWS_PER_STATEMENT]
+            rows = await self._conn.fetch_all(
+                f"INSERT INTO {self._table} (event_id, payload, received_at)"
+                f" VALUES {','.join(['(?, ?, ?)'] * len(part))}"
+                " ON CONFLICT DO NOTHING RETURNING event_id",
+                [v for event_id, payload in part for v in (event_id, payload, stamp)],
+            )
+            fresh.update(row[0] for row in rows)
+        return fresh
 
-    async def mark_processed(self, event_id: str, now: datetime) -> None:
-        await self.mark_processed_many([event_id], now)
-
-    async def mark_processed_many(self, event_ids: list[str], now: datetime) -> None:
-        stamp = to_db(now)
-        await self._conn.executemany(
-            "UPDATE webhook_events SET processed_at = ? WHERE event_id = ?",
-            [(stamp, event_id) for event_id in event_ids],
-        )
-
-    async def claim_unprocessed(
+    async def waiting(
         self, limit: int, instance: str, lease: timedelta, now: datetime
-    ) -> list[tuple[str, str]]:
-        """Events stored but not yet handled, in the order they came, that no live instance
-        holds; claimed for `instance` until the lease runs out (an instance that dies mid-batch
-        leaves them to another)."""
-        skip = " FOR UPDATE SKIP LOCKED" if self._conn.dialect == POSTGRESQL else ""
+    ) -> list[Arrival]:
+        """Events not yet handled, in the order they came. On PostgreSQL, those no live
+        instance holds, claimed for `instance` until the lease runs out (an instance that dies
+        mid-batch leaves them to another); on SQLite one process drains them alone."""
+        if not self._shared:
+            rows = await fetch_all(
+                self._conn,
+                "SELECT event_id, payload, received_at FROM arrivals"
+                " ORDER BY received_at, rowid LIMIT ?",
+                (limit,),
+            )
+            return [Arrival(row[0], row[1], row[2]) for row in rows]
         rows = await fetch_all(
             self._conn,
             "UPDATE webhook_events SET claimed_by = ?, claimed_until = ? WHERE event_id IN ("
             " SELECT event_id FROM webhook_events WHERE processed_at IS NULL"
             " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
-            f" ORDER BY received_at, rowid LIMIT ?{skip})"
+            " ORDER BY received_at, rowid LIMIT ? FOR UPDATE SKIP LOCKED)"
             " RETURNING event_id, payload, received_at, rowid",
             (instance, to_db(now + lease), to_db(now), instance, limit),
         )
-        return [(row[0], row[1]) for row in sorted(rows, key=lambda row: (row[2], row[3]))]
+        ordered = sorted(rows, key=lambda row: (row[2], row[3]))
+        return [Arrival(row[0], row[1], row[2]) for row in ordered]
 
-    async def still_unprocessed(self, event_ids: list[str]) -> set[str]:
-        """Those of the events that no one has handled yet (another instance may have,
-        since they were claimed)."""
-        sql = (
-            "SELECT event_id FROM webhook_events"
-            " WHERE processed_at IS NULL AND event_id IN ({marks})"
+    async def carry(self, arrivals: list[Arrival]) -> None:
+        """Events that landed elsewhere and wait still (`InboxRepository.unhandled`), kept
+        with the moment they came."""
+        await self._conn.executemany(
+            f"INSERT INTO {self._table} (event_id, payload, received_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(a.event_id, a.payload, a.received_at) for a in arrivals],
         )
-        return {row[0] for row in await fetch_in(self._conn, sql, event_ids)}
+
+    async def forget(self, event_ids: list[str]) -> None:
+        """Handled events leave the arrivals (taking them recorded them in webhook_events)."""
+        if not self._shared:
+            sql = "DELETE FROM arrivals WHERE event_id IN ({marks})"
+            await fetch_in(self._conn, sql, event_ids)
 
     async def release_claims(self) -> None:
-        await self._conn.execute(
-            "UPDATE webhook_events SET claimed_by = NULL, claimed_until = NULL"
-            " WHERE claimed_by IS NOT NULL AND processed_at IS NULL"
+        if self._shared:
+            await self._conn.execute(
+                "UPDATE webhook_events SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE claimed_by IS NOT NULL AND processed_at IS NULL"
+            )
+
+
+class InboxRepository:
+    """Handled webhook events (and, on PostgreSQL, the ones that landed and wait)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def take(self, arrivals: list[Arrival], now: datetime) -> set[str]:
+        """Record events handled, in the transaction that applies them; -> those nobody had
+        taken before. Only those are applied: a replay after a crash, a redelivery LINE sent
+        again, or an event another instance got to first, finds none."""
+        taken: set[str] = set()
+        stamp = to_db(now)
+        for start in range(0, len(arrivals), ROWS_PER_STATEMENT):
+            part = arrivals[start : start + ROWS_PER_STATEMENT]
+            rows = await self._conn.fetch_all(
+                "INSERT INTO webhook_events (event_id, payload, received_at, processed_at)"
+                f" VALUES {','.join(['(?, ?, ?, ?)'] * len(part))}"
+                " ON CONFLICT (event_id) DO UPDATE SET processed_at = excluded.processed_at"
+                " WHERE webhook_events.processed_at IS NULL RETURNING event_id",
+                [v for a in part for v in (a.event_id, a.payload, a.received_at, stamp)],
+            )
+            taken.update(row[0] for row in rows)
+        return taken
+
+    async def unhandled(self) -> list[Arrival]:
+        """Events stored in webhook_events but not handled: on SQLite, left by a version that
+        landed them there (they move to the arrivals file at start-up)."""
+        rows = await fetch_all(
+            self._conn,
+            "SELECT event_id, payload, received_at FROM webhook_events"
+            " WHERE processed_at IS NULL ORDER BY received_at, rowid",
         )
+        return [Arrival(row[0], row[1], row[2]) for row in rows]
 
     async def scrub_words_of(self, line_user_id: str) -> None:
         """退会: the person's handled events keep their id (LINE may redeliver; the id is

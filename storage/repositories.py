@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from storage.admin import AdminRepository
 from storage.database import Connection, Database
 from storage.groups import GroupRepository
-from storage.inbox import InboxRepository
+from storage.inbox import ArrivalsRepository, InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
 from storage.quakes import QuakeRepository
@@ -66,6 +66,13 @@ async def claims(db: Database) -> AsyncIterator[Repositories]:
     """A short transaction that only claims work (`Database.claims`)."""
     async with db.claims() as conn:
         yield _over(conn)
+
+
+@asynccontextmanager
+async def arrivals(db: Database) -> AsyncIterator[ArrivalsRepository]:
+    """A transaction where webhook events land (`Database.arrivals`)."""
+    async with db.arrivals() as conn:
+        yield ArrivalsRepository(conn)
 
 
 def _over(conn: Connection) -> Repositories:

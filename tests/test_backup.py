@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.database import arrivals_path, database_for
+from storage.repositories import arrivals
 from tests.fake_line import FakeLine
-from tests.rush import ROOT, Server, seed
-from tests.test_rush import MULTICAST, until
+from tests.rush import ROOT, Server, ok_tap, seed
+from tests.test_rush import MULTICAST, REPLY, until
 
 
 async def mimamori(database: Path, *args: str) -> tuple[int, str]:
@@ -37,6 +40,10 @@ def dump(database: Path) -> list[str]:
 
 def kept_copies(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if ".before-restore-" in p.name]
+
+
+def arrivals_beside(database: Path) -> bool:
+    return Path(arrivals_path(database)).exists()
 
 
 def one(database: Path, sql: str) -> int:
@@ -75,6 +82,7 @@ async def test_a_backup_taken_during_a_wave_restores_whole(
     status, out = await mimamori(database, "restore", str(copy))
     assert status == 0, out
     assert dump(database) == dump(copy)
+    assert not arrivals_beside(database), "its waiting events went to the kept copy"
     kept = kept_copies(tmp_path)
     assert len(kept) == 1 and dump(kept[0]) == before
 
@@ -104,3 +112,35 @@ async def test_a_bad_copy_is_refused_and_nothing_changes(tmp_path: Path) -> None
     assert status == 1
     status, out = await mimamori(database, "backup", str(newer))
     assert status == 1 and "exists already" in out
+
+
+async def test_a_copy_keeps_the_events_that_wait_to_be_handled(
+    tmp_path: Path, fake_line: FakeLine
+) -> None:
+    database = tmp_path / "live.db"
+    now = datetime.now(UTC)
+    (resident,) = await seed(database, 1, now)
+    # An OK tap LINE was answered for, landed beside the database and not handled yet.
+    tap = ok_tap(resident, now)
+    db = database_for(database)
+    await db.open()
+    async with arrivals(db) as landing:
+        await landing.land([(tap["webhookEventId"], json.dumps(tap))], now)
+    await db.close()
+
+    copy = tmp_path / "nightly.db"
+    status, out = await mimamori(database, "backup", str(copy))
+    assert status == 0, out
+    waiting = "SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL"
+    assert one(copy, waiting) == 1
+
+    # A server on the copy alone handles it.
+    restored = tmp_path / "elsewhere" / "restored.db"
+    restored.parent.mkdir()
+    os.replace(copy, restored)
+    server = Server(restored, fake_line.url)
+    await server.start()
+    await until(lambda: any(c.path == REPLY for c in fake_line.calls))
+    await server.stop()
+    assert one(restored, waiting) == 0
+    assert one(restored, "SELECT COUNT(*) FROM checkin_rounds WHERE state = 'answered'") == 1

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.database import arrivals_path
 from tests import line_webhook as hook
 from tests.fake_line import FakeLine
 from tests.rush import Burst, Server, fire, ok_tap, seed, stop_tap
@@ -41,7 +42,9 @@ def settled(database: Path, events: int) -> bool:
         "SELECT COUNT(*), COUNT(*) - COUNT(processed_at) FROM webhook_events",
     )
     ((pending,),) = rows(database, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
-    return stored == events and unhandled == 0 and pending == 0
+    # Handled events leave the file where they landed.
+    ((waiting,),) = rows(Path(arrivals_path(database)), "SELECT COUNT(*) FROM arrivals")
+    return stored == events and unhandled == 0 and pending == 0 and waiting == 0
 
 
 async def test_kill_9_in_a_burst_of_taps(tmp_path: Path, fake_line: FakeLine) -> None:

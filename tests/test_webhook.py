@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+from storage.database import to_db
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
 from tests.wording import says, t
@@ -106,13 +107,33 @@ async def test_event_received_but_not_handled_is_replayed_after_restart(start_bo
     bot = await start_bot()
     uid = hook.user_id("someone")
     bot.line.add_profile(uid, "someone")
-    async with bot.repos() as repos:
+    async with bot.services.arrivals() as arrivals:
         # What the webhook stores before answering 200, as if the process died right after.
         event = hook.follow(uid, bot.clock.now())
-        await repos.inbox.record(event["webhookEventId"], json.dumps(event), bot.clock.now())
+        await arrivals.land([(event["webhookEventId"], json.dumps(event))], bot.clock.now())
     bot = await start_bot()
     await bot.settle()
     assert await members(bot) == 1
+    assert says(bot.line.reply_texts()[0], "follow.greeting")
+
+
+async def test_an_event_an_earlier_version_stored_unhandled_is_handled_once(start_bot) -> None:  # noqa: ANN001
+    bot = await start_bot()
+    uid = hook.user_id("someone")
+    bot.line.add_profile(uid, "someone")
+    event = hook.follow(uid, bot.clock.now())
+    async with bot.repos() as repos:
+        # Earlier versions stored events in webhook_events itself before answering LINE.
+        await repos.conn.execute(
+            "INSERT INTO webhook_events (event_id, payload, received_at) VALUES (?, ?, ?)",
+            (event["webhookEventId"], json.dumps(event), to_db(bot.clock.now())),
+        )
+    bot = await start_bot()
+    await bot.settle()
+    bot = await start_bot()
+    await bot.settle()
+    assert await members(bot) == 1
+    assert len(bot.line.replies) == 1
     assert says(bot.line.reply_texts()[0], "follow.greeting")
 
 
