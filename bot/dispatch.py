@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +42,8 @@ BATCH_GIVING_WAY = 12
 # this many failures in a row it is set aside, logged, so that it cannot block the others.
 ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 5.0
+# Handled events leave the arrivals together, this many at most, or when nothing waits.
+FORGOTTEN_TOGETHER = 500
 # A reply LINE did not take (429 at its 2,000-a-second limit, 5xx, no answer) is tried again
 # while its token may still be good (about a minute): first after a quarter second, then
 # twice as long each time. The token makes this safe: LINE accepts it once, and refuses a
@@ -59,13 +62,24 @@ class EventDispatcher:
         self._replies: set[asyncio.Task[None]] = set()
         self._members: dict[str, Member] = {}  # the batch's senders, read once
         self._failures: dict[str, int] = {}  # events that failed outside their handlers
-        # Handled (their transaction committed), still to leave the arrivals: that is done
-        # with the next read of what waits, in the same transaction.
+        # Handled (their transaction committed), still to leave the arrivals.
         self._handled: list[str] = []
+        # Events the webhook handed over as it stored them, and whether to read the store
+        # instead (at start-up, after a failure, after each sweep, and always on PostgreSQL).
+        self._landed: deque[Arrival] = deque()
+        self._from_store = True
 
-    def submit(self) -> None:
+    def submit(self, landed: list[Arrival] | None = None) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
-        at once. Submissions while a drain runs are served by that drain, not a task each."""
+        at once. Submissions while a drain runs are served by that drain, not a task each.
+
+        `landed`: events the webhook has just stored. Where they land apart (SQLite, one
+        process) they are handled as handed over, without reading them back; otherwise the
+        drain reads, or on PostgreSQL claims, what waits in the store."""
+        if landed and self._services.db.arrivals_apart:
+            self._landed.extend(landed)
+        else:
+            self._from_store = True
         self._wanted = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
@@ -84,8 +98,6 @@ class EventDispatcher:
             # Alone on the database: what it had claimed before it stopped is its own again.
             async with self._services.claims() as work:
                 await work.repos.outbox.release_claims()
-            async with self._services.arrivals() as arrivals:
-                await arrivals.release_claims()
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
             async with self._services.unit_of_work() as work:
@@ -101,20 +113,35 @@ class EventDispatcher:
             self._wanted = False
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
-                async with self._services.arrivals() as arrivals:
-                    if self._handled:
-                        await arrivals.forget(self._handled)
-                    stored = await arrivals.waiting(
-                        size,
-                        self._services.instance,
-                        self._services.settings.claim_lease,
-                        self._services.clock.now(),
-                    )
-                self._handled = []
+                stored = await self._next_batch(size)
                 if not stored:
                     break
                 if not await self._handle_batch(stored):
                     return
+
+    async def _next_batch(self, size: int) -> list[Arrival]:
+        if not self._from_store:
+            batch = [self._landed.popleft() for _ in range(min(size, len(self._landed)))]
+            if not batch or len(self._handled) >= FORGOTTEN_TOGETHER:
+                async with self._services.arrivals() as arrivals:
+                    await arrivals.forget(self._handled)
+                self._handled = []
+            return batch
+        # What was handed over is in the store too (it landed before it was handed over).
+        self._landed.clear()
+        async with self._services.arrivals() as arrivals:
+            if self._handled:
+                await arrivals.forget(self._handled)
+            stored = await arrivals.waiting(
+                size,
+                self._services.instance,
+                self._services.settings.claim_lease,
+                self._services.clock.now(),
+            )
+        self._handled = []
+        if not stored:
+            self._from_store = not self._services.db.arrivals_apart
+        return stored
 
     async def _handle_batch(self, stored: list[Arrival]) -> bool:
         """-> False when an event could not be handled for now: it stays stored, the others

@@ -20,13 +20,15 @@ from linebot.v3.webhook import WebhookParser
 
 from bot.dispatch import DISPATCHER
 from care.services import SERVICES, Services
+from storage.database import to_db
+from storage.inbox import Arrival
 
 log = logging.getLogger("mimamori.webhook")
 
 PARSER = web.AppKey("parser", WebhookParser)
 ACKNOWLEDGED = b'{"status": "ok"}'
 
-Fresh = list[tuple[str, dict[str, Any]]]
+Identified = list[tuple[str, dict[str, Any]]]
 
 
 class Inbox:
@@ -34,12 +36,12 @@ class Inbox:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._waiting: list[tuple[list[Any], asyncio.Future[Fresh]]] = []
+        self._waiting: list[tuple[list[Any], asyncio.Future[list[Arrival]]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, raw_events: list[Any]) -> Fresh:
+    async def record(self, raw_events: list[Any]) -> list[Arrival]:
         """Store new events (deduplicated by webhookEventId); -> the ones not seen before."""
-        future: asyncio.Future[Fresh] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Arrival]] = asyncio.get_running_loop().create_future()
         self._waiting.append((raw_events, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -48,27 +50,31 @@ class Inbox:
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
-            requests = [_identified(events) for events, _ in batch]
-            stored = [(i, json.dumps(raw, ensure_ascii=False)) for r in requests for i, raw in r]
+            requests = [
+                [(i, json.dumps(raw, ensure_ascii=False)) for i, raw in _identified(events)]
+                for events, _ in batch
+            ]
+            stored = [pair for request in requests for pair in request]
+            now = self._services.clock.now()
             try:
                 async with self._services.arrivals() as arrivals:
-                    now = self._services.clock.now()
                     new = await arrivals.land(stored, now) if stored else set()
             except Exception as error:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, future), identified in zip(batch, requests, strict=True):
-                fresh = [(event_id, raw) for event_id, raw in identified if event_id in new]
-                for event_id, _ in identified:
+            stamp = to_db(now)
+            for (_, future), request in zip(batch, requests, strict=True):
+                fresh = [Arrival(i, payload, stamp) for i, payload in request if i in new]
+                for event_id, _ in request:
                     if event_id not in new:
                         log.info("duplicate event %s ignored", event_id)
                 if not future.done():
                     future.set_result(fresh)
 
 
-def _identified(raw_events: list[Any]) -> Fresh:
+def _identified(raw_events: list[Any]) -> Identified:
     """The events that carry a webhookEventId, in the order they happened: the dispatcher
     takes them in the order they were stored."""
     found = []
@@ -120,8 +126,8 @@ async def callback(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError) as error:
         return _refuse(400, f"malformed body: {error}")
     # Stored before the answer: a crash after the 200 cannot lose them.
-    if raw_events and await app[INBOX].record(raw_events):
-        app[DISPATCHER].submit()
+    if raw_events and (landed := await app[INBOX].record(raw_events)):
+        app[DISPATCHER].submit(landed)
     return web.Response(body=ACKNOWLEDGED, content_type="application/json")
 
 

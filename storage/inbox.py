@@ -88,13 +88,6 @@ class ArrivalsRepository:
             sql = "DELETE FROM arrivals WHERE event_id IN ({marks})"
             await fetch_in(self._conn, sql, event_ids)
 
-    async def release_claims(self) -> None:
-        if self._shared:
-            await self._conn.execute(
-                "UPDATE webhook_events SET claimed_by = NULL, claimed_until = NULL"
-                " WHERE claimed_by IS NOT NULL AND processed_at IS NULL"
-            )
-
 
 class InboxRepository:
     """Handled webhook events (and, on PostgreSQL, the ones that landed and wait)."""
