@@ -98,7 +98,11 @@ async def main(
         process.terminate()
         await process.wait()
 
-    servers = [Server(target, line_url, folder=workdir) for _ in range(instances)]
+    # LINE's limits are the channel's: each instance paces itself to its share.
+    shared = {"MIMAMORI_INSTANCES": str(instances)}
+    servers = [
+        Server(target, line_url, folder=workdir, extra_env=shared) for _ in range(instances)
+    ]
     for server in servers:
         await server.start()
     try:

@@ -82,7 +82,7 @@ class Profile:
 class RateLimiter:
     """Spaces requests to at most `per_second` (LINE's published limits per endpoint)."""
 
-    def __init__(self, per_second: int) -> None:
+    def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second
         self._next = 0.0
 
@@ -101,7 +101,9 @@ class RateLimiter:
 
 
 class LineApi:
-    def __init__(self, client: AsyncApiClient) -> None:
+    def __init__(self, client: AsyncApiClient, share: int = 1) -> None:
+        """`share`: how many instances send for this channel; each keeps to that share of
+        LINE's limits, which are the channel's."""
         # The SDK's session trusts the environment, so aiohttp looks ~/.netrc up, in a thread,
         # before every request: at the 07:00 rush that cost a third of the server's time per
         # OK tap (bench/taps.py). A session of our own on the SDK's connection pool does not;
@@ -112,11 +114,11 @@ class LineApi:
             connector=self._sdk_session.connector, connector_owner=False
         )
         self._api = AsyncMessagingApi(client)
-        self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND)
-        self._push_rate = RateLimiter(PUSH_PER_SECOND)
-        self._reply_rate = RateLimiter(REPLY_PER_SECOND)
+        self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND / share)
+        self._push_rate = RateLimiter(PUSH_PER_SECOND / share)
+        self._reply_rate = RateLimiter(REPLY_PER_SECOND / share)
         self._bot_basic_id: str | None = None
-        self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND)
+        self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND / share)
         configuration = client.configuration
         self._host = configuration.host.rstrip("/")
         self._access_token = configuration.access_token
@@ -138,11 +140,13 @@ class LineApi:
 
     @classmethod
     @asynccontextmanager
-    async def opened(cls, base_url: str, access_token: str) -> AsyncIterator[LineApi]:
+    async def opened(
+        cls, base_url: str, access_token: str, share: int = 1
+    ) -> AsyncIterator[LineApi]:
         """A client for the length of a block; made inside the running loop, as the SDK's
         aiohttp session must be."""
         async with AsyncApiClient(cls.configuration(base_url, access_token)) as client:
-            line = cls(client)
+            line = cls(client, share)
             try:
                 yield line
             finally:

@@ -58,6 +58,9 @@ class Settings:
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
     # alone; an instance that dies leaves it to another after this.
     claim_lease: timedelta = timedelta(minutes=2)
+    # How many instances send for the one LINE channel: its rate limits are the channel's, so
+    # each instance paces itself to its share.
+    instances: int = 1
     group_retention: timedelta = timedelta(days=30)
     public_url: str | None = None
     locale_overrides: Path | None = None
@@ -99,6 +102,7 @@ class Settings:
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "2m"),
+            instances=_count(env, "MIMAMORI_INSTANCES", 1),
             group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
@@ -194,6 +198,15 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise SettingsError(name, f"expected a port number 1-65535, got {text!r}")
+    return int(text)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise SettingsError(name, f"expected a whole number 1-100, got {text!r}")
     return int(text)
 
 

@@ -113,6 +113,9 @@ def test_the_postgres_compose_example_runs_two_instances_on_one_database() -> No
     assert "ports" not in services["postgres"], "the database is not on the network"
     upstreams = services["caddy"]["environment"]["MIMAMORI_UPSTREAMS"].split()
     assert upstreams == ["mimamori-1:8080", "mimamori-2:8080"]
+    # LINE's rate limits are the channel's: each instance knows it has half of them.
+    for name in ("mimamori-1", "mimamori-2"):
+        assert services[name]["environment"]["MIMAMORI_INSTANCES"] == str(len(upstreams))
 
 
 async def test_serve_answers_health_and_stops_on_sigterm(

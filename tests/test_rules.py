@@ -161,6 +161,7 @@ def test_settings_defaults_and_errors_name_the_setting() -> None:
         "MIMAMORI_RESEND_AFTER": "soon",
         "MIMAMORI_ALERT_AFTER": "0",
         "LINE_API_BASE_URL": "ftp://x",
+        "MIMAMORI_INSTANCES": "0",
     }
     for name, value in cases.items():
         with pytest.raises(SettingsError) as caught:
@@ -169,6 +170,8 @@ def test_settings_defaults_and_errors_name_the_setting() -> None:
         assert "\n" not in str(caught.value)
     base = Settings.from_env({**REQUIRED, "LINE_API_BASE_URL": "http://127.0.0.1:9/"})
     assert base.line_api_base_url == "http://127.0.0.1:9"
+    assert settings.instances == 1
+    assert Settings.from_env({**REQUIRED, "MIMAMORI_INSTANCES": "3"}).instances == 3
 
 
 def test_dotenv(tmp_path: Path) -> None:
