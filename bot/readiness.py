@@ -14,7 +14,7 @@ import aiohttp
 from ground.branding import BANNER_NAMES, TERMS_NAMES
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
-from storage.database import known_migrations
+from storage.database import arrivals_path, known_migrations
 
 
 @dataclass(frozen=True)
@@ -48,22 +48,36 @@ def check_database(target: Path | str) -> Finding:
             f"database {path}: not created yet",
             "start `mimamori serve` once (it creates and migrates it), or set MIMAMORI_DATABASE",
         )
+    arrivals = Path(arrivals_path(path))
+    shown = path
     try:
         conn = sqlite3.connect(path, timeout=2)
         try:
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            # A write lock taken and given back: the file and its folder are writable.
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
+            _may_write(conn)
         finally:
             conn.close()
+        if arrivals.exists():
+            # Where webhook events land: the server made it; it must still be able to write it.
+            shown = arrivals
+            conn = sqlite3.connect(arrivals, timeout=2)
+            try:
+                _may_write(conn)
+            finally:
+                conn.close()
     except sqlite3.Error as error:
         return Finding(
             False,
-            f"database {path}: {error}",
+            f"database {shown}: {error}",
             "let the server's user write the file and its folder (SQLite writes beside it)",
         )
     return schema_finding(str(path), applied)
+
+
+def _may_write(conn: sqlite3.Connection) -> None:
+    # A write lock taken and given back: the file and its folder are writable.
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ROLLBACK")
 
 
 def schema_finding(shown: str, applied: set[int]) -> Finding:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.readiness import Finding, check_deployment
+from storage.database import arrivals_path
 from tests.conftest import Bot
 
 
@@ -15,6 +19,16 @@ def nowhere(database: Path | str, tmp_path: Path) -> Path | str:
     if isinstance(database, Path):
         return tmp_path / "nowhere.db"
     return re.sub(r"@/[^?]+", "@/nowhere", database)
+
+
+def copy_of(database: Path, target: Path) -> Path:
+    with sqlite3.connect(database) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return target
+
+
+def damage(path: Path) -> None:
+    path.write_bytes(b"not a database at all" * 100)
 
 
 def by_topic(findings: list[Finding]) -> dict[str, Finding]:
@@ -52,6 +66,16 @@ async def test_a_ready_deployment_is_all_ticks(bot: Bot) -> None:
     assert "120 of 5000" in topics["quota"].what
     assert any(c.path == "/v2/bot/channel/webhook/test" for c in bot.line.calls)
     assert not bot.line.schema_errors
+
+
+async def test_a_damaged_arrivals_file_is_reported(bot: Bot, tmp_path: Path) -> None:
+    if not isinstance(bot.settings.database, Path):
+        pytest.skip("the arrivals file is SQLite's; PostgreSQL's events land in webhook_events")
+    copy = copy_of(bot.settings.database, tmp_path / "copy.db")
+    assert by_topic(await check_deployment(replace(bot.settings, database=copy)))["database"].ok
+    damage(Path(arrivals_path(copy)))
+    finding = by_topic(await check_deployment(replace(bot.settings, database=copy)))["database"]
+    assert not finding.ok and arrivals_path(copy) in finding.what and finding.fix
 
 
 async def test_a_broken_deployment_says_what_to_fix(bot: Bot, tmp_path: Path) -> None:
