@@ -57,22 +57,48 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     tz, now = work.services.timezone, work.now
     due = await work.repos.members.due(now, limit)
     next_due: list[tuple[int, datetime]] = []
-    openings: list[tuple[int, datetime]] = []
+    # Same slot, same language -> same check-in: one multicast per 500 recipients.
+    openings: dict[tuple[datetime, str], list[DueMember]] = defaultdict(list)
     # A wave is thousands of people on a few schedules: each schedule's slots are worked out
     # once, not once a person.
     plans: dict[tuple[object, ...], tuple[datetime | None, datetime | None]] = {}
+    languages: dict[str, str] = {}
     for member in due:
-        key = member[1:]
+        key = (member.interval_days, member.checkin_hour, member.next_due_at, member.paused_until)
         if key not in plans:
             plans[key] = _plan(member.interval_days, member.checkin_hour, member, now, tz)
         opening, following = plans[key]
         if following is not None:
             next_due.append((member.id, following))
         if opening is not None:
-            openings.append((member.id, opening))
+            if member.language not in languages:
+                languages[member.language] = work.locale(member.language).language
+            openings[(opening, languages[member.language])].append(member)
     await work.repos.members.set_next_due_many(next_due)
-    # The constraints skip a member whose round is still open, or whose slot already has one.
-    await work.repos.rounds.open_unless_open(openings, now)
+    # Each round opens with its check-in already in the outbox (nothing is sent before this
+    # transaction commits), so no second pass has to find and attach it.
+    rounds: list[tuple[int, datetime, int | None]] = []
+    sent_to: list[tuple[int, list[DueMember]]] = []
+    for (slot_at, language), members in openings.items():
+        message = checkin_message(work, slot_at, language, resend=False)
+        for start in range(0, len(members), MULTICAST_LIMIT):
+            chunk = members[start : start + MULTICAST_LIMIT]
+            outbox_id = await work.repos.outbox.add(
+                kind="multicast" if len(chunk) > 1 else "push",
+                recipients=[member.line_user_id for member in chunk],
+                messages=[message],
+                purpose="checkin",
+                now=now,
+            )
+            sent_to.append((outbox_id, chunk))
+            rounds += [(member.id, slot_at, outbox_id) for member in chunk]
+    # The constraints skip a member whose round is still open, or whose slot already has one:
+    # their check-in is taken back out before anything is sent.
+    opened = await work.repos.rounds.open_unless_open(rounds, now)
+    for outbox_id, chunk in sent_to:
+        if any(member.id not in opened for member in chunk):
+            kept = [member.line_user_id for member in chunk if member.id in opened]
+            await work.repos.outbox.narrow(outbox_id, kept)
     return len(due)
 
 
@@ -170,13 +196,29 @@ async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:
     await work.repos.groups.mark_posted(outbox_id, work.now)
 
 
+def checkin_message(
+    work: UnitOfWork, slot_at: datetime, language: str, resend: bool
+) -> messages.Message:
+    """The check-in (or its re-send) of one slot in one language: the same for everyone."""
+    services = work.services
+    locale = work.locale(language)
+    quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
+    return messages.checkin(
+        locale,
+        ok_postback(services, slot_at),
+        quote,
+        "checkin.resend_title" if resend else "checkin.title",
+        "checkin.instruction",
+        other_answers(services, locale, slot_at),
+    )
+
+
 async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) -> int:
     """Write the check-in (or re-send) of rounds that have none yet into the outbox.
 
     Same slot, same language -> same message: one multicast per 500 recipients, across
     however many batches opened the rounds. Returns how many rounds got their message.
     """
-    services = work.services
     rounds = await work.repos.rounds.awaiting_message(resend, limit)
     groups: dict[tuple[datetime, str], list[tuple[str, int]]] = defaultdict(list)
     languages: dict[str, str] = {}
@@ -186,17 +228,7 @@ async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) ->
         key = (awaiting.slot_at, languages[awaiting.language])
         groups[key].append((awaiting.line_user_id, awaiting.round_id))
     for (slot_at, language), entries in groups.items():
-        locale = work.locale(language)
-        quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
-        title = "checkin.resend_title" if resend else "checkin.title"
-        message = messages.checkin(
-            locale,
-            ok_postback(services, slot_at),
-            quote,
-            title,
-            "checkin.instruction",
-            other_answers(services, locale, slot_at),
-        )
+        message = checkin_message(work, slot_at, language, resend)
         for start in range(0, len(entries), MULTICAST_LIMIT):
             chunk = entries[start : start + MULTICAST_LIMIT]
             outbox_id = await work.repos.outbox.add(

@@ -88,9 +88,7 @@ class CheckinEngine:
         async def wave(work: UnitOfWork) -> int:
             # Each batch's check-ins are recorded with its rounds: the first multicasts leave
             # while the rest of the wave is still being planned.
-            due = await checkins.open_due_rounds(work, WAVE_BATCH)
-            await checkins.record_checkin_messages(work, resend=False, limit=WAVE_BATCH)
-            return due
+            return await checkins.open_due_rounds(work, WAVE_BATCH)
 
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
@@ -105,6 +103,7 @@ class CheckinEngine:
 
         await self._in_batches(wave, WAVE_BATCH)
         await self._in_batches(ladder_steps)
+        # Re-sends; and check-ins of rounds an earlier version opened without theirs.
         for resend in (False, True):
             record = functools.partial(
                 checkins.record_checkin_messages, resend=resend, limit=MESSAGE_BATCH

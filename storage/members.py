@@ -129,11 +129,14 @@ class MemberRepository:
         """Active members whose check-in is due, earliest first: only what opening their
         rounds needs (a wave of a hundred thousand builds no Member for each)."""
         return [
-            DueMember(row[0], row[1], row[2], from_db_cached(row[3]), parse_date(row[4]))
+            DueMember(
+                row[0], row[1], row[2], from_db_cached(row[3]), parse_date(row[4]), row[5], row[6]
+            )
             for row in await fetch_all(
                 self._conn,
-                "SELECT id, interval_days, checkin_hour, next_due_at, paused_until FROM members"
-                " WHERE status = 'active' AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
+                "SELECT id, interval_days, checkin_hour, next_due_at, paused_until, line_user_id,"
+                " language FROM members WHERE status = 'active' AND next_due_at <= ?"
+                " ORDER BY next_due_at, id LIMIT ?",
                 (to_db(now), limit),
             )
         ]

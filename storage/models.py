@@ -94,6 +94,8 @@ class DueMember(NamedTuple):
     checkin_hour: int | None
     next_due_at: datetime
     paused_until: date | None
+    line_user_id: str  # who the check-in goes to, in which language
+    language: str
 
 
 class AwaitingMessage(NamedTuple):

@@ -52,6 +52,18 @@ class OutboxRepository:
         self.added += 1
         return int(row[0])
 
+    async def narrow(self, outbox_id: int, recipients: Sequence[str]) -> None:
+        """A row not yet sent goes to fewer people (none: it is dropped)."""
+        if recipients:
+            await self._conn.execute(
+                "UPDATE outbox SET recipients = ? WHERE id = ? AND state = 'pending'",
+                (json.dumps(list(recipients)), outbox_id),
+            )
+        else:
+            await self._conn.execute(
+                "DELETE FROM outbox WHERE id = ? AND state = 'pending'", (outbox_id,)
+            )
+
     async def claim_due(
         self, now: datetime, limit: int, instance: str, lease: timedelta
     ) -> list[OutboxMessage]:

@@ -17,21 +17,35 @@ from storage.database import (
 from storage.models import AwaitingMessage, CheckinRound, RoundState
 
 _OPEN = "('open', 'resent', 'alerted')"
+ROWS_PER_INSERT = 200  # rows of one INSERT (SQLite and PostgreSQL limit its parameters)
 
 
 class RoundRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def open_unless_open(self, openings: list[tuple[int, datetime]], now: datetime) -> None:
-        """Open a round per (member, slot); skipped where the member has an open round (the
-        one-open-round index) or a round for that slot already (the member/slot key)."""
+    async def open_unless_open(
+        self, openings: Sequence[tuple[int, datetime, int | None]], now: datetime
+    ) -> set[int]:
+        """Open a round per (member, slot, the outbox row of its check-in); skipped where the
+        member has an open round (the one-open-round index) or a round for that slot already
+        (the member/slot key). -> the members whose round opened."""
         opened = to_db(now)
-        await self._conn.executemany(
-            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at)"
-            " VALUES (?, ?, 'open', ?) ON CONFLICT DO NOTHING",
-            [(member_id, to_db_cached(slot), opened) for member_id, slot in openings],
-        )
+        members: set[int] = set()
+        for start in range(0, len(openings), ROWS_PER_INSERT):
+            part = openings[start : start + ROWS_PER_INSERT]
+            rows = await self._conn.fetch_all(
+                "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at,"
+                f" checkin_outbox_id) VALUES {','.join(['(?, ?, ?, ?, ?)'] * len(part))}"
+                " ON CONFLICT DO NOTHING RETURNING member_id",
+                [
+                    value
+                    for member_id, slot, outbox_id in part
+                    for value in (member_id, to_db_cached(slot), "open", opened, outbox_id)
+                ],
+            )
+            members.update(row[0] for row in rows)
+        return members
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
         return await self._one(

@@ -48,8 +48,10 @@ async def test_one_open_round_per_member_and_one_round_per_slot(database: Path |
     db = await open_db(database)
     async with unit_of_work(db) as repos:
         member, _ = await repos.members.register("U1", "a", "ja", NOW)
-        await repos.rounds.open_unless_open([(member.id, NOW)], NOW)
-        await repos.rounds.open_unless_open([(member.id, NOW + timedelta(days=1))], NOW)
+        assert await repos.rounds.open_unless_open([(member.id, NOW, None)], NOW) == {member.id}
+        again = [(member.id, NOW + timedelta(days=1), None)]
+        assert await repos.rounds.open_unless_open(again, NOW) == set()
+        assert await repos.rounds.open_unless_open([(member.id, NOW, None)], NOW) == set()
         first = await repos.rounds.open_round(member.id)
         assert first is not None and first.slot_at == NOW
     await db.close()
