@@ -120,6 +120,8 @@ class EventDispatcher:
                     return
 
     async def _next_batch(self, size: int) -> list[Arrival]:
+        """Up to `size` events to handle next: those handed over, or what waits in the store.
+        The ones handled so far leave the arrivals on the way."""
         if not self._from_store:
             batch = [self._landed.popleft() for _ in range(min(size, len(self._landed)))]
             if not batch or len(self._handled) >= FORGOTTEN_TOGETHER:
