@@ -7,7 +7,9 @@ causes (recorded in the outbox) commit together or not at all.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from care import alerts
@@ -57,12 +59,10 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     tz, now = work.services.timezone, work.now
     due = await work.repos.members.due(now, limit)
     next_due: list[tuple[int, datetime]] = []
-    # Same slot, same language -> same check-in: one multicast per 500 recipients.
-    openings: dict[tuple[datetime, str], list[DueMember]] = defaultdict(list)
+    openings: list[tuple[datetime, DueMember]] = []
     # A wave is thousands of people on a few schedules: each schedule's slots are worked out
     # once, not once a person.
     plans: dict[tuple[object, ...], tuple[datetime | None, datetime | None]] = {}
-    languages: dict[str, str] = {}
     for member in due:
         key = (member.interval_days, member.checkin_hour, member.next_due_at, member.paused_until)
         if key not in plans:
@@ -71,31 +71,16 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
         if following is not None:
             next_due.append((member.id, following))
         if opening is not None:
-            if member.language not in languages:
-                languages[member.language] = work.locale(member.language).language
-            openings[(opening, languages[member.language])].append(member)
+            openings.append((opening, member))
     await work.repos.members.set_next_due_many(next_due)
     # Each round opens with its check-in already in the outbox (nothing is sent before this
     # transaction commits), so no second pass has to find and attach it.
-    rounds: list[tuple[int, datetime, int | None]] = []
-    sent_to: list[tuple[int, list[DueMember]]] = []
-    for (slot_at, language), members in openings.items():
-        message = checkin_message(work, slot_at, language, resend=False)
-        for start in range(0, len(members), MULTICAST_LIMIT):
-            chunk = members[start : start + MULTICAST_LIMIT]
-            outbox_id = await work.repos.outbox.add(
-                kind="multicast" if len(chunk) > 1 else "push",
-                recipients=[member.line_user_id for member in chunk],
-                messages=[message],
-                purpose="checkin",
-                now=now,
-            )
-            sent_to.append((outbox_id, chunk))
-            rounds += [(member.id, slot_at, outbox_id) for member in chunk]
+    written = await _write_checkins(work, openings, resend=False)
+    rounds = [(m.id, slot_at, outbox_id) for outbox_id, slot_at, chunk in written for m in chunk]
     # The constraints skip a member whose round is still open, or whose slot already has one:
     # their check-in is taken back out before anything is sent.
     opened = await work.repos.rounds.open_unless_open(rounds, now)
-    for outbox_id, chunk in sent_to:
+    for outbox_id, _, chunk in written:
         if any(member.id not in opened for member in chunk):
             kept = [member.line_user_id for member in chunk if member.id in opened]
             await work.repos.outbox.narrow(outbox_id, kept)
@@ -196,6 +181,45 @@ async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:
     await work.repos.groups.mark_posted(outbox_id, work.now)
 
 
+class _Addressee(Protocol):
+    @property
+    def line_user_id(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
+Addressee = TypeVar("Addressee", bound=_Addressee)
+
+
+async def _write_checkins(
+    work: UnitOfWork, due: Iterable[tuple[datetime, Addressee]], resend: bool
+) -> list[tuple[int, datetime, list[Addressee]]]:
+    """Write the check-in (or re-send) of each (slot, person) into the outbox. Same slot,
+    same language -> same message: one multicast per 500 recipients (a push for one).
+    -> each row written, with its slot and whom it goes to."""
+    groups: dict[tuple[datetime, str], list[Addressee]] = defaultdict(list)
+    languages: dict[str, str] = {}
+    for slot_at, person in due:
+        if person.language not in languages:
+            languages[person.language] = work.locale(person.language).language
+        groups[(slot_at, languages[person.language])].append(person)
+    written = []
+    for (slot_at, language), people in groups.items():
+        message = checkin_message(work, slot_at, language, resend)
+        for start in range(0, len(people), MULTICAST_LIMIT):
+            chunk = people[start : start + MULTICAST_LIMIT]
+            outbox_id = await work.repos.outbox.add(
+                kind="multicast" if len(chunk) > 1 else "push",
+                recipients=[person.line_user_id for person in chunk],
+                messages=[message],
+                purpose="resend" if resend else "checkin",
+                now=work.now,
+            )
+            written.append((outbox_id, slot_at, chunk))
+    return written
+
+
 def checkin_message(
     work: UnitOfWork, slot_at: datetime, language: str, resend: bool
 ) -> messages.Message:
@@ -220,23 +244,7 @@ async def record_checkin_messages(work: UnitOfWork, resend: bool, limit: int) ->
     however many batches opened the rounds. Returns how many rounds got their message.
     """
     rounds = await work.repos.rounds.awaiting_message(resend, limit)
-    groups: dict[tuple[datetime, str], list[tuple[str, int]]] = defaultdict(list)
-    languages: dict[str, str] = {}
-    for awaiting in rounds:
-        if awaiting.language not in languages:
-            languages[awaiting.language] = work.locale(awaiting.language).language
-        key = (awaiting.slot_at, languages[awaiting.language])
-        groups[key].append((awaiting.line_user_id, awaiting.round_id))
-    for (slot_at, language), entries in groups.items():
-        message = checkin_message(work, slot_at, language, resend)
-        for start in range(0, len(entries), MULTICAST_LIMIT):
-            chunk = entries[start : start + MULTICAST_LIMIT]
-            outbox_id = await work.repos.outbox.add(
-                kind="multicast" if len(chunk) > 1 else "push",
-                recipients=[line_user_id for line_user_id, _ in chunk],
-                messages=[message],
-                purpose="resend" if resend else "checkin",
-                now=work.now,
-            )
-            await work.repos.rounds.attach_outbox([r for _, r in chunk], outbox_id, resend)
+    due = [(awaiting.slot_at, awaiting) for awaiting in rounds]
+    for outbox_id, _, chunk in await _write_checkins(work, due, resend):
+        await work.repos.rounds.attach_outbox([a.round_id for a in chunk], outbox_id, resend)
     return len(rounds)

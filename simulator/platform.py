@@ -137,6 +137,12 @@ class Call:
     def retry_key(self) -> str | None:
         return self.headers.get("X-Line-Retry-Key")
 
+    @property
+    def recipients(self) -> list[str]:
+        """Whom a push or multicast goes to (a push names one)."""
+        to = self.body["to"]
+        return to if isinstance(to, list) else [to]
+
 
 @dataclass
 class Failure:
@@ -241,10 +247,7 @@ class LinePlatform:
         """Every message LINE accepted for delivery to one person, by push or multicast."""
         found = []
         for call in self.pushes + self.multicasts:
-            recipients = (
-                call.body["to"] if isinstance(call.body["to"], list) else [call.body["to"]]
-            )
-            if user_id in recipients:
+            if user_id in call.recipients:
                 found.extend(call.body["messages"])
         return found
 

@@ -107,6 +107,20 @@ async def fetch_in(
     return rows
 
 
+async def insert_rows(
+    conn: Connection, sql: str, rows: Sequence[Sequence[Any]], chunk: int = 200
+) -> list[Any]:
+    """What `sql`, an INSERT whose `{values}` takes `rows`, RETURNs, a chunk of rows per
+    statement: one trip each, where executemany takes one per row and returns nothing (both
+    engines limit the parameters of one statement)."""
+    found: list[Any] = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        values = ",".join([f"({','.join('?' * len(part[0]))})"] * len(part))
+        found += await conn.fetch_all(sql.format(values=values), [v for row in part for v in row])
+    return found
+
+
 class SqliteConnection(Connection):
     dialect = SQLITE
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, to_db
-
-ROWS_PER_STATEMENT = 200  # rows of one INSERT (SQLite and PostgreSQL limit its parameters)
+from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, insert_rows, to_db
 
 
 @dataclass(frozen=True)
@@ -34,18 +32,8 @@ class ArrivalsRepository:
 
     async def land(self, events: list[tuple[str, str]], now: datetime) -> set[str]:
         """Store (event id, payload) pairs, a trip per 200; -> the ids not seen before."""
-        fresh: set[str] = set()
         stamp = to_db(now)
-        for start in range(0, len(events), ROWS_PER_STATEMENT):
-            part = events[start : start + ROWS_PER_STATEMENT]
-            rows = await self._conn.fetch_all(
-                f"INSERT INTO {self._table} (event_id, payload, received_at)"
-                f" VALUES {','.join(['(?, ?, ?)'] * len(part))}"
-                " ON CONFLICT DO NOTHING RETURNING event_id",
-                [v for event_id, payload in part for v in (event_id, payload, stamp)],
-            )
-            fresh.update(row[0] for row in rows)
-        return fresh
+        return await self._store([(event_id, payload, stamp) for event_id, payload in events])
 
     async def waiting(
         self, limit: int, instance: str, lease: timedelta, now: datetime
@@ -76,11 +64,14 @@ class ArrivalsRepository:
     async def carry(self, arrivals: list[Arrival]) -> None:
         """Events that landed elsewhere and wait still (`InboxRepository.unhandled`), kept
         with the moment they came."""
-        await self._conn.executemany(
-            f"INSERT INTO {self._table} (event_id, payload, received_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [(a.event_id, a.payload, a.received_at) for a in arrivals],
+        await self._store([(a.event_id, a.payload, a.received_at) for a in arrivals])
+
+    async def _store(self, rows: list[tuple[str, str, str]]) -> set[str]:
+        sql = (
+            f"INSERT INTO {self._table} (event_id, payload, received_at) VALUES {{values}}"
+            " ON CONFLICT DO NOTHING RETURNING event_id"
         )
+        return {row[0] for row in await insert_rows(self._conn, sql, rows)}
 
     async def forget(self, event_ids: list[str]) -> None:
         """Handled events leave the arrivals (taking them recorded them in webhook_events)."""
@@ -99,19 +90,16 @@ class InboxRepository:
         """Record events handled, in the transaction that applies them; -> those nobody had
         taken before. Only those are applied: a replay after a crash, a redelivery LINE sent
         again, or an event another instance got to first, finds none."""
-        taken: set[str] = set()
         stamp = to_db(now)
-        for start in range(0, len(arrivals), ROWS_PER_STATEMENT):
-            part = arrivals[start : start + ROWS_PER_STATEMENT]
-            rows = await self._conn.fetch_all(
-                "INSERT INTO webhook_events (event_id, payload, received_at, processed_at)"
-                f" VALUES {','.join(['(?, ?, ?, ?)'] * len(part))}"
-                " ON CONFLICT (event_id) DO UPDATE SET processed_at = excluded.processed_at"
-                " WHERE webhook_events.processed_at IS NULL RETURNING event_id",
-                [v for a in part for v in (a.event_id, a.payload, a.received_at, stamp)],
-            )
-            taken.update(row[0] for row in rows)
-        return taken
+        rows = await insert_rows(
+            self._conn,
+            "INSERT INTO webhook_events (event_id, payload, received_at, processed_at)"
+            " VALUES {values} ON CONFLICT (event_id) DO UPDATE"
+            " SET processed_at = excluded.processed_at"
+            " WHERE webhook_events.processed_at IS NULL RETURNING event_id",
+            [(a.event_id, a.payload, a.received_at, stamp) for a in arrivals],
+        )
+        return {row[0] for row in rows}
 
     async def unhandled(self) -> list[Arrival]:
         """Events stored in webhook_events but not handled: on SQLite, left by a version that

@@ -11,13 +11,13 @@ from storage.database import (
     fetch_one,
     from_db,
     from_db_cached,
+    insert_rows,
     to_db,
     to_db_cached,
 )
 from storage.models import AwaitingMessage, CheckinRound, RoundState
 
 _OPEN = "('open', 'resent', 'alerted')"
-ROWS_PER_INSERT = 200  # rows of one INSERT (SQLite and PostgreSQL limit its parameters)
 
 
 class RoundRepository:
@@ -31,21 +31,16 @@ class RoundRepository:
         member has an open round (the one-open-round index) or a round for that slot already
         (the member/slot key). -> the members whose round opened."""
         opened = to_db(now)
-        members: set[int] = set()
-        for start in range(0, len(openings), ROWS_PER_INSERT):
-            part = openings[start : start + ROWS_PER_INSERT]
-            rows = await self._conn.fetch_all(
-                "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at,"
-                f" checkin_outbox_id) VALUES {','.join(['(?, ?, ?, ?, ?)'] * len(part))}"
-                " ON CONFLICT DO NOTHING RETURNING member_id",
-                [
-                    value
-                    for member_id, slot, outbox_id in part
-                    for value in (member_id, to_db_cached(slot), "open", opened, outbox_id)
-                ],
-            )
-            members.update(row[0] for row in rows)
-        return members
+        rows = await insert_rows(
+            self._conn,
+            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, checkin_outbox_id)"
+            " VALUES {values} ON CONFLICT DO NOTHING RETURNING member_id",
+            [
+                (member_id, to_db_cached(slot), "open", opened, outbox_id)
+                for member_id, slot, outbox_id in openings
+            ],
+        )
+        return {row[0] for row in rows}
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
         return await self._one(

@@ -14,17 +14,12 @@ from storage.models import Role
 from storage.repositories import Repositories, unit_of_work
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.fake_line import Call
 from tests.flows import watched_resident
 from tests.test_ladder import ALERT, CHECKIN, RESEND, checkins_to, ok_data, run_to, tokyo
 from tests.wording import EN, JA, says, when
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
-
-
-def recipients(call: Call) -> list[str]:
-    return call.body["to"] if isinstance(call.body["to"], list) else [call.body["to"]]
 
 
 def accepted_per_key(bot: Bot) -> Counter[str]:
@@ -220,8 +215,8 @@ async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     assert first not in [uid for c in resent for uid in c.body["to"]]
     # The next day's check-in reaches only the one who answered: the others' rounds are open.
     sent = [c for c in bot.line.multicasts + bot.line.pushes if c not in resent]
-    assert sorted(len(recipients(c)) for c in sent) == [1, 4, 199, 500, 500]
-    assert [recipients(c) for c in sent if len(recipients(c)) == 1] == [[first]]
+    assert sorted(len(c.recipients) for c in sent) == [1, 4, 199, 500, 500]
+    assert [c.recipients for c in sent if len(c.recipients) == 1] == [[first]]
 
 
 async def test_a_refusal_in_a_batch_changes_nothing_of_its_own_and_spares_the_others(
