@@ -100,7 +100,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         yield
         if menus is not None and not menus.done():
             menus.cancel()
-        await dispatcher.idle()
+        await dispatcher.stop()
         await engine.stop()
 
     return context

@@ -68,6 +68,7 @@ class EventDispatcher:
         # instead (at start-up, after a failure, after each sweep, and always on PostgreSQL).
         self._landed: deque[Arrival] = deque()
         self._from_store = True
+        self._retry: asyncio.TimerHandle | None = None  # a drain due after a failure
 
     def submit(self, landed: list[Arrival] | None = None) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -92,6 +93,14 @@ class EventDispatcher:
             if self._replies:
                 await asyncio.gather(*list(self._replies), return_exceptions=True)
 
+    async def stop(self) -> None:
+        """Shutdown: finish what is under way; a retry still pending is left to the next
+        start, which reads what waits in the store."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        await self.idle()
+
     async def replay_unprocessed(self) -> None:
         """Events received but not handled before the process stopped are handled now."""
         if self._services.db.single_instance:
@@ -113,11 +122,32 @@ class EventDispatcher:
             self._wanted = False
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
-                stored = await self._next_batch(size)
+                try:
+                    stored = await self._next_batch(size)
+                except Exception:
+                    # The arrivals cannot be read or cleared for now (a disk fault): what
+                    # waits stays stored, and is read from there when it passes.
+                    log.exception("the waiting events cannot be read; tried again soon")
+                    self._try_again_later()
+                    return
                 if not stored:
                     break
                 if not await self._handle_batch(stored):
+                    self._try_again_later()
                     return
+
+    def _try_again_later(self) -> None:
+        """Drain again after a pause, from the store: one retry pending at a time, however
+        many webhooks met the fault meanwhile."""
+        self._from_store = True
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(
+                RETRY_AFTER_SECONDS, self._retry_now
+            )
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self.submit()
 
     async def _next_batch(self, size: int) -> list[Arrival]:
         """Up to `size` events to handle next: those handed over, or what waits in the store.
@@ -180,8 +210,6 @@ class EventDispatcher:
                     kept = True
                     continue
                 self._failures.pop(event_id, None)
-        if kept:
-            asyncio.get_running_loop().call_later(RETRY_AFTER_SECONDS, self.submit)
         return not kept
 
     async def handle_events(self, stored: list[Arrival]) -> None:

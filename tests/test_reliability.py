@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -9,7 +10,7 @@ from datetime import timedelta
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
-from storage.database import POSTGRESQL
+from storage.database import POSTGRESQL, arrivals_path
 from storage.models import Role
 from storage.repositories import Repositories, unit_of_work
 from tests import line_webhook as hook
@@ -298,6 +299,67 @@ async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
         assert tap["webhookEventId"] in await handled_events(repos)
         assert await repos.rounds.open_round(1) is None
     assert says(bot.line.reply_texts()[-1], "checkin.thanks")
+
+
+async def test_while_the_waiting_events_cannot_be_read_they_wait_and_none_is_lost(
+    bot: Bot,
+) -> None:
+    """A fault where events wait to be handled (the arrivals file on SQLite, the claim on
+    PostgreSQL): LINE is still answered, the drain does not die, and when the fault passes
+    every event is handled, once."""
+    from bot.dispatch import DISPATCHER
+
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    newcomer = hook.follow(hook.user_id("newcomer"), bot.clock.now())
+    bot.line.add_profile(newcomer["source"]["userId"], "newcomer")
+    replies_before = len(bot.line.replies)
+    async with bot.repos() as repos:
+        dialect = repos.conn.dialect
+        if dialect == POSTGRESQL:
+            await repos.conn.execute(
+                "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql"
+                " AS $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$"
+            )
+            await repos.conn.execute(
+                "CREATE TRIGGER waiting_fault BEFORE UPDATE OF claimed_by ON webhook_events"
+                " FOR EACH ROW EXECUTE FUNCTION disk_trouble()"
+            )
+    if dialect != POSTGRESQL:
+        # Handled events cannot leave the arrivals file, nor can what waits there be read
+        # after: the drain has to go back to the file once the first clear-out fails.
+        with sqlite3.connect(arrivals_path(bot.settings.database)) as arrivals:
+            arrivals.execute(
+                "CREATE TRIGGER waiting_fault BEFORE DELETE ON arrivals"
+                " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+            )
+
+    first = await bot.post(tap)  # settles: the drain's failure does not escape
+    second = await bot.post(newcomer)
+    assert first.status == second.status == 200, "LINE is answered: the events are stored"
+    async with bot.repos() as repos:
+        assert newcomer["webhookEventId"] not in await handled_events(repos), "it waits"
+
+    if dialect == POSTGRESQL:
+        async with bot.repos() as repos:
+            await repos.conn.execute("DROP TRIGGER waiting_fault ON webhook_events")
+    else:
+        with sqlite3.connect(arrivals_path(bot.settings.database)) as arrivals:
+            arrivals.execute("DROP TRIGGER waiting_fault")
+    bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
+    await bot.settle()
+    async with bot.repos() as repos:
+        handled = await handled_events(repos)
+        assert {tap["webhookEventId"], newcomer["webhookEventId"]} <= handled
+        assert await repos.rounds.open_round(1) is None
+        assert await repos.members.by_line_id(newcomer["source"]["userId"]) is not None
+    assert len(bot.line.replies) == replies_before + 2, "each event answered once"
+    thanked = [says(text, "checkin.thanks") for text in bot.line.reply_texts()]
+    assert thanked.count(True) == 1
+    if dialect != POSTGRESQL:
+        with sqlite3.connect(arrivals_path(bot.settings.database)) as arrivals:
+            assert arrivals.execute("SELECT count(*) FROM arrivals").fetchone() == (0,)
 
 
 async def handled_events(repos: Repositories) -> set[str]:
