@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import urllib.request
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ MULTICAST_LIMIT = 500  # recipients per multicast request
 MULTICAST_PER_SECOND = 200
 PUSH_PER_SECOND = 2000
 # LINE allows 2,000 replies a second. It counts them as they arrive, bunched by the network
-# and by this process's own busy moments, so they are paced a little below that (bench/taps.py
-# counts the 429s LINE's limit would give); one that is refused anyway is tried again.
+# (the limiter keeps this process's own bunching out of any one second), so they are paced a
+# little below that (bench/taps.py counts the 429s LINE's limit would give); one that is
+# refused anyway is tried again.
 REPLY_PER_SECOND = 1900
 # Connections kept open to LINE: its 2,000 requests a second, each answered within about 50 ms,
 # keep 100 busy (the SDK's own default is 5 per CPU core: 10 on a 2-core machine, which caps
@@ -80,11 +82,15 @@ class Profile:
 
 
 class RateLimiter:
-    """Spaces requests to at most `per_second` (LINE's published limits per endpoint)."""
+    """Spaces requests to at most `per_second` (LINE's published limits per endpoint), and
+    holds every second of requests as sent to that many: those whose turns came while the
+    process was busy go out together, and would crowd the second LINE counts them in."""
 
     def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second
         self._next = 0.0
+        self._in_one_second = max(1, int(per_second))
+        self._sent: deque[float] = deque()  # when the last `_in_one_second` went
 
     def reserve(self, now: float) -> float:
         """Take the next free slot; -> how long to wait for it (seconds, 0: go now)."""
@@ -92,12 +98,29 @@ class RateLimiter:
         self._next = slot + self._interval
         return slot - now
 
+    def admit(self, now: float) -> float:
+        """Send now if the last second holds fewer than the limit, and count it; -> 0, or
+        how long to wait before asking again."""
+        sent = self._sent
+        while sent and sent[0] <= now - 1.0:
+            sent.popleft()
+        if len(sent) < self._in_one_second:
+            sent.append(now)
+            return 0.0
+        return sent[0] + 1.0 - now
+
     async def wait(self) -> None:
         # Nothing is awaited between reading the next slot and taking it: callers queue in
         # the order they came, without a lock held across their sleeps.
         delay = self.reserve(time.monotonic())
         if delay > 0:
             await asyncio.sleep(delay)
+        while True:
+            # A turn is not a clock: ask again after the wait, others may have gone meanwhile.
+            late = self.admit(time.monotonic())
+            if late <= 0:
+                return
+            await asyncio.sleep(late)
 
 
 class LineApi:

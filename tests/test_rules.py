@@ -229,6 +229,15 @@ def test_requests_to_line_are_spaced_to_its_published_limit() -> None:
     assert limiter.reserve(200.0) == 0
 
 
+def test_requests_that_bunched_never_crowd_one_second_past_the_limit() -> None:
+    limiter = RateLimiter(REPLY_PER_SECOND)
+    # Their turns came while the process was busy: they all go at 100.0, up to the limit.
+    assert all(limiter.admit(100.0) == 0 for _ in range(REPLY_PER_SECOND))
+    # The next waits until the first of that second is a second old, not a moment less.
+    assert limiter.admit(100.5) == pytest.approx(0.5)
+    assert limiter.admit(101.0) == 0
+
+
 def test_enough_connections_to_line_for_its_rate_limit() -> None:
     configuration = LineApi.configuration("https://api.line.me", "t")
     assert configuration.connection_pool_maxsize == CONNECTIONS
