@@ -18,13 +18,11 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.wave import REPLIES_PER_SECOND, CountingLine
-from tests.postgres import PostgresServer, binaries
+from bench.standins import REPLIES_PER_SECOND, bench_ground
 from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
 
 
@@ -47,16 +45,6 @@ async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
     return process, url
 
 
-def start_durable_postgres() -> PostgresServer:
-    """A private cluster as a deployment would run it: fsync and synchronous commit on."""
-    bindir = binaries()
-    if bindir is None:
-        raise SystemExit("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    server = PostgresServer(bindir, durable=True)
-    server.start()
-    return server
-
-
 def describe(name: str, burst: Burst, taps: int) -> str:
     latencies = sorted(burst.latencies)
     p50 = statistics.median(latencies) * 1000
@@ -77,56 +65,47 @@ async def main(
     instances: int,
     line_latency: float,
 ) -> None:
-    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    line = CountingLine(latency=line_latency)
-    runner, line_url = await line.start()
+    async with bench_ground("taps", database, line_latency) as ground:
+        line = ground.line
+        target: Path | str = ground.database or ground.workdir / "taps.db"
+        now = datetime.now(UTC)
+        seeded = await seed(target, residents, now)
+        events = [ok_tap(resident, now) for resident in seeded[:taps]]
 
-    workdir = Path(tempfile.mkdtemp(prefix="mimamori-taps-"))
-    postgres = None
-    if database == "postgres":
-        postgres = start_durable_postgres()
-        database = postgres.fresh_database("bench")
-    target: Path | str = database or workdir / "taps.db"
-    now = datetime.now(UTC)
-    seeded = await seed(target, residents, now)
-    events = [ok_tap(resident, now) for resident in seeded[:taps]]
+        process, bare_url = await bare_app()
+        try:
+            bare = await fire(bare_url, events, connections, new_connections=new_connections)
+        finally:
+            process.terminate()
+            await process.wait()
 
-    process, bare_url = await bare_app()
-    try:
-        bare = await fire(bare_url, events, connections, new_connections=new_connections)
-    finally:
-        process.terminate()
-        await process.wait()
-
-    # LINE's limits are the channel's: each instance paces itself to its share.
-    shared = {"MIMAMORI_INSTANCES": str(instances)}
-    servers = [
-        Server(target, line_url, folder=workdir, extra_env=shared) for _ in range(instances)
-    ]
-    for server in servers:
-        await server.start()
-    try:
-        began = time.perf_counter()
-        line.replies_expected = len(events)
-        bursts = await asyncio.gather(
-            *(
-                fire(
-                    server.url,
-                    events[number::instances],
-                    max(1, connections // instances),
-                    new_connections=new_connections,
-                )
-                for number, server in enumerate(servers)
-            )
-        )
-        await asyncio.wait_for(line.all_replied.wait(), 120)
-        end_to_end = time.perf_counter() - began
-    finally:
+        # LINE's limits are the channel's: each instance paces itself to its share.
+        shared = {"MIMAMORI_INSTANCES": str(instances)}
+        servers = [
+            Server(target, ground.line_url, folder=ground.workdir, extra_env=shared)
+            for _ in range(instances)
+        ]
         for server in servers:
-            await server.stop()
-        await runner.cleanup()
-        if postgres is not None:
-            postgres.stop()
+            await server.start()
+        try:
+            began = time.perf_counter()
+            line.replies_expected = len(events)
+            bursts = await asyncio.gather(
+                *(
+                    fire(
+                        server.url,
+                        events[number::instances],
+                        max(1, connections // instances),
+                        new_connections=new_connections,
+                    )
+                    for number, server in enumerate(servers)
+                )
+            )
+            await asyncio.wait_for(line.all_replied.wait(), 120)
+            end_to_end = time.perf_counter() - began
+        finally:
+            for server in servers:
+                await server.stop()
     burst = Burst(
         acknowledged=set().union(*(b.acknowledged for b in bursts)),
         latencies=[latency for b in bursts for latency in b.latencies],

@@ -1,0 +1,153 @@
+"""What the benchmarks run against: a stand-in LINE that answers like LINE, counts what it
+took and holds senders to LINE's published limits; a work folder; and, on request, a private
+PostgreSQL cluster made for the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from tests.postgres import PostgresServer
+
+MULTICASTS_PER_SECOND = 200  # LINE's published rate limits
+REPLIES_PER_SECOND = 2000
+PUSHES_PER_SECOND = 2000
+
+
+class Window:
+    """Requests accepted in the last second, held to LINE's published limit: over it, LINE
+    answers 429."""
+
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self._times: deque[float] = deque()
+
+    def admit(self) -> bool:
+        now = time.perf_counter()
+        while self._times and self._times[0] <= now - 1.0:
+            self._times.popleft()
+        if len(self._times) >= self.per_second:
+            return False
+        self._times.append(now)
+        return True
+
+
+class CountingLine:
+    """Answers like LINE, counts, and validates nothing (the tests do that). It holds senders
+    to LINE's published rate limits (429 past them) and can take `latency` seconds to answer,
+    as LINE does from across a network."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.refused = 0  # 429s: more than LINE's limit in one second
+        self._windows = {
+            "/v2/bot/message/multicast": Window(MULTICASTS_PER_SECOND),
+            "/v2/bot/message/push": Window(PUSHES_PER_SECOND),
+            "/v2/bot/message/reply": Window(REPLIES_PER_SECOND),
+        }
+        self.multicasts = 0
+        self.recipients = 0
+        self.replies = 0
+        self.replies_expected = 0
+        self.last_accepted = 0.0
+        self.all_replied = asyncio.Event()
+
+    async def start(self) -> tuple[web.AppRunner, str]:
+        """Serve on a free loopback port; -> (the runner to clean up, the base URL)."""
+        runner = web.AppRunner(self.app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner, f"http://127.0.0.1:{port}"
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v2/bot/message/multicast", self.multicast)
+        app.router.add_post("/v2/bot/message/push", self.multicast)
+        app.router.add_post("/v2/bot/message/reply", self.reply)
+        return app
+
+    async def _limited(self, request: web.Request) -> web.Response | None:
+        """LINE's answer when the request is over its limit (None: taken), after the
+        network's delay."""
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self._windows[request.path].admit():
+            return None
+        self.refused += 1
+        return web.json_response({"message": "Too many requests"}, status=429)
+
+    async def multicast(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        refused = await self._limited(request)
+        if refused is not None:
+            return refused
+        self.multicasts += 1
+        self.recipients += len(body["to"]) if isinstance(body["to"], list) else 1
+        self.last_accepted = time.perf_counter()
+        return web.json_response({})
+
+    async def reply(self, request: web.Request) -> web.Response:
+        await request.read()
+        refused = await self._limited(request)
+        if refused is not None:
+            return refused
+        self.replies += 1
+        if self.replies >= self.replies_expected:
+            self.all_replied.set()
+        return web.json_response({"sentMessages": [{"id": "1"}]})
+
+
+def start_durable_postgres() -> PostgresServer:
+    """A private cluster as a deployment would run it: fsync and synchronous commit on."""
+    # Imported only here: psycopg would count in the peak memory a SQLite wave reports.
+    from tests.postgres import PostgresServer, binaries
+
+    bindir = binaries()
+    if bindir is None:
+        raise SystemExit("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    server = PostgresServer(bindir, durable=True)
+    server.start()
+    return server
+
+
+@dataclass(frozen=True)
+class BenchGround:
+    line: CountingLine
+    line_url: str
+    workdir: Path
+    database: str | None  # a postgresql:// URL; None: an SQLite file in `workdir`
+
+
+@asynccontextmanager
+async def bench_ground(
+    name: str, database: str | None, line_latency: float = 0.0
+) -> AsyncIterator[BenchGround]:
+    """The stand-in LINE serving, a work folder, and the database: `database` None (SQLite),
+    a postgresql:// URL of an empty database, or `postgres` for a private cluster."""
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    line = CountingLine(latency=line_latency)
+    runner, line_url = await line.start()
+    workdir = Path(tempfile.mkdtemp(prefix=f"mimamori-{name}-"))
+    postgres = None
+    try:
+        if database == "postgres":
+            postgres = start_durable_postgres()
+            database = postgres.fresh_database(name)
+        yield BenchGround(line, line_url, workdir, database)
+    finally:
+        await runner.cleanup()
+        if postgres is not None:
+            postgres.stop()
