@@ -318,22 +318,16 @@ async def test_while_the_waiting_events_cannot_be_read_they_wait_and_none_is_los
     async with bot.repos() as repos:
         dialect = repos.conn.dialect
         if dialect == POSTGRESQL:
-            await repos.conn.execute(
-                "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql"
-                " AS $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$"
-            )
-            await repos.conn.execute(
-                "CREATE TRIGGER waiting_fault BEFORE UPDATE OF claimed_by ON webhook_events"
-                " FOR EACH ROW EXECUTE FUNCTION disk_trouble()"
-            )
+            for statement in disk_fault(
+                dialect, "waiting_fault", "BEFORE UPDATE OF claimed_by ON webhook_events"
+            ):
+                await repos.conn.execute(statement)
     if dialect != POSTGRESQL:
         # Handled events cannot leave the arrivals file, nor can what waits there be read
         # after: the drain has to go back to the file once the first clear-out fails.
         with sqlite3.connect(arrivals_path(bot.settings.database)) as arrivals:
-            arrivals.execute(
-                "CREATE TRIGGER waiting_fault BEFORE DELETE ON arrivals"
-                " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
-            )
+            for statement in disk_fault(dialect, "waiting_fault", "BEFORE DELETE ON arrivals"):
+                arrivals.execute(statement)
 
     first = await bot.post(tap)  # settles: the drain's failure does not escape
     second = await bot.post(newcomer)
@@ -370,20 +364,32 @@ async def handled_events(repos: Repositories) -> set[str]:
 
 
 def passing_fault(dialect: str, event_id: str) -> list[str]:
-    """A trigger that refuses to mark one event handled, in each engine's own words (on
-    SQLite its row is written first when it is handled; on PostgreSQL it landed there)."""
+    """A trigger that refuses to mark one event handled (on SQLite its row is written first
+    when it is handled; on PostgreSQL it landed there)."""
+    marked = "UPDATE OF processed_at" if dialect == POSTGRESQL else "INSERT"
+    return disk_fault(
+        dialect,
+        "passing_fault",
+        f"BEFORE {marked} ON webhook_events",
+        f"NEW.event_id = '{event_id}'",
+    )
+
+
+def disk_fault(dialect: str, name: str, timing: str, when: str = "") -> list[str]:
+    """A trigger `name` that fails a write as a full disk would, in each engine's own words:
+    `timing` says which ("BEFORE DELETE ON arrivals"), `when` narrows it to some rows."""
     if dialect == POSTGRESQL:
         return [
             "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql AS"
             " $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$",
-            "CREATE TRIGGER passing_fault BEFORE UPDATE OF processed_at ON webhook_events"
-            f" FOR EACH ROW WHEN (NEW.event_id = '{event_id}')"
-            " EXECUTE FUNCTION disk_trouble()",
+            f"CREATE TRIGGER {name} {timing} FOR EACH ROW"
+            + (f" WHEN ({when})" if when else "")
+            + " EXECUTE FUNCTION disk_trouble()",
         ]
     return [
-        "CREATE TRIGGER passing_fault BEFORE INSERT ON webhook_events"
-        f" WHEN NEW.event_id = '{event_id}'"
-        " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        f"CREATE TRIGGER {name} {timing}"
+        + (f" WHEN {when}" if when else "")
+        + " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
     ]
 
 
