@@ -237,13 +237,18 @@ async def test_a_refusal_in_a_batch_changes_nothing_of_its_own_and_spares_the_ot
     await run_to(bot, tokyo(11, 24, 9))
     replies_before = len(bot.line.replies)
     now = bot.clock.now()
-    await bot.post(
+    events = [
         hook.postback(first, ok_data(bot, first), now),
         hook.postback(second, bot.codec.encode("join", c=revoked.code), now),
         hook.postback(second, ok_data(bot, second), now),
         hook.postback(first, ok_data(bot, first), now),  # twice in one batch: once counted
-    )
-    texts = [m["text"] for c in bot.line.replies[replies_before:] for m in c.body["messages"]]
+    ]
+    await bot.post(*events)
+    # Each event's reply by its token: replies leave together and may reach LINE in any order.
+    replies = bot.line.replies[replies_before:]
+    assert [len(c.body["messages"]) for c in replies] == [1] * len(events)
+    answered = {c.body["replyToken"]: c.body["messages"][0]["text"] for c in replies}
+    texts = [answered[event["replyToken"]] for event in events]
     assert says(texts[0], "checkin.thanks") and texts[1] == JA.t("invite.unknown")
     assert says(texts[2], "checkin.thanks") and says(texts[3], "checkin.already")
     async with bot.repos() as repos:
