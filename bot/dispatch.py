@@ -60,6 +60,9 @@ class EventDispatcher:
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
         self._replies: set[asyncio.Task[None]] = set()
+        # Each chat's last reply under way: the next one to that chat waits for it, so that a
+        # person's answers show in the order of their taps (one retried is not overtaken).
+        self._last_reply: dict[str, asyncio.Task[None]] = {}
         self._members: dict[str, Member] = {}  # the batch's senders, read once
         self._failures: dict[str, int] = {}  # events that failed outside their handlers
         # Handled (their transaction committed), still to leave the arrivals.
@@ -237,9 +240,19 @@ class EventDispatcher:
         loop = asyncio.get_running_loop()
         for ctx in handled:
             if ctx.replies:
-                task = loop.create_task(self._send_reply(ctx))
+                chat = _chat_of(ctx.event)
+                task = loop.create_task(self._send_reply(ctx, self._last_reply.get(chat)))
+                self._last_reply[chat] = task
                 self._replies.add(task)
-                task.add_done_callback(self._replies.discard)
+                task.add_done_callback(self._reply_done(chat))
+
+    def _reply_done(self, chat: str) -> Any:
+        def done(task: asyncio.Task[None]) -> None:
+            self._replies.discard(task)
+            if self._last_reply.get(chat) is task:
+                del self._last_reply[chat]
+
+        return done
 
     async def _apply(
         self, landed: list[tuple[Arrival, Event | None]], lookups: Lookups, careful: bool
@@ -318,10 +331,12 @@ class EventDispatcher:
             name = profile.display_name if profile else ""
             return await people.register(work, user_id, name, language)
 
-    async def _send_reply(self, ctx: EventContext) -> None:
+    async def _send_reply(self, ctx: EventContext, after: asyncio.Task[None] | None) -> None:
         token = getattr(ctx.event, "reply_token", None)
         if not ctx.replies or not token:
             return
+        if after is not None:
+            await asyncio.wait([after])  # however it ended: this one goes next
         if len(ctx.replies) > REPLY_LIMIT:
             log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
         loop = asyncio.get_running_loop()
@@ -347,6 +362,15 @@ class EventDispatcher:
 
 class _Redo(Exception):
     """A handler refused or failed in a batch applied without savepoints: undo, do again."""
+
+
+def _chat_of(event: Event) -> str:
+    """The chat a reply shows in: the group, the room, or the person's own chat."""
+    source = getattr(event, "source", None)
+    for chat in ("group_id", "room_id", "user_id"):
+        if found := getattr(source, chat, None):
+            return str(found)
+    return ""
 
 
 def from_source_user(event: Event) -> bool:

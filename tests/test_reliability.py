@@ -179,6 +179,22 @@ async def test_a_reply_with_a_spent_token_is_not_tried_again(bot: Bot) -> None:
     assert len([c for c in tries if c.body["replyToken"] == tries[-1].body["replyToken"]]) == 1
 
 
+async def test_a_persons_answers_show_in_the_order_of_their_taps(bot: Bot) -> None:
+    """Two taps in one batch: the first reply is retried, and the second waits for it."""
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    before = len(bot.line.replies)
+    bot.line.fail_next(REPLY, 500)
+    now = bot.clock.now()
+    await bot.post(
+        hook.postback(resident, ok_data(bot, resident), now),
+        hook.postback(resident, ok_data(bot, resident), now),
+    )
+    texts = [c.body["messages"][0]["text"] for c in bot.line.replies[before:]]
+    assert len(texts) == 2
+    assert says(texts[0], "checkin.thanks") and says(texts[1], "checkin.already")
+
+
 async def test_the_seven_oclock_wave_goes_out_as_multicasts(bot: Bot) -> None:
     db = bot.services.db
     schedule = Schedule(1, 7)
