@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class AdminRepository:
         )
 
     async def by_name(self, name: str) -> Admin | None:
-        row = await fetch_one(self._conn, "SELECT * FROM admins WHERE name = ?", (name,))
+        row = await self._conn.fetch_one("SELECT * FROM admins WHERE name = ?", (name,))
         return _admin(row) if row else None
 
     async def login_failed(self, admin_id: int, max_failures: int, locks_until: datetime) -> None:
@@ -67,8 +67,7 @@ class AdminRepository:
         await self._conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", (to_db(now),))
 
     async def session(self, token_hash: str, now: datetime) -> AdminSession | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT a.*, s.csrf_token, s.expires_at AS session_expires FROM admin_sessions s"
             " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?",
             (token_hash, to_db(now)),
@@ -83,8 +82,7 @@ class AdminRepository:
         await self._conn.execute("DELETE FROM admin_sessions WHERE token_hash = ?", (token_hash,))
 
     async def address_failures(self, address: str, since: datetime) -> int:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?",
             (address, to_db(since)),
         )
@@ -107,8 +105,8 @@ class AdminRepository:
     async def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn, "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+            for row in await self._conn.fetch_all(
+                "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
             )
         ]
 
@@ -122,8 +120,7 @@ class AdminRepository:
         requests: int,
         now: datetime,
     ) -> int:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO notices (created_at, admin_name, text, audience, audience_detail,"
             " recipients, requests) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (to_db(now), admin_name, text, audience, json.dumps(detail), recipients, requests),
@@ -134,8 +131,7 @@ class AdminRepository:
     async def notices(self, limit: int = 50) -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT n.*, COUNT(o.id) AS rows_total,"
                 " SUM(CASE WHEN o.state = 'sent' THEN 1 ELSE 0 END) AS rows_sent,"
                 " SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END) AS rows_failed"
@@ -146,8 +142,7 @@ class AdminRepository:
         ]
 
     async def broadcasts_since(self, since: datetime) -> int:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast' AND created_at >= ?",
             (to_db(since),),
         )

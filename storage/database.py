@@ -87,14 +87,6 @@ class Connection:
         return rows[0] if rows else None
 
 
-async def fetch_one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any | None:
-    return await conn.fetch_one(sql, params)
-
-
-async def fetch_all(conn: Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    return await conn.fetch_all(sql, params)
-
-
 async def fetch_in(
     conn: Connection, sql: str, values: Sequence[Any], chunk: int = 500
 ) -> list[Any]:

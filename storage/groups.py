@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, from_db, to_db
 from storage.models import ChatGroup, GroupMember, GroupRound
 
 _SETTINGS = {"paused", "restricted", "quiet_when_all_ok"}
@@ -15,13 +15,13 @@ class GroupRepository:
         self._conn = conn
 
     async def by_chat_id(self, line_chat_id: str) -> ChatGroup | None:
-        row = await fetch_one(
-            self._conn, "SELECT * FROM chat_groups WHERE line_chat_id = ?", (line_chat_id,)
+        row = await self._conn.fetch_one(
+            "SELECT * FROM chat_groups WHERE line_chat_id = ?", (line_chat_id,)
         )
         return ChatGroup.from_row(row) if row else None
 
     async def get(self, group_id: int) -> ChatGroup | None:
-        row = await fetch_one(self._conn, "SELECT * FROM chat_groups WHERE id = ?", (group_id,))
+        row = await self._conn.fetch_one("SELECT * FROM chat_groups WHERE id = ?", (group_id,))
         return ChatGroup.from_row(row) if row else None
 
     async def joined(
@@ -93,8 +93,7 @@ class GroupRepository:
     async def due(self, now: datetime, limit: int) -> list[ChatGroup]:
         return [
             ChatGroup.from_row(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT * FROM chat_groups WHERE status = 'active' AND paused = 0"
                 " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
                 (to_db(now), limit),
@@ -102,16 +101,14 @@ class GroupRepository:
         ]
 
     async def earliest_due(self) -> datetime | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT MIN(next_due_at) FROM chat_groups WHERE status = 'active' AND paused = 0",
         )
         return from_db(row[0]) if row else None
 
     # --- members ------------------------------------------------------------------------
     async def member(self, group_id: int, line_user_id: str) -> GroupMember | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT * FROM group_members WHERE group_id = ? AND line_user_id = ?",
             (group_id, line_user_id),
         )
@@ -137,8 +134,7 @@ class GroupRepository:
     async def members(self, group_id: int) -> list[GroupMember]:
         return [
             GroupMember.from_row(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT * FROM group_members WHERE group_id = ? ORDER BY learnt_at, line_user_id",
                 (group_id,),
             )
@@ -146,8 +142,7 @@ class GroupRepository:
 
     # --- rounds -------------------------------------------------------------------------
     async def open_round(self, group_id: int) -> GroupRound | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT * FROM group_rounds WHERE group_id = ? AND state = 'open'",
             (group_id,),
         )
@@ -157,8 +152,7 @@ class GroupRepository:
         self, group_id: int, slot_at: datetime, now: datetime
     ) -> int | None:
         """A new round for the slot, unless one is open or the slot has one already."""
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO group_rounds (group_id, slot_at, state, opened_at)"
             " VALUES (?, ?, 'open', ?) ON CONFLICT DO NOTHING RETURNING id",
             (group_id, to_db(slot_at), to_db(now)),
@@ -184,8 +178,7 @@ class GroupRepository:
             raise ValueError(f"no group round clock in column {since_column}")
         return [
             GroupRound.from_row(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT * FROM group_rounds WHERE state = ? AND posted_at <= ?"
                 " ORDER BY posted_at, id LIMIT ?",
                 (state, to_db(since_at_most), limit),
@@ -195,8 +188,8 @@ class GroupRepository:
     async def earliest_waiting(self, state: str, since_column: str) -> datetime | None:
         if since_column != "posted_at":
             raise ValueError(f"no group round clock in column {since_column}")
-        row = await fetch_one(
-            self._conn, "SELECT MIN(posted_at) FROM group_rounds WHERE state = ?", (state,)
+        row = await self._conn.fetch_one(
+            "SELECT MIN(posted_at) FROM group_rounds WHERE state = ?", (state,)
         )
         return from_db(row[0]) if row else None
 
@@ -211,8 +204,7 @@ class GroupRepository:
     ) -> bool:
         """True when the answer is news: the person's first on the round, or one that says
         they are unwell or need help after all (a second OK counts nothing)."""
-        before = await fetch_one(
-            self._conn,
+        before = await self._conn.fetch_one(
             "SELECT answer FROM group_answers WHERE round_id = ? AND line_user_id = ?",
             (round_id, line_user_id),
         )
@@ -238,8 +230,7 @@ class GroupRepository:
 
     async def answers(self, round_id: int) -> dict[str, str]:
         """Who answered the round, and how (ok, unwell, help)."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT line_user_id, answer FROM group_answers WHERE round_id = ?",
             (round_id,),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.database import POSTGRESQL, Connection, fetch_all, fetch_in, insert_rows, to_db
+from storage.database import POSTGRESQL, Connection, fetch_in, insert_rows, to_db
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,13 @@ class ArrivalsRepository:
         instance holds, claimed for `instance` until the lease runs out (an instance that dies
         mid-batch leaves them to another); on SQLite one process drains them alone."""
         if not self._shared:
-            rows = await fetch_all(
-                self._conn,
+            rows = await self._conn.fetch_all(
                 "SELECT event_id, payload, received_at FROM arrivals"
                 " ORDER BY received_at, rowid LIMIT ?",
                 (limit,),
             )
             return [Arrival(row[0], row[1], row[2]) for row in rows]
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "UPDATE webhook_events SET claimed_by = ?, claimed_until = ? WHERE event_id IN ("
             " SELECT event_id FROM webhook_events WHERE processed_at IS NULL"
             " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
@@ -104,8 +102,7 @@ class InboxRepository:
     async def unhandled(self) -> list[Arrival]:
         """Events stored in webhook_events but not handled: on SQLite, left by a version that
         landed them there (they move to the arrivals file at start-up)."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT event_id, payload, received_at FROM webhook_events"
             " WHERE processed_at IS NULL ORDER BY received_at, rowid",
         )

@@ -6,9 +6,7 @@ from datetime import date, datetime
 
 from storage.database import (
     Connection,
-    fetch_all,
     fetch_in,
-    fetch_one,
     from_db,
     from_db_cached,
     to_db,
@@ -132,8 +130,7 @@ class MemberRepository:
             DueMember(
                 row[0], row[1], row[2], from_db_cached(row[3]), parse_date(row[4]), row[5], row[6]
             )
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT id, interval_days, checkin_hour, next_due_at, paused_until, line_user_id,"
                 " language FROM members WHERE status = 'active' AND next_due_at <= ?"
                 " ORDER BY next_due_at, id LIMIT ?",
@@ -142,13 +139,13 @@ class MemberRepository:
         ]
 
     async def earliest_due(self) -> datetime | None:
-        row = await fetch_one(
-            self._conn, "SELECT MIN(next_due_at) FROM members WHERE status = 'active'"
+        row = await self._conn.fetch_one(
+            "SELECT MIN(next_due_at) FROM members WHERE status = 'active'"
         )
         return from_db(row[0]) if row else None
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> Member | None:
-        row = await fetch_one(self._conn, sql, params)
+        row = await self._conn.fetch_one(sql, params)
         return Member.from_row(row) if row else None
 
     async def set_personal(self, member_id: int, fields: PersonalFields) -> None:
@@ -164,8 +161,7 @@ class MemberRepository:
         )
 
     async def wanting_daily_note(self, today: str, limit: int) -> list[Member]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT * FROM members WHERE daily_note = 1 AND status = 'active'"
             " AND (daily_note_sent_on IS NULL OR daily_note_sent_on < ?) ORDER BY id LIMIT ?",
             (today, limit),
@@ -178,14 +174,13 @@ class MemberRepository:
         )
 
     async def daily_note_count(self) -> int:
-        row = await fetch_one(
-            self._conn, "SELECT COUNT(*) FROM members WHERE daily_note = 1 AND status = 'active'"
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM members WHERE daily_note = 1 AND status = 'active'"
         )
         return row[0] if row else 0
 
     async def all_active(self) -> list[Member]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT * FROM members WHERE status = 'active' AND withdrawn_at IS NULL ORDER BY id",
         )
         return [Member.from_row(row) for row in rows]

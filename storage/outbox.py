@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.database import POSTGRESQL, Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, to_db
 from storage.models import OutboxMessage
 
 
@@ -30,8 +30,7 @@ class OutboxRepository:
         recipient_member_id: int | None = None,
         notice_id: int | None = None,
     ) -> int:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
             " recipient_member_id, next_attempt_at, created_at, notice_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -71,8 +70,7 @@ class OutboxRepository:
         runs out: two instances never send the same row at once, and a row whose instance died
         is sent again by another (with its retry key, which LINE answers with 409)."""
         skip = " FOR UPDATE SKIP LOCKED" if self._conn.dialect == POSTGRESQL else ""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
             " SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
             " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
@@ -91,8 +89,8 @@ class OutboxRepository:
         )
 
     async def earliest_pending(self) -> datetime | None:
-        row = await fetch_one(
-            self._conn, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        row = await self._conn.fetch_one(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
         )
         return from_db(row[0]) if row else None
 
@@ -122,8 +120,7 @@ class OutboxRepository:
         """Who was alerted about this round: they are the ones told the person is safe."""
         return [
             row[0]
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT DISTINCT recipient_member_id FROM outbox"
                 " WHERE round_id = ? AND purpose = 'alert' AND recipient_member_id IS NOT NULL",
                 (round_id,),

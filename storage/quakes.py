@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, fetch_all, fetch_one, to_db
+from storage.database import Connection, to_db
 
 
 class QuakeRepository:
@@ -14,16 +14,13 @@ class QuakeRepository:
 
     async def seen(self, document: str) -> bool:
         return (
-            await fetch_one(
-                self._conn, "SELECT 1 FROM jma_reports WHERE document = ?", (document,)
-            )
+            await self._conn.fetch_one("SELECT 1 FROM jma_reports WHERE document = ?", (document,))
             is not None
         )
 
     async def started_since(self, since: datetime) -> bool:
         return (
-            await fetch_one(
-                self._conn,
+            await self._conn.fetch_one(
                 "SELECT 1 FROM jma_reports WHERE action = 'started' AND received_at >= ?",
                 (to_db(since),),
             )
@@ -47,8 +44,7 @@ class QuakeRepository:
         )
 
     async def recent(self, since: datetime) -> list[dict[str, Any]]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT * FROM jma_reports WHERE received_at >= ? AND action IN ('started',"
             " 'aftershock') ORDER BY received_at DESC",
             (to_db(since),),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.database import Connection, fetch_all, to_db
+from storage.database import Connection, to_db
 
 # The kind a person's role calls for: watched (a user in a team, or check-ins of their own)
 # or only watching.
@@ -19,7 +19,7 @@ class RichMenuRepository:
         self._conn = conn
 
     async def installed(self) -> dict[str, str]:
-        rows = await fetch_all(self._conn, "SELECT kind, rich_menu_id FROM rich_menus")
+        rows = await self._conn.fetch_all("SELECT kind, rich_menu_id FROM rich_menus")
         return {row[0]: row[1] for row in rows}
 
     async def replace(self, menus: dict[str, str], now: datetime) -> None:
@@ -33,8 +33,7 @@ class RichMenuRepository:
 
     async def to_link(self, limit: int) -> list[tuple[int, str, str]]:
         """(member id, LINE user id, kind) of people whose linked menu is not the wanted one."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT id, line_user_id, wanted FROM ("
             f" SELECT m.id, m.line_user_id, m.rich_menu, {WANTED} AS wanted FROM members m"
             " WHERE m.status = 'active' AND m.withdrawn_at IS NULL) AS people"

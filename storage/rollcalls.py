@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import Connection, from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ class RollCallRepository:
         next_resend_at: datetime | None,
         close_at: datetime | None,
     ) -> int:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
             " resend_every_minutes, resends_left, next_resend_at, close_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -97,18 +96,17 @@ class RollCallRepository:
         )
 
     async def get(self, roll_call_id: int) -> RollCall | None:
-        row = await fetch_one(self._conn, "SELECT * FROM roll_calls WHERE id = ?", (roll_call_id,))
+        row = await self._conn.fetch_one("SELECT * FROM roll_calls WHERE id = ?", (roll_call_id,))
         return RollCall.from_row(row) if row else None
 
     async def recent(self, limit: int = 20) -> list[RollCall]:
-        rows = await fetch_all(
-            self._conn, "SELECT * FROM roll_calls ORDER BY id DESC LIMIT ?", (limit,)
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM roll_calls ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [RollCall.from_row(row) for row in rows]
 
     async def open_for_member(self, member_id: int) -> list[RollCall]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT c.* FROM roll_calls c JOIN roll_call_people p ON p.roll_call_id = c.id"
             " WHERE p.member_id = ? AND c.closed_at IS NULL ORDER BY c.id",
             (member_id,),
@@ -143,8 +141,7 @@ class RollCallRepository:
 
     async def silent(self, roll_call_id: int) -> list[tuple[int, str, str]]:
         """(member id, LINE user id, language) of those asked who have not answered."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT m.id, m.line_user_id, m.language FROM roll_call_people p"
             " JOIN members m ON m.id = p.member_id"
             " WHERE p.roll_call_id = ? AND p.answer IS NULL AND m.status = 'active' ORDER BY m.id",
@@ -154,8 +151,7 @@ class RollCallRepository:
 
     async def people(self, roll_call_id: int) -> list[dict[str, Any]]:
         """Everyone asked, with their answer, area team and what the staff need to reach them."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT m.id AS member_id, m.display_name, m.full_name, m.phone, p.answer,"
             " p.answered_at, p.team_id, t.name AS team_name FROM roll_call_people p"
             " JOIN members m ON m.id = p.member_id LEFT JOIN teams t ON t.id = p.team_id"
@@ -165,8 +161,7 @@ class RollCallRepository:
         return [dict(row) for row in rows]
 
     async def group_answers(self, roll_call_id: int) -> list[dict[str, Any]]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT r.group_id, g.name AS group_name, r.line_user_id, r.display_name, r.answer,"
             " r.answered_at FROM roll_call_groups r JOIN chat_groups g ON g.id = r.group_id"
             " WHERE r.roll_call_id = ? AND r.line_user_id != '' ORDER BY r.answered_at",
@@ -175,8 +170,7 @@ class RollCallRepository:
         return [dict(row) for row in rows]
 
     async def due_resends(self, now: datetime, limit: int) -> list[RollCall]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT * FROM roll_calls WHERE closed_at IS NULL AND resends_left > 0"
             " AND next_resend_at <= ? ORDER BY next_resend_at LIMIT ?",
             (to_db(now), limit),
@@ -191,8 +185,7 @@ class RollCallRepository:
         )
 
     async def due_to_close(self, now: datetime) -> list[int]:
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT id FROM roll_calls WHERE closed_at IS NULL AND close_at <= ?",
             (to_db(now),),
         )
@@ -206,8 +199,7 @@ class RollCallRepository:
         )
 
     async def earliest_due(self) -> datetime | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT MIN(CASE WHEN resends_left > 0 THEN next_resend_at END), MIN(close_at)"
             " FROM roll_calls WHERE closed_at IS NULL",
         )

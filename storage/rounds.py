@@ -7,8 +7,6 @@ from datetime import datetime
 
 from storage.database import (
     Connection,
-    fetch_all,
-    fetch_one,
     from_db,
     from_db_cached,
     insert_rows,
@@ -79,8 +77,7 @@ class RoundRepository:
             if resend
             else "r.state = 'open' AND r.checkin_outbox_id IS NULL"
         )
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT r.id, r.slot_at, m.line_user_id, m.language FROM checkin_rounds r"
             f" JOIN members m ON m.id = r.member_id WHERE {where}"
             " ORDER BY r.slot_at, m.language, r.id LIMIT ?",
@@ -109,8 +106,7 @@ class RoundRepository:
         self, state: str, since_column: str, unclaimed: bool = False
     ) -> datetime | None:
         column = _clock_column(since_column)
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?{_unclaimed(unclaimed)}",
             (state,),
         )
@@ -127,8 +123,7 @@ class RoundRepository:
 
     async def open_alert(self, member_id: int, at: datetime) -> int:
         """A round opened as an alert (助けてほしい with no check-in waiting)."""
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at)"
             " VALUES (?, ?, 'alerted', ?, ?) RETURNING id",
             (member_id, to_db(at), to_db(at), to_db(at)),
@@ -192,11 +187,11 @@ class RoundRepository:
         )
 
     async def _one(self, sql: str, params: tuple[object, ...]) -> CheckinRound | None:
-        row = await fetch_one(self._conn, sql, params)
+        row = await self._conn.fetch_one(sql, params)
         return CheckinRound.from_row(row) if row else None
 
     async def _many(self, sql: str, params: tuple[object, ...]) -> list[CheckinRound]:
-        return [CheckinRound.from_row(row) for row in await fetch_all(self._conn, sql, params)]
+        return [CheckinRound.from_row(row) for row in await self._conn.fetch_all(sql, params)]
 
 
 def _unclaimed(only: bool) -> str:

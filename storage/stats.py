@@ -6,7 +6,7 @@ import statistics
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from storage.database import POSTGRESQL, Connection, fetch_all, fetch_one, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
 
@@ -30,33 +30,29 @@ class StatsRepository:
         }
         found = {}
         for name, sql in queries.items():
-            row = await fetch_one(self._conn, sql)
+            row = await self._conn.fetch_one(sql)
             found[name] = row[0] if row else 0
         return found
 
     async def service_health(self, month_start: datetime) -> dict[str, Any]:
         """What /metrics reads at each scrape: the outbox, the rounds, the open alerts."""
-        outbox = await fetch_one(
-            self._conn,
+        outbox = await self._conn.fetch_one(
             "SELECT COUNT(*) FILTER (WHERE state = 'pending'),"
             " MIN(created_at) FILTER (WHERE state = 'pending'),"
             " COUNT(*) FILTER (WHERE state = 'failed') FROM outbox",
         )
-        rounds = await fetch_all(
-            self._conn, "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
+        rounds = await self._conn.fetch_all(
+            "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
         )
-        alerts = await fetch_one(
-            self._conn,
+        alerts = await self._conn.fetch_one(
             "SELECT COUNT(*), MIN(alerted_at) FROM checkin_rounds WHERE state = 'alerted'",
         )
-        steps = await fetch_one(
-            self._conn,
+        steps = await self._conn.fetch_one(
             "SELECT COUNT(*), COUNT(resent_at), COUNT(alerted_at),"
             " COUNT(*) FILTER (WHERE state = 'answered') FROM checkin_rounds",
         )
         # What LINE counts against the month: a multicast per recipient, a push as one.
-        used = await fetch_one(
-            self._conn,
+        used = await self._conn.fetch_one(
             "SELECT COALESCE(SUM(CASE kind"
             " WHEN 'multicast' THEN json_array_length(recipients{json})"
             " WHEN 'push' THEN 1 ELSE 0 END), 0) FROM outbox"
@@ -102,8 +98,7 @@ class StatsRepository:
                 )
             else:
                 local_day = f"date(datetime({column}, ?))"
-            rows = await fetch_all(
-                self._conn,
+            rows = await self._conn.fetch_all(
                 f"SELECT {local_day} AS day, COUNT(*) FROM checkin_rounds"
                 f" WHERE {column} IS NOT NULL AND {column} >= ? GROUP BY day",
                 (shift, start),
@@ -116,8 +111,7 @@ class StatsRepository:
     async def answers(self, since: datetime) -> dict[str, Any]:
         """Answer rate and median minutes to OK over rounds opened since `since`."""
         rows = list(
-            await fetch_all(
-                self._conn,
+            await self._conn.fetch_all(
                 "SELECT state, sent_at, closed_at, close_reason FROM checkin_rounds"
                 " WHERE opened_at >= ? AND state != 'cancelled'",
                 (to_db(since),),
@@ -143,8 +137,7 @@ class StatsRepository:
     async def open_alerts(self) -> list[dict[str, Any]]:
         alerts = [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT r.id AS round_id, r.slot_at, r.alerted_at, r.urgent, r.claimed_at,"
                 " r.realerted_at, m.id AS member_id, m.display_name, m.last_ok_at,"
                 " c.display_name AS claimed_by_name, c.id AS claimed_by"
@@ -160,8 +153,7 @@ class StatsRepository:
     async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT r.id AS round_id, r.alerted_at, r.closed_at, r.close_reason,"
                 " m.id AS member_id, m.display_name, c.display_name AS confirmed_by_name,"
                 " k.display_name AS claimed_by_name"
@@ -175,11 +167,10 @@ class StatsRepository:
         ]
 
     async def _told(self, round_id: int) -> list[dict[str, Any]]:
+        # Each manager once, as their latest alert about this round stands.
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
-                # Each manager once, as their latest alert about this round stands.
+            for row in await self._conn.fetch_all(
                 "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
                 " JOIN members m ON m.id = o.recipient_member_id"
                 " WHERE o.id IN (SELECT MAX(id) FROM outbox WHERE round_id = ?"
@@ -192,8 +183,7 @@ class StatsRepository:
     async def group_reports(self, since: datetime) -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT g.id AS group_id, g.name, r.slot_at, r.reported_at,"
                 " (SELECT COUNT(*) FROM group_answers a WHERE a.round_id = r.id) AS answered,"
                 " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id) AS members"
@@ -206,8 +196,7 @@ class StatsRepository:
     async def teams(self, search: str = "") -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT t.id, t.name, t.default_interval_days, t.default_hour, t.created_at,"
                 " COUNT(tm.member_id) AS members,"
                 " SUM(CASE WHEN tm.role = 'user' THEN 1 ELSE 0 END) AS users,"
@@ -226,8 +215,7 @@ class StatsRepository:
     async def groups(self) -> list[dict[str, Any]]:
         groups = [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT g.*, (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
                 " AS known_members,"
                 " (SELECT r.id FROM group_rounds r"
@@ -239,8 +227,7 @@ class StatsRepository:
         for group in groups:
             group["last_answered"] = None
             if group["last_round"]:
-                row = await fetch_one(
-                    self._conn,
+                row = await self._conn.fetch_one(
                     "SELECT COUNT(*) FROM group_answers WHERE round_id = ?",
                     (group["last_round"],),
                 )
@@ -250,8 +237,7 @@ class StatsRepository:
     async def members_export(self) -> list[dict[str, Any]]:
         return [
             dict(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
                 " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
                 " FROM members WHERE withdrawn_at IS NULL ORDER BY id",
@@ -262,8 +248,7 @@ class StatsRepository:
         """(interval, next due) of every active member with check-ins: for the quota forecast."""
         return [
             (row[0], row[1])
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT interval_days, next_due_at FROM members"
                 " WHERE status = 'active' AND interval_days IS NOT NULL",
             )
@@ -272,8 +257,7 @@ class StatsRepository:
     async def group_schedules(self) -> list[tuple[int, str | None, int]]:
         return [
             (row[0], row[1], row[2])
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT g.interval_days, g.next_due_at,"
                 " (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id)"
                 " FROM chat_groups g WHERE g.status = 'active' AND g.paused = 0"

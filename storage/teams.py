@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.database import Connection, fetch_all, fetch_one, to_db
+from storage.database import Connection, to_db
 from storage.models import Invite, Member, Role, Team
 
 
@@ -15,8 +15,7 @@ class TeamRepository:
     async def create(
         self, name: str, interval_days: int, hour: int, now: datetime, kept: bool = False
     ) -> Team:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "INSERT INTO teams (name, default_interval_days, default_hour, created_at,"
             " kept_when_empty) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (name, interval_days, hour, to_db(now), int(kept)),
@@ -27,8 +26,8 @@ class TeamRepository:
         return team
 
     async def get(self, team_id: int) -> Team | None:
-        row = await fetch_one(
-            self._conn, "SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", (team_id,)
+        row = await self._conn.fetch_one(
+            "SELECT * FROM teams WHERE id = ? AND deleted_at IS NULL", (team_id,)
         )
         return Team.from_row(row) if row else None
 
@@ -46,8 +45,7 @@ class TeamRepository:
         )
 
     async def role_of(self, team_id: int, member_id: int) -> Role | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT role FROM team_members WHERE team_id = ? AND member_id = ?",
             (team_id, member_id),
         )
@@ -59,8 +57,7 @@ class TeamRepository:
         await self._conn.execute(
             "DELETE FROM team_members WHERE team_id = ? AND member_id = ?", (team_id, member_id)
         )
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT kept_when_empty, (SELECT COUNT(*) FROM team_members WHERE team_id = teams.id)"
             " FROM teams WHERE id = ?",
             (team_id,),
@@ -74,8 +71,7 @@ class TeamRepository:
     async def teams_of(self, member_id: int) -> list[tuple[Team, Role]]:
         return [
             (Team.from_row(row), Role(row["role"]))
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT t.*, tm.role FROM teams t JOIN team_members tm ON tm.team_id = t.id"
                 " WHERE tm.member_id = ? AND t.deleted_at IS NULL ORDER BY t.id",
                 (member_id,),
@@ -93,15 +89,14 @@ class TeamRepository:
             params = (team_id, role.value)
         return [
             Member.from_row(row)
-            for row in await fetch_all(self._conn, sql + " ORDER BY m.id", params)
+            for row in await self._conn.fetch_all(sql + " ORDER BY m.id", params)
         ]
 
     async def managers_watching(self, member_id: int) -> list[Member]:
         """Every manager of every team in which the member is a user (each once)."""
         return [
             Member.from_row(row)
-            for row in await fetch_all(
-                self._conn,
+            for row in await self._conn.fetch_all(
                 "SELECT DISTINCT m.* FROM team_members u"
                 " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
                 " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
@@ -114,8 +109,7 @@ class TeamRepository:
 
     async def users_watched_by(self, manager_id: int) -> list[Member]:
         """Every user of every team the member manages (each once)."""
-        rows = await fetch_all(
-            self._conn,
+        rows = await self._conn.fetch_all(
             "SELECT DISTINCT m.* FROM team_members mg"
             " JOIN teams t ON t.id = mg.team_id AND t.deleted_at IS NULL"
             " JOIN team_members u ON u.team_id = mg.team_id AND u.role = 'user'"
@@ -128,8 +122,7 @@ class TeamRepository:
 
     async def is_manager_of(self, manager_id: int, user_id: int) -> bool:
         return (
-            await fetch_one(
-                self._conn,
+            await self._conn.fetch_one(
                 "SELECT 1 FROM team_members u JOIN team_members mg ON mg.team_id = u.team_id"
                 " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
                 " WHERE u.member_id = ? AND u.role = 'user' AND mg.member_id = ?"
@@ -147,8 +140,7 @@ class TeamRepository:
         )
 
     async def shares_personal(self, user_id: int, manager_id: int) -> bool:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT 1 FROM personal_shares WHERE user_id = ? AND manager_id = ?",
             (user_id, manager_id),
         )
@@ -164,12 +156,11 @@ class TeamRepository:
         return invite
 
     async def invite(self, code: str) -> Invite | None:
-        row = await fetch_one(self._conn, "SELECT * FROM invite_codes WHERE code = ?", (code,))
+        row = await self._conn.fetch_one("SELECT * FROM invite_codes WHERE code = ?", (code,))
         return Invite.from_row(row) if row else None
 
     async def active_invite(self, team_id: int, role: Role) -> Invite | None:
-        row = await fetch_one(
-            self._conn,
+        row = await self._conn.fetch_one(
             "SELECT * FROM invite_codes WHERE team_id = ? AND role = ? AND revoked_at IS NULL",
             (team_id, role.value),
         )
