@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -103,6 +104,11 @@ class EventDispatcher:
             self._retry.cancel()
             self._retry = None
         await self.idle()
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """(events stored and not yet handled, when the oldest of them came), for /metrics."""
+        async with self._services.arrivals() as arrivals:
+            return await arrivals.backlog(list(self._handled))
 
     async def replay_unprocessed(self) -> None:
         """Events received but not handled before the process stopped are handled now."""
@@ -346,6 +352,7 @@ class EventDispatcher:
         while True:
             result = await self._services.line.reply(token, ctx.replies[:REPLY_LIMIT])
             tried += 1
+            self._services.metrics.replies.labels(result.outcome.value).inc()
             if result.outcome not in _REPLY_RETRIED or loop.time() + pause > give_up:
                 break
             log.info("reply not taken (%s), tried again in %.2f s", result.outcome, pause)

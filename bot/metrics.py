@@ -9,6 +9,7 @@ from ipaddress import ip_address
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.dispatch import DISPATCHER, EventDispatcher
 from care.services import SERVICES, Services
 
 
@@ -35,14 +36,14 @@ async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if not allowed(request, services):
         raise web.HTTPForbidden(text="metrics: not from an allowed network, and no valid token")
-    await read_service_health(services)
+    await read_service_health(services, request.app[DISPATCHER])
     return web.Response(
         body=generate_latest(services.metrics.registry),
         headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
     )
 
 
-async def read_service_health(services: Services) -> None:
+async def read_service_health(services: Services, dispatcher: EventDispatcher) -> None:
     now = services.clock.now()
     local = now.astimezone(services.timezone)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -52,6 +53,9 @@ async def read_service_health(services: Services) -> None:
     m.outbox_pending.set(health["outbox_pending"])
     m.outbox_oldest.set(_age(now, health["outbox_oldest"]))
     m.outbox_failed.set(health["outbox_failed"])
+    waiting, oldest_waiting = await dispatcher.backlog()
+    m.events_waiting.set(waiting)
+    m.events_oldest_waiting.set(_age(now, oldest_waiting))
     for state in ("open", "resent", "alerted", "answered", "cancelled"):
         m.rounds.labels(state).set(health["rounds"].get(state, 0))
     for step, count in health["steps"].items():

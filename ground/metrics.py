@@ -33,6 +33,12 @@ class Metrics:
             ["purpose", "answer"],
             registry=r,
         )
+        self.replies = Counter(
+            "mimamori_line_replies",
+            "Replies tried (each try, retries included), by LINE's answer",
+            ["answer"],
+            registry=r,
+        )
         self.sweep = Histogram(
             "mimamori_sweep_seconds",
             "Time of one scheduler sweep (plan what is due, send the outbox)",
@@ -46,6 +52,16 @@ class Metrics:
         self.outbox_oldest = Gauge(
             "mimamori_outbox_oldest_pending_seconds",
             "Age of the oldest outbox row not yet accepted by LINE (0 when none)",
+            registry=r,
+        )
+        self.events_waiting = Gauge(
+            "mimamori_webhook_events_waiting",
+            "Webhook events stored and not yet handled",
+            registry=r,
+        )
+        self.events_oldest_waiting = Gauge(
+            "mimamori_webhook_events_oldest_waiting_seconds",
+            "Age of the oldest webhook event stored and not yet handled (0 when none)",
             registry=r,
         )
         self.outbox_failed = Gauge(

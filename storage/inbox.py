@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.database import POSTGRESQL, Connection, fetch_in, insert_rows, to_db
+from storage.database import POSTGRESQL, Connection, fetch_in, from_db, insert_rows, to_db
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,22 @@ class ArrivalsRepository:
         )
         ordered = sorted(rows, key=lambda row: (row[2], row[3]))
         return [Arrival(row[0], row[1], row[2]) for row in ordered]
+
+    async def backlog(self, handled: list[str]) -> tuple[int, datetime | None]:
+        """(how many events wait to be handled, when the oldest came). `handled`: events
+        handled whose removal from the SQLite arrivals is still to come (they are not waiting)."""
+        if self._shared:
+            row = await self._conn.fetch_one(
+                "SELECT COUNT(*), MIN(received_at) FROM webhook_events WHERE processed_at IS NULL"
+            )
+        else:
+            marks = ",".join("?" * len(handled))
+            row = await self._conn.fetch_one(
+                "SELECT COUNT(*), MIN(received_at) FROM arrivals"
+                + (f" WHERE event_id NOT IN ({marks})" if handled else ""),
+                handled,
+            )
+        return (row[0], from_db(row[1])) if row else (0, None)
 
     async def carry(self, arrivals: list[Arrival]) -> None:
         """Events that landed elsewhere and wait still (`InboxRepository.unhandled`), kept

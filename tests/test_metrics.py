@@ -8,9 +8,13 @@ from ipaddress import ip_network
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.dispatch import DISPATCHER
+from storage.database import POSTGRESQL
+from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import watched_resident
-from tests.test_ladder import MINUTE, run_to, tokyo
+from tests.test_ladder import MINUTE, ok_data, run_to, tokyo
+from tests.test_reliability import passing_fault
 
 
 async def scrape(bot: Bot, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -77,3 +81,50 @@ async def test_metrics_are_not_public(start_bot: Callable[..., Awaitable[Bot]]) 
     assert (await bot.client.get("/metrics", headers=wrong)).status == 403
     right = {**behind_proxy, "Authorization": "Bearer scrape-secret"}
     assert await scrape(bot, **right)
+
+
+async def test_metrics_show_events_waiting_to_be_handled(bot: Bot) -> None:
+    """A passing fault keeps one OK from being handled: it shows as waiting, and ageing, until
+    the fault passes."""
+    resident, _ = await watched_resident(bot, "resident", ["daughter"])
+    await run_to(bot, tokyo(11, 24, 9))
+    waiting = ("mimamori_webhook_events_waiting", ())
+    oldest = ("mimamori_webhook_events_oldest_waiting_seconds", ())
+    seen = await scrape(bot)
+    assert (seen[waiting], seen[oldest]) == (0, 0), "the follows were handled"
+
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    newcomer = hook.follow(hook.user_id("newcomer"), bot.clock.now())
+    async with bot.repos() as repos:
+        for statement in passing_fault(repos.conn.dialect, tap["webhookEventId"]):
+            await repos.conn.execute(statement)
+    await bot.post(tap, newcomer)
+    bot.clock.advance(timedelta(minutes=10))
+    seen = await scrape(bot)
+    assert (seen[waiting], seen[oldest]) == (1, 600), "the OK waits; the follow was handled"
+
+    async with bot.repos() as repos:
+        postgres = repos.conn.dialect == POSTGRESQL
+        await repos.conn.execute(
+            "DROP TRIGGER passing_fault" + (" ON webhook_events" if postgres else "")
+        )
+    bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
+    await bot.settle()
+    seen = await scrape(bot)
+    assert (seen[waiting], seen[oldest]) == (0, 0)
+
+
+async def test_metrics_count_replies_by_lines_answer(bot: Bot) -> None:
+
+    resident, _ = await watched_resident(bot, "resident", ["daughter"])
+    await run_to(bot, tokyo(11, 24, 9))
+    before = await scrape(bot)
+    bot.line.fail_next("/v2/bot/message/reply", 429, body={"message": "Too many requests"})
+    await bot.tap(resident, ok_data(bot, resident))
+    seen = await scrape(bot)
+
+    def tries(answer: str) -> float:
+        key = ("mimamori_line_replies_total", (("answer", answer),))
+        return seen.get(key, 0) - before.get(key, 0)
+
+    assert (tries("rate_limited"), tries("delivered")) == (1, 1), "refused once, then taken"
