@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -252,7 +253,7 @@ class EventDispatcher:
                 self._replies.add(task)
                 task.add_done_callback(self._reply_done(chat))
 
-    def _reply_done(self, chat: str) -> Any:
+    def _reply_done(self, chat: str) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             self._replies.discard(task)
             if self._last_reply.get(chat) is task:

@@ -8,13 +8,11 @@ from ipaddress import ip_network
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.dispatch import DISPATCHER
-from storage.database import POSTGRESQL
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import watched_resident
 from tests.test_ladder import MINUTE, ok_data, run_to, tokyo
-from tests.test_reliability import passing_fault
+from tests.test_reliability import passing_fault, passing_fault_ends
 
 
 async def scrape(bot: Bot, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -103,13 +101,7 @@ async def test_metrics_show_events_waiting_to_be_handled(bot: Bot) -> None:
     seen = await scrape(bot)
     assert (seen[waiting], seen[oldest]) == (1, 600), "the OK waits; the follow was handled"
 
-    async with bot.repos() as repos:
-        postgres = repos.conn.dialect == POSTGRESQL
-        await repos.conn.execute(
-            "DROP TRIGGER passing_fault" + (" ON webhook_events" if postgres else "")
-        )
-    bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
-    await bot.settle()
+    await passing_fault_ends(bot)
     seen = await scrape(bot)
     assert (seen[waiting], seen[oldest]) == (0, 0)
 

@@ -288,7 +288,6 @@ async def test_the_same_event_twice_in_one_body_is_handled_once(bot: Bot) -> Non
 async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
     bot: Bot,
 ) -> None:
-    from bot.dispatch import DISPATCHER
 
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     await run_to(bot, tokyo(11, 24, 9))
@@ -309,13 +308,7 @@ async def test_an_event_that_fails_outside_its_handler_is_kept_and_tried_again(
     assert open_round is not None, "nothing of it applied"
     assert registered is not None, "the other event of the batch went through"
 
-    async with bot.repos() as repos:
-        await repos.conn.execute(
-            "DROP TRIGGER passing_fault"
-            + (" ON webhook_events" if repos.conn.dialect == POSTGRESQL else "")
-        )
-    bot.app[DISPATCHER].submit()  # the retry the dispatcher scheduled, brought forward
-    await bot.settle()
+    await passing_fault_ends(bot)
     async with bot.repos() as repos:
         assert tap["webhookEventId"] in await handled_events(repos)
         assert await repos.rounds.open_round(1) is None
@@ -394,6 +387,19 @@ def passing_fault(dialect: str, event_id: str) -> list[str]:
         f"BEFORE {marked} ON webhook_events",
         f"NEW.event_id = '{event_id}'",
     )
+
+
+async def passing_fault_ends(bot: Bot) -> None:
+    """The fault passes, and the retry the dispatcher scheduled is brought forward."""
+    from bot.dispatch import DISPATCHER
+
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "DROP TRIGGER passing_fault"
+            + (" ON webhook_events" if repos.conn.dialect == POSTGRESQL else "")
+        )
+    bot.app[DISPATCHER].submit()
+    await bot.settle()
 
 
 def disk_fault(dialect: str, name: str, timing: str, when: str = "") -> list[str]:
