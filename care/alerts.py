@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from care.errors import Refusal, Refused
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
+from care.protocol import Decision, Event, decide, stage_of
 from care.services import UnitOfWork
 from ground import messages
 from ground.i18n import Locale
-from storage.models import CheckinRound, Member, RoundState
+from storage.models import CheckinRound, Member
+
+WORDS_QUOTED = 1000  # characters of a person's message quoted to the managers
 
 
 async def alert_managers(
@@ -34,6 +37,9 @@ async def alert_managers(
         lines = [locale.t(f"{prefix}body", **values)]
         if again:
             lines.insert(0, locale.t("alert.again"))
+        if checkin.help_words:
+            # Their own words, quoted as written: 「転んで動けません」 says more than a button.
+            lines.append(locale.t("alert.words", words=checkin.help_words[:WORDS_QUOTED]))
         if member.emergency_memo:
             lines.append(locale.t("alert.memo", memo=member.emergency_memo))
         buttons = [
@@ -66,21 +72,24 @@ async def realert_unclaimed(work: UnitOfWork, limit: int) -> int:
     for checkin in rounds:
         if due_step(checkin, protocol, work.now) is not Step.REALERT:
             continue
+        if decide(stage_of(checkin), Event.NOBODY_TOOK) is None:
+            continue
         await work.repos.rounds.mark_realerted(checkin.id, work.now)
         await alert_managers(work, members[checkin.member_id], checkin, again=True)
     return len(rounds)
 
 
-async def ask_for_help(work: UnitOfWork, member: Member) -> tuple[CheckinRound, list[Member]]:
-    """助けてほしい: the person's round (or a new one) becomes an urgent alert, sent to every
-    manager at once. -> (the alert, the managers told)."""
-    current = await work.repos.rounds.open_round(member.id)
-    await work.repos.members.set_last_ok(member.id, work.now)
+async def ask_for_help(
+    work: UnitOfWork, member: Member, current: CheckinRound | None, words: str | None = None
+) -> tuple[CheckinRound, list[Member]]:
+    """助けてほしい, or words of distress (`words`, quoted): the person's open round (or a new
+    one) becomes an urgent alert, sent to every manager at once. Not an OK: the last OK stays
+    what it was. -> (the alert, the managers told)."""
     if current is None:
         round_id = await work.repos.rounds.open_alert(member.id, work.now)
     else:
         round_id = current.id
-    await work.repos.rounds.raise_urgent(round_id, work.now)
+    await work.repos.rounds.raise_urgent(round_id, work.now, words)
     checkin = await work.repos.rounds.get(round_id)
     assert checkin is not None
     await alert_managers(work, member, checkin)
@@ -112,8 +121,7 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     """対応します: the first manager to tap it has the alert; the others hear who does, so
     that nobody assumes someone else will go (nor do five relatives all drive over)."""
     checkin, person = await _alert_of(work, manager, round_id)
-    if checkin.state is not RoundState.ALERTED:
-        raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    _decided(checkin, person, Event.TAKE)
     if await work.repos.rounds.claim(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
         return Taken(person, manager, first=True)
@@ -125,11 +133,18 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
 async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) -> Member:
     """無事を確認しました: the alert closes with who confirmed it, and the team hears it."""
     checkin, person = await _alert_of(work, manager, round_id)
-    if checkin.state is not RoundState.ALERTED:
-        raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    _decided(checkin, person, Event.CONFIRM)
     await work.repos.rounds.confirm(checkin.id, manager.id, work.now)
     await _tell_others(work, person, manager, "alert.confirmed_notice", taker=manager)
     return person
+
+
+def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
+    """A manager's tap, as the protocol takes it: refused once the alert has closed."""
+    decision = decide(stage_of(checkin), event)
+    if decision is None:
+        raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    return decision
 
 
 async def _tell_others(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from care import alerts
 from care.ladder import WAITS, Step, due_step
 from care.notify import tell_managers_about
+from care.protocol import Event, Stage, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground import messages
@@ -122,8 +123,14 @@ async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
     """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
     rounds = await _waiting(work, Step.RESEND, limit)
     for checkin in rounds:
+        assert _after_silence(checkin) is Stage.ASKED_AGAIN
         await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
     return len(rounds)
+
+
+def _after_silence(checkin: CheckinRound) -> Stage | None:
+    decision = decide(stage_of(checkin), Event.NO_ANSWER)
+    return decision.after if decision is not None else None
 
 
 async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
@@ -131,34 +138,10 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     rounds = await _waiting(work, Step.ALERT, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
+        assert _after_silence(checkin) is Stage.ALERTED
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
         await alerts.alert_managers(work, members[checkin.member_id], checkin)
     return len(rounds)
-
-
-async def close_open_round(
-    work: UnitOfWork, member: Member, reason: str, answer: str | None = None
-) -> CheckinRound | None:
-    """A sign of life closes the member's open round; after an alert the managers who were
-    alerted hear that the person is safe. 少し体調が悪い (`answer` "unwell") tells every manager
-    at once instead. Returns the round closed, if one was open."""
-    checkin = await work.repos.rounds.open_round(member.id)
-    await work.repos.members.set_last_ok(member.id, work.now)
-    if answer == "unwell":
-        await _tell_unwell(work, member, checkin.id if checkin else None)
-    if checkin is None:
-        return None
-    await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now, answer)
-    if checkin.state is RoundState.ALERTED and answer != "unwell":
-        alerted = await work.repos.outbox.alerted_members(checkin.id)
-        await tell_managers_about(
-            work, member, "safe", "safe.body", round_id=checkin.id, only=alerted
-        )
-    return checkin
-
-
-async def _tell_unwell(work: UnitOfWork, member: Member, round_id: int | None) -> None:
-    await tell_managers_about(work, member, "unwell", "unwell.body", round_id=round_id)
 
 
 async def stop_checkins(
@@ -168,7 +151,8 @@ async def stop_checkins(
     open round is cancelled and every manager watching hears it, so silence is never mistaken
     for safety. Returns how many managers were told."""
     checkin = await work.repos.rounds.open_round(member.id)
-    if checkin is not None:
+    decision = decide(stage_of(checkin), Event.STOP)
+    if checkin is not None and decision is not None and decision.closes:
         await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
     return await tell_managers_about(work, member, reason, f"stopped.{reason}", until=until)
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from care import alerts, checkins, teams
+from care import answers, checkins, teams
 from care.errors import Refusal, Refused
+from care.protocol import Event
 from care.schedule import Schedule, next_checkin, paused_on
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -166,24 +167,19 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    closed: CheckinRound | None  # the round the answer closed, if one was open
+    answered: answers.Answered  # what the protocol did with it
     member: Member  # as it is after the answer
     state: CheckinState  # where the check-ins stand after it
-    alerted: tuple[Member, ...] = ()  # 助けてほしい: the managers alerted
 
 
-async def answer(work: UnitOfWork, member: Member, how: str, value: str | None = None) -> Answer:
-    """An answer to a check-in, whichever check-in it was tapped on: it proves the person is
-    there now. OK (or a message as a sign of life) closes the open round, and after an alert
-    the managers hear the person is safe; 少し体調が悪い closes it and tells every manager at
-    once; 助けてほしい alerts every manager at once, urgent, with the 緊急時メモ."""
-    after = replace(member, last_ok_at=work.now)
-    today = work.now.astimezone(work.services.timezone).date()
-    if value == "help":
-        alert, told = await alerts.ask_for_help(work, member)
-        return Answer(None, after, checkin_state(after, alert, today), tuple(told))
-    closed = await checkins.close_open_round(work, member, how, value)
-    return Answer(closed, after, checkin_state(after, None, today))
+async def answer(
+    work: UnitOfWork, member: Member, event: Event, words: str | None = None, kind: str = "text"
+) -> Answer:
+    """The person's 元気, 少し体調が悪い, 助けてほしい or message, on whichever round is open;
+    `care.protocol` says what each does and who hears it."""
+    answered = await answers.answer(work, member, event, words, kind)
+    after = await work.repos.members.get(member.id) or member
+    return Answer(answered, after, await state_of(work, after))
 
 
 async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:

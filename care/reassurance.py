@@ -48,11 +48,12 @@ async def send_daily_notes(work: UnitOfWork, limit: int) -> int:
 async def _line(work: UnitOfWork, locale: Locale, person: Member, today: object) -> str:
     name = display_name(locale, person)
     tz = work.services.timezone
-    last = person.last_ok_at
-    if last is not None and last.astimezone(tz).date() == today:
-        return locale.t("note.answered", name=name, at=locale.when(last))
+    # An open round first: an OK this morning says nothing of a call for help this afternoon.
     current = await work.repos.rounds.open_round(person.id)
     if current is not None:
         state = locale.t(f"status.round.{current.state.value}")
         return locale.t("note.waiting", name=name, state=state)
+    last = person.last_ok_at
+    if last is not None and last.astimezone(tz).date() == today:
+        return locale.t("note.answered", name=name, at=locale.when(last))
     return locale.t("note.no_checkin", name=name)

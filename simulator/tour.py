@@ -103,7 +103,11 @@ class Tour:
         # The daughter takes it; her brother hears she does, so they do not both drive over.
         await self.tap(DAUGHTER, self.t("alert.take_button"))
         await sim.advance(timedelta(minutes=30))
-        # A late OK: the relatives hear she is safe.
+        # She writes back: her words reach them as hers, and the alert stays open; a message
+        # is a sign of life, never a sign of safety.
+        await sim.say(key_of(sim, RESIDENT), "ごめんなさい、昼寝をしていました")
+        await self.pause()
+        # Her own OK: only now do the relatives hear she is safe.
         await self.tap(RESIDENT, self.t("checkin.ok_button"))
 
     async def group_round(self) -> None:

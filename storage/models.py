@@ -165,6 +165,7 @@ class CheckinRound:
     claimed_at: datetime | None = None
     confirmed_by: int | None = None  # the manager who found the person safe
     realerted_at: datetime | None = None  # nobody took the alert: it was sent again
+    help_words: str | None = None  # the message whose words of distress raised the alert
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -185,6 +186,7 @@ class CheckinRound:
             claimed_at=from_db(row["claimed_at"]),
             confirmed_by=row["confirmed_by"],
             realerted_at=from_db(row["realerted_at"]),
+            help_words=row["help_words"],
         )
 
 

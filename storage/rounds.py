@@ -131,12 +131,12 @@ class RoundRepository:
         assert row is not None
         return int(row[0])
 
-    async def raise_urgent(self, round_id: int, at: datetime) -> None:
+    async def raise_urgent(self, round_id: int, at: datetime, words: str | None) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
-            " alerted_at = ?, claimed_by = NULL, claimed_at = NULL, realerted_at = NULL"
-            " WHERE id = ?",
-            (to_db(at), round_id),
+            " alerted_at = ?, claimed_by = NULL, claimed_at = NULL, realerted_at = NULL,"
+            " help_words = ? WHERE id = ?",
+            (to_db(at), words, round_id),
         )
 
     async def claim(self, round_id: int, manager_id: int, at: datetime) -> bool:

@@ -103,21 +103,21 @@ async def test_ok_before_resend_closes_round_and_nobody_is_alerted(bot: Bot) -> 
     assert [t for t in bot.line.texts_to(manager) if ALERT in t] == []
 
 
-async def test_a_message_or_sticker_counts_as_a_sign_of_life(bot: Bot) -> None:
+async def test_a_message_or_sticker_is_a_sign_of_life_not_an_ok(bot: Bot) -> None:
     from tests import line_webhook as hook
 
     resident, (manager,) = await watched_resident(bot, "resident", ["son"])
     await run_to(bot, tokyo(11, 24, 9))
     await bot.post(hook.sticker(resident, bot.clock.now()))
-    assert says(bot.line.reply_texts()[-1], "checkin.thanks_message")
-    await run_to(bot, tokyo(11, 25, 8))
-    # the round is closed, so the next day's check-in comes and no re-send
-    await run_to(bot, tokyo(11, 25, 12, 5))
-    assert [t[:6] for t in checkins_to(bot, resident)] == [CHECKIN[:6], CHECKIN[:6]]
+    # The check-in still waits: the answer buttons come again, and the ladder runs on.
+    assert bot.line.reply_texts()[-2] == t("words.ask_again")
+    assert bot.last_reply_postbacks()[0]["label"] == t("checkin.ok_button")
+    await run_to(bot, tokyo(11, 25, 9))
+    assert [t[:6] for t in checkins_to(bot, resident)] == [CHECKIN[:6], RESEND[:6]]
     assert bot.line.texts_to(manager) == []
 
     # A text while no round is open is just a message: the menu answers.
-    await bot.tap(resident, ok_data(bot, resident))  # closes 11/25's round
+    await bot.tap(resident, ok_data(bot, resident))
     await bot.say(resident, "こんにちは")
     assert bot.line.reply_texts()[-1] == t("menu.prompt")
 

@@ -35,7 +35,9 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         heard = texts(demo, relative)
         assert said(heard, "invite.joined.manager", locale)
         assert any(locale.t("alert.title") in text for text in heard), heard
-        assert said(heard, "safe.body", locale, name=RESIDENT)
+        (words,) = said(heard, "words.body", locale, name=RESIDENT)
+        (safe,) = said(heard, "safe.body", locale, name=RESIDENT)
+        assert heard.index(words) < heard.index(safe), "her message did not say she was safe"
     assert said(texts(demo, SON), "alert.taken_notice", locale, taker=DAUGHTER)
     group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
     assert said(group, "group.ok", locale, name=NEIGHBOURS[0])

@@ -1,4 +1,5 @@
-"""Answers to check-ins: the OK button, any message as a sign of life, and one's status."""
+"""Answers to check-ins: the OK button and the others, words of distress, any message as a sign
+of life (never an OK), the managers' taps on an alert, and one's status."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import UTC, datetime
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext
-from bot.router import Router, action, from_person
-from care import alerts, people, trial
+from bot.router import Router, action, from_person, text_of
+from care import alerts, answers, checkins, people, trial
 from care.checkins import ANSWERS
 from care.notify import display_name
+from care.protocol import Audience, Event, Fact, Stage
 from care.services import UnitOfWork
 from ground import messages
 from storage.models import Member, RoundState
@@ -22,16 +24,46 @@ def _has_member(ctx: EventContext) -> bool:
     return from_person(ctx) and ctx.member is not None
 
 
-@router.observe(MessageEvent, _has_member)
-async def sign_of_life(ctx: EventContext) -> None:
-    """A text or sticker from the person while a round is open counts as their answer."""
+def _distress(ctx: EventContext) -> bool:
+    text = text_of(ctx)
+    if not _has_member(ctx) or text is None:
+        return False
+    assert ctx.member is not None
+    words = answers.distress_words(ctx.services.i18n, ctx.member.language)
+    return answers.is_distress(text, words)
+
+
+@router.on(MessageEvent, _distress)
+async def words_of_distress(ctx: EventContext) -> None:
+    """「転んで動けません」: the help path at once, quoting the message, before anything else
+    (a dialog waiting for a team name included)."""
     member = ctx.member
     assert member is not None
     async with ctx.services.unit_of_work() as work:
-        if await work.repos.rounds.open_round(member.id) is None:
+        answered = await people.answer(work, member, Event.DISTRESS, text_of(ctx))
+    ctx.reply(_help_sent(ctx, answered))
+
+
+@router.observe(MessageEvent, lambda ctx: _has_member(ctx) and not _distress(ctx))
+async def sign_of_life(ctx: EventContext) -> None:
+    """A text or sticker is a sign of life, never an OK. During an alert it reaches the
+    managers as the person's words; while a check-in waits, the buttons come again."""
+    member = ctx.member
+    assert member is not None
+    async with ctx.services.unit_of_work() as work:
+        checkin = await work.repos.rounds.open_round(member.id)
+        if checkin is None:
             return
-        answered = await people.answer(work, member, "message")
-    ctx.reply(*_thanks(ctx, answered, "checkin.thanks_message"))
+        kind = ctx.event.message.type
+        answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind)
+        if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
+            resend = checkin.state is RoundState.RESENT
+            again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
+            ctx.reply(messages.text(ctx.t("words.ask_again")), again)
+    if answered.answered.tells(Audience.ALERTED, Fact.WORDS):
+        names = "、".join(display_name(ctx.locale, m) for m in answered.answered.told)
+        key = "words.passed" if names else "words.passed_nobody"
+        ctx.reply(messages.text(ctx.t(key, names=names)))
 
 
 @router.on(PostbackEvent, action("ok"))
@@ -49,33 +81,32 @@ async def on_ok(ctx: EventContext) -> None:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
     async with ctx.services.unit_of_work() as work:
-        answered = await people.answer(work, member, "ok", value)
+        answered = await people.answer(work, member, Event(value))
+    next_text = people.describe_checkins(ctx.locale, answered.state)
+    before = answered.answered.before
     if value == "help":
         ctx.reply(_help_sent(ctx, answered))
-        return
-    if value == "unwell":
-        next_text = people.describe_checkins(ctx.locale, answered.state)
+    elif value == "unwell":
         ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", next=next_text)))
-        return
-    if answered.closed is None and slot_epoch == 0:
-        # 元気です from the rich menu, with no check-in waiting: a sign of life all the same.
-        next_text = people.describe_checkins(ctx.locale, answered.state)
+    elif before is Stage.IDLE and slot_epoch == 0:
+        # 元気です from the rich menu, with no check-in waiting: thanks, nobody is told.
         ctx.reply(messages.text(ctx.t("checkin.menu_ok", next=next_text)))
-        return
-    if answered.closed is None:
+    elif before is Stage.IDLE:
         tapped = datetime.fromtimestamp(slot_epoch, UTC)
-        next_text = people.describe_checkins(ctx.locale, answered.state)
         ctx.reply(
             messages.text(ctx.t("checkin.already", slot=ctx.locale.when(tapped), next=next_text))
         )
-        return
-    ctx.reply(*_thanks(ctx, answered, "checkin.thanks"))
+    else:
+        ctx.reply(messages.text(ctx.t("checkin.thanks", next=next_text)))
+        if answered.answered.tells(Audience.ALERTED, Fact.SAFE):
+            ctx.reply(messages.text(ctx.t("checkin.managers_told")))
 
 
 def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
-    if not answered.alerted:
+    told = answered.answered.told
+    if not told:
         return messages.text(ctx.t("checkin.help_nobody"))
-    names = "、".join(display_name(ctx.locale, m) for m in answered.alerted)
+    names = "、".join(display_name(ctx.locale, m) for m in told)
     return messages.text(ctx.t("checkin.help_sent", names=names))
 
 
@@ -102,14 +133,6 @@ async def on_confirmed_safe(ctx: EventContext) -> None:
     async with ctx.services.unit_of_work() as work:
         person = await alerts.confirm_safe(work, manager, ctx.postback.integer("r"))
     ctx.reply(messages.text(ctx.t("alert.confirmed_you", name=display_name(ctx.locale, person))))
-
-
-def _thanks(ctx: EventContext, answered: people.Answer, key: str) -> list[messages.Message]:
-    next_text = people.describe_checkins(ctx.locale, answered.state)
-    found = [messages.text(ctx.t(key, next=next_text))]
-    if answered.closed is not None and answered.closed.state is RoundState.ALERTED:
-        found.append(messages.text(ctx.t("checkin.managers_told")))
-    return found
 
 
 @router.on(PostbackEvent, action("test_send"))

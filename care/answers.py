@@ -1,0 +1,137 @@
+"""What the person says, carried through the protocol: 元気 (OK), 少し体調が悪い, 助けてほしい, and
+any message or sticker (words of distress among them).
+
+`care.protocol.decide` says what each one does; this module changes the round and writes, into
+the caller's unit of work, what each audience is told.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from care import alerts
+from care.notify import display_name, notify_managers, tell_managers_about
+from care.protocol import Audience, Decision, Event, Fact, Stage, decide, stage_of
+from care.services import UnitOfWork
+from ground import messages
+from ground.i18n import I18n, Locale
+from storage.models import CheckinRound, Member, RoundState
+
+_KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
+def _folded(text: str) -> str:
+    """Text as distress words are matched: full-width and half-width alike, katakana read as
+    hiragana, case ignored (「タスケテ」「ﾀｽｹﾃ」「たすけて」 are one word)."""
+    return unicodedata.normalize("NFKC", text).translate(_KATAKANA).casefold()
+
+
+def distress_words(i18n: I18n, language: str | None) -> tuple[str, ...]:
+    """The words that start the help path: the person's language's list and Japanese's (a
+    deployment extends either in its locale override, key distress.words)."""
+    words: list[str] = []
+    for locale in (i18n.get(language), i18n.get(None)):
+        words += [w.strip() for w in locale.t("distress.words").split(",") if w.strip()]
+    return tuple(dict.fromkeys(_folded(word) for word in words))
+
+
+def is_distress(text: str, words: tuple[str, ...]) -> bool:
+    """True when the text holds a word of distress. A number (119) counts only standing on
+    its own, so a phone number that contains it does not raise an alert."""
+    folded = _folded(text)
+    for word in words:
+        if word.isdigit():
+            if re.search(rf"(?<![0-9]){re.escape(word)}(?![0-9])", folded):
+                return True
+        elif word in folded:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An answer or a message after the protocol has acted on it."""
+
+    before: Stage
+    decision: Decision
+    round: CheckinRound | None  # the person's round before the event (the one it acted on)
+    told: tuple[Member, ...] = ()  # the managers told (the help alert's, the words')
+
+    @property
+    def after(self) -> Stage:
+        return self.decision.after
+
+    def tells(self, audience: Audience, fact: Fact) -> bool:
+        return any(t.audience is audience and t.fact is fact for t in self.decision.tell)
+
+
+async def answer(
+    work: UnitOfWork, member: Member, event: Event, words: str | None = None, kind: str = "text"
+) -> Answered:
+    """The person's OK, unwell, help, message or distress, on whichever round is open.
+    Help with nobody watching changes no round (there is nobody to alert; the person is told
+    to call 119), so a round left open by it never holds back their next check-ins.
+    `words`: what they wrote; `kind`: what they sent when it was not text (sticker, image)."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    stage = stage_of(checkin)
+    decision = decide(stage, event)
+    assert decision is not None, f"{event} is an answer in every stage"
+    if event in (Event.OK, Event.UNWELL):
+        # The person answered a check-in: their last OK (what an alert and the notes show).
+        await work.repos.members.set_last_ok(member.id, work.now)
+    told: list[Member] = []
+    raises_help = any(tell.fact is Fact.HELP_ALERT for tell in decision.tell)
+    if raises_help and await work.repos.teams.managers_watching(member.id):
+        checkin, told = await alerts.ask_for_help(work, member, checkin, words)
+    elif decision.after is Stage.SAFE and checkin is not None:
+        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "ok", work.now, "ok")
+    elif decision.after is Stage.UNWELL and checkin is not None:
+        await work.repos.rounds.close(
+            checkin.id, RoundState.ANSWERED, "unwell", work.now, "unwell"
+        )
+    for tell in decision.tell:
+        if tell.fact is Fact.SAFE:
+            alerted = await work.repos.outbox.alerted_members(checkin.id) if checkin else []
+            await tell_managers_about(
+                work, member, "safe", "safe.body", round_id=_id(checkin), only=alerted
+            )
+        elif tell.fact is Fact.UNWELL:
+            await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
+        elif tell.fact is Fact.WORDS and checkin is not None:
+            told = await pass_on_words(work, member, checkin, words, kind)
+    return Answered(stage, decision, checkin, tuple(told))
+
+
+def _id(checkin: CheckinRound | None) -> int | None:
+    return checkin.id if checkin is not None else None
+
+
+async def pass_on_words(
+    work: UnitOfWork, member: Member, checkin: CheckinRound, words: str | None, kind: str
+) -> list[Member]:
+    """「○○さんからのメッセージ」: what the person wrote during an alert, quoted as written,
+    to the managers the alert reached; the alert stays open. -> the managers told."""
+    alerted = set(await work.repos.outbox.alerted_members(checkin.id))
+    watching = [m for m in await work.repos.teams.managers_watching(member.id) if m.id in alerted]
+
+    if words is not None:
+        key = "words.body"
+    else:
+        key = "words.sticker" if kind == "sticker" else "words.media"
+
+    def build(locale: Locale) -> list[messages.Message]:
+        text = locale.t(
+            key,
+            name=display_name(locale, member),
+            member_id=member.id,
+            at=locale.when(work.now),
+            words=(words or "")[: alerts.WORDS_QUOTED],
+        )
+        return [messages.text(text)]
+
+    await notify_managers(
+        work, member, "words", build, round_id=checkin.id, only=[m.id for m in watching]
+    )
+    return watching

@@ -1,0 +1,216 @@
+"""The safety protocol of 安否通知, whole: the stages a person's round goes through, the events
+that move it, and who is told what at each step. Pure: no I/O, no clock, no LINE.
+
+Every surface (the chat, My page, the console) and the scheduler ask `decide` before they change
+a round or tell anyone anything; `care.answers` and `care.alerts` carry its decisions out. The
+README's table is `table()` written out, and tests/test_protocol_*.py play random lives through it.
+
+The rule this module exists for: managers are told a person is safe only after the person's own
+元気 (OK) or a manager's 「無事を確認しました」. A message or a sticker is a sign of life, never a
+sign of safety: during an alert it reaches the managers as the person's own words and the alert
+stays open; while a check-in waits it is answered with the answer buttons again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from storage.models import CheckinRound, RoundState
+
+
+class Stage(StrEnum):
+    IDLE = "idle"  # no round open: the next check-in comes at the schedule's hour
+    ASKED = "asked"  # the check-in was sent; no answer yet
+    ASKED_AGAIN = "asked_again"  # no answer for 24 h: the check-in was sent again
+    ALERTED = "alerted"  # still no answer 3 h later: every manager was alerted
+    REALERTED = "realerted"  # nobody said 対応します within an hour: alerted again, once
+    HELP = "help"  # 助けてほしい or words of distress: an urgent alert to every manager
+    TAKEN = "taken"  # a manager said 対応します; the alert stays open until found safe
+    SAFE = "safe"  # closed: the person's own 元気
+    CONFIRMED_SAFE = "confirmed_safe"  # closed: a manager's 無事を確認しました
+    UNWELL = "unwell"  # closed before any alert: the person said 少し体調が悪い
+    CLOSED = "closed"  # closed without an answer: paused, stopped, blocked or 退会
+
+
+class Event(StrEnum):
+    DUE = "due"  # the schedule's hour came
+    NO_ANSWER = "no_answer"  # the wait of the ladder ran out (24 h, then 3 h)
+    NOBODY_TOOK = "nobody_took"  # an hour after the alert nobody said 対応します
+    OK = "ok"  # 元気です / OK, by the person
+    UNWELL = "unwell"  # 少し体調が悪い, by the person
+    HELP = "help"  # 助けてほしい, by the person
+    MESSAGE = "message"  # a text or sticker from the person, with no words of distress
+    DISTRESS = "distress"  # a text with words of distress (locale: distress.words)
+    TAKE = "take"  # 対応します, by a manager
+    CONFIRM = "confirm"  # 無事を確認しました, by a manager
+    STOP = "stop"  # paused, stopped, blocked the bot, or 退会
+
+
+class Audience(StrEnum):
+    PERSON = "person"  # the person watched
+    ALERTED = "alerted"  # the managers this round's alerts reached
+    MANAGERS = "managers"  # every manager watching the person now
+    OTHERS = "others"  # every manager watching the person now, but the one who acted
+
+
+class Fact(StrEnum):
+    CHECKIN = "checkin"  # お元気ですか？ with the answer buttons
+    RESEND = "resend"  # the same, asked again
+    ASK_AGAIN = "ask_again"  # a message while a check-in waits: the buttons once more (reply)
+    ALERT = "alert"  # no answer: call or visit
+    ALERT_AGAIN = "alert_again"  # nobody took it yet
+    HELP_ALERT = "help_alert"  # urgent: asking for help (with their words, if they wrote)
+    WORDS = "words"  # 「○○さんからのメッセージ」: the person's words, quoted
+    SAFE = "safe"  # the person answered 元気: safe
+    UNWELL = "unwell"  # the person is not feeling well
+    TAKEN = "taken"  # who takes it
+    CONFIRMED = "confirmed"  # which manager found the person safe
+    STOPPED = "stopped"  # check-ins stop (paused until, stopped, blocked, 退会)
+
+
+@dataclass(frozen=True)
+class Tell:
+    audience: Audience
+    fact: Fact
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an event does to a stage: the stage after it, and who is told what."""
+
+    after: Stage
+    tell: tuple[Tell, ...] = ()
+
+    @property
+    def closes(self) -> bool:
+        return self.after in CLOSED_STAGES
+
+    @property
+    def says_safe(self) -> bool:
+        return any(t.fact in (Fact.SAFE, Fact.CONFIRMED) for t in self.tell)
+
+
+OPEN_STAGES = (
+    Stage.ASKED,
+    Stage.ASKED_AGAIN,
+    Stage.ALERTED,
+    Stage.REALERTED,
+    Stage.HELP,
+    Stage.TAKEN,
+)
+ALERT_STAGES = (Stage.ALERTED, Stage.REALERTED, Stage.HELP, Stage.TAKEN)
+CLOSED_STAGES = (Stage.SAFE, Stage.CONFIRMED_SAFE, Stage.UNWELL, Stage.CLOSED)
+WAITING_STAGES = (Stage.ASKED, Stage.ASKED_AGAIN)
+BY_MANAGER = (Event.TAKE, Event.CONFIRM)
+
+
+def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
+    return tuple(Tell(audience, fact) for audience, fact in pairs)
+
+
+_HELP = Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.HELP_ALERT)))
+_STOP = Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED)))
+
+
+def decide(stage: Stage, event: Event) -> Decision | None:
+    """The protocol: what `event` does in `stage`; None when it does not apply there (a
+    manager's tap on an alert that has closed, a re-send with no check-in waiting)."""
+    if stage in CLOSED_STAGES:
+        stage = Stage.IDLE  # a closed round is behind the person: as if none were open
+    if event is Event.HELP or event is Event.DISTRESS:
+        return _HELP  # in every stage, at once; a help already open is raised again
+    if event is Event.STOP:
+        return _STOP if stage in OPEN_STAGES else Decision(Stage.IDLE, _STOP.tell)
+    if stage is Stage.IDLE:
+        return _idle(event)
+    if stage in WAITING_STAGES:
+        return _waiting(stage, event)
+    return _alerted(stage, event)
+
+
+def _idle(event: Event) -> Decision | None:
+    return {
+        Event.DUE: Decision(Stage.ASKED, _tell((Audience.PERSON, Fact.CHECKIN))),
+        # 元気です from the rich menu with no check-in waiting: thanks, and nobody is told.
+        Event.OK: Decision(Stage.IDLE),
+        Event.UNWELL: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.MESSAGE: Decision(Stage.IDLE),
+    }.get(event)
+
+
+def _waiting(stage: Stage, event: Event) -> Decision | None:
+    if event is Event.NO_ANSWER:
+        if stage is Stage.ASKED:
+            return Decision(Stage.ASKED_AGAIN, _tell((Audience.PERSON, Fact.RESEND)))
+        return Decision(Stage.ALERTED, _tell((Audience.MANAGERS, Fact.ALERT)))
+    return {
+        # No new round while one is open: its re-send and alert stand for the slot.
+        Event.DUE: Decision(stage),
+        Event.OK: Decision(Stage.SAFE),  # nobody was alerted, so nobody needs telling
+        Event.UNWELL: Decision(Stage.UNWELL, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.MESSAGE: Decision(stage, _tell((Audience.PERSON, Fact.ASK_AGAIN))),
+    }.get(event)
+
+
+def _alerted(stage: Stage, event: Event) -> Decision | None:
+    if event is Event.NOBODY_TOOK:
+        if stage is Stage.ALERTED:
+            return Decision(Stage.REALERTED, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
+        if stage is Stage.HELP:  # the urgent alert goes again too, once (storage marks it)
+            return Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
+        return None
+    return {
+        Event.DUE: Decision(stage),
+        Event.OK: Decision(Stage.SAFE, _tell((Audience.ALERTED, Fact.SAFE))),
+        # Not 元気: every manager hears it, and the alert stays open until someone is sure.
+        Event.UNWELL: Decision(stage, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
+        # The first 対応します has it; a later one hears who does, and nobody else is told.
+        Event.TAKE: Decision(Stage.TAKEN)
+        if stage is Stage.TAKEN
+        else Decision(Stage.TAKEN, _tell((Audience.OTHERS, Fact.TAKEN))),
+        Event.CONFIRM: Decision(Stage.CONFIRMED_SAFE, _tell((Audience.OTHERS, Fact.CONFIRMED))),
+    }.get(event)
+
+
+def stage_of(checkin: CheckinRound | None) -> Stage:
+    """Where a round stands, read from its row."""
+    if checkin is None:
+        return Stage.IDLE
+    state = checkin.state
+    if state is RoundState.OPEN:
+        return Stage.ASKED
+    if state is RoundState.RESENT:
+        return Stage.ASKED_AGAIN
+    if state is RoundState.ALERTED:
+        if checkin.claimed_by is not None:
+            return Stage.TAKEN
+        if checkin.urgent:
+            return Stage.HELP
+        return Stage.REALERTED if checkin.realerted_at is not None else Stage.ALERTED
+    if state is RoundState.CANCELLED:
+        return Stage.CLOSED
+    if checkin.close_reason == "confirmed":
+        return Stage.CONFIRMED_SAFE
+    return Stage.UNWELL if checkin.answer == "unwell" else Stage.SAFE
+
+
+def table() -> list[tuple[Stage, Event, Decision]]:
+    """Every (stage, event) the protocol acts on, in order: the README's table."""
+    rows = []
+    for stage in (Stage.IDLE, *OPEN_STAGES):
+        for event in Event:
+            decision = decide(stage, event)
+            if decision is not None:
+                rows.append((stage, event, decision))
+    return rows
+
+
+def table_markdown() -> str:
+    """The protocol as the README shows it to a 社協: stage, event, after, who hears what."""
+    lines = ["| stage | event | after | who is told what |", "|---|---|---|---|"]
+    for stage, event, decision in table():
+        told = ", ".join(f"{t.audience.value}: {t.fact.value}" for t in decision.tell) or "-"
+        lines.append(f"| {stage.value} | {event.value} | {decision.after.value} | {told} |")
+    return "\n".join(lines)

@@ -1,0 +1,479 @@
+"""The safety protocol, proven as a whole: random lives played through the real service (the
+webhook, the scheduler's sweep, the fake LINE, a fake clock, an SQLite file), with the
+protocol's invariants checked after every step.
+
+CI plays a fixed, bounded set of lives (derandomized). A longer run, from the repository root:
+
+    MIMAMORI_LIVES=500 MIMAMORI_LIFE_STEPS=60 MIMAMORI_SHRINK=1 \\
+        .venv/bin/pytest tests/test_protocol_lives.py
+
+A counter-example it finds is shrunk by Hypothesis and becomes an ordinary regression test
+(tests/test_words.py holds the first ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bot.app import create_app
+from care.protocol import ALERT_STAGES, Event, Fact, Stage, decide, stage_of
+from ground.clock import FakeClock
+from ground.postback import PostbackCodec
+from ground.settings import Settings
+from storage.models import OPEN_STATES, CheckinRound
+from tests import line_webhook as hook
+from tests import wording
+from tests.conftest import LOGIN_CHANNEL, SECRET, START, Bot
+from tests.fake_line import FakeLine, message_text, postbacks_in
+from tests.flows import create_team, join
+from tests.wording import JA, says, t
+
+LIVES = int(os.environ.get("MIMAMORI_LIVES", "12"))
+STEPS = int(os.environ.get("MIMAMORI_LIFE_STEPS", "24"))
+RESIDENT, FIRST, SECOND, THIRD = "resident", "son", "daughter", "minsei"
+SAYS_SAFE = ("safe.body", "alert.confirmed_notice")
+
+
+# -- the pure protocol: every table path, with nothing but the table ------------------------
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.lists(st.sampled_from(list(Event)), max_size=40))
+def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Event]) -> None:
+    stage = Stage.IDLE
+    for event in events:
+        decision = decide(stage, event)
+        if decision is None:
+            assert event in (Event.NO_ANSWER, Event.NOBODY_TOOK, Event.TAKE, Event.CONFIRM)
+            continue
+        if decision.says_safe:
+            assert event in (Event.OK, Event.CONFIRM)
+        if event in (Event.MESSAGE, Event.UNWELL) and stage in ALERT_STAGES:
+            assert decision.after is stage, "chatter or 体調 never closes an alert"
+        if event in (Event.HELP, Event.DISTRESS):
+            assert decision.after is Stage.HELP
+            assert any(t.fact is Fact.HELP_ALERT for t in decision.tell)
+        if stage in ALERT_STAGES and decision.closes:
+            assert event in (Event.OK, Event.CONFIRM, Event.STOP)
+        stage = decision.after
+
+
+# -- the real service ------------------------------------------------------------------------
+
+
+@dataclass
+class Life:
+    """What the model knows of the resident: enough to say what must and must not be sent."""
+
+    schedule_on: bool = True
+    paused_until: date | None = None
+    blocked: bool = False
+    withdrawn: bool = False
+    managers: set[str] = field(default_factory=set)  # line user ids managing her team now
+    closed_rounds: set[int] = field(default_factory=set)
+
+    def may_be_asked(self, today: date) -> bool:
+        paused = self.paused_until is not None and today < self.paused_until
+        return self.schedule_on and not paused and not self.blocked and not self.withdrawn
+
+    @property
+    def can_act(self) -> bool:
+        return not self.blocked and not self.withdrawn
+
+
+class Lives(RuleBasedStateMachine):
+    """A resident watched by managers, and everything they and time can do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.folder = Path(tempfile.mkdtemp(prefix="mimamori-lives-"))
+        self.clock = FakeClock(START)
+        self.line = FakeLine()
+        self.life = Life()
+        self.clients: list[TestClient] = []
+        self.step_name = "start"
+        self.seen = 0  # LINE calls already checked
+        self.run(self._start())
+
+    def run(self, work: Any) -> Any:
+        return self.loop.run_until_complete(work)
+
+    async def _start(self) -> None:
+        self.line_server = TestServer(self.line.make_app())
+        await self.line_server.start_server()
+        self.line.url = str(self.line_server.make_url("")).rstrip("/")
+        self.line.now = self.clock.now
+        self.settings = Settings(
+            channel_secret=SECRET,
+            channel_access_token="test-access-token",
+            line_api_base_url=self.line.url,
+            database=self.folder / "mimamori.db",
+            public_url="https://mimamori.example.jp",
+            login_channel_id=LOGIN_CHANNEL,
+            liff_id=f"{LOGIN_CHANNEL}-testliff",
+            liff_sdk_url=f"{self.line.url}/liff-sdk.js",
+            locale_overrides=wording.REWORDED,
+        )
+        self.bot = await self._boot()
+        self.resident = await self.bot.follow(RESIDENT)
+        codes = await create_team(self.bot, self.resident, "family", as_user=True)
+        self.manager_code = codes["manager"]
+        self.uids = {RESIDENT: self.resident}
+        for name in (FIRST, SECOND):
+            self.uids[name] = await self.bot.follow(name)
+            await join(self.bot, self.uids[name], self.manager_code)
+            self.life.managers.add(self.uids[name])
+        async with self.bot.repos() as repos:
+            member = await repos.members.by_line_id(self.resident)
+            assert member is not None
+            self.member_id = member.id
+            ((team, _),) = await repos.teams.teams_of(member.id)
+            self.team_id = team.id
+        self.seen = len(self.line.calls)
+
+    async def _boot(self) -> Bot:
+        app = create_app(self.settings, clock=self.clock, run_scheduler=False)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        self.clients.append(client)
+        return Bot(client, app, self.clock, self.line, self.settings)
+
+    def teardown(self) -> None:
+        async def stop() -> None:
+            for client in self.clients:
+                await client.close()
+            await self.line_server.close()
+
+        self.run(stop())
+        self.loop.close()
+        asyncio.set_event_loop(None)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @property
+    def codec(self) -> PostbackCodec:
+        return PostbackCodec(SECRET)
+
+    # -- what the model reads back ---------------------------------------------------------
+
+    async def _rounds(self) -> list[CheckinRound]:
+        async with self.bot.repos() as repos:
+            return await repos.rounds._many(
+                "SELECT * FROM checkin_rounds WHERE member_id = ? ORDER BY id", (self.member_id,)
+            )
+
+    async def _stage(self) -> tuple[Stage, CheckinRound | None]:
+        rounds = [r for r in await self._rounds() if r.state in OPEN_STATES]
+        current = rounds[-1] if rounds else None
+        return stage_of(current), current
+
+    def _act(self, name: str, work: Any) -> None:
+        self.step_name = name
+        self.before_stage, self.before_round = self.run(self._stage())
+        self.run(work)
+
+    # -- the resident ----------------------------------------------------------------------
+
+    def _newest_checkin_button(self, label: str) -> str | None:
+        for message in reversed(self.line.messages_to(self.resident)):
+            for action in postbacks_in(message):
+                if action["label"] == label:
+                    return action["data"]
+        return None
+
+    @precondition(lambda self: self.life.can_act)
+    @rule(value=st.sampled_from(["ok", "unwell", "help"]), from_menu=st.booleans())
+    def answer(self, value: str, from_menu: bool) -> None:
+        label = t(f"checkin.{value}_button")
+        data = None if from_menu else self._newest_checkin_button(label)
+        if data is None:  # the rich menu's 元気です carries no slot
+            data = self.codec.encode("ok", t=0, v=value)
+        self._act(value, self.bot.tap(self.resident, data))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule(words=st.sampled_from(["こんにちは", "寝ていました", "ありがとう", "電話 03-1190-2222"]))
+    def says_something(self, words: str) -> None:
+        self._act("message", self.bot.say(self.resident, words))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule(index=st.integers(0, 100), before=st.sampled_from(["転んで", "胸が", ""]))
+    def says_distress(self, index: int, before: str) -> None:
+        words = JA.t("distress.words").split(",")
+        self._act("distress", self.bot.say(self.resident, f"{before}{words[index % len(words)]}"))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def sends_sticker(self) -> None:
+        self._act("message", self.bot.post(hook.sticker(self.resident, self.clock.now())))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def blocks(self) -> None:
+        self.life.blocked = True
+        self._act("stop", self.bot.post(hook.unfollow(self.resident, self.clock.now())))
+
+    @precondition(lambda self: self.life.blocked and not self.life.withdrawn)
+    @rule()
+    def unblocks(self) -> None:
+        self.life.blocked = False
+        event = hook.follow(self.resident, self.clock.now(), unblocked=True)
+        self._act("unblock", self.bot.post(event))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule(days=st.sampled_from([3, 7]))
+    def pauses(self, days: int) -> None:
+        if self.life.schedule_on:
+            today = self._today()
+            self.life.paused_until = today + timedelta(days=days)
+        self._act("stop", self.bot.tap(self.resident, self.codec.encode("pause", d=days)))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def resumes(self) -> None:
+        if self.life.paused_until and self._today() < self.life.paused_until:
+            self.life.paused_until = None
+        self._act("resume", self.bot.tap(self.resident, self.codec.encode("resume")))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule(interval=st.sampled_from([1, 2, 3]), hour=st.sampled_from([6, 9, 17]))
+    def changes_schedule(self, interval: int, hour: int) -> None:
+        self.life.schedule_on, self.life.paused_until = True, None
+        data = self.codec.encode("sched_set", i=interval, h=hour)
+        self._act("schedule", self.bot.tap(self.resident, data))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def stops(self) -> None:
+        self.life.schedule_on, self.life.paused_until = False, None
+        self._act("stop", self.bot.tap(self.resident, self.codec.encode("sched_stop")))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def withdraws(self) -> None:
+        self.life.withdrawn = True
+        self.life.managers.clear()
+        self._act("stop", self._withdraw())
+
+    async def _withdraw(self) -> None:
+        token = self.line.issue_id_token(self.resident, RESIDENT, LOGIN_CHANNEL)
+        headers = {"Authorization": f"Bearer {token}"}
+        for path, body in (("/liff/api/terms", {}), ("/liff/api/me/withdraw", {"confirm": True})):
+            response = await self.bot.client.post(path, json=body, headers=headers)
+            assert response.status == 200, await response.text()
+        await self.bot.settle()
+
+    # -- the managers ----------------------------------------------------------------------
+
+    def _alert_button(self, uid: str, label: str) -> str | None:
+        for message in reversed(self.line.messages_to(uid)):
+            for action in postbacks_in(message):
+                if action["label"] == label:
+                    return action["data"]
+        return None
+
+    @rule(who=st.sampled_from([FIRST, SECOND, THIRD]), confirm=st.booleans())
+    def manager_taps(self, who: str, confirm: bool) -> None:
+        uid = self.uids.get(who)
+        label = t("alert.safe_button" if confirm else "alert.take_button")
+        data = self._alert_button(uid, label) if uid else None
+        if uid is None or data is None:
+            return
+        self._act("confirm" if confirm else "take", self.bot.tap(uid, data))
+
+    @precondition(lambda self: not self.life.withdrawn)
+    @rule(who=st.sampled_from([FIRST, SECOND, THIRD]))
+    def manager_joins(self, who: str) -> None:
+        if self.uids.get(who) in self.life.managers:
+            return
+        joined: list[str] = []
+
+        async def joining() -> None:
+            if who not in self.uids:
+                self.uids[who] = await self.bot.follow(who)
+            uid = self.uids[who]
+            await self.bot.say(uid, t("invite.prefill", code=self.manager_code))
+            accept = [
+                a for a in self.bot.last_reply_postbacks() if a["label"] == t("invite.accept")
+            ]
+            if accept:  # none once the manager code has expired (a week): nothing changes
+                await self.bot.tap(uid, accept[0]["data"])
+                joined.append(uid)
+
+        self._act("join", joining())
+        self.life.managers.update(joined)
+
+    @rule(who=st.sampled_from([FIRST, SECOND, THIRD]))
+    def manager_leaves(self, who: str) -> None:
+        uid = self.uids.get(who)
+        if uid is None or uid not in self.life.managers:
+            return
+        self.life.managers.discard(uid)
+        data = self.codec.encode("team_leave_yes", t=self.team_id)
+        self._act("leave", self.bot.tap(uid, data))
+
+    # -- time and the server ---------------------------------------------------------------
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(self.settings.timezone).date()
+
+    @rule(hours=st.sampled_from([1, 3, 23, 24]))
+    def time_passes(self, hours: int) -> None:
+        self._act("time", self.bot.advance(timedelta(hours=hours)))
+
+    @rule()
+    def next_checkin_comes(self) -> None:
+        async def to_next() -> None:
+            async with self.bot.repos() as repos:
+                member = await repos.members.get(self.member_id)
+            due = member.next_due_at if member else None
+            now = self.clock.now()
+            if due is None or due <= now:
+                due = now + timedelta(days=1)
+            self.clock.set(due)
+            await self.bot.sweep()
+
+        self._act("time", to_next())
+
+    @rule()
+    def restarts(self) -> None:
+        async def restart() -> None:
+            await self.bot.settle()
+            await self.clients.pop().close()
+            self.bot = await self._boot()
+            await self.bot.sweep()
+
+        self._act("time", restart())
+
+    # -- the invariants, after every step --------------------------------------------------
+
+    def _new_calls(self) -> list[Any]:
+        calls = self.line.calls[self.seen :]
+        self.seen = len(self.line.calls)
+        return calls
+
+    @invariant()
+    def the_protocol_holds(self) -> None:
+        if not hasattr(self, "before_stage"):
+            return
+        calls = self._new_calls()
+        assert self.line.schema_errors == [], self.line.schema_errors
+        stage, current = self.run(self._stage())
+        sent = [(uid, m) for c in calls if c.status == 200 for uid, m in _delivered(c)]
+        self._nobody_told_safe_unless_said(sent)
+        self._help_reaches_every_manager(sent)
+        self._words_reach_the_alerted(sent, stage)
+        self._no_checkin_when_not_asked(calls)
+        self._alerts_once_per_round()
+        self._closed_stays_closed()
+        self.before_stage = stage
+        self.step_name = "none"  # a rule that did nothing leaves nothing to check
+
+    def _nobody_told_safe_unless_said(self, sent: list[tuple[str, dict[str, Any]]]) -> None:
+        for uid, message in sent:
+            if uid == self.resident:
+                continue
+            text = message_text(message)
+            if any(says(text, key) for key in SAYS_SAFE):
+                assert self.step_name in ("ok", "confirm"), (self.step_name, text)
+                if self.step_name == "ok":
+                    assert self.before_stage in ALERT_STAGES
+
+    def _help_reaches_every_manager(self, sent: list[tuple[str, dict[str, Any]]]) -> None:
+        if self.step_name not in ("help", "distress") or not self.life.managers:
+            return
+        urgent = {uid for uid, m in sent if t("alert.help_title") in message_text(m)}
+        assert self.life.managers <= urgent, (self.life.managers, urgent)
+
+    def _words_reach_the_alerted(
+        self, sent: list[tuple[str, dict[str, Any]]], after: Stage
+    ) -> None:
+        if self.step_name != "message" or self.before_stage not in ALERT_STAGES:
+            return
+        assert after is self.before_stage, "a message never moves an alert"
+        told = {
+            uid
+            for uid, m in sent
+            if any(says(message_text(m), k) for k in ("words.body", "words.sticker"))
+        }
+        alerted = self.run(self._alerted_uids())
+        assert alerted & self.life.managers <= told
+
+    async def _alerted_uids(self) -> set[str]:
+        assert self.before_round is not None
+        async with self.bot.repos() as repos:
+            ids = await repos.outbox.alerted_members(self.before_round.id)
+            members = await repos.members.get_many(ids)
+        return {m.line_user_id for m in members.values()}
+
+    def _no_checkin_when_not_asked(self, calls: list[Any]) -> None:
+        checkin_titles = (JA.t("checkin.title"), JA.t("checkin.resend_title"))
+        for call in calls:
+            if call.path.endswith("/reply") or call.status != 200:
+                continue
+            for uid, message in _delivered(call):
+                asked = message_text(message).startswith(checkin_titles)
+                if uid == self.resident and asked:
+                    assert self.life.may_be_asked(self._today()), (self.life, self.step_name)
+
+    def _alerts_once_per_round(self) -> None:
+        counts: Counter[tuple[int, str, bool, bool]] = Counter()
+        for uid in self.uids.values():
+            for message in self.line.messages_to(uid):
+                text = message_text(message)
+                if not text.startswith((JA.t("alert.title"), JA.t("alert.again"))):
+                    continue
+                take = [a for a in postbacks_in(message) if a["label"] == t("alert.take_button")]
+                decoded = self.codec.decode(take[0]["data"]) if take else None
+                if decoded is None:
+                    continue
+                again = JA.t("alert.again") in text
+                counts[(decoded.integer("r") or 0, uid, again, False)] += 1
+        for key, count in counts.items():
+            assert count == 1, f"an unanswered check-in alerted {key} {count} times"
+
+    def _closed_stays_closed(self) -> None:
+        rounds = self.run(self._rounds())
+        for checkin in rounds:
+            if checkin.id in self.life.closed_rounds:
+                assert checkin.state not in OPEN_STATES, f"round {checkin.id} opened again"
+            elif checkin.state not in OPEN_STATES:
+                self.life.closed_rounds.add(checkin.id)
+
+
+def _delivered(call: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(to whom, message) of a push, multicast or reply the fake LINE accepted."""
+    if call.path.endswith("/reply"):
+        recipients = ["(reply)"]
+    elif call.path.endswith(("/push", "/multicast")):
+        recipients = call.recipients
+    else:
+        return []
+    return [(uid, m) for uid in recipients for m in call.body.get("messages") or []]
+
+
+Lives.TestCase.settings = settings(
+    max_examples=LIVES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    # A life costs about a second: shrinking a failure takes minutes, so CI reports the life
+    # as found and a longer run (MIMAMORI_SHRINK=1) shrinks it to the fewest steps.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate]
+    + ([Phase.shrink] if os.environ.get("MIMAMORI_SHRINK") == "1" else []),
+)
+TestLives = Lives.TestCase
