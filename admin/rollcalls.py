@@ -3,7 +3,6 @@ tally, close it, export the result."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from aiohttp import web
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _csv, _int, _page, audience_of, quota_forecast
-from care import rollcall
+from care import budget, rollcall
 from care.errors import Refused
 
 AUDIENCES = ("everyone", "teams", "groups")
@@ -48,10 +47,19 @@ async def preview(request: web.Request) -> web.Response:
         found = await rollcall.plan(work, audience)
     forecast = await quota_forecast(request)
     left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    settings = _settings(form)
+    reasks = settings["resends"] if settings["resend_every"] else 0
     return await _page(
         request,
         "rollcall_preview.html",
-        {"plan": found, "left": left, "form": {k: form.getall(k) for k in form}},
+        {
+            "plan": found,
+            # What it may cost: everyone asked once, and the silent again at each re-ask.
+            "cost": budget.with_reasks(found.recipients, reasks),
+            "reasks": reasks,
+            "left": left,
+            "form": {k: form.getall(k) for k in form},
+        },
     )
 
 
@@ -68,6 +76,7 @@ async def start(request: web.Request) -> web.Response:
                 work,
                 found,
                 admin,
+                surface="console",
                 quota_left=left,
                 partial=form.get("partial") == "yes",
                 **_settings(form),
@@ -77,12 +86,6 @@ async def start(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text=locale.t(f"rollcall.{refused.reason.value}", **refused.values)
         ) from None
-    await audit(
-        request,
-        "rollcall_started",
-        f"roll-call {roll_call_id}: {audience.kind} {json.dumps(audience.detail())},"
-        f" {found.recipients} recipients",
-    )
     raise web.HTTPSeeOther(f"/admin/rollcalls/{roll_call_id}")
 
 

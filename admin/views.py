@@ -132,6 +132,8 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     if refused.reason is Refusal.NO_SUCH_TEAM:
         return web.HTTPNotFound(text="no such team")
     locale = admin_locale(request)
+    if refused.reason is Refusal.QUOTA_SHORT:
+        return web.HTTPBadRequest(text=locale.t("rollcall.quota_short", **refused.values))
     return web.HTTPBadRequest(text=locale.t(f"admin.refused.{refused.reason.value}"))
 
 
@@ -288,17 +290,16 @@ async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
     admin = session_of(request).admin.name
-    async with services_of(request).unit_of_work() as work:
-        plan = await plan_notice(work, audience)
-        outcome = await record_notice(work, plan, text, admin)
+    forecast = await quota_forecast(request, fresh=True)
+    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    try:
+        async with services_of(request).unit_of_work() as work:
+            plan = await plan_notice(work, audience)
+            outcome = await record_notice(work, plan, text, admin, left)
+    except Refused as refused:
+        raise _refused(request, refused) from None
     if isinstance(outcome, str):
         raise web.HTTPBadRequest(text=admin_locale(request).t(f"admin.notice_problem.{outcome}"))
-    await audit(
-        request,
-        "notice_sent",
-        f"notice {outcome}: {audience.kind} {json.dumps(audience.detail())}, "
-        f"{plan.recipients} recipients, {len(plan.sends)} requests",
-    )
     raise web.HTTPSeeOther("/admin/notices")
 
 

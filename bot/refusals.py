@@ -27,6 +27,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.QUOTA_SHORT: "rollcall.quota_short",
     Refusal.ROLL_CALL_CLOSED: "rollcall.closed",
     Refusal.NOT_ASKED: "rollcall.not_asked",
+    Refusal.TOO_OFTEN: "limits.too_often",
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from care import budget
 from care.services import UnitOfWork
 from ground import messages
 from storage.repositories import Repositories
@@ -88,9 +90,10 @@ async def _team_members(repos: Repositories, team_ids: tuple[int, ...]) -> list[
 
 
 async def record_notice(
-    work: UnitOfWork, plan: NoticePlan, text: str, admin_name: str
+    work: UnitOfWork, plan: NoticePlan, text: str, admin_name: str, quota_left: int | None
 ) -> int | str:
-    """Write the notice and its messages into the outbox; or say why it cannot go."""
+    """Write the notice and its messages into the outbox, audited with its cost; or say why it
+    cannot go (nobody, LINE's broadcast limit; Refused when the quota cannot cover it)."""
     repos, now = work.repos, work.now
     if plan.problem:
         return plan.problem
@@ -99,6 +102,11 @@ async def record_notice(
         BROADCASTS_PER_HOUR - broadcasts + 1
     ):
         return "broadcast_limit"
+    audience = json.dumps(plan.audience.detail())
+    detail = f"{plan.audience.kind} {audience}, {len(plan.sends)} requests"
+    await budget.spend(
+        work, budget.Spend("notice_sent", admin_name, "", plan.recipients, detail), quota_left
+    )
     notice_id = await repos.admin.add_notice(
         admin_name,
         text,

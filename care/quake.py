@@ -71,7 +71,11 @@ class QuakeSettings:
 
 
 async def on_report(
-    work: UnitOfWork, document: str, report: QuakeReport, settings: QuakeSettings
+    work: UnitOfWork,
+    document: str,
+    report: QuakeReport,
+    settings: QuakeSettings,
+    quota_left: int | None = None,
 ) -> str:
     """What the report does; -> started, aftershock, below or elsewhere. Each document once."""
     strongest = report.strongest_in(settings.areas)
@@ -90,8 +94,12 @@ async def on_report(
             work,
             plan,
             f"気象庁 {report.title} {report.event_id}",
+            surface="jma",
             resend_every=timedelta(hours=1),
             resends=2,
+            # After an earthquake, ask as many as the quota covers rather than nobody.
+            quota_left=quota_left,
+            partial=True,
         )
     await work.repos.quakes.record(
         document, report.event_id, report.title, strongest, action, roll_call_id, work.now

@@ -7,11 +7,13 @@ Only those who have not answered are asked again.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from care import budget
 from care.errors import Refusal, Refused
 from care.notices import Audience
 from care.notify import display_name, notify_managers
@@ -83,21 +85,32 @@ async def start(
     plan: RollCallPlan,
     started_by: str,
     *,
+    surface: str,
+    scope: str = "",
     resend_every: timedelta | None = None,
     resends: int = 0,
     close_after: timedelta | None = timedelta(hours=24),
     quota_left: int | None = None,
     partial: bool = False,
 ) -> int:
-    """Send the roll-call; refused when it reaches nobody, or when the month's quota cannot
-    cover it and the admin did not agree to a partial send (then the first come first)."""
+    """Send the roll-call; refused when it reaches nobody, too often (a team's from the chat),
+    or when the month's quota cannot cover it, re-asks counted, and no partial send was agreed
+    (then the first come first). Audited with what it costs (care.budget)."""
     if not plan.people and not plan.groups:
         raise Refused(Refusal.NOBODY)
+    reasks = resends if resend_every else 0
+    cost = budget.with_reasks(plan.recipients, reasks)
+    detail = f"{plan.audience.kind} {json.dumps(plan.audience.detail())}"
+    allowed = await budget.spend(
+        work,
+        budget.Spend(f"rollcall_{surface}", started_by, scope, cost, detail),
+        quota_left,
+        partial,
+    )
     people = plan.people
-    if quota_left is not None and plan.recipients > quota_left:
-        if not partial:
-            raise Refused(Refusal.QUOTA_SHORT, need=plan.recipients, left=quota_left)
-        people = people[: max(0, quota_left - sum(count for _, count in plan.groups))]
+    if allowed < cost:
+        reached = allowed // (1 + reasks)
+        people = people[: max(0, reached - sum(count for _, count in plan.groups))]
     now = work.now
     roll_call_id = await work.repos.rollcalls.create(
         started_by,

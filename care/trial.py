@@ -7,6 +7,7 @@ the record of real rounds and the statistics do not change.
 
 from __future__ import annotations
 
+from care import budget
 from care.errors import Refusal, Refused
 from care.notify import display_name, notify_managers, push_to
 from care.services import UnitOfWork
@@ -15,13 +16,28 @@ from ground.i18n import Locale
 from storage.models import Member
 
 
-async def send_test(work: UnitOfWork, requester: Member, person: Member) -> int:
-    """Send the test for `person` (oneself, or a user of a team the requester manages).
+async def send_test(
+    work: UnitOfWork, requester: Member, person: Member, surface: str, quota_left: int | None
+) -> int:
+    """Send the test for `person` (oneself, or a user of a team the requester manages), a few
+    times a day at most and only what the month's quota covers (care.budget).
     -> how many managers get the test alert."""
     if requester.id != person.id and not await work.repos.teams.is_manager_of(
         requester.id, person.id
     ):
         raise Refused(Refusal.NOT_ALLOWED)
+    managers = await work.repos.teams.managers_watching(person.id)
+    await budget.spend(
+        work,
+        budget.Spend(
+            "test_sent",
+            f"会員ID {requester.id}",
+            f"member:{person.id}",
+            1 + len(managers),
+            f"{surface}: test of 会員ID {person.id}",
+        ),
+        quota_left,
+    )
     services = work.services
     locale = work.locale(person.language)
     today = work.now.astimezone(services.timezone).date()

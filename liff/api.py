@@ -58,6 +58,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.INVALID_MEMO: (400, "invalid_memo"),
     Refusal.NOBODY: (409, "nobody"),
     Refusal.QUOTA_SHORT: (409, "quota_short"),
+    Refusal.TOO_OFTEN: (429, "too_often"),
     Refusal.ROLL_CALL_CLOSED: (409, "roll_call_closed"),
     Refusal.NOT_ASKED: (403, "not_asked"),
 }

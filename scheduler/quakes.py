@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ElementTree
 
 import aiohttp
 
-from care import quake
+from care import budget, quake
 from care.services import Services
 
 log = logging.getLogger("mimamori.jma")
@@ -43,8 +43,9 @@ class QuakePoller:
                 report = quake.parse_report(text)
                 if report is None:
                     continue
+                left = await budget.quota_left(self._services)  # LINE, before the transaction
                 async with self._services.unit_of_work() as work:
-                    done.append(await quake.on_report(work, document, report, self.settings))
+                    done.append(await quake.on_report(work, document, report, self.settings, left))
         return done
 
     async def poll_safely(self) -> None:

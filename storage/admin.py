@@ -96,11 +96,28 @@ class AdminRepository:
             "INSERT INTO login_failures (address, at) VALUES (?, ?)", (address, to_db(now))
         )
 
-    async def audit(self, admin_name: str, action: str, detail: str, now: datetime) -> None:
+    async def audit(
+        self,
+        admin_name: str,
+        action: str,
+        detail: str,
+        now: datetime,
+        scope: str | None = None,
+        messages: int | None = None,
+    ) -> None:
         await self._conn.execute(
-            "INSERT INTO audit_log (at, admin_name, action, detail) VALUES (?, ?, ?, ?)",
-            (to_db(now), admin_name, action, detail[:2000]),
+            "INSERT INTO audit_log (at, admin_name, action, detail, scope, messages)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (to_db(now), admin_name, action, detail[:2000], scope, messages),
         )
+
+    async def audited_since(self, action: str, scope: str, since: datetime) -> int:
+        """How many times `action` was recorded for `scope` since a moment (the rate rule)."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM audit_log WHERE action = ? AND scope = ? AND at > ?",
+            (action, scope, to_db(since)),
+        )
+        return int(row[0]) if row else 0
 
     async def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return [

@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext
 from bot.features.groups import current_group, learn_member, tapper
 from bot.router import Router, action, from_person, group_action, text_of
-from care import rollcall, teams
+from care import budget, rollcall, teams
 from care.notices import Audience
 from ground import messages
 from storage.models import Role
@@ -113,6 +113,7 @@ async def ask_start(ctx: EventContext) -> None:
 @router.on(PostbackEvent, action("rc_start"))
 async def start(ctx: EventContext) -> None:
     assert ctx.member is not None and ctx.postback is not None
+    left = await budget.quota_left(ctx.services)
     async with ctx.services.unit_of_work() as work:
         team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
         if role is not Role.MANAGER:
@@ -120,6 +121,13 @@ async def start(ctx: EventContext) -> None:
             return
         found = await rollcall.plan(work, Audience("teams", team_ids=(team.id,)))
         await rollcall.start(
-            work, found, f"member {ctx.member.id}", resend_every=RESEND_EVERY, resends=RESENDS
+            work,
+            found,
+            f"会員ID {ctx.member.id}",
+            surface="chat",
+            scope=f"team:{team.id}",
+            resend_every=RESEND_EVERY,
+            resends=RESENDS,
+            quota_left=left,
         )
     ctx.reply(messages.text(ctx.t("rollcall.started", count=len(found.people))))

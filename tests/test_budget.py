@@ -1,0 +1,109 @@
+"""Nobody can drain the channel: every send a person or the city starts (テスト送信, roll-calls,
+notices; chat, console, the JMA feed) goes through one rate and quota rule, and is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.conftest import Bot
+from tests.flows import watched_resident
+from tests.test_admin import add_admin, csrf, login
+from tests.test_rollcall import area_team
+from tests.wording import JA, said, says, t
+
+ROLLCALL_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
+
+
+async def audit_rows(bot: Bot, action: str) -> list[dict[str, object]]:
+    async with bot.repos() as repos:
+        return [row for row in await repos.admin.audit_log() if row["action"] == action]
+
+
+async def test_test_sends_are_limited_per_person_per_day_and_audited(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    for _ in range(3):
+        await bot.tap_action(resident, "test_send")
+        assert says(bot.line.reply_texts()[-1], "test.sent", name="resident", count=1)
+    # The son asks for the same person: the limit is hers, whoever asks.
+    await bot.tap_action(son, "test_send", m=1)
+    assert bot.line.reply_texts()[-1] == t("limits.too_often", times=3)
+    assert len(said(bot.line.texts_to(son), "test.alert_body")) == 3, "nothing more was sent"
+    rows = await audit_rows(bot, "test_sent")
+    assert len(rows) == 3 and {row["scope"] for row in rows} == {"member:1"}
+    assert {row["messages"] for row in rows} == {2}, "the test check-in and one test alert"
+    # A day later she may try again.
+    await bot.advance(timedelta(hours=24))
+    await bot.tap_action(resident, "test_send")
+    assert says(bot.line.reply_texts()[-1], "test.sent", name="resident", count=1)
+
+
+async def test_a_test_the_quota_cannot_cover_is_refused(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    bot.line.quota = {"type": "limited", "value": 200}
+    bot.line.quota_used = 199
+    before = len(bot.line.pushes)
+    await bot.tap_action(resident, "test_send")
+    assert bot.line.reply_texts()[-1] == t("rollcall.quota_short", need=2, left=1)
+    assert len(bot.line.pushes) == before
+
+
+async def test_chat_roll_calls_are_limited_per_team_and_counted_with_re_asks(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    for _ in range(2):
+        await bot.tap_action(son, "rc_start", t=1)
+        assert says(bot.line.reply_texts()[-1], "rollcall.started", count=2)
+    sent = len(bot.line.calls)
+    await bot.tap_action(son, "rc_start", t=1)
+    assert bot.line.reply_texts()[-1] == t("limits.too_often", times=2)
+    assert not [c for c in bot.line.calls[sent:] if c.path in ROLLCALL_PATHS]
+    rows = await audit_rows(bot, "rollcall_chat")
+    # Two people, asked once and then re-asked (the chat's roll-call re-asks the silent twice).
+    assert [row["messages"] for row in rows] == [6, 6] and rows[0]["scope"] == "team:1"
+
+    # Counted with its re-asks against what the month leaves: 6 do not fit in 5.
+    resident2, (daughter,) = await watched_resident(bot, "resident2", ["daughter"])
+    bot.line.quota = {"type": "limited", "value": 100}
+    bot.line.quota_used = 95
+    await bot.tap_action(daughter, "rc_start", t=2)
+    assert bot.line.reply_texts()[-1] == t("rollcall.quota_short", need=6, left=5)
+
+
+async def test_the_consoles_estimate_counts_the_re_asks(bot: Bot) -> None:
+    await area_team(bot, "団地", 30)
+    bot.line.quota = {"type": "limited", "value": 100}
+    bot.line.quota_used = 20
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, "/admin/rollcalls")
+    form = {"csrf_token": token, "audience": "everyone", "resend_minutes": "60", "resends": "2"}
+    preview = await (await bot.client.post("/admin/rollcalls/preview", data=form)).text()
+    assert JA.t("admin.rollcalls.with_reasks", cost=90, reasks=2) in preview
+    assert JA.t("admin.rollcalls.short", need=90, left=80) in preview
+    refused = await bot.client.post("/admin/rollcalls", data=form)
+    assert refused.status == 400
+    assert bot.line.multicasts == []
+    await bot.client.post("/admin/rollcalls", data={**form, "partial": "yes"})
+    await bot.settle()
+    # 80 messages cover 26 people asked three times at most.
+    assert sum(len(c.body["to"]) for c in bot.line.multicasts) == 26
+    (row,) = await audit_rows(bot, "rollcall_console")
+    assert row["messages"] == 90 and "80 of 90" in str(row["detail"])
+
+
+async def test_a_notice_the_quota_cannot_cover_is_refused_and_sent_ones_audited(bot: Bot) -> None:
+    await area_team(bot, "団地", 30)
+    bot.line.quota = {"type": "limited", "value": 100}
+    bot.line.quota_used = 90
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, "/admin/notices")
+    form = {"csrf_token": token, "audience": "teams", "team_id": "1", "text": "避難所が開きました"}
+    refused = await bot.client.post("/admin/notices/send", data=form)
+    assert refused.status == 400
+    assert JA.t("rollcall.quota_short", need=30, left=10) in await refused.text()
+    assert await audit_rows(bot, "notice_sent") == []
+    bot.line.quota_used = 0
+    sent = await bot.client.post("/admin/notices/send", data=form, allow_redirects=False)
+    assert sent.status == 303
+    (row,) = await audit_rows(bot, "notice_sent")
+    assert row["messages"] == 30
