@@ -9,6 +9,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from ipaddress import ip_address, ip_network
 from typing import TypeVar
 
 from aiohttp import web
@@ -51,20 +52,54 @@ class LoginGate:
             return await asyncio.to_thread(check_password, password, stored)
 
     @staticmethod
-    async def blocked(repos: Repositories, address: str, now: datetime) -> bool:
-        failures = await repos.admin.address_failures(address, now - LOCK_LENGTH)
-        return failures >= MAX_FAILURES_PER_ADDRESS
+    async def blocked(repos: Repositories, address: str, name: str, now: datetime) -> str | None:
+        """Why this address may not try this name now (None: it may). Counted per address and
+        per (address, name), never per account alone: a stranger who guesses an admin's name
+        locks out only themselves, and a name nobody has is treated like one that exists."""
+        from_address, with_name = await repos.admin.login_failures(
+            address, name, now - LOCK_LENGTH
+        )
+        if from_address >= MAX_FAILURES_PER_ADDRESS:
+            return "login_refused_address"
+        if with_name >= MAX_FAILURES:
+            return "login_refused_locked"
+        return None
 
     @staticmethod
-    async def failed(repos: Repositories, address: str, now: datetime) -> None:
-        await repos.admin.address_failed(address, now, forget_before=now - LOCK_LENGTH)
+    async def failed(repos: Repositories, address: str, name: str, now: datetime) -> None:
+        await repos.admin.login_failed(address, name, now, forget_before=now - LOCK_LENGTH)
 
 
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 
 
+def _trusted(request: web.Request, address: str | None) -> bool:
+    proxies = services_of(request).settings.trusted_proxies
+    try:
+        return address is not None and any(ip_address(address) in net for net in proxies)
+    except ValueError:
+        return False
+
+
 def client_address(request: web.Request) -> str:
-    return request.remote or "?"
+    """Who is asking: the peer, or, when the peer is a configured proxy, the last address in
+    X-Forwarded-For that is not one (a client can write any X-Forwarded-For it likes; only
+    what the proxies appended is believed). An IPv6 client counts by its /64, which one
+    household holds whole."""
+    address = request.remote
+    if _trusted(request, address):
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+            address = hop
+            if not _trusted(request, hop):
+                break
+    try:
+        parsed = ip_address(address or "")
+    except ValueError:
+        return address or "?"
+    if parsed.version == 6:
+        return str(ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _hash(token: str) -> str:
@@ -72,7 +107,8 @@ def _hash(token: str) -> str:
 
 
 def is_https(request: web.Request) -> bool:
-    return request.scheme == "https" or request.headers.get("X-Forwarded-Proto") == "https"
+    forwarded = request.headers.get("X-Forwarded-Proto") == "https"
+    return request.scheme == "https" or (forwarded and _trusted(request, request.remote))
 
 
 def session_of(request: web.Request) -> AdminSession:
@@ -152,24 +188,22 @@ async def login(request: web.Request) -> web.StreamResponse:
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     gate, address = request.app[LOGIN_GATE], client_address(request)
     now = services_of(request).clock.now()
+    name = name[:64]
     async with services_of(request).repositories() as repos:
-        if await gate.blocked(repos, address, now):
-            await repos.admin.audit(name[:64] or "?", "login_refused_address", "", now)
+        refused = await gate.blocked(repos, address, name, now)
+        if refused is not None:
+            await repos.admin.audit(name or "?", refused, address, now)
             return await login_page(request, "locked")
         admin = await repos.admin.by_name(name)
-        if admin is not None and admin.locked_until is not None and admin.locked_until > now:
-            await repos.admin.audit(name, "login_refused_locked", "", now)
-            return await login_page(request, "locked")
     # Hashed outside the unit of work: no database connection waits on scrypt.
     right = await gate.check(password, admin.password_hash if admin else _dummy_hash())
     async with services_of(request).repositories() as repos:
         if admin is None or not right:
-            await gate.failed(repos, address, now)
-            if admin is not None:
-                await repos.admin.login_failed(admin.id, MAX_FAILURES, now + LOCK_LENGTH)
-            await repos.admin.audit(name[:64] or "?", "login_failed", "", now)
+            await gate.failed(repos, address, name, now)
+            await repos.admin.audit(name or "?", "login_failed", address, now)
             return await login_page(request, "wrong")
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        await repos.admin.login_forgiven(address, name)
         await repos.admin.login_succeeded(admin.id, now)
         await repos.admin.start_session(_hash(token), admin.id, csrf, now, now + SESSION_LENGTH)
         await repos.admin.audit(admin.name, "login", "", now)

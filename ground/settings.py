@@ -81,6 +81,9 @@ class Settings:
         ip_network("::1/128"),
     )
     metrics_token: str | None = None
+    # Reverse proxies (Caddy in the compose files) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed; from anyone else those headers are ignored. None by default.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # A manager code forwarded beyond the family stops working after this long.
     manager_code_lifetime: timedelta = timedelta(days=7)
     # Make the rich menus at start-up when none are recorded (else: `mimamori richmenu`).
@@ -117,6 +120,7 @@ class Settings:
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
+            trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),

@@ -40,15 +40,6 @@ class AdminRepository:
         row = await self._conn.fetch_one("SELECT * FROM admins WHERE name = ?", (name,))
         return _admin(row) if row else None
 
-    async def login_failed(self, admin_id: int, max_failures: int, locks_until: datetime) -> None:
-        # Counted and compared in one statement: parallel wrong guesses cannot each see "4".
-        await self._conn.execute(
-            "UPDATE admins SET failed_logins = failed_logins + 1,"
-            " locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END"
-            " WHERE id = ?",
-            (max_failures, to_db(locks_until), admin_id),
-        )
-
     async def login_succeeded(self, admin_id: int, now: datetime) -> None:
         await self._conn.execute(
             "UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
@@ -81,19 +72,29 @@ class AdminRepository:
     async def end_session(self, token_hash: str) -> None:
         await self._conn.execute("DELETE FROM admin_sessions WHERE token_hash = ?", (token_hash,))
 
-    async def address_failures(self, address: str, since: datetime) -> int:
+    async def login_failures(self, address: str, name: str, since: datetime) -> tuple[int, int]:
+        """Failed logins since a moment: (from this address, from it with this name)."""
         row = await self._conn.fetch_one(
-            "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?",
-            (address, to_db(since)),
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN name = ? THEN 1 ELSE 0 END), 0)"
+            " FROM login_failures WHERE address = ? AND at > ?",
+            (name, address, to_db(since)),
         )
-        return int(row[0]) if row else 0
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def address_failed(self, address: str, now: datetime, forget_before: datetime) -> None:
+    async def login_failed(
+        self, address: str, name: str, now: datetime, forget_before: datetime
+    ) -> None:
         await self._conn.execute(
             "DELETE FROM login_failures WHERE at <= ?", (to_db(forget_before),)
         )
         await self._conn.execute(
-            "INSERT INTO login_failures (address, at) VALUES (?, ?)", (address, to_db(now))
+            "INSERT INTO login_failures (address, name, at) VALUES (?, ?, ?)",
+            (address, name, to_db(now)),
+        )
+
+    async def login_forgiven(self, address: str, name: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM login_failures WHERE address = ? AND name = ?", (address, name)
         )
 
     async def audit(

@@ -91,7 +91,7 @@ async def test_login_lock_out_and_logout(bot: Bot) -> None:
     assert await login(bot.client, name="nobody") == 401
     for _ in range(4):
         await login(bot.client, password="wrong")
-    assert await login(bot.client) == 429, "locked even with the right password"
+    assert await login(bot.client) == 429, "this address is stopped for this name"
     bot.clock.advance(timedelta(minutes=16))
     assert await login(bot.client) == 200
     page = await (await bot.client.get("/admin/")).text()
