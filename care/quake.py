@@ -5,9 +5,10 @@ admins instead (an aftershock is asked about before anyone is sent again)."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from defusedxml import ElementTree
 
 from care import rollcall
 from care.notices import Audience
@@ -23,6 +24,7 @@ class QuakeReport:
     title: str
     reported_at: datetime
     intensities: dict[str, str]  # area, city and prefecture codes -> the intensity observed
+    status: str = "通常"  # Control/Status: 通常, or 訓練 (a drill) and 試験 (a test)
 
     def strongest_in(self, codes: frozenset[str]) -> str | None:
         found = [self.intensities[code] for code in codes if code in self.intensities]
@@ -34,12 +36,15 @@ def _local(tag: str) -> str:
 
 
 def parse_report(text: str) -> QuakeReport | None:
-    """A 震度速報 or 震源・震度に関する情報 document; None for anything else (or a 取消)."""
+    """A 震度速報 or 震源・震度に関する情報 document; None for anything else (or a 取消).
+    Parsed with defusedxml: entities and DTDs from the network are refused, not expanded.
+    Raises ValueError (defusedxml's errors included) for a document that is not one."""
     root = ElementTree.fromstring(text)
     values: dict[str, str] = {}
     for element in root.iter():
         name = _local(element.tag)
-        if name in ("Title", "EventID", "ReportDateTime", "InfoType") and name not in values:
+        wanted = ("Title", "EventID", "ReportDateTime", "InfoType", "Status")
+        if name in wanted and name not in values:
             values[name] = (element.text or "").strip()
     if values.get("Title") not in TITLES or values.get("InfoType") == "取消":
         return None
@@ -60,6 +65,7 @@ def parse_report(text: str) -> QuakeReport | None:
         title=values["Title"],
         reported_at=datetime.fromisoformat(values["ReportDateTime"]),
         intensities=intensities,
+        status=values.get("Status", "通常"),
     )
 
 
@@ -68,6 +74,7 @@ class QuakeSettings:
     areas: frozenset[str]  # the city's area, city or prefecture codes
     threshold: str  # e.g. "5-" (震度5弱)
     window: timedelta  # a second report within it does not start another roll-call
+    drills: bool = False  # 訓練 and 試験 reports start roll-calls too (a city's own drill day)
 
 
 async def on_report(
@@ -80,7 +87,9 @@ async def on_report(
     """What the report does; -> started, aftershock, below or elsewhere. Each document once."""
     strongest = report.strongest_in(settings.areas)
     roll_call_id = None
-    if strongest is None:
+    if report.status != "通常" and not settings.drills:
+        action = "drill"  # a 訓練 or 試験 report: recorded, starts nothing
+    elif strongest is None:
         action = "elsewhere"
     elif SCALE.index(strongest) < SCALE.index(settings.threshold):
         action = "below"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -75,6 +76,8 @@ class Settings:
     jma_window: timedelta = timedelta(hours=6)
     jma_feed_url: str = JMA_FEED_DEFAULT
     jma_interval: timedelta = timedelta(seconds=60)
+    # 訓練 and 試験 reports start roll-calls too: on for a city's own drill day only.
+    jma_drills: bool = False
     # /metrics: these networks (loopback by default), or anyone with the token.
     metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
         ip_network("127.0.0.0/8"),
@@ -116,7 +119,9 @@ class Settings:
             jma_areas=_codes(env, "MIMAMORI_JMA_AREAS"),
             jma_threshold=_intensity(env, "MIMAMORI_JMA_THRESHOLD", "5-"),
             jma_window=_duration(env, "MIMAMORI_JMA_WINDOW", "6h"),
-            jma_feed_url=_url(env, "MIMAMORI_JMA_FEED", JMA_FEED_DEFAULT),
+            jma_feed_url=_feed_url(env, "MIMAMORI_JMA_FEED", JMA_FEED_DEFAULT),
+            jma_drills=(env.get("MIMAMORI_JMA_DRILLS") or "").strip().lower()
+            in ("1", "yes", "true", "on"),
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
@@ -125,6 +130,16 @@ class Settings:
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),
         )
+
+
+def _feed_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """The JMA feed: over https (http only for a stand-in on loopback, as the tests and the
+    simulator run one); its documents are fetched only from the same host."""
+    url = _url(env, name, default)
+    parts = urlsplit(url)
+    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SettingsError(name, f"expected an https URL: {url}")
+    return url
 
 
 def _networks(

@@ -46,7 +46,7 @@ class QuakeRepository:
     async def recent(self, since: datetime) -> list[dict[str, Any]]:
         rows = await self._conn.fetch_all(
             "SELECT * FROM jma_reports WHERE received_at >= ? AND action IN ('started',"
-            " 'aftershock') ORDER BY received_at DESC",
+            " 'aftershock', 'skipped') ORDER BY received_at DESC",
             (to_db(since),),
         )
         return [dict(row) for row in rows]

@@ -25,10 +25,24 @@ class JmaFeed:
 
     def __init__(self) -> None:
         self.published: list[tuple[str, str]] = []  # (URL name, file)
+        self.raw: dict[str, str] = {}  # URL name -> a body served as it is
+        self.elsewhere: set[str] = set()  # names linked on another host
+        self.fetched: list[str] = []
         self.url = ""
 
     def publish(self, file: str, name: str | None = None) -> None:
         self.published.insert(0, (name or file, file))
+
+    def publish_raw(self, name: str, body: str | None, elsewhere: bool = False) -> None:
+        """A document as given (None: listed but missing), or linked on another host."""
+        self.published.insert(0, (name, "vxse51_23ku_3.xml"))
+        if body is not None:
+            self.raw[name] = body
+        else:
+            self.raw.pop(name, None)
+            self.published[0] = (name, "")
+        if elsewhere:
+            self.elsewhere.add(name)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -40,16 +54,22 @@ class JmaFeed:
         entries = "".join(
             f"<entry><title>{'震源・震度に関する情報' if 'vxse53' in file else '震度速報'}</title>"
             f"<id>urn:{name}</id><updated>2026-11-23T01:02:10Z</updated>"
-            f'<link type="application/xml" href="{self.url}/data/{name}"/></entry>'
+            f'<link type="application/xml" href="{self._host(name)}/data/{name}"/></entry>'
             for name, file in self.published
         )
         body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>eqvol</title>{entries}</feed>'
         return web.Response(text=body, content_type="application/atom+xml")
 
+    def _host(self, name: str) -> str:
+        return self.url.replace("127.0.0.1", "localhost") if name in self.elsewhere else self.url
+
     async def document(self, request: web.Request) -> web.Response:
         files = dict(self.published)
         name = request.match_info["name"]
-        if name not in files:
+        self.fetched.append(name)
+        if name in self.raw:
+            return web.Response(text=self.raw[name], content_type="application/xml")
+        if not files.get(name):
             raise web.HTTPNotFound()
         text = (DOCUMENTS / files[name]).read_text("utf-8")
         return web.Response(text=text, content_type="application/xml")
@@ -93,3 +113,88 @@ async def test_the_jma_feed_starts_one_roll_call_for_a_strong_quake_in_the_city(
     bot.clock.advance(timedelta(hours=3))  # past the 6-hour window: a new quake is asked about
     jma.publish("vxse51_23ku_5plus.xml", name="next-quake.xml")
     assert await poller.poll() == ["started"]
+
+
+def drill_of(file: str, status: str) -> str:
+    return (
+        (DOCUMENTS / file)
+        .read_text("utf-8")
+        .replace("<Status>通常</Status>", f"<Status>{status}</Status>")
+    )
+
+
+async def feed_and_bot(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    **settings: object,
+) -> tuple[JmaFeed, Bot, QuakePoller]:
+    jma = JmaFeed()
+    server = await aiohttp_server(jma.app())
+    jma.url = str(server.make_url("")).rstrip("/")
+    bot = await start_bot(
+        jma_areas=frozenset({"350"}), jma_feed_url=f"{jma.url}/eqvol.xml", **settings
+    )
+    return jma, bot, QuakePoller(bot.services)
+
+
+async def test_a_drill_or_test_report_starts_nothing_unless_drills_are_on(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    jma.publish_raw("drill.xml", drill_of("vxse51_23ku_5plus.xml", "訓練"))
+    jma.publish_raw("test.xml", drill_of("vxse51_23ku_5plus.xml", "試験"))
+    assert await poller.poll() == ["drill", "drill"]
+    await bot.settle()
+    assert said(bot.line.texts_to(resident), "rollcall.body") == []
+
+    drilling = QuakePoller(replace_settings(bot, jma_drills=True))
+    jma.publish_raw("drill-day.xml", drill_of("vxse51_23ku_5plus.xml", "訓練"))
+    assert await drilling.poll() == ["started"]
+
+
+def replace_settings(bot: Bot, **changes: object) -> object:
+    from dataclasses import replace
+
+    return replace(bot.services, settings=replace(bot.settings, **changes))
+
+
+async def test_one_bad_document_is_skipped_and_recorded_and_the_next_is_read(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Report>&b;</Report>'
+    )
+    jma.publish_raw("broken.xml", "<Report><Title>震度速報")  # cut off
+    jma.publish_raw("missing.xml", None)
+    jma.publish_raw("entities.xml", laughs)
+    jma.publish_raw("huge.xml", "<Report>" + "x" * (1024 * 1024 + 10) + "</Report>")
+    jma.publish_raw("away.xml", "<Report/>", elsewhere=True)
+    jma.publish("vxse51_23ku_5plus.xml")
+    assert await poller.poll() == ["skipped"] * 5 + ["started"]
+    assert "away.xml" not in jma.fetched, "only the feed's own host is fetched"
+    await bot.settle()
+    assert len(said(bot.line.texts_to(resident), "rollcall.body")) == 1
+    assert await poller.poll() == [], "a skipped document is not read again"
+    async with bot.repos() as repos:
+        skipped = [e for e in await repos.admin.audit_log() if e["action"] == "jma_skipped"]
+    assert len(skipped) == 5
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/rollcalls")).text()
+    assert len(said([page], "admin.rollcalls.skipped")) >= 1
+
+
+def test_the_feed_must_be_https_unless_it_is_a_stand_in_on_loopback() -> None:
+    import pytest
+
+    from ground.settings import Settings, SettingsError
+
+    base = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    with pytest.raises(SettingsError, match="MIMAMORI_JMA_FEED"):
+        Settings.from_env({**base, "MIMAMORI_JMA_FEED": "http://www.data.jma.go.jp/x.xml"})
+    local = Settings.from_env({**base, "MIMAMORI_JMA_FEED": "http://127.0.0.1:9/eqvol.xml"})
+    assert local.jma_feed_url.startswith("http://127.0.0.1")
