@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from care import sharing
 from care.errors import Refusal, Refused
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
@@ -24,8 +25,11 @@ async def alert_managers(
     The alert carries the person's 緊急時メモ and the buttons to take it and to close it.
     Returns how many managers were told."""
     services = work.services
+    # The phone number and the 緊急時メモ go only to managers the person agreed to show them to
+    # (the same 「見せる」 as the card); the alert itself goes to every manager: safety first.
+    shown = await sharing.shown_to(work, member)
 
-    def build(locale: Locale) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[messages.Message]:
         values = {
             "name": display_name(locale, member),
             "member_id": member.id,
@@ -40,8 +44,10 @@ async def alert_managers(
         if checkin.help_words:
             # Their own words, quoted as written: 「転んで動けません」 says more than a button.
             lines.append(locale.t("alert.words", words=checkin.help_words[:WORDS_QUOTED]))
-        if member.emergency_memo:
+        if member.emergency_memo and manager.id in shown:
             lines.append(locale.t("alert.memo", memo=member.emergency_memo))
+        if member.personal.phone and manager.id in shown:
+            lines.append(locale.t("alert.phone", phone=member.personal.phone))
         buttons = [
             _button(locale, "alert.take_button", services.postbacks.encode("take", r=checkin.id)),
             _button(locale, "alert.safe_button", services.postbacks.encode("safe", r=checkin.id)),
@@ -150,7 +156,7 @@ def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
 async def _tell_others(
     work: UnitOfWork, person: Member, manager: Member, key: str, taker: Member
 ) -> None:
-    def build(locale: Locale) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[messages.Message]:
         text = locale.t(key, name=display_name(locale, person), taker=display_name(locale, taker))
         return [messages.text(text)]
 

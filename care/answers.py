@@ -121,7 +121,7 @@ async def pass_on_words(
     else:
         key = "words.sticker" if kind == "sticker" else "words.media"
 
-    def build(locale: Locale) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[messages.Message]:
         text = locale.t(
             key,
             name=display_name(locale, member),

@@ -25,8 +25,10 @@ async def push_to(
     content: list[messages.Message],
     purpose: str,
     round_id: int | None = None,
+    about: Member | None = None,
 ) -> None:
-    """Messages to one person, recorded in the outbox (sent after the unit of work commits)."""
+    """Messages to one person (`about` another, for whom 退会 clears them), recorded in the
+    outbox (sent after the unit of work commits)."""
     await work.repos.outbox.add(
         kind="push",
         recipients=[member.line_user_id],
@@ -35,6 +37,7 @@ async def push_to(
         now=work.now,
         round_id=round_id,
         recipient_member_id=member.id,
+        subject_member_id=about.id if about is not None else None,
     )
 
 
@@ -42,17 +45,18 @@ async def notify_managers(
     work: UnitOfWork,
     member: Member,
     purpose: str,
-    build: Callable[[Locale], list[messages.Message]],
+    build: Callable[[Locale, Member], list[messages.Message]],
     round_id: int | None = None,
     only: Sequence[int] | None = None,
 ) -> int:
-    """Push `build(their locale)` to every manager watching the member (or those in `only`);
-    returns how many were told."""
+    """Push `build(their locale, them)` to every manager watching the member (or those in
+    `only`); returns how many were told."""
     managers = await work.repos.teams.managers_watching(member.id)
     if only is not None:
         managers = [manager for manager in managers if manager.id in only]
     for manager in managers:
-        await push_to(work, manager, build(work.locale(manager.language)), purpose, round_id)
+        content = build(work.locale(manager.language), manager)
+        await push_to(work, manager, content, purpose, round_id, about=member)
     return len(managers)
 
 
@@ -68,7 +72,7 @@ async def tell_managers_about(
     """One sentence about the member (`key`, with their name, 会員ID, now and `until`) to every
     manager watching them (or those in `only`), each in their language. -> how many told."""
 
-    def build(locale: Locale) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[messages.Message]:
         text = locale.t(
             key,
             name=display_name(locale, member),
@@ -82,11 +86,16 @@ async def tell_managers_about(
 
 
 async def tell_member(
-    work: UnitOfWork, member: Member, purpose: str, key: str, **values: str
+    work: UnitOfWork,
+    member: Member,
+    purpose: str,
+    key: str,
+    about: Member | None = None,
+    **values: str,
 ) -> None:
-    """One sentence to one person, in their language."""
+    """One sentence to one person, in their language (`about` another person, if it is)."""
     text = work.locale(member.language).t(key, **values)
-    await push_to(work, member, [messages.text(text)], purpose)
+    await push_to(work, member, [messages.text(text)], purpose, about=about)
 
 
 async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, key: str) -> int:
@@ -100,6 +109,7 @@ async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, k
             other,
             key,
             key,
+            about=subject,
             name=display_name(locale, subject),
             team=team.name,
             role=locale.t(f"role_name.{role.value}"),

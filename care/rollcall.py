@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from care import budget
+from care import budget, sharing
 from care.errors import Refusal, Refused
 from care.notices import Audience
 from care.notify import display_name, notify_managers
@@ -181,14 +181,16 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
     await work.repos.members.set_last_ok(member.id, work.now)
     if value != "help":
         return 0
+    shown = await sharing.shown_to(work, member)
 
-    def build(locale: Locale) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[messages.Message]:
         body = locale.t(
             "rollcall.help_notice",
             name=display_name(locale, member),
             member_id=member.id,
             at=locale.when(work.now),
-            phone=member.personal.phone or locale.t("rollcall.phone_none"),
+            phone=(member.personal.phone if manager.id in shown else "")
+            or locale.t("rollcall.phone_none"),
         )
         return [messages.text(body)]
 

@@ -47,3 +47,12 @@ async def allow(work: UnitOfWork, user: Member, manager_id: int | None) -> Membe
 
 async def may_see_personal(work: UnitOfWork, viewer: Member, member: Member) -> bool:
     return viewer.id == member.id or await work.repos.teams.shares_personal(member.id, viewer.id)
+
+
+async def shown_to(work: UnitOfWork, user: Member) -> set[int]:
+    """The managers watching `user` who may see their phone number and 緊急時メモ."""
+    return {
+        manager.id
+        for manager in await work.repos.teams.managers_watching(user.id)
+        if await work.repos.teams.shares_personal(user.id, manager.id)
+    }

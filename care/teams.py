@@ -8,7 +8,7 @@ from datetime import datetime
 
 from care import checkins, invites
 from care.errors import Refusal, Refused
-from care.notify import tell_member, tell_team
+from care.notify import display_name, tell_member, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
 from storage.models import Invite, Member, Role, Team
@@ -105,3 +105,18 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
     await work.repos.teams.remove_member(team.id, member.id, work.now)
     await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
     return member
+
+
+async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) -> Member:
+    """The person takes a manager off watching them (見守り, not 監視): from now on that
+    manager gets no alert, card, phone or memo of theirs, in any team they share; the manager
+    hears it. -> the manager."""
+    manager = await work.repos.members.get(manager_id) if manager_id else None
+    if manager is None or not await work.repos.teams.is_manager_of(manager.id, user.id):
+        raise Refused(Refusal.NOT_ALLOWED)
+    await work.repos.teams.stop_watching(user.id, manager.id, work.now)
+    locale = work.locale(manager.language)
+    await tell_member(
+        work, manager, "unwatched", "unwatch.notice", name=display_name(locale, user)
+    )
+    return manager

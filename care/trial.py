@@ -50,7 +50,7 @@ async def send_test(
     )
     await push_to(work, person, [checkin], "test_checkin")
 
-    def build(manager_locale: Locale) -> list[messages.Message]:
+    def build(manager_locale: Locale, manager: Member) -> list[messages.Message]:
         # No 緊急時メモ in a test: it goes out only inside a real alert.
         body = manager_locale.t(
             "test.alert_body", name=display_name(manager_locale, person), member_id=person.id

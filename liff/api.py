@@ -159,8 +159,9 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         "round": locale.t(f"status.round.{state.round.value if state.round else 'none'}"),
         "alert_open": state.alert_open,
         "paused_until": state.paused_until.isoformat() if state.paused_until else None,
-        # 緊急時メモ: the person's own, and a manager's only while an alert is open.
-        "memo": member.emergency_memo if own or state.alert_open else None,
+        # 緊急時メモ: the person's own, and a manager's only while an alert is open and only
+        # once the person agreed to show their details to this manager.
+        "memo": member.emergency_memo if own or (state.alert_open and shown) else None,
         "watchers": [display_name(locale, m) for m in managers],
         # Another's 氏名, 電話番号...: only once they agreed to show them to this viewer.
         "personal": {name: getattr(member.personal, name) for name in PERSONAL_FIELDS}
@@ -335,7 +336,11 @@ async def team_view(
                 "role": role_in_team.value,
                 "me": member.id == viewer.id,
             }
-            if role is Role.MANAGER and role_in_team is Role.USER:
+            if role is Role.USER and role_in_team is Role.MANAGER and member.id != viewer.id:
+                # The person may take this manager off watching them (「外す」).
+                entry["watches_me"] = await work.repos.teams.is_manager_of(member.id, viewer.id)
+            watched = role is Role.MANAGER and role_in_team is Role.USER
+            if watched and await work.repos.teams.is_manager_of(viewer.id, member.id):
                 state = await people.state_of(work, member)
                 entry["last_ok"] = locale.when(member.last_ok_at)
                 entry["alert_open"] = state.alert_open
@@ -408,6 +413,16 @@ async def leave_team(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def stop_watching(request: web.Request) -> web.Response:
+    """The person takes a manager off watching them (the chat's 「外す」 too)."""
+    body = await json_body(request)
+    if body.get("confirm") is not True:
+        raise error(400, "confirm_required")
+    async with services_of(request).unit_of_work() as work:
+        await teams.stop_watching(work, request[CALLER], _id(request, "member_id"))
+    return web.json_response({"ok": True})
+
+
 def page_texts(locale: Locale) -> dict[str, str]:
     """What the page's script shows, in the person's language."""
     texts = locale.section("liff")
@@ -440,6 +455,7 @@ def api_app() -> web.Application:
         ("POST", "/teams", create_team),
         ("POST", "/teams/{team_id}/rotate", rotate_invite),
         ("POST", "/teams/{team_id}/leave", leave_team),
+        ("POST", "/managers/{member_id}/stop", stop_watching),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

@@ -12,6 +12,7 @@ them.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
@@ -19,7 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from storage.database import arrivals_path, known_migrations
+from storage.database import (
+    SCHEMA_MIGRATIONS,
+    SQLITE,
+    arrivals_path,
+    known_migrations,
+    migrations,
+    owner_only,
+)
 
 
 class BackupError(Exception):
@@ -36,9 +44,13 @@ class CopyFacts:
 def take_backup(database: Path, target: Path) -> CopyFacts:
     if not database.exists():
         raise BackupError(f"no database at {database}")
-    if target.exists():
+    if target.exists() or target.is_symlink():
         raise BackupError(f"{target} exists already; choose a new name")
     partial = target.with_name(target.name + ".partial")
+    if partial.is_symlink():
+        raise BackupError(f"{partial} is a symlink; remove it first")
+    partial.unlink(missing_ok=True)
+    owner_only(partial)  # a backup holds what the database holds: its owner's eyes only
     # Read before the copy: an event handled in between is then in the copy as handled, and
     # one that waits still is in it as waiting (not handled) - none falls between the two.
     waiting = _waiting_arrivals(Path(arrivals_path(database)))
@@ -77,8 +89,43 @@ def _waiting_arrivals(arrivals: Path) -> list[tuple[str, str, str]]:
         conn.close()
 
 
+@functools.cache
+def _schema() -> dict[tuple[str, str], str]:
+    """(type, name) -> SQL of everything this code's migrations make, in a scratch database."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(SCHEMA_MIGRATIONS)
+        for _, _, sql in migrations(SQLITE):
+            conn.executescript(sql)
+        return {
+            (kind, name): " ".join((sql or "").split())
+            for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
+        }
+    finally:
+        conn.close()
+
+
+def _foreign_objects(conn: sqlite3.Connection) -> list[str]:
+    """What a copy holds that this schema does not: a trigger or view of its own (or one
+    rewritten), a table or index it never made. A restored trigger would run inside the
+    server with every write."""
+    known, found = _schema(), []
+    for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master"):
+        if name.startswith("sqlite_"):
+            continue
+        expected = known.get((kind, name))
+        if expected is None:
+            found.append(f"{kind} {name}")
+        elif kind in ("trigger", "view") and " ".join((sql or "").split()) != expected:
+            found.append(f"{kind} {name} (changed)")
+    return found
+
+
 def check_copy(copy: Path) -> CopyFacts:
-    """What a copy holds, or BackupError if it is damaged or not a mimamori database."""
+    """What a copy holds, or BackupError if it is damaged, not a mimamori database, or holds
+    anything this schema does not have (triggers and views above all)."""
+    if copy.is_symlink():
+        raise BackupError(f"{copy} is a symlink; give the file itself")
     if not copy.is_file():
         raise BackupError(f"no file at {copy}")
     try:
@@ -89,6 +136,9 @@ def check_copy(copy: Path) -> CopyFacts:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if integrity != "ok":
             raise BackupError(f"{copy} is damaged: {integrity}")
+        foreign = _foreign_objects(conn)
+        if foreign:
+            raise BackupError(f"{copy} holds what mimamori never made: {', '.join(foreign)}")
         versions = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         members = conn.execute("SELECT count(*) FROM members").fetchone()[0]
         rounds = conn.execute("SELECT count(*) FROM checkin_rounds").fetchone()[0]
@@ -115,8 +165,13 @@ def restore(copy: Path, database: Path, now: datetime) -> tuple[CopyFacts, Path 
     if database.exists():
         kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%dT%H%M%S}")
         take_backup(database, kept)
+    if database.is_symlink():
+        raise BackupError(f"{database} is a symlink; restore onto the file itself")
     incoming = database.with_name(database.name + ".restoring")
-    shutil.copyfile(copy, incoming)
+    incoming.unlink(missing_ok=True)
+    owner_only(incoming)
+    with copy.open("rb") as source, incoming.open("r+b") as written:
+        shutil.copyfileobj(source, written)
     arrivals = arrivals_path(database)
     leftovers = (
         f"{database}-wal",

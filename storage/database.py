@@ -250,8 +250,11 @@ class SqliteDatabase(Database):
         self._arrivals_lock = asyncio.Lock()
 
     async def open(self) -> None:
+        owner_only(self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
+        # What 退会 deletes is overwritten on disk, not left in free pages.
+        await conn.execute("PRAGMA secure_delete = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed round, OK or alert survives power loss, not only a crash.
         await conn.execute("PRAGMA synchronous = FULL")
@@ -303,10 +306,7 @@ class SqliteDatabase(Database):
             await conn.raw.execute("COMMIT")
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version INTEGER PRIMARY KEY, applied_at TEXT)"
-        )
+        await conn.execute(SCHEMA_MIGRATIONS)
         applied = {row[0] for row in await conn.execute_fetchall(_APPLIED)}
         for version, name, sql in migrations(SQLITE):
             if version in applied:
@@ -328,6 +328,9 @@ class SqliteDatabase(Database):
 
 
 _APPLIED = "SELECT version FROM schema_migrations"
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+)
 
 # The arrivals file holds one table, written only by the webhook and emptied as the events
 # are handled; `user_version` numbers its shape.
@@ -343,9 +346,26 @@ def arrivals_path(database: str | Path) -> str:
     return f"{database}-arrivals"
 
 
+def owner_only(path: str | Path) -> None:
+    """The database, its arrivals and its backups hold people's words and phone numbers: made
+    readable by their owner only (SQLite gives its -wal and -shm files the same mode), and an
+    existing one tightened. A symlink is refused rather than followed."""
+    if os.path.islink(path):
+        raise RuntimeError(f"{path} is a symlink; point MIMAMORI_DATABASE at the file itself")
+    if str(path) == ":memory:":
+        return
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 async def _open_arrivals(path: str) -> aiosqlite.Connection:
+    owner_only(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA secure_delete = ON")
     await conn.execute("PRAGMA journal_mode = WAL")
     # FULL, as the database: LINE is answered 200 only once an event is on disk.
     await conn.execute("PRAGMA synchronous = FULL")

@@ -29,11 +29,12 @@ class OutboxRepository:
         round_id: int | None = None,
         recipient_member_id: int | None = None,
         notice_id: int | None = None,
+        subject_member_id: int | None = None,
     ) -> int:
         row = await self._conn.fetch_one(
             "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
-            " recipient_member_id, next_attempt_at, created_at, notice_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " recipient_member_id, next_attempt_at, created_at, notice_id, subject_member_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 kind,
                 json.dumps(list(recipients)),
@@ -45,11 +46,33 @@ class OutboxRepository:
                 to_db(now),
                 to_db(now),
                 notice_id,
+                subject_member_id,
             ),
         )
         assert row is not None
         self.added += 1
         return int(row[0])
+
+    async def scrub_about(self, member_id: int, line_user_id: str) -> None:
+        """退会: messages already sent (or given up) about the person or to them keep their row
+        (delivery figures) and lose their content; their LINE id leaves every recipient list.
+        What is still to be sent (the notice that they left) goes as written."""
+        await self._conn.execute(
+            "UPDATE outbox SET messages = '[]' WHERE state != 'pending'"
+            " AND (subject_member_id = ? OR recipient_member_id = ?)",
+            (member_id, member_id),
+        )
+        rows = await self._conn.fetch_all(
+            "SELECT id, recipients FROM outbox WHERE state != 'pending' AND recipients LIKE ?",
+            (f'%"{line_user_id}"%',),
+        )
+        for row in rows:
+            others = [uid for uid in json.loads(row[1]) if uid != line_user_id]
+            await self._conn.execute(
+                "UPDATE outbox SET recipients = ?, messages = CASE WHEN ? THEN messages"
+                " ELSE '[]' END WHERE id = ?",
+                (json.dumps(others), bool(others), row[0]),
+            )
 
     async def narrow(self, outbox_id: int, recipients: Sequence[str]) -> None:
         """A row not yet sent goes to fewer people (none: it is dropped)."""

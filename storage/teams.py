@@ -102,6 +102,7 @@ class TeamRepository:
                 " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
                 " JOIN members m ON m.id = mg.member_id"
                 " WHERE u.member_id = ? AND u.role = 'user' AND m.id != ? AND m.status = 'active'"
+                f" AND {_WATCHING.format(user='u.member_id', manager='m.id')}"
                 " ORDER BY m.id",
                 (member_id, member_id),
             )
@@ -115,6 +116,7 @@ class TeamRepository:
             " JOIN team_members u ON u.team_id = mg.team_id AND u.role = 'user'"
             " JOIN members m ON m.id = u.member_id"
             " WHERE mg.member_id = ? AND mg.role = 'manager' AND m.id != ? AND m.status = 'active'"
+            f" AND {_WATCHING.format(user='m.id', manager='mg.member_id')}"
             " ORDER BY m.id",
             (manager_id, manager_id),
         )
@@ -126,7 +128,8 @@ class TeamRepository:
                 "SELECT 1 FROM team_members u JOIN team_members mg ON mg.team_id = u.team_id"
                 " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
                 " WHERE u.member_id = ? AND u.role = 'user' AND mg.member_id = ?"
-                " AND mg.role = 'manager' LIMIT 1",
+                " AND mg.role = 'manager'"
+                f" AND {_WATCHING.format(user='u.member_id', manager='mg.member_id')} LIMIT 1",
                 (user_id, manager_id),
             )
             is not None
@@ -137,6 +140,18 @@ class TeamRepository:
             "INSERT INTO personal_shares (user_id, manager_id, granted_at)"
             " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (user_id, manager_id, to_db(now)),
+        )
+
+    async def stop_watching(self, user_id: int, manager_id: int, now: datetime) -> None:
+        """The person took this manager off watching them: no alert, card or share any more."""
+        await self._conn.execute(
+            "INSERT INTO unwatched (user_id, manager_id, at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (user_id, manager_id, to_db(now)),
+        )
+        await self._conn.execute(
+            "DELETE FROM personal_shares WHERE user_id = ? AND manager_id = ?",
+            (user_id, manager_id),
         )
 
     async def shares_personal(self, user_id: int, manager_id: int) -> bool:
@@ -173,3 +188,9 @@ class TeamRepository:
             sql += " AND role = ?"
             params = (*params, role.value)
         await self._conn.execute(sql, params)
+
+
+# A manager watches a user of their team unless the user took them off (table unwatched).
+_WATCHING = (
+    "NOT EXISTS (SELECT 1 FROM unwatched w WHERE w.user_id = {user} AND w.manager_id = {manager})"
+)

@@ -29,6 +29,7 @@ TABLES = (
     "team_members",
     "invite_codes",
     "personal_shares",
+    "unwatched",
     "notices",
     "checkin_rounds",
     "outbox",

@@ -62,15 +62,21 @@ async def test_asking_for_help_alerts_everyone_at_once_with_the_memo(bot: Bot) -
         member = await repos.members.by_line_id(resident)
         assert member is not None
         await repos.conn.execute(
-            "UPDATE members SET emergency_memo = ? WHERE id = ?", ("合鍵は隣の佐藤さん", member.id)
+            "UPDATE members SET emergency_memo = ?, phone = ? WHERE id = ?",
+            ("合鍵は隣の佐藤さん", "090-1234-5678", member.id),
         )
+    # She agreed to show her details to her son only (the 「見せる」 asked when he joined).
+    await bot.tap_action(resident, "share_personal", m=2)
     await run_to(bot, tokyo(11, 24, 9))
     await bot.tap(resident, button(bot, resident, t("checkin.help_button")))
     assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names="son、daughter")
     for manager in (son, daughter):
         alert = bot.line.texts_to(manager)[-1]
         assert t("alert.help_title") in alert and says(alert, "alert.help_body", name="resident")
-        assert t("alert.memo", memo="合鍵は隣の佐藤さん") in alert
+    son_alert, daughter_alert = bot.line.texts_to(son)[-1], bot.line.texts_to(daughter)[-1]
+    assert t("alert.memo", memo="合鍵は隣の佐藤さん") in son_alert
+    assert t("alert.phone", phone="090-1234-5678") in son_alert
+    assert "合鍵" not in daughter_alert and "090-1234-5678" not in daughter_alert, "no consent"
 
 
 async def test_the_first_to_take_an_alert_has_it_and_the_others_hear_who(bot: Bot) -> None:
@@ -171,6 +177,7 @@ async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
     assert me["member"]["memo"] == "合鍵は隣の家\n猫が一匹"
     _, card = await his.call("GET", "/liff/api/members/1")
     assert card["member"]["memo"] is None, "no alert open: the manager does not see it"
+    await bot.tap_action(resident, "share_personal", m=2)  # she shows her son her details
     assert (await theirs.call("GET", "/liff/api/members/1"))[0] == 403
 
     await run_to(bot, tokyo(11, 24, 9))

@@ -10,6 +10,7 @@ from bot.context import EventContext
 from bot.features.invites import invite_messages
 from bot.router import Router, action, from_person, text_of
 from care import invites, reassurance, sharing, teams
+from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
@@ -250,11 +251,42 @@ async def list_members(ctx: EventContext) -> None:
                         state=ctx.t(f"status.round.{state}"),
                     )
                 )
+    quick: list[messages.QuickItem] = []
     if role is Role.USER:
         lines = [ctx.t("team.manager_line", name=display_name(ctx.locale, m)) for m in managers]
+        # The person may take any of them off watching them: one button each.
+        codec = ctx.services.postbacks
+        for manager in managers[: messages.QUICK_REPLY_LIMIT]:
+            label = ctx.t("unwatch.button", name=display_name(ctx.locale, manager))
+            quick.append((label, codec.encode("unwatch", m=manager.id), label))
     key = f"team.members.{role.value}"
     body = ctx.t(key, team=team.name, lines="\n".join(lines) or ctx.t("team.members_none"))
-    ctx.reply(messages.text(body))
+    ctx.reply(messages.text(body, quick or None))
+
+
+@router.on(PostbackEvent, action("unwatch"))
+async def ask_unwatch(ctx: EventContext) -> None:
+    """Taking a manager off: first, what it means, and a way back out."""
+    assert ctx.member is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        manager = await work.repos.members.get(ctx.postback.integer("m") or 0)
+        if manager is None or not await work.repos.teams.is_manager_of(manager.id, ctx.member.id):
+            raise Refused(Refusal.NOT_ALLOWED)
+    name, codec = display_name(ctx.locale, manager), ctx.services.postbacks
+    yes, cancel = ctx.t("unwatch.yes"), ctx.t("menu.cancel")
+    items = [
+        (yes, codec.encode("unwatch_yes", m=manager.id), yes),
+        (cancel, codec.encode("cancel"), cancel),
+    ]
+    ctx.reply(messages.text(ctx.t("unwatch.confirm", name=name), items))
+
+
+@router.on(PostbackEvent, action("unwatch_yes"))
+async def unwatch(ctx: EventContext) -> None:
+    assert ctx.member is not None and ctx.postback is not None
+    async with ctx.services.unit_of_work() as work:
+        manager = await teams.stop_watching(work, ctx.member, ctx.postback.integer("m"))
+    ctx.reply(messages.text(ctx.t("unwatch.done", name=display_name(ctx.locale, manager))))
 
 
 @router.on(PostbackEvent, action("team_leave"))

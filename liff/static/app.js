@@ -375,6 +375,15 @@
           openMember(member.id);
         } }));
       }
+      if (member.watches_me) {
+        // 見守り, not 監視: the person may take a manager off watching them.
+        item.append(el("button", { type: "button", class: "danger unwatch", text: t("unwatch"),
+          onclick: function () {
+            if (!window.confirm(t("unwatch_confirm").replace("{name}", member.name))) return;
+            api("POST", "/liff/api/managers/" + member.id + "/stop", { confirm: true })
+              .then(renderTeams, failed);
+          } }));
+      }
       list.append(item);
     });
     card.append(el("h3", { text: t("members") }), list);
