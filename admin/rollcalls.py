@@ -15,6 +15,7 @@ from care import budget, rollcall
 from care.errors import Refused
 
 AUDIENCES = ("everyone", "teams", "groups")
+VIEW_AUDIT_EVERY = timedelta(hours=1)
 
 
 def _settings(form: Any) -> dict[str, Any]:
@@ -102,9 +103,19 @@ async def live(request: web.Request) -> web.Response:
     """The live tally: counts by answer and area team, who asked for help with how to reach
     them, the silent, a timeline. The page reloads itself while the roll-call is open."""
     roll_call_id = await _found(request)
+    admin = session_of(request).admin.name
     async with services_of(request).unit_of_work() as work:
         call = await work.repos.rollcalls.get(roll_call_id)
         tally = await rollcall.tally(work, roll_call_id)
+        # People's answers and phone numbers were read: audited, once an hour per admin and
+        # roll-call (the page reloads itself every few seconds while it is open).
+        scope = f"rollcall:{roll_call_id}:{admin}"
+        if not await work.repos.admin.audited_since(
+            "rollcall_viewed", scope, work.now - VIEW_AUDIT_EVERY
+        ):
+            await work.repos.admin.audit(
+                admin, "rollcall_viewed", f"roll-call {roll_call_id}", work.now, scope
+            )
     return await _page(request, "rollcall.html", {"call": call, "tally": tally})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.schedule import INTERVALS, Schedule
+from ground.identifiers import row_id
 from storage.models import PERSONAL_FIELDS, Role
 from storage.stats import DAILY_SERIES
 
@@ -26,8 +28,7 @@ QUOTA_CACHE_FOR = timedelta(minutes=10)
 
 
 def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    return row_id(value)
 
 
 async def _daily(request: web.Request, days: int) -> list[dict[str, Any]]:
@@ -319,8 +320,13 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(value: Any) -> Any:
     """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice: a
-    leading =, +, -, @, tab or carriage return is prefixed with a quote)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    leading =, +, -, @, tab or carriage return is prefixed with a quote). Japanese spreadsheet
+    programs also read the full-width ＝＋－＠ as formulas, and skip leading spaces: the
+    first character is read as NFKC would have it, after any spaces."""
+    if not isinstance(value, str):
+        return value
+    first = unicodedata.normalize("NFKC", value.lstrip(" \u3000")[:1])
+    if value.startswith(FORMULA_START) or first.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -335,7 +341,11 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> web.Response:
         body=("\ufeff" + buffer.getvalue()).encode("utf-8"),
         content_type="text/csv",
         charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            # People's names and phone numbers: no proxy or browser cache keeps a copy.
+            "Cache-Control": "no-store",
+        },
     )
 
 

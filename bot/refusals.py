@@ -28,6 +28,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.ROLL_CALL_CLOSED: "rollcall.closed",
     Refusal.NOT_ASKED: "rollcall.not_asked",
     Refusal.TOO_OFTEN: "limits.too_often",
+    Refusal.NOT_PAUSED: "pause.not_paused",
 }
 
 

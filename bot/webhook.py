@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -51,7 +52,7 @@ class Inbox:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             requests = [
-                [(i, json.dumps(raw, ensure_ascii=False)) for i, raw in _identified(events)]
+                [(i, _storable(raw)) for i, raw in _identified(events)]
                 for events, _ in batch
             ]
             stored = [pair for request in requests for pair in request]
@@ -87,6 +88,15 @@ def _identified(raw_events: list[Any]) -> Identified:
             continue
         found.append((event_id, raw))
     return found
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(raw: Any) -> str:
+    """An event as stored. JSON may spell a lone surrogate (\\ud800) that no database can
+    hold as text; it becomes U+FFFD, so that one event cannot sink the batch it came with."""
+    return _LONE_SURROGATE.sub("\ufffd", json.dumps(raw, ensure_ascii=False))
 
 
 def _timestamp(raw: Any) -> int:

@@ -26,6 +26,7 @@ class Refusal(StrEnum):
     NOT_ASKED = "not_asked"  # a roll-call for someone else (a forwarded message)
     ALERT_CLOSED = "alert_closed"  # the alert was answered or confirmed already (values: name)
     ROLE_MISMATCH = "role_mismatch"  # e.g. removing as a manager someone who is a user
+    NOT_PAUSED = "not_paused"  # resuming check-ins that are not paused
     TOO_OFTEN = "too_often"  # a test or a chat roll-call past its rate (values: times)
 
 

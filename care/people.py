@@ -133,7 +133,11 @@ async def pause(work: UnitOfWork, member: Member, until: date) -> datetime:
 
 
 async def resume(work: UnitOfWork, member: Member) -> datetime | None:
-    """The pause ends now: the next check-in comes at the schedule's next hour."""
+    """The pause ends now: the next check-in comes at the schedule's next hour. Refused when
+    nothing is paused: the schedule's next check-in stays where it is."""
+    today = work.now.astimezone(work.services.timezone).date()
+    if not paused_on(member.paused_until, today):
+        raise Refused(Refusal.NOT_PAUSED)
     await work.repos.members.set_paused_until(member.id, None)
     schedule = checkins.schedule_of(member)
     if schedule is None:

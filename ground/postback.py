@@ -12,6 +12,8 @@ import hmac
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
+from ground.identifiers import row_id
+
 MAX_DATA_LENGTH = 300
 _SIGNATURE_BYTES = 12
 
@@ -25,8 +27,7 @@ class Postback:
         return self.fields.get(name)
 
     def integer(self, name: str) -> int | None:
-        value = self.fields.get(name)
-        return int(value) if value is not None and value.isdigit() else None
+        return row_id(self.fields.get(name))
 
 
 class PostbackCodec:

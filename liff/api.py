@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
 from care.services import SERVICES, Services, UnitOfWork
 from ground.i18n import Locale
+from ground.identifiers import row_id
 from liff.auth import LIFF_VERIFIER, VerificationUnavailable
 from storage.models import PERSONAL_FIELDS, Member, Role, Team
 
@@ -59,6 +61,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.NOBODY: (409, "nobody"),
     Refusal.QUOTA_SHORT: (409, "quota_short"),
     Refusal.TOO_OFTEN: (429, "too_often"),
+    Refusal.NOT_PAUSED: (409, "not_paused"),
     Refusal.ROLL_CALL_CLOSED: (409, "roll_call_closed"),
     Refusal.NOT_ASKED: (403, "not_asked"),
 }
@@ -121,19 +124,31 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise error(415, "json_required")
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(await request.text(), parse_constant=_refuse, parse_float=_finite)
+    except (ValueError, RecursionError):
+        # RecursionError: thousands of nested brackets; ValueError: not JSON, or 1e400 / NaN.
         raise error(400, "malformed_json") from None
     if not isinstance(body, dict):
         raise error(400, "malformed_json")
     return body
 
 
+def _refuse(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a number a person types")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def _id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise error(404, "not_found") from None
+    found = row_id(request.match_info[name])
+    if found is None:
+        raise error(404, "not_found")
+    return found
 
 
 # --- the member card ---------------------------------------------------------------------
@@ -249,6 +264,7 @@ async def pause(request: web.Request) -> web.Response:
 
 
 async def resume(request: web.Request) -> web.Response:
+    """Resume a pause; refused (409 not_paused) when there is none, so the schedule is left."""
     await json_body(request)
     async with services_of(request).unit_of_work() as work:
         await people.resume(work, request[CALLER])

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 
 import qrcode
 from aiohttp import web
 from qrcode.image.pure import PyPNGImage
 
+from care import invites
 from care.invites import invite_link
 from care.services import SERVICES
 from ground import invite_codes
 
 
+@functools.lru_cache(maxsize=256)
 def qr_png(content: str) -> bytes:
+    """The PNG of a QR code; kept, since a team's code is asked for again and again, and drawn
+    in a thread (tens of milliseconds of pure Python that must not hold up the webhook)."""
     image = qrcode.make(content, image_factory=PyPNGImage, box_size=10, border=4)
     buffer = io.BytesIO()
     image.save(buffer)
@@ -27,7 +33,9 @@ async def invite_qr(request: web.Request) -> web.Response:
     async with request.app[SERVICES].unit_of_work() as work:
         invite = await work.repos.teams.invite(code)
         team = await work.repos.teams.get(invite.team_id) if invite else None
-    if invite is None or invite.revoked_at is not None or team is None:
+        expired = invite is not None and invites.expired(work, invite)
+    if invite is None or invite.revoked_at is not None or team is None or expired:
+        # An expired manager code is not drawn: a QR forwarded beyond the family stops too.
         raise web.HTTPNotFound(text="unknown invite code")
     locale = request.app[SERVICES].i18n.get(None)
     # Scanned, it opens the chat with the code typed in; without the link, the text itself.
@@ -35,7 +43,7 @@ async def invite_qr(request: web.Request) -> web.Response:
     content = link or locale.t("invite.prefill", code=code)
     disposition = "attachment" if "download" in request.query else "inline"
     return web.Response(
-        body=qr_png(content),
+        body=await asyncio.to_thread(qr_png, content),
         content_type="image/png",
         headers={
             "Cache-Control": "no-store",

@@ -16,5 +16,7 @@ router = Router("fallback")
 
 @router.on(PostbackEvent, from_person)
 async def unknown_postback(ctx: EventContext) -> None:
-    log.warning("postback refused: %.100r", ctx.event.postback.data)
+    # Not the data itself: a forged or stale postback may carry anything, a person's words
+    # included, and logs outlive 退会.
+    log.warning("postback refused (%d characters)", len(ctx.event.postback.data or ""))
     ctx.reply(messages.text(ctx.t("postback.invalid")))

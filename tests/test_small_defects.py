@@ -1,0 +1,124 @@
+"""Small defects found on the way, each fixed and held here: expired codes as QR images, QR
+images cached, resuming what is not paused, hostile JSON and ids, an event that cannot be
+stored, what a refused postback logs, CSV exports, and reading people's details audited."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.flows import create_team, watched_resident
+from tests.test_admin import add_admin, csrf, login
+from tests.test_liff_api import Page
+from tests.test_rollcall import start_roll_call
+from tests.wording import t
+
+
+async def test_an_expired_manager_code_is_no_longer_drawn_and_images_are_kept(bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    codes = await create_team(bot, resident, "家族", as_user=True)
+    first = await bot.client.get(f"/invites/{codes['manager']}.png")
+    again = await bot.client.get(f"/invites/{codes['manager']}.png")
+    assert first.status == again.status == 200
+    assert await first.read() == await again.read()
+    bot.clock.advance(bot.settings.manager_code_lifetime + timedelta(minutes=1))
+    assert (await bot.client.get(f"/invites/{codes['manager']}.png")).status == 404
+    assert (await bot.client.get(f"/invites/{codes['user']}.png")).status == 200, "no expiry"
+
+
+async def test_resuming_what_is_not_paused_is_refused_and_moves_nothing(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    async with bot.repos() as repos:
+        before = await repos.members.by_line_id(resident)
+    bot.clock.advance(timedelta(hours=30))  # past the first check-in's hour
+    page.renew()
+    status, body = await page.call("POST", "/liff/api/me/resume", {})
+    assert (status, body["error"]) == (409, "not_paused")
+    async with bot.repos() as repos:
+        after = await repos.members.by_line_id(resident)
+    assert before is not None and after is not None and after.next_due_at == before.next_due_at
+
+
+@pytest.mark.parametrize(
+    "body", ['{"a":' * 100_000 + "1" + "}" * 100_000, '{"interval_days": 1e400, "hour": 9}']
+)
+async def test_hostile_json_on_my_page_is_a_400(bot: Bot, body: str) -> None:
+    page = Page(bot, await bot.follow("someone"), "someone")
+    await page.accept_terms()
+    response = await bot.client.put(
+        "/liff/api/me/schedule",
+        data=body,
+        headers={"Authorization": f"Bearer {page.token}", "Content-Type": "application/json"},
+    )
+    assert response.status == 400 and (await response.json())["error"] == "malformed_json"
+
+
+@pytest.mark.parametrize("team_id", ["²", "١٢", "9" * 40])
+async def test_odd_ids_in_the_console_and_my_page_are_a_404(bot: Bot, team_id: str) -> None:
+    await add_admin(bot)
+    await login(bot.client)
+    assert (await bot.client.get(f"/admin/teams/{team_id}")).status == 404
+    page = Page(bot, await bot.follow("someone"), "someone")
+    await page.accept_terms()
+    assert (await page.call("GET", f"/liff/api/members/{team_id}"))[0] == 404
+
+
+async def test_an_event_that_cannot_be_stored_as_is_fails_only_itself(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    other = await bot.follow("other")
+    broken = hook.text(resident, "x", bot.clock.now())
+    fine = hook.text(other, "こんにちは", bot.clock.now())
+    payload = hook.body(broken, fine).replace(b'"text": "x"', b'"text": "\\ud800"')
+    payload = payload.replace(b'"text":"x"', b'"text":"\\ud800"')
+    assert b"\\ud800" in payload
+    response = await bot.client.post(
+        "/callback",
+        data=payload,
+        headers={"X-Line-Signature": hook.sign(payload, bot.settings.channel_secret)},
+    )
+    await bot.settle()
+    assert response.status == 200
+    assert bot.line.reply_texts()[-1] == t("menu.prompt"), "the other event was handled"
+
+
+async def test_a_refused_postback_is_logged_without_its_data(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = await bot.follow("person")
+    with caplog.at_level(logging.WARNING):
+        await bot.tap(person, "a=ok&secret-words-here&s=forged")
+    assert bot.line.reply_texts()[-1] == t("postback.invalid")
+    assert "secret-words-here" not in caplog.text and "postback refused" in caplog.text
+
+
+async def test_csv_exports_are_not_cached_and_full_width_formulas_are_neutralised(
+    bot: Bot,
+) -> None:
+    from admin.views import cell
+
+    assert cell("＝HYPERLINK(1)") == "'＝HYPERLINK(1)"
+    assert cell("　=1+1") == "'　=1+1"
+    assert cell("＋81") == "'＋81" and cell("山田") == "山田"
+    await add_admin(bot)
+    await login(bot.client)
+    response = await bot.client.get("/admin/export/members.csv")
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+
+
+async def test_reading_a_roll_calls_answers_and_phones_is_audited(bot: Bot) -> None:
+    await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot)
+    await login(bot.client)
+    call = await start_roll_call(bot, audience="everyone")
+    for _ in range(3):  # the page reloads itself: one line an hour, not one a reload
+        assert (await bot.client.get(f"/admin/rollcalls/{call}")).status == 200
+    async with bot.repos() as repos:
+        viewed = [e for e in await repos.admin.audit_log() if e["action"] == "rollcall_viewed"]
+    assert len(viewed) == 1 and viewed[0]["admin_name"] == "city-staff"
+    assert await csrf(bot.client, f"/admin/rollcalls/{call}")
