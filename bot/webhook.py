@@ -52,8 +52,7 @@ class Inbox:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             requests = [
-                [(i, _storable(raw)) for i, raw in _identified(events)]
-                for events, _ in batch
+                [(i, _storable(raw)) for i, raw in _identified(events)] for events, _ in batch
             ]
             stored = [pair for request in requests for pair in request]
             now = self._services.clock.now()

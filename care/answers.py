@@ -12,11 +12,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from care import alerts
-from care.notify import display_name, notify_managers, tell_managers_about
+from care.notify import tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, Stage, decide, stage_of
 from care.services import UnitOfWork
-from ground import messages
-from ground.i18n import I18n, Locale
+from ground.i18n import I18n
 from storage.models import CheckinRound, Member, RoundState
 
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
@@ -121,17 +120,9 @@ async def pass_on_words(
     else:
         key = "words.sticker" if kind == "sticker" else "words.media"
 
-    def build(locale: Locale, manager: Member) -> list[messages.Message]:
-        text = locale.t(
-            key,
-            name=display_name(locale, member),
-            member_id=member.id,
-            at=locale.when(work.now),
-            words=(words or "")[: alerts.WORDS_QUOTED],
-        )
-        return [messages.text(text)]
-
-    await notify_managers(
-        work, member, "words", build, round_id=checkin.id, only=[m.id for m in watching]
+    only = [m.id for m in watching]
+    words = (words or "")[: alerts.WORDS_QUOTED]
+    await tell_managers_about(
+        work, member, "words", key, round_id=checkin.id, only=only, words=words
     )
     return watching

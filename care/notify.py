@@ -68,9 +68,11 @@ async def tell_managers_about(
     round_id: int | None = None,
     only: Sequence[int] | None = None,
     until: datetime | None = None,
+    **values: str,
 ) -> int:
-    """One sentence about the member (`key`, with their name, 会員ID, now and `until`) to every
-    manager watching them (or those in `only`), each in their language. -> how many told."""
+    """One sentence about the member (`key`, with their name, 会員ID, now, `until` and any
+    other `values`) to every manager watching them (or those in `only`), each in their
+    language. -> how many told."""
 
     def build(locale: Locale, manager: Member) -> list[messages.Message]:
         text = locale.t(
@@ -79,6 +81,7 @@ async def tell_managers_about(
             member_id=member.id,
             at=locale.when(work.now),
             until=locale.when(until),
+            **values,
         )
         return [messages.text(text)]
 

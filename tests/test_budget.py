@@ -14,6 +14,12 @@ from tests.wording import JA, said, says, t
 ROLLCALL_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
 
 
+def quota(bot: Bot, limit: int, used: int) -> None:
+    """The month's quota as the stand-in LINE reports it."""
+    bot.line.quota = {"type": "limited", "value": limit}
+    bot.line.quota_used = used
+
+
 async def audit_rows(bot: Bot, action: str) -> list[dict[str, object]]:
     async with bot.repos() as repos:
         return [row for row in await repos.admin.audit_log() if row["action"] == action]
@@ -39,8 +45,7 @@ async def test_test_sends_are_limited_per_person_per_day_and_audited(bot: Bot) -
 
 async def test_a_test_the_quota_cannot_cover_is_refused(bot: Bot) -> None:
     resident, _ = await watched_resident(bot, "resident", ["son"])
-    bot.line.quota = {"type": "limited", "value": 200}
-    bot.line.quota_used = 199
+    quota(bot, 200, 199)
     before = len(bot.line.pushes)
     await bot.tap_action(resident, "test_send")
     assert bot.line.reply_texts()[-1] == t("rollcall.quota_short", need=2, left=1)
@@ -62,16 +67,14 @@ async def test_chat_roll_calls_are_limited_per_team_and_counted_with_re_asks(bot
 
     # Counted with its re-asks against what the month leaves: 6 do not fit in 5.
     resident2, (daughter,) = await watched_resident(bot, "resident2", ["daughter"])
-    bot.line.quota = {"type": "limited", "value": 100}
-    bot.line.quota_used = 95
+    quota(bot, 100, 95)
     await bot.tap_action(daughter, "rc_start", t=2)
     assert bot.line.reply_texts()[-1] == t("rollcall.quota_short", need=6, left=5)
 
 
 async def test_the_consoles_estimate_counts_the_re_asks(bot: Bot) -> None:
     await area_team(bot, "団地", 30)
-    bot.line.quota = {"type": "limited", "value": 100}
-    bot.line.quota_used = 20
+    quota(bot, 100, 20)
     await add_admin(bot)
     await login(bot.client)
     token = await csrf(bot.client, "/admin/rollcalls")
@@ -92,8 +95,7 @@ async def test_the_consoles_estimate_counts_the_re_asks(bot: Bot) -> None:
 
 async def test_a_notice_the_quota_cannot_cover_is_refused_and_sent_ones_audited(bot: Bot) -> None:
     await area_team(bot, "団地", 30)
-    bot.line.quota = {"type": "limited", "value": 100}
-    bot.line.quota_used = 90
+    quota(bot, 100, 90)
     await add_admin(bot)
     await login(bot.client)
     token = await csrf(bot.client, "/admin/notices")
