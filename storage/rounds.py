@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.database import (
     Connection,
@@ -122,14 +122,22 @@ class RoundRepository:
         return await self._one("SELECT * FROM checkin_rounds WHERE id = ?", (round_id,))
 
     async def open_alert(self, member_id: int, at: datetime) -> int:
-        """A round opened as an alert (助けてほしい with no check-in waiting)."""
-        row = await self._conn.fetch_one(
-            "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at)"
-            " VALUES (?, ?, 'alerted', ?, ?) RETURNING id",
-            (member_id, to_db(at), to_db(at), to_db(at)),
-        )
-        assert row is not None
-        return int(row[0])
+        """A round opened as an alert (助けてほしい with no check-in waiting). Its slot is the
+        moment of asking; should a closed round hold that very moment already (a second call
+        for help within the same second), the second before it that is free is taken (moments
+        are stored to the second; earlier, not later, so that it never takes the slot of a
+        check-in still to come): a call for help is never refused for its timing, nor reopens
+        a closed round."""
+        slot = at
+        while True:
+            row = await self._conn.fetch_one(
+                "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, sent_at)"
+                " VALUES (?, ?, 'alerted', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (member_id, to_db(slot), to_db(at), to_db(at)),
+            )
+            if row is not None:
+                return int(row[0])
+            slot -= timedelta(seconds=1)
 
     async def raise_urgent(self, round_id: int, at: datetime, words: str | None) -> None:
         await self._conn.execute(

@@ -107,3 +107,17 @@ async def test_help_with_nobody_watching_leaves_no_alert_open(bot: Bot) -> None:
     await bot.say(lonely, DISTRESS[0])
     assert bot.line.reply_texts()[-1] == t("checkin.help_nobody")
     assert await stage(bot, lonely) is Stage.IDLE, "no alert left open that nobody can read"
+
+
+async def test_a_second_call_for_help_in_the_same_instant_still_alerts(bot: Bot) -> None:
+    """Found by the protocol's property test: help, 元気, then help again without the clock
+    moving opened the second alert on the first one's moment, and the database refused it:
+    the person was apologised to and nobody was alerted."""
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "ok", t=0, v="help")
+    await bot.tap_action(resident, "ok", t=0, v="ok")
+    await bot.say(resident, f"胸が{DISTRESS[-4]}")
+    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names="son")
+    urgent = [text for text in bot.line.texts_to(son) if t("alert.help_title") in text]
+    assert len(urgent) == 2
+    assert await stage(bot, resident) is Stage.HELP
