@@ -21,7 +21,8 @@ async def stage(bot: Bot, uid: str) -> Stage:
         member = await repos.members.by_line_id(uid)
         assert member is not None
         rounds = await repos.rounds.of_member_since(member.id, tokyo(1, 1, 0))
-    return stage_of(rounds[-1]) if rounds else Stage.IDLE
+    newest = max(rounds, key=lambda r: r.id, default=None)  # the last opened
+    return stage_of(newest) if newest else Stage.IDLE
 
 
 def told_safe(bot: Bot, manager: str) -> list[str]:
