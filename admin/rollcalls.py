@@ -11,7 +11,7 @@ from aiohttp import web
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _csv, _int, _page, audience_of, quota_forecast
-from care import budget, rollcall
+from care import budget, reach, rollcall
 from care.errors import Refused
 
 AUDIENCES = ("everyone", "teams", "groups")
@@ -44,8 +44,9 @@ async def roll_calls(request: web.Request) -> web.Response:
 async def preview(request: web.Request) -> web.Response:
     form = await request.post()
     audience = audience_of(form, AUDIENCES)
+    sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     async with services_of(request).unit_of_work() as work:
-        found = await rollcall.plan(work, audience)
+        found = await rollcall.plan(work, audience, sizes=sizes)
     forecast = await quota_forecast(request)
     left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
     settings = _settings(form)
@@ -70,9 +71,10 @@ async def start(request: web.Request) -> web.Response:
     forecast = await quota_forecast(request, fresh=True)
     left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
     admin = session_of(request).admin.name
+    sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     try:
         async with services_of(request).unit_of_work() as work:
-            found = await rollcall.plan(work, audience)
+            found = await rollcall.plan(work, audience, sizes=sizes)
             roll_call_id = await rollcall.start(
                 work,
                 found,

@@ -15,7 +15,7 @@ from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import invites, people
+from care import invites, people, reach
 from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
@@ -272,8 +272,9 @@ def _notice_text(form: Any) -> str:
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
+    sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     async with services_of(request).unit_of_work() as work:
-        plan = await plan_notice(work, audience)
+        plan = await plan_notice(work, audience, sizes)
     found = await quota_forecast(request)
     return await _page(
         request,
@@ -293,9 +294,10 @@ async def send_notice(request: web.Request) -> web.Response:
     admin = session_of(request).admin.name
     forecast = await quota_forecast(request, fresh=True)
     left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     try:
         async with services_of(request).unit_of_work() as work:
-            plan = await plan_notice(work, audience)
+            plan = await plan_notice(work, audience, sizes)
             outcome = await record_notice(work, plan, text, admin, left)
     except Refused as refused:
         raise _refused(request, refused) from None

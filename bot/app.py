@@ -75,7 +75,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
     await db.open()
     try:
         async with LineApi.opened(
-            settings.line_api_base_url, settings.channel_access_token, settings.instances
+            settings.line_api_base_url,
+            settings.channel_access_token,
+            settings.instances,
+            settings.strict_transactions,
         ) as line:
             yield Services.build(settings, db, line, clock)
     finally:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from care import budget
 from care.services import Services
 from ground.line_api import Profile
+
+QUOTA_BOUND = ("test_send", "rc_start")  # postbacks whose sends the quota must cover
 
 
 def _source(event: Any) -> tuple[str | None, str | None, str | None]:
@@ -33,6 +36,7 @@ class Lookups:
         self._profiles: dict[str, Profile | None] = {}
         self._group_names: dict[str, str] = {}
         self._member_names: dict[tuple[str, str, str], str] = {}
+        self.quota_left: int | None = None  # the month's quota left, for sends people start
 
     async def prefetch(self, events: list[Any]) -> None:
         """Ask LINE, at once, for what handling these events will need."""
@@ -63,10 +67,22 @@ class Lookups:
                     if known_member is None or not known_member.display_name:
                         members.add((chat_type, chat_id, uid))
         await asyncio.gather(
+            self._line.bot_basic_id(),  # invite links: known after the first time
+            self._quota_if_asked(events),
             *(self.profile(uid) for uid in profiles),
             *(self.group_name(gid) for gid in groups),
             *(self.member_name(*key) for key in members),
         )
+
+    async def _quota_if_asked(self, events: list[Any]) -> None:
+        """テスト送信 and a chat's roll-call are held to the month's quota (care.budget): what
+        it leaves is asked now, outside the batch's transaction, and only when one is asked."""
+        for event in events:
+            data = getattr(getattr(event, "postback", None), "data", None)
+            decoded = self._services.postbacks.decode(data) if data else None
+            if decoded is not None and decoded.action in QUOTA_BOUND:
+                self.quota_left = await budget.quota_left(self._services)
+                return
 
     async def profile(self, user_id: str) -> Profile | None:
         if user_id not in self._profiles:

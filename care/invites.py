@@ -93,10 +93,11 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
     return Joined(team, invite.role, started)
 
 
-async def invite_link(line: LineApi, locale: Locale, code: str) -> str | None:
+def invite_link(line: LineApi, locale: Locale, code: str) -> str | None:
     """The line.me link that opens the bot's chat with the code typed in (None while the
-    account's basic id is unknown)."""
-    basic_id = await line.bot_basic_id()
+    account's basic id is unknown). LINE is not asked here: the surfaces ask for the basic id
+    before their unit of work (`LineApi.bot_basic_id`)."""
+    basic_id = line.known_basic_id
     if basic_id is None:
         return None
     return invite_codes.chat_link(basic_id, locale.t("invite.prefill", code=code))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from care import budget
+from care.reach import GroupSizes
 from care.services import UnitOfWork
 from ground import messages
 from storage.repositories import Repositories
@@ -42,9 +43,12 @@ class NoticePlan:
     problem: str | None = None
 
 
-async def plan_notice(work: UnitOfWork, audience: Audience) -> NoticePlan:
-    """Who a notice reaches and what it costs, before anything is sent."""
-    repos, line = work.repos, work.services.line
+async def plan_notice(
+    work: UnitOfWork, audience: Audience, sizes: GroupSizes | None = None
+) -> NoticePlan:
+    """Who a notice reaches and what it costs, before anything is sent. `sizes`: the groups'
+    member counts, asked of LINE before the unit of work (`care.reach.group_sizes`)."""
+    repos, sizes = work.repos, sizes or {}
     plan = NoticePlan(audience)
     if audience.kind == "everyone":
         # LINE counts every friend of the account; the bot knows those who are still friends.
@@ -64,8 +68,8 @@ async def plan_notice(work: UnitOfWork, audience: Audience) -> NoticePlan:
             group = await repos.groups.get(group_id)
             if group is None or not group.active:
                 continue
-            # A push to a group counts once per member: ask LINE how many there are.
-            count = await line.chat_member_count(group.chat_type, group.line_chat_id)
+            # A push to a group counts once per member: as LINE counted them beforehand.
+            count = sizes.get(group.id)
             plan.recipients += (
                 count if count is not None else len(await repos.groups.members(group_id))
             )

@@ -12,6 +12,7 @@ from defusedxml import ElementTree
 
 from care import rollcall
 from care.notices import Audience
+from care.reach import GroupSizes
 from care.services import UnitOfWork
 
 TITLES = ("震度速報", "震源・震度に関する情報")
@@ -83,6 +84,7 @@ async def on_report(
     report: QuakeReport,
     settings: QuakeSettings,
     quota_left: int | None = None,
+    sizes: GroupSizes | None = None,
 ) -> str:
     """What the report does; -> started, aftershock, below or elsewhere. Each document once."""
     strongest = report.strongest_in(settings.areas)
@@ -98,7 +100,7 @@ async def on_report(
         action = "aftershock"
     else:
         action = "started"
-        plan = await rollcall.plan(work, Audience("everyone"), with_groups=True)
+        plan = await rollcall.plan(work, Audience("everyone"), with_groups=True, sizes=sizes)
         roll_call_id = await rollcall.start(
             work,
             plan,

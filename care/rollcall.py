@@ -17,6 +17,7 @@ from care import budget, sharing
 from care.errors import Refusal, Refused
 from care.notices import Audience
 from care.notify import display_name, notify_managers
+from care.reach import GroupSizes
 from care.services import Services, UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -40,15 +41,23 @@ class RollCallPlan:
         return len(self.people) + sum(count for _, count in self.groups)
 
 
-async def plan(work: UnitOfWork, audience: Audience, with_groups: bool = False) -> RollCallPlan:
-    """Who the audience reaches; `with_groups` adds every active group (an earthquake)."""
+async def plan(
+    work: UnitOfWork,
+    audience: Audience,
+    with_groups: bool = False,
+    sizes: GroupSizes | None = None,
+) -> RollCallPlan:
+    """Who the audience reaches; `with_groups` adds every active group (an earthquake).
+    `sizes`: the groups' member counts, asked of LINE before the unit of work
+    (`care.reach.group_sizes`); a group LINE did not count counts its members learnt."""
+    sizes = sizes or {}
     repos = work.repos
     found = RollCallPlan(audience)
     if with_groups:
         active = [g["id"] for g in await repos.stats.groups()]
         audience = Audience(audience.kind, audience.team_ids, tuple(active))
         found.audience = audience
-        found.groups = await _groups(work, audience.group_ids)
+        found.groups = await _groups(work, audience.group_ids, sizes)
     seen: set[int] = set()
     if audience.kind == "everyone":
         for member in await repos.members.all_active():
@@ -61,21 +70,22 @@ async def plan(work: UnitOfWork, audience: Audience, with_groups: bool = False) 
                     seen.add(member.id)
                     found.people.append((member, team_id))
     elif audience.kind == "groups":
-        found.groups = await _groups(work, audience.group_ids)
+        found.groups = await _groups(work, audience.group_ids, sizes)
     languages = Counter(work.locale(m.language).language for m, _ in found.people)
     found.requests = sum(-(-n // MULTICAST_LIMIT) for n in languages.values()) + len(found.groups)
     return found
 
 
-async def _groups(work: UnitOfWork, group_ids: tuple[int, ...]) -> list[tuple[ChatGroup, int]]:
+async def _groups(
+    work: UnitOfWork, group_ids: tuple[int, ...], sizes: GroupSizes
+) -> list[tuple[ChatGroup, int]]:
     found = []
     for group_id in group_ids:
         group = await work.repos.groups.get(group_id)
         if group is not None and group.active:
-            count = await work.services.line.chat_member_count(group.chat_type, group.line_chat_id)
-            members = (
-                count if count is not None else len(await work.repos.groups.members(group_id))
-            )
+            members = sizes.get(group.id)
+            if members is None:
+                members = len(await work.repos.groups.members(group_id))
             found.append((group, members))
     return found
 

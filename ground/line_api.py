@@ -24,6 +24,8 @@ from linebot.v3.messaging import (
 )
 from pydantic.v1 import ValidationError
 
+from ground.transactions import INSIDE_TRANSACTION, LineCallInTransaction
+
 log = logging.getLogger("mimamori.line")
 
 REQUEST_TIMEOUT_SECONDS = 10
@@ -124,23 +126,28 @@ class RateLimiter:
 
 
 class LineApi:
-    def __init__(self, client: AsyncApiClient, share: int = 1) -> None:
+    def __init__(self, client: AsyncApiClient, share: int = 1, strict: bool = False) -> None:
         """`share`: how many instances send for this channel; each keeps to that share of
-        LINE's limits, which are the channel's."""
+        LINE's limits, which are the channel's. `strict`: a call to LINE inside a unit of work
+        fails (the tests) instead of being logged (`ground.transactions`)."""
         # The SDK's session trusts the environment, so aiohttp looks ~/.netrc up, in a thread,
         # before every request: at the 07:00 rush that cost a third of the server's time per
         # OK tap (bench/taps.py). A session of our own on the SDK's connection pool does not;
         # a proxy from the environment still applies (see `configuration`).
         rest = client.rest_client
         self._sdk_session = rest.pool_manager
+        guard = aiohttp.TraceConfig()
+        guard.on_request_start.append(self._outside_transactions)
+        self._strict = strict
         rest.pool_manager = aiohttp.ClientSession(
-            connector=self._sdk_session.connector, connector_owner=False
+            connector=self._sdk_session.connector, connector_owner=False, trace_configs=[guard]
         )
         self._api = AsyncMessagingApi(client)
         self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND / share)
         self._push_rate = RateLimiter(PUSH_PER_SECOND / share)
         self._reply_rate = RateLimiter(REPLY_PER_SECOND / share)
         self._bot_basic_id: str | None = None
+        self._basic_id_retry_at = 0.0
         self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND / share)
         configuration = client.configuration
         self._host = configuration.host.rstrip("/")
@@ -164,16 +171,25 @@ class LineApi:
     @classmethod
     @asynccontextmanager
     async def opened(
-        cls, base_url: str, access_token: str, share: int = 1
+        cls, base_url: str, access_token: str, share: int = 1, strict: bool = False
     ) -> AsyncIterator[LineApi]:
         """A client for the length of a block; made inside the running loop, as the SDK's
         aiohttp session must be."""
         async with AsyncApiClient(cls.configuration(base_url, access_token)) as client:
-            line = cls(client, share)
+            line = cls(client, share, strict)
             try:
                 yield line
             finally:
                 await line.close()
+
+    async def _outside_transactions(
+        self, session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        if not INSIDE_TRANSACTION.get():
+            return
+        if self._strict:
+            raise LineCallInTransaction(f"{params.method} {params.url.path} inside a transaction")
+        log.warning("LINE called inside a transaction: %s %s", params.method, params.url.path)
 
     async def close(self) -> None:
         """Close the SDK's own session (it owns the connection pool)."""
@@ -290,14 +306,22 @@ class LineApi:
         return profile.display_name
 
     async def bot_basic_id(self) -> str | None:
-        """The account's basic id (@xxxx), for links that open the chat; cached once known."""
-        if self._bot_basic_id is None:
+        """The account's basic id (@xxxx), for links that open the chat; cached once known.
+        Asked outside any unit of work (before a batch, before My page's transaction); while
+        LINE does not answer it is asked again at most once a minute."""
+        if self._bot_basic_id is None and time.monotonic() >= self._basic_id_retry_at:
             try:
                 info = await self._api.get_bot_info(_request_timeout=REQUEST_TIMEOUT_SECONDS)
             except (ApiException, *_TRANSPORT_ERRORS) as error:
                 log.warning("bot info not available: %s", _describe(error))
+                self._basic_id_retry_at = time.monotonic() + 60
                 return None
             self._bot_basic_id = info.basic_id
+        return self._bot_basic_id
+
+    @property
+    def known_basic_id(self) -> str | None:
+        """The basic id if already known: read inside a unit of work, never asked there."""
         return self._bot_basic_id
 
     # --- rich menus (`mimamori richmenu`) ------------------------------------------------

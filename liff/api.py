@@ -84,6 +84,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every call: the verified caller first (terms accepted unless the call is marked), and
     the service layer's refusals as JSON errors."""
     request[CALLER] = await caller(request, terms=not getattr(handler, "before_terms", False))
+    # Invite links need the account's basic id: asked here, before any unit of work.
+    await services_of(request).line.bot_basic_id()
     try:
         return await handler(request)
     except Refused as refused:
@@ -110,10 +112,16 @@ async def caller(request: web.Request, *, terms: bool) -> Member:
         raise error(503, "verification_unavailable") from None
     if token is None:
         raise error(401, "invalid_token")
-    async with services_of(request).unit_of_work() as work:
-        member = await work.repos.members.by_line_id(token.user_id)
-        if member is None:
-            member = await people.register(work, token.user_id, token.name, "ja")
+    services = services_of(request)
+    async with services.repositories() as repos:
+        member = await repos.members.by_line_id(token.user_id)
+    if member is None:
+        # Met first on My page: in the language of their LINE, as the chat would (LINE is
+        # asked before the unit of work).
+        profile = await services.line.profile(token.user_id)
+        language = services.locale(profile.language if profile else None).language
+        async with services.unit_of_work() as work:
+            member = await people.register(work, token.user_id, token.name, language)
     if terms and member.terms_accepted_at is None:
         raise error(403, "terms_not_accepted")
     return member
@@ -384,7 +392,7 @@ async def team_view(
 async def invite_view(
     line: Any, locale: Locale, team: Team, role: Role, code: str, expires: datetime | None
 ) -> dict[str, str]:
-    link = await invites.invite_link(line, locale, code)
+    link = invites.invite_link(line, locale, code)
     text = invites.share_text(locale, team, role, code, link)
     return {
         "code": code,

@@ -39,7 +39,8 @@ async def invite_qr(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="unknown invite code")
     locale = request.app[SERVICES].i18n.get(None)
     # Scanned, it opens the chat with the code typed in; without the link, the text itself.
-    link = await invite_link(request.app[SERVICES].line, locale, code)
+    await request.app[SERVICES].line.bot_basic_id()
+    link = invite_link(request.app[SERVICES].line, locale, code)
     content = link or locale.t("invite.prefill", code=code)
     disposition = "attachment" if "download" in request.query else "inline"
     return web.Response(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from defusedxml import DefusedXmlException, ElementTree
 
-from care import budget, quake
+from care import budget, quake, reach
 from care.services import Services
 
 log = logging.getLogger("mimamori.jma")
@@ -51,9 +51,13 @@ class QuakePoller:
                     continue
                 if report is None:
                     continue
-                left = await budget.quota_left(self._services)  # LINE, before the transaction
+                # LINE, before the transaction: the quota, and every group's size.
+                left = await budget.quota_left(self._services)
+                sizes = await reach.group_sizes(self._services)
                 async with self._services.unit_of_work() as work:
-                    done.append(await quake.on_report(work, document, report, self.settings, left))
+                    done.append(
+                        await quake.on_report(work, document, report, self.settings, left, sizes)
+                    )
         return done
 
     async def _report(

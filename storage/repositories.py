@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
 from storage.database import Connection, Database
 from storage.groups import GroupRepository
@@ -56,9 +57,14 @@ _SAVEPOINTS = itertools.count()
 
 @asynccontextmanager
 async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
-    """One transaction: everything done through the yielded repositories commits together."""
+    """One transaction: everything done through the yielded repositories commits together.
+    Marked for the LINE client, which refuses to call out while it is open."""
     async with db.transaction() as conn:
-        yield _over(conn)
+        token = INSIDE_TRANSACTION.set(True)
+        try:
+            yield _over(conn)
+        finally:
+            INSIDE_TRANSACTION.reset(token)
 
 
 @asynccontextmanager

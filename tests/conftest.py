@@ -96,6 +96,7 @@ def settings(database: Path | str, fake_line: FakeLine, clock: FakeClock) -> Set
         liff_id=f"{LOGIN_CHANNEL}-testliff",
         liff_sdk_url=f"{fake_line.url}/liff-sdk.js",
         locale_overrides=wording.REWORDED,
+        strict_transactions=True,  # a LINE call inside a unit of work fails the test
     )
 
 

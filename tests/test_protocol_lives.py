@@ -128,6 +128,7 @@ class Lives(RuleBasedStateMachine):
             liff_id=f"{LOGIN_CHANNEL}-testliff",
             liff_sdk_url=f"{self.line.url}/liff-sdk.js",
             locale_overrides=wording.REWORDED,
+            strict_transactions=True,
         )
         self.bot = await self._boot()
         self.resident = await self.bot.follow(RESIDENT)

@@ -122,3 +122,25 @@ async def test_reading_a_roll_calls_answers_and_phones_is_audited(bot: Bot) -> N
         viewed = [e for e in await repos.admin.audit_log() if e["action"] == "rollcall_viewed"]
     assert len(viewed) == 1 and viewed[0]["admin_name"] == "city-staff"
     assert await csrf(bot.client, f"/admin/rollcalls/{call}")
+
+
+async def test_a_line_call_inside_a_unit_of_work_fails_in_the_tests(bot: Bot) -> None:
+    """The rule every handler keeps: LINE is asked before the transaction, never in it (on
+    SQLite every other batch waits behind the writer meanwhile)."""
+    from ground.transactions import LineCallInTransaction
+
+    person = await bot.follow("person")
+    assert await bot.services.line.profile(person) is not None, "outside: asked"
+    async with bot.services.unit_of_work():
+        with pytest.raises(LineCallInTransaction):
+            await bot.services.line.profile(person)
+
+
+async def test_my_page_meets_a_person_in_the_language_of_their_line(bot: Bot) -> None:
+    uid = hook.user_id("visitor")
+    bot.line.add_profile(uid, "visitor", "en")
+    page = Page(bot, uid, "visitor")
+    assert (await page.call("POST", "/liff/api/terms", {}))[0] == 200
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+    assert member is not None and member.language == "en"

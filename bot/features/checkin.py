@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext
 from bot.router import Router, action, from_person, text_of
-from care import alerts, answers, budget, checkins, people, trial
+from care import alerts, answers, checkins, people, trial
 from care.checkins import ANSWERS
 from care.notify import display_name
 from care.protocol import Audience, Event, Fact, Stage
@@ -140,7 +140,7 @@ async def on_test_send(ctx: EventContext) -> None:
     """テスト送信, by the person (no `m`) or by a manager for a user of their team."""
     requester = ctx.member
     assert requester is not None and ctx.postback is not None
-    left = await budget.quota_left(ctx.services)
+    left = ctx.lookups.quota_left  # asked of LINE before the batch's transaction
     async with ctx.services.unit_of_work() as work:
         person = (
             await people.viewable(work, requester, ctx.postback.integer("m"))

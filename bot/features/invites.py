@@ -33,7 +33,7 @@ async def invite_messages(
     images: list[messages.Message] = []
     for role in Role:
         code = codes[role].code
-        link = await invites.invite_link(services.line, ctx.locale, code)
+        link = invites.invite_link(services.line, ctx.locale, code)
         found.append(messages.text(invites.share_text(ctx.locale, team, role, code, link)))
         if services.settings.public_url:
             image = messages.image(f"{services.settings.public_url}/invites/{code}.png")

@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext
 from bot.features.groups import current_group, learn_member, tapper
 from bot.router import Router, action, from_person, group_action, text_of
-from care import budget, rollcall, teams
+from care import rollcall, teams
 from care.notices import Audience
 from ground import messages
 from storage.models import Role
@@ -113,7 +113,7 @@ async def ask_start(ctx: EventContext) -> None:
 @router.on(PostbackEvent, action("rc_start"))
 async def start(ctx: EventContext) -> None:
     assert ctx.member is not None and ctx.postback is not None
-    left = await budget.quota_left(ctx.services)
+    left = ctx.lookups.quota_left  # asked of LINE before the batch's transaction
     async with ctx.services.unit_of_work() as work:
         team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
         if role is not Role.MANAGER:
