@@ -25,6 +25,7 @@ from ground.settings import Settings
 from liff.routes import setup_liff
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
+from scheduler.heartbeat import Heartbeat
 from scheduler.quakes import QuakePoller
 from storage.database import database_for
 
@@ -94,8 +95,10 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         app[ENGINE], app[DISPATCHER], app[INBOX] = engine, dispatcher, Inbox(services)
         engine.after_sweep(dispatcher.submit)
         await dispatcher.replay_unprocessed()
+        heartbeat = Heartbeat(services)
         if run_scheduler:
             engine.start()
+            heartbeat.start()
         menus = None
         if services.settings.rich_menu_at_start:
             menus = asyncio.get_running_loop().create_task(_rich_menus_at_start(services))
@@ -103,6 +106,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         yield
         if menus is not None and not menus.done():
             menus.cancel()
+        await heartbeat.stop()
         await dispatcher.stop()
         await engine.stop()
 

@@ -106,8 +106,8 @@ async def on_report(
             plan,
             f"気象庁 {report.title} {report.event_id}",
             surface="jma",
-            resend_every=timedelta(hours=1),
-            resends=2,
+            resend_every=rollcall.REASK_EVERY,
+            resends=rollcall.REASKS,
             # After an earthquake, ask as many as the quota covers rather than nobody.
             quota_left=quota_left,
             partial=True,

@@ -22,9 +22,13 @@ from care.services import Services, UnitOfWork
 from ground import messages
 from ground.i18n import Locale
 from ground.line_api import MULTICAST_LIMIT
-from storage.models import ChatGroup, Member
+from storage.models import ChatGroup, Member, Role
 
 ANSWERS = ("safe", "help", "shelter")  # 無事です / 助けが必要です / 避難所にいます
+# The silent are asked again every hour, twice, when nobody chose otherwise (a team's manager
+# from the chat, the JMA feed); the console's form chooses its own.
+REASK_EVERY = timedelta(hours=1)
+REASKS = 2
 
 
 @dataclass
@@ -145,6 +149,35 @@ async def start(
             now=now,
         )
     return roll_call_id
+
+
+async def team_plan(work: UnitOfWork, manager: Member, team_id: int | None) -> RollCallPlan:
+    """A roll-call of one team, as its manager starts it from the chat: only a manager of
+    that team may (a user is refused)."""
+    team = await work.repos.teams.get(team_id) if team_id else None
+    role = await work.repos.teams.role_of(team.id, manager.id) if team else None
+    if team is None or role is not Role.MANAGER:
+        raise Refused(Refusal.NOT_ALLOWED)
+    return await plan(work, Audience("teams", team_ids=(team.id,)))
+
+
+async def start_for_team(
+    work: UnitOfWork, manager: Member, team_id: int | None, quota_left: int | None
+) -> RollCallPlan:
+    """A team's manager starts its roll-call from the chat: the same permission, the same
+    re-asks, and the budget's rate per team."""
+    found = await team_plan(work, manager, team_id)
+    await start(
+        work,
+        found,
+        f"会員ID {manager.id}",
+        surface="chat",
+        scope=f"team:{found.audience.team_ids[0]}",
+        resend_every=REASK_EVERY,
+        resends=REASKS,
+        quota_left=quota_left,
+    )
+    return found
 
 
 def question(

@@ -58,7 +58,7 @@ class Settings:
     sweep_interval: timedelta = timedelta(seconds=30)
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
     # alone; an instance that dies leaves it to another after this.
-    claim_lease: timedelta = timedelta(minutes=2)
+    claim_lease: timedelta = timedelta(seconds=20)
     # How many instances send for the one LINE channel: its rate limits are the channel's, so
     # each instance paces itself to its share.
     instances: int = 1
@@ -109,7 +109,7 @@ class Settings:
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
-            claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "2m"),
+            claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "20s"),
             instances=_count(env, "MIMAMORI_INSTANCES", 1),
             group_retention=_duration(env, "MIMAMORI_GROUP_RETENTION", "30d"),
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),

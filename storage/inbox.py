@@ -59,6 +59,16 @@ class ArrivalsRepository:
         ordered = sorted(rows, key=lambda row: (row[2], row[3]))
         return [Arrival(row[0], row[1], row[2]) for row in ordered]
 
+    async def renew_claims(self, instance: str, until: datetime) -> None:
+        """The heartbeat: events this instance is handling stay its own until `until` (on
+        SQLite one process drains them alone: nothing to renew)."""
+        if self._shared:
+            await self._conn.execute(
+                "UPDATE webhook_events SET claimed_until = ?"
+                " WHERE claimed_by = ? AND processed_at IS NULL",
+                (to_db(until), instance),
+            )
+
     async def backlog(self, handled: list[str]) -> tuple[int, datetime | None]:
         """(how many events wait to be handled, when the oldest came). `handled`: events
         handled whose removal from the SQLite arrivals is still to come (they are not waiting)."""

@@ -53,6 +53,13 @@ class OutboxRepository:
         self.added += 1
         return int(row[0])
 
+    async def renew_claims(self, instance: str, until: datetime) -> None:
+        """The heartbeat: rows this instance is still sending stay its own until `until`."""
+        await self._conn.execute(
+            "UPDATE outbox SET claimed_until = ? WHERE claimed_by = ? AND state = 'pending'",
+            (to_db(until), instance),
+        )
+
     async def scrub_about(self, member_id: int, line_user_id: str) -> None:
         """退会: messages already sent (or given up) about the person or to them keep their row
         (delivery figures) and lose their content; their LINE id leaves every recipient list.

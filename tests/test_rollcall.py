@@ -193,3 +193,19 @@ async def test_a_roll_call_the_quota_cannot_cover_is_refused_unless_partial(bot:
     await bot.client.post("/admin/rollcalls", data={**form, "partial": "yes"})
     await bot.settle()
     assert sum(len(c.body["to"]) for c in bot.line.multicasts) == 20
+
+
+async def test_only_a_teams_manager_may_start_its_roll_call_whatever_the_button(
+    bot: Bot,
+) -> None:
+    """The permission lives in care.rollcall: rc_start straight away (no rc_ask before) from
+    the team's user, or from a stranger, is refused and sends nothing."""
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    stranger = await bot.follow("stranger")
+    sent = len(bot.line.calls)
+    for uid in (resident, stranger):
+        await bot.tap_action(uid, "rc_start", t=1)
+        assert bot.line.reply_texts()[-1] == JA.t("member.not_allowed")
+    assert not [c for c in bot.line.calls[sent:] if c.path.endswith(("/multicast", "/push"))]
+    await bot.tap_action(son, "rc_start", t=1)
+    assert says(bot.line.reply_texts()[-1], "rollcall.started", count=2)

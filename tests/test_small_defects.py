@@ -144,3 +144,34 @@ async def test_my_page_meets_a_person_in_the_language_of_their_line(bot: Bot) ->
     async with bot.repos() as repos:
         member = await repos.members.by_line_id(uid)
     assert member is not None and member.language == "en"
+
+
+async def test_the_heartbeat_renews_what_this_instance_holds(bot: Bot) -> None:
+    """A live instance keeps its claims past the (short) lease; a dead one's lapse within it."""
+    from scheduler.heartbeat import Heartbeat
+    from storage.database import to_db
+
+    services = bot.services
+    bot.line.fail_next("/v2/bot/message/push", 500)  # it stays pending
+    async with services.unit_of_work() as work:
+        outbox_id = await work.repos.outbox.add(
+            kind="push",
+            recipients=["U0"],
+            messages=[{"type": "text", "text": "x"}],
+            purpose="test",
+            now=work.now,
+        )
+    await bot.settle()
+    lease = services.settings.claim_lease
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+            (services.instance, to_db(bot.clock.now() + lease), outbox_id),
+        )
+    bot.clock.advance(lease * 2 / 3)
+    await Heartbeat(services).beat()
+    async with bot.repos() as repos:
+        found = await repos.conn.fetch_one(
+            "SELECT claimed_until FROM outbox WHERE id = ?", (outbox_id,)
+        )
+    assert found is not None and found[0] == to_db(bot.clock.now() + lease)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext
 from bot.features.groups import current_group, learn_member, tapper
 from bot.router import Router, action, from_person, group_action, text_of
 from care import rollcall, teams
-from care.notices import Audience
 from ground import messages
 from storage.models import Role
 
 router = Router("rollcall")
 
 # A manager's roll-call of their team: asked again twice, an hour apart; closed after a day.
-RESEND_EVERY = timedelta(hours=1)
-RESENDS = 2
 
 
 def _answer(ctx: EventContext) -> str | None:
@@ -91,12 +86,10 @@ async def on_status(ctx: EventContext) -> None:
 async def ask_start(ctx: EventContext) -> None:
     """A team's manager starts a roll-call of that team: first, what it will do."""
     assert ctx.member is not None and ctx.postback is not None
+    team_id = ctx.postback.integer("t")
     async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
-        found = await rollcall.plan(work, Audience("teams", team_ids=(team.id,)))
-    if role is not Role.MANAGER:
-        ctx.reply(messages.text(ctx.t("member.not_allowed")))
-        return
+        team = await teams.team_by_id(work, team_id)
+        found = await rollcall.team_plan(work, ctx.member, team.id)
     yes, cancel = ctx.t("rollcall.start_yes"), ctx.t("menu.cancel")
     codec = ctx.services.postbacks
     ctx.reply(
@@ -115,19 +108,5 @@ async def start(ctx: EventContext) -> None:
     assert ctx.member is not None and ctx.postback is not None
     left = ctx.lookups.quota_left  # asked of LINE before the batch's transaction
     async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, ctx.member, ctx.postback.integer("t"))
-        if role is not Role.MANAGER:
-            ctx.reply(messages.text(ctx.t("member.not_allowed")))
-            return
-        found = await rollcall.plan(work, Audience("teams", team_ids=(team.id,)))
-        await rollcall.start(
-            work,
-            found,
-            f"会員ID {ctx.member.id}",
-            surface="chat",
-            scope=f"team:{team.id}",
-            resend_every=RESEND_EVERY,
-            resends=RESENDS,
-            quota_left=left,
-        )
+        found = await rollcall.start_for_team(work, ctx.member, ctx.postback.integer("t"), left)
     ctx.reply(messages.text(ctx.t("rollcall.started", count=len(found.people))))
