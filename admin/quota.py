@@ -25,6 +25,11 @@ class Forecast:
     notes: int = 0  # daily notes to the managers who asked for them
 
     @property
+    def left(self) -> int | None:
+        """What the month's quota leaves (None: no limit)."""
+        return None if self.limit is None else self.limit - self.used
+
+    @property
     def projected(self) -> int:
         return self.used + self.checkins + self.follow_ups + self.groups + self.notes
 

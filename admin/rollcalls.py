@@ -48,7 +48,7 @@ async def preview(request: web.Request) -> web.Response:
     async with services_of(request).unit_of_work() as work:
         found = await rollcall.plan(work, audience, sizes=sizes)
     forecast = await quota_forecast(request)
-    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    left = forecast.left if forecast else None
     settings = _settings(form)
     reasks = settings["resends"] if settings["resend_every"] else 0
     return await _page(
@@ -69,7 +69,7 @@ async def start(request: web.Request) -> web.Response:
     form = await request.post()
     audience = audience_of(form, AUDIENCES)
     forecast = await quota_forecast(request, fresh=True)
-    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    left = forecast.left if forecast else None
     admin = session_of(request).admin.name
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     try:

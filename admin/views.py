@@ -293,7 +293,7 @@ async def send_notice(request: web.Request) -> web.Response:
     text, audience = _notice_text(form), audience_of(form)
     admin = session_of(request).admin.name
     forecast = await quota_forecast(request, fresh=True)
-    left = forecast.limit - forecast.used if forecast and forecast.limit is not None else None
+    left = forecast.left if forecast else None
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     try:
         async with services_of(request).unit_of_work() as work:

@@ -9,7 +9,7 @@ from care import sharing
 from care.errors import Refusal, Refused
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
-from care.protocol import Decision, Event, decide, stage_of
+from care.protocol import Event, decide, stage_of
 from care.services import UnitOfWork
 from ground import messages
 from ground.i18n import Locale
@@ -145,12 +145,10 @@ async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) 
     return person
 
 
-def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
+def _decided(checkin: CheckinRound, person: Member, event: Event) -> None:
     """A manager's tap, as the protocol takes it: refused once the alert has closed."""
-    decision = decide(stage_of(checkin), event)
-    if decision is None:
+    if decide(stage_of(checkin), event) is None:
         raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
-    return decision
 
 
 async def _tell_others(

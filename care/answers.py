@@ -7,6 +7,7 @@ the caller's unit of work, what each audience is told.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from care.services import UnitOfWork
 from ground.i18n import I18n
 from storage.models import CheckinRound, Member, RoundState
 
+LAST_OK = (Event.OK, Event.UNWELL)  # the answers to a check-in that are the person's last OK
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
@@ -30,9 +32,14 @@ def _folded(text: str) -> str:
 def distress_words(i18n: I18n, language: str | None) -> tuple[str, ...]:
     """The words that start the help path: the person's language's list and Japanese's (a
     deployment extends either in its locale override, key distress.words)."""
-    words: list[str] = []
-    for locale in (i18n.get(language), i18n.get(None)):
-        words += [w.strip() for w in locale.t("distress.words").split(",") if w.strip()]
+    return _folded_list(i18n.get(language).t("distress.words"), i18n.get(None).t("distress.words"))
+
+
+@functools.lru_cache(maxsize=16)
+def _folded_list(*lists: str) -> tuple[str, ...]:
+    # Every message from a person is looked at (twice: the route and the observer): the lists
+    # are split and folded once, not per message.
+    words = [w.strip() for text in lists for w in text.split(",") if w.strip()]
     return tuple(dict.fromkeys(_folded(word) for word in words))
 
 
@@ -55,12 +62,8 @@ class Answered:
 
     before: Stage
     decision: Decision
-    round: CheckinRound | None  # the person's round before the event (the one it acted on)
+    open_after: CheckinRound | None  # the person's open round after it (None: none is open)
     told: tuple[Member, ...] = ()  # the managers told (the help alert's, the words')
-
-    @property
-    def after(self) -> Stage:
-        return self.decision.after
 
     def tells(self, audience: Audience, fact: Fact) -> bool:
         return any(t.audience is audience and t.fact is fact for t in self.decision.tell)
@@ -77,7 +80,7 @@ async def answer(
     stage = stage_of(checkin)
     decision = decide(stage, event)
     assert decision is not None, f"{event} is an answer in every stage"
-    if event in (Event.OK, Event.UNWELL):
+    if event in LAST_OK:
         # The person answered a check-in: their last OK (what an alert and the notes show).
         await work.repos.members.set_last_ok(member.id, work.now)
     told: list[Member] = []
@@ -100,7 +103,8 @@ async def answer(
             await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
         elif tell.fact is Fact.WORDS and checkin is not None:
             told = await pass_on_words(work, member, checkin, words, kind)
-    return Answered(stage, decision, checkin, tuple(told))
+    open_after = None if decision.closes else checkin
+    return Answered(stage, decision, open_after, tuple(told))
 
 
 def _id(checkin: CheckinRound | None) -> int | None:

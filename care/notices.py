@@ -32,6 +32,10 @@ class Audience:
             "member": self.member_id,
         }
 
+    def described(self) -> str:
+        """As the audit log records it: the kind and what it names."""
+        return f"{self.kind} {json.dumps(self.detail())}"
+
 
 @dataclass
 class NoticePlan:
@@ -106,8 +110,7 @@ async def record_notice(
         BROADCASTS_PER_HOUR - broadcasts + 1
     ):
         return "broadcast_limit"
-    audience = json.dumps(plan.audience.detail())
-    detail = f"{plan.audience.kind} {audience}, {len(plan.sends)} requests"
+    detail = f"{plan.audience.described()}, {len(plan.sends)} requests"
     await budget.spend(
         work, budget.Spend("notice_sent", admin_name, "", plan.recipients, detail), quota_left
     )

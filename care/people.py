@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from care import answers, checkins, teams
+from care.answers import LAST_OK
 from care.errors import Refusal, Refused
 from care.protocol import Event
 from care.schedule import Schedule, next_checkin, paused_on
@@ -183,8 +184,10 @@ async def answer(
     """The person's 元気, 少し体調が悪い, 助けてほしい or message, on whichever round is open;
     `care.protocol` says what each does and who hears it."""
     answered = await answers.answer(work, member, event, words, kind)
-    after = await work.repos.members.get(member.id) or member
-    return Answer(answered, after, await state_of(work, after))
+    # Derived, not read back: an OK tap at the 07:00 rush costs no further queries.
+    after = replace(member, last_ok_at=work.now) if event in LAST_OK else member
+    today = work.now.astimezone(work.services.timezone).date()
+    return Answer(answered, after, checkin_state(after, answered.open_after, today))
 
 
 async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:

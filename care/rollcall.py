@@ -7,7 +7,6 @@ Only those who have not answered are asked again.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -114,10 +113,9 @@ async def start(
         raise Refused(Refusal.NOBODY)
     reasks = resends if resend_every else 0
     cost = budget.with_reasks(plan.recipients, reasks)
-    detail = f"{plan.audience.kind} {json.dumps(plan.audience.detail())}"
     allowed = await budget.spend(
         work,
-        budget.Spend(f"rollcall_{surface}", started_by, scope, cost, detail),
+        budget.Spend(f"rollcall_{surface}", started_by, scope, cost, plan.audience.described()),
         quota_left,
         partial,
     )

@@ -107,13 +107,19 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
     return member
 
 
+async def watcher_of(work: UnitOfWork, user: Member, manager_id: int | None) -> Member:
+    """A manager who watches `user` now (the one they may take off), or refused."""
+    manager = await work.repos.members.get(manager_id) if manager_id else None
+    if manager is None or not await work.repos.teams.is_manager_of(manager.id, user.id):
+        raise Refused(Refusal.NOT_ALLOWED)
+    return manager
+
+
 async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) -> Member:
     """The person takes a manager off watching them (見守り, not 監視): from now on that
     manager gets no alert, card, phone or memo of theirs, in any team they share; the manager
     hears it. -> the manager."""
-    manager = await work.repos.members.get(manager_id) if manager_id else None
-    if manager is None or not await work.repos.teams.is_manager_of(manager.id, user.id):
-        raise Refused(Refusal.NOT_ALLOWED)
+    manager = await watcher_of(work, user, manager_id)
     await work.repos.teams.stop_watching(user.id, manager.id, work.now)
     locale = work.locale(manager.language)
     await tell_member(

@@ -40,6 +40,8 @@ async def test_resuming_what_is_not_paused_is_refused_and_moves_nothing(bot: Bot
     page.renew()
     status, body = await page.call("POST", "/liff/api/me/resume", {})
     assert (status, body["error"]) == (409, "not_paused")
+    await bot.tap_action(resident, "resume")  # the chat: the same rule, in care.people
+    assert bot.line.reply_texts()[-1] == t("pause.not_paused")
     async with bot.repos() as repos:
         after = await repos.members.by_line_id(resident)
     assert before is not None and after is not None and after.next_due_at == before.next_due_at

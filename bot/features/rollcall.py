@@ -13,8 +13,6 @@ from storage.models import Role
 
 router = Router("rollcall")
 
-# A manager's roll-call of their team: asked again twice, an hour apart; closed after a day.
-
 
 def _answer(ctx: EventContext) -> str | None:
     assert ctx.postback is not None

@@ -10,7 +10,6 @@ from bot.context import EventContext
 from bot.features.invites import invite_messages
 from bot.router import Router, action, from_person, text_of
 from care import invites, reassurance, sharing, teams
-from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
@@ -269,9 +268,7 @@ async def ask_unwatch(ctx: EventContext) -> None:
     """Taking a manager off: first, what it means, and a way back out."""
     assert ctx.member is not None and ctx.postback is not None
     async with ctx.services.unit_of_work() as work:
-        manager = await work.repos.members.get(ctx.postback.integer("m") or 0)
-        if manager is None or not await work.repos.teams.is_manager_of(manager.id, ctx.member.id):
-            raise Refused(Refusal.NOT_ALLOWED)
+        manager = await teams.watcher_of(work, ctx.member, ctx.postback.integer("m"))
     name, codec = display_name(ctx.locale, manager), ctx.services.postbacks
     yes, cancel = ctx.t("unwatch.yes"), ctx.t("menu.cancel")
     items = [
