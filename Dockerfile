@@ -21,7 +21,9 @@ COPY scheduler ./scheduler
 COPY liff ./liff
 COPY admin ./admin
 COPY bot ./bot
+COPY server ./server
 COPY simulator ./simulator
+COPY mimamori ./mimamori
 COPY locales ./locales
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mimamori \

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from aiohttp import ClientSession, web
 
 from bench.standins import MULTICASTS_PER_SECOND, BenchGround, bench_ground
-from bot.app import create_app
 from care.checkins import ok_postback
 from care.schedule import Schedule, first_due
 from care.services import SERVICES
@@ -27,6 +26,7 @@ from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from scheduler.engine import ENGINE
+from server.app import create_app
 from storage.database import to_db
 from tests import line_webhook as hook
 

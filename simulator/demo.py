@@ -16,7 +16,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import create_app
 from bot.dispatch import DISPATCHER
 from care import rich_menus
 from care.services import SERVICES
@@ -27,6 +26,7 @@ from ground.logs import RouteAccessLogger
 from ground.rich_menu import RichMenuError
 from ground.settings import Settings
 from scheduler.engine import ENGINE
+from server.app import create_app
 from simulator import quake
 from simulator import tour as tours
 from simulator import web as simulator_web

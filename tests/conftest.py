@@ -13,13 +13,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.dispatch import DISPATCHER
 from care.services import SERVICES, Services
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from scheduler.engine import ENGINE
+from server.app import create_app
 from simulator.demo import Demo
 from storage.repositories import Repositories
 from tests import line_webhook as hook

@@ -193,7 +193,7 @@ class Server:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "mimamori",
             "serve",
             cwd=folder,
             env=env,

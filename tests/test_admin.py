@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from admin.auth import COOKIE
 from admin.passwords import hash_password
-from bot.app import create_app
+from server.app import create_app
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
@@ -68,7 +68,7 @@ async def test_the_first_admin_comes_from_the_command_line(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "mimamori",
         "admin",
         "add",
         "city-staff",

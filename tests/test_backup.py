@@ -21,7 +21,7 @@ async def mimamori(database: Path, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "mimamori",
         *args,
         cwd=database.parent,
         env={**os.environ, "PYTHONPATH": str(ROOT), "MIMAMORI_DATABASE": str(database)},

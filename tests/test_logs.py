@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from ground.clock import FakeClock
 from ground.logs import JsonFormatter, MaskingFilter, RouteAccessLogger, setup_logging
 from ground.settings import Settings
+from server.app import create_app
 from tests.conftest import Bot
 from tests.fake_line import FakeLine
 from tests.flows import create_team

@@ -14,10 +14,10 @@ import yaml
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from ground.clock import FakeClock
 from ground.settings import Settings
 from scheduler.engine import ENGINE
+from server.app import create_app
 from tests.conftest import Bot
 from tests.fake_line import FakeLine
 from tests.flows import watched_resident
@@ -35,7 +35,7 @@ async def serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "mimamori",
         "serve",
         cwd=cwd,
         env=env,

@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bot.app import create_app
 from care.protocol import ALERT_STAGES, Event, Fact, Stage, decide, stage_of
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
+from server.app import create_app
 from storage.models import OPEN_STATES, CheckinRound
 from tests import line_webhook as hook
 from tests import wording

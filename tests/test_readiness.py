@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.readiness import Finding, check_deployment
+from server.readiness import Finding, check_deployment
 from storage.database import arrivals_path
 from tests.conftest import Bot
 

@@ -93,7 +93,7 @@ async def test_serve_without_credentials_starts_the_simulator(tmp_path: Path) ->
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "mimamori",
         "serve",
         cwd=tmp_path,
         env=env,

@@ -14,7 +14,6 @@ from linebot.v3.webhook import WebhookParser
 from admin.routes import setup_admin
 from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
-from bot.metrics import metrics
 from bot.webhook import INBOX, PARSER, Inbox, callback
 from care import rich_menus
 from care.services import SERVICES, Services
@@ -27,6 +26,7 @@ from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
 from scheduler.quakes import QuakePoller
+from server.metrics import metrics
 from storage.database import database_for
 
 log = logging.getLogger("mimamori.app")

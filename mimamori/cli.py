@@ -14,8 +14,6 @@ from pathlib import Path
 from aiohttp import web
 
 from admin.passwords import hash_password, weak_password
-from bot.app import create_app, open_services
-from bot.readiness import check_deployment
 from care import rich_menus
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
@@ -23,6 +21,8 @@ from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import RichMenuError
 from ground.settings import Settings, SettingsError, database_setting, read_dotenv
+from server.app import create_app, open_services
+from server.readiness import check_deployment
 from storage.backup import BackupError, check_copy, restore, take_backup
 from storage.database import Conflict, database_for, is_postgres
 from storage.repositories import unit_of_work
