@@ -21,10 +21,10 @@ from typing import Any
 from aiohttp import web
 from linebot.v3.webhooks import Event, PostbackEvent
 
-from bot.context import REPLY_LIMIT, EventContext
+from bot.context import REPLY_LIMIT, EventContext, GroupContext, PersonContext
 from bot.lookups import Lookups
 from bot.refusals import refusal_message
-from bot.router import Router, from_person
+from bot.router import Router
 from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
@@ -284,20 +284,24 @@ class EventDispatcher:
             for event_id, event in parsed:
                 if event is None:
                     continue
-                ctx = EventContext(services=self._services, event=event, lookups=lookups)
                 if careful:
-                    await self._handle(work, ctx, event_id)
-                else:
-                    try:
-                        await self._route(ctx, event_id)
-                    except Exception as error:
-                        raise _Redo from error
+                    handled.append(await self._handle(work, event, lookups, event_id))
+                    continue
+                try:
+                    ctx = await self._context(work, event, lookups)
+                    await self._route(ctx, event_id)
+                except Exception as error:
+                    raise _Redo from error
                 handled.append(ctx)
         return handled
 
-    async def _handle(self, work: UnitOfWork, ctx: EventContext, event_id: str) -> None:
+    async def _handle(
+        self, work: UnitOfWork, event: Event, lookups: Lookups, event_id: str
+    ) -> EventContext:
+        ctx = EventContext(services=self._services, event=event, lookups=lookups, work=work)
         try:
             async with work.repos.savepoint():
+                ctx = await self._context(work, event, lookups)
                 await self._route(ctx, event_id)
         except Refused as refused:
             # The rules said no, and the event's savepoint undid whatever it had begun.
@@ -309,34 +313,55 @@ class EventDispatcher:
             log.exception(
                 "handler failed for event %s (%s from %s)",
                 event_id,
-                ctx.event.type,
-                getattr(ctx.event.source, "type", "?"),
+                event.type,
+                getattr(event.source, "type", "?"),
             )
             ctx.replies = [messages.text(ctx.t("error.apology"))]
+        return ctx
+
+    async def _context(self, work: UnitOfWork, event: Event, lookups: Lookups) -> EventContext:
+        """The handlers' context: a person's (registered on first contact), a group's, or,
+        for an event from neither (an unknown person's unfollow), a bare one."""
+        postback = (
+            self._services.postbacks.decode(event.postback.data)
+            if isinstance(event, PostbackEvent)
+            else None
+        )
+        common: dict[str, Any] = {
+            "services": self._services,
+            "event": event,
+            "lookups": lookups,
+            "work": work,
+            "postback": postback,
+        }
+        source = event.source
+        if from_source_user(event):
+            member = await self._person(work, event, lookups)
+            if member is not None:
+                return PersonContext(member=member, **common)
+        elif source is not None and source.type in ("group", "room"):
+            chat_type = source.type
+            chat_id = source.room_id if chat_type == "room" else source.group_id
+            sender = getattr(source, "user_id", None)
+            return GroupContext(chat_type=chat_type, chat_id=chat_id, sender=sender, **common)
+        return EventContext(**common)
 
     async def _route(self, ctx: EventContext, event_id: str) -> None:
-        if from_person(ctx):
-            ctx.member = await self._person(ctx)
-        if isinstance(ctx.event, PostbackEvent):
-            ctx.postback = self._services.postbacks.decode(ctx.event.postback.data)
         if not await self._router.dispatch(ctx):
             ctx.outcome = "unhandled"
             log.info("event %s (%s) not handled", event_id, ctx.event.type)
 
-    async def _person(self, ctx: EventContext) -> Member | None:
+    async def _person(self, work: UnitOfWork, event: Event, lookups: Lookups) -> Member | None:
         """The member behind a 1:1 event, registered on first contact (a follow, or a message
         from someone who followed before the bot kept records)."""
-        user_id = ctx.event.source.user_id
-        async with self._services.unit_of_work() as work:
-            member = self._members.pop(user_id, None) or await work.repos.members.by_line_id(
-                user_id
-            )
-            if ctx.event.type == "unfollow" or (member is not None and ctx.event.type != "follow"):
-                return member
-            profile = await ctx.lookups.profile(user_id)
-            language = self._services.locale(profile.language if profile else None).language
-            name = profile.display_name if profile else ""
-            return await people.register(work, user_id, name, language)
+        user_id = event.source.user_id
+        member = self._members.pop(user_id, None) or await work.repos.members.by_line_id(user_id)
+        if event.type == "unfollow" or (member is not None and event.type != "follow"):
+            return member
+        profile = await lookups.profile(user_id)
+        language = self._services.locale(profile.language if profile else None).language
+        name = profile.display_name if profile else ""
+        return await people.register(work, user_id, name, language)
 
     async def _send_reply(self, ctx: EventContext, after: asyncio.Task[None] | None) -> None:
         token = getattr(ctx.event, "reply_token", None)

@@ -1,16 +1,22 @@
-"""A small router: features register handlers for an event type and a filter; first match wins."""
+"""A small router: features register handlers for an event type and a filter; first match wins.
+
+A handler gets a `PersonContext` (`from_person`, `action`) or a `GroupContext` (`in_group`,
+`group_action`), with the batch's unit of work in `ctx.work`: read `bot.context` for what a
+handler may and may not do inside it."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
-from bot.context import EventContext
+from bot.context import EventContext, GroupContext, PersonContext
 
 log = logging.getLogger("mimamori.router")
 
-Handler = Callable[[EventContext], Awaitable[None]]
+# A handler's context is narrowed by its filter (a person's or a group's): typed as Any here.
+Handler = Callable[[Any], Awaitable[None]]
 Filter = Callable[[EventContext], bool]
 
 
@@ -66,13 +72,13 @@ def _matches(route: Route, ctx: EventContext) -> bool:
     return isinstance(ctx.event, route.event_type) and (route.when is None or route.when(ctx))
 
 
-def from_person(ctx: EventContext) -> bool:
-    """The event comes from one person's 1:1 chat with the bot."""
-    return getattr(ctx.event.source, "type", None) == "user"
+def from_person(ctx: EventContext) -> TypeGuard[PersonContext]:
+    """The event comes from one person's 1:1 chat with the bot (and the person is known)."""
+    return isinstance(ctx, PersonContext)
 
 
-def in_group(ctx: EventContext) -> bool:
-    return getattr(ctx.event.source, "type", None) in ("group", "room")
+def in_group(ctx: EventContext) -> TypeGuard[GroupContext]:
+    return isinstance(ctx, GroupContext)
 
 
 def action(name: str) -> Filter:

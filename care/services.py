@@ -87,13 +87,14 @@ class Services:
         """One transaction over the repositories, with the moment it acts at. What it wrote
         to the outbox is sent once it has committed.
 
-        Inside another unit of work (a batch of webhook events, each event's changes committed
-        with its "processed" mark) it joins that one: everything commits together or not at all.
+        It does not nest: code that runs inside one (a chat handler, in the batch's) is handed
+        that one and uses it. A second, opened inside, would be a transaction of its own that
+        commits while the first may still be undone, or waits for the writer the first holds.
         """
-        current = _CURRENT.get()
-        if current is not None and current.services is self:
-            yield current
-            return
+        if _CURRENT.get() is not None:
+            raise NestedUnitOfWork(
+                "a unit of work is open already: use the one handed to you (ctx.work)"
+            )
         async with unit_of_work(self.db) as repos:
             work = UnitOfWork(repos, self, self.clock.now())
             token = _CURRENT.set(work)
@@ -129,6 +130,10 @@ class Services:
         console's figures, sessions, the audit log)."""
         async with self.unit_of_work() as work:
             yield work.repos
+
+
+class NestedUnitOfWork(RuntimeError):
+    """`unit_of_work()` inside another: a programming error, never a refusal of the rules."""
 
 
 @dataclass(frozen=True)

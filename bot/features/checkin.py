@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot.context import EventContext
+from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care import alerts, answers, checkins, people, trial
 from care.checkins import ANSWERS
@@ -20,46 +20,39 @@ from storage.models import Member, RoundState
 router = Router("checkin")
 
 
-def _has_member(ctx: EventContext) -> bool:
-    return from_person(ctx) and ctx.member is not None
-
-
 def _distress(ctx: EventContext) -> bool:
     text = text_of(ctx)
-    if not _has_member(ctx) or text is None:
+    if not from_person(ctx) or text is None:
         return False
-    assert ctx.member is not None
     words = answers.distress_words(ctx.services.i18n, ctx.member.language)
     return answers.is_distress(text, words)
 
 
 @router.on(MessageEvent, _distress)
-async def words_of_distress(ctx: EventContext) -> None:
+async def words_of_distress(ctx: PersonContext) -> None:
     """「転んで動けません」: the help path at once, quoting the message, before anything else
     (a dialog waiting for a team name included)."""
     member = ctx.member
-    assert member is not None
-    async with ctx.services.unit_of_work() as work:
-        answered = await people.answer(work, member, Event.DISTRESS, text_of(ctx))
+    work = ctx.work
+    answered = await people.answer(work, member, Event.DISTRESS, text_of(ctx))
     ctx.reply(_help_sent(ctx, answered))
 
 
-@router.observe(MessageEvent, lambda ctx: _has_member(ctx) and not _distress(ctx))
-async def sign_of_life(ctx: EventContext) -> None:
+@router.observe(MessageEvent, lambda ctx: from_person(ctx) and not _distress(ctx))
+async def sign_of_life(ctx: PersonContext) -> None:
     """A text or sticker is a sign of life, never an OK. During an alert it reaches the
     managers as the person's words; while a check-in waits, the buttons come again."""
     member = ctx.member
-    assert member is not None
-    async with ctx.services.unit_of_work() as work:
-        checkin = await work.repos.rounds.open_round(member.id)
-        if checkin is None:
-            return
-        kind = ctx.event.message.type
-        answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind)
-        if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
-            resend = checkin.state is RoundState.RESENT
-            again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
-            ctx.reply(messages.text(ctx.t("words.ask_again")), again)
+    work = ctx.work
+    checkin = await work.repos.rounds.open_round(member.id)
+    if checkin is None:
+        return
+    kind = ctx.event.message.type
+    answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind)
+    if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
+        resend = checkin.state is RoundState.RESENT
+        again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
+        ctx.reply(messages.text(ctx.t("words.ask_again")), again)
     if answered.answered.tells(Audience.ALERTED, Fact.WORDS):
         names = "、".join(display_name(ctx.locale, m) for m in answered.answered.told)
         key = "words.passed" if names else "words.passed_nobody"
@@ -67,11 +60,11 @@ async def sign_of_life(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("ok"))
-async def on_ok(ctx: EventContext) -> None:
+async def on_ok(ctx: PersonContext) -> None:
     """OK closes the person's open round, whichever check-in message the button was on.
     With no round open it only says thank you."""
     member = ctx.member
-    assert member is not None and ctx.postback is not None
+    assert ctx.postback is not None
     slot_epoch = ctx.postback.integer("t")
     if slot_epoch is None:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
@@ -80,8 +73,8 @@ async def on_ok(ctx: EventContext) -> None:
     if value not in ANSWERS:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
-    async with ctx.services.unit_of_work() as work:
-        answered = await people.answer(work, member, Event(value))
+    work = ctx.work
+    answered = await people.answer(work, member, Event(value))
     next_text = people.describe_checkins(ctx.locale, answered.state)
     before = answered.answered.before
     if value == "help":
@@ -111,12 +104,12 @@ def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
 
 
 @router.on(PostbackEvent, action("take"))
-async def on_take(ctx: EventContext) -> None:
+async def on_take(ctx: PersonContext) -> None:
     """対応します on an alert: the first manager has it; a later one hears who does."""
     manager = ctx.member
-    assert manager is not None and ctx.postback is not None
-    async with ctx.services.unit_of_work() as work:
-        taken = await alerts.take(work, manager, ctx.postback.integer("r"))
+    assert ctx.postback is not None
+    work = ctx.work
+    taken = await alerts.take(work, manager, ctx.postback.integer("r"))
     name = display_name(ctx.locale, taken.person)
     if taken.taker.id == manager.id:
         ctx.reply(messages.text(ctx.t("alert.taken_you", name=name)))
@@ -126,58 +119,57 @@ async def on_take(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("safe"))
-async def on_confirmed_safe(ctx: EventContext) -> None:
+async def on_confirmed_safe(ctx: PersonContext) -> None:
     """無事を確認しました on an alert: it closes, and the others watching hear it."""
     manager = ctx.member
-    assert manager is not None and ctx.postback is not None
-    async with ctx.services.unit_of_work() as work:
-        person = await alerts.confirm_safe(work, manager, ctx.postback.integer("r"))
+    assert ctx.postback is not None
+    work = ctx.work
+    person = await alerts.confirm_safe(work, manager, ctx.postback.integer("r"))
     ctx.reply(messages.text(ctx.t("alert.confirmed_you", name=display_name(ctx.locale, person))))
 
 
 @router.on(PostbackEvent, action("test_send"))
-async def on_test_send(ctx: EventContext) -> None:
+async def on_test_send(ctx: PersonContext) -> None:
     """テスト送信, by the person (no `m`) or by a manager for a user of their team."""
     requester = ctx.member
-    assert requester is not None and ctx.postback is not None
+    assert ctx.postback is not None
     left = ctx.lookups.quota_left  # asked of LINE before the batch's transaction
-    async with ctx.services.unit_of_work() as work:
-        person = (
-            await people.viewable(work, requester, ctx.postback.integer("m"))
-            if ctx.postback.get("m")
-            else requester
-        )
-        told = await trial.send_test(work, requester, person, "chat", left)
+    work = ctx.work
+    person = (
+        await people.viewable(work, requester, ctx.postback.integer("m"))
+        if ctx.postback.get("m")
+        else requester
+    )
+    told = await trial.send_test(work, requester, person, "chat", left)
     name = display_name(ctx.locale, person)
     ctx.reply(messages.text(ctx.t("test.sent", name=name, count=told)))
 
 
 @router.on(PostbackEvent, action("test_ok"))
-async def on_test_ok(ctx: EventContext) -> None:
+async def on_test_ok(ctx: PersonContext) -> None:
     ctx.reply(messages.text(ctx.t("test.ok")))
 
 
 @router.on(PostbackEvent, action("status"))
-async def on_status(ctx: EventContext) -> None:
+async def on_status(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
-    async with ctx.services.unit_of_work() as work:
-        ctx.reply(messages.text(await describe_member(ctx, work, member, own=True)))
+    work = ctx.work
+    ctx.reply(messages.text(await describe_member(ctx, work, member, own=True)))
 
 
 @router.on(PostbackEvent, action("member"))
-async def on_member_details(ctx: EventContext) -> None:
+async def on_member_details(ctx: PersonContext) -> None:
     """A manager's look at a user of their team (the alert's button); nobody else's."""
     viewer = ctx.member
-    assert viewer is not None and ctx.postback is not None
-    async with ctx.services.unit_of_work() as work:
-        member = await people.viewable(work, viewer, ctx.postback.integer("m"))
-        own = member.id == viewer.id
-        test = ctx.t("test.button")
-        # A manager can try the whole path for this person: テスト送信.
-        quick = [(test, ctx.services.postbacks.encode("test_send", m=member.id), test)]
-        text = await describe_member(ctx, work, member, own=own)
-        ctx.reply(messages.text(text, None if own else quick))
+    assert ctx.postback is not None
+    work = ctx.work
+    member = await people.viewable(work, viewer, ctx.postback.integer("m"))
+    own = member.id == viewer.id
+    test = ctx.t("test.button")
+    # A manager can try the whole path for this person: テスト送信.
+    quick = [(test, ctx.services.postbacks.encode("test_send", m=member.id), test)]
+    text = await describe_member(ctx, work, member, own=own)
+    ctx.reply(messages.text(text, None if own else quick))
 
 
 async def describe_member(ctx: EventContext, work: UnitOfWork, member: Member, own: bool) -> str:

@@ -13,7 +13,7 @@ from linebot.v3.webhooks import (
     PostbackEvent,
 )
 
-from bot.context import EventContext
+from bot.context import GroupContext
 from bot.features.schedule import chosen_schedule, interval_question, schedule_saved
 from bot.router import Router, group_action, in_group, text_of
 from care import groups
@@ -25,41 +25,31 @@ log = logging.getLogger("mimamori.groups")
 router = Router("groups")
 
 
-def chat_of(ctx: EventContext) -> tuple[str, str]:
-    """(chat type, LINE id) of the group or room the event comes from."""
-    source = ctx.event.source
-    if source.type == "room":
-        return "room", source.room_id
-    return "group", source.group_id
-
-
-def tapper(ctx: EventContext) -> str | None:
+def tapper(ctx: GroupContext) -> str | None:
     # LINE promises a group userId only on messages; postbacks usually carry it, not always.
-    return getattr(ctx.event.source, "user_id", None)
+    return ctx.sender
 
 
-async def current_group(ctx: EventContext) -> ChatGroup:
+async def current_group(ctx: GroupContext) -> ChatGroup:
     """The group the event comes from, recorded on first sight if its join was never seen."""
-    chat_type, chat_id = chat_of(ctx)
-    async with ctx.services.unit_of_work() as work:
-        return await groups.group_of(
-            work, chat_type, chat_id, lambda: ctx.lookups.group_name(chat_id)
-        )
+    chat_id = ctx.chat_id
+    return await groups.group_of(
+        ctx.work, ctx.chat_type, chat_id, lambda: ctx.lookups.group_name(chat_id)
+    )
 
 
-async def learn_member(ctx: EventContext, group: ChatGroup, user_id: str) -> str:
+async def learn_member(ctx: GroupContext, group: ChatGroup, user_id: str) -> str:
     """Remember a member of the group (LINE cannot list them); returns their display name."""
-    async with ctx.services.unit_of_work() as work:
-        name = await groups.learn_member(
-            work,
-            group,
-            user_id,
-            lambda: ctx.lookups.member_name(group.chat_type, group.line_chat_id, user_id),
-        )
+    name = await groups.learn_member(
+        ctx.work,
+        group,
+        user_id,
+        lambda: ctx.lookups.member_name(group.chat_type, group.line_chat_id, user_id),
+    )
     return name or ctx.t("group.unnamed")
 
 
-def group_menu(ctx: EventContext, group: ChatGroup) -> messages.Message:
+def group_menu(ctx: GroupContext, group: ChatGroup) -> messages.Message:
     codec = ctx.services.postbacks
 
     def item(key: str, action_name: str) -> messages.QuickItem:
@@ -86,7 +76,7 @@ def group_menu(ctx: EventContext, group: ChatGroup) -> messages.Message:
     return messages.text(ctx.t("group.menu_prompt"), items)
 
 
-async def member_tapping(ctx: EventContext, group: ChatGroup) -> str | None:
+async def member_tapping(ctx: GroupContext, group: ChatGroup) -> str | None:
     """The member behind a settings tap, learnt; None (with the reply why) when LINE did not
     say who tapped."""
     user_id = tapper(ctx)
@@ -98,11 +88,11 @@ async def member_tapping(ctx: EventContext, group: ChatGroup) -> str | None:
 
 
 @router.on(JoinEvent, in_group)
-async def on_join(ctx: EventContext) -> None:
-    chat_type, chat_id = chat_of(ctx)
+async def on_join(ctx: GroupContext) -> None:
+    chat_type, chat_id = ctx.chat_type, ctx.chat_id
     name = await ctx.lookups.group_name(chat_id) if chat_type == "group" else ""
-    async with ctx.services.unit_of_work() as work:
-        group, next_at = await groups.bot_joined(work, chat_id, chat_type, name)
+    work = ctx.work
+    group, next_at = await groups.bot_joined(work, chat_id, chat_type, name)
     if next_at is not None and group.interval_days is not None:
         text = ctx.t(
             "group.welcome_back",
@@ -115,15 +105,15 @@ async def on_join(ctx: EventContext) -> None:
 
 
 @router.on(LeaveEvent, in_group)
-async def on_leave(ctx: EventContext) -> None:
-    _, chat_id = chat_of(ctx)
-    async with ctx.services.unit_of_work() as work:
-        await groups.bot_left(work, chat_id)
+async def on_leave(ctx: GroupContext) -> None:
+    chat_id = ctx.chat_id
+    work = ctx.work
+    await groups.bot_left(work, chat_id)
     log.info("removed from %s; its data is kept for the retention period", chat_id)
 
 
 @router.on(MemberJoinedEvent, in_group)
-async def on_members_joined(ctx: EventContext) -> None:
+async def on_members_joined(ctx: GroupContext) -> None:
     group = await current_group(ctx)
     for joined in ctx.event.joined.members:
         if getattr(joined, "user_id", None):
@@ -134,15 +124,15 @@ async def on_members_joined(ctx: EventContext) -> None:
 
 
 @router.on(MemberLeftEvent, in_group)
-async def on_members_left(ctx: EventContext) -> None:
+async def on_members_left(ctx: GroupContext) -> None:
     group = await current_group(ctx)
     left = [m.user_id for m in ctx.event.left.members if getattr(m, "user_id", None)]
-    async with ctx.services.unit_of_work() as work:
-        await groups.forget_members(work, group, left)
+    work = ctx.work
+    await groups.forget_members(work, group, left)
 
 
 @router.on(MessageEvent, in_group)
-async def on_group_message(ctx: EventContext) -> None:
+async def on_group_message(ctx: GroupContext) -> None:
     """A message teaches the bot who is in the group; it is not an OK for either protocol."""
     group = await current_group(ctx)
     user_id = tapper(ctx)
@@ -154,7 +144,7 @@ async def on_group_message(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, group_action("gok"))
-async def on_group_ok(ctx: EventContext) -> None:
+async def on_group_ok(ctx: GroupContext) -> None:
     """Each answer is shown at once, by name, so the group sees who is fine and who needs a
     call or a visit (free: a reply)."""
     assert ctx.postback is not None
@@ -168,9 +158,9 @@ async def on_group_ok(ctx: EventContext) -> None:
         ctx.reply(messages.text(ctx.t("group.needs_message")))
         return
     name = await learn_member(ctx, group, user_id)
-    async with ctx.services.unit_of_work() as work:
-        answered = await groups.answer(work, group, user_id, value)
-        now = work.now
+    work = ctx.work
+    answered = await groups.answer(work, group, user_id, value)
+    now = work.now
     first, group = answered.first, answered.group
     if first is None:
         nxt = ctx.locale.when(group.next_due_at) if group.next_due_at else ctx.t("schedule.none")
@@ -184,17 +174,17 @@ async def on_group_ok(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, group_action("g_menu"))
-async def on_group_menu(ctx: EventContext) -> None:
+async def on_group_menu(ctx: GroupContext) -> None:
     ctx.reply(group_menu(ctx, await current_group(ctx)))
 
 
 @router.on(PostbackEvent, group_action("g_help"))
-async def on_group_help(ctx: EventContext) -> None:
+async def on_group_help(ctx: GroupContext) -> None:
     ctx.reply(messages.text(ctx.t("group.help")))
 
 
 @router.on(PostbackEvent, group_action("g_sched"))
-async def on_group_schedule(ctx: EventContext) -> None:
+async def on_group_schedule(ctx: GroupContext) -> None:
     group = await current_group(ctx)
     user_id = await member_tapping(ctx, group)
     if user_id is None:
@@ -205,20 +195,20 @@ async def on_group_schedule(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, group_action("g_sched_set"))
-async def on_group_schedule_set(ctx: EventContext) -> None:
+async def on_group_schedule_set(ctx: GroupContext) -> None:
     group = await current_group(ctx)
     user_id = await member_tapping(ctx, group)
     schedule = chosen_schedule(ctx) if user_id else None
     if user_id is None or schedule is None:
         return
-    async with ctx.services.unit_of_work() as work:
-        saved = await groups.set_schedule(work, group, schedule, user_id)
+    work = ctx.work
+    saved = await groups.set_schedule(work, group, schedule, user_id)
     ctx.reply(schedule_saved(ctx, "group", schedule, saved.next_at, saved.round_open))
 
 
 @router.on(PostbackEvent, group_action("g_pause"))
 @router.on(PostbackEvent, group_action("g_resume"))
-async def on_pause_or_resume(ctx: EventContext) -> None:
+async def on_pause_or_resume(ctx: GroupContext) -> None:
     assert ctx.postback is not None
     group = await current_group(ctx)
     if group.interval_days is None:
@@ -227,35 +217,35 @@ async def on_pause_or_resume(ctx: EventContext) -> None:
     user_id = await member_tapping(ctx, group)
     if user_id is None:
         return
-    async with ctx.services.unit_of_work() as work:
-        if ctx.postback.action == "g_pause":
-            await groups.pause(work, group, user_id)
-            ctx.reply(messages.text(ctx.t("group.paused")))
-            return
-        next_at = await groups.resume(work, group, user_id)
+    work = ctx.work
+    if ctx.postback.action == "g_pause":
+        await groups.pause(work, group, user_id)
+        ctx.reply(messages.text(ctx.t("group.paused")))
+        return
+    next_at = await groups.resume(work, group, user_id)
     ctx.reply(messages.text(ctx.t("group.resumed", next=ctx.locale.when(next_at))))
 
 
 @router.on(PostbackEvent, group_action("g_quiet"))
 @router.on(PostbackEvent, group_action("g_restrict"))
-async def on_toggle(ctx: EventContext) -> None:
+async def on_toggle(ctx: GroupContext) -> None:
     assert ctx.postback is not None
     group = await current_group(ctx)
     name = "restricted" if ctx.postback.action == "g_restrict" else "quiet_when_all_ok"
     user_id = await member_tapping(ctx, group)
     if user_id is None:
         return
-    async with ctx.services.unit_of_work() as work:
-        value = await groups.toggle(work, group, name, user_id)
+    work = ctx.work
+    value = await groups.toggle(work, group, name, user_id)
     state = "on" if value else "off"
     ctx.reply(messages.text(ctx.t(f"group.{name}.{state}")))
 
 
 @router.on(PostbackEvent, group_action("g_status"))
-async def on_group_status(ctx: EventContext) -> None:
+async def on_group_status(ctx: GroupContext) -> None:
     group = await current_group(ctx)
-    async with ctx.services.repositories() as repos:
-        members = await repos.groups.members(group.id)
+    repos = ctx.work.repos
+    members = await repos.groups.members(group.id)
     if group.interval_days is None:
         ctx.reply(messages.text(ctx.t("group.not_set")), group_menu(ctx, group))
         return
@@ -278,6 +268,6 @@ async def on_group_status(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, in_group)
-async def unknown_group_postback(ctx: EventContext) -> None:
+async def unknown_group_postback(ctx: GroupContext) -> None:
     log.warning("group postback refused: %.100r", ctx.event.postback.data)
     ctx.reply(messages.text(ctx.t("postback.invalid")))

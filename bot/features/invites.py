@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot.context import EventContext
+from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, from_person, in_group, text_of
 from care import invites
 from ground import invite_codes, messages
@@ -42,19 +42,18 @@ async def invite_messages(
 
 
 @router.on(MessageEvent, lambda ctx: in_group(ctx) and _code_in(ctx))
-async def code_in_group(ctx: EventContext) -> None:
+async def code_in_group(ctx: GroupContext) -> None:
     ctx.reply(messages.text(ctx.t("invite.not_in_group")))
 
 
 @router.on(MessageEvent, lambda ctx: from_person(ctx) and _code_in(ctx))
-async def code_sent(ctx: EventContext) -> None:
+async def code_sent(ctx: PersonContext) -> None:
     """Show what the code is for and ask before joining (a user agrees to be watched)."""
     member = ctx.member
-    assert member is not None
     code = invite_codes.find_code(text_of(ctx) or "")
     assert code is not None  # the route's filter found it
-    async with ctx.services.unit_of_work() as work:
-        team, invite = await invites.usable_invite(work, member, code)
+    work = ctx.work
+    team, invite = await invites.usable_invite(work, member, code)
     role = invite.role.value
     body = ctx.t(
         "invite.confirm",
@@ -76,12 +75,12 @@ async def code_sent(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("join"))
-async def join(ctx: EventContext) -> None:
+async def join(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None and ctx.postback is not None
+    assert ctx.postback is not None
     code = invite_codes.normalise(ctx.postback.get("c") or "")
-    async with ctx.services.unit_of_work() as work:
-        joined = await invites.join_by_code(work, member, code)
+    work = ctx.work
+    joined = await invites.join_by_code(work, member, code)
     text = ctx.t(f"invite.joined.{joined.role.value}", team=joined.team.name)
     if joined.schedule_started is not None:
         schedule, next_due = joined.schedule_started

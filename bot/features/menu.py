@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot.context import EventContext
+from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person
 from ground import messages
 
@@ -25,30 +25,30 @@ def main_menu(ctx: EventContext, prompt_key: str = "menu.prompt") -> messages.Me
 
 
 @router.on(PostbackEvent, action("menu"))
-async def on_menu(ctx: EventContext) -> None:
+async def on_menu(ctx: PersonContext) -> None:
     ctx.reply(main_menu(ctx))
 
 
 @router.on(PostbackEvent, action("help"))
-async def on_help(ctx: EventContext) -> None:
+async def on_help(ctx: PersonContext) -> None:
     ctx.reply(messages.text(ctx.t("help.body")), main_menu(ctx))
 
 
 @router.on(PostbackEvent, action("join_help"))
-async def on_join_help(ctx: EventContext) -> None:
+async def on_join_help(ctx: PersonContext) -> None:
     ctx.reply(messages.text(ctx.t("invite.how_to_join")))
 
 
 @router.on(PostbackEvent, action("cancel"))
-async def on_cancel(ctx: EventContext) -> None:
-    if ctx.member is not None and ctx.member.dialog is not None:
-        async with ctx.services.repositories() as repos:
-            await repos.members.set_dialog(ctx.member.id, None)
+async def on_cancel(ctx: PersonContext) -> None:
+    if ctx.member.dialog is not None:
+        repos = ctx.work.repos
+        await repos.members.set_dialog(ctx.member.id, None)
     ctx.reply(main_menu(ctx, "menu.cancelled"))
 
 
 @router.on(MessageEvent, from_person)
-async def on_anything_else(ctx: EventContext) -> None:
+async def on_anything_else(ctx: PersonContext) -> None:
     # A sign of life was already acknowledged by the check-in observer; add the menu only
     # when the person seems to be looking for something.
     if not ctx.replies:

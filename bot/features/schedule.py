@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from linebot.v3.webhooks import PostbackEvent
 
-from bot.context import EventContext
+from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, group_action
 from care import people
 from care.schedule import INTERVALS, Schedule, paused_on
@@ -51,9 +51,8 @@ def _prefix(ctx: EventContext) -> str:
 
 
 @router.on(PostbackEvent, action("sched"))
-async def ask_interval(ctx: EventContext) -> None:
+async def ask_interval(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
     codec = ctx.services.postbacks
     extra = []
     if member.interval_days is not None:
@@ -74,7 +73,7 @@ async def ask_interval(ctx: EventContext) -> None:
 
 @router.on(PostbackEvent, action("sched_i"))
 @router.on(PostbackEvent, group_action("g_sched_i"))
-async def ask_half_day(ctx: EventContext) -> None:
+async def ask_half_day(ctx: GroupContext) -> None:
     """Step 2 of 3: 24 hours do not fit LINE's 13 quick replies, so morning or afternoon."""
     assert ctx.postback is not None
     days = ctx.postback.integer("i")
@@ -91,7 +90,7 @@ async def ask_half_day(ctx: EventContext) -> None:
 
 @router.on(PostbackEvent, action("sched_h"))
 @router.on(PostbackEvent, group_action("g_sched_h"))
-async def ask_hour(ctx: EventContext) -> None:
+async def ask_hour(ctx: GroupContext) -> None:
     """Step 3 of 3: the hour."""
     assert ctx.postback is not None
     days, start = ctx.postback.integer("i"), ctx.postback.integer("p")
@@ -119,29 +118,27 @@ def chosen_schedule(ctx: EventContext) -> Schedule | None:
 
 
 @router.on(PostbackEvent, action("sched_set"))
-async def set_schedule(ctx: EventContext) -> None:
+async def set_schedule(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
     schedule = chosen_schedule(ctx)
     if schedule is None:
         return
-    async with ctx.services.unit_of_work() as work:
-        next_due = await people.set_schedule(work, member, schedule)
-        open_round = await work.repos.rounds.open_round(member.id)
+    work = ctx.work
+    next_due = await people.set_schedule(work, member, schedule)
+    open_round = await work.repos.rounds.open_round(member.id)
     ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
 
 
 @router.on(PostbackEvent, action("sched_stop"))
-async def stop_checkins(ctx: EventContext) -> None:
+async def stop_checkins(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
-    async with ctx.services.unit_of_work() as work:
-        await people.stop(work, member)
+    work = ctx.work
+    await people.stop(work, member)
     ctx.reply(messages.text(ctx.t("schedule.stopped")))
 
 
 @router.on(PostbackEvent, action("pause_ask"))
-async def ask_pause(ctx: EventContext) -> None:
+async def ask_pause(ctx: PersonContext) -> None:
     """How long to pause (入院・旅行): a few periods, counted from today."""
     codec = ctx.services.postbacks
     items = [
@@ -156,26 +153,25 @@ async def ask_pause(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("pause"))
-async def pause(ctx: EventContext) -> None:
+async def pause(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None and ctx.postback is not None
+    assert ctx.postback is not None
     days = ctx.postback.integer("d")
     if days not in PAUSE_CHOICES:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
     today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
     until = today + timedelta(days=days)
-    async with ctx.services.unit_of_work() as work:
-        resume_at = await people.pause(work, member, until)
+    work = ctx.work
+    resume_at = await people.pause(work, member, until)
     text = ctx.t("pause.saved", until=ctx.locale.day(until), next=ctx.locale.when(resume_at))
     ctx.reply(messages.text(text))
 
 
 @router.on(PostbackEvent, action("resume"))
-async def resume(ctx: EventContext) -> None:
+async def resume(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
     # Not paused: care.people refuses (pause.not_paused), as it does for My page.
-    async with ctx.services.unit_of_work() as work:
-        next_at = await people.resume(work, member)
+    work = ctx.work
+    next_at = await people.resume(work, member)
     ctx.reply(messages.text(ctx.t("pause.resumed", next=ctx.locale.when(next_at))))

@@ -6,7 +6,7 @@ import json
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot.context import EventContext
+from bot.context import EventContext, PersonContext
 from bot.features.invites import invite_messages
 from bot.router import Router, action, from_person, text_of
 from care import invites, reassurance, sharing, teams
@@ -35,10 +35,9 @@ def _cancel_item(ctx: EventContext) -> messages.QuickItem:
 
 
 @router.on(PostbackEvent, action("team_new"))
-async def ask_team_name(ctx: EventContext) -> None:
-    assert ctx.member is not None
-    async with ctx.services.repositories() as repos:
-        await repos.members.set_dialog(ctx.member.id, json.dumps({"await": "team_name"}))
+async def ask_team_name(ctx: PersonContext) -> None:
+    repos = ctx.work.repos
+    await repos.members.set_dialog(ctx.member.id, json.dumps({"await": "team_name"}))
     ctx.reply(messages.text(ctx.t("team.ask_name", max=TEAM_NAME_MAX), [_cancel_item(ctx)]))
 
 
@@ -46,15 +45,14 @@ async def ask_team_name(ctx: EventContext) -> None:
     MessageEvent,
     lambda ctx: from_person(ctx) and _dialog(ctx.member).get("await") == "team_name",
 )
-async def receive_team_name(ctx: EventContext) -> None:
-    assert ctx.member is not None
+async def receive_team_name(ctx: PersonContext) -> None:
     name = clean_team_name(text_of(ctx) or "")
     if name is None:
         ctx.reply(messages.text(ctx.t("team.bad_name", max=TEAM_NAME_MAX), [_cancel_item(ctx)]))
         return
-    async with ctx.services.repositories() as repos:
-        dialog = json.dumps({"await": "team_role", "name": name}, ensure_ascii=False)
-        await repos.members.set_dialog(ctx.member.id, dialog)
+    repos = ctx.work.repos
+    dialog = json.dumps({"await": "team_role", "name": name}, ensure_ascii=False)
+    await repos.members.set_dialog(ctx.member.id, dialog)
     codec = ctx.services.postbacks
     items = [
         (label, codec.encode("team_create", r=role.value), label)
@@ -65,18 +63,18 @@ async def receive_team_name(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("team_create"))
-async def create_team(ctx: EventContext) -> None:
+async def create_team(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None and ctx.postback is not None
+    assert ctx.postback is not None
     name = _dialog(member).get("name")
     role_value = ctx.postback.get("r")
     if not name or role_value not in (Role.USER.value, Role.MANAGER.value):
         ctx.reply(messages.text(ctx.t("team.no_pending")))
         return
     role = Role(role_value)
-    async with ctx.services.unit_of_work() as work:
-        created = await teams.create_team(work, name, founder=member, role=role)
-        await work.repos.members.set_dialog(member.id, None)
+    work = ctx.work
+    created = await teams.create_team(work, name, founder=member, role=role)
+    await work.repos.members.set_dialog(member.id, None)
     team = created.team
     schedule = (
         created.schedule_started[0] if created.schedule_started else teams.DEFAULT_TEAM_SCHEDULE
@@ -96,8 +94,7 @@ async def create_team(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("note_menu"))
-async def ask_note(ctx: EventContext) -> None:
-    assert ctx.member is not None
+async def ask_note(ctx: PersonContext) -> None:
     codec = ctx.services.postbacks
     current = ctx.t("note.every_day" if ctx.member.daily_note else "note.only_problems")
     items = [
@@ -109,19 +106,18 @@ async def ask_note(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("note"))
-async def choose_note(ctx: EventContext) -> None:
-    assert ctx.member is not None and ctx.postback is not None
+async def choose_note(ctx: PersonContext) -> None:
+    assert ctx.postback is not None
     every_day = ctx.postback.integer("v") == 1
-    async with ctx.services.unit_of_work() as work:
-        await reassurance.choose(work, ctx.member, every_day)
+    work = ctx.work
+    await reassurance.choose(work, ctx.member, every_day)
     ctx.reply(messages.text(ctx.t("note.saved_on" if every_day else "note.saved_off")))
 
 
 @router.on(PostbackEvent, action("teams"))
-async def list_teams(ctx: EventContext) -> None:
-    assert ctx.member is not None
-    async with ctx.services.repositories() as repos:
-        found = await repos.teams.teams_of(ctx.member.id)
+async def list_teams(ctx: PersonContext) -> None:
+    repos = ctx.work.repos
+    found = await repos.teams.teams_of(ctx.member.id)
     if not found:
         ctx.reply(messages.text(ctx.t("team.none")))
         return
@@ -138,13 +134,12 @@ async def list_teams(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("invite_menu"))
-async def invite_from_menu(ctx: EventContext) -> None:
+async def invite_from_menu(ctx: PersonContext) -> None:
     """招待する on the rich menu: one team's invites at once; with several, the list first."""
-    assert ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        found = await work.repos.teams.teams_of(ctx.member.id)
-        only = found[0][0] if len(found) == 1 else None
-        codes = await invites.ensure_invites(work, only) if only else None
+    work = ctx.work
+    found = await work.repos.teams.teams_of(ctx.member.id)
+    only = found[0][0] if len(found) == 1 else None
+    codes = await invites.ensure_invites(work, only) if only else None
     if only is None or codes is None:
         await list_teams(ctx)
         return
@@ -157,12 +152,11 @@ def _team_id(ctx: EventContext) -> int | None:
 
 
 @router.on(PostbackEvent, action("team"))
-async def show_team(ctx: EventContext) -> None:
-    assert ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, ctx.member, _team_id(ctx))
-        users = await work.repos.teams.members_of(team.id, Role.USER)
-        managers = await work.repos.teams.members_of(team.id, Role.MANAGER)
+async def show_team(ctx: PersonContext) -> None:
+    work = ctx.work
+    team, role = await teams.membership(work, ctx.member, _team_id(ctx))
+    users = await work.repos.teams.members_of(team.id, Role.USER)
+    managers = await work.repos.teams.members_of(team.id, Role.MANAGER)
     codec = ctx.services.postbacks
     body = ctx.t(
         "team.card",
@@ -196,60 +190,58 @@ async def show_team(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("team_invite"))
-async def show_invites(ctx: EventContext) -> None:
-    assert ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
-        codes = await invites.ensure_invites(work, team)
+async def show_invites(ctx: PersonContext) -> None:
+    work = ctx.work
+    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
+    codes = await invites.ensure_invites(work, team)
     ctx.reply(*await invite_messages(ctx, team, codes))
 
 
 @router.on(PostbackEvent, action("team_rotate"))
-async def rotate_invite(ctx: EventContext) -> None:
+async def rotate_invite(ctx: PersonContext) -> None:
     """A new code for one role; the old one stops working at once."""
-    assert ctx.postback is not None and ctx.member is not None
+    assert ctx.postback is not None
     role_value = ctx.postback.get("r")
-    async with ctx.services.unit_of_work() as work:
-        team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
-        if role_value not in (Role.USER.value, Role.MANAGER.value):
-            ctx.reply(messages.text(ctx.t("postback.invalid")))
-            return
-        codes = await invites.rotate_invite(work, team, Role(role_value))
+    work = ctx.work
+    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
+    if role_value not in (Role.USER.value, Role.MANAGER.value):
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
+    codes = await invites.rotate_invite(work, team, Role(role_value))
     ctx.reply(messages.text(ctx.t("invite.rotated", role=ctx.t(f"role_name.{role_value}"))))
     ctx.reply(*(await invite_messages(ctx, team, codes, first_qr=Role(role_value)))[:4])
 
 
 @router.on(PostbackEvent, action("share_personal"))
-async def share_personal(ctx: EventContext) -> None:
+async def share_personal(ctx: PersonContext) -> None:
     """The user's one tap that lets a new manager see their 氏名, 電話番号..."""
-    assert ctx.postback is not None and ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        manager = await sharing.allow(work, ctx.member, ctx.postback.integer("m"))
+    assert ctx.postback is not None
+    work = ctx.work
+    manager = await sharing.allow(work, ctx.member, ctx.postback.integer("m"))
     ctx.reply(messages.text(ctx.t("sharing.allowed", name=display_name(ctx.locale, manager))))
 
 
 @router.on(PostbackEvent, action("team_members"))
-async def list_members(ctx: EventContext) -> None:
+async def list_members(ctx: PersonContext) -> None:
     """Managers see each user's last OK and whether an alert is open; users see who watches."""
-    assert ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, ctx.member, _team_id(ctx))
-        users = await work.repos.teams.members_of(team.id, Role.USER)
-        managers = await work.repos.teams.members_of(team.id, Role.MANAGER)
-        lines = []
-        if role is Role.MANAGER:
-            for user in users:
-                current = await work.repos.rounds.open_round(user.id)
-                state = current.state.value if current else "none"
-                lines.append(
-                    ctx.t(
-                        "team.user_line",
-                        name=display_name(ctx.locale, user),
-                        member_id=user.id,
-                        last_ok=ctx.locale.when(user.last_ok_at),
-                        state=ctx.t(f"status.round.{state}"),
-                    )
+    work = ctx.work
+    team, role = await teams.membership(work, ctx.member, _team_id(ctx))
+    users = await work.repos.teams.members_of(team.id, Role.USER)
+    managers = await work.repos.teams.members_of(team.id, Role.MANAGER)
+    lines = []
+    if role is Role.MANAGER:
+        for user in users:
+            current = await work.repos.rounds.open_round(user.id)
+            state = current.state.value if current else "none"
+            lines.append(
+                ctx.t(
+                    "team.user_line",
+                    name=display_name(ctx.locale, user),
+                    member_id=user.id,
+                    last_ok=ctx.locale.when(user.last_ok_at),
+                    state=ctx.t(f"status.round.{state}"),
                 )
+            )
     quick: list[messages.QuickItem] = []
     if role is Role.USER:
         lines = [ctx.t("team.manager_line", name=display_name(ctx.locale, m)) for m in managers]
@@ -264,11 +256,11 @@ async def list_members(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("unwatch"))
-async def ask_unwatch(ctx: EventContext) -> None:
+async def ask_unwatch(ctx: PersonContext) -> None:
     """Taking a manager off: first, what it means, and a way back out."""
-    assert ctx.member is not None and ctx.postback is not None
-    async with ctx.services.unit_of_work() as work:
-        manager = await teams.watcher_of(work, ctx.member, ctx.postback.integer("m"))
+    assert ctx.postback is not None
+    work = ctx.work
+    manager = await teams.watcher_of(work, ctx.member, ctx.postback.integer("m"))
     name, codec = display_name(ctx.locale, manager), ctx.services.postbacks
     yes, cancel = ctx.t("unwatch.yes"), ctx.t("menu.cancel")
     items = [
@@ -279,18 +271,17 @@ async def ask_unwatch(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("unwatch_yes"))
-async def unwatch(ctx: EventContext) -> None:
-    assert ctx.member is not None and ctx.postback is not None
-    async with ctx.services.unit_of_work() as work:
-        manager = await teams.stop_watching(work, ctx.member, ctx.postback.integer("m"))
+async def unwatch(ctx: PersonContext) -> None:
+    assert ctx.postback is not None
+    work = ctx.work
+    manager = await teams.stop_watching(work, ctx.member, ctx.postback.integer("m"))
     ctx.reply(messages.text(ctx.t("unwatch.done", name=display_name(ctx.locale, manager))))
 
 
 @router.on(PostbackEvent, action("team_leave"))
-async def confirm_leave(ctx: EventContext) -> None:
-    assert ctx.member is not None
-    async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, ctx.member, _team_id(ctx))
+async def confirm_leave(ctx: PersonContext) -> None:
+    work = ctx.work
+    team, role = await teams.membership(work, ctx.member, _team_id(ctx))
     codec = ctx.services.postbacks
     ctx.reply(
         messages.card(
@@ -309,10 +300,9 @@ async def confirm_leave(ctx: EventContext) -> None:
 
 
 @router.on(PostbackEvent, action("team_leave_yes"))
-async def leave(ctx: EventContext) -> None:
+async def leave(ctx: PersonContext) -> None:
     member = ctx.member
-    assert member is not None
-    async with ctx.services.unit_of_work() as work:
-        team, role = await teams.membership(work, member, _team_id(ctx))
-        await teams.leave_team(work, team, member, role)
+    work = ctx.work
+    team, role = await teams.membership(work, member, _team_id(ctx))
+    await teams.leave_team(work, team, member, role)
     ctx.reply(messages.text(ctx.t("team.left", team=team.name)))
