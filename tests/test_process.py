@@ -175,3 +175,30 @@ async def test_one_sweep_job_moved_earlier_when_something_falls_due(
         assert timedelta(minutes=59) < wake <= timedelta(hours=1)
     finally:
         await client.close()
+
+
+def test_the_cities_compose_example_runs_one_deployment_per_line_channel() -> None:
+    """Two municipalities: each its own channel's credentials, brand and database, on one
+    PostgreSQL server, each domain served by its own deployment."""
+    compose = yaml.safe_load((ROOT / "compose.cities.yaml").read_text())
+    services = compose["services"]
+    cities = [name for name in services if name.startswith("city-")]
+    assert len(cities) == 2
+    env_files = {services[city]["env_file"] for city in cities}
+    databases = {services[city]["environment"]["MIMAMORI_DATABASE"] for city in cities}
+    brandings = {tuple(services[city]["volumes"]) for city in cities}
+    assert len(env_files) == len(databases) == len(brandings) == 2, "nothing shared"
+    assert {url.split("@postgres:5432/")[0] for url in databases} == {
+        "postgresql://mimamori:${POSTGRES_PASSWORD}"
+    }, "one PostgreSQL server"
+    made = compose["configs"]["postgres-databases"]["content"]
+    first = services["postgres"]["environment"]["POSTGRES_DB"]
+    for url in databases:
+        name = url.rsplit("/", 1)[1]
+        assert name == first or f"CREATE DATABASE {name} " in made, name
+    for city in cities:
+        assert "ports" not in services[city], "only the proxy faces the network"
+    caddyfile = (ROOT / "Caddyfile.cities").read_text()
+    for city in cities:
+        assert f"reverse_proxy {city}:8080" in caddyfile
+    assert "/metrics" in caddyfile
