@@ -48,8 +48,12 @@ class CountingLine:
     to LINE's published rate limits (429 past them) and can take `latency` seconds to answer,
     as LINE does from across a network."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, count_latency: float = 0.0) -> None:
         self.latency = latency
+        self.count_latency = count_latency  # a group's member count: LINE across a network
+        self.counts_asked = 0
+        self.replied_at: dict[str, float] = {}  # reply token -> when LINE took the reply
+        self._replied: dict[str, asyncio.Event] = {}
         self.refused = 0  # 429s: more than LINE's limit in one second
         self._windows = {
             "/v2/bot/message/multicast": Window(MULTICASTS_PER_SECOND),
@@ -77,7 +81,20 @@ class CountingLine:
         app.router.add_post("/v2/bot/message/multicast", self.multicast)
         app.router.add_post("/v2/bot/message/push", self.multicast)
         app.router.add_post("/v2/bot/message/reply", self.reply)
+        app.router.add_get("/v2/bot/group/{chat}/members/count", self.member_count)
+        app.router.add_get("/v2/bot/room/{chat}/members/count", self.member_count)
         return app
+
+    async def reply_taken(self, token: str) -> float:
+        """When LINE took the reply with this token (waiting for it)."""
+        await self._replied.setdefault(token, asyncio.Event()).wait()
+        return self.replied_at[token]
+
+    async def member_count(self, request: web.Request) -> web.Response:
+        self.counts_asked += 1
+        if self.count_latency:
+            await asyncio.sleep(self.count_latency)
+        return web.json_response({"count": 5})
 
     async def _limited(self, request: web.Request) -> web.Response | None:
         """LINE's answer when the request is over its limit (None: taken), after the
@@ -100,11 +117,13 @@ class CountingLine:
         return web.json_response({})
 
     async def reply(self, request: web.Request) -> web.Response:
-        await request.read()
+        body = await request.json()
         refused = await self._limited(request)
         if refused is not None:
             return refused
         self.replies += 1
+        self.replied_at[body["replyToken"]] = time.perf_counter()
+        self._replied.setdefault(body["replyToken"], asyncio.Event()).set()
         if self.replies >= self.replies_expected:
             self.all_replied.set()
         return web.json_response({"sentMessages": [{"id": "1"}]})
@@ -133,12 +152,12 @@ class BenchGround:
 
 @asynccontextmanager
 async def bench_ground(
-    name: str, database: str | None, line_latency: float = 0.0
+    name: str, database: str | None, line_latency: float = 0.0, count_latency: float = 0.0
 ) -> AsyncIterator[BenchGround]:
     """The stand-in LINE serving, a work folder, and the database: `database` None (SQLite),
     a postgresql:// URL of an empty database, or `postgres` for a private cluster."""
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    line = CountingLine(latency=line_latency)
+    line = CountingLine(latency=line_latency, count_latency=count_latency)
     runner, line_url = await line.start()
     workdir = Path(tempfile.mkdtemp(prefix=f"mimamori-{name}-"))
     postgres = None
