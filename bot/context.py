@@ -29,8 +29,6 @@ from ground.messages import Message
 from ground.postback import Postback
 from storage.models import Member
 
-REPLY_LIMIT = 5  # messages in one reply
-
 
 @dataclass(kw_only=True)
 class EventContext:

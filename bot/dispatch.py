@@ -1,37 +1,28 @@
-"""From stored webhook events to handlers and replies: in batches, each event exactly once.
+"""From stored webhook events to handlers and replies: the drain, in batches, each event once.
 
 The webhook lands events before it answers LINE. Here they are drained in batches: LINE is
-asked what the batch needs (profiles, names), then one transaction takes the events (records
-them handled), runs every event's handlers, each in a savepoint of its own, and commits; the
-replies go out after it commits, and the events leave the arrivals. A crash before the commit
-leaves the whole batch to be handled again, nothing of it applied; after the commit, taking
-them again finds them taken, so nothing is handled twice.
+asked what the batch needs (profiles, names), then the batch is applied in one transaction
+(`bot.batch`), and its replies go out after it commits (`bot.replies`) while the next batch is
+handled; the events leave the arrivals. A crash before the commit leaves the whole batch to be
+handled again, nothing of it applied; after the commit, taking them again finds them taken, so
+nothing is handled twice, and the replies kept with them are sent by whoever comes next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
-from linebot.v3.webhooks import Event, PostbackEvent
 
-from bot.context import REPLY_LIMIT, EventContext, GroupContext, PersonContext
+from bot.batch import BatchApplier, parse
 from bot.lookups import Lookups
-from bot.refusals import refusal_message
+from bot.replies import TOKEN_LIFE, Reply, ReplySender
 from bot.router import Router
-from care import people
-from care.errors import Refused
-from care.services import Services, UnitOfWork
-from ground import messages
-from ground.line_api import Outcome
+from care.services import Services
 from storage.inbox import Arrival
-from storage.models import Member
 
 log = logging.getLogger("mimamori.dispatch")
 
@@ -46,26 +37,15 @@ ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 5.0
 # Handled events leave the arrivals together, this many at most, or when nothing waits.
 FORGOTTEN_TOGETHER = 500
-# A reply LINE did not take (429 at its 2,000-a-second limit, 5xx, no answer) is tried again
-# while its token may still be good (about a minute): first after a quarter second, then
-# twice as long each time. The token makes this safe: LINE accepts it once, and refuses a
-# second use ("Invalid reply token") should an unanswered try have got through after all.
-REPLY_FIRST_RETRY_SECONDS = 0.25
-REPLY_PATIENCE_SECONDS = 30.0
-_REPLY_RETRIED = (Outcome.RETRY, Outcome.RATE_LIMITED)
 
 
 class EventDispatcher:
     def __init__(self, services: Services, router: Router) -> None:
         self._services = services
-        self._router = router
+        self._batch = BatchApplier(services, router)
+        self._replies = ReplySender(services)
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
-        self._replies: set[asyncio.Task[None]] = set()
-        # Each chat's last reply under way: the next one to that chat waits for it, so that a
-        # person's answers show in the order of their taps (one retried is not overtaken).
-        self._last_reply: dict[str, asyncio.Task[None]] = {}
-        self._members: dict[str, Member] = {}  # the batch's senders, read once
         self._failures: dict[str, int] = {}  # events that failed outside their handlers
         # Handled (their transaction committed), still to leave the arrivals.
         self._handled: list[str] = []
@@ -92,11 +72,14 @@ class EventDispatcher:
 
     async def idle(self) -> None:
         """Wait until every stored event is handled and replied to (shutdown, tests)."""
-        while (self._task is not None and not self._task.done()) or self._replies:
+        while (self._task is not None and not self._task.done()) or self._replies.busy:
             if self._task is not None and not self._task.done():
                 await self._task
-            if self._replies:
-                await asyncio.gather(*list(self._replies), return_exceptions=True)
+            await self._replies.idle()
+        try:
+            await self._clear_replies()
+        except Exception:
+            log.exception("sent replies not cleared; cleared with the next batch")
 
     async def stop(self) -> None:
         """Shutdown: finish what is under way; a retry still pending is left to the next
@@ -112,11 +95,14 @@ class EventDispatcher:
             return await arrivals.backlog(list(self._handled))
 
     async def replay_unprocessed(self) -> None:
-        """Events received but not handled before the process stopped are handled now."""
+        """Events received but not handled before the process stopped are handled now, and
+        replies it kept but had not sent go out while their tokens may be good."""
         if self._services.db.single_instance:
             # Alone on the database: what it had claimed before it stopped is its own again.
             async with self._services.claims() as work:
                 await work.repos.outbox.release_claims()
+                await work.repos.inbox.release_claims()
+            await self._orphaned_replies()
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
             async with self._services.unit_of_work() as work:
@@ -130,6 +116,12 @@ class EventDispatcher:
     async def _drain(self) -> None:
         while self._wanted:
             self._wanted = False
+            if not self._services.db.single_instance:
+                # Another instance may have died with replies unsent: they are sent here.
+                try:
+                    await self._orphaned_replies()
+                except Exception:
+                    log.exception("replies left by another instance not read; tried again soon")
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
                 try:
@@ -141,6 +133,10 @@ class EventDispatcher:
                     self._try_again_later()
                     return
                 if not stored:
+                    try:
+                        await self._clear_replies()
+                    except Exception:
+                        log.exception("sent replies not cleared; cleared with the next batch")
                     break
                 if not await self._handle_batch(stored):
                     self._try_again_later()
@@ -223,205 +219,45 @@ class EventDispatcher:
         return not kept
 
     async def handle_events(self, stored: list[Arrival]) -> None:
-        """Handle landed events in one transaction, then send their replies.
-
-        Each event's changes are first applied as they come; should any handler refuse or
-        fail, that transaction is undone and the batch is applied again with a savepoint per
-        event, so the others' changes stand and the failed one's do not."""
+        """Handle landed events in one transaction (`bot.batch`), then send their replies."""
         with self._services.metrics.handling.time():
-            parsed = [(arrival, _parse(arrival.event_id, arrival.payload)) for arrival in stored]
+            parsed = [(arrival, parse(arrival.event_id, arrival.payload)) for arrival in stored]
             lookups = Lookups(self._services)
             await lookups.prefetch([event for _, event in parsed if event is not None])
-            try:
-                handled = await self._apply(parsed, lookups, careful=False)
-            except _Redo:
-                handled = await self._apply(parsed, lookups, careful=True)
+            sent = self._replies.done()
+            handled = await self._batch.apply(parsed, lookups, sent)
+            self._replies.cleared(sent)
             self._handled += [arrival.event_id for arrival in stored]
         counted = self._services.metrics.events
         unreadable = sum(1 for _, event in parsed if event is None)
         if unreadable:
             counted.labels("unknown", "unreadable").inc(unreadable)
-        for ctx in handled:
-            counted.labels(str(getattr(ctx.event, "type", "unknown")), ctx.outcome).inc()
-        # The replies go while the next batch is handled: a batch does not wait for LINE.
-        loop = asyncio.get_running_loop()
-        for ctx in handled:
-            if ctx.replies:
-                chat = _chat_of(ctx.event)
-                task = loop.create_task(self._send_reply(ctx, self._last_reply.get(chat)))
-                self._last_reply[chat] = task
-                self._replies.add(task)
-                task.add_done_callback(self._reply_done(chat))
+        for one in handled:
+            counted.labels(str(getattr(one.ctx.event, "type", "unknown")), one.ctx.outcome).inc()
+        self._replies.send([reply for one in handled if (reply := one.reply())])
 
-    def _reply_done(self, chat: str) -> Callable[[asyncio.Task[None]], None]:
-        def done(task: asyncio.Task[None]) -> None:
-            self._replies.discard(task)
-            if self._last_reply.get(chat) is task:
-                del self._last_reply[chat]
+    async def _clear_replies(self) -> None:
+        """Replies LINE has leave the store: with the next batch, or here when none comes."""
+        sent = self._replies.done()
+        if sent:
+            async with self._services.unit_of_work() as work:
+                await work.repos.inbox.replies_sent(sent)
+            self._replies.cleared(sent)
 
-        return done
-
-    async def _apply(
-        self, landed: list[tuple[Arrival, Event | None]], lookups: Lookups, careful: bool
-    ) -> list[EventContext]:
-        handled: list[EventContext] = []
-        async with self._services.unit_of_work() as work:
-            # Only the events nobody has taken: not one handled before a crash, nor one LINE
-            # sent again, nor one another instance got to while its claim ran out.
-            taken = await work.repos.inbox.take([arrival for arrival, _ in landed], work.now)
-            for arrival, _ in landed:
-                if arrival.event_id not in taken:
-                    log.info("event %s was handled before; ignored", arrival.event_id)
-            parsed = [(a.event_id, event) for a, event in landed if a.event_id in taken]
-            # The people of the batch in one read; a person's second event in the same batch
-            # reads them again (the first may have changed them).
-            senders = [
-                e.source.user_id
-                for _, e in parsed
-                if e is not None and from_source_user(e) and e.source.user_id
-            ]
-            self._members = await work.repos.members.by_line_ids(senders) if senders else {}
-            for event_id, event in parsed:
-                if event is None:
-                    continue
-                if careful:
-                    handled.append(await self._handle(work, event, lookups, event_id))
-                    continue
-                try:
-                    ctx = await self._context(work, event, lookups)
-                    await self._route(ctx, event_id)
-                except Exception as error:
-                    raise _Redo from error
-                handled.append(ctx)
-        return handled
-
-    async def _handle(
-        self, work: UnitOfWork, event: Event, lookups: Lookups, event_id: str
-    ) -> EventContext:
-        ctx = EventContext(services=self._services, event=event, lookups=lookups, work=work)
-        try:
-            async with work.repos.savepoint():
-                ctx = await self._context(work, event, lookups)
-                await self._route(ctx, event_id)
-        except Refused as refused:
-            # The rules said no, and the event's savepoint undid whatever it had begun.
-            ctx.replies = [refusal_message(ctx.locale, refused)]
-            ctx.outcome = "refused"
-        except Exception:
-            ctx.outcome = "failed"
-            # The one error hook: log with context and apologise rather than stay silent.
-            log.exception(
-                "handler failed for event %s (%s from %s)",
-                event_id,
-                event.type,
-                getattr(event.source, "type", "?"),
+    async def _orphaned_replies(self) -> None:
+        """Replies kept with handled events and never cleared: their instance died (or this
+        one, before it restarted) between the commit and LINE. Sent now, while the token may
+        be good; older ones are let go."""
+        now = self._services.clock.now()
+        async with self._services.claims() as work:
+            left = await work.repos.inbox.orphaned_replies(
+                self._services.instance, self._services.settings.claim_lease, now, now - TOKEN_LIFE
             )
-            ctx.replies = [messages.text(ctx.t("error.apology"))]
-        return ctx
-
-    async def _context(self, work: UnitOfWork, event: Event, lookups: Lookups) -> EventContext:
-        """The handlers' context: a person's (registered on first contact), a group's, or,
-        for an event from neither (an unknown person's unfollow), a bare one."""
-        postback = (
-            self._services.postbacks.decode(event.postback.data)
-            if isinstance(event, PostbackEvent)
-            else None
-        )
-        common: dict[str, Any] = {
-            "services": self._services,
-            "event": event,
-            "lookups": lookups,
-            "work": work,
-            "postback": postback,
-        }
-        source = event.source
-        if from_source_user(event):
-            member = await self._person(work, event, lookups)
-            if member is not None:
-                return PersonContext(member=member, **common)
-        elif source is not None and source.type in ("group", "room"):
-            chat_type = source.type
-            chat_id = source.room_id if chat_type == "room" else source.group_id
-            sender = getattr(source, "user_id", None)
-            return GroupContext(chat_type=chat_type, chat_id=chat_id, sender=sender, **common)
-        return EventContext(**common)
-
-    async def _route(self, ctx: EventContext, event_id: str) -> None:
-        if not await self._router.dispatch(ctx):
-            ctx.outcome = "unhandled"
-            log.info("event %s (%s) not handled", event_id, ctx.event.type)
-
-    async def _person(self, work: UnitOfWork, event: Event, lookups: Lookups) -> Member | None:
-        """The member behind a 1:1 event, registered on first contact (a follow, or a message
-        from someone who followed before the bot kept records)."""
-        user_id = event.source.user_id
-        member = self._members.pop(user_id, None) or await work.repos.members.by_line_id(user_id)
-        if event.type == "unfollow" or (member is not None and event.type != "follow"):
-            return member
-        profile = await lookups.profile(user_id)
-        language = self._services.locale(profile.language if profile else None).language
-        name = profile.display_name if profile else ""
-        return await people.register(work, user_id, name, language)
-
-    async def _send_reply(self, ctx: EventContext, after: asyncio.Task[None] | None) -> None:
-        token = getattr(ctx.event, "reply_token", None)
-        if not ctx.replies or not token:
-            return
-        if after is not None:
-            await asyncio.wait([after])  # however it ended: this one goes next
-        if len(ctx.replies) > REPLY_LIMIT:
-            log.warning("reply cut from %d to %d messages", len(ctx.replies), REPLY_LIMIT)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + REPLY_PATIENCE_SECONDS
-        pause = REPLY_FIRST_RETRY_SECONDS
-        tried = 0
-        while True:
-            result = await self._services.line.reply(token, ctx.replies[:REPLY_LIMIT])
-            tried += 1
-            self._services.metrics.replies.labels(result.outcome.value).inc()
-            if result.outcome not in _REPLY_RETRIED or loop.time() + pause > give_up:
-                break
-            log.info("reply not taken (%s), tried again in %.2f s", result.outcome, pause)
-            await asyncio.sleep(pause)
-            pause *= 2
-        if result.outcome is Outcome.DELIVERED:
-            return
-        if tried > 1 and result.outcome is Outcome.REJECTED:
-            # An earlier try may have reached LINE although its answer did not reach us.
-            log.warning("reply refused after %d tries (sent or expired): %s", tried, result.detail)
-            return
-        log.warning("reply not delivered (%s): %s", result.outcome, result.detail)
-
-
-class _Redo(Exception):
-    """A handler refused or failed in a batch applied without savepoints: undo, do again."""
-
-
-def _chat_of(event: Event) -> str:
-    """The chat a reply shows in: the group, the room, or the person's own chat."""
-    source = getattr(event, "source", None)
-    for chat in ("group_id", "room_id", "user_id"):
-        if found := getattr(source, chat, None):
-            return str(found)
-    return ""
-
-
-def from_source_user(event: Event) -> bool:
-    return getattr(getattr(event, "source", None), "type", None) == "user"
-
-
-def _parse(event_id: str, payload: str) -> Event | None:
-    """The SDK's event, or None for an event of a type it does not know (LINE adds types)
-    or one that does not match LINE's schema: such events are logged and skipped."""
-    raw: Any = None
-    try:
-        raw = json.loads(payload)
-        return Event.from_dict(raw)
-    except Exception as error:
-        # The event id and type only: its text holds user ids and what people wrote.
-        kind = raw.get("type") if isinstance(raw, dict) else None
-        log.warning("event %s (type %r) skipped: %s", event_id, kind, type(error).__name__)
-        return None
+        replies = [r for row in left if (r := Reply.orphan(*row)) is not None]
+        if left:
+            log.info("%d replies left unsent by a stopped instance: sent now", len(replies))
+            self._replies.settled([row[0] for row in left])  # one unreadable is let go too
+            self._replies.send(replies)
 
 
 DISPATCHER = web.AppKey("dispatcher", EventDispatcher)

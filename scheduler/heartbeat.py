@@ -1,12 +1,14 @@
 """An instance's heartbeat: while it lives it renews its claims (stored webhook events it is
 handling, outbox rows it is sending), so the lease can be short. When an instance dies, another
-takes its events within the lease (20 s by default), while their reply tokens are still good."""
+takes its events, and the replies it kept and never sent, within the lease (20 s by default) and
+a beat, while their reply tokens are still good: each beat also asks for a look at what waits."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from care.services import Services
 
@@ -17,6 +19,11 @@ class Heartbeat:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def after_beat(self, listener: Callable[[], None]) -> None:
+        """Called after each beat (the chat's drain: a dead instance's events and replies)."""
+        self._listeners.append(listener)
 
     async def beat(self) -> None:
         """Renew this instance's claims for one more lease from now."""
@@ -39,6 +46,8 @@ class Heartbeat:
                 await self.beat()
             except Exception:
                 log.exception("claims not renewed; trying again at the next beat")
+            for listener in self._listeners:
+                listener()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import re
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -132,6 +133,7 @@ class Call:
     headers: dict[str, str]
     body: Any
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when the platform got it
 
     @property
     def retry_key(self) -> str | None:

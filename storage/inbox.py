@@ -65,7 +65,7 @@ class ArrivalsRepository:
         if self._shared:
             await self._conn.execute(
                 "UPDATE webhook_events SET claimed_until = ?"
-                " WHERE claimed_by = ? AND processed_at IS NULL",
+                " WHERE claimed_by = ? AND (processed_at IS NULL OR reply IS NOT NULL)",
                 (to_db(until), instance),
             )
 
@@ -124,6 +124,50 @@ class InboxRepository:
             [(a.event_id, a.payload, a.received_at, stamp) for a in arrivals],
         )
         return {row[0] for row in rows}
+
+    async def keep_replies(self, replies: list[tuple[str, str]]) -> None:
+        """(event id, its reply as JSON): kept with the event, in the transaction that handled
+        it, until LINE has it (`replies_sent`)."""
+        await self._conn.executemany(
+            "UPDATE webhook_events SET reply = ? WHERE event_id = ?",
+            [(reply, event_id) for event_id, reply in replies],
+        )
+
+    async def replies_sent(self, event_ids: list[str]) -> None:
+        await fetch_in(
+            self._conn,
+            "UPDATE webhook_events SET reply = NULL WHERE event_id IN ({marks})"
+            " RETURNING event_id",
+            event_ids,
+        )
+
+    async def orphaned_replies(
+        self, instance: str, lease: timedelta, now: datetime, since: datetime
+    ) -> list[tuple[str, str, str]]:
+        """(event id, payload, kept reply) of replies no live instance is sending, received
+        since `since` (older tokens are dead: those replies are let go); claimed for
+        `instance` for a lease, as the events were."""
+        await self._conn.execute(
+            "UPDATE webhook_events SET reply = NULL WHERE reply IS NOT NULL AND received_at < ?",
+            (to_db(since),),
+        )
+        rows = await self._conn.fetch_all(
+            "UPDATE webhook_events SET claimed_by = ?, claimed_until = ? WHERE event_id IN ("
+            " SELECT event_id FROM webhook_events WHERE reply IS NOT NULL"
+            " AND (claimed_until IS NULL OR claimed_until <= ?)"
+            " ORDER BY received_at, rowid LIMIT 500"
+            + (" FOR UPDATE SKIP LOCKED" if self._conn.dialect == POSTGRESQL else "")
+            + ") RETURNING event_id, payload, reply",
+            (instance, to_db(now + lease), to_db(now)),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def release_claims(self) -> None:
+        """Alone on the database after a restart: what it had claimed is free again."""
+        await self._conn.execute(
+            "UPDATE webhook_events SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE claimed_by IS NOT NULL AND (processed_at IS NULL OR reply IS NOT NULL)"
+        )
 
     async def unhandled(self) -> list[Arrival]:
         """Events stored in webhook_events but not handled: on SQLite, left by a version that

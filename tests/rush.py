@@ -170,6 +170,7 @@ class Server:
     process: asyncio.subprocess.Process | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     folder: Path | None = None  # its working folder (the SQLite file's, unless given)
+    log_file: Path | None = None  # where its log goes (none: nowhere)
 
     @property
     def url(self) -> str:
@@ -190,16 +191,21 @@ class Server:
             "MIMAMORI_DATABASE": str(self.database),
             **self.extra_env,
         }
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "mimamori",
-            "serve",
-            cwd=folder,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        log = self.log_file.open("ab") if self.log_file else asyncio.subprocess.DEVNULL
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "mimamori",
+                "serve",
+                cwd=folder,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
+        finally:
+            if self.log_file:
+                log.close()  # type: ignore[union-attr]
         await self.wait_healthy()
 
     async def wait_healthy(self, seconds: float = 30) -> None:
@@ -234,6 +240,7 @@ class Burst:
     acknowledged: set[str] = field(default_factory=set)
     unanswered: list[dict[str, Any]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, of the 200s
+    first_sent: dict[str, float] = field(default_factory=dict)  # event id -> time.monotonic()
     elapsed: float = 0.0
 
 
@@ -260,6 +267,7 @@ async def fire(
         while not queue.empty():
             event = queue.get_nowait()
             body = hook.body(event, validate=False)
+            burst.first_sent.setdefault(event["webhookEventId"], time.monotonic())
             began = time.perf_counter()
             try:
                 async with session.post(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
+from bot.batch import BatchApplier, parse
+from bot.features import build_router
+from bot.lookups import Lookups
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
-from storage.database import POSTGRESQL, arrivals_path
+from storage.database import POSTGRESQL, arrivals_path, to_db
+from storage.inbox import Arrival
 from storage.models import Role
 from storage.repositories import Repositories, unit_of_work
 from tests import line_webhook as hook
@@ -454,3 +460,54 @@ async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: 
         )
     assert state == "sent"
     assert len(bot.line.pushes) == 1, "the person got it once"
+
+
+async def _handled_by_a_process_that_dies(bot: Bot, event: dict[str, Any]) -> None:
+    """The event landed, handled and committed, its reply kept; then the process died before
+    LINE had the reply (its services have no reply sender running)."""
+    dying = Services.build(bot.settings, bot.services.db, bot.services.line, bot.clock)
+    arrival = Arrival(event["webhookEventId"], json.dumps(event), to_db(bot.clock.now()))
+    lookups = Lookups(dying)
+    applier = BatchApplier(dying, build_router())
+    await applier.apply([(arrival, parse(arrival.event_id, arrival.payload))], lookups, [])
+
+
+async def test_a_reply_committed_but_not_sent_goes_out_after_a_restart_once(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot()
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    await _handled_by_a_process_that_dies(bot, tap)
+    assert tries_of(bot, tap["replyToken"]) == []
+
+    bot = await start_bot()  # within the token's minute
+    await bot.settle()
+    (reply,) = [c for c in bot.line.replies if c.body["replyToken"] == tap["replyToken"]]
+    assert says(reply.body["messages"][0]["text"], "checkin.thanks")
+    bot = await start_bot()  # sent, cleared: not tried again
+    await bot.settle()
+    assert len(tries_of(bot, tap["replyToken"])) == 1
+    async with bot.repos() as repos:
+        rounds = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+    assert [r.state.value for r in rounds] == ["answered"], "handled once, by the one that died"
+
+
+async def test_a_kept_reply_whose_token_has_died_is_let_go(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot()
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    tap = hook.postback(resident, ok_data(bot, resident), bot.clock.now())
+    await _handled_by_a_process_that_dies(bot, tap)
+    bot.clock.advance(timedelta(minutes=2))  # down longer than a reply token lives
+    bot = await start_bot()
+    await bot.settle()
+    assert tries_of(bot, tap["replyToken"]) == []
+
+
+def tries_of(bot: Bot, token: str) -> list[Any]:
+    """Every reply LINE was asked to take with this token, taken or not."""
+    return [c for c in bot.line.calls if c.path == REPLY and c.body["replyToken"] == token]

@@ -1,0 +1,205 @@
+"""Applying a batch of stored webhook events: one transaction takes them (records them handled),
+hands itself to each event's handlers with the event's context, keeps each event's reply, and
+commits.
+
+Each event's changes are first applied as they come; should any handler refuse or fail, that
+transaction is undone and the batch is applied again with a savepoint per event, so the others'
+changes stand and the failed one's do not (which is why a handler must do nothing a redo would
+repeat: `bot.context`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from linebot.v3.webhooks import Event, PostbackEvent
+
+from bot.context import EventContext, GroupContext, PersonContext
+from bot.lookups import Lookups
+from bot.refusals import refusal_message
+from bot.replies import Reply, chat_of
+from bot.router import Router
+from care import people
+from care.errors import Refused
+from care.services import Services, UnitOfWork
+from ground import messages
+from storage.inbox import Arrival
+from storage.models import Member
+
+log = logging.getLogger("mimamori.dispatch")
+
+
+@dataclass(frozen=True)
+class Handled:
+    event_id: str
+    ctx: EventContext
+
+    def reply(self) -> Reply | None:
+        token = getattr(self.ctx.event, "reply_token", None)
+        if not self.ctx.replies or not token:
+            return None
+        source = self.ctx.event.source
+        chat = chat_of(
+            {
+                "groupId": getattr(source, "group_id", None),
+                "roomId": getattr(source, "room_id", None),
+                "userId": getattr(source, "user_id", None),
+            }
+        )
+        return Reply(self.event_id, chat, token, self.ctx.replies)
+
+
+class BatchApplier:
+    def __init__(self, services: Services, router: Router) -> None:
+        self._services = services
+        self._router = router
+        self._members: dict[str, Member] = {}  # the batch's senders, read once
+
+    async def apply(
+        self,
+        landed: list[tuple[Arrival, Event | None]],
+        lookups: Lookups,
+        replies_sent: list[str],
+    ) -> list[Handled]:
+        """Apply the events in one transaction; `replies_sent`: events whose reply LINE has,
+        cleared from the store in the same transaction. -> the events handled."""
+        try:
+            return await self._apply(landed, lookups, replies_sent, careful=False)
+        except _Redo:
+            return await self._apply(landed, lookups, replies_sent, careful=True)
+
+    async def _apply(
+        self,
+        landed: list[tuple[Arrival, Event | None]],
+        lookups: Lookups,
+        replies_sent: list[str],
+        careful: bool,
+    ) -> list[Handled]:
+        handled: list[Handled] = []
+        async with self._services.unit_of_work() as work:
+            if replies_sent:
+                await work.repos.inbox.replies_sent(replies_sent)
+            # Only the events nobody has taken: not one handled before a crash, nor one LINE
+            # sent again, nor one another instance got to while its claim ran out.
+            taken = await work.repos.inbox.take([arrival for arrival, _ in landed], work.now)
+            for arrival, _ in landed:
+                if arrival.event_id not in taken:
+                    log.info("event %s was handled before; ignored", arrival.event_id)
+            parsed = [(a.event_id, event) for a, event in landed if a.event_id in taken]
+            # The people of the batch in one read; a person's second event in the same batch
+            # reads them again (the first may have changed them).
+            senders = [
+                e.source.user_id
+                for _, e in parsed
+                if e is not None and from_source_user(e) and e.source.user_id
+            ]
+            self._members = await work.repos.members.by_line_ids(senders) if senders else {}
+            for event_id, event in parsed:
+                if event is None:
+                    continue
+                if careful:
+                    ctx = await self._handle(work, event, lookups, event_id)
+                else:
+                    try:
+                        ctx = await self._context(work, event, lookups)
+                        await self._route(ctx, event_id)
+                    except Exception as error:
+                        raise _Redo from error
+                handled.append(Handled(event_id, ctx))
+            kept = [(reply.event_id, reply.kept()) for h in handled if (reply := h.reply())]
+            if kept:
+                await work.repos.inbox.keep_replies(kept)
+        return handled
+
+    async def _handle(
+        self, work: UnitOfWork, event: Event, lookups: Lookups, event_id: str
+    ) -> EventContext:
+        ctx = EventContext(services=self._services, event=event, lookups=lookups, work=work)
+        try:
+            async with work.repos.savepoint():
+                ctx = await self._context(work, event, lookups)
+                await self._route(ctx, event_id)
+        except Refused as refused:
+            # The rules said no, and the event's savepoint undid whatever it had begun.
+            ctx.replies = [refusal_message(ctx.locale, refused)]
+            ctx.outcome = "refused"
+        except Exception:
+            ctx.outcome = "failed"
+            # The one error hook: log with context and apologise rather than stay silent.
+            log.exception(
+                "handler failed for event %s (%s from %s)",
+                event_id,
+                event.type,
+                getattr(event.source, "type", "?"),
+            )
+            ctx.replies = [messages.text(ctx.t("error.apology"))]
+        return ctx
+
+    async def _context(self, work: UnitOfWork, event: Event, lookups: Lookups) -> EventContext:
+        """The handlers' context: a person's (registered on first contact), a group's, or,
+        for an event from neither (an unknown person's unfollow), a bare one."""
+        postback = (
+            self._services.postbacks.decode(event.postback.data)
+            if isinstance(event, PostbackEvent)
+            else None
+        )
+        common: dict[str, Any] = {
+            "services": self._services,
+            "event": event,
+            "lookups": lookups,
+            "work": work,
+            "postback": postback,
+        }
+        source = event.source
+        if from_source_user(event):
+            member = await self._person(work, event, lookups)
+            if member is not None:
+                return PersonContext(member=member, **common)
+        elif source is not None and source.type in ("group", "room"):
+            chat_type = source.type
+            chat_id = source.room_id if chat_type == "room" else source.group_id
+            sender = getattr(source, "user_id", None)
+            return GroupContext(chat_type=chat_type, chat_id=chat_id, sender=sender, **common)
+        return EventContext(**common)
+
+    async def _route(self, ctx: EventContext, event_id: str) -> None:
+        if not await self._router.dispatch(ctx):
+            ctx.outcome = "unhandled"
+            log.info("event %s (%s) not handled", event_id, ctx.event.type)
+
+    async def _person(self, work: UnitOfWork, event: Event, lookups: Lookups) -> Member | None:
+        """The member behind a 1:1 event, registered on first contact (a follow, or a message
+        from someone who followed before the bot kept records)."""
+        user_id = event.source.user_id
+        member = self._members.pop(user_id, None) or await work.repos.members.by_line_id(user_id)
+        if event.type == "unfollow" or (member is not None and event.type != "follow"):
+            return member
+        profile = await lookups.profile(user_id)
+        language = self._services.locale(profile.language if profile else None).language
+        name = profile.display_name if profile else ""
+        return await people.register(work, user_id, name, language)
+
+
+class _Redo(Exception):
+    """A handler refused or failed in a batch applied without savepoints: undo, do again."""
+
+
+def from_source_user(event: Event) -> bool:
+    return getattr(getattr(event, "source", None), "type", None) == "user"
+
+
+def parse(event_id: str, payload: str) -> Event | None:
+    """The SDK's event, or None for an event of a type it does not know (LINE adds types)
+    or one that does not match LINE's schema: such events are logged and skipped."""
+    raw: Any = None
+    try:
+        raw = json.loads(payload)
+        return Event.from_dict(raw)
+    except Exception as error:
+        # The event id and type only: its text holds user ids and what people wrote.
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        log.warning("event %s (type %r) skipped: %s", event_id, kind, type(error).__name__)
+        return None
