@@ -26,8 +26,8 @@ from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
 from ground import messages
-from storage.inbox import Arrival
 from storage.models import Member
+from storage.webhook_events import Arrival
 
 log = logging.getLogger("mimamori.dispatch")
 
@@ -81,10 +81,10 @@ class BatchApplier:
         handled: list[Handled] = []
         async with self._services.unit_of_work() as work:
             if replies_sent:
-                await work.repos.inbox.replies_sent(replies_sent)
+                await work.repos.handled.replies_sent(replies_sent)
             # Only the events nobody has taken: not one handled before a crash, nor one LINE
             # sent again, nor one another instance got to while its claim ran out.
-            taken = await work.repos.inbox.take([arrival for arrival, _ in landed], work.now)
+            taken = await work.repos.handled.take([arrival for arrival, _ in landed], work.now)
             for arrival, _ in landed:
                 if arrival.event_id not in taken:
                     log.info("event %s was handled before; ignored", arrival.event_id)
@@ -111,7 +111,7 @@ class BatchApplier:
                 handled.append(Handled(event_id, ctx))
             kept = [(reply.event_id, reply.kept()) for h in handled if (reply := h.reply())]
             if kept:
-                await work.repos.inbox.keep_replies(kept)
+                await work.repos.handled.keep_replies(kept)
         return handled
 
     async def _handle(

@@ -22,7 +22,7 @@ from bot.lookups import Lookups
 from bot.replies import TOKEN_LIFE, Reply, ReplySender
 from bot.router import Router
 from care.services import Services
-from storage.inbox import Arrival
+from storage.webhook_events import Arrival
 
 log = logging.getLogger("mimamori.dispatch")
 
@@ -101,12 +101,12 @@ class EventDispatcher:
             # Alone on the database: what it had claimed before it stopped is its own again.
             async with self._services.claims() as work:
                 await work.repos.outbox.release_claims()
-                await work.repos.inbox.release_claims()
+                await work.repos.handled.release_claims()
             await self._orphaned_replies()
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
             async with self._services.unit_of_work() as work:
-                left = await work.repos.inbox.unhandled()
+                left = await work.repos.handled.unhandled()
             if left:
                 log.info("%d events landed by an earlier version moved to the arrivals", len(left))
                 async with self._services.arrivals() as arrivals:
@@ -209,7 +209,7 @@ class EventDispatcher:
                 log.exception("event %s failed %d times; it is set aside", event_id, failures)
                 try:
                     async with self._services.repositories() as repos:
-                        await repos.inbox.take([arrival], self._services.clock.now())
+                        await repos.handled.take([arrival], self._services.clock.now())
                     self._handled.append(event_id)
                 except Exception:
                     log.exception("event %s cannot even be set aside; kept", event_id)
@@ -241,7 +241,7 @@ class EventDispatcher:
         sent = self._replies.done()
         if sent:
             async with self._services.unit_of_work() as work:
-                await work.repos.inbox.replies_sent(sent)
+                await work.repos.handled.replies_sent(sent)
             self._replies.cleared(sent)
 
     async def _orphaned_replies(self) -> None:
@@ -250,7 +250,7 @@ class EventDispatcher:
         be good; older ones are let go."""
         now = self._services.clock.now()
         async with self._services.claims() as work:
-            left = await work.repos.inbox.orphaned_replies(
+            left = await work.repos.handled.orphaned_replies(
                 self._services.instance, self._services.settings.claim_lease, now, now - TOKEN_LIFE
             )
         replies = [r for row in left if (r := Reply.orphan(*row)) is not None]

@@ -22,7 +22,7 @@ from linebot.v3.webhook import WebhookParser
 from bot.dispatch import DISPATCHER
 from care.services import SERVICES, Services
 from storage.database import to_db
-from storage.inbox import Arrival
+from storage.webhook_events import Arrival
 
 log = logging.getLogger("mimamori.webhook")
 
@@ -32,7 +32,7 @@ ACKNOWLEDGED = b'{"status": "ok"}'
 Identified = list[tuple[str, dict[str, Any]]]
 
 
-class Inbox:
+class Landing:
     """Writes webhook events to the database in shared transactions."""
 
     def __init__(self, services: Services) -> None:
@@ -103,7 +103,7 @@ def _timestamp(raw: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
-INBOX = web.AppKey("inbox", Inbox)
+LANDING = web.AppKey("landing", Landing)
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -135,7 +135,7 @@ async def callback(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError) as error:
         return _refuse(400, f"malformed body: {error}")
     # Stored before the answer: a crash after the 200 cannot lose them.
-    if raw_events and (landed := await app[INBOX].record(raw_events)):
+    if raw_events and (landed := await app[LANDING].record(raw_events)):
         app[DISPATCHER].submit(landed)
     return web.Response(body=ACKNOWLEDGED, content_type="application/json")
 

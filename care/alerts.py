@@ -69,7 +69,7 @@ def _button(locale: Locale, key: str, data: str) -> messages.QuickItem:
     return locale.t(key), data, locale.t(key)
 
 
-async def realert_unclaimed(work: UnitOfWork, limit: int) -> int:
+async def realert_untaken(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `realert_after` go to every manager again, once."""
     wait, protocol = WAITS[Step.REALERT], work.services.protocol
     since = protocol.waiting_since_at_most(Step.REALERT, work.now)
@@ -128,11 +128,11 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     that nobody assumes someone else will go (nor do five relatives all drive over)."""
     checkin, person = await _alert_of(work, manager, round_id)
     _decided(checkin, person, Event.TAKE)
-    if await work.repos.rounds.claim(checkin.id, manager.id, work.now):
+    if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
         return Taken(person, manager, first=True)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
-    holder = await work.repos.members.get(checkin.claimed_by or 0)
+    holder = await work.repos.members.get(checkin.taken_by or 0)
     return Taken(person, holder or manager, first=False)
 
 

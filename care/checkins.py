@@ -115,7 +115,7 @@ async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -
 async def _waiting(work: UnitOfWork, step: Step, limit: int) -> list[CheckinRound]:
     wait, protocol = WAITS[step], work.services.protocol
     since = protocol.waiting_since_at_most(step, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.unclaimed)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
     return [r for r in rounds if due_step(r, protocol, work.now) is step]
 
 

@@ -30,13 +30,13 @@ class Wait:
     table: str
     state: str
     since: str
-    unclaimed: bool = False  # only while no manager has taken the alert (nor was it re-sent)
+    untaken: bool = False  # only while no manager has taken the alert (nor was it re-sent)
 
 
 WAITS: dict[Step, Wait] = {
     Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
     Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
-    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", unclaimed=True),
+    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", untaken=True),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)
@@ -79,8 +79,8 @@ def waiting_for(round_: CheckinRound | GroupRound) -> tuple[Step, datetime] | No
     state = str(round_.state)
     for step, wait in WAITS.items():
         if wait.table == table and wait.state == state:
-            if wait.unclaimed and (
-                getattr(round_, "claimed_by", None) is not None
+            if wait.untaken and (
+                getattr(round_, "taken_by", None) is not None
                 or getattr(round_, "realerted_at", None) is not None
             ):
                 return None

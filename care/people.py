@@ -166,7 +166,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
     await work.repos.members.withdraw(member.id, work.now)
-    await work.repos.inbox.scrub_words_of(member.line_user_id)
+    await work.repos.handled.scrub_words_of(member.line_user_id)
     await work.repos.outbox.scrub_about(member.id, member.line_user_id)
     await work.repos.admin.audit("member", "member_withdrew", f"会員ID {member.id}", work.now)
 

@@ -184,7 +184,7 @@ def stage_of(checkin: CheckinRound | None) -> Stage:
     if state is RoundState.RESENT:
         return Stage.ASKED_AGAIN
     if state is RoundState.ALERTED:
-        if checkin.claimed_by is not None:
+        if checkin.taken_by is not None:
             return Stage.TAKEN
         if checkin.urgent:
             return Stage.HELP

@@ -20,8 +20,8 @@ from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.database import Database
-from storage.inbox import ArrivalsRepository
 from storage.repositories import Repositories, arrivals, claims, unit_of_work
+from storage.webhook_events import ArrivalsRepository
 
 
 class DeliveryRequests:

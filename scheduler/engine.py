@@ -27,7 +27,7 @@ BATCH = 1000
 MESSAGE_BATCH = 5_000
 # Members whose check-in opens (and is recorded) per transaction at the 07:00 wave.
 WAVE_BATCH = 5_000
-INBOX_KEEP = timedelta(days=7)
+HANDLED_KEPT = timedelta(days=7)
 
 
 class CheckinEngine:
@@ -93,7 +93,7 @@ class CheckinEngine:
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
             alerted = await checkins.alert_unanswered(work, BATCH)
-            realerted = await alerts.realert_unclaimed(work, BATCH)
+            realerted = await alerts.realert_untaken(work, BATCH)
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))
 
@@ -112,7 +112,7 @@ class CheckinEngine:
         await self._in_batches(group_steps)
         retention = self._services.settings.group_retention
         async with self._services.unit_of_work() as work:
-            await work.repos.inbox.forget_processed_before(work.now - INBOX_KEEP)
+            await work.repos.handled.forget_processed_before(work.now - HANDLED_KEPT)
             await work.repos.groups.purge_left_before(work.now - retention)
 
     async def _in_batches(
@@ -212,7 +212,7 @@ class CheckinEngine:
             for step, wait in WAITS.items():
                 if wait.table == "checkin_rounds":
                     since = await repos.rounds.earliest_waiting(
-                        wait.state, wait.since, wait.unclaimed
+                        wait.state, wait.since, wait.untaken
                     )
                 else:
                     since = await repos.groups.earliest_waiting(wait.state, wait.since)

@@ -14,7 +14,7 @@ from linebot.v3.webhook import WebhookParser
 from admin.routes import setup_admin
 from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
-from bot.webhook import INBOX, PARSER, Inbox, callback
+from bot.webhook import LANDING, PARSER, Landing, callback
 from care import rich_menus
 from care.services import SERVICES, Services
 from ground.clock import Clock
@@ -92,7 +92,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         quakes = QuakePoller(services) if services.settings.jma_areas else None
         engine = CheckinEngine(services, OutboxDelivery(services), quakes)
         dispatcher = EventDispatcher(services, build_router())
-        app[ENGINE], app[DISPATCHER], app[INBOX] = engine, dispatcher, Inbox(services)
+        app[ENGINE], app[DISPATCHER], app[LANDING] = engine, dispatcher, Landing(services)
         engine.after_sweep(dispatcher.submit)
         await dispatcher.replay_unprocessed()
         heartbeat = Heartbeat(services)

@@ -14,7 +14,8 @@ import aiohttp
 from ground.branding import BANNER_NAMES, TERMS_NAMES
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
-from storage.database import arrivals_path, known_migrations
+from storage.arrivals import arrivals_path
+from storage.database import known_migrations
 
 
 @dataclass(frozen=True)

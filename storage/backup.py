@@ -5,7 +5,7 @@ writing (WAL mode lets readers and the one writer pass each other). A restore ch
 first (integrity, a mimamori schema no newer than this code) and keeps the database it replaces.
 
 Webhook events that landed and wait to be handled live in the arrivals file beside the database
-(`storage.database.arrivals_path`). A copy takes them into its webhook_events as not handled,
+(`storage.arrivals.arrivals_path`). A copy takes them into its webhook_events as not handled,
 so that it is one self-contained file: the server that opens it moves them back and handles
 them.
 """
@@ -20,14 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from storage.database import (
-    SCHEMA_MIGRATIONS,
-    SQLITE,
-    arrivals_path,
-    known_migrations,
-    migrations,
-    owner_only,
-)
+from storage.arrivals import arrivals_path
+from storage.database import SCHEMA_MIGRATIONS, SQLITE, known_migrations, migrations, owner_only
 
 
 class BackupError(Exception):

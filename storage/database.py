@@ -1,4 +1,6 @@
-"""The database: SQLite in a file (the embedded default) or PostgreSQL (several instances).
+"""The database, whichever the engine: SQLite in a file (the embedded default, storage/sqlite.py)
+or PostgreSQL (several instances, storage/postgres.py), chosen by `database_for`; the one
+`Connection` the repositories speak to, time as stored, and the numbered migrations.
 
 The repositories write their SQL once, with `?` placeholders, in the part of SQL both engines
 speak (`ON CONFLICT`, `RETURNING`, `FILTER`); the few places where the two differ ask
@@ -17,7 +19,6 @@ import logging
 import os
 import secrets
 import socket
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,8 +26,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 log = logging.getLogger("mimamori.storage")
 
@@ -111,33 +110,6 @@ async def insert_rows(
         values = ",".join([f"({','.join('?' * len(part[0]))})"] * len(part))
         found += await conn.fetch_all(sql.format(values=values), [v for row in part for v in row])
     return found
-
-
-class SqliteConnection(Connection):
-    dialect = SQLITE
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.raw = conn
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
-        try:
-            cursor = await self.raw.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
-        return Written(cursor.rowcount)
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        try:
-            await self.raw.executemany(sql, rows)
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
-
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        # One trip to the database thread (a cursor takes three).
-        try:
-            return list(await self.raw.execute_fetchall(sql, tuple(params)))
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
 
 
 class Database:
@@ -227,123 +199,15 @@ def database_for(target: str | Path, **options: Any) -> Database:
         from storage.postgres import PostgresDatabase
 
         return PostgresDatabase(str(target), **options)
+    from storage.sqlite import SqliteDatabase
+
     return SqliteDatabase(target)
-
-
-class SqliteDatabase(Database):
-    """One aiosqlite connection shared by the process.
-
-    SQLite allows one writer at a time and a connection is not safe to interleave transactions
-    on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`.
-    """
-
-    dialect = SQLITE
-    arrivals_apart = True
-
-    def __init__(self, path: Path | str) -> None:
-        super().__init__()
-        self.path = str(path)
-        self.target = self.path
-        self._conn: SqliteConnection | None = None
-        self.arrivals_path = arrivals_path(self.path)
-        self._arrivals: SqliteConnection | None = None
-        self._arrivals_lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        owner_only(self.path)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        # What 退会 deletes is overwritten on disk, not left in free pages.
-        await conn.execute("PRAGMA secure_delete = ON")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a committed round, OK or alert survives power loss, not only a crash.
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA cache_size = -32000")
-        self._conn = SqliteConnection(conn)
-        await self._migrate(conn)
-        self._arrivals = SqliteConnection(await _open_arrivals(self.arrivals_path))
-
-    async def close(self) -> None:
-        if self._arrivals is not None:
-            async with self._arrivals_lock:
-                await self._arrivals.raw.close()
-                self._arrivals = None
-        if self._conn is not None:
-            async with self._lock:
-                await self._conn.raw.close()
-                self._conn = None
-
-    def contended(self) -> bool:
-        # Webhook events landing count too: the handling of a batch, in one stretch on the
-        # event loop, would hold up the answers to LINE.
-        return super().contended() or self._arrivals_lock.locked()
-
-    @asynccontextmanager
-    async def arrivals(self) -> AsyncIterator[Connection]:
-        if self._arrivals is None:
-            raise RuntimeError("database is not open")
-        # No BEGIN: each statement commits on its own, as it completes. Events land in one
-        # INSERT (of up to 200; should a crash fall between two, the request got no answer and
-        # LINE sends it again), and nothing else here needs two statements to commit together,
-        # so the answer to LINE waits for one trip to the database thread, not three.
-        async with self._arrivals_lock:
-            yield self._arrivals
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        if self._conn is None:
-            raise RuntimeError("database is not open")
-        async with self._turn():
-            conn = self._conn
-            await conn.raw.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.raw.execute("ROLLBACK")
-                raise
-            await conn.raw.execute("COMMIT")
-
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute(SCHEMA_MIGRATIONS)
-        applied = {row[0] for row in await conn.execute_fetchall(_APPLIED)}
-        for version, name, sql in migrations(SQLITE):
-            if version in applied:
-                continue
-            log.info("applying migration %s", name)
-            # SQLite's procedure for changing a table's shape: foreign keys off around the
-            # transaction, checked before it commits. The version row commits with the change.
-            await conn.execute("PRAGMA foreign_keys = OFF")
-            await conn.executescript(
-                f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
-                f"({version}, '{to_db(datetime.now(UTC))}');"
-            )
-            broken = list(await conn.execute_fetchall("PRAGMA foreign_key_check"))
-            if broken:
-                await conn.execute("ROLLBACK")
-                raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")
-            await conn.execute("COMMIT")
-            await conn.execute("PRAGMA foreign_keys = ON")
 
 
 _APPLIED = "SELECT version FROM schema_migrations"
 SCHEMA_MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
 )
-
-# The arrivals file holds one table, written only by the webhook and emptied as the events
-# are handled; `user_version` numbers its shape.
-_ARRIVALS_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS arrivals (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL,"
-    " received_at TEXT NOT NULL)"
-)
-
-
-def arrivals_path(database: str | Path) -> str:
-    """Where an SQLite database's webhook events land: beside it, named after it (copy and
-    move the two together, as with its -wal file)."""
-    return f"{database}-arrivals"
 
 
 def owner_only(path: str | Path) -> None:
@@ -359,20 +223,6 @@ def owner_only(path: str | Path) -> None:
         os.fchmod(descriptor, 0o600)
     finally:
         os.close(descriptor)
-
-
-async def _open_arrivals(path: str) -> aiosqlite.Connection:
-    owner_only(path)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA secure_delete = ON")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    # FULL, as the database: LINE is answered 200 only once an event is on disk.
-    await conn.execute("PRAGMA synchronous = FULL")
-    await conn.execute("PRAGMA busy_timeout = 5000")
-    await conn.execute(_ARRIVALS_SCHEMA)
-    await conn.execute("PRAGMA user_version = 1")
-    return conn
 
 
 def known_migrations() -> list[int]:

@@ -161,8 +161,8 @@ class CheckinRound:
     close_reason: str | None
     answer: str | None = None  # ok, unwell, help; None for a message or no answer
     urgent: bool = False  # 助けてほしい: every manager alerted at once
-    claimed_by: int | None = None  # the manager who said 対応します
-    claimed_at: datetime | None = None
+    taken_by: int | None = None  # the manager who said 対応します
+    taken_at: datetime | None = None
     confirmed_by: int | None = None  # the manager who found the person safe
     realerted_at: datetime | None = None  # nobody took the alert: it was sent again
     help_words: str | None = None  # the message whose words of distress raised the alert
@@ -182,8 +182,8 @@ class CheckinRound:
             close_reason=row["close_reason"],
             answer=row["answer"],
             urgent=bool(row["urgent"]),
-            claimed_by=row["claimed_by"],
-            claimed_at=from_db(row["claimed_at"]),
+            taken_by=row["taken_by"],
+            taken_at=from_db(row["taken_at"]),
             confirmed_by=row["confirmed_by"],
             realerted_at=from_db(row["realerted_at"]),
             help_words=row["help_words"],

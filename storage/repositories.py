@@ -11,7 +11,6 @@ from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
 from storage.database import Connection, Database
 from storage.groups import GroupRepository
-from storage.inbox import ArrivalsRepository, InboxRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
 from storage.quakes import QuakeRepository
@@ -20,6 +19,7 @@ from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
 from storage.teams import TeamRepository
+from storage.webhook_events import ArrivalsRepository, HandledEventsRepository
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Repositories:
     teams: TeamRepository
     rounds: RoundRepository
     outbox: OutboxRepository
-    inbox: InboxRepository
+    handled: HandledEventsRepository
     groups: GroupRepository
     admin: AdminRepository
     stats: StatsRepository
@@ -87,7 +87,7 @@ def _over(conn: Connection) -> Repositories:
         teams=TeamRepository(conn),
         rounds=RoundRepository(conn),
         outbox=OutboxRepository(conn),
-        inbox=InboxRepository(conn),
+        handled=HandledEventsRepository(conn),
         groups=GroupRepository(conn),
         admin=AdminRepository(conn),
         stats=StatsRepository(conn),

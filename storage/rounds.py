@@ -91,23 +91,23 @@ class RoundRepository:
         since_column: str,
         since_at_most: datetime,
         limit: int,
-        unclaimed: bool = False,
+        untaken: bool = False,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
         filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
         column = _clock_column(since_column)
         return await self._many(
             f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
-            f"{_unclaimed(unclaimed)} ORDER BY {column}, id LIMIT ?",
+            f"{_untaken(untaken)} ORDER BY {column}, id LIMIT ?",
             (state, to_db(since_at_most), limit),
         )
 
     async def earliest_waiting(
-        self, state: str, since_column: str, unclaimed: bool = False
+        self, state: str, since_column: str, untaken: bool = False
     ) -> datetime | None:
         column = _clock_column(since_column)
         row = await self._conn.fetch_one(
-            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?{_unclaimed(unclaimed)}",
+            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?{_untaken(untaken)}",
             (state,),
         )
         return from_db(row[0]) if row else None
@@ -142,16 +142,16 @@ class RoundRepository:
     async def raise_urgent(self, round_id: int, at: datetime, words: str | None) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
-            " alerted_at = ?, claimed_by = NULL, claimed_at = NULL, realerted_at = NULL,"
+            " alerted_at = ?, taken_by = NULL, taken_at = NULL, realerted_at = NULL,"
             " help_words = ? WHERE id = ?",
             (to_db(at), words, round_id),
         )
 
-    async def claim(self, round_id: int, manager_id: int, at: datetime) -> bool:
+    async def take_alert(self, round_id: int, manager_id: int, at: datetime) -> bool:
         """True for the first manager to take the alert; nobody takes it twice."""
         cursor = await self._conn.execute(
-            "UPDATE checkin_rounds SET claimed_by = ?, claimed_at = ?"
-            " WHERE id = ? AND state = 'alerted' AND claimed_by IS NULL",
+            "UPDATE checkin_rounds SET taken_by = ?, taken_at = ?"
+            " WHERE id = ? AND state = 'alerted' AND taken_by IS NULL",
             (manager_id, to_db(at), round_id),
         )
         return cursor.rowcount == 1
@@ -202,8 +202,8 @@ class RoundRepository:
         return [CheckinRound.from_row(row) for row in await self._conn.fetch_all(sql, params)]
 
 
-def _unclaimed(only: bool) -> str:
-    return " AND claimed_by IS NULL AND realerted_at IS NULL" if only else ""
+def _untaken(only: bool) -> str:
+    return " AND taken_by IS NULL AND realerted_at IS NULL" if only else ""
 
 
 def _clock_column(name: str) -> str:

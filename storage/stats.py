@@ -138,11 +138,11 @@ class StatsRepository:
         alerts = [
             dict(row)
             for row in await self._conn.fetch_all(
-                "SELECT r.id AS round_id, r.slot_at, r.alerted_at, r.urgent, r.claimed_at,"
+                "SELECT r.id AS round_id, r.slot_at, r.alerted_at, r.urgent, r.taken_at,"
                 " r.realerted_at, m.id AS member_id, m.display_name, m.last_ok_at,"
-                " c.display_name AS claimed_by_name, c.id AS claimed_by"
+                " c.display_name AS taken_by_name, c.id AS taken_by"
                 " FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
-                " LEFT JOIN members c ON c.id = r.claimed_by WHERE r.state = 'alerted'"
+                " LEFT JOIN members c ON c.id = r.taken_by WHERE r.state = 'alerted'"
                 " ORDER BY r.urgent DESC, r.alerted_at",
             )
         ]
@@ -156,10 +156,10 @@ class StatsRepository:
             for row in await self._conn.fetch_all(
                 "SELECT r.id AS round_id, r.alerted_at, r.closed_at, r.close_reason,"
                 " m.id AS member_id, m.display_name, c.display_name AS confirmed_by_name,"
-                " k.display_name AS claimed_by_name"
+                " k.display_name AS taken_by_name"
                 " FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
                 " LEFT JOIN members c ON c.id = r.confirmed_by"
-                " LEFT JOIN members k ON k.id = r.claimed_by"
+                " LEFT JOIN members k ON k.id = r.taken_by"
                 " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
                 " ORDER BY r.closed_at DESC",
                 (to_db(since),),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.backup import take_backup
-from storage.database import SqliteDatabase
+from storage.sqlite import SqliteDatabase
 
 # Parents before children. checkin_rounds and outbox point at each other: the rounds' outbox
 # references are filled in once the outbox is there (OUTBOX_LINKS).

@@ -137,7 +137,7 @@ async def test_only_the_persons_managers_can_take_or_close_an_alert(bot: Bot) ->
         assert bot.line.reply_texts()[-1] == JA.t("member.not_allowed")
     async with bot.repos() as repos:
         (still,) = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
-    assert still.state.value == "alerted" and still.claimed_by is None
+    assert still.state.value == "alerted" and still.taken_by is None
 
 
 async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -> None:

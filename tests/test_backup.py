@@ -10,7 +10,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.database import arrivals_path, database_for
+from storage.arrivals import arrivals_path
+from storage.database import database_for
 from storage.repositories import arrivals
 from tests.fake_line import FakeLine
 from tests.rush import ROOT, Server, ok_tap, seed

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from server.readiness import Finding, check_deployment
-from storage.database import arrivals_path
+from storage.arrivals import arrivals_path
 from tests.conftest import Bot
 
 

@@ -15,10 +15,11 @@ from bot.lookups import Lookups
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
-from storage.database import POSTGRESQL, arrivals_path, to_db
-from storage.inbox import Arrival
+from storage.arrivals import arrivals_path
+from storage.database import POSTGRESQL, to_db
 from storage.models import Role
 from storage.repositories import Repositories, unit_of_work
+from storage.webhook_events import Arrival
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.flows import watched_resident

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.database import arrivals_path
+from storage.arrivals import arrivals_path
 from tests import line_webhook as hook
 from tests.fake_line import FakeLine
 from tests.rush import Burst, Server, fire, ok_tap, seed, stop_tap

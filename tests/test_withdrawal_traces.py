@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.arrivals import arrivals_path
 from storage.backup import BackupError, check_copy, restore, take_backup
-from storage.database import arrivals_path
 from tests.conftest import Bot
 from tests.test_answers import alerted
 from tests.test_liff_api import Page
@@ -52,7 +52,7 @@ def _database(tmp_path: Path) -> Path:
     """A database as this code makes it (its schema alone), through the server's migrations."""
     import asyncio
 
-    from storage.database import SqliteDatabase
+    from storage.sqlite import SqliteDatabase
 
     path = tmp_path / "live.db"
 

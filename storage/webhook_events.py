@@ -1,8 +1,9 @@
-"""Webhook events as received from LINE, keyed by webhookEventId.
+"""Webhook events as received from LINE, keyed by webhookEventId: arrivals, then handled.
 
-They land first (`ArrivalsRepository`, before LINE is answered), then the transaction that
-applies an event's effects takes it (`InboxRepository.take`), which records it handled in
-webhook_events: effects and mark commit together, so a replay finds it taken and does nothing.
+An event lands first among the arrivals (`ArrivalsRepository`, before LINE is answered), then
+the transaction that applies its effects takes it (`HandledEventsRepository.take`), which
+records it handled in webhook_events: effects and mark commit together, so a replay finds it
+taken and does nothing. Its reply is kept with it until LINE has it (`keep_replies`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class ArrivalsRepository:
         return (row[0], from_db(row[1])) if row else (0, None)
 
     async def carry(self, arrivals: list[Arrival]) -> None:
-        """Events that landed elsewhere and wait still (`InboxRepository.unhandled`), kept
+        """Events that landed elsewhere and wait still (`HandledEventsRepository.unhandled`), kept
         with the moment they came."""
         await self._store([(a.event_id, a.payload, a.received_at) for a in arrivals])
 
@@ -104,8 +105,9 @@ class ArrivalsRepository:
             await fetch_in(self._conn, sql, event_ids)
 
 
-class InboxRepository:
-    """Handled webhook events (and, on PostgreSQL, the ones that landed and wait)."""
+class HandledEventsRepository:
+    """Handled webhook events, kept for a week so that LINE's redeliveries find them taken, and
+    the replies kept with them until sent."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

@@ -1,0 +1,155 @@
+"""SQLite: the embedded default, one file (and its arrivals beside it, storage/arrivals.py),
+one process, one aiosqlite connection and one writer at a time (`BEGIN IMMEDIATE`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.arrivals import arrivals_path, open_arrivals
+from storage.database import (
+    _APPLIED,
+    SCHEMA_MIGRATIONS,
+    SQLITE,
+    Conflict,
+    Connection,
+    Database,
+    Written,
+    migrations,
+    owner_only,
+    to_db,
+)
+
+log = logging.getLogger("mimamori.storage")
+
+
+class SqliteConnection(Connection):
+    dialect = SQLITE
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.raw = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        try:
+            cursor = await self.raw.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+        return Written(cursor.rowcount)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        # One trip to the database thread (a cursor takes three).
+        try:
+            return list(await self.raw.execute_fetchall(sql, tuple(params)))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(str(error)) from error
+
+
+class SqliteDatabase(Database):
+    """One aiosqlite connection shared by the process.
+
+    SQLite allows one writer at a time and a connection is not safe to interleave transactions
+    on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`.
+    """
+
+    dialect = SQLITE
+    arrivals_apart = True
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__()
+        self.path = str(path)
+        self.target = self.path
+        self._conn: SqliteConnection | None = None
+        self.arrivals_path = arrivals_path(self.path)
+        self._arrivals: SqliteConnection | None = None
+        self._arrivals_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        owner_only(self.path)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        # What 退会 deletes is overwritten on disk, not left in free pages.
+        await conn.execute("PRAGMA secure_delete = ON")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed round, OK or alert survives power loss, not only a crash.
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA cache_size = -32000")
+        self._conn = SqliteConnection(conn)
+        await self._migrate(conn)
+        self._arrivals = SqliteConnection(await open_arrivals(self.arrivals_path))
+
+    async def close(self) -> None:
+        if self._arrivals is not None:
+            async with self._arrivals_lock:
+                await self._arrivals.raw.close()
+                self._arrivals = None
+        if self._conn is not None:
+            async with self._lock:
+                await self._conn.raw.close()
+                self._conn = None
+
+    def contended(self) -> bool:
+        # Webhook events landing count too: the handling of a batch, in one stretch on the
+        # event loop, would hold up the answers to LINE.
+        return super().contended() or self._arrivals_lock.locked()
+
+    @asynccontextmanager
+    async def arrivals(self) -> AsyncIterator[Connection]:
+        if self._arrivals is None:
+            raise RuntimeError("database is not open")
+        # No BEGIN: each statement commits on its own, as it completes. Events land in one
+        # INSERT (of up to 200; should a crash fall between two, the request got no answer and
+        # LINE sends it again), and nothing else here needs two statements to commit together,
+        # so the answer to LINE waits for one trip to the database thread, not three.
+        async with self._arrivals_lock:
+            yield self._arrivals
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        async with self._turn():
+            conn = self._conn
+            await conn.raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.raw.execute("ROLLBACK")
+                raise
+            await conn.raw.execute("COMMIT")
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(SCHEMA_MIGRATIONS)
+        applied = {row[0] for row in await conn.execute_fetchall(_APPLIED)}
+        for version, name, sql in migrations(SQLITE):
+            if version in applied:
+                continue
+            log.info("applying migration %s", name)
+            # SQLite's procedure for changing a table's shape: foreign keys off around the
+            # transaction, checked before it commits. The version row commits with the change.
+            await conn.execute("PRAGMA foreign_keys = OFF")
+            await conn.executescript(
+                f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
+                f"({version}, '{to_db(datetime.now(UTC))}');"
+            )
+            broken = list(await conn.execute_fetchall("PRAGMA foreign_key_check"))
+            if broken:
+                await conn.execute("ROLLBACK")
+                raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")
+            await conn.execute("COMMIT")
+            await conn.execute("PRAGMA foreign_keys = ON")
