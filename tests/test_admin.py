@@ -14,40 +14,24 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from admin.auth import COOKIE
-from admin.passwords import hash_password
 from server.app import create_app
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_groups import Group
-from tests.test_ladder import run_to, tokyo
+from tests.drivers import (
+    CSRF,
+    PASSWORD,
+    Group,
+    add_admin,
+    csrf,
+    login,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.wording import JA, t
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "a long enough passphrase"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-async def add_admin(bot: Bot, name: str = "city-staff") -> None:
-    async with bot.repos() as repos:
-        await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now())
-
-
-async def login(client: TestClient, name: str = "city-staff", password: str = PASSWORD) -> int:
-    page = await (await client.get("/admin/login")).text()
-    token = CSRF.search(page)
-    assert token is not None
-    response = await client.post(
-        "/admin/login", data={"name": name, "password": password, "csrf_token": token.group(1)}
-    )
-    return response.status
-
-
-async def csrf(client: TestClient, path: str = "/admin/") -> str:
-    token = CSRF.search(await (await client.get(path)).text())
-    assert token is not None
-    return token.group(1)
 
 
 async def audit_actions(bot: Bot) -> list[str]:

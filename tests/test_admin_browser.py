@@ -5,10 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_admin import PASSWORD, add_admin
-from tests.test_ladder import run_to, tokyo
-from tests.test_liff_browser import SHOTS
+from tests.drivers import PASSWORD, SHOTS, add_admin, run_to, tokyo, watched_resident
 from tests.wording import t
 
 
@@ -56,7 +53,7 @@ async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
 
 
 async def test_a_roll_call_started_and_followed_in_the_console(browser: Browser, bot: Bot) -> None:
-    from tests.test_rollcall import answer_button
+    from tests.drivers import answer_button
 
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     await add_admin(bot)

@@ -7,30 +7,18 @@ from datetime import timedelta
 
 from tests import line_webhook as hook
 from tests.conftest import Bot
+from tests.drivers import (
+    CHECKIN,
+    alerted,
+    button,
+    checkins_to,
+    history_of_a_week,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.fake_line import message_text, postbacks_in
-from tests.flows import watched_resident
-from tests.test_ladder import ALERT, CHECKIN, checkins_to, run_to, tokyo
 from tests.wording import JA, said, says, t, when
-
-
-def button(bot: Bot, uid: str, label: str) -> str:
-    """The postback data of the newest button labelled `label` that LINE delivered to uid."""
-    for message in reversed(bot.line.messages_to(uid)):
-        for action in postbacks_in(message):
-            if action["label"] == label:
-                return action["data"]
-    raise AssertionError(f"no {label!r} button for {uid}")
-
-
-async def alerted(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
-    """A resident who did not answer: the managers have the alert (11/25 12:00)."""
-    resident, ids = await watched_resident(bot, "resident", managers)
-    await run_to(bot, tokyo(11, 24, 9))
-    await run_to(bot, tokyo(11, 25, 9))
-    await run_to(bot, tokyo(11, 25, 12))
-    for manager in ids:
-        assert any(ALERT in text for text in bot.line.texts_to(manager))
-    return resident, ids
 
 
 async def test_every_check_in_offers_three_answers(bot: Bot) -> None:
@@ -141,7 +129,7 @@ async def test_only_the_persons_managers_can_take_or_close_an_alert(bot: Bot) ->
 
 
 async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -> None:
-    from tests.test_admin import add_admin, login
+    from tests.drivers import add_admin, login
 
     _, (son, daughter) = await alerted(bot, ["son", "daughter"])
     await add_admin(bot)
@@ -162,7 +150,7 @@ async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -
 
 
 async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
-    from tests.test_liff_api import Page
+    from tests.drivers import Page
 
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     outsider = await bot.follow("outsider")
@@ -222,8 +210,7 @@ async def test_a_test_goes_the_whole_way_and_leaves_no_record(bot: Bot) -> None:
 
 
 async def test_a_manager_who_asks_gets_one_daily_note_for_everyone_they_watch(bot: Bot) -> None:
-    from tests.flows import create_team, join
-    from tests.test_admin import add_admin, login
+    from tests.drivers import add_admin, create_team, join, login
 
     first, (son,) = await watched_resident(bot, "mother", ["son"])
     second = await bot.follow("father")
@@ -257,7 +244,7 @@ async def test_a_manager_who_asks_gets_one_daily_note_for_everyone_they_watch(bo
 
 
 async def test_the_daily_note_is_chosen_on_my_page_too(bot: Bot) -> None:
-    from tests.test_liff_api import Page
+    from tests.drivers import Page
 
     _, (son,) = await watched_resident(bot, "resident", ["son"])
     page = Page(bot, son)
@@ -270,23 +257,8 @@ async def test_the_daily_note_is_chosen_on_my_page_too(bot: Bot) -> None:
     assert teams["daily_note"] is True
 
 
-async def history_of_a_week(bot: Bot) -> tuple[str, str]:
-    """A resident's week: OKs after 5 min and 6 h, a day unwell, then no answer at all (the
-    alert is still open)."""
-    resident, (son,) = await watched_resident(bot, "resident", ["son"])
-    answers = {24: ("ok", 5), 25: ("ok", 360), 26: ("unwell", 30)}
-    for day, (value, minutes) in answers.items():
-        await run_to(bot, tokyo(11, day, 9))
-        bot.clock.advance(timedelta(minutes=minutes))
-        label = t("checkin.ok_button") if value == "ok" else t("checkin.unwell_button")
-        await bot.tap(resident, button(bot, resident, label))
-    for moment in (tokyo(11, 27, 9), tokyo(11, 28, 9), tokyo(11, 28, 12)):
-        await run_to(bot, moment)
-    return resident, son
-
-
 async def test_the_history_shows_each_answer_and_how_long_it_took(bot: Bot) -> None:
-    from tests.test_liff_api import Page
+    from tests.drivers import Page
 
     resident, son = await history_of_a_week(bot)
     mine, his = Page(bot, resident), Page(bot, son)

@@ -13,9 +13,9 @@ from pathlib import Path
 from storage.arrivals import arrivals_path
 from storage.database import database_for
 from storage.repositories import arrivals
+from tests.drivers import MULTICAST, REPLY, until
 from tests.fake_line import FakeLine
 from tests.rush import ROOT, Server, ok_tap, seed
-from tests.test_rush import MULTICAST, REPLY, until
 
 
 async def mimamori(database: Path, *args: str) -> tuple[int, str]:

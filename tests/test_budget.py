@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_admin import add_admin, csrf, login
-from tests.test_rollcall import area_team
+from tests.drivers import add_admin, area_team, csrf, login, watched_resident
 from tests.wording import JA, said, says, t
 
 ROLLCALL_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import Bot
+from tests.drivers import ALERT, Page, create_team, join, run_to, tokyo, watched_resident
 from tests.fake_line import message_text, postbacks_in
-from tests.flows import create_team, join, watched_resident
-from tests.test_ladder import ALERT, run_to, tokyo
-from tests.test_liff_api import Page
 from tests.wording import said, says, t
 
 

@@ -11,7 +11,7 @@ from ipaddress import ip_network
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import Bot
-from tests.test_admin import CSRF, PASSWORD, add_admin
+from tests.drivers import CSRF, PASSWORD, add_admin
 
 STRANGER, ADMIN = "203.0.113.5", "198.51.100.7"
 

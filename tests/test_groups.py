@@ -4,99 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
-from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.fake_line import postbacks_in
-from tests.flows import watched_resident
-from tests.test_ladder import ALERT, MINUTE, ok_data, run_to, tokyo
+from tests.drivers import ALERT, MINUTE, Group, ok_data, run_to, tokyo, watched_resident
 from tests.wording import JA, says, t, when
-
-
-class Group:
-    """A LINE group (or room) with people in it, driven through signed webhooks."""
-
-    def __init__(self, bot: Bot, name: str, room: bool = False) -> None:
-        self.bot = bot
-        self.name = name
-        self.room = room
-        self.chat_id = hook.group_id(name) if not room else "R" + hook.group_id(name)[1:]
-        if not room:
-            bot.line.group_names[self.chat_id] = name
-
-    def source(self, uid: str | None) -> dict[str, Any]:
-        return hook.in_room(self.chat_id, uid) if self.room else hook.in_group(self.chat_id, uid)
-
-    def person(self, name: str) -> str:
-        uid = hook.user_id(name)
-        self.bot.line.chat_members[(self.chat_id, uid)] = name
-        return uid
-
-    async def join(self) -> None:
-        await self.bot.post(hook.join(self.source(None), self.bot.clock.now()))
-
-    async def leave(self) -> None:
-        await self.bot.post(hook.leave(self.source(None), self.bot.clock.now()))
-
-    async def say(self, uid: str, words: str) -> None:
-        await self.bot.post(hook.text(uid, words, self.bot.clock.now(), source=self.source(uid)))
-
-    async def tap(self, uid: str | None, data: str) -> None:
-        await self.bot.post(
-            hook.postback(uid or "", data, self.bot.clock.now(), source=self.source(uid))
-        )
-
-    async def tap_button(self, uid: str, label: str) -> None:
-        for action in self.bot.last_reply_postbacks():
-            if action["label"] == label:
-                await self.tap(uid, action["data"])
-                return
-        raise AssertionError(
-            f"no {label!r} in {[a['label'] for a in self.bot.last_reply_postbacks()]}"
-        )
-
-    async def members_join(self, *uids: str) -> None:
-        await self.bot.post(
-            hook.member_joined(self.source(None), list(uids), self.bot.clock.now())
-        )
-
-    async def members_leave(self, *uids: str) -> None:
-        await self.bot.post(hook.member_left(self.source(None), list(uids), self.bot.clock.now()))
-
-    async def set_daily(self, uid: str, hour: int = 9) -> None:
-        await self.tap(uid, self.bot.codec.encode("g_sched"))
-        await self.tap_button(uid, t("schedule.interval_choice", days=1))
-        await self.tap_button(uid, t("schedule.am") if hour < 12 else t("schedule.pm"))
-        await self.tap_button(uid, t("schedule.hour_choice", hour=hour))
-
-    def posts(self) -> list[str]:
-        return self.bot.line.to_chat(self.chat_id)
-
-    def checkin_posts(self) -> list[str]:
-        return [p for p in self.posts() if p.startswith(t("group.checkin_title"))]
-
-    def reports(self) -> list[str]:
-        return [p for p in self.posts() if not p.startswith(t("group.checkin_title"))]
-
-    def answer_data(self, label: str, index: int = -1) -> str:
-        """The postback of the button labelled `label` on the `index`-th post."""
-        calls = [
-            c
-            for c in self.bot.line.pushes
-            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
-        ]
-        message = calls[index].body["messages"][0]
-        return next(a["data"] for a in postbacks_in(message) if a["label"] == label)
-
-    def ok_data(self, index: int = -1) -> str:
-        calls = [
-            c
-            for c in self.bot.line.pushes
-            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
-        ]
-        message = calls[index].body["messages"][0]
-        return next(a["data"] for a in postbacks_in(message) if a["label"] == "OK")
 
 
 async def neighbourhood(bot: Bot) -> tuple[Group, dict[str, str]]:

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from tests import line_webhook as hook
+from tests.drivers import MULTICAST, REPLY, until
 from tests.fake_line import FakeLine
 from tests.postgres import PostgresServer
 from tests.rush import Burst, Server, fire, ok_tap, seed
-from tests.test_rush import MULTICAST, REPLY, until
 
 # Short enough that a test sees a dead instance's work taken over; the sweep runs each second.
 FAST = {"MIMAMORI_SWEEP_INTERVAL": "1s", "MIMAMORI_CLAIM_LEASE": "3s", "MIMAMORI_INSTANCES": "2"}

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from tests.conftest import Bot
-from tests.fake_line import postbacks_in
-from tests.flows import create_team, join, watched_resident
+from tests.drivers import (
+    ALERT,
+    CHECKIN,
+    MINUTE,
+    RESEND,
+    checkins_to,
+    create_team,
+    join,
+    ok_data,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.wording import EN, JA, says, t, when
 
-CHECKIN = JA.t("checkin.title")
-RESEND = JA.t("checkin.resend_title")
-ALERT = JA.t("alert.title")
-MINUTE = timedelta(minutes=1)
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def tokyo(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=TOKYO).astimezone(UTC)
-
-
-def checkins_to(bot: Bot, uid: str) -> list[str]:
-    return [t for t in bot.line.texts_to(uid) if t.startswith((CHECKIN, RESEND))]
-
-
-def ok_data(bot: Bot, uid: str, index: int = -1) -> str:
-    """The OK button's postback data on the `index`-th check-in the person received."""
-    messages = [
-        m
-        for m in bot.line.messages_to(uid)
-        if m.get("type") == "flex" and any(a.get("label") == "OK" for a in postbacks_in(m))
-    ]
-    return next(a["data"] for a in postbacks_in(messages[index]) if a["label"] == "OK")
-
-
-async def run_to(bot: Bot, moment: datetime) -> None:
-    bot.clock.set(moment)
-    await bot.sweep()
 
 
 async def two_teams(bot: Bot) -> tuple[str, str, str]:

@@ -120,3 +120,14 @@ def test_the_image_and_the_package_carry_every_layer() -> None:
     for package in [*shipped, "locales"]:
         assert f"COPY {package} ./{package}" in dockerfile, package
         assert f'"{package}*"' in pyproject, package
+
+
+def test_test_modules_share_helpers_through_the_drivers_only() -> None:
+    """A test module imports what it drives the service with from tests/drivers.py (and the
+    fixtures' modules), never from another test module."""
+    wrong = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                wrong.append(f"{path.name} imports {node.module}")
+    assert wrong == []

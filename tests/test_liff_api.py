@@ -5,49 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from tests import line_webhook as hook
-from tests.conftest import LOGIN_CHANNEL, Bot
-from tests.flows import join, watched_resident
-from tests.test_ladder import ALERT, checkins_to, run_to, tokyo
+from tests.conftest import Bot
+from tests.drivers import ALERT, Page, checkins_to, join, page_for, run_to, tokyo, watched_resident
 from tests.wording import JA, said, says, t, when
 
 VERIFY = "/oauth2/v2.1/verify"
-
-
-class Page:
-    """One person's My page session: their ID token on every call."""
-
-    def __init__(self, bot: Bot, uid: str, name: str = "someone") -> None:
-        self.bot = bot
-        self.uid = uid
-        self.name = name
-        self.token = ""
-        self.renew()
-
-    def renew(self) -> None:
-        """A new ID token, as LIFF gives when the page is opened again later."""
-        self.token = self.bot.line.issue_id_token(self.uid, self.name, LOGIN_CHANNEL)
-
-    async def call(
-        self, method: str, path: str, body: Any = None, **headers: str
-    ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}", **headers}
-        response = await self.bot.client.request(method, path, json=body, headers=headers)
-        await self.bot.settle()
-        data = await response.json() if response.content_type == "application/json" else None
-        return response.status, data
-
-    async def accept_terms(self) -> None:
-        assert (await self.call("POST", "/liff/api/terms", {}))[0] == 200
-
-
-async def page_for(bot: Bot, name: str, terms: bool = True) -> Page:
-    page = Page(bot, await bot.follow(name), name)
-    if terms:
-        await page.accept_terms()
-    return page
 
 
 async def test_tokens_are_verified_by_line_and_cached(bot: Bot) -> None:

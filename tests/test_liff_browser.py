@@ -16,10 +16,9 @@ from playwright.async_api import Browser, Page, expect
 
 from simulator.qr import read_qr
 from tests.conftest import LOGIN_CHANNEL, Bot
-from tests.flows import CODE, join
+from tests.drivers import CODE, SHOTS, join
 from tests.wording import JA, t
 
-SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 PHONE = {"width": 375, "height": 740}
 
 
@@ -171,7 +170,7 @@ async def test_terms_page_and_english(browser: Browser, bot: Bot) -> None:
 
 
 async def test_the_history_chart_reads_without_colour(browser: Browser, bot: Bot) -> None:
-    from tests.test_answers import history_of_a_week
+    from tests.drivers import history_of_a_week
 
     resident, _ = await history_of_a_week(bot)
     page = await open_as(browser, bot, resident, "resident", "/liff/")

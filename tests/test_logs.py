@@ -15,9 +15,8 @@ from ground.logs import JsonFormatter, MaskingFilter, RouteAccessLogger, setup_l
 from ground.settings import Settings
 from server.app import create_app
 from tests.conftest import Bot
+from tests.drivers import Page, create_team
 from tests.fake_line import FakeLine
-from tests.flows import create_team
-from tests.test_liff_api import Page
 
 
 @pytest.fixture

@@ -10,9 +10,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_ladder import MINUTE, ok_data, run_to, tokyo
-from tests.test_reliability import passing_fault, passing_fault_ends
+from tests.drivers import (
+    MINUTE,
+    ok_data,
+    passing_fault,
+    passing_fault_ends,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 
 
 async def scrape(bot: Bot, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

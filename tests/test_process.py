@@ -19,8 +19,8 @@ from ground.settings import Settings
 from scheduler.engine import ENGINE
 from server.app import create_app
 from tests.conftest import Bot
+from tests.drivers import watched_resident
 from tests.fake_line import FakeLine
-from tests.flows import watched_resident
 
 ROOT = Path(__file__).resolve().parents[1]
 

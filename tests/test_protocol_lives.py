@@ -37,8 +37,8 @@ from storage.models import OPEN_STATES, CheckinRound
 from tests import line_webhook as hook
 from tests import wording
 from tests.conftest import LOGIN_CHANNEL, SECRET, START, Bot
+from tests.drivers import create_team, join
 from tests.fake_line import FakeLine, message_text, postbacks_in
-from tests.flows import create_team, join
 from tests.wording import JA, says, t
 
 LIVES = int(os.environ.get("MIMAMORI_LIVES", "12"))

@@ -13,8 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from scheduler.quakes import QuakePoller
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_admin import add_admin, login
+from tests.drivers import add_admin, login, watched_resident
 from tests.wording import said, says
 
 DOCUMENTS = Path(__file__).resolve().parent / "jma"

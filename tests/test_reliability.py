@@ -22,8 +22,19 @@ from storage.repositories import Repositories, unit_of_work
 from storage.webhook_events import Arrival
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_ladder import ALERT, CHECKIN, RESEND, checkins_to, ok_data, run_to, tokyo
+from tests.drivers import (
+    ALERT,
+    CHECKIN,
+    RESEND,
+    checkins_to,
+    disk_fault,
+    ok_data,
+    passing_fault,
+    passing_fault_ends,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.wording import EN, JA, says, when
 
 PUSH = "/v2/bot/message/push"
@@ -382,49 +393,6 @@ async def handled_events(repos: Repositories) -> set[str]:
         "SELECT event_id FROM webhook_events WHERE processed_at IS NOT NULL"
     )
     return {row[0] for row in rows}
-
-
-def passing_fault(dialect: str, event_id: str) -> list[str]:
-    """A trigger that refuses to mark one event handled (on SQLite its row is written first
-    when it is handled; on PostgreSQL it landed there)."""
-    marked = "UPDATE OF processed_at" if dialect == POSTGRESQL else "INSERT"
-    return disk_fault(
-        dialect,
-        "passing_fault",
-        f"BEFORE {marked} ON webhook_events",
-        f"NEW.event_id = '{event_id}'",
-    )
-
-
-async def passing_fault_ends(bot: Bot) -> None:
-    """The fault passes, and the retry the dispatcher scheduled is brought forward."""
-    from bot.dispatch import DISPATCHER
-
-    async with bot.repos() as repos:
-        await repos.conn.execute(
-            "DROP TRIGGER passing_fault"
-            + (" ON webhook_events" if repos.conn.dialect == POSTGRESQL else "")
-        )
-    bot.app[DISPATCHER].submit()
-    await bot.settle()
-
-
-def disk_fault(dialect: str, name: str, timing: str, when: str = "") -> list[str]:
-    """A trigger `name` that fails a write as a full disk would, in each engine's own words:
-    `timing` says which ("BEFORE DELETE ON arrivals"), `when` narrows it to some rows."""
-    if dialect == POSTGRESQL:
-        return [
-            "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$",
-            f"CREATE TRIGGER {name} {timing} FOR EACH ROW"
-            + (f" WHEN ({when})" if when else "")
-            + " EXECUTE FUNCTION disk_trouble()",
-        ]
-    return [
-        f"CREATE TRIGGER {name} {timing}"
-        + (f" WHEN {when}" if when else "")
-        + " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
-    ]
 
 
 async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: Bot) -> None:

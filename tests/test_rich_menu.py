@@ -13,7 +13,7 @@ from ground.rich_menu import HEIGHT, MAX_IMAGE_BYTES, WIDTH, png_size
 from server.app import RICH_MENUS_AT_START
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import create_team, invite_codes_in, watched_resident
+from tests.drivers import create_team, invite_codes_in, watched_resident
 from tests.wording import said, t
 
 BULK = "/v2/bot/richmenu/bulk/link"

@@ -4,57 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
-from storage.models import Role
-from tests import line_webhook as hook
 from tests.conftest import Bot
+from tests.drivers import (
+    Group,
+    add_admin,
+    answer_button,
+    area_team,
+    csrf,
+    login,
+    run_to,
+    start_roll_call,
+    tokyo,
+    watched_resident,
+)
 from tests.fake_line import postbacks_in
-from tests.flows import watched_resident
-from tests.test_admin import add_admin, csrf, login
-from tests.test_groups import Group
-from tests.test_ladder import run_to, tokyo
 from tests.wording import JA, said, says, t
 
 MULTICAST = "/v2/bot/message/multicast"
-
-
-async def area_team(bot: Bot, name: str, users: int, start: int = 0) -> tuple[int, list[str]]:
-    """An area team (made by the staff) with `users` residents and no managers."""
-    now = bot.clock.now()
-    uids = []
-    async with bot.repos() as repos:
-        team = await repos.teams.create(name, 1, 9, now, kept=True)
-        for number in range(start, start + users):
-            uid = hook.user_id(f"{name}-{number}")
-            member, _ = await repos.members.register(uid, f"{name} {number}", "ja", now)
-            await repos.teams.add_member(team.id, member.id, Role.USER, now)
-            uids.append(uid)
-    return team.id, uids
-
-
-async def start_roll_call(bot: Bot, **form: Any) -> int:
-    """From the console: preview, then send; -> the roll-call's id."""
-    token = await csrf(bot.client, "/admin/rollcalls")
-    data = {"csrf_token": token, "resend_minutes": "0", "resends": "0", "close_hours": "24"}
-    data.update({k: v for k, v in form.items() if not isinstance(v, list)})
-    body = [(k, str(v)) for k, v in data.items()]
-    body += [(k, str(item)) for k, v in form.items() if isinstance(v, list) for item in v]
-    preview = await (await bot.client.post("/admin/rollcalls/preview", data=body)).text()
-    assert 'id="cost"' in preview
-    response = await bot.client.post("/admin/rollcalls", data=body, allow_redirects=False)
-    assert response.status == 303, await response.text()
-    await bot.settle()
-    return int(response.headers["Location"].rsplit("/", 1)[1])
-
-
-def answer_button(bot: Bot, uid: str, answer: str) -> str:
-    label = t(f"rollcall.{answer}")
-    for message in reversed(bot.line.messages_to(uid)):
-        for action in postbacks_in(message):
-            if action["label"] == label:
-                return action["data"]
-    raise AssertionError(f"no {label!r} for {uid}")
 
 
 async def test_a_roll_call_to_1200_residents_goes_out_as_three_multicasts(bot: Bot) -> None:

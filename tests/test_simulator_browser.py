@@ -8,7 +8,7 @@ from playwright.async_api import Browser, Page, expect
 
 from simulator.demo import Demo
 from simulator.tour import DAUGHTER, RESIDENT
-from tests.test_liff_browser import SHOTS
+from tests.drivers import SHOTS
 from tests.wording import pattern
 
 

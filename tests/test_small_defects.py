@@ -11,10 +11,15 @@ import pytest
 
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import create_team, watched_resident
-from tests.test_admin import add_admin, csrf, login
-from tests.test_liff_api import Page
-from tests.test_rollcall import start_roll_call
+from tests.drivers import (
+    Page,
+    add_admin,
+    create_team,
+    csrf,
+    login,
+    start_roll_call,
+    watched_resident,
+)
 from tests.wording import t
 
 

@@ -8,10 +8,19 @@ from datetime import timedelta
 
 from simulator import webhooks as hook
 from tests.conftest import Bot
-from tests.flows import join, watched_resident
-from tests.test_admin import add_admin, csrf, login
-from tests.test_ladder import MINUTE, checkins_to, run_to, tokyo
-from tests.test_liff_api import Page, page_for
+from tests.drivers import (
+    MINUTE,
+    Page,
+    add_admin,
+    checkins_to,
+    csrf,
+    join,
+    login,
+    page_for,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.wording import JA, said, says, t, when
 
 # The tests start on Monday 2026-11-23 at 09:00 in Tokyo; the team's default is 毎日 9時.

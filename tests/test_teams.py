@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import create_team, invite_codes_in, join
+from tests.drivers import create_team, invite_codes_in, join
 from tests.wording import JA, says, t
 
 

@@ -13,9 +13,8 @@ import pytest
 
 from storage.transfer import TABLES, TransferError, migrate_to_postgres
 from tests.conftest import Bot
-from tests.flows import watched_resident
+from tests.drivers import CHECKIN, checkins_to, run_to, tokyo, watched_resident
 from tests.postgres import PostgresServer
-from tests.test_ladder import CHECKIN, checkins_to, run_to, tokyo
 
 
 def sqlite_counts(path: Path) -> dict[str, int]:

@@ -5,11 +5,7 @@ watching them from the chat and from My page."""
 from __future__ import annotations
 
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_answers import alerted, button
-from tests.test_ladder import ALERT
-from tests.test_liff_api import Page
-from tests.test_rollcall import answer_button
+from tests.drivers import ALERT, Page, alerted, answer_button, button, watched_resident
 from tests.wording import said, says, t
 
 PHONE = "090-1234-5678"
@@ -45,7 +41,7 @@ async def test_she_takes_a_manager_off_from_the_chat(bot: Bot) -> None:
     assert says(bot.line.texts_to(son)[-1], "unwatch.notice", name="resident")
     # The ladder runs on: only her daughter is alerted; her son cannot see her card.
     bot.line.clear()
-    from tests.test_ladder import run_to, tokyo
+    from tests.drivers import run_to, tokyo
 
     for moment in (tokyo(11, 24, 9), tokyo(11, 25, 9), tokyo(11, 25, 12)):
         await run_to(bot, moment)

@@ -15,8 +15,7 @@ import pytest
 from storage.arrivals import arrivals_path
 from storage.backup import BackupError, check_copy, restore, take_backup
 from tests.conftest import Bot
-from tests.test_answers import alerted
-from tests.test_liff_api import Page
+from tests.drivers import Page, alerted
 
 
 async def test_withdrawal_clears_what_the_outbox_holds_about_her(bot: Bot) -> None:

@@ -8,9 +8,7 @@ from datetime import timedelta
 from care.protocol import Stage, stage_of
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.flows import watched_resident
-from tests.test_answers import alerted, button
-from tests.test_ladder import run_to, tokyo
+from tests.drivers import alerted, button, run_to, tokyo, watched_resident
 from tests.wording import JA, said, says, t
 
 DISTRESS = JA.t("distress.words").split(",")

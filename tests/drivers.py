@@ -1,0 +1,379 @@
+"""What the tests drive the service with, shared by many of them: a person's chat flows, My
+page sessions, the console's login, a group, the clock moved to a moment in Tokyo, faults put
+into the database, and the texts they look for. Test modules import from here, never from each
+other."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp.test_utils import TestClient
+
+from admin.passwords import hash_password
+from storage.database import POSTGRESQL
+from storage.models import Role
+from tests import line_webhook as hook
+from tests.conftest import LOGIN_CHANNEL, Bot
+from tests.fake_line import postbacks_in
+from tests.wording import EN, JA, says, t
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+def invite_codes_in(texts: list[str]) -> dict[str, str]:
+    """{'user': code, 'manager': code} from the invite messages of the last replies."""
+    found: dict[str, str] = {}
+    for text in texts:
+        match = CODE.search(text)
+        if not match:
+            continue
+        for role in ("user", "manager"):
+            for locale in (JA, EN):
+                role_name = locale.t(f"role_name.{role}")
+                for key in ("invite.share", "invite.share_without_link"):
+                    if says(text, key, locale, role=role_name, code=match.group()):
+                        found[role] = match.group()
+    return found
+
+
+async def create_team(bot: Bot, uid: str, name: str, as_user: bool) -> dict[str, str]:
+    """Menu -> チームを作る -> name -> role; returns the team's invite codes."""
+    await bot.tap_action(uid, "team_new")
+    await bot.say(uid, name)
+    await bot.tap_reply_button(uid, t("team.as_user") if as_user else t("team.as_manager"))
+    return invite_codes_in(bot.line.reply_texts()[-6:])
+
+
+async def join(bot: Bot, uid: str, code: str) -> None:
+    """Send the code, then confirm on the card that explains the role."""
+    await bot.say(uid, t("invite.prefill", code=code))
+    await bot.tap_reply_button(uid, t("invite.accept"))
+
+
+async def watched_resident(bot: Bot, resident: str, managers: list[str]) -> tuple[str, list[str]]:
+    """A resident who creates a team as its user, with each manager joining it."""
+    uid = await bot.follow(resident)
+    codes = await create_team(bot, uid, f"{resident}の家族", as_user=True)
+    manager_ids = []
+    for manager in managers:
+        mid = await bot.follow(manager)
+        await join(bot, mid, codes["manager"])
+        manager_ids.append(mid)
+    return uid, manager_ids
+
+
+def passing_fault(dialect: str, event_id: str) -> list[str]:
+    """A trigger that refuses to mark one event handled (on SQLite its row is written first
+    when it is handled; on PostgreSQL it landed there)."""
+    marked = "UPDATE OF processed_at" if dialect == POSTGRESQL else "INSERT"
+    return disk_fault(
+        dialect,
+        "passing_fault",
+        f"BEFORE {marked} ON webhook_events",
+        f"NEW.event_id = '{event_id}'",
+    )
+
+
+async def passing_fault_ends(bot: Bot) -> None:
+    """The fault passes, and the retry the dispatcher scheduled is brought forward."""
+    from bot.dispatch import DISPATCHER
+
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "DROP TRIGGER passing_fault"
+            + (" ON webhook_events" if repos.conn.dialect == POSTGRESQL else "")
+        )
+    bot.app[DISPATCHER].submit()
+    await bot.settle()
+
+
+async def area_team(bot: Bot, name: str, users: int, start: int = 0) -> tuple[int, list[str]]:
+    """An area team (made by the staff) with `users` residents and no managers."""
+    now = bot.clock.now()
+    uids = []
+    async with bot.repos() as repos:
+        team = await repos.teams.create(name, 1, 9, now, kept=True)
+        for number in range(start, start + users):
+            uid = hook.user_id(f"{name}-{number}")
+            member, _ = await repos.members.register(uid, f"{name} {number}", "ja", now)
+            await repos.teams.add_member(team.id, member.id, Role.USER, now)
+            uids.append(uid)
+    return team.id, uids
+
+
+async def start_roll_call(bot: Bot, **form: Any) -> int:
+    """From the console: preview, then send; -> the roll-call's id."""
+    token = await csrf(bot.client, "/admin/rollcalls")
+    data = {"csrf_token": token, "resend_minutes": "0", "resends": "0", "close_hours": "24"}
+    data.update({k: v for k, v in form.items() if not isinstance(v, list)})
+    body = [(k, str(v)) for k, v in data.items()]
+    body += [(k, str(item)) for k, v in form.items() if isinstance(v, list) for item in v]
+    preview = await (await bot.client.post("/admin/rollcalls/preview", data=body)).text()
+    assert 'id="cost"' in preview
+    response = await bot.client.post("/admin/rollcalls", data=body, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    await bot.settle()
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def answer_button(bot: Bot, uid: str, answer: str) -> str:
+    label = t(f"rollcall.{answer}")
+    for message in reversed(bot.line.messages_to(uid)):
+        for action in postbacks_in(message):
+            if action["label"] == label:
+                return action["data"]
+    raise AssertionError(f"no {label!r} for {uid}")
+
+
+def button(bot: Bot, uid: str, label: str) -> str:
+    """The postback data of the newest button labelled `label` that LINE delivered to uid."""
+    for message in reversed(bot.line.messages_to(uid)):
+        for action in postbacks_in(message):
+            if action["label"] == label:
+                return action["data"]
+    raise AssertionError(f"no {label!r} button for {uid}")
+
+
+async def alerted(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
+    """A resident who did not answer: the managers have the alert (11/25 12:00)."""
+    resident, ids = await watched_resident(bot, "resident", managers)
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    for manager in ids:
+        assert any(ALERT in text for text in bot.line.texts_to(manager))
+    return resident, ids
+
+
+class Group:
+    """A LINE group (or room) with people in it, driven through signed webhooks."""
+
+    def __init__(self, bot: Bot, name: str, room: bool = False) -> None:
+        self.bot = bot
+        self.name = name
+        self.room = room
+        self.chat_id = hook.group_id(name) if not room else "R" + hook.group_id(name)[1:]
+        if not room:
+            bot.line.group_names[self.chat_id] = name
+
+    def source(self, uid: str | None) -> dict[str, Any]:
+        return hook.in_room(self.chat_id, uid) if self.room else hook.in_group(self.chat_id, uid)
+
+    def person(self, name: str) -> str:
+        uid = hook.user_id(name)
+        self.bot.line.chat_members[(self.chat_id, uid)] = name
+        return uid
+
+    async def join(self) -> None:
+        await self.bot.post(hook.join(self.source(None), self.bot.clock.now()))
+
+    async def leave(self) -> None:
+        await self.bot.post(hook.leave(self.source(None), self.bot.clock.now()))
+
+    async def say(self, uid: str, words: str) -> None:
+        await self.bot.post(hook.text(uid, words, self.bot.clock.now(), source=self.source(uid)))
+
+    async def tap(self, uid: str | None, data: str) -> None:
+        await self.bot.post(
+            hook.postback(uid or "", data, self.bot.clock.now(), source=self.source(uid))
+        )
+
+    async def tap_button(self, uid: str, label: str) -> None:
+        for action in self.bot.last_reply_postbacks():
+            if action["label"] == label:
+                await self.tap(uid, action["data"])
+                return
+        raise AssertionError(
+            f"no {label!r} in {[a['label'] for a in self.bot.last_reply_postbacks()]}"
+        )
+
+    async def members_join(self, *uids: str) -> None:
+        await self.bot.post(
+            hook.member_joined(self.source(None), list(uids), self.bot.clock.now())
+        )
+
+    async def members_leave(self, *uids: str) -> None:
+        await self.bot.post(hook.member_left(self.source(None), list(uids), self.bot.clock.now()))
+
+    async def set_daily(self, uid: str, hour: int = 9) -> None:
+        await self.tap(uid, self.bot.codec.encode("g_sched"))
+        await self.tap_button(uid, t("schedule.interval_choice", days=1))
+        await self.tap_button(uid, t("schedule.am") if hour < 12 else t("schedule.pm"))
+        await self.tap_button(uid, t("schedule.hour_choice", hour=hour))
+
+    def posts(self) -> list[str]:
+        return self.bot.line.to_chat(self.chat_id)
+
+    def checkin_posts(self) -> list[str]:
+        return [p for p in self.posts() if p.startswith(t("group.checkin_title"))]
+
+    def reports(self) -> list[str]:
+        return [p for p in self.posts() if not p.startswith(t("group.checkin_title"))]
+
+    def answer_data(self, label: str, index: int = -1) -> str:
+        """The postback of the button labelled `label` on the `index`-th post."""
+        calls = [
+            c
+            for c in self.bot.line.pushes
+            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
+        ]
+        message = calls[index].body["messages"][0]
+        return next(a["data"] for a in postbacks_in(message) if a["label"] == label)
+
+    def ok_data(self, index: int = -1) -> str:
+        calls = [
+            c
+            for c in self.bot.line.pushes
+            if c.body["to"] == self.chat_id and c.body["messages"][0]["type"] == "flex"
+        ]
+        message = calls[index].body["messages"][0]
+        return next(a["data"] for a in postbacks_in(message) if a["label"] == "OK")
+
+
+SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
+
+MULTICAST = "/v2/bot/message/multicast"
+
+REPLY = "/v2/bot/message/reply"
+
+
+async def until(condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Wait (bounded) for another process to get somewhere: it has no hook to await."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the server")
+        await asyncio.sleep(0.02)
+
+
+PASSWORD = "a long enough passphrase"
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def add_admin(bot: Bot, name: str = "city-staff") -> None:
+    async with bot.repos() as repos:
+        await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now())
+
+
+async def login(client: TestClient, name: str = "city-staff", password: str = PASSWORD) -> int:
+    page = await (await client.get("/admin/login")).text()
+    token = CSRF.search(page)
+    assert token is not None
+    response = await client.post(
+        "/admin/login", data={"name": name, "password": password, "csrf_token": token.group(1)}
+    )
+    return response.status
+
+
+async def csrf(client: TestClient, path: str = "/admin/") -> str:
+    token = CSRF.search(await (await client.get(path)).text())
+    assert token is not None
+    return token.group(1)
+
+
+CHECKIN = JA.t("checkin.title")
+
+RESEND = JA.t("checkin.resend_title")
+
+ALERT = JA.t("alert.title")
+
+MINUTE = timedelta(minutes=1)
+
+
+def tokyo(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TOKYO).astimezone(UTC)
+
+
+def checkins_to(bot: Bot, uid: str) -> list[str]:
+    return [t for t in bot.line.texts_to(uid) if t.startswith((CHECKIN, RESEND))]
+
+
+def ok_data(bot: Bot, uid: str, index: int = -1) -> str:
+    """The OK button's postback data on the `index`-th check-in the person received."""
+    messages = [
+        m
+        for m in bot.line.messages_to(uid)
+        if m.get("type") == "flex" and any(a.get("label") == "OK" for a in postbacks_in(m))
+    ]
+    return next(a["data"] for a in postbacks_in(messages[index]) if a["label"] == "OK")
+
+
+async def run_to(bot: Bot, moment: datetime) -> None:
+    bot.clock.set(moment)
+    await bot.sweep()
+
+
+class Page:
+    """One person's My page session: their ID token on every call."""
+
+    def __init__(self, bot: Bot, uid: str, name: str = "someone") -> None:
+        self.bot = bot
+        self.uid = uid
+        self.name = name
+        self.token = ""
+        self.renew()
+
+    def renew(self) -> None:
+        """A new ID token, as LIFF gives when the page is opened again later."""
+        self.token = self.bot.line.issue_id_token(self.uid, self.name, LOGIN_CHANNEL)
+
+    async def call(
+        self, method: str, path: str, body: Any = None, **headers: str
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token}", **headers}
+        response = await self.bot.client.request(method, path, json=body, headers=headers)
+        await self.bot.settle()
+        data = await response.json() if response.content_type == "application/json" else None
+        return response.status, data
+
+    async def accept_terms(self) -> None:
+        assert (await self.call("POST", "/liff/api/terms", {}))[0] == 200
+
+
+async def page_for(bot: Bot, name: str, terms: bool = True) -> Page:
+    page = Page(bot, await bot.follow(name), name)
+    if terms:
+        await page.accept_terms()
+    return page
+
+
+def disk_fault(dialect: str, name: str, timing: str, when: str = "") -> list[str]:
+    """A trigger `name` that fails a write as a full disk would, in each engine's own words:
+    `timing` says which ("BEFORE DELETE ON arrivals"), `when` narrows it to some rows."""
+    if dialect == POSTGRESQL:
+        return [
+            "CREATE OR REPLACE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'disk trouble'; END; $$",
+            f"CREATE TRIGGER {name} {timing} FOR EACH ROW"
+            + (f" WHEN ({when})" if when else "")
+            + " EXECUTE FUNCTION disk_trouble()",
+        ]
+    return [
+        f"CREATE TRIGGER {name} {timing}"
+        + (f" WHEN {when}" if when else "")
+        + " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    ]
+
+
+async def history_of_a_week(bot: Bot) -> tuple[str, str]:
+    """A resident's week: OKs after 5 min and 6 h, a day unwell, then no answer at all (the
+    alert is still open)."""
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    answers = {24: ("ok", 5), 25: ("ok", 360), 26: ("unwell", 30)}
+    for day, (value, minutes) in answers.items():
+        await run_to(bot, tokyo(11, day, 9))
+        bot.clock.advance(timedelta(minutes=minutes))
+        label = t("checkin.ok_button") if value == "ok" else t("checkin.unwell_button")
+        await bot.tap(resident, button(bot, resident, label))
+    for moment in (tokyo(11, 27, 9), tokyo(11, 28, 9), tokyo(11, 28, 12)):
+        await run_to(bot, moment)
+    return resident, son
