@@ -1,8 +1,9 @@
 """What LINE tells about the people and groups of a batch of webhook events.
 
 A batch is handled in one transaction (its effects and its "processed" marks commit together),
-so LINE is asked beforehand: no LINE call holds the database. Anything not asked beforehand is
-asked when needed, and remembered for the batch.
+so LINE is asked beforehand (`prefetch`) and what it said is remembered for the batch: no LINE
+call holds the database. A handler that needs something the prefetch did not ask would call LINE
+inside the transaction, which fails in the tests (`strict_transactions`): ask it in `prefetch`.
 """
 
 from __future__ import annotations

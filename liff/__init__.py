@@ -1,1 +1,2 @@
-"""Web pages and images served to people (My page comes later; invite QR codes now)."""
+"""My page (LIFF, inside LINE) and the invite QR codes: a sub-app behind a guard that verifies
+the LINE ID token."""

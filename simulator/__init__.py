@@ -1,0 +1,2 @@
+"""`mimamori demo`: the whole service against a stand-in LINE platform, with phones in a
+browser."""
