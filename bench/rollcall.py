@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from aiohttp import ClientSession, CookieJar, web
 
 from admin.passwords import hash_password
-from bench.standins import BenchGround, bench_ground
+from bench.standins import BenchGround, add_database_option, bench_ground
 from care.checkins import ok_postback
 from care.services import SERVICES
 from ground.clock import FakeClock
@@ -156,10 +156,6 @@ if __name__ == "__main__":
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--count-latency", type=float, default=0.2)
     parser.add_argument("--taps", type=int, default=200)
-    parser.add_argument(
-        "--database",
-        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
-        " (default: an SQLite file)",
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     asyncio.run(main(args.groups, args.count_latency, args.taps, args.database))

@@ -4,6 +4,7 @@ PostgreSQL cluster made for the run."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import tempfile
@@ -140,6 +141,15 @@ def start_durable_postgres() -> PostgresServer:
     server = PostgresServer(bindir, durable=True)
     server.start()
     return server
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """--database, as every benchmark takes it."""
+    parser.add_argument(
+        "--database",
+        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
+        " (default: an SQLite file)",
+    )
 
 
 @dataclass(frozen=True)

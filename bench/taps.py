@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.standins import REPLIES_PER_SECOND, bench_ground
+from bench.standins import REPLIES_PER_SECOND, add_database_option, bench_ground
 from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
 
 
@@ -143,11 +143,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--new-connections", action="store_true", help="open a connection for every request"
     )
-    parser.add_argument(
-        "--database",
-        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
-        " (default: an SQLite file)",
-    )
+    add_database_option(parser)
     parser.add_argument("--instances", type=int, default=1, help="mimamori serve processes")
     parser.add_argument(
         "--line-latency",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from aiohttp import ClientSession, web
 
-from bench.standins import MULTICASTS_PER_SECOND, BenchGround, bench_ground
+from bench.standins import MULTICASTS_PER_SECOND, BenchGround, add_database_option, bench_ground
 from care.checkins import ok_postback
 from care.schedule import Schedule, first_due
 from care.services import SERVICES
@@ -122,10 +122,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=20000)
     parser.add_argument("--taps", type=int, default=500)
-    parser.add_argument(
-        "--database",
-        help="a postgresql:// URL of an empty database, or `postgres` for a private cluster"
-        " (default: an SQLite file)",
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     asyncio.run(main(args.residents, args.taps, args.database))
