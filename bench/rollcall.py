@@ -17,21 +17,17 @@ import asyncio
 import re
 import statistics
 import time
-from datetime import UTC, datetime
 
-from aiohttp import ClientSession, CookieJar, web
+from aiohttp import ClientSession, CookieJar
 
 from admin.passwords import hash_password
+from bench.inprocess import InProcess, in_process, post_event, signed
 from bench.standins import BenchGround, add_database_option, bench_ground
 from care.checkins import ok_postback
 from care.services import SERVICES
-from ground.clock import FakeClock
-from ground.settings import Settings
-from server.app import create_app
 from storage.database import to_db
 from tests import line_webhook as hook
 
-SECRET = "bench-secret"
 ADMIN, PASSWORD = "bench-admin", "a long bench password, never a real one"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -42,19 +38,12 @@ async def main(groups: int, count_latency: float, taps: int, database: str | Non
 
 
 async def _rollcall(ground: BenchGround, groups: int, taps: int) -> None:
-    settings = Settings(
-        channel_secret=SECRET,
-        channel_access_token="bench",
-        line_api_base_url=ground.line_url,
-        database=ground.database or ground.workdir / "bench.db",
-    )
-    clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock, run_scheduler=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    async with in_process(ground) as bot:
+        await _rollcall_in(bot, ground, groups, taps)
+
+
+async def _rollcall_in(bot: InProcess, ground: BenchGround, groups: int, taps: int) -> None:
+    app, clock, base = bot.app, bot.clock, bot.url
     services = app[SERVICES]
     residents = [hook.user_id(f"r{n}") for n in range(taps * 4)]
     async with services.repositories() as repos:
@@ -73,14 +62,9 @@ async def _rollcall(ground: BenchGround, groups: int, taps: int) -> None:
     async def tap(uid: str, session: ClientSession) -> float:
         """One OK, from the webhook's POST to LINE taking its reply; -> milliseconds."""
         event = hook.postback(uid, data, clock.now())
-        payload = hook.body(event, validate=False)
+        body = signed(event)
         began = time.perf_counter()
-        async with session.post(
-            f"{base}/callback",
-            data=payload,
-            headers={"X-Line-Signature": hook.sign(payload, SECRET)},
-        ) as response:
-            assert response.status == 200
+        await post_event(session, base, body)
         return (await line.reply_taken(event["replyToken"]) - began) * 1000
 
     # unsafe: the console is on an IP address, whose cookies a jar refuses by default.
@@ -121,7 +105,6 @@ async def _rollcall(ground: BenchGround, groups: int, taps: int) -> None:
                 break
             during.append(await tap(uid, session))
         started_in = await starting
-    await runner.cleanup()
 
     asked = line.counts_asked - asked_before
     serial = asked * line.count_latency

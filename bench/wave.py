@@ -14,23 +14,23 @@ import asyncio
 import resource
 import statistics
 import time
-from datetime import UTC, datetime
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
-from bench.standins import MULTICASTS_PER_SECOND, BenchGround, add_database_option, bench_ground
+from bench.inprocess import SECRET, InProcess, in_process, post_event, signed
+from bench.standins import (
+    MULTICASTS_PER_SECOND,
+    BenchGround,
+    add_database_option,
+    bench_ground,
+)
 from care.checkins import ok_postback
 from care.schedule import Schedule, first_due
 from care.services import SERVICES
-from ground.clock import FakeClock
 from ground.postback import PostbackCodec
-from ground.settings import Settings
 from scheduler.engine import ENGINE
-from server.app import create_app
 from storage.database import to_db
 from tests import line_webhook as hook
-
-SECRET = "bench-secret"
 
 
 async def main(residents: int, taps: int, database: str | None) -> None:
@@ -39,21 +39,14 @@ async def main(residents: int, taps: int, database: str | None) -> None:
 
 
 async def _wave(ground: BenchGround, residents: int, taps: int) -> None:
-    line, database = ground.line, ground.database
-    settings = Settings(
-        channel_secret=SECRET,
-        channel_access_token="bench",
-        line_api_base_url=ground.line_url,
-        database=database or ground.workdir / "bench.db",
-    )
-    clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock, run_scheduler=False)
-    bot_runner = web.AppRunner(app)
-    await bot_runner.setup()
-    bot_site = web.TCPSite(bot_runner, "127.0.0.1", 0)
-    await bot_site.start()
-    bot_port = bot_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with in_process(ground) as bot:
+        await _wave_in(bot, ground, residents, taps)
 
+
+async def _wave_in(bot: InProcess, ground: BenchGround, residents: int, taps: int) -> None:
+    line, database = ground.line, ground.database
+    app, clock = bot.app, bot.clock
+    settings = app[SERVICES].settings
     schedule = Schedule(1, 7)
     due = first_due(schedule, clock.now(), settings.timezone)
     started = time.perf_counter()
@@ -83,16 +76,9 @@ async def _wave(ground: BenchGround, residents: int, taps: int) -> None:
     latencies = []
     async with ClientSession() as session:
         for number in range(taps):
-            payload = hook.body(
-                hook.postback(hook.user_id(f"r{number}"), data, clock.now()), validate=False
-            )
+            event = signed(hook.postback(hook.user_id(f"r{number}"), data, clock.now()))
             began = time.perf_counter()
-            async with session.post(
-                f"http://127.0.0.1:{bot_port}/callback",
-                data=payload,
-                headers={"X-Line-Signature": hook.sign(payload, SECRET)},
-            ) as response:
-                assert response.status == 200
+            await post_event(session, bot.url, event)
             latencies.append((time.perf_counter() - began) * 1000)
     await asyncio.sleep(0)
 
@@ -115,7 +101,6 @@ async def _wave(ground: BenchGround, residents: int, taps: int) -> None:
         f"{statistics.median(latencies):.1f} ms, p95 "
         f"{statistics.quantiles(latencies, n=20)[18]:.1f} ms, max {max(latencies):.1f} ms"
     )
-    await bot_runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from linebot.v3.webhooks import Event, PostbackEvent
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.lookups import Lookups
 from bot.refusals import refusal_message
-from bot.replies import Reply, chat_of
+from bot.replies import Reply
 from bot.router import Router
 from care import people
 from care.errors import Refused
@@ -42,12 +42,12 @@ class Handled:
         if not self.ctx.replies or not token:
             return None
         source = self.ctx.event.source
-        chat = chat_of(
-            {
-                "groupId": getattr(source, "group_id", None),
-                "roomId": getattr(source, "room_id", None),
-                "userId": getattr(source, "user_id", None),
-            }
+        # The chat it shows in: the group, the room, or the person's own chat.
+        chat = (
+            getattr(source, "group_id", None)
+            or getattr(source, "room_id", None)
+            or getattr(source, "user_id", None)
+            or ""
         )
         return Reply(self.event_id, chat, token, self.ctx.replies)
 

@@ -54,6 +54,16 @@ class EventDispatcher:
         self._landed: deque[Arrival] = deque()
         self._from_store = True
         self._retry: asyncio.TimerHandle | None = None  # a drain due after a failure
+        # Whether the next drain looks for replies a stopped instance left unsent: at each
+        # heartbeat (`after_beat`), not at every drain (that would cost every webhook a query).
+        self._orphans_due = False
+
+    def after_beat(self) -> None:
+        """The heartbeat's call: another instance may have died with replies unsent (its
+        claims lapse within a lease); the drain looks, and handles what waits meanwhile."""
+        if not self._services.db.single_instance:
+            self._orphans_due = True
+        self.submit()
 
     def submit(self, landed: list[Arrival] | None = None) -> None:
         """Handle what is stored and not yet handled, in the background: the webhook answers
@@ -102,7 +112,7 @@ class EventDispatcher:
             async with self._services.claims() as work:
                 await work.repos.outbox.release_claims()
                 await work.repos.handled.release_claims()
-            await self._orphaned_replies()
+        self._orphans_due = True  # its own, from before it stopped, or another's
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
             async with self._services.unit_of_work() as work:
@@ -116,12 +126,12 @@ class EventDispatcher:
     async def _drain(self) -> None:
         while self._wanted:
             self._wanted = False
-            if not self._services.db.single_instance:
-                # Another instance may have died with replies unsent: they are sent here.
+            if self._orphans_due:
+                self._orphans_due = False
                 try:
                     await self._orphaned_replies()
                 except Exception:
-                    log.exception("replies left by another instance not read; tried again soon")
+                    log.exception("replies left by another instance not read; read next beat")
             while True:
                 size = BATCH_GIVING_WAY if self._services.db.contended() else BATCH
                 try:
@@ -256,7 +266,9 @@ class EventDispatcher:
         replies = [r for row in left if (r := Reply.orphan(*row)) is not None]
         if left:
             log.info("%d replies left unsent by a stopped instance: sent now", len(replies))
-            self._replies.settled([row[0] for row in left])  # one unreadable is let go too
+            readable = {reply.event_id for reply in replies}
+            # One that cannot be read is let go; the others are cleared once sent.
+            self._replies.settled([row[0] for row in left if row[0] not in readable])
             self._replies.send(replies)
 
 

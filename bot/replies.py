@@ -54,13 +54,13 @@ class Reply:
         try:
             event: Any = json.loads(payload)
             token = event["replyToken"]
-            chat = chat_of(event.get("source") or {})
+            chat = _chat_of(event.get("source") or {})
             return cls(event_id, chat, token, json.loads(kept), orphaned=True)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
 
-def chat_of(source: dict[str, Any]) -> str:
+def _chat_of(source: dict[str, Any]) -> str:
     """The chat a reply shows in, from an event's source: the group, the room, the person."""
     for chat in ("groupId", "roomId", "userId"):
         if found := source.get(chat):

@@ -96,7 +96,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         engine.after_sweep(dispatcher.submit)
         await dispatcher.replay_unprocessed()
         heartbeat = Heartbeat(services)
-        heartbeat.after_beat(dispatcher.submit)
+        heartbeat.after_beat(dispatcher.after_beat)
         if run_scheduler:
             engine.start()
             heartbeat.start()
