@@ -51,7 +51,9 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
 
     # Time moves: the check-in, no answer, the re-send, the alert on the daughter's phone.
     await page.get_by_role("button", name="次の確認まで進める").click()
-    await expect(resident.locator(".log")).to_contain_text(t("checkin.title"))
+    # The greeting names the check-in too, so wait for the check-in's own card.
+    checkin_card = resident.locator(".msg.card", has_text=t("checkin.title"))
+    await expect(checkin_card.first).to_be_visible()
     await page.get_by_role("button", name="+1日").click()
     await expect(resident.locator(".log")).to_contain_text(t("checkin.resend_title"))
     await page.get_by_role("button", name="+3時間").click()

@@ -30,6 +30,8 @@
     });
   }
 
+  var clockSteps = Promise.resolve();
+
   function act(person, action, body) { return post("/api/people/" + person + "/" + action, body); }
 
   // What a tap on one of the bot's buttons does, in a person's chat or in a group.
@@ -220,7 +222,13 @@
   }
 
   document.querySelectorAll("[data-advance]").forEach(function (button) {
-    button.addEventListener("click", function () { post("/api/clock", { advance: button.dataset.advance }); });
+    button.addEventListener("click", function () {
+      // Clicks that come quickly (次の確認まで進める, then +1日) move time in the order pressed:
+      // sent together, the second could land first and the check-in would skip a day.
+      clockSteps = clockSteps.then(function () {
+        return post("/api/clock", { advance: button.dataset.advance });
+      }).catch(function () {});
+    });
   });
   document.getElementById("tour").addEventListener("click", function () { post("/api/tour"); });
   document.getElementById("quake").addEventListener("click", function () { post("/api/quake"); });
