@@ -11,8 +11,8 @@ from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
 from care.protocol import Event, decide, stage_of
 from care.services import UnitOfWork
-from ground import messages
 from ground.i18n import Locale
+from ground.telling import Choice, Link, Telling
 from storage.models import CheckinRound, Member
 
 WORDS_QUOTED = 1000  # characters of a person's message quoted to the managers
@@ -29,7 +29,7 @@ async def alert_managers(
     # (the same 「見せる」 as the card); the alert itself goes to every manager: safety first.
     shown = await sharing.shown_to(work, member)
 
-    def build(locale: Locale, manager: Member) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[Telling]:
         values = {
             "name": display_name(locale, member),
             "member_id": member.id,
@@ -48,25 +48,24 @@ async def alert_managers(
             lines.append(locale.t("alert.memo", memo=member.emergency_memo))
         if member.personal.phone and manager.id in shown:
             lines.append(locale.t("alert.phone", phone=member.personal.phone))
-        buttons = [
-            _button(locale, "alert.take_button", services.postbacks.encode("take", r=checkin.id)),
-            _button(locale, "alert.safe_button", services.postbacks.encode("safe", r=checkin.id)),
-            _button(
-                locale, "alert.details_button", services.postbacks.encode("member", m=member.id)
+        choices = [
+            Choice("take", locale.t("alert.take_button"), postbacks.encode("take", r=checkin.id)),
+            Choice("safe", locale.t("alert.safe_button"), postbacks.encode("safe", r=checkin.id)),
+            Choice(
+                "member",
+                locale.t("alert.details_button"),
+                postbacks.encode("member", m=member.id),
             ),
         ]
         links = []
         if services.my_page_url:
             # The manager's team page lists the person, with their My page one tap away.
-            links.append((locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
+            links.append(Link(locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
         title = locale.t(f"{prefix}title")
-        return [messages.card(title, "\n\n".join(lines), buttons, links)]
+        return [Telling.card(locale.language, title, "\n\n".join(lines), choices, links)]
 
+    postbacks = services.postbacks
     return await notify_managers(work, member, "alert", build, round_id=checkin.id)
-
-
-def _button(locale: Locale, key: str, data: str) -> messages.QuickItem:
-    return locale.t(key), data, locale.t(key)
 
 
 async def realert_untaken(work: UnitOfWork, limit: int) -> int:
@@ -154,9 +153,9 @@ def _decided(checkin: CheckinRound, person: Member, event: Event) -> None:
 async def _tell_others(
     work: UnitOfWork, person: Member, manager: Member, key: str, taker: Member
 ) -> None:
-    def build(locale: Locale, manager: Member) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[Telling]:
         text = locale.t(key, name=display_name(locale, person), taker=display_name(locale, taker))
-        return [messages.text(text)]
+        return [Telling.sentence(locale.language, text)]
 
     watching = await work.repos.teams.managers_watching(person.id)
     others = [m.id for m in watching if m.id != manager.id]

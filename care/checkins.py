@@ -14,13 +14,12 @@ from zoneinfo import ZoneInfo
 
 from care import alerts
 from care.ladder import WAITS, Step, due_step
-from care.notify import tell_managers_about
+from care.notify import Reachable, address_of, tell_managers_about
 from care.protocol import Event, Stage, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
-from ground import messages
 from ground.i18n import Locale
-from ground.line_api import MULTICAST_LIMIT
+from ground.telling import Choice, Telling
 from storage.models import CheckinRound, DueMember, Member, RoundState
 
 
@@ -37,15 +36,19 @@ def ok_postback(services: Services, slot_at: datetime) -> str:
     return services.postbacks.encode("ok", t=int(slot_at.timestamp()))
 
 
-def other_answers(
+def answer_choices(
     services: Services, locale: Locale, slot_at: datetime, action: str = "ok"
-) -> list[messages.QuickItem]:
-    """The buttons under OK: 少し体調が悪い and 助けてほしい, for the same slot."""
+) -> list[Choice]:
+    """OK, then 少し体調が悪い and 助けてほしい, for the same slot."""
     slot = int(slot_at.timestamp())
-    return [
-        (label, services.postbacks.encode(action, t=slot, v=answer), label)
+    ok = Choice("ok", locale.t("checkin.ok_button"), services.postbacks.encode(action, t=slot))
+    return [ok] + [
+        Choice(
+            answer,
+            locale.t(f"checkin.{answer}_button"),
+            services.postbacks.encode(action, t=slot, v=answer),
+        )
         for answer in ANSWERS[1:]
-        for label in [locale.t(f"checkin.{answer}_button")]
     ]
 
 
@@ -83,7 +86,8 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     opened = await work.repos.rounds.open_unless_open(rounds, now)
     for outbox_id, _, chunk in written:
         if any(member.id not in opened for member in chunk):
-            kept = [member.line_user_id for member in chunk if member.id in opened]
+            services = work.services
+            kept = [address_of(services, m)[1] for m in chunk if m.id in opened]
             await work.repos.outbox.narrow(outbox_id, kept)
     return len(due)
 
@@ -165,10 +169,7 @@ async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:
     await work.repos.groups.mark_posted(outbox_id, work.now)
 
 
-class _Addressee(Protocol):
-    @property
-    def line_user_id(self) -> str: ...
-
+class _Addressee(Reachable, Protocol):
     @property
     def language(self) -> str: ...
 
@@ -180,44 +181,46 @@ async def _write_checkins(
     work: UnitOfWork, due: Iterable[tuple[datetime, Addressee]], resend: bool
 ) -> list[tuple[int, datetime, list[Addressee]]]:
     """Write the check-in (or re-send) of each (slot, person) into the outbox. Same slot,
-    same language -> same message: one multicast per 500 recipients (a push for one).
+    same language, same channel -> same telling: one row per as many people as the channel
+    takes at once (LINE's multicast: 500; a push for one).
     -> each row written, with its slot and whom it goes to."""
-    groups: dict[tuple[datetime, str], list[Addressee]] = defaultdict(list)
+    services = work.services
+    groups: dict[tuple[datetime, str, str], list[tuple[Addressee, str]]] = defaultdict(list)
     languages: dict[str, str] = {}
     for slot_at, person in due:
         if person.language not in languages:
             languages[person.language] = work.locale(person.language).language
-        groups[(slot_at, languages[person.language])].append(person)
+        channel, address = address_of(services, person)
+        groups[(slot_at, languages[person.language], channel)].append((person, address))
     written = []
-    for (slot_at, language), people in groups.items():
-        message = checkin_message(work, slot_at, language, resend)
-        for start in range(0, len(people), MULTICAST_LIMIT):
-            chunk = people[start : start + MULTICAST_LIMIT]
+    for (slot_at, language, channel), people in groups.items():
+        telling = checkin_message(work, slot_at, language, resend)
+        batch = services.channels[channel].batch_limit
+        for start in range(0, len(people), batch):
+            chunk = people[start : start + batch]
             outbox_id = await work.repos.outbox.add(
                 kind="multicast" if len(chunk) > 1 else "push",
-                recipients=[person.line_user_id for person in chunk],
-                messages=[message],
+                channel=channel,
+                recipients=[address for _, address in chunk],
+                tellings=[telling],
                 purpose="resend" if resend else "checkin",
                 now=work.now,
             )
-            written.append((outbox_id, slot_at, chunk))
+            written.append((outbox_id, slot_at, [person for person, _ in chunk]))
     return written
 
 
-def checkin_message(
-    work: UnitOfWork, slot_at: datetime, language: str, resend: bool
-) -> messages.Message:
+def checkin_message(work: UnitOfWork, slot_at: datetime, language: str, resend: bool) -> Telling:
     """The check-in (or its re-send) of one slot in one language: the same for everyone."""
     services = work.services
     locale = work.locale(language)
     quote = locale.quote_of_the_day(slot_at.astimezone(services.timezone).date())
-    return messages.checkin(
-        locale,
-        ok_postback(services, slot_at),
+    return Telling.checkin(
+        locale.language,
+        locale.t("checkin.resend_title" if resend else "checkin.title"),
         quote,
-        "checkin.resend_title" if resend else "checkin.title",
-        "checkin.instruction",
-        other_answers(services, locale, slot_at),
+        locale.t("checkin.instruction"),
+        answer_choices(services, locale, slot_at),
     )
 
 

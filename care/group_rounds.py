@@ -7,14 +7,12 @@ and the report); everything else is a reply, which costs no quota.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from care.checkins import other_answers
+from care.checkins import answer_choices
 from care.ladder import WAITS, Step, due_step
 from care.schedule import Schedule, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
-from ground import messages
 from ground.i18n import Locale
+from ground.telling import Telling
 from storage.models import ChatGroup, GroupMember, GroupRound
 
 TEXT_LIMIT = 5000  # characters in one LINE text message
@@ -23,10 +21,6 @@ MESSAGES_PER_PUSH = 5
 
 def group_schedule(group: ChatGroup) -> Schedule | None:
     return schedule_or_none(group.interval_days, group.checkin_hour)
-
-
-def group_ok_postback(services: Services, slot_at: datetime) -> str:
-    return services.postbacks.encode("gok", t=int(slot_at.timestamp()))
 
 
 def group_locale(services: Services) -> Locale:
@@ -50,18 +44,18 @@ async def open_due_group_rounds(work: UnitOfWork, limit: int) -> int:
         if round_id is None:
             continue  # the previous round has not been reported yet: this slot is skipped
         quote = locale.quote_of_the_day(latest.astimezone(services.timezone).date())
-        post = messages.checkin(
-            locale,
-            group_ok_postback(services, latest),
+        post = Telling.checkin(
+            locale.language,
+            locale.t("group.checkin_title"),
             quote,
-            "group.checkin_title",
-            "group.checkin_instruction",
-            other_answers(services, locale, latest, action="gok"),
+            locale.t("group.checkin_instruction"),
+            answer_choices(services, locale, latest, action="gok"),
         )
+        # A group is a LINE group: its post goes through LINE whoever is in it.
         outbox_id = await repos.outbox.add(
             kind="push",
             recipients=[group.line_chat_id],
-            messages=[post],
+            tellings=[post],
             purpose="group_checkin",
             now=now,
         )
@@ -99,7 +93,7 @@ async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
             await repos.outbox.add(
                 kind="push",
                 recipients=[group.line_chat_id],
-                messages=report[start : start + MESSAGES_PER_PUSH],
+                tellings=report[start : start + MESSAGES_PER_PUSH],
                 purpose="group_report",
                 now=now,
             )
@@ -128,14 +122,14 @@ def report_messages(
     silent: list[GroupMember],
     answered: int,
     attention: list[tuple[GroupMember, str]] | None = None,
-) -> list[messages.Message]:
+) -> list[Telling]:
     """The report as text messages, split only where LINE's 5,000 characters force it. Who
     said they were unwell or needed help comes first."""
     slot = locale.when(group_round.slot_at)
     first = _attention(locale, attention or [])
     if not silent:
         all_ok = locale.t("group.report_all_ok", slot=slot, answered=answered)
-        return [messages.text(f"{first}\n\n{all_ok}" if first else all_ok)]
+        return [Telling.sentence(locale.language, f"{first}\n\n{all_ok}" if first else all_ok)]
     never = sum(1 for member in silent if member.last_ok_at is None)
     head = locale.t("group.report_head", slot=slot, count=len(silent), answered=answered)
     if first:
@@ -159,4 +153,4 @@ def report_messages(
     else:
         current = f"{current}\n\n{tail}"
     texts.append(current)
-    return [messages.text(text) for text in texts]
+    return [Telling.sentence(locale.language, text) for text in texts]

@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from care import budget
+from care.notify import address_of
 from care.reach import GroupSizes
-from care.services import UnitOfWork
-from ground import messages
+from care.services import Services, UnitOfWork
+from ground.channels import LINE
+from ground.telling import Telling
 from storage.repositories import Repositories
 
 AUDIENCES = ("everyone", "teams", "groups", "person")
 TEXT_LIMIT = 5000
 BROADCASTS_PER_HOUR = 60
-MULTICAST_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class NoticePlan:
 
     audience: Audience
     recipients: int = 0
-    sends: list[tuple[str, list[str]]] = field(default_factory=list)  # (kind, to)
+    # (kind, channel, to): everyone and groups through LINE, people through their channel
+    sends: list[tuple[str, str, list[str]]] = field(default_factory=list)
     problem: str | None = None
 
 
@@ -57,16 +59,15 @@ async def plan_notice(
     if audience.kind == "everyone":
         # LINE counts every friend of the account; the bot knows those who are still friends.
         plan.recipients = (await repos.stats.counts())["friends"]
-        plan.sends = [("broadcast", [])]
+        plan.sends = [("broadcast", LINE, [])]
     elif audience.kind == "teams":
-        line_ids = await _team_members(repos, audience.team_ids)
-        plan.recipients = len(line_ids)
-        plan.sends = [
-            ("multicast" if len(chunk) > 1 else "push", chunk)
-            for chunk in (
-                line_ids[i : i + MULTICAST_LIMIT] for i in range(0, len(line_ids), MULTICAST_LIMIT)
-            )
-        ]
+        by_channel = await _team_members(work.services, repos, audience.team_ids)
+        plan.recipients = sum(len(addresses) for addresses in by_channel.values())
+        for channel, addresses in by_channel.items():
+            batch = work.services.channels[channel].batch_limit
+            for start in range(0, len(addresses), batch):
+                chunk = addresses[start : start + batch]
+                plan.sends.append(("multicast" if len(chunk) > 1 else "push", channel, chunk))
     elif audience.kind == "groups":
         for group_id in audience.group_ids:
             group = await repos.groups.get(group_id)
@@ -77,24 +78,29 @@ async def plan_notice(
             plan.recipients += (
                 count if count is not None else len(await repos.groups.members(group_id))
             )
-            plan.sends.append(("push", [group.line_chat_id]))
+            plan.sends.append(("push", LINE, [group.line_chat_id]))
     elif audience.kind == "person" and audience.member_id is not None:
         member = await repos.members.get(audience.member_id)
         if member is not None and member.active:
             plan.recipients = 1
-            plan.sends = [("push", [member.line_user_id])]
+            channel, address = address_of(work.services, member)
+            plan.sends = [("push", channel, [address])]
     if not plan.sends:
         plan.problem = "nobody"
     return plan
 
 
-async def _team_members(repos: Repositories, team_ids: tuple[int, ...]) -> list[str]:
-    seen: dict[str, None] = {}
+async def _team_members(
+    services: Services, repos: Repositories, team_ids: tuple[int, ...]
+) -> dict[str, list[str]]:
+    """Each channel's addresses of the teams' members, everyone once."""
+    seen: dict[str, dict[str, None]] = {}
     for team_id in team_ids:
         for member in await repos.teams.members_of(team_id):
             if member.active:
-                seen.setdefault(member.line_user_id, None)
-    return list(seen)
+                channel, address = address_of(services, member)
+                seen.setdefault(channel, {}).setdefault(address, None)
+    return {channel: list(addresses) for channel, addresses in seen.items()}
 
 
 async def record_notice(
@@ -105,7 +111,7 @@ async def record_notice(
     repos, now = work.repos, work.now
     if plan.problem:
         return plan.problem
-    broadcasts = sum(1 for kind, _ in plan.sends if kind == "broadcast")
+    broadcasts = sum(1 for kind, _, _ in plan.sends if kind == "broadcast")
     if broadcasts and await repos.admin.broadcasts_since(now - timedelta(hours=1)) >= (
         BROADCASTS_PER_HOUR - broadcasts + 1
     ):
@@ -123,11 +129,14 @@ async def record_notice(
         len(plan.sends),
         now,
     )
-    for kind, to in plan.sends:
+    # The staff write one text for everyone, in the service's language.
+    telling = Telling.sentence(work.locale(None).language, text)
+    for kind, channel, to in plan.sends:
         await repos.outbox.add(
             kind=kind,
+            channel=channel,
             recipients=to,
-            messages=[messages.text(text)],
+            tellings=[telling],
             purpose="notice",
             now=now,
             notice_id=notice_id,

@@ -1,18 +1,41 @@
 """Telling people about people: managers about a person they watch, a team about its members.
 
-Every message is written to the outbox inside the caller's unit of work, in the language of
-whoever reads it; it is sent once the unit of work has committed.
+What to tell is written to the outbox as tellings (ground.telling) inside the caller's unit of
+work, in the language of whoever reads it, addressed through the channel that person is
+reached by; the channel renders and sends it once the unit of work has committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from care.services import UnitOfWork
-from ground import messages
+from care.services import Services, UnitOfWork
+from ground.channels import LINE
 from ground.i18n import Locale
+from ground.telling import Telling
 from storage.models import Member, Role, Team
+
+
+class Reachable(Protocol):
+    @property
+    def line_user_id(self) -> str: ...
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def channel_address(self) -> str | None: ...
+
+
+def address_of(services: Services, person: Reachable) -> tuple[str, str]:
+    """(channel, address) a person is reached at: their own channel where this deployment
+    has it and an address is set; LINE otherwise, so that nothing is addressed to a channel
+    no instance can send through."""
+    if person.channel != LINE and person.channel_address and person.channel in services.channels:
+        return person.channel, person.channel_address
+    return LINE, person.line_user_id
 
 
 def display_name(locale: Locale, member: Member) -> str:
@@ -22,17 +45,19 @@ def display_name(locale: Locale, member: Member) -> str:
 async def push_to(
     work: UnitOfWork,
     member: Member,
-    content: list[messages.Message],
+    content: list[Telling],
     purpose: str,
     round_id: int | None = None,
     about: Member | None = None,
 ) -> None:
-    """Messages to one person (`about` another, for whom 退会 clears them), recorded in the
-    outbox (sent after the unit of work commits)."""
+    """Tellings to one person (`about` another, for whom 退会 clears them), recorded in the
+    outbox for their channel (sent after the unit of work commits)."""
+    channel, address = address_of(work.services, member)
     await work.repos.outbox.add(
         kind="push",
-        recipients=[member.line_user_id],
-        messages=content,
+        channel=channel,
+        recipients=[address],
+        tellings=content,
         purpose=purpose,
         now=work.now,
         round_id=round_id,
@@ -45,7 +70,7 @@ async def notify_managers(
     work: UnitOfWork,
     member: Member,
     purpose: str,
-    build: Callable[[Locale, Member], list[messages.Message]],
+    build: Callable[[Locale, Member], list[Telling]],
     round_id: int | None = None,
     only: Sequence[int] | None = None,
 ) -> int:
@@ -74,7 +99,7 @@ async def tell_managers_about(
     other `values`) to every manager watching them (or those in `only`), each in their
     language. -> how many told."""
 
-    def build(locale: Locale, manager: Member) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[Telling]:
         text = locale.t(
             key,
             name=display_name(locale, member),
@@ -83,7 +108,7 @@ async def tell_managers_about(
             until=locale.when(until),
             **values,
         )
-        return [messages.text(text)]
+        return [Telling.sentence(locale.language, text)]
 
     return await notify_managers(work, member, purpose, build, round_id=round_id, only=only)
 
@@ -97,8 +122,9 @@ async def tell_member(
     **values: str,
 ) -> None:
     """One sentence to one person, in their language (`about` another person, if it is)."""
-    text = work.locale(member.language).t(key, **values)
-    await push_to(work, member, [messages.text(text)], purpose, about=about)
+    locale = work.locale(member.language)
+    text = locale.t(key, **values)
+    await push_to(work, member, [Telling.sentence(locale.language, text)], purpose, about=about)
 
 
 async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, key: str) -> int:

@@ -167,7 +167,8 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.members.set_paused_until(member.id, None)
     await work.repos.members.withdraw(member.id, work.now)
     await work.repos.handled.scrub_words_of(member.line_user_id)
-    await work.repos.outbox.scrub_about(member.id, member.line_user_id)
+    addresses = [a for a in (member.line_user_id, member.channel_address) if a]
+    await work.repos.outbox.scrub_about(member.id, addresses)
     await work.repos.admin.audit("member", "member_withdrew", f"会員ID {member.id}", work.now)
 
 

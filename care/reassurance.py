@@ -8,8 +8,8 @@ from datetime import datetime, time, timedelta
 
 from care.notify import display_name, push_to
 from care.services import UnitOfWork
-from ground import messages
 from ground.i18n import Locale
+from ground.telling import Telling
 from storage.models import Member
 
 NOTE_HOUR = 20  # local: the day's check-ins (at most 19:00 plus their ladder) have had time
@@ -41,7 +41,8 @@ async def send_daily_notes(work: UnitOfWork, limit: int) -> int:
         locale = work.locale(manager.language)
         lines = [await _line(work, locale, person, today) for person in watched]
         text = locale.t("note.body", day=locale.day(today), lines="\n".join(lines))
-        await push_to(work, manager, [messages.text(text)], "daily_note")
+        telling = Telling.sentence(locale.language, text)
+        await push_to(work, manager, [telling], "daily_note")
     return len(managers)
 
 

@@ -15,12 +15,11 @@ from typing import Any
 from care import budget, sharing
 from care.errors import Refusal, Refused
 from care.notices import Audience
-from care.notify import display_name, notify_managers
+from care.notify import address_of, display_name, notify_managers
 from care.reach import GroupSizes
 from care.services import Services, UnitOfWork
-from ground import messages
 from ground.i18n import Locale
-from ground.line_api import MULTICAST_LIMIT
+from ground.telling import Choice, Telling
 from storage.models import ChatGroup, Member, Role
 
 ANSWERS = ("safe", "help", "shelter")  # 無事です / 助けが必要です / 避難所にいます
@@ -74,8 +73,13 @@ async def plan(
                     found.people.append((member, team_id))
     elif audience.kind == "groups":
         found.groups = await _groups(work, audience.group_ids, sizes)
-    languages = Counter(work.locale(m.language).language for m, _ in found.people)
-    found.requests = sum(-(-n // MULTICAST_LIMIT) for n in languages.values()) + len(found.groups)
+    services = work.services
+    rows = Counter(
+        (work.locale(m.language).language, address_of(services, m)[0]) for m, _ in found.people
+    )
+    found.requests = sum(
+        -(-n // services.channels[channel].batch_limit) for (_, channel), n in rows.items()
+    ) + len(found.groups)
     return found
 
 
@@ -136,13 +140,13 @@ async def start(
     )
     await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
     await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
-    await _ask(work, roll_call_id, [(m.line_user_id, m.language) for m, _ in people])
+    await _ask(work, roll_call_id, [m for m, _ in people])
     for group, _ in plan.groups:
         message = question(work.services, work.locale(None), roll_call_id, action="grc")
         await work.repos.outbox.add(
             kind="push",
             recipients=[group.line_chat_id],
-            messages=[message],
+            tellings=[message],
             purpose="rollcall",
             now=now,
         )
@@ -180,31 +184,39 @@ async def start_for_team(
 
 def question(
     services: Services, locale: Locale, roll_call_id: int, again: bool = False, action: str = "rc"
-) -> messages.Message:
-    buttons = [
-        (label, services.postbacks.encode(action, r=roll_call_id, v=answer), label)
+) -> Telling:
+    choices = [
+        Choice(
+            answer,
+            locale.t(f"rollcall.{answer}"),
+            services.postbacks.encode(action, r=roll_call_id, v=answer),
+        )
         for answer in ANSWERS
-        for label in [locale.t(f"rollcall.{answer}")]
     ]
     title = locale.t("rollcall.again_title" if again else "rollcall.title")
-    return messages.card(title, locale.t("rollcall.body"), buttons)
+    return Telling.card(locale.language, title, locale.t("rollcall.body"), choices)
 
 
 async def _ask(
-    work: UnitOfWork, roll_call_id: int, people: list[tuple[str, str]], again: bool = False
+    work: UnitOfWork, roll_call_id: int, people: list[Member], again: bool = False
 ) -> None:
-    """The question to these people: one multicast per 500 of the same language."""
-    by_language: dict[str, list[str]] = defaultdict(list)
-    for line_user_id, language in people:
-        by_language[work.locale(language).language].append(line_user_id)
-    for language, line_ids in by_language.items():
-        message = question(work.services, work.locale(language), roll_call_id, again)
-        for start in range(0, len(line_ids), MULTICAST_LIMIT):
-            chunk = line_ids[start : start + MULTICAST_LIMIT]
+    """The question to these people: one row per language and channel, as many to a row as
+    the channel takes (LINE's multicast: 500)."""
+    services = work.services
+    by_row: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for person in people:
+        channel, address = address_of(services, person)
+        by_row[(work.locale(person.language).language, channel)].append(address)
+    for (language, channel), addresses in by_row.items():
+        message = question(services, work.locale(language), roll_call_id, again)
+        batch = services.channels[channel].batch_limit
+        for start in range(0, len(addresses), batch):
+            chunk = addresses[start : start + batch]
             await work.repos.outbox.add(
                 kind="multicast" if len(chunk) > 1 else "push",
+                channel=channel,
                 recipients=chunk,
-                messages=[message],
+                tellings=[message],
                 purpose="rollcall",
                 now=work.now,
             )
@@ -224,7 +236,7 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
         return 0
     shown = await sharing.shown_to(work, member)
 
-    def build(locale: Locale, manager: Member) -> list[messages.Message]:
+    def build(locale: Locale, manager: Member) -> list[Telling]:
         body = locale.t(
             "rollcall.help_notice",
             name=display_name(locale, member),
@@ -233,7 +245,7 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
             phone=(member.personal.phone if manager.id in shown else "")
             or locale.t("rollcall.phone_none"),
         )
-        return [messages.text(body)]
+        return [Telling.sentence(locale.language, body)]
 
     return await notify_managers(work, member, "rollcall_help", build)
 
@@ -258,7 +270,7 @@ async def resend_to_the_silent(work: UnitOfWork, limit: int) -> int:
     due = await work.repos.rollcalls.due_resends(work.now, limit)
     for roll_call in due:
         silent = await work.repos.rollcalls.silent(roll_call.id)
-        await _ask(work, roll_call.id, [(uid, language) for _, uid, language in silent], True)
+        await _ask(work, roll_call.id, silent, True)
         left = roll_call.resends_left - 1
         every = timedelta(minutes=roll_call.resend_every_minutes or 0)
         await work.repos.rollcalls.resent(roll_call.id, work.now + every if left > 0 else None)

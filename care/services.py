@@ -3,7 +3,7 @@ work that every action runs in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from care.ladder import Protocol
+from ground.channels import LINE, Channel, LineChannel
 from ground.clock import Clock
 from ground.i18n import I18n, Locale
 from ground.line_api import LineApi
@@ -48,18 +49,30 @@ class Services:
     i18n: I18n
     postbacks: PostbackCodec
     protocol: Protocol
+    # How tellings reach people, by name: LINE always, and whatever else the deployment has.
+    channels: Mapping[str, Channel] = field(default_factory=dict)
     deliveries: DeliveryRequests = field(default_factory=DeliveryRequests)
     metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, line: LineApi, clock: Clock) -> Services:
-        """The one place the services are put together (the app's start-up and tools)."""
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        line: LineApi,
+        clock: Clock,
+        channels: Sequence[Channel] = (),
+    ) -> Services:
+        """The one place the services are put together (the app's start-up and tools);
+        `channels` are those beside LINE."""
+        i18n = I18n.load(settings.timezone, settings.locale_overrides)
         return cls(
             settings=settings,
             db=db,
             line=line,
             clock=clock,
-            i18n=I18n.load(settings.timezone, settings.locale_overrides),
+            i18n=i18n,
+            channels={LINE: LineChannel(line, i18n), **{c.name: c for c in channels}},
             postbacks=PostbackCodec(settings.channel_secret),
             protocol=Protocol(
                 settings.resend_after,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from care.errors import Refusal, Refused
 from care.notify import display_name, push_to
 from care.services import UnitOfWork
-from ground import messages
+from ground.telling import Choice, Telling
 from storage.models import Member, Role, Team
 
 
@@ -21,15 +21,16 @@ async def ask_users(work: UnitOfWork, team: Team, manager: Member) -> int:
             continue
         locale = work.locale(user.language)
         name = display_name(locale, manager)
-        button = (
+        allow_choice = Choice(
+            "share_personal",
             locale.t("sharing.allow"),
             work.services.postbacks.encode("share_personal", m=manager.id),
-            locale.t("sharing.allow"),
         )
-        card = messages.card(
+        card = Telling.card(
+            locale.language,
             locale.t("sharing.title"),
             locale.t("sharing.ask", name=name, team=team.name),
-            [button],
+            [allow_choice],
         )
         await push_to(work, user, [card], "sharing")
         asked += 1

@@ -11,8 +11,8 @@ from care import budget
 from care.errors import Refusal, Refused
 from care.notify import display_name, notify_managers, push_to
 from care.services import UnitOfWork
-from ground import messages
 from ground.i18n import Locale
+from ground.telling import Choice, Telling
 from storage.models import Member
 
 
@@ -41,20 +41,22 @@ async def send_test(
     services = work.services
     locale = work.locale(person.language)
     today = work.now.astimezone(services.timezone).date()
-    checkin = messages.checkin(
-        locale,
-        services.postbacks.encode("test_ok"),
+    ok = Choice("ok", locale.t("checkin.ok_button"), services.postbacks.encode("test_ok"))
+    checkin = Telling.checkin(
+        locale.language,
+        locale.t("test.checkin_title"),
         locale.quote_of_the_day(today),
-        "test.checkin_title",
-        "test.instruction",
+        locale.t("test.instruction"),
+        [ok],
     )
     await push_to(work, person, [checkin], "test_checkin")
 
-    def build(manager_locale: Locale, manager: Member) -> list[messages.Message]:
+    def build(manager_locale: Locale, manager: Member) -> list[Telling]:
         # No 緊急時メモ in a test: it goes out only inside a real alert.
         body = manager_locale.t(
             "test.alert_body", name=display_name(manager_locale, person), member_id=person.id
         )
-        return [messages.card(manager_locale.t("test.alert_title"), body)]
+        title = manager_locale.t("test.alert_title")
+        return [Telling.card(manager_locale.language, title, body)]
 
     return await notify_managers(work, person, "test_alert", build)

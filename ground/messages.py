@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ground.i18n import Locale
+from ground.telling import Form, Telling
 
 Message = dict[str, Any]
 QuickItem = tuple[str, str, str]  # label, postback data, text shown in the chat when tapped
@@ -39,17 +40,17 @@ def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
     }
 
 
-def checkin(
+def checkin_bubble(
     locale: Locale,
     ok_data: str,
     quote: str,
-    title_key: str,
-    instruction_key: str,
+    title: str,
+    instruction: str,
     other_answers: list[QuickItem] | None = None,
+    ok_label: str | None = None,
 ) -> Message:
     """お元気ですか？ with the quote of the day, one large OK button, and smaller buttons for
     the other answers (少し体調が悪い, 助けてほしい)."""
-    title = locale.t(title_key)
     return {
         "type": "flex",
         "altText": locale.t("checkin.alt"),
@@ -71,7 +72,7 @@ def checkin(
                     {"type": "text", "text": quote, "size": "lg", "wrap": True},
                     {
                         "type": "text",
-                        "text": locale.t(instruction_key),
+                        "text": instruction,
                         "size": "md",
                         "wrap": True,
                     },
@@ -89,7 +90,7 @@ def checkin(
                         "color": "#1f8a4c",
                         "action": {
                             "type": "postback",
-                            "label": locale.t("checkin.ok_button"),
+                            "label": ok_label or locale.t("checkin.ok_button"),
                             "data": ok_data,
                             "displayText": locale.t("checkin.ok_display"),
                         },
@@ -159,3 +160,27 @@ def card(
 
 def image(url: str) -> Message:
     return {"type": "image", "originalContentUrl": url, "previewImageUrl": url}
+
+
+def render(telling: Telling, locale: Locale) -> Message:
+    """A telling as LINE shows it: a text, a card, or the check-in's bubble (OK first and
+    large; its chat echo is the locale's, the other answers echo their label)."""
+    if telling.form is Form.CHECKIN:
+        first, *others = telling.choices
+        return checkin_bubble(
+            locale,
+            first.data,
+            telling.quote,
+            telling.title,
+            telling.text,
+            [(c.label, c.data, c.label) for c in others],
+            ok_label=first.label,
+        )
+    if telling.form is Form.CARD:
+        return card(
+            telling.title,
+            telling.text,
+            [(c.label, c.data, c.label) for c in telling.choices],
+            [(link.label, link.url) for link in telling.links],
+        )
+    return text(telling.text)

@@ -1,4 +1,5 @@
-"""Sends what the outbox holds: each row once, with its own retry key, however often tried."""
+"""Sends what the outbox holds: each row once, with its own retry key, however often tried,
+through the channel the row names (ground.channels)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from care.checkins import message_accepted
 from care.services import Services
+from ground.channels import Parcel
 from ground.line_api import Outcome, SendResult
 from storage.models import OutboxMessage
 
@@ -28,7 +30,6 @@ def backoff(outcome: Outcome, attempts: int) -> timedelta:
 class OutboxDelivery:
     def __init__(self, services: Services, concurrency: int = 16) -> None:
         self._services = services
-        self._line = services.line
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
 
@@ -55,11 +56,13 @@ class OutboxDelivery:
         await self._record(row, result)
 
     async def _send(self, row: OutboxMessage) -> SendResult:
-        if row.kind == "multicast":
-            return await self._line.multicast(row.recipients, row.messages, row.retry_key)
-        if row.kind == "broadcast":
-            return await self._line.broadcast(row.messages, row.retry_key)
-        return await self._line.push(row.recipients[0], row.messages, row.retry_key)
+        channel = self._services.channels.get(row.channel)
+        if channel is None:
+            # Written by an instance that has the channel (or before it was taken away): kept,
+            # and tried again, never dropped.
+            return SendResult(Outcome.RETRY, f"no channel {row.channel!r} in this instance")
+        parcel = Parcel(row.kind, row.recipients, row.tellings, row.retry_key, row.messages)
+        return await channel.send(parcel)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:
         self._services.metrics.sent.labels(row.purpose, result.outcome.value).inc()

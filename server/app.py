@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from bot.features import build_router
 from bot.webhook import LANDING, PARSER, Landing, callback
 from care import rich_menus
 from care.services import SERVICES, Services
+from ground.channels import Channel
 from ground.clock import Clock
 from ground.i18n import I18n
 from ground.line_api import LineApi
@@ -40,13 +41,20 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, *, clock: Clock, run_scheduler: bool = True) -> web.Application:
-    """Build the app; nothing is opened until it starts (see the cleanup contexts)."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    run_scheduler: bool = True,
+    channels: Sequence[Channel] = (),
+) -> web.Application:
+    """Build the app; nothing is opened until it starts (see the cleanup contexts).
+    `channels` reach people beside LINE (each a renderer and a sender: ground.channels)."""
     # Read the locales now: a broken override stops start-up before anything opens.
     I18n.load(settings.timezone, settings.locale_overrides)
     app = web.Application(client_max_size=settings.max_webhook_body)
     app[PARSER] = WebhookParser(settings.channel_secret)
-    app.cleanup_ctx.append(_services(settings, clock))
+    app.cleanup_ctx.append(_services(settings, clock, channels))
     app.cleanup_ctx.append(_surfaces(run_scheduler))
     app.on_response_prepare.append(_security_headers)
     app.router.add_post("/callback", callback)
@@ -58,10 +66,10 @@ def create_app(settings: Settings, *, clock: Clock, run_scheduler: bool = True) 
 
 
 def _services(
-    settings: Settings, clock: Clock
+    settings: Settings, clock: Clock, channels: Sequence[Channel]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, clock) as services:
+        async with open_services(settings, clock, channels) as services:
             app[SERVICES] = services
             yield
 
@@ -69,7 +77,9 @@ def _services(
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, clock: Clock, channels: Sequence[Channel] = ()
+) -> AsyncIterator[Services]:
     """The database and the LINE client, put together once as the services (the server,
     and the commands that act at LINE)."""
     db = database_for(settings.database)
@@ -81,7 +91,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             settings.instances,
             settings.strict_transactions,
         ) as line:
-            yield Services.build(settings, db, line, clock)
+            yield Services.build(settings, db, line, clock, channels)
     finally:
         await db.close()
 

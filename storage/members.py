@@ -128,11 +128,20 @@ class MemberRepository:
         rounds needs (a wave of a hundred thousand builds no Member for each)."""
         return [
             DueMember(
-                row[0], row[1], row[2], from_db_cached(row[3]), parse_date(row[4]), row[5], row[6]
+                row[0],
+                row[1],
+                row[2],
+                from_db_cached(row[3]),
+                parse_date(row[4]),
+                row[5],
+                row[6],
+                row[7],
+                row[8],
             )
             for row in await self._conn.fetch_all(
                 "SELECT id, interval_days, checkin_hour, next_due_at, paused_until, line_user_id,"
-                " language FROM members WHERE status = 'active' AND next_due_at <= ?"
+                " language, channel, channel_address FROM members"
+                " WHERE status = 'active' AND next_due_at <= ?"
                 " ORDER BY next_due_at, id LIMIT ?",
                 (to_db(now), limit),
             )
@@ -200,6 +209,14 @@ class MemberRepository:
         await self._conn.execute(
             "UPDATE members SET paused_until = ? WHERE id = ?",
             (until.isoformat() if until else None, member_id),
+        )
+
+    async def set_channel(self, member_id: int, channel: str, address: str | None) -> None:
+        """How the person is reached from now on: LINE (no address: their LINE id) or another
+        channel at `address`."""
+        await self._conn.execute(
+            "UPDATE members SET channel = ?, channel_address = ? WHERE id = ?",
+            (channel, address, member_id),
         )
 
     async def get_many(self, member_ids: list[int]) -> dict[int, Member]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from ground.telling import Telling
 from storage.database import from_db
 
 
@@ -59,6 +60,8 @@ class Member:
     paused_until: date | None  # no check-in before this local date
     emergency_memo: str = ""  # 緊急時メモ: for whoever goes to look, shown inside an alert
     daily_note: bool = False  # a manager who wants a note about every OK, once a day
+    channel: str = "line"  # how the person is reached (ground.channels)
+    channel_address: str | None = None  # where, in that channel's terms (LINE: line_user_id)
 
     @property
     def active(self) -> bool:
@@ -83,6 +86,8 @@ class Member:
             paused_until=parse_date(row["paused_until"]),
             emergency_memo=row["emergency_memo"],
             daily_note=bool(row["daily_note"]),
+            channel=row["channel"],
+            channel_address=row["channel_address"],
         )
 
 
@@ -94,8 +99,10 @@ class DueMember(NamedTuple):
     checkin_hour: int | None
     next_due_at: datetime
     paused_until: date | None
-    line_user_id: str  # who the check-in goes to, in which language
+    line_user_id: str  # who the check-in goes to, in which language, and how
     language: str
+    channel: str = "line"
+    channel_address: str | None = None
 
 
 class AwaitingMessage(NamedTuple):
@@ -105,6 +112,8 @@ class AwaitingMessage(NamedTuple):
     slot_at: datetime
     line_user_id: str
     language: str
+    channel: str = "line"
+    channel_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,11 +204,13 @@ class OutboxMessage:
     id: int
     kind: str
     recipients: list[str]
-    messages: list[dict[str, Any]]
+    messages: list[dict[str, Any]]  # LINE's, as written before tellings existed
     retry_key: str
     purpose: str
     round_id: int | None
     attempts: int
+    channel: str = "line"
+    tellings: list[Telling] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxMessage:
@@ -212,6 +223,8 @@ class OutboxMessage:
             purpose=row["purpose"],
             round_id=row["round_id"],
             attempts=row["attempts"],
+            channel=row["channel"],
+            tellings=[Telling.from_json(shaped) for shaped in json.loads(row["tellings"])],
         )
 
 

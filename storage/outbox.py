@@ -6,8 +6,9 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
+from ground.channels import LINE
+from ground.telling import Telling
 from storage.database import POSTGRESQL, Connection, from_db, to_db
 from storage.models import OutboxMessage
 
@@ -23,22 +24,26 @@ class OutboxRepository:
         *,
         kind: str,
         recipients: Sequence[str],
-        messages: Sequence[dict[str, Any]],
+        tellings: Sequence[Telling],
         purpose: str,
         now: datetime,
+        channel: str = LINE,
         round_id: int | None = None,
         recipient_member_id: int | None = None,
         notice_id: int | None = None,
         subject_member_id: int | None = None,
     ) -> int:
+        """A row to send: `tellings` to `recipients` (addresses in `channel`'s terms), which
+        the channel renders when it sends them."""
         row = await self._conn.fetch_one(
-            "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose, round_id,"
-            " recipient_member_id, next_attempt_at, created_at, notice_id, subject_member_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO outbox (kind, channel, recipients, messages, tellings, retry_key,"
+            " purpose, round_id, recipient_member_id, next_attempt_at, created_at, notice_id,"
+            " subject_member_id) VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 kind,
+                channel,
                 json.dumps(list(recipients)),
-                json.dumps(list(messages), ensure_ascii=False),
+                json.dumps([telling.to_json() for telling in tellings], ensure_ascii=False),
                 str(uuid.uuid4()),
                 purpose,
                 round_id,
@@ -60,26 +65,29 @@ class OutboxRepository:
             (to_db(until), instance),
         )
 
-    async def scrub_about(self, member_id: int, line_user_id: str) -> None:
+    async def scrub_about(self, member_id: int, addresses: Sequence[str]) -> None:
         """退会: messages already sent (or given up) about the person or to them keep their row
-        (delivery figures) and lose their content; their LINE id leaves every recipient list.
-        What is still to be sent (the notice that they left) goes as written."""
+        (delivery figures) and lose their content; their addresses (LINE id, another channel's)
+        leave every recipient list. What is still to be sent (the notice that they left) goes
+        as written."""
         await self._conn.execute(
-            "UPDATE outbox SET messages = '[]' WHERE state != 'pending'"
+            "UPDATE outbox SET messages = '[]', tellings = '[]' WHERE state != 'pending'"
             " AND (subject_member_id = ? OR recipient_member_id = ?)",
             (member_id, member_id),
         )
-        rows = await self._conn.fetch_all(
-            "SELECT id, recipients FROM outbox WHERE state != 'pending' AND recipients LIKE ?",
-            (f'%"{line_user_id}"%',),
-        )
-        for row in rows:
-            others = [uid for uid in json.loads(row[1]) if uid != line_user_id]
-            await self._conn.execute(
-                "UPDATE outbox SET recipients = ?, messages = CASE WHEN ? THEN messages"
-                " ELSE '[]' END WHERE id = ?",
-                (json.dumps(others), bool(others), row[0]),
+        for address in addresses:
+            rows = await self._conn.fetch_all(
+                "SELECT id, recipients FROM outbox WHERE state != 'pending' AND recipients LIKE ?",
+                (f"%{json.dumps(address)}%",),
             )
+            for row in rows:
+                others = [uid for uid in json.loads(row[1]) if uid != address]
+                await self._conn.execute(
+                    "UPDATE outbox SET recipients = ?, messages = CASE WHEN ? THEN messages"
+                    " ELSE '[]' END, tellings = CASE WHEN ? THEN tellings ELSE '[]' END"
+                    " WHERE id = ?",
+                    (json.dumps(others), bool(others), bool(others), row[0]),
+                )
 
     async def narrow(self, outbox_id: int, recipients: Sequence[str]) -> None:
         """A row not yet sent goes to fewer people (none: it is dropped)."""

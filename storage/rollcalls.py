@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
+from storage.models import Member
 
 
 @dataclass(frozen=True)
@@ -139,15 +140,14 @@ class RollCallRepository:
             (roll_call_id, group_id, line_user_id, name, answer, to_db(at)),
         )
 
-    async def silent(self, roll_call_id: int) -> list[tuple[int, str, str]]:
-        """(member id, LINE user id, language) of those asked who have not answered."""
+    async def silent(self, roll_call_id: int) -> list[Member]:
+        """Those asked who have not answered (and are still members)."""
         rows = await self._conn.fetch_all(
-            "SELECT m.id, m.line_user_id, m.language FROM roll_call_people p"
-            " JOIN members m ON m.id = p.member_id"
+            "SELECT m.* FROM roll_call_people p JOIN members m ON m.id = p.member_id"
             " WHERE p.roll_call_id = ? AND p.answer IS NULL AND m.status = 'active' ORDER BY m.id",
             (roll_call_id,),
         )
-        return [(row[0], row[1], row[2]) for row in rows]
+        return [Member.from_row(row) for row in rows]
 
     async def people(self, roll_call_id: int) -> list[dict[str, Any]]:
         """Everyone asked, with their answer, area team and what the staff need to reach them."""

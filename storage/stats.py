@@ -56,7 +56,7 @@ class StatsRepository:
             "SELECT COALESCE(SUM(CASE kind"
             " WHEN 'multicast' THEN json_array_length(recipients{json})"
             " WHEN 'push' THEN 1 ELSE 0 END), 0) FROM outbox"
-            " WHERE state = 'sent' AND sent_at >= ?".format(
+            " WHERE state = 'sent' AND channel = 'line' AND sent_at >= ?".format(
                 json="::json" if self._conn.dialect == POSTGRESQL else ""
             ),
             (to_db(month_start),),

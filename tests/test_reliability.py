@@ -15,6 +15,7 @@ from bot.lookups import Lookups
 from care import checkins
 from care.schedule import Schedule, first_due
 from care.services import Services
+from ground.telling import Telling
 from storage.arrivals import arrivals_path
 from storage.database import POSTGRESQL, to_db
 from storage.models import Role
@@ -408,7 +409,7 @@ async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: 
         await work.repos.outbox.add(
             kind="push",
             recipients=[resident],
-            messages=[{"type": "text", "text": "x"}],
+            tellings=[Telling.sentence("ja", "x")],
             purpose="test",
             now=work.now,
         )
@@ -416,7 +417,9 @@ async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: 
     async with services.claims() as work:
         (row,) = await work.repos.outbox.claim_due(work.now, 10, "a-dead-instance", lease)
     # The dead instance's send, accepted by LINE; its answer never recorded.
-    sent = await services.line.push(row.recipients[0], row.messages, row.retry_key)
+    sent = await services.line.push(
+        row.recipients[0], [{"type": "text", "text": "x"}], row.retry_key
+    )
     assert sent.outcome.value == "delivered"
 
     await bot.sweep()

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from ground.telling import Telling
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
@@ -164,7 +165,7 @@ async def test_the_heartbeat_renews_what_this_instance_holds(bot: Bot) -> None:
         outbox_id = await work.repos.outbox.add(
             kind="push",
             recipients=["U0"],
-            messages=[{"type": "text", "text": "x"}],
+            tellings=[Telling.sentence("ja", "x")],
             purpose="test",
             now=work.now,
         )

@@ -26,7 +26,7 @@ async def test_withdrawal_clears_what_the_outbox_holds_about_her(bot: Bot) -> No
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     async with bot.repos() as repos:
         rows = await repos.conn.fetch_all(
-            "SELECT purpose, recipients, messages, state FROM outbox ORDER BY id", ()
+            "SELECT purpose, recipients, tellings, state FROM outbox ORDER BY id", ()
         )
     sent_before = [row for row in rows if row[0] in ("checkin", "resend", "alert", "words")]
     assert sent_before and all(row[2] == "[]" for row in sent_before), "contents cleared"

@@ -52,7 +52,7 @@ async def sign_of_life(ctx: PersonContext) -> None:
     if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
         resend = checkin.state is RoundState.RESENT
         again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
-        ctx.reply(messages.text(ctx.t("words.ask_again")), again)
+        ctx.reply(messages.text(ctx.t("words.ask_again")), messages.render(again, ctx.locale))
     if answered.answered.tells(Audience.ALERTED, Fact.WORDS):
         names = "、".join(display_name(ctx.locale, m) for m in answered.answered.told)
         key = "words.passed" if names else "words.passed_nobody"

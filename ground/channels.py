@@ -1,0 +1,77 @@
+"""The ways a telling reaches a person: LINE today, and the seam another channel plugs into.
+
+A channel is a renderer and a sender. The outbox row is the unit: it names its channel, the
+addresses in that channel's terms, the tellings and the retry key. Delivery hands the row to
+its channel as a `Parcel`, and records the `SendResult` the channel answers with, so retry
+keys, back-off and the exactly-once rules stay the outbox's whatever the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ground import messages
+from ground.i18n import I18n
+from ground.line_api import MULTICAST_LIMIT, LineApi, SendResult
+from ground.telling import Telling
+
+LINE = "line"
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One outbox row as its channel sends it."""
+
+    kind: str  # push (one address), multicast (several), broadcast (LINE: every friend)
+    addresses: Sequence[str]
+    tellings: Sequence[Telling]
+    retry_key: str
+    # A row written before tellings existed holds LINE's messages as they were built: an
+    # upgrade in the middle of a wave sends them as written.
+    prepared: Sequence[dict[str, Any]] = field(default_factory=tuple)
+
+
+class Channel(Protocol):
+    @property
+    def name(self) -> str:
+        """What an outbox row and a member's settings call it."""
+        ...
+
+    @property
+    def batch_limit(self) -> int:
+        """How many addresses one row may carry (a multicast); 1 where each is sent alone."""
+        ...
+
+    async def send(self, parcel: Parcel) -> SendResult:
+        """Render the parcel's tellings and send them once; the same retry key again must
+        not reach the person twice."""
+        ...
+
+
+class LineChannel:
+    """LINE's Messaging API: push, multicast (500 a request) and broadcast, with LINE's own
+    retry key; tellings are rendered as text, cards and the check-in's Flex bubble."""
+
+    name = LINE
+    batch_limit = MULTICAST_LIMIT
+
+    def __init__(self, line: LineApi, i18n: I18n) -> None:
+        self._line = line
+        self._i18n = i18n
+
+    def render(self, parcel: Parcel) -> list[dict[str, Any]]:
+        rendered = [
+            messages.render(telling, self._i18n.get(telling.language))
+            for telling in parcel.tellings
+        ]
+        return [*parcel.prepared, *rendered]
+
+    async def send(self, parcel: Parcel) -> SendResult:
+        content = self.render(parcel)
+        if parcel.kind == "multicast":
+            return await self._line.multicast(list(parcel.addresses), content, parcel.retry_key)
+        if parcel.kind == "broadcast":
+            return await self._line.broadcast(content, parcel.retry_key)
+        return await self._line.push(parcel.addresses[0], content, parcel.retry_key)
