@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.dispatch import DISPATCHER
 from care.services import SERVICES, Services
+from ground.channels import Channel
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
@@ -184,11 +185,11 @@ async def start_bot(
     """Start the bot; call again to restart it on the same database (the old one stops)."""
     running: list[TestClient] = []
 
-    async def start(**changes: Any) -> Bot:
+    async def start(channels: Sequence[Channel] = (), **changes: Any) -> Bot:
         if running:
             await running.pop().close()
         current = replace(settings, **changes) if changes else settings
-        app = create_app(current, clock=clock, run_scheduler=False)
+        app = create_app(current, clock=clock, run_scheduler=False, channels=channels)
         client = TestClient(TestServer(app))
         await client.start_server()
         running.append(client)

@@ -131,3 +131,24 @@ def test_test_modules_share_helpers_through_the_drivers_only() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
                 wrong.append(f"{path.name} imports {node.module}")
     assert wrong == []
+
+
+def modules_imported(path: Path) -> set[str]:
+    """Every module this one imports by its full name (`from ground import messages` counts
+    as ground.messages)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_care_says_what_to_tell_and_no_channel_shapes_it() -> None:
+    """The seam for a second channel: care/ writes tellings (ground.telling); LINE's message
+    shapes (ground.messages) are the LINE channel's and the chat's, never care's. What stays
+    LINE's in care/ is LINE's own product: rich menus and the invite link's basic id."""
+    for path in sorted((ROOT / "care").rglob("*.py")):
+        assert "ground.messages" not in modules_imported(path), path
