@@ -40,17 +40,11 @@ def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
     }
 
 
-def checkin_bubble(
-    locale: Locale,
-    ok_data: str,
-    quote: str,
-    title: str,
-    instruction: str,
-    other_answers: list[QuickItem] | None = None,
-    ok_label: str | None = None,
-) -> Message:
-    """お元気ですか？ with the quote of the day, one large OK button, and smaller buttons for
-    the other answers (少し体調が悪い, 助けてほしい)."""
+def checkin_bubble(locale: Locale, checkin: Telling) -> Message:
+    """お元気ですか？ with the quote of the day, one large OK button (its first choice), and
+    smaller buttons for the other answers (少し体調が悪い, 助けてほしい)."""
+    ok, *others = checkin.choices
+    title, quote, instruction = checkin.title, checkin.quote, checkin.text
     return {
         "type": "flex",
         "altText": locale.t("checkin.alt"),
@@ -90,8 +84,8 @@ def checkin_bubble(
                         "color": "#1f8a4c",
                         "action": {
                             "type": "postback",
-                            "label": ok_label or locale.t("checkin.ok_button"),
-                            "data": ok_data,
+                            "label": ok.label[:40],
+                            "data": ok.data,
                             "displayText": locale.t("checkin.ok_display"),
                         },
                     },
@@ -102,12 +96,12 @@ def checkin_bubble(
                             "height": "sm",
                             "action": {
                                 "type": "postback",
-                                "label": label[:40],
-                                "data": data,
-                                "displayText": shown,
+                                "label": choice.label[:40],
+                                "data": choice.data,
+                                "displayText": choice.label,
                             },
                         }
-                        for label, data, shown in other_answers or []
+                        for choice in others
                     ),
                 ],
             },
@@ -166,16 +160,7 @@ def render(telling: Telling, locale: Locale) -> Message:
     """A telling as LINE shows it: a text, a card, or the check-in's bubble (OK first and
     large; its chat echo is the locale's, the other answers echo their label)."""
     if telling.form is Form.CHECKIN:
-        first, *others = telling.choices
-        return checkin_bubble(
-            locale,
-            first.data,
-            telling.quote,
-            telling.title,
-            telling.text,
-            [(c.label, c.data, c.label) for c in others],
-            ok_label=first.label,
-        )
+        return checkin_bubble(locale, telling)
     if telling.form is Form.CARD:
         return card(
             telling.title,

@@ -5,10 +5,11 @@ through it, while LINE keeps everyone else, the retry key and the quota counting
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from ground.telling import Form
+from ground.telling import Choice, Form, Link, Telling
 from tests.conftest import Bot
 from tests.drivers import ALERT, Page, checkins_to, run_to, tokyo, watched_resident
 from tests.fake_texting import FakeTexting
@@ -148,7 +149,7 @@ async def test_withdrawal_takes_the_channel_address_out_of_what_was_sent(
     texting = FakeTexting()
     bot = await start_bot(channels=[texting])
     resident, _ = await watched_resident(bot, "resident", ["son"])
-    member_id = await reached_by_texting(bot, resident)
+    await reached_by_texting(bot, resident)
     await run_to(bot, tokyo(11, 24, 9))
     assert texting.to(PHONE)
     page = Page(bot, resident, "resident")
@@ -160,4 +161,13 @@ async def test_withdrawal_takes_the_channel_address_out_of_what_was_sent(
         )
     assert rows and not any(PHONE in row[0] for row in rows)
     assert not any(JA.t("checkin.title") in row[1] for row in rows)
-    assert member_id
+
+
+def test_a_telling_is_stored_and_read_back_as_it_was() -> None:
+    choices = [Choice("ok", "OK", "d1"), Choice("help", "助けてほしい", "d2")]
+    for telling in (
+        Telling.sentence("ja", "ことば"),
+        Telling.card("en", "Title", "Body", choices, [Link("My page", "https://example.org/")]),
+        Telling.checkin("ja", "お元気ですか？", "今日のことば", "押してください", choices),
+    ):
+        assert Telling.from_json(json.loads(json.dumps(telling.to_json()))) == telling
