@@ -26,6 +26,16 @@ async def reached_by_texting(bot: Bot, uid: str, channel: str = "texting") -> in
         return member.id
 
 
+async def texting_row(bot: Bot) -> tuple[str, str]:
+    """(state, last error) of the one outbox row written for the gateway."""
+    async with bot.repos() as repos:
+        row = await repos.conn.fetch_one(
+            "SELECT state, last_error FROM outbox WHERE channel = 'texting'", ()
+        )
+    assert row is not None
+    return row[0], row[1]
+
+
 async def test_the_ladder_reaches_a_person_through_another_channel(
     start_bot: Callable[..., Awaitable[Bot]],
 ) -> None:
@@ -71,10 +81,7 @@ async def test_a_failing_channel_is_tried_again_with_the_same_retry_key(
 
     await run_to(bot, tokyo(11, 24, 9))
     assert len(texting.attempts) == 1 and texting.sent == {}
-    async with bot.repos() as repos:
-        (state, last_error) = await repos.conn.fetch_one(
-            "SELECT state, last_error FROM outbox WHERE channel = 'texting'", ()
-        )
+    state, last_error = await texting_row(bot)
     assert state == "pending" and "gateway" in last_error
 
     await bot.advance(timedelta(seconds=10))
@@ -131,10 +138,7 @@ async def test_a_row_for_a_missing_channel_waits_for_an_instance_that_has_it(
 
     bot = await start_bot()  # an instance without the channel
     await bot.advance(timedelta(minutes=5))
-    async with bot.repos() as repos:
-        (state, last_error) = await repos.conn.fetch_one(
-            "SELECT state, last_error FROM outbox WHERE channel = 'texting'", ()
-        )
+    state, last_error = await texting_row(bot)
     assert state == "pending" and "texting" in last_error
     assert checkins_to(bot, resident) == []
 
