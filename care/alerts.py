@@ -3,6 +3,7 @@ safe (無事を確認しました), the alert sent again when nobody took it, an
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from care import sharing
@@ -58,6 +59,10 @@ async def alert_managers(
             ),
         ]
         links = []
+        call = tel_uri(member.personal.phone) if manager.id in shown else None
+        if call:
+            # One tap to call, first among the links: the alert asks for a call or a visit.
+            links.append(Link(locale.t("alert.call_button"), call))
         if services.my_page_url:
             # The manager's team page lists the person, with their My page one tap away.
             links.append(Link(locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
@@ -66,6 +71,17 @@ async def alert_managers(
 
     postbacks = services.postbacks
     return await notify_managers(work, member, "alert", build, round_id=checkin.id)
+
+
+def tel_uri(phone: str) -> str | None:
+    """A phone number as the person wrote it (090-1234-5678, ＋81 90…) as a tel: link a phone
+    dials with one tap; None when there is nothing to dial."""
+    digits = unicodedata.normalize("NFKC", phone).strip()
+    plus = digits.startswith("+")
+    digits = "".join(ch for ch in digits if ch.isdigit())
+    if len(digits) < 3:
+        return None
+    return f"tel:{'+' if plus else ''}{digits}"
 
 
 async def realert_untaken(work: UnitOfWork, limit: int) -> int:

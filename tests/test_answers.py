@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from care.alerts import tel_uri
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
@@ -65,6 +66,19 @@ async def test_asking_for_help_alerts_everyone_at_once_with_the_memo(bot: Bot) -
     assert t("alert.memo", memo="合鍵は隣の佐藤さん") in son_alert
     assert t("alert.phone", phone="090-1234-5678") in son_alert
     assert "合鍵" not in daughter_alert and "090-1234-5678" not in daughter_alert, "no consent"
+    # One tap to call her, for the manager she shows her number to.
+    son_links = [a for a in postbacks_in(bot.line.messages_to(son)[-1]) if a["type"] == "uri"]
+    call = {"type": "uri", "label": t("alert.call_button"), "uri": "tel:09012345678"}
+    assert son_links[0] == call
+    daughter_actions = postbacks_in(bot.line.messages_to(daughter)[-1])
+    assert not any(a.get("uri", "").startswith("tel:") for a in daughter_actions)
+
+
+def test_a_phone_number_as_written_becomes_a_link_to_dial() -> None:
+    assert tel_uri("090-1234-5678") == "tel:09012345678"
+    assert tel_uri("＋８１ ９０ １２３４ ５６７８") == "tel:+819012345678"
+    assert tel_uri("（03）1234-5678 自宅") == "tel:0312345678"
+    assert tel_uri("なし") is None and tel_uri("") is None
 
 
 async def test_the_first_to_take_an_alert_has_it_and_the_others_hear_who(bot: Bot) -> None:
