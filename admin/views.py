@@ -135,7 +135,9 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     locale = admin_locale(request)
     if refused.reason is Refusal.QUOTA_SHORT:
         return web.HTTPBadRequest(text=locale.t("rollcall.quota_short", **refused.values))
-    return web.HTTPBadRequest(text=locale.t(f"admin.refused.{refused.reason.value}"))
+    return web.HTTPBadRequest(
+        text=locale.t(f"admin.refused.{refused.reason.value}", **refused.values)
+    )
 
 
 async def create_team(request: web.Request) -> web.Response:

@@ -3,14 +3,13 @@ safe (無事を確認しました), the alert sent again when nobody took it, an
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
-from care import sharing
+from care import desk, sharing
 from care.errors import Refusal, Refused
 from care.ladder import WAITS, Step, due_step
 from care.notify import display_name, notify_managers
-from care.protocol import Event, decide, stage_of
+from care.protocol import Decision, Event, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Choice, Link, Telling
@@ -59,7 +58,7 @@ async def alert_managers(
             ),
         ]
         links = []
-        call = tel_uri(member.personal.phone) if manager.id in shown else None
+        call = sharing.tel_uri(member.personal.phone) if manager.id in shown else None
         if call:
             # One tap to call, first among the links: the alert asks for a call or a visit.
             links.append(Link(locale.t("alert.call_button"), call))
@@ -73,22 +72,11 @@ async def alert_managers(
     return await notify_managers(work, member, "alert", build, round_id=checkin.id)
 
 
-def tel_uri(phone: str) -> str | None:
-    """A phone number as the person wrote it (090-1234-5678, ＋81 90…) as a tel: link a phone
-    dials with one tap; None when there is nothing to dial."""
-    digits = unicodedata.normalize("NFKC", phone).strip()
-    plus = digits.startswith("+")
-    digits = "".join(ch for ch in digits if ch.isdigit())
-    if len(digits) < 3:
-        return None
-    return f"tel:{'+' if plus else ''}{digits}"
-
-
 async def realert_untaken(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `realert_after` go to every manager again, once."""
     wait, protocol = WAITS[Step.REALERT], work.services.protocol
     since = protocol.waiting_since_at_most(Step.REALERT, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, True)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
         if due_step(checkin, protocol, work.now) is not Step.REALERT:
@@ -142,9 +130,10 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     """対応します: the first manager to tap it has the alert; the others hear who does, so
     that nobody assumes someone else will go (nor do five relatives all drive over)."""
     checkin, person = await _alert_of(work, manager, round_id)
-    _decided(checkin, person, Event.TAKE)
+    decision = _decided(checkin, person, Event.TAKE)
     if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
+        await desk.hear_all(work, checkin, decision, _staff_name(manager))
         return Taken(person, manager, first=True)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
     holder = await work.repos.members.get(checkin.taken_by or 0)
@@ -154,16 +143,24 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
 async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) -> Member:
     """無事を確認しました: the alert closes with who confirmed it, and the team hears it."""
     checkin, person = await _alert_of(work, manager, round_id)
-    _decided(checkin, person, Event.CONFIRM)
+    decision = _decided(checkin, person, Event.CONFIRM)
     await work.repos.rounds.confirm(checkin.id, manager.id, work.now)
     await _tell_others(work, person, manager, "alert.confirmed_notice", taker=manager)
+    await desk.hear_all(work, checkin, decision, _staff_name(manager))
     return person
 
 
-def _decided(checkin: CheckinRound, person: Member, event: Event) -> None:
+def _staff_name(manager: Member) -> str:
+    """A manager as the desk's case shows them: name and 会員ID."""
+    return f"{manager.display_name or ''} (会員ID {manager.id})".strip()
+
+
+def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
     """A manager's tap, as the protocol takes it: refused once the alert has closed."""
-    if decide(stage_of(checkin), event) is None:
+    decision = decide(stage_of(checkin), event)
+    if decision is None:
         raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
+    return decision
 
 
 async def _tell_others(

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from care import alerts
+from care import alerts, desk
 from care.notify import tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, Stage, decide, stage_of
 from care.services import UnitOfWork
@@ -94,6 +94,8 @@ async def answer(
             checkin.id, RoundState.ANSWERED, "unwell", work.now, "unwell"
         )
     for tell in decision.tell:
+        if tell.audience is Audience.DESK:
+            continue  # the desk's case hears it below
         if tell.fact is Fact.SAFE:
             alerted = await work.repos.outbox.alerted_members(checkin.id) if checkin else []
             await tell_managers_about(
@@ -103,6 +105,7 @@ async def answer(
             await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
         elif tell.fact is Fact.WORDS and checkin is not None:
             told = await pass_on_words(work, member, checkin, words, kind)
+    await desk.hear_all(work, checkin, decision)
     open_after = None if decision.closes else checkin
     return Answered(stage, decision, open_after, tuple(told))
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from care import alerts
+from care import alerts, desk
 from care.ladder import WAITS, Step, due_step
 from care.notify import Reachable, address_of, tell_managers_about
 from care.protocol import Event, Stage, decide, stage_of
@@ -158,6 +158,7 @@ async def stop_checkins(
     decision = decide(stage_of(checkin), Event.STOP)
     if checkin is not None and decision is not None and decision.closes:
         await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
+    await desk.hear_all(work, checkin, decision, reason)
     return await tell_managers_about(work, member, reason, f"stopped.{reason}", until=until)
 
 

@@ -28,6 +28,9 @@ class Refusal(StrEnum):
     ROLE_MISMATCH = "role_mismatch"  # e.g. removing as a manager someone who is a user
     NOT_PAUSED = "not_paused"  # resuming check-ins that are not paused
     TOO_OFTEN = "too_often"  # a test or a chat roll-call past its rate (values: times)
+    NO_SUCH_CASE = "no_such_case"  # a desk case id that does not exist
+    CASE_CLOSED = "case_closed"  # the desk's case is closed already
+    INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
 
 
 class Refused(Exception):

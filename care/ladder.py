@@ -1,6 +1,7 @@
 """The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later, the alert
-sent again when no manager took it within an hour, and the つながり report 23 h after a group's
-post.
+sent again when no manager took it within an hour, the case at the desk when nobody took it
+after that either (where the deployment has a desk), and the つながり report 23 h after a
+group's post.
 
 Each step waits for a round to sit in one state since one moment (LINE accepting the message
 before it). `WAITS` states that once; the repositories build their SQL filters from it, the
@@ -20,7 +21,15 @@ class Step(StrEnum):
     RESEND = "resend"  # 安否通知: the check-in is sent again
     ALERT = "alert"  # 安否通知: every manager watching the person is alerted
     REALERT = "realert"  # 安否通知: nobody said 対応します; every manager is alerted again
+    ESCALATE = "escalate"  # 安否通知: still nobody took it; a case opens at the desk
     REPORT = "report"  # つながり: the group hears who has not tapped OK
+
+
+class Untaken(StrEnum):
+    """Which alerts nobody has taken a step waits on."""
+
+    NOT_REALERTED = "not_realerted"  # not taken, not yet sent again
+    REALERTED = "realerted"  # not taken though sent again, and not yet at the desk
 
 
 @dataclass(frozen=True)
@@ -30,13 +39,27 @@ class Wait:
     table: str
     state: str
     since: str
-    untaken: bool = False  # only while no manager has taken the alert (nor was it re-sent)
+    untaken: Untaken | None = None  # only alerts nobody has taken, at this point
+
+    def holds_for(self, round_: CheckinRound | GroupRound) -> bool:
+        """The round is where this wait begins (its state, and nobody took the alert)."""
+        if str(round_.state) != self.state:
+            return False
+        if self.untaken is None:
+            return True
+        if getattr(round_, "taken_by", None) is not None:
+            return False
+        realerted = getattr(round_, "realerted_at", None) is not None
+        if self.untaken is Untaken.NOT_REALERTED:
+            return not realerted
+        return realerted and getattr(round_, "escalated_at", None) is None
 
 
 WAITS: dict[Step, Wait] = {
     Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
     Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
-    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", untaken=True),
+    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", Untaken.NOT_REALERTED),
+    Step.ESCALATE: Wait("checkin_rounds", "alerted", "realerted_at", Untaken.REALERTED),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)
@@ -45,20 +68,32 @@ LADDER = (Step.RESEND, Step.ALERT)
 @dataclass(frozen=True)
 class Protocol:
     """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
-    _GROUP_REPORT_AFTER)."""
+    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER). Without `desk_after` the deployment has
+    no desk, and an alert nobody takes stays with the managers."""
 
     resend_after: timedelta = timedelta(hours=24)
     alert_after: timedelta = timedelta(hours=3)
     report_after: timedelta = timedelta(hours=23)
     realert_after: timedelta = timedelta(hours=1)
+    desk_after: timedelta | None = None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The steps this deployment takes."""
+        return tuple(s for s in Step if s is not Step.ESCALATE or self.desk_after is not None)
 
     def wait(self, step: Step) -> timedelta:
-        return {
+        waits = {
             Step.RESEND: self.resend_after,
             Step.ALERT: self.alert_after,
             Step.REALERT: self.realert_after,
+            Step.ESCALATE: self.desk_after,
             Step.REPORT: self.report_after,
-        }[step]
+        }
+        found = waits[step]
+        if found is None:
+            raise ValueError(f"this deployment has no {step} step")
+        return found
 
     def due_at(self, step: Step, since: datetime) -> datetime:
         """When a round waiting for `step` since `since` gets it."""
@@ -69,21 +104,18 @@ class Protocol:
         return now - self.wait(step)
 
 
-def waiting_for(round_: CheckinRound | GroupRound) -> tuple[Step, datetime] | None:
-    """The step a round waits for and since when; None when nothing is to come.
+def waiting_for(
+    round_: CheckinRound | GroupRound, steps: tuple[Step, ...] = tuple(Step)
+) -> tuple[Step, datetime] | None:
+    """The step (of `steps`) a round waits for and since when; None when nothing is to come.
 
     The clock of each step starts when LINE accepted the previous message, not when it was
     recorded: a person cannot answer a check-in that a LINE outage held back.
     """
     table = "group_rounds" if isinstance(round_, GroupRound) else "checkin_rounds"
-    state = str(round_.state)
-    for step, wait in WAITS.items():
-        if wait.table == table and wait.state == state:
-            if wait.untaken and (
-                getattr(round_, "taken_by", None) is not None
-                or getattr(round_, "realerted_at", None) is not None
-            ):
-                return None
+    for step in steps:
+        wait = WAITS[step]
+        if wait.table == table and wait.holds_for(round_):
             since = getattr(round_, wait.since)
             return (step, since) if since is not None else None
     return None
@@ -93,7 +125,7 @@ def next_step(
     round_: CheckinRound | GroupRound, protocol: Protocol
 ) -> tuple[Step, datetime] | None:
     """The next escalation of an open round and when it is due."""
-    waiting = waiting_for(round_)
+    waiting = waiting_for(round_, protocol.steps)
     if waiting is None:
         return None
     step, since = waiting

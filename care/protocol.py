@@ -6,9 +6,10 @@ a round or tell anyone anything; `care.answers` and `care.alerts` carry its deci
 README's table is `table()` written out, and tests/test_protocol_*.py play random lives through it.
 
 The rule this module exists for: managers are told a person is safe only after the person's own
-元気 (OK) or a manager's 「無事を確認しました」. A message or a sticker is a sign of life, never a
-sign of safety: during an alert it reaches the managers as the person's own words and the alert
-stays open; while a check-in waits it is answered with the answer buttons again.
+元気 (OK), a manager's 「無事を確認しました」, or the desk's staff finding them safe. A message or
+a sticker is a sign of life, never a sign of safety: during an alert it reaches the managers as
+the person's own words and the alert stays open; while a check-in waits it is answered with the
+answer buttons again.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ class Stage(StrEnum):
     ALERTED = "alerted"  # still no answer 3 h later: every manager was alerted
     REALERTED = "realerted"  # nobody said 対応します within an hour: alerted again, once
     HELP = "help"  # 助けてほしい or words of distress: an urgent alert to every manager
+    AT_DESK = "at_desk"  # nobody took it, even sent again: a case is open at the desk
     TAKEN = "taken"  # a manager said 対応します; the alert stays open until found safe
     SAFE = "safe"  # closed: the person's own 元気
-    CONFIRMED_SAFE = "confirmed_safe"  # closed: a manager's 無事を確認しました
+    CONFIRMED_SAFE = "confirmed_safe"  # closed: a manager's 無事を確認しました, or the desk's
     UNWELL = "unwell"  # closed before any alert: the person said 少し体調が悪い
     CLOSED = "closed"  # closed without an answer: paused, stopped, blocked or 退会
 
@@ -45,6 +47,9 @@ class Event(StrEnum):
     TAKE = "take"  # 対応します, by a manager
     CONFIRM = "confirm"  # 無事を確認しました, by a manager
     STOP = "stop"  # paused, stopped, blocked the bot, or 退会
+    ESCALATE = "escalate"  # the re-sent alert's wait ran out and nobody took it
+    DESK_SAFE = "desk_safe"  # the desk's staff found the person safe (a call, a visit)
+    DESK_CLOSE = "desk_close"  # the desk closed the case otherwise (救急搬送, 警察対応, ...)
 
 
 class Audience(StrEnum):
@@ -52,6 +57,7 @@ class Audience(StrEnum):
     ALERTED = "alerted"  # the managers this round's alerts reached
     MANAGERS = "managers"  # every manager watching the person now
     OTHERS = "others"  # every manager watching the person now, but the one who acted
+    DESK = "desk"  # the 社協 or city desk, through the case it has (none: nobody to tell)
 
 
 class Fact(StrEnum):
@@ -67,6 +73,10 @@ class Fact(StrEnum):
     TAKEN = "taken"  # who takes it
     CONFIRMED = "confirmed"  # which manager found the person safe
     STOPPED = "stopped"  # check-ins stop (paused until, stopped, blocked, 退会)
+    CASE = "case"  # a case opens at the desk
+    AT_DESK = "at_desk"  # the desk has it now (the managers may still take it)
+    DESK_CONFIRMED = "desk_confirmed"  # the desk found the person safe
+    DESK_CLOSED = "desk_closed"  # the desk closed the case; it will tell the family how
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ class Decision:
 
     @property
     def says_safe(self) -> bool:
-        return any(t.fact in (Fact.SAFE, Fact.CONFIRMED) for t in self.tell)
+        return any(t.fact in SAFE_FACTS for t in self.tell)
 
 
 OPEN_STAGES = (
@@ -97,12 +107,17 @@ OPEN_STAGES = (
     Stage.ALERTED,
     Stage.REALERTED,
     Stage.HELP,
+    Stage.AT_DESK,
     Stage.TAKEN,
 )
-ALERT_STAGES = (Stage.ALERTED, Stage.REALERTED, Stage.HELP, Stage.TAKEN)
+ALERT_STAGES = (Stage.ALERTED, Stage.REALERTED, Stage.HELP, Stage.AT_DESK, Stage.TAKEN)
 CLOSED_STAGES = (Stage.SAFE, Stage.CONFIRMED_SAFE, Stage.UNWELL, Stage.CLOSED)
 WAITING_STAGES = (Stage.ASKED, Stage.ASKED_AGAIN)
 BY_MANAGER = (Event.TAKE, Event.CONFIRM)
+BY_DESK = (Event.DESK_SAFE, Event.DESK_CLOSE)
+# Who may say a person is safe: the person (OK), a manager, the desk.
+SAFE_FACTS = (Fact.SAFE, Fact.CONFIRMED, Fact.DESK_CONFIRMED)
+SAYS_SAFE = (Event.OK, Event.CONFIRM, Event.DESK_SAFE)
 
 
 def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
@@ -111,6 +126,11 @@ def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
 
 _HELP = Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.HELP_ALERT)))
 _STOP = Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED)))
+# During an alert a stop closes the round, and the desk's case (if any) stays open: a person
+# who blocks the bot or leaves is not safe for it.
+_STOP_ALERT = Decision(
+    Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED), (Audience.DESK, Fact.STOPPED))
+)
 
 
 def decide(stage: Stage, event: Event) -> Decision | None:
@@ -121,6 +141,8 @@ def decide(stage: Stage, event: Event) -> Decision | None:
     if event is Event.HELP or event is Event.DISTRESS:
         return _HELP  # in every stage, at once; a help already open is raised again
     if event is Event.STOP:
+        if stage in ALERT_STAGES:
+            return _STOP_ALERT
         return _STOP if stage in OPEN_STAGES else Decision(Stage.IDLE, _STOP.tell)
     if stage is Stage.IDLE:
         return _idle(event)
@@ -160,17 +182,37 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
         if stage is Stage.HELP:  # the urgent alert goes again too, once (storage marks it)
             return Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
         return None
+    if event is Event.ESCALATE:
+        # After the managers' last turn (the alert sent again), where the deployment has a
+        # desk: the desk gets a case and the managers hear that it has it.
+        if stage in (Stage.REALERTED, Stage.HELP):
+            return Decision(
+                Stage.AT_DESK,
+                _tell((Audience.DESK, Fact.CASE), (Audience.MANAGERS, Fact.AT_DESK)),
+            )
+        return None
     return {
         Event.DUE: Decision(stage),
-        Event.OK: Decision(Stage.SAFE, _tell((Audience.ALERTED, Fact.SAFE))),
+        Event.OK: Decision(
+            Stage.SAFE, _tell((Audience.ALERTED, Fact.SAFE), (Audience.DESK, Fact.SAFE))
+        ),
         # Not 元気: every manager hears it, and the alert stays open until someone is sure.
         Event.UNWELL: Decision(stage, _tell((Audience.MANAGERS, Fact.UNWELL))),
         Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
         # The first 対応します has it; a later one hears who does, and nobody else is told.
         Event.TAKE: Decision(Stage.TAKEN)
         if stage is Stage.TAKEN
-        else Decision(Stage.TAKEN, _tell((Audience.OTHERS, Fact.TAKEN))),
-        Event.CONFIRM: Decision(Stage.CONFIRMED_SAFE, _tell((Audience.OTHERS, Fact.CONFIRMED))),
+        else Decision(
+            Stage.TAKEN, _tell((Audience.OTHERS, Fact.TAKEN), (Audience.DESK, Fact.TAKEN))
+        ),
+        Event.CONFIRM: Decision(
+            Stage.CONFIRMED_SAFE,
+            _tell((Audience.OTHERS, Fact.CONFIRMED), (Audience.DESK, Fact.CONFIRMED)),
+        ),
+        Event.DESK_SAFE: Decision(
+            Stage.CONFIRMED_SAFE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))
+        ),
+        Event.DESK_CLOSE: Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.DESK_CLOSED))),
     }.get(event)
 
 
@@ -186,12 +228,14 @@ def stage_of(checkin: CheckinRound | None) -> Stage:
     if state is RoundState.ALERTED:
         if checkin.taken_by is not None:
             return Stage.TAKEN
+        if checkin.escalated_at is not None:
+            return Stage.AT_DESK
         if checkin.urgent:
             return Stage.HELP
         return Stage.REALERTED if checkin.realerted_at is not None else Stage.ALERTED
     if state is RoundState.CANCELLED:
         return Stage.CLOSED
-    if checkin.close_reason == "confirmed":
+    if checkin.close_reason in ("confirmed", "desk_confirmed"):
         return Stage.CONFIRMED_SAFE
     return Stage.UNWELL if checkin.answer == "unwell" else Stage.SAFE
 

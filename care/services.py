@@ -79,6 +79,7 @@ class Services:
                 settings.alert_after,
                 settings.group_report_after,
                 settings.realert_after,
+                settings.desk_after,
             ),
         )
 

@@ -3,6 +3,8 @@ the user agrees with one tap. Alerts do not wait for it: safety first, details b
 
 from __future__ import annotations
 
+import unicodedata
+
 from care.errors import Refusal, Refused
 from care.notify import display_name, push_to
 from care.services import UnitOfWork
@@ -57,3 +59,14 @@ async def shown_to(work: UnitOfWork, user: Member) -> set[int]:
         for manager in await work.repos.teams.managers_watching(user.id)
         if await work.repos.teams.shares_personal(user.id, manager.id)
     }
+
+
+def tel_uri(phone: str) -> str | None:
+    """A phone number as the person wrote it (090-1234-5678, ＋81 90…) as a tel: link a phone
+    dials with one tap; None when there is nothing to dial."""
+    digits = unicodedata.normalize("NFKC", phone).strip()
+    plus = digits.startswith("+")
+    digits = "".join(ch for ch in digits if ch.isdigit())
+    if len(digits) < 3:
+        return None
+    return f"tel:{'+' if plus else ''}{digits}"

@@ -54,6 +54,9 @@ class Settings:
     resend_after: timedelta = timedelta(hours=24)
     alert_after: timedelta = timedelta(hours=3)
     realert_after: timedelta = timedelta(hours=1)
+    # The 社協 or city desk: an alert nobody took this long after it was sent again becomes a
+    # case in the console. None: the deployment has no desk (the alert stays the managers').
+    desk_after: timedelta | None = None
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
@@ -107,6 +110,7 @@ class Settings:
             resend_after=_duration(env, "MIMAMORI_RESEND_AFTER", "24h"),
             alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
+            desk_after=_optional_duration(env, "MIMAMORI_DESK_AFTER"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "20s"),
@@ -211,6 +215,14 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         return parse_duration(env.get(name) or default)
     except ValueError as error:
         raise SettingsError(name, str(error)) from None
+
+
+def _optional_duration(env: Mapping[str, str], name: str) -> timedelta | None:
+    """A duration, or None when unset or `off`."""
+    text = (env.get(name) or "").strip()
+    if not text or text.lower() == "off":
+        return None
+    return _duration(env, name, text)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

@@ -12,7 +12,7 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import alerts, checkins, group_rounds, reassurance, rich_menus, rollcall
+from care import alerts, checkins, desk, group_rounds, reassurance, rich_menus, rollcall
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -94,6 +94,7 @@ class CheckinEngine:
             resent = await checkins.resend_unanswered(work, BATCH)
             alerted = await checkins.alert_unanswered(work, BATCH)
             realerted = await alerts.realert_untaken(work, BATCH)
+            realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))
 
@@ -209,7 +210,8 @@ class CheckinEngine:
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
             ]
-            for step, wait in WAITS.items():
+            for step in protocol.steps:
+                wait = WAITS[step]
                 if wait.table == "checkin_rounds":
                     since = await repos.rounds.earliest_waiting(
                         wait.state, wait.since, wait.untaken

@@ -175,6 +175,7 @@ class CheckinRound:
     confirmed_by: int | None = None  # the manager who found the person safe
     realerted_at: datetime | None = None  # nobody took the alert: it was sent again
     help_words: str | None = None  # the message whose words of distress raised the alert
+    escalated_at: datetime | None = None  # nobody took it after the re-alert: the desk has it
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -196,6 +197,7 @@ class CheckinRound:
             confirmed_by=row["confirmed_by"],
             realerted_at=from_db(row["realerted_at"]),
             help_words=row["help_words"],
+            escalated_at=from_db(row["escalated_at"]),
         )
 
 

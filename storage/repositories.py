@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
 from storage.database import Connection, Database
+from storage.desk import DeskRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
@@ -27,6 +28,7 @@ class Repositories:
     members: MemberRepository
     teams: TeamRepository
     rounds: RoundRepository
+    desk: DeskRepository
     outbox: OutboxRepository
     handled: HandledEventsRepository
     groups: GroupRepository
@@ -86,6 +88,7 @@ def _over(conn: Connection) -> Repositories:
         members=MemberRepository(conn),
         teams=TeamRepository(conn),
         rounds=RoundRepository(conn),
+        desk=DeskRepository(conn),
         outbox=OutboxRepository(conn),
         handled=HandledEventsRepository(conn),
         groups=GroupRepository(conn),

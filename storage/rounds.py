@@ -95,7 +95,7 @@ class RoundRepository:
         since_column: str,
         since_at_most: datetime,
         limit: int,
-        untaken: bool = False,
+        untaken: str | None = None,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
         filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
@@ -107,7 +107,7 @@ class RoundRepository:
         )
 
     async def earliest_waiting(
-        self, state: str, since_column: str, untaken: bool = False
+        self, state: str, since_column: str, untaken: str | None = None
     ) -> datetime | None:
         column = _clock_column(since_column)
         row = await self._conn.fetch_one(
@@ -147,6 +147,7 @@ class RoundRepository:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
             " alerted_at = ?, taken_by = NULL, taken_at = NULL, realerted_at = NULL,"
+            " escalated_at = NULL,"
             " help_words = ? WHERE id = ?",
             (to_db(at), words, round_id),
         )
@@ -165,6 +166,11 @@ class RoundRepository:
             "UPDATE checkin_rounds SET state = 'answered', close_reason = 'confirmed',"
             " confirmed_by = ?, closed_at = ? WHERE id = ? AND state = 'alerted'",
             (manager_id, to_db(at), round_id),
+        )
+
+    async def mark_escalated(self, round_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET escalated_at = ? WHERE id = ?", (to_db(at), round_id)
         )
 
     async def mark_realerted(self, round_id: int, at: datetime) -> None:
@@ -206,11 +212,19 @@ class RoundRepository:
         return [CheckinRound.from_row(row) for row in await self._conn.fetch_all(sql, params)]
 
 
-def _untaken(only: bool) -> str:
-    return " AND taken_by IS NULL AND realerted_at IS NULL" if only else ""
+def _untaken(which: str | None) -> str:
+    """The SQL of care.ladder.Untaken: alerts nobody took, not yet sent again, or sent again
+    and not yet at the desk."""
+    if which is None:
+        return ""
+    if which == "not_realerted":
+        return " AND taken_by IS NULL AND realerted_at IS NULL"
+    if which == "realerted":
+        return " AND taken_by IS NULL AND realerted_at IS NOT NULL AND escalated_at IS NULL"
+    raise ValueError(f"no such wait on untaken alerts: {which}")
 
 
 def _clock_column(name: str) -> str:
-    if name not in ("sent_at", "resent_at", "alerted_at"):
+    if name not in ("sent_at", "resent_at", "alerted_at", "realerted_at"):
         raise ValueError(f"no ladder clock in column {name}")
     return name

@@ -147,7 +147,7 @@ class StatsRepository:
             )
         ]
         for alert in alerts:
-            alert["told"] = await self._told(alert["round_id"])
+            alert["told"] = await self.told_about(alert["round_id"])
         return alerts
 
     async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
@@ -166,7 +166,7 @@ class StatsRepository:
             )
         ]
 
-    async def _told(self, round_id: int) -> list[dict[str, Any]]:
+    async def told_about(self, round_id: int) -> list[dict[str, Any]]:
         # Each manager once, as their latest alert about this round stands.
         return [
             dict(row)

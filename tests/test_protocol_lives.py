@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from care.protocol import ALERT_STAGES, Event, Fact, Stage, decide, stage_of
+from care.protocol import ALERT_STAGES, BY_DESK, Event, Fact, Stage, decide, stage_of
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
@@ -57,17 +57,27 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
     for event in events:
         decision = decide(stage, event)
         if decision is None:
-            assert event in (Event.NO_ANSWER, Event.NOBODY_TOOK, Event.TAKE, Event.CONFIRM)
+            assert event in (
+                Event.NO_ANSWER,
+                Event.NOBODY_TOOK,
+                Event.TAKE,
+                Event.CONFIRM,
+                Event.ESCALATE,
+                Event.DESK_SAFE,
+                Event.DESK_CLOSE,
+            )
             continue
         if decision.says_safe:
-            assert event in (Event.OK, Event.CONFIRM)
+            assert event in (Event.OK, Event.CONFIRM, Event.DESK_SAFE)
         if event in (Event.MESSAGE, Event.UNWELL) and stage in ALERT_STAGES:
             assert decision.after is stage, "chatter or 体調 never closes an alert"
         if event in (Event.HELP, Event.DISTRESS):
             assert decision.after is Stage.HELP
             assert any(t.fact is Fact.HELP_ALERT for t in decision.tell)
         if stage in ALERT_STAGES and decision.closes:
-            assert event in (Event.OK, Event.CONFIRM, Event.STOP)
+            assert event in (Event.OK, Event.CONFIRM, Event.STOP, *BY_DESK)
+        if event is Event.DESK_CLOSE:
+            assert not decision.says_safe, "the desk's other outcomes never say safe"
         stage = decision.after
 
 

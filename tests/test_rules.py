@@ -56,11 +56,24 @@ def test_the_group_report_is_due_report_after_the_post() -> None:
 
 def test_each_wait_is_one_filter_the_repositories_understand() -> None:
     """The sweep's SQL is built from WAITS: each step's cut-off is its due time, read back."""
+    with_desk = replace(TIMINGS, desk_after=timedelta(hours=1))
     for step, wait in WAITS.items():
-        assert wait.since in ("sent_at", "resent_at", "alerted_at", "posted_at"), step
+        assert wait.since in ("sent_at", "resent_at", "alerted_at", "realerted_at", "posted_at")
         now = T0 + timedelta(days=3)
-        cutoff = TIMINGS.waiting_since_at_most(step, now)
-        assert TIMINGS.due_at(step, cutoff) == now
+        cutoff = with_desk.waiting_since_at_most(step, now)
+        assert with_desk.due_at(step, cutoff) == now
+
+
+def test_the_desk_is_a_step_only_where_there_is_a_desk() -> None:
+    """An alert nobody took, sent again: at the desk an hour later, where there is one."""
+    again = replace(
+        a_round(RoundState.ALERTED), alerted_at=T0, realerted_at=T0 + timedelta(hours=1)
+    )
+    with_desk = replace(TIMINGS, desk_after=timedelta(hours=1))
+    assert next_step(again, TIMINGS) is None
+    assert next_step(again, with_desk) == (Step.ESCALATE, T0 + timedelta(hours=2))
+    assert next_step(replace(again, taken_by=7), with_desk) is None
+    assert next_step(replace(again, escalated_at=T0 + timedelta(hours=2)), with_desk) is None
 
 
 def test_one_state_for_every_surface() -> None:

@@ -1,0 +1,96 @@
+"""The console's desk: the queue of open cases and each case's page (take it, log calls,
+notes, the outcome). The rules are care.desk's; this parses the form and renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from aiohttp import web
+
+from admin.auth import session_of
+from admin.render import admin_locale, services_of
+from admin.views import _int, _page, _refused
+from care import desk
+from care.errors import Refused
+
+CLOSED_SHOWN = timedelta(days=7)
+
+
+def _outcome_label(request: web.Request) -> Callable[[str | None], str]:
+    """An outcome as staff read it: the desk's own (外出していた...) or what closed the case
+    without them (the person's OK, a manager's confirmation)."""
+    locale = admin_locale(request)
+
+    def label(outcome: str | None) -> str:
+        if not outcome:
+            return ""
+        if outcome in (*desk.OUTCOMES, desk.CONTINUING):
+            return locale.t(f"desk.outcome.{outcome}")
+        return locale.t(f"admin.desk.step.{outcome}")
+
+    return label
+
+
+async def queue(request: web.Request) -> web.Response:
+    services = services_of(request)
+    async with services.repositories() as repos:
+        context = {
+            "cases": await repos.desk.queue(),
+            "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),
+            "desk_on": services.protocol.desk_after is not None,
+            "outcome_label": _outcome_label(request),
+        }
+    return await _page(request, "desk.html", context)
+
+
+async def case_page(request: web.Request) -> web.Response:
+    staff = session_of(request).admin.name
+    try:
+        async with services_of(request).unit_of_work() as work:
+            found = await desk.case_file(work, _int(request.match_info["case_id"]), staff)
+    except Refused:
+        raise web.HTTPNotFound(text="no such case") from None
+    return await _page(
+        request,
+        "desk_case.html",
+        {
+            "file": found,
+            "staff": staff,
+            "call_results": desk.CALL_RESULTS,
+            "outcomes": (*desk.OUTCOMES, desk.CONTINUING),
+            "outcome_label": _outcome_label(request),
+        },
+    )
+
+
+async def case_action(request: web.Request) -> web.Response:
+    """take, call (result, note), note (note) or close (outcome, note), as the staff member
+    signed in; then back to the case."""
+    case_id = _int(request.match_info["case_id"])
+    form = await request.post()
+    action = str(form.get("action", ""))
+    staff = session_of(request).admin.name
+    note = str(form.get("note", ""))
+    try:
+        async with services_of(request).unit_of_work() as work:
+            if action == "take":
+                await desk.take(work, case_id, staff)
+            elif action == "call":
+                await desk.log_call(work, case_id, staff, str(form.get("result", "")), note)
+            elif action == "note":
+                await desk.add_note(work, case_id, staff, note)
+            elif action == "close":
+                await desk.close(work, case_id, staff, str(form.get("outcome", "")), note)
+            else:
+                raise web.HTTPBadRequest(text="unknown action")
+    except Refused as refused:
+        raise _refused(request, refused) from None
+    raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
+
+
+def add_routes(console: web.Application) -> None:
+    add = console.router.add_route
+    add("GET", "/desk", queue)
+    add("GET", "/desk/{case_id}", case_page)
+    add("POST", "/desk/{case_id}", case_action)

@@ -1,0 +1,267 @@
+"""The last rung: the 社協 or city desk.
+
+An alert nobody took, even after it was sent again, becomes a case at the desk (where the
+deployment has one: MIMAMORI_DESK_AFTER). Staff take a case (the others see who), log each
+call, note what they learn, and close it with an outcome. A safe outcome closes the alert and
+tells the managers the desk found the person safe; another outcome closes the alert and tells
+them the desk will call; 連絡がつかないまま継続 keeps the case open. Whatever the person or a
+manager does meanwhile (OK, 対応します, 無事を確認しました, a block) shows on the case, and the
+person's own OK or a manager's confirmation closes it. `care.protocol` decides all of it; this
+module carries it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from care import sharing
+from care.errors import Refusal, Refused
+from care.ladder import WAITS, Step, due_step
+from care.notify import display_name, notify_managers, tell_managers_about
+from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
+from care.services import UnitOfWork
+from ground.i18n import Locale
+from ground.telling import Telling
+from storage.desk import DeskCase, DeskStep
+from storage.models import OPEN_STATES, CheckinRound, Member, RoundState
+
+CALL_RESULTS = ("reached", "no_answer", "voicemail", "wrong_number")
+# 無事: 外出していた, 入院していた, 寝ていた, 電話の電池切れ, 操作が分からなかった
+SAFE_OUTCOMES = ("out", "hospital", "asleep", "battery", "confused")
+# 救急搬送, 警察対応, 亡くなっていた
+OTHER_OUTCOMES = ("ambulance", "police", "died")
+OUTCOMES = SAFE_OUTCOMES + OTHER_OUTCOMES
+CONTINUING = "unreachable"  # 連絡がつかないまま継続: a step; the case stays open
+NOTE_LIMIT = 1000
+
+# What the protocol tells the desk, as the step it leaves on the case; SAFE and CONFIRMED
+# also close it (the person's own OK, a manager's confirmation).
+_HEARD = {
+    Fact.SAFE: "answered",
+    Fact.CONFIRMED: "family_confirmed",
+    Fact.TAKEN: "family_took",
+    Fact.STOPPED: "stopped",
+}
+_CLOSING = (Fact.SAFE, Fact.CONFIRMED)
+
+
+async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
+    """Alerts nobody took within `desk_after` of being sent again become cases at the desk,
+    and the managers hear the desk has it. -> how many rounds were looked at."""
+    protocol = work.services.protocol
+    if protocol.desk_after is None:
+        return 0
+    wait = WAITS[Step.ESCALATE]
+    since = protocol.waiting_since_at_most(Step.ESCALATE, work.now)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        if due_step(checkin, protocol, work.now) is not Step.ESCALATE:
+            continue
+        decision = decide(stage_of(checkin), Event.ESCALATE)
+        if decision is None:
+            continue
+        member = members[checkin.member_id]
+        await work.repos.rounds.mark_escalated(checkin.id, work.now)
+        for tell in decision.tell:
+            if tell.audience is Audience.DESK and tell.fact is Fact.CASE:
+                reason = "help" if checkin.urgent else "untaken"
+                await open_case(work, member, reason, checkin)
+            elif tell.fact is Fact.AT_DESK:
+                await tell_managers_about(
+                    work, member, "at_desk", "desk.at_desk_notice", round_id=checkin.id
+                )
+    return len(rounds)
+
+
+async def open_case(
+    work: UnitOfWork,
+    member: Member,
+    reason: str,
+    checkin: CheckinRound | None = None,
+    roll_call_id: int | None = None,
+) -> int | None:
+    """A case for the desk (once per round). -> its id, or None if the round had one."""
+    urgent = reason != "untaken"
+    case_id = await work.repos.desk.open_case(
+        member.id,
+        reason,
+        urgent,
+        work.now,
+        round_id=checkin.id if checkin else None,
+        roll_call_id=roll_call_id,
+    )
+    if case_id is not None:
+        await work.repos.desk.add_step(case_id, "", "opened", work.now, result=reason)
+    return case_id
+
+
+async def hear(work: UnitOfWork, checkin: CheckinRound | None, fact: Fact, who: str = "") -> None:
+    """What the protocol tells the desk about a round, on the round's open case (none: there
+    is nobody at the desk to tell)."""
+    if checkin is None or fact not in _HEARD:
+        return
+    case = await work.repos.desk.open_of_round(checkin.id)
+    if case is None:
+        return
+    kind = _HEARD[fact]
+    await work.repos.desk.add_step(case.id, "", kind, work.now, note=who or None)
+    if fact in _CLOSING:
+        await work.repos.desk.close(case.id, "", kind, who or None, work.now)
+
+
+async def hear_all(
+    work: UnitOfWork, checkin: CheckinRound | None, decision: Decision | None, who: str = ""
+) -> None:
+    """Every fact a decision tells the desk, carried out on the round's case."""
+    for tell in decision.tell if decision is not None else ():
+        if tell.audience is Audience.DESK:
+            await hear(work, checkin, tell.fact, who)
+
+
+async def case_of(work: UnitOfWork, case_id: int | None) -> DeskCase:
+    case = await work.repos.desk.get(case_id) if case_id else None
+    if case is None:
+        raise Refused(Refusal.NO_SUCH_CASE)
+    return case
+
+
+async def _open(work: UnitOfWork, case_id: int | None) -> DeskCase:
+    case = await case_of(work, case_id)
+    if not case.open:
+        raise Refused(Refusal.CASE_CLOSED)
+    return case
+
+
+def _note(text: str | None) -> str | None:
+    cleaned = (text or "").strip()
+    if len(cleaned) > NOTE_LIMIT or any(ord(ch) < 32 and ch not in "\n\t" for ch in cleaned):
+        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    return cleaned or None
+
+
+async def take(work: UnitOfWork, case_id: int | None, staff: str) -> DeskCase:
+    """The first staff member to take a case has it; the others see who. -> the case now."""
+    case = await _open(work, case_id)
+    if await work.repos.desk.take(case.id, staff, work.now):
+        await work.repos.desk.add_step(case.id, staff, "taken", work.now)
+        await work.repos.admin.audit(staff, "desk_taken", f"case {case.id}", work.now)
+    return await case_of(work, case.id)
+
+
+async def log_call(
+    work: UnitOfWork, case_id: int | None, staff: str, result: str, note: str | None = None
+) -> None:
+    """A call made (つながった, 出ない, 留守電, 番号違い), with what was said."""
+    case = await _open(work, case_id)
+    if result not in CALL_RESULTS:
+        raise Refused(Refusal.NOT_ALLOWED)
+    await work.repos.desk.add_step(case.id, staff, "call", work.now, result, _note(note))
+    await work.repos.admin.audit(staff, "desk_call", f"case {case.id}: {result}", work.now)
+
+
+async def add_note(work: UnitOfWork, case_id: int | None, staff: str, note: str) -> None:
+    case = await _open(work, case_id)
+    text = _note(note)
+    if text is None:
+        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    await work.repos.desk.add_step(case.id, staff, "note", work.now, note=text)
+    await work.repos.admin.audit(staff, "desk_note", f"case {case.id}", work.now)
+
+
+async def close(
+    work: UnitOfWork, case_id: int | None, staff: str, outcome: str, note: str | None = None
+) -> DeskCase:
+    """The case's outcome. 無事 closes the alert and the managers hear the desk found the
+    person safe; 救急搬送, 警察対応 or 亡くなっていた close it and they hear the desk will call
+    them (what happened is said by a person, not by the bot); 連絡がつかないまま継続 keeps it
+    open. -> the case now."""
+    case = await _open(work, case_id)
+    text = _note(note)
+    if outcome == CONTINUING:
+        await work.repos.desk.add_step(case.id, staff, "continued", work.now, outcome, text)
+        await work.repos.admin.audit(staff, "desk_continued", f"case {case.id}", work.now)
+        return case
+    if outcome not in OUTCOMES:
+        raise Refused(Refusal.NOT_ALLOWED)
+    member = await work.repos.members.get(case.member_id)
+    checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
+    if member is not None and checkin is not None and checkin.state in OPEN_STATES:
+        await _close_alert(work, member, checkin, outcome)
+    await work.repos.desk.close(case.id, staff, outcome, text, work.now)
+    await work.repos.desk.add_step(case.id, staff, "closed", work.now, outcome, text)
+    await work.repos.admin.audit(staff, "desk_closed", f"case {case.id}: {outcome}", work.now)
+    return await case_of(work, case.id)
+
+
+async def _close_alert(
+    work: UnitOfWork, member: Member, checkin: CheckinRound, outcome: str
+) -> None:
+    safe = outcome in SAFE_OUTCOMES
+    decision = decide(stage_of(checkin), Event.DESK_SAFE if safe else Event.DESK_CLOSE)
+    if decision is None:
+        return
+    if safe:
+        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "desk_confirmed", work.now)
+    else:
+        await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, "desk_closed", work.now)
+
+    def build(locale: Locale, manager: Member) -> list[Telling]:
+        key = "desk.confirmed_notice" if safe else "desk.closed_notice"
+        text = locale.t(
+            key, name=display_name(locale, member), outcome=locale.t(f"desk.outcome.{outcome}")
+        )
+        return [Telling.sentence(locale.language, text)]
+
+    for tell in decision.tell:
+        if tell.fact in (Fact.DESK_CONFIRMED, Fact.DESK_CLOSED):
+            purpose = "desk_confirmed" if safe else "desk_closed"
+            await notify_managers(work, member, purpose, build, round_id=checkin.id)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """What the desk sees of a case: the person as they agreed to show themselves to those
+    who watch over them (the same 「見せる」 as their managers'), who was told when, their
+    recent answers, and every step taken."""
+
+    case: DeskCase
+    member: Member
+    shown: bool  # the person shows 氏名, 電話番号 and 緊急時メモ to at least one manager
+    tel: str | None
+    told: list[dict[str, Any]]
+    managers: list[Member]
+    rounds: list[CheckinRound]
+    steps: list[DeskStep]
+    alert_open: bool
+
+
+RECENT = timedelta(days=14)
+VIEW_AUDIT_EVERY = timedelta(hours=1)
+
+
+async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFile:
+    """The case as the desk reads it; reading a person's details is audited (once an hour
+    per staff member and case)."""
+    case = await case_of(work, case_id)
+    member = await work.repos.members.get(case.member_id)
+    if member is None:
+        raise Refused(Refusal.NO_SUCH_CASE)
+    shown = bool(await sharing.shown_to(work, member))
+    checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
+    scope = f"desk:{case.id}:{staff}"
+    if not await work.repos.admin.audited_since("desk_viewed", scope, work.now - VIEW_AUDIT_EVERY):
+        await work.repos.admin.audit(staff, "desk_viewed", f"case {case.id}", work.now, scope)
+    return CaseFile(
+        case=case,
+        member=member,
+        shown=shown,
+        tel=sharing.tel_uri(member.personal.phone) if shown else None,
+        told=await work.repos.stats.told_about(case.round_id) if case.round_id else [],
+        managers=await work.repos.teams.managers_watching(member.id),
+        rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
+        steps=await work.repos.desk.steps(case.id),
+        alert_open=checkin is not None and checkin.state in OPEN_STATES,
+    )

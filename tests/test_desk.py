@@ -1,0 +1,265 @@
+"""The last rung: an alert nobody takes, even sent again, lands at the 社協 or city desk as a
+case in the console; staff take it, log their calls and close it with an outcome. Driven
+through the webhook, the sweep and the console, with the fake LINE and a fake clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from tests import line_webhook as hook
+from tests.conftest import Bot
+from tests.drivers import (
+    add_admin,
+    alerted,
+    button,
+    csrf,
+    login,
+    run_to,
+    tokyo,
+    watched_resident,
+)
+from tests.wording import JA, said, says, t
+
+HOUR = timedelta(hours=1)
+
+
+async def desk_bot(start_bot: Callable[..., Awaitable[Bot]]) -> Bot:
+    return await start_bot(desk_after=HOUR)
+
+
+async def at_the_desk(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
+    """Alerted 11/25 12:00, sent again at 13:00, nobody took it: the desk has it at 14:00."""
+    resident, ids = await alerted(bot, managers)
+    await run_to(bot, tokyo(11, 25, 13))
+    await run_to(bot, tokyo(11, 25, 13, 59))
+    async with bot.repos() as repos:
+        assert await repos.desk.queue() == [], "not before the hour is up"
+    await run_to(bot, tokyo(11, 25, 14, 1))
+    return resident, ids
+
+
+async def case_ids(bot: Bot) -> list[int]:
+    async with bot.repos() as repos:
+        return [case["id"] for case in await repos.desk.queue()]
+
+
+async def act(bot: Bot, case_id: int, **form: str) -> tuple[int, str]:
+    """A staff member's action on the case page, and what it sent delivered."""
+    token = await csrf(bot.client, f"/admin/desk/{case_id}")
+    response = await bot.client.post(
+        f"/admin/desk/{case_id}", data={"csrf_token": token, **form}, allow_redirects=False
+    )
+    await bot.settle()
+    return response.status, await response.text()
+
+
+async def as_staff(bot: Bot, name: str) -> None:
+    await bot.client.post("/admin/logout", data={"csrf_token": await csrf(bot.client)})
+    assert await login(bot.client, name) == 200
+
+
+def admin_text(key: str, **values: str) -> str:
+    return JA.t(f"admin.{key}", **values)
+
+
+async def test_an_alert_nobody_takes_lands_at_the_desk_and_the_desk_finds_her_safe(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son, daughter) = await at_the_desk(bot, ["son", "daughter"])
+    for manager in (son, daughter):
+        assert said(bot.line.texts_to(manager), "desk.at_desk_notice", name="resident")
+    (case_id,) = await case_ids(bot)
+
+    # Two staff members: the first takes the case and logs a call nobody answered.
+    for name in ("desk-a", "desk-b"):
+        await add_admin(bot, name)
+    assert await login(bot.client, "desk-a") == 200
+    queue = await (await bot.client.get("/admin/desk")).text()
+    assert f'data-case="{case_id}"' in queue and admin_text("desk.reason.untaken") in queue
+    assert (await act(bot, case_id, action="take"))[0] == 303
+    assert (await act(bot, case_id, action="call", result="no_answer", note="2回"))[0] == 303
+
+    # The second looks: she sees who has it, and taking it changes nothing.
+    await as_staff(bot, "desk-b")
+    page = await (await bot.client.get(f"/admin/desk/{case_id}")).text()
+    assert admin_text("desk.taken_by_other", name="desk-a") in page
+    assert (await act(bot, case_id, action="take"))[0] == 303
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+    assert case is not None and case.taken_by == "desk-a"
+
+    # She reaches the resident, who had slept through it: the alert closes as found safe.
+    await act(bot, case_id, action="call", result="reached")
+    status, _ = await act(bot, case_id, action="close", outcome="asleep", note="昼寝")
+    assert status == 303
+    outcome = JA.t("desk.outcome.asleep")
+    for manager in (son, daughter):
+        assert said(
+            bot.line.texts_to(manager), "desk.confirmed_notice", name="resident", outcome=outcome
+        )
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+        steps = await repos.desk.steps(case_id)
+        (state, reason) = await repos.conn.fetch_one(
+            "SELECT state, close_reason FROM checkin_rounds WHERE id = ?", (case.round_id,)
+        )
+        audit = await repos.admin.audit_log()
+    assert (
+        case is not None
+        and not case.open
+        and (case.outcome, case.closed_by)
+        == (
+            "asleep",
+            "desk-b",
+        )
+    )
+    assert [(s.staff, s.kind, s.result) for s in steps] == [
+        ("", "opened", "untaken"),
+        ("desk-a", "taken", None),
+        ("desk-a", "call", "no_answer"),
+        ("desk-b", "call", "reached"),
+        ("desk-b", "closed", "asleep"),
+    ]
+    assert (state, reason) == ("answered", "desk_confirmed")
+    done = {(row["admin_name"], row["action"]) for row in audit}
+    assert {("desk-a", "desk_taken"), ("desk-a", "desk_call"), ("desk-b", "desk_closed")} <= done
+    page = await (await bot.client.get("/admin/desk")).text()
+    assert admin_text("desk.none") in page and outcome in page
+    # Closed: nothing more is done to it.
+    status, text = await act(bot, case_id, action="note", note="x")
+    assert status == 400 and text == admin_text("refused.case_closed")
+
+
+async def test_her_own_ok_closes_the_case_and_only_then_is_anyone_told_safe(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    assert not said(bot.line.texts_to(son), "safe.body", name="resident")
+    await bot.tap(resident, button(bot, resident, t("checkin.ok_button")))
+    assert said(bot.line.texts_to(son), "safe.body", name="resident")
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+    assert case is not None and (case.outcome, case.closed_by) == ("answered", "")
+
+
+async def test_a_family_member_who_takes_it_late_shows_on_the_case(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    _, (son, daughter) = await at_the_desk(bot, ["son", "daughter"])
+    (case_id,) = await case_ids(bot)
+    await bot.tap(son, button(bot, son, t("alert.take_button")))
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+        kinds = [s.kind for s in await repos.desk.steps(case_id)]
+    assert case is not None and case.open and kinds[-1] == "family_took"
+    await bot.tap(son, button(bot, son, t("alert.safe_button")))
+    assert said(bot.line.texts_to(daughter), "alert.confirmed_notice", name="resident")
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+    assert case is not None and case.outcome == "family_confirmed"
+
+
+async def test_an_outcome_that_is_not_safe_never_tells_the_family_safe(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    _, (son,) = await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    before = len(bot.line.texts_to(son))
+    assert (await act(bot, case_id, action="close", outcome="ambulance"))[0] == 303
+    new = bot.line.texts_to(son)[before:]
+    assert said(new, "desk.closed_notice", name="resident")
+    assert not any(
+        says(text, key, name="resident")
+        for text in new
+        for key in ("safe.body", "desk.confirmed_notice", "alert.confirmed_notice")
+    )
+    assert JA.t("desk.outcome.ambulance") not in "".join(new), "a person says it, not the bot"
+
+
+async def test_still_unreachable_keeps_the_case_open(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    assert (await act(bot, case_id, action="close", outcome="unreachable"))[0] == 303
+    assert await case_ids(bot) == [case_id]
+
+
+async def test_a_call_for_help_nobody_took_comes_first_in_the_queue(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    await at_the_desk(bot, ["son"])
+    helped, _ = await watched_resident(bot, "neighbour", ["daughter"])
+    await bot.tap(helped, bot.codec.encode("ok", t=0, v="help"))
+    await bot.advance(HOUR + timedelta(minutes=1))  # the urgent alert sent again
+    await bot.advance(HOUR + timedelta(minutes=1))  # and still nobody: the desk
+    async with bot.repos() as repos:
+        queue = await repos.desk.queue()
+    assert [(c["reason"], bool(c["urgent"])) for c in queue] == [
+        ("help", True),
+        ("untaken", False),
+    ]
+
+
+async def test_without_a_desk_an_alert_stays_with_the_managers(bot: Bot) -> None:
+    _, (son,) = await alerted(bot, ["son"])
+    await run_to(bot, tokyo(11, 26, 8))
+    async with bot.repos() as repos:
+        (count,) = await repos.conn.fetch_one("SELECT COUNT(*) FROM desk_cases", ())
+    assert count == 0
+    assert not said(bot.line.texts_to(son), "desk.at_desk_notice", name="resident")
+
+
+async def test_blocking_the_bot_while_at_the_desk_leaves_the_case_open(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, _ = await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    await bot.post(hook.unfollow(resident, bot.clock.now()))
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+        kinds = [s.kind for s in await repos.desk.steps(case_id)]
+    assert case is not None and case.open and kinds[-1] == "stopped"
+
+
+async def test_bad_requests_change_nothing(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await desk_bot(start_bot)
+    await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    await add_admin(bot, "desk-a")
+    assert (await bot.client.get("/admin/desk", allow_redirects=False)).status in (302, 303)
+    assert await login(bot.client, "desk-a") == 200
+    assert (await bot.client.get("/admin/desk/999")).status == 404
+    assert (await bot.client.get("/admin/desk/abc")).status == 404
+    forged = await bot.client.post(
+        f"/admin/desk/{case_id}", data={"action": "take", "csrf_token": "forged"}
+    )
+    assert forged.status == 403
+    status, _ = await act(bot, case_id, action="call", result="busy-ish")
+    assert status == 400
+    status, text = await act(bot, case_id, action="note", note="あ" * 1001)
+    assert status == 400 and text == admin_text("refused.invalid_note", limit="1000")
+    status, _ = await act(bot, case_id, action="close", outcome="fine")
+    assert status == 400
+    status, _ = await act(bot, case_id, action="dance")
+    assert status == 400
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+        steps = await repos.desk.steps(case_id)
+    assert case is not None and case.open and case.taken_by is None and len(steps) == 1
+    page = await (await bot.client.get(f"/admin/desk/{case_id}")).text()
+    assert not re.search(r"<script", page.split("<main>")[1])
