@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from care.ladder import next_step
 from care.protocol import ALERT_STAGES, BY_DESK, Event, Fact, Stage, decide, stage_of
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
@@ -37,14 +38,15 @@ from storage.models import OPEN_STATES, CheckinRound
 from tests import line_webhook as hook
 from tests import wording
 from tests.conftest import LOGIN_CHANNEL, SECRET, START, Bot
-from tests.drivers import create_team, join
+from tests.drivers import add_admin, create_team, csrf, join, login
 from tests.fake_line import FakeLine, message_text, postbacks_in
 from tests.wording import JA, says, t
 
 LIVES = int(os.environ.get("MIMAMORI_LIVES", "12"))
 STEPS = int(os.environ.get("MIMAMORI_LIFE_STEPS", "24"))
 RESIDENT, FIRST, SECOND, THIRD = "resident", "son", "daughter", "minsei"
-SAYS_SAFE = ("safe.body", "alert.confirmed_notice")
+SAYS_SAFE = ("safe.body", "alert.confirmed_notice", "desk.confirmed_notice")
+STAFF = "desk-staff"
 
 
 # -- the pure protocol: every table path, with nothing but the table ------------------------
@@ -139,8 +141,10 @@ class Lives(RuleBasedStateMachine):
             liff_sdk_url=f"{self.line.url}/liff-sdk.js",
             locale_overrides=wording.REWORDED,
             strict_transactions=True,
+            desk_after=timedelta(hours=1),
         )
         self.bot = await self._boot()
+        await add_admin(self.bot, STAFF)
         self.resident = await self.bot.follow(RESIDENT)
         codes = await create_team(self.bot, self.resident, "family", as_user=True)
         self.manager_code = codes["manager"]
@@ -336,6 +340,37 @@ class Lives(RuleBasedStateMachine):
         data = self.codec.encode("team_leave_yes", t=self.team_id)
         self._act("leave", self.bot.tap(uid, data))
 
+    # -- the desk --------------------------------------------------------------------------
+
+    @rule(outcome=st.sampled_from(["asleep", "ambulance", "unreachable", "call"]))
+    def desk_acts(self, outcome: str) -> None:
+        """Staff at the desk act on the resident's open case, if she has one: a call, or an
+        outcome (found safe, 救急搬送, still unreachable)."""
+
+        async def acting() -> None:
+            async with self.bot.repos() as repos:
+                cases = [c for c in await repos.desk.queue() if c["member_id"] == self.member_id]
+            if not cases:
+                return
+            client = self.bot.client
+            if (await client.get("/admin/desk", allow_redirects=False)).status != 200:
+                assert await login(client, STAFF) == 200
+            path = f"/admin/desk/{cases[0]['id']}"
+            form = (
+                {"action": "call", "result": "no_answer"}
+                if outcome == "call"
+                else {"action": "close", "outcome": outcome}
+            )
+            token = await csrf(client, path)
+            response = await client.post(
+                path, data={"csrf_token": token, **form}, allow_redirects=False
+            )
+            assert response.status == 303, await response.text()
+            await self.bot.settle()
+
+        name = "desk_safe" if outcome == "asleep" else "desk"
+        self._act(name, acting())
+
     # -- time and the server ---------------------------------------------------------------
 
     def _today(self) -> date:
@@ -358,6 +393,22 @@ class Lives(RuleBasedStateMachine):
             await self.bot.sweep()
 
         self._act("time", to_next())
+
+    @rule(steps=st.integers(1, 4))
+    def silence(self, steps: int) -> None:
+        """Nobody does anything while the ladder climbs: time moves to each next step of the
+        open round (the re-send, the alert, the alert again, the desk) and the sweep acts."""
+
+        async def climbing() -> None:
+            for _ in range(steps):
+                _, current = await self._stage()
+                found = next_step(current, self.bot.services.protocol) if current else None
+                if found is None:
+                    return
+                self.clock.set(max(found[1], self.clock.now()) + timedelta(minutes=1))
+                await self.bot.sweep()
+
+        self._act("time", climbing())
 
     @rule()
     def restarts(self) -> None:
@@ -390,6 +441,8 @@ class Lives(RuleBasedStateMachine):
         self._no_checkin_when_not_asked(calls)
         self._alerts_once_per_round()
         self._closed_stays_closed()
+        self._safe_once_per_round(sent)
+        self._a_case_stays_while_the_alert_is_open()
         self.before_stage = stage
         self.step_name = "none"  # a rule that did nothing leaves nothing to check
 
@@ -399,9 +452,41 @@ class Lives(RuleBasedStateMachine):
                 continue
             text = message_text(message)
             if any(says(text, key) for key in SAYS_SAFE):
-                assert self.step_name in ("ok", "confirm"), (self.step_name, text)
+                assert self.step_name in ("ok", "confirm", "desk_safe"), (self.step_name, text)
                 if self.step_name == "ok":
                     assert self.before_stage in ALERT_STAGES
+
+    def _safe_once_per_round(self, sent: list[tuple[str, dict[str, Any]]]) -> None:
+        """One step tells each manager the person is safe once at most."""
+        told = Counter(
+            uid
+            for uid, message in sent
+            if uid != self.resident and any(says(message_text(message), key) for key in SAYS_SAFE)
+        )
+        assert all(count == 1 for count in told.values()), told
+
+    def _a_case_stays_while_the_alert_is_open(self) -> None:
+        """A case at the desk closes only with the alert, or by the desk's own outcome: never
+        does an open alert lose its case, nor a case outlive a safe answer."""
+        stage, current = self.run(self._stage())
+
+        async def cases() -> list[Any]:
+            async with self.bot.repos() as repos:
+                rows = await repos.conn.fetch_all(
+                    "SELECT round_id, closed_at, outcome FROM desk_cases WHERE member_id = ?",
+                    (self.member_id,),
+                )
+            return list(rows)
+
+        for round_id, closed_at, outcome in self.run(cases()):
+            if current is not None and round_id == current.id:
+                if closed_at is not None:
+                    assert outcome is not None
+            elif closed_at is None:
+                # The round closed: only a stop (block, 退会, pause) leaves the case open.
+                rounds = {r.id: r for r in self.run(self._rounds())}
+                closed = rounds[round_id]
+                assert closed.state.value == "cancelled", (closed, stage)
 
     def _help_reaches_every_manager(self, sent: list[tuple[str, dict[str, Any]]]) -> None:
         if self.step_name not in ("help", "distress") or not self.life.managers:
