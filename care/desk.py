@@ -190,6 +190,9 @@ async def close(
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
     if member is not None and checkin is not None and checkin.state in OPEN_STATES:
         await _close_alert(work, member, checkin, outcome)
+    elif member is not None and case.roll_call_id is not None:
+        # A roll-call's 助けが必要: the managers heard it; they hear what the desk found.
+        await _tell_outcome(work, member, outcome, None)
     await work.repos.desk.close(case.id, staff, outcome, text, work.now)
     await work.repos.desk.add_step(case.id, staff, "closed", work.now, outcome, text)
     await work.repos.admin.audit(staff, "desk_closed", f"case {case.id}: {outcome}", work.now)
@@ -207,6 +210,17 @@ async def _close_alert(
         await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "desk_confirmed", work.now)
     else:
         await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, "desk_closed", work.now)
+    for tell in decision.tell:
+        if tell.fact in (Fact.DESK_CONFIRMED, Fact.DESK_CLOSED):
+            await _tell_outcome(work, member, outcome, checkin.id)
+
+
+async def _tell_outcome(
+    work: UnitOfWork, member: Member, outcome: str, round_id: int | None
+) -> None:
+    """The managers hear the desk found the person safe (and how), or that the desk dealt
+    with it and will call them: what happened otherwise is said by a person, not the bot."""
+    safe = outcome in SAFE_OUTCOMES
 
     def build(locale: Locale, manager: Member) -> list[Telling]:
         key = "desk.confirmed_notice" if safe else "desk.closed_notice"
@@ -215,10 +229,8 @@ async def _close_alert(
         )
         return [Telling.sentence(locale.language, text)]
 
-    for tell in decision.tell:
-        if tell.fact in (Fact.DESK_CONFIRMED, Fact.DESK_CLOSED):
-            purpose = "desk_confirmed" if safe else "desk_closed"
-            await notify_managers(work, member, purpose, build, round_id=checkin.id)
+    purpose = "desk_confirmed" if safe else "desk_closed"
+    await notify_managers(work, member, purpose, build, round_id=round_id)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from care import budget, sharing
+from care import budget, desk, sharing
 from care.errors import Refusal, Refused
 from care.notices import Audience
 from care.notify import address_of, display_name, notify_managers
@@ -247,7 +247,14 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
         )
         return [Telling.sentence(locale.language, body)]
 
-    return await notify_managers(work, member, "rollcall_help", build)
+    told = await notify_managers(work, member, "rollcall_help", build)
+    if (
+        work.services.protocol.desk_after is not None
+        and not await work.repos.desk.open_of_roll_call(member.id, roll_call.id)
+    ):
+        # The desk sees every 助けが必要 of a roll-call at once, beside the managers.
+        await desk.open_case(work, member, "rollcall_help", roll_call_id=roll_call.id)
+    return told
 
 
 async def answer_in_group(

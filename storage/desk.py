@@ -89,6 +89,14 @@ class DeskRepository:
         )
         return DeskCase.from_row(row) if row else None
 
+    async def open_of_roll_call(self, member_id: int, roll_call_id: int) -> DeskCase | None:
+        row = await self._conn.fetch_one(
+            "SELECT * FROM desk_cases WHERE member_id = ? AND roll_call_id = ?"
+            " AND closed_at IS NULL",
+            (member_id, roll_call_id),
+        )
+        return DeskCase.from_row(row) if row else None
+
     async def queue(self) -> list[dict[str, Any]]:
         """Open cases, most urgent first, then the oldest: with the person's name and who
         has each."""

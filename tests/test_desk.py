@@ -13,10 +13,12 @@ from tests.conftest import Bot
 from tests.drivers import (
     add_admin,
     alerted,
+    answer_button,
     button,
     csrf,
     login,
     run_to,
+    start_roll_call,
     tokyo,
     watched_resident,
 )
@@ -263,3 +265,24 @@ async def test_bad_requests_change_nothing(start_bot: Callable[..., Awaitable[Bo
     assert case is not None and case.open and case.taken_by is None and len(steps) == 1
     page = await (await bot.client.get(f"/admin/desk/{case_id}")).text()
     assert not re.search(r"<script", page.split("<main>")[1])
+
+
+async def test_a_roll_call_help_answer_is_a_case_at_once(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    call = await start_roll_call(bot, audience="everyone")
+    for _ in range(2):  # answered twice: still one case
+        await bot.tap(resident, answer_button(bot, resident, "help"))
+    async with bot.repos() as repos:
+        queue = await repos.desk.queue()
+    assert [(c["reason"], c["roll_call_id"], bool(c["urgent"])) for c in queue] == [
+        ("rollcall_help", call, True)
+    ]
+    status, _ = await act(bot, queue[0]["id"], action="close", outcome="out")
+    assert status == 303
+    outcome = JA.t("desk.outcome.out")
+    assert said(bot.line.texts_to(son), "desk.confirmed_notice", name="resident", outcome=outcome)
