@@ -193,7 +193,14 @@ async def flyer(request: web.Request) -> web.Response:
     return render(request, "flyer.html", context)
 
 
-TEAM_ACTIONS = ("rotate_user", "rotate_manager", "add_manager", "remove_manager")
+TEAM_ACTIONS = (
+    "rotate_user",
+    "rotate_manager",
+    "add_manager",
+    "remove_manager",
+    "desk_watch_on",
+    "desk_watch_off",
+)
 
 
 async def team_action(request: web.Request) -> web.Response:
@@ -210,6 +217,8 @@ async def team_action(request: web.Request) -> web.Response:
                 await invites.rotate_invite(work, found, Role(action.removeprefix("rotate_")))
             elif action == "add_manager":
                 await team_service.add_manager(work, found, member_id)
+            elif action.startswith("desk_watch_"):
+                await team_service.set_desk_watched(work, found, action == "desk_watch_on")
             else:
                 await team_service.remove_manager(work, found, member_id)
     except Refused as refused:

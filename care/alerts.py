@@ -102,6 +102,7 @@ async def ask_for_help(
     checkin = await work.repos.rounds.get(round_id)
     assert checkin is not None
     await alert_managers(work, member, checkin)
+    await desk.take_over_now(work, member, checkin)
     return checkin, await work.repos.teams.managers_watching(member.id)
 
 

@@ -64,6 +64,7 @@ class Answered:
     decision: Decision
     open_after: CheckinRound | None  # the person's open round after it (None: none is open)
     told: tuple[Member, ...] = ()  # the managers told (the help alert's, the words')
+    at_desk: bool = False  # the call for help is a case at the desk too
 
     def tells(self, audience: Audience, fact: Fact) -> bool:
         return any(t.audience is audience and t.fact is fact for t in self.decision.tell)
@@ -85,8 +86,12 @@ async def answer(
         await work.repos.members.set_last_ok(member.id, work.now)
     told: list[Member] = []
     raises_help = any(tell.fact is Fact.HELP_ALERT for tell in decision.tell)
-    if raises_help and await work.repos.teams.managers_watching(member.id):
+    at_desk = False
+    if raises_help and (
+        await work.repos.teams.managers_watching(member.id) or await desk.watches(work, member)
+    ):
         checkin, told = await alerts.ask_for_help(work, member, checkin, words)
+        at_desk = await work.repos.desk.open_of_round(checkin.id) is not None
     elif decision.after is Stage.SAFE and checkin is not None:
         await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "ok", work.now, "ok")
     elif decision.after is Stage.UNWELL and checkin is not None:
@@ -107,7 +112,7 @@ async def answer(
             told = await pass_on_words(work, member, checkin, words, kind)
     await desk.hear_all(work, checkin, decision)
     open_after = None if decision.closes else checkin
-    return Answered(stage, decision, open_after, tuple(told))
+    return Answered(stage, decision, open_after, tuple(told), at_desk)
 
 
 def _id(checkin: CheckinRound | None) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -144,7 +145,10 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     for checkin in rounds:
         assert _after_silence(checkin) is Stage.ALERTED
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
-        await alerts.alert_managers(work, members[checkin.member_id], checkin)
+        member = members[checkin.member_id]
+        await alerts.alert_managers(work, member, checkin)
+        alerted = replace(checkin, state=RoundState.ALERTED, alerted_at=work.now)
+        await desk.take_over_now(work, member, alerted)
     return len(rounds)
 
 

@@ -63,17 +63,38 @@ async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
         decision = decide(stage_of(checkin), Event.ESCALATE)
         if decision is None:
             continue
-        member = members[checkin.member_id]
-        await work.repos.rounds.mark_escalated(checkin.id, work.now)
-        for tell in decision.tell:
-            if tell.audience is Audience.DESK and tell.fact is Fact.CASE:
-                reason = "help" if checkin.urgent else "untaken"
-                await open_case(work, member, reason, checkin)
-            elif tell.fact is Fact.AT_DESK:
-                await tell_managers_about(
-                    work, member, "at_desk", "desk.at_desk_notice", round_id=checkin.id
-                )
+        await _escalate(work, members[checkin.member_id], checkin, decision, "desk.at_desk_notice")
     return len(rounds)
+
+
+async def watches(work: UnitOfWork, member: Member) -> bool:
+    """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
+    if work.services.protocol.desk_after is None:
+        return False
+    return await work.repos.teams.desk_watches(member.id)
+
+
+async def take_over_now(work: UnitOfWork, member: Member, checkin: CheckinRound) -> bool:
+    """An alert (no answer, or a call for help) of a person the desk watches itself is a
+    case at once. -> True when the desk has it."""
+    if not await watches(work, member):
+        return False
+    decision = decide(stage_of(checkin), Event.ESCALATE)
+    if decision is None:
+        return False
+    await _escalate(work, member, checkin, decision, "desk.watching_notice")
+    return True
+
+
+async def _escalate(
+    work: UnitOfWork, member: Member, checkin: CheckinRound, decision: Decision, notice: str
+) -> None:
+    await work.repos.rounds.mark_escalated(checkin.id, work.now)
+    for tell in decision.tell:
+        if tell.audience is Audience.DESK and tell.fact is Fact.CASE:
+            await open_case(work, member, "help" if checkin.urgent else "untaken", checkin)
+        elif tell.fact is Fact.AT_DESK:
+            await tell_managers_about(work, member, "at_desk", notice, round_id=checkin.id)
 
 
 async def open_case(
@@ -95,6 +116,9 @@ async def open_case(
     )
     if case_id is not None:
         await work.repos.desk.add_step(case_id, "", "opened", work.now, result=reason)
+    elif checkin is not None and (existing := await work.repos.desk.open_of_round(checkin.id)):
+        # The round's case is open already (a second call for help): it shows on it.
+        await work.repos.desk.add_step(existing.id, "", "again", work.now, result=reason)
     return case_id
 
 

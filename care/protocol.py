@@ -183,9 +183,10 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
             return Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
         return None
     if event is Event.ESCALATE:
-        # After the managers' last turn (the alert sent again), where the deployment has a
-        # desk: the desk gets a case and the managers hear that it has it.
-        if stage in (Stage.REALERTED, Stage.HELP):
+        # After the managers' last turn (the alert sent again), or at once for a person the
+        # desk watches itself, where the deployment has a desk: the desk gets a case and the
+        # managers hear that it has it. The ladder says when (care.ladder, care.desk).
+        if stage in (Stage.ALERTED, Stage.REALERTED, Stage.HELP):
             return Decision(
                 Stage.AT_DESK,
                 _tell((Audience.DESK, Fact.CASE), (Audience.MANAGERS, Fact.AT_DESK)),

@@ -124,6 +124,7 @@ class Team:
     default_hour: int
     created_at: datetime
     deleted_at: datetime | None
+    desk_watched: bool = False  # 運営が見守る: the desk watches its users itself
 
     @classmethod
     def from_row(cls, row: Any) -> Team:
@@ -134,6 +135,7 @@ class Team:
             default_hour=row["default_hour"],
             created_at=required_time(row["created_at"]),
             deleted_at=from_db(row["deleted_at"]),
+            desk_watched=bool(row["desk_watched"]),
         )
 
 

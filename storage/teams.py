@@ -154,6 +154,21 @@ class TeamRepository:
             (user_id, manager_id),
         )
 
+    async def set_desk_watched(self, team_id: int, watched: bool) -> None:
+        await self._conn.execute(
+            "UPDATE teams SET desk_watched = ? WHERE id = ?", (int(watched), team_id)
+        )
+
+    async def desk_watches(self, member_id: int) -> bool:
+        """The person is a user of a team the desk watches itself."""
+        row = await self._conn.fetch_one(
+            "SELECT 1 FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+            " WHERE tm.member_id = ? AND tm.role = 'user' AND t.desk_watched = 1"
+            " AND t.deleted_at IS NULL",
+            (member_id,),
+        )
+        return row is not None
+
     async def shares_personal(self, user_id: int, manager_id: int) -> bool:
         row = await self._conn.fetch_one(
             "SELECT 1 FROM personal_shares WHERE user_id = ? AND manager_id = ?",

@@ -8,6 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from storage.database import to_db
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
@@ -286,3 +287,80 @@ async def test_a_roll_call_help_answer_is_a_case_at_once(
     assert status == 303
     outcome = JA.t("desk.outcome.out")
     assert said(bot.line.texts_to(son), "desk.confirmed_notice", name="resident", outcome=outcome)
+
+
+async def desk_watches_the_team_of(bot: Bot, uid: str) -> None:
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+        assert member is not None
+        ((team, _),) = await repos.teams.teams_of(member.id)
+    token = await csrf(bot.client, f"/admin/teams/{team.id}")
+    response = await bot.client.post(
+        f"/admin/teams/{team.id}",
+        data={"csrf_token": token, "action": "desk_watch_on"},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    page = await (await bot.client.get(f"/admin/teams/{team.id}")).text()
+    assert admin_text("team.desk_on") in page
+
+
+async def test_a_person_with_nobody_else_is_watched_by_the_desk_itself(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    alone, _ = await watched_resident(bot, "resident", [])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    await desk_watches_the_team_of(bot, alone)
+
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    async with bot.repos() as repos:
+        queue = await repos.desk.queue()
+    assert [(c["reason"], c["opened_at"]) for c in queue] == [
+        ("untaken", to_db(tokyo(11, 25, 12)))
+    ], "a case the moment the alert is due: no manager's turn to wait for"
+
+    # Her call for help reaches the desk at once, and she is told it did.
+    await bot.tap(alone, bot.codec.encode("ok", t=0, v="help"))
+    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names=JA.t("desk.name"))
+    async with bot.repos() as repos:
+        (case,) = await repos.desk.queue()
+        kinds = [s.kind for s in await repos.desk.steps(case["id"])]
+    assert kinds == ["opened", "again"]
+
+
+async def test_a_desk_watched_teams_managers_hear_the_desk_has_it_too(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    await desk_watches_the_team_of(bot, resident)
+    await bot.tap(resident, bot.codec.encode("ok", t=0, v="help"))
+    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names=f"son、{JA.t('desk.name')}")
+    assert said(bot.line.texts_to(son), "desk.watching_notice", name="resident")
+    assert [c["reason"] for c in await await_queue(bot)] == ["help"]
+
+
+async def await_queue(bot: Bot) -> list[dict[str, object]]:
+    async with bot.repos() as repos:
+        return await repos.desk.queue()
+
+
+async def test_no_desk_no_desk_watched_team(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", [])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(resident)
+        assert member is not None
+        ((team, _),) = await repos.teams.teams_of(member.id)
+    token = await csrf(bot.client, f"/admin/teams/{team.id}")
+    response = await bot.client.post(
+        f"/admin/teams/{team.id}", data={"csrf_token": token, "action": "desk_watch_on"}
+    )
+    assert response.status == 400 and await response.text() == admin_text("refused.no_desk")

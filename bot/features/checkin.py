@@ -97,10 +97,13 @@ async def on_ok(ctx: PersonContext) -> None:
 
 def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
     told = answered.answered.told
-    if not told:
+    names = [display_name(ctx.locale, m) for m in told]
+    if answered.answered.at_desk:
+        names.append(ctx.t("desk.name"))
+    if not names:
         return messages.text(ctx.t("checkin.help_nobody"))
-    names = "、".join(display_name(ctx.locale, m) for m in told)
-    return messages.text(ctx.t("checkin.help_sent", names=names))
+    joined = "、".join(names)
+    return messages.text(ctx.t("checkin.help_sent", names=joined))
 
 
 @router.on(PostbackEvent, action("take"))

@@ -31,3 +31,6 @@ CREATE TABLE desk_steps (
     note TEXT
 );
 CREATE INDEX desk_steps_case ON desk_steps (case_id, id);
+-- 運営が見守る: a team the desk itself watches (people with nobody else): its alerts are cases
+-- at once.
+ALTER TABLE teams ADD COLUMN desk_watched INTEGER NOT NULL DEFAULT 0;
