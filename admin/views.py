@@ -172,7 +172,10 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         states = {
             member.id: await people.state_of(work, member) for member in members[Role.USER.value]
         }
+        turns = await work.repos.teams.turns_in(team.id)
     return {
+        "turns": turns,
+        "turn_choices": team_service.TURNS,
         "team": team,
         "invites": {r.value: i for r, i in codes.items()},
         "members": members,
@@ -200,6 +203,8 @@ TEAM_ACTIONS = (
     "remove_manager",
     "desk_watch_on",
     "desk_watch_off",
+    "set_turn",
+    "set_turn_minutes",
 )
 
 
@@ -219,6 +224,11 @@ async def team_action(request: web.Request) -> web.Response:
                 await team_service.add_manager(work, found, member_id)
             elif action.startswith("desk_watch_"):
                 await team_service.set_desk_watched(work, found, action == "desk_watch_on")
+            elif action == "set_turn":
+                await team_service.set_turn(work, found, member_id, _int(form.get("turn")))
+            elif action == "set_turn_minutes":
+                minutes = _int(form.get("minutes")) if form.get("minutes") else None
+                await team_service.set_turn_minutes(work, found, minutes)
             else:
                 await team_service.remove_manager(work, found, member_id)
     except Refused as refused:

@@ -4,6 +4,7 @@ safe (無事を確認しました), the alert sent again when nobody took it, an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from care import desk, sharing
 from care.errors import Refusal, Refused
@@ -18,10 +19,74 @@ from storage.models import CheckinRound, Member
 WORDS_QUOTED = 1000  # characters of a person's message quoted to the managers
 
 
+@dataclass(frozen=True)
+class Turns:
+    """Who is told in which order: manager ids by turn, and how long each turn lasts."""
+
+    order: list[list[int]]
+    length: timedelta
+
+
+async def turns_of(work: UnitOfWork, member: Member) -> Turns:
+    """The turns of the person's managers, as their teams set them (all in one turn by
+    default: everyone at once); each turn lasts the team's turn length, or `realert_after`."""
+    turn_of = await work.repos.teams.manager_turns(member.id)
+    watching = {m.id for m in await work.repos.teams.managers_watching(member.id)}
+    order: dict[int, list[int]] = {}
+    for manager_id, turn in sorted(turn_of.items()):
+        if manager_id in watching:
+            order.setdefault(turn, []).append(manager_id)
+    minutes = await work.repos.teams.turn_minutes(member.id)
+    length = timedelta(minutes=minutes) if minutes else work.services.protocol.realert_after
+    return Turns([order[turn] for turn in sorted(order)], length)
+
+
+async def alert_first_turn(work: UnitOfWork, member: Member, checkin: CheckinRound) -> int:
+    """No answer: the managers of the first turn are alerted (everyone, without turns); the
+    next turn's moment is set. -> how many were told."""
+    turns = await turns_of(work, member)
+    first = turns.order[0] if turns.order else []
+    later = len(turns.order) > 1
+    await work.repos.rounds.told_turn(
+        checkin.id, 1, work.now, work.now + turns.length if later else None
+    )
+    return await alert_managers(work, member, checkin, only=first if later else None)
+
+
+async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
+    """Alerts nobody took within a turn go to the managers of the next turn (those told
+    before keep theirs). -> how many rounds were looked at."""
+    wait, protocol = WAITS[Step.NEXT_TURN], work.services.protocol
+    since = protocol.waiting_since_at_most(Step.NEXT_TURN, work.now)
+    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        if due_step(checkin, protocol, work.now) is not Step.NEXT_TURN:
+            continue
+        if decide(stage_of(checkin), Event.NEXT_TURN) is None:
+            continue
+        member = members[checkin.member_id]
+        turns = await turns_of(work, member)
+        told = checkin.turn
+        if told >= len(turns.order):  # managers left since: no turn is left
+            await work.repos.rounds.told_turn(checkin.id, told, checkin.turn_at or work.now, None)
+            continue
+        after = work.now + turns.length if told + 1 < len(turns.order) else None
+        await work.repos.rounds.told_turn(checkin.id, told + 1, work.now, after)
+        await alert_managers(work, member, checkin, only=turns.order[told])
+    return len(rounds)
+
+
 async def alert_managers(
-    work: UnitOfWork, member: Member, checkin: CheckinRound, *, again: bool = False
+    work: UnitOfWork,
+    member: Member,
+    checkin: CheckinRound,
+    *,
+    again: bool = False,
+    only: list[int] | None = None,
 ) -> int:
-    """Tell every manager watching the member: no OK came, or they asked for help (urgent).
+    """Tell every manager watching the member (or those in `only`): no OK came, or they
+    asked for help (urgent).
     The alert carries the person's 緊急時メモ and the buttons to take it and to close it.
     Returns how many managers were told."""
     services = work.services
@@ -69,11 +134,12 @@ async def alert_managers(
         return [Telling.card(locale.language, title, "\n\n".join(lines), choices, links)]
 
     postbacks = services.postbacks
-    return await notify_managers(work, member, "alert", build, round_id=checkin.id)
+    return await notify_managers(work, member, "alert", build, round_id=checkin.id, only=only)
 
 
 async def realert_untaken(work: UnitOfWork, limit: int) -> int:
-    """Alerts nobody took within `realert_after` go to every manager again, once."""
+    """Alerts nobody took within `realert_after` of the last turn go to every manager again,
+    once."""
     wait, protocol = WAITS[Step.REALERT], work.services.protocol
     since = protocol.waiting_since_at_most(Step.REALERT, work.now)
     rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)

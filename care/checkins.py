@@ -146,7 +146,7 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
         assert _after_silence(checkin) is Stage.ALERTED
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
         member = members[checkin.member_id]
-        await alerts.alert_managers(work, member, checkin)
+        await alerts.alert_first_turn(work, member, checkin)
         alerted = replace(checkin, state=RoundState.ALERTED, alerted_at=work.now)
         await desk.take_over_now(work, member, alerted)
     return len(rounds)

@@ -1,7 +1,8 @@
-"""The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later, the alert
-sent again when no manager took it within an hour, the case at the desk when nobody took it
-after that either (where the deployment has a desk), and the つながり report 23 h after a
-group's post.
+"""The protocol's escalations as pure rules: the 再送 after 24 h, the alert 3 h later (to the
+managers of the first turn, then of each next turn when its team's turn is up), the alert
+sent again to all when no manager took it within an hour of the last turn, the case at the
+desk when nobody took it after that either (where the deployment has a desk), and the つながり
+report 23 h after a group's post.
 
 Each step waits for a round to sit in one state since one moment (LINE accepting the message
 before it). `WAITS` states that once; the repositories build their SQL filters from it, the
@@ -20,6 +21,7 @@ from storage.models import CheckinRound, GroupRound
 class Step(StrEnum):
     RESEND = "resend"  # 安否通知: the check-in is sent again
     ALERT = "alert"  # 安否通知: every manager watching the person is alerted
+    NEXT_TURN = "next_turn"  # 安否通知: the managers of one turn did not take it; the next told
     REALERT = "realert"  # 安否通知: nobody said 対応します; every manager is alerted again
     ESCALATE = "escalate"  # 安否通知: still nobody took it; a case opens at the desk
     REPORT = "report"  # つながり: the group hears who has not tapped OK
@@ -28,7 +30,8 @@ class Step(StrEnum):
 class Untaken(StrEnum):
     """Which alerts nobody has taken a step waits on."""
 
-    NOT_REALERTED = "not_realerted"  # not taken, not yet sent again
+    TURNS_LEFT = "turns_left"  # not taken, and managers of a later turn not told yet
+    NOT_REALERTED = "not_realerted"  # not taken, every turn told, not yet sent again
     REALERTED = "realerted"  # not taken though sent again, and not yet at the desk
 
 
@@ -50,15 +53,20 @@ class Wait:
         if getattr(round_, "taken_by", None) is not None:
             return False
         realerted = getattr(round_, "realerted_at", None) is not None
+        turns_left = getattr(round_, "next_turn_at", None) is not None
+        if self.untaken is Untaken.TURNS_LEFT:
+            return turns_left and not realerted
         if self.untaken is Untaken.NOT_REALERTED:
-            return not realerted
+            return not realerted and not turns_left
         return realerted and getattr(round_, "escalated_at", None) is None
 
 
 WAITS: dict[Step, Wait] = {
     Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
     Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
-    Step.REALERT: Wait("checkin_rounds", "alerted", "alerted_at", Untaken.NOT_REALERTED),
+    # The next turn's moment is set on the round (each team has its own turn length).
+    Step.NEXT_TURN: Wait("checkin_rounds", "alerted", "next_turn_at", Untaken.TURNS_LEFT),
+    Step.REALERT: Wait("checkin_rounds", "alerted", "turn_at", Untaken.NOT_REALERTED),
     Step.ESCALATE: Wait("checkin_rounds", "alerted", "realerted_at", Untaken.REALERTED),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
@@ -86,6 +94,7 @@ class Protocol:
         waits = {
             Step.RESEND: self.resend_after,
             Step.ALERT: self.alert_after,
+            Step.NEXT_TURN: timedelta(0),
             Step.REALERT: self.realert_after,
             Step.ESCALATE: self.desk_after,
             Step.REPORT: self.report_after,

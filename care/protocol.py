@@ -24,8 +24,8 @@ class Stage(StrEnum):
     IDLE = "idle"  # no round open: the next check-in comes at the schedule's hour
     ASKED = "asked"  # the check-in was sent; no answer yet
     ASKED_AGAIN = "asked_again"  # no answer for 24 h: the check-in was sent again
-    ALERTED = "alerted"  # still no answer 3 h later: every manager was alerted
-    REALERTED = "realerted"  # nobody said 対応します within an hour: alerted again, once
+    ALERTED = "alerted"  # still no answer 3 h later: the managers were alerted, turn by turn
+    REALERTED = "realerted"  # nobody said 対応します an hour after the last turn: all again
     HELP = "help"  # 助けてほしい or words of distress: an urgent alert to every manager
     AT_DESK = "at_desk"  # nobody took it, even sent again: a case is open at the desk
     TAKEN = "taken"  # a manager said 対応します; the alert stays open until found safe
@@ -38,7 +38,8 @@ class Stage(StrEnum):
 class Event(StrEnum):
     DUE = "due"  # the schedule's hour came
     NO_ANSWER = "no_answer"  # the wait of the ladder ran out (24 h, then 3 h)
-    NOBODY_TOOK = "nobody_took"  # an hour after the alert nobody said 対応します
+    NEXT_TURN = "next_turn"  # the managers told so far did not take it within their turn
+    NOBODY_TOOK = "nobody_took"  # an hour after the last turn nobody said 対応します
     OK = "ok"  # 元気です / OK, by the person
     UNWELL = "unwell"  # 少し体調が悪い, by the person
     HELP = "help"  # 助けてほしい, by the person
@@ -56,6 +57,8 @@ class Audience(StrEnum):
     PERSON = "person"  # the person watched
     ALERTED = "alerted"  # the managers this round's alerts reached
     MANAGERS = "managers"  # every manager watching the person now
+    FIRST_TURN = "first_turn"  # the managers told first (all of them, in a team without turns)
+    NEXT_TURN = "next_turn"  # the managers whose turn comes next
     OTHERS = "others"  # every manager watching the person now, but the one who acted
     DESK = "desk"  # the 社協 or city desk, through the case it has (none: nobody to tell)
 
@@ -165,7 +168,7 @@ def _waiting(stage: Stage, event: Event) -> Decision | None:
     if event is Event.NO_ANSWER:
         if stage is Stage.ASKED:
             return Decision(Stage.ASKED_AGAIN, _tell((Audience.PERSON, Fact.RESEND)))
-        return Decision(Stage.ALERTED, _tell((Audience.MANAGERS, Fact.ALERT)))
+        return Decision(Stage.ALERTED, _tell((Audience.FIRST_TURN, Fact.ALERT)))
     return {
         # No new round while one is open: its re-send and alert stand for the slot.
         Event.DUE: Decision(stage),
@@ -176,6 +179,12 @@ def _waiting(stage: Stage, event: Event) -> Decision | None:
 
 
 def _alerted(stage: Stage, event: Event) -> Decision | None:
+    if event is Event.NEXT_TURN:
+        # A team's order: a neighbour or 民生委員 first, then the family; those told before
+        # keep the alert (any of them may still take it).
+        if stage is Stage.ALERTED:
+            return Decision(Stage.ALERTED, _tell((Audience.NEXT_TURN, Fact.ALERT)))
+        return None
     if event is Event.NOBODY_TOOK:
         if stage is Stage.ALERTED:
             return Decision(Stage.REALERTED, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))

@@ -134,3 +134,22 @@ async def set_desk_watched(work: UnitOfWork, team: Team, watched: bool) -> None:
     if watched and work.services.protocol.desk_after is None:
         raise Refused(Refusal.NO_DESK)
     await work.repos.teams.set_desk_watched(team.id, watched)
+
+
+TURNS = (1, 2, 3)  # who is told first, next, last
+TURN_MINUTES = (10, 24 * 60)  # how long a turn may last
+
+
+async def set_turn(work: UnitOfWork, team: Team, manager_id: int | None, turn: int | None) -> None:
+    """A manager's place in the team's order: told in turn 1 (first), 2 or 3."""
+    if turn not in TURNS:
+        raise Refused(Refusal.INVALID_TURN)
+    if manager_id is None or not await work.repos.teams.set_turn(team.id, manager_id, turn):
+        raise Refused(Refusal.NOT_MEMBER)
+
+
+async def set_turn_minutes(work: UnitOfWork, team: Team, minutes: int | None) -> None:
+    """How long each turn lasts before the next is told (None: MIMAMORI_REALERT_AFTER)."""
+    if minutes is not None and not TURN_MINUTES[0] <= minutes <= TURN_MINUTES[1]:
+        raise Refused(Refusal.INVALID_TURN)
+    await work.repos.teams.set_turn_minutes(team.id, minutes)

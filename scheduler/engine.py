@@ -93,7 +93,8 @@ class CheckinEngine:
         async def ladder_steps(work: UnitOfWork) -> int:
             resent = await checkins.resend_unanswered(work, BATCH)
             alerted = await checkins.alert_unanswered(work, BATCH)
-            realerted = await alerts.realert_untaken(work, BATCH)
+            realerted = await alerts.tell_next_turn(work, BATCH)
+            realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
             realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))

@@ -125,6 +125,7 @@ class Team:
     created_at: datetime
     deleted_at: datetime | None
     desk_watched: bool = False  # 運営が見守る: the desk watches its users itself
+    turn_minutes: int | None = None  # how long each managers' turn lasts (None: realert_after)
 
     @classmethod
     def from_row(cls, row: Any) -> Team:
@@ -136,6 +137,7 @@ class Team:
             created_at=required_time(row["created_at"]),
             deleted_at=from_db(row["deleted_at"]),
             desk_watched=bool(row["desk_watched"]),
+            turn_minutes=row["turn_minutes"],
         )
 
 
@@ -178,6 +180,9 @@ class CheckinRound:
     realerted_at: datetime | None = None  # nobody took the alert: it was sent again
     help_words: str | None = None  # the message whose words of distress raised the alert
     escalated_at: datetime | None = None  # nobody took it after the re-alert: the desk has it
+    turn: int = 1  # the managers' turn told last (turn 1: the first told)
+    turn_at: datetime | None = None  # when that turn was told
+    next_turn_at: datetime | None = None  # when the next turn is told; None: no turn left
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -200,6 +205,9 @@ class CheckinRound:
             realerted_at=from_db(row["realerted_at"]),
             help_words=row["help_words"],
             escalated_at=from_db(row["escalated_at"]),
+            turn=row["turn"],
+            turn_at=from_db(row["turn_at"]),
+            next_turn_at=from_db(row["next_turn_at"]),
         )
 
 

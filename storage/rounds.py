@@ -147,9 +147,9 @@ class RoundRepository:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
             " alerted_at = ?, taken_by = NULL, taken_at = NULL, realerted_at = NULL,"
-            " escalated_at = NULL,"
+            " escalated_at = NULL, turn_at = ?, next_turn_at = NULL,"
             " help_words = ? WHERE id = ?",
-            (to_db(at), words, round_id),
+            (to_db(at), to_db(at), words, round_id),
         )
 
     async def take_alert(self, round_id: int, manager_id: int, at: datetime) -> bool:
@@ -168,6 +168,15 @@ class RoundRepository:
             (manager_id, to_db(at), round_id),
         )
 
+    async def told_turn(
+        self, round_id: int, turn: int, at: datetime, next_turn_at: datetime | None
+    ) -> None:
+        """The managers of `turn` were alerted at `at`; the next turn's moment (None: none)."""
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET turn = ?, turn_at = ?, next_turn_at = ? WHERE id = ?",
+            (turn, to_db(at), to_db(next_turn_at) if next_turn_at else None, round_id),
+        )
+
     async def mark_escalated(self, round_id: int, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET escalated_at = ? WHERE id = ?", (to_db(at), round_id)
@@ -179,11 +188,10 @@ class RoundRepository:
         )
 
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
-        column = {RoundState.RESENT: None, RoundState.ALERTED: "alerted_at"}.get(state)
-        if column:
+        if state is RoundState.ALERTED:
             await self._conn.execute(
-                f"UPDATE checkin_rounds SET state = ?, {column} = ? WHERE id = ?",
-                (state.value, to_db(at), round_id),
+                "UPDATE checkin_rounds SET state = ?, alerted_at = ?, turn_at = ? WHERE id = ?",
+                (state.value, to_db(at), to_db(at), round_id),
             )
         else:
             await self._conn.execute(
@@ -217,14 +225,23 @@ def _untaken(which: str | None) -> str:
     and not yet at the desk."""
     if which is None:
         return ""
+    if which == "turns_left":
+        return " AND taken_by IS NULL AND realerted_at IS NULL AND next_turn_at IS NOT NULL"
     if which == "not_realerted":
-        return " AND taken_by IS NULL AND realerted_at IS NULL"
+        return " AND taken_by IS NULL AND realerted_at IS NULL AND next_turn_at IS NULL"
     if which == "realerted":
         return " AND taken_by IS NULL AND realerted_at IS NOT NULL AND escalated_at IS NULL"
     raise ValueError(f"no such wait on untaken alerts: {which}")
 
 
 def _clock_column(name: str) -> str:
-    if name not in ("sent_at", "resent_at", "alerted_at", "realerted_at"):
+    if name not in (
+        "sent_at",
+        "resent_at",
+        "alerted_at",
+        "turn_at",
+        "next_turn_at",
+        "realerted_at",
+    ):
         raise ValueError(f"no ladder clock in column {name}")
     return name

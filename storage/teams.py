@@ -154,6 +154,49 @@ class TeamRepository:
             (user_id, manager_id),
         )
 
+    async def manager_turns(self, member_id: int) -> dict[int, int]:
+        """Each manager watching the member, and their turn (the earliest, where they
+        manage the member in more than one team)."""
+        rows = await self._conn.fetch_all(
+            "SELECT mg.member_id, MIN(mg.alert_turn) FROM team_members u"
+            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+            " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
+            " WHERE u.member_id = ? AND u.role = 'user' GROUP BY mg.member_id",
+            (member_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def turns_in(self, team_id: int) -> dict[int, int]:
+        """Each manager of the team and their turn."""
+        rows = await self._conn.fetch_all(
+            "SELECT member_id, alert_turn FROM team_members"
+            " WHERE team_id = ? AND role = 'manager'",
+            (team_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def turn_minutes(self, member_id: int) -> int | None:
+        """How long each turn lasts in the member's teams (the shortest; None: not set)."""
+        row = await self._conn.fetch_one(
+            "SELECT MIN(t.turn_minutes) FROM team_members u JOIN teams t ON t.id = u.team_id"
+            " WHERE u.member_id = ? AND u.role = 'user' AND t.deleted_at IS NULL",
+            (member_id,),
+        )
+        return row[0] if row else None
+
+    async def set_turn(self, team_id: int, manager_id: int, turn: int) -> bool:
+        cursor = await self._conn.execute(
+            "UPDATE team_members SET alert_turn = ? WHERE team_id = ? AND member_id = ?"
+            " AND role = 'manager'",
+            (turn, team_id, manager_id),
+        )
+        return cursor.rowcount == 1
+
+    async def set_turn_minutes(self, team_id: int, minutes: int | None) -> None:
+        await self._conn.execute(
+            "UPDATE teams SET turn_minutes = ? WHERE id = ?", (minutes, team_id)
+        )
+
     async def set_desk_watched(self, team_id: int, watched: bool) -> None:
         await self._conn.execute(
             "UPDATE teams SET desk_watched = ? WHERE id = ?", (int(watched), team_id)

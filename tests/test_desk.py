@@ -364,3 +364,103 @@ async def test_no_desk_no_desk_watched_team(bot: Bot) -> None:
         f"/admin/teams/{team.id}", data={"csrf_token": token, "action": "desk_watch_on"}
     )
     assert response.status == 400 and await response.text() == admin_text("refused.no_desk")
+
+
+async def team_form(bot: Bot, team_id: int, **form: str) -> tuple[int, str]:
+    token = await csrf(bot.client, f"/admin/teams/{team_id}")
+    response = await bot.client.post(
+        f"/admin/teams/{team_id}", data={"csrf_token": token, **form}, allow_redirects=False
+    )
+    return response.status, await response.text()
+
+
+async def team_of(bot: Bot, uid: str) -> int:
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+        assert member is not None
+        ((team, _),) = await repos.teams.teams_of(member.id)
+    return team.id
+
+
+async def member_id(bot: Bot, uid: str) -> str:
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+    assert member is not None
+    return str(member.id)
+
+
+async def test_a_team_tells_its_民生委員_first_then_the_family_then_the_desk(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (minsei, son, daughter) = await watched_resident(
+        bot, "resident", ["minsei", "son", "daughter"]
+    )
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    team_id = await team_of(bot, resident)
+    for family in (son, daughter):
+        form = {"action": "set_turn", "member_id": await member_id(bot, family), "turn": "2"}
+        assert (await team_form(bot, team_id, **form))[0] == 303
+    assert (await team_form(bot, team_id, action="set_turn_minutes", minutes="30"))[0] == 303
+
+    def alerted(uid: str) -> int:
+        return sum(1 for text in bot.line.texts_to(uid) if JA.t("alert.title") in text)
+
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert (alerted(minsei), alerted(son), alerted(daughter)) == (1, 0, 0), "the 民生委員 first"
+    await run_to(bot, tokyo(11, 25, 12, 29))
+    assert (alerted(son), alerted(daughter)) == (0, 0)
+    await run_to(bot, tokyo(11, 25, 12, 30))
+    assert (alerted(minsei), alerted(son), alerted(daughter)) == (1, 1, 1), "then the family"
+    # An hour after the last turn, everyone again; an hour after that, the desk.
+    await run_to(bot, tokyo(11, 25, 13, 29))
+    assert not said(bot.line.texts_to(son), "alert.again")
+    await run_to(bot, tokyo(11, 25, 13, 30))
+    for uid in (minsei, son, daughter):
+        assert any(JA.t("alert.again") in text for text in bot.line.texts_to(uid))
+    await run_to(bot, tokyo(11, 25, 14, 30))
+    assert [c["reason"] for c in await await_queue(bot)] == ["untaken"]
+
+
+async def test_the_first_turn_takes_it_and_the_family_is_not_alarmed(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (minsei, son) = await watched_resident(bot, "resident", ["minsei", "son"])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    team_id = await team_of(bot, resident)
+    form = {"action": "set_turn", "member_id": await member_id(bot, son), "turn": "2"}
+    assert (await team_form(bot, team_id, **form))[0] == 303
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    await bot.tap(minsei, button(bot, minsei, t("alert.take_button")))
+    await run_to(bot, tokyo(11, 25, 16))
+    assert not any(JA.t("alert.title") in text for text in bot.line.texts_to(son))
+    await bot.tap(minsei, button(bot, minsei, t("alert.safe_button")))
+    assert await await_queue(bot) == []
+
+
+async def test_a_turn_out_of_range_is_refused(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    team_id = await team_of(bot, resident)
+    refused = admin_text("refused.invalid_turn")
+    son_id = await member_id(bot, son)
+    for form in (
+        {"action": "set_turn", "member_id": son_id, "turn": "7"},
+        {"action": "set_turn", "member_id": son_id, "turn": "x"},
+        {"action": "set_turn_minutes", "minutes": "5"},
+    ):
+        assert await team_form(bot, team_id, **form) == (400, refused)
+    resident_id = await member_id(bot, resident)
+    status, _ = await team_form(bot, team_id, action="set_turn", member_id=resident_id, turn="2")
+    assert status == 400, "a user has no turn"
+    async with bot.repos() as repos:
+        assert await repos.teams.turns_in(team_id) == {int(son_id): 1}

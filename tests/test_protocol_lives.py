@@ -65,6 +65,7 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
                 Event.TAKE,
                 Event.CONFIRM,
                 Event.ESCALATE,
+                Event.NEXT_TURN,
                 Event.DESK_SAFE,
                 Event.DESK_CLOSE,
             )

@@ -58,7 +58,8 @@ def test_each_wait_is_one_filter_the_repositories_understand() -> None:
     """The sweep's SQL is built from WAITS: each step's cut-off is its due time, read back."""
     with_desk = replace(TIMINGS, desk_after=timedelta(hours=1))
     for step, wait in WAITS.items():
-        assert wait.since in ("sent_at", "resent_at", "alerted_at", "realerted_at", "posted_at")
+        columns = ("sent_at", "resent_at", "turn_at", "next_turn_at", "realerted_at", "posted_at")
+        assert wait.since in columns, step
         now = T0 + timedelta(days=3)
         cutoff = with_desk.waiting_since_at_most(step, now)
         assert with_desk.due_at(step, cutoff) == now

@@ -34,3 +34,13 @@ CREATE INDEX desk_steps_case ON desk_steps (case_id, id);
 -- 運営が見守る: a team the desk itself watches (people with nobody else): its alerts are cases
 -- at once.
 ALTER TABLE teams ADD COLUMN desk_watched INTEGER NOT NULL DEFAULT 0;
+-- Turns: per team, who is told first (a neighbour, a 民生委員), then next (the family), each
+-- turn `turn_minutes` long. Everyone in turn 1 (the default) is today's behaviour: all at once.
+ALTER TABLE team_members ADD COLUMN alert_turn INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE teams ADD COLUMN turn_minutes INTEGER;
+ALTER TABLE checkin_rounds ADD COLUMN turn INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE checkin_rounds ADD COLUMN turn_at TEXT;        -- when the latest turn was told
+ALTER TABLE checkin_rounds ADD COLUMN next_turn_at TEXT;   -- when the next is; NULL: none left
+UPDATE checkin_rounds SET turn_at = alerted_at WHERE alerted_at IS NOT NULL;
+CREATE INDEX checkin_rounds_next_turn ON checkin_rounds (next_turn_at)
+    WHERE state = 'alerted' AND taken_by IS NULL AND next_turn_at IS NOT NULL;
