@@ -11,13 +11,13 @@ from aiohttp import web
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import desk
+from care import desk, report
 from care.errors import Refused
 
 CLOSED_SHOWN = timedelta(days=7)
 
 
-def _outcome_label(request: web.Request) -> Callable[[str | None], str]:
+def outcome_label(request: web.Request) -> Callable[[str | None], str]:
     """An outcome as staff read it: the desk's own (外出していた...) or what closed the case
     without them (the person's OK, a manager's confirmation)."""
     locale = admin_locale(request)
@@ -25,6 +25,8 @@ def _outcome_label(request: web.Request) -> Callable[[str | None], str]:
     def label(outcome: str | None) -> str:
         if not outcome:
             return ""
+        if outcome == report.OPEN:
+            return locale.t("admin.report.open")
         if outcome in (*desk.OUTCOMES, desk.CONTINUING):
             return locale.t(f"desk.outcome.{outcome}")
         return locale.t(f"admin.desk.step.{outcome}")
@@ -34,12 +36,15 @@ def _outcome_label(request: web.Request) -> Callable[[str | None], str]:
 
 async def queue(request: web.Request) -> web.Response:
     services = services_of(request)
-    async with services.repositories() as repos:
+    async with services.unit_of_work() as work:
+        repos = work.repos
         context = {
             "cases": await repos.desk.queue(),
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),
+            "outcomes": await report.outcomes(work),
+            "schedule": admin_locale(request).schedule,
             "desk_on": services.protocol.desk_after is not None,
-            "outcome_label": _outcome_label(request),
+            "outcome_label": outcome_label(request),
         }
     return await _page(request, "desk.html", context)
 
@@ -59,7 +64,7 @@ async def case_page(request: web.Request) -> web.Response:
             "staff": staff,
             "call_results": desk.CALL_RESULTS,
             "outcomes": (*desk.OUTCOMES, desk.CONTINUING),
-            "outcome_label": _outcome_label(request),
+            "outcome_label": outcome_label(request),
         },
     )
 

@@ -264,3 +264,70 @@ class StatsRepository:
                 " AND g.interval_days IS NOT NULL",
             )
         ]
+
+    async def rounds_between(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Check-ins whose slot fell in [start, end): how many, answered (OK or 体調), alerted,
+        urgent (助けてほしい)."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND urgent = 0),"
+            " COUNT(*) FILTER (WHERE answer IN ('ok', 'unwell') AND urgent = 0),"
+            " COUNT(*) FILTER (WHERE alerted_at IS NOT NULL AND urgent = 0),"
+            " COUNT(*) FILTER (WHERE urgent = 1)"
+            " FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        keys = ("checkins", "answered", "alerts", "calls_for_help")
+        return dict(zip(keys, row or (0, 0, 0, 0), strict=True))
+
+    async def alert_resolutions(self, start: datetime, end: datetime) -> list[tuple[Any, Any]]:
+        """(alerted_at, closed_at) of the alerts raised in [start, end) that have closed."""
+        rows = await self._conn.fetch_all(
+            "SELECT alerted_at, closed_at FROM checkin_rounds WHERE alerted_at >= ?"
+            " AND alerted_at < ? AND closed_at IS NOT NULL",
+            (to_db(start), to_db(end)),
+        )
+        return [(from_db(row[0]), from_db(row[1])) for row in rows]
+
+    async def cases_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The desk's cases opened in [start, end): reason, outcome, opened and closed."""
+        rows = await self._conn.fetch_all(
+            "SELECT reason, outcome, opened_at, closed_at FROM desk_cases"
+            " WHERE opened_at >= ? AND opened_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        return [dict(row) for row in rows]
+
+    async def watched_count(self) -> int:
+        """People watched now: users of a team, still members, with check-ins set."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(DISTINCT m.id) FROM members m JOIN team_members tm"
+            " ON tm.member_id = m.id AND tm.role = 'user' WHERE m.status = 'active'"
+            " AND m.interval_days IS NOT NULL",
+        )
+        return int(row[0]) if row else 0
+
+    async def roll_calls_between(self, start: datetime, end: datetime) -> dict[str, int]:
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(DISTINCT c.id), COUNT(p.member_id),"
+            " COUNT(p.member_id) FILTER (WHERE p.answer IS NOT NULL),"
+            " COUNT(p.member_id) FILTER (WHERE p.answer = 'help')"
+            " FROM roll_calls c LEFT JOIN roll_call_people p ON p.roll_call_id = c.id"
+            " WHERE c.started_at >= ? AND c.started_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        keys = ("roll_calls", "asked", "answered", "needed_help")
+        return dict(zip(keys, row or (0, 0, 0, 0), strict=True))
+
+    async def false_alarms(self, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
+        """People whose alerts since a moment ended safe (their own OK, a manager's or the
+        desk's confirmation), most first, with their schedule: staff may suggest another
+        hour or interval to someone often asleep at 7:00."""
+        rows = await self._conn.fetch_all(
+            "SELECT m.id AS member_id, m.display_name, m.interval_days, m.checkin_hour,"
+            " COUNT(*) AS alerts FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+            " WHERE r.alerted_at >= ? AND r.urgent = 0 AND r.state = 'answered'"
+            " GROUP BY m.id, m.display_name, m.interval_days, m.checkin_hour"
+            " ORDER BY alerts DESC, m.id LIMIT ?",
+            (to_db(since), limit),
+        )
+        return [dict(row) for row in rows]

@@ -464,3 +464,59 @@ async def test_a_turn_out_of_range_is_refused(start_bot: Callable[..., Awaitable
     assert status == 400, "a user has no turn"
     async with bot.repos() as repos:
         assert await repos.teams.turns_in(team_id) == {int(son_id): 1}
+
+
+async def test_the_month_in_counts_and_what_the_desk_saw(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """A seeded November: two people, one OK, one alert that reached the desk and ended
+    safe, a roll-call. The report counts them (no names); the desk page shows the outcomes."""
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    neighbour, _ = await watched_resident(bot, "neighbour", ["daughter"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(neighbour, button(bot, neighbour, t("checkin.ok_button")))
+    for moment in (tokyo(11, 25, 9), tokyo(11, 25, 12), tokyo(11, 25, 13), tokyo(11, 25, 14, 1)):
+        await run_to(bot, moment)
+    (case_id,) = await case_ids(bot)
+    await add_admin(bot, "desk-a")
+    assert await login(bot.client, "desk-a") == 200
+    bot.clock.set(tokyo(11, 25, 14, 31))
+    assert (await act(bot, case_id, action="close", outcome="asleep"))[0] == 303
+    await start_roll_call(bot, audience="everyone")
+
+    page = await (await bot.client.get("/admin/report?month=2026-11")).text()
+    csv_text = await (await bot.client.get("/admin/report.csv?month=2026-11")).text()
+    rows = dict(line.split(",", 1) for line in csv_text.lstrip("\ufeff").splitlines()[1:])
+    async with bot.repos() as repos:
+        (asked,) = await repos.conn.fetch_one("SELECT COUNT(*) FROM roll_call_people", ())
+    expected = {
+        "month": "2026-11",
+        "watched": "2",
+        "checkins": "3",  # her 11/24; the neighbour's 11/24 (OK) and 11/25 (waiting)
+        "answered": "1",
+        "answer_rate": "0.333",
+        "alerts": "1",
+        "calls_for_help": "0",
+        "median_resolution_minutes": "151",  # alerted 12:00, found safe by the desk 14:31
+        "cases": "1",
+        "cases_asleep": "1",
+        "cases_out": "0",
+        "median_case_minutes": "30",
+        "roll_calls": "1",
+        "roll_call_asked": str(asked),
+        "roll_call_answered": "0",
+        "roll_call_needed_help": "0",
+    }
+    assert {k: rows[k] for k in expected} == expected
+    assert "resident" not in csv_text and "neighbour" not in csv_text, "counts only"
+    assert 'data-item="median_resolution_minutes"><th scope="row">' in page
+    assert "resident" not in page.split("<main>")[1]
+    october = await (await bot.client.get("/admin/report.csv?month=2026-10")).text()
+    assert "checkins,0" in october
+    for month in ("2026-13", "26-11", "<script>"):
+        assert (await bot.client.get("/admin/report", params={"month": month})).status == 400
+
+    desk_page = await (await bot.client.get("/admin/desk")).text()
+    assert 'data-outcome="asleep"><th scope="row">' in desk_page
+    assert re.search(r'id="median-alert">.*?<td>151</td>', desk_page)
