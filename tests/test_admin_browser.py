@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Bot
-from tests.drivers import PASSWORD, SHOTS, add_admin, run_to, tokyo, watched_resident
-from tests.wording import t
+from tests.drivers import PASSWORD, SHOTS, add_admin, alerted, run_to, tokyo, watched_resident
+from tests.wording import said, t
 
 
 async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
@@ -81,3 +84,68 @@ async def test_a_roll_call_started_and_followed_in_the_console(browser: Browser,
     await expect(page.locator("#tally-help tr.needs-help")).to_contain_text("resident")
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "admin-04-rollcall.png"), full_page=True)
+
+
+async def test_the_desk_takes_a_case_logs_a_call_and_closes_it(
+    browser: Browser, start_bot: Callable[..., Awaitable[Bot]]
+) -> None:
+    """Two staff members in two browsers: one takes the case, the other sees who has it."""
+    bot = await start_bot(desk_after=timedelta(hours=1))
+    resident, (son,) = await alerted(bot, ["son"])
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(resident)
+        assert member is not None
+        await repos.conn.execute(
+            "UPDATE members SET phone = ?, emergency_memo = ? WHERE id = ?",
+            ("090-1234-5678", "合鍵は隣の家", member.id),
+        )
+    await bot.tap_action(resident, "share_personal", m=2)
+    await run_to(bot, tokyo(11, 25, 13))
+    await run_to(bot, tokyo(11, 25, 14, 1))
+    base = str(bot.client.make_url("/admin")).rstrip("/")
+    pages = []
+    for name in ("desk-a", "desk-b"):
+        await add_admin(bot, name)
+        context = await browser.new_context(
+            viewport={"width": 1200, "height": 900}, locale="ja-JP"
+        )
+        page = await context.new_page()
+        await page.goto(base + "/login")
+        await page.fill("#name", name)
+        await page.fill("#password", PASSWORD)
+        await page.get_by_role("button", name=t("admin.login.submit")).click()
+        await page.get_by_role("link", name=t("admin.nav.desk")).click()
+        pages.append(page)
+    first, second = pages
+
+    await expect(first.locator(".case-row")).to_have_count(1)
+    await first.get_by_role("link", name=t("admin.desk.open_case")).click()
+    await expect(first.locator("a.call")).to_have_attribute("href", "tel:09012345678")
+    await expect(first.locator(".memo")).to_have_text("合鍵は隣の家")
+    await second.get_by_role("link", name=t("admin.desk.open_case")).click()
+    await first.get_by_role("button", name=t("admin.desk.take")).click()
+    await expect(first.locator("dd.taken")).to_contain_text(t("admin.desk.you_have_it"))
+    await second.reload()
+    taken = t("admin.desk.taken_by_other", name="desk-a")
+    await expect(second.locator("dd.taken")).to_contain_text(taken)
+    await expect(second.get_by_role("button", name=t("admin.desk.take"))).to_have_count(0)
+
+    await first.get_by_label(t("admin.desk.call.no_answer")).check()
+    await first.locator("form:has(input[value=call]) textarea").fill("2回鳴らした")
+    await first.locator("form:has(input[value=call]) button").click()
+    await expect(first.locator(".step-call")).to_contain_text("2回鳴らした")
+    await first.get_by_label(t("desk.outcome.asleep")).check()
+    await first.get_by_role("button", name=t("admin.desk.close")).last.click()
+    await expect(first.locator("dd.outcome")).to_contain_text(t("desk.outcome.asleep"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await first.screenshot(path=str(SHOTS / "admin-04-desk-case.png"), full_page=True)
+    await bot.settle()
+    assert said(
+        bot.line.texts_to(son),
+        "desk.confirmed_notice",
+        name="resident",
+        outcome=t("desk.outcome.asleep"),
+    )
+    await first.get_by_role("navigation").get_by_role("link", name=t("admin.nav.desk")).click()
+    await expect(first.locator(".case-row")).to_have_count(0)
+    await expect(first.locator(".closed-case")).to_have_count(1)
