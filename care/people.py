@@ -21,7 +21,7 @@ from ground.i18n import Locale
 from storage.models import PERSONAL_FIELDS, CheckinRound, Member, PersonalFields, RoundState
 
 PAUSE_MAX_DAYS = 365
-FIELD_LIMITS = {"full_name": 50, "furigana": 50, "phone": 20}
+FIELD_LIMITS = {"full_name": 50, "furigana": 50, "phone": 20, "address": 100}
 GENDERS = ("", "female", "male", "other")
 PHONE = re.compile(r"^\+?[0-9][0-9-]{8,18}[0-9]$")
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")

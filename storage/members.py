@@ -160,7 +160,7 @@ class MemberRepository:
     async def set_personal(self, member_id: int, fields: PersonalFields) -> None:
         await self._conn.execute(
             "UPDATE members SET full_name = ?, furigana = ?, gender = ?, birth_date = ?,"
-            " phone = ? WHERE id = ?",
+            " phone = ?, address = ? WHERE id = ?",
             (*(getattr(fields, name) for name in PERSONAL_FIELDS), member_id),
         )
 

@@ -28,7 +28,7 @@ class RoundState(StrEnum):
 OPEN_STATES = (RoundState.OPEN, RoundState.RESENT, RoundState.ALERTED)
 
 
-PERSONAL_FIELDS = ("full_name", "furigana", "gender", "birth_date", "phone")
+PERSONAL_FIELDS = ("full_name", "furigana", "gender", "birth_date", "phone", "address")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class PersonalFields:
     gender: str = ""
     birth_date: str = ""
     phone: str = ""
+    address: str = ""  # where a desk or a partner would go
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ TABLES = (
     "roll_calls",
     "roll_call_people",
     "roll_call_groups",
+    "desk_cases",
+    "desk_steps",
     "jma_reports",
     "rich_menus",
     "login_failures",

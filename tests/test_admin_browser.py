@@ -96,8 +96,8 @@ async def test_the_desk_takes_a_case_logs_a_call_and_closes_it(
         member = await repos.members.by_line_id(resident)
         assert member is not None
         await repos.conn.execute(
-            "UPDATE members SET phone = ?, emergency_memo = ? WHERE id = ?",
-            ("090-1234-5678", "合鍵は隣の家", member.id),
+            "UPDATE members SET phone = ?, emergency_memo = ?, address = ? WHERE id = ?",
+            ("090-1234-5678", "合鍵は隣の家", "みどり町1-2-3", member.id),
         )
     await bot.tap_action(resident, "share_personal", m=2)
     await run_to(bot, tokyo(11, 25, 13))
@@ -122,6 +122,7 @@ async def test_the_desk_takes_a_case_logs_a_call_and_closes_it(
     await first.get_by_role("link", name=t("admin.desk.open_case")).click()
     await expect(first.locator("a.call")).to_have_attribute("href", "tel:09012345678")
     await expect(first.locator(".memo")).to_have_text("合鍵は隣の家")
+    await expect(first.locator(".address")).to_have_text("みどり町1-2-3")
     await second.get_by_role("link", name=t("admin.desk.open_case")).click()
     await first.get_by_role("button", name=t("admin.desk.take")).click()
     await expect(first.locator("dd.taken")).to_contain_text(t("admin.desk.you_have_it"))

@@ -70,7 +70,7 @@ async def test_member_card_and_personal_fields(bot: Bot) -> None:
         "status.member.active"
     )
     assert card["personal"] == dict.fromkeys(
-        ("full_name", "furigana", "gender", "birth_date", "phone"), ""
+        ("full_name", "furigana", "gender", "birth_date", "phone", "address"), ""
     )
     fields = {
         "full_name": "山田 花子",
@@ -78,6 +78,7 @@ async def test_member_card_and_personal_fields(bot: Bot) -> None:
         "gender": "female",
         "birth_date": "1948-04-01",
         "phone": "090-1234-5678",
+        "address": "東京都千代田区千代田1-1",
     }
     assert (await page.call("PUT", "/liff/api/me/personal", fields))[0] == 200
     _, me = await page.call("GET", "/liff/api/me")
@@ -88,6 +89,8 @@ async def test_member_card_and_personal_fields(bot: Bot) -> None:
         {"birth_date": "2030-01-01"},
         {"gender": "x"},
         {"full_name": "x" * 51},
+        {"address": "x" * 101},
+        {"address": "1-1\u202e"},
         {"birth_date": "yesterday"},
     ):
         status, body = await page.call("PUT", "/liff/api/me/personal", {**fields, **bad})

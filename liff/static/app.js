@@ -133,7 +133,7 @@
       ["round", member.round]
     ];
     if (!member.personal) rows.push(["personal", t("personal_not_shared")]);
-    ["full_name", "furigana", "gender", "birth_date", "phone"].forEach(function (name) {
+    ["full_name", "furigana", "gender", "birth_date", "phone", "address"].forEach(function (name) {
       var value = member.personal ? member.personal[name] : "";
       if (value) rows.push([name, name === "gender" ? t("gender_" + value) : value]);
     });
@@ -177,11 +177,12 @@
       field("gender", gender),
       field("birth_date", el("input", { type: "date", value: p.birth_date })),
       field("phone", el("input", { type: "tel", value: p.phone, maxlength: "20", autocomplete: "tel" })),
+      field("address", el("input", { type: "text", value: p.address, maxlength: "100", autocomplete: "street-address" })),
       el("button", { type: "submit", class: "primary", text: t("save") }));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var payload = {};
-      ["full_name", "furigana", "gender", "birth_date", "phone"].forEach(function (name) {
+      ["full_name", "furigana", "gender", "birth_date", "phone", "address"].forEach(function (name) {
         payload[name] = form.elements[name].value;
         document.getElementById("error-" + name).hidden = true;
       });

@@ -44,3 +44,6 @@ ALTER TABLE checkin_rounds ADD COLUMN next_turn_at TEXT;   -- when the next is; 
 UPDATE checkin_rounds SET turn_at = alerted_at WHERE alerted_at IS NOT NULL;
 CREATE INDEX checkin_rounds_next_turn ON checkin_rounds (next_turn_at)
     WHERE state = 'alerted' AND taken_by IS NULL AND next_turn_at IS NOT NULL;
+-- 住所: an optional card field, shown with the same 「見せる」 as the phone number (to managers,
+-- and so to the desk and the partner it asks to visit).
+ALTER TABLE members ADD COLUMN address TEXT NOT NULL DEFAULT '';
