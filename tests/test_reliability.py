@@ -411,11 +411,15 @@ async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: 
             recipients=[resident],
             tellings=[Telling.sentence("ja", "x")],
             purpose="test",
-            now=work.now,
+            # Due a second from now: this instance's own delivery, rung as the unit of work
+            # commits, must not take it before the dying instance does.
+            now=work.now + timedelta(seconds=1),
         )
     lease = services.settings.claim_lease
     async with services.claims() as work:
-        (row,) = await work.repos.outbox.claim_due(work.now, 10, "a-dead-instance", lease)
+        (row,) = await work.repos.outbox.claim_due(
+            work.now + timedelta(seconds=1), 10, "a-dead-instance", lease
+        )
     # The dead instance's send, accepted by LINE; its answer never recorded.
     sent = await services.line.push(
         row.recipients[0], [{"type": "text", "text": "x"}], row.retry_key
