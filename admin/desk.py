@@ -11,7 +11,7 @@ from aiohttp import web
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import desk, report
+from care import desk, partners, report
 from care.errors import Refused
 
 CLOSED_SHOWN = timedelta(days=7)
@@ -27,6 +27,8 @@ def outcome_label(request: web.Request) -> Callable[[str | None], str]:
             return ""
         if outcome == report.OPEN:
             return locale.t("admin.report.open")
+        if outcome == partners.NOT_HOME:
+            return locale.t(f"visit.outcome.{outcome}")
         if outcome in (*desk.OUTCOMES, desk.CONTINUING):
             return locale.t(f"desk.outcome.{outcome}")
         return locale.t(f"admin.desk.step.{outcome}")
@@ -54,6 +56,9 @@ async def case_page(request: web.Request) -> web.Response:
     try:
         async with services_of(request).unit_of_work() as work:
             found = await desk.case_file(work, _int(request.match_info["case_id"]), staff)
+            visits = await work.repos.partners.visits_of(found.case.id)
+            partner_list = await work.repos.partners.active()
+            covering = set(await work.repos.partners.covering(found.member.id))
     except Refused:
         raise web.HTTPNotFound(text="no such case") from None
     return await _page(
@@ -64,6 +69,10 @@ async def case_page(request: web.Request) -> web.Response:
             "staff": staff,
             "call_results": desk.CALL_RESULTS,
             "outcomes": (*desk.OUTCOMES, desk.CONTINUING),
+            "visits": visits,
+            # Those who cover the person's team first.
+            "partners": sorted(partner_list, key=lambda p: p["id"] not in covering),
+            "covering": covering,
             "outcome_label": outcome_label(request),
         },
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import auth, desk, report, rollcalls, views
+from admin import auth, desk, partners, report, rollcalls, views
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -38,5 +38,6 @@ def admin_app() -> web.Application:
     rollcalls.add_routes(console)
     desk.add_routes(console)
     report.add_routes(console)
+    partners.add_routes(console)
     console.router.add_static("/static", STATIC)
     return console

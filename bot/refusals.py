@@ -29,6 +29,14 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NOT_ASKED: "rollcall.not_asked",
     Refusal.TOO_OFTEN: "limits.too_often",
     Refusal.NOT_PAUSED: "pause.not_paused",
+    Refusal.NO_SUCH_CASE: "postback.invalid",
+    Refusal.CASE_CLOSED: "visit.closed",
+    Refusal.INVALID_NOTE: "postback.invalid",
+    Refusal.NO_DESK: "postback.invalid",
+    Refusal.INVALID_TURN: "postback.invalid",
+    Refusal.INVALID_PARTNER: "postback.invalid",
+    Refusal.NO_SUCH_PARTNER: "postback.invalid",
+    Refusal.NO_SUCH_VISIT: "postback.invalid",
 }
 
 

@@ -32,6 +32,9 @@ class Refusal(StrEnum):
     CASE_CLOSED = "case_closed"  # the desk's case is closed already
     INVALID_TURN = "invalid_turn"  # a turn not 1-3, or a turn length not 10-1440 minutes
     NO_DESK = "no_desk"  # the deployment has no desk (MIMAMORI_DESK_AFTER is not set)
+    INVALID_PARTNER = "invalid_partner"  # a partner's name, kind, phone or area that is wrong
+    NO_SUCH_PARTNER = "no_such_partner"  # a partner id that does not exist (or was removed)
+    NO_SUCH_VISIT = "no_such_visit"  # a visit id that does not exist
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
 
 

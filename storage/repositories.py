@@ -14,6 +14,7 @@ from storage.desk import DeskRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
+from storage.partners import PartnerRepository
 from storage.quakes import QuakeRepository
 from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
@@ -29,6 +30,7 @@ class Repositories:
     teams: TeamRepository
     rounds: RoundRepository
     desk: DeskRepository
+    partners: PartnerRepository
     outbox: OutboxRepository
     handled: HandledEventsRepository
     groups: GroupRepository
@@ -89,6 +91,7 @@ def _over(conn: Connection) -> Repositories:
         teams=TeamRepository(conn),
         rounds=RoundRepository(conn),
         desk=DeskRepository(conn),
+        partners=PartnerRepository(conn),
         outbox=OutboxRepository(conn),
         handled=HandledEventsRepository(conn),
         groups=GroupRepository(conn),

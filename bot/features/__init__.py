@@ -12,6 +12,7 @@ from bot.features import (
     rollcall,
     schedule,
     teams,
+    visits,
 )
 from bot.router import Router
 
@@ -25,6 +26,7 @@ def build_router() -> Router:
         schedule.router,
         invites.router,
         rollcall.router,
+        visits.router,
         groups.router,
         teams.router,
         menu.router,
