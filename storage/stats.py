@@ -239,7 +239,8 @@ class StatsRepository:
             dict(row)
             for row in await self._conn.fetch_all(
                 "SELECT id, display_name, registered_at, status, interval_days, checkin_hour,"
-                " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone"
+                " last_ok_at, paused_until, full_name, furigana, gender, birth_date, phone,"
+                " address"
                 " FROM members WHERE withdrawn_at IS NULL ORDER BY id",
             )
         ]
