@@ -27,7 +27,7 @@ from ground.rich_menu import RichMenuError
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from server.app import create_app
-from simulator import quake
+from simulator import console, quake
 from simulator import tour as tours
 from simulator import web as simulator_web
 from simulator.platform import LinePlatform
@@ -58,6 +58,8 @@ def demo_settings(port: int, database: Path) -> Settings:
         jma_areas=frozenset({quake.AREA}),
         jma_feed_url=f"{line}/jma/eqvol.xml",
         jma_interval=timedelta(days=1),  # read when the button is pressed, not by the clock
+        # The 社協 desk: an alert nobody takes, even sent again, is a case an hour later.
+        desk_after=timedelta(hours=1),
     )
 
 
@@ -102,8 +104,20 @@ class Demo:
         tours.seed(self.simulator)
         simulator = self.simulator
 
+        self.desk_password = await console.add_staff(self.bot_app[SERVICES])
+        log.info(
+            "the console: %s/admin/ (name %s, password %s)",
+            f"http://{HOST}:{self.settings.port}",
+            console.STAFF_NAME,
+            self.desk_password,
+        )
+
         async def play() -> None:
-            await tours.Tour(simulator, self.locale, self.pace).run()
+            desk = console.Console(f"http://{HOST}:{self.settings.port}", self.desk_password)
+            try:
+                await tours.Tour(simulator, self.locale, self.pace, desk).run()
+            finally:
+                await desk.close()
 
         jma = quake.JmaStandIn()
         jma.base_url = f"http://{HOST}:{self.settings.port + 1}"

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import timedelta
 
 from ground.i18n import Locale
+from simulator.console import Console
 from simulator.simulator import Bubble, Simulator
 
 log = logging.getLogger("mimamori.tour")
 
 RESIDENT, DAUGHTER, SON, STAFF = "利用者（母）", "長女", "長男", "社協の職員"
+MINSEI = "民生委員"
 NEIGHBOURS = ("近所の方A", "近所の方B", "近所の方C")
 GROUP = "三丁目の仲間"
 
 
 def seed(simulator: Simulator) -> None:
-    """The cast: a resident, two relatives, a 社協 staff member, a group of neighbours."""
-    for name in (RESIDENT, DAUGHTER, SON, STAFF, *NEIGHBOURS):
+    """The cast: a resident, two relatives, a 社協 staff member, the area's 民生委員, a group
+    of neighbours."""
+    for name in (RESIDENT, DAUGHTER, SON, STAFF, MINSEI, *NEIGHBOURS):
         simulator.add_person(name)
     members = [key for key, person in simulator.people.items() if person.name in NEIGHBOURS]
     simulator.add_group(GROUP, members)
@@ -31,6 +35,19 @@ def seed(simulator: Simulator) -> None:
 
 def key_of(simulator: Simulator, name: str) -> str:
     return next(key for key, person in simulator.people.items() if person.name == name)
+
+
+MARK = "\x00"
+
+
+def member_id_in(text: str, template: str) -> int:
+    """The 会員ID the greeting gave a new friend (`template`: the greeting with MARK where
+    the 会員ID goes)."""
+    head, _, tail = template.partition(MARK)
+    found = re.search(re.escape(head[-12:]) + r"(\d+)" + re.escape(tail[:8]), text)
+    if found is None:
+        raise LookupError("no 会員ID in the greeting")
+    return int(found.group(1))
 
 
 def find_action(bubbles: list[Bubble], label: str) -> dict[str, str]:
@@ -43,10 +60,17 @@ def find_action(bubbles: list[Bubble], label: str) -> dict[str, str]:
 
 
 class Tour:
-    def __init__(self, simulator: Simulator, locale: Locale, pace: float = 1.5) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        locale: Locale,
+        pace: float = 1.5,
+        console: Console | None = None,
+    ) -> None:
         self.sim = simulator
         self.t = locale.t
         self.pace = pace
+        self.console = console
 
     def chat(self, name: str) -> list[Bubble]:
         return self.sim.logs[self.sim.people[key_of(self.sim, name)].uid]
@@ -65,6 +89,8 @@ class Tour:
     async def run(self) -> None:
         await self.team_and_invites()
         await self.ladder()
+        if self.console is not None:
+            await self.the_desk(self.console)
         await self.group_round()
         log.info("the tour is over")
 
@@ -109,6 +135,35 @@ class Tour:
         await self.pause()
         # Her own OK: only now do the relatives hear she is safe.
         await self.tap(RESIDENT, self.t("checkin.ok_button"))
+
+    async def the_desk(self, console: Console) -> None:
+        """Another day, and nobody in the family can take it: the desk has a case, asks the
+        area's 民生委員 (on LINE) to visit, and she finds the resident was asleep."""
+        sim = self.sim
+        await sim.follow(key_of(sim, MINSEI))
+        greeting = self.t("follow.greeting", member_id=MARK)
+        member_id = member_id_in(self.chat(MINSEI)[0].text, greeting)
+        await console.sign_in()
+        await console.post(
+            "/partners",
+            [("action", "add"), ("name", MINSEI), ("kind", "minsei"), ("area", "三丁目")]
+            + [("member_id", str(member_id))],
+        )
+        await sim.advance_to_next_due()  # the check-in
+        await sim.advance(timedelta(days=1))  # sent again
+        await sim.advance(timedelta(hours=3))  # the family is alerted; both are at work
+        await self.pause()
+        await sim.advance(timedelta(hours=1))  # alerted again
+        await sim.advance(timedelta(hours=1))  # the desk has it, and the family hears so
+        await self.pause()
+        await console.sign_in()
+        case_id, partner_id = max(await console.open_cases()), max(await console.partner_ids())
+        await console.post(f"/desk/{case_id}/visits", [("partner_id", str(partner_id))])
+        await self.pause()
+        await self.tap(MINSEI, self.t("visit.going_button"))
+        await sim.advance(timedelta(minutes=20))
+        await self.tap(MINSEI, self.t("visit.seen_button"))
+        await self.tap(MINSEI, self.t("visit.outcome.asleep"))
 
     async def group_round(self) -> None:
         sim = self.sim

@@ -36,6 +36,11 @@ class AdminRepository:
             (name, password_hash, to_db(now)),
         )
 
+    async def set_password(self, name: str, password_hash: str) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET password_hash = ? WHERE name = ?", (password_hash, name)
+        )
+
     async def by_name(self, name: str) -> Admin | None:
         row = await self._conn.fetch_one("SELECT * FROM admins WHERE name = ?", (name,))
         return _admin(row) if row else None

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
+from simulator.console import Console
 from simulator.demo import Demo
-from simulator.tour import DAUGHTER, GROUP, NEIGHBOURS, RESIDENT, SON, Tour, key_of
+from simulator.tour import DAUGHTER, GROUP, MINSEI, NEIGHBOURS, RESIDENT, SON, Tour, key_of
 from tests.conftest import free_port_pair
 from tests.wording import said, says
 
@@ -26,7 +27,11 @@ def texts(demo: Demo, name: str) -> list[str]:
 
 async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator is not None
-    await Tour(demo.simulator, demo.locale, pace=0).run()
+    desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_password)
+    try:
+        await Tour(demo.simulator, demo.locale, pace=0, console=desk).run()
+    finally:
+        await desk.close()
     locale = demo.locale
     resident = texts(demo, RESIDENT)
     assert any(text.startswith(locale.t("checkin.title")) for text in resident)
@@ -39,6 +44,14 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         (safe,) = said(heard, "safe.body", locale, name=RESIDENT)
         assert heard.index(words) < heard.index(safe), "her message did not say she was safe"
     assert said(texts(demo, SON), "alert.taken_notice", locale, taker=DAUGHTER)
+    # Another day nobody in the family could take it: the desk, and the 民生委員's visit.
+    assert any(locale.t("visit.title") in text for text in texts(demo, MINSEI))
+    asleep = locale.t("desk.outcome.asleep")
+    for relative in (DAUGHTER, SON):
+        heard = texts(demo, relative)
+        (at_desk,) = said(heard, "desk.at_desk_notice", locale, name=RESIDENT)
+        (found,) = said(heard, "desk.confirmed_notice", locale, name=RESIDENT, outcome=asleep)
+        assert heard.index(at_desk) < heard.index(found)
     group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
     assert said(group, "group.ok", locale, name=NEIGHBOURS[0])
     assert said(group, "group.answer_unwell", locale, name=NEIGHBOURS[1])

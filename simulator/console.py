@@ -1,0 +1,78 @@
+"""The desk's staff in the console, as the tour plays them: signed in with the demo's own
+account, they ask a partner to visit through the same forms a person would submit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import aiohttp
+
+from admin.passwords import hash_password
+from care.services import Services
+
+STAFF_NAME = "demo-desk"  # the demo's own console account; it protects nothing real
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CASE = re.compile(r'data-case="(\d+)"')
+PARTNER = re.compile(r'data-partner="(\d+)"')
+
+
+async def add_staff(services: Services) -> str:
+    """The demo's console account with a fresh password (shown to the presenter)."""
+    password = secrets.token_urlsafe(12)
+    async with services.repositories() as repos:
+        if await repos.admin.by_name(STAFF_NAME) is None:
+            await repos.admin.add(STAFF_NAME, hash_password(password), services.clock.now())
+        else:
+            await repos.admin.set_password(STAFF_NAME, hash_password(password))
+    return password
+
+
+class Console:
+    def __init__(self, bot_url: str, password: str) -> None:
+        self._base = f"{bot_url}/admin"
+        self._password = password
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _token(self, path: str) -> str:
+        assert self._session is not None
+        async with self._session.get(self._base + path) as response:
+            found = CSRF.search(await response.text())
+        assert found is not None, f"no form at {path}"
+        return found.group(1)
+
+    async def sign_in(self) -> None:
+        """Signed in anew: the console's session ends on the demo's clock, which the tour
+        moves by days."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        data = {
+            "name": STAFF_NAME,
+            "password": self._password,
+            "csrf_token": await self._token("/login"),
+        }
+        async with self._session.post(self._base + "/login", data=data) as response:
+            response.raise_for_status()
+
+    async def post(self, path: str, data: list[tuple[str, str]]) -> None:
+        assert self._session is not None
+        token = await self._token("/partners")
+        async with self._session.post(
+            self._base + path, data=[("csrf_token", token), *data], allow_redirects=False
+        ) as response:
+            if response.status >= 400:
+                raise RuntimeError(f"{path}: {response.status} {await response.text()}")
+
+    async def open_cases(self) -> list[int]:
+        assert self._session is not None
+        async with self._session.get(self._base + "/desk") as response:
+            return [int(found) for found in CASE.findall(await response.text())]
+
+    async def partner_ids(self) -> list[int]:
+        assert self._session is not None
+        async with self._session.get(self._base + "/partners") as response:
+            return [int(found) for found in PARTNER.findall(await response.text())]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
