@@ -251,6 +251,11 @@ class Simulator:
                 ),
             )
 
+    async def settle(self) -> None:
+        """Let the bot finish what was started outside the chats (the console's forms)."""
+        if self._settle is not None:
+            await self._settle()
+
     # --- time ---------------------------------------------------------------------------
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)

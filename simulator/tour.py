@@ -159,6 +159,7 @@ class Tour:
         await console.sign_in()
         case_id, partner_id = max(await console.open_cases()), max(await console.partner_ids())
         await console.post(f"/desk/{case_id}/visits", [("partner_id", str(partner_id))])
+        await sim.settle()
         await self.pause()
         await self.tap(MINSEI, self.t("visit.going_button"))
         await sim.advance(timedelta(minutes=20))
