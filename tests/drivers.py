@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
 from storage.database import POSTGRESQL
-from storage.models import Role
+from storage.models import Member, Role
 from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.fake_line import postbacks_in
@@ -377,3 +377,25 @@ async def history_of_a_week(bot: Bot) -> tuple[str, str]:
     for moment in (tokyo(11, 27, 9), tokyo(11, 28, 9), tokyo(11, 28, 12)):
         await run_to(bot, moment)
     return resident, son
+
+
+async def member_of(bot: Bot, uid: str) -> Member:
+    """The member a LINE user is, as the database has them."""
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+    assert member is not None
+    return member
+
+
+async def team_of(bot: Bot, uid: str) -> int:
+    """The one team the person is in."""
+    member = await member_of(bot, uid)
+    async with bot.repos() as repos:
+        ((team, _),) = await repos.teams.teams_of(member.id)
+    return team.id
+
+
+async def staff_signed_in(bot: Bot, name: str = "desk-a") -> None:
+    """A console account for the desk's staff member, signed in on the bot's client."""
+    await add_admin(bot, name)
+    assert await login(bot.client, name) == 200

@@ -18,8 +18,11 @@ from tests.drivers import (
     button,
     csrf,
     login,
+    member_of,
     run_to,
+    staff_signed_in,
     start_roll_call,
+    team_of,
     tokyo,
     watched_resident,
 )
@@ -174,8 +177,7 @@ async def test_an_outcome_that_is_not_safe_never_tells_the_family_safe(
     bot = await desk_bot(start_bot)
     _, (son,) = await at_the_desk(bot, ["son"])
     (case_id,) = await case_ids(bot)
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     before = len(bot.line.texts_to(son))
     assert (await act(bot, case_id, action="close", outcome="ambulance"))[0] == 303
     new = bot.line.texts_to(son)[before:]
@@ -194,8 +196,7 @@ async def test_still_unreachable_keeps_the_case_open(
     bot = await desk_bot(start_bot)
     await at_the_desk(bot, ["son"])
     (case_id,) = await case_ids(bot)
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     assert (await act(bot, case_id, action="close", outcome="unreachable"))[0] == 303
     assert await case_ids(bot) == [case_id]
 
@@ -273,8 +274,7 @@ async def test_a_roll_call_help_answer_is_a_case_at_once(
 ) -> None:
     bot = await desk_bot(start_bot)
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     call = await start_roll_call(bot, audience="everyone")
     for _ in range(2):  # answered twice: still one case
         await bot.tap(resident, answer_button(bot, resident, "help"))
@@ -290,18 +290,10 @@ async def test_a_roll_call_help_answer_is_a_case_at_once(
 
 
 async def desk_watches_the_team_of(bot: Bot, uid: str) -> None:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-        assert member is not None
-        ((team, _),) = await repos.teams.teams_of(member.id)
-    token = await csrf(bot.client, f"/admin/teams/{team.id}")
-    response = await bot.client.post(
-        f"/admin/teams/{team.id}",
-        data={"csrf_token": token, "action": "desk_watch_on"},
-        allow_redirects=False,
-    )
-    assert response.status == 303, await response.text()
-    page = await (await bot.client.get(f"/admin/teams/{team.id}")).text()
+    team_id = await team_of(bot, uid)
+    status, text = await team_form(bot, team_id, action="desk_watch_on")
+    assert status == 303, text
+    page = await (await bot.client.get(f"/admin/teams/{team_id}")).text()
     assert admin_text("team.desk_on") in page
 
 
@@ -310,8 +302,7 @@ async def test_a_person_with_nobody_else_is_watched_by_the_desk_itself(
 ) -> None:
     bot = await desk_bot(start_bot)
     alone, _ = await watched_resident(bot, "resident", [])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     await desk_watches_the_team_of(bot, alone)
 
     await run_to(bot, tokyo(11, 24, 9))
@@ -337,8 +328,7 @@ async def test_a_desk_watched_teams_managers_hear_the_desk_has_it_too(
 ) -> None:
     bot = await desk_bot(start_bot)
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     await desk_watches_the_team_of(bot, resident)
     await bot.tap(resident, bot.codec.encode("ok", t=0, v="help"))
     assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names=f"son、{JA.t('desk.name')}")
@@ -353,8 +343,7 @@ async def await_queue(bot: Bot) -> list[dict[str, object]]:
 
 async def test_no_desk_no_desk_watched_team(bot: Bot) -> None:
     resident, _ = await watched_resident(bot, "resident", [])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     async with bot.repos() as repos:
         member = await repos.members.by_line_id(resident)
         assert member is not None
@@ -374,19 +363,8 @@ async def team_form(bot: Bot, team_id: int, **form: str) -> tuple[int, str]:
     return response.status, await response.text()
 
 
-async def team_of(bot: Bot, uid: str) -> int:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-        assert member is not None
-        ((team, _),) = await repos.teams.teams_of(member.id)
-    return team.id
-
-
 async def member_id(bot: Bot, uid: str) -> str:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-    assert member is not None
-    return str(member.id)
+    return str((await member_of(bot, uid)).id)
 
 
 async def test_a_team_tells_its_民生委員_first_then_the_family_then_the_desk(
@@ -396,8 +374,7 @@ async def test_a_team_tells_its_民生委員_first_then_the_family_then_the_desk
     resident, (minsei, son, daughter) = await watched_resident(
         bot, "resident", ["minsei", "son", "daughter"]
     )
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     team_id = await team_of(bot, resident)
     for family in (son, daughter):
         form = {"action": "set_turn", "member_id": await member_id(bot, family), "turn": "2"}
@@ -430,8 +407,7 @@ async def test_the_first_turn_takes_it_and_the_family_is_not_alarmed(
 ) -> None:
     bot = await desk_bot(start_bot)
     resident, (minsei, son) = await watched_resident(bot, "resident", ["minsei", "son"])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     team_id = await team_of(bot, resident)
     form = {"action": "set_turn", "member_id": await member_id(bot, son), "turn": "2"}
     assert (await team_form(bot, team_id, **form))[0] == 303
@@ -448,8 +424,7 @@ async def test_the_first_turn_takes_it_and_the_family_is_not_alarmed(
 async def test_a_turn_out_of_range_is_refused(start_bot: Callable[..., Awaitable[Bot]]) -> None:
     bot = await desk_bot(start_bot)
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     team_id = await team_of(bot, resident)
     refused = admin_text("refused.invalid_turn")
     son_id = await member_id(bot, son)
@@ -479,8 +454,7 @@ async def test_the_month_in_counts_and_what_the_desk_saw(
     for moment in (tokyo(11, 25, 9), tokyo(11, 25, 12), tokyo(11, 25, 13), tokyo(11, 25, 14, 1)):
         await run_to(bot, moment)
     (case_id,) = await case_ids(bot)
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     bot.clock.set(tokyo(11, 25, 14, 31))
     assert (await act(bot, case_id, action="close", outcome="asleep"))[0] == 303
     await start_roll_call(bot, audience="everyone")

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from tests.conftest import Bot
-from tests.drivers import add_admin, alerted, csrf, login, run_to, tokyo
+from tests.drivers import alerted, csrf, member_of, run_to, staff_signed_in, team_of, tokyo
 from tests.fake_line import postbacks_in
 from tests.wording import JA, said, says, t
 
@@ -42,19 +42,8 @@ async def post(bot: Bot, path: str, **form: str | list[str]) -> tuple[int, str]:
     return response.status, await response.text()
 
 
-async def team_of(bot: Bot, uid: str) -> str:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-        assert member is not None
-        ((team, _),) = await repos.teams.teams_of(member.id)
-    return str(team.id)
-
-
 async def member_id(bot: Bot, uid: str) -> str:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-    assert member is not None
-    return str(member.id)
+    return str((await member_of(bot, uid)).id)
 
 
 def action_data(bot: Bot, uid: str, label: str) -> str:
@@ -73,8 +62,7 @@ async def test_a_民生委員_on_line_goes_to_the_door_and_finds_her_safe(
     bot = await start_bot(desk_after=HOUR)
     resident, son, case_id = await case_at_the_desk(bot)
     minsei = await bot.follow("minsei")
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     status, _ = await post(
         bot,
         "/admin/partners",
@@ -84,7 +72,7 @@ async def test_a_民生委員_on_line_goes_to_the_door_and_finds_her_safe(
         phone="03-1234-5678",
         area="みどり町",
         member_id=await member_id(bot, minsei),
-        team_id=[await team_of(bot, resident)],
+        team_id=[str(await team_of(bot, resident))],
     )
     assert status == 303
     page = await (await bot.client.get(f"/admin/desk/{case_id}")).text()
@@ -125,8 +113,7 @@ async def test_only_the_partner_asked_can_answer_and_not_home_keeps_the_case(
     bot = await start_bot(desk_after=HOUR)
     resident, son, case_id = await case_at_the_desk(bot)
     minsei = await bot.follow("minsei")
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     await post(
         bot,
         "/admin/partners",
@@ -158,8 +145,7 @@ async def test_a_partner_without_line_gets_a_printed_request(
 ) -> None:
     bot = await start_bot(desk_after=HOUR)
     _, _, case_id = await case_at_the_desk(bot)
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     status, _ = await post(
         bot,
         "/admin/partners",
@@ -182,8 +168,7 @@ async def test_a_partner_without_line_gets_a_printed_request(
 async def test_bad_partners_are_refused(start_bot: Callable[..., Awaitable[Bot]]) -> None:
     bot = await start_bot(desk_after=HOUR)
     _, _, case_id = await case_at_the_desk(bot)
-    await add_admin(bot, "desk-a")
-    assert await login(bot.client, "desk-a") == 200
+    await staff_signed_in(bot)
     invalid = JA.t("admin.refused.invalid_partner")
     for form in (
         {"name": "", "kind": "minsei"},
