@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from care import desk, sharing
+from care.due import rounds_due
 from care.errors import Refusal, Refused
-from care.ladder import WAITS, Step, due_step
+from care.ladder import Step
 from care.notify import display_name, notify_managers
 from care.protocol import Decision, Event, decide, stage_of
 from care.services import UnitOfWork
@@ -30,12 +31,9 @@ class Turns:
 async def turns_of(work: UnitOfWork, member: Member) -> Turns:
     """The turns of the person's managers, as their teams set them (all in one turn by
     default: everyone at once); each turn lasts the team's turn length, or `realert_after`."""
-    turn_of = await work.repos.teams.manager_turns(member.id)
-    watching = {m.id for m in await work.repos.teams.managers_watching(member.id)}
     order: dict[int, list[int]] = {}
-    for manager_id, turn in sorted(turn_of.items()):
-        if manager_id in watching:
-            order.setdefault(turn, []).append(manager_id)
+    for manager_id, turn in sorted((await work.repos.teams.manager_turns(member.id)).items()):
+        order.setdefault(turn, []).append(manager_id)
     minutes = await work.repos.teams.turn_minutes(member.id)
     length = timedelta(minutes=minutes) if minutes else work.services.protocol.realert_after
     return Turns([order[turn] for turn in sorted(order)], length)
@@ -56,13 +54,9 @@ async def alert_first_turn(work: UnitOfWork, member: Member, checkin: CheckinRou
 async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within a turn go to the managers of the next turn (those told
     before keep theirs). -> how many rounds were looked at."""
-    wait, protocol = WAITS[Step.NEXT_TURN], work.services.protocol
-    since = protocol.waiting_since_at_most(Step.NEXT_TURN, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    rounds, read = await rounds_due(work, Step.NEXT_TURN, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if due_step(checkin, protocol, work.now) is not Step.NEXT_TURN:
-            continue
         if decide(stage_of(checkin), Event.NEXT_TURN) is None:
             continue
         member = members[checkin.member_id]
@@ -74,7 +68,7 @@ async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
         after = work.now + turns.length if told + 1 < len(turns.order) else None
         await work.repos.rounds.told_turn(checkin.id, told + 1, work.now, after)
         await alert_managers(work, member, checkin, only=turns.order[told])
-    return len(rounds)
+    return read
 
 
 async def alert_managers(
@@ -140,18 +134,14 @@ async def alert_managers(
 async def realert_untaken(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `realert_after` of the last turn go to every manager again,
     once."""
-    wait, protocol = WAITS[Step.REALERT], work.services.protocol
-    since = protocol.waiting_since_at_most(Step.REALERT, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    rounds, read = await rounds_due(work, Step.REALERT, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if due_step(checkin, protocol, work.now) is not Step.REALERT:
-            continue
         if decide(stage_of(checkin), Event.NOBODY_TOOK) is None:
             continue
         await work.repos.rounds.mark_realerted(checkin.id, work.now)
         await alert_managers(work, members[checkin.member_id], checkin, again=True)
-    return len(rounds)
+    return read
 
 
 async def ask_for_help(
@@ -200,7 +190,7 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     decision = _decided(checkin, person, Event.TAKE)
     if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
-        await desk.hear_all(work, checkin, decision, _staff_name(manager))
+        await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
         return Taken(person, manager, first=True)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
     holder = await work.repos.members.get(checkin.taken_by or 0)
@@ -213,13 +203,14 @@ async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) 
     decision = _decided(checkin, person, Event.CONFIRM)
     await work.repos.rounds.confirm(checkin.id, manager.id, work.now)
     await _tell_others(work, person, manager, "alert.confirmed_notice", taker=manager)
-    await desk.hear_all(work, checkin, decision, _staff_name(manager))
+    await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
     return person
 
 
-def _staff_name(manager: Member) -> str:
-    """A manager as the desk's case shows them: name and 会員ID."""
-    return f"{manager.display_name or ''} (会員ID {manager.id})".strip()
+def _staff_name(work: UnitOfWork, manager: Member) -> str:
+    """A manager as the desk's case shows them: name and 会員ID, in the service's language."""
+    locale = work.locale(None)
+    return locale.t("desk.manager", name=display_name(locale, manager), member_id=manager.id)
 
 
 def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:

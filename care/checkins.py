@@ -14,7 +14,8 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from care import alerts, desk
-from care.ladder import WAITS, Step, due_step
+from care.due import rounds_due
+from care.ladder import Step
 from care.notify import Reachable, address_of, tell_managers_about
 from care.protocol import Event, Stage, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
@@ -117,16 +118,9 @@ async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -
     return next_at
 
 
-async def _waiting(work: UnitOfWork, step: Step, limit: int) -> list[CheckinRound]:
-    wait, protocol = WAITS[step], work.services.protocol
-    since = protocol.waiting_since_at_most(step, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
-    return [r for r in rounds if due_step(r, protocol, work.now) is step]
-
-
 async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
     """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
-    rounds = await _waiting(work, Step.RESEND, limit)
+    rounds, _ = await rounds_due(work, Step.RESEND, limit)
     for checkin in rounds:
         assert _after_silence(checkin) is Stage.ASKED_AGAIN
         await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
@@ -140,7 +134,7 @@ def _after_silence(checkin: CheckinRound) -> Stage | None:
 
 async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     """Rounds with no OK `alert_after` since the re-send reached LINE alert the managers."""
-    rounds = await _waiting(work, Step.ALERT, limit)
+    rounds, _ = await rounds_due(work, Step.ALERT, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
         assert _after_silence(checkin) is Stage.ALERTED

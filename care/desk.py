@@ -17,8 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 from care import sharing
+from care.due import rounds_due
 from care.errors import Refusal, Refused
-from care.ladder import WAITS, Step, due_step
+from care.ladder import Step
 from care.notify import display_name, notify_managers, tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
@@ -50,21 +51,16 @@ _CLOSING = (Fact.SAFE, Fact.CONFIRMED)
 async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `desk_after` of being sent again become cases at the desk,
     and the managers hear the desk has it. -> how many rounds were looked at."""
-    protocol = work.services.protocol
-    if protocol.desk_after is None:
+    if work.services.protocol.desk_after is None:
         return 0
-    wait = WAITS[Step.ESCALATE]
-    since = protocol.waiting_since_at_most(Step.ESCALATE, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    rounds, read = await rounds_due(work, Step.ESCALATE, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if due_step(checkin, protocol, work.now) is not Step.ESCALATE:
-            continue
         decision = decide(stage_of(checkin), Event.ESCALATE)
         if decision is None:
             continue
         await _escalate(work, members[checkin.member_id], checkin, decision, "desk.at_desk_notice")
-    return len(rounds)
+    return read
 
 
 async def watches(work: UnitOfWork, member: Member) -> bool:

@@ -160,18 +160,19 @@ def _request_telling(work: UnitOfWork, request: Request, partner: Member) -> Tel
 
 
 async def _partners_visit(work: UnitOfWork, partner: Member, visit_id: int | None) -> Request:
-    """The visit, only for the partner it was asked of."""
+    """The visit, only for the partner it was asked of, and only while it and its case are
+    open."""
     request = await request_of(work, visit_id)
     if request.partner.member_id != partner.id:
         raise Refused(Refusal.NOT_ALLOWED)
+    if request.visit.state == "done" or not request.case.open:
+        raise Refused(Refusal.CASE_CLOSED)
     return request
 
 
 async def going(work: UnitOfWork, partner: Member, visit_id: int | None) -> Request:
     """向かいます: the desk sees the partner is on the way."""
     request = await _partners_visit(work, partner, visit_id)
-    if request.visit.state == "done" or not request.case.open:
-        raise Refused(Refusal.CASE_CLOSED)
     if await work.repos.partners.going(request.visit.id, work.now):
         await work.repos.desk.add_step(
             request.case.id, request.partner.name, "visit_going", work.now
@@ -193,10 +194,8 @@ def outcome_choices(work: UnitOfWork, locale: Locale, visit_id: int) -> list[Cho
 
 
 async def seen(work: UnitOfWork, partner: Member, visit_id: int | None) -> Request:
-    request = await _partners_visit(work, partner, visit_id)
-    if request.visit.state == "done" or not request.case.open:
-        raise Refused(Refusal.CASE_CLOSED)
-    return request
+    """確認しました: the visit, still open, whose outcome the partner is about to choose."""
+    return await _partners_visit(work, partner, visit_id)
 
 
 async def found(
@@ -207,8 +206,6 @@ async def found(
     request = await _partners_visit(work, partner, visit_id)
     if outcome not in VISIT_OUTCOMES:
         raise Refused(Refusal.NOT_ALLOWED)
-    if request.visit.state == "done" or not request.case.open:
-        raise Refused(Refusal.CASE_CLOSED)
     await work.repos.partners.done(request.visit.id, outcome, work.now)
     name = request.partner.name
     await work.repos.desk.add_step(request.case.id, name, "visit_done", work.now, outcome)

@@ -120,7 +120,6 @@ BY_MANAGER = (Event.TAKE, Event.CONFIRM)
 BY_DESK = (Event.DESK_SAFE, Event.DESK_CLOSE)
 # Who may say a person is safe: the person (OK), a manager, the desk.
 SAFE_FACTS = (Fact.SAFE, Fact.CONFIRMED, Fact.DESK_CONFIRMED)
-SAYS_SAFE = (Event.OK, Event.CONFIRM, Event.DESK_SAFE)
 
 
 def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:

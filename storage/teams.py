@@ -155,14 +155,17 @@ class TeamRepository:
         )
 
     async def manager_turns(self, member_id: int) -> dict[int, int]:
-        """Each manager watching the member, and their turn (the earliest, where they
-        manage the member in more than one team)."""
+        """Each manager watching the member (as `managers_watching` finds them), and their
+        turn (the earliest, where they manage the member in more than one team)."""
         rows = await self._conn.fetch_all(
-            "SELECT mg.member_id, MIN(mg.alert_turn) FROM team_members u"
+            "SELECT m.id, MIN(mg.alert_turn) FROM team_members u"
             " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
             " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
-            " WHERE u.member_id = ? AND u.role = 'user' GROUP BY mg.member_id",
-            (member_id,),
+            " JOIN members m ON m.id = mg.member_id"
+            " WHERE u.member_id = ? AND u.role = 'user' AND m.id != ? AND m.status = 'active'"
+            f" AND {_WATCHING.format(user='u.member_id', manager='m.id')}"
+            " GROUP BY m.id",
+            (member_id, member_id),
         )
         return {row[0]: row[1] for row in rows}
 
