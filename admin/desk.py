@@ -103,8 +103,37 @@ async def case_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
+async def person_page(request: web.Request) -> web.Response:
+    staff = session_of(request).admin.name
+    try:
+        async with services_of(request).unit_of_work() as work:
+            card = await desk.person_card(work, _int(request.match_info["member_id"]), staff)
+    except Refused:
+        raise web.HTTPNotFound(text="no such person") from None
+    context = {
+        "card": card,
+        "schedule": admin_locale(request).schedule,
+        "outcome_label": outcome_label(request),
+    }
+    return await _page(request, "person.html", context)
+
+
+async def person_note(request: web.Request) -> web.Response:
+    member_id = _int(request.match_info["member_id"])
+    form = await request.post()
+    staff = session_of(request).admin.name
+    try:
+        async with services_of(request).unit_of_work() as work:
+            await desk.note_person(work, member_id, staff, str(form.get("note", "")))
+    except Refused as refused:
+        raise _refused(request, refused) from None
+    raise web.HTTPSeeOther(f"/admin/people/{member_id}")
+
+
 def add_routes(console: web.Application) -> None:
     add = console.router.add_route
     add("GET", "/desk", queue)
     add("GET", "/desk/{case_id}", case_page)
     add("POST", "/desk/{case_id}", case_action)
+    add("GET", "/people/{member_id}", person_page)
+    add("POST", "/people/{member_id}", person_note)

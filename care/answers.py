@@ -110,7 +110,7 @@ async def answer(
             await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
         elif tell.fact is Fact.WORDS and checkin is not None:
             told = await pass_on_words(work, member, checkin, words, kind)
-    await desk.hear_all(work, checkin, decision)
+    await desk.hear_all(work, checkin, decision, member=member)
     open_after = None if decision.closes else checkin
     return Answered(stage, decision, open_after, tuple(told), at_desk)
 

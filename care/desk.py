@@ -25,7 +25,7 @@ from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Telling
-from storage.desk import DeskCase, DeskStep
+from storage.desk import DeskCase, DeskStep, PersonNote
 from storage.models import OPEN_STATES, CheckinRound, Member, RoundState
 
 CALL_RESULTS = ("reached", "no_answer", "voicemail", "wrong_number")
@@ -44,6 +44,7 @@ _HEARD = {
     Fact.CONFIRMED: "family_confirmed",
     Fact.TAKEN: "family_took",
     Fact.STOPPED: "stopped",
+    Fact.UNWELL: "unwell",
 }
 _CLOSING = (Fact.SAFE, Fact.CONFIRMED)
 
@@ -101,7 +102,7 @@ async def open_case(
     roll_call_id: int | None = None,
 ) -> int | None:
     """A case for the desk (once per round). -> its id, or None if the round had one."""
-    urgent = reason != "untaken"
+    urgent = reason not in ("untaken", "unwell")
     case_id = await work.repos.desk.open_case(
         member.id,
         reason,
@@ -118,12 +119,21 @@ async def open_case(
     return case_id
 
 
-async def hear(work: UnitOfWork, checkin: CheckinRound | None, fact: Fact, who: str = "") -> None:
+async def hear(
+    work: UnitOfWork,
+    checkin: CheckinRound | None,
+    fact: Fact,
+    who: str = "",
+    member: Member | None = None,
+) -> None:
     """What the protocol tells the desk about a round, on the round's open case (none: there
-    is nobody at the desk to tell)."""
-    if checkin is None or fact not in _HEARD:
+    is nobody at the desk to tell, but 体調 is a case of its own where the deployment asks)."""
+    if fact not in _HEARD:
         return
-    case = await work.repos.desk.open_of_round(checkin.id)
+    case = await work.repos.desk.open_of_round(checkin.id) if checkin is not None else None
+    if case is None and fact is Fact.UNWELL and member is not None:
+        await _unwell_case(work, member, checkin)
+        return
     if case is None:
         return
     kind = _HEARD[fact]
@@ -133,12 +143,30 @@ async def hear(work: UnitOfWork, checkin: CheckinRound | None, fact: Fact, who: 
 
 
 async def hear_all(
-    work: UnitOfWork, checkin: CheckinRound | None, decision: Decision | None, who: str = ""
+    work: UnitOfWork,
+    checkin: CheckinRound | None,
+    decision: Decision | None,
+    who: str = "",
+    member: Member | None = None,
 ) -> None:
-    """Every fact a decision tells the desk, carried out on the round's case."""
+    """Every fact a decision tells the desk, carried out on the round's case (`member`: the
+    person who said it, where what they said may open a case)."""
     for tell in decision.tell if decision is not None else ():
         if tell.audience is Audience.DESK:
-            await hear(work, checkin, tell.fact, who)
+            await hear(work, checkin, tell.fact, who, member)
+
+
+async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
+    """少し体調が悪い at the desk, where the deployment asks for it: a case (not urgent), or a
+    step on the one the person's last 体調 left open, so a second tap is not a second case."""
+    protocol = work.services.protocol
+    if protocol.desk_after is None or not protocol.desk_unwell:
+        return
+    existing = await work.repos.desk.open_of_member(member.id, "unwell")
+    if existing is not None:
+        await work.repos.desk.add_step(existing.id, "", "again", work.now, result="unwell")
+        return
+    await open_case(work, member, "unwell", checkin)
 
 
 async def case_of(work: UnitOfWork, case_id: int | None) -> DeskCase:
@@ -208,11 +236,8 @@ async def close(
         raise Refused(Refusal.NOT_ALLOWED)
     member = await work.repos.members.get(case.member_id)
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
-    if member is not None and checkin is not None and checkin.state in OPEN_STATES:
+    if member is not None:
         await _close_alert(work, member, checkin, outcome)
-    elif member is not None and case.roll_call_id is not None:
-        # A roll-call's 助けが必要: the managers heard it; they hear what the desk found.
-        await _tell_outcome(work, member, outcome, None)
     await work.repos.desk.close(case.id, staff, outcome, text, work.now)
     await work.repos.desk.add_step(case.id, staff, "closed", work.now, outcome, text)
     await work.repos.admin.audit(staff, "desk_closed", f"case {case.id}: {outcome}", work.now)
@@ -220,19 +245,23 @@ async def close(
 
 
 async def _close_alert(
-    work: UnitOfWork, member: Member, checkin: CheckinRound, outcome: str
+    work: UnitOfWork, member: Member, checkin: CheckinRound | None, outcome: str
 ) -> None:
+    """The desk's outcome on the case's round: an open alert closes with it; a case with
+    none open (a roll-call's 助けが必要, 体調, a person who blocked the bot) closes alone. The
+    protocol says who hears what the desk found."""
     safe = outcome in SAFE_OUTCOMES
     decision = decide(stage_of(checkin), Event.DESK_SAFE if safe else Event.DESK_CLOSE)
     if decision is None:
         return
-    if safe:
-        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "desk_confirmed", work.now)
-    else:
-        await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, "desk_closed", work.now)
+    round_id = checkin.id if checkin is not None and checkin.state in OPEN_STATES else None
+    if round_id is not None and safe:
+        await work.repos.rounds.close(round_id, RoundState.ANSWERED, "desk_confirmed", work.now)
+    elif round_id is not None:
+        await work.repos.rounds.close(round_id, RoundState.CANCELLED, "desk_closed", work.now)
     for tell in decision.tell:
         if tell.fact in (Fact.DESK_CONFIRMED, Fact.DESK_CLOSED):
-            await _tell_outcome(work, member, outcome, checkin.id)
+            await _tell_outcome(work, member, outcome, round_id)
 
 
 async def _tell_outcome(
@@ -268,10 +297,17 @@ class CaseFile:
     rounds: list[CheckinRound]
     steps: list[DeskStep]
     alert_open: bool
+    notes: list[PersonNote]  # the desk's notes on the person, from every case
 
 
 RECENT = timedelta(days=14)
 VIEW_AUDIT_EVERY = timedelta(hours=1)
+
+
+async def _audit_view(work: UnitOfWork, staff: str, scope: str, what: str) -> None:
+    """Reading a person's details is audited, once an hour per staff member and case or card."""
+    if not await work.repos.admin.audited_since("desk_viewed", scope, work.now - VIEW_AUDIT_EVERY):
+        await work.repos.admin.audit(staff, "desk_viewed", what, work.now, scope)
 
 
 async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFile:
@@ -283,9 +319,7 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
         raise Refused(Refusal.NO_SUCH_CASE)
     shown = bool(await sharing.shown_to(work, member))
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
-    scope = f"desk:{case.id}:{staff}"
-    if not await work.repos.admin.audited_since("desk_viewed", scope, work.now - VIEW_AUDIT_EVERY):
-        await work.repos.admin.audit(staff, "desk_viewed", f"case {case.id}", work.now, scope)
+    await _audit_view(work, staff, f"desk:{case.id}:{staff}", f"case {case.id}")
     return CaseFile(
         case=case,
         member=member,
@@ -296,4 +330,61 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
         steps=await work.repos.desk.steps(case.id),
         alert_open=checkin is not None and checkin.state in OPEN_STATES,
+        notes=await work.repos.desk.person_notes(member.id),
     )
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """The person as the desk keeps them between cases: what they show (as on a case), who
+    watches them, their answers, every case they had and the notes staff left on them."""
+
+    member: Member
+    shown: bool
+    tel: str | None
+    managers: list[Member]
+    rounds: list[CheckinRound]
+    cases: list[DeskCase]
+    notes: list[PersonNote]
+
+
+CARD_RECENT = timedelta(days=60)
+
+
+async def _person(work: UnitOfWork, member_id: int | None) -> tuple[Member, list[DeskCase]]:
+    """The person, if the desk has a reason to know them: a case of theirs, or a team it
+    watches. Everyone else stays their managers' alone."""
+    member = await work.repos.members.get(member_id) if member_id else None
+    if member is None:
+        raise Refused(Refusal.NO_SUCH_PERSON)
+    cases = await work.repos.desk.cases_of(member.id)
+    if not cases and not await watches(work, member):
+        raise Refused(Refusal.NO_SUCH_PERSON)
+    return member, cases
+
+
+async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> PersonCard:
+    member, cases = await _person(work, member_id)
+    await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
+    shown = bool(await sharing.shown_to(work, member))
+    return PersonCard(
+        member=member,
+        shown=shown,
+        tel=sharing.tel_uri(member.personal.phone) if shown else None,
+        managers=await work.repos.teams.managers_watching(member.id),
+        rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
+        cases=cases,
+        notes=await work.repos.desk.person_notes(member.id),
+    )
+
+
+async def note_person(work: UnitOfWork, member_id: int | None, staff: str, note: str) -> None:
+    """A note on the person that outlasts the case (how to speak with them, who holds a key)."""
+    member, _ = await _person(work, member_id)
+    if await work.repos.members.has_withdrawn(member.id):
+        raise Refused(Refusal.NO_SUCH_PERSON)  # 退会 deleted what was kept on them
+    text = _note(note)
+    if text is None:
+        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    await work.repos.desk.add_person_note(member.id, staff, text, work.now)
+    await work.repos.admin.audit(staff, "desk_person_note", f"会員ID {member.id}", work.now)

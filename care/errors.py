@@ -29,6 +29,7 @@ class Refusal(StrEnum):
     NOT_PAUSED = "not_paused"  # resuming check-ins that are not paused
     TOO_OFTEN = "too_often"  # a test or a chat roll-call past its rate (values: times)
     NO_SUCH_CASE = "no_such_case"  # a desk case id that does not exist
+    NO_SUCH_PERSON = "no_such_person"  # a person the desk has no case of, nor watches
     CASE_CLOSED = "case_closed"  # the desk's case is closed already
     INVALID_TURN = "invalid_turn"  # a turn not 1-3, or a turn length not 10-1440 minutes
     NO_DESK = "no_desk"  # the deployment has no desk (MIMAMORI_DESK_AFTER is not set)

@@ -76,14 +76,16 @@ LADDER = (Step.RESEND, Step.ALERT)
 @dataclass(frozen=True)
 class Protocol:
     """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
-    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER). Without `desk_after` the deployment has
-    no desk, and an alert nobody takes stays with the managers."""
+    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL). Without `desk_after` the
+    deployment has no desk, and an alert nobody takes stays with the managers; `desk_unwell`
+    makes 「少し体調が悪い」 a case at the desk too."""
 
     resend_after: timedelta = timedelta(hours=24)
     alert_after: timedelta = timedelta(hours=3)
     report_after: timedelta = timedelta(hours=23)
     realert_after: timedelta = timedelta(hours=1)
     desk_after: timedelta | None = None
+    desk_unwell: bool = False
 
     @property
     def steps(self) -> tuple[Step, ...]:

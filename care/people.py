@@ -163,6 +163,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
         await teams.leave_team(work, team, member, role)
     await work.repos.members.set_personal(member.id, PersonalFields())
     await work.repos.members.set_memo(member.id, "")
+    await work.repos.desk.forget_person(member.id)
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
     await work.repos.members.withdraw(member.id, work.now)

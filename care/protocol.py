@@ -60,7 +60,9 @@ class Audience(StrEnum):
     FIRST_TURN = "first_turn"  # the managers told first (all of them, in a team without turns)
     NEXT_TURN = "next_turn"  # the managers whose turn comes next
     OTHERS = "others"  # every manager watching the person now, but the one who acted
-    DESK = "desk"  # the 社協 or city desk, through the case it has (none: nobody to tell)
+    # The 社協 or city desk, through the case it has (none: nobody to tell, but 体調 opens one
+    # where the deployment asks for it).
+    DESK = "desk"
 
 
 class Fact(StrEnum):
@@ -126,6 +128,9 @@ def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
     return tuple(Tell(audience, fact) for audience, fact in pairs)
 
 
+# 少し体調が悪い: every manager hears it; the desk too, on the round's case or (where the
+# deployment asks for it, MIMAMORI_DESK_UNWELL) as a case of its own.
+_UNWELL = _tell((Audience.MANAGERS, Fact.UNWELL), (Audience.DESK, Fact.UNWELL))
 _HELP = Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.HELP_ALERT)))
 _STOP = Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED)))
 # During an alert a stop closes the round, and the desk's case (if any) stays open: a person
@@ -158,8 +163,12 @@ def _idle(event: Event) -> Decision | None:
         Event.DUE: Decision(Stage.ASKED, _tell((Audience.PERSON, Fact.CHECKIN))),
         # 元気です from the rich menu with no check-in waiting: thanks, and nobody is told.
         Event.OK: Decision(Stage.IDLE),
-        Event.UNWELL: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.UNWELL: Decision(Stage.IDLE, _UNWELL),
         Event.MESSAGE: Decision(Stage.IDLE),
+        # A case with no open alert (a roll-call's 助けが必要, 体調, a person who blocked the
+        # bot): the managers hear what the desk found.
+        Event.DESK_SAFE: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))),
+        Event.DESK_CLOSE: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.DESK_CLOSED))),
     }.get(event)
 
 
@@ -172,7 +181,7 @@ def _waiting(stage: Stage, event: Event) -> Decision | None:
         # No new round while one is open: its re-send and alert stand for the slot.
         Event.DUE: Decision(stage),
         Event.OK: Decision(Stage.SAFE),  # nobody was alerted, so nobody needs telling
-        Event.UNWELL: Decision(Stage.UNWELL, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.UNWELL: Decision(Stage.UNWELL, _UNWELL),
         Event.MESSAGE: Decision(stage, _tell((Audience.PERSON, Fact.ASK_AGAIN))),
     }.get(event)
 
@@ -206,7 +215,7 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
             Stage.SAFE, _tell((Audience.ALERTED, Fact.SAFE), (Audience.DESK, Fact.SAFE))
         ),
         # Not 元気: every manager hears it, and the alert stays open until someone is sure.
-        Event.UNWELL: Decision(stage, _tell((Audience.MANAGERS, Fact.UNWELL))),
+        Event.UNWELL: Decision(stage, _UNWELL),
         Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
         # The first 対応します has it; a later one hears who does, and nobody else is told.
         Event.TAKE: Decision(Stage.TAKEN)

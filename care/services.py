@@ -80,6 +80,7 @@ class Services:
                 settings.group_report_after,
                 settings.realert_after,
                 settings.desk_after,
+                settings.desk_unwell,
             ),
         )
 

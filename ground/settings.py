@@ -57,6 +57,9 @@ class Settings:
     # The 社協 or city desk: an alert nobody took this long after it was sent again becomes a
     # case in the console. None: the deployment has no desk (the alert stays the managers').
     desk_after: timedelta | None = None
+    # 「少し体調が悪い」 is a case at the desk too (where there is a desk), for a 社協 that calls
+    # back everyone who says so; off: only the managers hear it.
+    desk_unwell: bool = False
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
@@ -111,6 +114,7 @@ class Settings:
             alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             desk_after=_optional_duration(env, "MIMAMORI_DESK_AFTER"),
+            desk_unwell=_switch(env, "MIMAMORI_DESK_UNWELL"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "20s"),
@@ -223,6 +227,13 @@ def _optional_duration(env: Mapping[str, str], name: str) -> timedelta | None:
     if not text or text.lower() == "off":
         return None
     return _duration(env, name, text)
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "off").strip().lower()
+    if raw not in ("on", "off", "1", "0", "true", "false"):
+        raise SettingsError(name, "must be on or off")
+    return raw in ("on", "1", "true")
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

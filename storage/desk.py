@@ -16,7 +16,7 @@ class DeskCase:
     member_id: int
     round_id: int | None
     roll_call_id: int | None
-    reason: str  # untaken, help, rollcall_help
+    reason: str  # untaken, help, rollcall_help, unwell
     urgent: bool
     opened_at: datetime
     taken_by: str | None  # the staff member's name
@@ -58,6 +58,13 @@ class DeskStep:
     note: str | None
 
 
+@dataclass(frozen=True)
+class PersonNote:
+    at: datetime
+    staff: str
+    note: str
+
+
 class DeskRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -86,6 +93,14 @@ class DeskRepository:
     async def open_of_round(self, round_id: int) -> DeskCase | None:
         row = await self._conn.fetch_one(
             "SELECT * FROM desk_cases WHERE round_id = ? AND closed_at IS NULL", (round_id,)
+        )
+        return DeskCase.from_row(row) if row else None
+
+    async def open_of_member(self, member_id: int, reason: str) -> DeskCase | None:
+        row = await self._conn.fetch_one(
+            "SELECT * FROM desk_cases WHERE member_id = ? AND reason = ? AND closed_at IS NULL"
+            " ORDER BY id LIMIT 1",
+            (member_id, reason),
         )
         return DeskCase.from_row(row) if row else None
 
@@ -156,3 +171,28 @@ class DeskRepository:
             (case_id,),
         )
         return [DeskStep(required_time(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def cases_of(self, member_id: int) -> list[DeskCase]:
+        """Every case of the person, the newest first."""
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM desk_cases WHERE member_id = ? ORDER BY id DESC", (member_id,)
+        )
+        return [DeskCase.from_row(row) for row in rows]
+
+    async def add_person_note(self, member_id: int, staff: str, note: str, at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO person_notes (member_id, staff, at, note) VALUES (?, ?, ?, ?)",
+            (member_id, staff, to_db(at), note),
+        )
+
+    async def person_notes(self, member_id: int) -> list[PersonNote]:
+        """The desk's notes on the person, the newest first."""
+        rows = await self._conn.fetch_all(
+            "SELECT at, staff, note FROM person_notes WHERE member_id = ? ORDER BY id DESC",
+            (member_id,),
+        )
+        return [PersonNote(required_time(r[0]), r[1], r[2]) for r in rows]
+
+    async def forget_person(self, member_id: int) -> None:
+        """退会: the desk's notes on the person go (its cases stay, as counts and steps)."""
+        await self._conn.execute("DELETE FROM person_notes WHERE member_id = ?", (member_id,))

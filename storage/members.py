@@ -74,6 +74,12 @@ class MemberRepository:
             (member_id, member_id),
         )
 
+    async def has_withdrawn(self, member_id: int) -> bool:
+        row = await self._conn.fetch_one(
+            "SELECT withdrawn_at FROM members WHERE id = ?", (member_id,)
+        )
+        return row is not None and row[0] is not None
+
     async def block(self, member_id: int) -> None:
         await self._conn.execute(
             "UPDATE members SET status = 'blocked', dialog = NULL WHERE id = ?", (member_id,)

@@ -46,6 +46,7 @@ TABLES = (
     "roll_call_groups",
     "desk_cases",
     "desk_steps",
+    "person_notes",
     "partners",
     "partner_teams",
     "visits",

@@ -131,6 +131,29 @@ async def test_the_desk_takes_a_case_logs_a_call_and_closes_it(
     await expect(second.locator("dd.taken")).to_contain_text(taken)
     await expect(second.get_by_role("button", name=t("admin.desk.take"))).to_have_count(0)
 
+    # A 民生委員 without LINE is registered; the desk asks her to visit and prints the request.
+    case_url = first.url
+    await first.get_by_role("link", name=t("admin.nav.partners")).click()
+    await first.get_by_label(t("admin.partners.name"), exact=True).fill("みどり町の民生委員")
+    await first.get_by_label(t("admin.partners.phone")).fill("03-1234-5678")
+    await first.get_by_label(t("admin.partners.area")).fill("みどり町")
+    await first.get_by_role("button", name=t("admin.partners.add")).click()
+    await expect(first.locator("#partners tbody tr")).to_have_count(1)
+    await first.goto(case_url)
+    await first.get_by_role("button", name=t("admin.visits.ask")).click()
+    await expect(first.locator("#visits tbody tr")).to_have_count(1)
+    await first.get_by_role("link", name=t("admin.visits.print")).click()
+    await expect(first.locator(".visit-request")).to_contain_text("みどり町1-2-3")
+    await first.go_back()
+
+    # Her card, from the case: a note that the next case will show too.
+    await first.get_by_role("link", name=t("admin.desk.open_card")).click()
+    await first.get_by_label(t("admin.desk.person_note_help")).fill("耳が遠いので、ゆっくり話す")
+    await first.get_by_role("button", name=t("admin.desk.save")).click()
+    await expect(first.locator(".person-notes")).to_contain_text("ゆっくり話す")
+    await first.locator("#cases a").click()
+    await expect(first.locator(".person-notes")).to_contain_text("ゆっくり話す")
+
     await first.get_by_label(t("admin.desk.call.no_answer")).check()
     await first.locator("form:has(input[value=call]) textarea").fill("2回鳴らした")
     await first.locator("form:has(input[value=call]) button").click()

@@ -12,6 +12,7 @@ from storage.database import to_db
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
+    Page,
     add_admin,
     alerted,
     answer_button,
@@ -494,3 +495,117 @@ async def test_the_month_in_counts_and_what_the_desk_saw(
     desk_page = await (await bot.client.get("/admin/desk")).text()
     assert 'data-outcome="asleep"><th scope="row">' in desk_page
     assert re.search(r'id="median-alert">.*?<td>151</td>', desk_page)
+
+
+async def test_where_the_city_asks_not_feeling_well_is_a_case_too(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(desk_after=HOUR, desk_unwell=True)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, button(bot, resident, t("checkin.unwell_button")))
+    assert said(bot.line.texts_to(son), "unwell.body", name="resident"), "the family first"
+    # Again from the menu with no check-in waiting: the same case hears it, not a second.
+    await bot.tap(resident, bot.codec.encode("ok", t=0, v="unwell"))
+    (case,) = await await_queue(bot)
+    assert (case["reason"], bool(case["urgent"])) == ("unwell", False)
+    async with bot.repos() as repos:
+        kinds = [(s.kind, s.result) for s in await repos.desk.steps(int(case["id"]))]
+    assert kinds == [("opened", "unwell"), ("again", "unwell")]
+
+    await staff_signed_in(bot)
+    queue = await (await bot.client.get("/admin/desk")).text()
+    assert admin_text("desk.reason.unwell") in queue
+    # Staff call her back: she had a cold. The round stays as she left it; her son hears.
+    status, _ = await act(bot, int(case["id"]), action="close", outcome="out", note="風邪")
+    assert status == 303
+    outcome = JA.t("desk.outcome.out")
+    assert said(bot.line.texts_to(son), "desk.confirmed_notice", name="resident", outcome=outcome)
+    async with bot.repos() as repos:
+        (state, answer) = await repos.conn.fetch_one(
+            "SELECT state, answer FROM checkin_rounds WHERE id = ?", (case["round_id"],)
+        )
+    assert (state, answer) == ("answered", "unwell")
+
+
+async def test_by_default_not_feeling_well_stays_with_the_family(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, button(bot, resident, t("checkin.unwell_button")))
+    assert said(bot.line.texts_to(son), "unwell.body", name="resident")
+    assert await await_queue(bot) == []
+
+
+async def note_on(bot: Bot, member_id: int, note: str) -> tuple[int, str]:
+    token = await csrf(bot.client, "/admin/desk")
+    response = await bot.client.post(
+        f"/admin/people/{member_id}",
+        data={"csrf_token": token, "note": note},
+        allow_redirects=False,
+    )
+    return response.status, await response.text()
+
+
+async def test_a_note_on_her_card_is_there_at_her_next_case(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, (son,) = await at_the_desk(bot, ["son"])
+    (case_id,) = await case_ids(bot)
+    member = await member_of(bot, resident)
+    await staff_signed_in(bot, "desk-a")
+
+    # From the case, her card; a note on it outlasts the case.
+    case_page = await (await bot.client.get(f"/admin/desk/{case_id}")).text()
+    assert f'href="/admin/people/{member.id}"' in case_page
+    card = await (await bot.client.get(f"/admin/people/{member.id}")).text()
+    assert admin_text("desk.no_person_notes") in card and f'data-case="{case_id}"' in card
+    assert (await note_on(bot, member.id, "耳が遠いので、ゆっくり話す"))[0] == 303
+    await act(bot, case_id, action="close", outcome="asleep")
+
+    # Two days later, another alert nobody takes: the note is on the new case.
+    for moment in ((11, 26, 9), (11, 27, 9), (11, 27, 12), (11, 27, 13), (11, 27, 14, 1)):
+        await run_to(bot, tokyo(*moment))
+    (second,) = await case_ids(bot)
+    assert second != case_id
+    assert await login(bot.client, "desk-a") == 200  # the console's session ran out meanwhile
+    page = await (await bot.client.get(f"/admin/desk/{second}")).text()
+    assert "耳が遠いので、ゆっくり話す" in page and admin_text("desk.person_notes") in page
+    card = await (await bot.client.get(f"/admin/people/{member.id}")).text()
+    assert f'data-case="{case_id}"' in card and f'data-case="{second}"' in card
+    async with bot.repos() as repos:
+        done = {(row["admin_name"], row["action"]) for row in await repos.admin.audit_log()}
+    assert {("desk-a", "desk_person_note"), ("desk-a", "desk_viewed")} <= done
+    assert not any("耳が遠い" in text for text in bot.line.texts_to(son)), "the desk's own"
+
+
+async def test_a_card_is_only_for_people_the_desk_has_had(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await desk_bot(start_bot)
+    resident, _ = await at_the_desk(bot, ["son"])
+    other, _ = await watched_resident(bot, "neighbour", ["neighbour-son"])
+    member, stranger = await member_of(bot, resident), await member_of(bot, other)
+    await staff_signed_in(bot, "desk-a")
+    assert (await bot.client.get(f"/admin/people/{stranger.id}")).status == 404
+    assert (await bot.client.get("/admin/people/9999")).status == 404
+    assert (await bot.client.get("/admin/people/abc")).status == 404
+    status, text = await note_on(bot, stranger.id, "x")
+    assert status == 400 and text == admin_text("refused.no_such_person")
+    status, text = await note_on(bot, member.id, "あ" * 1001)
+    assert status == 400 and text == admin_text("refused.invalid_note", limit="1000")
+    status, _ = await note_on(bot, member.id, "   ")
+    assert status == 400
+
+    # 退会: what the desk kept on her goes with it, and nothing more can be added.
+    assert (await note_on(bot, member.id, "鍵は隣の方が預かっている"))[0] == 303
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+    async with bot.repos() as repos:
+        assert await repos.desk.person_notes(member.id) == []
+    status, text = await note_on(bot, member.id, "x")
+    assert status == 400 and text == admin_text("refused.no_such_person")

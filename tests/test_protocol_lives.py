@@ -143,6 +143,7 @@ class Lives(RuleBasedStateMachine):
             locale_overrides=wording.REWORDED,
             strict_transactions=True,
             desk_after=timedelta(hours=1),
+            desk_unwell=True,
         )
         self.bot = await self._boot()
         await add_admin(self.bot, STAFF)
@@ -473,8 +474,10 @@ class Lives(RuleBasedStateMachine):
 
         async def cases() -> list[Any]:
             async with self.bot.repos() as repos:
+                # 体調's cases are about what she said, not an alert: staff close them.
                 rows = await repos.conn.fetch_all(
-                    "SELECT round_id, closed_at, outcome FROM desk_cases WHERE member_id = ?",
+                    "SELECT round_id, closed_at, outcome FROM desk_cases"
+                    " WHERE member_id = ? AND reason <> 'unwell'",
                     (self.member_id,),
                 )
             return list(rows)
