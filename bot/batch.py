@@ -22,6 +22,7 @@ from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.replies import Reply
 from bot.router import Router
+from bot.shared_account import Known, Owner, chat_of, our_words, owner, start_words
 from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
@@ -57,6 +58,8 @@ class BatchApplier:
         self._services = services
         self._router = router
         self._members: dict[str, Member] = {}  # the batch's senders, read once
+        self._starts = start_words(services.i18n)
+        self.forwarded = False  # a batch stored events for the city's system
 
     async def apply(
         self,
@@ -88,7 +91,7 @@ class BatchApplier:
             for arrival, _ in landed:
                 if arrival.event_id not in taken:
                     log.info("event %s was handled before; ignored", arrival.event_id)
-            parsed = [(a.event_id, event) for a, event in landed if a.event_id in taken]
+            parsed = [(a, event) for a, event in landed if a.event_id in taken]
             # The people of the batch in one read; a person's second event in the same batch
             # reads them again (the first may have changed them).
             senders = [
@@ -97,8 +100,23 @@ class BatchApplier:
                 if e is not None and from_source_user(e) and e.source.user_id
             ]
             self._members = await work.repos.members.by_line_ids(senders) if senders else {}
-            for event_id, event in parsed:
+            for arrival, event in parsed:
+                event_id = arrival.event_id
+                whose = await self._owner(work, arrival, event)
+                if whose is not Owner.OURS and self._services.settings.forward_url:
+                    await work.repos.forwards.add(
+                        event_id, chat_of(json.loads(arrival.payload)), arrival.payload, work.now
+                    )
+                    self.forwarded = True
                 if event is None:
+                    continue
+                if whose is Owner.THEIRS:
+                    # The city's system's: mimamori neither acts on it nor answers it.
+                    ctx = EventContext(
+                        services=self._services, event=event, lookups=lookups, work=work
+                    )
+                    ctx.outcome = "forwarded" if self._services.settings.forward_url else "theirs"
+                    handled.append(Handled(event_id, ctx))
                     continue
                 if careful:
                     ctx = await self._handle(work, event, lookups, event_id)
@@ -108,11 +126,52 @@ class BatchApplier:
                         await self._route(ctx, event_id)
                     except Exception as error:
                         raise _Redo from error
+                if whose is Owner.BOTH:
+                    ctx.replies = []  # the city's system answers it: a reply token is good once
                 handled.append(Handled(event_id, ctx))
             kept = [(reply.event_id, reply.kept()) for h in handled if (reply := h.reply())]
             if kept:
                 await work.repos.handled.keep_replies(kept)
         return handled
+
+    async def _owner(self, work: UnitOfWork, arrival: Arrival, event: Event | None) -> Owner:
+        """Whose the event is: always mimamori's on its own account; on a shared one, as
+        `bot.shared_account` says (an event the SDK cannot read is the city's system's)."""
+        services = self._services
+        if not services.settings.shared_account:
+            return Owner.OURS
+        if event is None:
+            return Owner.THEIRS
+        source = event.source
+        source_type = getattr(source, "type", "") or ""
+        if source_type in ("group", "room"):
+            chat_id = getattr(source, "group_id", None) or getattr(source, "room_id", None)
+            group = await work.repos.groups.by_chat_id(chat_id) if chat_id else None
+            known = Known(our_group=group is not None and group.left_at is None)
+            return owner(event.type, source_type, known)
+        user_id = getattr(source, "user_id", None)
+        member = self._members.get(user_id) if user_id else None
+        if member is None and user_id:
+            member = await work.repos.members.by_line_id(user_id)
+        postback = (
+            services.postbacks.decode(event.postback.data)
+            if isinstance(event, PostbackEvent)
+            else None
+        )
+        text = text_in(event)
+        busy = member is not None and (
+            member.dialog is not None or await work.repos.rounds.open_round(member.id) is not None
+        )
+        known = Known(
+            our_postback=postback is not None,
+            member=member is not None,
+            blocked=member is not None and member.status == "blocked",
+            busy=busy,
+            our_words=our_words(
+                text, self._starts, services.i18n, member.language if member else None
+            ),
+        )
+        return owner(event.type, source_type, known)
 
     async def _handle(
         self, work: UnitOfWork, event: Event, lookups: Lookups, event_id: str
@@ -185,6 +244,11 @@ class BatchApplier:
 
 class _Redo(Exception):
     """A handler refused or failed in a batch applied without savepoints: undo, do again."""
+
+
+def text_in(event: Event) -> str | None:
+    message = getattr(event, "message", None)
+    return getattr(message, "text", None) if getattr(message, "type", None) == "text" else None
 
 
 def from_source_user(event: Event) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.batch import BatchApplier, parse
+from bot.forwarding import Forwarder
 from bot.lookups import Lookups
 from bot.replies import TOKEN_LIFE, Reply, ReplySender
 from bot.router import Router
@@ -40,9 +41,12 @@ FORGOTTEN_TOGETHER = 500
 
 
 class EventDispatcher:
-    def __init__(self, services: Services, router: Router) -> None:
+    def __init__(
+        self, services: Services, router: Router, forwarder: Forwarder | None = None
+    ) -> None:
         self._services = services
         self._batch = BatchApplier(services, router)
+        self._forwarder = forwarder  # the city's system, on a shared account (in front)
         self._replies = ReplySender(services)
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
@@ -81,11 +85,14 @@ class EventDispatcher:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def idle(self) -> None:
-        """Wait until every stored event is handled and replied to (shutdown, tests)."""
+        """Wait until every stored event is handled and replied to, and what is for the city's
+        system is forwarded or waits for its next try (shutdown, tests)."""
         while (self._task is not None and not self._task.done()) or self._replies.busy:
             if self._task is not None and not self._task.done():
                 await self._task
             await self._replies.idle()
+            if self._forwarder is not None:
+                await self._forwarder.idle()
         try:
             await self._clear_replies()
         except Exception:
@@ -112,6 +119,7 @@ class EventDispatcher:
             async with self._services.claims() as work:
                 await work.repos.outbox.release_claims()
                 await work.repos.handled.release_claims()
+                await work.repos.forwards.release_claims()
         self._orphans_due = True  # its own, from before it stopped, or another's
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
@@ -238,6 +246,9 @@ class EventDispatcher:
             handled = await self._batch.apply(parsed, lookups, sent)
             self._replies.cleared(sent)
             self._handled += [arrival.event_id for arrival in stored]
+        if self._batch.forwarded and self._forwarder is not None:
+            self._batch.forwarded = False
+            self._forwarder.wake()
         counted = self._services.metrics.events
         unreadable = sum(1 for _, event in parsed if event is None)
         if unreadable:

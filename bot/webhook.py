@@ -20,6 +20,7 @@ from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
 from bot.dispatch import DISPATCHER
+from bot.forwarding import FORWARDER
 from care.services import SERVICES, Services
 from storage.database import to_db
 from storage.webhook_events import Arrival
@@ -134,6 +135,8 @@ async def callback(request: web.Request) -> web.Response:
         return _refuse(400, "malformed body: nested too deeply")
     except (ValueError, KeyError, TypeError) as error:
         return _refuse(400, f"malformed body: {error}")
+    if (forwarder := app.get(FORWARDER)) is not None:
+        forwarder.saw(payload.get("destination") if isinstance(payload, dict) else None)
     # Stored before the answer: a crash after the 200 cannot lose them.
     if raw_events and (landed := await app[LANDING].record(raw_events)):
         app[DISPATCHER].submit(landed)

@@ -100,6 +100,10 @@ class I18n:
             raise RuntimeError("locales/ja.toml is missing")
         return cls(locales)
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._locales)
+
     def get(self, language: str | None) -> Locale:
         """The locale for a LINE profile language ("ja", "en", "zh-Hant", ...)."""
         if language:

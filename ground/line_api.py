@@ -147,6 +147,7 @@ class LineApi:
         self._push_rate = RateLimiter(PUSH_PER_SECOND / share)
         self._reply_rate = RateLimiter(REPLY_PER_SECOND / share)
         self._bot_basic_id: str | None = None
+        self._bot_user_id: str | None = None
         self._basic_id_retry_at = 0.0
         self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND / share)
         configuration = client.configuration
@@ -317,7 +318,13 @@ class LineApi:
                 self._basic_id_retry_at = time.monotonic() + 60
                 return None
             self._bot_basic_id = info.basic_id
+            self._bot_user_id = info.user_id
         return self._bot_basic_id
+
+    async def bot_user_id(self) -> str | None:
+        """The account's own user id: a webhook body's `destination`. Asked as the basic id is."""
+        await self.bot_basic_id()
+        return self._bot_user_id
 
     @property
     def known_basic_id(self) -> str | None:

@@ -33,6 +33,13 @@ class Metrics:
             ["purpose", "answer"],
             registry=r,
         )
+        self.forwarded = Counter(
+            "mimamori_forwarded_events",
+            "Events forwarded to the city's system on a shared account (taken, failed tries,"
+            " given_up after a day)",
+            ["outcome"],
+            registry=r,
+        )
         self.replies = Counter(
             "mimamori_line_replies",
             "Replies tried (each try, retries included), by LINE's answer",
@@ -62,6 +69,21 @@ class Metrics:
         self.events_oldest_waiting = Gauge(
             "mimamori_webhook_events_oldest_waiting_seconds",
             "Age of the oldest webhook event stored and not yet handled (0 when none)",
+            registry=r,
+        )
+        self.forwards_waiting = Gauge(
+            "mimamori_forwards_waiting",
+            "Events for the city's system not yet taken by it (shared account, in front)",
+            registry=r,
+        )
+        self.forwards_oldest_waiting = Gauge(
+            "mimamori_forwards_oldest_waiting_seconds",
+            "Age of the oldest event the city's system has not yet taken (0 when none)",
+            registry=r,
+        )
+        self.forwards_given_up = Gauge(
+            "mimamori_forwards_given_up",
+            "Events for the city's system given up on after a day (kept 7 days)",
             registry=r,
         )
         self.outbox_failed = Gauge(

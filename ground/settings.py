@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -99,6 +100,18 @@ class Settings:
     manager_code_lifetime: timedelta = timedelta(days=7)
     # Make the rich menus at start-up when none are recorded (else: `mimamori richmenu`).
     rich_menu_at_start: bool = False
+    # The city's own LINE account, shared with its other services: a follow enrols nobody,
+    # and events that are not mimamori's are forwarded (`forward_url`: mimamori in front of
+    # the city's system) or, without it, left alone (mimamori behind the city's system).
+    shared_account: bool = False
+    forward_url: str | None = None
+    # Whose rich menus: "own" (mimamori's, linked to everyone), "tab" (mimamori's as a tab
+    # the city's menu switches to, through rich menu aliases; nothing linked or made default)
+    # or "none" (no menu touched).
+    menus: str = "own"
+    city_menu_alias: str | None = None  # the alias of the city's menu: the tab's way back
+    # 地方公共団体プラン: messages cost nothing and have no monthly limit; still counted.
+    unlimited_messages: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -139,6 +152,7 @@ class Settings:
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),
+            **_account(env),
         )
 
 
@@ -227,6 +241,40 @@ def _optional_duration(env: Mapping[str, str], name: str) -> timedelta | None:
     if not text or text.lower() == "off":
         return None
     return _duration(env, name, text)
+
+
+MENU_STYLES = ("own", "tab", "none")
+ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # LINE's rich menu alias id
+
+
+def _account(env: Mapping[str, str]) -> dict[str, Any]:
+    """The account: mimamori's own, or the city's shared one (and then, what of its menus)."""
+    forward_url = _optional_url(env, "MIMAMORI_FORWARD_URL")
+    shared = _switch(env, "MIMAMORI_SHARED_ACCOUNT") or forward_url is not None
+    menus = (env.get("MIMAMORI_MENUS") or ("none" if shared else "own")).strip().lower()
+    if menus not in MENU_STYLES:
+        raise SettingsError("MIMAMORI_MENUS", f"one of {', '.join(MENU_STYLES)}, got {menus!r}")
+    if shared and menus == "own":
+        raise SettingsError(
+            "MIMAMORI_MENUS", "on a shared account the city's menu stays: use tab or none"
+        )
+    alias = (env.get("MIMAMORI_CITY_MENU_ALIAS") or "").strip() or None
+    if alias is not None and not ALIAS.match(alias):
+        raise SettingsError("MIMAMORI_CITY_MENU_ALIAS", "1-32 letters, digits, - or _")
+    if menus == "tab" and alias is None:
+        raise SettingsError(
+            "MIMAMORI_CITY_MENU_ALIAS", "the tab needs the alias of the city's menu to go back to"
+        )
+    plan = (env.get("MIMAMORI_MESSAGE_PLAN") or "metered").strip().lower()
+    if plan not in ("metered", "unlimited"):
+        raise SettingsError("MIMAMORI_MESSAGE_PLAN", f"metered or unlimited, got {plan!r}")
+    return {
+        "shared_account": shared,
+        "forward_url": forward_url,
+        "menus": menus,
+        "city_menu_alias": alias,
+        "unlimited_messages": plan == "unlimited",
+    }
 
 
 def _switch(env: Mapping[str, str], name: str) -> bool:

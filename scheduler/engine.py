@@ -115,6 +115,7 @@ class CheckinEngine:
         retention = self._services.settings.group_retention
         async with self._services.unit_of_work() as work:
             await work.repos.handled.forget_processed_before(work.now - HANDLED_KEPT)
+            await work.repos.forwards.forget_sent(work.now - HANDLED_KEPT)
             await work.repos.groups.purge_left_before(work.now - retention)
 
     async def _in_batches(

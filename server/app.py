@@ -14,6 +14,7 @@ from linebot.v3.webhook import WebhookParser
 from admin.routes import setup_admin
 from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
+from bot.forwarding import FORWARDER, Forwarder
 from bot.webhook import LANDING, PARSER, Landing, callback
 from care import rich_menus
 from care.services import SERVICES, Services
@@ -101,9 +102,15 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         services = app[SERVICES]
         quakes = QuakePoller(services) if services.settings.jma_areas else None
         engine = CheckinEngine(services, OutboxDelivery(services), quakes)
-        dispatcher = EventDispatcher(services, build_router())
+        # On a city's shared account, with mimamori in front: the events that are not its own
+        # go on to the city's system (bot.forwarding).
+        forwarder = Forwarder(services) if services.settings.forward_url else None
+        dispatcher = EventDispatcher(services, build_router(), forwarder)
         app[ENGINE], app[DISPATCHER], app[LANDING] = engine, dispatcher, Landing(services)
         engine.after_sweep(dispatcher.submit)
+        if forwarder is not None:
+            app[FORWARDER] = forwarder
+            engine.after_sweep(forwarder.wake)
         await dispatcher.replay_unprocessed()
         heartbeat = Heartbeat(services)
         heartbeat.after_beat(dispatcher.after_beat)
@@ -120,6 +127,8 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         await heartbeat.stop()
         await dispatcher.stop()
         await engine.stop()
+        if forwarder is not None:
+            await forwarder.stop()
 
     return context
 

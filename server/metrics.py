@@ -49,10 +49,14 @@ async def read_service_health(services: Services, dispatcher: EventDispatcher) -
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     async with services.unit_of_work() as work:
         health = await work.repos.stats.service_health(month_start)
+        forwards = await work.repos.forwards.backlog()
     m = services.metrics
     m.outbox_pending.set(health["outbox_pending"])
     m.outbox_oldest.set(_age(now, health["outbox_oldest"]))
     m.outbox_failed.set(health["outbox_failed"])
+    m.forwards_waiting.set(forwards[0])
+    m.forwards_oldest_waiting.set(_age(now, forwards[1]))
+    m.forwards_given_up.set(forwards[2])
     waiting, oldest_waiting = await dispatcher.backlog()
     m.events_waiting.set(waiting)
     m.events_oldest_waiting.set(_age(now, oldest_waiting))

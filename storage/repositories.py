@@ -11,6 +11,7 @@ from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
 from storage.database import Connection, Database
 from storage.desk import DeskRepository
+from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
 from storage.outbox import OutboxRepository
@@ -33,6 +34,7 @@ class Repositories:
     partners: PartnerRepository
     outbox: OutboxRepository
     handled: HandledEventsRepository
+    forwards: ForwardRepository
     groups: GroupRepository
     admin: AdminRepository
     stats: StatsRepository
@@ -94,6 +96,7 @@ def _over(conn: Connection) -> Repositories:
         partners=PartnerRepository(conn),
         outbox=OutboxRepository(conn),
         handled=HandledEventsRepository(conn),
+        forwards=ForwardRepository(conn),
         groups=GroupRepository(conn),
         admin=AdminRepository(conn),
         stats=StatsRepository(conn),

@@ -34,6 +34,7 @@ TABLES = (
     "checkin_rounds",
     "outbox",
     "webhook_events",
+    "forwards",
     "chat_groups",
     "group_members",
     "group_rounds",

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.dispatch import DISPATCHER
+from bot.forwarding import FORWARDER
 from care.services import SERVICES, Services
 from ground.channels import Channel
 from ground.clock import FakeClock
@@ -132,9 +133,13 @@ class Bot:
         """Wait for the handling the webhook started (no sleeping: the tasks are awaited)."""
         await self.app[DISPATCHER].idle()
         await self.app[ENGINE].idle()
+        if FORWARDER in self.app:
+            await self.app[FORWARDER].idle()
 
     async def sweep(self) -> None:
         await self.app[ENGINE].sweep()
+        if FORWARDER in self.app:
+            await self.app[FORWARDER].idle()
 
     async def advance(self, delta: timedelta) -> None:
         """Move time forward and let the scheduler's sweep act, as it would at that moment."""

@@ -1,14 +1,16 @@
-"""follow / unfollow: registering a person, and stopping everything when they block the bot."""
+"""follow / unfollow: registering a person, and stopping everything when they block the bot; and
+「見守り」, how a person starts on a city's shared account (where a follow enrols nobody)."""
 
 from __future__ import annotations
 
 import logging
 
-from linebot.v3.webhooks import FollowEvent, UnfollowEvent
+from linebot.v3.webhooks import FollowEvent, MessageEvent, UnfollowEvent
 
-from bot.context import PersonContext
+from bot.context import EventContext, PersonContext
 from bot.features.menu import main_menu
-from bot.router import Router, from_person
+from bot.router import Router, from_person, text_of
+from bot.shared_account import start_words
 from care import people
 from ground import messages
 
@@ -31,3 +33,18 @@ async def on_unfollow(ctx: PersonContext) -> None:
     member = ctx.member
     told = await people.block(ctx.work, member)
     log.info("member %s blocked the bot; %d managers told", member.id, told)
+
+
+def _asks_to_start(ctx: EventContext) -> bool:
+    text = text_of(ctx)
+    if not from_person(ctx) or ctx.member.dialog or text is None:
+        return False
+    return text.strip().lower() in start_words(ctx.services.i18n)
+
+
+@router.on(MessageEvent, _asks_to_start)
+async def on_start(ctx: PersonContext) -> None:
+    """「見守り」: what the service does and the person's 会員ID, then the menu (on a shared
+    account this is where a person starts; on mimamori's own, the greeting again)."""
+    member = await people.come_back(ctx.work, ctx.member)
+    ctx.reply(messages.text(ctx.t("shared.greeting", member_id=member.id)), main_menu(ctx))

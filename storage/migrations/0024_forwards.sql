@@ -1,0 +1,19 @@
+-- On the city's shared LINE account, with mimamori in front: events that are not mimamori's,
+-- kept here in the transaction that decided so, and forwarded to the city's system in order
+-- per chat until it takes them (or a day has passed).
+CREATE TABLE forwards (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,   -- LINE's webhookEventId
+    chat TEXT NOT NULL,              -- the user, group or room: the order is kept per chat
+    payload TEXT NOT NULL,           -- the event as LINE sent it
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'given_up')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    last_error TEXT,
+    claimed_by TEXT,
+    claimed_until TEXT
+);
+CREATE INDEX forwards_pending ON forwards (chat, id) WHERE state = 'pending';
+CREATE INDEX forwards_sent ON forwards (sent_at) WHERE state <> 'pending';

@@ -1,0 +1,208 @@
+"""On the city's own LINE account, shared with its other services: mimamori in front forwards
+every event that is not its own to the city's system (a stand-in that verifies LINE's
+signature with the channel secret), durably and in order; mimamori behind takes only its own;
+a follow enrols nobody. Driven with signed webhooks, the fake LINE and a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from simulator.city import GARBAGE_DAY_ANSWER, CitySystem
+from tests import line_webhook as hook
+from tests.conftest import SECRET, Bot
+from tests.drivers import alerted, member_of
+from tests.wording import said, says, t
+
+
+@pytest.fixture
+async def city(bot_line_url: str) -> AsyncIterator[CitySystem]:
+    system = CitySystem(SECRET, line_url=bot_line_url)
+    server = TestServer(system.make_app())
+    await server.start_server()
+    system.url = str(server.make_url("/webhook"))
+    yield system
+    await server.close()
+
+
+@pytest.fixture
+def bot_line_url(fake_line: Any) -> str:
+    return str(fake_line.url)
+
+
+async def in_front(start_bot: Callable[..., Awaitable[Bot]], city: CitySystem) -> Bot:
+    return await start_bot(
+        shared_account=True,
+        forward_url=city.url,
+        menus="none",  # type: ignore[attr-defined]
+    )
+
+
+async def forwards(bot: Bot) -> list[tuple[str, str, int]]:
+    async with bot.repos() as repos:
+        rows = await repos.conn.fetch_all(
+            "SELECT event_id, state, attempts FROM forwards ORDER BY id", ()
+        )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def replies_to(bot: Bot, token: str) -> list[Any]:
+    """Every reply LINE was asked for with this token, by anyone (a token is good once)."""
+    return [
+        c
+        for c in bot.line.calls
+        if c.path.endswith("/reply") and c.body.get("replyToken") == token
+    ]
+
+
+async def test_a_follow_enrols_nobody_and_the_citys_system_greets(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    uid = await bot.follow("resident")
+    assert city.types() == ["follow"] and city.refused == 0
+    assert bot.line.replies == [] and bot.line.texts_to(uid) == []
+    async with bot.repos() as repos:
+        assert await repos.members.by_line_id(uid) is None
+
+    # 「ごみの日」 is the city's: it answers with the reply token; mimamori never touches it.
+    event = hook.text(uid, "ごみの日", bot.clock.now())
+    await bot.post(event)
+    assert city.types() == ["follow", "message"] and city.replies_sent == 1
+    (reply,) = replies_to(bot, event["replyToken"])
+    assert reply.status == 200 and reply.body["messages"][0]["text"] == GARBAGE_DAY_ANSWER
+
+    # 「見守り」 is how she starts: mimamori greets her with her 会員ID.
+    await bot.say(uid, t("shared.start_words").split(",")[0])
+    member = await member_of(bot, uid)
+    assert says(bot.line.reply_texts()[-2], "shared.greeting", member_id=str(member.id))
+    assert city.types() == ["follow", "message"], "mimamori's own is not forwarded"
+    assert city.user_agents == {"LineBotWebhook/2.0"}
+
+
+async def test_events_go_each_way_by_type_and_by_dialog_state(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    resident = hook.user_id("resident")
+    bot.line.add_profile(resident, "resident", "ja")
+    now = bot.clock.now
+
+    # mimamori's signed postback starts her; the city's own postback is the city's.
+    await bot.tap_action(resident, "team_new")  # a dialog: the team's name is awaited
+    await bot.post(hook.postback(resident, "action=garbage&area=3", now()))
+    await bot.say(resident, "ごみの日")  # in the middle of mimamori's dialog: its answer
+    assert [e["type"] for e in city.events] == ["postback"]
+    await bot.tap_reply_button(resident, t("team.as_user"))
+
+    # Free text with nothing of mimamori's open is the city's; words of distress never are.
+    await bot.say(resident, "粗大ごみの申し込み")
+    await bot.say(resident, "助けて")
+    assert [e.get("message", {}).get("text") for e in city.events[1:]] == ["粗大ごみの申し込み"]
+
+    # A group mimamori joins is its; a group it does not know is the city's; and so is any
+    # event type mimamori has no use for.
+    group = hook.group_id("neighbours")
+    await bot.post(hook.join(hook.in_group(group, None), now()))
+    await bot.post(hook.text(resident, "みまもり", now(), hook.in_group(group, resident)))
+    other = hook.group_id("city-club")
+    await bot.post(hook.text(resident, "こんにちは", now(), hook.in_group(other, resident)))
+    beacon = {
+        **hook.text(resident, "x", now()),
+        "type": "beacon",
+        "beacon": {"hwid": "d41d8cd98f", "type": "enter"},
+    }
+    beacon.pop("message")
+    await bot.post(beacon, validate=False)
+    assert [e["type"] for e in city.events] == ["postback", "message", "message", "beacon"]
+    assert city.events[2]["source"]["groupId"] == other
+    # What it took is what LINE sent, signed as LINE signs: its own checks passed.
+    assert city.refused == 0
+    assert all(state == "sent" for _, state, _ in await forwards(bot))
+
+
+async def test_an_answer_to_a_check_in_is_mimamoris_and_a_block_is_both(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    resident, (son,) = await alerted(bot, ["son"])
+    before = len(city.events)
+    await bot.say(resident, "ごめんなさい、寝ていました")  # an alert is open: her words go to him
+    assert len(city.events) == before
+    assert said(bot.line.texts_to(son), "words.body", words="ごめんなさい、寝ていました")
+    await bot.post(hook.unfollow(resident, bot.clock.now()))
+    assert city.types()[-1] == "unfollow", "the city's system hears she blocked the account"
+    assert said(bot.line.texts_to(son), "stopped.unfollow", name="resident")
+    # She comes back: the city's system greets her; mimamori resumes without a word.
+    event = hook.follow(resident, bot.clock.now(), unblocked=True)
+    await bot.post(event)
+    assert city.types()[-1] == "follow"
+    assert replies_to(bot, event["replyToken"]) == []
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(resident)
+    assert member is not None and member.status == "active"
+
+
+async def test_the_citys_system_down_ten_minutes_then_gets_everything_once_in_order(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    city.down = True
+    people = [hook.user_id(name) for name in ("a", "b")]
+    sent: list[str] = []
+    for index in range(6):
+        uid = people[index % 2]
+        event = hook.text(uid, f"お知らせ {index}", bot.clock.now())
+        sent.append(event["webhookEventId"])
+        await bot.post(event)
+    for _ in range(10):
+        await bot.advance(timedelta(minutes=1))
+    waiting = await forwards(bot)
+    assert [state for _, state, _ in waiting] == ["pending"] * 6 and city.events == []
+    metrics = await (await bot.client.get("/metrics")).text()
+    assert "mimamori_forwards_waiting 6.0" in metrics
+
+    city.down = False
+    await bot.advance(timedelta(minutes=5))
+    assert sorted(city.event_ids()) == sorted(sent), "each event once"
+    for uid in people:
+        mine = [e["webhookEventId"] for e in city.events if e["source"]["userId"] == uid]
+        assert mine == [i for i in sent if i in mine], "in order, per chat"
+    assert all(e["deliveryContext"]["isRedelivery"] for e in city.events), "tried before"
+    assert sum(len(body["events"]) for body in city.bodies) == 6, "nothing sent twice"
+    assert [state for _, state, _ in await forwards(bot)] == ["sent"] * 6
+
+
+async def test_a_restart_loses_nothing_waiting_for_the_citys_system(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    city.down = True
+    await bot.post(hook.text(hook.user_id("a"), "ごみの日", bot.clock.now()))
+    bot = await in_front(start_bot, city)  # the same database
+    city.down = False
+    await bot.advance(timedelta(minutes=1))
+    assert city.types() == ["message"]
+
+
+async def test_behind_the_citys_system_mimamori_takes_only_its_own(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(shared_account=True, menus="none")
+    uid = await bot.follow("resident")
+    await bot.say(uid, "ごみの日")
+    assert bot.line.replies == [], "the city's: neither answered nor enrolled"
+    await bot.say(uid, "見守り")
+    member = await member_of(bot, uid)
+    assert says(bot.line.reply_texts()[-2], "shared.greeting", member_id=str(member.id))
+    assert await forwards(bot) == [], "nothing to forward without MIMAMORI_FORWARD_URL"
+
+
+async def test_on_its_own_account_a_follow_still_greets(bot: Bot) -> None:
+    uid = await bot.follow("resident")
+    member = await member_of(bot, uid)
+    assert says(bot.line.reply_texts()[0], "follow.greeting", member_id=str(member.id))
