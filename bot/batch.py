@@ -27,6 +27,7 @@ from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
 from ground import messages
+from ground.rich_menu import TAB_BACK
 from storage.models import Member
 from storage.webhook_events import Arrival
 
@@ -163,7 +164,8 @@ class BatchApplier:
             member.dialog is not None or await work.repos.rounds.open_round(member.id) is not None
         )
         known = Known(
-            our_postback=postback is not None,
+            # The tab's way back to the city's menu is the city's to see, and enrols nobody.
+            our_postback=postback is not None and postback.action != TAB_BACK,
             member=member is not None,
             blocked=member is not None and member.status == "blocked",
             busy=busy,

@@ -1,6 +1,11 @@
 """Rich menus: made once at LINE (`mimamori richmenu`), then linked to each person as their
 role changes: a resident who is watched gets 元気です first; someone who only watches gets
-見守り中の方. The database says who has which; the sweep links the difference."""
+見守り中の方. The database says who has which; the sweep links the difference.
+
+On a city's shared account (MIMAMORI_MENUS): `tab` makes one menu, reached from the city's
+own menu through the alias `mimamori` (a richmenuswitch area the city adds) and leading back
+to the city's alias; nothing is made default and nobody is linked, so the city's menu stays
+as it is. `none` touches no menu at all."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from collections import defaultdict
 from care.services import Services
 from ground.branding import load_branding
 from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed, Outcome
-from ground.rich_menu import MenuKind, definition, image, tiles
+from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, definition, image, tiles
 
 log = logging.getLogger("mimamori.richmenu")
 
@@ -19,13 +24,18 @@ LINKS_PER_SWEEP = 5 * RICH_MENU_LINK_LIMIT
 
 async def install(services: Services) -> dict[str, str]:
     """Make both menus at LINE (drawn in the brand), the watcher's as everyone's default, and
-    record them; the menus they replace are deleted at LINE. -> kind: rich menu id."""
+    record them; the menus they replace are deleted at LINE. -> kind: rich menu id.
+    On a shared account, the tab instead (or nothing: RichMenuError says why)."""
     settings = services.settings
+    if settings.menus == "none":
+        raise RichMenuError("MIMAMORI_MENUS=none: mimamori touches no rich menu on this account")
+    if settings.menus == "tab":
+        return await _install_tab(services)
     locale = services.locale(None)
     branding = load_branding(settings.branding)
     made: dict[str, str] = {}
     try:
-        for kind in MenuKind:
+        for kind in (MenuKind.USER, MenuKind.WATCHER):
             menu_tiles = tiles(kind, locale, services.postbacks.encode, services.my_page_url)
             picture = image(kind, locale, menu_tiles, branding, settings.branding)
             made[kind.value] = await services.line.create_rich_menu(
@@ -47,7 +57,10 @@ async def install(services: Services) -> dict[str, str]:
 
 
 async def link_due(services: Services) -> int:
-    """Link the menu each person's role calls for, in LINE's batches. -> people linked."""
+    """Link the menu each person's role calls for, in LINE's batches. -> people linked.
+    On a shared account nobody is linked: a linked menu would hide the city's."""
+    if services.settings.menus != "own":
+        return 0
     async with services.unit_of_work() as work:
         menus = await work.repos.rich_menus.installed()
         if not menus:
@@ -76,3 +89,55 @@ async def _delete_quietly(services: Services, menu_id: str) -> None:
         await services.line.delete_rich_menu(menu_id)
     except LineCallFailed as failure:
         log.warning("old rich menu %s not deleted: %s", menu_id, failure)
+
+
+async def _install_tab(services: Services) -> dict[str, str]:
+    """The tab: one menu, the alias `mimamori` pointed at it (made, or moved from the tab it
+    replaces, which is then deleted). The city's menus, its default and its aliases are
+    left as they are."""
+    settings = services.settings
+    locale = services.locale(None)
+    branding = load_branding(settings.branding)
+    menu_tiles = tiles(
+        MenuKind.TAB,
+        locale,
+        services.postbacks.encode,
+        services.my_page_url,
+        settings.city_menu_alias,
+    )
+    picture = image(MenuKind.TAB, locale, menu_tiles, branding, settings.branding)
+    aliases = await services.line.rich_menu_aliases()
+    if settings.city_menu_alias not in aliases:
+        raise RichMenuError(
+            f"the city's menu has no alias {settings.city_menu_alias!r} at LINE: the tab's way"
+            " back needs it (ask the city's vendor for the alias of its menu)"
+        )
+    made = await services.line.create_rich_menu(
+        definition(MenuKind.TAB, locale, menu_tiles), picture
+    )
+    try:
+        await services.line.set_rich_menu_alias(TAB_ALIAS, made, TAB_ALIAS in aliases)
+    except LineCallFailed:
+        await _delete_quietly(services, made)
+        raise
+    async with services.unit_of_work() as work:
+        old = await work.repos.rich_menus.installed()
+        await work.repos.rich_menus.replace({MenuKind.TAB.value: made}, work.now)
+    for menu_id in old.values():
+        await _delete_quietly(services, menu_id)
+    return {MenuKind.TAB.value: made}
+
+
+async def remove(services: Services) -> list[str]:
+    """mimamori's menus and its alias leave LINE; nothing else is touched (the city's menus,
+    default and aliases stay). -> the menus deleted."""
+    async with services.unit_of_work() as work:
+        menus = await work.repos.rich_menus.installed()
+    aliases = await services.line.rich_menu_aliases()
+    if aliases.get(TAB_ALIAS) in menus.values():
+        await services.line.delete_rich_menu_alias(TAB_ALIAS)
+    for menu_id in menus.values():
+        await _delete_quietly(services, menu_id)
+    async with services.unit_of_work() as work:
+        await work.repos.rich_menus.replace({}, work.now)
+    return list(menus.values())

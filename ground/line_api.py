@@ -355,6 +355,23 @@ class LineApi:
     async def delete_rich_menu(self, menu_id: str) -> None:
         await self._checked(self._call("DELETE", f"/v2/bot/richmenu/{menu_id}"))
 
+    async def rich_menu_aliases(self) -> dict[str, str]:
+        """alias id: rich menu id, of every alias the account has (the city's included)."""
+        answer = await self._checked(self._call("GET", "/v2/bot/richmenu/alias/list"))
+        return {a["richMenuAliasId"]: a["richMenuId"] for a in answer.get("aliases", [])}
+
+    async def set_rich_menu_alias(self, alias: str, menu_id: str, exists: bool) -> None:
+        """Point `alias` at a menu: made, or moved when it `exists`."""
+        if exists:
+            body = {"richMenuId": menu_id}
+            await self._checked(self._call("POST", f"/v2/bot/richmenu/alias/{alias}", body))
+        else:
+            body = {"richMenuAliasId": alias, "richMenuId": menu_id}
+            await self._checked(self._call("POST", "/v2/bot/richmenu/alias", body))
+
+    async def delete_rich_menu_alias(self, alias: str) -> None:
+        await self._checked(self._call("DELETE", f"/v2/bot/richmenu/alias/{alias}"))
+
     async def link_rich_menu(self, menu_id: str, user_ids: list[str]) -> SendResult:
         """Link one menu to up to 500 people (LINE's bulk link)."""
         if not 1 <= len(user_ids) <= RICH_MENU_LINK_LIMIT:

@@ -34,6 +34,13 @@ FONT_PATHS = (
 class MenuKind(StrEnum):
     USER = "user"  # 利用者: 元気です / マイページ / 設定 / 使い方
     WATCHER = "watcher"  # only watches: 見守り中の方 / マイページ / 招待する / 使い方
+    # A tab of the city's own menu (shared account): 元気です / 見守り中の方 / マイページ /
+    # 使い方 / back to the city's menu. One for everyone: the city's menu cannot tell roles.
+    TAB = "tab"
+
+
+TAB_ALIAS = "mimamori"  # the alias the city's menu switches to
+TAB_BACK = "menu_tab"  # the postback of the way back: nothing to answer
 
 
 class RichMenuError(Exception):
@@ -47,7 +54,11 @@ class Tile:
 
 
 def tiles(
-    kind: MenuKind, locale: Locale, encode: Callable[..., str], my_page: str | None
+    kind: MenuKind,
+    locale: Locale,
+    encode: Callable[..., str],
+    my_page: str | None,
+    city_alias: str | None = None,
 ) -> list[Tile]:
     def postback(key: str, action: str, **fields: str | int) -> Tile:
         label = locale.t(key)
@@ -69,6 +80,23 @@ def tiles(
         if my_page
         else postback("richmenu.my_page", "status")
     )
+    if kind is MenuKind.TAB:
+        back = Tile(
+            "richmenu.city_menu",
+            {
+                "type": "richmenuswitch",
+                "label": locale.t("richmenu.city_menu")[:20],
+                "richMenuAliasId": city_alias or "",
+                "data": encode(TAB_BACK),
+            },
+        )
+        return [
+            postback("richmenu.ok", "ok", t=0),
+            postback("richmenu.watching", "teams"),
+            page,
+            postback("richmenu.help", "help"),
+            back,
+        ]
     if kind is MenuKind.USER:
         # t=0: an OK from the menu, not from a particular check-in.
         first = [postback("richmenu.ok", "ok", t=0), page, postback("richmenu.settings", "sched")]
@@ -151,9 +179,15 @@ def draw(locale: Locale, menu_tiles: list[Tile], branding: Branding) -> bytes:
             (left + 24, 24, left + width - 24, HEIGHT - 24), radius=48, fill=main
         )
         label = locale.t(tile.label_key)
-        box = pen.textbbox((0, 0), label, font=label_font)
+        font = label_font
+        box = pen.textbbox((0, 0), label, font=font)
+        # A long label on a narrow tile (five of them, on the city's tab) is drawn smaller,
+        # never clipped.
+        while box[2] - box[0] > width - 96 and font.size > 48:
+            font = ImageFont.truetype(font_path, font.size - 8)
+            box = pen.textbbox((0, 0), label, font=font)
         x = left + (width - (box[2] - box[0])) / 2
-        pen.text((x, HEIGHT / 2 - 110), label, font=label_font, fill=text_colour)
+        pen.text((x, HEIGHT / 2 - 110), label, font=font, fill=text_colour)
         name_box = pen.textbbox((0, 0), branding.service_name, font=name_font)
         name_x = left + (width - (name_box[2] - name_box[0])) / 2
         pen.text((name_x, HEIGHT - 190), branding.service_name, font=name_font, fill=text_colour)

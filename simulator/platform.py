@@ -190,6 +190,7 @@ class LinePlatform:
     rich_menu_images: dict[str, bytes] = field(default_factory=dict)
     linked_rich_menus: dict[str, str] = field(default_factory=dict)
     default_rich_menu: str | None = None
+    rich_menu_aliases: dict[str, str] = field(default_factory=dict)  # alias id -> menu id
 
     def issue_id_token(
         self, user_id: str, name: str, channel_id: str, lifetime: timedelta = timedelta(hours=1)
@@ -276,6 +277,10 @@ class LinePlatform:
         app.router.add_get("/v2/bot/profile/{userId}", self._profile)
         app.router.add_get("/v2/bot/info", self._bot_info)
         app.router.add_get("/v2/bot/channel/webhook/endpoint", self._get_webhook)
+        app.router.add_get("/v2/bot/richmenu/alias/list", self._alias_list)
+        app.router.add_post("/v2/bot/richmenu/alias", self._create_alias)
+        app.router.add_post("/v2/bot/richmenu/alias/{richMenuAliasId}", self._update_alias)
+        app.router.add_delete("/v2/bot/richmenu/alias/{richMenuAliasId}", self._delete_alias)
         app.router.add_post("/v2/bot/richmenu", self._create_rich_menu)
         app.router.add_post("/v2/bot/richmenu/{richMenuId}/content", self._rich_menu_image)
         app.router.add_delete("/v2/bot/richmenu/{richMenuId}", self._delete_rich_menu)
@@ -538,6 +543,58 @@ class LinePlatform:
             # LINE refuses a menu without its image.
             return self._answer(call, 400, {"message": "must upload richmenu image"})
         self.default_rich_menu = menu_id
+        return self._answer(call, 200, {})
+
+    def add_city_menu(self, alias: str) -> str:
+        """The city's own menu on a shared account, made by its vendor: the default, with an
+        alias. -> its id."""
+        menu_id = f"richmenu-city-{uuid.uuid4().hex}"
+        self.rich_menus[menu_id] = {"name": "city", "areas": []}
+        self.rich_menu_images[menu_id] = b"city"
+        self.rich_menu_aliases[alias] = menu_id
+        self.default_rich_menu = menu_id
+        return menu_id
+
+    async def _alias_list(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        aliases = [
+            {"richMenuAliasId": alias, "richMenuId": menu_id}
+            for alias, menu_id in self.rich_menu_aliases.items()
+        ]
+        return refused or self._answer(call, 200, {"aliases": aliases})
+
+    async def _create_alias(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        assert call.body is not None
+        alias, menu_id = call.body["richMenuAliasId"], call.body["richMenuId"]
+        if alias in self.rich_menu_aliases:
+            return self._answer(call, 400, {"message": "conflict richmenu alias id"})
+        if menu_id not in self.rich_menu_images:
+            return self._answer(call, 400, {"message": "richmenu not found or no image"})
+        self.rich_menu_aliases[alias] = menu_id
+        return self._answer(call, 200, {})
+
+    async def _update_alias(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        assert call.body is not None
+        alias = request.match_info["richMenuAliasId"]
+        if alias not in self.rich_menu_aliases:
+            return self._answer(call, 404, {"message": "Not found"})
+        if call.body["richMenuId"] not in self.rich_menu_images:
+            return self._answer(call, 400, {"message": "richmenu not found or no image"})
+        self.rich_menu_aliases[alias] = call.body["richMenuId"]
+        return self._answer(call, 200, {})
+
+    async def _delete_alias(self, request: web.Request) -> web.Response:
+        call, refused = await self._record(request)
+        if refused:
+            return refused
+        if self.rich_menu_aliases.pop(request.match_info["richMenuAliasId"], None) is None:
+            return self._answer(call, 404, {"message": "Not found"})
         return self._answer(call, 200, {})
 
     async def _bulk_link(self, request: web.Request) -> web.Response:

@@ -257,3 +257,62 @@ def test_enough_connections_to_line_for_its_rate_limit() -> None:
     assert configuration.connection_pool_maxsize == CONNECTIONS
     # LINE's 2,000 a second, answered within 50 ms, keep this many requests in flight.
     assert CONNECTIONS >= REPLY_PER_SECOND * 0.05
+
+
+def test_a_shared_account_is_set_in_a_few_words_and_wrong_ones_are_named() -> None:
+    own = Settings.from_env(REQUIRED)
+    assert (own.shared_account, own.forward_url, own.menus, own.unlimited_messages) == (
+        False,
+        None,
+        "own",
+        False,
+    )
+    front = Settings.from_env({**REQUIRED, "MIMAMORI_FORWARD_URL": "https://city.example.jp/cb"})
+    assert front.shared_account and front.menus == "none", "in front of the city: shared"
+    tab = Settings.from_env(
+        {
+            **REQUIRED,
+            "MIMAMORI_SHARED_ACCOUNT": "on",
+            "MIMAMORI_MENUS": "tab",
+            "MIMAMORI_CITY_MENU_ALIAS": "city-main",
+            "MIMAMORI_MESSAGE_PLAN": "unlimited",
+        }
+    )
+    assert (tab.menus, tab.city_menu_alias, tab.unlimited_messages) == ("tab", "city-main", True)
+    wrong = {
+        "MIMAMORI_FORWARD_URL": {"MIMAMORI_FORWARD_URL": "ftp://city"},
+        "MIMAMORI_MENUS": {"MIMAMORI_SHARED_ACCOUNT": "on", "MIMAMORI_MENUS": "own"},
+        "MIMAMORI_CITY_MENU_ALIAS": {"MIMAMORI_SHARED_ACCOUNT": "on", "MIMAMORI_MENUS": "tab"},
+        "MIMAMORI_MESSAGE_PLAN": {"MIMAMORI_MESSAGE_PLAN": "free"},
+        "MIMAMORI_SHARED_ACCOUNT": {"MIMAMORI_SHARED_ACCOUNT": "maybe"},
+    }
+    for name, env in wrong.items():
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env({**REQUIRED, **env})
+        assert caught.value.name == name
+
+
+def test_whose_event_it_is_on_a_shared_account() -> None:
+    from bot.shared_account import Known, Owner, owner
+
+    nothing, member = Known(), Known(member=True)
+    cases = [
+        ("follow", "user", nothing, Owner.THEIRS),
+        ("follow", "user", member, Owner.THEIRS),
+        ("follow", "user", Known(member=True, blocked=True), Owner.BOTH),
+        ("unfollow", "user", member, Owner.BOTH),
+        ("unfollow", "user", nothing, Owner.THEIRS),
+        ("message", "user", member, Owner.THEIRS),
+        ("message", "user", Known(member=True, busy=True), Owner.OURS),
+        ("message", "user", Known(our_words=True), Owner.OURS),
+        ("postback", "user", Known(our_postback=True), Owner.OURS),
+        ("postback", "user", member, Owner.THEIRS),
+        ("join", "group", nothing, Owner.OURS),
+        ("message", "group", nothing, Owner.THEIRS),
+        ("message", "group", Known(our_group=True), Owner.OURS),
+        ("memberJoined", "room", Known(our_group=True), Owner.OURS),
+        ("beacon", "user", member, Owner.THEIRS),
+        ("accountLink", "user", member, Owner.THEIRS),
+    ]
+    for event_type, source, known, expected in cases:
+        assert owner(event_type, source, known) is expected, (event_type, source, known)

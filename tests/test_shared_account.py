@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from simulator.city import GARBAGE_DAY_ANSWER, CitySystem
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
-from tests.drivers import alerted, member_of
+from tests.drivers import alerted, member_of, watched_resident
 from tests.wording import said, says, t
 
 
@@ -206,3 +206,57 @@ async def test_on_its_own_account_a_follow_still_greets(bot: Bot) -> None:
     uid = await bot.follow("resident")
     member = await member_of(bot, uid)
     assert says(bot.line.reply_texts()[0], "follow.greeting", member_id=str(member.id))
+
+
+async def test_the_tab_is_made_and_removed_without_touching_the_citys_menu(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    from care import rich_menus
+    from ground.rich_menu import TAB_ALIAS
+
+    bot = await start_bot(
+        shared_account=True, forward_url=city.url, menus="tab", city_menu_alias="city-main"
+    )
+    line = bot.line
+    city_menu = line.add_city_menu("city-main")
+    made = (await rich_menus.install(bot.services))["tab"]
+    tab = line.rich_menus[made]
+    (back,) = [a["action"] for a in tab["areas"] if a["action"]["type"] == "richmenuswitch"]
+    assert back["richMenuAliasId"] == "city-main"
+    assert line.rich_menu_aliases == {"city-main": city_menu, TAB_ALIAS: made}
+    assert line.default_rich_menu == city_menu and line.schema_errors == []
+
+    # A resident who uses both: nobody is linked to mimamori's menu, now or at any sweep.
+    await watched_resident(bot, "resident", ["son"])
+    await bot.advance(timedelta(minutes=1))
+    assert line.linked_rich_menus == {}
+    touched = [c for c in line.calls if city_menu in c.path or "/user/all/richmenu" in c.path]
+    assert touched == []
+
+    # Her tap on the way back to the city's menu is the city's system's to see.
+    uid = hook.user_id("resident")
+    await bot.tap(uid, back["data"])
+    assert city.types()[-1] == "postback"
+
+    # Made again: the alias moves; the old tab goes. Removed: only mimamori's is gone.
+    again = (await rich_menus.install(bot.services))["tab"]
+    assert line.rich_menu_aliases[TAB_ALIAS] == again and made not in line.rich_menus
+    assert await rich_menus.remove(bot.services) == [again]
+    assert line.rich_menu_aliases == {"city-main": city_menu}
+    assert set(line.rich_menus) == {city_menu} and line.default_rich_menu == city_menu
+
+
+async def test_with_no_menu_to_touch_none_is_touched(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    from care import rich_menus
+    from ground.rich_menu import RichMenuError
+
+    bot = await in_front(start_bot, city)
+    city_menu = bot.line.add_city_menu("city-main")
+    with pytest.raises(RichMenuError):
+        await rich_menus.install(bot.services)
+    await watched_resident(bot, "resident", ["son"])
+    await bot.advance(timedelta(minutes=1))
+    assert [c for c in bot.line.calls if "richmenu" in c.path] == []
+    assert bot.line.default_rich_menu == city_menu

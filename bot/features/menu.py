@@ -7,6 +7,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person
 from ground import messages
+from ground.rich_menu import TAB_BACK
 
 router = Router("menu")
 
@@ -37,6 +38,11 @@ async def on_help(ctx: PersonContext) -> None:
 @router.on(PostbackEvent, action("join_help"))
 async def on_join_help(ctx: PersonContext) -> None:
     ctx.reply(messages.text(ctx.t("invite.how_to_join")))
+
+
+@router.on(PostbackEvent, action(TAB_BACK))
+async def on_tab_back(ctx: PersonContext) -> None:
+    """The city's tab led back to the city's menu: LINE has switched it; nothing to say."""
 
 
 @router.on(PostbackEvent, action("cancel"))

@@ -17,3 +17,12 @@ CREATE TABLE forwards (
 );
 CREATE INDEX forwards_pending ON forwards (chat, id) WHERE state = 'pending';
 CREATE INDEX forwards_sent ON forwards (sent_at) WHERE state <> 'pending';
+-- The tab of the city's own menu (MIMAMORI_MENUS=tab) is a kind of its own.
+CREATE TABLE rich_menus_kinds (
+    kind TEXT PRIMARY KEY CHECK (kind IN ('user', 'watcher', 'tab')),
+    rich_menu_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+INSERT INTO rich_menus_kinds SELECT kind, rich_menu_id, created_at FROM rich_menus;
+DROP TABLE rich_menus;
+ALTER TABLE rich_menus_kinds RENAME TO rich_menus;

@@ -17,3 +17,7 @@ CREATE TABLE forwards (
 );
 CREATE INDEX forwards_pending ON forwards (chat, id) WHERE state = 'pending';
 CREATE INDEX forwards_sent ON forwards (sent_at) WHERE state <> 'pending';
+-- The tab of the city's own menu (MIMAMORI_MENUS=tab) is a kind of its own.
+ALTER TABLE rich_menus DROP CONSTRAINT rich_menus_kind_check;
+ALTER TABLE rich_menus ADD CONSTRAINT rich_menus_kind_check
+    CHECK (kind IN ('user', 'watcher', 'tab'));
