@@ -58,7 +58,7 @@ async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast 
     now, cache = services_of(request).clock.now(), request.config_dict[QUOTA_CACHE]
     if not fresh and cache.until is not None and cache.until > now:
         return cache.forecast
-    quota = await services_of(request).line.quota()
+    quota = await services_of(request).message_quota()
     cache.forecast = None
     if quota is not None:
         async with services_of(request).repositories() as repos:
@@ -329,7 +329,8 @@ async def send_notice(request: web.Request) -> web.Response:
 
 async def quota(request: web.Request) -> web.Response:
     found = await quota_forecast(request, fresh=True)
-    return await _page(request, "quota.html", {"forecast": found})
+    unlimited = services_of(request).settings.unlimited_messages
+    return await _page(request, "quota.html", {"forecast": found, "unlimited_plan": unlimited})
 
 
 async def audit_log(request: web.Request) -> web.Response:

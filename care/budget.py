@@ -71,7 +71,9 @@ async def spend(
 async def quota_left(services: Services) -> int | None:
     """What the month's quota leaves, asked of LINE before any unit of work opens (None: no
     limit, or LINE did not say)."""
-    quota = await services.line.quota()
+    if services.settings.unlimited_messages:
+        return None  # nothing is refused for quota on a plan without one
+    quota = await services.message_quota()
     if quota is None or quota.limit is None:
         return None
     return quota.limit - quota.used

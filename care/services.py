@@ -16,7 +16,7 @@ from care.ladder import Protocol
 from ground.channels import LINE, Channel, LineChannel
 from ground.clock import Clock
 from ground.i18n import I18n, Locale
-from ground.line_api import LineApi
+from ground.line_api import LineApi, Quota
 from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
@@ -87,6 +87,15 @@ class Services:
     @property
     def timezone(self) -> ZoneInfo:
         return self.settings.timezone
+
+    async def message_quota(self) -> Quota | None:
+        """The month's messages as the plan counts them: LINE's figures, with no limit on the
+        地方公共団体プラン (MIMAMORI_MESSAGE_PLAN=unlimited), whatever LINE's answer says of
+        one. Asked of LINE: never inside a unit of work."""
+        found = await self.line.quota()
+        if self.settings.unlimited_messages and found is not None:
+            return Quota(None, found.used)
+        return found
 
     @property
     def my_page_url(self) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.forwarding import TIMEOUT, USER_AGENT, sign
 from ground.branding import BANNER_NAMES, TERMS_NAMES
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
@@ -34,6 +35,8 @@ async def check_deployment(settings: Settings, *, test_webhook: bool = False) ->
     findings = [await asyncio.to_thread(check_database, settings.database)]
     findings.append(check_branding(settings.branding))
     findings += await check_line(settings, test_webhook)
+    if settings.forward_url:
+        findings.append(await check_forward(settings))
     findings.append(check_my_page(settings))
     findings.append(await check_public_url(settings.public_url))
     return findings
@@ -204,7 +207,11 @@ async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> li
             findings.append(await _webhook_test(line))
 
     quota = await line.quota()
-    if quota is None:
+    if quota is not None and settings.unlimited_messages:
+        findings.append(
+            Finding(True, f"message plan: unlimited (MIMAMORI_MESSAGE_PLAN); {quota.used} sent")
+        )
+    elif quota is None:
         findings.append(Finding(False, "message quota not readable from LINE"))
     elif quota.limit is None:
         findings.append(Finding(True, f"message quota: no monthly limit; {quota.used} used"))
@@ -220,6 +227,39 @@ async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> li
             )
         )
     return findings
+
+
+async def check_forward(settings: Settings) -> Finding:
+    """The city's system behind mimamori (MIMAMORI_FORWARD_URL) answers a signed body with no
+    events, as LINE's own 検証 sends one: the same secret, the same shape."""
+    url = settings.forward_url or ""
+    body = b'{"destination":"","events":[]}'
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Line-Signature": sign(body, settings.channel_secret),
+        "User-Agent": USER_AGENT,
+    }
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as session,
+            session.post(url, data=body, headers=headers) as response,
+        ):
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return Finding(
+            False,
+            f"the city's system at {url}: not reached ({type(error).__name__})",
+            "check MIMAMORI_FORWARD_URL: the webhook URL the city's system had in LINE"
+            " Developers before mimamori took it",
+        )
+    if not 200 <= status < 300:
+        return Finding(
+            False,
+            f"the city's system at {url}: answered {status} to a signed, empty webhook",
+            "it must verify with this channel's secret (the same LINE_CHANNEL_SECRET) and"
+            " answer 200 to a body with no events, as it does for LINE's 検証",
+        )
+    return Finding(True, f"the city's system at {url}: takes forwarded events ({status})")
 
 
 async def _webhook_test(line: LineApi) -> Finding:

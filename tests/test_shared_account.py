@@ -6,6 +6,7 @@ a follow enrols nobody. Driven with signed webhooks, the fake LINE and a fake cl
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from simulator.city import GARBAGE_DAY_ANSWER, CitySystem
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
-from tests.drivers import alerted, member_of, watched_resident
+from tests.drivers import add_admin, alerted, login, member_of, watched_resident
 from tests.wording import said, says, t
 
 
@@ -260,3 +261,40 @@ async def test_with_no_menu_to_touch_none_is_touched(
     await bot.advance(timedelta(minutes=1))
     assert [c for c in bot.line.calls if "richmenu" in c.path] == []
     assert bot.line.default_rich_menu == city_menu
+
+
+async def test_the_setup_check_tries_the_citys_system(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    from server.readiness import check_forward
+
+    bot = await in_front(start_bot, city)
+    ok = await check_forward(bot.settings)
+    assert ok.ok and city.refused == 0 and city.bodies[-1]["events"] == []
+    city.down = True
+    down = await check_forward(bot.settings)
+    assert not down.ok and "503" in down.what and down.fix
+    city.down = False
+    wrong = await check_forward(replace(bot.settings, channel_secret="another-channel"))
+    assert not wrong.ok and "400" in wrong.what and city.refused == 1
+    gone = await check_forward(replace(bot.settings, forward_url="http://127.0.0.1:9/webhook"))
+    assert not gone.ok and "not reached" in gone.what
+
+
+async def test_on_the_municipal_plan_nothing_is_refused_for_quota(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    from care import budget
+
+    bot = await start_bot(
+        shared_account=True, forward_url=city.url, menus="none", unlimited_messages=True
+    )
+    bot.line.quota = {"type": "limited", "value": 200}  # what LINE says: not this plan's
+    bot.line.quota_used = 200
+    assert await budget.quota_left(bot.services) is None
+    forecast = await bot.services.message_quota()
+    assert forecast is not None and (forecast.limit, forecast.used) == (None, 200)
+    await add_admin(bot)
+    assert await login(bot.client) == 200
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert t("admin.quota.plan_unlimited") in page and t("admin.quota.unlimited") in page
