@@ -38,10 +38,14 @@ class CitySystem:
     user_agents: set[str] = field(default_factory=set)
 
     def make_app(self) -> web.Application:
-        self._parser = WebhookParser(self.channel_secret)
         app = web.Application()
-        app.router.add_post("/webhook", self._webhook)
+        self.add_routes(app, "/webhook")
         return app
+
+    def add_routes(self, app: web.Application, path: str) -> None:
+        """On an app of its own (the tests) or beside the stand-in LINE (the simulator)."""
+        self._parser = WebhookParser(self.channel_secret)
+        app.router.add_post(path, self._webhook)
 
     def event_ids(self) -> list[str]:
         return [event["webhookEventId"] for event in self.events]

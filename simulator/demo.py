@@ -13,29 +13,36 @@ import signal
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from bot.dispatch import DISPATCHER
+from bot.forwarding import FORWARDER
 from care import rich_menus
 from care.services import SERVICES
+from ground.branding import load_branding
 from ground.clock import FakeClock
-from ground.i18n import I18n
+from ground.i18n import I18n, Locale
 from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger
-from ground.rich_menu import RichMenuError
+from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, Tile, definition, draw
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from server.app import create_app
 from simulator import console, quake
 from simulator import tour as tours
 from simulator import web as simulator_web
+from simulator.city import ASKS_GARBAGE_DAY, CitySystem
 from simulator.platform import LinePlatform
 from simulator.simulator import Simulator
 
 log = logging.getLogger("mimamori.demo")
 
 DEMO_SECRET = "demo-channel-secret"  # a demo's own; it protects nothing real
+CITY_PATH = "/city/webhook"  # the city's own system, on the stand-in's server
+CITY_MENU_ALIAS = "city-main"
+GARBAGE_WORDS = ASKS_GARBAGE_DAY[0]
 DEMO_LOGIN_CHANNEL = "1000000000"
 HOST = "127.0.0.1"  # loopback only: the simulator is for one laptop
 
@@ -60,7 +67,29 @@ def demo_settings(port: int, database: Path) -> Settings:
         jma_interval=timedelta(days=1),  # read when the button is pressed, not by the clock
         # The 社協 desk: an alert nobody takes, even sent again, is a case an hour later.
         desk_after=timedelta(hours=1),
+        # The city's own account, shared with its other system (the stand-in answers
+        # 「ごみの日」): mimamori in front of it, its menu a tab of the city's, no quota.
+        shared_account=True,
+        forward_url=f"{line}{CITY_PATH}",
+        menus="tab",
+        city_menu_alias=CITY_MENU_ALIAS,
+        unlimited_messages=True,
     )
+
+
+def city_menu(locale: Locale, settings: Settings) -> tuple[dict[str, Any], bytes]:
+    """The city's own menu, as its vendor made it: 「ごみの日」, and a tab to mimamori's."""
+    menu_tiles = [
+        Tile("city_stand_in.garbage_tile", {"type": "message", "text": GARBAGE_WORDS}),
+        Tile(
+            "city_stand_in.mimamori_tile",
+            {"type": "richmenuswitch", "richMenuAliasId": TAB_ALIAS, "data": "city-tab=mimamori"},
+        ),
+    ]
+    for tile in menu_tiles:
+        tile.action["label"] = locale.t(tile.label_key)
+    picture = draw(locale, menu_tiles, load_branding(settings.branding))
+    return definition(MenuKind.TAB, locale, menu_tiles) | {"name": "city"}, picture
 
 
 class Demo:
@@ -131,6 +160,10 @@ class Demo:
 
         sim_app = simulator_web.make_app(self.platform, simulator, play, earthquake)
         jma.add_routes(sim_app)
+        self.city = CitySystem(DEMO_SECRET, line_url=f"http://{HOST}:{self.settings.port + 1}")
+        self.city.add_routes(sim_app, CITY_PATH)
+        menu, picture = city_menu(self.locale, self.settings)
+        self.platform.add_city_menu(CITY_MENU_ALIAS, menu, picture)
         sim_runner = web.AppRunner(sim_app)
         await sim_runner.setup()
         # The stand-in LINE must answer before the bot's first sweep calls it.
@@ -148,6 +181,8 @@ class Demo:
     async def _settle(self) -> None:
         await self.bot_app[DISPATCHER].idle()
         await self.bot_app[ENGINE].idle()
+        if FORWARDER in self.bot_app:
+            await self.bot_app[FORWARDER].idle()
 
     async def stop(self) -> None:
         for runner in self._runners:

@@ -545,12 +545,14 @@ class LinePlatform:
         self.default_rich_menu = menu_id
         return self._answer(call, 200, {})
 
-    def add_city_menu(self, alias: str) -> str:
+    def add_city_menu(
+        self, alias: str, menu: dict[str, Any] | None = None, image: bytes = b"city"
+    ) -> str:
         """The city's own menu on a shared account, made by its vendor: the default, with an
         alias. -> its id."""
         menu_id = f"richmenu-city-{uuid.uuid4().hex}"
-        self.rich_menus[menu_id] = {"name": "city", "areas": []}
-        self.rich_menu_images[menu_id] = b"city"
+        self.rich_menus[menu_id] = menu or {"name": "city", "areas": []}
+        self.rich_menu_images[menu_id] = image
         self.rich_menu_aliases[alias] = menu_id
         self.default_rich_menu = menu_id
         return menu_id

@@ -133,6 +133,7 @@ class Simulator:
         self.groups: dict[str, GroupChat] = {}
         self.logs: dict[str, list[Bubble]] = {}
         self._reply_chats: dict[str, str] = {}
+        self.switched_menus: dict[str, str] = {}  # uid -> the menu a tab switched to
         self._session: aiohttp.ClientSession | None = None
         platform.listeners.append(self._delivered)
 
@@ -193,6 +194,18 @@ class Simulator:
         if shown:
             self._log(chat, Bubble(key, self._stamp(), text=shown))
         await self._post(chat, webhooks.postback(person.uid, data, self.clock.now(), source))
+
+    async def switch_menu(self, key: str, alias: str, data: str) -> None:
+        """A richmenuswitch tile: the phone shows the alias's menu, and LINE sends the bot a
+        postback saying so (its data, and the alias switched to)."""
+        person = self.people[key]
+        target = self.platform.rich_menu_aliases.get(alias)
+        status = "SUCCESS" if target else "RICHMENU_ALIAS_ID_NOTFOUND"
+        if target:
+            self.switched_menus[person.uid] = target
+        event = webhooks.postback(person.uid, data, self.clock.now())
+        event["postback"]["params"] = {"newRichMenuAliasId": alias, "status": status}
+        await self._post(person.uid, event)
 
     async def scan(self, image_url: str) -> str | None:
         """Read a QR code image as a phone camera would; returns what it says."""
@@ -318,8 +331,11 @@ class Simulator:
         return f"{local.month}/{local.day} {local.hour}:{local.minute:02d}"
 
     def rich_menu_view(self, uid: str) -> dict[str, Any] | None:
-        """The tiles a phone shows under its chat: the image, and where each tap lands."""
-        menu_id = self.platform.linked_rich_menus.get(uid, self.platform.default_rich_menu)
+        """The tiles a phone shows under its chat: the image, and where each tap lands (the
+        menu a richmenuswitch tab showed, else the linked one, else the default)."""
+        menu_id = self.switched_menus.get(uid) or self.platform.linked_rich_menus.get(
+            uid, self.platform.default_rich_menu
+        )
         menu = self.platform.rich_menus.get(menu_id) if menu_id else None
         if menu is None or menu_id not in self.platform.rich_menu_images:
             return None
@@ -337,6 +353,8 @@ class Simulator:
                         "data": area["action"].get("data", ""),
                         "shown": area["action"].get("displayText", ""),
                         "uri": area["action"].get("uri", ""),
+                        "alias": area["action"].get("richMenuAliasId", ""),
+                        "text": area["action"].get("text", ""),
                     },
                 }
                 for area in menu["areas"]

@@ -13,6 +13,7 @@ import re
 from datetime import timedelta
 
 from ground.i18n import Locale
+from simulator.city import ASKS_GARBAGE_DAY
 from simulator.console import Console
 from simulator.simulator import Bubble, Simulator
 
@@ -71,6 +72,7 @@ class Tour:
         self.t = locale.t
         self.pace = pace
         self.console = console
+        self.start_word = locale.t("shared.start_words").split(",")[0]
 
     def chat(self, name: str) -> list[Bubble]:
         return self.sim.logs[self.sim.people[key_of(self.sim, name)].uid]
@@ -95,8 +97,15 @@ class Tour:
         log.info("the tour is over")
 
     async def team_and_invites(self) -> None:
+        """On the city's own LINE account: she follows it for the city's news and asks when
+        the garbage goes out (the city's system answers); then she asks for 見守り, and
+        mimamori greets her."""
         sim = self.sim
         await sim.follow(key_of(sim, RESIDENT))
+        await self.pause()
+        await sim.say(key_of(sim, RESIDENT), ASKS_GARBAGE_DAY[0])
+        await self.pause()
+        await sim.say(key_of(sim, RESIDENT), self.start_word)
         await self.pause()
         await self.tap(RESIDENT, self.t("menu.new_team"))
         await sim.say(key_of(sim, RESIDENT), "わが家")
@@ -141,8 +150,10 @@ class Tour:
         area's 民生委員 (on LINE) to visit, and she finds the resident was asleep."""
         sim = self.sim
         await sim.follow(key_of(sim, MINSEI))
-        greeting = self.t("follow.greeting", member_id=MARK)
-        member_id = member_id_in(self.chat(MINSEI)[0].text, greeting)
+        await sim.say(key_of(sim, MINSEI), self.start_word)  # for her 会員ID
+        greeting = self.t("shared.greeting", member_id=MARK)
+        bubble = next(b for b in self.chat(MINSEI) if b.sender == "bot")
+        member_id = member_id_in(bubble.text, greeting)
         await console.sign_in()
         await console.post(
             "/partners",

@@ -107,6 +107,9 @@ async def person_act(request: web.Request) -> web.Response:
         await simulator.say(key, str(body.get("text", "")), group)
     elif act == "tap":
         await simulator.tap(key, str(body.get("data", "")), str(body.get("shown", "")), group)
+    elif act == "switch":
+        alias, data = str(body.get("alias", "")), str(body.get("data", ""))
+        await simulator.switch_menu(key, alias, data)
     elif act == "scan":
         # A QR image the bot sent: read it like a camera, then open what it says.
         found = await simulator.scan(str(body.get("image", "")))

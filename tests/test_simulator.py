@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
+from simulator.city import GARBAGE_DAY_ANSWER
 from simulator.console import Console
 from simulator.demo import Demo
 from simulator.tour import DAUGHTER, GROUP, MINSEI, NEIGHBOURS, RESIDENT, SON, Tour, key_of
@@ -34,6 +35,13 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         await desk.close()
     locale = demo.locale
     resident = texts(demo, RESIDENT)
+    # On the city's shared account: the city's system answers her 「ごみの日」, and mimamori
+    # says nothing until she asks for it, then greets her with her 会員ID.
+    garbage = resident.index(GARBAGE_DAY_ANSWER)
+    (greeting,) = said(resident, "shared.greeting", locale)
+    assert garbage < resident.index(greeting)
+    assert not said(resident, "follow.greeting", locale)
+    assert "follow" in demo.city.types() and demo.city.refused == 0
     assert any(text.startswith(locale.t("checkin.title")) for text in resident)
     assert any(text.startswith(locale.t("checkin.resend_title")) for text in resident)
     for relative in (DAUGHTER, SON):
@@ -69,21 +77,43 @@ async def test_the_phones_page_and_its_api(demo: Demo) -> None:
             key = (await response.json())["key"]
         async with session.post(demo.url + f"api/people/{key}/follow", json={}) as response:
             assert response.status == 200
-        await asyncio.sleep(0)
-        for _ in range(100):  # the bot answers in the background; wait for its reply
+
+        async def person_now() -> dict:
             async with session.get(demo.url + "api/state") as response:
                 state = await response.json()
-            person = next(p for p in state["people"] if p["key"] == key)
-            if person["chat"]:
-                break
-            await asyncio.sleep(0.05)
-        assert says(person["chat"][0]["text"], "follow.greeting", demo.locale)
-        # Under the chat, the rich menu LINE would show a new friend (the watcher's).
+            return next(p for p in state["people"] if p["key"] == key)
+
+        # The city's account: a follow brings nothing from mimamori, and under the chat is
+        # the city's own menu, with a tab to mimamori's.
+        person = await person_now()
+        assert person["chat"] == []
         menu = person["rich_menu"]
         labels = [area["action"]["label"] for area in menu["areas"]]
-        assert labels[0] == demo.locale.t("richmenu.watching")
+        assert labels == [
+            demo.locale.t(f"city_stand_in.{k}") for k in ("garbage_tile", "mimamori_tile")
+        ]
+        tab = menu["areas"][1]["action"]
+        async with session.post(
+            demo.url + f"api/people/{key}/switch",
+            json={"alias": tab["alias"], "data": tab["data"]},
+        ) as response:
+            assert response.status == 200
+        menu = (await person_now())["rich_menu"]
+        labels = [area["action"]["label"] for area in menu["areas"]]
+        assert labels[0] == demo.locale.t("richmenu.ok")
+        assert labels[-1] == demo.locale.t("richmenu.city_menu")
         async with session.get(demo.url + menu["image"].lstrip("/")) as response:
             assert response.status == 200 and response.content_type == "image/png"
+        # 「見守り」: now mimamori greets.
+        word = demo.locale.t("shared.start_words").split(",")[0]
+        async with session.post(demo.url + f"api/people/{key}/say", json={"text": word}) as r:
+            assert r.status == 200
+        for _ in range(100):  # the bot answers in the background; wait for its reply
+            person = await person_now()
+            if len(person["chat"]) > 1:
+                break
+            await asyncio.sleep(0.05)
+        assert says(person["chat"][1]["text"], "shared.greeting", demo.locale)
         async with session.get(demo.url + f"mypage/{key}", allow_redirects=False) as response:
             assert response.status == 302 and "#sim_token=" in response.headers["Location"]
         async with session.post(demo.url + "api/clock", json={"advance": "1d"}) as response:

@@ -6,6 +6,7 @@ from functools import partial
 
 from playwright.async_api import Browser, Page, expect
 
+from simulator.city import GARBAGE_DAY_ANSWER
 from simulator.demo import Demo
 from simulator.tour import DAUGHTER, RESIDENT
 from tests.drivers import SHOTS
@@ -23,12 +24,18 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     resident, daughter = pane(page, RESIDENT), pane(page, DAUGHTER)
     said, t = partial(pattern, locale=demo.locale), demo.locale.t
 
-    # The resident follows the bot and creates a team.
+    # On the city's own account: the resident follows it; under the chat is the city's menu.
+    # Its 「ごみの日」 tile is answered by the city's system; its 見守り tab opens mimamori's
+    # menu; 「見守り」 in the chat starts mimamori, which greets her.
     await resident.get_by_role("button", name="友だち追加").click()
-    await expect(resident.locator(".log")).to_contain_text(said("follow.greeting"))
-    # A new friend sees the watcher's rich menu under the chat.
     await expect(resident.locator(".richmenu img")).to_be_visible()
-    await expect(resident.get_by_role("button", name=t("richmenu.watching"))).to_be_attached()
+    await resident.get_by_role("button", name=t("city_stand_in.garbage_tile")).click()
+    await expect(resident.locator(".log")).to_contain_text(GARBAGE_DAY_ANSWER)
+    await resident.get_by_role("button", name=t("city_stand_in.mimamori_tile")).click()
+    await expect(resident.get_by_role("button", name=t("richmenu.ok"))).to_be_attached()
+    await resident.locator(".compose input").fill(t("shared.start_words").split(",")[0])
+    await resident.locator(".compose").get_by_role("button", name="送信").click()
+    await expect(resident.locator(".log")).to_contain_text(said("shared.greeting"))
     await resident.locator(".quick").get_by_role("button", name=t("menu.new_team")).click()
     await expect(resident.locator(".log")).to_contain_text(said("team.ask_name"))
     await resident.locator(".compose input").fill("わが家")
@@ -40,7 +47,6 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
 
     # The daughter follows and scans the QR code on her mother's phone.
     await daughter.get_by_role("button", name="友だち追加").click()
-    await expect(daughter.locator(".log")).to_contain_text(said("follow.greeting"))
     await expect(resident.locator(".msg img").first).to_be_visible()
     await daughter.get_by_role("button", name="QRを読み取る").click()
     await expect(daughter.locator(".compose input")).to_have_value(said("invite.prefill"))

@@ -40,6 +40,10 @@
       return act(person, "tap", { data: action.data, shown: action.shown, group: group });
     }
     if (action.type === "uri") return openLink(person, action.uri);
+    if (action.type === "richmenuswitch") {
+      return act(person, "switch", { alias: action.alias, data: action.data });
+    }
+    if (action.type === "message") return act(person, "say", { text: action.text });
     return Promise.resolve();
   }
 
