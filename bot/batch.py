@@ -32,6 +32,7 @@ from storage.models import Member
 from storage.webhook_events import Arrival
 
 log = logging.getLogger("mimamori.dispatch")
+REPLY_LIMIT = 5  # messages in one LINE reply
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class BatchApplier:
         self._members: dict[str, Member] = {}  # the batch's senders, read once
         self._starts = start_words(services.i18n)
         self.forwarded = False  # a batch stored events for the city's system
+        self.newcomers: set[str] = set()  # registered by this batch (not by a follow)
 
     async def apply(
         self,
@@ -230,6 +232,22 @@ class BatchApplier:
         if not await self._router.dispatch(ctx):
             ctx.outcome = "unhandled"
             log.info("event %s (%s) not handled", event_id, ctx.event.type)
+        self._greet_newcomer(ctx)
+
+    def _greet_newcomer(self, ctx: EventContext) -> None:
+        """On a shared account a person may first reach mimamori through its menu tab or an
+        invite rather than 「見守り」: whatever they did, they hear what mimamori is and their
+        会員ID first (on its own account the follow greeted them)."""
+        if not (self._services.settings.shared_account and isinstance(ctx, PersonContext)):
+            return
+        user_id = ctx.member.line_user_id
+        if user_id not in self.newcomers or ctx.event.type == "follow":
+            return
+        self.newcomers.discard(user_id)
+        greeting = ctx.t("shared.greeting", member_id=ctx.member.id)
+        said = any(reply.get("text") == greeting for reply in ctx.replies)
+        if not said and len(ctx.replies) < REPLY_LIMIT:
+            ctx.replies.insert(0, messages.text(greeting))
 
     async def _person(self, work: UnitOfWork, event: Event, lookups: Lookups) -> Member | None:
         """The member behind a 1:1 event, registered on first contact (a follow, or a message
@@ -241,6 +259,8 @@ class BatchApplier:
         profile = await lookups.profile(user_id)
         language = self._services.locale(profile.language if profile else None).language
         name = profile.display_name if profile else ""
+        if self._services.settings.shared_account:
+            self.newcomers.add(user_id)
         return await people.register(work, user_id, name, language)
 
 

@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         "richmenu", help="make the rich menus at LINE and link them to everyone by role"
     )
     richmenu.add_argument("--env-file", type=Path, default=Path(".env"))
+    richmenu.add_argument(
+        "--remove",
+        action="store_true",
+        help="take mimamori's menus (and its tab's alias) off LINE; nothing else is touched",
+    )
     check = commands.add_parser("check", help="is this deployment ready? one line per check")
     check.add_argument("--env-file", type=Path, default=Path(".env"))
     check.add_argument(
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
     if args.command == "richmenu":
+        if args.remove:
+            return remove_rich_menus(args.env_file)
         return make_rich_menus(args.env_file)
     if args.command == "check":
         return check_readiness(args.env_file, args.test_webhook)
@@ -184,6 +191,25 @@ def make_rich_menus(dotenv: Path) -> int:
         print(f"rich menu {kind}: {menu_id}")
     print("the server links each person's menu at its next sweep (in batches of 500)")
     return 0
+
+
+def remove_rich_menus(dotenv: Path) -> int:
+    try:
+        settings = load_settings(dotenv)
+        removed = asyncio.run(_remove_rich_menus(settings))
+    except SettingsError as error:
+        print(f"mimamori: invalid setting {error}", file=sys.stderr)
+        return 2
+    except LineCallFailed as error:
+        print(f"mimamori: rich menus not removed: {error}", file=sys.stderr)
+        return 1
+    print(f"removed {len(removed)} rich menu(s) of mimamori's; no other menu was touched")
+    return 0
+
+
+async def _remove_rich_menus(settings: Settings) -> list[str]:
+    async with open_services(settings, SystemClock()) as services:
+        return await rich_menus.remove(services)
 
 
 async def install_rich_menus(settings: Settings) -> dict[str, str]:

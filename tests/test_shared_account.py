@@ -298,3 +298,19 @@ async def test_on_the_municipal_plan_nothing_is_refused_for_quota(
     assert await login(bot.client) == 200
     page = await (await bot.client.get("/admin/quota")).text()
     assert t("admin.quota.plan_unlimited") in page and t("admin.quota.unlimited") in page
+
+
+async def test_whoever_first_reaches_mimamori_through_its_tab_hears_their_member_id(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await in_front(start_bot, city)
+    uid = await bot.follow("resident")
+    await bot.tap_action(uid, "help")  # 使い方, from mimamori's tab of the city's menu
+    member = await member_of(bot, uid)
+    first, *rest = bot.line.replies[-1].body["messages"]
+    assert says(first["text"], "shared.greeting", member_id=str(member.id))
+    assert any(says(m.get("text", ""), "help.body") for m in rest)
+    await bot.tap_action(uid, "help")
+    assert not any(
+        says(m.get("text", ""), "shared.greeting") for m in bot.line.replies[-1].body["messages"]
+    ), "once"
