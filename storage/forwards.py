@@ -83,14 +83,7 @@ class ForwardRepository:
         return claimed
 
     async def release(self, ids: list[int]) -> None:
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ", ".join("?" for _ in part)
-            await self._conn.execute(
-                "UPDATE forwards SET claimed_by = NULL, claimed_until = NULL"
-                f" WHERE id IN ({marks})",
-                tuple(part),
-            )
+        await self._update(ids, "claimed_by = NULL, claimed_until = NULL", ())
 
     async def release_claims(self) -> None:
         """Alone on the database: what this instance held before it stopped is its own again."""
