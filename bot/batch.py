@@ -22,7 +22,7 @@ from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.replies import Reply
 from bot.router import Router
-from bot.shared_account import Known, Owner, chat_of, our_words, owner, start_words
+from bot.shared_account import Known, Owner, chat_of, our_words, owner
 from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
@@ -60,7 +60,6 @@ class BatchApplier:
         self._services = services
         self._router = router
         self._members: dict[str, Member] = {}  # the batch's senders, read once
-        self._starts = start_words(services.i18n)
         self.forwarded = False  # a batch stored events for the city's system
         self.newcomers: set[str] = set()  # registered by this batch (not by a follow)
 
@@ -105,7 +104,7 @@ class BatchApplier:
             self._members = await work.repos.members.by_line_ids(senders) if senders else {}
             for arrival, event in parsed:
                 event_id = arrival.event_id
-                whose = await self._owner(work, arrival, event)
+                whose = await self._owner(work, event)
                 if whose is not Owner.OURS and self._services.settings.forward_url:
                     await work.repos.forwards.add(
                         event_id, chat_of(json.loads(arrival.payload)), arrival.payload, work.now
@@ -137,7 +136,7 @@ class BatchApplier:
                 await work.repos.handled.keep_replies(kept)
         return handled
 
-    async def _owner(self, work: UnitOfWork, arrival: Arrival, event: Event | None) -> Owner:
+    async def _owner(self, work: UnitOfWork, event: Event | None) -> Owner:
         """Whose the event is: always mimamori's on its own account; on a shared one, as
         `bot.shared_account` says (an event the SDK cannot read is the city's system's)."""
         services = self._services
@@ -171,9 +170,7 @@ class BatchApplier:
             member=member is not None,
             blocked=member is not None and member.status == "blocked",
             busy=busy,
-            our_words=our_words(
-                text, self._starts, services.i18n, member.language if member else None
-            ),
+            our_words=our_words(text, services.i18n, member.language if member else None),
         )
         return owner(event.type, source_type, known)
 

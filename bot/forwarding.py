@@ -41,6 +41,16 @@ def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+def headers_for(body: bytes, secret: str) -> dict[str, str]:
+    """The headers of a webhook request as LINE sends them (the forwarded events, the setup
+    check's empty body)."""
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Line-Signature": sign(body, secret),
+        "User-Agent": USER_AGENT,
+    }
+
+
 def backoff(attempts: int) -> timedelta:
     """The pause after `attempts` failed tries: 5 s, doubling, 5 minutes at most."""
     return timedelta(seconds=min(5 * 2 ** min(attempts, 10), 300))
@@ -73,7 +83,6 @@ class Forwarder:
         self._destination: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._wanted = False
-        self._lock = asyncio.Lock()
 
     def saw(self, destination: object) -> None:
         """The `destination` of a body LINE sent (the account's user id), kept for the bodies
@@ -106,25 +115,25 @@ class Forwarder:
             self._session = None
 
     async def forward_due(self) -> int:
-        """Forward every chat whose waiting events are due. -> events the city's system took."""
+        """Forward every chat whose waiting events are due. -> events the city's system took.
+        Called by one task at a time (`wake`), so a chat is never sent by two passes."""
         taken = 0
-        async with self._lock:
-            while True:
-                services = self._services
-                async with services.claims() as work:
-                    chats = await work.repos.forwards.claim_due(
-                        services.clock.now(),
-                        CHATS,
-                        services.instance,
-                        services.settings.claim_lease,
-                    )
-                if not chats:
-                    return taken
-                destination = await self._destination_now()
-                results = await asyncio.gather(*(self._chat(destination, c) for c in chats))
-                taken += sum(results)
-                if not any(results):
-                    return taken  # all failed: their pauses decide when to try again
+        services = self._services
+        while True:
+            async with services.claims() as work:
+                chats = await work.repos.forwards.claim_due(
+                    services.clock.now(),
+                    CHATS,
+                    services.instance,
+                    services.settings.claim_lease,
+                )
+            if not chats:
+                return taken
+            destination = await self._destination_now()
+            results = await asyncio.gather(*(self._chat(destination, c) for c in chats))
+            taken += sum(results)
+            if not any(results):
+                return taken  # all failed: their pauses decide when to try again
 
     async def _destination_now(self) -> str:
         if self._destination is None:
@@ -173,11 +182,7 @@ class Forwarder:
         """-> None when the city's system took the body (2xx); else what went wrong."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Line-Signature": sign(body, self._services.settings.channel_secret),
-            "User-Agent": USER_AGENT,
-        }
+        headers = headers_for(body, self._services.settings.channel_secret)
         try:
             async with self._session.post(self._url, data=body, headers=headers) as response:
                 if 200 <= response.status < 300:

@@ -74,12 +74,12 @@ def start_words(i18n: I18n) -> frozenset[str]:
     return frozenset(found)
 
 
-def our_words(text: str | None, starts: frozenset[str], i18n: I18n, language: str | None) -> bool:
+def our_words(text: str | None, i18n: I18n, language: str | None) -> bool:
     """Text mimamori answers on a shared account: 「見守り」, an invite code (typed, or from an
     invite link that fills it in), or words of distress from someone it knows."""
     if text is None:
         return False
-    if text.strip().lower() in starts or invite_codes.find_code(text) is not None:
+    if text.strip().lower() in start_words(i18n) or invite_codes.find_code(text) is not None:
         return True
     return language is not None and answers.is_distress(
         text, answers.distress_words(i18n, language)
@@ -88,6 +88,7 @@ def our_words(text: str | None, starts: frozenset[str], i18n: I18n, language: st
 
 def chat_of(raw: dict[str, Any]) -> str:
     """The chat an event belongs to (forwarded in order per chat)."""
-    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
-    assert isinstance(source, dict)
+    source = raw.get("source")
+    if not isinstance(source, dict):
+        return ""
     return str(source.get("groupId") or source.get("roomId") or source.get("userId") or "")

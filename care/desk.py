@@ -190,6 +190,14 @@ def _note(text: str | None) -> str | None:
     return cleaned or None
 
 
+def _required_note(text: str | None) -> str:
+    """A note that must say something (a note of its own, not one beside a call)."""
+    cleaned = _note(text)
+    if cleaned is None:
+        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    return cleaned
+
+
 async def take(work: UnitOfWork, case_id: int | None, staff: str) -> DeskCase:
     """The first staff member to take a case has it; the others see who. -> the case now."""
     case = await _open(work, case_id)
@@ -212,9 +220,7 @@ async def log_call(
 
 async def add_note(work: UnitOfWork, case_id: int | None, staff: str, note: str) -> None:
     case = await _open(work, case_id)
-    text = _note(note)
-    if text is None:
-        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    text = _required_note(note)
     await work.repos.desk.add_step(case.id, staff, "note", work.now, note=text)
     await work.repos.admin.audit(staff, "desk_note", f"case {case.id}", work.now)
 
@@ -317,7 +323,8 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
     member = await work.repos.members.get(case.member_id)
     if member is None:
         raise Refused(Refusal.NO_SUCH_CASE)
-    shown = bool(await sharing.shown_to(work, member))
+    managers = await work.repos.teams.managers_watching(member.id)
+    shown = await sharing.shown_to_the_desk(work, member, managers)
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
     await _audit_view(work, staff, f"desk:{case.id}:{staff}", f"case {case.id}")
     return CaseFile(
@@ -326,7 +333,7 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
         shown=shown,
         tel=sharing.tel_uri(member.personal.phone) if shown else None,
         told=await work.repos.stats.told_about(case.round_id) if case.round_id else [],
-        managers=await work.repos.teams.managers_watching(member.id),
+        managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
         steps=await work.repos.desk.steps(case.id),
         alert_open=checkin is not None and checkin.state in OPEN_STATES,
@@ -366,12 +373,13 @@ async def _person(work: UnitOfWork, member_id: int | None) -> tuple[Member, list
 async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> PersonCard:
     member, cases = await _person(work, member_id)
     await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
-    shown = bool(await sharing.shown_to(work, member))
+    managers = await work.repos.teams.managers_watching(member.id)
+    shown = await sharing.shown_to_the_desk(work, member, managers)
     return PersonCard(
         member=member,
         shown=shown,
         tel=sharing.tel_uri(member.personal.phone) if shown else None,
-        managers=await work.repos.teams.managers_watching(member.id),
+        managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
         cases=cases,
         notes=await work.repos.desk.person_notes(member.id),
@@ -383,8 +391,6 @@ async def note_person(work: UnitOfWork, member_id: int | None, staff: str, note:
     member, _ = await _person(work, member_id)
     if await work.repos.members.has_withdrawn(member.id):
         raise Refused(Refusal.NO_SUCH_PERSON)  # 退会 deleted what was kept on them
-    text = _note(note)
-    if text is None:
-        raise Refused(Refusal.INVALID_NOTE, limit=NOTE_LIMIT)
+    text = _required_note(note)
     await work.repos.desk.add_person_note(member.id, staff, text, work.now)
     await work.repos.admin.audit(staff, "desk_person_note", f"会員ID {member.id}", work.now)

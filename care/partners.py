@@ -94,7 +94,7 @@ async def request_of(work: UnitOfWork, visit_id: int | None) -> Request:
     person = await work.repos.members.get(case.member_id) if case else None
     if partner is None or case is None or person is None:
         raise Refused(Refusal.NO_SUCH_VISIT)
-    shown = bool(await sharing.shown_to(work, person))
+    shown = await sharing.shown_to_the_desk(work, person)
     return Request(visit, partner, case, person, shown)
 
 

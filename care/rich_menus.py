@@ -31,16 +31,10 @@ async def install(services: Services) -> dict[str, str]:
         raise RichMenuError("MIMAMORI_MENUS=none: mimamori touches no rich menu on this account")
     if settings.menus == "tab":
         return await _install_tab(services)
-    locale = services.locale(None)
-    branding = load_branding(settings.branding)
     made: dict[str, str] = {}
     try:
         for kind in (MenuKind.USER, MenuKind.WATCHER):
-            menu_tiles = tiles(kind, locale, services.postbacks.encode, services.my_page_url)
-            picture = image(kind, locale, menu_tiles, branding, settings.branding)
-            made[kind.value] = await services.line.create_rich_menu(
-                definition(kind, locale, menu_tiles), picture
-            )
+            made[kind.value] = await _make(services, kind)
         # Someone the sweep has not linked yet sees the watcher's menu: it has nothing that
         # needs a check-in.
         await services.line.set_default_rich_menu(made[MenuKind.WATCHER.value])
@@ -48,12 +42,28 @@ async def install(services: Services) -> dict[str, str]:
         for menu_id in made.values():  # nothing half-made is left at LINE
             await _delete_quietly(services, menu_id)
         raise
+    await _record(services, made)
+    return made
+
+
+async def _make(services: Services, kind: MenuKind) -> str:
+    """One menu of `kind` made at LINE, drawn in the brand. -> its id."""
+    settings = services.settings
+    locale = services.locale(None)
+    menu_tiles = tiles(
+        kind, locale, services.postbacks.encode, services.my_page_url, settings.city_menu_alias
+    )
+    picture = image(kind, locale, menu_tiles, load_branding(settings.branding), settings.branding)
+    return await services.line.create_rich_menu(definition(kind, locale, menu_tiles), picture)
+
+
+async def _record(services: Services, made: dict[str, str]) -> None:
+    """The menus made are the ones recorded; those they replace are deleted at LINE."""
     async with services.unit_of_work() as work:
         old = await work.repos.rich_menus.installed()
         await work.repos.rich_menus.replace(made, work.now)
     for menu_id in old.values():
         await _delete_quietly(services, menu_id)
-    return made
 
 
 async def link_due(services: Services) -> int:
@@ -95,36 +105,20 @@ async def _install_tab(services: Services) -> dict[str, str]:
     """The tab: one menu, the alias `mimamori` pointed at it (made, or moved from the tab it
     replaces, which is then deleted). The city's menus, its default and its aliases are
     left as they are."""
-    settings = services.settings
-    locale = services.locale(None)
-    branding = load_branding(settings.branding)
-    menu_tiles = tiles(
-        MenuKind.TAB,
-        locale,
-        services.postbacks.encode,
-        services.my_page_url,
-        settings.city_menu_alias,
-    )
-    picture = image(MenuKind.TAB, locale, menu_tiles, branding, settings.branding)
+    city_alias = services.settings.city_menu_alias
     aliases = await services.line.rich_menu_aliases()
-    if settings.city_menu_alias not in aliases:
+    if city_alias not in aliases:
         raise RichMenuError(
-            f"the city's menu has no alias {settings.city_menu_alias!r} at LINE: the tab's way"
+            f"the city's menu has no alias {city_alias!r} at LINE: the tab's way"
             " back needs it (ask the city's vendor for the alias of its menu)"
         )
-    made = await services.line.create_rich_menu(
-        definition(MenuKind.TAB, locale, menu_tiles), picture
-    )
+    made = await _make(services, MenuKind.TAB)
     try:
         await services.line.set_rich_menu_alias(TAB_ALIAS, made, TAB_ALIAS in aliases)
     except LineCallFailed:
         await _delete_quietly(services, made)
         raise
-    async with services.unit_of_work() as work:
-        old = await work.repos.rich_menus.installed()
-        await work.repos.rich_menus.replace({MenuKind.TAB.value: made}, work.now)
-    for menu_id in old.values():
-        await _delete_quietly(services, menu_id)
+    await _record(services, {MenuKind.TAB.value: made})
     return {MenuKind.TAB.value: made}
 
 

@@ -61,6 +61,20 @@ async def shown_to(work: UnitOfWork, user: Member) -> set[int]:
     }
 
 
+async def shown_to_the_desk(
+    work: UnitOfWork, user: Member, managers: list[Member] | None = None
+) -> bool:
+    """The desk, and a partner it sends, see what the person shows to at least one of their
+    managers (the same 「見せる」), nothing otherwise. `managers`: those watching the person,
+    when already read."""
+    if managers is None:
+        managers = await work.repos.teams.managers_watching(user.id)
+    for manager in managers:
+        if await work.repos.teams.shares_personal(user.id, manager.id):
+            return True
+    return False
+
+
 def tel_uri(phone: str) -> str | None:
     """A phone number as the person wrote it (090-1234-5678, ＋81 90…) as a tel: link a phone
     dials with one tap; None when there is nothing to dial."""

@@ -9,17 +9,20 @@ import os
 import re
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from admin.passwords import hash_password, weak_password
 from care import rich_menus
+from care.services import Services
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
 from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
-from ground.rich_menu import RichMenuError
+from ground.rich_menu import TAB_ALIAS, RichMenuError
 from ground.settings import Settings, SettingsError, database_setting, read_dotenv
 from server.app import create_app, open_services
 from server.readiness import check_deployment
@@ -92,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "admin":
         return add_admin(args.name, args.env_file)
     if args.command == "richmenu":
-        if args.remove:
-            return remove_rich_menus(args.env_file)
-        return make_rich_menus(args.env_file)
+        return rich_menus_at_line(args.env_file, args.remove)
     if args.command == "check":
         return check_readiness(args.env_file, args.test_webhook)
     if args.command == "backup":
@@ -177,44 +178,33 @@ def add_admin(name: str, dotenv: Path) -> int:
     return 0
 
 
-def make_rich_menus(dotenv: Path) -> int:
+def rich_menus_at_line(dotenv: Path, remove: bool) -> int:
+    """`mimamori richmenu`: make the menus (or, with --remove, take mimamori's away)."""
     try:
         settings = load_settings(dotenv)
-        menus = asyncio.run(install_rich_menus(settings))
+        done = asyncio.run(_at_line(settings, rich_menus.remove if remove else rich_menus.install))
     except SettingsError as error:
         print(f"mimamori: invalid setting {error}", file=sys.stderr)
         return 2
     except (RichMenuError, LineCallFailed) as error:
-        print(f"mimamori: rich menus not made: {error}", file=sys.stderr)
+        undone = "removed" if remove else "made"
+        print(f"mimamori: rich menus not {undone}: {error}", file=sys.stderr)
         return 1
-    for kind, menu_id in menus.items():
+    if remove:
+        print(f"removed {len(done)} rich menu(s) of mimamori's; no other menu was touched")
+        return 0
+    for kind, menu_id in dict(done).items():
         print(f"rich menu {kind}: {menu_id}")
-    print("the server links each person's menu at its next sweep (in batches of 500)")
+    if settings.menus == "tab":
+        print(f"the city's menu reaches it with a richmenuswitch to the alias {TAB_ALIAS!r}")
+    else:
+        print("the server links each person's menu at its next sweep (in batches of 500)")
     return 0
 
 
-def remove_rich_menus(dotenv: Path) -> int:
-    try:
-        settings = load_settings(dotenv)
-        removed = asyncio.run(_remove_rich_menus(settings))
-    except SettingsError as error:
-        print(f"mimamori: invalid setting {error}", file=sys.stderr)
-        return 2
-    except LineCallFailed as error:
-        print(f"mimamori: rich menus not removed: {error}", file=sys.stderr)
-        return 1
-    print(f"removed {len(removed)} rich menu(s) of mimamori's; no other menu was touched")
-    return 0
-
-
-async def _remove_rich_menus(settings: Settings) -> list[str]:
+async def _at_line(settings: Settings, act: Callable[[Services], Awaitable[Any]]) -> Any:
     async with open_services(settings, SystemClock()) as services:
-        return await rich_menus.remove(services)
-
-
-async def install_rich_menus(settings: Settings) -> dict[str, str]:
-    async with open_services(settings, SystemClock()) as services:
-        return await rich_menus.install(services)
+        return await act(services)
 
 
 def check_readiness(dotenv: Path, test_webhook: bool) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.forwarding import TIMEOUT, USER_AGENT, sign
+from bot.forwarding import TIMEOUT, headers_for
 from ground.branding import BANNER_NAMES, TERMS_NAMES
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
@@ -234,11 +234,7 @@ async def check_forward(settings: Settings) -> Finding:
     events, as LINE's own 検証 sends one: the same secret, the same shape."""
     url = settings.forward_url or ""
     body = b'{"destination":"","events":[]}'
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "X-Line-Signature": sign(body, settings.channel_secret),
-        "User-Agent": USER_AGENT,
-    }
+    headers = headers_for(body, settings.channel_secret)
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT) as session,

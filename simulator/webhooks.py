@@ -3,10 +3,8 @@ the simulator's people speak to the bot through these)."""
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import hmac
 import itertools
 import json
 import secrets
@@ -16,17 +14,15 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS30Validator
 
+# Signed as LINE signs (the bot's forwarder signs the same way); what receives a body always
+# verifies it with the SDK's own validator, never with this.
+from bot.forwarding import sign as sign
 from simulator.platform import OPENAPI_DIR
 
 WEBHOOK_SPEC = OPENAPI_DIR / "webhook.yml"
 BOT_USER_ID = "U" + "f" * 32
 _ids = itertools.count(1)
 _RUN = secrets.token_hex(4).upper()
-
-
-def sign(body: bytes, channel_secret: str) -> str:
-    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 @functools.cache
