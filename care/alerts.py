@@ -110,20 +110,20 @@ async def alert_managers(
         choices = [
             Choice("take", locale.t("alert.take_button"), postbacks.encode("take", r=checkin.id)),
             Choice("safe", locale.t("alert.safe_button"), postbacks.encode("safe", r=checkin.id)),
-            Choice(
-                "member",
-                locale.t("alert.details_button"),
-                postbacks.encode("member", m=member.id),
-            ),
         ]
         links = []
         call = sharing.tel_uri(member.personal.phone) if manager.id in shown else None
         if call:
             # One tap to call, first among the links: the alert asks for a call or a visit.
             links.append(Link(locale.t("alert.call_button"), call))
+        # One way to the person's details, not two: their card on My page where there is one,
+        # else the card in the chat.
         if services.my_page_url:
-            # The manager's team page lists the person, with their My page one tap away.
-            links.append(Link(locale.t("alert.my_page_button"), f"{services.my_page_url}/teams"))
+            page = f"{services.my_page_url}/teams#member-{member.id}"
+            links.append(Link(locale.t("alert.my_page_button"), page))
+        else:
+            details = postbacks.encode("member", m=member.id)
+            choices.append(Choice("member", locale.t("alert.details_button"), details))
         title = locale.t(f"{prefix}title")
         return [Telling.card(locale.language, title, "\n\n".join(lines), choices, links)]
 
@@ -167,6 +167,8 @@ class Taken:
     person: Member
     taker: Member  # who has it: the caller, or whoever was first
     first: bool  # the caller took it now
+    round_id: int = 0
+    call: str | None = None  # tel: the person's phone, where they show it to the caller
 
 
 async def _alert_of(
@@ -191,7 +193,9 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
         await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
-        return Taken(person, manager, first=True)
+        shown = manager.id in await sharing.shown_to(work, person)
+        call = sharing.tel_uri(person.personal.phone) if shown else None
+        return Taken(person, manager, first=True, round_id=checkin.id, call=call)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
     holder = await work.repos.members.get(checkin.taken_by or 0)
     return Taken(person, holder or manager, first=False)

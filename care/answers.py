@@ -138,3 +138,21 @@ async def pass_on_words(
         work, member, "words", key, round_id=checkin.id, only=only, words=words
     )
     return watching
+
+
+async def take_back_help(work: UnitOfWork, member: Member, round_id: int | None) -> bool:
+    """まちがえて押しました after 助けてほしい: every manager hears it was a mistake (and the
+    desk, on its case), once; the alert stays open for a manager or an OK to close, since a
+    person who cannot say what happened may still need someone. -> whether anyone was told
+    now (False: that call for help is over, or they were told already)."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    if checkin is None or checkin.id != round_id or not checkin.urgent:
+        return False
+    decision = decide(stage_of(checkin), Event.MISTAKE)
+    if decision is None or await work.repos.outbox.told_about(checkin.id, "mistake"):
+        return False
+    for tell in decision.tell:
+        if tell.audience is Audience.MANAGERS:
+            await tell_managers_about(work, member, "mistake", "alert.mistake_notice", checkin.id)
+    await desk.hear_all(work, checkin, decision, member=member)
+    return True

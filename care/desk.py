@@ -45,6 +45,7 @@ _HEARD = {
     Fact.TAKEN: "family_took",
     Fact.STOPPED: "stopped",
     Fact.UNWELL: "unwell",
+    Fact.MISTAKE: "mistake",
 }
 _CLOSING = (Fact.SAFE, Fact.CONFIRMED)
 

@@ -51,6 +51,9 @@ class Event(StrEnum):
     ESCALATE = "escalate"  # the re-sent alert's wait ran out and nobody took it
     DESK_SAFE = "desk_safe"  # the desk's staff found the person safe (a call, a visit)
     DESK_CLOSE = "desk_close"  # the desk closed the case otherwise (救急搬送, 警察対応, ...)
+    # まちがえて押しました, by the person after 助けてほしい: a word to the managers, never a
+    # close (a hand that pressed help by mistake may be the hand of someone who needs it).
+    MISTAKE = "mistake"
 
 
 class Audience(StrEnum):
@@ -82,6 +85,7 @@ class Fact(StrEnum):
     AT_DESK = "at_desk"  # the desk has it now (the managers may still take it)
     DESK_CONFIRMED = "desk_confirmed"  # the desk found the person safe
     DESK_CLOSED = "desk_closed"  # the desk closed the case; it will tell the family how
+    MISTAKE = "mistake"  # the person says help was pressed by mistake; the alert stays open
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,10 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
             Stage.CONFIRMED_SAFE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))
         ),
         Event.DESK_CLOSE: Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.DESK_CLOSED))),
+        # The alert stays theirs to close: only an OK, a manager or the desk ends it.
+        Event.MISTAKE: Decision(
+            stage, _tell((Audience.MANAGERS, Fact.MISTAKE), (Audience.DESK, Fact.MISTAKE))
+        ),
     }.get(event)
 
 

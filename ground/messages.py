@@ -41,10 +41,22 @@ def quick_reply(items: list[QuickItem]) -> dict[str, Any]:
 
 
 def checkin_bubble(locale: Locale, checkin: Telling) -> Message:
-    """お元気ですか？ with the quote of the day, one large OK button (its first choice), and
-    smaller buttons for the other answers (少し体調が悪い, 助けてほしい)."""
+    """お元気ですか？ with the quote of the day and the answers as full-height buttons: OK first
+    and green, 少し体調が悪い below it, and 助けてほしい apart at the bottom in red, so a hand
+    that shakes cannot take one for the other."""
     ok, *others = checkin.choices
     title, quote, instruction = checkin.title, checkin.quote, checkin.text
+    calm = [choice for choice in others if choice.answer != "help"]
+    urgent = [choice for choice in others if choice.answer == "help"]
+    buttons: list[dict[str, Any]] = [
+        _button(ok.label, ok.data, locale.t("checkin.ok_display"), OK_COLOUR),
+        *(_button(c.label, c.data, c.label, None) for c in calm),
+    ]
+    if urgent:
+        buttons.append({"type": "separator", "margin": "xxl"})
+        buttons += [
+            {**_button(c.label, c.data, c.label, HELP_COLOUR), "margin": "xxl"} for c in urgent
+        ]
     return {
         "type": "flex",
         "altText": locale.t("checkin.alt"),
@@ -56,57 +68,48 @@ def checkin_bubble(locale: Locale, checkin: Telling) -> Message:
                 "layout": "vertical",
                 "spacing": "md",
                 "contents": [
-                    {"type": "text", "text": title, "size": "xl", "weight": "bold", "wrap": True},
-                    {
-                        "type": "text",
-                        "text": locale.t("checkin.quote_label"),
-                        "size": "sm",
-                        "color": "#666666",
-                    },
-                    {"type": "text", "text": quote, "size": "lg", "wrap": True},
-                    {
-                        "type": "text",
-                        "text": instruction,
-                        "size": "md",
-                        "wrap": True,
-                    },
+                    _text(title, "xl", bold=True),
+                    {**_text(locale.t("checkin.quote_label"), "sm"), "color": "#555555"},
+                    _text(quote, "lg"),
+                    _text(instruction, "md"),
                 ],
             },
             "footer": {
                 "type": "box",
                 "layout": "vertical",
-                "spacing": "sm",
-                "contents": [
-                    {
-                        "type": "button",
-                        "style": "primary",
-                        "height": "md",
-                        "color": "#1f8a4c",
-                        "action": {
-                            "type": "postback",
-                            "label": ok.label[:40],
-                            "data": ok.data,
-                            "displayText": locale.t("checkin.ok_display"),
-                        },
-                    },
-                    *(
-                        {
-                            "type": "button",
-                            "style": "secondary",
-                            "height": "sm",
-                            "action": {
-                                "type": "postback",
-                                "label": choice.label[:40],
-                                "data": choice.data,
-                                "displayText": choice.label,
-                            },
-                        }
-                        for choice in others
-                    ),
-                ],
+                "spacing": "md",
+                "contents": buttons,
             },
         },
     }
+
+
+# OK's green and help's red are the two colours a resident learns; every other button is grey.
+OK_COLOUR = "#1f7a45"
+HELP_COLOUR = "#c62828"
+
+
+def _text(body: str, size: str, bold: bool = False) -> dict[str, Any]:
+    # scaling: the resident's own LINE text size (settings → 文字サイズ) applies to Flex too.
+    part: dict[str, Any] = {"type": "text", "text": body, "size": size, "wrap": True}
+    if bold:
+        part["weight"] = "bold"
+    part["scaling"] = True
+    return part
+
+
+def _button(label: str, data: str, shown: str, colour: str | None) -> dict[str, Any]:
+    """A full-height answer button (a postback); coloured ones are primary, the rest grey."""
+    button: dict[str, Any] = {
+        "type": "button",
+        "style": "primary" if colour else "secondary",
+        "height": "md",
+        "scaling": True,
+        "action": {"type": "postback", "label": label[:40], "data": data, "displayText": shown},
+    }
+    if colour:
+        button["color"] = colour
+    return button
 
 
 def card(
@@ -124,8 +127,8 @@ def card(
             "layout": "vertical",
             "spacing": "md",
             "contents": [
-                {"type": "text", "text": title, "size": "lg", "weight": "bold", "wrap": True},
-                {"type": "text", "text": body, "size": "md", "wrap": True},
+                _text(title, "lg", bold=True),
+                _text(body, "md"),
             ],
         },
     }
@@ -144,6 +147,7 @@ def card(
                     "type": "button",
                     "style": "primary" if index == 0 else "secondary",
                     "height": "md",
+                    "scaling": True,
                     "action": action,
                 }
                 for index, action in enumerate(actions)

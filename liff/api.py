@@ -324,6 +324,11 @@ async def member_history(request: web.Request) -> web.Response:
                 {
                     "date": entry.slot_at.astimezone(services.timezone).date().isoformat(),
                     "label": locale.when(entry.slot_at),
+                    "short": locale.t(
+                        "time.short_date",
+                        month=entry.slot_at.astimezone(services.timezone).month,
+                        day=entry.slot_at.astimezone(services.timezone).day,
+                    ),
                     "answer": entry.answer,
                     "minutes": entry.minutes,
                 }

@@ -154,6 +154,13 @@ class OutboxRepository:
             (to_db(at), error[:500], outbox_id),
         )
 
+    async def told_about(self, round_id: int, purpose: str) -> bool:
+        """Whether a message for this purpose about this round was recorded already."""
+        row = await self._conn.fetch_one(
+            "SELECT 1 FROM outbox WHERE round_id = ? AND purpose = ? LIMIT 1", (round_id, purpose)
+        )
+        return row is not None
+
     async def alerted_members(self, round_id: int) -> list[int]:
         """Who was alerted about this round: they are the ones told the person is safe."""
         return [

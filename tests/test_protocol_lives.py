@@ -68,6 +68,7 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
                 Event.NEXT_TURN,
                 Event.DESK_SAFE,
                 Event.DESK_CLOSE,
+                Event.MISTAKE,
             )
             continue
         if decision.says_safe:
@@ -79,6 +80,8 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
             assert any(t.fact is Fact.HELP_ALERT for t in decision.tell)
         if stage in ALERT_STAGES and decision.closes:
             assert event in (Event.OK, Event.CONFIRM, Event.STOP, *BY_DESK)
+        if event is Event.MISTAKE:
+            assert decision.after is stage, "help taken back stays open until someone is sure"
         if event is Event.DESK_CLOSE:
             assert not decision.says_safe, "the desk's other outcomes never say safe"
         stage = decision.after
@@ -220,6 +223,14 @@ class Lives(RuleBasedStateMachine):
         if data is None:  # the rich menu's 元気です carries no slot
             data = self.codec.encode("ok", t=0, v=value)
         self._act(value, self.bot.tap(self.resident, data))
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def takes_back_help(self) -> None:
+        """まちがえて押しました, on whatever round is open now (or the last one)."""
+        rounds = self.run(self._rounds())
+        round_id = rounds[-1].id if rounds else 0
+        self._act("mistake", self.bot.tap(self.resident, self.codec.encode("mistake", r=round_id)))
 
     @precondition(lambda self: self.life.can_act)
     @rule(words=st.sampled_from(["こんにちは", "寝ていました", "ありがとう", "電話 03-1190-2222"]))
@@ -445,6 +456,8 @@ class Lives(RuleBasedStateMachine):
         self._closed_stays_closed()
         self._safe_once_per_round(sent)
         self._a_case_stays_while_the_alert_is_open()
+        if self.step_name == "mistake":
+            assert stage is self.before_stage, "a mistake is a word, never a close"
         self.before_stage = stage
         self.step_name = "none"  # a rule that did nothing leaves nothing to check
 

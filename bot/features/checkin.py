@@ -103,7 +103,22 @@ def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
     if not names:
         return messages.text(ctx.t("checkin.help_nobody"))
     joined = "、".join(names)
-    return messages.text(ctx.t("checkin.help_sent", names=joined))
+    sent = ctx.t("checkin.help_sent", names=joined)
+    checkin = answered.answered.open_after
+    if checkin is None:
+        return messages.text(sent)
+    # A finger that slipped: one tap tells the managers, who still decide when it is over.
+    mistake = ctx.t("checkin.mistake_button")
+    data = ctx.services.postbacks.encode("mistake", r=checkin.id)
+    return messages.card(ctx.t("checkin.help_sent_title"), sent, [(mistake, data, mistake)])
+
+
+@router.on(PostbackEvent, action("mistake"))
+async def on_mistake(ctx: PersonContext) -> None:
+    """まちがえて押しました: the managers hear it; the alert stays theirs to close."""
+    assert ctx.postback is not None
+    told = await answers.take_back_help(ctx.work, ctx.member, ctx.postback.integer("r"))
+    ctx.reply(messages.text(ctx.t("checkin.mistake_told" if told else "checkin.mistake_late")))
 
 
 @router.on(PostbackEvent, action("take"))
@@ -114,7 +129,15 @@ async def on_take(ctx: PersonContext) -> None:
     work = ctx.work
     taken = await alerts.take(work, manager, ctx.postback.integer("r"))
     name = display_name(ctx.locale, taken.person)
-    if taken.taker.id == manager.id:
+    if taken.taker.id == manager.id and taken.first:
+        # The next step is at hand: 無事を確認しました (and a call) on the reply itself, so
+        # nobody scrolls back to the alert for it.
+        safe = ctx.t("alert.safe_button")
+        data = ctx.services.postbacks.encode("safe", r=taken.round_id)
+        links = [(ctx.t("alert.call_button"), taken.call)] if taken.call else []
+        body = ctx.t("alert.taken_you", name=name)
+        ctx.reply(messages.card(ctx.t("alert.taken_title"), body, [(safe, data, safe)], links))
+    elif taken.taker.id == manager.id:
         ctx.reply(messages.text(ctx.t("alert.taken_you", name=name)))
     else:
         taker = display_name(ctx.locale, taken.taker)

@@ -301,15 +301,17 @@
     var box = el("div", { class: "card", id: "history" }, el("h2", { text: t("history_title") }));
     api("GET", "/liff/api/members/" + memberId + "/history").then(function (data) {
       if (!data.days.length) { box.append(el("p", { text: t("history_none") })); return; }
-      box.append(historyChart(data.days), el("p", { class: "notice", text: t("history_help") }));
+      box.append(historyChart(data.days), el("p", { class: "notice", text: t("history_help") }),
+        dayList(data.days));
     }, failed);
     return box;
   }
 
   function historyChart(days) {
     var width = 300, height = 150, base = 120, slot = width / 30;
-    var chart = svgEl("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
-      class: "history-chart", "aria-label": t("history_title") });
+    // The picture is for the eye; the list below says the same, day by day, for a reader.
+    var chart = svgEl("svg", { viewBox: "0 0 " + width + " " + height, "aria-hidden": "true",
+      class: "history-chart" });
     chart.append(svgEl("line", { x1: 0, y1: base, x2: width, y2: base, stroke: "currentColor" }));
     days.forEach(function (day, index) {
       var x = index * slot + slot * 0.15;
@@ -327,9 +329,23 @@
         group.append(svgEl("text", { x: x + slot * 0.35, y: base + 14, "text-anchor": "middle",
           "font-size": "12" }, MARKS[day.answer]));
       }
+      if (index % 7 === 0 || index === days.length - 1) {
+        // The date axis: the first day, every week after it, and the last.
+        group.append(svgEl("text", { x: x + slot * 0.35, y: base + 30, "text-anchor": "middle",
+          "font-size": "10", class: "history-date" }, day.short));
+      }
       chart.append(group);
     });
     return chart;
+  }
+
+  function dayList(days) {
+    var list = el("ul", { class: "history-days" });
+    days.slice().reverse().forEach(function (day) {
+      list.append(el("li", { text: day.label + " " + t("answer_" + day.answer) +
+        (day.minutes === null ? "" : " " + t("history_minutes", { minutes: day.minutes })) }));
+    });
+    return el("details", { id: "history-days" }, el("summary", { text: t("history_days") }), list);
   }
 
   function renderMyPage(member) {
@@ -347,6 +363,12 @@
         content.append(noteBox(data.daily_note));
       }
       content.append(createForm());
+      // An alert's button opens the person's page straight away (#member-12).
+      var wanted = /^#member-(\d+)$/.exec(window.location.hash);
+      if (wanted) {
+        history.replaceState(null, "", window.location.pathname + window.location.search);
+        openMember(Number(wanted[1]));
+      }
     }, failed);
   }
 
