@@ -14,10 +14,10 @@ from tests.drivers import (
     checkins_to,
     create_team,
     join,
+    member_of,
     ok_data,
     run_to,
     tokyo,
-    member_of,
     watched_resident,
 )
 from tests.wording import EN, JA, says, t, when

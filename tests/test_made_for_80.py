@@ -54,7 +54,9 @@ def _every_flex_scales(messages: list[dict[str, Any]]) -> int:
 
 async def test_every_card_follows_her_text_size_and_help_stands_apart(bot: Bot) -> None:
     resident, (son,) = await alerted(bot, ["son"])
-    checkin = next(m for m in bot.line.messages_to(resident) if message_text(m).startswith(CHECKIN))
+    checkin = next(
+        m for m in bot.line.messages_to(resident) if message_text(m).startswith(CHECKIN)
+    )
     buttons = [p for p in _components(checkin["contents"]["footer"]) if p["type"] == "button"]
     assert [b["action"]["label"] for b in buttons] == [
         t("checkin.ok_button"),
