@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import checkins, sharing
+from care import checkins, people, sharing
 from care.errors import Refusal, Refused
 from care.notify import tell_team
 from care.schedule import Schedule
@@ -86,6 +86,10 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
     await tell_team(work, team, member, invite.role, "invite.joined_notice")
     if invite.role is Role.MANAGER:
         await sharing.ask_users(work, team, member)
+        # Someone here asked their family to choose the time (家族に設定してもらう).
+        for user in await work.repos.teams.members_of(team.id, Role.USER):
+            if user.schedule_by_managers:
+                await people.ask_manager_to_schedule(work, member, user)
     else:
         # The user joined on their own: the team's managers may see what they entered.
         for manager in await work.repos.teams.members_of(team.id, Role.MANAGER):

@@ -23,7 +23,7 @@ LINKS_PER_SWEEP = 5 * RICH_MENU_LINK_LIMIT
 
 
 async def install(services: Services) -> dict[str, str]:
-    """Make both menus at LINE (drawn in the brand), the watcher's as everyone's default, and
+    """Make both menus at LINE (drawn in the brand), the resident's as everyone's default, and
     record them; the menus they replace are deleted at LINE. -> kind: rich menu id.
     On a shared account, the tab instead (or nothing: RichMenuError says why)."""
     settings = services.settings
@@ -35,9 +35,10 @@ async def install(services: Services) -> dict[str, str]:
     try:
         for kind in (MenuKind.USER, MenuKind.WATCHER):
             made[kind.value] = await _make(services, kind)
-        # Someone the sweep has not linked yet sees the watcher's menu: it has nothing that
-        # needs a check-in.
-        await services.line.set_default_rich_menu(made[MenuKind.WATCHER.value])
+        # Someone the sweep has not linked yet (a new follower) sees the resident's menu: most
+        # who add the account are the ones to be watched, and its 元気です asks nothing of a
+        # watcher who taps it.
+        await services.line.set_default_rich_menu(made[MenuKind.USER.value])
     except LineCallFailed:
         for menu_id in made.values():  # nothing half-made is left at LINE
             await _delete_quietly(services, menu_id)

@@ -32,7 +32,8 @@ FONT_PATHS = (
 
 
 class MenuKind(StrEnum):
-    USER = "user"  # 利用者: 元気です / マイページ / 設定 / 使い方
+    # 利用者, and everyone new: 元気です / お休み・再開 / 設定 / マイページ / 使い方
+    USER = "user"
     WATCHER = "watcher"  # only watches: 見守り中の方 / マイページ / 招待する / 使い方
     # A tab of the city's own menu (shared account): 元気です / 見守り中の方 / マイページ /
     # 使い方 / back to the city's menu. One for everyone: the city's menu cannot tell roles.
@@ -99,7 +100,12 @@ def tiles(
         ]
     if kind is MenuKind.USER:
         # t=0: an OK from the menu, not from a particular check-in.
-        first = [postback("richmenu.ok", "ok", t=0), page, postback("richmenu.settings", "sched")]
+        first = [
+            postback("richmenu.ok", "ok", t=0),
+            postback("richmenu.pause", "pause_menu"),
+            postback("richmenu.settings", "sched"),
+            page,
+        ]
     else:
         first = [
             postback("richmenu.watching", "teams"),

@@ -182,6 +182,8 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         "round": locale.t(f"status.round.{state.round.value if state.round else 'none'}"),
         "alert_open": state.alert_open,
         "paused_until": state.paused_until.isoformat() if state.paused_until else None,
+        # The pause as every surface writes it (a date, or 退院するまで: until resumed).
+        "paused_label": people.describe_checkins(locale, state) if state.paused_until else None,
         # 緊急時メモ: the person's own, and a manager's only while an alert is open and only
         # once the person agreed to show their details to this manager.
         "memo": member.emergency_memo if own or (state.alert_open and shown) else None,
@@ -262,6 +264,11 @@ async def save_schedule(request: web.Request) -> web.Response:
 async def pause(request: web.Request) -> web.Response:
     """Pause check-ins until a date (入院・旅行): the open round ends, the managers are told."""
     body = await json_body(request)
+    if body.get("open_ended") is True:
+        # 退院するまで: no date; a weekly reminder, and the longest pause at most.
+        async with services_of(request).unit_of_work() as work:
+            await people.pause(work, request[CALLER], None, open_ended=True)
+        return web.json_response({"ok": True})
     try:
         until = date.fromisoformat(str(body.get("until", "")))
     except ValueError:

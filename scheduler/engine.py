@@ -12,7 +12,16 @@ from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from care import alerts, checkins, desk, group_rounds, reassurance, rich_menus, rollcall
+from care import (
+    alerts,
+    checkins,
+    desk,
+    group_rounds,
+    people,
+    reassurance,
+    rich_menus,
+    rollcall,
+)
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
@@ -97,7 +106,9 @@ class CheckinEngine:
             realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
             realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
-            return max(resent, alerted, realerted, await reassurance.send_daily_notes(work, BATCH))
+            noted = await reassurance.send_daily_notes(work, BATCH)
+            reminded = await people.remind_open_pauses(work, BATCH)
+            return max(resent, alerted, realerted, noted, reminded)
 
         async def group_steps(work: UnitOfWork) -> int:
             posted = await group_rounds.open_due_group_rounds(work, BATCH)
@@ -208,6 +219,7 @@ class CheckinEngine:
             candidates = [
                 reassurance.next_note_at(work.now, tz) if notes else None,
                 await repos.members.earliest_due(),
+                await repos.members.earliest_pause_reminder(),
                 await repos.rollcalls.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),

@@ -213,8 +213,34 @@ class MemberRepository:
 
     async def set_paused_until(self, member_id: int, until: date | None) -> None:
         await self._conn.execute(
-            "UPDATE members SET paused_until = ? WHERE id = ?",
+            # A new pause, or none, is never the open one (退院するまで sets its reminder after).
+            "UPDATE members SET paused_until = ?, pause_reminder_at = NULL WHERE id = ?",
             (until.isoformat() if until else None, member_id),
+        )
+
+    async def set_pause_reminder(self, member_id: int, at: datetime | None) -> None:
+        await self._conn.execute(
+            "UPDATE members SET pause_reminder_at = ? WHERE id = ?",
+            (to_db(at) if at else None, member_id),
+        )
+
+    async def pause_reminders_due(self, now: datetime, limit: int) -> list[Member]:
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM members WHERE pause_reminder_at IS NOT NULL AND pause_reminder_at <= ?"
+            " AND status = 'active' ORDER BY pause_reminder_at, id LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [Member.from_row(row) for row in rows]
+
+    async def earliest_pause_reminder(self) -> datetime | None:
+        row = await self._conn.fetch_one(
+            "SELECT MIN(pause_reminder_at) FROM members WHERE status = 'active'"
+        )
+        return from_db(row[0]) if row else None
+
+    async def set_schedule_by_managers(self, member_id: int, allowed: bool) -> None:
+        await self._conn.execute(
+            "UPDATE members SET schedule_by_managers = ? WHERE id = ?", (int(allowed), member_id)
         )
 
     async def set_channel(self, member_id: int, channel: str, address: str | None) -> None:

@@ -63,6 +63,13 @@ class Member:
     daily_note: bool = False  # a manager who wants a note about every OK, once a day
     channel: str = "line"  # how the person is reached (ground.channels)
     channel_address: str | None = None  # where, in that channel's terms (LINE: line_user_id)
+    schedule_by_managers: bool = False  # 家族に設定してもらう: a manager may set the schedule
+    pause_reminder_at: datetime | None = None  # 退院するまで: the next weekly reminder
+
+    @property
+    def open_pause(self) -> bool:
+        """Paused until the person says so (退院するまで), not until a date."""
+        return self.pause_reminder_at is not None
 
     @property
     def active(self) -> bool:
@@ -89,6 +96,8 @@ class Member:
             daily_note=bool(row["daily_note"]),
             channel=row["channel"],
             channel_address=row["channel_address"],
+            schedule_by_managers=bool(row["schedule_by_managers"]),
+            pause_reminder_at=from_db(row["pause_reminder_at"]),
         )
 
 

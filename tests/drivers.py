@@ -45,11 +45,16 @@ def invite_codes_in(texts: list[str]) -> dict[str, str]:
 
 
 async def create_team(bot: Bot, uid: str, name: str, as_user: bool) -> dict[str, str]:
-    """Menu -> チームを作る -> name -> role; returns the team's invite codes."""
+    """Menu -> チームを作る -> name -> role; returns the team's invite codes (the one sent,
+    then the other role's, asked for with its button)."""
     await bot.tap_action(uid, "team_new")
     await bot.say(uid, name)
     await bot.tap_reply_button(uid, t("team.as_user") if as_user else t("team.as_manager"))
-    return invite_codes_in(bot.line.reply_texts()[-6:])
+    codes = invite_codes_in(bot.line.reply_texts()[-1:])
+    own = "user" if as_user else "manager"
+    await bot.tap_reply_button(uid, t(f"invite.show_other.{own}"))
+    codes.update(invite_codes_in(bot.line.reply_texts()[-1:]))
+    return codes
 
 
 async def join(bot: Bot, uid: str, code: str) -> None:

@@ -159,6 +159,7 @@ async def test_schedule_changed_mid_round(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 24, 9))
     bot.clock.advance(timedelta(hours=1))
     await bot.tap_action(resident, "sched")
+    await bot.tap_reply_button(resident, t("schedule.more"))
     await bot.tap_reply_button(resident, t("schedule.interval_choice", days=3))
     await bot.tap_reply_button(resident, t("schedule.pm"))
     await bot.tap_reply_button(resident, t("schedule.hour_choice", hour=17))

@@ -128,6 +128,8 @@ async def test_schedule_pause_and_resume(bot: Bot) -> None:
     assert says(bot.line.texts_to(manager)[-1], "stopped.paused", until=when(tokyo(12, 1, 11)))
     _, me = await page.call("GET", "/liff/api/me")
     assert me["member"]["paused_until"] == "2026-12-01"
+    # The pause written as every surface writes dates.
+    assert JA.day(tokyo(12, 1, 11).date()) in me["member"]["paused_label"]
     await run_to(bot, tokyo(11, 25, 11))
     await run_to(bot, tokyo(11, 25, 14))
     assert len(checkins_to(bot, resident)) == 1, "the open round ended, no re-send"

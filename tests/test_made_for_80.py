@@ -4,22 +4,29 @@ step on the reply they were given."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from care.people import PAUSE_MAX_DAYS
 from care.protocol import Stage, stage_of
 from ground.messages import HELP_COLOUR, OK_COLOUR
 from tests.conftest import Bot
 from tests.drivers import (
     CHECKIN,
+    TOKYO,
+    Page,
     alerted,
     button,
+    checkins_to,
+    create_team,
+    join,
     member_of,
     run_to,
     tokyo,
     watched_resident,
 )
-from tests.fake_line import message_text
-from tests.wording import says, t
+from tests.fake_line import message_text, postbacks_in
+from tests.wording import JA, says, t
 
 
 def _reply_button(bot: Bot, label: str) -> str:
@@ -124,3 +131,118 @@ async def test_a_mistake_button_from_another_round_or_person_tells_nobody(bot: B
     await bot.tap(son, mistake)  # not his call for help
     assert says(bot.line.reply_texts()[-1], "checkin.mistake_late")
     assert len(bot.line.texts_to(son)) == told_before
+
+
+# -- the first minutes ---------------------------------------------------------------------
+
+
+async def test_the_greeting_starts_every_day_at_nine_with_one_tap(bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    await bot.tap_reply_button(resident, t("follow.start_button"))
+    assert says(bot.line.reply_texts()[-1], "schedule.saved", schedule=JA.schedule(1, 9))
+    member = await member_of(bot, resident)
+    assert (member.interval_days, member.checkin_hour) == (1, 9)
+
+
+async def test_the_family_sets_the_time_and_she_is_told_and_can_change_it(bot: Bot) -> None:
+    resident = await bot.follow("resident")
+    await bot.tap_reply_button(resident, t("follow.family_button"))
+    assert says(bot.line.reply_texts()[-1], "schedule.family_waiting")
+    codes = await create_team(bot, resident, "母の見守り", as_user=True)
+    daughter = await bot.follow("daughter")
+    await join(bot, daughter, codes["manager"])
+    # The daughter is asked as she joins, with the usual times as buttons.
+    asked = bot.line.messages_to(daughter)[-1]
+    assert says(message_text(asked), "schedule.asked_of_manager", name="resident")
+    seven = next(a for a in postbacks_in(asked) if a["label"] == JA.schedule(1, 7))
+    await bot.tap(daughter, seven["data"])
+    assert says(bot.line.reply_texts()[-1], "schedule.set_for", name="resident")
+    told = bot.line.messages_to(resident)[-1]
+    assert says(
+        message_text(told),
+        "schedule.set_by_manager",
+        manager="daughter",
+        schedule=JA.schedule(1, 7),
+    )
+    member = await member_of(bot, resident)
+    assert (member.interval_days, member.checkin_hour) == (1, 7)
+    # She can change it herself: the button opens her settings card.
+    change = next(a for a in postbacks_in(told) if a["label"] == t("schedule.change_button"))
+    await bot.tap(resident, change["data"])
+    assert t("schedule.card_title") in bot.line.reply_texts()[-1]
+
+
+async def test_a_manager_cannot_set_the_time_of_someone_who_did_not_ask(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    member = await member_of(bot, resident)
+    before = (member.interval_days, member.checkin_hour)
+    await bot.tap_action(son, "sched_set", i=1, h=6, m=member.id)
+    assert bot.line.reply_texts()[-1] == t("member.not_allowed")
+    member = await member_of(bot, resident)
+    assert (member.interval_days, member.checkin_hour) == before
+
+
+async def test_schedule_and_pause_are_one_card_of_big_buttons(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "sched")
+    (card,) = bot.line.replies[-1].body["messages"]
+    assert card["type"] == "flex"
+    labels = [a["label"] for a in postbacks_in(card)]
+    assert labels[:2] == [JA.schedule(1, 9), JA.schedule(1, 7)]
+    assert t("pause.button") in labels and t("schedule.more") in labels
+    await bot.tap_reply_button(resident, JA.schedule(2, 9))
+    member = await member_of(bot, resident)
+    assert (member.interval_days, member.checkin_hour) == (2, 9)
+
+
+async def test_a_pause_until_she_is_home_reminds_her_weekly_and_ends_with_one_tap(
+    bot: Bot,
+) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "pause_menu")  # the rich menu's お休み・再開
+    await bot.tap_reply_button(resident, t("pause.until_home"))
+    assert says(bot.line.reply_texts()[-1], "pause.saved_open")
+    assert says(bot.line.texts_to(son)[-1], "stopped.paused_open", name="resident")
+    member = await member_of(bot, resident)
+    today = bot.clock.now().astimezone(TOKYO).date()
+    assert member.paused_until == today + timedelta(days=PAUSE_MAX_DAYS), "the same maximum"
+
+    start = bot.clock.now()
+    await run_to(bot, start + timedelta(days=6, hours=23))
+    assert checkins_to(bot, resident) == []
+    assert not any(says(x, "pause.reminder") for x in bot.line.texts_to(resident))
+    await run_to(bot, start + timedelta(days=7))
+    assert [x for x in bot.line.texts_to(resident) if says(x, "pause.reminder")] != []
+    await run_to(bot, start + timedelta(days=15))
+    reminders = [
+        m for m in bot.line.messages_to(resident) if says(message_text(m), "pause.reminder")
+    ]
+    assert len(reminders) == 2, "once a week, no more"
+    assert checkins_to(bot, resident) == []
+
+    # The menu shows where things stand and the way back.
+    await bot.tap_action(resident, "pause_menu")
+    assert says(bot.line.reply_texts()[-1], "pause.now", state=t("checkins.paused_open"))
+    resume = next(a for a in postbacks_in(reminders[-1]) if a["label"] == t("pause.resume_button"))
+    await bot.tap(resident, resume["data"])
+    assert says(bot.line.reply_texts()[-1], "pause.resumed")
+    await run_to(bot, start + timedelta(days=30))
+    assert checkins_to(bot, resident) != []
+    assert (
+        len([m for m in bot.line.messages_to(resident) if says(message_text(m), "pause.reminder")])
+        == 2
+    )
+
+
+async def test_my_page_pauses_until_she_is_home(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    status, body = await page.call("POST", "/liff/api/me/pause", {"open_ended": True})
+    assert status == 200, body
+    assert says(bot.line.texts_to(son)[-1], "stopped.paused_open", name="resident")
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["member"]["checkins"] == "paused_open"
+    assert me["member"]["paused_label"] == t("checkins.paused_open")
+    status, _ = await page.call("POST", "/liff/api/me/resume", {})
+    assert status == 200

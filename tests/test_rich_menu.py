@@ -28,15 +28,17 @@ async def test_menus_are_made_in_the_brand_and_linked_by_role(bot: Bot) -> None:
     made = await rich_menus.install(bot.services)
     line = bot.line
     assert not line.schema_errors, line.schema_errors
-    assert set(made) == {"user", "watcher"} and line.default_rich_menu == made["watcher"]
+    # Someone new sees the resident's menu before the sweep links anything.
+    assert set(made) == {"user", "watcher"} and line.default_rich_menu == made["user"]
     for menu_id in made.values():
         picture = line.rich_menu_images[menu_id]
         assert len(picture) <= MAX_IMAGE_BYTES and png_size(picture) == (WIDTH, HEIGHT)
     user_menu, watcher_menu = line.rich_menus[made["user"]], line.rich_menus[made["watcher"]]
     assert menu_labels(user_menu) == [
         t("richmenu.ok"),
-        t("richmenu.my_page"),
+        t("richmenu.pause"),
         t("richmenu.settings"),
+        t("richmenu.my_page"),
         t("richmenu.help"),
     ]
     assert menu_labels(watcher_menu) == [
@@ -45,7 +47,7 @@ async def test_menus_are_made_in_the_brand_and_linked_by_role(bot: Bot) -> None:
         t("richmenu.invite"),
         t("richmenu.help"),
     ]
-    assert user_menu["areas"][1]["action"]["uri"] == bot.services.my_page_url
+    assert user_menu["areas"][3]["action"]["uri"] == bot.services.my_page_url
 
     await bot.sweep()
     assert line.linked_rich_menus == {resident: made["user"], daughter: made["watcher"]}
@@ -54,6 +56,10 @@ async def test_menus_are_made_in_the_brand_and_linked_by_role(bot: Bot) -> None:
     invite_tile = line.rich_menu_of(daughter)["areas"][2]["action"]
     await bot.tap(daughter, invite_tile["data"])
     assert invite_codes_in(bot.line.reply_texts()[-6:]), "the team's invite codes"
+    # Someone new, in no team yet, has the resident's menu.
+    newcomer = await bot.follow("newcomer")
+    await bot.sweep()
+    assert line.linked_rich_menus[newcomer] == made["user"]
     calls = len([c for c in line.calls if c.path == BULK])
     await bot.sweep()
     assert len([c for c in line.calls if c.path == BULK]) == calls, "linked once, not again"

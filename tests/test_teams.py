@@ -8,6 +8,7 @@ from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import create_team, invite_codes_in, join
+from tests.fake_line import message_text
 from tests.wording import JA, says, t
 
 
@@ -20,8 +21,19 @@ async def team_roles(bot: Bot, uid: str) -> list[tuple[str, str]]:
 
 async def test_create_team_shows_invites_three_ways(bot: Bot) -> None:
     manager = await bot.follow("minsei")
-    codes = await create_team(bot, manager, "  三丁目　見守り  ", as_user=False)
+    await bot.tap_action(manager, "team_new")
+    await bot.say(manager, "  三丁目　見守り  ")
+    await bot.tap_reply_button(manager, t("team.as_manager"))
     assert await team_roles(bot, manager) == [("三丁目 見守り", "manager")]
+    # One invitation after 「チームを作る」: the one to forward (the user's, for a manager),
+    # after one line that says what to do with it; the other role's and the QR on request.
+    created = bot.line.replies[-1].body["messages"]
+    assert len(created) == 2
+    assert says(message_text(created[0]), "team.created.manager", team="三丁目 見守り")
+    codes = invite_codes_in([message_text(created[1])])
+    assert set(codes) == {"user"}
+    await bot.tap_reply_button(manager, t("invite.show_other.manager"))
+    codes.update(invite_codes_in(bot.line.reply_texts()[-1:]))
     assert set(codes) == {"user", "manager"} and codes["user"] != codes["manager"]
 
     texts = bot.line.reply_texts()
@@ -30,9 +42,11 @@ async def test_create_team_shows_invites_three_ways(bot: Bot) -> None:
     assert link.startswith("https://line.me/R/oaMessage/%40mimamori-test/?")
     assert unquote(link.split("?", 1)[1]) == t("invite.prefill", code=codes["user"])
 
-    image = next(m for c in bot.line.replies for m in c.body["messages"] if m["type"] == "image")
+    await bot.tap_reply_button(manager, t("invite.show_qr"))
+    (image,) = bot.line.replies[-1].body["messages"]
     assert image["originalContentUrl"].startswith("https://mimamori.example.jp/invites/")
     path = image["originalContentUrl"].removeprefix("https://mimamori.example.jp")
+    assert codes["manager"] in path
     response = await bot.client.get(path)
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/png"

@@ -8,6 +8,7 @@ import json
 from storage.database import to_db
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
+from tests.fake_line import message_text, postbacks_in
 from tests.wording import says, t
 
 
@@ -145,7 +146,10 @@ async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     assert (member.id, member.display_name, member.language) == (1, "a resident", "ja")
     assert member.registered_at == bot.clock.now()
     greeting, menu = bot.line.replies[-1].body["messages"]
-    assert greeting["text"] == t("follow.greeting", member_id=1)
+    assert says(message_text(greeting), "follow.greeting", member_id=1)
+    # One tap to begin, or the family sets it.
+    labels = [a["label"] for a in postbacks_in(greeting)]
+    assert labels == [t("follow.start_button"), t("follow.family_button")]
     assert len(menu["quickReply"]["items"]) == 6
 
     second = await bot.follow("another", language="en")
@@ -158,7 +162,7 @@ async def test_follow_without_profile_still_registers(bot: Bot) -> None:
     uid = hook.user_id("no-profile")  # the profile API answers 404
     await bot.post(hook.follow(uid, bot.clock.now()))
     assert await members(bot) == 1
-    assert bot.line.reply_texts()[0] == t("follow.greeting", member_id=1)
+    assert says(bot.line.reply_texts()[0], "follow.greeting", member_id=1)
 
 
 async def test_healthz(bot: Bot) -> None:

@@ -13,6 +13,7 @@ from bot.router import Router, from_person, text_of
 from bot.shared_account import start_words
 from care import people
 from ground import messages
+from storage.models import Member
 
 log = logging.getLogger("mimamori.follow")
 router = Router("follow")
@@ -24,8 +25,26 @@ async def on_follow(ctx: PersonContext) -> None:
     work = ctx.work
     member = await people.come_back(work, member)
     returning = ctx.event.follow.is_unblocked if ctx.event.follow else False
-    key = "follow.welcome_back" if returning else "follow.greeting"
-    ctx.reply(messages.text(ctx.t(key, member_id=member.id)), main_menu(ctx))
+    if returning:
+        ctx.reply(messages.text(ctx.t("follow.welcome_back", member_id=member.id)), main_menu(ctx))
+        return
+    ctx.reply(first_steps(ctx, member, "follow.greeting"), main_menu(ctx))
+
+
+def first_steps(ctx: EventContext, member: Member, key: str) -> messages.Message:
+    """The greeting: what happens next, and one tap to begin (毎日 朝9時), or the family sets
+    it. Someone who has a schedule already hears only where things stand."""
+    codec = ctx.services.postbacks
+    body = ctx.t(key, member_id=member.id)
+    if member.interval_days is not None:
+        return messages.text(body)
+    start, family = ctx.t("follow.start_button"), ctx.t("follow.family_button")
+    first = people.USUAL_SCHEDULES[0]
+    buttons = [
+        (start, codec.encode("sched_set", i=first.interval_days, h=first.hour), start),
+        (family, codec.encode("sched_family"), family),
+    ]
+    return messages.card(ctx.t("follow.greeting_title"), body, buttons)
 
 
 @router.on(UnfollowEvent, from_person)
@@ -47,4 +66,4 @@ async def on_start(ctx: PersonContext) -> None:
     """「見守り」: what the service does and the person's 会員ID, then the menu (on a shared
     account this is where a person starts; on mimamori's own, the greeting again)."""
     member = await people.come_back(ctx.work, ctx.member)
-    ctx.reply(messages.text(ctx.t("shared.greeting", member_id=member.id)), main_menu(ctx))
+    ctx.reply(first_steps(ctx, member, "shared.greeting"), main_menu(ctx))

@@ -41,6 +41,25 @@ async def invite_messages(
     return found + images
 
 
+def one_invitation(
+    ctx: EventContext, team: Team, codes: dict[Role, Invite], role: Role
+) -> messages.Message:
+    """The one invitation to forward (long press, 転送), with the QR code and the other
+    role's invitation a tap away rather than sent unasked."""
+    services = ctx.services
+    code = codes[role].code
+    link = invites.invite_link(services.line, ctx.locale, code)
+    codec = services.postbacks
+    other = Role.USER if role is Role.MANAGER else Role.MANAGER
+    quick: list[messages.QuickItem] = []
+    if services.settings.public_url:
+        label = ctx.t("invite.show_qr")
+        quick.append((label, codec.encode("team_invite_one", t=team.id, r=role.value, q=1), label))
+    label = ctx.t(f"invite.show_other.{other.value}")
+    quick.append((label, codec.encode("team_invite_one", t=team.id, r=other.value), label))
+    return messages.text(invites.share_text(ctx.locale, team, role, code, link), quick)
+
+
 @router.on(MessageEvent, lambda ctx: in_group(ctx) and _code_in(ctx))
 async def code_in_group(ctx: GroupContext) -> None:
     ctx.reply(messages.text(ctx.t("invite.not_in_group")))

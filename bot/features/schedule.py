@@ -9,7 +9,8 @@ from linebot.v3.webhooks import PostbackEvent
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, group_action
 from care import people
-from care.schedule import INTERVALS, Schedule, paused_on
+from care.notify import display_name
+from care.schedule import INTERVALS, Schedule
 from ground import messages
 
 PAUSE_CHOICES = (3, 7, 14, 30)  # days: a person in hospital need not pick a date
@@ -51,24 +52,72 @@ def _prefix(ctx: EventContext) -> str:
 
 
 @router.on(PostbackEvent, action("sched"))
-async def ask_interval(ctx: PersonContext) -> None:
+async def schedule_card(ctx: PersonContext) -> None:
+    """安否確認の設定: where things stand, and every choice as a big button on one card (the
+    usual times, お休み or 再開, 止める, テスト送信); 「ほかの時間」 opens the three steps."""
     member = ctx.member
     codec = ctx.services.postbacks
-    extra = []
+    state = await people.state_of(ctx.work, member)
+    buttons: list[messages.QuickItem] = [
+        (c.label, c.data, c.label) for c in people.schedule_choices(ctx.work, ctx.locale)
+    ]
+    more = ctx.t("schedule.more")
+    buttons.append((more, codec.encode("sched_more"), more))
     if member.interval_days is not None:
-        today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
-        if paused_on(member.paused_until, today):
-            label = ctx.t("pause.resume_button")
-            extra.append((label, codec.encode("resume"), label))
-        else:
-            label = ctx.t("pause.button")
-            extra.append((label, codec.encode("pause_ask"), label))
+        buttons.append(_pause_or_resume(ctx, state.status))
         stop = ctx.t("schedule.stop")
-        extra.append((stop, codec.encode("sched_stop"), stop))
+        buttons.append((stop, codec.encode("sched_stop"), stop))
         test = ctx.t("test.button")
-        extra.append((test, codec.encode("test_send"), test))
+        buttons.append((test, codec.encode("test_send"), test))
+    body = ctx.t(
+        "schedule.card_body",
+        current=ctx.locale.schedule(member.interval_days, member.checkin_hour),
+        next=people.describe_checkins(ctx.locale, state),
+    )
+    ctx.reply(messages.card(ctx.t("schedule.card_title"), body, buttons))
+
+
+def _pause_or_resume(ctx: EventContext, status: people.CheckinStatus) -> messages.QuickItem:
+    codec = ctx.services.postbacks
+    if status in (people.CheckinStatus.PAUSED, people.CheckinStatus.PAUSED_OPEN):
+        label = ctx.t("pause.resume_button")
+        return (label, codec.encode("resume"), label)
+    label = ctx.t("pause.button")
+    return (label, codec.encode("pause_ask"), label)
+
+
+@router.on(PostbackEvent, action("sched_more"))
+async def ask_interval(ctx: PersonContext) -> None:
+    """Any other schedule: the interval, then morning or afternoon, then the hour."""
+    member = ctx.member
     current = ctx.locale.schedule(member.interval_days, member.checkin_hour)
-    ctx.reply(interval_question(ctx, "", current, extra))
+    ctx.reply(interval_question(ctx, "", current, []))
+
+
+@router.on(PostbackEvent, action("sched_family"))
+async def let_family_choose(ctx: PersonContext) -> None:
+    """家族に設定してもらう: the managers may set her time; they are asked now, or as they
+    join her team."""
+    told = await people.let_managers_schedule(ctx.work, ctx.member)
+    if told:
+        names = "、".join(display_name(ctx.locale, m) for m in told)
+        ctx.reply(messages.text(ctx.t("schedule.family_asked", names=names)))
+        return
+    label = ctx.t("menu.new_team")
+    team = (label, ctx.services.postbacks.encode("team_new"), label)
+    ctx.reply(messages.text(ctx.t("schedule.family_waiting"), [team]))
+
+
+@router.on(PostbackEvent, action("pause_menu"))
+async def pause_menu(ctx: PersonContext) -> None:
+    """お休み・再開 on the menu: the way back when resting, else the lengths to rest for."""
+    state = await people.state_of(ctx.work, ctx.member)
+    if state.status in (people.CheckinStatus.PAUSED, people.CheckinStatus.PAUSED_OPEN):
+        label, data, shown = _pause_or_resume(ctx, state.status)
+        body = ctx.t("pause.now", state=people.describe_checkins(ctx.locale, state))
+        ctx.reply(messages.card(ctx.t("pause.title"), body, [(label, data, shown)]))
+        return
+    await ask_pause(ctx)
 
 
 @router.on(PostbackEvent, action("sched_i"))
@@ -124,6 +173,20 @@ async def set_schedule(ctx: PersonContext) -> None:
     if schedule is None:
         return
     work = ctx.work
+    assert ctx.postback is not None
+    if ctx.postback.get("m"):
+        # A manager, for a person who asked them to (家族に設定してもらう).
+        person, next_due = await people.schedule_for(
+            work, member, ctx.postback.integer("m"), schedule
+        )
+        text = ctx.t(
+            "schedule.set_for",
+            name=display_name(ctx.locale, person),
+            schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
+            next=ctx.locale.when(next_due),
+        )
+        ctx.reply(messages.text(text))
+        return
     next_due = await people.set_schedule(work, member, schedule)
     open_round = await work.repos.rounds.open_round(member.id)
     ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
@@ -139,30 +202,38 @@ async def stop_checkins(ctx: PersonContext) -> None:
 
 @router.on(PostbackEvent, action("pause_ask"))
 async def ask_pause(ctx: PersonContext) -> None:
-    """How long to pause (入院・旅行): a few periods, counted from today."""
+    """How long to rest (入院・旅行): a few lengths counted from today, or 退院するまで."""
+    if ctx.member.interval_days is None:
+        ctx.reply(messages.text(ctx.t("pause.no_checkins")))
+        return
     codec = ctx.services.postbacks
     items = [
         (label, codec.encode("pause", d=days), label)
         for days in PAUSE_CHOICES
         for label in [ctx.t("pause.for_days", days=days)]
     ]
+    until_home = ctx.t("pause.until_home")
+    items.append((until_home, codec.encode("pause", o=1), until_home))
     cancel = ctx.t("menu.cancel")
-    ctx.reply(
-        messages.text(ctx.t("pause.ask"), [*items, (cancel, codec.encode("cancel"), cancel)])
-    )
+    items.append((cancel, codec.encode("cancel"), cancel))
+    ctx.reply(messages.card(ctx.t("pause.title"), ctx.t("pause.ask"), items))
 
 
 @router.on(PostbackEvent, action("pause"))
 async def pause(ctx: PersonContext) -> None:
     member = ctx.member
     assert ctx.postback is not None
+    work = ctx.work
+    if ctx.postback.integer("o") == 1:
+        await people.pause(work, member, None, open_ended=True)
+        ctx.reply(messages.text(ctx.t("pause.saved_open")))
+        return
     days = ctx.postback.integer("d")
     if days not in PAUSE_CHOICES:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
     today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
     until = today + timedelta(days=days)
-    work = ctx.work
     resume_at = await people.pause(work, member, until)
     text = ctx.t("pause.saved", until=ctx.locale.day(until), next=ctx.locale.when(resume_at))
     ctx.reply(messages.text(text))

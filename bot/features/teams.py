@@ -7,7 +7,7 @@ import json
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
-from bot.features.invites import invite_messages
+from bot.features.invites import invite_messages, one_invitation
 from bot.router import Router, action, from_person, text_of
 from care import invites, reassurance, sharing, teams
 from care.notify import display_name
@@ -88,9 +88,10 @@ async def create_team(ctx: PersonContext) -> None:
             )
         )
     )
-    # A user who made the team invites a manager next, and the other way round.
+    # A user who made the team invites a manager next, and the other way round: that one
+    # invitation, to forward; the rest on request.
     other = Role.MANAGER if role is Role.USER else Role.USER
-    ctx.reply(*(await invite_messages(ctx, team, created.invites, first_qr=other))[:4])
+    ctx.reply(one_invitation(ctx, team, created.invites, other))
 
 
 @router.on(PostbackEvent, action("note_menu"))
@@ -195,6 +196,25 @@ async def show_invites(ctx: PersonContext) -> None:
     team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
     codes = await invites.ensure_invites(work, team)
     ctx.reply(*await invite_messages(ctx, team, codes))
+
+
+@router.on(PostbackEvent, action("team_invite_one"))
+async def show_one_invite(ctx: PersonContext) -> None:
+    """One role's invitation (`q`: its QR code instead), for a member of the team only."""
+    assert ctx.postback is not None
+    role_value = ctx.postback.get("r")
+    work = ctx.work
+    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
+    if role_value not in (Role.USER.value, Role.MANAGER.value):
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return
+    codes = await invites.ensure_invites(work, team)
+    public_url = ctx.services.settings.public_url
+    if ctx.postback.integer("q") == 1 and public_url:
+        code = codes[Role(role_value)].code
+        ctx.reply(messages.image(f"{public_url}/invites/{code}.png"))
+        return
+    ctx.reply(one_invitation(ctx, team, codes, Role(role_value)))
 
 
 @router.on(PostbackEvent, action("team_rotate"))

@@ -149,8 +149,8 @@
         el("p", { class: "memo", id: "memo-view", text: member.memo }));
     }
     if (member.alert_open) card.append(el("p", { class: "alert", text: t("alert_open") }));
-    if (member.paused_until) {
-      card.append(el("p", { class: "notice", text: t("paused_until", { date: member.paused_until }) }));
+    if (member.paused_label) {
+      card.append(el("p", { class: "notice", id: "paused", text: member.paused_label }));
     }
     return card;
   }
@@ -258,7 +258,11 @@
     box.append(field("pause_until", until), el("button", { type: "button", id: "pause-button",
       text: t("pause_button"), onclick: function () {
         api("POST", "/liff/api/me/pause", { until: until.value }).then(reload, failed);
-      } }));
+      } }),
+      el("button", { type: "button", id: "pause-until-home", text: t("pause_until_home"),
+        onclick: function () {
+          api("POST", "/liff/api/me/pause", { open_ended: true }).then(reload, failed);
+        } }));
     return box;
   }
 
