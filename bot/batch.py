@@ -18,6 +18,7 @@ from typing import Any
 from linebot.v3.webhooks import Event, PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
+from bot.features.follow import first_steps
 from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.replies import Reply
@@ -242,9 +243,9 @@ class BatchApplier:
             return
         self.newcomers.discard(user_id)
         greeting = ctx.t("shared.greeting", member_id=ctx.member.id)
-        said = any(reply.get("text") == greeting for reply in ctx.replies)
+        said = any(greeting in (r.get("text") or r.get("altText") or "") for r in ctx.replies)
         if not said and len(ctx.replies) < REPLY_LIMIT:
-            ctx.replies.insert(0, messages.text(greeting))
+            ctx.replies.insert(0, first_steps(ctx, ctx.member, "shared.greeting"))
 
     async def _person(self, work: UnitOfWork, event: Event, lookups: Lookups) -> Member | None:
         """The member behind a 1:1 event, registered on first contact (a follow, or a message

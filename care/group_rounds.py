@@ -84,10 +84,16 @@ async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
             for m in members
             if answered.get(m.line_user_id) in ("unwell", "help")
         ]
-        if not silent and not attention and group.quiet_when_all_ok:
+        if not silent and not attention and group.quiet_when_all_ok and not group.summary_only:
             continue
+        # A group that asked for one summary hears here who answered, not at each tap.
+        said_ok = (
+            [m for m in members if answered.get(m.line_user_id) == "ok"]
+            if group.summary_only
+            else None
+        )
         report = report_messages(
-            group_locale(work.services), group_round, silent, len(answered), attention
+            group_locale(work.services), group_round, silent, len(answered), attention, said_ok
         )
         for start in range(0, len(report), MESSAGES_PER_PUSH):
             await repos.outbox.add(
@@ -116,27 +122,42 @@ def _attention(locale: Locale, attention: list[tuple[GroupMember, str]]) -> str:
     return "\n".join([locale.t("group.report_attention"), *lines])
 
 
+def _name(locale: Locale, member: GroupMember) -> str:
+    return member.display_name or locale.t("group.unnamed")
+
+
 def report_messages(
     locale: Locale,
     group_round: GroupRound,
     silent: list[GroupMember],
     answered: int,
     attention: list[tuple[GroupMember, str]] | None = None,
+    said_ok: list[GroupMember] | None = None,
 ) -> list[Telling]:
     """The report as text messages, split only where LINE's 5,000 characters force it. Who
-    said they were unwell or needed help comes first."""
+    said they were unwell or needed help comes first; it never says everyone is OK when
+    someone said otherwise, and it names who has never answered at all. `said_ok`: the names
+    of those who tapped OK, for a group that asked for one summary instead of replies."""
     slot = locale.when(group_round.slot_at)
     first = _attention(locale, attention or [])
+    if said_ok:
+        names = "、".join(_name(locale, member) for member in said_ok)
+        ok_line = locale.t("group.report_said_ok", names=names)
+        first = f"{first}\n\n{ok_line}" if first else ok_line
     if not silent:
-        all_ok = locale.t("group.report_all_ok", slot=slot, answered=answered)
-        return [Telling.sentence(locale.language, f"{first}\n\n{all_ok}" if first else all_ok)]
+        key = "group.report_all_answered" if attention else "group.report_all_ok"
+        closing = locale.t(key, slot=slot, answered=answered)
+        return [Telling.sentence(locale.language, f"{first}\n\n{closing}" if first else closing)]
     never = sum(1 for member in silent if member.last_ok_at is None)
     head = locale.t("group.report_head", slot=slot, count=len(silent), answered=answered)
     if first:
         head = f"{first}\n\n{head}"
     tail = locale.t("group.report_tail", never=never)
     lines = [
-        locale.t("group.report_line", name=member.display_name or locale.t("group.unnamed"))
+        locale.t(
+            "group.report_line_never" if member.last_ok_at is None else "group.report_line",
+            name=_name(locale, member),
+        )
         for member in silent
     ]
     texts: list[str] = []

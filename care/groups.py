@@ -12,7 +12,7 @@ from care.schedule import Schedule, first_due
 from care.services import UnitOfWork
 from storage.models import ChatGroup
 
-SETTINGS = ("restricted", "quiet_when_all_ok")
+SETTINGS = ("restricted", "quiet_when_all_ok", "summary_only")
 
 
 AskName = Callable[[], Awaitable[str]]

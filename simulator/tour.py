@@ -107,6 +107,8 @@ class Tour:
         await self.pause()
         await sim.say(key_of(sim, RESIDENT), self.start_word)
         await self.pause()
+        # One tap to begin: every day at nine.
+        await self.tap(RESIDENT, self.t("follow.start_button"))
         await self.tap(RESIDENT, self.t("menu.new_team"))
         await sim.say(key_of(sim, RESIDENT), "わが家")
         await self.pause()
@@ -121,6 +123,7 @@ class Tour:
         await self.tap(DAUGHTER, self.t("invite.accept"))
         # The son scans the QR code on his mother's phone.
         await sim.follow(key_of(sim, SON))
+        await self.tap(RESIDENT, self.t("invite.show_qr"))
         qr = next(b for b in self.chat(RESIDENT) if b.kind == "image")
         read = await sim.scan(qr.image)
         await sim.say(key_of(sim, SON), sim.opened_link(read or "") or "")

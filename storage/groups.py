@@ -7,7 +7,7 @@ from datetime import datetime
 from storage.database import Connection, from_db, to_db
 from storage.models import ChatGroup, GroupMember, GroupRound
 
-_SETTINGS = {"paused", "restricted", "quiet_when_all_ok"}
+_SETTINGS = {"paused", "restricted", "quiet_when_all_ok", "summary_only"}
 
 
 class GroupRepository:

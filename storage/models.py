@@ -268,6 +268,7 @@ class ChatGroup:
     starter_user_id: str | None
     restricted: bool
     quiet_when_all_ok: bool
+    summary_only: bool = False  # one report after the round, no reply to each OK
 
     @property
     def active(self) -> bool:
@@ -290,6 +291,7 @@ class ChatGroup:
             starter_user_id=row["starter_user_id"],
             restricted=bool(row["restricted"]),
             quiet_when_all_ok=bool(row["quiet_when_all_ok"]),
+            summary_only=bool(row["summary_only"]),
         )
 
 

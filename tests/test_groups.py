@@ -36,7 +36,9 @@ async def test_post_oks_report_and_next_round(bot: Bot) -> None:
 
     for name in ("leader", "aoki", "chiba"):
         await town.tap(people[name], town.ok_data())
-        assert bot.line.reply_texts()[-1] == t("group.ok", name=name, month=11, day=24)
+        assert bot.line.reply_texts()[-1] == t(
+            "group.ok", name=name, date=JA.day(tokyo(11, 24, 9).date())
+        )
     await town.tap(people["aoki"], town.ok_data())
     assert says(bot.line.reply_texts()[-1], "group.ok_again", name="aoki")
 
@@ -45,8 +47,9 @@ async def test_post_oks_report_and_next_round(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 25, 8))
     (report,) = town.reports()
     assert says(report, "group.report_head", count=2, answered=3)
-    assert t("group.report_line", name="baba") in report
-    assert t("group.report_line", name="doi") in report
+    # Named as never having answered at all, not only counted.
+    assert t("group.report_line_never", name="baba") in report
+    assert t("group.report_line_never", name="doi") in report
     for name in ("leader", "aoki", "chiba"):
         assert name not in report
     assert says(report, "group.report_tail", never=2)
@@ -162,7 +165,9 @@ async def test_ok_on_yesterdays_post(bot: Bot) -> None:
     assert says(closed, "group.ok_closed", name="aoki", next=when(tokyo(11, 25, 9)))
     await run_to(bot, tokyo(11, 25, 9))
     await town.tap(people["aoki"], yesterday)  # counts for today's open round
-    assert bot.line.reply_texts()[-1] == t("group.ok", name="aoki", month=11, day=25)
+    assert bot.line.reply_texts()[-1] == t(
+        "group.ok", name="aoki", date=JA.day(tokyo(11, 25, 9).date())
+    )
     await run_to(bot, tokyo(11, 26, 8))
     assert "aoki" not in town.reports()[-1]
 
@@ -212,7 +217,9 @@ async def test_a_room_works_like_a_group(bot: Bot) -> None:
     await room.say(b, "hello")
     await run_to(bot, tokyo(11, 24, 9))
     await room.tap(b, room.ok_data())
-    assert bot.line.reply_texts()[-1] == t("group.ok", name="b", month=11, day=24)
+    assert bot.line.reply_texts()[-1] == t(
+        "group.ok", name="b", date=JA.day(tokyo(11, 24, 9).date())
+    )
     await run_to(bot, tokyo(11, 25, 8))
     assert t("group.report_line", name="a") in room.reports()[-1]
     assert not any("/summary" in c.path for c in bot.line.calls)
@@ -284,10 +291,14 @@ async def test_answers_beyond_ok_are_shown_by_name_and_reported_first(bot: Bot) 
     unwell, help_ = t("checkin.unwell_button"), t("checkin.help_button")
     await town.tap(people["aoki"], town.ok_data())
     await town.tap(people["baba"], town.answer_data(unwell))
-    assert bot.line.reply_texts()[-1] == t("group.answer_unwell", name="baba", month=11, day=24)
+    assert bot.line.reply_texts()[-1] == t(
+        "group.answer_unwell", name="baba", date=JA.day(tokyo(11, 24, 9).date())
+    )
     await town.tap(people["chiba"], town.ok_data())
     await town.tap(people["chiba"], town.answer_data(help_))  # things changed since the OK
-    assert bot.line.reply_texts()[-1] == t("group.answer_help", name="chiba", month=11, day=24)
+    assert bot.line.reply_texts()[-1] == t(
+        "group.answer_help", name="chiba", date=JA.day(tokyo(11, 24, 9).date())
+    )
     await town.tap(people["chiba"], town.answer_data(help_))
     assert says(bot.line.reply_texts()[-1], "group.ok_again", name="chiba")
 
@@ -313,4 +324,39 @@ async def test_a_quiet_group_still_hears_who_is_unwell(bot: Bot) -> None:
     await run_to(bot, tokyo(11, 25, 8))
     (report,) = town.reports()
     assert t("group.report_attention") in report
-    assert says(report, "group.report_all_ok", answered=2)
+    # Never 「みなさん OK」 right after naming someone who is not.
+    assert says(report, "group.report_all_answered", answered=2)
+    assert not says(report, "group.report_all_ok")
+
+
+async def test_a_group_may_choose_one_summary_instead_of_a_reply_per_ok(bot: Bot) -> None:
+    town = Group(bot, "仲よし")
+    a, b, c = town.person("a"), town.person("b"), town.person("c")
+    await town.join()
+    await town.set_daily(a)
+    await town.say(b, "hi")
+    await town.say(c, "hi")
+    # The settings show as they are, each with the button that changes it.
+    await town.tap(a, bot.codec.encode("g_menu"))
+    settings = bot.line.reply_texts()[-1]
+    assert t("group.summary.off") in settings and t("group.report_when_all_ok.on") in settings
+    change = next(
+        p for p in bot.last_reply_postbacks() if p["label"] == t("group.menu.change_summary")
+    )
+    await town.tap(a, change["data"])
+    assert bot.line.reply_texts()[-1] == t("group.summary_only.on")
+    await town.tap(a, bot.codec.encode("g_menu"))
+    assert t("group.summary.on") in bot.line.reply_texts()[-1]
+
+    await run_to(bot, tokyo(11, 24, 9))
+    replies = len(bot.line.replies)
+    for uid in (a, b):
+        await town.tap(uid, town.ok_data())
+    assert len(bot.line.replies) == replies, "no reply to each OK"
+    await run_to(bot, tokyo(11, 25, 8))
+    (report,) = town.reports()
+    assert t("group.report_said_ok", names="a、b") in report
+    assert (
+        t("group.report_line", name="c") in report
+        or t("group.report_line_never", name="c") in report
+    )

@@ -17,6 +17,7 @@ from simulator.city import GARBAGE_DAY_ANSWER, CitySystem
 from tests import line_webhook as hook
 from tests.conftest import SECRET, Bot
 from tests.drivers import add_admin, alerted, login, member_of, watched_resident
+from tests.fake_line import message_text
 from tests.wording import said, says, t
 
 
@@ -308,9 +309,9 @@ async def test_whoever_first_reaches_mimamori_through_its_tab_hears_their_member
     await bot.tap_action(uid, "help")  # 使い方, from mimamori's tab of the city's menu
     member = await member_of(bot, uid)
     first, *rest = bot.line.replies[-1].body["messages"]
-    assert says(first["text"], "shared.greeting", member_id=str(member.id))
+    assert says(message_text(first), "shared.greeting", member_id=str(member.id))
     assert any(says(m.get("text", ""), "help.body") for m in rest)
     await bot.tap_action(uid, "help")
     assert not any(
-        says(m.get("text", ""), "shared.greeting") for m in bot.line.replies[-1].body["messages"]
+        says(message_text(m), "shared.greeting") for m in bot.line.replies[-1].body["messages"]
     ), "once"

@@ -50,13 +50,14 @@ async def learn_member(ctx: GroupContext, group: ChatGroup, user_id: str) -> str
 
 
 def group_menu(ctx: GroupContext, group: ChatGroup) -> messages.Message:
+    """The settings as they are, each with the button that changes it, on one card."""
     codec = ctx.services.postbacks
 
     def item(key: str, action_name: str) -> messages.QuickItem:
         label = ctx.t(key)
         return label, codec.encode(action_name), label
 
-    items = [item("group.menu.schedule", "g_sched"), item("group.menu.status", "g_status")]
+    items = [item("group.menu.schedule", "g_sched")]
     if group.interval_days is not None:
         items.append(
             item("group.menu.resume", "g_resume")
@@ -64,16 +65,31 @@ def group_menu(ctx: GroupContext, group: ChatGroup) -> messages.Message:
             else item("group.menu.pause", "g_pause")
         )
     items += [
-        item(
-            "group.menu.quiet_off" if group.quiet_when_all_ok else "group.menu.quiet_on", "g_quiet"
-        ),
-        item(
-            "group.menu.restrict_off" if group.restricted else "group.menu.restrict_on",
-            "g_restrict",
-        ),
+        item("group.menu.change_summary", "g_summary"),
+        item("group.menu.change_quiet", "g_quiet"),
+        item("group.menu.change_restrict", "g_restrict"),
         item("group.menu.help", "g_help"),
     ]
-    return messages.text(ctx.t("group.menu_prompt"), items)
+    return messages.card(ctx.t("group.menu_title"), group_settings(ctx, group), items)
+
+
+def group_settings(ctx: GroupContext, group: ChatGroup) -> str:
+    """Every setting of the group as it stands now."""
+    if group.interval_days is None:
+        schedule, next_at = ctx.t("schedule.none"), ctx.t("group.not_set_short")
+    else:
+        schedule = ctx.locale.schedule(group.interval_days, group.checkin_hour)
+        next_at = (
+            ctx.t("group.paused_short") if group.paused else ctx.locale.when(group.next_due_at)
+        )
+    return ctx.t(
+        "group.settings",
+        schedule=schedule,
+        next=next_at,
+        who=ctx.t(f"group.who_changes.{'starter' if group.restricted else 'anyone'}"),
+        quiet=ctx.t(f"group.report_when_all_ok.{'off' if group.quiet_when_all_ok else 'on'}"),
+        summary=ctx.t(f"group.summary.{'on' if group.summary_only else 'off'}"),
+    )
 
 
 async def member_tapping(ctx: GroupContext, group: ChatGroup) -> str | None:
@@ -166,11 +182,13 @@ async def on_group_ok(ctx: GroupContext) -> None:
         nxt = ctx.locale.when(group.next_due_at) if group.next_due_at else ctx.t("schedule.none")
         ctx.reply(messages.text(ctx.t("group.ok_closed", name=name, next=nxt)))
         return
-    local = now.astimezone(ctx.services.timezone)
+    if first and value == "ok" and group.summary_only:
+        return  # the group asked for one summary after the round instead
+    day = ctx.locale.day(now.astimezone(ctx.services.timezone).date())
     key = (
         "group.ok_again" if not first else "group.ok" if value == "ok" else f"group.answer_{value}"
     )
-    ctx.reply(messages.text(ctx.t(key, name=name, month=local.month, day=local.day)))
+    ctx.reply(messages.text(ctx.t(key, name=name, date=day)))
 
 
 @router.on(PostbackEvent, group_action("g_menu"))
@@ -226,12 +244,20 @@ async def on_pause_or_resume(ctx: GroupContext) -> None:
     ctx.reply(messages.text(ctx.t("group.resumed", next=ctx.locale.when(next_at))))
 
 
+_TOGGLES = {
+    "g_restrict": "restricted",
+    "g_quiet": "quiet_when_all_ok",
+    "g_summary": "summary_only",
+}
+
+
 @router.on(PostbackEvent, group_action("g_quiet"))
 @router.on(PostbackEvent, group_action("g_restrict"))
+@router.on(PostbackEvent, group_action("g_summary"))
 async def on_toggle(ctx: GroupContext) -> None:
     assert ctx.postback is not None
     group = await current_group(ctx)
-    name = "restricted" if ctx.postback.action == "g_restrict" else "quiet_when_all_ok"
+    name = _TOGGLES[ctx.postback.action]
     user_id = await member_tapping(ctx, group)
     if user_id is None:
         return
