@@ -20,6 +20,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = "; ".join(
     [
         "default-src 'none'",
+        # console.js: confirmations and tallies updated in place; no inline script anywhere.
+        "script-src 'self'",
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "form-action 'self'",
@@ -43,6 +46,31 @@ def admin_locale(request: web.Request) -> Locale:
     return services_of(request).i18n.get(language)
 
 
+NAV_LINKS = (
+    ("/admin/", "dashboard"),
+    ("/admin/alerts", "alerts"),
+    ("/admin/desk", "desk"),
+    ("/admin/partners", "partners"),
+    ("/admin/teams", "teams"),
+    ("/admin/groups", "groups"),
+    ("/admin/notices", "notices"),
+    ("/admin/rollcalls", "rollcalls"),
+    ("/admin/quota", "quota"),
+    ("/admin/report", "report"),
+    ("/admin/guides", "guides"),
+    ("/admin/audit", "audit"),
+)
+
+
+def nav_current(path: str) -> str | None:
+    """The navigation entry a page belongs to (a team's page is under チーム)."""
+    found = None
+    for href, _ in NAV_LINKS:
+        if path == href or (href != "/admin/" and path.startswith(href)):
+            found = href
+    return found
+
+
 def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
@@ -57,6 +85,8 @@ def render(
         "admin_name": session.admin.name if session else None,
         "csrf_token": session.csrf_token if session else "",
         "quota_warning": request.get(QUOTA_WARNING, False),
+        "nav_links": NAV_LINKS,
+        "nav_current": nav_current(request.path),
     }
     body = _environment.get_template(template).render({**values, **context})
     response = web.Response(text=body, content_type="text/html", status=status)

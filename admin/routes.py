@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import auth, desk, partners, report, rollcalls, views
+from admin import auth, desk, guides, partners, report, rollcalls, views
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -39,5 +39,6 @@ def admin_app() -> web.Application:
     desk.add_routes(console)
     report.add_routes(console)
     partners.add_routes(console)
+    guides.add_routes(console)
     console.router.add_static("/static", STATIC)
     return console

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import io
 
-import qrcode
 from aiohttp import web
-from qrcode.image.pure import PyPNGImage
 
 from care import invites
 from care.invites import invite_link
 from care.services import SERVICES
 from ground import invite_codes
-
-
-@functools.lru_cache(maxsize=256)
-def qr_png(content: str) -> bytes:
-    """The PNG of a QR code; kept, since a team's code is asked for again and again, and drawn
-    in a thread (tens of milliseconds of pure Python that must not hold up the webhook)."""
-    image = qrcode.make(content, image_factory=PyPNGImage, box_size=10, border=4)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
+from ground.qr_codes import qr_png
 
 
 async def invite_qr(request: web.Request) -> web.Response:

@@ -404,3 +404,24 @@ async def staff_signed_in(bot: Bot, name: str = "desk-a") -> None:
     """A console account for the desk's staff member, signed in on the bot's client."""
     await add_admin(bot, name)
     assert await login(bot.client, name) == 200
+
+
+# axe-core's rules for WCAG 2.1 A and AA, and its best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+async def axe_findings(page: Any) -> list[str]:
+    """What axe-core (axe-playwright-python's copy) finds critical or serious on the page as
+    it stands, one line each: the rule, and the first few places it fails."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in ("critical", "serious"):
+            targets = [str(node["target"]) for node in violation["nodes"][:3]]
+            found.append(f"{page.url} {violation['id']} ({violation['impact']}): {targets}")
+    return found

@@ -180,9 +180,13 @@ async def test_the_history_chart_reads_without_colour(browser: Browser, bot: Bot
     days = chart.locator("g.history-day")
     assert await days.count() == 4
     none = chart.locator("g.history-day[data-answer=none]")
-    assert await none.locator("text").text_content() == "×", "a mark, not a colour"
+    assert await none.locator("text.history-mark").text_content() == "×", "a mark, not a colour"
     assert t("liff.answer_none") in (await none.locator("title").text_content() or "")
     unwell = chart.locator("g.history-day[data-answer=unwell]")
-    assert await unwell.locator("text").text_content() == "△"
+    assert await unwell.locator("text.history-mark").text_content() == "△"
+    # A date axis under the bars, and the same days as a list a screen reader reads.
+    first_day = await chart.locator("text.history-date").first.text_content()
+    assert first_day and first_day in (await page.locator("#history-days").text_content() or "")
+    assert await page.locator("#history-days li").count() == 4
     await no_sideways_scroll(page)
     await page.locator("#history").screenshot(path=str(SHOTS / "06-history.png"))

@@ -331,7 +331,7 @@
       }
       if (MARKS[day.answer]) {
         group.append(svgEl("text", { x: x + slot * 0.35, y: base + 14, "text-anchor": "middle",
-          "font-size": "12" }, MARKS[day.answer]));
+          "font-size": "12", class: "history-mark" }, MARKS[day.answer]));
       }
       if (index % 7 === 0 || index === days.length - 1) {
         // The date axis: the first day, every week after it, and the last.
@@ -424,7 +424,8 @@
 
   function inviteBox(team, role) {
     var invite = team.invites[role];
-    var text = el("textarea", { readonly: true, class: "invite-text", "data-role": role });
+    var text = el("textarea", { readonly: true, class: "invite-text", "data-role": role,
+      "aria-label": t("invite_" + role) });
     text.value = invite.text;
     return el("div", { class: "invite", "data-role": role },
       el("h3", { text: t("invite_" + role) }),

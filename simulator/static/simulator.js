@@ -170,14 +170,14 @@
     var names = {};
     people.forEach(function (p) { names[p.key] = p.name; });
     if (!speakers[group.key] || group.members.indexOf(speakers[group.key]) < 0) speakers[group.key] = group.members[0];
-    var who = el("select", { title: "発言する人" });
+    var who = el("select", { title: "発言する人", "aria-label": "発言する人" });
     group.members.forEach(function (key) {
       var option = el("option", { value: key, text: names[key] });
       if (key === speakers[group.key]) option.selected = true;
       who.append(option);
     });
     who.addEventListener("change", function () { speakers[group.key] = who.value; });
-    var adder = el("select", { title: "メンバーを追加" }, el("option", { value: "", text: "＋メンバー" }));
+    var adder = el("select", { title: "メンバーを追加", "aria-label": "メンバーを追加" }, el("option", { value: "", text: "＋メンバー" }));
     people.forEach(function (p) {
       if (group.members.indexOf(p.key) < 0) adder.append(el("option", { value: p.key, text: p.name }));
     });
