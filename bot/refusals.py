@@ -14,6 +14,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NOT_MEMBER: "team.not_member",
     Refusal.NO_SUCH_TEAM: "team.not_member",
     Refusal.NOT_ALLOWED: "member.not_allowed",
+    Refusal.INVALID_LANGUAGE: "postback.invalid",
     Refusal.NO_CHECKINS: "pause.no_checkins",
     Refusal.OUT_OF_RANGE: "postback.invalid",
     Refusal.INVALID_NAME: "team.bad_name",

@@ -12,6 +12,7 @@ class Refusal(StrEnum):
     ALREADY_MEMBER = "already_member"  # the person is in that team already (values: team, role)
     NOT_MEMBER = "not_member"  # the person is not in the team the action names
     NOT_ALLOWED = "not_allowed"  # someone else's card, and not a user of a team one manages
+    INVALID_LANGUAGE = "invalid_language"  # a language the service has no texts in
     NO_CHECKINS = "no_checkins"  # pausing needs a schedule to pause
     OUT_OF_RANGE = "out_of_range"  # a pause date in the past or too far ahead
     INVALID_NAME = "invalid_name"  # a team name that is empty, too long or has control chars

@@ -178,6 +178,15 @@ def _resume_data(work: UnitOfWork) -> str:
     return work.services.postbacks.encode("resume")
 
 
+async def choose_language(work: UnitOfWork, member: Member, language: str | None) -> Member:
+    """日本語, やさしい日本語 or English, as the person chooses (LINE's own setting is only the
+    first guess). -> the person, in their language from now on."""
+    if language not in work.services.i18n.languages:
+        raise Refused(Refusal.INVALID_LANGUAGE)
+    await work.repos.members.set_language(member.id, language)
+    return replace(member, language=language)
+
+
 async def let_managers_schedule(work: UnitOfWork, member: Member) -> list[Member]:
     """家族に設定してもらう: the managers of the person's teams may set their check-in time
     (the person is told, and can change it). -> the managers who can now, told so."""

@@ -79,7 +79,8 @@ class I18n:
     @classmethod
     def load(cls, timezone: ZoneInfo, overrides: Path | None = None) -> I18n:
         locales = {}
-        for entry in resources.files("locales").iterdir():
+        bases: dict[str, str] = {}
+        for entry in sorted(resources.files("locales").iterdir(), key=lambda e: e.name):
             if not entry.name.endswith(".toml"):
                 continue
             language = entry.name.removesuffix(".toml")
@@ -96,17 +97,33 @@ class I18n:
             texts = _flatten(data.get("texts", {}))
             quotes = tuple(data.get("quotes", ())) or ("",)
             locales[language] = Locale(language, texts, quotes, timezone)
+            if "base" in data.get("meta", {}):
+                bases[language] = str(data["meta"]["base"])
         if DEFAULT_LANGUAGE not in locales:
             raise RuntimeError("locales/ja.toml is missing")
+        for language, base in bases.items():
+            # A variety of a language (やさしい日本語) writes what a person reads; the console's
+            # texts, for staff, come from the language it is a variety of.
+            own = locales[language]
+            texts = {**locales[base].texts, **own.texts}
+            quotes = own.quotes if own.quotes != ("",) else locales[base].quotes
+            locales[language] = Locale(language, texts, quotes, timezone)
         return cls(locales)
 
     @property
     def languages(self) -> tuple[str, ...]:
-        return tuple(self._locales)
+        """Japanese first, then its varieties (やさしい日本語), then the rest."""
+        return tuple(
+            sorted(
+                self._locales, key=lambda code: (code != DEFAULT_LANGUAGE, code[:2] != "ja", code)
+            )
+        )
 
     def get(self, language: str | None) -> Locale:
         """The locale for a LINE profile language ("ja", "en", "zh-Hant", ...)."""
         if language:
+            if language.lower() in self._locales:
+                return self._locales[language.lower()]
             base = language.split("-")[0].lower()
             if base in self._locales:
                 return self._locales[base]

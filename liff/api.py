@@ -49,6 +49,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.NOT_MEMBER: (403, "not_a_member"),
     Refusal.NO_SUCH_TEAM: (403, "not_a_member"),
     Refusal.NOT_ALLOWED: (403, "forbidden"),
+    Refusal.INVALID_LANGUAGE: (400, "invalid_language"),
     Refusal.NO_CHECKINS: (409, "no_checkins"),
     Refusal.OUT_OF_RANGE: (400, "out_of_range"),
     Refusal.INVALID_NAME: (400, "invalid_name"),
@@ -207,6 +208,11 @@ async def me(request: web.Request) -> web.Response:
             "member": body,
             "terms_accepted": member.terms_accepted_at is not None,
             "language": locale.language,
+            # Each language named in itself, for the choice on My page.
+            "languages": {
+                code: services.i18n.get(code).t("language.name")
+                for code in services.i18n.languages
+            },
             "texts": page_texts(locale),
         }
     )
@@ -217,6 +223,14 @@ async def accept_terms(request: web.Request) -> web.Response:
     await json_body(request)
     async with services_of(request).unit_of_work() as work:
         await people.accept_terms(work, request[CALLER])
+    return web.json_response({"ok": True})
+
+
+async def save_language(request: web.Request) -> web.Response:
+    """日本語, やさしい日本語 or English: the chat and My page speak it from now on."""
+    body = await json_body(request)
+    async with services_of(request).unit_of_work() as work:
+        await people.choose_language(work, request[CALLER], str(body.get("language", "")))
     return web.json_response({"ok": True})
 
 
@@ -480,6 +494,7 @@ def api_app() -> web.Application:
         ("PUT", "/me/personal", save_personal),
         ("PUT", "/me/schedule", save_schedule),
         ("PUT", "/me/memo", save_memo),
+        ("PUT", "/me/language", save_language),
         ("PUT", "/me/daily_note", save_daily_note),
         ("POST", "/me/pause", pause),
         ("POST", "/me/resume", resume),

@@ -238,6 +238,11 @@ class MemberRepository:
         )
         return from_db(row[0]) if row else None
 
+    async def set_language(self, member_id: int, language: str) -> None:
+        await self._conn.execute(
+            "UPDATE members SET language = ? WHERE id = ?", (language, member_id)
+        )
+
     async def set_schedule_by_managers(self, member_id: int, allowed: bool) -> None:
         await self._conn.execute(
             "UPDATE members SET schedule_by_managers = ? WHERE id = ?", (int(allowed), member_id)

@@ -26,7 +26,7 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_line import message_text, postbacks_in
-from tests.wording import JA, says, t
+from tests.wording import EASY, EN, JA, says, t
 
 
 def _reply_button(bot: Bot, label: str) -> str:
@@ -246,3 +246,41 @@ async def test_my_page_pauses_until_she_is_home(bot: Bot) -> None:
     assert me["member"]["paused_label"] == t("checkins.paused_open")
     status, _ = await page.call("POST", "/liff/api/me/resume", {})
     assert status == 200
+
+
+# -- やさしい日本語 --------------------------------------------------------------------------
+
+
+async def test_easy_japanese_is_chosen_in_the_chat_and_the_check_in_speaks_it(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "lang_ask")
+    names = [a["label"] for a in bot.last_reply_postbacks()]
+    assert names == [JA.t("language.name"), EASY.t("language.name"), EN.t("language.name")]
+    await bot.tap_reply_button(resident, EASY.t("language.name"))
+    assert says(bot.line.reply_texts()[-1], "language.saved", EASY, name=EASY.t("language.name"))
+    await run_to(bot, tokyo(11, 24, 9))
+    checkin = next(
+        m
+        for m in bot.line.messages_to(resident)
+        if any(a["label"] == "OK" for a in postbacks_in(m))
+    )
+    labels = [a["label"] for a in postbacks_in(checkin)]
+    assert labels == [EASY.t(f"checkin.{k}_button") for k in ("ok", "unwell", "help")]
+    # Her son still reads his own language.
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    assert says(bot.line.texts_to(son)[-1], "alert.body", JA, name="resident")
+
+
+async def test_easy_japanese_is_chosen_on_my_page(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["languages"]["ja-x-easy"] == EASY.t("language.name")
+    assert (await page.call("PUT", "/liff/api/me/language", {"language": "klingon"}))[0] == 400
+    status, _ = await page.call("PUT", "/liff/api/me/language", {"language": "ja-x-easy"})
+    assert status == 200
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["language"] == "ja-x-easy"
+    assert (await member_of(bot, resident)).language == "ja-x-easy"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -203,6 +205,46 @@ def test_every_text_exists_in_every_language_with_the_same_placeholders() -> Non
         assert placeholders(text) == placeholders(en.texts[key]), key
     assert len(ja.quotes) == len(en.quotes) >= 14
     assert i18n.get("zh-Hant").language == "ja" and i18n.get("en-US").language == "en"
+
+
+# What a resident reads in her own chat: やさしい日本語 writes every one of these itself.
+EASY_SECTIONS = (
+    "language",
+    "time",
+    "follow",
+    "shared",
+    "checkin",
+    "schedule",
+    "pause",
+    "checkins",
+    "menu",
+    "richmenu",
+    "help",
+    "words",
+    "postback",
+    "error",
+    "distress",
+)
+
+
+def test_easy_japanese_is_a_third_language_with_every_text_a_resident_reads() -> None:
+    i18n = I18n.load(Settings.from_env(REQUIRED).timezone)
+    assert i18n.languages == ("ja", "ja-x-easy", "en")
+    ja, easy = i18n.get("ja"), i18n.get("ja-x-easy")
+    assert easy.language == "ja-x-easy" and set(easy.texts) == set(ja.texts)
+    for key, text in easy.texts.items():
+        assert placeholders(text) == placeholders(ja.texts[key]), key
+    own = tomllib.loads((Path(__file__).parents[1] / "locales/ja-x-easy.toml").read_text("utf-8"))
+    written = {f"{section}.{key}" for section, keys in own["texts"].items() for key in keys}
+    for key in ja.texts:
+        if key.split(".")[0] in EASY_SECTIONS:
+            assert key in written, f"やさしい日本語 lacks {key}"
+    # Its rules, checked where a machine can: short sentences, です・ます, no 〜ないことはない.
+    for key in written:
+        text = easy.texts[key]
+        for sentence in re.split(r"[。\n]", text):
+            assert len(sentence) <= 60, (key, sentence)
+        assert "ないことはない" not in text and "なくはない" not in text, key
 
 
 def test_a_deployment_can_reword_any_text(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     # One tap to begin, or the family sets it.
     labels = [a["label"] for a in postbacks_in(greeting)]
     assert labels == [t("follow.start_button"), t("follow.family_button")]
-    assert len(menu["quickReply"]["items"]) == 6
+    assert len(menu["quickReply"]["items"]) == 7
 
     second = await bot.follow("another", language="en")
     async with bot.repos() as repos:

@@ -11,12 +11,16 @@ import os
 import re
 import string
 import tempfile
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ground.i18n import I18n, Locale
+
+EASY_LANGUAGE = "ja-x-easy"  # やさしい日本語
+LOCALE_FILES = Path(__file__).resolve().parents[1] / "locales"
 
 _HIRAGANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
 
@@ -39,14 +43,31 @@ def reworded(text: str) -> str:
 
 
 def write_reworded_overrides(folder: Path) -> Path:
-    """A deployment's override folder that rewords every Japanese sentence."""
+    """A deployment's override folder that rewords every Japanese sentence, やさしい日本語's
+    too (the keys its own file writes)."""
     texts = I18n.load(ZoneInfo("Asia/Tokyo")).get("ja").texts
+    _write_reworded(folder / "ja.toml", texts)
+    easy = tomllib.loads((LOCALE_FILES / f"{EASY_LANGUAGE}.toml").read_text("utf-8"))
+    _write_reworded(folder / f"{EASY_LANGUAGE}.toml", _flat(easy["texts"]))
+    return folder
+
+
+def _write_reworded(path: Path, texts: dict[str, str]) -> None:
     lines = ["[texts]"] + [
         f"{key} = {json.dumps(reworded(value), ensure_ascii=False)}"
         for key, value in texts.items()
     ]
-    (folder / "ja.toml").write_text("\n".join(lines) + "\n", "utf-8")
-    return folder
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
 
 
 # MIMAMORI_TEST_REWORDED=1 runs the suite against reworded Japanese: a test that repeats a
@@ -59,6 +80,7 @@ REWORDED = (
 LOCALES = I18n.load(ZoneInfo("Asia/Tokyo"), REWORDED)
 JA = LOCALES.get("ja")
 EN = LOCALES.get("en")
+EASY = LOCALES.get(EASY_LANGUAGE)
 
 
 def t(key: str, **values: Any) -> str:

@@ -6,6 +6,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person
+from care import people
 from ground import messages
 from ground.rich_menu import TAB_BACK
 
@@ -21,8 +22,29 @@ def main_menu(ctx: EventContext, prompt_key: str = "menu.prompt") -> messages.Me
         (ctx.t("menu.teams"), codec.encode("teams"), ctx.t("menu.teams")),
         (ctx.t("menu.join"), codec.encode("join_help"), ctx.t("menu.join")),
         (ctx.t("menu.help"), codec.encode("help"), ctx.t("menu.help")),
+        (ctx.t("menu.language"), codec.encode("lang_ask"), ctx.t("menu.language")),
     ]
     return messages.text(ctx.t(prompt_key), items)
+
+
+@router.on(PostbackEvent, action("lang_ask"))
+async def ask_language(ctx: PersonContext) -> None:
+    """ことば: each language named in itself, so anyone finds theirs."""
+    codec = ctx.services.postbacks
+    items = [
+        (name, codec.encode("lang", v=language), name)
+        for language in ctx.services.i18n.languages
+        for name in [ctx.services.i18n.get(language).t("language.name")]
+    ]
+    ctx.reply(messages.text(ctx.t("language.ask"), items))
+
+
+@router.on(PostbackEvent, action("lang"))
+async def choose_language(ctx: PersonContext) -> None:
+    assert ctx.postback is not None
+    member = await people.choose_language(ctx.work, ctx.member, ctx.postback.get("v"))
+    locale = ctx.services.i18n.get(member.language)
+    ctx.reply(messages.text(locale.t("language.saved", name=locale.t("language.name"))))
 
 
 @router.on(PostbackEvent, action("menu"))

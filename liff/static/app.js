@@ -12,6 +12,8 @@
   var texts = JSON.parse(document.getElementById("texts").textContent);
   var token = null;
   var INTERVALS = [1, 2, 3, 5, 7, 14];
+  var languages = {};
+  var currentLanguage = "ja";
 
   function t(key, vars) {
     var text = texts[key] || key;
@@ -90,7 +92,9 @@
       })
       .then(function (me) {
         texts = Object.assign(texts, me.texts);
+        languages = me.languages || {};
         document.documentElement.lang = me.language;
+        currentLanguage = me.language;
         relabel();
         if (!me.terms_accepted) { askTerms(); return; }
         render(me);
@@ -352,15 +356,34 @@
     return el("details", { id: "history-days" }, el("summary", { text: t("history_days") }), list);
   }
 
+  function languageForm() {
+    // ことば: each language named in itself; the page reloads speaking the chosen one.
+    var choice = el("select", {});
+    Object.keys(languages).forEach(function (code) {
+      choice.append(el("option", { value: code, text: languages[code], selected: code === currentLanguage }));
+    });
+    var form = el("form", { id: "language-form" }, el("h2", { text: t("language_title") }),
+      field("language", choice), el("button", { type: "submit", text: t("language_save") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PUT", "/liff/api/me/language", { language: choice.value }).then(function () {
+        window.location.reload();
+      }, failed);
+    });
+    return form;
+  }
+
   function renderMyPage(member) {
-    content.append(cardList(member), historyBox(member.id), personalForm(member), memoForm(member), scheduleForm(member),
-      member.interval_days !== null ? pauseForm(member) : null, watchers(member), withdrawBox());
+    content.append(el("h1", { text: t("title") }), cardList(member), historyBox(member.id),
+      personalForm(member), memoForm(member), scheduleForm(member),
+      member.interval_days !== null ? pauseForm(member) : null, watchers(member), languageForm(),
+      withdrawBox());
   }
 
   // --- Teams ------------------------------------------------------------------------------
   function renderTeams() {
     api("GET", "/liff/api/teams").then(function (data) {
-      content.replaceChildren(el("h2", { text: t("teams_title") }));
+      content.replaceChildren(el("h1", { text: t("teams_title") }));
       if (!data.teams.length) content.append(el("p", { text: t("no_teams") }));
       data.teams.forEach(function (team) { content.append(teamCard(team)); });
       if (data.teams.some(function (team) { return team.role === "manager"; })) {
