@@ -47,6 +47,7 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
 
     # The daughter follows and scans the QR code on her mother's phone.
     await daughter.get_by_role("button", name="友だち追加").click()
+    await resident.locator(".quick").get_by_role("button", name=t("invite.show_qr")).click()
     await expect(resident.locator(".msg img").first).to_be_visible()
     await daughter.get_by_role("button", name="QRを読み取る").click()
     await expect(daughter.locator(".compose input")).to_have_value(said("invite.prefill"))
@@ -58,7 +59,8 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     # Time moves: the check-in, no answer, the re-send, the alert on the daughter's phone.
     await page.get_by_role("button", name="次の確認まで進める").click()
     # The greeting names the check-in too, so wait for the check-in's own card.
-    checkin_card = resident.locator(".msg.card", has_text=t("checkin.title"))
+    ok_button = page.get_by_role("button", name=t("checkin.ok_button"), exact=True)
+    checkin_card = resident.locator(".msg.card", has_text=t("checkin.title"), has=ok_button)
     await expect(checkin_card.first).to_be_visible()
     await page.get_by_role("button", name="+1日").click()
     await expect(resident.locator(".log")).to_contain_text(t("checkin.resend_title"))
@@ -67,11 +69,7 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
     await page.screenshot(path=str(SHOTS / "simulator-02-alert.png"))
 
     # The resident taps OK at last; the daughter hears she is safe.
-    await (
-        resident.locator(".msg.card", has_text=t("checkin.title"))
-        .first.get_by_role("button", name=t("checkin.ok_button"))
-        .click()
-    )
+    await checkin_card.first.get_by_role("button", name=t("checkin.ok_button"), exact=True).click()
     await expect(resident.locator(".log")).to_contain_text(said("checkin.thanks"))
     await expect(daughter.locator(".log")).to_contain_text(said("safe.body", name=RESIDENT))
     await page.screenshot(path=str(SHOTS / "simulator-03-safe.png"))
