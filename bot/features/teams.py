@@ -13,7 +13,7 @@ from care import invites, reassurance, sharing, teams
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
-from storage.models import Member, Role
+from storage.models import Member, Role, Team
 
 router = Router("teams")
 
@@ -201,35 +201,41 @@ async def show_invites(ctx: PersonContext) -> None:
 @router.on(PostbackEvent, action("team_invite_one"))
 async def show_one_invite(ctx: PersonContext) -> None:
     """One role's invitation (`q`: its QR code instead), for a member of the team only."""
-    assert ctx.postback is not None
-    role_value = ctx.postback.get("r")
-    work = ctx.work
-    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
-    if role_value not in (Role.USER.value, Role.MANAGER.value):
-        ctx.reply(messages.text(ctx.t("postback.invalid")))
+    chosen = await _team_and_role(ctx)
+    if chosen is None:
         return
-    codes = await invites.ensure_invites(work, team)
+    team, role = chosen
+    assert ctx.postback is not None
+    codes = await invites.ensure_invites(ctx.work, team)
     public_url = ctx.services.settings.public_url
     if ctx.postback.integer("q") == 1 and public_url:
-        code = codes[Role(role_value)].code
-        ctx.reply(messages.image(f"{public_url}/invites/{code}.png"))
+        ctx.reply(messages.image(f"{public_url}/invites/{codes[role].code}.png"))
         return
-    ctx.reply(one_invitation(ctx, team, codes, Role(role_value)))
+    ctx.reply(one_invitation(ctx, team, codes, role))
+
+
+async def _team_and_role(ctx: PersonContext) -> tuple[Team, Role] | None:
+    """The team (the caller's own) and the role a postback names; None, said so, when the
+    role is not one."""
+    assert ctx.postback is not None
+    role_value = ctx.postback.get("r")
+    team, _ = await teams.membership(ctx.work, ctx.member, _team_id(ctx))
+    if role_value not in (Role.USER.value, Role.MANAGER.value):
+        ctx.reply(messages.text(ctx.t("postback.invalid")))
+        return None
+    return team, Role(role_value)
 
 
 @router.on(PostbackEvent, action("team_rotate"))
 async def rotate_invite(ctx: PersonContext) -> None:
     """A new code for one role; the old one stops working at once."""
-    assert ctx.postback is not None
-    role_value = ctx.postback.get("r")
-    work = ctx.work
-    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
-    if role_value not in (Role.USER.value, Role.MANAGER.value):
-        ctx.reply(messages.text(ctx.t("postback.invalid")))
+    chosen = await _team_and_role(ctx)
+    if chosen is None:
         return
-    codes = await invites.rotate_invite(work, team, Role(role_value))
-    ctx.reply(messages.text(ctx.t("invite.rotated", role=ctx.t(f"role_name.{role_value}"))))
-    ctx.reply(*(await invite_messages(ctx, team, codes, first_qr=Role(role_value)))[:4])
+    team, role = chosen
+    codes = await invites.rotate_invite(ctx.work, team, role)
+    ctx.reply(messages.text(ctx.t("invite.rotated", role=ctx.t(f"role_name.{role.value}"))))
+    ctx.reply(*(await invite_messages(ctx, team, codes, first_qr=role))[:4])
 
 
 @router.on(PostbackEvent, action("share_personal"))
