@@ -92,9 +92,9 @@ class I18n:
                     extra = tomllib.loads(path.read_text("utf-8"))
                 except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
                     raise LocaleError(f"{path}: {error}") from None
-                _check_override(path, _flatten(data.get("texts", {})), extra)
+                _check_override(path, flatten(data.get("texts", {})), extra)
                 data = _merge(data, extra)
-            texts = _flatten(data.get("texts", {}))
+            texts = flatten(data.get("texts", {}))
             quotes = tuple(data.get("quotes", ())) or ("",)
             locales[language] = Locale(language, texts, quotes, timezone)
             if "base" in data.get("meta", {}):
@@ -141,7 +141,7 @@ def placeholders(text: str) -> set[str]:
 
 def _check_override(path: Path, base: dict[str, str], extra: dict[str, Any]) -> None:
     """An override may reword a text, not invent keys or ask for values nobody passes."""
-    for key, text in _flatten(extra.get("texts", {})).items():
+    for key, text in flatten(extra.get("texts", {})).items():
         if key not in base:
             raise LocaleError(f"{path}: unknown text {key!r}")
         unknown = placeholders(text) - placeholders(base[key])
@@ -149,12 +149,12 @@ def _check_override(path: Path, base: dict[str, str], extra: dict[str, Any]) -> 
             raise LocaleError(f"{path}: {key} uses {sorted(unknown)}, not available there")
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
+            flat.update(flatten(value, f"{name}."))
         else:
             flat[name] = str(value)
     return flat

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ground.i18n import I18n, Locale
+from ground.i18n import I18n, Locale, flatten
 
 EASY_LANGUAGE = "ja-x-easy"  # やさしい日本語
 LOCALE_FILES = Path(__file__).resolve().parents[1] / "locales"
@@ -48,7 +48,7 @@ def write_reworded_overrides(folder: Path) -> Path:
     texts = I18n.load(ZoneInfo("Asia/Tokyo")).get("ja").texts
     _write_reworded(folder / "ja.toml", texts)
     easy = tomllib.loads((LOCALE_FILES / f"{EASY_LANGUAGE}.toml").read_text("utf-8"))
-    _write_reworded(folder / f"{EASY_LANGUAGE}.toml", _flat(easy["texts"]))
+    _write_reworded(folder / f"{EASY_LANGUAGE}.toml", flatten(easy["texts"]))
     return folder
 
 
@@ -58,16 +58,6 @@ def _write_reworded(path: Path, texts: dict[str, str]) -> None:
         for key, value in texts.items()
     ]
     path.write_text("\n".join(lines) + "\n", "utf-8")
-
-
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = str(value)
-    return flat
 
 
 # MIMAMORI_TEST_REWORDED=1 runs the suite against reworded Japanese: a test that repeats a
