@@ -112,7 +112,7 @@ async def alert_managers(
             Choice("safe", locale.t("alert.safe_button"), postbacks.encode("safe", r=checkin.id)),
         ]
         links = []
-        call = sharing.tel_uri(member.personal.phone) if manager.id in shown else None
+        call = sharing.call_link(member, manager.id in shown)
         if call:
             # One tap to call, first among the links: the alert asks for a call or a visit.
             links.append(Link(locale.t("alert.call_button"), call))
@@ -193,8 +193,7 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
         await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
         await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
-        shown = manager.id in await sharing.shown_to(work, person)
-        call = sharing.tel_uri(person.personal.phone) if shown else None
+        call = sharing.call_link(person, manager.id in await sharing.shown_to(work, person))
         return Taken(person, manager, first=True, round_id=checkin.id, call=call)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
     holder = await work.repos.members.get(checkin.taken_by or 0)

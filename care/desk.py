@@ -332,7 +332,7 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
         case=case,
         member=member,
         shown=shown,
-        tel=sharing.tel_uri(member.personal.phone) if shown else None,
+        tel=sharing.call_link(member, shown),
         told=await work.repos.stats.told_about(case.round_id) if case.round_id else [],
         managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
@@ -379,7 +379,7 @@ async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> Pe
     return PersonCard(
         member=member,
         shown=shown,
-        tel=sharing.tel_uri(member.personal.phone) if shown else None,
+        tel=sharing.call_link(member, shown),
         managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
         cases=cases,

@@ -151,7 +151,7 @@ def _request_telling(work: UnitOfWork, request: Request, partner: Member) -> Tel
         Choice("going", locale.t("visit.going_button"), codec.encode("visit_go", v=visit_id)),
         Choice("seen", locale.t("visit.seen_button"), codec.encode("visit_seen", v=visit_id)),
     ]
-    tel = sharing.tel_uri(request.person.personal.phone) if request.shown else None
+    tel = sharing.call_link(request.person, request.shown)
     links = [Link(locale.t("alert.call_button"), tel)] if tel else []
     title = locale.t("visit.title")
     return Telling.card(

@@ -59,6 +59,11 @@ class CheckinState:
     def alert_open(self) -> bool:
         return self.round is RoundState.ALERTED
 
+    @property
+    def paused(self) -> bool:
+        """Resting, until a date or until the person resumes (退院するまで)."""
+        return self.status in (CheckinStatus.PAUSED, CheckinStatus.PAUSED_OPEN)
+
 
 def checkin_state(member: Member, open_round: CheckinRound | None, today: date) -> CheckinState:
     if not member.active:
@@ -145,10 +150,9 @@ async def pause(
         raise Refused(Refusal.OUT_OF_RANGE, max_days=PAUSE_MAX_DAYS)
     resume_at = next_checkin(schedule, until, work.now, tz)
     await work.repos.members.set_paused_until(member.id, until)
-    if open_ended:
-        await work.repos.members.set_pause_reminder(member.id, work.now + PAUSE_REMINDER_EVERY)
     await work.repos.members.set_next_due(member.id, resume_at)
     if open_ended:
+        await work.repos.members.set_pause_reminder(member.id, work.now + PAUSE_REMINDER_EVERY)
         await checkins.stop_checkins(work, member, "paused_open")
     else:
         await checkins.stop_checkins(work, member, "paused", until=resume_at)
@@ -166,16 +170,13 @@ async def remind_open_pauses(work: UnitOfWork, limit: int) -> int:
             continue
         await work.repos.members.set_pause_reminder(member.id, work.now + PAUSE_REMINDER_EVERY)
         locale = work.locale(member.language)
-        resume = Choice("resume", locale.t("pause.resume_button"), _resume_data(work))
+        resume_data = work.services.postbacks.encode("resume")
+        resume = Choice("resume", locale.t("pause.resume_button"), resume_data)
         telling = Telling.card(
             locale.language, locale.t("pause.reminder_title"), locale.t("pause.reminder"), [resume]
         )
         await push_to(work, member, [telling], "pause_reminder")
     return len(due)
-
-
-def _resume_data(work: UnitOfWork) -> str:
-    return work.services.postbacks.encode("resume")
 
 
 async def choose_language(work: UnitOfWork, member: Member, language: str | None) -> Member:
@@ -212,7 +213,7 @@ def schedule_choices(
     """The usual schedules as one tap each (毎日 朝9時 first); the rest is 「ほかの時間」."""
     encode = work.services.postbacks.encode
     extra = {"m": for_member} if for_member is not None else {}
-    found = [
+    return [
         Choice(
             "schedule",
             locale.schedule(usual.interval_days, usual.hour),
@@ -220,7 +221,6 @@ def schedule_choices(
         )
         for usual in USUAL_SCHEDULES
     ]
-    return found
 
 
 async def schedule_for(

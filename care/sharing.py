@@ -75,6 +75,11 @@ async def shown_to_the_desk(
     return False
 
 
+def call_link(person: Member, shown: bool) -> str | None:
+    """The tel: link to the person, for someone she shows her number to; None otherwise."""
+    return tel_uri(person.personal.phone) if shown else None
+
+
 def tel_uri(phone: str) -> str | None:
     """A phone number as the person wrote it (090-1234-5678, ＋81 90…) as a tel: link a phone
     dials with one tap; None when there is nothing to dial."""

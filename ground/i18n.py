@@ -56,6 +56,10 @@ class Locale:
             weekday=self.texts["time.weekdays"].split(",")[day.weekday()],
         )
 
+    def short_day(self, day: date) -> str:
+        """A local date, short (the history chart's axis)."""
+        return self.t("time.short_date", month=day.month, day=day.day)
+
     def schedule(self, interval_days: int | None, hour: int | None) -> str:
         if interval_days is None or hour is None:
             return self.t("schedule.none")
@@ -75,12 +79,16 @@ class Locale:
 class I18n:
     def __init__(self, locales: dict[str, Locale]) -> None:
         self._locales = locales
+        # Japanese first, then its varieties (やさしい日本語), then the rest.
+        self._languages = tuple(
+            sorted(locales, key=lambda code: (code != DEFAULT_LANGUAGE, code[:2] != "ja", code))
+        )
 
     @classmethod
     def load(cls, timezone: ZoneInfo, overrides: Path | None = None) -> I18n:
         locales = {}
         bases: dict[str, str] = {}
-        for entry in sorted(resources.files("locales").iterdir(), key=lambda e: e.name):
+        for entry in resources.files("locales").iterdir():
             if not entry.name.endswith(".toml"):
                 continue
             language = entry.name.removesuffix(".toml")
@@ -112,12 +120,7 @@ class I18n:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """Japanese first, then its varieties (やさしい日本語), then the rest."""
-        return tuple(
-            sorted(
-                self._locales, key=lambda code: (code != DEFAULT_LANGUAGE, code[:2] != "ja", code)
-            )
-        )
+        return self._languages
 
     def get(self, language: str | None) -> Locale:
         """The locale for a LINE profile language ("ja", "en", "zh-Hant", ...)."""

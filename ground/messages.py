@@ -49,13 +49,14 @@ def checkin_bubble(locale: Locale, checkin: Telling) -> Message:
     calm = [choice for choice in others if choice.answer != "help"]
     urgent = [choice for choice in others if choice.answer == "help"]
     buttons: list[dict[str, Any]] = [
-        _button(ok.label, ok.data, locale.t("checkin.ok_display"), OK_COLOUR),
-        *(_button(c.label, c.data, c.label, None) for c in calm),
+        _button(_postback(ok.label, ok.data, locale.t("checkin.ok_display")), OK_COLOUR),
+        *(_button(_postback(c.label, c.data, c.label)) for c in calm),
     ]
     if urgent:
         buttons.append({"type": "separator", "margin": "xxl"})
         buttons += [
-            {**_button(c.label, c.data, c.label, HELP_COLOUR), "margin": "xxl"} for c in urgent
+            {**_button(_postback(c.label, c.data, c.label), HELP_COLOUR), "margin": "xxl"}
+            for c in urgent
         ]
     return {
         "type": "flex",
@@ -98,14 +99,21 @@ def _text(body: str, size: str, bold: bool = False) -> dict[str, Any]:
     return part
 
 
-def _button(label: str, data: str, shown: str, colour: str | None) -> dict[str, Any]:
-    """A full-height answer button (a postback); coloured ones are primary, the rest grey."""
+def _postback(label: str, data: str, shown: str) -> dict[str, Any]:
+    return {"type": "postback", "label": label[:40], "data": data, "displayText": shown}
+
+
+def _button(
+    action: dict[str, Any], colour: str | None = None, primary: bool | None = None
+) -> dict[str, Any]:
+    """A full-height button that follows her text size: primary when coloured (or asked to
+    be), else grey."""
     button: dict[str, Any] = {
         "type": "button",
-        "style": "primary" if colour else "secondary",
+        "style": "primary" if (colour if primary is None else primary) else "secondary",
         "height": "md",
         "scaling": True,
-        "action": {"type": "postback", "label": label[:40], "data": data, "displayText": shown},
+        "action": action,
     }
     if colour:
         button["color"] = colour
@@ -133,8 +141,7 @@ def card(
         },
     }
     actions: list[dict[str, Any]] = [
-        {"type": "postback", "label": label[:40], "data": data, "displayText": shown}
-        for label, data, shown in buttons or []
+        _postback(label, data, shown) for label, data, shown in buttons or []
     ]
     actions += [{"type": "uri", "label": label[:40], "uri": uri} for label, uri in links or []]
     if actions:
@@ -143,14 +150,7 @@ def card(
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                {
-                    "type": "button",
-                    "style": "primary" if index == 0 else "secondary",
-                    "height": "md",
-                    "scaling": True,
-                    "action": action,
-                }
-                for index, action in enumerate(actions)
+                _button(action, primary=index == 0) for index, action in enumerate(actions)
             ],
         }
     return {"type": "flex", "altText": f"{title} {body}"[:1500], "contents": bubble}

@@ -343,17 +343,14 @@ async def member_history(request: web.Request) -> web.Response:
         {
             "days": [
                 {
-                    "date": entry.slot_at.astimezone(services.timezone).date().isoformat(),
+                    "date": day.isoformat(),
                     "label": locale.when(entry.slot_at),
-                    "short": locale.t(
-                        "time.short_date",
-                        month=entry.slot_at.astimezone(services.timezone).month,
-                        day=entry.slot_at.astimezone(services.timezone).day,
-                    ),
+                    "short": locale.short_day(day),
                     "answer": entry.answer,
                     "minutes": entry.minutes,
                 }
                 for entry in entries
+                for day in [entry.slot_at.astimezone(services.timezone).date()]
             ]
         }
     )

@@ -6,10 +6,9 @@ from datetime import datetime
 
 from storage.database import Connection, to_db
 
-# The kind a person's role calls for: watched (a user in a team, or check-ins of their own)
-# or only watching.
-# The watcher's menu only for someone who watches and is not watched; everyone else,
-# someone new included, has the resident's.
+# The kind a person's role calls for: the watcher's menu only for someone who watches and is
+# not watched (no check-ins of their own, a user in no team); everyone else, someone new
+# included, has the resident's.
 WANTED = (
     "CASE WHEN m.interval_days IS NULL AND NOT EXISTS (SELECT 1 FROM team_members tm"
     " WHERE tm.member_id = m.id AND tm.role = 'user') AND EXISTS (SELECT 1 FROM team_members tm"

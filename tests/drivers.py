@@ -425,3 +425,18 @@ async def axe_findings(page: Any) -> list[str]:
             targets = [str(node["target"]) for node in violation["nodes"][:3]]
             found.append(f"{page.url} {violation['id']} ({violation['impact']}): {targets}")
     return found
+
+
+async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tuple[Any, str]:
+    """A new console account signed in in its own desktop browser context: (the page on the
+    dashboard, the console's base URL)."""
+    await add_admin(bot, name)
+    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
+    page = await context.new_page()
+    base = str(bot.client.make_url("/admin")).rstrip("/")
+    await page.goto(base + "/login")
+    await page.fill("#name", name)
+    await page.fill("#password", PASSWORD)
+    await page.get_by_role("button", name=t("admin.login.submit")).click()
+    await page.wait_for_url(base + "/")
+    return page, base

@@ -14,36 +14,22 @@ from playwright.async_api import Browser, Page, expect
 from simulator.demo import Demo
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.drivers import (
-    PASSWORD,
-    add_admin,
+    Page as Page_,
+)
+from tests.drivers import (
     alerted,
     answer_button,
     axe_findings,
+    console_page,
     member_of,
     run_to,
     team_of,
     tokyo,
 )
-from tests.drivers import (
-    Page as Page_,
-)
 from tests.wording import t
 
 DESKTOP = {"width": 1200, "height": 900}
 PHONE = {"width": 375, "height": 740}
-
-
-async def console_page(browser: Browser, bot: Bot) -> tuple[Page, str]:
-    await add_admin(bot)
-    context = await browser.new_context(viewport=DESKTOP, locale="ja-JP")
-    page = await context.new_page()
-    base = str(bot.client.make_url("/admin")).rstrip("/")
-    await page.goto(base + "/login")
-    await page.fill("#name", "city-staff")
-    await page.fill("#password", PASSWORD)
-    await page.get_by_role("button", name=t("admin.login.submit")).click()
-    await expect(page.locator("h1")).to_have_text(t("admin.nav.dashboard"))
-    return page, base
 
 
 async def test_every_console_page_passes_axe(

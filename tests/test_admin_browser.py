@@ -9,7 +9,16 @@ from datetime import timedelta
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Bot
-from tests.drivers import PASSWORD, SHOTS, add_admin, alerted, run_to, tokyo, watched_resident
+from tests.drivers import (
+    PASSWORD,
+    SHOTS,
+    add_admin,
+    alerted,
+    console_page,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.wording import said, t
 
 
@@ -60,14 +69,7 @@ async def test_a_roll_call_started_and_followed_in_the_console(browser: Browser,
     from tests.drivers import answer_button
 
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
-    await add_admin(bot)
-    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
-    page = await context.new_page()
-    base = str(bot.client.make_url("/admin/")).rstrip("/")
-    await page.goto(base + "/login")
-    await page.fill("#name", "city-staff")
-    await page.fill("#password", PASSWORD)
-    await page.get_by_role("button", name=t("admin.login.submit")).click()
+    page, _ = await console_page(browser, bot)
 
     await page.get_by_role("link", name=t("admin.nav.rollcalls")).click()
     await page.get_by_label(t("admin.notices.to.everyone")).check()
@@ -103,18 +105,9 @@ async def test_the_desk_takes_a_case_logs_a_call_and_closes_it(
     await bot.tap_action(resident, "share_personal", m=2)
     await run_to(bot, tokyo(11, 25, 13))
     await run_to(bot, tokyo(11, 25, 14, 1))
-    base = str(bot.client.make_url("/admin")).rstrip("/")
     pages = []
     for name in ("desk-a", "desk-b"):
-        await add_admin(bot, name)
-        context = await browser.new_context(
-            viewport={"width": 1200, "height": 900}, locale="ja-JP"
-        )
-        page = await context.new_page()
-        await page.goto(base + "/login")
-        await page.fill("#name", name)
-        await page.fill("#password", PASSWORD)
-        await page.get_by_role("button", name=t("admin.login.submit")).click()
+        page, _ = await console_page(browser, bot, name)
         await page.get_by_role("link", name=t("admin.nav.desk")).click()
         pages.append(page)
     first, second = pages

@@ -20,11 +20,7 @@
       .then(function (response) { return response.ok ? response.text() : Promise.reject(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[aria-live][id]").forEach(function (region) {
-          var update = fresh.getElementById(region.id);
-          if (update && update.innerHTML !== region.innerHTML) region.innerHTML = update.innerHTML;
-        });
-        document.querySelectorAll("[data-live-part][id]").forEach(function (part) {
+        document.querySelectorAll("[aria-live][id], [data-live-part][id]").forEach(function (part) {
           var update = fresh.getElementById(part.id);
           if (update && update.innerHTML !== part.innerHTML) part.innerHTML = update.innerHTML;
         });

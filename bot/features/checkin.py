@@ -129,7 +129,7 @@ async def on_take(ctx: PersonContext) -> None:
     work = ctx.work
     taken = await alerts.take(work, manager, ctx.postback.integer("r"))
     name = display_name(ctx.locale, taken.person)
-    if taken.taker.id == manager.id and taken.first:
+    if taken.first:
         # The next step is at hand: 無事を確認しました (and a call) on the reply itself, so
         # nobody scrolls back to the alert for it.
         safe = ctx.t("alert.safe_button")

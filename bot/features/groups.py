@@ -75,6 +75,11 @@ def group_menu(ctx: GroupContext, group: ChatGroup) -> messages.Message:
 
 def group_settings(ctx: GroupContext, group: ChatGroup) -> str:
     """Every setting of the group as it stands now."""
+    return ctx.t("group.settings", **_setting_values(ctx, group))
+
+
+def _setting_values(ctx: GroupContext, group: ChatGroup) -> dict[str, str]:
+    """Each setting in words, for the settings card and the status alike."""
     if group.interval_days is None:
         schedule, next_at = ctx.t("schedule.none"), ctx.t("group.not_set_short")
     else:
@@ -82,14 +87,13 @@ def group_settings(ctx: GroupContext, group: ChatGroup) -> str:
         next_at = (
             ctx.t("group.paused_short") if group.paused else ctx.locale.when(group.next_due_at)
         )
-    return ctx.t(
-        "group.settings",
-        schedule=schedule,
-        next=next_at,
-        who=ctx.t(f"group.who_changes.{'starter' if group.restricted else 'anyone'}"),
-        quiet=ctx.t(f"group.report_when_all_ok.{'off' if group.quiet_when_all_ok else 'on'}"),
-        summary=ctx.t(f"group.summary.{'on' if group.summary_only else 'off'}"),
-    )
+    return {
+        "schedule": schedule,
+        "next": next_at,
+        "who": ctx.t(f"group.who_changes.{'starter' if group.restricted else 'anyone'}"),
+        "quiet": ctx.t(f"group.report_when_all_ok.{'off' if group.quiet_when_all_ok else 'on'}"),
+        "summary": ctx.t(f"group.summary.{'on' if group.summary_only else 'off'}"),
+    }
 
 
 async def member_tapping(ctx: GroupContext, group: ChatGroup) -> str | None:
@@ -275,22 +279,8 @@ async def on_group_status(ctx: GroupContext) -> None:
     if group.interval_days is None:
         ctx.reply(messages.text(ctx.t("group.not_set")), group_menu(ctx, group))
         return
-    ctx.reply(
-        messages.text(
-            ctx.t(
-                "group.status",
-                schedule=ctx.locale.schedule(group.interval_days, group.checkin_hour),
-                next=ctx.t("group.paused_short")
-                if group.paused
-                else ctx.locale.when(group.next_due_at),
-                members=len(members),
-                who=ctx.t(f"group.who_changes.{'starter' if group.restricted else 'anyone'}"),
-                quiet=ctx.t(
-                    f"group.report_when_all_ok.{'off' if group.quiet_when_all_ok else 'on'}"
-                ),
-            )
-        )
-    )
+    values = _setting_values(ctx, group)
+    ctx.reply(messages.text(ctx.t("group.status", members=len(members), **values)))
 
 
 @router.on(PostbackEvent, in_group)

@@ -33,8 +33,7 @@ async def invite_messages(
     images: list[messages.Message] = []
     for role in Role:
         code = codes[role].code
-        link = invites.invite_link(services.line, ctx.locale, code)
-        found.append(messages.text(invites.share_text(ctx.locale, team, role, code, link)))
+        found.append(messages.text(_share_text(ctx, team, role, code)))
         if services.settings.public_url:
             image = messages.image(f"{services.settings.public_url}/invites/{code}.png")
             images.insert(0 if role is first_qr else len(images), image)
@@ -47,8 +46,6 @@ def one_invitation(
     """The one invitation to forward (long press, 転送), with the QR code and the other
     role's invitation a tap away rather than sent unasked."""
     services = ctx.services
-    code = codes[role].code
-    link = invites.invite_link(services.line, ctx.locale, code)
     codec = services.postbacks
     other = Role.USER if role is Role.MANAGER else Role.MANAGER
     quick: list[messages.QuickItem] = []
@@ -57,7 +54,12 @@ def one_invitation(
         quick.append((label, codec.encode("team_invite_one", t=team.id, r=role.value, q=1), label))
     label = ctx.t(f"invite.show_other.{other.value}")
     quick.append((label, codec.encode("team_invite_one", t=team.id, r=other.value), label))
-    return messages.text(invites.share_text(ctx.locale, team, role, code, link), quick)
+    return messages.text(_share_text(ctx, team, role, codes[role].code), quick)
+
+
+def _share_text(ctx: EventContext, team: Team, role: Role, code: str) -> str:
+    link = invites.invite_link(ctx.services.line, ctx.locale, code)
+    return invites.share_text(ctx.locale, team, role, code, link)
 
 
 @router.on(MessageEvent, lambda ctx: in_group(ctx) and _code_in(ctx))

@@ -64,7 +64,7 @@ async def schedule_card(ctx: PersonContext) -> None:
     more = ctx.t("schedule.more")
     buttons.append((more, codec.encode("sched_more"), more))
     if member.interval_days is not None:
-        buttons.append(_pause_or_resume(ctx, state.status))
+        buttons.append(_pause_or_resume(ctx, state))
         stop = ctx.t("schedule.stop")
         buttons.append((stop, codec.encode("sched_stop"), stop))
         test = ctx.t("test.button")
@@ -77,9 +77,9 @@ async def schedule_card(ctx: PersonContext) -> None:
     ctx.reply(messages.card(ctx.t("schedule.card_title"), body, buttons))
 
 
-def _pause_or_resume(ctx: EventContext, status: people.CheckinStatus) -> messages.QuickItem:
+def _pause_or_resume(ctx: EventContext, state: people.CheckinState) -> messages.QuickItem:
     codec = ctx.services.postbacks
-    if status in (people.CheckinStatus.PAUSED, people.CheckinStatus.PAUSED_OPEN):
+    if state.paused:
         label = ctx.t("pause.resume_button")
         return (label, codec.encode("resume"), label)
     label = ctx.t("pause.button")
@@ -112,8 +112,8 @@ async def let_family_choose(ctx: PersonContext) -> None:
 async def pause_menu(ctx: PersonContext) -> None:
     """お休み・再開 on the menu: the way back when resting, else the lengths to rest for."""
     state = await people.state_of(ctx.work, ctx.member)
-    if state.status in (people.CheckinStatus.PAUSED, people.CheckinStatus.PAUSED_OPEN):
-        label, data, shown = _pause_or_resume(ctx, state.status)
+    if state.paused:
+        label, data, shown = _pause_or_resume(ctx, state)
         body = ctx.t("pause.now", state=people.describe_checkins(ctx.locale, state))
         ctx.reply(messages.card(ctx.t("pause.title"), body, [(label, data, shown)]))
         return

@@ -324,9 +324,7 @@
     days.forEach(function (day, index) {
       var x = index * slot + slot * 0.15;
       var group = svgEl("g", { class: "history-day", "data-answer": day.answer });
-      var words = day.label + " " + t("answer_" + day.answer) +
-        (day.minutes === null ? "" : " " + t("history_minutes", { minutes: day.minutes }));
-      group.append(svgEl("title", {}, words));
+      group.append(svgEl("title", {}, dayWords(day)));
       if (day.minutes !== null) {
         // Square root: five minutes and five hours both show.
         var tall = Math.max(2, Math.sqrt(Math.min(day.minutes, 1440) / 1440) * (base - 10));
@@ -347,11 +345,15 @@
     return chart;
   }
 
+  function dayWords(day) {
+    return day.label + " " + t("answer_" + day.answer) +
+      (day.minutes === null ? "" : " " + t("history_minutes", { minutes: day.minutes }));
+  }
+
   function dayList(days) {
     var list = el("ul", { class: "history-days" });
     days.slice().reverse().forEach(function (day) {
-      list.append(el("li", { text: day.label + " " + t("answer_" + day.answer) +
-        (day.minutes === null ? "" : " " + t("history_minutes", { minutes: day.minutes })) }));
+      list.append(el("li", { text: dayWords(day) }));
     });
     return el("details", { id: "history-days" }, el("summary", { text: t("history_days") }), list);
   }
