@@ -169,6 +169,11 @@ class EventDispatcher:
                 RETRY_AFTER_SECONDS, self._retry_now
             )
 
+    @property
+    def retry_pending(self) -> bool:
+        """A passing fault left events stored for a drain a little later."""
+        return self._retry is not None
+
     def _retry_now(self) -> None:
         self._retry = None
         self.submit()

@@ -192,12 +192,12 @@ class Group:
         )
 
     async def tap_button(self, uid: str, label: str) -> None:
-        for action in self.bot.last_reply_postbacks():
+        for action in self.bot.last_reply_postbacks(uid):
             if action["label"] == label:
                 await self.tap(uid, action["data"])
                 return
         raise AssertionError(
-            f"no {label!r} in {[a['label'] for a in self.bot.last_reply_postbacks()]}"
+            f"no {label!r} in {[a['label'] for a in self.bot.last_reply_postbacks(uid)]}"
         )
 
     async def members_join(self, *uids: str) -> None:
