@@ -272,6 +272,28 @@ async def test_easy_japanese_is_chosen_in_the_chat_and_the_check_in_speaks_it(bo
     assert says(bot.line.texts_to(son)[-1], "alert.body", JA, name="resident")
 
 
+async def test_a_relative_who_reads_easy_japanese_gets_the_alert_and_its_steps_in_it(
+    bot: Bot,
+) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(son, "lang_ask")
+    await bot.tap_reply_button(son, EASY.t("language.name"))
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    alert = next(
+        m
+        for m in reversed(bot.line.messages_to(son))
+        if any(a["label"] == EASY.t("alert.take_button") for a in postbacks_in(m))
+    )
+    assert says(message_text(alert), "alert.body", EASY, name="resident")
+    take = next(a for a in postbacks_in(alert) if a["label"] == EASY.t("alert.take_button"))
+    await bot.tap(son, take["data"])
+    assert says(bot.line.reply_texts()[-1], "alert.taken_you", EASY, name="resident")
+    await bot.tap_reply_button(son, EASY.t("alert.safe_button"))
+    assert says(bot.line.reply_texts()[-1], "alert.confirmed_you", EASY, name="resident")
+
+
 async def test_easy_japanese_is_chosen_on_my_page(bot: Bot) -> None:
     resident, _ = await watched_resident(bot, "resident", ["son"])
     page = Page(bot, resident, "resident")
