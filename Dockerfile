@@ -21,6 +21,7 @@ COPY scheduler ./scheduler
 COPY liff ./liff
 COPY admin ./admin
 COPY bot ./bot
+COPY phone ./phone
 COPY server ./server
 COPY simulator ./simulator
 COPY mimamori ./mimamori

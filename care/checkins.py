@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from care import alerts, desk
+from care import alerts, calls, desk
 from care.due import rounds_due
 from care.ladder import Step
 from care.notify import Reachable, address_of, tell_managers_about
@@ -133,10 +133,18 @@ def _after_silence(checkin: CheckinRound) -> Stage | None:
 
 
 async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
-    """Rounds with no OK `alert_after` since the re-send reached LINE alert the managers."""
-    rounds, _ = await rounds_due(work, Step.ALERT, limit)
+    """Rounds with no OK `alert_after` since the re-send reached LINE alert the managers, or
+    first ring the person who asked for a call (care.calls); a call that settled nothing
+    alerts them too."""
+    due, _ = await rounds_due(work, Step.ALERT, limit)
+    ended, _ = await rounds_due(work, Step.CALL_ENDED, limit)
+    rounds = due + ended
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
+        if checkin.called_at is None and await calls.call_first(
+            work, members[checkin.member_id], checkin
+        ):
+            continue
         assert _after_silence(checkin) is Stage.ALERTED
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
         member = members[checkin.member_id]

@@ -13,5 +13,7 @@ async def rounds_due(work: UnitOfWork, step: Step, limit: int) -> tuple[list[Che
     wait, whatever the rule then kept."""
     wait, protocol = WAITS[step], work.services.protocol
     since = protocol.waiting_since_at_most(step, work.now)
-    rounds = await work.repos.rounds.waiting(wait.state, wait.since, since, limit, wait.untaken)
+    rounds = await work.repos.rounds.waiting(
+        wait.state, wait.since, since, limit, wait.untaken, wait.called
+    )
     return [r for r in rounds if due_step(r, protocol, work.now) is step], len(rounds)

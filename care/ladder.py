@@ -25,6 +25,9 @@ class Step(StrEnum):
     REALERT = "realert"  # 安否通知: nobody said 対応します; every manager is alerted again
     ESCALATE = "escalate"  # 安否通知: still nobody took it; a case opens at the desk
     REPORT = "report"  # つながり: the group hears who has not tapped OK
+    # 安否通知: the call before the alert (care.calls) went unanswered, busy, to a machine, or
+    # was not reported on within its patience: the managers are alerted.
+    CALL_ENDED = "call_ended"
 
 
 class Untaken(StrEnum):
@@ -43,10 +46,15 @@ class Wait:
     state: str
     since: str
     untaken: Untaken | None = None  # only alerts nobody has taken, at this point
+    called: bool | None = None  # only rounds whose person was called (True) or not (False)
 
     def holds_for(self, round_: CheckinRound | GroupRound) -> bool:
         """The round is where this wait begins (its state, and nobody took the alert)."""
         if str(round_.state) != self.state:
+            return False
+        if self.called is not None and (getattr(round_, "called_at", None) is not None) != (
+            self.called
+        ):
             return False
         if self.untaken is None:
             return True
@@ -63,7 +71,9 @@ class Wait:
 
 WAITS: dict[Step, Wait] = {
     Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
-    Step.ALERT: Wait("checkin_rounds", "resent", "resent_at"),
+    # After the re-send's wait: the alert, or first a call (care.calls decides which).
+    Step.ALERT: Wait("checkin_rounds", "resent", "resent_at", called=False),
+    Step.CALL_ENDED: Wait("checkin_rounds", "resent", "call_until", called=True),
     # The next turn's moment is set on the round (each team has its own turn length).
     Step.NEXT_TURN: Wait("checkin_rounds", "alerted", "next_turn_at", Untaken.TURNS_LEFT),
     Step.REALERT: Wait("checkin_rounds", "alerted", "turn_at", Untaken.NOT_REALERTED),
@@ -100,6 +110,9 @@ class Protocol:
             Step.REALERT: self.realert_after,
             Step.ESCALATE: self.desk_after,
             Step.REPORT: self.report_after,
+            # The call's own patience is set on the round (care.calls), then cut short by
+            # Twilio's report that nobody answered.
+            Step.CALL_ENDED: timedelta(0),
         }
         found = waits[step]
         if found is None:

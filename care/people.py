@@ -310,6 +310,21 @@ async def answer(
     return Answer(answered, after, checkin_state(after, answered.open_after, today))
 
 
+async def answer_on_call(
+    work: UnitOfWork, member_id: int, round_id: int, value: str
+) -> tuple[Member, Answer | None]:
+    """A key pressed on a call (care.calls): the same answer as the LINE button, on the round
+    the call was about while it is open (None: that round is over, and nothing is done)."""
+    member = await work.repos.members.get(member_id)
+    if member is None:
+        raise Refused(Refusal.NOT_FOUND)
+    checkin = await work.repos.rounds.open_round(member.id)
+    if checkin is None or checkin.id != round_id:
+        return member, None
+    work.services.metrics.calls.labels(f"key_{value}").inc()
+    return member, await answer(work, member, Event(value))
+
+
 async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:
     """A card the viewer may read: their own, or a user of a team they manage. Nobody else's."""
     member = await work.repos.members.get(member_id) if member_id else None

@@ -24,6 +24,9 @@ class Stage(StrEnum):
     IDLE = "idle"  # no round open: the next check-in comes at the schedule's hour
     ASKED = "asked"  # the check-in was sent; no answer yet
     ASKED_AGAIN = "asked_again"  # no answer for 24 h: the check-in was sent again
+    # Still no answer 3 h later, for a person who asked for a call first: their phone rings
+    # (its keys are the same answers); no answer, busy or a machine, and the managers are told.
+    CALLED = "called"
     ALERTED = "alerted"  # still no answer 3 h later: the managers were alerted, turn by turn
     REALERTED = "realerted"  # nobody said 対応します an hour after the last turn: all again
     HELP = "help"  # 助けてほしい or words of distress: an urgent alert to every manager
@@ -37,7 +40,11 @@ class Stage(StrEnum):
 
 class Event(StrEnum):
     DUE = "due"  # the schedule's hour came
-    NO_ANSWER = "no_answer"  # the wait of the ladder ran out (24 h, then 3 h)
+    NO_ANSWER = "no_answer"  # the wait of the ladder ran out (24 h, then 3 h; a call unanswered)
+    CALL = "call"  # the re-send's wait ran out for a person who takes a call before the alert
+    # A device of the person's (a plug, a door sensor) that they said counts as 元気: while a
+    # check-in waits it answers it; during an alert it is a sign of life, never safety.
+    ACTIVITY = "activity"
     NEXT_TURN = "next_turn"  # the managers told so far did not take it within their turn
     NOBODY_TOOK = "nobody_took"  # an hour after the last turn nobody said 対応します
     OK = "ok"  # 元気です / OK, by the person
@@ -71,6 +78,7 @@ class Audience(StrEnum):
 class Fact(StrEnum):
     CHECKIN = "checkin"  # お元気ですか？ with the answer buttons
     RESEND = "resend"  # the same, asked again
+    CALL = "call"  # the same, by a phone call with keys for the answers
     ASK_AGAIN = "ask_again"  # a message while a check-in waits: the buttons once more (reply)
     ALERT = "alert"  # no answer: call or visit
     ALERT_AGAIN = "alert_again"  # nobody took it yet
@@ -86,6 +94,7 @@ class Fact(StrEnum):
     DESK_CONFIRMED = "desk_confirmed"  # the desk found the person safe
     DESK_CLOSED = "desk_closed"  # the desk closed the case; it will tell the family how
     MISTAKE = "mistake"  # the person says help was pressed by mistake; the alert stays open
+    ACTIVITY = "activity"  # 最後の動き: a device saw the person move; the alert stays open
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ class Decision:
 OPEN_STAGES = (
     Stage.ASKED,
     Stage.ASKED_AGAIN,
+    Stage.CALLED,
     Stage.ALERTED,
     Stage.REALERTED,
     Stage.HELP,
@@ -121,7 +131,7 @@ OPEN_STAGES = (
 )
 ALERT_STAGES = (Stage.ALERTED, Stage.REALERTED, Stage.HELP, Stage.AT_DESK, Stage.TAKEN)
 CLOSED_STAGES = (Stage.SAFE, Stage.CONFIRMED_SAFE, Stage.UNWELL, Stage.CLOSED)
-WAITING_STAGES = (Stage.ASKED, Stage.ASKED_AGAIN)
+WAITING_STAGES = (Stage.ASKED, Stage.ASKED_AGAIN, Stage.CALLED)
 BY_MANAGER = (Event.TAKE, Event.CONFIRM)
 BY_DESK = (Event.DESK_SAFE, Event.DESK_CLOSE)
 # Who may say a person is safe: the person (OK), a manager, the desk.
@@ -169,6 +179,7 @@ def _idle(event: Event) -> Decision | None:
         Event.OK: Decision(Stage.IDLE),
         Event.UNWELL: Decision(Stage.IDLE, _UNWELL),
         Event.MESSAGE: Decision(Stage.IDLE),
+        Event.ACTIVITY: Decision(Stage.IDLE),
         # A case with no open alert (a roll-call's 助けが必要, 体調, a person who blocked the
         # bot): the managers hear what the desk found.
         Event.DESK_SAFE: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))),
@@ -181,12 +192,19 @@ def _waiting(stage: Stage, event: Event) -> Decision | None:
         if stage is Stage.ASKED:
             return Decision(Stage.ASKED_AGAIN, _tell((Audience.PERSON, Fact.RESEND)))
         return Decision(Stage.ALERTED, _tell((Audience.FIRST_TURN, Fact.ALERT)))
+    if event is Event.CALL:
+        if stage is Stage.ASKED_AGAIN:
+            return Decision(Stage.CALLED, _tell((Audience.PERSON, Fact.CALL)))
+        return None
     return {
         # No new round while one is open: its re-send and alert stand for the slot.
         Event.DUE: Decision(stage),
         Event.OK: Decision(Stage.SAFE),  # nobody was alerted, so nobody needs telling
         Event.UNWELL: Decision(Stage.UNWELL, _UNWELL),
         Event.MESSAGE: Decision(stage, _tell((Audience.PERSON, Fact.ASK_AGAIN))),
+        # The person chose that their device's sign of life stands for 元気; nobody was
+        # alerted, so nobody needs telling.
+        Event.ACTIVITY: Decision(Stage.SAFE),
     }.get(event)
 
 
@@ -221,6 +239,9 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
         # Not 元気: every manager hears it, and the alert stays open until someone is sure.
         Event.UNWELL: Decision(stage, _UNWELL),
         Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
+        # A device is not the person: the managers alerted hear of the movement (once a
+        # round: care.devices), and the alert stays theirs to close.
+        Event.ACTIVITY: Decision(stage, _tell((Audience.ALERTED, Fact.ACTIVITY))),
         # The first 対応します has it; a later one hears who does, and nobody else is told.
         Event.TAKE: Decision(Stage.TAKEN)
         if stage is Stage.TAKEN
@@ -250,7 +271,7 @@ def stage_of(checkin: CheckinRound | None) -> Stage:
     if state is RoundState.OPEN:
         return Stage.ASKED
     if state is RoundState.RESENT:
-        return Stage.ASKED_AGAIN
+        return Stage.CALLED if checkin.called_at is not None else Stage.ASKED_AGAIN
     if state is RoundState.ALERTED:
         if checkin.taken_by is not None:
             return Stage.TAKEN

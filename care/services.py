@@ -52,6 +52,9 @@ class Services:
     # How tellings reach people, by name: LINE always, and whatever else the deployment has.
     channels: Mapping[str, Channel] = field(default_factory=dict)
     deliveries: DeliveryRequests = field(default_factory=DeliveryRequests)
+    # Rung when a step of the ladder fell due at once (a call that settled nothing): the
+    # scheduler sweeps now rather than at its interval.
+    sweeps: DeliveryRequests = field(default_factory=DeliveryRequests)
     metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod

@@ -18,6 +18,7 @@ from ground.line_api import MULTICAST_LIMIT, LineApi, SendResult
 from ground.telling import Telling
 
 LINE = "line"
+VOICE = "voice"  # a phone call (ground.voice)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,18 @@ class Metrics:
             ["answer"],
             registry=r,
         )
+        self.calls = Counter(
+            "mimamori_calls",
+            "Calls before the alert: placed, unanswered, each key, over_budget (not placed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.pings = Counter(
+            "mimamori_device_pings",
+            "Device signs of life: taken, answered (a check-in), too_often, refused",
+            ["outcome"],
+            registry=r,
+        )
         self.sweep = Histogram(
             "mimamori_sweep_seconds",
             "Time of one scheduler sweep (plan what is due, send the outbox)",

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LINE_API_DEFAULT = "https://api.line.me"
+TWILIO_API_DEFAULT = "https://api.twilio.com"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
 _INTENSITIES = {
@@ -112,6 +113,20 @@ class Settings:
     city_menu_alias: str | None = None  # the alias of the city's menu: the tab's way back
     # 地方公共団体プラン: messages cost nothing and have no monthly limit; still counted.
     unlimited_messages: bool = False
+    # Calls before the alert through Twilio's Programmable Voice (care.calls): all three set, or
+    # none; the monthly budget counts calls, and past it the alert goes out without one.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None  # the Twilio number calls come from, E.164
+    twilio_api_base_url: str = TWILIO_API_DEFAULT
+    call_budget: int = 0  # calls a month
+    call_patience: timedelta = timedelta(minutes=10)  # the longest a call holds the alert
+
+    @property
+    def calls(self) -> bool:
+        """Whether this deployment can place calls (Twilio set, and a public URL for its
+        webhooks)."""
+        return bool(self.twilio_account_sid and self.public_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -153,7 +168,28 @@ class Settings:
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),
             **_account(env),
+            **_twilio(env),
         )
+
+
+def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
+    names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+    values = [(env.get(name) or "").strip() for name in names]
+    if not any(values):
+        return {}
+    for name, value in zip(names, values, strict=True):
+        if not value:
+            raise SettingsError(name, "set with the other TWILIO_ settings, or none of them")
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", values[2]):
+        raise SettingsError("TWILIO_FROM", f"expected a number such as +815012345678: {values[2]}")
+    return {
+        "twilio_account_sid": values[0],
+        "twilio_auth_token": values[1],
+        "twilio_from": values[2],
+        "twilio_api_base_url": _url(env, "TWILIO_API_BASE_URL", TWILIO_API_DEFAULT),
+        "call_budget": _budget(env, "MIMAMORI_CALL_BUDGET", 100),
+        "call_patience": _duration(env, "MIMAMORI_CALL_PATIENCE", "10m"),
+    }
 
 
 def _feed_url(env: Mapping[str, str], name: str, default: str) -> str:
@@ -290,6 +326,15 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise SettingsError(name, f"expected a port number 1-65535, got {text!r}")
+    return int(text)
+
+
+def _budget(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 1_000_000:
+        raise SettingsError(name, f"expected a whole number of calls a month, got {text!r}")
     return int(text)
 
 

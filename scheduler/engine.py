@@ -55,6 +55,7 @@ class CheckinEngine:
         self._after_sweep: list[Callable[[], None]] = []
         # Whatever a unit of work writes to the outbox leaves as soon as it has committed.
         services.deliveries.listen(self.request_delivery)
+        services.sweeps.listen(self.sweep_now)
 
     @property
     def quakes(self) -> QuakePoller | None:
@@ -228,13 +229,19 @@ class CheckinEngine:
                 wait = WAITS[step]
                 if wait.table == "checkin_rounds":
                     since = await repos.rounds.earliest_waiting(
-                        wait.state, wait.since, wait.untaken
+                        wait.state, wait.since, wait.untaken, wait.called
                     )
                 else:
                     since = await repos.groups.earliest_waiting(wait.state, wait.since)
                 candidates.append(protocol.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None
+
+    def sweep_now(self) -> None:
+        """Something fell due at once (a call that settled nothing): the scheduler's next sweep
+        comes now rather than at its interval (without a scheduler, the caller sweeps)."""
+        if self._scheduler is not None and self.sweep_job is not None:
+            self._scheduler.modify_job(SWEEP_JOB_ID, next_run_time=datetime.now(UTC))
 
     async def _wake_for_next_due(self) -> None:
         """Move the sweep earlier when something falls due before its next interval run."""

@@ -23,7 +23,9 @@ from ground.clock import Clock
 from ground.i18n import I18n
 from ground.line_api import LineApi
 from ground.settings import Settings
+from ground.voice import TwilioVoice
 from liff.routes import setup_liff
+from phone.calls import setup_calls
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
@@ -63,6 +65,7 @@ def create_app(
     app.router.add_get("/metrics", metrics)
     setup_liff(app)
     setup_admin(app)
+    setup_calls(app)
     return app
 
 
@@ -85,6 +88,7 @@ async def open_services(
     and the commands that act at LINE)."""
     db = database_for(settings.database)
     await db.open()
+    phone = _voice(settings)
     try:
         async with LineApi.opened(
             settings.line_api_base_url,
@@ -92,9 +96,28 @@ async def open_services(
             settings.instances,
             settings.strict_transactions,
         ) as line:
-            yield Services.build(settings, db, line, clock, channels)
+            yield Services.build(settings, db, line, clock, [*channels, *phone])
     finally:
+        for voice in phone:
+            await voice.close()
         await db.close()
+
+
+def _voice(settings: Settings) -> list[TwilioVoice]:
+    """Twilio's calls, where the deployment set them up (MIMAMORI_TWILIO_*)."""
+    if not settings.calls:
+        return []
+    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+    assert settings.public_url is not None
+    return [
+        TwilioVoice(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from,
+            settings.public_url,
+            settings.twilio_api_base_url,
+        )
+    ]
 
 
 def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -65,6 +65,11 @@ class Member:
     channel_address: str | None = None  # where, in that channel's terms (LINE: line_user_id)
     schedule_by_managers: bool = False  # 家族に設定してもらう: a manager may set the schedule
     pause_reminder_at: datetime | None = None  # 退院するまで: the next weekly reminder
+    call_number: str | None = None  # E.164: the phone a call before the alert rings
+    call_before_alert: bool = False  # consented to: a call after the re-send, before the alert
+    call_consented_by: str | None = None  # "self", or the desk's staff who set it for them
+    last_activity_at: datetime | None = None  # 最後の動き: a device's last sign of life
+    last_activity_label: str | None = None  # which device (玄関, 電気ポット)
 
     @property
     def open_pause(self) -> bool:
@@ -98,6 +103,11 @@ class Member:
             channel_address=row["channel_address"],
             schedule_by_managers=bool(row["schedule_by_managers"]),
             pause_reminder_at=from_db(row["pause_reminder_at"]),
+            call_number=row["call_number"],
+            call_before_alert=bool(row["call_before_alert"]),
+            call_consented_by=row["call_consented_by"],
+            last_activity_at=from_db(row["last_activity_at"]),
+            last_activity_label=row["last_activity_label"],
         )
 
 
@@ -193,6 +203,8 @@ class CheckinRound:
     turn: int = 1  # the managers' turn told last (turn 1: the first told)
     turn_at: datetime | None = None  # when that turn was told
     next_turn_at: datetime | None = None  # when the next turn is told; None: no turn left
+    called_at: datetime | None = None  # the call before the alert was placed (care.calls)
+    call_until: datetime | None = None  # when the managers are told if the call settles nothing
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -218,6 +230,8 @@ class CheckinRound:
             turn=row["turn"],
             turn_at=from_db(row["turn_at"]),
             next_turn_at=from_db(row["next_turn_at"]),
+            called_at=from_db(row["called_at"]),
+            call_until=from_db(row["call_until"]),
         )
 
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
+from storage.calls import CallRepository
 from storage.database import Connection, Database
 from storage.desk import DeskRepository
+from storage.devices import DeviceRepository
 from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
@@ -41,6 +43,8 @@ class Repositories:
     rich_menus: RichMenuRepository
     rollcalls: RollCallRepository
     quakes: QuakeRepository
+    calls: CallRepository
+    devices: DeviceRepository
     conn: Connection
 
     @asynccontextmanager
@@ -103,5 +107,7 @@ def _over(conn: Connection) -> Repositories:
         rich_menus=RichMenuRepository(conn),
         rollcalls=RollCallRepository(conn),
         quakes=QuakeRepository(conn),
+        calls=CallRepository(conn),
+        devices=DeviceRepository(conn),
         conn=conn,
     )

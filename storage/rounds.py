@@ -96,22 +96,28 @@ class RoundRepository:
         since_at_most: datetime,
         limit: int,
         untaken: str | None = None,
+        called: bool | None = None,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
         filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
         column = _clock_column(since_column)
         return await self._many(
             f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
-            f"{_untaken(untaken)} ORDER BY {column}, id LIMIT ?",
+            f"{_untaken(untaken)}{_called(called)} ORDER BY {column}, id LIMIT ?",
             (state, to_db(since_at_most), limit),
         )
 
     async def earliest_waiting(
-        self, state: str, since_column: str, untaken: str | None = None
+        self,
+        state: str,
+        since_column: str,
+        untaken: str | None = None,
+        called: bool | None = None,
     ) -> datetime | None:
         column = _clock_column(since_column)
         row = await self._conn.fetch_one(
-            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?{_untaken(untaken)}",
+            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?"
+            f"{_untaken(untaken)}{_called(called)}",
             (state,),
         )
         return from_db(row[0]) if row else None
@@ -234,6 +240,13 @@ def _untaken(which: str | None) -> str:
     raise ValueError(f"no such wait on untaken alerts: {which}")
 
 
+def _called(called: bool | None) -> str:
+    """The SQL of care.ladder.Wait.called: rounds whose person was called before the alert."""
+    if called is None:
+        return ""
+    return " AND called_at IS NOT NULL" if called else " AND called_at IS NULL"
+
+
 def _clock_column(name: str) -> str:
     if name not in (
         "sent_at",
@@ -242,6 +255,7 @@ def _clock_column(name: str) -> str:
         "turn_at",
         "next_turn_at",
         "realerted_at",
+        "call_until",
     ):
         raise ValueError(f"no ladder clock in column {name}")
     return name

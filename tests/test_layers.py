@@ -19,6 +19,7 @@ FLOORS = {
     "bot": 3,  # surfaces: the chat ...
     "liff": 3,  # ... My page
     "admin": 3,  # ... the console
+    "phone": 3,  # ... Twilio's call webhooks and devices' pings
     "scheduler": 3,  # ... the sweep and the outbox's delivery
     "server": 4,  # the app that mounts every surface, /metrics, the setup check
     "simulator": 5,  # runs the whole app against a stand-in LINE

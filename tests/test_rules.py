@@ -13,6 +13,7 @@ import pytest
 
 from care.ladder import WAITS, Protocol, Step, due_step, next_step
 from care.people import CheckinStatus, checkin_state
+from care.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
 from ground import invite_codes
 from ground.i18n import I18n, LocaleError, flatten, placeholders
 from ground.line_api import CONNECTIONS, REPLY_PER_SECOND, LineApi, RateLimiter
@@ -61,11 +62,37 @@ def test_each_wait_is_one_filter_the_repositories_understand() -> None:
     """The sweep's SQL is built from WAITS: each step's cut-off is its due time, read back."""
     with_desk = replace(TIMINGS, desk_after=timedelta(hours=1))
     for step, wait in WAITS.items():
-        columns = ("sent_at", "resent_at", "turn_at", "next_turn_at", "realerted_at", "posted_at")
+        columns = (
+            "sent_at",
+            "resent_at",
+            "turn_at",
+            "next_turn_at",
+            "realerted_at",
+            "posted_at",
+            "call_until",
+        )
         assert wait.since in columns, step
         now = T0 + timedelta(days=3)
         cutoff = with_desk.waiting_since_at_most(step, now)
         assert with_desk.due_at(step, cutoff) == now
+
+
+def test_a_call_holds_the_alert_until_it_ends_or_its_patience_runs_out() -> None:
+    resent = replace(a_round(RoundState.RESENT), resent_at=T0)
+    assert next_step(resent, TIMINGS) == (Step.ALERT, T0 + timedelta(hours=3))
+    called = replace(
+        resent, called_at=T0 + timedelta(hours=3), call_until=T0 + timedelta(hours=3, minutes=10)
+    )
+    assert stage_of(called) is Stage.CALLED and stage_of(resent) is Stage.ASKED_AGAIN
+    assert next_step(called, TIMINGS) == (Step.CALL_ENDED, T0 + timedelta(hours=3, minutes=10))
+    assert due_step(called, TIMINGS, T0 + timedelta(hours=3, minutes=5)) is None
+    assert decide(Stage.ASKED_AGAIN, Event.CALL) == Decision(
+        Stage.CALLED, (Tell(Audience.PERSON, Fact.CALL),)
+    )
+    assert decide(Stage.CALLED, Event.NO_ANSWER) == Decision(
+        Stage.ALERTED, (Tell(Audience.FIRST_TURN, Fact.ALERT),)
+    )
+    assert decide(Stage.ASKED, Event.CALL) is None and decide(Stage.ALERTED, Event.CALL) is None
 
 
 def test_the_desk_is_a_step_only_where_there_is_a_desk() -> None:

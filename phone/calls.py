@@ -1,0 +1,123 @@
+"""Twilio's webhooks for a call before the alert: the key pressed, and how the call ended.
+
+Each is verified by its X-Twilio-Signature (over the URL Twilio called, our public URL, and the
+form it posted) and acted on once (Twilio sends again a request it did not hear back from).
+The key's answer goes through the same rules as the LINE button (care.people.answer_on_call);
+a call that settled nothing makes the alert due at once (care.calls.ended).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from care import calls, people
+from care.errors import Refused
+from care.services import SERVICES, Services
+from ground import voice
+from ground.postback import Postback
+
+log = logging.getLogger("mimamori.phone")
+
+# How a call ended, as Twilio's status callback says it: these settle nothing.
+UNANSWERED = ("no-answer", "busy", "failed", "canceled")
+TWIML = "application/xml"
+
+
+def setup_calls(app: web.Application) -> None:
+    app.router.add_post(voice.ANSWER_PATH, key_pressed)
+    app.router.add_post(voice.STATUS_PATH, call_status)
+
+
+async def _verified(request: web.Request) -> dict[str, str]:
+    """The form Twilio posted, once its signature is checked; 403 otherwise (404 where this
+    deployment places no calls)."""
+    settings = request.app[SERVICES].settings
+    if not settings.calls or settings.twilio_auth_token is None:
+        raise web.HTTPNotFound()
+    form = {key: str(value) for key, value in (await request.post()).items()}
+    url = f"{(settings.public_url or '').rstrip('/')}{request.raw_path}"
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        log.warning("a call webhook with a wrong signature refused: %s", request.path)
+        raise web.HTTPForbidden(text="bad signature")
+    if not form.get("CallSid"):
+        raise web.HTTPBadRequest(text="no CallSid")
+    return form
+
+
+def _call_token(services: Services, data: str | None) -> Postback:
+    postback = services.postbacks.decode(data or "")
+    if postback is None or postback.action != "call":
+        raise web.HTTPBadRequest(text="not a call of ours")
+    if postback.integer("m") is None or postback.integer("r") is None:
+        raise web.HTTPBadRequest(text="not a call of ours")
+    return postback
+
+
+def _twiml(text: str) -> web.Response:
+    return web.Response(text=text, content_type=TWIML)
+
+
+async def key_pressed(request: web.Request) -> web.Response:
+    form = await _verified(request)
+    services = request.app[SERVICES]
+    digit = form.get("Digits", "")
+    chosen = request.query.get(f"k{digit}") if digit in calls.KEYS else None
+    if chosen is None:
+        # A key that means nothing: say which keys do, and listen once more.
+        anyone = _call_token(services, request.query.get("k1"))
+        language = await _language(services, anyone.integer("m"))
+        text = services.i18n.get(language).t("call.wrong_key")
+        return _twiml(voice.ask_again(text, request.raw_path, language))
+    postback = _call_token(services, chosen)
+    value = postback.get("v") or ""
+    if value != calls.KEYS[digit]:
+        raise web.HTTPBadRequest(text="key and answer disagree")
+    async with services.unit_of_work() as work:
+        if not await work.repos.calls.take_event(form["CallSid"], "answer", work.now):
+            member = await work.repos.members.get(postback.integer("m") or 0)
+            language = member.language if member else None
+            return _twiml(voice.spoken(work.locale(language).t("call.thanks_ok"), language or ""))
+        try:
+            member, answered = await people.answer_on_call(
+                work, postback.integer("m") or 0, postback.integer("r") or 0, value
+            )
+        except Refused as refused:
+            raise web.HTTPNotFound() from refused
+        locale = work.locale(member.language)
+        if answered is None:
+            text = locale.t("call.over")
+        elif value == "help":
+            told = answered.answered.told or answered.answered.at_desk
+            text = locale.t("call.help_sent" if told else "call.help_nobody")
+        else:
+            text = locale.t(f"call.thanks_{value}")
+    return _twiml(voice.spoken(text, member.language))
+
+
+async def call_status(request: web.Request) -> web.Response:
+    form = await _verified(request)
+    services = request.app[SERVICES]
+    postback = _call_token(services, request.query.get("c"))
+    status = form.get("CallStatus", "")
+    machine = form.get("AnsweredBy", "").startswith(("machine", "fax"))
+    settled = False
+    async with services.unit_of_work() as work:
+        if not await work.repos.calls.take_event(form["CallSid"], f"status:{status}", work.now):
+            return web.Response(status=204)
+        keyed = await work.repos.calls.taken(form["CallSid"], "answer")
+        if status in UNANSWERED or machine or (status == "completed" and not keyed):
+            # Nobody pressed a key: the managers are told now, not after the patience.
+            settled = await calls.ended(work, postback.integer("r") or 0)
+    if settled:
+        services.sweeps.ring()
+    return web.Response(status=204)
+
+
+async def _language(services: Services, member_id: int | None) -> str | None:
+    async with services.repositories() as repos:
+        member = await repos.members.get(member_id or 0)
+    return member.language if member else None

@@ -1,0 +1,87 @@
+"""Devices that give a sign of life (a smart plug, a door sensor, Home Assistant): each a
+secret URL per person and device, kept as its hash, revocable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.database import Connection, from_db, to_db
+from storage.models import required_time
+
+
+@dataclass(frozen=True)
+class Device:
+    id: int
+    member_id: int
+    label: str
+    counts_as_ok: bool
+    created_at: datetime
+    revoked_at: datetime | None
+    last_ping_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Device:
+        return cls(
+            id=row["id"],
+            member_id=row["member_id"],
+            label=row["label"],
+            counts_as_ok=bool(row["counts_as_ok"]),
+            created_at=required_time(row["created_at"]),
+            revoked_at=from_db(row["revoked_at"]),
+            last_ping_at=from_db(row["last_ping_at"]),
+        )
+
+
+class DeviceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def add(
+        self, member_id: int, label: str, counts_as_ok: bool, token_hash: str, at: datetime
+    ) -> int:
+        row = await self._conn.fetch_one(
+            "INSERT INTO devices (member_id, label, counts_as_ok, token_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (member_id, label, int(counts_as_ok), token_hash, to_db(at)),
+        )
+        assert row is not None
+        return int(row[0])
+
+    async def by_token_hash(self, token_hash: str) -> Device | None:
+        row = await self._conn.fetch_one(
+            "SELECT * FROM devices WHERE token_hash = ?", (token_hash,)
+        )
+        return Device.from_row(row) if row else None
+
+    async def of_member(self, member_id: int) -> list[Device]:
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM devices WHERE member_id = ? AND revoked_at IS NULL ORDER BY id",
+            (member_id,),
+        )
+        return [Device.from_row(row) for row in rows]
+
+    async def revoke(self, member_id: int, device_id: int, at: datetime) -> bool:
+        row = await self._conn.fetch_one(
+            "UPDATE devices SET revoked_at = ? WHERE id = ? AND member_id = ?"
+            " AND revoked_at IS NULL RETURNING id",
+            (to_db(at), device_id, member_id),
+        )
+        return row is not None
+
+    async def revoke_all(self, member_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE devices SET revoked_at = ? WHERE member_id = ? AND revoked_at IS NULL",
+            (to_db(at), member_id),
+        )
+
+    async def pinged(self, device: Device, at: datetime) -> None:
+        """The device's sign of life: its own last ping, and the person's 最後の動き."""
+        await self._conn.execute(
+            "UPDATE devices SET last_ping_at = ? WHERE id = ?", (to_db(at), device.id)
+        )
+        await self._conn.execute(
+            "UPDATE members SET last_activity_at = ?, last_activity_label = ? WHERE id = ?",
+            (to_db(at), device.label, device.member_id),
+        )
