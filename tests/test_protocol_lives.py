@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -40,6 +41,7 @@ from tests import wording
 from tests.conftest import LOGIN_CHANNEL, SECRET, START, Bot
 from tests.drivers import add_admin, create_team, csrf, join, login
 from tests.fake_line import FakeLine, message_text, postbacks_in
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.wording import JA, says, t
 
 LIVES = int(os.environ.get("MIMAMORI_LIVES", "12"))
@@ -47,6 +49,7 @@ STEPS = int(os.environ.get("MIMAMORI_LIFE_STEPS", "24"))
 RESIDENT, FIRST, SECOND, THIRD = "resident", "son", "daughter", "minsei"
 SAYS_SAFE = ("safe.body", "alert.confirmed_notice", "desk.confirmed_notice")
 STAFF = "desk-staff"
+PHONE = "+819012345678"  # her phone, for the call before the alert
 
 
 # -- the pure protocol: every table path, with nothing but the table ------------------------
@@ -69,6 +72,7 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
                 Event.DESK_SAFE,
                 Event.DESK_CLOSE,
                 Event.MISTAKE,
+                Event.CALL,
             )
             continue
         if decision.says_safe:
@@ -80,8 +84,12 @@ def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Eve
             assert any(t.fact is Fact.HELP_ALERT for t in decision.tell)
         if stage in ALERT_STAGES and decision.closes:
             assert event in (Event.OK, Event.CONFIRM, Event.STOP, *BY_DESK)
-        if event is Event.MISTAKE:
-            assert decision.after is stage, "help taken back stays open until someone is sure"
+        if event in (Event.MISTAKE, Event.ACTIVITY) and stage in ALERT_STAGES:
+            assert decision.after is stage, "a mistake or a device never closes an alert"
+        if event is Event.ACTIVITY:
+            assert not decision.says_safe, "a device is never the person saying they are safe"
+        if event is Event.CALL:
+            assert decision.after is Stage.CALLED and stage is Stage.ASKED_AGAIN
         if event is Event.DESK_CLOSE:
             assert not decision.says_safe, "the desk's other outcomes never say safe"
         stage = decision.after
@@ -132,6 +140,11 @@ class Lives(RuleBasedStateMachine):
     async def _start(self) -> None:
         self.line_server = TestServer(self.line.make_app())
         await self.line_server.start_server()
+        # Her phone: a call before the alert, through a stand-in Twilio (tests/fake_twilio.py).
+        self.twilio = FakeTwilio()
+        self.twilio_server = TestServer(self.twilio.make_app())
+        await self.twilio_server.start_server()
+        self.twilio.url = str(self.twilio_server.make_url("")).rstrip("/")
         self.line.url = str(self.line_server.make_url("")).rstrip("/")
         self.line.now = self.clock.now
         self.settings = Settings(
@@ -147,6 +160,11 @@ class Lives(RuleBasedStateMachine):
             strict_transactions=True,
             desk_after=timedelta(hours=1),
             desk_unwell=True,
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_from=FROM,
+            twilio_api_base_url=self.twilio.url,
+            call_budget=1000,
         )
         self.bot = await self._boot()
         await add_admin(self.bot, STAFF)
@@ -164,6 +182,7 @@ class Lives(RuleBasedStateMachine):
             self.member_id = member.id
             ((team, _),) = await repos.teams.teams_of(member.id)
             self.team_id = team.id
+            await repos.calls.set_consent(member.id, PHONE, True, "self")
         self.seen = len(self.line.calls)
 
     async def _boot(self) -> Bot:
@@ -178,6 +197,7 @@ class Lives(RuleBasedStateMachine):
             for client in self.clients:
                 await client.close()
             await self.line_server.close()
+            await self.twilio_server.close()
 
         self.run(stop())
         self.loop.close()
@@ -223,6 +243,30 @@ class Lives(RuleBasedStateMachine):
         if data is None:  # the rich menu's 元気です carries no slot
             data = self.codec.encode("ok", t=0, v=value)
         self._act(value, self.bot.tap(self.resident, data))
+
+    @precondition(lambda self: self.life.can_act and bool(self.twilio.calls))
+    @rule(digit=st.sampled_from(["1", "2", "3", "9"]))
+    def presses_a_key(self, digit: str) -> None:
+        """A key on the newest call (its round may be over by now): 1 元気, 2 体調, 3 助けて."""
+        name = {"1": "ok", "2": "unwell", "3": "help"}.get(digit, "none")
+        call = self.twilio.calls[-1]
+
+        async def pressing() -> None:
+            await self.twilio.press(self.bot.client, call, digit)
+            await self.bot.settle()
+
+        self._act(name, pressing())
+
+    @precondition(lambda self: bool(self.twilio.calls))
+    @rule(status=st.sampled_from(["no-answer", "busy", "completed"]))
+    def the_phone_goes_unanswered(self, status: str) -> None:
+        call = self.twilio.calls[-1]
+
+        async def ending() -> None:
+            await self.twilio.end(self.bot.client, call, status)
+            await self.bot.sweep()
+
+        self._act("time", ending())
 
     @precondition(lambda self: self.life.can_act)
     @rule()
@@ -456,6 +500,7 @@ class Lives(RuleBasedStateMachine):
         self._closed_stays_closed()
         self._safe_once_per_round(sent)
         self._a_case_stays_while_the_alert_is_open()
+        self._one_call_a_round_and_only_after_the_resend()
         if self.step_name == "mistake":
             assert stage is self.before_stage, "a mistake is a word, never a close"
         self.before_stage = stage
@@ -470,6 +515,19 @@ class Lives(RuleBasedStateMachine):
                 assert self.step_name in ("ok", "confirm", "desk_safe"), (self.step_name, text)
                 if self.step_name == "ok":
                     assert self.before_stage in ALERT_STAGES
+
+    def _one_call_a_round_and_only_after_the_resend(self) -> None:
+        rounds = {r.id: r for r in self.run(self._rounds())}
+        called = Counter(
+            self.codec.decode(parse_qs(urlsplit(c.status_callback).query)["c"][0]).integer("r")
+            for c in self.twilio.calls
+        )
+        for round_id, count in called.items():
+            assert count == 1, f"round {round_id} called {count} times"
+            checkin = rounds[round_id or 0]
+            assert checkin.resent_at is not None and checkin.called_at is not None
+            assert checkin.called_at >= checkin.resent_at
+        assert self.twilio.errors == [], self.twilio.errors
 
     def _safe_once_per_round(self, sent: list[tuple[str, dict[str, Any]]]) -> None:
         """One step tells each manager the person is safe once at most."""
