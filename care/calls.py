@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.protocol import Event, Stage, decide, stage_of
 from care.services import Services, UnitOfWork
@@ -134,3 +135,19 @@ async def ended(work: UnitOfWork, round_id: int) -> bool:
     if settled:
         work.services.metrics.calls.labels("unanswered").inc()
     return settled
+
+
+async def set_consent(
+    work: UnitOfWork, member: Member, number: str, before_alert: bool, by: str
+) -> str | None:
+    """The person's number and whether they are rung before the alert, as they (by="self") or
+    the desk's staff for them set it. -> the number as it will be dialled."""
+    dialled = e164(number) if number.strip() else None
+    if number.strip() and dialled is None:
+        raise Refused(Refusal.INVALID_PHONE)
+    if before_alert and VOICE not in work.services.channels:
+        raise Refused(Refusal.NO_CALLS)
+    if before_alert and dialled is None:
+        raise Refused(Refusal.INVALID_PHONE)
+    await work.repos.calls.set_consent(member.id, dialled, before_alert, by)
+    return dialled

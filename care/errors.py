@@ -37,6 +37,10 @@ class Refusal(StrEnum):
     INVALID_PARTNER = "invalid_partner"  # a partner's name, kind, phone or area that is wrong
     NO_SUCH_PARTNER = "no_such_partner"  # a partner id that does not exist (or was removed)
     NO_SUCH_VISIT = "no_such_visit"  # a visit id that does not exist
+    INVALID_PHONE = "invalid_phone"  # a number a call cannot ring
+    NO_CALLS = "no_calls"  # the deployment places no calls (Twilio is not set)
+    INVALID_DEVICE = "invalid_device"  # a device's name empty, too long or with control chars
+    NO_SUCH_DEVICE = "no_such_device"  # a device unknown, or revoked
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
 
 

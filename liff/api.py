@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from care import invites, people, reassurance, sharing, teams
+from care import calls, devices, invites, people, reassurance, sharing, teams
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
@@ -65,6 +65,10 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.NOT_PAUSED: (409, "not_paused"),
     Refusal.ROLL_CALL_CLOSED: (409, "roll_call_closed"),
     Refusal.NOT_ASKED: (403, "not_asked"),
+    Refusal.INVALID_PHONE: (400, "invalid_phone"),
+    Refusal.NO_CALLS: (409, "no_calls"),
+    Refusal.INVALID_DEVICE: (400, "invalid_device"),
+    Refusal.NO_SUCH_DEVICE: (404, "not_found"),
 }
 
 
@@ -193,6 +197,37 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         "personal": {name: getattr(member.personal, name) for name in PERSONAL_FIELDS}
         if shown
         else None,
+        # 最後の動き: a device's last sign of life, for the person and who watches them.
+        "last_activity": locale.t(
+            "activity.line",
+            at=locale.when(member.last_activity_at),
+            device=member.last_activity_label or "",
+        )
+        if member.last_activity_at
+        else None,
+        **(await _own_settings(work, member) if own else {}),
+    }
+
+
+async def _own_settings(work: UnitOfWork, member: Member) -> dict[str, Any]:
+    """The call before the alert and the linked devices: only on the person's own card."""
+    devices = await work.repos.devices.of_member(member.id)
+    locale = work.locale(member.language)
+    return {
+        "calls": {
+            "available": calls.VOICE in work.services.channels,
+            "number": member.call_number,
+            "before_alert": member.call_before_alert,
+        },
+        "devices": [
+            {
+                "id": device.id,
+                "label": device.label,
+                "counts_as_ok": device.counts_as_ok,
+                "last_ping": locale.when(device.last_ping_at) if device.last_ping_at else None,
+            }
+            for device in devices
+        ],
     }
 
 
@@ -250,6 +285,40 @@ async def save_memo(request: web.Request) -> web.Response:
     body = await json_body(request)
     async with services_of(request).unit_of_work() as work:
         await people.save_memo(work, request[CALLER], str(body.get("memo") or ""))
+    return web.json_response({"ok": True})
+
+
+async def save_calls(request: web.Request) -> web.Response:
+    """電話での確認: the person's number, and their consent to a call before the alert."""
+    body = await json_body(request)
+    before_alert = body.get("before_alert")
+    if not isinstance(before_alert, bool):
+        raise error(400, "invalid", "before_alert")
+    async with services_of(request).unit_of_work() as work:
+        number = await calls.set_consent(
+            work, request[CALLER], str(body.get("number") or ""), before_alert, "self"
+        )
+    return web.json_response({"ok": True, "number": number})
+
+
+async def link_device(request: web.Request) -> web.Response:
+    """A device's secret URL, shown this once (only its hash is kept)."""
+    body = await json_body(request)
+    counts_as_ok = body.get("counts_as_ok")
+    if not isinstance(counts_as_ok, bool):
+        raise error(400, "invalid", "counts_as_ok")
+    services = services_of(request)
+    async with services.unit_of_work() as work:
+        linked = await devices.link(
+            work, request[CALLER], str(body.get("label") or ""), counts_as_ok
+        )
+    url = linked.url(services.settings.public_url or "")
+    return web.json_response({"id": linked.device_id, "url": url})
+
+
+async def revoke_device(request: web.Request) -> web.Response:
+    async with services_of(request).unit_of_work() as work:
+        await devices.revoke(work, request[CALLER], _id(request, "device_id"))
     return web.json_response({"ok": True})
 
 
@@ -493,6 +562,9 @@ def api_app() -> web.Application:
         ("PUT", "/me/memo", save_memo),
         ("PUT", "/me/language", save_language),
         ("PUT", "/me/daily_note", save_daily_note),
+        ("PUT", "/me/calls", save_calls),
+        ("POST", "/me/devices", link_device),
+        ("DELETE", "/me/devices/{device_id}", revoke_device),
         ("POST", "/me/pause", pause),
         ("POST", "/me/resume", resume),
         ("POST", "/me/stop", stop),

@@ -26,6 +26,7 @@ from ground.settings import Settings
 from ground.voice import TwilioVoice
 from liff.routes import setup_liff
 from phone.calls import setup_calls
+from phone.devices import setup_devices
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
@@ -66,6 +67,7 @@ def create_app(
     setup_liff(app)
     setup_admin(app)
     setup_calls(app)
+    setup_devices(app)
     return app
 
 

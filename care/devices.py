@@ -1,0 +1,112 @@
+"""A sign of life from a device: a smart plug, a door sensor, a SwitchBot or Home Assistant
+automation, or a meter service calls the person's secret URL when something moves.
+
+The person (or the desk's staff, with their consent) links a device and chooses what a ping
+means: that the day's check-in is answered (元気, no tap needed), or only that it shows as
+最後の動き on their card and in an alert. A device is never the person: while an alert is open a
+ping is a sign of life the managers hear of (once a round), and the alert stays theirs to
+close (care.protocol: Event.ACTIVITY).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from care.errors import Refusal, Refused
+from care.notify import tell_managers_about
+from care.protocol import Audience, Event, Fact, Stage, decide, stage_of
+from care.services import UnitOfWork
+from storage.devices import Device
+from storage.models import Member, RoundState
+
+LABEL_LIMIT = 30  # characters of a device's name (玄関のセンサー, 電気ポット)
+DEVICES_LIMIT = 10  # devices a person may link
+PING_SPACING = timedelta(minutes=1)  # pings closer than this are refused (429), not counted
+PING_PATH = "/ping"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _label(text: str) -> str:
+    label = unicodedata.normalize("NFKC", text or "").strip()
+    if not 1 <= len(label) <= LABEL_LIMIT or any(
+        unicodedata.category(c).startswith("C") for c in label
+    ):
+        raise Refused(Refusal.INVALID_DEVICE, limit=LABEL_LIMIT)
+    return label
+
+
+@dataclass(frozen=True)
+class Linked:
+    device_id: int
+    token: str  # shown once: only its hash is kept
+
+    def url(self, public_url: str) -> str:
+        return f"{public_url.rstrip('/')}{PING_PATH}/{self.token}"
+
+
+async def link(work: UnitOfWork, member: Member, label: str, counts_as_ok: bool) -> Linked:
+    name = _label(label)
+    if len(await work.repos.devices.of_member(member.id)) >= DEVICES_LIMIT:
+        raise Refused(Refusal.TOO_OFTEN, times=DEVICES_LIMIT)
+    token = secrets.token_urlsafe(32)
+    device_id = await work.repos.devices.add(
+        member.id, name, counts_as_ok, token_hash(token), work.now
+    )
+    return Linked(device_id, token)
+
+
+async def revoke(work: UnitOfWork, member: Member, device_id: int) -> None:
+    if not await work.repos.devices.revoke(member.id, device_id, work.now):
+        raise Refused(Refusal.NO_SUCH_DEVICE)
+
+
+@dataclass(frozen=True)
+class Ping:
+    device: Device
+    answered: bool  # it answered a waiting check-in
+    told: int  # managers told of the movement during an alert
+
+
+async def ping(work: UnitOfWork, token: str) -> Ping:
+    """A device's sign of life. Unknown or revoked: NO_SUCH_DEVICE; sooner than a minute after
+    the last: TOO_OFTEN (nothing is changed either way)."""
+    device = await work.repos.devices.by_token_hash(token_hash(token))
+    if device is None or device.revoked_at is not None:
+        raise Refused(Refusal.NO_SUCH_DEVICE)
+    if device.last_ping_at is not None and work.now - device.last_ping_at < PING_SPACING:
+        raise Refused(Refusal.TOO_OFTEN, times=1)
+    await work.repos.devices.pinged(device, work.now)
+    member = await work.repos.members.get(device.member_id)
+    if member is None or not member.active or not device.counts_as_ok:
+        return Ping(device, False, 0)
+    checkin = await work.repos.rounds.open_round(member.id)
+    decision = decide(stage_of(checkin), Event.ACTIVITY)
+    if checkin is None or decision is None:
+        return Ping(device, False, 0)
+    if decision.after is Stage.SAFE:
+        # Nobody was alerted: the check-in is answered, and nobody needs telling.
+        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "device", work.now, "ok")
+        return Ping(device, True, 0)
+    told = 0
+    for tell in decision.tell:
+        if tell.fact is Fact.ACTIVITY and tell.audience is Audience.ALERTED:
+            if await work.repos.outbox.told_about(checkin.id, "activity"):
+                continue
+            alerted = await work.repos.outbox.alerted_members(checkin.id)
+            told = await tell_managers_about(
+                work,
+                member,
+                "activity",
+                "activity.notice",
+                round_id=checkin.id,
+                only=alerted,
+                device=device.label,
+            )
+    return Ping(device, False, told)
