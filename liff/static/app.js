@@ -134,7 +134,7 @@
       ["member_id", String(member.id)], ["nickname", member.nickname],
       ["registered", member.registered], ["status", member.status],
       ["schedule", member.schedule], ["next", member.next], ["last_ok", member.last_ok],
-      ["round", member.round]
+      ["round", member.round], ["last_activity", member.last_activity]
     ];
     if (!member.personal) rows.push(["personal", t("personal_not_shared")]);
     ["full_name", "furigana", "gender", "birth_date", "phone", "address"].forEach(function (name) {
@@ -219,6 +219,58 @@
       }, failed);
     });
     return form;
+  }
+
+  // 電話での確認: her number and her consent to a call before the alert (where calls exist).
+  function callsForm(member) {
+    if (!member.calls || !member.calls.available) return null;
+    var number = el("input", { type: "tel", value: member.calls.number || "", maxlength: "20", autocomplete: "tel" });
+    var consent = el("input", { type: "checkbox", id: "field-call_before_alert" });
+    consent.checked = member.calls.before_alert;
+    var form = el("form", { id: "calls-form" }, el("h2", { text: t("calls_title") }),
+      el("p", { class: "notice", text: t("calls_help") }), field("call_number", number),
+      el("div", {}, consent, el("label", { for: consent.id, text: t("call_before_alert") })),
+      el("button", { type: "submit", class: "primary", text: t("save") }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PUT", "/liff/api/me/calls", { number: number.value, before_alert: consent.checked })
+        .then(function () { show(t("saved"), false); reload(); }, failed);
+    });
+    return form;
+  }
+
+  // Devices: each one's secret URL is shown once, when it is made.
+  function devicesBox(member) {
+    var box = el("section", { id: "devices", "aria-labelledby": "devices-title" },
+      el("h2", { id: "devices-title", text: t("devices_title") }),
+      el("p", { class: "notice", text: t("devices_help") }));
+    var list = el("ul", {});
+    (member.devices || []).forEach(function (device) {
+      var remove = el("button", { type: "button", text: t("device_revoke") });
+      remove.addEventListener("click", function () {
+        if (!window.confirm(t("device_revoke_confirm"))) return;
+        api("DELETE", "/liff/api/me/devices/" + device.id).then(reload, failed);
+      });
+      var meaning = t(device.counts_as_ok ? "device_answers" : "device_shows_only");
+      list.append(el("li", {}, el("span", { text: device.label + "（" + meaning + "）" }), remove));
+    });
+    box.append(list);
+    var label = el("input", { type: "text", maxlength: "30" });
+    var answers = el("input", { type: "checkbox", id: "field-device_counts_as_ok" });
+    var shown = el("p", { id: "device-url", role: "status" });
+    var form = el("form", { id: "device-form" }, field("device_label", label),
+      el("div", {}, answers, el("label", { for: answers.id, text: t("device_counts_as_ok") })),
+      el("button", { type: "submit", class: "primary", text: t("device_add") }), shown);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("POST", "/liff/api/me/devices", { label: label.value, counts_as_ok: answers.checked })
+        .then(function (made) {
+          shown.replaceChildren(el("span", { text: t("device_url") }), el("br", {}),
+            el("code", { text: made.url }));
+        }, failed);
+    });
+    box.append(form);
+    return box;
   }
 
   function scheduleForm(member) {
@@ -377,7 +429,8 @@
 
   function renderMyPage(member) {
     content.append(el("h1", { text: t("title") }), cardList(member), historyBox(member.id),
-      personalForm(member), memoForm(member), scheduleForm(member),
+      personalForm(member), memoForm(member), scheduleForm(member), callsForm(member),
+      devicesBox(member),
       member.interval_days !== null ? pauseForm(member) : null, watchers(member), languageForm(),
       withdrawBox());
   }
