@@ -54,6 +54,8 @@ TABLES = (
     "jma_reports",
     "rich_menus",
     "login_failures",
+    "devices",
+    "call_events",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.
