@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from care import desk, sharing
+from care import desk, devices, sharing
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
@@ -107,11 +107,10 @@ async def alert_managers(
             lines.append(locale.t("alert.memo", memo=member.emergency_memo))
         if member.personal.phone and manager.id in shown:
             lines.append(locale.t("alert.phone", phone=member.personal.phone))
-        if member.last_activity_at is not None:
-            # 最後の動き: what a device of theirs last saw, a clue for whoever goes to look.
-            at = locale.when(member.last_activity_at)
-            device = member.last_activity_label or ""
-            lines.append(locale.t("activity.line", at=at, device=device))
+        movement = devices.last_movement(locale, member)
+        if movement:
+            # A clue for whoever goes to look.
+            lines.append(movement)
         choices = [
             Choice("take", locale.t("alert.take_button"), postbacks.encode("take", r=checkin.id)),
             Choice("safe", locale.t("alert.safe_button"), postbacks.encode("safe", r=checkin.id)),

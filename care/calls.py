@@ -10,6 +10,7 @@ them, and past it the alert goes out as it would without a call.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 import unicodedata
@@ -75,12 +76,8 @@ async def budget(work: UnitOfWork) -> Budget:
     services = work.services
     start = month_start(services, work.now)
     used = await work.repos.calls.placed_since(start)
-    local = work.now.astimezone(services.timezone)
-    next_month = (start.replace(day=28) + (start.replace(day=28) - start.replace(day=21))).replace(
-        day=1
-    )
-    month_days = (next_month - start).days
-    elapsed = max(1.0, (local - start).total_seconds() / 86400)
+    month_days = calendar.monthrange(start.year, start.month)[1]
+    elapsed = max(1.0, (work.now - start).total_seconds() / 86400)
     return Budget(used, services.settings.call_budget, round(used * month_days / elapsed))
 
 

@@ -20,6 +20,7 @@ from care.errors import Refusal, Refused
 from care.notify import tell_managers_about
 from care.protocol import Audience, Event, Fact, Stage, decide, stage_of
 from care.services import UnitOfWork
+from ground.i18n import Locale
 from storage.devices import Device
 from storage.models import Member, RoundState
 
@@ -27,6 +28,14 @@ LABEL_LIMIT = 30  # characters of a device's name (玄関のセンサー, 電気
 DEVICES_LIMIT = 10  # devices a person may link
 PING_SPACING = timedelta(minutes=1)  # pings closer than this are refused (429), not counted
 PING_PATH = "/ping"
+
+
+def last_movement(locale: Locale, member: Member) -> str | None:
+    """最後の動き: what a device of theirs last saw, as the card and the alert say it."""
+    if member.last_activity_at is None:
+        return None
+    at = locale.when(member.last_activity_at)
+    return locale.t("activity.line", at=at, device=member.last_activity_label or "")
 
 
 def token_hash(token: str) -> str:

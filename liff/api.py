@@ -198,21 +198,14 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         if shown
         else None,
         # 最後の動き: a device's last sign of life, for the person and who watches them.
-        "last_activity": locale.t(
-            "activity.line",
-            at=locale.when(member.last_activity_at),
-            device=member.last_activity_label or "",
-        )
-        if member.last_activity_at
-        else None,
-        **(await _own_settings(work, member) if own else {}),
+        "last_activity": devices.last_movement(locale, member),
+        **(await _own_settings(work, locale, member) if own else {}),
     }
 
 
-async def _own_settings(work: UnitOfWork, member: Member) -> dict[str, Any]:
+async def _own_settings(work: UnitOfWork, locale: Locale, member: Member) -> dict[str, Any]:
     """The call before the alert and the linked devices: only on the person's own card."""
-    devices = await work.repos.devices.of_member(member.id)
-    locale = work.locale(member.language)
+    linked = await work.repos.devices.of_member(member.id)
     return {
         "calls": {
             "available": calls.VOICE in work.services.channels,
@@ -226,7 +219,7 @@ async def _own_settings(work: UnitOfWork, member: Member) -> dict[str, Any]:
                 "counts_as_ok": device.counts_as_ok,
                 "last_ping": locale.when(device.last_ping_at) if device.last_ping_at else None,
             }
-            for device in devices
+            for device in linked
         ],
     }
 
