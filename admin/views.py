@@ -15,7 +15,7 @@ from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import invites, people, reach
+from care import calls, invites, people, reach
 from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
@@ -328,9 +328,15 @@ async def send_notice(request: web.Request) -> web.Response:
 
 
 async def quota(request: web.Request) -> web.Response:
+    """LINE's month and, where calls are placed, the calls' month beside it: both cost."""
     found = await quota_forecast(request, fresh=True)
     unlimited = services_of(request).settings.unlimited_messages
-    return await _page(request, "quota.html", {"forecast": found, "unlimited_plan": unlimited})
+    call_budget = None
+    if services_of(request).settings.calls:
+        async with services_of(request).unit_of_work() as work:
+            call_budget = await calls.budget(work)
+    context = {"forecast": found, "unlimited_plan": unlimited, "calls": call_budget}
+    return await _page(request, "quota.html", context)
 
 
 async def audit_log(request: web.Request) -> web.Response:

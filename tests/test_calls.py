@@ -4,6 +4,7 @@ call nobody reports on, the month's budget, and Twilio's webhooks checked and ta
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -12,7 +13,16 @@ from aiohttp.test_utils import TestServer
 
 from care.protocol import Stage, stage_of
 from tests.conftest import Bot
-from tests.drivers import ALERT, member_of, ok_data, run_to, tokyo, watched_resident
+from tests.drivers import (
+    ALERT,
+    add_admin,
+    login,
+    member_of,
+    ok_data,
+    run_to,
+    tokyo,
+    watched_resident,
+)
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.wording import JA, said, t
 
@@ -208,6 +218,37 @@ async def test_past_the_months_budget_the_alert_goes_without_a_call(
     async with bot.repos() as repos:
         work_budget = await repos.calls.placed_since(tokyo(11, 1, 0))
     assert work_budget == 1
+    # The console shows the calls' month beside LINE's, and that the budget is spent.
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert re.search(r'id="calls-used">1<', page) and re.search(r'id="calls-limit">1<', page)
+    assert t("admin.quota.calls_spent", limit=1) in page
+
+
+async def test_the_console_forecasts_the_months_calls_at_their_pace(
+    bot: Bot, twilio: FakeTwilio
+) -> None:
+    resident, _ = await resident_who_takes_calls(bot)
+    await to_the_call(bot)  # one call by 25 November, 12:00
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/quota")).text()
+    # 1 call in 24.5 days of a 30-day month: 1 by its end, inside the budget of 5.
+    assert re.search(r'id="calls-forecast">1<', page)
+    assert 'id="calls-warning"' not in page
+    async with bot.repos() as repos:  # four more calls on the month's first day
+        for _ in range(4):
+            await repos.outbox.add(
+                kind="push",
+                channel="voice",
+                recipients=[NUMBER],
+                tellings=[],
+                purpose="call",
+                now=tokyo(11, 1, 10),
+            )
+    page = await (await bot.client.get("/admin/quota")).text()
+    assert t("admin.quota.calls_spent", limit=5) in page
 
 
 async def test_twilio_failing_is_tried_again_and_a_refused_number_still_alerts(

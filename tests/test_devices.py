@@ -66,6 +66,9 @@ async def test_a_ping_answers_her_waiting_check_in_as_she_chose(bot: Bot) -> Non
     _, card = await son_page.call("GET", f"/liff/api/members/{member_id}")
     assert card["member"]["last_activity"] == me["member"]["last_activity"]
     assert "devices" not in card["member"] and "calls" not in card["member"]
+    # In the chat too: the team's member list shows her son the last movement.
+    await bot.tap_action(son, "team_members", t=1)
+    assert me["member"]["last_activity"] in bot.line.reply_texts()[-1]
 
 
 async def test_during_an_alert_a_ping_is_a_sign_of_life_never_safety(bot: Bot) -> None:

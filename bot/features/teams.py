@@ -9,7 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext, PersonContext
 from bot.features.invites import invite_messages, one_invitation
 from bot.router import Router, action, from_person, text_of
-from care import invites, reassurance, sharing, teams
+from care import devices, invites, reassurance, sharing, teams
 from care.notify import display_name
 from care.teams import TEAM_NAME_MAX, clean_team_name
 from ground import messages
@@ -259,15 +259,15 @@ async def list_members(ctx: PersonContext) -> None:
         for user in users:
             current = await work.repos.rounds.open_round(user.id)
             state = current.state.value if current else "none"
-            lines.append(
-                ctx.t(
-                    "team.user_line",
-                    name=display_name(ctx.locale, user),
-                    member_id=user.id,
-                    last_ok=ctx.locale.when(user.last_ok_at),
-                    state=ctx.t(f"status.round.{state}"),
-                )
+            line = ctx.t(
+                "team.user_line",
+                name=display_name(ctx.locale, user),
+                member_id=user.id,
+                last_ok=ctx.locale.when(user.last_ok_at),
+                state=ctx.t(f"status.round.{state}"),
             )
+            movement = devices.last_movement(ctx.locale, user)
+            lines.append(f"{line}\n{movement}" if movement else line)
     quick: list[messages.QuickItem] = []
     if role is Role.USER:
         lines = [ctx.t("team.manager_line", name=display_name(ctx.locale, m)) for m in managers]
