@@ -11,7 +11,7 @@ from aiohttp import web
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import desk, partners, report
+from care import by_phone, desk, devices, partners, report
 from care.errors import Refused
 
 CLOSED_SHOWN = timedelta(days=7)
@@ -103,30 +103,66 @@ async def case_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
-async def person_page(request: web.Request) -> web.Response:
+async def person_page(request: web.Request, linked_url: str | None = None) -> web.Response:
     staff = session_of(request).admin.name
+    locale = admin_locale(request)
     try:
         async with services_of(request).unit_of_work() as work:
             card = await desk.person_card(work, _int(request.match_info["member_id"]), staff)
+            linked = await work.repos.devices.of_member(card.member.id)
     except Refused:
         raise web.HTTPNotFound(text="no such person") from None
     context = {
         "card": card,
-        "schedule": admin_locale(request).schedule,
+        "schedule": locale.schedule,
         "outcome_label": outcome_label(request),
+        "movement": devices.last_movement(locale, card.member),
+        "devices": linked,
+        "calls": services_of(request).settings.calls,
+        "phone_only": by_phone.phone_only(card.member),
+        "linked_url": linked_url,
     }
     return await _page(request, "person.html", context)
 
 
-async def person_note(request: web.Request) -> web.Response:
+PERSON_ACTIONS = ("note", "calls", "link_device", "revoke_device")
+
+
+async def person_action(request: web.Request) -> web.Response:
+    """A note on the person; or, for them and with their consent, their calls and devices."""
     member_id = _int(request.match_info["member_id"])
     form = await request.post()
+    action = str(form.get("action", "note"))
+    if action not in PERSON_ACTIONS:
+        raise web.HTTPBadRequest(text="unknown action")
     staff = session_of(request).admin.name
+    linked = None
     try:
         async with services_of(request).unit_of_work() as work:
-            await desk.note_person(work, member_id, staff, str(form.get("note", "")))
+            if action == "calls":
+                before = form.get("call_before_alert") == "on"
+                number = str(form.get("call_number", ""))
+                await by_phone.set_calls_for(work, member_id, staff, number, before)
+            elif action == "link_device":
+                linked = await by_phone.link_device_for(
+                    work,
+                    member_id,
+                    staff,
+                    str(form.get("label", "")),
+                    form.get("counts_as_ok") == "on",
+                    form.get("consented") == "on",
+                )
+            elif action == "revoke_device":
+                device = _int(form.get("device_id"))
+                await by_phone.revoke_device_for(work, member_id, staff, device)
+            else:
+                await desk.note_person(work, member_id, staff, str(form.get("note", "")))
     except Refused as refused:
         raise _refused(request, refused) from None
+    if linked is not None:
+        # The URL is its secret: shown on this answer once, never kept to be shown again.
+        public_url = services_of(request).settings.public_url or ""
+        return await person_page(request, linked.url(public_url))
     raise web.HTTPSeeOther(f"/admin/people/{member_id}")
 
 
@@ -136,4 +172,4 @@ def add_routes(console: web.Application) -> None:
     add("GET", "/desk/{case_id}", case_page)
     add("POST", "/desk/{case_id}", case_action)
     add("GET", "/people/{member_id}", person_page)
-    add("POST", "/people/{member_id}", person_note)
+    add("POST", "/people/{member_id}", person_action)

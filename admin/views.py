@@ -15,7 +15,7 @@ from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import calls, invites, people, reach
+from care import by_phone, calls, invites, people, reach
 from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
@@ -182,6 +182,12 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         "states": states,
         "checkins": lambda state: people.describe_checkins(locale, state),
         "schedule": locale.schedule,
+        "calls": services_of(request).settings.calls,
+        "phone_only": by_phone.phone_only,
+        "languages": [
+            (language, services_of(request).i18n.get(language).t("language.name"))
+            for language in services_of(request).i18n.languages
+        ],
     }
 
 
@@ -205,11 +211,13 @@ TEAM_ACTIONS = (
     "desk_watch_off",
     "set_turn",
     "set_turn_minutes",
+    "register_by_phone",
 )
 
 
 async def team_action(request: web.Request) -> web.Response:
-    """Add or remove a manager by 会員ID, or rotate an invite code."""
+    """Add or remove a manager by 会員ID, rotate an invite code, or register a person who is
+    watched by phone alone (then shown their card)."""
     team_id = _int(request.match_info["team_id"])
     form = await request.post()
     action, member_id = str(form.get("action", "")), _int(form.get("member_id"))
@@ -226,6 +234,18 @@ async def team_action(request: web.Request) -> web.Response:
                 await team_service.set_desk_watched(work, found, action == "desk_watch_on")
             elif action == "set_turn":
                 await team_service.set_turn(work, found, member_id, _int(form.get("turn")))
+            elif action == "register_by_phone":
+                staff = session_of(request).admin.name
+                person = await by_phone.register(
+                    work,
+                    found,
+                    str(form.get("name", "")),
+                    str(form.get("phone", "")),
+                    str(form.get("language", "ja")),
+                    staff,
+                    form.get("consented") == "on",
+                )
+                member_id = person.id
             elif action == "set_turn_minutes":
                 minutes = _int(form.get("minutes")) if form.get("minutes") else None
                 await team_service.set_turn_minutes(work, found, minutes)
@@ -234,6 +254,8 @@ async def team_action(request: web.Request) -> web.Response:
     except Refused as refused:
         raise _refused(request, refused) from None
     await audit(request, f"team_{action}", f"team {found.id} member {member_id or ''}")
+    if action == "register_by_phone":
+        raise web.HTTPSeeOther(f"/admin/people/{member_id}")
     raise web.HTTPSeeOther(f"/admin/teams/{found.id}")
 
 

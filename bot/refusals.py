@@ -36,6 +36,8 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.INVALID_PHONE: "postback.invalid",
     Refusal.NO_CALLS: "postback.invalid",
     Refusal.INVALID_DEVICE: "postback.invalid",
+    Refusal.INVALID_PERSON_NAME: "postback.invalid",
+    Refusal.NO_CONSENT: "postback.invalid",
     Refusal.NO_SUCH_DEVICE: "postback.invalid",
     Refusal.NO_DESK: "postback.invalid",
     Refusal.INVALID_TURN: "postback.invalid",

@@ -111,18 +111,34 @@ async def call_first(work: UnitOfWork, member: Member, checkin: CheckinRound) ->
 
 
 def call_telling(work: UnitOfWork, member: Member, checkin: CheckinRound) -> Telling:
+    return _telling(work, member, "call.no_key", r=checkin.id)
+
+
+async def checkin_call(
+    work: UnitOfWork, member_id: int, slot_at: datetime, resend: bool
+) -> Telling:
+    """The check-in of a person watched by phone alone: the same question, whose keys name
+    them and the slot (the round is opened in the same transaction, after this is written)."""
+    member = await work.repos.members.get(member_id)
+    assert member is not None
+    work.services.metrics.calls.labels("checkin").inc()
+    closing = "call.no_key" if resend else "call.no_key_later"
+    return _telling(work, member, closing, t=int(slot_at.timestamp()))
+
+
+def _telling(work: UnitOfWork, member: Member, closing: str, **about: int) -> Telling:
     locale = work.locale(member.language)
     codec = work.services.postbacks
     choices = tuple(
         Choice(
             value,
             locale.t(f"checkin.{value}_button"),
-            codec.encode("call", m=member.id, r=checkin.id, v=value),
+            codec.encode("call", m=member.id, v=value, **about),
         )
         for value in ANSWERS
     )
     question = locale.t("call.question", name=display_name(locale, member))
-    return Telling(Form.CALL, locale.language, question, locale.t("call.no_key"), choices=choices)
+    return Telling(Form.CALL, locale.language, question, locale.t(closing), choices=choices)
 
 
 async def ended(work: UnitOfWork, round_id: int) -> bool:

@@ -20,6 +20,7 @@ from care.notify import Reachable, address_of, tell_managers_about
 from care.protocol import Event, Stage, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
+from ground.channels import VOICE
 from ground.i18n import Locale
 from ground.telling import Choice, Telling
 from storage.models import CheckinRound, DueMember, Member, RoundState
@@ -180,6 +181,9 @@ class _Addressee(Reachable, Protocol):
     @property
     def language(self) -> str: ...
 
+    @property
+    def member_id(self) -> int: ...
+
 
 Addressee = TypeVar("Addressee", bound=_Addressee)
 
@@ -200,7 +204,22 @@ async def _write_checkins(
         channel, address = address_of(services, person)
         groups[(slot_at, languages[person.language], channel)].append((person, address))
     written = []
+    purpose = "resend" if resend else "checkin"
     for (slot_at, language, channel), people in groups.items():
+        if channel == VOICE:
+            # A call says the person's name, and its keys name them: a row each.
+            for person, address in people:
+                call = await calls.checkin_call(work, person.member_id, slot_at, resend)
+                outbox_id = await work.repos.outbox.add(
+                    kind="push",
+                    channel=channel,
+                    recipients=[address],
+                    tellings=[call],
+                    purpose=purpose,
+                    now=work.now,
+                )
+                written.append((outbox_id, slot_at, [person]))
+            continue
         telling = checkin_message(work, slot_at, language, resend)
         batch = services.channels[channel].batch_limit
         for start in range(0, len(people), batch):
@@ -210,7 +229,7 @@ async def _write_checkins(
                 channel=channel,
                 recipients=[address for _, address in chunk],
                 tellings=[telling],
-                purpose="resend" if resend else "checkin",
+                purpose=purpose,
                 now=work.now,
             )
             written.append((outbox_id, slot_at, [person for person, _ in chunk]))

@@ -23,6 +23,7 @@ from care.ladder import Step
 from care.notify import display_name, notify_managers, tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
+from ground.channels import NOT_ON_LINE
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.desk import DeskCase, DeskStep, PersonNote
@@ -359,20 +360,22 @@ class PersonCard:
 CARD_RECENT = timedelta(days=60)
 
 
-async def _person(work: UnitOfWork, member_id: int | None) -> tuple[Member, list[DeskCase]]:
-    """The person, if the desk has a reason to know them: a case of theirs, or a team it
-    watches. Everyone else stays their managers' alone."""
+async def known_person(work: UnitOfWork, member_id: int | None) -> tuple[Member, list[DeskCase]]:
+    """The person, if the desk has a reason to know them: a case of theirs, a team it
+    watches, or its own registration of them (watched by phone alone). Everyone else stays
+    their managers' alone."""
     member = await work.repos.members.get(member_id) if member_id else None
     if member is None:
         raise Refused(Refusal.NO_SUCH_PERSON)
     cases = await work.repos.desk.cases_of(member.id)
-    if not cases and not await watches(work, member):
+    registered_by_desk = member.line_user_id.startswith(NOT_ON_LINE)
+    if not cases and not registered_by_desk and not await watches(work, member):
         raise Refused(Refusal.NO_SUCH_PERSON)
     return member, cases
 
 
 async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> PersonCard:
-    member, cases = await _person(work, member_id)
+    member, cases = await known_person(work, member_id)
     await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
     managers = await work.repos.teams.managers_watching(member.id)
     shown = await sharing.shown_to_the_desk(work, member, managers)
@@ -389,7 +392,7 @@ async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> Pe
 
 async def note_person(work: UnitOfWork, member_id: int | None, staff: str, note: str) -> None:
     """A note on the person that outlasts the case (how to speak with them, who holds a key)."""
-    member, _ = await _person(work, member_id)
+    member, _ = await known_person(work, member_id)
     if await work.repos.members.has_withdrawn(member.id):
         raise Refused(Refusal.NO_SUCH_PERSON)  # 退会 deleted what was kept on them
     text = _required_note(note)

@@ -39,6 +39,8 @@ class Refusal(StrEnum):
     NO_SUCH_VISIT = "no_such_visit"  # a visit id that does not exist
     INVALID_PHONE = "invalid_phone"  # a number a call cannot ring
     NO_CALLS = "no_calls"  # the deployment places no calls (Twilio is not set)
+    NO_CONSENT = "no_consent"  # staff acting for a person without recording their consent
+    INVALID_PERSON_NAME = "invalid_person_name"  # a name the desk typed, empty or too long
     INVALID_DEVICE = "invalid_device"  # a device's name empty, too long or with control chars
     NO_SUCH_DEVICE = "no_such_device"  # a device unknown, or revoked
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)

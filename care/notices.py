@@ -10,7 +10,7 @@ from care import budget
 from care.notify import address_of
 from care.reach import GroupSizes
 from care.services import Services, UnitOfWork
-from ground.channels import LINE
+from ground.channels import LINE, can_say
 from ground.telling import Telling
 from storage.repositories import Repositories
 
@@ -99,6 +99,8 @@ async def _team_members(
         for member in await repos.teams.members_of(team_id):
             if member.active:
                 channel, address = address_of(services, member)
+                if not can_say(channel, []):
+                    continue  # by phone alone: a notice is not a call
                 seen.setdefault(channel, {}).setdefault(address, None)
     return {channel: list(addresses) for channel, addresses in seen.items()}
 

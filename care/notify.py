@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from care.services import Services, UnitOfWork
-from ground.channels import LINE
+from ground.channels import LINE, can_say
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.models import Member, Role, Team
@@ -53,6 +53,8 @@ async def push_to(
     """Tellings to one person (`about` another, for whom 退会 clears them), recorded in the
     outbox for their channel (sent after the unit of work commits)."""
     channel, address = address_of(work.services, member)
+    if not can_say(channel, content):
+        return
     await work.repos.outbox.add(
         kind="push",
         channel=channel,

@@ -311,15 +311,16 @@ async def answer(
 
 
 async def answer_on_call(
-    work: UnitOfWork, member_id: int, round_id: int, value: str
+    work: UnitOfWork, member_id: int, value: str, round_id: int | None, slot: int | None
 ) -> tuple[Member, Answer | None]:
     """A key pressed on a call (care.calls): the same answer as the LINE button, on the round
-    the call was about while it is open (None: that round is over, and nothing is done)."""
+    the call was about (named, or its check-in's slot) while it is open (None: that round is
+    over, and nothing is done)."""
     member = await work.repos.members.get(member_id)
     if member is None:
         raise Refused(Refusal.NOT_FOUND)
     checkin = await work.repos.rounds.open_round(member.id)
-    if checkin is None or checkin.id != round_id:
+    if checkin is None or (checkin.id != round_id and int(checkin.slot_at.timestamp()) != slot):
         return member, None
     work.services.metrics.calls.labels(f"key_{value}").inc()
     return member, await answer(work, member, Event(value))

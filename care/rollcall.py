@@ -18,6 +18,7 @@ from care.notices import Audience
 from care.notify import address_of, display_name, notify_managers
 from care.reach import GroupSizes
 from care.services import Services, UnitOfWork
+from ground.channels import can_say
 from ground.i18n import Locale
 from ground.telling import Choice, Telling
 from storage.models import ChatGroup, Member, Role
@@ -206,6 +207,8 @@ async def _ask(
     by_row: dict[tuple[str, str], list[str]] = defaultdict(list)
     for person in people:
         channel, address = address_of(services, person)
+        if not can_say(channel, []):
+            continue  # by phone alone: unasked, so counted among those not heard from
         by_row[(work.locale(person.language).language, channel)].append(address)
     for (language, channel), addresses in by_row.items():
         message = question(services, work.locale(language), roll_call_id, again)

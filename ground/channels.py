@@ -14,11 +14,22 @@ from typing import Any, Protocol
 
 from ground import messages
 from ground.i18n import I18n
-from ground.line_api import MULTICAST_LIMIT, LineApi, SendResult
-from ground.telling import Telling
+from ground.line_api import MULTICAST_LIMIT, LineApi, Outcome, SendResult
+from ground.telling import Form, Telling
 
 LINE = "line"
 VOICE = "voice"  # a phone call (ground.voice)
+# The line_user_id of a person watched by phone alone (registered by the desk): never a LINE
+# id (LINE's begin with U), and never put in a LINE request, where one bad id would fail a
+# whole multicast.
+NOT_ON_LINE = "tel:"
+
+
+def can_say(channel: str, tellings: Sequence[Telling]) -> bool:
+    """A call can only ask its question with keys: a phone-only person is not rung to have a
+    notice or a team's news read to her (each call costs, and startles). Other channels
+    render every form."""
+    return channel != VOICE or any(telling.form is Form.CALL for telling in tellings)
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,11 @@ class LineChannel:
 
     async def send(self, parcel: Parcel) -> SendResult:
         content = self.render(parcel)
+        addresses = [a for a in parcel.addresses if not a.startswith(NOT_ON_LINE)]
+        if parcel.kind != "broadcast" and not addresses:
+            return SendResult(Outcome.REJECTED, "nobody on LINE: watched by phone alone")
         if parcel.kind == "multicast":
-            return await self._line.multicast(list(parcel.addresses), content, parcel.retry_key)
+            return await self._line.multicast(addresses, content, parcel.retry_key)
         if parcel.kind == "broadcast":
             return await self._line.broadcast(content, parcel.retry_key)
-        return await self._line.push(parcel.addresses[0], content, parcel.retry_key)
+        return await self._line.push(addresses[0], content, parcel.retry_key)

@@ -68,6 +68,8 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.INVALID_PHONE: (400, "invalid_phone"),
     Refusal.NO_CALLS: (409, "no_calls"),
     Refusal.INVALID_DEVICE: (400, "invalid_device"),
+    Refusal.INVALID_PERSON_NAME: (400, "invalid_person_name"),
+    Refusal.NO_CONSENT: (400, "no_consent"),
     Refusal.NO_SUCH_DEVICE: (404, "not_found"),
 }
 

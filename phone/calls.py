@@ -52,7 +52,11 @@ def _call_token(services: Services, data: str | None) -> Postback:
     postback = services.postbacks.decode(data or "")
     if postback is None or postback.action != "call":
         raise web.HTTPBadRequest(text="not a call of ours")
-    if postback.integer("m") is None or postback.integer("r") is None:
+    # A call names the person, and the round (before an alert) or the slot (a check-in).
+    if postback.integer("m") is None or (postback.integer("r"), postback.integer("t")) == (
+        None,
+        None,
+    ):
         raise web.HTTPBadRequest(text="not a call of ours")
     return postback
 
@@ -82,8 +86,9 @@ async def key_pressed(request: web.Request) -> web.Response:
             language = member.language if member else None
             return _twiml(voice.spoken(work.locale(language).t("call.thanks_ok"), language or ""))
         try:
+            round_id, slot = postback.integer("r"), postback.integer("t")
             member, answered = await people.answer_on_call(
-                work, postback.integer("m") or 0, postback.integer("r") or 0, value
+                work, postback.integer("m") or 0, value, round_id, slot
             )
         except Refused as refused:
             raise web.HTTPNotFound() from refused
@@ -109,9 +114,13 @@ async def call_status(request: web.Request) -> web.Response:
         if not await work.repos.calls.take_event(form["CallSid"], f"status:{status}", work.now):
             return web.Response(status=204)
         keyed = await work.repos.calls.taken(form["CallSid"], "answer")
-        if status in UNANSWERED or machine or (status == "completed" and not keyed):
+        round_id = postback.integer("r")
+        # A check-in's call (no round named) settles nothing: its ladder keeps its own time.
+        if round_id is not None and (
+            status in UNANSWERED or machine or (status == "completed" and not keyed)
+        ):
             # Nobody pressed a key: the managers are told now, not after the patience.
-            settled = await calls.ended(work, postback.integer("r") or 0)
+            settled = await calls.ended(work, round_id)
     if settled:
         services.sweeps.ring()
     return web.Response(status=204)

@@ -20,7 +20,7 @@ class CallRepository:
         await self._conn.execute(
             "UPDATE members SET call_number = ?, call_before_alert = ?, call_consented_by = ?"
             " WHERE id = ?",
-            (number, int(before_alert), by if before_alert else None, member_id),
+            (number, int(before_alert), by if before_alert or number else None, member_id),
         )
 
     async def placed(self, round_id: int, at: datetime, until: datetime, outbox_id: int) -> None:
@@ -58,9 +58,10 @@ class CallRepository:
         return row is not None
 
     async def placed_since(self, since: datetime) -> int:
-        """Calls recorded since the moment (the month's start): what the budget counts."""
+        """Calls recorded since the moment (the month's start): what the budget counts, the
+        check-ins of people watched by phone alone as much as the calls before an alert."""
         row = await self._conn.fetch_one(
-            "SELECT COUNT(*) FROM outbox WHERE purpose = ? AND created_at >= ?",
-            (CALL_PURPOSE, to_db(since)),
+            "SELECT COUNT(*) FROM outbox WHERE channel = 'voice' AND created_at >= ?",
+            (to_db(since),),
         )
         return int(row[0]) if row else 0

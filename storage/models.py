@@ -124,11 +124,16 @@ class DueMember(NamedTuple):
     channel: str = "line"
     channel_address: str | None = None
 
+    @property
+    def member_id(self) -> int:
+        return self.id
+
 
 class AwaitingMessage(NamedTuple):
     """A round whose check-in (or re-send) is not yet in the outbox, and who gets it."""
 
     round_id: int
+    member_id: int
     slot_at: datetime
     line_user_id: str
     language: str

@@ -78,14 +78,15 @@ class RoundRepository:
             else "r.state = 'open' AND r.checkin_outbox_id IS NULL"
         )
         rows = await self._conn.fetch_all(
-            "SELECT r.id, r.slot_at, m.line_user_id, m.language, m.channel, m.channel_address"
+            "SELECT r.id, r.member_id, r.slot_at, m.line_user_id, m.language, m.channel,"
+            " m.channel_address"
             " FROM checkin_rounds r"
             f" JOIN members m ON m.id = r.member_id WHERE {where}"
             " ORDER BY r.slot_at, m.language, r.id LIMIT ?",
             (limit,),
         )
         return [
-            AwaitingMessage(row[0], from_db_cached(row[1]), row[2], row[3], row[4], row[5])
+            AwaitingMessage(row[0], row[1], from_db_cached(row[2]), row[3], row[4], row[5], row[6])
             for row in rows
         ]
 

@@ -27,6 +27,7 @@ from storage.repositories import Repositories
 from tests import line_webhook as hook
 from tests import wording
 from tests.fake_line import Call, FakeLine, message_text, postbacks_in
+from tests.fake_twilio import FakeTwilio
 from tests.postgres import MISSING, PostgresServer, start_server
 
 # The SDK's session trusts proxy variables; the fake LINE is on loopback.
@@ -284,3 +285,15 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     yield running
     await running.stop()
     assert running.platform.schema_errors == []
+
+
+@pytest.fixture
+async def twilio(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> AsyncIterator[FakeTwilio]:
+    """A stand-in Twilio on loopback; at the end, no call it would have refused."""
+    fake = FakeTwilio()
+    server = await aiohttp_server(fake.make_app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    assert fake.errors == [], "calls Twilio would refuse:\n" + "\n".join(fake.errors)

@@ -5,11 +5,10 @@ call nobody reports on, the month's budget, and Twilio's webhooks checked and ta
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from care.protocol import Stage, stage_of
 from tests.conftest import Bot
@@ -27,17 +26,6 @@ from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.wording import JA, said, t
 
 NUMBER = "+819012345678"
-
-
-@pytest.fixture
-async def twilio(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    server = await aiohttp_server(fake.make_app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    yield fake
-    assert fake.errors == [], "calls Twilio would refuse:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture

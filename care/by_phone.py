@@ -1,0 +1,114 @@
+"""People watched by phone alone: a resident with a landline and no LINE, registered by the
+desk's staff from a paper form (her consent is on that form, and the staff who typed it is
+audited). Her check-in and its re-send are calls whose keys are the LINE buttons' answers
+(care.calls); her family and the desk join her team by its invite code, on LINE, as for
+anyone else, and are alerted as for anyone else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+from care import calls, checkins, desk, devices
+from care.errors import Refusal, Refused
+from care.notify import tell_team
+from care.schedule import Schedule
+from care.services import UnitOfWork
+from ground.channels import NOT_ON_LINE, VOICE
+from storage.models import Member, Role, Team
+
+NAME_LIMIT = 30
+
+
+def phone_only(member: Member) -> bool:
+    return member.line_user_id.startswith(NOT_ON_LINE)
+
+
+def _name(text: str) -> str:
+    name = " ".join(unicodedata.normalize("NFKC", text or "").split())
+    if not 1 <= len(name) <= NAME_LIMIT or any(
+        unicodedata.category(char).startswith("C") for char in name
+    ):
+        raise Refused(Refusal.INVALID_PERSON_NAME, limit=NAME_LIMIT)
+    return name
+
+
+async def register(
+    work: UnitOfWork,
+    team: Team,
+    name: str,
+    number: str,
+    language: str,
+    staff: str,
+    consented: bool,
+) -> Member:
+    """A person the desk registers from a paper form, in `team` as its user, called at the
+    team's default schedule from its next hour. Refused where no calls can be placed, and
+    without the form's record that she agreed."""
+    if VOICE not in work.services.channels:
+        raise Refused(Refusal.NO_CALLS)
+    if not consented:
+        raise Refused(Refusal.NO_CONSENT)
+    clean = _name(name)
+    dialled = calls.e164(number)
+    if dialled is None:
+        raise Refused(Refusal.INVALID_PHONE)
+    language = work.locale(language).language
+    member, _ = await work.repos.members.register(
+        NOT_ON_LINE + secrets.token_hex(16), clean, language, work.now
+    )
+    await work.repos.members.set_channel(member.id, VOICE, dialled)
+    # Her number is kept as her call number too; a call before the alert would only repeat
+    # the re-send's call, so it is not switched on.
+    await calls.set_consent(work, member, dialled, False, staff)
+    await work.repos.teams.add_member(team.id, member.id, Role.USER, work.now)
+    schedule = Schedule(team.default_interval_days, team.default_hour)
+    await checkins.start_schedule(work, member, schedule)
+    registered = await work.repos.members.get(member.id)
+    assert registered is not None
+    await tell_team(work, team, registered, Role.USER, "invite.joined_notice")
+    return registered
+
+
+async def set_calls_for(
+    work: UnitOfWork, member_id: int | None, staff: str, number: str, before_alert: bool
+) -> Member:
+    """Staff set a person's call number and consent for them (from what the person said):
+    a person the desk knows. For someone watched by phone alone the number is where every
+    check-in rings, so it cannot be taken away."""
+    member, _ = await desk.known_person(work, member_id)
+    if phone_only(member) and not number.strip():
+        raise Refused(Refusal.INVALID_PHONE)
+    dialled = await calls.set_consent(work, member, number, before_alert, staff)
+    if phone_only(member) and dialled is not None:
+        await work.repos.members.set_channel(member.id, VOICE, dialled)
+    await work.repos.admin.audit(staff, "desk_calls_set", f"会員ID {member.id}", work.now)
+    return member
+
+
+async def link_device_for(
+    work: UnitOfWork,
+    member_id: int | None,
+    staff: str,
+    label: str,
+    counts_as_ok: bool,
+    consented: bool,
+) -> devices.Linked:
+    """Staff link a device for a person who agreed to it (the form records that they did)."""
+    member, _ = await desk.known_person(work, member_id)
+    if not consented:
+        raise Refused(Refusal.NO_CONSENT)
+    linked = await devices.link(work, member, label, counts_as_ok)
+    what = f"会員ID {member.id} device {linked.device_id}"
+    await work.repos.admin.audit(staff, "desk_device_linked", what, work.now)
+    return linked
+
+
+async def revoke_device_for(
+    work: UnitOfWork, member_id: int | None, staff: str, device_id: int | None
+) -> None:
+    member, _ = await desk.known_person(work, member_id)
+    await devices.revoke(work, member, device_id or 0)
+    what = f"会員ID {member.id} device {device_id}"
+    await work.repos.admin.audit(staff, "desk_device_revoked", what, work.now)
