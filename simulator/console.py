@@ -54,7 +54,8 @@ class Console:
         async with self._session.post(self._base + "/login", data=data) as response:
             response.raise_for_status()
 
-    async def post(self, path: str, data: list[tuple[str, str]]) -> None:
+    async def post(self, path: str, data: list[tuple[str, str]]) -> str:
+        """Submit a form. -> where the console sends the browser next."""
         assert self._session is not None
         token = await self._token("/partners")
         async with self._session.post(
@@ -62,6 +63,7 @@ class Console:
         ) as response:
             if response.status >= 400:
                 raise RuntimeError(f"{path}: {response.status} {await response.text()}")
+            return response.headers.get("Location", "")
 
     async def open_cases(self) -> list[int]:
         assert self._session is not None

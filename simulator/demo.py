@@ -30,7 +30,7 @@ from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, Tile, definitio
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from server.app import create_app
-from simulator import console, quake
+from simulator import console, quake, telephone
 from simulator import tour as tours
 from simulator import web as simulator_web
 from simulator.city import ASKS_GARBAGE_DAY, CitySystem
@@ -74,6 +74,12 @@ def demo_settings(port: int, database: Path) -> Settings:
         menus="tab",
         city_menu_alias=CITY_MENU_ALIAS,
         unlimited_messages=True,
+        # The landline: calls go to a stand-in Twilio on the stand-in's server, and ring in
+        # the simulator's handset.
+        twilio_account_sid=telephone.ACCOUNT_SID,
+        twilio_auth_token=telephone.AUTH_TOKEN,
+        twilio_from=telephone.FROM,
+        twilio_api_base_url=line,
     )
 
 
@@ -160,6 +166,9 @@ class Demo:
 
         sim_app = simulator_web.make_app(self.platform, simulator, play, earthquake)
         jma.add_routes(sim_app)
+        phones = telephone.TwilioStandIn()
+        phones.add_routes(sim_app)
+        simulator.attach_telephone(phones)
         self.city = CitySystem(DEMO_SECRET, line_url=f"http://{HOST}:{self.settings.port + 1}")
         self.city.add_routes(sim_app, CITY_PATH)
         menu, picture = city_menu(self.locale, self.settings)

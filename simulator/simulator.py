@@ -16,15 +16,18 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+from defusedxml import ElementTree
 
 from ground.clock import FakeClock
 from simulator import webhooks
 from simulator.platform import Call, LinePlatform
 from simulator.qr import read_qr
+from simulator.telephone import PlacedCall, TwilioStandIn
 
 log = logging.getLogger("mimamori.simulator")
 
 TOKEN_LIFETIME = timedelta(days=400)  # the demo's clock may run far ahead
+DEVICE_LABEL = "玄関のセンサー"
 
 
 @dataclass
@@ -43,6 +46,29 @@ class GroupChat:
     gid: str
     members: list[str] = field(default_factory=list)
     bot_in: bool = False
+
+
+@dataclass
+class Ring:
+    """A call to a landline, as its handset shows it: what the bot's voice says, and what the
+    person did (pressed a key, or let it ring)."""
+
+    sid: str
+    number: str
+    at: str
+    spoken: list[str]
+    heard: list[str] = field(default_factory=list)  # what the voice said after a key
+    ended: str = ""  # "", or how it ended (completed, no-answer)
+
+
+class _BotDoor:
+    """The bot's URL, as the stand-in Twilio posts to it by path."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self._session, self._base = session, base
+
+    def post(self, path: str, *, data: Any, headers: dict[str, str]) -> Any:
+        return self._session.post(self._base + path, data=data, headers=headers)
 
 
 @dataclass
@@ -136,6 +162,69 @@ class Simulator:
         self.switched_menus: dict[str, str] = {}  # uid -> the menu a tab switched to
         self._session: aiohttp.ClientSession | None = None
         platform.listeners.append(self._delivered)
+        self.telephone: TwilioStandIn | None = None
+        self.rings: list[Ring] = []
+        self.devices: dict[str, str] = {}  # person key -> the path their device pings
+
+    def attach_telephone(self, telephone: TwilioStandIn) -> None:
+        """Landlines: the calls the bot places through the stand-in Twilio ring here."""
+        self.telephone = telephone
+        telephone.listeners.append(self._rang)
+
+    def _rang(self, call: PlacedCall) -> None:
+        self.rings.append(Ring(call.sid, call.to, self._stamp(), call.spoken()))
+
+    def _call(self, sid: str) -> tuple[Ring, PlacedCall]:
+        assert self.telephone is not None
+        ring = next(r for r in self.rings if r.sid == sid)
+        return ring, next(c for c in self.telephone.calls if c.sid == sid)
+
+    async def press_key(self, sid: str, digits: str) -> None:
+        """The person picks up and presses a key; the voice answers, and she hangs up."""
+        ring, call = self._call(sid)
+        if ring.ended:
+            return
+        assert self.telephone is not None and self._session is not None
+        door = _BotDoor(self._session, self.bot_url)
+        async with await self.telephone.press(door, call, digits) as response:
+            answer = await response.text()
+        ring.heard = [say.text or "" for say in ElementTree.fromstring(answer).iter("Say")]
+        if response.status == 200 and "<Gather" not in answer:
+            await self.hang_up(sid, "completed")
+
+    async def hang_up(self, sid: str, status: str = "no-answer") -> None:
+        """The call ends: answered and hung up, or rung out with nobody there."""
+        ring, call = self._call(sid)
+        if ring.ended:
+            return
+        assert self.telephone is not None and self._session is not None
+        ring.ended = status
+        door = _BotDoor(self._session, self.bot_url)
+        async with await self.telephone.end(door, call, status):
+            pass
+        await self.settle()
+
+    async def device(self, key: str) -> int:
+        """The person's door sensor: linked on its first use (through My page, as she would
+        with her own token), then each press is a movement. -> the status its ping got."""
+        assert self._session is not None
+        if key not in self.devices:
+            person = self.people[key]
+            token = self.platform.issue_id_token(
+                person.uid, person.name, self._login_channel, TOKEN_LIFETIME
+            )
+            async with self._session.post(
+                f"{self.bot_url}/liff/api/me/devices",
+                json={"label": DEVICE_LABEL, "counts_as_ok": True},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                if response.status != 200:
+                    return response.status
+                self.devices[key] = urlsplit((await response.json())["url"]).path
+        async with self._session.post(self.bot_url + self.devices[key]) as response:
+            status = response.status
+        await self.settle()
+        return status
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
@@ -375,6 +464,8 @@ class Simulator:
                 }
                 for p in self.people.values()
             ],
+            "landline": [vars(ring) for ring in self.rings],
+            "devices": sorted(self.devices),
             "groups": [
                 {
                     "key": g.key,

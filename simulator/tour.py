@@ -21,6 +21,8 @@ log = logging.getLogger("mimamori.tour")
 
 RESIDENT, DAUGHTER, SON, STAFF = "利用者（母）", "長女", "長男", "社協の職員"
 MINSEI = "民生委員"
+# A neighbour of hers with a landline and no LINE: the desk registers him from a paper form.
+LANDLINE_RESIDENT, LANDLINE = "固定電話の利用者", "03-1234-5678"
 NEIGHBOURS = ("近所の方A", "近所の方B", "近所の方C")
 GROUP = "三丁目の仲間"
 
@@ -73,6 +75,7 @@ class Tour:
         self.pace = pace
         self.console = console
         self.start_word = locale.t("shared.start_words").split(",")[0]
+        self.minsei_id = 0  # the 民生委員's 会員ID, once she has one
 
     def chat(self, name: str) -> list[Bubble]:
         return self.sim.logs[self.sim.people[key_of(self.sim, name)].uid]
@@ -94,6 +97,8 @@ class Tour:
         if self.console is not None:
             await self.the_desk(self.console)
         await self.group_round()
+        if self.console is not None:
+            await self.landline(self.console)
         log.info("the tour is over")
 
     async def team_and_invites(self) -> None:
@@ -156,7 +161,7 @@ class Tour:
         await sim.say(key_of(sim, MINSEI), self.start_word)  # for her 会員ID
         greeting = self.t("shared.greeting", member_id=MARK)
         bubble = next(b for b in self.chat(MINSEI) if b.sender == "bot")
-        member_id = member_id_in(bubble.text, greeting)
+        member_id = self.minsei_id = member_id_in(bubble.text, greeting)
         await console.sign_in()
         await console.post(
             "/partners",
@@ -179,6 +184,39 @@ class Tour:
         await sim.advance(timedelta(minutes=20))
         await self.tap(MINSEI, self.t("visit.seen_button"))
         await self.tap(MINSEI, self.t("visit.outcome.asleep"))
+
+    async def landline(self, console: Console) -> None:
+        """A man who has no LINE and would never tap it: the desk registers him from his
+        paper form in the 民生委員's area team, and his landline rings at check-in time. He
+        is out the first day; the next day's call he answers with 1, and nobody is alarmed."""
+        sim = self.sim
+        await console.sign_in()
+        team = await console.post(
+            "/teams", [("name", "三丁目の見守り"), ("interval_days", "1"), ("hour", "9")]
+        )
+        team_path = team.removeprefix("/admin")
+        await console.post(
+            team_path, [("action", "add_manager"), ("member_id", str(self.minsei_id))]
+        )
+        await console.post(
+            team_path,
+            [
+                ("action", "register_by_phone"),
+                ("name", LANDLINE_RESIDENT),
+                ("phone", LANDLINE),
+                ("language", "ja"),
+                ("consented", "on"),
+            ],
+        )
+        await sim.settle()
+        await self.pause()
+        await sim.advance_to_next_due()  # his phone rings: he is out
+        await self.pause()
+        await sim.hang_up(sim.rings[-1].sid, "no-answer")
+        await sim.advance(timedelta(days=1))  # it rings again: he answers, and presses 1
+        await self.pause()
+        await sim.press_key(sim.rings[-1].sid, "1")
+        await self.pause()
 
     async def group_round(self) -> None:
         sim = self.sim

@@ -42,6 +42,7 @@ def make_app(
     app.router.add_post("/api/groups", add_group)
     app.router.add_post("/api/groups/{key}/{act}", group_act)
     app.router.add_post("/api/clock", clock)
+    app.router.add_post("/api/calls/{sid}/{act}", call_act)
     app.router.add_post("/api/tour", start_tour)
     app.router.add_get("/mypage/{key}", my_page)
     return app
@@ -115,6 +116,8 @@ async def person_act(request: web.Request) -> web.Response:
         found = await simulator.scan(str(body.get("image", "")))
         answer["text"] = simulator.opened_link(found) if found else None
         answer["read"] = found
+    elif act == "device":
+        answer["status"] = await simulator.device(key)
     elif act == "open":
         link = str(body.get("uri", ""))
         answer["text"] = simulator.opened_link(link)
@@ -184,3 +187,22 @@ _TOURS: set[asyncio.Task[None]] = set()
 
 async def my_page(request: web.Request) -> web.Response:
     raise web.HTTPFound(request.app[SIMULATOR].my_page(_person(request)))
+
+
+async def call_act(request: web.Request) -> web.Response:
+    """The landline's handset: a key pressed (1, 2, 3), or the call let ring out."""
+    simulator = request.app[SIMULATOR]
+    sid, act = request.match_info["sid"], request.match_info["act"]
+    if not any(ring.sid == sid for ring in simulator.rings):
+        raise web.HTTPNotFound(text="no such call")
+    body = await _body(request)
+    if act == "press":
+        digits = str(body.get("digits", ""))
+        if digits not in ("1", "2", "3"):
+            raise web.HTTPBadRequest(text="a key is 1, 2 or 3")
+        await simulator.press_key(sid, digits)
+    elif act == "ignore":
+        await simulator.hang_up(sid, "no-answer")
+    else:
+        raise web.HTTPNotFound(text="no such act")
+    return web.json_response({"ok": True})

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import ClientSession
@@ -13,7 +14,17 @@ from aiohttp import ClientSession
 from simulator.city import GARBAGE_DAY_ANSWER
 from simulator.console import Console
 from simulator.demo import Demo
-from simulator.tour import DAUGHTER, GROUP, MINSEI, NEIGHBOURS, RESIDENT, SON, Tour, key_of
+from simulator.tour import (
+    DAUGHTER,
+    GROUP,
+    LANDLINE_RESIDENT,
+    MINSEI,
+    NEIGHBOURS,
+    RESIDENT,
+    SON,
+    Tour,
+    key_of,
+)
 from tests.conftest import free_port_pair
 from tests.wording import said, says
 
@@ -63,10 +74,21 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
     assert said(group, "group.ok", locale, name=NEIGHBOURS[0])
     assert said(group, "group.answer_unwell", locale, name=NEIGHBOURS[1])
-    (report,) = said(group, "group.report_head", locale)
+    report = said(group, "group.report_head", locale)[0]  # the round the tour played
     assert locale.t("group.report_line", name=NEIGHBOURS[2]) in report
     assert NEIGHBOURS[0] not in report
     assert demo.simulator.groups["g1"].name == GROUP
+    # A man with only a landline: rung at check-in time (out), rung again, answered with 1.
+    out, answered = demo.simulator.rings
+    question = locale.t("call.question", name=LANDLINE_RESIDENT)
+    assert out.spoken[0] == answered.spoken[0] == question
+    assert out.ended == "no-answer" and answered.ended == "completed"
+    assert answered.heard == [locale.t("call.thanks_ok")]
+    assert not any(
+        LANDLINE_RESIDENT in text
+        for text in texts(demo, MINSEI)[-3:]
+        if locale.t("alert.title") in text
+    ), "nobody alarmed"
 
 
 async def test_the_phones_page_and_its_api(demo: Demo) -> None:
@@ -121,6 +143,27 @@ async def test_the_phones_page_and_its_api(demo: Demo) -> None:
         async with session.post(demo.url + "api/clock", json={"advance": "1y"}) as response:
             assert response.status == 400
         async with session.post(demo.url + "api/people/nobody/follow", json={}) as response:
+            assert response.status == 404
+        # The 機器 button: before she agreed to My page's terms, her device cannot be linked;
+        # after, the first press links it and each press is a movement.
+        async with session.post(demo.url + f"api/people/{key}/device", json={}) as response:
+            assert (await response.json())["status"] == 403
+        assert demo.simulator is not None
+        person = demo.simulator.people[key]
+        token = demo.platform.issue_id_token(
+            person.uid, person.name, demo.settings.login_channel_id or "", timedelta(days=1)
+        )
+        async with session.post(
+            f"http://127.0.0.1:{demo.settings.port}/liff/api/terms",
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
+            assert response.status == 200
+        async with session.post(demo.url + f"api/people/{key}/device", json={}) as response:
+            assert (await response.json())["status"] == 204
+        async with session.get(demo.url + "api/state") as response:
+            assert key in (await response.json())["devices"]
+        async with session.post(demo.url + "api/calls/CAnone/press", json={}) as response:
             assert response.status == 404
 
 

@@ -143,6 +143,9 @@
           var image = latestQr(person.key);
           if (image) scan(person.key, image);
         } }),
+      el("button", { text: "機器", "data-device": person.key,
+        title: "玄関のセンサーが動きを知らせる（はじめはマイページの API で機器をつなぐ）",
+        onclick: function () { act(person.key, "device"); } }),
       el("a", { href: "/mypage/" + person.key, target: "_blank", text: "マイページ" }));
     var log = el("div", { "class": "log" });
     person.chat.forEach(function (message) { log.append(bubble(message, person.key, null, {})); });
@@ -195,6 +198,34 @@
       quickReplies(group.chat, speakers[group.key], group.key), compose(group.key, group.key));
   }
 
+  // The landline: each call the bot placed, what its voice says, and the handset's keys.
+  function landlinePane(rings) {
+    var log = el("div", { "class": "log" });
+    rings.forEach(function (ring) {
+      var box = el("div", { "class": "bubble bot ring", "data-call": ring.sid },
+        el("small", { text: ring.at + " ☎ " + ring.number }),
+        el("p", { text: ring.spoken.length ? ring.spoken[0] : "" }));
+      ring.heard.forEach(function (words) { box.append(el("p", { "class": "heard", text: words })); });
+      if (ring.ended) {
+        box.append(el("small", { text: ring.ended === "completed" ? "通話終了" : "出ませんでした" }));
+      } else {
+        var keypad = el("div", { "class": "keypad" });
+        ["1", "2", "3"].forEach(function (digit) {
+          keypad.append(el("button", { text: digit, "data-key": digit, onclick: function () {
+            post("/api/calls/" + ring.sid + "/press", { digits: digit });
+          } }));
+        });
+        keypad.append(el("button", { text: "出ない", onclick: function () {
+          post("/api/calls/" + ring.sid + "/ignore");
+        } }));
+        box.append(keypad);
+      }
+      log.append(box);
+    });
+    return el("section", { "class": "pane landline", "data-landline": "1" },
+      el("div", { "class": "pane-head" }, el("h2", { text: "☎ 固定電話" })), log);
+  }
+
   var lastState = null;
 
   function render(state) {
@@ -211,6 +242,7 @@
     panes.replaceChildren();
     state.people.forEach(function (person) { panes.append(personPane(person)); });
     state.groups.forEach(function (group) { panes.append(groupPane(group, state.people)); });
+    if (state.landline.length) panes.append(landlinePane(state.landline));
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var log = pane.querySelector(".log");
       var key = pane.dataset.person || pane.dataset.group;
