@@ -6,13 +6,16 @@ desk also sets calls and devices for a person, with their consent, on the person
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 
 from care.protocol import Stage, stage_of
-from ground.channels import NOT_ON_LINE
+from ground.channels import LINE, NOT_ON_LINE, Parcel
+from ground.line_api import Outcome
+from ground.telling import Telling
 from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import (
@@ -278,3 +281,20 @@ async def test_the_desk_sets_a_call_before_the_alert_for_a_line_user(
     await run_to(bot, tokyo(11, 25, 12))
     assert len(twilio.to("+819012345678")) == 1
     assert alerts_to(bot, son) == []
+
+
+async def test_a_line_request_never_carries_a_phone_only_placeholder(bot: Bot) -> None:
+    """Were Twilio taken away, her placeholder could fall into a LINE row: the LINE channel
+    drops it, so the others in a multicast still get theirs and LINE never refuses the row."""
+    son = await bot.follow("son")
+    line = bot.services.channels[LINE]
+    hello = Telling.sentence("ja", "hello")
+    sent = await line.send(
+        Parcel("multicast", [NOT_ON_LINE + "ab12", son], [hello], str(uuid.uuid4()))
+    )
+    assert sent.outcome is Outcome.DELIVERED
+    (multicast,) = bot.line.multicasts
+    assert multicast.body["to"] == [son]
+    alone = await line.send(Parcel("push", [NOT_ON_LINE + "ab12"], [hello], str(uuid.uuid4())))
+    assert alone.outcome is Outcome.REJECTED
+    no_line_request_names_her(bot)
