@@ -28,7 +28,7 @@ from tests.drivers import (
     tokyo,
     watched_resident,
 )
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+from tests.fake_twilio import FakeTwilio, calling_through
 from tests.wording import JA, said, t
 
 LANDLINE = "03-1234-5678"
@@ -37,13 +37,7 @@ DIALLED = "+81312345678"
 
 @pytest.fixture
 async def bot(start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio) -> Bot:
-    return await start_bot(
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM,
-        twilio_api_base_url=twilio.url,
-        call_budget=20,
-    )
+    return await start_bot(**calling_through(twilio, call_budget=20))
 
 
 async def team_with_landline_resident(bot: Bot) -> tuple[int, str]:
@@ -251,14 +245,7 @@ async def test_the_desk_sets_her_calls_and_links_a_device_with_her_consent(
 async def test_the_desk_sets_a_call_before_the_alert_for_a_line_user(
     start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
 ) -> None:
-    bot = await start_bot(
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM,
-        twilio_api_base_url=twilio.url,
-        desk_after=timedelta(hours=1),
-        call_budget=5,
-    )
+    bot = await start_bot(**calling_through(twilio, desk_after=timedelta(hours=1), call_budget=5))
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     await staff_signed_in(bot)
     async with bot.repos() as repos:

@@ -22,7 +22,7 @@ from tests.drivers import (
     tokyo,
     watched_resident,
 )
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+from tests.fake_twilio import FROM, FakeTwilio, calling_through
 from tests.wording import JA, said, t
 
 NUMBER = "+819012345678"
@@ -30,13 +30,7 @@ NUMBER = "+819012345678"
 
 @pytest.fixture
 async def bot(start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio) -> Bot:
-    return await start_bot(
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM,
-        twilio_api_base_url=twilio.url,
-        call_budget=5,
-    )
+    return await start_bot(**calling_through(twilio, call_budget=5))
 
 
 async def resident_who_takes_calls(bot: Bot) -> tuple[str, str]:
@@ -182,13 +176,7 @@ async def test_forged_or_tampered_webhooks_change_nothing(bot: Bot, twilio: Fake
 async def test_past_the_months_budget_the_alert_goes_without_a_call(
     start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
 ) -> None:
-    bot = await start_bot(
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM,
-        twilio_api_base_url=twilio.url,
-        call_budget=1,
-    )
+    bot = await start_bot(**calling_through(twilio, call_budget=1))
     resident, son = await resident_who_takes_calls(bot)
     await to_the_call(bot)
     assert len(twilio.calls) == 1
