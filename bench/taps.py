@@ -22,8 +22,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.cpu import CpuMeter, per_unit_us
 from bench.standins import REPLIES_PER_SECOND, add_database_option, bench_ground
-from tests.rush import ROOT, SECRET, Burst, Server, fire, free_port, ok_tap, seed
+from simulator import webhooks
+from tests.rush import ROOT, SECRET, Burst, Resident, Server, fire, free_port, ok_tap, seed
+
+# Free text from a resident: her words go to her managers (a sign of life, never safety) and
+# she is answered; the second kind of event the 07:00 rush brings.
+FREE_TEXT = "おはようございます。今日は病院に行ってきます"
+
+
+def free_text(resident: Resident, now: datetime) -> dict[str, object]:
+    return webhooks.text(resident.uid, FREE_TEXT, now)
 
 
 async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
@@ -64,17 +74,22 @@ async def main(
     database: str | None,
     instances: int,
     line_latency: float,
+    kind: str = "ok",
 ) -> None:
     async with bench_ground("taps", database, line_latency) as ground:
         line = ground.line
         target: Path | str = ground.database or ground.workdir / "taps.db"
         now = datetime.now(UTC)
         seeded = await seed(target, residents, now)
-        events = [ok_tap(resident, now) for resident in seeded[:taps]]
+        event_of = ok_tap if kind == "ok" else free_text
+        events = [event_of(resident, now) for resident in seeded[:taps]]
 
         process, bare_url = await bare_app()
         try:
+            bare_cpu = CpuMeter([process.pid])
+            bare_cpu.start()
             bare = await fire(bare_url, events, connections, new_connections=new_connections)
+            bare_cpu.stop()
         finally:
             process.terminate()
             await process.wait()
@@ -87,7 +102,9 @@ async def main(
         ]
         for server in servers:
             await server.start()
+        server_cpu = CpuMeter(s.process.pid for s in servers if s.process is not None)
         try:
+            server_cpu.start()
             began = time.perf_counter()
             line.replies_expected = len(events)
             bursts = await asyncio.gather(
@@ -103,6 +120,7 @@ async def main(
             )
             await asyncio.wait_for(line.all_replied.wait(), 120)
             end_to_end = time.perf_counter() - began
+            server_cpu.stop()
         finally:
             for server in servers:
                 await server.stop()
@@ -117,9 +135,17 @@ async def main(
     handled = line.replies / end_to_end
     reuse = "a new connection per request" if new_connections else "connections kept open"
     engine = "SQLite" if isinstance(target, Path) else f"PostgreSQL, {instances} instance(s)"
+    what = "OK taps" if kind == "ok" else "free-text messages"
     print(
-        f"{taps} signed OK taps, {connections} connections ({reuse}), {residents} residents,"
+        f"{taps} signed {what}, {connections} connections ({reuse}), {residents} residents,"
         f" {engine}, LINE answering in {line_latency * 1000:.0f} ms"
+    )
+    bare_us = per_unit_us(bare_cpu.seconds, len(bare.acknowledged))
+    server_us = per_unit_us(server_cpu.seconds, line.replies)
+    print(
+        f"{'CPU per event (headline)':<28}{server_us:>8.0f} µs  mimamori, end to end, every"
+        f" thread of {instances} instance(s); bare aiohttp {bare_us:.0f} µs a request:"
+        f" {server_us / bare_us:.1f} ×"
     )
     print(describe("bare aiohttp (signature only)", bare, taps))
     print(describe("mimamori: acknowledged", burst, taps))
@@ -146,6 +172,9 @@ if __name__ == "__main__":
     add_database_option(parser)
     parser.add_argument("--instances", type=int, default=1, help="mimamori serve processes")
     parser.add_argument(
+        "--kind", choices=("ok", "text"), default="ok", help="OK taps, or free-text messages"
+    )
+    parser.add_argument(
         "--line-latency",
         type=float,
         default=0.0,
@@ -163,5 +192,6 @@ if __name__ == "__main__":
             args.database,
             args.instances,
             args.line_latency / 1000,
+            args.kind,
         )
     )
