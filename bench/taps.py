@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
@@ -34,6 +35,23 @@ FREE_TEXT = "おはようございます。今日は病院に行ってきます"
 
 def free_text(resident: Resident, now: datetime) -> dict[str, object]:
     return webhooks.text(resident.uid, FREE_TEXT, now)
+
+
+async def sample(pid: int, folder: Path, number: int) -> asyncio.subprocess.Process:
+    """py-spy sampling one instance (every thread) until told to stop: where its CPU goes."""
+    return await asyncio.create_subprocess_exec(
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--threads",
+        "--output",
+        str(folder / f"instance-{number}.txt"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
@@ -75,6 +93,7 @@ async def main(
     instances: int,
     line_latency: float,
     kind: str = "ok",
+    profile: Path | None = None,
 ) -> None:
     async with bench_ground("taps", database, line_latency) as ground:
         line = ground.line
@@ -103,6 +122,13 @@ async def main(
         for server in servers:
             await server.start()
         server_cpu = CpuMeter(s.process.pid for s in servers if s.process is not None)
+        if profile:
+            os.makedirs(profile, exist_ok=True)
+        spies = (
+            [await sample(pid, profile, n) for n, pid in enumerate(server_cpu.pids)]
+            if (profile)
+            else []
+        )
         try:
             server_cpu.start()
             began = time.perf_counter()
@@ -122,6 +148,9 @@ async def main(
             end_to_end = time.perf_counter() - began
             server_cpu.stop()
         finally:
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             for server in servers:
                 await server.stop()
     burst = Burst(
@@ -175,6 +204,11 @@ if __name__ == "__main__":
         "--kind", choices=("ok", "text"), default="ok", help="OK taps, or free-text messages"
     )
     parser.add_argument(
+        "--profile",
+        type=Path,
+        help="a folder for py-spy's samples of each instance (collapsed stacks)",
+    )
+    parser.add_argument(
         "--line-latency",
         type=float,
         default=0.0,
@@ -193,5 +227,6 @@ if __name__ == "__main__":
             args.instances,
             args.line_latency / 1000,
             args.kind,
+            args.profile,
         )
     )
