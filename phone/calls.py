@@ -53,10 +53,8 @@ def _call_token(services: Services, data: str | None) -> Postback:
     if postback is None or postback.action != "call":
         raise web.HTTPBadRequest(text="not a call of ours")
     # A call names the person, and the round (before an alert) or the slot (a check-in).
-    if postback.integer("m") is None or (postback.integer("r"), postback.integer("t")) == (
-        None,
-        None,
-    ):
+    about = postback.integer("r") is not None or postback.integer("t") is not None
+    if postback.integer("m") is None or not about:
         raise web.HTTPBadRequest(text="not a call of ours")
     return postback
 
