@@ -13,6 +13,7 @@ from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
 from care import by_phone, desk, devices, partners, report
 from care.errors import Refused
+from care.notify import phone_only
 
 CLOSED_SHOWN = timedelta(days=7)
 
@@ -119,7 +120,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "movement": devices.last_movement(locale, card.member),
         "devices": linked,
         "calls": services_of(request).settings.calls,
-        "phone_only": by_phone.phone_only(card.member),
+        "phone_only": phone_only(card.member),
         "linked_url": linked_url,
     }
     return await _page(request, "person.html", context)

@@ -19,6 +19,7 @@ from care import by_phone, calls, invites, people, reach
 from care import teams as team_service
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
+from care.notify import phone_only
 from care.schedule import INTERVALS, Schedule
 from ground.identifiers import row_id
 from storage.models import PERSONAL_FIELDS, Role
@@ -183,7 +184,7 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         "checkins": lambda state: people.describe_checkins(locale, state),
         "schedule": locale.schedule,
         "calls": services_of(request).settings.calls,
-        "phone_only": by_phone.phone_only,
+        "phone_only": phone_only,
         "languages": [
             (language, services_of(request).i18n.get(language).t("language.name"))
             for language in services_of(request).i18n.languages

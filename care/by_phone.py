@@ -8,30 +8,17 @@ anyone else, and are alerted as for anyone else.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 
 from care import calls, checkins, desk, devices
 from care.errors import Refusal, Refused
-from care.notify import tell_team
+from care.notify import phone_only, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
+from care.teams import clean_name
 from ground.channels import NOT_ON_LINE, VOICE
 from storage.models import Member, Role, Team
 
 NAME_LIMIT = 30
-
-
-def phone_only(member: Member) -> bool:
-    return member.line_user_id.startswith(NOT_ON_LINE)
-
-
-def _name(text: str) -> str:
-    name = " ".join(unicodedata.normalize("NFKC", text or "").split())
-    if not 1 <= len(name) <= NAME_LIMIT or any(
-        unicodedata.category(char).startswith("C") for char in name
-    ):
-        raise Refused(Refusal.INVALID_PERSON_NAME, limit=NAME_LIMIT)
-    return name
 
 
 async def register(
@@ -50,7 +37,9 @@ async def register(
         raise Refused(Refusal.NO_CALLS)
     if not consented:
         raise Refused(Refusal.NO_CONSENT)
-    clean = _name(name)
+    clean = clean_name(name or "", NAME_LIMIT)
+    if clean is None:
+        raise Refused(Refusal.INVALID_PERSON_NAME, limit=NAME_LIMIT)
     dialled = calls.e164(number)
     if dialled is None:
         raise Refused(Refusal.INVALID_PHONE)

@@ -22,6 +22,7 @@ from care.notify import display_name
 from care.protocol import Event, Stage, decide, stage_of
 from care.services import Services, UnitOfWork
 from ground.channels import VOICE
+from ground.settings import E164
 from ground.telling import Choice, Form, Telling
 from storage.calls import CALL_PURPOSE
 from storage.models import CheckinRound, Member
@@ -40,7 +41,7 @@ def e164(text: str) -> str | None:
     already written with its country code stays. None when it is not a phone number."""
     digits = unicodedata.normalize("NFKC", text).strip()
     digits = re.sub(r"[\s\-()ー‐−]", "", digits)
-    if re.fullmatch(r"\+[1-9][0-9]{6,14}", digits):
+    if E164.fullmatch(digits):
         return digits
     if _JAPANESE_NUMBER.fullmatch(digits):
         return "+81" + digits[1:]

@@ -206,24 +206,15 @@ async def _write_checkins(
     written = []
     purpose = "resend" if resend else "checkin"
     for (slot_at, language, channel), people in groups.items():
-        if channel == VOICE:
-            # A call says the person's name, and its keys name them: a row each.
-            for person, address in people:
-                call = await calls.checkin_call(work, person.member_id, slot_at, resend)
-                outbox_id = await work.repos.outbox.add(
-                    kind="push",
-                    channel=channel,
-                    recipients=[address],
-                    tellings=[call],
-                    purpose=purpose,
-                    now=work.now,
-                )
-                written.append((outbox_id, slot_at, [person]))
-            continue
-        telling = checkin_message(work, slot_at, language, resend)
+        # A call says the person's name and its keys name them (the voice channel takes one
+        # address a row); every other channel gets the slot's one telling.
+        shared = None if channel == VOICE else checkin_message(work, slot_at, language, resend)
         batch = services.channels[channel].batch_limit
         for start in range(0, len(people), batch):
             chunk = people[start : start + batch]
+            telling = shared or await calls.checkin_call(
+                work, chunk[0][0].member_id, slot_at, resend
+            )
             outbox_id = await work.repos.outbox.add(
                 kind="multicast" if len(chunk) > 1 else "push",
                 channel=channel,

@@ -20,10 +20,9 @@ from care import sharing
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
-from care.notify import display_name, notify_managers, tell_managers_about
+from care.notify import display_name, notify_managers, phone_only, tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
-from ground.channels import NOT_ON_LINE
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.desk import DeskCase, DeskStep, PersonNote
@@ -368,8 +367,7 @@ async def known_person(work: UnitOfWork, member_id: int | None) -> tuple[Member,
     if member is None:
         raise Refused(Refusal.NO_SUCH_PERSON)
     cases = await work.repos.desk.cases_of(member.id)
-    registered_by_desk = member.line_user_id.startswith(NOT_ON_LINE)
-    if not cases and not registered_by_desk and not await watches(work, member):
+    if not cases and not phone_only(member) and not await watches(work, member):
         raise Refused(Refusal.NO_SUCH_PERSON)
     return member, cases
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from care.services import Services, UnitOfWork
-from ground.channels import LINE, can_say
+from ground.channels import LINE, NOT_ON_LINE, can_say
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.models import Member, Role, Team
@@ -36,6 +36,11 @@ def address_of(services: Services, person: Reachable) -> tuple[str, str]:
     if person.channel != LINE and person.channel_address and person.channel in services.channels:
         return person.channel, person.channel_address
     return LINE, person.line_user_id
+
+
+def phone_only(member: Member) -> bool:
+    """Watched by phone alone (registered by the desk): no LINE to reach them through."""
+    return member.line_user_id.startswith(NOT_ON_LINE)
 
 
 def display_name(locale: Locale, member: Member) -> str:

@@ -19,8 +19,14 @@ DEFAULT_TEAM_SCHEDULE = Schedule(interval_days=1, hour=9)
 
 def clean_team_name(text: str) -> str | None:
     """The name as it will be shown (NFKC, single spaces), or None when it cannot be one."""
+    return clean_name(text, TEAM_NAME_MAX)
+
+
+def clean_name(text: str, limit: int) -> str | None:
+    """A name typed into a form, as it will be shown and said (NFKC, single spaces); None when
+    empty, longer than `limit` or holding control characters."""
     name = " ".join(unicodedata.normalize("NFKC", text).split())
-    if not 1 <= len(name) <= TEAM_NAME_MAX:
+    if not 1 <= len(name) <= limit:
         return None
     if any(unicodedata.category(char).startswith("C") for char in name):
         return None

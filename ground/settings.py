@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# A phone number as Twilio dials it (E.164): the number calls come from, and those they ring.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 LINE_API_DEFAULT = "https://api.line.me"
 TWILIO_API_DEFAULT = "https://api.twilio.com"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
@@ -180,7 +182,7 @@ def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
     for name, value in zip(names, values, strict=True):
         if not value:
             raise SettingsError(name, "set with the other TWILIO_ settings, or none of them")
-    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", values[2]):
+    if not E164.fullmatch(values[2]):
         raise SettingsError("TWILIO_FROM", f"expected a number such as +815012345678: {values[2]}")
     return {
         "twilio_account_sid": values[0],
