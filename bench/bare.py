@@ -33,5 +33,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret", required=True)
+    parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args()
-    web.run_app(make_app(args.secret), host="127.0.0.1", port=args.port, print=None)
+    loop = None
+    if args.uvloop:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(make_app(args.secret), host="127.0.0.1", port=args.port, print=None, loop=loop)

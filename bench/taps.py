@@ -47,6 +47,7 @@ async def sample(pid: int, folder: Path, number: int) -> asyncio.subprocess.Proc
         "--format",
         "raw",
         "--threads",
+        *os.environ.get("PYSPY_EXTRA", "").split(),
         "--output",
         str(folder / f"instance-{number}.txt"),
         stdout=asyncio.subprocess.DEVNULL,

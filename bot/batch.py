@@ -19,6 +19,7 @@ from linebot.v3.webhooks import Event, PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.features.follow import first_steps
+from bot.hot_events import read_hot
 from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.replies import Reply
@@ -27,7 +28,7 @@ from bot.shared_account import Known, Owner, chat_of, our_words, owner
 from care import people
 from care.errors import Refused
 from care.services import Services, UnitOfWork
-from ground import messages
+from ground import json_codec, messages
 from ground.rich_menu import TAB_BACK
 from storage.models import Member
 from storage.webhook_events import Arrival
@@ -277,11 +278,12 @@ def from_source_user(event: Event) -> bool:
 
 def parse(event_id: str, payload: str) -> Event | None:
     """The SDK's event, or None for an event of a type it does not know (LINE adds types)
-    or one that does not match LINE's schema: such events are logged and skipped."""
+    or one that does not match LINE's schema: such events are logged and skipped. The rush's
+    two kinds are read without the SDK's validation where their shape allows (`hot_events`)."""
     raw: Any = None
     try:
-        raw = json.loads(payload)
-        return Event.from_dict(raw)
+        raw = json_codec.read(payload)
+        return read_hot(raw) or Event.from_dict(raw)
     except Exception as error:
         # The event id and type only: its text holds user ids and what people wrote.
         kind = raw.get("type") if isinstance(raw, dict) else None

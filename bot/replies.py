@@ -10,7 +10,6 @@ got through, its clearing did not) is refused the second time, never shown twice
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from care.services import Services
+from ground import json_codec
 from ground.line_api import Outcome
 from ground.messages import Message
 
@@ -46,16 +46,16 @@ class Reply:
 
     def kept(self) -> str:
         """As kept with the event until sent."""
-        return json.dumps(self.messages, ensure_ascii=False)
+        return json_codec.written(self.messages)
 
     @classmethod
     def orphan(cls, event_id: str, payload: str, kept: str) -> Reply | None:
         """A kept reply another instance (or this one, before a restart) left unsent."""
         try:
-            event: Any = json.loads(payload)
+            event: Any = json_codec.read(payload)
             token = event["replyToken"]
             chat = _chat_of(event.get("source") or {})
-            return cls(event_id, chat, token, json.loads(kept), orphaned=True)
+            return cls(event_id, chat, token, json_codec.read(kept), orphaned=True)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 

@@ -10,7 +10,6 @@ being handled.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from typing import Any
@@ -22,6 +21,7 @@ from linebot.v3.webhook import WebhookParser
 from bot.dispatch import DISPATCHER
 from bot.forwarding import FORWARDER
 from care.services import SERVICES, Services
+from ground import json_codec
 from storage.database import to_db
 from storage.webhook_events import Arrival
 
@@ -96,7 +96,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def _storable(raw: Any) -> str:
     """An event as stored. JSON may spell a lone surrogate (\\ud800) that no database can
     hold as text; it becomes U+FFFD, so that one event cannot sink the batch it came with."""
-    return _LONE_SURROGATE.sub("\ufffd", json.dumps(raw, ensure_ascii=False))
+    return _LONE_SURROGATE.sub("\ufffd", json_codec.written(raw))
 
 
 def _timestamp(raw: Any) -> int:
@@ -127,7 +127,7 @@ async def callback(request: web.Request) -> web.Response:
     except InvalidSignatureError:
         return _refuse(400, "invalid signature")
     try:
-        payload = json.loads(text)
+        payload = json_codec.read(text)
         raw_events = payload["events"]
         if not isinstance(raw_events, list):
             raise TypeError("events is not a list")

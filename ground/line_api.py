@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -132,15 +132,23 @@ class LineApi:
         fails (the tests) instead of being logged (`ground.transactions`)."""
         # The SDK's session trusts the environment, so aiohttp looks ~/.netrc up, in a thread,
         # before every request: at the 07:00 rush that cost a third of the server's time per
-        # OK tap (bench/taps.py). A session of our own on the SDK's connection pool does not;
-        # a proxy from the environment still applies (see `configuration`).
+        # OK tap (bench/taps.py). Sessions of our own on the SDK's connection pool do not; a
+        # proxy from the environment still applies (see `configuration`).
         rest = client.rest_client
         self._sdk_session = rest.pool_manager
+        self._strict = strict
+        # The SDK's typed calls (profiles, names, quota) are watched by a trace hook; the sends
+        # (`_call`) look themselves: a trace on every reply cost a tenth of the reply's CPU.
         guard = aiohttp.TraceConfig()
         guard.on_request_start.append(self._outside_transactions)
-        self._strict = strict
         rest.pool_manager = aiohttp.ClientSession(
             connector=self._sdk_session.connector, connector_owner=False, trace_configs=[guard]
+        )
+        self._session = aiohttp.ClientSession(
+            connector=self._sdk_session.connector,
+            connector_owner=False,
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS),
+            skip_auto_headers=("User-Agent",),
         )
         self._api = AsyncMessagingApi(client)
         self._multicast_rate = RateLimiter(MULTICAST_PER_SECOND / share)
@@ -154,6 +162,10 @@ class LineApi:
         self._host = configuration.host.rstrip("/")
         self._access_token = configuration.access_token
         self._proxy = configuration.proxy
+        self._headers = {
+            "Authorization": f"Bearer {configuration.access_token}",
+            "User-Agent": client.user_agent,
+        }
         # LINE's own host sends images to api-data.line.me; a stand-in takes them itself.
         self._data_host = (
             "https://api-data.line.me" if self._host == "https://api.line.me" else self._host
@@ -186,14 +198,18 @@ class LineApi:
     async def _outside_transactions(
         self, session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestStartParams
     ) -> None:
+        self._look_outside_transactions(params.method, params.url.path)
+
+    def _look_outside_transactions(self, method: str, path: str) -> None:
         if not INSIDE_TRANSACTION.get():
             return
         if self._strict:
-            raise LineCallInTransaction(f"{params.method} {params.url.path} inside a transaction")
-        log.warning("LINE called inside a transaction: %s %s", params.method, params.url.path)
+            raise LineCallInTransaction(f"{method} {path} inside a transaction")
+        log.warning("LINE called inside a transaction: %s %s", method, path)
 
     async def close(self) -> None:
         """Close the SDK's own session (it owns the connection pool)."""
+        await self._session.close()
         await self._sdk_session.close()
 
     async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
@@ -216,23 +232,13 @@ class LineApi:
         return await self._send(self._post("/v2/bot/message/broadcast", body, retry_key))
 
     def _post(self, path: str, body: dict[str, Any], retry_key: str | None = None) -> Any:
-        """A send through the SDK's client with the JSON as it is. The SDK's request models
-        validate and re-serialise every message and recipient: at the 07:00 rush that was
-        about half of the server's time per OK tap's reply, and a third of a 100,000-person
-        wave's (bench/). LINE checks the request (so does the tests' stand-in, against LINE's
-        OpenAPI file) and refuses a bad one with a 400 that the outbox records."""
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if retry_key is not None:
-            headers["X-Line-Retry-Key"] = retry_key
-        return self._api.api_client.call_api(
-            path,
-            "POST",
-            header_params=headers,
-            body=body,
-            response_types_map={},
-            auth_settings=["Bearer"],
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
-        )
+        """A send, on the SDK's connection pool, with the JSON as it is. The SDK's request
+        models validate and re-serialise every message and recipient, and its client sanitises
+        the body again: at the 07:00 rush that was about half of the server's CPU per OK tap's
+        reply, and a third of a 100,000-person wave's (bench/). LINE checks the request (so
+        does the tests' stand-in, against LINE's OpenAPI file) and refuses a bad one with a
+        400 that the outbox records."""
+        return self._call("POST", path, body, retry_key=retry_key, answer=False)
 
     async def quota(self) -> Quota | None:
         """This month's message quota (None: no limit) and what has been used of it."""
@@ -388,28 +394,33 @@ class LineApi:
         *,
         host: str | None = None,
         content_type: str = "application/json",
+        retry_key: str | None = None,
+        answer: bool = True,
     ) -> Any:
-        """A call outside the SDK's typed API: the JSON answer, or ApiException."""
-        session = self._api.api_client.rest_client.pool_manager
-        headers = {"Authorization": f"Bearer {self._access_token}"}
+        """A call outside the SDK's typed API: the JSON answer (`answer`), or ApiException."""
+        self._look_outside_transactions(method, path)
+        headers = dict(self._headers)
         data: Any = None
         if isinstance(body, bytes):
             headers["Content-Type"] = content_type
             data = body
         elif body is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(body)
-        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+            data = orjson.dumps(body)
+        if retry_key is not None:
+            headers["X-Line-Retry-Key"] = retry_key
         url = f"{host or self._host}{path}"
-        async with session.request(
-            method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
+        async with self._session.request(
+            method, url, data=data, headers=headers, proxy=self._proxy
         ) as response:
-            text = await response.text()
+            text = await response.read()
             if response.status >= 300:
                 failed = ApiException(status=response.status, reason=response.reason)
-                failed.body = text
+                failed.body = text.decode("utf-8", errors="replace")
                 raise failed
-            return json.loads(text) if text.strip() else {}
+            if not answer:
+                return None
+            return orjson.loads(text) if text.strip() else {}
 
     # --- the setup check (`mimamori check`): answers as they are, failures raised ----------
 
