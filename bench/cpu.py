@@ -11,13 +11,17 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system time the process has used so far, all its threads (Linux's /proc)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) seconds the process has used so far, all its threads (Linux's /proc)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     # The command name may hold spaces: the fields after it are counted from its ")".
     fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time the process has used so far, all its threads."""
+    return sum(cpu_times(pid))
 
 
 class CpuMeter:
@@ -25,14 +29,17 @@ class CpuMeter:
 
     def __init__(self, pids: Iterable[int]) -> None:
         self.pids = list(pids)
-        self._began: dict[int, float] = {}
+        self._began: dict[int, tuple[float, float]] = {}
         self.seconds = 0.0
+        self.system = 0.0  # of which in the kernel (sockets, fsync, waking threads)
 
     def start(self) -> None:
-        self._began = {pid: cpu_seconds(pid) for pid in self.pids}
+        self._began = {pid: cpu_times(pid) for pid in self.pids}
 
     def stop(self) -> float:
-        self.seconds = sum(cpu_seconds(pid) - began for pid, began in self._began.items())
+        ended = {pid: cpu_times(pid) for pid in self._began}
+        self.seconds = sum(sum(ended[pid]) - sum(began) for pid, began in self._began.items())
+        self.system = sum(ended[pid][1] - began[1] for pid, began in self._began.items())
         return self.seconds
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer
@@ -84,7 +84,20 @@ class CountingLine:
         app.router.add_post("/v2/bot/message/reply", self.reply)
         app.router.add_get("/v2/bot/group/{chat}/members/count", self.member_count)
         app.router.add_get("/v2/bot/room/{chat}/members/count", self.member_count)
+        app.router.add_get("/bench/counts", self.counts)
         return app
+
+    async def counts(self, request: web.Request) -> web.Response:
+        """What it took, for a benchmark that runs it as a process of its own (`apart`)."""
+        return web.json_response(
+            {
+                "multicasts": self.multicasts,
+                "recipients": self.recipients,
+                "replies": self.replies,
+                "refused": self.refused,
+                "last_accepted": self.last_accepted,
+            }
+        )
 
     async def reply_taken(self, token: str) -> float:
         """When LINE took the reply with this token (waiting for it)."""
@@ -114,7 +127,7 @@ class CountingLine:
             return refused
         self.multicasts += 1
         self.recipients += len(body["to"]) if isinstance(body["to"], list) else 1
-        self.last_accepted = time.perf_counter()
+        self.last_accepted = time.monotonic()  # one clock for every process
         return web.json_response({})
 
     async def reply(self, request: web.Request) -> web.Response:
@@ -128,6 +141,43 @@ class CountingLine:
         if self.replies >= self.replies_expected:
             self.all_replied.set()
         return web.json_response({"sentMessages": [{"id": "1"}]})
+
+
+@asynccontextmanager
+async def line_apart() -> AsyncIterator[str]:
+    """The stand-in LINE as a process of its own, so that its CPU is not counted with the
+    server's when both would share a process (bench/wave.py); -> its base URL (`counted`
+    asks what it took)."""
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.standins", "--port", str(port)
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"{url}/bench/counts") as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def counted(line_url: str) -> dict[str, float]:
+    """What the stand-in LINE at `line_url` took so far (`CountingLine.counts`)."""
+    async with ClientSession() as session, session.get(f"{line_url}/bench/counts") as answer:
+        return dict(await answer.json())
 
 
 def start_durable_postgres() -> PostgresServer:
@@ -180,3 +230,10 @@ async def bench_ground(
         await runner.cleanup()
         if postgres is not None:
             postgres.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the stand-in LINE, as a process of its own")
+    parser.add_argument("--port", type=int, required=True)
+    arguments = parser.parse_args()
+    web.run_app(CountingLine().app(), host="127.0.0.1", port=arguments.port, print=None)

@@ -177,6 +177,11 @@ async def main(
         f" thread of {instances} instance(s); bare aiohttp {bare_us:.0f} µs a request:"
         f" {server_us / bare_us:.1f} ×"
     )
+    print(
+        f"{'':<28}of which in the kernel: mimamori"
+        f" {per_unit_us(server_cpu.system, line.replies):.0f} µs,"
+        f" bare {per_unit_us(bare_cpu.system, len(bare.acknowledged)):.0f} µs"
+    )
     print(describe("bare aiohttp (signature only)", bare, taps))
     print(describe("mimamori: acknowledged", burst, taps))
     print(f"{'':<28}{rate / bare_rate:>9.0%} of the bare app's rate")

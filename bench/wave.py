@@ -1,8 +1,11 @@
-"""How fast a city's 07:00 wave leaves, and how fast the webhook answers OK taps.
+"""How fast a city's 07:00 wave leaves, what CPU it costs, and how fast the webhook answers OK
+taps.
 
-Runs the real app against a minimal fake LINE on loopback (LINE forbids load tests against
-its platform). Prints its figures beside LINE's own floor for the wave (multicasts at 200 a
-second); asserts nothing about time.
+Runs the real app against a minimal fake LINE on loopback, a process of its own (LINE forbids
+load tests against its platform). Prints the wave's CPU (this process, every thread: the app's
+sweep and its sends) beside a bare sender's in the same run, a loop that only builds and posts
+the same multicasts to the same stand-in (bench/bare_sender.py); and its wall time beside
+LINE's own floor (multicasts at 200 a second). Asserts nothing about time.
 
     .venv/bin/python -m bench.wave --residents 100000 --taps 500
 """
@@ -11,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import resource
 import statistics
+import sys
 import time
+from dataclasses import replace
 
-from aiohttp import ClientSession
+import uvloop
+from aiohttp import ClientSession, web
 
 from bench.inprocess import SECRET, InProcess, in_process, post_event, signed
 from bench.standins import (
@@ -23,6 +30,8 @@ from bench.standins import (
     BenchGround,
     add_database_option,
     bench_ground,
+    counted,
+    line_apart,
 )
 from care.checkins import ok_postback
 from care.schedule import Schedule, first_due
@@ -33,18 +42,20 @@ from storage.database import to_db
 from tests import line_webhook as hook
 
 
-async def main(residents: int, taps: int, database: str | None) -> None:
-    async with bench_ground("wave", database) as ground:
-        await _wave(ground, residents, taps)
+async def main(residents: int, taps: int, database: str | None, loop: str) -> None:
+    async with bench_ground("wave", database) as ground, line_apart() as line_url:
+        await _wave(replace(ground, line_url=line_url), residents, taps, loop)
 
 
-async def _wave(ground: BenchGround, residents: int, taps: int) -> None:
+async def _wave(ground: BenchGround, residents: int, taps: int, loop: str) -> None:
     async with in_process(ground) as bot:
-        await _wave_in(bot, ground, residents, taps)
+        await _wave_in(bot, ground, residents, taps, loop)
 
 
-async def _wave_in(bot: InProcess, ground: BenchGround, residents: int, taps: int) -> None:
-    line, database = ground.line, ground.database
+async def _wave_in(
+    bot: InProcess, ground: BenchGround, residents: int, taps: int, loop: str
+) -> None:
+    database = ground.database
     app, clock = bot.app, bot.clock
     settings = app[SERVICES].settings
     schedule = Schedule(1, 7)
@@ -63,13 +74,17 @@ async def _wave_in(bot: InProcess, ground: BenchGround, residents: int, taps: in
 
     clock.set(due)
     engine = app[ENGINE]
-    hour = time.perf_counter()  # the sweep wakes at 07:00
+    cpu = time.process_time()
+    hour = time.monotonic()  # the sweep wakes at 07:00
     await engine.plan_due()
-    planned = time.perf_counter() - hour
+    planned = time.monotonic() - hour
     await engine.deliver()
     await engine.idle()
-    wave = line.last_accepted - hour
-    floor = line.multicasts / MULTICASTS_PER_SECOND
+    wave_cpu = time.process_time() - cpu
+    line = await counted(ground.line_url)
+    wave = line["last_accepted"] - hour
+    floor = line["multicasts"] / MULTICASTS_PER_SECOND
+    bare = await bare_sender(app, ground, loop)
 
     data = ok_postback(app[SERVICES], due)
     assert PostbackCodec(SECRET).decode(data) is not None
@@ -86,15 +101,23 @@ async def _wave_in(bot: InProcess, ground: BenchGround, residents: int, taps: in
     engine = "PostgreSQL" if database else "SQLite"
     print(f"residents due at 07:00      {residents} (seeded in {seeded:.2f} s), {engine}")
     print(f"all rounds and check-ins recorded {planned:.2f} s after the hour")
+    per_recipient = wave_cpu / residents * 1e6
+    bare_per_recipient = bare["cpu"] / residents * 1e6
     print(
-        f"LINE accepted the last of   {line.multicasts} multicasts ({line.recipients} recipients)"
-        f" {wave:.2f} s after the hour"
+        f"CPU for the wave (headline) {wave_cpu:.2f} s mimamori, every thread"
+        f" ({per_recipient:.1f} µs a resident); a bare sender of the same"
+        f" {bare['multicasts']:.0f} multicasts {bare['cpu']:.2f} s"
+        f" ({bare_per_recipient:.1f} µs a resident): {wave_cpu / bare['cpu']:.1f} ×"
+    )
+    print(
+        f"LINE accepted the last of   {line['multicasts']:.0f} multicasts"
+        f" ({line['recipients']:.0f} recipients) {wave:.2f} s after the hour"
     )
     print(
         f"LINE's floor for them       {floor:.2f} s ({MULTICASTS_PER_SECOND} multicasts a second):"
         f" the wave took {wave / floor:.1f} x the floor"
     )
-    print(f"over LINE's limits (429)    {line.refused} requests")
+    print(f"over LINE's limits (429)    {line['refused']:.0f} requests")
     print(f"peak RSS (this process)     {peak:.0f} MB")
     print(
         f"webhook OK taps             {taps}, answered in p50 "
@@ -103,10 +126,47 @@ async def _wave_in(bot: InProcess, ground: BenchGround, residents: int, taps: in
     )
 
 
+async def bare_sender(app: web.Application, ground: BenchGround, loop: str) -> dict[str, float]:
+    """The wave's multicasts, as the outbox kept them, posted again by bench/bare_sender.py
+    (a process of its own, on the same event loop as this one): its CPU and what LINE took."""
+    async with app[SERVICES].repositories() as repos:
+        sent = await repos.conn.fetch_all(
+            "SELECT recipients, messages, retry_key FROM outbox WHERE state = 'sent' ORDER BY id"
+        )
+    bodies = ground.workdir / "wave-multicasts.jsonl"
+    with bodies.open("w", encoding="utf-8") as out:
+        for recipients, messages, retry_key in sent:
+            body = {"to": json.loads(recipients), "messages": json.loads(messages)}
+            out.write(json.dumps({**body, "retry_key": retry_key}, ensure_ascii=False) + "\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bare_sender",
+        "--line",
+        ground.line_url,
+        "--bodies",
+        str(bodies),
+        *(["--uvloop"] if loop == "uvloop" else []),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    return dict(json.loads(output))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=20000)
     parser.add_argument("--taps", type=int, default=500)
     add_database_option(parser)
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the event loop of the app and of the bare sender (the server's default: uvloop)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.residents, args.taps, args.database))
+    running = main(args.residents, args.taps, args.database, args.loop)
+    if args.loop == "uvloop":
+        uvloop.run(running)
+    else:
+        asyncio.run(running)

@@ -86,7 +86,8 @@ class BatchApplier:
         careful: bool,
     ) -> list[Handled]:
         handled: list[Handled] = []
-        async with self._services.unit_of_work() as work:
+        # Brief: each event reads and writes its person's rows by key.
+        async with self._services.unit_of_work(brief=True) as work:
             if replies_sent:
                 await work.repos.handled.replies_sent(replies_sent)
             # Only the events nobody has taken: not one handled before a crash, nor one LINE

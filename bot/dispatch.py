@@ -31,7 +31,7 @@ log = logging.getLogger("mimamori.dispatch")
 # requests wait to store their events, batches are small, so that LINE's answers (2 s at most)
 # are not held up behind a long one; the replies follow a moment later.
 BATCH = 100
-BATCH_GIVING_WAY = 12
+BATCH_GIVING_WAY = 50
 # An event that fails outside its handlers (the database, say) is kept and tried again; after
 # this many failures in a row it is set aside, logged, so that it cannot block the others.
 ATTEMPTS = 3
@@ -266,7 +266,7 @@ class EventDispatcher:
         """Replies LINE has leave the store: with the next batch, or here when none comes."""
         sent = self._replies.done()
         if sent:
-            async with self._services.unit_of_work() as work:
+            async with self._services.unit_of_work(brief=True) as work:
                 await work.repos.handled.replies_sent(sent)
             self._replies.cleared(sent)
 

@@ -305,7 +305,7 @@ async def answer(
     `care.protocol` says what each does and who hears it."""
     answered = await answers.answer(work, member, event, words, kind)
     # Derived, not read back: an OK tap at the 07:00 rush costs no further queries.
-    after = replace(member, last_ok_at=work.now) if event in LAST_OK else member
+    after = member.with_last_ok(work.now) if event in LAST_OK else member
     today = work.now.astimezone(work.services.timezone).date()
     return Answer(answered, after, checkin_state(after, answered.open_after, today))
 

@@ -110,9 +110,10 @@ class Services:
         return self.i18n.get(language)
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(self, brief: bool = False) -> AsyncIterator[UnitOfWork]:
         """One transaction over the repositories, with the moment it acts at. What it wrote
-        to the outbox is sent once it has committed.
+        to the outbox is sent once it has committed. `brief`: its statements each touch a few
+        rows by key (a batch of webhook events; `Database.transaction`).
 
         It does not nest: code that runs inside one (a chat handler, in the batch's) is handed
         that one and uses it. A second, opened inside, would be a transaction of its own that
@@ -122,7 +123,7 @@ class Services:
             raise NestedUnitOfWork(
                 "a unit of work is open already: use the one handed to you (ctx.work)"
             )
-        async with unit_of_work(self.db) as repos:
+        async with unit_of_work(self.db, brief) as repos:
             work = UnitOfWork(repos, self, self.clock.now())
             token = _CURRENT.set(work)
             try:
@@ -152,10 +153,10 @@ class Services:
         return self.db.instance
 
     @asynccontextmanager
-    async def repositories(self) -> AsyncIterator[Repositories]:
+    async def repositories(self, brief: bool = False) -> AsyncIterator[Repositories]:
         """A unit of work for reads and bookkeeping that no rule of the service governs (the
         console's figures, sessions, the audit log)."""
-        async with self.unit_of_work() as work:
+        async with self.unit_of_work(brief) as work:
             yield work.repos
 
 

@@ -132,9 +132,15 @@ class Database:
     # Whether events land apart from webhook_events (`arrivals`), in a store of their own.
     arrivals_apart = False
 
-    def transaction(self) -> Any:
+    def transaction(self, brief: bool = False) -> Any:
         """`async with db.transaction() as conn:` one transaction (a `Connection`), one writer
-        at a time."""
+        at a time.
+
+        `brief`: its statements each read or write a few rows by key (a batch of webhook
+        events), and on SQLite run on the event loop's thread: a trip to aiosqlite's thread
+        costs several times the CPU of such a statement (bench/taps.py). A statement that may
+        walk a table (a sweep, the console's figures) belongs in an ordinary transaction,
+        where the loop goes on while it runs."""
         raise NotImplementedError
 
     def claims(self) -> Any:
@@ -146,8 +152,8 @@ class Database:
     def arrivals(self) -> Any:
         """Where webhook events land before LINE is answered, never waiting for the writer of
         the service's tables, so a long batch of handling does not hold up the answers to
-        LINE: on PostgreSQL the webhook_events table, in a transaction of its own; on SQLite a
-        file of its own beside the database (one writer per file)."""
+        LINE: on PostgreSQL the webhook_events table, each statement committing as it
+        completes; on SQLite a file of its own beside the database (one writer per file)."""
         return self.claims()
 
     async def lead(self) -> bool:

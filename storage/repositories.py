@@ -66,10 +66,11 @@ _SAVEPOINTS = itertools.count()
 
 
 @asynccontextmanager
-async def unit_of_work(db: Database) -> AsyncIterator[Repositories]:
+async def unit_of_work(db: Database, brief: bool = False) -> AsyncIterator[Repositories]:
     """One transaction: everything done through the yielded repositories commits together.
-    Marked for the LINE client, which refuses to call out while it is open."""
-    async with db.transaction() as conn:
+    Marked for the LINE client, which refuses to call out while it is open. `brief`: see
+    `Database.transaction`."""
+    async with db.transaction(brief) as conn:
         token = INSIDE_TRANSACTION.set(True)
         try:
             yield _over(conn)

@@ -32,27 +32,46 @@ log = logging.getLogger("mimamori.storage")
 
 
 class SqliteConnection(Connection):
+    """A statement goes to aiosqlite's thread, so that the event loop goes on meanwhile; in a
+    brief transaction (`SqliteDatabase.transaction(brief=True)`) it runs on the loop's thread."""
+
     dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.raw = conn
+        self.brief = False
+
+    @property
+    def _here(self) -> sqlite3.Connection:
+        # aiosqlite's own connection, opened with check_same_thread=False for this; only one
+        # unit of work uses it at a time (`Database._turn`), and each of its statements ends
+        # before the next begins, on whichever thread.
+        return self.raw._conn
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
         try:
-            cursor = await self.raw.execute(sql, tuple(params))
+            if self.brief:
+                cursor = self._here.execute(sql, tuple(params))
+            else:
+                cursor = await self.raw.execute(sql, tuple(params))
         except sqlite3.IntegrityError as error:
             raise Conflict(str(error)) from error
         return Written(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
-            await self.raw.executemany(sql, rows)
+            if self.brief:
+                self._here.executemany(sql, rows)
+            else:
+                await self.raw.executemany(sql, rows)
         except sqlite3.IntegrityError as error:
             raise Conflict(str(error)) from error
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        # One trip to the database thread (a cursor takes three).
         try:
+            if self.brief:
+                return self._here.execute(sql, tuple(params)).fetchall()
+            # One trip to the database thread (a cursor takes three).
             return list(await self.raw.execute_fetchall(sql, tuple(params)))
         except sqlite3.IntegrityError as error:
             raise Conflict(str(error)) from error
@@ -79,7 +98,9 @@ class SqliteDatabase(Database):
 
     async def open(self) -> None:
         owner_only(self.path)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # Not bound to aiosqlite's thread: a brief transaction runs its statements on the
+        # loop's (`SqliteConnection`).
+        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = aiosqlite.Row
         # What 退会 deletes is overwritten on disk, not left in free pages.
         await conn.execute("PRAGMA secure_delete = ON")
@@ -120,17 +141,22 @@ class SqliteDatabase(Database):
             yield self._arrivals
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, brief: bool = False) -> AsyncIterator[Connection]:
         if self._conn is None:
             raise RuntimeError("database is not open")
         async with self._turn():
             conn = self._conn
+            # BEGIN IMMEDIATE may wait for another process's lock (busy_timeout), and COMMIT
+            # waits for the disk: both on aiosqlite's thread, whatever the statements between.
             await conn.raw.execute("BEGIN IMMEDIATE")
+            conn.brief = brief
             try:
                 yield conn
             except BaseException:
+                conn.brief = False
                 await conn.raw.execute("ROLLBACK")
                 raise
+            conn.brief = False
             await conn.raw.execute("COMMIT")
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:

@@ -80,6 +80,10 @@ def _same(fast: Event, sdk: Event) -> None:
     assert type(fast) is type(sdk)
     assert type(fast.source) is type(sdk.source)
     assert fast.dict() == sdk.dict()
+    assert list(fast.__dict__) == list(sdk.__dict__)  # each field, in the SDK's order
+    assert fast.__fields_set__ == sdk.__fields_set__
+    if sdk.source is not None:
+        assert fast.source.__fields_set__ == sdk.source.__fields_set__
     assert fast.to_dict() == sdk.to_dict()
     if isinstance(sdk, MessageEvent):
         assert type(fast.message) is type(sdk.message)
