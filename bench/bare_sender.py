@@ -1,12 +1,16 @@
-"""The reference for bench/wave.py: a loop that only builds and posts the same multicasts to
-the stand-in LINE, at LINE's pace (200 a second), and reports the CPU it used doing so.
+"""The references for the benchmarks' sends: a loop that only builds and posts, and reports
+the CPU it used doing so.
 
     python -m bench.bare_sender --line URL --bodies FILE [--uvloop]
+    python -m bench.bare_sender --line URL --replies N [--uvloop]
 
-FILE holds the wave's multicasts as the server sent them (recipients, messages, retry key),
-one JSON object per line; each is built again from Python objects before it is posted, as a
-sender must. Prints one JSON object: CPU seconds (user + system, every thread), multicasts
-accepted, and the wall time from the first post to the last answer.
+With --bodies (bench/wave.py), the wave's multicasts as the server sent them (recipients,
+messages, retry key), one JSON object per line, posted at LINE's pace (200 a second); each is
+built again from Python objects before it is posted, as a sender must. With --replies
+(bench/taps.py), N replies of one text each (what an OK tap is answered with), 32 at a time:
+what answering an event costs any aiohttp program, the floor under mimamori's own reply.
+Prints one JSON object: CPU seconds (user + system, every thread), requests LINE accepted,
+and the wall time from the first post to the last answer.
 """
 
 from __future__ import annotations
@@ -56,20 +60,50 @@ async def send(line_url: str, bodies: list[dict[str, object]]) -> dict[str, floa
         }
 
 
+async def reply(line_url: str, count: int) -> dict[str, float]:
+    url = f"{line_url}/v2/bot/message/reply"
+    accepted = 0
+    text = "ありがとうございます。次の確認は 12月1日(火) 7:00 です。"
+    turns = asyncio.Semaphore(32)
+
+    async def post(session: aiohttp.ClientSession, number: int) -> None:
+        nonlocal accepted
+        headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+        body = {"replyToken": f"bare-{number}", "messages": [{"type": "text", "text": text}]}
+        async with turns, session.post(url, data=orjson.dumps(body), headers=headers) as answer:
+            await answer.read()
+            accepted += answer.status == 200
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+        cpu, began = time.process_time(), time.monotonic()
+        await asyncio.gather(*(post(session, number) for number in range(count)))
+        return {
+            "cpu": time.process_time() - cpu,
+            "replies": accepted,
+            "elapsed": time.monotonic() - began,
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--line", required=True)
-    parser.add_argument("--bodies", type=Path, required=True)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--bodies", type=Path, help="multicasts to post again, one a line")
+    what.add_argument("--replies", type=int, help="how many replies to post")
     parser.add_argument("--uvloop", action="store_true")
     arguments = parser.parse_args()
-    lines = arguments.bodies.read_text("utf-8").splitlines()
-    bodies = [json.loads(line) for line in lines if line]
+    if arguments.bodies:
+        lines = arguments.bodies.read_text("utf-8").splitlines()
+        bodies = [json.loads(line) for line in lines if line]
+        sending = send(arguments.line, bodies)
+    else:
+        sending = reply(arguments.line, arguments.replies)
     if arguments.uvloop:
         import uvloop
 
-        figures = uvloop.run(send(arguments.line, bodies))
+        figures = uvloop.run(sending)
     else:
-        figures = asyncio.run(send(arguments.line, bodies))
+        figures = asyncio.run(sending)
     print(json.dumps(figures))
 
 

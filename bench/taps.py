@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -55,7 +56,7 @@ async def sample(pid: int, folder: Path, number: int) -> asyncio.subprocess.Proc
     )
 
 
-async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
+async def bare_app(loop: str) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -65,6 +66,7 @@ async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
         str(port),
         "--secret",
         SECRET,
+        *(["--uvloop"] if loop == "uvloop" else []),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -72,6 +74,26 @@ async def bare_app() -> tuple[asyncio.subprocess.Process, str]:
     probe = Server(Path("/nonexistent/db"), "", port=port)
     await probe.wait_healthy()
     return process, url
+
+
+async def bare_replies(line_url: str, count: int, loop: str) -> dict[str, float]:
+    """bench/bare_sender.py posting `count` replies to the stand-in LINE: what answering an
+    event costs any aiohttp program (its CPU, measured by itself)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bare_sender",
+        "--line",
+        line_url,
+        "--replies",
+        str(count),
+        *(["--uvloop"] if loop == "uvloop" else []),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    return dict(json.loads(output))
 
 
 def describe(name: str, burst: Burst, taps: int) -> str:
@@ -95,6 +117,7 @@ async def main(
     line_latency: float,
     kind: str = "ok",
     profile: Path | None = None,
+    loop: str = "uvloop",
 ) -> None:
     async with bench_ground("taps", database, line_latency) as ground:
         line = ground.line
@@ -104,7 +127,7 @@ async def main(
         event_of = ok_tap if kind == "ok" else free_text
         events = [event_of(resident, now) for resident in seeded[:taps]]
 
-        process, bare_url = await bare_app()
+        process, bare_url = await bare_app(loop)
         try:
             bare_cpu = CpuMeter([process.pid])
             bare_cpu.start()
@@ -114,8 +137,12 @@ async def main(
             process.terminate()
             await process.wait()
 
+        bare_reply = await bare_replies(ground.line_url, len(events), loop)
+        line.replies = line.refused = 0
+        line.all_replied.clear()
+
         # LINE's limits are the channel's: each instance paces itself to its share.
-        shared = {"MIMAMORI_INSTANCES": str(instances)}
+        shared = {"MIMAMORI_INSTANCES": str(instances), "MIMAMORI_EVENT_LOOP": loop}
         servers = [
             Server(target, ground.line_url, folder=ground.workdir, extra_env=shared)
             for _ in range(instances)
@@ -168,7 +195,7 @@ async def main(
     what = "OK taps" if kind == "ok" else "free-text messages"
     print(
         f"{taps} signed {what}, {connections} connections ({reuse}), {residents} residents,"
-        f" {engine}, LINE answering in {line_latency * 1000:.0f} ms"
+        f" {engine}, LINE answering in {line_latency * 1000:.0f} ms, {loop}'s event loop"
     )
     bare_us = per_unit_us(bare_cpu.seconds, len(bare.acknowledged))
     server_us = per_unit_us(server_cpu.seconds, line.replies)
@@ -176,6 +203,13 @@ async def main(
         f"{'CPU per event (headline)':<28}{server_us:>8.0f} µs  mimamori, end to end, every"
         f" thread of {instances} instance(s); bare aiohttp {bare_us:.0f} µs a request:"
         f" {server_us / bare_us:.1f} ×"
+    )
+    reply_us = per_unit_us(bare_reply["cpu"], int(bare_reply["replies"]) or taps)
+    floor_us = bare_us + reply_us
+    print(
+        f"{'':<28}floor: an aiohttp program that only takes the request ({bare_us:.0f} µs)"
+        f" and posts a reply ({reply_us:.0f} µs) spends {floor_us:.0f} µs:"
+        f" mimamori {server_us / floor_us:.1f} × that"
     )
     print(
         f"{'':<28}of which in the kernel: mimamori"
@@ -215,6 +249,12 @@ if __name__ == "__main__":
         help="a folder for py-spy's samples of each instance (collapsed stacks)",
     )
     parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the event loop of mimamori and of the bare references (the server's default)",
+    )
+    parser.add_argument(
         "--line-latency",
         type=float,
         default=0.0,
@@ -234,5 +274,6 @@ if __name__ == "__main__":
             args.line_latency / 1000,
             args.kind,
             args.profile,
+            args.loop,
         )
     )

@@ -71,13 +71,20 @@ class Answered:
 
 
 async def answer(
-    work: UnitOfWork, member: Member, event: Event, words: str | None = None, kind: str = "text"
+    work: UnitOfWork,
+    member: Member,
+    event: Event,
+    words: str | None = None,
+    kind: str = "text",
+    open_round: CheckinRound | None = None,
 ) -> Answered:
     """The person's OK, unwell, help, message or distress, on whichever round is open.
     Help with nobody watching changes no round (there is nobody to alert; the person is told
     to call 119), so a round left open by it never holds back their next check-ins.
-    `words`: what they wrote; `kind`: what they sent when it was not text (sticker, image)."""
-    checkin = await work.repos.rounds.open_round(member.id)
+    `words`: what they wrote; `kind`: what they sent when it was not text (sticker, image).
+    `open_round`: the person's open round, as the caller read it in this unit of work, with
+    nothing written since (read here otherwise)."""
+    checkin = open_round or await work.repos.rounds.open_round(member.id)
     stage = stage_of(checkin)
     decision = decide(stage, event)
     assert decision is not None, f"{event} is an answer in every stage"

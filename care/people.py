@@ -299,11 +299,16 @@ class Answer:
 
 
 async def answer(
-    work: UnitOfWork, member: Member, event: Event, words: str | None = None, kind: str = "text"
+    work: UnitOfWork,
+    member: Member,
+    event: Event,
+    words: str | None = None,
+    kind: str = "text",
+    open_round: CheckinRound | None = None,
 ) -> Answer:
     """The person's 元気, 少し体調が悪い, 助けてほしい or message, on whichever round is open;
-    `care.protocol` says what each does and who hears it."""
-    answered = await answers.answer(work, member, event, words, kind)
+    `care.protocol` says what each does and who hears it. `open_round`: as `answers.answer`."""
+    answered = await answers.answer(work, member, event, words, kind, open_round)
     # Derived, not read back: an OK tap at the 07:00 rush costs no further queries.
     after = member.with_last_ok(work.now) if event in LAST_OK else member
     today = work.now.astimezone(work.services.timezone).date()

@@ -42,9 +42,23 @@ class PostbackCodec:
             channel_secret.encode(), b"mimamori postback v1", hashlib.sha256
         ).digest()
         self._read: OrderedDict[str, Postback | None] = OrderedDict()
+        self._written: OrderedDict[tuple[object, ...], str] = OrderedDict()
 
     def encode(self, action: str, **fields: str | int) -> str:
-        payload = urlencode([("a", action), *((k, str(v)) for k, v in fields.items())])
+        # The same buttons go to everyone due at one slot (a check-in's OK names the slot,
+        # not the person): each is signed once, not once a person.
+        written = [(name, str(value)) for name, value in fields.items()]
+        key = (action, *written)
+        data = self._written.get(key)
+        if data is None:
+            data = self._encoded(action, written)
+            self._written[key] = data
+            if len(self._written) > _REMEMBERED:
+                self._written.popitem(last=False)
+        return data
+
+    def _encoded(self, action: str, written: list[tuple[str, str]]) -> str:
+        payload = urlencode([("a", action), *written])
         data = f"{payload}&s={self._sign(payload)}"
         if len(data) > MAX_DATA_LENGTH:
             raise ValueError(f"postback data over {MAX_DATA_LENGTH} characters: {action}")

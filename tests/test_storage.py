@@ -44,6 +44,35 @@ async def test_a_failed_unit_of_work_leaves_nothing(database: Path | str) -> Non
     await db.close()
 
 
+async def test_a_brief_unit_of_work_commits_and_undoes_as_any_other(
+    database: Path | str,
+) -> None:
+    """A brief transaction (a batch of webhook events; on SQLite its statements run on the
+    loop's thread) commits, undoes and refuses exactly as an ordinary one."""
+    db = await open_db(database)
+    async with unit_of_work(db, brief=True) as repos:
+        member, _ = await repos.members.register("U1", "a", "ja", NOW)
+        await repos.members.set_last_ok(member.id, NOW)
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(db, brief=True) as repos:
+            await repos.members.register("U2", "b", "ja", NOW)
+            raise RuntimeError("crash in the middle")
+    with pytest.raises(Conflict):
+        async with unit_of_work(db, brief=True) as repos:
+            await repos.conn.execute(
+                "INSERT INTO members (id, line_user_id, display_name, language, registered_at)"
+                " VALUES (?, 'U3', 'c', 'ja', ?)",
+                (member.id, NOW.isoformat()),
+            )
+    # Read back by an ordinary unit of work, on aiosqlite's thread.
+    async with unit_of_work(db) as repos:
+        found = await repos.members.by_line_id("U1")
+        assert found is not None and found.last_ok_at == NOW
+        assert await repos.members.by_line_id("U2") is None
+        assert await repos.members.by_line_id("U3") is None
+    await db.close()
+
+
 async def test_one_open_round_per_member_and_one_round_per_slot(database: Path | str) -> None:
     db = await open_db(database)
     async with unit_of_work(db) as repos:

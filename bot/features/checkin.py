@@ -48,7 +48,8 @@ async def sign_of_life(ctx: PersonContext) -> None:
     if checkin is None:
         return
     kind = ctx.event.message.type
-    answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind)
+    # The round just read, nothing written since: not read again.
+    answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind, checkin)
     if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
         resend = checkin.state is RoundState.RESENT
         again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
