@@ -10,6 +10,7 @@ repeat: `bot.context`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -105,7 +106,11 @@ class BatchApplier:
                 if e is not None and from_source_user(e) and e.source.user_id
             ]
             self._members = await work.repos.members.by_line_ids(senders) if senders else {}
-            for arrival, event in parsed:
+            for number, (arrival, event) in enumerate(parsed):
+                if number:
+                    # A brief transaction's statements do not leave the loop's thread: between
+                    # two events, LINE's webhook requests waiting on the loop are answered.
+                    await asyncio.sleep(0)
                 event_id = arrival.event_id
                 whose = await self._owner(work, event)
                 if whose is not Owner.OURS and self._services.settings.forward_url:
