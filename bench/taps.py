@@ -39,7 +39,10 @@ def free_text(resident: Resident, now: datetime) -> dict[str, object]:
 
 
 async def sample(pid: int, folder: Path, number: int) -> asyncio.subprocess.Process:
-    """py-spy sampling one instance (every thread) until told to stop: where its CPU goes."""
+    """py-spy sampling one instance until told to stop: where its CPU goes. Only the thread
+    holding the interpreter is sampled (`--gil`): py-spy counted a thread waiting on
+    aiosqlite's queue as busy. SQLite's own work, done without the interpreter, is not in the
+    samples (it is in the CPU figure)."""
     return await asyncio.create_subprocess_exec(
         "py-spy",
         "record",
@@ -48,7 +51,9 @@ async def sample(pid: int, folder: Path, number: int) -> asyncio.subprocess.Proc
         "--format",
         "raw",
         "--threads",
-        *os.environ.get("PYSPY_EXTRA", "").split(),
+        "--gil",
+        "--rate",
+        "200",
         "--output",
         str(folder / f"instance-{number}.txt"),
         stdout=asyncio.subprocess.DEVNULL,
@@ -246,7 +251,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--profile",
         type=Path,
-        help="a folder for py-spy's samples of each instance (collapsed stacks)",
+        help="a folder for py-spy's samples of each instance (collapsed stacks, raw format)",
     )
     parser.add_argument(
         "--loop",
