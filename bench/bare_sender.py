@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ import aiohttp
 import orjson
 
 MULTICASTS_PER_SECOND = 200
+ROOT = Path(__file__).resolve().parents[1]  # where `-m bench.bare_sender` is found
 
 
 async def send(line_url: str, bodies: list[dict[str, object]]) -> dict[str, float]:
@@ -82,6 +85,25 @@ async def reply(line_url: str, count: int) -> dict[str, float]:
             "replies": accepted,
             "elapsed": time.monotonic() - began,
         }
+
+
+async def measured(line_url: str, what: list[str], loop: str) -> dict[str, float]:
+    """This module as a process of its own (its CPU apart from the caller's), on `loop`,
+    posting `what` (`--bodies FILE` or `--replies N`) to the stand-in LINE: its figures."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.bare_sender",
+        "--line",
+        line_url,
+        *what,
+        *(["--uvloop"] if loop == "uvloop" else []),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    return dict(json.loads(output))
 
 
 def main() -> None:

@@ -148,12 +148,11 @@ async def line_apart() -> AsyncIterator[str]:
     """The stand-in LINE as a process of its own, so that its CPU is not counted with the
     server's when both would share a process (bench/wave.py); -> its base URL (`counted`
     asks what it took)."""
-    import socket
     import sys
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from tests.rush import free_port
+
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.standins", "--port", str(port)
     )

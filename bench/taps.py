@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import statistics
@@ -24,6 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.bare_sender import measured
 from bench.cpu import CpuMeter, per_unit_us
 from bench.standins import REPLIES_PER_SECOND, add_database_option, bench_ground
 from simulator import webhooks
@@ -84,21 +84,7 @@ async def bare_app(loop: str) -> tuple[asyncio.subprocess.Process, str]:
 async def bare_replies(line_url: str, count: int, loop: str) -> dict[str, float]:
     """bench/bare_sender.py posting `count` replies to the stand-in LINE: what answering an
     event costs any aiohttp program (its CPU, measured by itself)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.bare_sender",
-        "--line",
-        line_url,
-        "--replies",
-        str(count),
-        *(["--uvloop"] if loop == "uvloop" else []),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-    )
-    output, _ = await process.communicate()
-    return dict(json.loads(output))
+    return await measured(line_url, ["--replies", str(count)], loop)
 
 
 def describe(name: str, burst: Burst, taps: int) -> str:

@@ -17,13 +17,13 @@ import asyncio
 import json
 import resource
 import statistics
-import sys
 import time
 from dataclasses import replace
 
 import uvloop
 from aiohttp import ClientSession, web
 
+from bench.bare_sender import measured
 from bench.inprocess import SECRET, InProcess, in_process, post_event, signed
 from bench.standins import (
     MULTICASTS_PER_SECOND,
@@ -138,19 +138,7 @@ async def bare_sender(app: web.Application, ground: BenchGround, loop: str) -> d
         for recipients, messages, retry_key in sent:
             body = {"to": json.loads(recipients), "messages": json.loads(messages)}
             out.write(json.dumps({**body, "retry_key": retry_key}, ensure_ascii=False) + "\n")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.bare_sender",
-        "--line",
-        ground.line_url,
-        "--bodies",
-        str(bodies),
-        *(["--uvloop"] if loop == "uvloop" else []),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    output, _ = await process.communicate()
-    return dict(json.loads(output))
+    return await measured(ground.line_url, ["--bodies", str(bodies)], loop)
 
 
 if __name__ == "__main__":

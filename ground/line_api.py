@@ -22,7 +22,6 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     Configuration,
 )
-from pydantic.v1 import ValidationError
 
 from ground.transactions import INSIDE_TRANSACTION, LineCallInTransaction
 
@@ -160,7 +159,6 @@ class LineApi:
         self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND / share)
         configuration = client.configuration
         self._host = configuration.host.rstrip("/")
-        self._access_token = configuration.access_token
         self._proxy = configuration.proxy
         self._headers = {
             "Authorization": f"Bearer {configuration.access_token}",
@@ -459,9 +457,6 @@ class LineApi:
             return _classify(error)
         except _TRANSPORT_ERRORS as error:
             return SendResult(Outcome.RETRY, _describe(error))
-        except ValidationError as error:
-            # Only a 2xx answer is parsed: LINE accepted the request, its answer was odd.
-            log.warning("LINE accepted a request but its answer did not parse: %s", error)
         except Exception as error:
             # Unknown failure: retrying with the same retry key cannot send twice.
             log.exception("unexpected error calling LINE")
