@@ -16,6 +16,7 @@ from bench.standins import BenchGround
 from ground.clock import FakeClock
 from ground.settings import Settings
 from server.app import create_app
+from server.heap import freeze_startup_heap
 from tests import line_webhook as hook
 
 SECRET = "bench-secret"
@@ -40,6 +41,7 @@ async def in_process(ground: BenchGround) -> AsyncIterator[InProcess]:
     )
     clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock, run_scheduler=False)
+    app.on_startup.append(freeze_startup_heap)  # as `mimamori serve` does
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -25,6 +25,7 @@ from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import TAB_ALIAS, RichMenuError
 from ground.settings import Settings, SettingsError, database_setting, read_dotenv
 from server.app import create_app, open_services
+from server.heap import freeze_startup_heap
 from server.readiness import check_deployment
 from storage.backup import BackupError, check_copy, restore, take_backup
 from storage.database import Conflict, database_for, is_postgres
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except LocaleError as error:
         print(f"mimamori: invalid setting MIMAMORI_LOCALE_OVERRIDES: {error}", file=sys.stderr)
         return 2
+    # Last of the startup hooks: what the services opened is built by then.
+    app.on_startup.append(freeze_startup_heap)
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.
     web.run_app(

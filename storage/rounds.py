@@ -38,7 +38,7 @@ class RoundRepository:
                 for member_id, slot, outbox_id in openings
             ],
         )
-        return {row[0] for row in rows}
+        return {member_id for (member_id,) in rows}
 
     async def open_round(self, member_id: int) -> CheckinRound | None:
         return await self._one(
@@ -86,8 +86,8 @@ class RoundRepository:
             (limit,),
         )
         return [
-            AwaitingMessage(row[0], row[1], from_db_cached(row[2]), row[3], row[4], row[5], row[6])
-            for row in rows
+            AwaitingMessage(round_id, member_id, from_db_cached(slot), user, language, channel, to)
+            for round_id, member_id, slot, user, language, channel, to in rows
         ]
 
     async def waiting(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -11,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ground.clock import FakeClock
 from ground.settings import Settings
 from scheduler.engine import ENGINE
 from server.app import create_app
+from server.heap import freeze_startup_heap
 from tests.conftest import Bot
 from tests.drivers import watched_resident
 from tests.fake_line import FakeLine
@@ -202,3 +204,13 @@ def test_the_cities_compose_example_runs_one_deployment_per_line_channel() -> No
     for city in cities:
         assert f"reverse_proxy {city}:8080" in caddyfile
     assert "/metrics" in caddyfile
+
+
+async def test_a_started_server_sets_what_starting_built_apart_from_the_collector() -> None:
+    app = web.Application()
+    app.on_startup.append(freeze_startup_heap)
+    try:
+        async with TestServer(app):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the suite's other tests collect as they did
