@@ -26,6 +26,10 @@ class Route:
     handler: Handler
     when: Filter | None
 
+    def wants(self, ctx: EventContext) -> bool:
+        """Its filter takes the event (its class was matched by the router's index)."""
+        return self.when is None or self.when(ctx)
+
 
 class Router:
     def __init__(self, name: str) -> None:
@@ -67,10 +71,10 @@ class Router:
         """Run the observers, then the first matching handler; False when none matched."""
         observers, routes = self._routes_taking(type(ctx.event))
         for route in observers:
-            if route.when is None or route.when(ctx):
+            if route.wants(ctx):
                 await route.handler(ctx)
         for route in routes:
-            if route.when is None or route.when(ctx):
+            if route.wants(ctx):
                 await route.handler(ctx)
                 return True
         return False
