@@ -153,10 +153,10 @@ class SqliteDatabase(Database):
             try:
                 yield conn
             except BaseException:
-                conn.brief = False
                 await conn.raw.execute("ROLLBACK")
                 raise
-            conn.brief = False
+            finally:
+                conn.brief = False
             await conn.raw.execute("COMMIT")
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
