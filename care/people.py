@@ -275,7 +275,9 @@ async def stop(work: UnitOfWork, member: Member) -> int:
 
 
 async def withdraw(work: UnitOfWork, member: Member) -> None:
-    """退会: check-ins stop, the person leaves every team, what they entered is deleted."""
+    """退会: check-ins stop, the person leaves every team, what they entered is deleted, and
+    nothing is left to act for her: her call number and consent, her devices, the events of
+    hers kept after they were forwarded."""
     await checkins.stop_checkins(work, member, "withdrawn")
     for team, role in await work.repos.teams.teams_of(member.id):
         await teams.leave_team(work, team, member, role)
@@ -284,6 +286,11 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.desk.forget_person(member.id)
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
+    # Nothing acts for her once she has left: no call number or consent, no device URL that
+    # answers a check-in (were she to come back), no event of hers kept after forwarding.
+    await work.repos.calls.set_consent(member.id, None, False, None)
+    await work.repos.devices.revoke_all(member.id, work.now)
+    await work.repos.forwards.forget_chat(member.line_user_id)
     await work.repos.members.withdraw(member.id, work.now)
     await work.repos.handled.scrub_words_of(member.line_user_id)
     addresses = [a for a in (member.line_user_id, member.channel_address) if a]

@@ -141,3 +141,12 @@ class ForwardRepository:
         await self._conn.execute(
             "DELETE FROM forwards WHERE state <> 'pending' AND sent_at < ?", (to_db(before),)
         )
+
+    async def forget_chat(self, chat: str) -> int:
+        """退会: the events of her chat kept after the city's system took them (or after it was
+        given up on) are deleted now, not a week later. Those still waiting are the city's
+        and still go to it. -> rows deleted."""
+        written = await self._conn.execute(
+            "DELETE FROM forwards WHERE chat = ? AND state <> 'pending'", (chat,)
+        )
+        return written.rowcount

@@ -1,21 +1,40 @@
-"""退会, finished: what the outbox still holds about the person is cleared; SQLite overwrites
-what is deleted; the database, its arrivals and backups are readable by their owner only; a
-restore refuses a file with triggers, views or tables this schema does not have, and does not
-follow symlinks."""
+"""退会, finished: what the outbox still holds about the person is cleared; nothing is left to
+act for her (her call number and consent, her device URLs, the events of hers kept after
+forwarding), so that when she comes back her old door sensor does not answer for her; SQLite
+overwrites what is deleted; the database, its arrivals and backups are readable by their owner
+only; a restore refuses a file with triggers, views or tables this schema does not have, and
+does not follow symlinks."""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from aiohttp.test_utils import TestServer
 
+from care.protocol import Stage, stage_of
+from simulator.city import CitySystem
 from storage.arrivals import arrivals_path
 from storage.backup import BackupError, check_copy, restore, take_backup
-from tests.conftest import Bot
-from tests.drivers import Page, alerted
+from tests import line_webhook as hook
+from tests.conftest import SECRET, Bot
+from tests.drivers import (
+    Page,
+    alerted,
+    create_team,
+    join,
+    member_of,
+    run_to,
+    watched_resident,
+)
+from tests.fake_twilio import FakeTwilio, calling_through
+from tests.wording import t
 
 
 async def test_withdrawal_clears_what_the_outbox_holds_about_her(bot: Bot) -> None:
@@ -34,6 +53,101 @@ async def test_withdrawal_clears_what_the_outbox_holds_about_her(bot: Bot) -> No
     assert not any("寝ていました" in row[2] for row in rows)
     (left,) = [row for row in rows if row[0] == "withdrawn"]
     assert left[2] != "[]", "the notice that she left still goes to her son"
+
+
+async def _withdraw(page: Page) -> None:
+    page.renew()
+    await page.accept_terms()
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+
+
+async def test_withdrawal_leaves_no_call_and_no_device_that_answers_for_her(
+    start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
+) -> None:
+    bot = await start_bot(**calling_through(twilio))
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    body = {"number": "090-1234-5678", "before_alert": True}
+    assert (await page.call("PUT", "/liff/api/me/calls", body))[0] == 200
+    status, device = await page.call(
+        "POST", "/liff/api/me/devices", {"label": "玄関", "counts_as_ok": True}
+    )
+    assert status == 200, device
+    door = urlsplit(device["url"]).path
+
+    await _withdraw(page)
+    member = await member_of(bot, resident)
+    assert (member.call_number, member.call_before_alert, member.call_consented_by) == (
+        None,
+        False,
+        None,
+    )
+    async with bot.repos() as repos:
+        assert await repos.devices.of_member(member.id) == []
+    bot.clock.advance(timedelta(minutes=5))
+    assert (await bot.client.post(door)).status == 404, "a revoked URL answers nothing"
+
+    # She comes back: follows again and starts a team as the one watched, her son joins.
+    await bot.post(hook.follow(resident, bot.clock.now()))
+    codes = await create_team(bot, resident, "resident の家族", as_user=True)
+    await join(bot, son, codes["manager"])
+    page = Page(bot, resident, "resident")
+    _, me = await page.call("GET", "/liff/api/me")
+    assert me["member"]["devices"] == [] and me["member"]["calls"]["number"] in ("", None)
+    member = await member_of(bot, resident)
+    assert member.next_due_at is not None and not member.call_before_alert
+    await run_to(bot, member.next_due_at)
+    async with bot.repos() as repos:
+        assert stage_of(await repos.rounds.open_round(member.id)) is Stage.ASKED
+    # Her old door sensor fires as she walks past: it is refused, and her first check-in is
+    # still hers to answer.
+    bot.clock.advance(timedelta(minutes=5))
+    assert (await bot.client.get(door)).status == 404
+    assert (await bot.client.post(door)).status == 404
+    async with bot.repos() as repos:
+        assert stage_of(await repos.rounds.open_round(member.id)) is Stage.ASKED
+        (pinged,) = await repos.conn.fetch_one(
+            "SELECT COUNT(*) FROM devices WHERE member_id = ? AND last_ping_at IS NOT NULL",
+            (member.id,),
+        )
+    assert pinged == 0, "a refused ping changes nothing"
+
+
+@pytest.fixture
+async def city(fake_line: Any) -> AsyncIterator[CitySystem]:
+    system = CitySystem(SECRET, line_url=str(fake_line.url))
+    server = TestServer(system.make_app())
+    await server.start_server()
+    system.url = str(server.make_url("/webhook"))
+    yield system
+    await server.close()
+
+
+async def test_withdrawal_deletes_the_events_of_hers_kept_after_forwarding(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    bot = await start_bot(shared_account=True, forward_url=city.url, menus="none")
+    resident, neighbour = hook.user_id("resident"), hook.user_id("neighbour")
+    for uid, name in ((resident, "resident"), (neighbour, "neighbour")):
+        bot.line.add_profile(uid, name, "ja")
+        await bot.post(hook.follow(uid, bot.clock.now()))
+        await bot.say(uid, "ごみの日")  # the city's: forwarded, then kept a while
+    await bot.say(resident, t("shared.start_words").split(",")[0])  # she starts mimamori
+
+    async def kept() -> dict[str, int]:
+        async with bot.repos() as repos:
+            rows = await repos.conn.fetch_all(
+                "SELECT chat, COUNT(*) FROM forwards WHERE state = 'sent' GROUP BY chat", ()
+            )
+        return {row[0]: int(row[1]) for row in rows}
+
+    assert await kept() == {resident: 2, neighbour: 2}
+    await _withdraw(Page(bot, resident, "resident"))
+    assert await kept() == {neighbour: 2}, "hers are gone, nobody else's"
+    async with bot.repos() as repos:
+        rows = await repos.conn.fetch_all("SELECT payload FROM forwards", ())
+    assert not any(resident in row[0] for row in rows)
 
 
 async def test_sqlite_files_are_the_owners_alone_and_deletes_overwrite(bot: Bot) -> None:
