@@ -4,18 +4,29 @@ A batch is handled in one transaction (its effects and its "processed" marks com
 so LINE is asked beforehand (`prefetch`) and what it said is remembered for the batch: no LINE
 call holds the database. A handler that needs something the prefetch did not ask would call LINE
 inside the transaction, which fails in the tests (`strict_transactions`): ask it in `prefetch`.
+
+Everything asked here only decorates (a name, the basic id of an invite link, the quota a
+test send is held to): none of it may fail an event. LINE refusing or answering what does not
+parse is taken as "LINE did not say" (`ground.line_api`); anything else that goes wrong in a
+look-up is logged with what it was, counted, and the batch goes on without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from care import budget
 from care.services import Services
 from ground.line_api import Profile
 
+log = logging.getLogger("mimamori.lookups")
+
 QUOTA_BOUND = ("test_send", "rc_start")  # postbacks whose sends the quota must cover
+
+T = TypeVar("T")
 
 
 def _source(event: Any) -> tuple[str | None, str | None, str | None]:
@@ -68,12 +79,39 @@ class Lookups:
                     if known_member is None or not known_member.display_name:
                         members.add((chat_type, chat_id, uid))
         await asyncio.gather(
-            self._line.bot_basic_id(),  # invite links: known after the first time
-            self._quota_if_asked(events),
-            *(self.profile(uid) for uid in profiles),
-            *(self.group_name(gid) for gid in groups),
-            *(self.member_name(*key) for key in members),
+            # invite links: known after the first time
+            self._soft("bot_info", "the basic id", self._line.bot_basic_id(), None),
+            self._soft("quota", "the month's quota", self._quota_if_asked(events), None),
+            *(self._soft_profile(uid) for uid in profiles),
+            *(self._soft_group_name(gid) for gid in groups),
+            *(self._soft_member_name(*key) for key in members),
         )
+
+    async def _soft(self, lookup: str, what: str, asked: Awaitable[T], fallback: T) -> T:
+        """A decorating look-up that cannot fail the batch: what goes wrong is logged with
+        what was asked, counted, and `fallback` is what LINE is taken to have said (and is
+        remembered for the batch, so that no handler asks again inside its transaction)."""
+        try:
+            return await asked
+        except Exception:
+            log.exception("look-up of %s failed; the events go on without it", what)
+            self._services.metrics.lookups_failed.labels(lookup).inc()
+            return fallback
+
+    async def _soft_profile(self, user_id: str) -> None:
+        if await self._soft("profile", f"the profile of {user_id}", self.profile(user_id), None):
+            return
+        self._profiles.setdefault(user_id, None)
+
+    async def _soft_group_name(self, group_id: str) -> None:
+        asked = self.group_name(group_id)
+        if not await self._soft("group_name", f"the name of group {group_id}", asked, ""):
+            self._group_names.setdefault(group_id, "")
+
+    async def _soft_member_name(self, chat_type: str, chat_id: str, user_id: str) -> None:
+        asked = self.member_name(chat_type, chat_id, user_id)
+        if not await self._soft("member_name", f"the name of {user_id} in {chat_id}", asked, ""):
+            self._member_names.setdefault((chat_type, chat_id, user_id), "")
 
     async def _quota_if_asked(self, events: list[Any]) -> None:
         """テスト送信 and a chat's roll-call are held to the month's quota (care.budget): what

@@ -7,7 +7,7 @@ import logging
 import time
 import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,6 +45,12 @@ RICH_MENU_LINK_LIMIT = 500  # users per bulk link request
 RICH_MENU_LINKS_PER_SECOND = 10
 
 _TRANSPORT_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
+# An answer that did not parse as what was asked (a proxy's error page, a changed shape): the
+# SDK's models raise pydantic's ValidationError (a ValueError), json's errors, or worse.
+_UNPARSED = (ValueError, TypeError, KeyError, AttributeError)
+# A look-up that only decorates (a profile, a group's name, the basic id, the quota) fails
+# soft on either: the caller goes on without it.
+_LOOKUP_ERRORS = (ApiException, *_TRANSPORT_ERRORS, *_UNPARSED)
 
 
 class LineCallFailed(Exception):
@@ -60,6 +66,7 @@ class Outcome(StrEnum):
     RETRY = "retry"  # 5xx, timeout, network: same key again later
     RATE_LIMITED = "rate_limited"  # 429 too many requests: back off
     QUOTA = "quota"  # 429 monthly limit reached: wait much longer, tell the operator
+    UNAUTHORIZED = "unauthorized"  # 401 the access token is refused: kept until it is fixed
     REJECTED = "rejected"  # other 4xx: sending again will not help
 
 
@@ -155,6 +162,8 @@ class LineApi:
         self._reply_rate = RateLimiter(REPLY_PER_SECOND / share)
         self._bot_basic_id: str | None = None
         self._bot_user_id: str | None = None
+        # Told of each look-up that failed soft, by name (the app counts them in /metrics).
+        self.on_lookup_failed: Callable[[str], None] = lambda lookup: None
         self._basic_id_retry_at = 0.0
         self._link_rate = RateLimiter(RICH_MENU_LINKS_PER_SECOND / share)
         configuration = client.configuration
@@ -245,8 +254,8 @@ class LineApi:
             used = await self._api.get_message_quota_consumption(
                 _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
-        except (ApiException, *_TRANSPORT_ERRORS) as error:
-            log.warning("quota not available: %s", _describe(error))
+        except _LOOKUP_ERRORS as error:
+            self._lookup_failed("quota", "the month's quota", error)
             return None
         limited = str(getattr(limit.type, "value", limit.type)) == "limited"
         return Quota(limit.value if limited else None, used.total_usage)
@@ -262,8 +271,8 @@ class LineApi:
                 answer = await self._api.get_group_member_count(
                     chat_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
                 )
-        except (ApiException, *_TRANSPORT_ERRORS) as error:
-            log.warning("member count of %s not available: %s", chat_id, _describe(error))
+        except _LOOKUP_ERRORS as error:
+            self._lookup_failed("member_count", f"member count of {chat_id}", error)
             return None
         return answer.count
 
@@ -276,8 +285,8 @@ class LineApi:
     async def profile(self, user_id: str) -> Profile | None:
         try:
             answer = await self._api.get_profile(user_id, _request_timeout=REQUEST_TIMEOUT_SECONDS)
-        except (ApiException, *_TRANSPORT_ERRORS) as error:
-            log.warning("profile of %s not available: %s", user_id, _describe(error))
+        except _LOOKUP_ERRORS as error:
+            self._lookup_failed("profile", f"profile of {user_id}", error)
             return None
         return Profile(answer.user_id, answer.display_name, answer.language)
 
@@ -287,8 +296,8 @@ class LineApi:
             summary = await self._api.get_group_summary(
                 group_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
-        except (ApiException, *_TRANSPORT_ERRORS) as error:
-            log.warning("summary of group %s not available: %s", group_id, _describe(error))
+        except _LOOKUP_ERRORS as error:
+            self._lookup_failed("group_name", f"summary of group {group_id}", error)
             return ""
         return summary.group_name
 
@@ -303,10 +312,8 @@ class LineApi:
                 profile = await self._api.get_group_member_profile(
                     chat_id, user_id, _request_timeout=REQUEST_TIMEOUT_SECONDS
                 )
-        except (ApiException, *_TRANSPORT_ERRORS) as error:
-            log.warning(
-                "profile of %s in %s not available: %s", user_id, chat_id, _describe(error)
-            )
+        except _LOOKUP_ERRORS as error:
+            self._lookup_failed("member_name", f"profile of {user_id} in {chat_id}", error)
             return ""
         return profile.display_name
 
@@ -317,18 +324,31 @@ class LineApi:
         if self._bot_basic_id is None and time.monotonic() >= self._basic_id_retry_at:
             try:
                 info = await self._api.get_bot_info(_request_timeout=REQUEST_TIMEOUT_SECONDS)
-            except (ApiException, *_TRANSPORT_ERRORS) as error:
-                log.warning("bot info not available: %s", _describe(error))
+                basic_id, user_id = info.basic_id, info.user_id
+            except _LOOKUP_ERRORS as error:
+                self._lookup_failed("bot_info", "bot info (the basic id)", error)
                 self._basic_id_retry_at = time.monotonic() + 60
                 return None
-            self._bot_basic_id = info.basic_id
-            self._bot_user_id = info.user_id
+            self._bot_basic_id = basic_id
+            self._bot_user_id = user_id
         return self._bot_basic_id
 
     async def bot_user_id(self) -> str | None:
         """The account's own user id: a webhook body's `destination`. Asked as the basic id is."""
         await self.bot_basic_id()
         return self._bot_user_id
+
+    def _lookup_failed(self, lookup: str, what: str, error: BaseException) -> None:
+        """A look-up that only decorates failed or did not parse: logged with what it was
+        and why, counted, and the caller goes on without it."""
+        unparsed = isinstance(error, _UNPARSED)
+        log.warning(
+            "%s not available (%s): %s; going on without it",
+            what,
+            "LINE's answer did not parse" if unparsed else "LINE refused it or was not reached",
+            _describe(error),
+        )
+        self.on_lookup_failed(lookup)
 
     @property
     def known_basic_id(self) -> str | None:
@@ -473,6 +493,10 @@ def _classify(error: ApiException) -> SendResult:
         if "monthly limit" in body.lower():
             return SendResult(Outcome.QUOTA, f"429: {body}")
         return SendResult(Outcome.RATE_LIMITED, f"429: {body}")
+    if status == 401:
+        # A revoked or mistyped token: every send fails alike until the operator puts a good
+        # one in. Dropped, the check-ins and alerts of those hours would be lost for good.
+        return SendResult(Outcome.UNAUTHORIZED, f"401: {body}")
     if status >= 500 or status == 0:
         return SendResult(Outcome.RETRY, f"{status}: {body}")
     return SendResult(Outcome.REJECTED, f"{status}: {body}")

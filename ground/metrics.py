@@ -52,6 +52,14 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.lookups_failed = Counter(
+            "mimamori_line_lookups_failed",
+            "Look-ups that only decorate a reply (bot_info, profile, group_name, member_name,"
+            " member_count, quota) that LINE refused or answered with what did not parse; the"
+            " reply went without them",
+            ["lookup"],
+            registry=r,
+        )
         self.pings = Counter(
             "mimamori_device_pings",
             "Device signs of life: taken, answered (a check-in), too_often, refused",

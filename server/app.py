@@ -98,7 +98,11 @@ async def open_services(
             settings.instances,
             settings.strict_transactions,
         ) as line:
-            yield Services.build(settings, db, line, clock, [*channels, *phone])
+            services = Services.build(settings, db, line, clock, [*channels, *phone])
+            line.on_lookup_failed = lambda lookup: services.metrics.lookups_failed.labels(
+                lookup
+            ).inc()
+            yield services
     finally:
         for voice in phone:
             await voice.close()

@@ -152,6 +152,7 @@ class Failure:
     status: int
     body: dict[str, Any]
     accept: bool  # LINE took the request but the answer went wrong
+    raw: bytes | None = None  # an answer that is not the JSON asked for, sent as it is
 
 
 @dataclass
@@ -219,10 +220,13 @@ class LinePlatform:
         *,
         body: dict[str, Any] | None = None,
         accept: bool = False,
+        raw: bytes | None = None,
     ) -> None:
+        """The next `times` calls to `path` are answered `status` with `body` (or with `raw`
+        bytes that claim to be JSON: an answer that does not parse, as a proxy's error page)."""
         for _ in range(times):
             self.failures.append(
-                Failure(path, status, body or {"message": "fake failure"}, accept)
+                Failure(path, status, body or {"message": "fake failure"}, accept, raw)
             )
 
     # --- what tests read -----------------------------------------------------------------
@@ -318,6 +322,11 @@ class LinePlatform:
                 self.accepted_keys.add(key)
             if failure.accept and request.path == "/v2/bot/message/reply":
                 self.used_reply_tokens.add(body["replyToken"])
+            if failure.raw is not None:
+                call.status = failure.status
+                return call, web.Response(
+                    body=failure.raw, status=failure.status, content_type="application/json"
+                )
             return call, self._answer(call, failure.status, failure.body)
         if key:
             self.accepted_keys.add(key)
