@@ -103,7 +103,7 @@ async def open_case(
     roll_call_id: int | None = None,
 ) -> int | None:
     """A case for the desk (once per round). -> its id, or None if the round had one."""
-    urgent = reason not in ("untaken", "unwell")
+    urgent = reason not in ("untaken", "unwell", "unwatched")
     case_id = await work.repos.desk.open_case(
         member.id,
         reason,

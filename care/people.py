@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from care import answers, checkins, teams
+from care import alone, answers, checkins, teams
 from care.answers import LAST_OK
 from care.errors import Refusal, Refused
 from care.notify import display_name, push_to
@@ -118,8 +118,11 @@ async def come_back(work: UnitOfWork, member: Member) -> Member:
 
 
 async def block(work: UnitOfWork, member: Member) -> int:
-    """Blocked the bot: no more check-ins, and the managers hear it. -> managers told."""
+    """Blocked the bot: no more check-ins, and the managers hear it; anyone they watched
+    whom nobody watches now is told so (care.alone). -> managers told."""
+    watched = await alone.watched_by(work, member)
     await work.repos.members.block(member.id)
+    await alone.tell_the_alone(work, watched, member)
     return await checkins.stop_checkins(work, member, "unfollow")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from care import checkins, invites
+from care.alone import tell_the_alone, watched_by
 from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
 from care.schedule import Schedule
@@ -81,9 +82,12 @@ async def team_by_id(work: UnitOfWork, team_id: int | None) -> Team:
 
 
 async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -> None:
-    """The member leaves; the others in the team hear it (an emptied team goes away)."""
+    """The member leaves; the others in the team hear it (an emptied team goes away), and
+    anyone nobody watches now is told so (care.alone)."""
+    watched = await watched_by(work, member) if role is Role.MANAGER else []
     await tell_team(work, team, member, role, "team.left_notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
+    await tell_the_alone(work, watched, member)
 
 
 async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:
@@ -107,8 +111,10 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
         raise Refused(Refusal.NO_SUCH_MEMBER)
     if await work.repos.teams.role_of(team.id, member.id) is not Role.MANAGER:
         raise Refused(Refusal.ROLE_MISMATCH)
+    watched = await watched_by(work, member)
     await tell_team(work, team, member, Role.MANAGER, "team.removed.notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
+    await tell_the_alone(work, watched, member)
     await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
     return member
 
@@ -127,6 +133,7 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
     hears it. -> the manager."""
     manager = await watcher_of(work, user, manager_id)
     await work.repos.teams.stop_watching(user.id, manager.id, work.now)
+    await tell_the_alone(work, [user], manager)
     locale = work.locale(manager.language)
     await tell_member(
         work, manager, "unwatched", "unwatch.notice", name=display_name(locale, user)

@@ -1,11 +1,31 @@
 """Consent, finished: the phone number and the 緊急時メモ reach only managers the person agreed
 to show them to, in alerts and roll-call notices alike; the person can take a manager off
-watching them from the chat and from My page."""
+watching them from the chat and from My page. And no watch stops in silence: when the last
+manager watching her leaves, blocks the bot, withdraws, is removed by the staff or is taken
+off by her, she is told once that nobody watches her check-ins now (with the invitation for a
+new one at hand), and the desk, where there is one, gets a non-urgent case about her."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.drivers import ALERT, Page, alerted, answer_button, button, watched_resident
+from tests.drivers import (
+    ALERT,
+    Page,
+    add_admin,
+    alerted,
+    answer_button,
+    button,
+    csrf,
+    invite_codes_in,
+    login,
+    member_of,
+    team_of,
+    watched_resident,
+)
 from tests.wording import said, says, t
 
 PHONE = "090-1234-5678"
@@ -83,3 +103,93 @@ async def test_an_alert_open_when_she_takes_one_off_still_reaches_the_other(bot:
     await bot.tap(resident, button(bot, resident, t("checkin.ok_button")))
     assert said(bot.line.texts_to(daughter), "safe.body", name="resident")
     assert not said(bot.line.texts_to(son), "safe.body", name="resident")
+
+
+def alone_notices(bot: Bot, uid: str, gone: str) -> list[str]:
+    return said(bot.line.texts_to(uid), "unwatch.alone_lead", name=gone)
+
+
+async def unwatched_cases(bot: Bot, uid: str) -> list[tuple[str, bool]]:
+    member = await member_of(bot, uid)
+    async with bot.repos() as repos:
+        rows = await repos.conn.fetch_all(
+            "SELECT reason, urgent FROM desk_cases WHERE member_id = ? AND closed_at IS NULL",
+            (member.id,),
+        )
+    return [(row[0], bool(row[1])) for row in rows]
+
+
+async def test_the_last_manager_leaving_the_team_tells_her_and_shows_how_to_invite(
+    bot: Bot,
+) -> None:
+    resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
+    team = await team_of(bot, resident)
+    await bot.tap_action(son, "team_leave_yes", t=team)
+    assert alone_notices(bot, resident, "son") == [], "her daughter still watches her"
+    await bot.tap_action(daughter, "team_leave_yes", t=team)
+    (notice,) = alone_notices(bot, resident, "daughter")
+    assert t("unwatch.alone") in notice and t("unwatch.alone_desk") not in notice
+    assert await unwatched_cases(bot, resident) == [], "this deployment has no desk"
+    # Its button shows her the invitation for a new manager.
+    await bot.tap(resident, button(bot, resident, t("unwatch.invite_button")))
+    assert set(invite_codes_in(bot.line.reply_texts()[-1:])) == {"manager"}
+    # Nothing more is said as time goes on: she was told once.
+    await bot.advance(timedelta(days=2))
+    assert len(alone_notices(bot, resident, "daughter")) == 1
+
+
+async def test_the_last_manager_blocking_the_bot_tells_her_and_the_desk(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(desk_after=timedelta(hours=1))
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.post(hook.unfollow(son, bot.clock.now()))
+    (notice,) = alone_notices(bot, resident, "son")
+    assert t("unwatch.alone_desk") in notice
+    assert await unwatched_cases(bot, resident) == [("unwatched", False)], "not urgent"
+    # He comes back, and blocks again: she is told again, the desk's case stays one.
+    await bot.post(hook.follow(son, bot.clock.now(), unblocked=True))
+    await bot.post(hook.unfollow(son, bot.clock.now()))
+    assert len(alone_notices(bot, resident, "son")) == 2
+    assert await unwatched_cases(bot, resident) == [("unwatched", False)]
+    await add_admin(bot)
+    await login(bot.client)
+    queue = await (await bot.client.get("/admin/desk")).text()
+    assert t("admin.desk.reason.unwatched") in queue
+
+
+async def test_the_last_manager_withdrawing_tells_her(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, son, "son")
+    await page.accept_terms()
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+    assert len(alone_notices(bot, resident, "son")) == 1
+
+
+async def test_the_last_manager_removed_by_the_staff_tells_her(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    team = await team_of(bot, resident)
+    await add_admin(bot)
+    await login(bot.client)
+    token = await csrf(bot.client, f"/admin/teams/{team}")
+    son_id = (await member_of(bot, son)).id
+    form = {"csrf_token": token, "action": "remove_manager", "member_id": str(son_id)}
+    response = await bot.client.post(f"/admin/teams/{team}", data=form, allow_redirects=False)
+    assert response.status == 303
+    await bot.settle()
+    assert len(alone_notices(bot, resident, "son")) == 1
+
+
+async def test_she_takes_her_last_manager_off_and_hears_nobody_watches_now(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    son_id = (await member_of(bot, son)).id
+    assert (await page.call("POST", f"/liff/api/managers/{son_id}/stop", {"confirm": True}))[
+        0
+    ] == 200
+    assert len(alone_notices(bot, resident, "son")) == 1
+    # A user who leaves, or a manager of nobody who blocks, leaves nobody alone.
+    stranger = await bot.follow("stranger")
+    await bot.post(hook.unfollow(stranger, bot.clock.now()))
+    assert len(alone_notices(bot, resident, "son")) == 1
