@@ -35,7 +35,7 @@ USER mimamori
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MIMAMORI_PORT', '8080'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('MIMAMORI_PORT', '8080'), timeout=4)"]
 # SIGTERM lets the process finish the sweep in flight and close the database cleanly.
 STOPSIGNAL SIGTERM
 CMD ["mimamori", "serve"]

@@ -16,6 +16,8 @@ from storage.database import from_db
 
 SESSION_KEY = web.RequestKey("admin_session", AdminSession)
 QUOTA_WARNING = web.RequestKey("quota_warning", bool)
+# What troubles the service, read for every signed-in page (admin/health.py).
+HEALTH_KEY = web.RequestKey("service_health", object)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = "; ".join(
     [
@@ -59,6 +61,7 @@ NAV_LINKS = (
     ("/admin/report", "report"),
     ("/admin/guides", "guides"),
     ("/admin/audit", "audit"),
+    ("/admin/set-aside", "set_aside"),
 )
 
 
@@ -85,6 +88,7 @@ def render(
         "admin_name": session.admin.name if session else None,
         "csrf_token": session.csrf_token if session else "",
         "quota_warning": request.get(QUOTA_WARNING, False),
+        "health": request.get(HEALTH_KEY),
         "nav_links": NAV_LINKS,
         "nav_current": nav_current(request.path),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import auth, desk, guides, partners, report, rollcalls, views
+from admin import auth, desk, guides, health, partners, report, rollcalls, views
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -14,7 +14,7 @@ def setup_admin(app: web.Application) -> None:
 
 
 def admin_app() -> web.Application:
-    console = web.Application(middlewares=[auth.guard])
+    console = web.Application(middlewares=[auth.guard, health.service_health])
     console[views.QUOTA_CACHE] = views.QuotaCache()
     console[auth.LOGIN_GATE] = auth.LoginGate()
     add = console.router.add_route
@@ -40,5 +40,6 @@ def admin_app() -> web.Application:
     report.add_routes(console)
     partners.add_routes(console)
     guides.add_routes(console)
+    health.add_routes(console)
     console.router.add_static("/static", STATIC)
     return console

@@ -22,6 +22,7 @@ from bot.forwarding import Forwarder
 from bot.lookups import Lookups
 from bot.replies import TOKEN_LIFE, Reply, ReplySender
 from bot.router import Router
+from care import set_aside
 from care.services import Services
 from storage.webhook_events import Arrival
 
@@ -63,6 +64,8 @@ class EventDispatcher:
         # Whether the next drain looks for replies a stopped instance left unsent: at each
         # heartbeat (`after_beat`), not at every drain (that would cost every webhook a query).
         self._orphans_due = False
+        # Events put back from the console (those set aside) wait in the store.
+        services.events.listen(self.submit)
 
     def after_beat(self) -> None:
         """The heartbeat's call: another instance may have died with replies unsent (its
@@ -223,7 +226,7 @@ class EventDispatcher:
             try:
                 await self.handle_events([arrival])
                 self._failures.pop(event_id, None)
-            except Exception:
+            except Exception as error:
                 failures = self._failures[event_id] = self._failures.get(event_id, 0) + 1
                 if failures < ATTEMPTS:
                     log.exception(
@@ -233,8 +236,7 @@ class EventDispatcher:
                     continue
                 log.exception("event %s failed %d times; it is set aside", event_id, failures)
                 try:
-                    async with self._services.repositories() as repos:
-                        await repos.handled.take([arrival], self._services.clock.now())
+                    await self._set_aside(arrival, error)
                     self._handled.append(event_id)
                 except Exception:
                     log.exception("event %s cannot even be set aside; kept", event_id)
@@ -242,6 +244,15 @@ class EventDispatcher:
                     continue
                 self._failures.pop(event_id, None)
         return not kept
+
+    async def _set_aside(self, arrival: Arrival, error: Exception) -> None:
+        """Taken, so that it holds up no other event, and kept with why: a person's tap or
+        words that the console lists, counts and puts back (care/set_aside.py)."""
+        failure = set_aside.failure_of(error, arrival.payload)
+        async with self._services.repositories() as repos:
+            await repos.handled.set_aside(arrival, self._services.clock.now(), failure)
+        kind = set_aside.kind_of(arrival.payload)
+        self._services.metrics.events.labels(kind, "set_aside").inc()
 
     async def handle_events(self, stored: list[Arrival]) -> None:
         """Handle landed events in one transaction (`bot.batch`), then send their replies."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from care.health import OpenCauses
 from care.ladder import Protocol
 from ground.channels import LINE, Channel, LineChannel
 from ground.clock import Clock
@@ -56,6 +57,11 @@ class Services:
     # scheduler sweeps now rather than at its interval.
     sweeps: DeliveryRequests = field(default_factory=DeliveryRequests)
     metrics: Metrics = field(default_factory=Metrics)
+    # Rung when stored webhook events wait to be handled again (those set aside, put back
+    # from the console): the dispatcher drains.
+    events: DeliveryRequests = field(default_factory=DeliveryRequests)
+    # Which of the service's alarms this instance knows open (care.health).
+    alarms: OpenCauses = field(default_factory=OpenCauses)
 
     @classmethod
     def build(

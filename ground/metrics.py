@@ -91,6 +91,19 @@ class Metrics:
             "Age of the oldest webhook event stored and not yet handled (0 when none)",
             registry=r,
         )
+        self.events_set_aside = Gauge(
+            "mimamori_webhook_events_set_aside",
+            "Webhook events that failed their tries and were set aside: a person's tap or words"
+            " not acted on, until 再処理 on the console",
+            registry=r,
+        )
+        self.alarms = Gauge(
+            "mimamori_service_alarm",
+            "1 while a cause keeps the service from its work (LINE refusing the token or the"
+            " month's messages, the sweeps behind), else 0",
+            ["cause"],
+            registry=r,
+        )
         self.forwards_waiting = Gauge(
             "mimamori_forwards_waiting",
             "Events for the city's system not yet taken by it (shared account, in front)",

@@ -12,6 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ground.mail import IMPLICIT_TLS, PLAIN, STARTTLS, MailSettings
+
+# An e-mail address, as far as a setting needs checking (a typo, a missing @).
+_MAILBOX = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
 # A phone number as Twilio dials it (E.164): the number calls come from, and those they ring.
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 LINE_API_DEFAULT = "https://api.line.me"
@@ -123,6 +127,9 @@ class Settings:
     twilio_api_base_url: str = TWILIO_API_DEFAULT
     call_budget: int = 0  # calls a month
     call_patience: timedelta = timedelta(minutes=10)  # the longest a call holds the alert
+    # The operator's e-mail (care/health.py): when LINE refuses the sends or the sweeps fall
+    # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
+    smtp: MailSettings | None = None
 
     @property
     def calls(self) -> bool:
@@ -171,8 +178,44 @@ class Settings:
             in ("1", "yes", "true", "on"),
             **_account(env),
             **_twilio(env),
+            smtp=_smtp(env),
         )
 
+
+_SMTP_PORTS = {STARTTLS: 587, IMPLICIT_TLS: 465, PLAIN: 25}
+
+
+def _smtp(env: Mapping[str, str]) -> MailSettings | None:
+    host = (env.get("MIMAMORI_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = (env.get("MIMAMORI_SMTP_TLS") or STARTTLS).strip().lower()
+    if security not in _SMTP_PORTS:
+        raise SettingsError("MIMAMORI_SMTP_TLS", f"starttls, tls or off, got {security!r}")
+    sender = (env.get("MIMAMORI_SMTP_FROM") or "").strip()
+    if not _MAILBOX.fullmatch(sender):
+        raise SettingsError("MIMAMORI_SMTP_FROM", f"expected an e-mail address, got {sender!r}")
+    recipients = tuple(a.strip() for a in (env.get("MIMAMORI_SMTP_TO") or "").split(","))
+    recipients = tuple(a for a in recipients if a)
+    if not recipients or not all(_MAILBOX.fullmatch(a) for a in recipients):
+        raise SettingsError("MIMAMORI_SMTP_TO", "the operator's e-mail addresses, comma-separated")
+    user = (env.get("MIMAMORI_SMTP_USER") or "").strip() or None
+    password = env.get("MIMAMORI_SMTP_PASSWORD") or None
+    if bool(user) != bool(password):
+        raise SettingsError("MIMAMORI_SMTP_USER", "set with MIMAMORI_SMTP_PASSWORD, or neither")
+    if user and security == PLAIN and host not in ("127.0.0.1", "localhost", "::1"):
+        raise SettingsError(
+            "MIMAMORI_SMTP_TLS", "off would send the SMTP password in clear: use starttls or tls"
+        )
+    return MailSettings(
+        host=host,
+        port=_port(env, "MIMAMORI_SMTP_PORT", _SMTP_PORTS[security]),
+        sender=sender,
+        recipients=recipients,
+        security=security,
+        user=user,
+        password=password,
+    )
 
 def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
     names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from care import health
 from care.checkins import message_accepted
 from care.services import Services
 from ground.channels import Parcel
@@ -23,6 +24,9 @@ def backoff(outcome: Outcome, attempts: int) -> timedelta:
     if outcome is Outcome.QUOTA:
         # The monthly quota will not come back in seconds; keep the row, try hourly.
         return timedelta(hours=1)
+    if outcome is Outcome.UNAUTHORIZED:
+        # The token comes back when the operator puts a good one in: soon after, not hourly.
+        return timedelta(minutes=5)
     base = 2 if outcome is Outcome.RATE_LIMITED else 5
     return timedelta(seconds=min(base * 2 ** min(attempts, 10), 600))
 
@@ -68,6 +72,7 @@ class OutboxDelivery:
         self._services.metrics.sent.labels(row.purpose, result.outcome.value).inc()
         async with self._services.unit_of_work() as work:
             repos, now = work.repos, work.now
+            await health.note_send(work, row.channel, result)
             if result.outcome is Outcome.DELIVERED:
                 await repos.outbox.mark_sent(row.id, now)
             elif result.outcome is Outcome.REJECTED:
@@ -81,7 +86,7 @@ class OutboxDelivery:
                 await repos.outbox.mark_failed(row.id, now, result.detail)
             else:
                 delay = backoff(result.outcome, row.attempts)
-                level = logging.ERROR if result.outcome is Outcome.QUOTA else logging.WARNING
+                level = logging.ERROR if health.cause_of(result.outcome) else logging.WARNING
                 log.log(
                     level,
                     "outbox %s (%s) not sent, retrying in %s: %s",

@@ -22,6 +22,7 @@ from ground.channels import Channel
 from ground.clock import Clock
 from ground.i18n import I18n
 from ground.line_api import LineApi
+from ground.mail import Mailer
 from ground.settings import Settings
 from ground.voice import TwilioVoice
 from liff.routes import setup_liff
@@ -31,6 +32,7 @@ from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
 from scheduler.quakes import QuakePoller
+from scheduler.watch import WATCH, HealthWatch
 from server.metrics import metrics
 from storage.database import database_for
 
@@ -63,6 +65,7 @@ def create_app(
     app.on_response_prepare.append(_security_headers)
     app.router.add_post("/callback", callback)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)
     setup_liff(app)
     setup_admin(app)
@@ -143,9 +146,11 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         await dispatcher.replay_unprocessed()
         heartbeat = Heartbeat(services)
         heartbeat.after_beat(dispatcher.after_beat)
+        app[WATCH] = watch = HealthWatch(services, engine, _mailer(services.settings))
         if run_scheduler:
             engine.start()
             heartbeat.start()
+            watch.start()
         menus = None
         if services.settings.rich_menu_at_start:
             menus = asyncio.get_running_loop().create_task(_rich_menus_at_start(services))
@@ -153,6 +158,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         yield
         if menus is not None and not menus.done():
             menus.cancel()
+        await watch.stop()
         await heartbeat.stop()
         await dispatcher.stop()
         await engine.stop()
@@ -175,10 +181,35 @@ async def _rich_menus_at_start(services: Services) -> None:
     log.info("rich menus made: %s", ", ".join(made))
 
 
-async def healthz(request: web.Request) -> web.Response:
+def _mailer(settings: Settings) -> Mailer | None:
+    """The operator's e-mail, where the deployment set up SMTP (MIMAMORI_SMTP_*)."""
+    if settings.smtp is None:
+        return None
+    return Mailer(settings.smtp, strict=settings.strict_transactions)
+
+
+async def livez(request: web.Request) -> web.Response:
+    """This instance can take requests (its database answers): what a load balancer and the
+    container's HEALTHCHECK ask. Whatever troubles the whole service (LINE refusing, say)
+    is /healthz's to tell: taking every instance out of the pool would only add to it."""
     if await request.app[SERVICES].db.ping():
         return web.json_response({"status": "ok"})
     return web.json_response({"status": "database unavailable"}, status=503)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The service as an operator's monitor asks: 200 and {"status": "ok"} when it does its
+    work; 503 with {"status": "degraded", "causes": [...]} while LINE refuses its sends or
+    the sweeps are behind (care.health), or {"status": "database unavailable"}."""
+    services = request.app[SERVICES]
+    if not await services.db.ping():
+        return web.json_response({"status": "database unavailable"}, status=503)
+    async with services.repositories() as repos:
+        alarms = await repos.alarms.open()
+    if not alarms:
+        return web.json_response({"status": "ok"})
+    causes = [{"cause": a.cause, "since": a.raised_at.isoformat()} for a in alarms]
+    return web.json_response({"status": "degraded", "causes": causes}, status=503)
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

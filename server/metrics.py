@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.dispatch import DISPATCHER, EventDispatcher
+from care.health import Cause
 from care.services import SERVICES, Services
 
 
@@ -50,6 +51,8 @@ async def read_service_health(services: Services, dispatcher: EventDispatcher) -
     async with services.unit_of_work() as work:
         health = await work.repos.stats.service_health(month_start)
         forwards = await work.repos.forwards.backlog()
+        set_aside = await work.repos.handled.set_aside_count()
+        alarms = {alarm.cause for alarm in await work.repos.alarms.open()}
     m = services.metrics
     m.outbox_pending.set(health["outbox_pending"])
     m.outbox_oldest.set(_age(now, health["outbox_oldest"]))
@@ -60,6 +63,9 @@ async def read_service_health(services: Services, dispatcher: EventDispatcher) -
     waiting, oldest_waiting = await dispatcher.backlog()
     m.events_waiting.set(waiting)
     m.events_oldest_waiting.set(_age(now, oldest_waiting))
+    m.events_set_aside.set(set_aside)
+    for cause in Cause:
+        m.alarms.labels(cause.value).set(1 if cause in alarms else 0)
     for state in ("open", "resent", "alerted", "answered", "cancelled"):
         m.rounds.labels(state).set(health["rounds"].get(state, 0))
     for step, count in health["steps"].items():

@@ -306,11 +306,19 @@ async def check_public_url(public_url: str | None) -> Finding:
             session.get(f"{public_url}/healthz") as answer,
         ):
             status = answer.status
-    except (OSError, aiohttp.ClientError, TimeoutError) as error:
+            said = await answer.json(content_type=None) if status == 503 else None
+    except (OSError, aiohttp.ClientError, TimeoutError, ValueError) as error:
         return Finding(
             False,
             f"{public_url} not reachable from here ({type(error).__name__})",
             "check DNS, the reverse proxy and the firewall",
+        )
+    if isinstance(said, dict) and said.get("status") == "degraded":
+        causes = ", ".join(str(c.get("cause")) for c in said.get("causes", []))
+        return Finding(
+            False,
+            f"{public_url}: reachable, but degraded ({causes})",
+            "the console's pages say what to do at the top; the operator's e-mail too",
         )
     if status != 200:
         return Finding(False, f"{public_url}/healthz answered {status}", "is the server running?")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ground.transactions import INSIDE_TRANSACTION
 from storage.admin import AdminRepository
+from storage.alarms import AlarmRepository
 from storage.calls import CallRepository
 from storage.database import Connection, Database
 from storage.desk import DeskRepository
@@ -45,6 +46,7 @@ class Repositories:
     quakes: QuakeRepository
     calls: CallRepository
     devices: DeviceRepository
+    alarms: AlarmRepository
     conn: Connection
 
     @asynccontextmanager
@@ -110,5 +112,6 @@ def _over(conn: Connection) -> Repositories:
         quakes=QuakeRepository(conn),
         calls=CallRepository(conn),
         devices=DeviceRepository(conn),
+        alarms=AlarmRepository(conn),
         conn=conn,
     )

@@ -21,6 +21,25 @@ class Arrival:
     received_at: str  # as stored
 
 
+def _arrival_order(arrival: Arrival) -> tuple[str, str]:
+    return (arrival.received_at, arrival.event_id)
+
+
+# What an event set aside keeps of why it failed: the exception, never a whole traceback.
+FAILURE_KEPT = 300
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A webhook event that failed its tries, as the console lists it."""
+
+    event_id: str
+    payload: str
+    received_at: datetime
+    set_aside_at: datetime
+    failure: str
+
+
 class ArrivalsRepository:
     """Events that came and are not yet handled (`Database.arrivals`): on SQLite the arrivals
     table of a file of its own, emptied as they are handled; on PostgreSQL webhook_events
@@ -127,6 +146,56 @@ class HandledEventsRepository:
         )
         return {row[0] for row in rows}
 
+    async def set_aside(self, arrival: Arrival, now: datetime, failure: str) -> bool:
+        """An event that failed its tries: taken (it blocks no other), and kept with why until
+        the console puts it back (`put_back`); -> False if another had taken it meanwhile."""
+        row = await self._conn.fetch_one(
+            "INSERT INTO webhook_events"
+            " (event_id, payload, received_at, processed_at, set_aside_at, failure)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE"
+            " SET processed_at = excluded.processed_at, set_aside_at = excluded.set_aside_at,"
+            " failure = excluded.failure"
+            " WHERE webhook_events.processed_at IS NULL RETURNING event_id",
+            (
+                arrival.event_id,
+                arrival.payload,
+                arrival.received_at,
+                to_db(now),
+                to_db(now),
+                failure[:FAILURE_KEPT],
+            ),
+        )
+        return row is not None
+
+    async def set_aside_events(self, limit: int = 200) -> list[SetAside]:
+        """Events set aside, the oldest first."""
+        rows = await self._conn.fetch_all(
+            "SELECT event_id, payload, received_at, set_aside_at, failure FROM webhook_events"
+            " WHERE set_aside_at IS NOT NULL ORDER BY received_at, event_id LIMIT ?",
+            (limit,),
+        )
+        return [
+            SetAside(row[0], row[1], from_db(row[2]), from_db(row[3]), row[4] or "")
+            for row in rows
+        ]
+
+    async def set_aside_count(self) -> int:
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM webhook_events WHERE set_aside_at IS NOT NULL"
+        )
+        return row[0] if row else 0
+
+    async def put_back(self) -> list[Arrival]:
+        """Every event set aside waits to be handled again (handled as a new arrival would
+        be; on SQLite the caller carries them to the arrivals). Until then a restart finds
+        them unhandled here and carries them itself, so a crash loses none."""
+        rows = await self._conn.fetch_all(
+            "UPDATE webhook_events SET processed_at = NULL, set_aside_at = NULL, failure = NULL,"
+            " claimed_by = NULL, claimed_until = NULL WHERE set_aside_at IS NOT NULL"
+            " RETURNING event_id, payload, received_at"
+        )
+        return sorted((Arrival(row[0], row[1], row[2]) for row in rows), key=_arrival_order)
+
     async def keep_replies(self, replies: list[tuple[str, str]]) -> None:
         """(event id, its reply as JSON): kept with the event, in the transaction that handled
         it, until LINE has it (`replies_sent`)."""
@@ -187,13 +256,14 @@ class HandledEventsRepository:
         # JSON functions (a payload that is not JSON is left alone).
         if self._conn.dialect == POSTGRESQL:
             sql = (
-                'UPDATE webhook_events SET payload = \'{"type": "scrubbed"}\''
+                'UPDATE webhook_events SET payload = \'{"type": "scrubbed"}\', failure = NULL'
                 " WHERE processed_at IS NOT NULL AND CASE WHEN payload LIKE '{%'"
                 " THEN payload::jsonb -> 'source' ->> 'userId' END = ?"
             )
         else:
             sql = (
-                "UPDATE webhook_events SET payload = json_object('type', 'scrubbed')"
+                "UPDATE webhook_events SET payload = json_object('type', 'scrubbed'),"
+                " failure = NULL"
                 " WHERE processed_at IS NOT NULL AND json_valid(payload)"
                 " AND json_extract(payload, '$.source.userId') = ?"
             )
@@ -202,6 +272,7 @@ class HandledEventsRepository:
     async def forget_processed_before(self, before: datetime) -> None:
         # LINE redelivers for a limited time only; old ids need not be kept forever.
         await self._conn.execute(
-            "DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND received_at < ?",
+            "DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND received_at < ?"
+            " AND set_aside_at IS NULL",
             (to_db(before),),
         )

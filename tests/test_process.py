@@ -102,7 +102,7 @@ def test_the_compose_example_puts_caddy_in_front_and_keeps_metrics_inside() -> N
     assert "ports" not in compose["services"]["mimamori"], "only the proxy faces the network"
     caddyfile = (ROOT / "Caddyfile").read_text()
     assert "reverse_proxy {$MIMAMORI_UPSTREAMS:mimamori:8080}" in caddyfile
-    assert "/metrics" in caddyfile and "health_uri /healthz" in caddyfile
+    assert "/metrics" in caddyfile and "health_uri /livez" in caddyfile
 
 
 def test_the_postgres_compose_example_runs_two_instances_on_one_database() -> None:
