@@ -40,6 +40,9 @@ class OpenCauses:
 
     def __init__(self) -> None:
         self.causes: frozenset[str] = frozenset()
+        # Until the database was read, a cause may be open (raised before a restart): the
+        # first LINE send that goes through ends LINE's causes whatever this says.
+        self.known = False
 
 
 def cause_of(outcome: Outcome) -> Cause | None:
@@ -77,9 +80,12 @@ async def note_send(work: UnitOfWork, channel: str, result: SendResult) -> None:
     if cause is not None and cause not in hint.causes:
         await work.repos.alarms.raise_(cause, work.now, result.detail)
         hint.causes |= {cause}
-    elif result.outcome is Outcome.DELIVERED and hint.causes & set(LINE_CAUSES):
+    elif result.outcome is Outcome.DELIVERED and (
+        not hint.known or hint.causes & set(LINE_CAUSES)
+    ):
         await work.repos.alarms.clear(list(LINE_CAUSES), work.now)
         hint.causes -= set(LINE_CAUSES)
+        hint.known = True
 
 
 async def check_sweeps(work: UnitOfWork, due: datetime | None) -> list[Alarm]:
@@ -95,6 +101,7 @@ async def check_sweeps(work: UnitOfWork, due: datetime | None) -> list[Alarm]:
         await alarms.clear([Cause.SWEEPS_BEHIND], work.now)
     found = await alarms.open()
     work.services.alarms.causes = frozenset(alarm.cause for alarm in found)
+    work.services.alarms.known = True
     return found
 
 

@@ -170,6 +170,21 @@ async def test_sweeps_that_fall_behind_are_told_and_mailed_once_each_way(
     assert says(mailbox.received[1].subject, "admin.operator_mail.subject_ended")
 
 
+async def test_a_token_fixed_by_a_restart_ends_the_alarm_with_the_first_send(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot()
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    refuse_sends(bot, 401, REVOKED)
+    await run_to(bot, tokyo(11, 24, 9))
+    assert (await health(bot))[0] == 503
+    bot.line.failures.clear()
+    bot = await start_bot()  # the operator put a good token in and restarted
+    await run_to(bot, bot.clock.now() + 5 * MINUTE)
+    assert len(checkins_to(bot, resident)) == 1
+    assert (await health(bot)) == (200, {"status": "ok"}), "no watch's look needed"
+
+
 async def test_an_e_mail_the_server_refused_goes_at_the_next_look(
     start_bot: Callable[..., Awaitable[Bot]], mailbox: FakeSmtp
 ) -> None:
