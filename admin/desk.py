@@ -5,17 +5,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import by_phone, desk, devices, partners, report
+from care import by_phone, desk, devices, outcomes, partners, report
 from care.errors import Refused
 from care.notify import phone_only
 
 CLOSED_SHOWN = timedelta(days=7)
+
+
+def actor_label(
+    request: web.Request, names: dict[int, dict[str, Any]]
+) -> Callable[[str | None], str]:
+    """Who took a step or closed a case, as staff read it: a staff member's console name, a
+    partner as a partner (their name and kind: they act as `partner:<id>`), or the service."""
+    locale = admin_locale(request)
+
+    def label(who: str | None) -> str:
+        if not who:
+            return locale.t("admin.desk.service")
+        partner_id = partners.partner_of_actor(who)
+        if partner_id is None:
+            return who
+        found = names.get(partner_id, {"name": "-", "kind": "other"})
+        kind = locale.t(f"admin.partners.kind.{found['kind']}")
+        return locale.t("admin.desk.partner_actor", name=found["name"], kind=kind)
+
+    return label
 
 
 def outcome_label(request: web.Request) -> Callable[[str | None], str]:
@@ -48,6 +69,7 @@ async def queue(request: web.Request) -> web.Response:
             "schedule": admin_locale(request).schedule,
             "desk_on": services.protocol.desk_after is not None,
             "outcome_label": outcome_label(request),
+            "who": actor_label(request, await repos.partners.names()),
         }
     return await _page(request, "desk.html", context)
 
@@ -60,6 +82,8 @@ async def case_page(request: web.Request) -> web.Response:
             visits = await work.repos.partners.visits_of(found.case.id)
             partner_list = await work.repos.partners.active()
             covering = set(await work.repos.partners.covering(found.member.id))
+            names = await work.repos.partners.names()
+            pause_offered = await outcomes.pause_offered(work, found.case)
     except Refused:
         raise web.HTTPNotFound(text="no such case") from None
     return await _page(
@@ -75,13 +99,15 @@ async def case_page(request: web.Request) -> web.Response:
             "partners": sorted(partner_list, key=lambda p: p["id"] not in covering),
             "covering": covering,
             "outcome_label": outcome_label(request),
+            "who": actor_label(request, names),
+            "pause_offered": pause_offered,
         },
     )
 
 
 async def case_action(request: web.Request) -> web.Response:
-    """take, call (result, note), note (note) or close (outcome, note), as the staff member
-    signed in; then back to the case."""
+    """take, call (result, note), note (note), close (outcome, note), or after 入院していた
+    pause_until_home, as the staff member signed in; then back to the case."""
     case_id = _int(request.match_info["case_id"])
     form = await request.post()
     action = str(form.get("action", ""))
@@ -97,6 +123,8 @@ async def case_action(request: web.Request) -> web.Response:
                 await desk.add_note(work, case_id, staff, note)
             elif action == "close":
                 await desk.close(work, case_id, staff, str(form.get("outcome", "")), note)
+            elif action == "pause_until_home":
+                await outcomes.pause_until_home(work, case_id, staff)
             else:
                 raise web.HTTPBadRequest(text="unknown action")
     except Refused as refused:

@@ -1,7 +1,13 @@
 """The console's partners (見守り協定) and the visits the desk asks of them: the list, adding
-and removing a partner, asking for a visit from a case, and the printed request."""
+and removing a partner, the one-time code that puts a partner on LINE (they send it from
+their own account: staff never type a 会員ID), asking for a visit from a case, and the printed
+request."""
 
 from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
 
 from aiohttp import web
 
@@ -9,47 +15,75 @@ from admin.auth import session_of
 from admin.render import admin_locale, render, services_of
 from admin.views import _int, _page, _refused
 from care import partners
-from care.errors import Refusal, Refused
+from care.errors import Refused
+from ground import invite_codes
+from ground.qr_codes import qr_png
+from storage.database import from_db
 
 
-async def partner_list(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
-        context = {
-            "partners": await repos.partners.active(),
-            "teams": await repos.stats.teams(),
-            "kinds": partners.KINDS,
-        }
+async def partner_list(request: web.Request, issued: dict[str, Any] | None = None) -> web.Response:
+    """The partners, each with how requests reach them: their LINE (the account that sent
+    their code, by its LINE name), a code waiting to be sent, or print. `issued`: the code
+    just made, shown on this answer once."""
+    services = services_of(request)
+    now = services.clock.now()
+    async with services.repositories() as repos:
+        found = await repos.partners.active()
+        teams = await repos.stats.teams()
+    for partner in found:
+        made = from_db(partner["link_code_at"]) if partner["link_code"] else None
+        until = made + partners.LINK_CODE_LIFETIME if made else None
+        partner["code_until"] = until if until and until > now else None
+    context = {"partners": found, "teams": teams, "kinds": partners.KINDS, "issued": issued}
     return await _page(request, "partners.html", context)
+
+
+async def _issued(request: web.Request, partner_id: int, code: str) -> dict[str, Any]:
+    """The code, and where the account's basic id is known a link (and its QR code) that
+    opens the bot's chat with the code typed in: the partner only presses send."""
+    services = services_of(request)
+    basic_id = await services.line.bot_basic_id()
+    link = invite_codes.chat_link(basic_id, code) if basic_id else None
+    qr = None
+    if link:
+        png = await asyncio.to_thread(qr_png, link)
+        qr = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    until = services.clock.now() + partners.LINK_CODE_LIFETIME
+    return {"partner_id": partner_id, "code": code, "link": link, "qr": qr, "until": until}
 
 
 async def partner_action(request: web.Request) -> web.Response:
     form = await request.post()
     staff = session_of(request).admin.name
     action = str(form.get("action", ""))
+    partner_id = _int(form.get("partner_id"))
+    code = None
     try:
         async with services_of(request).unit_of_work() as work:
             if action == "add":
-                member_text = str(form.get("member_id", "")).strip()
-                member_id = _int(member_text) if member_text else None
-                if member_text and member_id is None:
-                    raise Refused(Refusal.NO_SUCH_MEMBER)
                 team_ids = [t for t in (_int(v) for v in form.getall("team_id", [])) if t]
-                await partners.add(
+                partner_id = await partners.add(
                     work,
                     str(form.get("name", "")),
                     str(form.get("kind", "")),
                     str(form.get("phone", "")),
                     str(form.get("area", "")),
-                    member_id,
                     team_ids,
                     staff,
                 )
+                if form.get("line") == "on":
+                    code = await partners.new_link_code(work, partner_id, staff)
+            elif action == "code":
+                code = await partners.new_link_code(work, partner_id, staff)
             elif action == "remove":
-                await partners.remove(work, _int(form.get("partner_id")), staff)
+                await partners.remove(work, partner_id, staff)
             else:
                 raise web.HTTPBadRequest(text="unknown action")
     except Refused as refused:
         raise _refused(request, refused) from None
+    if code is not None and partner_id is not None:
+        # The code is shown on this answer; the list shows only that one is waiting.
+        return await partner_list(request, await _issued(request, partner_id, code))
     raise web.HTTPSeeOther("/admin/partners")
 
 

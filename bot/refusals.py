@@ -44,6 +44,8 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.INVALID_PARTNER: "postback.invalid",
     Refusal.NO_SUCH_PARTNER: "postback.invalid",
     Refusal.NO_SUCH_VISIT: "postback.invalid",
+    Refusal.PARTNER_CODE: "visit.code_unknown",
+    Refusal.VISIT_WITHDRAWN: "visit.withdrawn",
 }
 
 

@@ -7,12 +7,12 @@ answers it (a reply token is good once: the city's system answers it). With mima
 (the city's vendor forwards events to mimamori), such events are left alone.
 
 mimamori's own: its signed postbacks; a person in the middle of one of its dialogs or with a
-check-in open (what they write is an answer); its keywords (「見守り」, an invite code, words of
-distress from someone it watches); its groups. A block is both: the city's system hears it,
-and mimamori stops check-ins and tells the managers. A follow is the city's: it enrols nobody
-(a person starts with 「見守り」, the menu tab, My page or an invite), unless the follower is
-someone mimamori knows coming back, when it is both (mimamori then says nothing: the city's
-system has the reply).
+check-in open (what they write is an answer); its keywords (「見守り」, an invite code, a
+partner's code, words of distress from someone it watches); its groups. A block is both: the
+city's system hears it, and mimamori stops check-ins and tells the managers. A follow is the
+city's: it enrols nobody (a person starts with 「見守り」, the menu tab, My page or an invite),
+unless the follower is someone mimamori knows coming back, when it is both (mimamori then says
+nothing: the city's system has the reply).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from care import answers
-from ground import invite_codes
+from ground import invite_codes, link_codes
 from ground.i18n import I18n
 
 
@@ -80,6 +80,8 @@ def our_words(text: str | None, i18n: I18n, language: str | None) -> bool:
     if text is None:
         return False
     if text.strip().lower() in start_words(i18n) or invite_codes.find_code(text) is not None:
+        return True
+    if link_codes.find_code(text) is not None:  # a partner's code, from the console
         return True
     return language is not None and answers.is_distress(
         text, answers.distress_words(i18n, language)

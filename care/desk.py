@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from care import sharing
+from care import sharing, visits
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
@@ -248,6 +248,7 @@ async def close(
     await work.repos.desk.close(case.id, staff, outcome, text, work.now)
     await work.repos.desk.add_step(case.id, staff, "closed", work.now, outcome, text)
     await work.repos.admin.audit(staff, "desk_closed", f"case {case.id}: {outcome}", work.now)
+    await visits.call_off(work, case.id)  # closed for every partner asked, too
     return await case_of(work, case.id)
 
 

@@ -37,6 +37,8 @@ class Refusal(StrEnum):
     INVALID_PARTNER = "invalid_partner"  # a partner's name, kind, phone or area that is wrong
     NO_SUCH_PARTNER = "no_such_partner"  # a partner id that does not exist (or was removed)
     NO_SUCH_VISIT = "no_such_visit"  # a visit id that does not exist
+    PARTNER_CODE = "partner_code"  # a partner's code unknown, spent or expired (no telling which)
+    VISIT_WITHDRAWN = "visit_withdrawn"  # the partner was removed: their visits were withdrawn
     INVALID_PHONE = "invalid_phone"  # a number a call cannot ring
     NO_CALLS = "no_calls"  # the deployment places no calls (Twilio is not set)
     NO_CONSENT = "no_consent"  # staff acting for a person without recording their consent

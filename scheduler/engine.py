@@ -21,6 +21,7 @@ from care import (
     reassurance,
     rich_menus,
     rollcall,
+    visits,
 )
 from care.ladder import WAITS
 from care.services import Services, UnitOfWork
@@ -109,7 +110,9 @@ class CheckinEngine:
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             noted = await reassurance.send_daily_notes(work, BATCH)
             reminded = await people.remind_open_pauses(work, BATCH)
-            return max(resent, alerted, realerted, noted, reminded)
+            # A case closed by the person's OK or a manager: the partners asked hear it too.
+            called_off = await visits.call_off_after_closing(work, BATCH)
+            return max(resent, alerted, realerted, noted, reminded, called_off)
 
         async def group_steps(work: UnitOfWork) -> int:
             posted = await group_rounds.open_due_group_rounds(work, BATCH)

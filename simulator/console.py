@@ -15,6 +15,7 @@ STAFF_NAME = "demo-desk"  # the demo's own console account; it protects nothing 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CASE = re.compile(r'data-case="(\d+)"')
 PARTNER = re.compile(r'data-partner="(\d+)"')
+PARTNER_CODE = re.compile(r'id="partner-code">([0-9A-Z-]+)<')
 
 
 async def add_staff(services: Services) -> str:
@@ -56,6 +57,13 @@ class Console:
 
     async def post(self, path: str, data: list[tuple[str, str]]) -> str:
         """Submit a form. -> where the console sends the browser next."""
+        return (await self._submit(path, data))[0]
+
+    async def answer(self, path: str, data: list[tuple[str, str]]) -> str:
+        """Submit a form whose answer is a page of its own (a partner's one-time code)."""
+        return (await self._submit(path, data))[1]
+
+    async def _submit(self, path: str, data: list[tuple[str, str]]) -> tuple[str, str]:
         assert self._session is not None
         token = await self._token("/partners")
         async with self._session.post(
@@ -63,7 +71,7 @@ class Console:
         ) as response:
             if response.status >= 400:
                 raise RuntimeError(f"{path}: {response.status} {await response.text()}")
-            return response.headers.get("Location", "")
+            return response.headers.get("Location", ""), await response.text()
 
     async def open_cases(self) -> list[int]:
         assert self._session is not None

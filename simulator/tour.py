@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from ground.i18n import Locale
 from simulator.city import ASKS_GARBAGE_DAY
-from simulator.console import Console
+from simulator.console import PARTNER_CODE, Console
 from simulator.simulator import Bubble, Simulator
 
 log = logging.getLogger("mimamori.tour")
@@ -161,13 +161,18 @@ class Tour:
         await sim.say(key_of(sim, MINSEI), self.start_word)  # for her 会員ID
         greeting = self.t("shared.greeting", member_id=MARK)
         bubble = next(b for b in self.chat(MINSEI) if b.sender == "bot")
-        member_id = self.minsei_id = member_id_in(bubble.text, greeting)
+        self.minsei_id = member_id_in(bubble.text, greeting)
         await console.sign_in()
-        await console.post(
+        # The console shows her a one-time code; she sends it from her own LINE, which is how
+        # her LINE becomes the partner's (staff type no 会員ID).
+        page = await console.answer(
             "/partners",
             [("action", "add"), ("name", MINSEI), ("kind", "minsei"), ("area", "三丁目")]
-            + [("member_id", str(member_id))],
+            + [("line", "on")],
         )
+        code = PARTNER_CODE.search(page)
+        assert code is not None, "the console shows the partner's code"
+        await sim.say(key_of(sim, MINSEI), code.group(1))
         await sim.advance_to_next_due()  # the check-in
         await sim.advance(timedelta(days=1))  # sent again
         await sim.advance(timedelta(hours=3))  # the family is alerted; both are at work

@@ -18,8 +18,16 @@ class Partner:
     kind: str  # minsei, houkatsu, management, police, other
     phone: str
     area: str
-    member_id: int | None  # a partner who uses LINE: their 会員ID
+    member_id: int | None  # a partner who uses LINE: the 会員ID that sent their code
     removed_at: datetime | None
+    link_code: str | None  # the one-time code the console shows, until it is sent
+    link_code_at: datetime | None
+    linked_at: datetime | None  # when the partner's LINE sent the code
+
+    @property
+    def on_line(self) -> bool:
+        """Requests go to their LINE: linked by their own code, and not removed."""
+        return self.member_id is not None and self.removed_at is None
 
     @classmethod
     def from_row(cls, row: Any) -> Partner:
@@ -31,7 +39,13 @@ class Partner:
             area=row["area"],
             member_id=row["member_id"],
             removed_at=from_db(row["removed_at"]),
+            link_code=row["link_code"],
+            link_code_at=from_db(row["link_code_at"]),
+            linked_at=from_db(row["linked_at"]),
         )
+
+
+OPEN_VISIT = ("asked", "going")
 
 
 @dataclass(frozen=True)
@@ -41,10 +55,15 @@ class Visit:
     partner_id: int
     asked_by: str
     asked_at: datetime
-    state: str  # asked, going, done
+    state: str  # asked, going, done; withdrawn (partner removed), not_needed (case closed)
     going_at: datetime | None
     done_at: datetime | None
     outcome: str | None
+    ended_at: datetime | None  # withdrawn or not needed, when
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_VISIT
 
     @classmethod
     def from_row(cls, row: Any) -> Visit:
@@ -58,6 +77,7 @@ class Visit:
             going_at=from_db(row["going_at"]),
             done_at=from_db(row["done_at"]),
             outcome=row["outcome"],
+            ended_at=from_db(row["ended_at"]),
         )
 
 
@@ -71,14 +91,14 @@ class PartnerRepository:
         kind: str,
         phone: str,
         area: str,
-        member_id: int | None,
         team_ids: Sequence[int],
         at: datetime,
     ) -> int:
+        """A partner, not on LINE until they send a code of theirs from it."""
         row = await self._conn.fetch_one(
-            "INSERT INTO partners (name, kind, phone, area, member_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (name, kind, phone, area, member_id, to_db(at)),
+            "INSERT INTO partners (name, kind, phone, area, created_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (name, kind, phone, area, to_db(at)),
         )
         assert row is not None
         for team_id in dict.fromkeys(team_ids):
@@ -89,20 +109,56 @@ class PartnerRepository:
         return int(row[0])
 
     async def remove(self, partner_id: int, at: datetime) -> bool:
+        """Removed: their code stops working (their 会員ID stays, for what they did)."""
         cursor = await self._conn.execute(
-            "UPDATE partners SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+            "UPDATE partners SET removed_at = ?, link_code = NULL, link_code_at = NULL"
+            " WHERE id = ? AND removed_at IS NULL",
             (to_db(at), partner_id),
         )
         return cursor.rowcount == 1
+
+    async def set_link_code(self, partner_id: int, code: str, at: datetime) -> bool:
+        """A new one-time code for the partner (the one before stops working)."""
+        cursor = await self._conn.execute(
+            "UPDATE partners SET link_code = ?, link_code_at = ?"
+            " WHERE id = ? AND removed_at IS NULL",
+            (code, to_db(at), partner_id),
+        )
+        return cursor.rowcount == 1
+
+    async def by_link_code(self, code: str) -> Partner | None:
+        row = await self._conn.fetch_one(
+            "SELECT * FROM partners WHERE link_code = ? AND removed_at IS NULL", (code,)
+        )
+        return Partner.from_row(row) if row else None
+
+    async def link(self, partner_id: int, code: str, member_id: int, at: datetime) -> bool:
+        """The account that sent the code is the partner's; the code is spent. False when
+        someone else spent it first."""
+        cursor = await self._conn.execute(
+            "UPDATE partners SET member_id = ?, linked_at = ?, link_code = NULL,"
+            " link_code_at = NULL WHERE id = ? AND link_code = ? AND removed_at IS NULL",
+            (member_id, to_db(at), partner_id, code),
+        )
+        return cursor.rowcount == 1
+
+    async def names(self) -> dict[int, dict[str, Any]]:
+        """Every partner's name and kind by id, the removed too (who did what on a case)."""
+        rows = await self._conn.fetch_all("SELECT id, name, kind FROM partners", ())
+        return {row["id"]: {"name": row["name"], "kind": row["kind"]} for row in rows}
 
     async def get(self, partner_id: int) -> Partner | None:
         row = await self._conn.fetch_one("SELECT * FROM partners WHERE id = ?", (partner_id,))
         return Partner.from_row(row) if row else None
 
     async def active(self) -> list[dict[str, Any]]:
-        """Partners not removed, with the names of the teams they cover."""
+        """Partners not removed, with the names of the teams they cover and the LINE name of
+        the account that sent their code (staff see it is who they meant)."""
         rows = await self._conn.fetch_all(
-            "SELECT * FROM partners WHERE removed_at IS NULL ORDER BY kind, name, id", ()
+            "SELECT p.*, m.display_name AS line_name FROM partners p"
+            " LEFT JOIN members m ON m.id = p.member_id"
+            " WHERE p.removed_at IS NULL ORDER BY p.kind, p.name, p.id",
+            (),
         )
         found = []
         for row in rows:
@@ -147,6 +203,41 @@ class PartnerRepository:
         )
         return [dict(row) for row in rows]
 
+    async def open_visits_of_partner(self, partner_id: int) -> list[Visit]:
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM visits WHERE partner_id = ? AND state IN ('asked', 'going')"
+            " ORDER BY id",
+            (partner_id,),
+        )
+        return [Visit.from_row(row) for row in rows]
+
+    async def open_visits_of_case(self, case_id: int) -> list[Visit]:
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM visits WHERE case_id = ? AND state IN ('asked', 'going') ORDER BY id",
+            (case_id,),
+        )
+        return [Visit.from_row(row) for row in rows]
+
+    async def open_visits_of_closed_cases(self, limit: int) -> list[Visit]:
+        """Visits still asked of a partner whose case has closed (by whatever closed it)."""
+        rows = await self._conn.fetch_all(
+            "SELECT v.* FROM visits v JOIN desk_cases c ON c.id = v.case_id"
+            " WHERE v.state IN ('asked', 'going') AND c.closed_at IS NOT NULL"
+            " ORDER BY v.id LIMIT ?",
+            (limit,),
+        )
+        return [Visit.from_row(row) for row in rows]
+
+    async def end(self, visit_id: int, state: str, at: datetime) -> bool:
+        """An open visit ends without an outcome (withdrawn, not_needed). True for the one
+        transaction that ended it."""
+        cursor = await self._conn.execute(
+            "UPDATE visits SET state = ?, ended_at = ?"
+            " WHERE id = ? AND state IN ('asked', 'going')",
+            (state, to_db(at), visit_id),
+        )
+        return cursor.rowcount == 1
+
     async def going(self, visit_id: int, at: datetime) -> bool:
         cursor = await self._conn.execute(
             "UPDATE visits SET state = 'going', going_at = ? WHERE id = ? AND state = 'asked'",
@@ -157,7 +248,7 @@ class PartnerRepository:
     async def done(self, visit_id: int, outcome: str, at: datetime) -> bool:
         cursor = await self._conn.execute(
             "UPDATE visits SET state = 'done', done_at = ?, outcome = ?"
-            " WHERE id = ? AND state != 'done'",
+            " WHERE id = ? AND state IN ('asked', 'going')",
             (to_db(at), outcome, visit_id),
         )
         return cursor.rowcount == 1

@@ -1,17 +1,32 @@
-"""A partner's answers to a visit request in the chat: 向かいます, 確認しました, what they
-found."""
+"""A partner in the chat: the one-time code that makes this LINE theirs, and their answers to
+a visit request (向かいます, 確認しました, what they found)."""
 
 from __future__ import annotations
 
-from linebot.v3.webhooks import PostbackEvent
+from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
-from bot.context import PersonContext
-from bot.router import Router, action
+from bot.context import EventContext, PersonContext
+from bot.router import Router, action, from_person, text_of
 from care import partners
-from ground import messages
+from ground import link_codes, messages
 from ground.telling import Telling
 
 router = Router("visits")
+
+
+def _code_in(ctx: EventContext) -> bool:
+    text = text_of(ctx)
+    return text is not None and link_codes.find_code(text) is not None
+
+
+@router.on(MessageEvent, lambda ctx: from_person(ctx) and _code_in(ctx))
+async def code_sent(ctx: PersonContext) -> None:
+    """The code the console showed for a partner, sent from their own LINE: requests come
+    here from now on. The reply names the partner as the desk registered them (nothing of
+    anyone else)."""
+    code = link_codes.find_code(text_of(ctx) or "")
+    partner = await partners.link_by_code(ctx.work, ctx.member, code)
+    ctx.reply(messages.text(ctx.t("visit.linked", name=partner.name)))
 
 
 @router.on(PostbackEvent, action("visit_go"))
