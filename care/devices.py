@@ -6,6 +6,10 @@ means: that the day's check-in is answered (元気, no tap needed), or only that
 最後の動き on their card and in an alert. A device is never the person: while an alert is open a
 ping is a sign of life the managers hear of (once a round), and the alert stays theirs to
 close (care.protocol: Event.ACTIVITY).
+
+A device that answers her check-ins and goes quiet for days (MIMAMORI_DEVICE_QUIET_AFTER: a
+flat battery, a plug pulled, the Wi-Fi changed) stops answering them without a word: she and
+her managers are told once, and again only after it pinged and went quiet again.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from care.errors import Refusal, Refused
-from care.notify import tell_managers_about
+from care.notify import display_name, notify_managers, tell_managers_about, tell_member
 from care.protocol import Audience, Event, Fact, Stage, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
+from ground.telling import Telling
 from storage.devices import Device
 from storage.models import Member, RoundState
 
@@ -119,3 +125,40 @@ async def ping(work: UnitOfWork, token: str) -> Ping:
                 device=device.label,
             )
     return Ping(device, False, told)
+
+
+async def tell_quiet(work: UnitOfWork, limit: int) -> int:
+    """The sweep's step: each device that answers check-ins and has been quiet for
+    MIMAMORI_DEVICE_QUIET_AFTER is told of, to her and to her managers, once. -> devices
+    handled (the sweep runs the step again while a batch comes back full)."""
+    after = work.services.settings.device_quiet_after
+    if after is None:
+        return 0
+    today = work.now.astimezone(work.services.timezone).date()
+    quiet = await work.repos.devices.gone_quiet(work.now - after, today, limit)
+    for device in quiet:
+        await work.repos.devices.told_quiet(device.id, work.now)
+        member = await work.repos.members.get(device.member_id)
+        if member is None:
+            continue
+        locale = work.locale(member.language)
+        since = locale.when(device.heard_at)
+        await tell_member(
+            work, member, "device_quiet", "activity.quiet_you", device=device.label, since=since
+        )
+        await notify_managers(work, member, "device_quiet", _quiet_notice(member, device))
+    return len(quiet)
+
+
+def _quiet_notice(member: Member, device: Device) -> Callable[[Locale, Member], list[Telling]]:
+    def build(locale: Locale, manager: Member) -> list[Telling]:
+        text = locale.t(
+            "activity.quiet_notice",
+            name=display_name(locale, member),
+            member_id=member.id,
+            device=device.label,
+            since=locale.when(device.heard_at),
+        )
+        return [Telling.sentence(locale.language, text)]
+
+    return build

@@ -105,6 +105,9 @@ class Settings:
     strict_transactions: bool = False
     # A manager code forwarded beyond the family stops working after this long.
     manager_code_lifetime: timedelta = timedelta(days=7)
+    # A device that answers check-ins and sent no sign of life this long: she and her
+    # managers are told (once, until it pings again). None: never told.
+    device_quiet_after: timedelta | None = timedelta(days=3)
     # Make the rich menus at start-up when none are recorded (else: `mimamori richmenu`).
     rich_menu_at_start: bool = False
     # The city's own LINE account, shared with its other services: a follow enrols nobody,
@@ -174,6 +177,7 @@ class Settings:
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
+            device_quiet_after=_optional_duration(env, "MIMAMORI_DEVICE_QUIET_AFTER", "3d"),
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),
             **_account(env),
@@ -316,9 +320,9 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         raise SettingsError(name, str(error)) from None
 
 
-def _optional_duration(env: Mapping[str, str], name: str) -> timedelta | None:
-    """A duration, or None when unset or `off`."""
-    text = (env.get(name) or "").strip()
+def _optional_duration(env: Mapping[str, str], name: str, default: str = "") -> timedelta | None:
+    """A duration, or None when `off` (or unset, with no default)."""
+    text = (env.get(name) or default).strip()
     if not text or text.lower() == "off":
         return None
     return _duration(env, name, text)

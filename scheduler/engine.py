@@ -16,6 +16,7 @@ from care import (
     alerts,
     checkins,
     desk,
+    devices,
     group_rounds,
     people,
     reassurance,
@@ -127,6 +128,8 @@ class CheckinEngine:
             )
             await self._in_batches(record, MESSAGE_BATCH)
         await self._in_batches(group_steps)
+        # A device that answers her check-ins and went quiet: she and her managers hear it.
+        await self._in_batches(functools.partial(devices.tell_quiet, limit=BATCH))
         retention = self._services.settings.group_retention
         async with self._services.unit_of_work() as work:
             await work.repos.handled.forget_processed_before(work.now - HANDLED_KEPT)

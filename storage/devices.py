@@ -4,7 +4,7 @@ secret URL per person and device, kept as its hash, revocable."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
@@ -20,6 +20,12 @@ class Device:
     created_at: datetime
     revoked_at: datetime | None
     last_ping_at: datetime | None
+    quiet_told_at: datetime | None = None  # she and her managers were told it went quiet
+
+    @property
+    def heard_at(self) -> datetime:
+        """Its last sign of life: its last ping, or its linking if it never pinged."""
+        return self.last_ping_at or self.created_at
 
     @classmethod
     def from_row(cls, row: Any) -> Device:
@@ -31,6 +37,7 @@ class Device:
             created_at=required_time(row["created_at"]),
             revoked_at=from_db(row["revoked_at"]),
             last_ping_at=from_db(row["last_ping_at"]),
+            quiet_told_at=from_db(row["quiet_told_at"]),
         )
 
 
@@ -77,11 +84,33 @@ class DeviceRepository:
         )
 
     async def pinged(self, device: Device, at: datetime) -> None:
-        """The device's sign of life: its own last ping, and the person's 最後の動き."""
+        """The device's sign of life: its own last ping, and the person's 最後の動き. Quiet
+        no more: going quiet again will be told again."""
         await self._conn.execute(
-            "UPDATE devices SET last_ping_at = ? WHERE id = ?", (to_db(at), device.id)
+            "UPDATE devices SET last_ping_at = ?, quiet_told_at = NULL WHERE id = ?",
+            (to_db(at), device.id),
         )
         await self._conn.execute(
             "UPDATE members SET last_activity_at = ?, last_activity_label = ? WHERE id = ?",
             (to_db(at), device.label, device.member_id),
+        )
+
+    async def gone_quiet(self, heard_before: datetime, today: date, limit: int) -> list[Device]:
+        """Devices that answer check-ins, not revoked, with no sign of life since
+        `heard_before` (one never pinged: since it was linked) and nobody told of it yet, of
+        people whose check-ins run (active, scheduled, not paused on `today`, a local date)."""
+        rows = await self._conn.fetch_all(
+            "SELECT d.* FROM devices d JOIN members m ON m.id = d.member_id"
+            " WHERE d.counts_as_ok = 1 AND d.revoked_at IS NULL AND d.quiet_told_at IS NULL"
+            " AND COALESCE(d.last_ping_at, d.created_at) <= ? AND m.status = 'active'"
+            " AND m.interval_days IS NOT NULL"
+            " AND (m.paused_until IS NULL OR m.paused_until <= ?)"
+            " ORDER BY d.id LIMIT ?",
+            (to_db(heard_before), today.isoformat(), limit),
+        )
+        return [Device.from_row(row) for row in rows]
+
+    async def told_quiet(self, device_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE devices SET quiet_told_at = ? WHERE id = ?", (to_db(at), device_id)
         )

@@ -5,12 +5,12 @@ an alert (the managers hear of it once), and a revoked or unknown URL is refused
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from care.protocol import Stage, stage_of
 from tests.conftest import Bot
-from tests.drivers import ALERT, Page, member_of, run_to, tokyo, watched_resident
+from tests.drivers import ALERT, Page, member_of, ok_data, run_to, tokyo, watched_resident
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM
 from tests.wording import JA, said
 
@@ -141,3 +141,70 @@ async def test_she_consents_to_a_call_on_my_page(
     }
     member = await member_of(bot, resident)
     assert member.call_before_alert and member.call_consented_by == "self"
+
+
+async def _ok_each_day(bot: Bot, uid: str, days: list[tuple[int, int]]) -> None:
+    """Her check-in each day at 9:00, answered with OK by her own tap."""
+    for month, day in days:
+        await run_to(bot, tokyo(month, day, 9))
+        await bot.tap(uid, ok_data(bot, uid))
+
+
+async def test_a_device_that_answers_her_going_quiet_is_told_once_each_time(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    _, door = await linked(page, "玄関", counts_as_ok=True)
+    await linked(page, "電気ポット", counts_as_ok=False)  # only shows: never told of
+    await run_to(bot, tokyo(11, 24, 9))
+    bot.clock.set(tokyo(11, 24, 9, 5))
+    assert (await bot.client.post(door)).status == 204
+    when = bot.services.locale("ja").when
+
+    def quiet(uid: str, since: datetime) -> list[str]:
+        key = "activity.quiet_you" if uid == resident else "activity.quiet_notice"
+        return said(bot.line.texts_to(uid), key, device="玄関", since=when(since), name="resident")
+
+    # The door falls silent after 11/24 9:05; she answers her check-ins herself meanwhile.
+    await _ok_each_day(bot, resident, [(11, 25), (11, 26), (11, 27)])
+    await run_to(bot, tokyo(11, 27, 9, 4))
+    assert quiet(resident, tokyo(11, 24, 9, 5)) == [] and quiet(son, tokyo(11, 24, 9, 5)) == []
+    await run_to(bot, tokyo(11, 27, 9, 6))
+    assert len(quiet(resident, tokyo(11, 24, 9, 5))) == 1
+    assert len(quiet(son, tokyo(11, 24, 9, 5))) == 1
+    assert not any("電気ポット" in text for text in bot.line.texts_to(son))
+    # Told once, not at every sweep.
+    await _ok_each_day(bot, resident, [(11, 28)])
+    await run_to(bot, tokyo(11, 28, 20))
+    assert len(quiet(resident, tokyo(11, 24, 9, 5))) == 1
+    assert len(quiet(son, tokyo(11, 24, 9, 5))) == 1
+
+    # New batteries: it pings again, then goes quiet again, and that is told again.
+    bot.clock.set(tokyo(11, 28, 20, 30))
+    assert (await bot.client.get(door)).status == 204
+    await _ok_each_day(bot, resident, [(11, 29), (11, 30), (12, 1)])
+    await run_to(bot, tokyo(12, 1, 20, 29))
+    assert quiet(son, tokyo(11, 28, 20, 30)) == []
+    await run_to(bot, tokyo(12, 1, 20, 31))
+    assert len(quiet(resident, tokyo(11, 28, 20, 30))) == 1
+    assert len(quiet(son, tokyo(11, 28, 20, 30))) == 1
+
+
+async def test_a_quiet_device_is_not_told_when_the_deployment_turned_it_off_or_it_is_revoked(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(device_quiet_after=None)
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    await linked(page, "玄関", counts_as_ok=True)
+    await _ok_each_day(bot, resident, [(11, 24), (11, 25), (11, 26), (11, 27)])
+    assert not said(bot.line.texts_to(son), "activity.quiet_notice", name="resident")
+
+    bot = await start_bot()  # the default: told after three days
+    page = Page(bot, resident, "resident")
+    device_id, _ = await linked(page, "勝手口", counts_as_ok=True)
+    assert (await page.call("DELETE", f"/liff/api/me/devices/{device_id}"))[0] == 200
+    await run_to(bot, tokyo(11, 27, 10))
+    (told,) = said(bot.line.texts_to(son), "activity.quiet_notice", name="resident")
+    assert "玄関" in told, "the door, linked days ago and never heard from; not the one revoked"
