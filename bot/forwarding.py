@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from care.services import Services
+from ground.transactions import outside_only
 from storage.forwards import Forward, ForwardRepository
 
 log = logging.getLogger("mimamori.forwarding")
@@ -181,7 +182,10 @@ class Forwarder:
     async def _post(self, body: bytes) -> str | None:
         """-> None when the city's system took the body (2xx); else what went wrong."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+            strict = self._services.settings.strict_transactions
+            self._session = aiohttp.ClientSession(
+                timeout=TIMEOUT, trace_configs=[outside_only("the city's system", strict)]
+            )
         headers = headers_for(body, self._services.settings.channel_secret)
         try:
             async with self._session.post(self._url, data=body, headers=headers) as response:

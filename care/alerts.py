@@ -10,8 +10,8 @@ from care import desk, devices, sharing
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
-from care.notify import display_name, notify_managers
-from care.protocol import Decision, Event, decide, stage_of
+from care.notify import display_name, notify_managers, push_to
+from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Choice, Link, Telling
@@ -78,9 +78,10 @@ async def alert_managers(
     *,
     again: bool = False,
     only: list[int] | None = None,
+    lead: str | None = None,
 ) -> int:
     """Tell every manager watching the member (or those in `only`): no OK came, or they
-    asked for help (urgent).
+    asked for help (urgent). `again`: it was sent before (`lead`: the line that says why).
     The alert carries the person's 緊急時メモ and the buttons to take it and to close it.
     Returns how many managers were told."""
     services = work.services
@@ -99,7 +100,7 @@ async def alert_managers(
         prefix = "alert.help_" if checkin.urgent else "alert."
         lines = [locale.t(f"{prefix}body", **values)]
         if again:
-            lines.insert(0, locale.t("alert.again"))
+            lines.insert(0, locale.t(lead or "alert.again"))
         if checkin.help_words:
             # Their own words, quoted as written: 「転んで動けません」 says more than a button.
             lines.append(locale.t("alert.words", words=checkin.help_words[:WORDS_QUOTED]))
@@ -238,3 +239,114 @@ async def _tell_others(
     watching = await work.repos.teams.managers_watching(person.id)
     others = [m.id for m in watching if m.id != manager.id]
     await notify_managers(work, person, key, build, only=others)
+
+
+async def ask_takers(work: UnitOfWork, limit: int) -> int:
+    """Alerts a manager took `taken_check_after` ago and are still open: the one who took it is
+    asked whether they found the person; a taker who can no longer act (blocked the bot, no
+    longer watching her) is not waited for. -> how many rounds were looked at."""
+    rounds, read = await rounds_due(work, Step.TAKER_CHECK, limit)
+    ids = {r.member_id for r in rounds} | {r.taken_by or 0 for r in rounds}
+    people = await work.repos.members.get_many(list(ids))
+    for checkin in rounds:
+        person, taker = people[checkin.member_id], people.get(checkin.taken_by or 0)
+        if taker is None or not await _still_watching(work, taker, person):
+            await _untake_if_decided(work, person, checkin, Event.NOT_FOUND)
+            continue
+        decision = decide(stage_of(checkin), Event.TAKER_DUE)
+        if decision is None:
+            # Not a stage that waits on its taker: marked, so that no sweep reads it again.
+            await work.repos.rounds.ask_taker(checkin.id, work.now)
+            continue
+        await work.repos.rounds.ask_taker(checkin.id, work.now)
+        if any(t.audience is Audience.TAKER and t.fact is Fact.FOUND_HER for t in decision.tell):
+            await _ask_taker(work, person, taker, checkin)
+    return read
+
+
+async def _still_watching(work: UnitOfWork, taker: Member, person: Member) -> bool:
+    return taker.active and await work.repos.teams.is_manager_of(taker.id, person.id)
+
+
+async def _ask_taker(
+    work: UnitOfWork, person: Member, taker: Member, checkin: CheckinRound
+) -> None:
+    locale = work.locale(taker.language)
+    codec = work.services.postbacks
+    choices = [
+        Choice("safe", locale.t("alert.safe_button"), codec.encode("safe", r=checkin.id)),
+        Choice(
+            "not_found", locale.t("alert.not_found_button"), codec.encode("notfound", r=checkin.id)
+        ),
+    ]
+    shown = taker.id in await sharing.shown_to(work, person)
+    call = sharing.call_link(person, shown)
+    links = [Link(locale.t("alert.call_button"), call)] if call else []
+    text = locale.t(
+        "alert.found_her",
+        name=display_name(locale, person),
+        since=locale.when(checkin.taken_at),
+    )
+    telling = Telling.card(
+        locale.language, locale.t("alert.found_her_title"), text, choices, links
+    )
+    await push_to(work, taker, [telling], "found_her", round_id=checkin.id, about=person)
+
+
+async def untake_silent(work: UnitOfWork, limit: int) -> int:
+    """Takers who did not say whether they found the person within `realert_after` of being
+    asked: the alert is nobody's again and every manager hears it. -> rounds looked at."""
+    rounds, read = await rounds_due(work, Step.TAKER_SILENT, limit)
+    people = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        if not await _untake_if_decided(
+            work, people[checkin.member_id], checkin, Event.TAKER_SILENT
+        ):
+            await work.repos.rounds.untake(checkin.id, work.now)  # nothing waits on it now
+    return read
+
+
+async def not_found(work: UnitOfWork, manager: Member, round_id: int | None) -> Member:
+    """まだ会えていない, by the manager who took the alert: every manager hears it again, and
+    the alert is anyone's to take. -> the person."""
+    checkin, person = await _alert_of(work, manager, round_id)
+    if checkin.taken_by is not None and checkin.taken_by != manager.id:
+        raise Refused(Refusal.NOT_ALLOWED)
+    _decided(checkin, person, Event.NOT_FOUND)
+    await _untake_if_decided(work, person, checkin, Event.NOT_FOUND)
+    return person
+
+
+async def taker_gone(work: UnitOfWork, manager: Member) -> int:
+    """The manager left a team, blocked the bot, withdrew or was taken off watching: every
+    alert they had taken and can no longer act on is nobody's again, at once. -> how many."""
+    count = 0
+    for checkin in await work.repos.rounds.taken_by_manager(manager.id):
+        person = await work.repos.members.get(checkin.member_id)
+        if person is None:
+            continue
+        fresh = await work.repos.members.get(manager.id)
+        if fresh is not None and await _still_watching(work, fresh, person):
+            continue
+        count += await _untake_if_decided(work, person, checkin, Event.NOT_FOUND)
+    return count
+
+
+async def _untake_if_decided(
+    work: UnitOfWork, person: Member, checkin: CheckinRound, event: Event
+) -> bool:
+    """The taker is out of it (`event`: NOT_FOUND or TAKER_SILENT): carried out as the
+    protocol says. -> whether it applied."""
+    decision = decide(stage_of(checkin), event)
+    if decision is None:
+        return False
+    taker = await work.repos.members.get(checkin.taken_by or 0)
+    await work.repos.rounds.untake(checkin.id, work.now)
+    untaken = await work.repos.rounds.get(checkin.id)
+    assert untaken is not None
+    for tell in decision.tell:
+        if tell.audience is Audience.MANAGERS and tell.fact is Fact.ALERT_AGAIN:
+            await alert_managers(work, person, untaken, again=True, lead="alert.not_found_lead")
+    who = _staff_name(work, taker) if taker is not None else ""
+    await desk.hear_all(work, untaken, decision, who)
+    return True

@@ -16,10 +16,12 @@ from care import alerts, desk
 from care.notify import tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, Stage, decide, stage_of
 from care.services import UnitOfWork
-from ground.i18n import I18n
+from ground.i18n import I18n, Locale
+from ground.telling import Choice, Telling
 from storage.models import CheckinRound, Member, RoundState
 
-LAST_OK = (Event.OK, Event.UNWELL)  # the answers to a check-in that are the person's last OK
+# The answers that are the person's last OK: to a check-in, and 「もう大丈夫」 after help.
+LAST_OK = (Event.OK, Event.UNWELL, Event.RECOVERED)
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
@@ -94,13 +96,13 @@ async def answer(
     told: list[Member] = []
     raises_help = any(tell.fact is Fact.HELP_ALERT for tell in decision.tell)
     at_desk = False
-    if raises_help and (
-        await work.repos.teams.managers_watching(member.id) or await desk.watches(work, member)
-    ):
+    if raises_help and (await work.repos.teams.managers_watching(member.id) or desk.exists(work)):
+        # Nobody watching her, but a desk: the desk has her call for help at once.
         checkin, told = await alerts.ask_for_help(work, member, checkin, words)
         at_desk = await work.repos.desk.open_of_round(checkin.id) is not None
     elif decision.after is Stage.SAFE and checkin is not None:
-        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "ok", work.now, "ok")
+        reason = "recovered" if event is Event.RECOVERED else "ok"
+        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now, "ok")
     elif decision.after is Stage.UNWELL and checkin is not None:
         await work.repos.rounds.close(
             checkin.id, RoundState.ANSWERED, "unwell", work.now, "unwell"
@@ -108,10 +110,11 @@ async def answer(
     for tell in decision.tell:
         if tell.audience is Audience.DESK:
             continue  # the desk's case hears it below
-        if tell.fact is Fact.SAFE:
+        if tell.fact in (Fact.SAFE, Fact.RECOVERED):
             alerted = await work.repos.outbox.alerted_members(checkin.id) if checkin else []
+            key = "safe.body" if tell.fact is Fact.SAFE else "alert.recovered_notice"
             await tell_managers_about(
-                work, member, "safe", "safe.body", round_id=_id(checkin), only=alerted
+                work, member, "safe", key, round_id=_id(checkin), only=alerted
             )
         elif tell.fact is Fact.UNWELL:
             await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
@@ -163,3 +166,45 @@ async def take_back_help(work: UnitOfWork, member: Member, round_id: int | None)
             await tell_managers_about(work, member, "mistake", "alert.mistake_notice", checkin.id)
     await desk.hear_all(work, checkin, decision, member=member)
     return True
+
+
+def help_question(work: UnitOfWork, locale: Locale, checkin: CheckinRound) -> Telling:
+    """まだ助けが必要ですか？: what an OK brings during a call for help. Its 「もう大丈夫」 names
+    the call it answers (the round and the moment help was asked): a call for help raised
+    again since makes it stale."""
+    codec = work.services.postbacks
+    asked = int((checkin.alerted_at or checkin.opened_at).timestamp())
+    choices = [
+        Choice(
+            "recovered",
+            locale.t("checkin.recovered_button"),
+            codec.encode("recovered", r=checkin.id, a=asked),
+        ),
+        Choice(
+            "help",
+            locale.t("checkin.still_help_button"),
+            codec.encode("ok", t=int(checkin.slot_at.timestamp()), v="help"),
+        ),
+    ]
+    return Telling.card(
+        locale.language,
+        locale.t("checkin.still_help_title"),
+        locale.t("checkin.still_help"),
+        choices,
+    )
+
+
+async def recovered(
+    work: UnitOfWork, member: Member, round_id: int | None, asked: int | None
+) -> Answered | None:
+    """「もう大丈夫」, the person's answer to the question her OK brought during a call for
+    help: the alert closes, and the managers it reached hear her words as they are. Only the
+    question asked since her latest call for help counts. -> None when it is stale."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    if checkin is None or checkin.id != round_id or not checkin.urgent:
+        return None
+    if asked != int((checkin.alerted_at or checkin.opened_at).timestamp()):
+        return None
+    if decide(stage_of(checkin), Event.RECOVERED) is None:
+        return None
+    return await answer(work, member, Event.RECOVERED, open_round=checkin)

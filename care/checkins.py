@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from care import alerts, calls, desk
 from care.due import rounds_due
+from care.errors import Refusal, Refused
 from care.ladder import Step
 from care.notify import Reachable, address_of, tell_managers_about
-from care.protocol import Event, Stage, decide, stage_of
+from care.protocol import Event, Fact, Stage, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground.channels import VOICE
@@ -87,12 +88,35 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     # The constraints skip a member whose round is still open, or whose slot already has one:
     # their check-in is taken back out before anything is sent.
     opened = await work.repos.rounds.open_unless_open(rounds, now)
+    skipped = []
     for outbox_id, _, chunk in written:
         if any(member.id not in opened for member in chunk):
             services = work.services
             kept = [address_of(services, m)[1] for m in chunk if m.id in opened]
             await work.repos.outbox.narrow(outbox_id, kept)
+            skipped += [m.id for m in chunk if m.id not in opened]
+    await _remind_open_alerts(work, skipped)
     return len(due)
+
+
+async def _remind_open_alerts(work: UnitOfWork, member_ids: list[int]) -> None:
+    """A check-in came while the person's alert is still open: no new round opens, and the
+    managers that alert reached hear it is still open, so that it never stops the watch in
+    silence."""
+    for member_id in member_ids:
+        checkin = await work.repos.rounds.open_round(member_id)
+        decision = decide(stage_of(checkin), Event.DUE)
+        if checkin is None or decision is None:
+            continue
+        if not any(t.fact is Fact.STILL_OPEN for t in decision.tell):
+            continue
+        member = await work.repos.members.get(member_id)
+        if member is None:
+            continue
+        alerted = await work.repos.outbox.alerted_members(checkin.id)
+        await tell_managers_about(
+            work, member, "still_open", "alert.still_open", round_id=checkin.id, only=alerted
+        )
 
 
 def _plan(
@@ -123,8 +147,9 @@ async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
     """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
     rounds, _ = await rounds_due(work, Step.RESEND, limit)
     for checkin in rounds:
-        assert _after_silence(checkin) is Stage.ASKED_AGAIN
-        await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
+        # The protocol, not an assert, decides (nothing about safety may hang on `python -O`).
+        if _after_silence(checkin) is Stage.ASKED_AGAIN:
+            await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
     return len(rounds)
 
 
@@ -142,11 +167,12 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     rounds = due + ended
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
+        if _after_silence(checkin) is not Stage.ALERTED:
+            continue
         if checkin.called_at is None and await calls.call_first(
             work, members[checkin.member_id], checkin
         ):
             continue
-        assert _after_silence(checkin) is Stage.ALERTED
         await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
         member = members[checkin.member_id]
         await alerts.alert_first_turn(work, member, checkin)
@@ -158,15 +184,22 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
 async def stop_checkins(
     work: UnitOfWork, member: Member, reason: str, until: datetime | None = None
 ) -> int:
-    """Check-ins end, for good or `until` a moment (blocked, stopped, paused, withdrawn): the
-    open round is cancelled and every manager watching hears it, so silence is never mistaken
-    for safety. Returns how many managers were told."""
+    """Check-ins end, for good or `until` a moment (blocked, stopped, paused, withdrawn): a
+    check-in waiting is cancelled and every manager watching hears it, so silence is never
+    mistaken for safety. An open alert stays open (only later check-ins stop): the managers
+    hear that it still waits for one of them, and 退会 is refused until one has closed it.
+    Returns how many managers were told."""
     checkin = await work.repos.rounds.open_round(member.id)
     decision = decide(stage_of(checkin), Event.STOP)
-    if checkin is not None and decision is not None and decision.closes:
+    assert decision is not None, "a stop applies in every stage"
+    alert_open = any(t.fact is Fact.STOPPED_OPEN for t in decision.tell)
+    if alert_open and reason == "withdrawn":
+        raise Refused(Refusal.ALERT_OPEN)
+    if checkin is not None and decision.closes:
         await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
     await desk.hear_all(work, checkin, decision, reason)
-    return await tell_managers_about(work, member, reason, f"stopped.{reason}", until=until)
+    key = f"stopped_open.{reason}" if alert_open else f"stopped.{reason}"
+    return await tell_managers_about(work, member, reason, key, until=until)
 
 
 async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:

@@ -46,8 +46,10 @@ _HEARD = {
     Fact.STOPPED: "stopped",
     Fact.UNWELL: "unwell",
     Fact.MISTAKE: "mistake",
+    Fact.RECOVERED: "recovered",
+    Fact.NOT_FOUND: "family_not_found",
 }
-_CLOSING = (Fact.SAFE, Fact.CONFIRMED)
+_CLOSING = (Fact.SAFE, Fact.CONFIRMED, Fact.RECOVERED)
 
 
 async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
@@ -65,6 +67,11 @@ async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
     return read
 
 
+def exists(work: UnitOfWork) -> bool:
+    """The deployment has a desk (MIMAMORI_DESK_AFTER)."""
+    return work.services.protocol.desk_after is not None
+
+
 async def watches(work: UnitOfWork, member: Member) -> bool:
     """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
     if work.services.protocol.desk_after is None:
@@ -73,9 +80,11 @@ async def watches(work: UnitOfWork, member: Member) -> bool:
 
 
 async def take_over_now(work: UnitOfWork, member: Member, checkin: CheckinRound) -> bool:
-    """An alert (no answer, or a call for help) of a person the desk watches itself is a
-    case at once. -> True when the desk has it."""
-    if not await watches(work, member):
+    """An alert (no answer, or a call for help) of a person the desk watches itself, or whom
+    nobody watches, is a case at once. -> True when the desk has it."""
+    if not exists(work):
+        return False
+    if not await watches(work, member) and await work.repos.teams.managers_watching(member.id):
         return False
     decision = decide(stage_of(checkin), Event.ESCALATE)
     if decision is None:
@@ -242,14 +251,30 @@ async def close(
     if outcome not in OUTCOMES:
         raise Refused(Refusal.NOT_ALLOWED)
     member = await work.repos.members.get(case.member_id)
-    checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
+    checkin = await acted_on(work, case)
     if member is not None:
         await _close_alert(work, member, checkin, outcome)
+    if checkin is not None and checkin.id != case.round_id:
+        # Her open alert had a case of its own: what the desk found closes that one too.
+        other = await work.repos.desk.open_of_round(checkin.id)
+        if other is not None and other.id != case.id:
+            await work.repos.desk.close(other.id, staff, outcome, text, work.now)
+            await work.repos.desk.add_step(other.id, staff, "closed", work.now, outcome, text)
     await work.repos.desk.close(case.id, staff, outcome, text, work.now)
     await work.repos.desk.add_step(case.id, staff, "closed", work.now, outcome, text)
     await work.repos.admin.audit(staff, "desk_closed", f"case {case.id}: {outcome}", work.now)
     await visits.call_off(work, case.id)  # closed for every partner asked, too
     return await case_of(work, case.id)
+
+
+async def acted_on(work: UnitOfWork, case: DeskCase) -> CheckinRound | None:
+    """The round a case's outcome acts on: the person's open round, whichever case it came
+    from (staff act on her state, not on a round that is over: a 無事 on an older case must not
+    reassure her family while a newer call for help is open), else the case's own round."""
+    current = await work.repos.rounds.open_round(case.member_id)
+    if current is not None:
+        return current
+    return await work.repos.rounds.get(case.round_id) if case.round_id else None
 
 
 async def _close_alert(
@@ -306,6 +331,8 @@ class CaseFile:
     steps: list[DeskStep]
     alert_open: bool
     notes: list[PersonNote]  # the desk's notes on the person, from every case
+    # The person's open alert now, whichever case or round it came from: what an outcome acts on.
+    open_alert: CheckinRound | None = None
 
 
 RECENT = timedelta(days=14)
@@ -328,6 +355,7 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
     managers = await work.repos.teams.managers_watching(member.id)
     shown = await sharing.shown_to_the_desk(work, member, managers)
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
+    current = await work.repos.rounds.open_round(member.id)
     await _audit_view(work, staff, f"desk:{case.id}:{staff}", f"case {case.id}")
     return CaseFile(
         case=case,
@@ -340,6 +368,9 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
         steps=await work.repos.desk.steps(case.id),
         alert_open=checkin is not None and checkin.state in OPEN_STATES,
         notes=await work.repos.desk.person_notes(member.id),
+        open_alert=current
+        if current is not None and current.state is RoundState.ALERTED
+        else None,
     )
 
 

@@ -46,6 +46,9 @@ class Refusal(StrEnum):
     INVALID_DEVICE = "invalid_device"  # a device's name empty, too long or with control chars
     NO_SUCH_DEVICE = "no_such_device"  # a device unknown, or revoked
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
+    # 退会 while an alert about the person is open: a manager confirms first (the alert would
+    # lose everyone who can close it).
+    ALERT_OPEN = "alert_open"
 
 
 class Refused(Exception):

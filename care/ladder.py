@@ -28,6 +28,11 @@ class Step(StrEnum):
     # 安否通知: the call before the alert (care.calls) went unanswered, busy, to a machine, or
     # was not reported on within its patience: the managers are alerted.
     CALL_ENDED = "call_ended"
+    # 安否通知: the manager who said 対応します has had it `taken_check_after`: they are asked
+    # whether they found the person.
+    TAKER_CHECK = "taker_check"
+    # 安否通知: the taker did not answer within `realert_after`: every manager is alerted again.
+    TAKER_SILENT = "taker_silent"
 
 
 class Untaken(StrEnum):
@@ -36,6 +41,8 @@ class Untaken(StrEnum):
     TURNS_LEFT = "turns_left"  # not taken, and managers of a later turn not told yet
     NOT_REALERTED = "not_realerted"  # not taken, every turn told, not yet sent again
     REALERTED = "realerted"  # not taken though sent again, and not yet at the desk
+    TAKEN = "taken"  # taken, and the taker not yet asked whether they found the person
+    TAKER_ASKED = "taker_asked"  # taken, and the taker asked
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,11 @@ class Wait:
             return False
         if self.untaken is None:
             return True
-        if getattr(round_, "taken_by", None) is not None:
+        taken = getattr(round_, "taken_by", None) is not None
+        if self.untaken in (Untaken.TAKEN, Untaken.TAKER_ASKED):
+            asked = getattr(round_, "taker_asked_at", None) is not None
+            return taken and asked is (self.untaken is Untaken.TAKER_ASKED)
+        if taken:
             return False
         realerted = getattr(round_, "realerted_at", None) is not None
         turns_left = getattr(round_, "next_turn_at", None) is not None
@@ -78,6 +89,8 @@ WAITS: dict[Step, Wait] = {
     Step.NEXT_TURN: Wait("checkin_rounds", "alerted", "next_turn_at", Untaken.TURNS_LEFT),
     Step.REALERT: Wait("checkin_rounds", "alerted", "turn_at", Untaken.NOT_REALERTED),
     Step.ESCALATE: Wait("checkin_rounds", "alerted", "realerted_at", Untaken.REALERTED),
+    Step.TAKER_CHECK: Wait("checkin_rounds", "alerted", "taken_at", Untaken.TAKEN),
+    Step.TAKER_SILENT: Wait("checkin_rounds", "alerted", "taker_asked_at", Untaken.TAKER_ASKED),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)
@@ -86,7 +99,9 @@ LADDER = (Step.RESEND, Step.ALERT)
 @dataclass(frozen=True)
 class Protocol:
     """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
-    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL). Without `desk_after` the
+    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL, _TAKEN_CHECK_AFTER). An
+    alert a manager took is theirs for `taken_check_after`, then they are asked whether they
+    found the person (and have `realert_after` to answer). Without `desk_after` the
     deployment has no desk, and an alert nobody takes stays with the managers; `desk_unwell`
     makes 「少し体調が悪い」 a case at the desk too."""
 
@@ -96,6 +111,7 @@ class Protocol:
     realert_after: timedelta = timedelta(hours=1)
     desk_after: timedelta | None = None
     desk_unwell: bool = False
+    taken_check_after: timedelta = timedelta(hours=2)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -113,6 +129,8 @@ class Protocol:
             # The call's own patience is set on the round (care.calls), then cut short by
             # Twilio's report that nobody answered.
             Step.CALL_ENDED: timedelta(0),
+            Step.TAKER_CHECK: self.taken_check_after,
+            Step.TAKER_SILENT: self.realert_after,
         }
         found = waits[step]
         if found is None:

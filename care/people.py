@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from care import alone, answers, checkins, teams
+from care import alerts, alone, answers, checkins, teams
 from care.answers import LAST_OK
 from care.errors import Refusal, Refused
-from care.notify import display_name, push_to
-from care.protocol import Event
+from care.notify import display_name, phone_only, push_to
+from care.protocol import ALERT_STAGES, Audience, Event, Fact, stage_of
 from care.schedule import Schedule, next_checkin, paused_on
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -123,7 +123,22 @@ async def block(work: UnitOfWork, member: Member) -> int:
     watched = await alone.watched_by(work, member)
     await work.repos.members.block(member.id)
     await alone.tell_the_alone(work, watched, member)
+    # A manager who blocks the bot can no longer be asked about an alert they took.
+    await alerts.taker_gone(work, member)
     return await checkins.stop_checkins(work, member, "unfollow")
+
+
+async def alert_open(work: UnitOfWork, member: Member) -> bool:
+    """An alert about her is open now (a missed check-in told, or her call for help)."""
+    return stage_of(await work.repos.rounds.open_round(member.id)) in ALERT_STAGES
+
+
+async def heard_by_nobody(work: UnitOfWork, member: Member) -> bool:
+    """Nobody would hear of a missed check-in or a call for help: no manager watches her and
+    the deployment has no desk (she is told so plainly, and to call 119 herself)."""
+    if work.services.protocol.desk_after is not None:
+        return False
+    return not await work.repos.teams.managers_watching(member.id)
 
 
 async def set_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -> datetime:
@@ -328,17 +343,26 @@ async def answer(
 async def answer_on_call(
     work: UnitOfWork, member_id: int, value: str, round_id: int | None, slot: int | None
 ) -> tuple[Member, Answer | None]:
-    """A key pressed on a call (care.calls): the same answer as the LINE button, on the round
+    """A key pressed on a call (care.calls): the same answer as the LINE button. Keys 2 (体調)
+    and 3 (助けて) count at any moment, as the LINE buttons do; key 1 (元気) only for the round
     the call was about (named, or its check-in's slot) while it is open (None: that round is
-    over, and nothing is done)."""
+    over, and nothing is done). Key 1 during a call for help does not close it: she is asked in
+    LINE, where she has it, whether she still needs help."""
     member = await work.repos.members.get(member_id)
     if member is None:
         raise Refused(Refusal.NOT_FOUND)
     checkin = await work.repos.rounds.open_round(member.id)
-    if checkin is None or (checkin.id != round_id and int(checkin.slot_at.timestamp()) != slot):
+    event = Event(value)
+    if event is Event.OK and (
+        checkin is None or (checkin.id != round_id and int(checkin.slot_at.timestamp()) != slot)
+    ):
         return member, None
     work.services.metrics.calls.labels(f"key_{value}").inc()
-    return member, await answer(work, member, Event(value))
+    answered = await answer(work, member, event, open_round=checkin)
+    if answered.answered.tells(Audience.PERSON, Fact.STILL_HELP) and not phone_only(member):
+        question = answers.help_question(work, work.locale(member.language), checkin)
+        await push_to(work, member, [question], "still_help", round_id=checkin.id)
+    return member, answered
 
 
 async def viewable(work: UnitOfWork, viewer: Member, member_id: int | None) -> Member:

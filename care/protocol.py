@@ -29,9 +29,18 @@ class Stage(StrEnum):
     CALLED = "called"
     ALERTED = "alerted"  # still no answer 3 h later: the managers were alerted, turn by turn
     REALERTED = "realerted"  # nobody said 対応します an hour after the last turn: all again
-    HELP = "help"  # 助けてほしい or words of distress: an urgent alert to every manager
     AT_DESK = "at_desk"  # nobody took it, even sent again: a case is open at the desk
     TAKEN = "taken"  # a manager said 対応します; the alert stays open until found safe
+    # The one who took it was asked, after a while, whether they found the person; with no
+    # answer (or まだ会えていない, or they left) every manager is alerted again.
+    TAKEN_ASKED = "taken_asked"
+    # 助けてほしい or words of distress: an urgent alert to every manager. A call for help
+    # stays one through every later stage: an OK does not close it, only her fresh 「もう
+    # 大丈夫」 to the question it brings, a manager's confirmation or the desk's outcome.
+    HELP = "help"
+    HELP_AT_DESK = "help_at_desk"  # a call for help the desk has a case of
+    HELP_TAKEN = "help_taken"  # a call for help a manager said 対応します to
+    HELP_TAKEN_ASKED = "help_taken_asked"  # ... and was asked whether they found her
     SAFE = "safe"  # closed: the person's own 元気
     CONFIRMED_SAFE = "confirmed_safe"  # closed: a manager's 無事を確認しました, or the desk's
     UNWELL = "unwell"  # closed before any alert: the person said 少し体調が悪い
@@ -61,6 +70,12 @@ class Event(StrEnum):
     # まちがえて押しました, by the person after 助けてほしい: a word to the managers, never a
     # close (a hand that pressed help by mistake may be the hand of someone who needs it).
     MISTAKE = "mistake"
+    # 「もう大丈夫」: the person's fresh answer to 「まだ助けが必要ですか？」, the question an OK
+    # brings during a call for help (only the question asked since her latest call counts).
+    RECOVERED = "recovered"
+    TAKER_DUE = "taker_due"  # the one who took the alert has had it a while (2 h): ask them
+    NOT_FOUND = "not_found"  # the taker: まだ会えていない; or they left, blocked, were removed
+    TAKER_SILENT = "taker_silent"  # the taker did not answer whether they found her
 
 
 class Audience(StrEnum):
@@ -70,6 +85,7 @@ class Audience(StrEnum):
     FIRST_TURN = "first_turn"  # the managers told first (all of them, in a team without turns)
     NEXT_TURN = "next_turn"  # the managers whose turn comes next
     OTHERS = "others"  # every manager watching the person now, but the one who acted
+    TAKER = "taker"  # the manager who said 対応します
     # The 社協 or city desk, through the case it has (none: nobody to tell, but 体調 opens one
     # where the deployment asks for it).
     DESK = "desk"
@@ -95,6 +111,16 @@ class Fact(StrEnum):
     DESK_CLOSED = "desk_closed"  # the desk closed the case; it will tell the family how
     MISTAKE = "mistake"  # the person says help was pressed by mistake; the alert stays open
     ACTIVITY = "activity"  # 最後の動き: a device saw the person move; the alert stays open
+    STILL_HELP = "still_help"  # まだ助けが必要ですか？ (もう大丈夫 / まだ助けてほしい)
+    RECOVERED = "recovered"  # the person said 『もう大丈夫』 after asking for help
+    FOUND_HER = (
+        "found_her"  # to the taker: did you find her? (無事を確認しました / まだ会えていない)
+    )
+    STILL_OPEN = "still_open"  # a check-in came while the alert is open: it still is
+    # Check-ins stop (paused, stopped, blocked) while an alert is open: the alert does not,
+    # and the managers hear that it waits for one of them.
+    STOPPED_OPEN = "stopped_open"
+    NOT_FOUND = "not_found"  # the taker did not find her (or left): the alert is nobody's
 
 
 @dataclass(frozen=True)
@@ -119,23 +145,34 @@ class Decision:
         return any(t.fact in SAFE_FACTS for t in self.tell)
 
 
-OPEN_STAGES = (
-    Stage.ASKED,
-    Stage.ASKED_AGAIN,
-    Stage.CALLED,
+HELP_STAGES = (Stage.HELP, Stage.HELP_AT_DESK, Stage.HELP_TAKEN, Stage.HELP_TAKEN_ASKED)
+ALERT_STAGES = (
     Stage.ALERTED,
     Stage.REALERTED,
-    Stage.HELP,
     Stage.AT_DESK,
     Stage.TAKEN,
+    Stage.TAKEN_ASKED,
+    *HELP_STAGES,
 )
-ALERT_STAGES = (Stage.ALERTED, Stage.REALERTED, Stage.HELP, Stage.AT_DESK, Stage.TAKEN)
+TAKEN_STAGES = (Stage.TAKEN, Stage.TAKEN_ASKED, Stage.HELP_TAKEN, Stage.HELP_TAKEN_ASKED)
 CLOSED_STAGES = (Stage.SAFE, Stage.CONFIRMED_SAFE, Stage.UNWELL, Stage.CLOSED)
 WAITING_STAGES = (Stage.ASKED, Stage.ASKED_AGAIN, Stage.CALLED)
+OPEN_STAGES = (*WAITING_STAGES, *ALERT_STAGES)
+# The events time brings (the sweep), as opposed to what a person, a manager or staff do.
+BY_TIME = (
+    Event.DUE,
+    Event.NO_ANSWER,
+    Event.CALL,
+    Event.NEXT_TURN,
+    Event.NOBODY_TOOK,
+    Event.ESCALATE,
+    Event.TAKER_DUE,
+    Event.TAKER_SILENT,
+)
 BY_MANAGER = (Event.TAKE, Event.CONFIRM)
 BY_DESK = (Event.DESK_SAFE, Event.DESK_CLOSE)
-# Who may say a person is safe: the person (OK), a manager, the desk.
-SAFE_FACTS = (Fact.SAFE, Fact.CONFIRMED, Fact.DESK_CONFIRMED)
+# Who may say a person is safe: the person (OK; 「もう大丈夫」 after help), a manager, the desk.
+SAFE_FACTS = (Fact.SAFE, Fact.RECOVERED, Fact.CONFIRMED, Fact.DESK_CONFIRMED)
 
 
 def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
@@ -147,11 +184,24 @@ def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
 _UNWELL = _tell((Audience.MANAGERS, Fact.UNWELL), (Audience.DESK, Fact.UNWELL))
 _HELP = Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.HELP_ALERT)))
 _STOP = Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED)))
-# During an alert a stop closes the round, and the desk's case (if any) stays open: a person
-# who blocks the bot or leaves is not safe for it.
-_STOP_ALERT = Decision(
-    Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED), (Audience.DESK, Fact.STOPPED))
-)
+# During an alert only her later check-ins stop: the alert stays open for a manager or the
+# desk to close (a person who pauses, stops or blocks the bot is not safe for it), and the
+# managers hear exactly that.
+_STOP_ALERT = _tell((Audience.MANAGERS, Fact.STOPPED_OPEN), (Audience.DESK, Fact.STOPPED))
+# The taker did not find her, said nothing, or is gone: the alert is nobody's again, every
+# manager hears it again, and the desk's clock starts over (care.ladder: ESCALATE).
+_UNTAKEN = _tell((Audience.MANAGERS, Fact.ALERT_AGAIN), (Audience.DESK, Fact.NOT_FOUND))
+_HELP_OF = {
+    Stage.ALERTED: Stage.HELP,
+    Stage.REALERTED: Stage.HELP,
+    Stage.AT_DESK: Stage.HELP_AT_DESK,
+    Stage.TAKEN: Stage.HELP_TAKEN,
+    Stage.TAKEN_ASKED: Stage.HELP_TAKEN_ASKED,
+}
+
+
+def _as_help(stage: Stage, help_: bool) -> Stage:
+    return _HELP_OF.get(stage, stage) if help_ else stage
 
 
 def decide(stage: Stage, event: Event) -> Decision | None:
@@ -163,7 +213,7 @@ def decide(stage: Stage, event: Event) -> Decision | None:
         return _HELP  # in every stage, at once; a help already open is raised again
     if event is Event.STOP:
         if stage in ALERT_STAGES:
-            return _STOP_ALERT
+            return Decision(stage, _STOP_ALERT)
         return _STOP if stage in OPEN_STAGES else Decision(Stage.IDLE, _STOP.tell)
     if stage is Stage.IDLE:
         return _idle(event)
@@ -180,7 +230,7 @@ def _idle(event: Event) -> Decision | None:
         Event.UNWELL: Decision(Stage.IDLE, _UNWELL),
         Event.MESSAGE: Decision(Stage.IDLE),
         Event.ACTIVITY: Decision(Stage.IDLE),
-        # A case with no open alert (a roll-call's 助けが必要, 体調, a person who blocked the
+        # A case with no open round (a roll-call's 助けが必要, 体調, a person who blocked the
         # bot): the managers hear what the desk found.
         Event.DESK_SAFE: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))),
         Event.DESK_CLOSE: Decision(Stage.IDLE, _tell((Audience.MANAGERS, Fact.DESK_CLOSED))),
@@ -205,37 +255,77 @@ def _waiting(stage: Stage, event: Event) -> Decision | None:
         # The person chose that their device's sign of life stands for 元気; nobody was
         # alerted, so nobody needs telling.
         Event.ACTIVITY: Decision(Stage.SAFE),
+        # The desk's case (体調, an earlier round) found her while a check-in waits: what the
+        # desk found stands for the check-in too.
+        Event.DESK_SAFE: Decision(
+            Stage.CONFIRMED_SAFE, _tell((Audience.MANAGERS, Fact.DESK_CONFIRMED))
+        ),
+        Event.DESK_CLOSE: Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.DESK_CLOSED))),
     }.get(event)
 
 
 def _alerted(stage: Stage, event: Event) -> Decision | None:
+    help_ = stage in HELP_STAGES
+    plain = {v: k for k, v in _HELP_OF.items() if k is not Stage.REALERTED}.get(stage, stage)
+    found = _alerted_plain(plain, event, help_)
+    if found is None:
+        return None
+    return Decision(_as_help(found.after, help_), found.tell)
+
+
+def _alerted_plain(stage: Stage, event: Event, help_: bool) -> Decision | None:
+    """An alert's rules, `stage` read without the call for help (`help_` says whether it is
+    one): help changes only what an OK does, and what the stage is called."""
     if event is Event.NEXT_TURN:
         # A team's order: a neighbour or 民生委員 first, then the family; those told before
         # keep the alert (any of them may still take it).
-        if stage is Stage.ALERTED:
+        if stage is Stage.ALERTED and not help_:
             return Decision(Stage.ALERTED, _tell((Audience.NEXT_TURN, Fact.ALERT)))
         return None
     if event is Event.NOBODY_TOOK:
-        if stage is Stage.ALERTED:
-            return Decision(Stage.REALERTED, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
-        if stage is Stage.HELP:  # the urgent alert goes again too, once (storage marks it)
-            return Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
+        if stage is Stage.ALERTED:  # the urgent alert goes again too, once (storage marks it)
+            after = Stage.ALERTED if help_ else Stage.REALERTED
+            return Decision(after, _tell((Audience.MANAGERS, Fact.ALERT_AGAIN)))
         return None
     if event is Event.ESCALATE:
         # After the managers' last turn (the alert sent again), or at once for a person the
-        # desk watches itself, where the deployment has a desk: the desk gets a case and the
-        # managers hear that it has it. The ladder says when (care.ladder, care.desk).
-        if stage in (Stage.ALERTED, Stage.REALERTED, Stage.HELP):
+        # desk watches itself or nobody watches, where the deployment has a desk: the desk
+        # gets a case and the managers hear that it has it. The ladder says when.
+        if stage in (Stage.ALERTED, Stage.REALERTED):
             return Decision(
                 Stage.AT_DESK,
                 _tell((Audience.DESK, Fact.CASE), (Audience.MANAGERS, Fact.AT_DESK)),
             )
         return None
-    return {
-        Event.DUE: Decision(stage),
-        Event.OK: Decision(
+    if event is Event.TAKER_DUE:
+        if stage is Stage.TAKEN:
+            return Decision(Stage.TAKEN_ASKED, _tell((Audience.TAKER, Fact.FOUND_HER)))
+        return None
+    if event is Event.TAKER_SILENT:
+        return Decision(Stage.REALERTED, _UNTAKEN) if stage is Stage.TAKEN_ASKED else None
+    if event is Event.NOT_FOUND:
+        if stage in (Stage.TAKEN, Stage.TAKEN_ASKED):
+            return Decision(Stage.REALERTED, _UNTAKEN)
+        return None
+    if event is Event.OK:
+        if help_:
+            # An OK (this card's, an older one's, the menu's) is not 「もう大丈夫」: she is
+            # asked plainly, and only her answer to that closes the call for help.
+            return Decision(stage, _tell((Audience.PERSON, Fact.STILL_HELP)))
+        return Decision(
             Stage.SAFE, _tell((Audience.ALERTED, Fact.SAFE), (Audience.DESK, Fact.SAFE))
-        ),
+        )
+    if event is Event.RECOVERED:
+        if not help_:
+            return None
+        return Decision(
+            Stage.SAFE, _tell((Audience.ALERTED, Fact.RECOVERED), (Audience.DESK, Fact.RECOVERED))
+        )
+    taken = stage in (Stage.TAKEN, Stage.TAKEN_ASKED)
+    return {
+        # The alert is still open at her next check-in: the managers it reached hear so
+        # (no new round opens while one is open).
+        Event.DUE: Decision(stage, _tell((Audience.ALERTED, Fact.STILL_OPEN))),
         # Not 元気: every manager hears it, and the alert stays open until someone is sure.
         Event.UNWELL: Decision(stage, _UNWELL),
         Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
@@ -243,8 +333,8 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
         # round: care.devices), and the alert stays theirs to close.
         Event.ACTIVITY: Decision(stage, _tell((Audience.ALERTED, Fact.ACTIVITY))),
         # The first 対応します has it; a later one hears who does, and nobody else is told.
-        Event.TAKE: Decision(Stage.TAKEN)
-        if stage is Stage.TAKEN
+        Event.TAKE: Decision(stage)
+        if taken
         else Decision(
             Stage.TAKEN, _tell((Audience.OTHERS, Fact.TAKEN), (Audience.DESK, Fact.TAKEN))
         ),
@@ -259,7 +349,9 @@ def _alerted(stage: Stage, event: Event) -> Decision | None:
         # The alert stays theirs to close: only an OK, a manager or the desk ends it.
         Event.MISTAKE: Decision(
             stage, _tell((Audience.MANAGERS, Fact.MISTAKE), (Audience.DESK, Fact.MISTAKE))
-        ),
+        )
+        if help_
+        else None,
     }.get(event)
 
 
@@ -274,12 +366,14 @@ def stage_of(checkin: CheckinRound | None) -> Stage:
         return Stage.CALLED if checkin.called_at is not None else Stage.ASKED_AGAIN
     if state is RoundState.ALERTED:
         if checkin.taken_by is not None:
-            return Stage.TAKEN
-        if checkin.escalated_at is not None:
-            return Stage.AT_DESK
-        if checkin.urgent:
-            return Stage.HELP
-        return Stage.REALERTED if checkin.realerted_at is not None else Stage.ALERTED
+            stage = Stage.TAKEN if checkin.taker_asked_at is None else Stage.TAKEN_ASKED
+        elif checkin.escalated_at is not None:
+            stage = Stage.AT_DESK
+        elif checkin.realerted_at is not None and not checkin.urgent:
+            stage = Stage.REALERTED
+        else:
+            stage = Stage.ALERTED
+        return _as_help(stage, checkin.urgent)
     if state is RoundState.CANCELLED:
         return Stage.CLOSED
     if checkin.close_reason in ("confirmed", "desk_confirmed"):
@@ -304,4 +398,21 @@ def table_markdown() -> str:
     for stage, event, decision in table():
         told = ", ".join(f"{t.audience.value}: {t.fact.value}" for t in decision.tell) or "-"
         lines.append(f"| {stage.value} | {event.value} | {decision.after.value} | {told} |")
+    return "\n".join(lines)
+
+
+def mermaid() -> str:
+    """The protocol as a state diagram (Mermaid), for the README: every change of stage and
+    the events that make it; what an event does within a stage is the table's. A closed round
+    is behind the person, so each closed stage leads back to idle."""
+    edges: dict[tuple[Stage, Stage], list[str]] = {}
+    for stage, event, decision in table():
+        if decision.after is not stage:
+            edges.setdefault((stage, decision.after), []).append(event.value)
+    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {Stage.IDLE.value}"]
+    for (before, after), events in edges.items():
+        lines.append(f"    {before.value} --> {after.value}: {', '.join(events)}")
+    for closed in CLOSED_STAGES:
+        lines.append(f"    {closed.value} --> {Stage.IDLE.value}")
+    lines.append("```")
     return "\n".join(lines)

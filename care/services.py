@@ -90,6 +90,7 @@ class Services:
                 settings.realert_after,
                 settings.desk_after,
                 settings.desk_unwell,
+                settings.taken_check_after,
             ),
         )
 
@@ -142,9 +143,17 @@ class Services:
     @asynccontextmanager
     async def claims(self) -> AsyncIterator[UnitOfWork]:
         """A short transaction that only claims work for this instance (outbox rows, stored
-        webhook events); on PostgreSQL it does not wait for the writer."""
+        webhook events); on PostgreSQL it does not wait for the writer. It does not nest, in
+        a unit of work or another claim, nor does either open inside it."""
+        if _CURRENT.get() is not None:
+            raise NestedUnitOfWork("a unit of work or a claim is open already")
         async with claims(self.db) as repos:
-            yield UnitOfWork(repos, self, self.clock.now())
+            work = UnitOfWork(repos, self, self.clock.now())
+            token = _CURRENT.set(work)
+            try:
+                yield work
+            finally:
+                _CURRENT.reset(token)
 
     @asynccontextmanager
     async def arrivals(self) -> AsyncIterator[ArrivalsRepository]:

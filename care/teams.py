@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import checkins, invites
+from care import alerts, checkins, invites
 from care.alone import tell_the_alone, watched_by
 from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
@@ -88,6 +88,7 @@ async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -
     await tell_team(work, team, member, role, "team.left_notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
     await tell_the_alone(work, watched, member)
+    await alerts.taker_gone(work, member)
 
 
 async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:
@@ -115,6 +116,7 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
     await tell_team(work, team, member, Role.MANAGER, "team.removed.notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
     await tell_the_alone(work, watched, member)
+    await alerts.taker_gone(work, member)
     await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
     return member
 
@@ -134,6 +136,7 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
     manager = await watcher_of(work, user, manager_id)
     await work.repos.teams.stop_watching(user.id, manager.id, work.now)
     await tell_the_alone(work, [user], manager)
+    await alerts.taker_gone(work, manager)
     locale = work.locale(manager.language)
     await tell_member(
         work, manager, "unwatched", "unwatch.notice", name=display_name(locale, user)

@@ -23,7 +23,7 @@ from linebot.v3.messaging import (
     Configuration,
 )
 
-from ground.transactions import INSIDE_TRANSACTION, LineCallInTransaction
+from ground.transactions import INSIDE_TRANSACTION, LineCallInTransaction, SlowCallInTransaction
 
 log = logging.getLogger("mimamori.line")
 
@@ -477,6 +477,8 @@ class LineApi:
             return _classify(error)
         except _TRANSPORT_ERRORS as error:
             return SendResult(Outcome.RETRY, _describe(error))
+        except SlowCallInTransaction:
+            raise  # a programming error, never a send to try again: it must fail the tests
         except Exception as error:
             # Unknown failure: retrying with the same retry key cannot send twice.
             log.exception("unexpected error calling LINE")

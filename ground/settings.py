@@ -68,6 +68,9 @@ class Settings:
     # 「少し体調が悪い」 is a case at the desk too (where there is a desk), for a 社協 that calls
     # back everyone who says so; off: only the managers hear it.
     desk_unwell: bool = False
+    # An alert a manager took (対応します) is theirs this long; then they are asked whether they
+    # found the person, and with no answer every manager is alerted again.
+    taken_check_after: timedelta = timedelta(hours=2)
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
@@ -155,6 +158,7 @@ class Settings:
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             desk_after=_optional_duration(env, "MIMAMORI_DESK_AFTER"),
             desk_unwell=_switch(env, "MIMAMORI_DESK_UNWELL"),
+            taken_check_after=_duration(env, "MIMAMORI_TAKEN_CHECK_AFTER", "2h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "20s"),
@@ -220,6 +224,7 @@ def _smtp(env: Mapping[str, str]) -> MailSettings | None:
         user=user,
         password=password,
     )
+
 
 def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
     names = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")

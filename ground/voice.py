@@ -23,6 +23,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ground.channels import VOICE, Parcel
 from ground.line_api import Outcome, SendResult
 from ground.telling import Form, Telling
+from ground.transactions import outside_only
 
 log = logging.getLogger("mimamori.voice")
 
@@ -99,6 +100,7 @@ class TwilioVoice:
         from_number: str,
         public_url: str,
         api_base_url: str = "https://api.twilio.com",
+        strict: bool = False,
     ) -> None:
         self._account_sid = account_sid
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
@@ -108,6 +110,7 @@ class TwilioVoice:
         base = api_base_url.rstrip("/")
         self._calls_url = f"{base}/2010-04-01/Accounts/{account_sid}/Calls.json"
         self._session: aiohttp.ClientSession | None = None
+        self._strict = strict
 
     async def close(self) -> None:
         if self._session is not None:
@@ -130,7 +133,9 @@ class TwilioVoice:
             "MachineDetection": "Enable",
         }
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(
+                trace_configs=[outside_only("Twilio", self._strict)]
+            )
         try:
             async with self._session.post(
                 self._calls_url,

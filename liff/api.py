@@ -58,6 +58,7 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.ONLY_STARTER: (403, "forbidden"),
     Refusal.GROUP_NOT_SET: (409, "not_set"),
     Refusal.ALERT_CLOSED: (409, "alert_closed"),
+    Refusal.ALERT_OPEN: (409, "alert_open"),
     Refusal.INVALID_MEMO: (400, "invalid_memo"),
     Refusal.NOBODY: (409, "nobody"),
     Refusal.QUOTA_SHORT: (409, "quota_short"),
@@ -340,8 +341,10 @@ async def save_schedule(request: web.Request) -> web.Response:
 
 
 async def pause(request: web.Request) -> web.Response:
-    """Pause check-ins until a date (入院・旅行): the open round ends, the managers are told."""
+    """Pause check-ins until a date (入院・旅行): the open round ends, the managers are told.
+    During an open alert she is asked first (409 alert_open_confirm, then alert_ok)."""
     body = await json_body(request)
+    await _asked_first(request, body)
     if body.get("open_ended") is True:
         # 退院するまで: no date; a weekly reminder, and the longest pause at most.
         async with services_of(request).unit_of_work() as work:
@@ -356,6 +359,16 @@ async def pause(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _asked_first(request: web.Request, body: dict[str, Any]) -> None:
+    """A pause or a stop while an alert about her is open waits for her yes to the page's
+    question: the alert stays open until someone who watches her is sure."""
+    if body.get("alert_ok") is True:
+        return
+    async with services_of(request).unit_of_work() as work:
+        if await people.alert_open(work, request[CALLER]):
+            raise error(409, "alert_open_confirm")
+
+
 async def resume(request: web.Request) -> web.Response:
     """Resume a pause; refused (409 not_paused) when there is none, so the schedule is left."""
     await json_body(request)
@@ -365,8 +378,9 @@ async def resume(request: web.Request) -> web.Response:
 
 
 async def stop(request: web.Request) -> web.Response:
-    """Stop check-ins (as the chat's 安否確認を止める): the managers are told."""
-    await json_body(request)
+    """Stop check-ins (as the chat's 安否確認を止める): the managers are told. During an open
+    alert she is asked first (409 alert_open_confirm, then alert_ok)."""
+    await _asked_first(request, await json_body(request))
     async with services_of(request).unit_of_work() as work:
         await people.stop(work, request[CALLER])
     return web.json_response({"ok": True})

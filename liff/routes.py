@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from care.services import SERVICES
+from ground.transactions import outside_only
 from liff import api
 from liff.auth import LIFF_VERIFIER, IdTokenVerifier
 from liff.invite_qr import invite_qr
@@ -31,7 +32,8 @@ async def _verifier(app: web.Application) -> AsyncIterator[None]:
         # Without a LINE Login channel My page cannot know who calls: its API answers 503.
         yield
         return
-    async with aiohttp.ClientSession() as session:
+    trace = outside_only("LINE Login", settings.strict_transactions)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
         app[LIFF_VERIFIER] = IdTokenVerifier(
             session, settings.line_api_base_url, settings.login_channel_id, app[SERVICES].clock
         )

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from care import calls, people
 from care.errors import Refused
+from care.protocol import Audience, Fact
 from care.services import SERVICES, Services
 from ground import voice
 from ground.postback import Postback
@@ -93,6 +94,8 @@ async def key_pressed(request: web.Request) -> web.Response:
         locale = work.locale(member.language)
         if answered is None:
             text = locale.t("call.over")
+        elif answered.answered.tells(Audience.PERSON, Fact.STILL_HELP):
+            text = locale.t("call.help_open")
         elif value == "help":
             told = answered.answered.told or answered.answered.at_desk
             text = locale.t("call.help_sent" if told else "call.help_nobody")

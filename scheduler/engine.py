@@ -108,6 +108,8 @@ class CheckinEngine:
             realerted = await alerts.tell_next_turn(work, BATCH)
             realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
             realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
+            realerted = max(realerted, await alerts.ask_takers(work, BATCH))
+            realerted = max(realerted, await alerts.untake_silent(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             noted = await reassurance.send_daily_notes(work, BATCH)
             reminded = await people.remind_open_pauses(work, BATCH)

@@ -11,6 +11,7 @@ from defusedxml import DefusedXmlException, ElementTree
 
 from care import budget, quake, reach
 from care.services import Services
+from ground.transactions import outside_only
 
 log = logging.getLogger("mimamori.jma")
 
@@ -34,7 +35,9 @@ class QuakePoller:
         see it); the documents after it are read all the same."""
         timeout = aiohttp.ClientTimeout(total=20)
         done = []
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        strict = self._services.settings.strict_transactions
+        trace = outside_only("JMA", strict)
+        async with aiohttp.ClientSession(timeout=timeout, trace_configs=[trace]) as session:
             feed = await _read(session, self._feed, MAX_FEED_BYTES)
             for document in _reports_in(feed):
                 async with self._services.repositories() as repos:

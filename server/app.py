@@ -125,6 +125,7 @@ def _voice(settings: Settings) -> list[TwilioVoice]:
             settings.twilio_from,
             settings.public_url,
             settings.twilio_api_base_url,
+            strict=settings.strict_transactions,
         )
     ]
 

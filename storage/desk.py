@@ -116,8 +116,13 @@ class DeskRepository:
         """Open cases, most urgent first, then the oldest: with the person's name and who
         has each."""
         rows = await self._conn.fetch_all(
-            "SELECT c.*, m.display_name, m.full_name FROM desk_cases c"
-            " JOIN members m ON m.id = c.member_id WHERE c.closed_at IS NULL"
+            # The person's open alert beside each case (one open round a person at most):
+            # staff see a call for help even on a case that came from something else.
+            "SELECT c.*, m.display_name, m.full_name, r.id AS alert_round_id,"
+            " r.urgent AS alert_urgent FROM desk_cases c"
+            " JOIN members m ON m.id = c.member_id"
+            " LEFT JOIN checkin_rounds r ON r.member_id = c.member_id AND r.state = 'alerted'"
+            " WHERE c.closed_at IS NULL"
             " ORDER BY c.urgent DESC, c.opened_at, c.id",
             (),
         )

@@ -219,6 +219,7 @@ class CheckinRound:
     next_turn_at: datetime | None = None  # when the next turn is told; None: no turn left
     called_at: datetime | None = None  # the call before the alert was placed (care.calls)
     call_until: datetime | None = None  # when the managers are told if the call settles nothing
+    taker_asked_at: datetime | None = None  # the taker was asked whether they found the person
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -247,6 +248,7 @@ class CheckinRound:
             next_turn_at=from_db(row["next_turn_at"]),
             called_at=from_db(row["called_at"]),
             call_until=from_db(row["call_until"]),
+            taker_asked_at=from_db(row["taker_asked_at"]),
         )
 
 

@@ -82,9 +82,14 @@ async def unit_of_work(db: Database, brief: bool = False) -> AsyncIterator[Repos
 
 @asynccontextmanager
 async def claims(db: Database) -> AsyncIterator[Repositories]:
-    """A short transaction that only claims work (`Database.claims`)."""
+    """A short transaction that only claims work (`Database.claims`), marked as a unit of work
+    is: nothing slow is called while it is open."""
     async with db.claims() as conn:
-        yield _over(conn)
+        token = INSIDE_TRANSACTION.set(True)
+        try:
+            yield _over(conn)
+        finally:
+            INSIDE_TRANSACTION.reset(token)
 
 
 @asynccontextmanager

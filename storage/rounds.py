@@ -153,7 +153,8 @@ class RoundRepository:
     async def raise_urgent(self, round_id: int, at: datetime, words: str | None) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
-            " alerted_at = ?, taken_by = NULL, taken_at = NULL, realerted_at = NULL,"
+            " alerted_at = ?, taken_by = NULL, taken_at = NULL, taker_asked_at = NULL,"
+            " realerted_at = NULL,"
             " escalated_at = NULL, turn_at = ?, next_turn_at = NULL,"
             " help_words = ? WHERE id = ?",
             (to_db(at), to_db(at), words, round_id),
@@ -167,6 +168,29 @@ class RoundRepository:
             (manager_id, to_db(at), round_id),
         )
         return cursor.rowcount == 1
+
+    async def ask_taker(self, round_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET taker_asked_at = ? WHERE id = ? AND taken_by IS NOT NULL",
+            (to_db(at), round_id),
+        )
+
+    async def untake(self, round_id: int, at: datetime) -> None:
+        """The taker did not find the person (or is gone): nobody has the alert; it counts as
+        sent again to everyone now, and the desk's wait starts over."""
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET taken_by = NULL, taken_at = NULL, taker_asked_at = NULL,"
+            " realerted_at = ?, escalated_at = NULL, next_turn_at = NULL"
+            " WHERE id = ? AND state = 'alerted'",
+            (to_db(at), round_id),
+        )
+
+    async def taken_by_manager(self, manager_id: int) -> list[CheckinRound]:
+        """The open alerts a manager has taken."""
+        return await self._many(
+            "SELECT * FROM checkin_rounds WHERE state = 'alerted' AND taken_by = ?",
+            (manager_id,),
+        )
 
     async def confirm(self, round_id: int, manager_id: int, at: datetime) -> None:
         await self._conn.execute(
@@ -238,6 +262,10 @@ def _untaken(which: str | None) -> str:
         return " AND taken_by IS NULL AND realerted_at IS NULL AND next_turn_at IS NULL"
     if which == "realerted":
         return " AND taken_by IS NULL AND realerted_at IS NOT NULL AND escalated_at IS NULL"
+    if which == "taken":
+        return " AND taken_by IS NOT NULL AND taker_asked_at IS NULL"
+    if which == "taker_asked":
+        return " AND taken_by IS NOT NULL AND taker_asked_at IS NOT NULL"
     raise ValueError(f"no such wait on untaken alerts: {which}")
 
 
@@ -257,6 +285,8 @@ def _clock_column(name: str) -> str:
         "next_turn_at",
         "realerted_at",
         "call_until",
+        "taken_at",
+        "taker_asked_at",
     ):
         raise ValueError(f"no ladder clock in column {name}")
     return name

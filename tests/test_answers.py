@@ -191,6 +191,10 @@ async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
     assert card["member"]["memo"] == "合鍵は隣の家\n猫が一匹" and card["member"]["alert_open"]
 
     mine.renew()
+    # 退会 waits while the alert is open: leaving would take away everyone who can close it.
+    status, body = await mine.call("POST", "/liff/api/me/withdraw", {"confirm": True})
+    assert (status, body["error"]) == (409, "alert_open")
+    await bot.tap(son, button(bot, son, t("alert.safe_button")))
     assert (await mine.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     async with bot.repos() as repos:
         member = await repos.members.get(1)

@@ -604,6 +604,10 @@ async def test_a_card_is_only_for_people_the_desk_has_had(
     assert (await note_on(bot, member.id, "鍵は隣の方が預かっている"))[0] == 303
     page = Page(bot, resident, "resident")
     await page.accept_terms()
+    # Not while her alert is open: the desk finds her first.
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 409
+    (case_id,) = await case_ids(bot)
+    assert (await act(bot, case_id, action="close", outcome="asleep"))[0] == 303
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     async with bot.repos() as repos:
         assert await repos.desk.person_notes(member.id) == []

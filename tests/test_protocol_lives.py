@@ -30,7 +30,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from care.ladder import next_step
-from care.protocol import ALERT_STAGES, BY_DESK, Event, Fact, Stage, decide, stage_of
+from care.protocol import (
+    ALERT_STAGES,
+    BY_DESK,
+    HELP_STAGES,
+    Event,
+    Stage,
+    decide,
+    stage_of,
+)
+from care.protocol import OPEN_STAGES as OPEN_STAGES_OF_PROTOCOL
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
@@ -47,7 +56,27 @@ from tests.wording import JA, says, t
 LIVES = int(os.environ.get("MIMAMORI_LIVES", "12"))
 STEPS = int(os.environ.get("MIMAMORI_LIFE_STEPS", "24"))
 RESIDENT, FIRST, SECOND, THIRD = "resident", "son", "daughter", "minsei"
-SAYS_SAFE = ("safe.body", "alert.confirmed_notice", "desk.confirmed_notice")
+SAYS_SAFE = (
+    "safe.body",
+    "alert.recovered_notice",
+    "alert.confirmed_notice",
+    "desk.confirmed_notice",
+)
+# The steps that are one event of the protocol: the service's stage after one must be the
+# stage `decide` gives (a refused step, e.g. a tap by someone no longer watching, changes
+# nothing).
+ONE_EVENT = {
+    "ok": Event.OK,
+    "unwell": Event.UNWELL,
+    "help": Event.HELP,
+    "distress": Event.DISTRESS,
+    "mistake": Event.MISTAKE,
+    "recovered": Event.RECOVERED,
+    "take": Event.TAKE,
+    "confirm": Event.CONFIRM,
+    "not_found": Event.NOT_FOUND,
+    "desk_safe": Event.DESK_SAFE,
+}
 STAFF = "desk-staff"
 PHONE = "+819012345678"  # her phone, for the call before the alert
 
@@ -58,40 +87,20 @@ PHONE = "+819012345678"  # her phone, for the call before the alert
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(st.lists(st.sampled_from(list(Event)), max_size=40))
 def test_the_table_never_says_safe_without_ok_or_a_confirmation(events: list[Event]) -> None:
+    """Paths through the table (tests/test_protocol_table.py checks every cell on its own)."""
     stage = Stage.IDLE
+    help_open = False
     for event in events:
         decision = decide(stage, event)
         if decision is None:
-            assert event in (
-                Event.NO_ANSWER,
-                Event.NOBODY_TOOK,
-                Event.TAKE,
-                Event.CONFIRM,
-                Event.ESCALATE,
-                Event.NEXT_TURN,
-                Event.DESK_SAFE,
-                Event.DESK_CLOSE,
-                Event.MISTAKE,
-                Event.CALL,
-            )
             continue
         if decision.says_safe:
-            assert event in (Event.OK, Event.CONFIRM, Event.DESK_SAFE)
-        if event in (Event.MESSAGE, Event.UNWELL) and stage in ALERT_STAGES:
-            assert decision.after is stage, "chatter or 体調 never closes an alert"
-        if event in (Event.HELP, Event.DISTRESS):
-            assert decision.after is Stage.HELP
-            assert any(t.fact is Fact.HELP_ALERT for t in decision.tell)
+            assert event in (Event.OK, Event.RECOVERED, Event.CONFIRM, Event.DESK_SAFE)
+            if event is Event.OK:
+                assert not help_open, "an OK never closes a call for help"
         if stage in ALERT_STAGES and decision.closes:
-            assert event in (Event.OK, Event.CONFIRM, Event.STOP, *BY_DESK)
-        if event in (Event.MISTAKE, Event.ACTIVITY) and stage in ALERT_STAGES:
-            assert decision.after is stage, "a mistake or a device never closes an alert"
-        if event is Event.ACTIVITY:
-            assert not decision.says_safe, "a device is never the person saying they are safe"
-        if event is Event.CALL:
-            assert decision.after is Stage.CALLED and stage is Stage.ASKED_AGAIN
-        if event is Event.DESK_CLOSE:
-            assert not decision.says_safe, "the desk's other outcomes never say safe"
+            assert event in (Event.OK, Event.RECOVERED, Event.CONFIRM, *BY_DESK)
+        help_open = decision.after in HELP_STAGES
         stage = decision.after
 
 
@@ -130,6 +139,8 @@ class Lives(RuleBasedStateMachine):
         self.line = FakeLine()
         self.life = Life()
         self.clients: list[TestClient] = []
+        self.questions: list[dict[str, str]] = []  # まだ助けが必要ですか？ as she got them
+        self.safe_rounds: set[int] = set()  # rounds that told a manager she is safe
         self.step_name = "start"
         self.seen = 0  # LINE calls already checked
         self.run(self._start())
@@ -306,12 +317,20 @@ class Lives(RuleBasedStateMachine):
         self._act("unblock", self.bot.post(event))
 
     @precondition(lambda self: self.life.can_act)
-    @rule(days=st.sampled_from([3, 7]))
-    def pauses(self, days: int) -> None:
-        if self.life.schedule_on:
+    @rule(days=st.sampled_from([3, 7]), sure=st.booleans())
+    def pauses(self, days: int, sure: bool) -> None:
+        """お休み; during an alert she is asked first, and `sure` is her yes to that."""
+        asked = self._asked_first(sure)
+        if self.life.schedule_on and not asked:
             today = self._today()
             self.life.paused_until = today + timedelta(days=days)
-        self._act("stop", self.bot.tap(self.resident, self.codec.encode("pause", d=days)))
+        data = self.codec.encode("pause", d=days, **({"c": 1} if sure else {}))
+        self._act("asked" if asked else "stop", self.bot.tap(self.resident, data))
+
+    def _asked_first(self, sure: bool) -> bool:
+        """A pause or stop during an open alert, without her yes: only a question comes."""
+        stage, _ = self.run(self._stage())
+        return stage in ALERT_STAGES and not sure
 
     @precondition(lambda self: self.life.can_act)
     @rule()
@@ -328,25 +347,57 @@ class Lives(RuleBasedStateMachine):
         self._act("schedule", self.bot.tap(self.resident, data))
 
     @precondition(lambda self: self.life.can_act)
-    @rule()
-    def stops(self) -> None:
-        self.life.schedule_on, self.life.paused_until = False, None
-        self._act("stop", self.bot.tap(self.resident, self.codec.encode("sched_stop")))
+    @rule(sure=st.booleans())
+    def stops(self, sure: bool) -> None:
+        asked = self._asked_first(sure)
+        if not asked:
+            self.life.schedule_on, self.life.paused_until = False, None
+        data = self.codec.encode("sched_stop", **({"c": 1} if sure else {}))
+        self._act("asked" if asked else "stop", self.bot.tap(self.resident, data))
 
     @precondition(lambda self: self.life.can_act)
     @rule()
     def withdraws(self) -> None:
-        self.life.withdrawn = True
-        self.life.managers.clear()
-        self._act("stop", self._withdraw())
+        self._act("withdraw", self._withdraw())
 
     async def _withdraw(self) -> None:
+        """退会: refused (409) while an alert about her is open, done otherwise."""
         token = self.line.issue_id_token(self.resident, RESIDENT, LOGIN_CHANNEL)
         headers = {"Authorization": f"Bearer {token}"}
         for path, body in (("/liff/api/terms", {}), ("/liff/api/me/withdraw", {"confirm": True})):
             response = await self.bot.client.post(path, json=body, headers=headers)
+            if response.status == 409:
+                assert self.before_stage in ALERT_STAGES, await response.text()
+                self.step_name = "refused"
+                return
             assert response.status == 200, await response.text()
+        assert self.before_stage not in ALERT_STAGES, "退会 waits while an alert is open"
+        self.life.withdrawn = True
+        self.life.managers.clear()
         await self.bot.settle()
+
+    @precondition(lambda self: self.life.can_act and bool(self.questions))
+    @rule(recovered=st.booleans(), older=st.integers(0, 3))
+    def answers_whether_she_still_needs_help(self, recovered: bool, older: int) -> None:
+        """もう大丈夫 / まだ助けてほしい, on a question an OK brought: the newest, or an older
+        one (stale once she called for help again, or the alert closed)."""
+        question = self.questions[max(0, len(self.questions) - 1 - older)]
+        data = question["recovered" if recovered else "help"]
+        self._act("recovered" if recovered else "help", self.bot.tap(self.resident, data))
+
+    def _keep_questions(self) -> None:
+        """The question an OK brought during a call for help, as her chat keeps it."""
+        labels = {
+            t("checkin.recovered_button"): "recovered",
+            t("checkin.still_help_button"): "help",
+        }
+        found = {
+            labels[a["label"]]: a["data"]
+            for a in self.bot.last_reply_postbacks(self.resident)
+            if a["label"] in labels
+        }
+        if len(found) == 2 and found not in self.questions:
+            self.questions.append(found)
 
     # -- the managers ----------------------------------------------------------------------
 
@@ -365,6 +416,16 @@ class Lives(RuleBasedStateMachine):
         if uid is None or data is None:
             return
         self._act("confirm" if confirm else "take", self.bot.tap(uid, data))
+
+    @precondition(lambda self: not self.life.withdrawn)
+    @rule(who=st.sampled_from([FIRST, SECOND, THIRD]))
+    def taker_has_not_found_her(self, who: str) -> None:
+        """まだ会えていない, on the newest question asked of this manager (maybe stale)."""
+        uid = self.uids.get(who)
+        data = self._alert_button(uid, t("alert.not_found_button")) if uid else None
+        if uid is None or data is None:
+            return
+        self._act("not_found", self.bot.tap(uid, data))
 
     @precondition(lambda self: not self.life.withdrawn)
     @rule(who=st.sampled_from([FIRST, SECOND, THIRD]))
@@ -490,6 +551,7 @@ class Lives(RuleBasedStateMachine):
             return
         calls = self._new_calls()
         assert self.line.schema_errors == [], self.line.schema_errors
+        self._keep_questions()
         stage, current = self.run(self._stage())
         sent = [(uid, m) for c in calls if c.status == 200 for uid, m in _delivered(c)]
         self._nobody_told_safe_unless_said(sent)
@@ -501,7 +563,9 @@ class Lives(RuleBasedStateMachine):
         self._safe_once_per_round(sent)
         self._a_case_stays_while_the_alert_is_open()
         self._one_call_a_round_and_only_after_the_resend()
-        if self.step_name == "mistake":
+        self._the_stage_is_what_the_protocol_decides(stage)
+        self._every_open_stage_has_a_deadline(stage, current)
+        if self.step_name in ("mistake", "asked"):
             assert stage is self.before_stage, "a mistake is a word, never a close"
         self.before_stage = stage
         self.step_name = "none"  # a rule that did nothing leaves nothing to check
@@ -512,9 +576,47 @@ class Lives(RuleBasedStateMachine):
                 continue
             text = message_text(message)
             if any(says(text, key) for key in SAYS_SAFE):
-                assert self.step_name in ("ok", "confirm", "desk_safe"), (self.step_name, text)
+                steps = ("ok", "confirm", "desk_safe", "recovered")
+                assert self.step_name in steps, (self.step_name, text)
                 if self.step_name == "ok":
                     assert self.before_stage in ALERT_STAGES
+                    assert self.before_stage not in HELP_STAGES, "an OK never ends a call for help"
+                after, _ = self.run(self._stage())
+                assert after not in ALERT_STAGES, "no safe while an alert of hers is open"
+
+    def _the_stage_is_what_the_protocol_decides(self, stage: Stage) -> None:
+        event = ONE_EVENT.get(self.step_name)
+        if event is None:
+            return
+        decision = decide(self.before_stage, event)
+        if decision is None:
+            assert stage is self.before_stage, (self.step_name, self.before_stage, stage)
+            return
+        expected = Stage.IDLE if decision.closes else decision.after
+        if stage is self.before_stage and stage is not expected:
+            # Refused: a tap by someone no longer watching her, a card of a closed alert, a
+            # help with nobody to tell. Nothing changed, which the other checks hold to.
+            return
+        if stage is not expected and event in (Event.HELP, Event.DISTRESS):
+            # A call for help the desk takes at once (she is one it watches, or nobody does):
+            # the protocol's escalation, in the same step.
+            escalated = decide(expected, Event.ESCALATE)
+            expected = escalated.after if escalated is not None else expected
+        assert stage is expected, (self.step_name, self.before_stage, stage, expected)
+
+    def _every_open_stage_has_a_deadline(self, stage: Stage, current: CheckinRound | None) -> None:
+        """Nothing open waits on nobody: a step of the ladder is to come, or the desk has it."""
+        if current is None or stage not in OPEN_STAGES_OF_PROTOCOL:
+            return
+        if next_step(current, self.bot.services.protocol) is not None:
+            return
+        assert stage in (Stage.AT_DESK, Stage.HELP_AT_DESK), (stage, current)
+
+        async def case_open() -> bool:
+            async with self.bot.repos() as repos:
+                return await repos.desk.open_of_round(current.id) is not None
+
+        assert self.run(case_open()), "at the desk with no case open"
 
     def _one_call_a_round_and_only_after_the_resend(self) -> None:
         rounds = {r.id: r for r in self.run(self._rounds())}
@@ -537,6 +639,10 @@ class Lives(RuleBasedStateMachine):
             if uid != self.resident and any(says(message_text(message), key) for key in SAYS_SAFE)
         )
         assert all(count == 1 for count in told.values()), told
+        # ... and across steps: a round that told someone she is safe never does again.
+        if told and self.before_round is not None:
+            assert self.before_round.id not in self.safe_rounds, self.before_round
+            self.safe_rounds.add(self.before_round.id)
 
     def _a_case_stays_while_the_alert_is_open(self) -> None:
         """A case at the desk closes only with the alert, or by the desk's own outcome: never
@@ -545,10 +651,11 @@ class Lives(RuleBasedStateMachine):
 
         async def cases() -> list[Any]:
             async with self.bot.repos() as repos:
-                # 体調's cases are about what she said, not an alert: staff close them.
+                # 体調's cases are about what she said, and a case that nobody watches her any
+                # more is about her team, not an alert: staff close them.
                 rows = await repos.conn.fetch_all(
                     "SELECT round_id, closed_at, outcome FROM desk_cases"
-                    " WHERE member_id = ? AND reason <> 'unwell'",
+                    " WHERE member_id = ? AND reason NOT IN ('unwell', 'unwatched')",
                     (self.member_id,),
                 )
             return list(rows)
@@ -611,6 +718,8 @@ class Lives(RuleBasedStateMachine):
                 decoded = self.codec.decode(take[0]["data"]) if take else None
                 if decoded is None:
                     continue
+                if JA.t("alert.not_found_lead") in text:
+                    continue  # a taker who did not find her: every manager again, each time
                 again = JA.t("alert.again") in text
                 counts[(decoded.integer("r") or 0, uid, again, False)] += 1
         for key, count in counts.items():

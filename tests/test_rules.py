@@ -70,6 +70,8 @@ def test_each_wait_is_one_filter_the_repositories_understand() -> None:
             "realerted_at",
             "posted_at",
             "call_until",
+            "taken_at",
+            "taker_asked_at",
         )
         assert wait.since in columns, step
         now = T0 + timedelta(days=3)

@@ -5,6 +5,7 @@ stored, what a refused postback logs, CSV exports, and reading people's details 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -183,3 +184,56 @@ async def test_the_heartbeat_renews_what_this_instance_holds(bot: Bot) -> None:
             "SELECT claimed_until FROM outbox WHERE id = ?", (outbox_id,)
         )
     assert found is not None and found[0] == to_db(bot.clock.now() + lease)
+
+
+async def test_no_slow_call_runs_inside_a_unit_of_work_or_a_claim(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """Each client that waits on another system (LINE's push and reply, LINE Login's token
+    check, Twilio, the city's system, JMA) refuses to call out while a unit of work or a
+    claim is open, and claims do not nest: the check can fail, and does."""
+    from bot.forwarding import Forwarder
+    from care.services import NestedUnitOfWork
+    from ground.channels import Parcel
+    from ground.telling import Choice, Form, Telling
+    from ground.transactions import SlowCallInTransaction
+    from ground.voice import TwilioVoice
+    from liff.routes import LIFF_VERIFIER
+    from scheduler.quakes import QuakePoller
+
+    nowhere = "http://127.0.0.1:9"
+    bot = await start_bot(forward_url=f"{nowhere}/city", jma_feed_url=f"{nowhere}/feed")
+    person = await bot.follow("person")
+    line, services = bot.services.line, bot.services
+    voice = TwilioVoice("AC0", "token", "+15005550006", "https://x.example", nowhere, strict=True)
+    ring = Telling(Form.CALL, "ja", "q", "end", choices=(Choice("ok", "1", "a=call"),))
+    forwarder, quakes = Forwarder(services), QuakePoller(services)
+    calls = {
+        "push": lambda: line.push(person, [{"type": "text", "text": "x"}], "k-1"),
+        "reply": lambda: line.reply("reply-token", [{"type": "text", "text": "x"}]),
+        "twilio": lambda: voice.send(Parcel("push", ["+819012345678"], [ring], "k-2")),
+        "city": lambda: forwarder._post(b"{}"),
+        "jma": quakes.poll,
+        "token check": lambda: bot.app[LIFF_VERIFIER].verify("an-id-token"),
+    }
+    try:
+        for opener in (services.unit_of_work, services.claims):
+            for name, call in calls.items():
+                async with opener():
+                    with pytest.raises(SlowCallInTransaction):
+                        await call()
+                        pytest.fail(f"{name} called out inside {opener.__name__}")
+    finally:
+        await voice.close()
+        await forwarder.stop()
+    async with services.claims():
+        with pytest.raises(NestedUnitOfWork):
+            async with services.claims():
+                pass
+        with pytest.raises(NestedUnitOfWork):
+            async with services.unit_of_work():
+                pass
+    async with services.unit_of_work():
+        with pytest.raises(NestedUnitOfWork):
+            async with services.claims():
+                pass

@@ -27,6 +27,7 @@ from tests.conftest import SECRET, Bot
 from tests.drivers import (
     Page,
     alerted,
+    button,
     create_team,
     join,
     member_of,
@@ -42,6 +43,9 @@ async def test_withdrawal_clears_what_the_outbox_holds_about_her(bot: Bot) -> No
     await bot.say(resident, "ごめんなさい、寝ていました")
     page = Page(bot, resident, "resident")
     await page.accept_terms()
+    # 退会 waits for the open alert to close (a manager confirms first).
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 409
+    await bot.tap(son, button(bot, son, t("alert.safe_button")))
     assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
     async with bot.repos() as repos:
         rows = await repos.conn.fetch_all(

@@ -49,7 +49,7 @@ async def test_help_then_a_message_and_a_sticker_keep_the_call_for_help_open(bot
     assert await stage(bot, resident) is Stage.HELP
     await bot.tap(son, button(bot, son, t("alert.take_button")))
     assert says(bot.line.reply_texts()[-1], "alert.taken_you", name="resident")
-    assert await stage(bot, resident) is Stage.TAKEN
+    assert await stage(bot, resident) is Stage.HELP_TAKEN, "taken, and still a call for help"
 
 
 async def test_a_message_during_an_unanswered_alert_reaches_the_alerted_as_her_words(

@@ -78,7 +78,12 @@ async def on_ok(ctx: PersonContext) -> None:
     answered = await people.answer(work, member, Event(value))
     next_text = people.describe_checkins(ctx.locale, answered.state)
     before = answered.answered.before
-    if value == "help":
+    if answered.answered.tells(Audience.PERSON, Fact.STILL_HELP):
+        # An OK during a call for help: she is asked plainly, one tap each way.
+        checkin = answered.answered.open_after
+        assert checkin is not None
+        ctx.reply(messages.render(answers.help_question(work, ctx.locale, checkin), ctx.locale))
+    elif value == "help":
         ctx.reply(_help_sent(ctx, answered))
     elif value == "unwell":
         ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", next=next_text)))
@@ -112,6 +117,27 @@ def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
     mistake = ctx.t("checkin.mistake_button")
     data = ctx.services.postbacks.encode("mistake", r=checkin.id)
     return messages.card(ctx.t("checkin.help_sent_title"), sent, [(mistake, data, mistake)])
+
+
+@router.on(PostbackEvent, action("recovered"))
+async def on_recovered(ctx: PersonContext) -> None:
+    """「もう大丈夫」, her answer to the question an OK brought during a call for help: the
+    alert closes, and the managers hear it as her words. A stale question changes nothing."""
+    assert ctx.postback is not None
+    answered = await answers.recovered(
+        ctx.work, ctx.member, ctx.postback.integer("r"), ctx.postback.integer("a")
+    )
+    ctx.reply(
+        messages.text(ctx.t("checkin.recovered_thanks" if answered else "checkin.recovered_late"))
+    )
+
+
+@router.on(PostbackEvent, action("notfound"))
+async def on_not_found(ctx: PersonContext) -> None:
+    """まだ会えていない, by the manager who took the alert: every manager hears it again."""
+    assert ctx.postback is not None
+    person = await alerts.not_found(ctx.work, ctx.member, ctx.postback.integer("r"))
+    ctx.reply(messages.text(ctx.t("alert.not_found_you", name=display_name(ctx.locale, person))))
 
 
 @router.on(PostbackEvent, action("mistake"))

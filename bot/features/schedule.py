@@ -190,12 +190,36 @@ async def set_schedule(ctx: PersonContext) -> None:
     next_due = await people.set_schedule(work, member, schedule)
     open_round = await work.repos.rounds.open_round(member.id)
     ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
+    if await people.heard_by_nobody(work, member):
+        # No promise of watchers she does not have: what happens if she does not answer.
+        ctx.reply(messages.text(ctx.t("checkin.nobody_hears")))
+
+
+async def asked_first(ctx: PersonContext, what: str) -> bool:
+    """Pausing or stopping while an alert about her is open: she is asked first, and told that
+    the alert stays open until someone who watches her is sure (only her later check-ins
+    rest). -> True when the question went out instead (her yes carries c=1)."""
+    assert ctx.postback is not None
+    if ctx.postback.integer("c") == 1 or not await people.alert_open(ctx.work, ctx.member):
+        return False
+    fields = {k: v for k, v in ctx.postback.fields.items() if k not in ("a", "s")}
+    yes = ctx.t(f"pause.alert_open_{what}")
+    cancel = ctx.t("menu.cancel")
+    codec = ctx.services.postbacks
+    items = [
+        (yes, codec.encode(ctx.postback.action, c=1, **fields), yes),
+        (cancel, codec.encode("cancel"), cancel),
+    ]
+    ctx.reply(messages.card(ctx.t("pause.alert_open_title"), ctx.t("pause.alert_open"), items))
+    return True
 
 
 @router.on(PostbackEvent, action("sched_stop"))
 async def stop_checkins(ctx: PersonContext) -> None:
     member = ctx.member
     work = ctx.work
+    if await asked_first(ctx, "stop"):
+        return
     await people.stop(work, member)
     ctx.reply(messages.text(ctx.t("schedule.stopped")))
 
@@ -224,6 +248,8 @@ async def pause(ctx: PersonContext) -> None:
     member = ctx.member
     assert ctx.postback is not None
     work = ctx.work
+    if await asked_first(ctx, "pause"):
+        return
     if ctx.postback.integer("o") == 1:
         await people.pause(work, member, None, open_ended=True)
         ctx.reply(messages.text(ctx.t("pause.saved_open")))

@@ -290,7 +290,7 @@
       form.append(el("button", { type: "button", id: "stop", class: "danger", text: t("stop_button"),
         onclick: function () {
           if (!window.confirm(t("stop_confirm"))) return;
-          api("POST", "/liff/api/me/stop", {}).then(reload, failed);
+          askedFirst("/liff/api/me/stop", {});
         } }));
     }
     form.addEventListener("submit", function (event) {
@@ -300,6 +300,17 @@
       }).then(function () { show(t("saved"), false); reload(); }, failed);
     });
     return form;
+  }
+
+  // A pause or a stop while an alert about her is open: she is asked first; the alert stays
+  // open until someone who watches her is sure.
+  function askedFirst(path, payload) {
+    api("POST", path, payload).then(reload, function (problem) {
+      if (problem.message !== "alert_open_confirm") return failed();
+      if (!window.confirm(t("pause_alert_open"))) return;
+      payload.alert_ok = true;
+      api("POST", path, payload).then(reload, failed);
+    });
   }
 
   function pauseForm(member) {
@@ -313,11 +324,11 @@
     var until = el("input", { type: "date" });
     box.append(field("pause_until", until), el("button", { type: "button", id: "pause-button",
       text: t("pause_button"), onclick: function () {
-        api("POST", "/liff/api/me/pause", { until: until.value }).then(reload, failed);
+        askedFirst("/liff/api/me/pause", { until: until.value });
       } }),
       el("button", { type: "button", id: "pause-until-home", text: t("pause_until_home"),
         onclick: function () {
-          api("POST", "/liff/api/me/pause", { open_ended: true }).then(reload, failed);
+          askedFirst("/liff/api/me/pause", { open_ended: true });
         } }));
     return box;
   }
@@ -342,7 +353,10 @@
         api("POST", "/liff/api/me/withdraw", { confirm: true }).then(function () {
           content.replaceChildren();
           show(t("withdrawn"), false);
-        }, failed);
+        }, function (problem) {
+          if (problem.message === "alert_open") show(t("withdraw_alert_open"), true);
+          else failed();
+        });
       } }));
   }
 
