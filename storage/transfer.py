@@ -56,6 +56,7 @@ TABLES = (
     "login_failures",
     "devices",
     "call_events",
+    "service_alarms",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.

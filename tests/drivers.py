@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
+from care.protocol import Stage, stage_of
 from storage.database import POSTGRESQL
 from storage.models import Member, Role
 from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.fake_line import postbacks_in
-from tests.wording import EN, JA, says, t
+from tests.wording import EN, JA, said, says, t
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
@@ -440,3 +441,34 @@ async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tupl
     await page.get_by_role("button", name=t("admin.login.submit")).click()
     await page.wait_for_url(base + "/")
     return page, base
+
+
+async def case_ids(bot: Bot) -> list[int]:
+    async with bot.repos() as repos:
+        return [case["id"] for case in await repos.desk.queue()]
+
+
+async def act(bot: Bot, case_id: int, **form: str) -> tuple[int, str]:
+    """A staff member's action on the case page, and what it sent delivered."""
+    token = await csrf(bot.client, f"/admin/desk/{case_id}")
+    response = await bot.client.post(
+        f"/admin/desk/{case_id}", data={"csrf_token": token, **form}, allow_redirects=False
+    )
+    await bot.settle()
+    return response.status, await response.text()
+
+
+async def stage(bot: Bot, uid: str) -> Stage:
+    """Where the person's newest round stands."""
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(uid)
+        assert member is not None
+        rounds = await repos.rounds.of_member_since(member.id, tokyo(1, 1, 0))
+    newest = max(rounds, key=lambda r: r.id, default=None)  # the last opened
+    return stage_of(newest) if newest else Stage.IDLE
+
+
+def told_safe(bot: Bot, manager: str) -> list[str]:
+    """What told this manager the person is safe (her OK, a manager's confirmation)."""
+    texts = bot.line.texts_to(manager)
+    return said(texts, "safe.body") + said(texts, "alert.confirmed_notice")

@@ -156,8 +156,9 @@ def ok_tap(resident: Resident, now: datetime) -> dict[str, Any]:
 
 
 def stop_tap(resident: Resident, now: datetime) -> dict[str, Any]:
-    """安否確認を止める: each time it is applied, the managers are told again."""
-    return hook.postback(resident.uid, PostbackCodec(SECRET).encode("sched_stop"), now)
+    """安否確認を止める, and her yes to the question an open alert brings first (c=1): each
+    time it is applied, the managers are told again."""
+    return hook.postback(resident.uid, PostbackCodec(SECRET).encode("sched_stop", c=1), now)
 
 
 @dataclass

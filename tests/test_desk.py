@@ -13,10 +13,12 @@ from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
     Page,
+    act,
     add_admin,
     alerted,
     answer_button,
     button,
+    case_ids,
     csrf,
     login,
     member_of,
@@ -45,21 +47,6 @@ async def at_the_desk(bot: Bot, managers: list[str]) -> tuple[str, list[str]]:
         assert await repos.desk.queue() == [], "not before the hour is up"
     await run_to(bot, tokyo(11, 25, 14, 1))
     return resident, ids
-
-
-async def case_ids(bot: Bot) -> list[int]:
-    async with bot.repos() as repos:
-        return [case["id"] for case in await repos.desk.queue()]
-
-
-async def act(bot: Bot, case_id: int, **form: str) -> tuple[int, str]:
-    """A staff member's action on the case page, and what it sent delivered."""
-    token = await csrf(bot.client, f"/admin/desk/{case_id}")
-    response = await bot.client.post(
-        f"/admin/desk/{case_id}", data={"csrf_token": token, **form}, allow_redirects=False
-    )
-    await bot.settle()
-    return response.status, await response.text()
 
 
 async def as_staff(bot: Bot, name: str) -> None:

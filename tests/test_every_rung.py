@@ -11,17 +11,19 @@ from tests.conftest import Bot
 from tests.drivers import (
     ALERT,
     Page,
+    act,
     alerted,
     button,
+    case_ids,
     member_of,
     run_to,
     staff_signed_in,
+    stage,
     tokyo,
+    told_safe,
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.test_desk import act, case_ids
-from tests.test_words import stage, told_safe
 from tests.wording import JA, said, says, t
 
 HOUR = timedelta(hours=1)

@@ -125,8 +125,9 @@ async def test_a_mistake_button_from_another_round_or_person_tells_nobody(bot: B
     await bot.tap(resident, button(bot, resident, t("checkin.help_button")))
     mistake = _reply_button(bot, t("checkin.mistake_button"))
     await bot.tap(resident, button(bot, resident, t("checkin.ok_button")))
+    await bot.tap_reply_button(resident, t("checkin.recovered_button"))
     told_before = len(bot.line.texts_to(son))
-    await bot.tap(resident, mistake)  # the alert closed with her OK
+    await bot.tap(resident, mistake)  # the alert closed with her 「もう大丈夫」
     assert says(bot.line.reply_texts()[-1], "checkin.mistake_late")
     await bot.tap(son, mistake)  # not his call for help
     assert says(bot.line.reply_texts()[-1], "checkin.mistake_late")

@@ -138,7 +138,8 @@ async def test_an_answer_to_a_check_in_is_mimamoris_and_a_block_is_both(
     assert said(bot.line.texts_to(son), "words.body", words="ごめんなさい、寝ていました")
     await bot.post(hook.unfollow(resident, bot.clock.now()))
     assert city.types()[-1] == "unfollow", "the city's system hears she blocked the account"
-    assert said(bot.line.texts_to(son), "stopped.unfollow", name="resident")
+    # Her alert is still open: he hears she blocked it, and that the alert waits for him.
+    assert said(bot.line.texts_to(son), "stopped_open.unfollow", name="resident")
     # She comes back: the city's system greets her; mimamori resumes without a word.
     event = hook.follow(resident, bot.clock.now(), unblocked=True)
     await bot.post(event)

@@ -164,7 +164,9 @@ async def test_list_members_and_leave(bot: Bot) -> None:
     await bot.tap_reply_button(son, t("team.leave_yes"))
     assert await team_roles(bot, son) == []
     left = t("team.left_notice", name="son", role=manager, team="わが家")
-    assert bot.line.texts_to(resident)[-1] == left
+    assert left in bot.line.texts_to(resident)[-2:]
+    # He was the last who watched her: she is told plainly that nobody does now.
+    assert says(bot.line.texts_to(resident)[-1], "unwatch.alone_lead", name="son")
     await bot.tap_action(resident, "status")
     assert t("status.nobody_alerted") in bot.line.reply_texts()[-1]
 

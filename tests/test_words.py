@@ -5,27 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from care.protocol import Stage, stage_of
+from care.protocol import Stage
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.drivers import alerted, button, run_to, tokyo, watched_resident
+from tests.drivers import alerted, button, run_to, stage, tokyo, told_safe, watched_resident
 from tests.wording import JA, said, says, t
 
 DISTRESS = JA.t("distress.words").split(",")
-
-
-async def stage(bot: Bot, uid: str) -> Stage:
-    async with bot.repos() as repos:
-        member = await repos.members.by_line_id(uid)
-        assert member is not None
-        rounds = await repos.rounds.of_member_since(member.id, tokyo(1, 1, 0))
-    newest = max(rounds, key=lambda r: r.id, default=None)  # the last opened
-    return stage_of(newest) if newest else Stage.IDLE
-
-
-def told_safe(bot: Bot, manager: str) -> list[str]:
-    texts = bot.line.texts_to(manager)
-    return said(texts, "safe.body") + said(texts, "alert.confirmed_notice")
 
 
 async def test_help_then_a_message_and_a_sticker_keep_the_call_for_help_open(bot: Bot) -> None:

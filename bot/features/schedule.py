@@ -32,9 +32,15 @@ def interval_question(
 
 
 def schedule_saved(
-    ctx: EventContext, scope: str, schedule: Schedule, next_due: datetime, round_open: bool
+    ctx: EventContext,
+    scope: str,
+    schedule: Schedule,
+    next_due: datetime,
+    round_open: bool,
+    nobody_hears: bool = False,
 ) -> messages.Message:
-    """The confirmation of a new schedule (`scope`: "schedule" for a person, "group")."""
+    """The confirmation of a new schedule (`scope`: "schedule" for a person, "group");
+    `nobody_hears`: no watcher and no desk would hear of a missed one, and she is told so."""
     text = ctx.t(
         f"{scope}.saved",
         schedule=ctx.locale.schedule(schedule.interval_days, schedule.hour),
@@ -43,6 +49,9 @@ def schedule_saved(
     if round_open:
         # The round already under way keeps its ladder (or its report) to the end.
         text += "\n" + ctx.t(f"{scope}.open_round_continues")
+    if nobody_hears:
+        # No promise of watchers she does not have: what happens if she does not answer.
+        text += "\n\n" + ctx.t("checkin.nobody_hears")
     return messages.text(text)
 
 
@@ -189,10 +198,8 @@ async def set_schedule(ctx: PersonContext) -> None:
         return
     next_due = await people.set_schedule(work, member, schedule)
     open_round = await work.repos.rounds.open_round(member.id)
-    ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None))
-    if await people.heard_by_nobody(work, member):
-        # No promise of watchers she does not have: what happens if she does not answer.
-        ctx.reply(messages.text(ctx.t("checkin.nobody_hears")))
+    alone = await people.heard_by_nobody(work, member)
+    ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None, alone))
 
 
 async def asked_first(ctx: PersonContext, what: str) -> bool:
