@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -76,8 +77,11 @@ ONE_EVENT = {
     "confirm": Event.CONFIRM,
     "not_found": Event.NOT_FOUND,
     "desk_safe": Event.DESK_SAFE,
+    "activity": Event.ACTIVITY,
 }
 STAFF = "desk-staff"
+PARTNER = "partner"
+PARTNER_CODE = re.compile(r'id="partner-code">([0-9A-Z-]+)<')
 PHONE = "+819012345678"  # her phone, for the call before the alert
 
 
@@ -187,6 +191,9 @@ class Lives(RuleBasedStateMachine):
             self.uids[name] = await self.bot.follow(name)
             await join(self.bot, self.uids[name], self.manager_code)
             self.life.managers.add(self.uids[name])
+        self.device = await self._link_device()
+        self.partner = await self.bot.follow(PARTNER)
+        await self._link_partner()
         async with self.bot.repos() as repos:
             member = await repos.members.by_line_id(self.resident)
             assert member is not None
@@ -195,6 +202,31 @@ class Lives(RuleBasedStateMachine):
             self.team_id = team.id
             await repos.calls.set_consent(member.id, PHONE, True, "self")
         self.seen = len(self.line.calls)
+
+    async def _link_device(self) -> str:
+        """Her door sensor, which she agreed counts as 元気: its URL's path."""
+        token = self.line.issue_id_token(self.resident, RESIDENT, LOGIN_CHANNEL)
+        headers = {"Authorization": f"Bearer {token}"}
+        await self.bot.client.post("/liff/api/terms", json={}, headers=headers)
+        body = {"label": "玄関", "counts_as_ok": True}
+        response = await self.bot.client.post("/liff/api/me/devices", json=body, headers=headers)
+        assert response.status == 200, await response.text()
+        return urlsplit((await response.json())["url"]).path
+
+    async def _link_partner(self) -> None:
+        """A 民生委員 the desk asks to visit, linked by the code she sends from her LINE."""
+        client = self.bot.client
+        assert await login(client, STAFF) == 200
+        token = await csrf(client, "/admin/partners")
+        form = {"csrf_token": token, "action": "add", "name": "民生委員", "kind": "minsei"}
+        response = await client.post("/admin/partners", data={**form, "line": "on"})
+        found = PARTNER_CODE.search(await response.text())
+        assert found is not None
+        await self.bot.say(self.partner, found.group(1))
+        assert says(self.bot.line.reply_texts()[-1], "visit.linked", name="民生委員")
+        async with self.bot.repos() as repos:
+            (partner_id,) = await repos.conn.fetch_one("SELECT MAX(id) FROM partners", ())
+        self.partner_id = int(partner_id)
 
     async def _boot(self) -> Bot:
         app = create_app(self.settings, clock=self.clock, run_scheduler=False)
@@ -488,6 +520,49 @@ class Lives(RuleBasedStateMachine):
 
         name = "desk_safe" if outcome == "asleep" else "desk"
         self._act(name, acting())
+
+    @precondition(lambda self: self.life.can_act)
+    @rule()
+    def her_door_opens(self) -> None:
+        """Her door sensor pings (refused more than once a minute, and after 退会)."""
+
+        async def pinging() -> None:
+            self.clock.advance(timedelta(minutes=1))
+            await self.bot.client.post(self.device)
+            await self.bot.settle()
+
+        self._act("activity", pinging())
+
+    @rule()
+    def desk_asks_the_partner(self) -> None:
+        async def asking() -> None:
+            async with self.bot.repos() as repos:
+                cases = [c for c in await repos.desk.queue() if c["member_id"] == self.member_id]
+            if not cases:
+                return
+            client = self.bot.client
+            if (await client.get("/admin/desk", allow_redirects=False)).status != 200:
+                assert await login(client, STAFF) == 200
+            path = f"/admin/desk/{cases[0]['id']}/visits"
+            token = await csrf(client, f"/admin/desk/{cases[0]['id']}")
+            data = {"csrf_token": token, "partner_id": str(self.partner_id)}
+            response = await client.post(path, data=data, allow_redirects=False)
+            assert response.status == 303, await response.text()
+            await self.bot.settle()
+
+        self._act("visit_asked", asking())
+
+    @rule(outcome=st.sampled_from(["asleep", "hospital", "ambulance", "not_home"]))
+    def partner_reports(self, outcome: str) -> None:
+        """The partner's outcome, on the newest request she got (maybe closed by now)."""
+        seen = self._alert_button(self.partner, t("visit.seen_button"))
+        if seen is None:
+            return
+        decoded = self.codec.decode(seen)
+        assert decoded is not None
+        data = self.codec.encode("visit_out", v=decoded.integer("v") or 0, o=outcome)
+        name = {"asleep": "desk_safe", "hospital": "desk_safe"}.get(outcome, "desk")
+        self._act(name, self.bot.tap(self.partner, data))
 
     # -- time and the server ---------------------------------------------------------------
 
