@@ -23,7 +23,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NO_SUCH_MEMBER: "postback.invalid",
     Refusal.ROLE_MISMATCH: "postback.invalid",
     Refusal.ALERT_CLOSED: "alert.closed",
-    Refusal.ALERT_OPEN: "liff.withdraw_alert_open",
+    Refusal.ALERT_OPEN: "checkin.alert_open_refused",
     Refusal.INVALID_MEMO: "postback.invalid",
     Refusal.NOBODY: "rollcall.nobody",
     Refusal.QUOTA_SHORT: "rollcall.quota_short",

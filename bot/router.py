@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from bot.context import EventContext, GroupContext, PersonContext
+from bot.refusals import refusal_message
+from care.errors import Refused
 
 log = logging.getLogger("mimamori.router")
 
@@ -70,12 +72,24 @@ class Router:
     async def dispatch(self, ctx: EventContext) -> bool:
         """Run the observers, then the first matching handler; False when none matched."""
         observers, routes = self._routes_taking(type(ctx.event))
+        observed = False
         for route in observers:
             if route.wants(ctx):
                 await route.handler(ctx)
+                observed = True
         for route in routes:
             if route.wants(ctx):
-                await route.handler(ctx)
+                if not observed or ctx.work is None:
+                    await route.handler(ctx)
+                    return True
+                # What an observer did stands whatever the route's rules say: her words during
+                # an alert reach her family even when the message also looked like a code
+                # that is then refused.
+                try:
+                    async with ctx.work.repos.savepoint():
+                        await route.handler(ctx)
+                except Refused as refused:
+                    ctx.reply(refusal_message(ctx.locale, refused))
                 return True
         return False
 

@@ -10,7 +10,7 @@ from care import desk, devices, sharing
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
-from care.notify import display_name, notify_managers, push_to
+from care.notify import display_name, notify_managers, push_to, tell_managers_about
 from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -350,3 +350,51 @@ async def _untake_if_decided(
     who = _staff_name(work, taker) if taker is not None else ""
     await desk.hear_all(work, untaken, decision, who)
     return True
+
+
+async def alert_the_untold(work: UnitOfWork, person: Member, checkin: CheckinRound) -> int:
+    """The open alert, to each manager watching her now whom it has not reached (one who
+    joined since): an open alert is never left with nobody it reached. -> how many."""
+    reached = set(await work.repos.outbox.alerted_members(checkin.id))
+    watching = await work.repos.teams.managers_watching(person.id)
+    untold = [m.id for m in watching if m.id not in reached]
+    if not untold:
+        return 0
+    return await alert_managers(work, person, checkin, only=untold)
+
+
+async def tell_newcomer(work: UnitOfWork, manager: Member) -> int:
+    """A manager joined a team, or was added to one: each person they watch now whose alert
+    is open gets to them at once, as the protocol says (`joined`). -> alerts sent."""
+    sent = 0
+    for person in await work.repos.teams.users_watched_by(manager.id):
+        checkin = await work.repos.rounds.open_round(person.id)
+        decision = decide(stage_of(checkin), Event.JOINED)
+        if checkin is None or decision is None:
+            continue
+        if any(t.audience is Audience.UNTOLD and t.fact is Fact.ALERT for t in decision.tell):
+            sent += await alert_the_untold(work, person, checkin)
+    return sent
+
+
+async def remind_open(work: UnitOfWork, limit: int) -> int:
+    """Alerts open another `remind_every`: the managers each reached hear it is still open,
+    and a manager who came to watch her since gets the alert itself, whatever her schedule
+    (a paused, stopped or blocked person's alert goes on being said). -> rounds looked at."""
+    rounds, read = await rounds_due(work, Step.REMIND, limit)
+    people = await work.repos.members.get_many([r.member_id for r in rounds])
+    for checkin in rounds:
+        await work.repos.rounds.mark_reminded(checkin.id, work.now)
+        decision = decide(stage_of(checkin), Event.REMIND)
+        person = people.get(checkin.member_id)
+        if decision is None or person is None:
+            continue
+        for tell in decision.tell:
+            if tell.audience is Audience.ALERTED and tell.fact is Fact.STILL_OPEN:
+                reached = await work.repos.outbox.alerted_members(checkin.id)
+                await tell_managers_about(
+                    work, person, "still_open", "alert.still_open", checkin.id, only=reached
+                )
+            elif tell.audience is Audience.UNTOLD and tell.fact is Fact.ALERT:
+                await alert_the_untold(work, person, checkin)
+    return read

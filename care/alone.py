@@ -17,7 +17,7 @@ from care import desk
 from care.notify import display_name, push_to
 from care.services import UnitOfWork
 from ground.telling import Choice, Telling
-from storage.models import Member, Role
+from storage.models import Member, Role, RoundState
 
 REASON = "unwatched"  # the desk case's reason
 
@@ -43,6 +43,11 @@ async def tell_the_alone(work: UnitOfWork, watched: list[Member], gone: Member) 
         await _tell_her(work, person, gone, has_desk)
         if has_desk and await work.repos.desk.open_of_member(person.id, REASON) is None:
             await desk.open_case(work, person, REASON)
+        # An alert of hers still open (a call for help above all) has nobody to go to now:
+        # the desk has it at once, as when nobody watched her from the start.
+        checkin = await work.repos.rounds.open_round(person.id)
+        if checkin is not None and checkin.state is RoundState.ALERTED:
+            await desk.take_over_now(work, person, checkin)
     return alone
 
 

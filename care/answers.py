@@ -120,7 +120,15 @@ async def answer(
             await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
         elif tell.fact is Fact.WORDS and checkin is not None:
             told = await pass_on_words(work, member, checkin, words, kind)
-    await desk.hear_all(work, checkin, decision, member=member)
+    if event is Event.MESSAGE and words is None:
+        # A sticker or a photo: the case says what came, as the managers' message does.
+        words = work.locale(None).t(
+            "words.sticker_on_case" if kind == "sticker" else "words.media_on_case"
+        )
+    quoted = words[: alerts.WORDS_QUOTED] if words else None
+    await desk.hear_all(work, checkin, decision, member=member, words=quoted)
+    if event is Event.MESSAGE and checkin is not None:
+        at_desk = await work.repos.desk.open_of_round(checkin.id) is not None
     open_after = None if decision.closes else checkin
     return Answered(stage, decision, open_after, tuple(told), at_desk)
 

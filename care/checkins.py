@@ -88,35 +88,12 @@ async def open_due_rounds(work: UnitOfWork, limit: int) -> int:
     # The constraints skip a member whose round is still open, or whose slot already has one:
     # their check-in is taken back out before anything is sent.
     opened = await work.repos.rounds.open_unless_open(rounds, now)
-    skipped = []
     for outbox_id, _, chunk in written:
         if any(member.id not in opened for member in chunk):
             services = work.services
             kept = [address_of(services, m)[1] for m in chunk if m.id in opened]
             await work.repos.outbox.narrow(outbox_id, kept)
-            skipped += [m.id for m in chunk if m.id not in opened]
-    await _remind_open_alerts(work, skipped)
     return len(due)
-
-
-async def _remind_open_alerts(work: UnitOfWork, member_ids: list[int]) -> None:
-    """A check-in came while the person's alert is still open: no new round opens, and the
-    managers that alert reached hear it is still open, so that it never stops the watch in
-    silence."""
-    for member_id in member_ids:
-        checkin = await work.repos.rounds.open_round(member_id)
-        decision = decide(stage_of(checkin), Event.DUE)
-        if checkin is None or decision is None:
-            continue
-        if not any(t.fact is Fact.STILL_OPEN for t in decision.tell):
-            continue
-        member = await work.repos.members.get(member_id)
-        if member is None:
-            continue
-        alerted = await work.repos.outbox.alerted_members(checkin.id)
-        await tell_managers_about(
-            work, member, "still_open", "alert.still_open", round_id=checkin.id, only=alerted
-        )
 
 
 def _plan(

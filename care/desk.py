@@ -48,6 +48,7 @@ _HEARD = {
     Fact.MISTAKE: "mistake",
     Fact.RECOVERED: "recovered",
     Fact.NOT_FOUND: "family_not_found",
+    Fact.WORDS: "words",
 }
 _CLOSING = (Fact.SAFE, Fact.CONFIRMED, Fact.RECOVERED)
 
@@ -135,9 +136,11 @@ async def hear(
     fact: Fact,
     who: str = "",
     member: Member | None = None,
+    words: str | None = None,
 ) -> None:
     """What the protocol tells the desk about a round, on the round's open case (none: there
-    is nobody at the desk to tell, but 体調 is a case of its own where the deployment asks)."""
+    is nobody at the desk to tell, but 体調 is a case of its own where the deployment asks).
+    `words`: what she wrote, for her words on the case."""
     if fact not in _HEARD:
         return
     case = await work.repos.desk.open_of_round(checkin.id) if checkin is not None else None
@@ -147,6 +150,9 @@ async def hear(
     if case is None:
         return
     kind = _HEARD[fact]
+    if fact is Fact.WORDS:
+        # Her own words on the case, as she wrote them (a sticker or a photo, said so).
+        who = words or ""
     await work.repos.desk.add_step(case.id, "", kind, work.now, note=who or None)
     if fact in _CLOSING:
         await work.repos.desk.close(case.id, "", kind, who or None, work.now)
@@ -158,12 +164,13 @@ async def hear_all(
     decision: Decision | None,
     who: str = "",
     member: Member | None = None,
+    words: str | None = None,
 ) -> None:
     """Every fact a decision tells the desk, carried out on the round's case (`member`: the
-    person who said it, where what they said may open a case)."""
+    person who said it, where what they said may open a case; `words`: what she wrote)."""
     for tell in decision.tell if decision is not None else ():
         if tell.audience is Audience.DESK:
-            await hear(work, checkin, tell.fact, who, member)
+            await hear(work, checkin, tell.fact, who, member, words)
 
 
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:

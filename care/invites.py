@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import checkins, people, sharing
+from care import alerts, checkins, people, sharing
 from care.errors import Refusal, Refused
 from care.notify import tell_team
 from care.schedule import Schedule
@@ -85,6 +85,7 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
         started = (schedule, await checkins.start_schedule(work, member, schedule))
     await tell_team(work, team, member, invite.role, "invite.joined_notice")
     if invite.role is Role.MANAGER:
+        await alerts.tell_newcomer(work, member)
         await sharing.ask_users(work, team, member)
         # Someone here asked their family to choose the time (家族に設定してもらう).
         for user in await work.repos.teams.members_of(team.id, Role.USER):

@@ -33,6 +33,9 @@ class Step(StrEnum):
     TAKER_CHECK = "taker_check"
     # 安否通知: the taker did not answer within `realert_after`: every manager is alerted again.
     TAKER_SILENT = "taker_silent"
+    # 安否通知: the alert has been open another `remind_every`: the managers it reached hear it
+    # still is (and one who came to watch her since gets it), whatever her schedule.
+    REMIND = "remind"
 
 
 class Untaken(StrEnum):
@@ -91,6 +94,7 @@ WAITS: dict[Step, Wait] = {
     Step.ESCALATE: Wait("checkin_rounds", "alerted", "realerted_at", Untaken.REALERTED),
     Step.TAKER_CHECK: Wait("checkin_rounds", "alerted", "taken_at", Untaken.TAKEN),
     Step.TAKER_SILENT: Wait("checkin_rounds", "alerted", "taker_asked_at", Untaken.TAKER_ASKED),
+    Step.REMIND: Wait("checkin_rounds", "alerted", "reminded_at"),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)
@@ -99,7 +103,8 @@ LADDER = (Step.RESEND, Step.ALERT)
 @dataclass(frozen=True)
 class Protocol:
     """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
-    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL, _TAKEN_CHECK_AFTER). An
+    _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL, _TAKEN_CHECK_AFTER,
+    _ALERT_REMIND_EVERY). An open alert is said to be still open every `remind_every`. An
     alert a manager took is theirs for `taken_check_after`, then they are asked whether they
     found the person (and have `realert_after` to answer). Without `desk_after` the
     deployment has no desk, and an alert nobody takes stays with the managers; `desk_unwell`
@@ -112,6 +117,7 @@ class Protocol:
     desk_after: timedelta | None = None
     desk_unwell: bool = False
     taken_check_after: timedelta = timedelta(hours=2)
+    remind_every: timedelta = timedelta(hours=24)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -131,6 +137,7 @@ class Protocol:
             Step.CALL_ENDED: timedelta(0),
             Step.TAKER_CHECK: self.taken_check_after,
             Step.TAKER_SILENT: self.realert_after,
+            Step.REMIND: self.remind_every,
         }
         found = waits[step]
         if found is None:

@@ -122,9 +122,9 @@ async def block(work: UnitOfWork, member: Member) -> int:
     whom nobody watches now is told so (care.alone). -> managers told."""
     watched = await alone.watched_by(work, member)
     await work.repos.members.block(member.id)
-    await alone.tell_the_alone(work, watched, member)
     # A manager who blocks the bot can no longer be asked about an alert they took.
     await alerts.taker_gone(work, member)
+    await alone.tell_the_alone(work, watched, member)
     return await checkins.stop_checkins(work, member, "unfollow")
 
 

@@ -76,6 +76,8 @@ class Event(StrEnum):
     TAKER_DUE = "taker_due"  # the one who took the alert has had it a while (2 h): ask them
     NOT_FOUND = "not_found"  # the taker: まだ会えていない; or they left, blocked, were removed
     TAKER_SILENT = "taker_silent"  # the taker did not answer whether they found her
+    JOINED = "joined"  # a manager joined her team (or was added) while an alert is open
+    REMIND = "remind"  # the alert has been open another day (MIMAMORI_ALERT_REMIND_EVERY)
 
 
 class Audience(StrEnum):
@@ -86,6 +88,7 @@ class Audience(StrEnum):
     NEXT_TURN = "next_turn"  # the managers whose turn comes next
     OTHERS = "others"  # every manager watching the person now, but the one who acted
     TAKER = "taker"  # the manager who said 対応します
+    UNTOLD = "untold"  # managers watching her now whom the open alert has not reached yet
     # The 社協 or city desk, through the case it has (none: nobody to tell, but 体調 opens one
     # where the deployment asks for it).
     DESK = "desk"
@@ -168,6 +171,7 @@ BY_TIME = (
     Event.ESCALATE,
     Event.TAKER_DUE,
     Event.TAKER_SILENT,
+    Event.REMIND,
 )
 BY_MANAGER = (Event.TAKE, Event.CONFIRM)
 BY_DESK = (Event.DESK_SAFE, Event.DESK_CLOSE)
@@ -323,12 +327,23 @@ def _alerted_plain(stage: Stage, event: Event, help_: bool) -> Decision | None:
         )
     taken = stage in (Stage.TAKEN, Stage.TAKEN_ASKED)
     return {
-        # The alert is still open at her next check-in: the managers it reached hear so
-        # (no new round opens while one is open).
-        Event.DUE: Decision(stage, _tell((Audience.ALERTED, Fact.STILL_OPEN))),
+        # No new round opens while the alert is open: its own reminders stand for the slot.
+        Event.DUE: Decision(stage),
+        # Each day it stays open, whatever her schedule (paused, stopped, blocked): the
+        # managers it reached hear so, and one who came to watch her since gets the alert.
+        Event.REMIND: Decision(
+            stage, _tell((Audience.ALERTED, Fact.STILL_OPEN), (Audience.UNTOLD, Fact.ALERT))
+        ),
+        # A manager who joins while it is open gets it at once: an open alert is never left
+        # with nobody it reached.
+        Event.JOINED: Decision(stage, _tell((Audience.UNTOLD, Fact.ALERT))),
         # Not 元気: every manager hears it, and the alert stays open until someone is sure.
         Event.UNWELL: Decision(stage, _UNWELL),
-        Event.MESSAGE: Decision(stage, _tell((Audience.ALERTED, Fact.WORDS))),
+        # Her words reach the managers the alert reached, and the desk's case where it has
+        # one (a call for help nobody else watches goes to the desk alone).
+        Event.MESSAGE: Decision(
+            stage, _tell((Audience.ALERTED, Fact.WORDS), (Audience.DESK, Fact.WORDS))
+        ),
         # A device is not the person: the managers alerted hear of the movement (once a
         # round: care.devices), and the alert stays theirs to close.
         Event.ACTIVITY: Decision(stage, _tell((Audience.ALERTED, Fact.ACTIVITY))),

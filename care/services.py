@@ -91,6 +91,7 @@ class Services:
                 settings.desk_after,
                 settings.desk_unwell,
                 settings.taken_check_after,
+                settings.alert_remind_every,
             ),
         )
 

@@ -12,7 +12,7 @@ from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
-from storage.models import Invite, Member, Role, Team
+from storage.models import Invite, Member, Role, RoundState, Team
 
 TEAM_NAME_MAX = 30
 DEFAULT_TEAM_SCHEDULE = Schedule(interval_days=1, hour=9)
@@ -84,11 +84,21 @@ async def team_by_id(work: UnitOfWork, team_id: int | None) -> Team:
 async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -> None:
     """The member leaves; the others in the team hear it (an emptied team goes away), and
     anyone nobody watches now is told so (care.alone)."""
+    if role is Role.USER and await _alert_open(work, member):
+        # Leaving would take away everyone who can close it (as 退会 would).
+        raise Refused(Refusal.ALERT_OPEN)
     watched = await watched_by(work, member) if role is Role.MANAGER else []
     await tell_team(work, team, member, role, "team.left_notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
-    await tell_the_alone(work, watched, member)
+    # The alert they had taken is nobody's first; then whoever is alone is told (and the desk
+    # takes an alert nobody can go to).
     await alerts.taker_gone(work, member)
+    await tell_the_alone(work, watched, member)
+
+
+async def _alert_open(work: UnitOfWork, member: Member) -> bool:
+    checkin = await work.repos.rounds.open_round(member.id)
+    return checkin is not None and checkin.state is RoundState.ALERTED
 
 
 async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:
@@ -101,6 +111,7 @@ async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Me
     await work.repos.teams.add_member(team.id, member.id, Role.MANAGER, work.now)
     await tell_member(work, member, "made_manager", "admin.made_manager_notice", team=team.name)
     await tell_team(work, team, member, Role.MANAGER, "invite.joined_notice")
+    await alerts.tell_newcomer(work, member)
     return member
 
 
@@ -115,8 +126,10 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
     watched = await watched_by(work, member)
     await tell_team(work, team, member, Role.MANAGER, "team.removed.notice")
     await work.repos.teams.remove_member(team.id, member.id, work.now)
-    await tell_the_alone(work, watched, member)
+    # The alert they had taken is nobody's first; then whoever is alone is told (and the desk
+    # takes an alert nobody can go to).
     await alerts.taker_gone(work, member)
+    await tell_the_alone(work, watched, member)
     await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
     return member
 
@@ -135,8 +148,8 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
     hears it. -> the manager."""
     manager = await watcher_of(work, user, manager_id)
     await work.repos.teams.stop_watching(user.id, manager.id, work.now)
-    await tell_the_alone(work, [user], manager)
     await alerts.taker_gone(work, manager)
+    await tell_the_alone(work, [user], manager)
     locale = work.locale(manager.language)
     await tell_member(
         work, manager, "unwatched", "unwatch.notice", name=display_name(locale, user)

@@ -13,8 +13,10 @@ from ground.invite_codes import ALPHABET
 GROUPS = 3
 _GROUP = "[0-9A-Za-z]{4}"
 # Three groups standing alone: not a piece of an invite code (four groups) or of a longer word.
+# Joined by dashes (as shown and printed), never by spaces: three words of four letters
+# ("Cant find keys") are a person's words, not a code.
 _CODE_IN_TEXT = re.compile(
-    rf"(?<![0-9A-Za-z])(?<![0-9A-Za-z][-\s])({_GROUP})[-\s]({_GROUP})[-\s]({_GROUP})"
+    rf"(?<![0-9A-Za-z])(?<![0-9A-Za-z][-\s])({_GROUP})-({_GROUP})-({_GROUP})"
     r"(?![-\s]?[0-9A-Za-z])"
 )
 # What a phone's keyboard types for a hyphen in Japanese (長音, 全角 and typographic dashes).

@@ -71,6 +71,9 @@ class Settings:
     # An alert a manager took (対応します) is theirs this long; then they are asked whether they
     # found the person, and with no answer every manager is alerted again.
     taken_check_after: timedelta = timedelta(hours=2)
+    # An alert still open this long after it went out (or was last said to be open): the
+    # managers it reached are reminded, whatever her schedule.
+    alert_remind_every: timedelta = timedelta(hours=24)
     group_report_after: timedelta = timedelta(hours=23)
     sweep_interval: timedelta = timedelta(seconds=30)
     # Several instances: how long claimed work (outbox rows, stored events) is one instance's
@@ -159,6 +162,7 @@ class Settings:
             desk_after=_optional_duration(env, "MIMAMORI_DESK_AFTER"),
             desk_unwell=_switch(env, "MIMAMORI_DESK_UNWELL"),
             taken_check_after=_duration(env, "MIMAMORI_TAKEN_CHECK_AFTER", "2h"),
+            alert_remind_every=_duration(env, "MIMAMORI_ALERT_REMIND_EVERY", "24h"),
             group_report_after=_duration(env, "MIMAMORI_GROUP_REPORT_AFTER", "23h"),
             sweep_interval=_duration(env, "MIMAMORI_SWEEP_INTERVAL", "30s"),
             claim_lease=_duration(env, "MIMAMORI_CLAIM_LEASE", "20s"),

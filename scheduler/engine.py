@@ -110,6 +110,7 @@ class CheckinEngine:
             realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
             realerted = max(realerted, await alerts.ask_takers(work, BATCH))
             realerted = max(realerted, await alerts.untake_silent(work, BATCH))
+            realerted = max(realerted, await alerts.remind_open(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             noted = await reassurance.send_daily_notes(work, BATCH)
             reminded = await people.remind_open_pauses(work, BATCH)

@@ -220,6 +220,7 @@ class CheckinRound:
     called_at: datetime | None = None  # the call before the alert was placed (care.calls)
     call_until: datetime | None = None  # when the managers are told if the call settles nothing
     taker_asked_at: datetime | None = None  # the taker was asked whether they found the person
+    reminded_at: datetime | None = None  # the alert was last said (or said again) to be open
 
     @classmethod
     def from_row(cls, row: Any) -> CheckinRound:
@@ -249,6 +250,7 @@ class CheckinRound:
             called_at=from_db(row["called_at"]),
             call_until=from_db(row["call_until"]),
             taker_asked_at=from_db(row["taker_asked_at"]),
+            reminded_at=from_db(row["reminded_at"]),
         )
 
 

@@ -153,11 +153,11 @@ class RoundRepository:
     async def raise_urgent(self, round_id: int, at: datetime, words: str | None) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
-            " alerted_at = ?, taken_by = NULL, taken_at = NULL, taker_asked_at = NULL,"
-            " realerted_at = NULL,"
+            " alerted_at = ?, reminded_at = ?, taken_by = NULL, taken_at = NULL,"
+            " taker_asked_at = NULL, realerted_at = NULL,"
             " escalated_at = NULL, turn_at = ?, next_turn_at = NULL,"
             " help_words = ? WHERE id = ?",
-            (to_db(at), to_db(at), words, round_id),
+            (to_db(at), to_db(at), to_db(at), words, round_id),
         )
 
     async def take_alert(self, round_id: int, manager_id: int, at: datetime) -> bool:
@@ -168,6 +168,11 @@ class RoundRepository:
             (manager_id, to_db(at), round_id),
         )
         return cursor.rowcount == 1
+
+    async def mark_reminded(self, round_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE checkin_rounds SET reminded_at = ? WHERE id = ?", (to_db(at), round_id)
+        )
 
     async def ask_taker(self, round_id: int, at: datetime) -> None:
         await self._conn.execute(
@@ -221,8 +226,9 @@ class RoundRepository:
     async def set_state(self, round_id: int, state: RoundState, at: datetime) -> None:
         if state is RoundState.ALERTED:
             await self._conn.execute(
-                "UPDATE checkin_rounds SET state = ?, alerted_at = ?, turn_at = ? WHERE id = ?",
-                (state.value, to_db(at), to_db(at), round_id),
+                "UPDATE checkin_rounds SET state = ?, alerted_at = ?, turn_at = ?,"
+                " reminded_at = ? WHERE id = ?",
+                (state.value, to_db(at), to_db(at), to_db(at), round_id),
             )
         else:
             await self._conn.execute(
@@ -287,6 +293,7 @@ def _clock_column(name: str) -> str:
         "call_until",
         "taken_at",
         "taker_asked_at",
+        "reminded_at",
     ):
         raise ValueError(f"no ladder clock in column {name}")
     return name

@@ -254,20 +254,28 @@ async def test_not_found_and_a_taker_who_leaves_give_the_alert_back_at_once(bot:
     assert await stage(bot, resident) is Stage.REALERTED
 
 
-async def test_an_alert_still_open_at_her_next_checkin_reminds_the_alerted(bot: Bot) -> None:
-    resident, (son,) = await alerted(bot, ["son"])
+async def test_an_alert_still_open_is_said_again_each_day_whatever_her_schedule(
+    bot: Bot,
+) -> None:
+    resident, (son,) = await alerted(bot, ["son"])  # 11/25 12:00
     await bot.tap(son, button(bot, son, t("alert.take_button")))
     await bot.tap(son, button(bot, son, t("alert.safe_button")))  # closed: no reminder later
     await run_to(bot, tokyo(11, 26, 9))
+    await run_to(bot, tokyo(11, 26, 12, 1))
     assert not said(bot.line.texts_to(son), "alert.still_open", name="resident")
-    # The next one stays open: at each check-in after, the son hears it is still open.
+    # The next one stays open, and she stops her check-ins meanwhile (she says yes).
     await run_to(bot, tokyo(11, 27, 9))
     await run_to(bot, tokyo(11, 27, 12))
     assert ALERT in bot.line.texts_to(son)[-1]
+    await bot.tap(resident, bot.services.postbacks.encode("sched_stop", c=1))
     asked = len(bot.line.texts_to(resident))
-    await run_to(bot, tokyo(11, 28, 9))
+    await run_to(bot, tokyo(11, 28, 11, 59))
+    assert not said(bot.line.texts_to(son), "alert.still_open", name="resident")
+    await run_to(bot, tokyo(11, 28, 12, 1))
     assert len(said(bot.line.texts_to(son), "alert.still_open", name="resident")) == 1
-    assert len(bot.line.texts_to(resident)) == asked, "no new check-in while it is open"
+    await run_to(bot, tokyo(11, 29, 12, 2))
+    assert len(said(bot.line.texts_to(son), "alert.still_open", name="resident")) == 2
+    assert len(bot.line.texts_to(resident)) == asked, "no check-in while it is open"
 
 
 async def test_my_page_asks_first_too_and_refuses_to_withdraw_during_an_alert(bot: Bot) -> None:

@@ -79,8 +79,11 @@ def test_every_cell_keeps_the_rules(stage: Stage, event: Event) -> None:
         assert not decision.says_safe
     if event is Event.CALL:
         assert decision.after is Stage.CALLED and stage is Stage.ASKED_AGAIN
-    if stage in ALERT_STAGES and event is Event.DUE:
+    if stage in ALERT_STAGES and event is Event.REMIND:
         assert decision.after is stage and _tells(decision, Audience.ALERTED, Fact.STILL_OPEN)
+        assert _tells(decision, Audience.UNTOLD, Fact.ALERT)
+    if stage in ALERT_STAGES and event is Event.DUE:
+        assert decision.after is stage, "no new round while an alert is open"
     if event in (Event.NOT_FOUND, Event.TAKER_SILENT):
         assert stage in TAKEN_STAGES and decision.after not in TAKEN_STAGES
         assert _tells(decision, Audience.MANAGERS, Fact.ALERT_AGAIN)

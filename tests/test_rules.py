@@ -72,6 +72,7 @@ def test_each_wait_is_one_filter_the_repositories_understand() -> None:
             "call_until",
             "taken_at",
             "taker_asked_at",
+            "reminded_at",
         )
         assert wait.since in columns, step
         now = T0 + timedelta(days=3)

@@ -55,7 +55,10 @@ async def sign_of_life(ctx: PersonContext) -> None:
         again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
         ctx.reply(messages.text(ctx.t("words.ask_again")), messages.render(again, ctx.locale))
     if answered.answered.tells(Audience.ALERTED, Fact.WORDS):
-        names = "、".join(display_name(ctx.locale, m) for m in answered.answered.told)
+        told = [display_name(ctx.locale, m) for m in answered.answered.told]
+        if answered.answered.at_desk:
+            told.append(ctx.t("desk.name"))  # the desk's case has her words too
+        names = "、".join(told)
         key = "words.passed" if names else "words.passed_nobody"
         ctx.reply(messages.text(ctx.t(key, names=names)))
 

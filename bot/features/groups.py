@@ -180,15 +180,19 @@ async def on_group_ok(ctx: GroupContext) -> None:
     name = await learn_member(ctx, group, user_id)
     work = ctx.work
     answered = await groups.answer(work, group, user_id, value)
-    now = work.now
     first, group = answered.first, answered.group
+    day = ctx.locale.day(work.now.astimezone(ctx.services.timezone).date())
+    if first is None and value == "help":
+        # 助けてほしい counts at any moment, as in the 1:1 chat: the round is over, but the
+        # group still hears she asks for help.
+        ctx.reply(messages.text(ctx.t("group.answer_help", name=name, date=day)))
+        return
     if first is None:
         nxt = ctx.locale.when(group.next_due_at) if group.next_due_at else ctx.t("schedule.none")
         ctx.reply(messages.text(ctx.t("group.ok_closed", name=name, next=nxt)))
         return
     if first and value == "ok" and group.summary_only:
         return  # the group asked for one summary after the round instead
-    day = ctx.locale.day(now.astimezone(ctx.services.timezone).date())
     key = (
         "group.ok_again" if not first else "group.ok" if value == "ok" else f"group.answer_{value}"
     )
