@@ -49,6 +49,7 @@ _HEARD = {
     Fact.RECOVERED: "recovered",
     Fact.NOT_FOUND: "family_not_found",
     Fact.WORDS: "words",
+    Fact.HELP_ALERT: "help",
 }
 _CLOSING = (Fact.SAFE, Fact.CONFIRMED, Fact.RECOVERED)
 
@@ -152,6 +153,9 @@ async def hear(
     kind = _HEARD[fact]
     if fact is Fact.WORDS:
         # Her own words on the case, as she wrote them (a sticker or a photo, said so).
+        who = words or ""
+    if fact is Fact.HELP_ALERT:
+        await work.repos.desk.mark_urgent(case.id)  # her call for help, on the case it holds
         who = words or ""
     await work.repos.desk.add_step(case.id, "", kind, work.now, note=who or None)
     if fact in _CLOSING:

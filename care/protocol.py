@@ -187,6 +187,10 @@ def _tell(*pairs: tuple[Audience, Fact]) -> tuple[Tell, ...]:
 # deployment asks for it, MIMAMORI_DESK_UNWELL) as a case of its own.
 _UNWELL = _tell((Audience.MANAGERS, Fact.UNWELL), (Audience.DESK, Fact.UNWELL))
 _HELP = Decision(Stage.HELP, _tell((Audience.MANAGERS, Fact.HELP_ALERT)))
+_HELP_AT_DESK = Decision(
+    Stage.HELP_AT_DESK,
+    _tell((Audience.MANAGERS, Fact.HELP_ALERT), (Audience.DESK, Fact.HELP_ALERT)),
+)
 _STOP = Decision(Stage.CLOSED, _tell((Audience.MANAGERS, Fact.STOPPED)))
 # During an alert only her later check-ins stop: the alert stays open for a manager or the
 # desk to close (a person who pauses, stops or blocks the bot is not safe for it), and the
@@ -214,7 +218,11 @@ def decide(stage: Stage, event: Event) -> Decision | None:
     if stage in CLOSED_STAGES:
         stage = Stage.IDLE  # a closed round is behind the person: as if none were open
     if event is Event.HELP or event is Event.DISTRESS:
-        return _HELP  # in every stage, at once; a help already open is raised again
+        # In every stage, at once; a help already open is raised again. The desk's case of an
+        # alert it holds stays its, and hears the call for help on it.
+        if stage in (Stage.AT_DESK, Stage.HELP_AT_DESK):
+            return _HELP_AT_DESK
+        return _HELP
     if event is Event.STOP:
         if stage in ALERT_STAGES:
             return Decision(stage, _STOP_ALERT)

@@ -136,6 +136,10 @@ class DeskRepository:
         )
         return [dict(row) for row in rows]
 
+    async def mark_urgent(self, case_id: int) -> None:
+        """A call for help on a case that came for something else: urgent from now on."""
+        await self._conn.execute("UPDATE desk_cases SET urgent = 1 WHERE id = ?", (case_id,))
+
     async def take(self, case_id: int, staff: str, at: datetime) -> bool:
         """True for the first staff member to take the case; nobody takes it twice."""
         cursor = await self._conn.execute(

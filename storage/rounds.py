@@ -155,7 +155,10 @@ class RoundRepository:
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
             " alerted_at = ?, reminded_at = ?, taken_by = NULL, taken_at = NULL,"
             " taker_asked_at = NULL, realerted_at = NULL,"
-            " escalated_at = NULL, turn_at = ?, next_turn_at = NULL,"
+            # A case the desk holds stays its (care.protocol: help at the desk); a taken
+            # alert raised again is everyone's, the desk's wait included.
+            " escalated_at = CASE WHEN taken_by IS NULL THEN escalated_at END,"
+            " turn_at = ?, next_turn_at = NULL,"
             " help_words = ? WHERE id = ?",
             (to_db(at), to_db(at), to_db(at), words, round_id),
         )

@@ -308,7 +308,7 @@ async def test_a_person_with_nobody_else_is_watched_by_the_desk_itself(
     async with bot.repos() as repos:
         (case,) = await repos.desk.queue()
         kinds = [s.kind for s in await repos.desk.steps(case["id"])]
-    assert kinds == ["opened", "again"]
+    assert kinds == ["opened", "help"] and case["urgent"], "her call for help, on its case"
 
 
 async def test_a_desk_watched_teams_managers_hear_the_desk_has_it_too(

@@ -291,3 +291,22 @@ async def test_my_page_asks_first_too_and_refuses_to_withdraw_during_an_alert(bo
     assert await stage(bot, resident) is Stage.ALERTED
     status, body = await page.call("POST", "/liff/api/me/withdraw", {"confirm": True})
     assert (status, body["error"]) == (409, "alert_open")
+
+
+async def test_help_again_on_an_alert_the_desk_holds_stays_the_desks_and_is_urgent(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(desk_after=HOUR)
+    resident, (son,) = await alerted(bot, ["son"])
+    await run_to(bot, tokyo(11, 25, 13))
+    await run_to(bot, tokyo(11, 25, 14, 1))
+    (case_id,) = await case_ids(bot)
+    assert await stage(bot, resident) is Stage.AT_DESK
+    await bot.say(resident, "たすけて")
+    assert await stage(bot, resident) is Stage.HELP_AT_DESK
+    assert await case_ids(bot) == [case_id]
+    async with bot.repos() as repos:
+        case = await repos.desk.get(case_id)
+        kinds = [step.kind for step in await repos.desk.steps(case_id)]
+    assert case is not None and case.urgent and "help" in kinds
+    assert help_alerts(bot, son)
