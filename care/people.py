@@ -302,6 +302,10 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.members.set_personal(member.id, PersonalFields())
     await work.repos.members.set_memo(member.id, "")
     await work.repos.desk.forget_person(member.id)
+    for case in await work.repos.desk.cases_of(member.id):
+        if case.open:
+            # The desk decides what her leaving means for a case it holds: it shows on it.
+            await work.repos.desk.add_step(case.id, "", "stopped", work.now, result="withdrawn")
     await work.repos.members.clear_schedule(member.id)
     await work.repos.members.set_paused_until(member.id, None)
     # Nothing acts for her once she has left: no call number or consent, no device URL that

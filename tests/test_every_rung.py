@@ -310,3 +310,20 @@ async def test_help_again_on_an_alert_the_desk_holds_stays_the_desks_and_is_urge
         kinds = [step.kind for step in await repos.desk.steps(case_id)]
     assert case is not None and case.urgent and "help" in kinds
     assert help_alerts(bot, son)
+
+
+async def test_withdrawing_shows_on_every_case_the_desk_still_holds(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(desk_after=HOUR, desk_unwell=True)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await run_to(bot, tokyo(11, 24, 9))
+    await bot.tap(resident, answer_button(bot, resident, "unwell"))
+    (case_id,) = await case_ids(bot)
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+    async with bot.repos() as repos:
+        steps = await repos.desk.steps(case_id)
+    assert [(s.kind, s.result) for s in steps][-1] == ("stopped", "withdrawn")
+    assert await case_ids(bot) == [case_id], "the desk decides what it means"
