@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from care import desk, devices, sharing
+from care import carry, devices, sharing
+from care.carry import Occasion, teller
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
 from care.notify import display_name, notify_managers, push_to, tell_managers_about
-from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
+from care.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Choice, Link, Telling
@@ -39,7 +40,9 @@ async def turns_of(work: UnitOfWork, member: Member) -> Turns:
     return Turns([order[turn] for turn in sorted(order)], length)
 
 
-async def alert_first_turn(work: UnitOfWork, member: Member, checkin: CheckinRound) -> int:
+async def alert_first_turn(
+    work: UnitOfWork, member: Member, checkin: CheckinRound, decision: Decision
+) -> int:
     """No answer: the managers of the first turn are alerted (everyone, without turns); the
     next turn's moment is set. -> how many were told."""
     turns = await turns_of(work, member)
@@ -48,7 +51,9 @@ async def alert_first_turn(work: UnitOfWork, member: Member, checkin: CheckinRou
     await work.repos.rounds.told_turn(
         checkin.id, 1, work.now, work.now + turns.length if later else None
     )
-    return await alert_managers(work, member, checkin, only=first if later else None)
+    only = tuple(first) if later else None
+    occasion = Occasion(member, checkin, Event.NO_ANSWER, only=only)
+    return (await carry.carry_out(work, occasion, decision)).told.count
 
 
 async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
@@ -57,7 +62,8 @@ async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
     rounds, read = await rounds_due(work, Step.NEXT_TURN, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if decide(stage_of(checkin), Event.NEXT_TURN) is None:
+        decision = decide(stage_of(checkin), Event.NEXT_TURN)
+        if decision is None:
             continue
         member = members[checkin.member_id]
         turns = await turns_of(work, member)
@@ -67,8 +73,74 @@ async def tell_next_turn(work: UnitOfWork, limit: int) -> int:
             continue
         after = work.now + turns.length if told + 1 < len(turns.order) else None
         await work.repos.rounds.told_turn(checkin.id, told + 1, work.now, after)
-        await alert_managers(work, member, checkin, only=turns.order[told])
+        occasion = Occasion(member, checkin, Event.NEXT_TURN, only=tuple(turns.order[told]))
+        await carry.carry_out(work, occasion, decision)
     return read
+
+
+@teller((Audience.FIRST_TURN, Fact.ALERT), (Audience.NEXT_TURN, Fact.ALERT))
+async def _alert_a_turn(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.checkin is not None
+    only = list(occasion.only) if occasion.only is not None else None
+    return await alert_managers(work, occasion.person, occasion.checkin, only=only)
+
+
+@teller((Audience.MANAGERS, Fact.ALERT_AGAIN))
+async def _alert_again(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.checkin is not None
+    return await alert_managers(
+        work, occasion.person, occasion.checkin, again=True, lead=occasion.lead
+    )
+
+
+@teller((Audience.MANAGERS, Fact.HELP_ALERT))
+async def _alert_help(work: UnitOfWork, occasion: Occasion, _: Tell) -> list[Member]:
+    """The urgent alert (the round is urgent now), to every manager at once. -> them."""
+    assert occasion.checkin is not None
+    await alert_managers(work, occasion.person, occasion.checkin)
+    return await work.repos.teams.managers_watching(occasion.person.id)
+
+
+@teller((Audience.UNTOLD, Fact.ALERT))
+async def _alert_the_untold(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.checkin is not None
+    return await alert_the_untold(work, occasion.person, occasion.checkin)
+
+
+@teller((Audience.ALERTED, Fact.STILL_OPEN))
+async def _still_open(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.checkin is not None
+    reached = await work.repos.outbox.alerted_members(occasion.checkin.id)
+    return await tell_managers_about(
+        work, occasion.person, "still_open", "alert.still_open", occasion.checkin.id, reached
+    )
+
+
+@teller((Audience.MANAGERS, Fact.MISTAKE))
+async def _mistake(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    round_id = occasion.checkin.id if occasion.checkin else None
+    return await tell_managers_about(
+        work, occasion.person, "mistake", "alert.mistake_notice", round_id
+    )
+
+
+@teller((Audience.OTHERS, Fact.TAKEN))
+async def _taken(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.actor is not None
+    return await _tell_others(work, occasion.person, occasion.actor, "alert.taken_notice")
+
+
+@teller((Audience.OTHERS, Fact.CONFIRMED))
+async def _confirmed(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.actor is not None
+    return await _tell_others(work, occasion.person, occasion.actor, "alert.confirmed_notice")
+
+
+@teller((Audience.TAKER, Fact.FOUND_HER))
+async def _found_her(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    assert occasion.checkin is not None and occasion.actor is not None
+    await _ask_taker(work, occasion.person, occasion.actor, occasion.checkin)
+    return 1
 
 
 async def alert_managers(
@@ -142,29 +214,12 @@ async def realert_untaken(work: UnitOfWork, limit: int) -> int:
     rounds, read = await rounds_due(work, Step.REALERT, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if decide(stage_of(checkin), Event.NOBODY_TOOK) is None:
+        decision = decide(stage_of(checkin), Event.NOBODY_TOOK)
+        if decision is None:
             continue
-        await work.repos.rounds.mark_realerted(checkin.id, work.now)
-        await alert_managers(work, members[checkin.member_id], checkin, again=True)
+        occasion = Occasion(members[checkin.member_id], checkin, Event.NOBODY_TOOK)
+        await carry.carry_out(work, occasion, decision)
     return read
-
-
-async def ask_for_help(
-    work: UnitOfWork, member: Member, current: CheckinRound | None, words: str | None = None
-) -> tuple[CheckinRound, list[Member]]:
-    """助けてほしい, or words of distress (`words`, quoted): the person's open round (or a new
-    one) becomes an urgent alert, sent to every manager at once. Not an OK: the last OK stays
-    what it was. -> (the alert, the managers told)."""
-    if current is None:
-        round_id = await work.repos.rounds.open_alert(member.id, work.now)
-    else:
-        round_id = current.id
-    await work.repos.rounds.raise_urgent(round_id, work.now, words)
-    checkin = await work.repos.rounds.get(round_id)
-    assert checkin is not None
-    await alert_managers(work, member, checkin)
-    await desk.take_over_now(work, member, checkin)
-    return checkin, await work.repos.teams.managers_watching(member.id)
 
 
 @dataclass(frozen=True)
@@ -195,9 +250,9 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     that nobody assumes someone else will go (nor do five relatives all drive over)."""
     checkin, person = await _alert_of(work, manager, round_id)
     decision = _decided(checkin, person, Event.TAKE)
-    if await work.repos.rounds.take_alert(checkin.id, manager.id, work.now):
-        await _tell_others(work, person, manager, "alert.taken_notice", taker=manager)
-        await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
+    who = _staff_name(work, manager)
+    occasion = Occasion(person, checkin, Event.TAKE, actor=manager, who=who)
+    if (await carry.carry_out(work, occasion, decision)).changed:
         call = sharing.call_link(person, manager.id in await sharing.shown_to(work, person))
         return Taken(person, manager, first=True, round_id=checkin.id, call=call)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
@@ -209,9 +264,9 @@ async def confirm_safe(work: UnitOfWork, manager: Member, round_id: int | None) 
     """無事を確認しました: the alert closes with who confirmed it, and the team hears it."""
     checkin, person = await _alert_of(work, manager, round_id)
     decision = _decided(checkin, person, Event.CONFIRM)
-    await work.repos.rounds.confirm(checkin.id, manager.id, work.now)
-    await _tell_others(work, person, manager, "alert.confirmed_notice", taker=manager)
-    await desk.hear_all(work, checkin, decision, _staff_name(work, manager))
+    who = _staff_name(work, manager)
+    occasion = Occasion(person, checkin, Event.CONFIRM, actor=manager, who=who)
+    await carry.carry_out(work, occasion, decision)
     return person
 
 
@@ -229,16 +284,18 @@ def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
     return decision
 
 
-async def _tell_others(
-    work: UnitOfWork, person: Member, manager: Member, key: str, taker: Member
-) -> None:
-    def build(locale: Locale, manager: Member) -> list[Telling]:
-        text = locale.t(key, name=display_name(locale, person), taker=display_name(locale, taker))
+async def _tell_others(work: UnitOfWork, person: Member, manager: Member, key: str) -> int:
+    """Every manager watching the person but the one who acted hears who it was."""
+
+    def build(locale: Locale, _: Member) -> list[Telling]:
+        text = locale.t(
+            key, name=display_name(locale, person), taker=display_name(locale, manager)
+        )
         return [Telling.sentence(locale.language, text)]
 
     watching = await work.repos.teams.managers_watching(person.id)
     others = [m.id for m in watching if m.id != manager.id]
-    await notify_managers(work, person, key, build, only=others)
+    return await notify_managers(work, person, key, build, only=others)
 
 
 async def ask_takers(work: UnitOfWork, limit: int) -> int:
@@ -258,9 +315,8 @@ async def ask_takers(work: UnitOfWork, limit: int) -> int:
             # Not a stage that waits on its taker: marked, so that no sweep reads it again.
             await work.repos.rounds.ask_taker(checkin.id, work.now)
             continue
-        await work.repos.rounds.ask_taker(checkin.id, work.now)
-        if any(t.audience is Audience.TAKER and t.fact is Fact.FOUND_HER for t in decision.tell):
-            await _ask_taker(work, person, taker, checkin)
+        occasion = Occasion(person, checkin, Event.TAKER_DUE, actor=taker)
+        await carry.carry_out(work, occasion, decision)
     return read
 
 
@@ -341,14 +397,9 @@ async def _untake_if_decided(
     if decision is None:
         return False
     taker = await work.repos.members.get(checkin.taken_by or 0)
-    await work.repos.rounds.untake(checkin.id, work.now)
-    untaken = await work.repos.rounds.get(checkin.id)
-    assert untaken is not None
-    for tell in decision.tell:
-        if tell.audience is Audience.MANAGERS and tell.fact is Fact.ALERT_AGAIN:
-            await alert_managers(work, person, untaken, again=True, lead="alert.not_found_lead")
     who = _staff_name(work, taker) if taker is not None else ""
-    await desk.hear_all(work, untaken, decision, who)
+    occasion = Occasion(person, checkin, event, who=who, lead="alert.not_found_lead")
+    await carry.carry_out(work, occasion, decision)
     return True
 
 
@@ -372,8 +423,8 @@ async def tell_newcomer(work: UnitOfWork, manager: Member) -> int:
         decision = decide(stage_of(checkin), Event.JOINED)
         if checkin is None or decision is None:
             continue
-        if any(t.audience is Audience.UNTOLD and t.fact is Fact.ALERT for t in decision.tell):
-            sent += await alert_the_untold(work, person, checkin)
+        occasion = Occasion(person, checkin, Event.JOINED, actor=manager)
+        sent += (await carry.carry_out(work, occasion, decision)).told.count
     return sent
 
 
@@ -384,17 +435,10 @@ async def remind_open(work: UnitOfWork, limit: int) -> int:
     rounds, read = await rounds_due(work, Step.REMIND, limit)
     people = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        await work.repos.rounds.mark_reminded(checkin.id, work.now)
         decision = decide(stage_of(checkin), Event.REMIND)
         person = people.get(checkin.member_id)
         if decision is None or person is None:
+            await work.repos.rounds.mark_reminded(checkin.id, work.now)  # not read again
             continue
-        for tell in decision.tell:
-            if tell.audience is Audience.ALERTED and tell.fact is Fact.STILL_OPEN:
-                reached = await work.repos.outbox.alerted_members(checkin.id)
-                await tell_managers_about(
-                    work, person, "still_open", "alert.still_open", checkin.id, only=reached
-                )
-            elif tell.audience is Audience.UNTOLD and tell.fact is Fact.ALERT:
-                await alert_the_untold(work, person, checkin)
+        await carry.carry_out(work, Occasion(person, checkin, Event.REMIND), decision)
     return read

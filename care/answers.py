@@ -12,13 +12,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from care import alerts, desk
+from care import alerts, carry, desk
+from care.carry import Occasion, teller
 from care.notify import tell_managers_about
-from care.protocol import Audience, Decision, Event, Fact, Stage, decide, stage_of
+from care.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import I18n, Locale
 from ground.telling import Choice, Telling
-from storage.models import CheckinRound, Member, RoundState
+from storage.models import CheckinRound, Member
 
 # The answers that are the person's last OK: to a check-in, and 「もう大丈夫」 after help.
 LAST_OK = (Event.OK, Event.UNWELL, Event.RECOVERED)
@@ -93,67 +94,70 @@ async def answer(
     if event in LAST_OK:
         # The person answered a check-in: their last OK (what an alert and the notes show).
         await work.repos.members.set_last_ok(member.id, work.now)
-    told: list[Member] = []
     raises_help = any(tell.fact is Fact.HELP_ALERT for tell in decision.tell)
-    at_desk = False
-    if raises_help and (await work.repos.teams.managers_watching(member.id) or desk.exists(work)):
-        # Nobody watching her, but a desk: the desk has her call for help at once.
-        checkin, told = await alerts.ask_for_help(work, member, checkin, words)
-        at_desk = await work.repos.desk.open_of_round(checkin.id) is not None
-    elif decision.after is Stage.SAFE and checkin is not None:
-        reason = "recovered" if event is Event.RECOVERED else "ok"
-        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, reason, work.now, "ok")
-    elif decision.after is Stage.UNWELL and checkin is not None:
-        await work.repos.rounds.close(
-            checkin.id, RoundState.ANSWERED, "unwell", work.now, "unwell"
-        )
-    for tell in decision.tell:
-        if tell.audience is Audience.DESK:
-            continue  # the desk's case hears it below
-        if tell.fact in (Fact.SAFE, Fact.RECOVERED):
-            alerted = await work.repos.outbox.alerted_members(checkin.id) if checkin else []
-            key = "safe.body" if tell.fact is Fact.SAFE else "alert.recovered_notice"
-            await tell_managers_about(
-                work, member, "safe", key, round_id=_id(checkin), only=alerted
-            )
-        elif tell.fact is Fact.UNWELL:
-            await tell_managers_about(work, member, "unwell", "unwell.body", round_id=_id(checkin))
-        elif tell.fact is Fact.WORDS and checkin is not None:
-            told = await pass_on_words(work, member, checkin, words, kind)
-    if event is Event.MESSAGE and words is None:
-        # A sticker or a photo: the case says what came, as the managers' message does.
-        words = work.locale(None).t(
-            "words.sticker_on_case" if kind == "sticker" else "words.media_on_case"
-        )
-    quoted = words[: alerts.WORDS_QUOTED] if words else None
-    await desk.hear_all(work, checkin, decision, member=member, words=quoted)
-    if event is Event.MESSAGE and checkin is not None:
-        at_desk = await work.repos.desk.open_of_round(checkin.id) is not None
+    if raises_help and not (
+        await work.repos.teams.managers_watching(member.id) or desk.exists(work)
+    ):
+        # Nobody to tell and no desk: no round is raised (she is told to call 119), so none
+        # left open holds back her next check-ins.
+        return Answered(stage, decision, checkin)
+    occasion = Occasion(member, checkin, event, words=_quoted(work, event, words, kind), kind=kind)
+    carried = await carry.carry_out(work, occasion, decision)
+    checkin, told = carried.checkin, carried.told
+    if raises_help and checkin is not None:
+        # Nobody watching her, or the desk watches her itself: the desk has it at once.
+        await desk.take_over_now(work, member, checkin)
+    at_desk = checkin is not None and await work.repos.desk.open_of_round(checkin.id) is not None
     open_after = None if decision.closes else checkin
-    return Answered(stage, decision, open_after, tuple(told), at_desk)
+    return Answered(stage, decision, open_after, tuple(told.managers), at_desk)
+
+
+def _quoted(work: UnitOfWork, event: Event, words: str | None, kind: str) -> str | None:
+    """Her words as they are quoted (a sticker or a photo said so, for the desk's case)."""
+    if event is Event.MESSAGE and words is None:
+        key = "words.sticker_on_case" if kind == "sticker" else "words.media_on_case"
+        return work.locale(None).t(key)
+    return words[: alerts.WORDS_QUOTED] if words else None
+
+
+@teller((Audience.ALERTED, Fact.SAFE), (Audience.ALERTED, Fact.RECOVERED))
+async def _safe(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    """The managers the alert reached hear she is safe (her OK), or her 「もう大丈夫」."""
+    checkin = occasion.checkin
+    reached = await work.repos.outbox.alerted_members(checkin.id) if checkin else []
+    key = "alert.recovered_notice" if occasion.event is Event.RECOVERED else "safe.body"
+    return await tell_managers_about(
+        work, occasion.person, "safe", key, round_id=_id(checkin), only=reached
+    )
+
+
+@teller((Audience.MANAGERS, Fact.UNWELL))
+async def _unwell(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    return await tell_managers_about(
+        work, occasion.person, "unwell", "unwell.body", round_id=_id(occasion.checkin)
+    )
 
 
 def _id(checkin: CheckinRound | None) -> int | None:
     return checkin.id if checkin is not None else None
 
 
-async def pass_on_words(
-    work: UnitOfWork, member: Member, checkin: CheckinRound, words: str | None, kind: str
-) -> list[Member]:
+@teller((Audience.ALERTED, Fact.WORDS))
+async def pass_on_words(work: UnitOfWork, occasion: Occasion, _: Tell) -> list[Member]:
     """「○○さんからのメッセージ」: what the person wrote during an alert, quoted as written,
     to the managers the alert reached; the alert stays open. -> the managers told."""
+    member, checkin = occasion.person, occasion.checkin
+    assert checkin is not None
     alerted = set(await work.repos.outbox.alerted_members(checkin.id))
     watching = [m for m in await work.repos.teams.managers_watching(member.id) if m.id in alerted]
-
-    if words is not None:
+    if occasion.kind == "text":
         key = "words.body"
     else:
-        key = "words.sticker" if kind == "sticker" else "words.media"
-
+        key = "words.sticker" if occasion.kind == "sticker" else "words.media"
     only = [m.id for m in watching]
-    words = (words or "")[: alerts.WORDS_QUOTED]
+    words = occasion.words if occasion.kind == "text" else ""
     await tell_managers_about(
-        work, member, "words", key, round_id=checkin.id, only=only, words=words
+        work, member, "words", key, round_id=checkin.id, only=only, words=words or ""
     )
     return watching
 
@@ -169,10 +173,7 @@ async def take_back_help(work: UnitOfWork, member: Member, round_id: int | None)
     decision = decide(stage_of(checkin), Event.MISTAKE)
     if decision is None or await work.repos.outbox.told_about(checkin.id, "mistake"):
         return False
-    for tell in decision.tell:
-        if tell.audience is Audience.MANAGERS:
-            await tell_managers_about(work, member, "mistake", "alert.mistake_notice", checkin.id)
-    await desk.hear_all(work, checkin, decision, member=member)
+    await carry.carry_out(work, Occasion(member, checkin, Event.MISTAKE), decision)
     return True
 
 

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from care import alerts, calls, desk
+from care import alerts, calls, carry, desk
+from care.carry import Occasion, teller
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
 from care.notify import Reachable, address_of, tell_managers_about
-from care.protocol import Event, Fact, Stage, decide, stage_of
+from care.protocol import Audience, Event, Fact, Stage, Tell, decide, stage_of
 from care.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
 from ground.channels import VOICE
@@ -123,10 +124,14 @@ async def start_schedule(work: UnitOfWork, member: Member, schedule: Schedule) -
 async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
     """Rounds with no OK `resend_after` since their check-in reached LINE get it again."""
     rounds, _ = await rounds_due(work, Step.RESEND, limit)
+    members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        # The protocol, not an assert, decides (nothing about safety may hang on `python -O`).
-        if _after_silence(checkin) is Stage.ASKED_AGAIN:
-            await work.repos.rounds.set_state(checkin.id, RoundState.RESENT, work.now)
+        # The protocol, not an assert, decides (nothing about safety may hang on `python -O`):
+        # the round moves to re-sent, and the re-send itself is the wave's to write.
+        decision = decide(stage_of(checkin), Event.NO_ANSWER)
+        person = members.get(checkin.member_id)
+        if decision is not None and decision.after is Stage.ASKED_AGAIN and person is not None:
+            await carry.carry_out(work, Occasion(person, checkin, Event.NO_ANSWER), decision)
     return len(rounds)
 
 
@@ -144,15 +149,15 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     rounds = due + ended
     members = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if _after_silence(checkin) is not Stage.ALERTED:
+        decision = decide(stage_of(checkin), Event.NO_ANSWER)
+        if decision is None or decision.after is not Stage.ALERTED:
             continue
         if checkin.called_at is None and await calls.call_first(
             work, members[checkin.member_id], checkin
         ):
             continue
-        await work.repos.rounds.set_state(checkin.id, RoundState.ALERTED, work.now)
         member = members[checkin.member_id]
-        await alerts.alert_first_turn(work, member, checkin)
+        await alerts.alert_first_turn(work, member, checkin, decision)
         alerted = replace(checkin, state=RoundState.ALERTED, alerted_at=work.now)
         await desk.take_over_now(work, member, alerted)
     return len(rounds)
@@ -168,15 +173,24 @@ async def stop_checkins(
     Returns how many managers were told."""
     checkin = await work.repos.rounds.open_round(member.id)
     decision = decide(stage_of(checkin), Event.STOP)
-    assert decision is not None, "a stop applies in every stage"
-    alert_open = any(t.fact is Fact.STOPPED_OPEN for t in decision.tell)
+    alert_open = decision is not None and any(t.fact is Fact.STOPPED_OPEN for t in decision.tell)
     if alert_open and reason == "withdrawn":
         raise Refused(Refusal.ALERT_OPEN)
-    if checkin is not None and decision.closes:
-        await work.repos.rounds.close(checkin.id, RoundState.CANCELLED, reason, work.now)
-    await desk.hear_all(work, checkin, decision, reason)
-    key = f"stopped_open.{reason}" if alert_open else f"stopped.{reason}"
-    return await tell_managers_about(work, member, reason, key, until=until)
+    if decision is None:
+        return 0
+    occasion = Occasion(member, checkin, Event.STOP, who=reason, reason=reason, until=until)
+    return (await carry.carry_out(work, occasion, decision)).told.count
+
+
+@teller((Audience.MANAGERS, Fact.STOPPED), (Audience.MANAGERS, Fact.STOPPED_OPEN))
+async def _stopped(work: UnitOfWork, occasion: Occasion, said: Tell) -> int:
+    """Every manager hears her check-ins stop (paused until, stopped, blocked, 退会), and,
+    during an alert, that the alert still waits for one of them."""
+    prefix = "stopped_open" if said.fact is Fact.STOPPED_OPEN else "stopped"
+    key = f"{prefix}.{occasion.reason}"
+    return await tell_managers_about(
+        work, occasion.person, occasion.reason, key, until=occasion.until
+    )
 
 
 async def message_accepted(work: UnitOfWork, outbox_id: int) -> None:

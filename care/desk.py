@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from care import sharing, visits
+from care import carry, sharing, visits
+from care.carry import Occasion, teller
 from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
 from care.notify import display_name, notify_managers, phone_only, tell_managers_about
-from care.protocol import Audience, Decision, Event, Fact, decide, stage_of
+from care.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Telling
@@ -98,12 +99,29 @@ async def take_over_now(work: UnitOfWork, member: Member, checkin: CheckinRound)
 async def _escalate(
     work: UnitOfWork, member: Member, checkin: CheckinRound, decision: Decision, notice: str
 ) -> None:
-    await work.repos.rounds.mark_escalated(checkin.id, work.now)
-    for tell in decision.tell:
-        if tell.audience is Audience.DESK and tell.fact is Fact.CASE:
-            await open_case(work, member, "help" if checkin.urgent else "untaken", checkin)
-        elif tell.fact is Fact.AT_DESK:
-            await tell_managers_about(work, member, "at_desk", notice, round_id=checkin.id)
+    occasion = Occasion(member, checkin, Event.ESCALATE, notice=notice)
+    await carry.carry_out(work, occasion, decision)
+
+
+@teller((Audience.MANAGERS, Fact.AT_DESK))
+async def _at_desk(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    """The managers hear the desk has it (and why: nobody took it, or the desk watches her)."""
+    assert occasion.checkin is not None
+    return await tell_managers_about(
+        work, occasion.person, "at_desk", occasion.notice, round_id=occasion.checkin.id
+    )
+
+
+@teller(*((Audience.DESK, fact) for fact in (Fact.CASE, *_HEARD)))
+async def _the_desk_hears(work: UnitOfWork, occasion: Occasion, said: Tell) -> None:
+    """What the protocol tells the desk: a case opens (once a round), or what happened shows
+    on the round's case (体調 is a case of its own where the deployment asks for it)."""
+    checkin = occasion.checkin
+    if said.fact is Fact.CASE:
+        assert checkin is not None
+        await open_case(work, occasion.person, "help" if checkin.urgent else "untaken", checkin)
+        return
+    await hear(work, checkin, said.fact, occasion.who, occasion.person, occasion.words)
 
 
 async def open_case(
@@ -160,21 +178,6 @@ async def hear(
     await work.repos.desk.add_step(case.id, "", kind, work.now, note=who or None)
     if fact in _CLOSING:
         await work.repos.desk.close(case.id, "", kind, who or None, work.now)
-
-
-async def hear_all(
-    work: UnitOfWork,
-    checkin: CheckinRound | None,
-    decision: Decision | None,
-    who: str = "",
-    member: Member | None = None,
-    words: str | None = None,
-) -> None:
-    """Every fact a decision tells the desk, carried out on the round's case (`member`: the
-    person who said it, where what they said may open a case; `words`: what she wrote)."""
-    for tell in decision.tell if decision is not None else ():
-        if tell.audience is Audience.DESK:
-            await hear(work, checkin, tell.fact, who, member, words)
 
 
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
@@ -294,25 +297,20 @@ async def _close_alert(
     """The desk's outcome on the case's round: an open alert closes with it; a case with
     none open (a roll-call's 助けが必要, 体調, a person who blocked the bot) closes alone. The
     protocol says who hears what the desk found."""
-    safe = outcome in SAFE_OUTCOMES
-    decision = decide(stage_of(checkin), Event.DESK_SAFE if safe else Event.DESK_CLOSE)
-    if decision is None:
-        return
-    round_id = checkin.id if checkin is not None and checkin.state in OPEN_STATES else None
-    if round_id is not None and safe:
-        await work.repos.rounds.close(round_id, RoundState.ANSWERED, "desk_confirmed", work.now)
-    elif round_id is not None:
-        await work.repos.rounds.close(round_id, RoundState.CANCELLED, "desk_closed", work.now)
-    for tell in decision.tell:
-        if tell.fact in (Fact.DESK_CONFIRMED, Fact.DESK_CLOSED):
-            await _tell_outcome(work, member, outcome, round_id)
+    event = Event.DESK_SAFE if outcome in SAFE_OUTCOMES else Event.DESK_CLOSE
+    open_round = checkin if checkin is not None and checkin.state in OPEN_STATES else None
+    decision = decide(stage_of(open_round), event)
+    if decision is not None:
+        occasion = Occasion(member, open_round, event, outcome=outcome)
+        await carry.carry_out(work, occasion, decision)
 
 
-async def _tell_outcome(
-    work: UnitOfWork, member: Member, outcome: str, round_id: int | None
-) -> None:
+@teller((Audience.MANAGERS, Fact.DESK_CONFIRMED), (Audience.MANAGERS, Fact.DESK_CLOSED))
+async def _tell_outcome(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     """The managers hear the desk found the person safe (and how), or that the desk dealt
     with it and will call them: what happened otherwise is said by a person, not the bot."""
+    member, outcome = occasion.person, occasion.outcome or ""
+    round_id = occasion.checkin.id if occasion.checkin is not None else None
     safe = outcome in SAFE_OUTCOMES
 
     def build(locale: Locale, manager: Member) -> list[Telling]:
@@ -323,7 +321,7 @@ async def _tell_outcome(
         return [Telling.sentence(locale.language, text)]
 
     purpose = "desk_confirmed" if safe else "desk_closed"
-    await notify_managers(work, member, purpose, build, round_id=round_id)
+    return await notify_managers(work, member, purpose, build, round_id=round_id)
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from care import carry
+from care.carry import Occasion, teller
 from care.errors import Refusal, Refused
 from care.notify import display_name, notify_managers, tell_managers_about, tell_member
-from care.protocol import Audience, Event, Fact, Stage, decide, stage_of
+from care.protocol import Audience, Event, Fact, Stage, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.devices import Device
-from storage.models import Member, RoundState
+from storage.models import Member
 
 LABEL_LIMIT = 30  # characters of a device's name (玄関のセンサー, 電気ポット)
 DEVICES_LIMIT = 10  # devices a person may link
@@ -105,26 +107,30 @@ async def ping(work: UnitOfWork, token: str) -> Ping:
     decision = decide(stage_of(checkin), Event.ACTIVITY)
     if checkin is None or decision is None:
         return Ping(device, False, 0)
-    if decision.after is Stage.SAFE:
-        # Nobody was alerted: the check-in is answered, and nobody needs telling.
-        await work.repos.rounds.close(checkin.id, RoundState.ANSWERED, "device", work.now, "ok")
-        return Ping(device, True, 0)
-    told = 0
-    for tell in decision.tell:
-        if tell.fact is Fact.ACTIVITY and tell.audience is Audience.ALERTED:
-            if await work.repos.outbox.told_about(checkin.id, "activity"):
-                continue
-            alerted = await work.repos.outbox.alerted_members(checkin.id)
-            told = await tell_managers_about(
-                work,
-                member,
-                "activity",
-                "activity.notice",
-                round_id=checkin.id,
-                only=alerted,
-                device=device.label,
-            )
-    return Ping(device, False, told)
+    occasion = Occasion(member, checkin, Event.ACTIVITY, device=device.label)
+    carried = await carry.carry_out(work, occasion, decision)
+    # A waiting check-in is answered (nobody was alerted, nobody needs telling); during an
+    # alert the managers it reached hear of the movement.
+    return Ping(device, decision.after is Stage.SAFE, carried.told.count)
+
+
+@teller((Audience.ALERTED, Fact.ACTIVITY))
+async def _movement(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
+    """最後の動き, to the managers the alert reached, once a round: a clue, never safety."""
+    checkin = occasion.checkin
+    assert checkin is not None
+    if await work.repos.outbox.told_about(checkin.id, "activity"):
+        return 0
+    reached = await work.repos.outbox.alerted_members(checkin.id)
+    return await tell_managers_about(
+        work,
+        occasion.person,
+        "activity",
+        "activity.notice",
+        round_id=checkin.id,
+        only=reached,
+        device=occasion.device,
+    )
 
 
 async def tell_quiet(work: UnitOfWork, limit: int) -> int:

@@ -2,8 +2,10 @@
 that move it, and who is told what at each step. Pure: no I/O, no clock, no LINE.
 
 Every surface (the chat, My page, the console) and the scheduler ask `decide` before they change
-a round or tell anyone anything; `care.answers` and `care.alerts` carry its decisions out. The
-README's table is `table()` written out, and tests/test_protocol_*.py play random lives through it.
+a round or tell anyone anything, and `care.carry.carry_out` carries each decision out: the stage
+change on her round, then each (audience, fact) it tells, by the one teller registered for it.
+The README's table is `table()` written out, and tests/test_protocol_*.py play random lives
+through it.
 
 The rule this module exists for: managers are told a person is safe only after the person's own
 元気 (OK), a manager's 「無事を確認しました」, or the desk's staff finding them safe. A message or

@@ -113,3 +113,15 @@ def test_the_readme_shows_the_protocol_as_the_module_states_it() -> None:
         start = text.index(f"<!-- {mark} -->") + len(f"<!-- {mark} -->")
         end = text.index(f"<!-- /{mark} -->")
         assert text[start:end].strip() == written
+
+
+def test_every_telling_of_the_table_has_its_one_teller() -> None:
+    """Who is told what is carried out in one place (care.carry): each (audience, fact) the
+    table can say has exactly one teller, but what the wave or the chat's reply says to her."""
+    import server.app  # noqa: F401  (every module that registers a teller)
+    from care.carry import BY_THE_REPLY, BY_THE_WAVE, TELLERS
+    from care.protocol import table
+
+    said = {(t.audience, t.fact) for _, _, decision in table() for t in decision.tell}
+    to_her = {(Audience.PERSON, fact) for fact in (*BY_THE_WAVE, *BY_THE_REPLY)}
+    assert said - to_her <= set(TELLERS), sorted(said - to_her - set(TELLERS))
