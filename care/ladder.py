@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from care.protocol import ALERT_STAGES, Stage, read_round
 from storage.models import CheckinRound, GroupRound
 
 
@@ -57,44 +58,67 @@ class Wait:
     since: str
     untaken: Untaken | None = None  # only alerts nobody has taken, at this point
     called: bool | None = None  # only rounds whose person was called (True) or not (False)
+    # What the step waits in, as `care.protocol.read_round` reads a round (the columns above
+    # are the same wait in SQL, for the sweep's read): the stages, and the alert's facets.
+    stages: tuple[Stage, ...] = ()
+    turns_left: bool | None = None
+    sent_again: bool | None = None
 
     def holds_for(self, round_: CheckinRound | GroupRound) -> bool:
-        """The round is where this wait begins (its state, and nobody took the alert)."""
-        if str(round_.state) != self.state:
-            return False
-        if self.called is not None and (getattr(round_, "called_at", None) is not None) != (
-            self.called
-        ):
-            return False
-        if self.untaken is None:
-            return True
-        taken = getattr(round_, "taken_by", None) is not None
-        if self.untaken in (Untaken.TAKEN, Untaken.TAKER_ASKED):
-            asked = getattr(round_, "taker_asked_at", None) is not None
-            return taken and asked is (self.untaken is Untaken.TAKER_ASKED)
-        if taken:
-            return False
-        realerted = getattr(round_, "realerted_at", None) is not None
-        turns_left = getattr(round_, "next_turn_at", None) is not None
-        if self.untaken is Untaken.TURNS_LEFT:
-            return turns_left and not realerted
-        if self.untaken is Untaken.NOT_REALERTED:
-            return not realerted and not turns_left
-        return realerted and getattr(round_, "escalated_at", None) is None
+        """The round is where this wait begins."""
+        if isinstance(round_, GroupRound):
+            return str(round_.state) == self.state
+        reading = read_round(round_)
+        return (
+            reading.stage in self.stages
+            and self.turns_left in (None, reading.turns_left)
+            and self.sent_again in (None, reading.sent_again)
+        )
 
 
+_ROUNDS = "checkin_rounds"
 WAITS: dict[Step, Wait] = {
-    Step.RESEND: Wait("checkin_rounds", "open", "sent_at"),
+    Step.RESEND: Wait(_ROUNDS, "open", "sent_at", stages=(Stage.ASKED,)),
     # After the re-send's wait: the alert, or first a call (care.calls decides which).
-    Step.ALERT: Wait("checkin_rounds", "resent", "resent_at", called=False),
-    Step.CALL_ENDED: Wait("checkin_rounds", "resent", "call_until", called=True),
+    Step.ALERT: Wait(_ROUNDS, "resent", "resent_at", called=False, stages=(Stage.ASKED_AGAIN,)),
+    Step.CALL_ENDED: Wait(_ROUNDS, "resent", "call_until", called=True, stages=(Stage.CALLED,)),
     # The next turn's moment is set on the round (each team has its own turn length).
-    Step.NEXT_TURN: Wait("checkin_rounds", "alerted", "next_turn_at", Untaken.TURNS_LEFT),
-    Step.REALERT: Wait("checkin_rounds", "alerted", "turn_at", Untaken.NOT_REALERTED),
-    Step.ESCALATE: Wait("checkin_rounds", "alerted", "realerted_at", Untaken.REALERTED),
-    Step.TAKER_CHECK: Wait("checkin_rounds", "alerted", "taken_at", Untaken.TAKEN),
-    Step.TAKER_SILENT: Wait("checkin_rounds", "alerted", "taker_asked_at", Untaken.TAKER_ASKED),
-    Step.REMIND: Wait("checkin_rounds", "alerted", "reminded_at"),
+    Step.NEXT_TURN: Wait(
+        _ROUNDS,
+        "alerted",
+        "next_turn_at",
+        Untaken.TURNS_LEFT,
+        stages=(Stage.ALERTED,),
+        turns_left=True,
+    ),
+    Step.REALERT: Wait(
+        _ROUNDS,
+        "alerted",
+        "turn_at",
+        Untaken.NOT_REALERTED,
+        stages=(Stage.ALERTED, Stage.HELP),
+        turns_left=False,
+        sent_again=False,
+    ),
+    Step.ESCALATE: Wait(
+        _ROUNDS,
+        "alerted",
+        "realerted_at",
+        Untaken.REALERTED,
+        stages=(Stage.REALERTED, Stage.HELP),
+        sent_again=True,
+    ),
+    Step.TAKER_CHECK: Wait(
+        _ROUNDS, "alerted", "taken_at", Untaken.TAKEN, stages=(Stage.TAKEN, Stage.HELP_TAKEN)
+    ),
+    Step.TAKER_SILENT: Wait(
+        _ROUNDS,
+        "alerted",
+        "taker_asked_at",
+        Untaken.TAKER_ASKED,
+        stages=(Stage.TAKEN_ASKED, Stage.HELP_TAKEN_ASKED),
+    ),
+    Step.REMIND: Wait(_ROUNDS, "alerted", "reminded_at", stages=ALERT_STAGES),
     Step.REPORT: Wait("group_rounds", "open", "posted_at"),
 }
 LADDER = (Step.RESEND, Step.ALERT)

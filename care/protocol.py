@@ -380,30 +380,47 @@ def _alerted_plain(stage: Stage, event: Event, help_: bool) -> Decision | None:
     }.get(event)
 
 
-def stage_of(checkin: CheckinRound | None) -> Stage:
+@dataclass(frozen=True)
+class Reading:
+    """A round's columns, read in this one place: its stage, and what within an alert's stage
+    the steps of time wait on (care.ladder)."""
+
+    stage: Stage
+    turns_left: bool = False  # a later turn of managers is still to be told
+    sent_again: bool = False  # it went to every manager again (nobody took it in time)
+
+
+def read_round(checkin: CheckinRound | None) -> Reading:
     """Where a round stands, read from its row."""
     if checkin is None:
-        return Stage.IDLE
+        return Reading(Stage.IDLE)
     state = checkin.state
     if state is RoundState.OPEN:
-        return Stage.ASKED
+        return Reading(Stage.ASKED)
     if state is RoundState.RESENT:
-        return Stage.CALLED if checkin.called_at is not None else Stage.ASKED_AGAIN
+        return Reading(Stage.CALLED if checkin.called_at is not None else Stage.ASKED_AGAIN)
     if state is RoundState.ALERTED:
+        sent_again = checkin.realerted_at is not None
         if checkin.taken_by is not None:
             stage = Stage.TAKEN if checkin.taker_asked_at is None else Stage.TAKEN_ASKED
         elif checkin.escalated_at is not None:
             stage = Stage.AT_DESK
-        elif checkin.realerted_at is not None and not checkin.urgent:
+        elif sent_again and not checkin.urgent:
             stage = Stage.REALERTED
         else:
             stage = Stage.ALERTED
-        return _as_help(stage, checkin.urgent)
+        turns_left = checkin.next_turn_at is not None
+        return Reading(_as_help(stage, checkin.urgent), turns_left, sent_again)
     if state is RoundState.CANCELLED:
-        return Stage.CLOSED
+        return Reading(Stage.CLOSED)
     if checkin.close_reason in ("confirmed", "desk_confirmed"):
-        return Stage.CONFIRMED_SAFE
-    return Stage.UNWELL if checkin.answer == "unwell" else Stage.SAFE
+        return Reading(Stage.CONFIRMED_SAFE)
+    return Reading(Stage.UNWELL if checkin.answer == "unwell" else Stage.SAFE)
+
+
+def stage_of(checkin: CheckinRound | None) -> Stage:
+    """Where a round stands, read from its row (`read_round`'s stage)."""
+    return read_round(checkin).stage
 
 
 def table() -> list[tuple[Stage, Event, Decision]]:

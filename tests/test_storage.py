@@ -147,3 +147,69 @@ async def test_an_older_database_with_rows_upgrades_without_losing_them(tmp_path
         due = await repos.outbox.claim_due(NOW, 10, "this instance", timedelta(minutes=2))
     assert [row.retry_key for row in due] == ["key-1"], "the unsent message is still sent"
     await db.close()
+
+
+async def test_the_sweeps_sql_reads_every_round_a_step_of_time_waits_for(
+    database: Path | str,
+) -> None:
+    """care.ladder's waits are read by the sweep in SQL and checked by `read_round`, the one
+    place a round's columns become a stage: for every combination of an open round's
+    columns, the SQL never misses a round the step waits for (nothing of time is lost)."""
+    from itertools import product
+
+    from care.ladder import WAITS
+    from storage.database import to_db
+
+    db = await open_db(database)
+    columns = ("urgent", "taken_by", "taker_asked_at", "escalated_at", "realerted_at")
+    combos = [("open", {}), ("resent", {}), ("resent", {"called_at": True})]
+    combos += [
+        ("alerted", dict(zip(columns + ("next_turn_at",), values, strict=True)))
+        for values in product((False, True), repeat=len(columns) + 1)
+    ]
+    async with unit_of_work(db) as repos:
+        manager, _ = await repos.members.register("Umanager", "m", "ja", NOW)
+        for number, (state, facets) in enumerate(combos):
+            member, _ = await repos.members.register(f"U{number}", "a", "ja", NOW)
+            at = to_db(NOW)
+            values = {
+                "state": state,
+                "sent_at": at,
+                "resent_at": at,
+                "alerted_at": at,
+                "turn_at": at,
+                "taken_at": at,
+                "reminded_at": at,
+                "call_until": at,
+                "urgent": 1 if facets.get("urgent") else 0,
+                "taken_by": manager.id if facets.get("taken_by") else None,
+                **{
+                    name: at if facets.get(name) else None
+                    for name in (
+                        "taker_asked_at",
+                        "escalated_at",
+                        "realerted_at",
+                        "next_turn_at",
+                        "called_at",
+                    )
+                },
+            }
+            names = ", ".join(values)
+            marks = ", ".join("?" * len(values))
+            await repos.conn.execute(
+                f"INSERT INTO checkin_rounds (member_id, slot_at, opened_at, {names})"
+                f" VALUES (?, ?, ?, {marks})",
+                (member.id, at, at, *values.values()),
+            )
+        every = await repos.rounds._many("SELECT * FROM checkin_rounds", ())
+        later = NOW + timedelta(days=1)
+        for step, wait in WAITS.items():
+            if wait.table != "checkin_rounds":
+                continue
+            read = await repos.rounds.waiting(
+                wait.state, wait.since, later, 1000, wait.untaken, wait.called
+            )
+            waiting = {r.id for r in every if wait.holds_for(r)}
+            assert waiting, f"{step}: no combination waits for it"
+            assert waiting <= {r.id for r in read}, (step, waiting - {r.id for r in read})
+    await db.close()
