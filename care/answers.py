@@ -48,11 +48,12 @@ def _folded_list(*lists: str) -> tuple[str, ...]:
 
 def is_distress(text: str, words: tuple[str, ...]) -> bool:
     """True when the text holds a word of distress. A number (119) counts only standing on
-    its own, so a phone number that contains it does not raise an alert."""
+    its own, so a phone number or an invite code that contains it ("7119-ABCD", "K119X") does
+    not raise an alert."""
     folded = _folded(text)
     for word in words:
         if word.isdigit():
-            if re.search(rf"(?<![0-9]){re.escape(word)}(?![0-9])", folded):
+            if re.search(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", folded):
                 return True
         elif word in folded:
             return True
@@ -90,7 +91,9 @@ async def answer(
     checkin = open_round or await work.repos.rounds.open_round(member.id)
     stage = stage_of(checkin)
     decision = decide(stage, event)
-    assert decision is not None, f"{event} is an answer in every stage"
+    if decision is None:
+        # Not an answer in this stage (a stale 「もう大丈夫」): nothing changes, nobody is told.
+        return Answered(stage, Decision(stage), checkin)
     if event in LAST_OK:
         # The person answered a check-in: their last OK (what an alert and the notes show).
         await work.repos.members.set_last_ok(member.id, work.now)

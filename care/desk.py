@@ -178,6 +178,7 @@ async def hear(
     await work.repos.desk.add_step(case.id, "", kind, work.now, note=who or None)
     if fact in _CLOSING:
         await work.repos.desk.close(case.id, "", kind, who or None, work.now)
+        await visits.call_off(work, case.id)  # each partner asked hears it at once
 
 
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:

@@ -393,8 +393,8 @@ async def test_a_partners_outcome_calls_off_the_other_partners_visit(
 async def test_her_own_ok_closes_the_case_for_the_partner_too(
     start_bot: Callable[..., Awaitable[Bot]],
 ) -> None:
-    """Her OK closes the case where the desk does not act: the next sweep tells the partner
-    she need not go, and until then her card's buttons are refused already."""
+    """Her OK closes the case where the desk does not act: the partner hears at once that
+    she need not go, and her card's buttons are refused."""
     bot = await start_bot(desk_after=HOUR)
     resident, _, case_id = await case_at_the_desk(bot)
     minsei = await bot.follow("minsei")
@@ -404,10 +404,9 @@ async def test_her_own_ok_closes_the_case_for_the_partner_too(
     async with bot.repos() as repos:
         case = await repos.desk.get(case_id)
     assert case is not None and not case.open
+    (told,) = said(bot.line.texts_to(minsei), "visit.not_needed_notice")
     await bot.tap(minsei, action_data(bot, minsei, t("visit.going_button")))
     assert says(bot.line.reply_texts()[-1], "visit.closed")
-    await bot.advance(timedelta(minutes=1))
-    (told,) = said(bot.line.texts_to(minsei), "visit.not_needed_notice")
     assert not personal(told)
     await bot.advance(timedelta(minutes=1))
     assert len(said(bot.line.texts_to(minsei), "visit.not_needed_notice")) == 1, "once"
