@@ -131,13 +131,8 @@ class Services:
             raise NestedUnitOfWork(
                 "a unit of work is open already: use the one handed to you (ctx.work)"
             )
-        async with unit_of_work(self.db, brief) as repos:
-            work = UnitOfWork(repos, self, self.clock.now())
-            token = _CURRENT.set(work)
-            try:
-                yield work
-            finally:
-                _CURRENT.reset(token)
+        async with unit_of_work(self.db, brief) as repos, self._current(repos) as work:
+            yield work
         if repos.outbox.added:
             self.deliveries.ring()
 
@@ -148,13 +143,18 @@ class Services:
         a unit of work or another claim, nor does either open inside it."""
         if _CURRENT.get() is not None:
             raise NestedUnitOfWork("a unit of work or a claim is open already")
-        async with claims(self.db) as repos:
-            work = UnitOfWork(repos, self, self.clock.now())
-            token = _CURRENT.set(work)
-            try:
-                yield work
-            finally:
-                _CURRENT.reset(token)
+        async with claims(self.db) as repos, self._current(repos) as work:
+            yield work
+
+    @asynccontextmanager
+    async def _current(self, repos: Repositories) -> AsyncIterator[UnitOfWork]:
+        """The unit of work open in this task, while it is (so that none opens inside it)."""
+        work = UnitOfWork(repos, self, self.clock.now())
+        token = _CURRENT.set(work)
+        try:
+            yield work
+        finally:
+            _CURRENT.reset(token)
 
     @asynccontextmanager
     async def arrivals(self) -> AsyncIterator[ArrivalsRepository]:

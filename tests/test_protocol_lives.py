@@ -498,14 +498,11 @@ class Lives(RuleBasedStateMachine):
         outcome (found safe, 救急搬送, still unreachable)."""
 
         async def acting() -> None:
-            async with self.bot.repos() as repos:
-                cases = [c for c in await repos.desk.queue() if c["member_id"] == self.member_id]
-            if not cases:
+            case_id = await self._staff_on_her_case()
+            if case_id is None:
                 return
             client = self.bot.client
-            if (await client.get("/admin/desk", allow_redirects=False)).status != 200:
-                assert await login(client, STAFF) == 200
-            path = f"/admin/desk/{cases[0]['id']}"
+            path = f"/admin/desk/{case_id}"
             form = (
                 {"action": "call", "result": "no_answer"}
                 if outcome == "call"
@@ -520,6 +517,17 @@ class Lives(RuleBasedStateMachine):
 
         name = "desk_safe" if outcome == "asleep" else "desk"
         self._act(name, acting())
+
+    async def _staff_on_her_case(self) -> int | None:
+        """Her open case at the desk, if she has one, with the staff member signed in."""
+        async with self.bot.repos() as repos:
+            cases = [c for c in await repos.desk.queue() if c["member_id"] == self.member_id]
+        if not cases:
+            return None
+        client = self.bot.client
+        if (await client.get("/admin/desk", allow_redirects=False)).status != 200:
+            assert await login(client, STAFF) == 200
+        return int(cases[0]["id"])
 
     @precondition(lambda self: self.life.can_act)
     @rule()
@@ -536,15 +544,12 @@ class Lives(RuleBasedStateMachine):
     @rule()
     def desk_asks_the_partner(self) -> None:
         async def asking() -> None:
-            async with self.bot.repos() as repos:
-                cases = [c for c in await repos.desk.queue() if c["member_id"] == self.member_id]
-            if not cases:
+            case_id = await self._staff_on_her_case()
+            if case_id is None:
                 return
             client = self.bot.client
-            if (await client.get("/admin/desk", allow_redirects=False)).status != 200:
-                assert await login(client, STAFF) == 200
-            path = f"/admin/desk/{cases[0]['id']}/visits"
-            token = await csrf(client, f"/admin/desk/{cases[0]['id']}")
+            path = f"/admin/desk/{case_id}/visits"
+            token = await csrf(client, f"/admin/desk/{case_id}")
             data = {"csrf_token": token, "partner_id": str(self.partner_id)}
             response = await client.post(path, data=data, allow_redirects=False)
             assert response.status == 303, await response.text()
