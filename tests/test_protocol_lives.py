@@ -145,6 +145,7 @@ class Lives(RuleBasedStateMachine):
         self.clients: list[TestClient] = []
         self.questions: list[dict[str, str]] = []  # まだ助けが必要ですか？ as she got them
         self.safe_rounds: set[int] = set()  # rounds that told a manager she is safe
+        self.answered_calls: set[str] = set()  # calls a key has answered
         self.step_name = "start"
         self.seen = 0  # LINE calls already checked
         self.run(self._start())
@@ -290,9 +291,14 @@ class Lives(RuleBasedStateMachine):
     @precondition(lambda self: self.life.can_act and bool(self.twilio.calls))
     @rule(digit=st.sampled_from(["1", "2", "3", "9"]))
     def presses_a_key(self, digit: str) -> None:
-        """A key on the newest call (its round may be over by now): 1 元気, 2 体調, 3 助けて."""
+        """A key on the newest call (its round may be over by now): 1 元気, 2 体調, 3 助けて.
+        A call takes one answer (it says thanks and hangs up): a key on a call already answered
+        is Twilio repeating itself, and changes nothing."""
         name = {"1": "ok", "2": "unwell", "3": "help"}.get(digit, "none")
         call = self.twilio.calls[-1]
+        if name != "none":
+            name = "repeat" if call.sid in self.answered_calls else name
+            self.answered_calls.add(call.sid)
 
         async def pressing() -> None:
             await self.twilio.press(self.bot.client, call, digit)
@@ -645,7 +651,7 @@ class Lives(RuleBasedStateMachine):
         self._one_call_a_round_and_only_after_the_resend()
         self._the_stage_is_what_the_protocol_decides(stage)
         self._every_open_stage_has_a_deadline(stage, current)
-        if self.step_name in ("mistake", "asked"):
+        if self.step_name in ("mistake", "asked", "repeat"):
             assert stage is self.before_stage, "a mistake is a word, never a close"
         self.before_stage = stage
         self.step_name = "none"  # a rule that did nothing leaves nothing to check
