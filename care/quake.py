@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from defusedxml import ElementTree
 
@@ -25,48 +26,70 @@ class QuakeReport:
     title: str
     reported_at: datetime
     intensities: dict[str, str]  # area, city and prefecture codes -> the intensity observed
-    status: str = "通常"  # Control/Status: 通常, or 訓練 (a drill) and 試験 (a test)
+    status: str  # Control/Status: 通常, or 訓練 (a drill) and 試験 (a test); never assumed
 
     def strongest_in(self, codes: frozenset[str]) -> str | None:
         found = [self.intensities[code] for code in codes if code in self.intensities]
         return max(found, key=SCALE.index) if found else None
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+# 気象庁防災情報XML's namespaces: the document's Control, its Head and an earthquake report's
+# Body. An element is matched by its namespace and name, never by its local name alone, so
+# that an element of another vocabulary (or of no namespace) with the same name is not read
+# as JMA's.
+JMX = "{http://xml.kishou.go.jp/jmaxml1/}"
+HEAD = "{http://xml.kishou.go.jp/jmaxml1/informationBasis1/}"
+SEISMOLOGY = "{http://xml.kishou.go.jp/jmaxml1/body/seismology1/}"
+# Control/Status: a real report (通常), a drill (訓練) or a test (試験). A document with
+# any other, or none, is not read: nothing proves it real.
+STATUSES = ("通常", "訓練", "試験")
+
+
+def _text(parent: Any, path: str) -> str | None:
+    element = parent.find(path)
+    return None if element is None else (element.text or "").strip()
 
 
 def parse_report(text: str) -> QuakeReport | None:
     """A 震度速報 or 震源・震度に関する情報 document; None for anything else (or a 取消).
     Parsed with defusedxml: entities and DTDs from the network are refused, not expanded.
-    Raises ValueError (defusedxml's errors included) for a document that is not one."""
+    Elements are found by their place and namespace in JMA's schema (jmx:Report/Control,
+    jmx_ib:Head, jmx_seis:Body). Raises ValueError (defusedxml's errors included) for a
+    document that is not one, and for one whose Control/Status is missing or unknown: it is
+    skipped and recorded, never taken as a real report."""
     root = ElementTree.fromstring(text)
-    values: dict[str, str] = {}
-    for element in root.iter():
-        name = _local(element.tag)
-        wanted = ("Title", "EventID", "ReportDateTime", "InfoType", "Status")
-        if name in wanted and name not in values:
-            values[name] = (element.text or "").strip()
-    if values.get("Title") not in TITLES or values.get("InfoType") == "取消":
+    if root.tag != f"{JMX}Report":
+        raise ValueError(f"not a JMA report: {root.tag}")
+    control = root.find(f"{JMX}Control")
+    head = root.find(f"{HEAD}Head")
+    if control is None or head is None:
+        raise ValueError("no Control or Head")
+    title = _text(control, f"{JMX}Title")
+    if title not in TITLES or _text(head, f"{HEAD}InfoType") == "取消":
         return None
+    status = _text(control, f"{JMX}Status")
+    if status not in STATUSES:
+        raise ValueError(f"Control/Status missing or unknown: {status!r}")
+    reported_at = _text(head, f"{HEAD}ReportDateTime")
+    if not reported_at:
+        raise ValueError("no Head/ReportDateTime")
     intensities: dict[str, str] = {}
-    for element in root.iter():
-        if _local(element.tag) not in ("Pref", "Area", "City"):
-            continue
-        code = max_int = None
-        for child in element:
-            if _local(child.tag) == "Code":
-                code = (child.text or "").strip()
-            elif _local(child.tag) == "MaxInt":
-                max_int = (child.text or "").strip()
-        if code and max_int in SCALE:
-            intensities[code] = max_int
+    body = root.find(f"{SEISMOLOGY}Body")
+    observations = [] if body is None else body.iter(f"{SEISMOLOGY}Observation")
+    for observation in observations:
+        for element in observation.iter():
+            if element.tag not in (f"{SEISMOLOGY}Pref", f"{SEISMOLOGY}Area", f"{SEISMOLOGY}City"):
+                continue
+            code = _text(element, f"{SEISMOLOGY}Code")
+            max_int = _text(element, f"{SEISMOLOGY}MaxInt")
+            if code and max_int in SCALE:
+                intensities[code] = max_int
     return QuakeReport(
-        event_id=values.get("EventID", ""),
-        title=values["Title"],
-        reported_at=datetime.fromisoformat(values["ReportDateTime"]),
+        event_id=_text(head, f"{HEAD}EventID") or "",
+        title=title,
+        reported_at=datetime.fromisoformat(reported_at),
         intensities=intensities,
-        status=values.get("Status", "通常"),
+        status=status,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -150,6 +151,61 @@ async def test_a_drill_or_test_report_starts_nothing_unless_drills_are_on(
     drilling = QuakePoller(replace_settings(bot, jma_drills=True))
     jma.publish_raw("drill-day.xml", drill_of("vxse51_23ku_5plus.xml", "訓練"))
     assert await drilling.poll() == ["started"]
+
+
+async def test_a_report_without_a_status_is_skipped_never_taken_as_real(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """Control/Status says whether a report is real (通常); one without it proves nothing, so it
+    is skipped and recorded as unreadable, drills on or off, and starts no roll-call."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    jma.publish("vxse51_23ku_5plus_no_status.xml")  # 震度5強 in the city, no Status
+    jma.publish_raw("unknown.xml", drill_of("vxse51_23ku_5plus.xml", "本番"))
+    assert await poller.poll() == ["skipped", "skipped"]
+    drilling = QuakePoller(replace_settings(bot, jma_drills=True))
+    jma.publish("vxse51_23ku_5plus_no_status.xml", name="again.xml")
+    assert await drilling.poll() == ["skipped"]
+    await bot.settle()
+    assert said(bot.line.texts_to(resident), "rollcall.body") == []
+    async with bot.repos() as repos:
+        actions = [entry["action"] for entry in await repos.admin.audit_log()]
+    assert actions.count("jma_skipped") == 3 and "jma_started" not in actions
+
+
+def test_elements_are_read_by_namespace_not_by_local_name() -> None:
+    from care.quake import parse_report
+
+    real = (DOCUMENTS / "vxse51_23ku_3.xml").read_text("utf-8")
+    report = parse_report(real)
+    assert report is not None and report.status == "通常" and report.intensities["350"] == "3"
+
+    # A Status of another vocabulary is not JMA's: without Control's own, not a report.
+    foreign_status = real.replace(
+        "<Status>通常</Status>", '<x:Status xmlns:x="urn:other">通常</x:Status>'
+    )
+    with pytest.raises(ValueError, match="Status"):
+        parse_report(foreign_status)
+    # Nor a drill's Status hidden behind an earlier foreign one.
+    drill = real.replace(
+        "<Control>", '<Control><x:Status xmlns:x="urn:other">通常</x:Status>'
+    ).replace("<Status>通常</Status>", "<Status>訓練</Status>")
+    parsed = parse_report(drill)
+    assert parsed is not None and parsed.status == "訓練"
+    # Intensities of another namespace inside the body are not read as observed.
+    louder = real.replace(
+        "</Observation>",
+        '<o:Area xmlns:o="urn:other"><o:Code>350</o:Code><o:MaxInt>7</o:MaxInt></o:Area>'
+        "</Observation>",
+    )
+    parsed = parse_report(louder)
+    assert parsed is not None and parsed.intensities["350"] == "3"
+    # The same words with no namespace at all are not a JMA document.
+    bare = real.replace(' xmlns="http://xml.kishou.go.jp/jmaxml1/"', "", 1)
+    bare = bare.replace(' xmlns="http://xml.kishou.go.jp/jmaxml1/informationBasis1/"', "")
+    bare = bare.replace(' xmlns="http://xml.kishou.go.jp/jmaxml1/body/seismology1/"', "")
+    with pytest.raises(ValueError):
+        parse_report(bare)
 
 
 def replace_settings(bot: Bot, **changes: object) -> object:
