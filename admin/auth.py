@@ -6,10 +6,12 @@ import asyncio
 import functools
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from ipaddress import ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import TypeVar
 
 from aiohttp import web
@@ -29,6 +31,15 @@ MAX_FAILURES_PER_ADDRESS = 20
 # Each scrypt takes 16 MiB and ~50 ms of a core: a few at once, never on the event loop.
 CONCURRENT_HASHES = 4
 
+# A peer that is no configured proxy but sends X-Forwarded-For (a proxy left out of
+# MIMAMORI_TRUSTED_PROXIES, or a client trying its luck) is logged once per address in this long,
+# and no more than FORWARDED_WARNINGS addresses in that time in all: a spray of addresses cannot
+# flood the log, nor grow what is remembered.
+FORWARDED_WARNING_EVERY = timedelta(hours=1)
+FORWARDED_WARNINGS = 20
+
+log = logging.getLogger("mimamori.console")
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -46,6 +57,7 @@ class LoginGate:
 
     def __init__(self) -> None:
         self._hashes = asyncio.Semaphore(CONCURRENT_HASHES)
+        self._forwarded_warned: dict[str, datetime] = {}
 
     async def check(self, password: str, stored: str) -> bool:
         async with self._hashes:
@@ -69,37 +81,92 @@ class LoginGate:
     async def failed(repos: Repositories, address: str, name: str, now: datetime) -> None:
         await repos.admin.login_failed(address, name, now, forget_before=now - LOCK_LENGTH)
 
+    def untrusted_forwarded(self, peer: str, bucket: str, header: str, now: datetime) -> None:
+        """X-Forwarded-For came from a peer that is no trusted proxy: the header is ignored
+        (the peer is counted), and said so once per address (its bucket) an hour."""
+        since = now - FORWARDED_WARNING_EVERY
+        warned = {key: at for key, at in self._forwarded_warned.items() if at > since}
+        self._forwarded_warned = warned
+        if bucket in warned or len(warned) >= FORWARDED_WARNINGS:
+            return
+        warned[bucket] = now
+        log.warning(
+            "X-Forwarded-For %r from %s, which is not in MIMAMORI_TRUSTED_PROXIES: ignored, the"
+            " login limit counts %s itself (if it is your reverse proxy, add it there)%s",
+            header[:200],
+            peer,
+            peer,
+            "; no more such warnings for an hour" if len(warned) >= FORWARDED_WARNINGS else "",
+        )
+
 
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 
 
-def _trusted(request: web.Request, address: str | None) -> bool:
-    proxies = services_of(request).settings.trusted_proxies
+Address = IPv4Address | IPv6Address
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def parse_address(text: str) -> Address | None:
+    """An address as a header writes it: `a.b.c.d`, `a.b.c.d:port`, an IPv6 address bare or in
+    brackets, `[v6]:port`. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is its IPv4 address.
+    None for anything else (`unknown`, an obfuscated name, garbage)."""
+    text = text.strip()
+    if text.startswith("["):
+        text, bracket, port = text[1:].partition("]")
+        if not bracket or (port and not (port[:1] == ":" and _PORT.fullmatch(port[1:]))):
+            return None
+    elif text.count(":") == 1:  # a.b.c.d:port; an IPv6 address has at least two colons
+        text, _, port = text.partition(":")
+        if not _PORT.fullmatch(port):
+            return None
     try:
-        return address is not None and any(ip_address(address) in net for net in proxies)
+        parsed = ip_address(text)
     except ValueError:
-        return False
+        return None
+    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed
+
+
+def _bucket(address: Address) -> str:
+    """What the limiter counts: an IPv4 address, or an IPv6 client's /64, which one household
+    holds whole."""
+    if isinstance(address, IPv6Address):
+        return str(IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
+
+
+def _trusted(request: web.Request, address: Address | None) -> bool:
+    proxies = services_of(request).settings.trusted_proxies
+    return address is not None and any(address in net for net in proxies)
 
 
 def client_address(request: web.Request) -> str:
     """Who is asking: the peer, or, when the peer is a configured proxy, the last address in
     X-Forwarded-For that is not one (a client can write any X-Forwarded-For it likes; only
-    what the proxies appended is believed). An IPv6 client counts by its /64, which one
-    household holds whole."""
-    address = request.remote
-    if _trusted(request, address):
-        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
-        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-            address = hop
-            if not _trusted(request, hop):
+    what the proxies appended is believed). A port on a hop is dropped; a hop that is no
+    address counts as the peer, never as a bucket of its own. X-Forwarded-For from a peer that
+    is no proxy is ignored, and logged."""
+    peer = parse_address(request.remote or "")
+    if peer is None:
+        return request.remote or "?"
+    address = peer
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+    if _trusted(request, peer):
+        for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
+            parsed = parse_address(hop)
+            if parsed is None:
+                address = peer
                 break
-    try:
-        parsed = ip_address(address or "")
-    except ValueError:
-        return address or "?"
-    if parsed.version == 6:
-        return str(ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+            address = parsed
+            if not _trusted(request, parsed):
+                break
+    elif forwarded.strip():
+        request.app[LOGIN_GATE].untrusted_forwarded(
+            str(peer), _bucket(peer), forwarded, services_of(request).clock.now()
+        )
+    return _bucket(address)
 
 
 def _hash(token: str) -> str:
@@ -108,7 +175,8 @@ def _hash(token: str) -> str:
 
 def is_https(request: web.Request) -> bool:
     forwarded = request.headers.get("X-Forwarded-Proto") == "https"
-    return request.scheme == "https" or (forwarded and _trusted(request, request.remote))
+    peer = parse_address(request.remote or "")
+    return request.scheme == "https" or (forwarded and _trusted(request, peer))
 
 
 def session_of(request: web.Request) -> AdminSession:

@@ -4,12 +4,16 @@ account alone; and an unknown name answers exactly as a known one."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
-from ipaddress import ip_network
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address, ip_network
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from admin.auth import FORWARDED_WARNINGS, LoginGate, parse_address
 from tests.conftest import Bot
 from tests.drivers import CSRF, PASSWORD, add_admin
 
@@ -71,3 +75,107 @@ async def test_an_unknown_name_answers_exactly_as_a_known_one(
     assert [s for s, _ in known] == [401] * 5 + [429]
     assert without_tokens(known[0][1]) == without_tokens(unknown[0][1])
     assert without_tokens(known[-1][1]) == without_tokens(unknown[-1][1])
+
+
+@pytest.mark.parametrize(
+    ("written", "address"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        (" 203.0.113.5:41234 ", "203.0.113.5"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),
+        ("[::ffff:203.0.113.5]:443", "203.0.113.5"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("[2001:db8::1]:8443", "2001:db8::1"),
+        ("unknown", None),
+        ("_hidden", None),
+        ("203.0.113.5:", None),
+        ("203.0.113.5:http", None),
+        ("[2001:db8::1", None),
+        ("[2001:db8::1]443", None),
+        ("[2001:db8::1]:x", None),
+        ("", None),
+    ],
+)
+def test_a_forwarded_hop_is_read_as_its_address(written: str, address: str | None) -> None:
+    assert parse_address(written) == (ip_address(address) if address else None)
+
+
+async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await behind_proxy(start_bot)
+    await add_admin(bot)
+    for n in range(20):
+        await login_from(bot.client, f"::ffff:{STRANGER}", name=f"guess-{n}")
+    assert (await login_from(bot.client, STRANGER, name="guess-x"))[0] == 429, "the same client"
+    # Every other IPv4 client written the mapped way is not in the stranger's bucket.
+    assert (await login_from(bot.client, f"::ffff:{ADMIN}"))[0] == 200
+
+
+async def test_a_port_on_a_forwarded_address_makes_no_new_bucket(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await behind_proxy(start_bot)
+    await add_admin(bot)
+    for n in range(5):
+        await login_from(bot.client, f"{STRANGER}:{40000 + n}", password="wrong")
+    assert (await login_from(bot.client, f"{STRANGER}:50000"))[0] == 429
+    assert (await login_from(bot.client, STRANGER))[0] == 429
+    for n in range(5):
+        await login_from(bot.client, f"[2001:db8::{n + 1}]:{40000 + n}", password="wrong")
+    assert (await login_from(bot.client, "[2001:db8::99]"))[0] == 429, "the same /64"
+    assert (await login_from(bot.client, "2001:db8::7"))[0] == 429
+    assert (await login_from(bot.client, f"{ADMIN}:443"))[0] == 200
+
+
+async def test_a_forwarded_entry_that_is_no_address_counts_as_the_proxy(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await behind_proxy(start_bot)
+    await add_admin(bot)
+    for n in range(5):
+        await login_from(bot.client, f"junk-{n}", password="wrong")
+    assert (await login_from(bot.client, "junk-new"))[0] == 429, "no fresh bucket per entry"
+    assert (await login_from(bot.client, f"{STRANGER}, unknown"))[0] == 429
+    assert (await login_from(bot.client, ADMIN))[0] == 200, "a readable client is its own"
+
+
+async def test_forwarded_from_a_peer_that_is_no_proxy_is_ignored_and_logged_once(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_admin(bot)
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "X-Forwarded-For" in r.getMessage()
+        ]
+
+    with caplog.at_level(logging.WARNING):
+        for n in range(3):
+            await login_from(bot.client, f"192.0.2.{n}", password="wrong")
+        assert len(warnings()) == 1, "once per peer, not once per request"
+        assert "127.0.0.1" in warnings()[0] and "MIMAMORI_TRUSTED_PROXIES" in warnings()[0]
+        await login_from(bot.client, None, password="wrong")
+        assert len(warnings()) == 1, "no header, no warning"
+        await login_from(bot.client, "192.0.2.9", password="wrong")
+        # Ignored: all five failures counted against the peer, whatever the header claimed.
+        assert (await login_from(bot.client, "192.0.2.200"))[0] == 429
+        assert len(warnings()) == 1
+        bot.clock.advance(timedelta(minutes=61))
+        await login_from(bot.client, "192.0.2.9", password="wrong")
+        assert len(warnings()) == 2, "said again after an hour"
+
+
+def test_a_spray_of_peers_cannot_flood_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    gate, now = LoginGate(), datetime(2025, 1, 1, tzinfo=UTC)
+    with caplog.at_level(logging.WARNING, logger="mimamori.console"):
+        for n in range(FORWARDED_WARNINGS * 3):
+            gate.untrusted_forwarded(f"192.0.2.{n}", f"192.0.2.{n}", "x\nforged line", now)
+        assert len(caplog.records) == FORWARDED_WARNINGS
+        assert "no more such warnings" in caplog.records[-1].getMessage()
+        assert all("\n" not in r.getMessage() for r in caplog.records), "no forged log line"
+        gate.untrusted_forwarded("192.0.2.200", "192.0.2.200", "x", now + timedelta(hours=2))
+        assert len(caplog.records) == FORWARDED_WARNINGS + 1
