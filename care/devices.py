@@ -14,7 +14,9 @@ her managers are told once, and again only after it pinged and went quiet again.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -50,6 +52,33 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# A device's token is a random part and its seal (HMAC under the channel secret): a URL nobody
+# was given is refused by its seal alone, with no look into the database (a flood of guessed
+# URLs costs no transaction). Tokens made before seals (the random part alone) are known by
+# their hash, which the surface reads once at start (no new one is ever made).
+RANDOM_LENGTH = 43  # secrets.token_urlsafe(32)
+SEAL_LENGTH = 22  # 16 bytes of HMAC-SHA256, base64url
+
+
+def _seal(secret: str, random_part: str) -> str:
+    key = hmac.new(secret.encode(), b"mimamori device token", hashlib.sha256).digest()
+    mac = hmac.new(key, random_part.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def new_token(secret: str) -> str:
+    random_part = secrets.token_urlsafe(32)
+    return random_part + _seal(secret, random_part)
+
+
+def sealed(secret: str, token: str) -> bool:
+    """The token is one this service made (its seal holds)."""
+    if len(token) != RANDOM_LENGTH + SEAL_LENGTH:
+        return False
+    random_part, seal = token[:RANDOM_LENGTH], token[RANDOM_LENGTH:]
+    return hmac.compare_digest(seal, _seal(secret, random_part))
+
+
 def _label(text: str) -> str:
     label = unicodedata.normalize("NFKC", text or "").strip()
     if not 1 <= len(label) <= LABEL_LIMIT or any(
@@ -72,7 +101,7 @@ async def link(work: UnitOfWork, member: Member, label: str, counts_as_ok: bool)
     name = _label(label)
     if len(await work.repos.devices.of_member(member.id)) >= DEVICES_LIMIT:
         raise Refused(Refusal.TOO_OFTEN, times=DEVICES_LIMIT)
-    token = secrets.token_urlsafe(32)
+    token = new_token(work.services.settings.channel_secret)
     device_id = await work.repos.devices.add(
         member.id, name, counts_as_ok, token_hash(token), work.now
     )

@@ -1,8 +1,15 @@
-"""The URL a device calls with a sign of life (GET or POST, no body needed: a smart plug's
-webhook, a Home Assistant `rest_command`, a meter service). 204 when taken, 404 for a URL that
-is unknown or revoked, 429 sooner than a minute after the last; nothing changes unless 204."""
+"""The URL a device calls with a sign of life (POST, no body needed: a smart plug's webhook, a
+Home Assistant `rest_command`, a meter service). 204 when taken, 404 for a URL that is unknown
+or revoked, 429 sooner than a minute after the last; nothing changes unless 204.
+
+Only POST: a link previewer or a crawler that opens a URL with GET never answers her check-in.
+A URL nobody was given is refused before any transaction: a token carries its seal
+(care.devices.sealed), and one made before seals is looked up only if it is among the hashes
+read at start (none is made any more), so a flood of guessed URLs holds no writer."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -10,19 +17,38 @@ from care import devices
 from care.errors import Refusal, Refused
 from care.services import SERVICES
 
-TOKEN_LIMIT = 100  # characters: a token is 43, anything far longer is refused unread
+TOKEN_LIMIT = 100  # characters: a token is 65 (43 before seals); anything longer is refused
+UNSEALED: web.AppKey[frozenset[str]] = web.AppKey("unsealed_device_tokens", frozenset)
 
 
 def setup_devices(app: web.Application) -> None:
     path = f"{devices.PING_PATH}/{{token}}"
-    app.router.add_get(path, ping)
     app.router.add_post(path, ping)
+    app.cleanup_ctx.append(_unsealed)
+
+
+async def _unsealed(app: web.Application) -> AsyncIterator[None]:
+    """The devices linked before tokens were sealed, by their hashes (read once)."""
+    async with app[SERVICES].repositories() as repos:
+        hashes = await repos.devices.live_token_hashes()
+    app[UNSEALED] = frozenset(hashes)
+    yield
+
+
+def _may_be_ours(request: web.Request, token: str) -> bool:
+    secret = request.app[SERVICES].settings.channel_secret
+    if devices.sealed(secret, token):
+        return True
+    return len(token) == devices.RANDOM_LENGTH and (
+        devices.token_hash(token) in request.app.get(UNSEALED, frozenset())
+    )
 
 
 async def ping(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = request.match_info["token"]
-    if len(token) > TOKEN_LIMIT:
+    if len(token) > TOKEN_LIMIT or not _may_be_ours(request, token):
+        services.metrics.pings.labels(Refusal.NO_SUCH_DEVICE.value).inc()
         raise web.HTTPNotFound()
     try:
         async with services.unit_of_work() as work:

@@ -62,6 +62,13 @@ class DeviceRepository:
         )
         return Device.from_row(row) if row else None
 
+    async def live_token_hashes(self) -> set[str]:
+        """The hashes of every device not revoked (the surface knows the unsealed ones by)."""
+        rows = await self._conn.fetch_all(
+            "SELECT token_hash FROM devices WHERE revoked_at IS NULL", ()
+        )
+        return {token_hash for (token_hash,) in rows}
+
     async def of_member(self, member_id: int) -> list[Device]:
         rows = await self._conn.fetch_all(
             "SELECT * FROM devices WHERE member_id = ? AND revoked_at IS NULL ORDER BY id",

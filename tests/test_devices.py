@@ -4,6 +4,7 @@ an alert (the managers hear of it once), and a revoked or unknown URL is refused
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -50,7 +51,7 @@ async def test_a_ping_answers_her_waiting_check_in_as_she_chose(bot: Bot) -> Non
     assert await open_stage(bot, resident) is Stage.ASKED
     # The door counts as 元気: the check-in is answered, and nobody is told anything.
     bot.clock.set(tokyo(11, 24, 9, 12))
-    assert (await bot.client.get(door)).status == 204
+    assert (await bot.client.post(door)).status == 204
     assert await open_stage(bot, resident) is Stage.IDLE
     await run_to(bot, tokyo(11, 25, 13))
     assert not any(ALERT in text for text in bot.line.texts_to(son))
@@ -181,7 +182,7 @@ async def test_a_device_that_answers_her_going_quiet_is_told_once_each_time(bot:
 
     # New batteries: it pings again, then goes quiet again, and that is told again.
     bot.clock.set(tokyo(11, 28, 20, 30))
-    assert (await bot.client.get(door)).status == 204
+    assert (await bot.client.post(door)).status == 204
     await _ok_each_day(bot, resident, [(11, 29), (11, 30), (12, 1)])
     await run_to(bot, tokyo(12, 1, 20, 29))
     assert quiet(son, tokyo(11, 28, 20, 30)) == []
@@ -208,3 +209,39 @@ async def test_a_quiet_device_is_not_told_when_the_deployment_turned_it_off_or_i
     await run_to(bot, tokyo(11, 27, 10))
     (told,) = said(bot.line.texts_to(son), "activity.quiet_notice", name="resident")
     assert "玄関" in told, "the door, linked days ago and never heard from; not the one revoked"
+
+
+async def test_a_guessed_device_url_is_refused_without_a_transaction_and_get_answers_nothing(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """A device URL nobody was given costs no transaction (its seal does not hold); a link
+    previewer's GET never answers her check-in; a URL from before seals still works, known by
+    the hashes read at start, and a guess of that length is refused the same cheap way."""
+    from care import devices as device_rules
+
+    bot = await start_bot()
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    _, door = await linked(page, "玄関", counts_as_ok=True)
+    token = door.rsplit("/", 1)[1]
+    assert device_rules.sealed(bot.settings.channel_secret, token)
+    assert (await bot.client.get(door)).status == 405, "only POST: a GET answers nothing"
+    # An unsealed device of before, its hash in the database.
+    old = "o" * device_rules.RANDOM_LENGTH
+    member = await member_of(bot, resident)
+    async with bot.repos() as repos:
+        await repos.devices.add(
+            member.id, "古い機器", True, device_rules.token_hash(old), bot.clock.now()
+        )
+    bot = await start_bot()  # restarted: the unsealed hashes are read at start
+
+    forged = token[: device_rules.RANDOM_LENGTH] + "A" * device_rules.SEAL_LENGTH
+    async with bot.services.unit_of_work():  # the writer is held (a long sweep, say)
+        for guess in (forged, "g" * device_rules.RANDOM_LENGTH, "short"):
+            # Answered at once: refusing a guess waits for no transaction.
+            answer = await asyncio.wait_for(bot.client.post(f"/ping/{guess}"), timeout=5)
+            assert answer.status == 404, guess
+    assert (await bot.client.post(f"/ping/{old}")).status == 204
+    bot.clock.advance(timedelta(minutes=2))
+    assert (await bot.client.post(door)).status == 204

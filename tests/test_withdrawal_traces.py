@@ -107,7 +107,7 @@ async def test_withdrawal_leaves_no_call_and_no_device_that_answers_for_her(
     # Her old door sensor fires as she walks past: it is refused, and her first check-in is
     # still hers to answer.
     bot.clock.advance(timedelta(minutes=5))
-    assert (await bot.client.get(door)).status == 404
+    assert (await bot.client.post(door)).status == 404
     assert (await bot.client.post(door)).status == 404
     async with bot.repos() as repos:
         assert stage_of(await repos.rounds.open_round(member.id)) is Stage.ASKED
