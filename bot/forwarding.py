@@ -180,7 +180,9 @@ class Forwarder:
             await forwards.retry(rest, now + backoff(waiting[0].attempts), error)
 
     async def _post(self, body: bytes) -> str | None:
-        """-> None when the city's system took the body (2xx); else what went wrong."""
+        """-> None when the city's system took the body (2xx); else what went wrong. A
+        redirect is not followed (it would send her words and the signature to another
+        host): a 3xx fails like any other answer that is not 2xx, and is tried again."""
         if self._session is None:
             strict = self._services.settings.strict_transactions
             self._session = aiohttp.ClientSession(
@@ -188,9 +190,14 @@ class Forwarder:
             )
         headers = headers_for(body, self._services.settings.channel_secret)
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
+            async with self._session.post(
+                self._url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 if 200 <= response.status < 300:
                     return None
+                if 300 <= response.status < 400:
+                    where = response.headers.get("Location", "")
+                    return f"HTTP {response.status} redirect to {where[:200]!r}, not followed"
                 return f"HTTP {response.status}"
         except (aiohttp.ClientError, TimeoutError) as error:
             return f"{type(error).__name__}: {error}"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -337,13 +338,54 @@ def _optional_duration(env: Mapping[str, str], name: str, default: str = "") -> 
     return _duration(env, name, text)
 
 
+_LINK_LOCAL = (ip_network("169.254.0.0/16"), ip_network("fe80::/10"))
+
+
+def _forward_url(env: Mapping[str, str], name: str) -> str | None:
+    """The city's system mimamori forwards to: what it is sent holds residents' words and is
+    signed with the channel secret, so over https (http only to loopback: a stand-in, or a
+    proxy on the same machine), and never to a link-local host (169.254.0.0/16, fe80::/10:
+    a cloud's metadata service, not a city's system)."""
+    url = _optional_url(env, name)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    address = _address(host)
+    if address is not None and any(address in network for network in _LINK_LOCAL):
+        raise SettingsError(name, f"a link-local address is not the city's system: {url}")
+    loopback = host == "localhost" or (address is not None and address.is_loopback)
+    if parts.scheme != "https" and not loopback:
+        raise SettingsError(
+            name, f"expected an https URL (http only to 127.0.0.1, ::1 or localhost): {url}"
+        )
+    return url
+
+
+def _address(host: str) -> IPv4Address | IPv6Address | None:
+    """The IP address a URL's host is written as, if it is one: IPv4-mapped IPv6 as the IPv4
+    address, and IPv4 in the forms the resolver also takes (2852039166, 0xa9.0xfe.0.1)."""
+    try:
+        address = ip_address(host)
+    except ValueError:
+        if not host or not re.fullmatch(r"[0-9a-fx.]+", host):
+            return None
+        try:
+            return IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 MENU_STYLES = ("own", "tab", "none")
 ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # LINE's rich menu alias id
 
 
 def _account(env: Mapping[str, str]) -> dict[str, Any]:
     """The account: mimamori's own, or the city's shared one (and then, what of its menus)."""
-    forward_url = _optional_url(env, "MIMAMORI_FORWARD_URL")
+    forward_url = _forward_url(env, "MIMAMORI_FORWARD_URL")
     shared = _switch(env, "MIMAMORI_SHARED_ACCOUNT") or forward_url is not None
     menus = (env.get("MIMAMORI_MENUS") or ("none" if shared else "own")).strip().lower()
     if menus not in MENU_STYLES:

@@ -238,7 +238,7 @@ async def check_forward(settings: Settings) -> Finding:
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT) as session,
-            session.post(url, data=body, headers=headers) as response,
+            session.post(url, data=body, headers=headers, allow_redirects=False) as response,
         ):
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as error:
@@ -247,6 +247,13 @@ async def check_forward(settings: Settings) -> Finding:
             f"the city's system at {url}: not reached ({type(error).__name__})",
             "check MIMAMORI_FORWARD_URL: the webhook URL the city's system had in LINE"
             " Developers before mimamori took it",
+        )
+    if 300 <= status < 400:
+        return Finding(
+            False,
+            f"the city's system at {url}: answered {status}, a redirect",
+            "mimamori does not follow redirects (they would carry residents' words and the"
+            " signature elsewhere): set MIMAMORI_FORWARD_URL to the URL the system answers at",
         )
     if not 200 <= status < 300:
         return Finding(

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from simulator.city import GARBAGE_DAY_ANSWER, CitySystem
@@ -190,6 +191,82 @@ async def test_a_restart_loses_nothing_waiting_for_the_citys_system(
     city.down = False
     await bot.advance(timedelta(minutes=1))
     assert city.types() == ["message"]
+
+
+async def test_a_redirect_is_not_followed_but_tried_again_as_a_failure(
+    start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
+) -> None:
+    """A 307 would post her words and the signature again to wherever it points: the
+    forwarder does not follow it; the events wait as for any answer that is not 2xx."""
+    redirects: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        redirects.append(request.method)
+        raise web.HTTPTemporaryRedirect(city.url)
+
+    app = web.Application()
+    app.router.add_post("/webhook", elsewhere)
+    redirector = TestServer(app)
+    await redirector.start_server()
+    try:
+        bot = await start_bot(
+            shared_account=True,
+            forward_url=str(redirector.make_url("/webhook")),
+            menus="none",
+        )
+        await bot.post(hook.text(hook.user_id("a"), "粗大ごみの申し込み", bot.clock.now()))
+        await bot.settle()
+        await bot.advance(timedelta(minutes=1))
+        assert len(redirects) >= 2, "tried, and tried again"
+        assert city.attempts == 0 and city.events == [], "nothing reached the other host"
+        [(_, state, attempts)] = await forwards(bot)
+        assert state == "pending" and attempts == len(redirects)
+        async with bot.repos() as repos:
+            [(error,)] = await repos.conn.fetch_all("SELECT last_error FROM forwards", ())
+        assert "307" in error and "not followed" in error
+
+        from server.readiness import check_forward
+
+        check = await check_forward(bot.settings)
+        assert not check.ok and "307" in check.what and "redirect" in check.fix
+        assert city.attempts == 0
+    finally:
+        await redirector.close()
+
+    # Set to the URL it answers at, the events waiting go there, once.
+    bot = await in_front(start_bot, city)
+    await bot.advance(timedelta(minutes=5))
+    assert city.types() == ["message"] and city.events[0]["deliveryContext"]["isRedelivery"]
+
+
+def test_the_citys_system_is_reached_over_https_and_never_at_a_link_local_host() -> None:
+    from ground.settings import Settings, SettingsError
+
+    base = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    name = "MIMAMORI_FORWARD_URL"
+    for url in (
+        "https://city.example.jp/line/webhook",
+        "https://10.0.0.5/webhook",
+        "http://127.0.0.1:8081/webhook",
+        "http://127.8.0.1/webhook",
+        "http://[::1]:8081/webhook",
+        "http://localhost:8081/webhook",
+    ):
+        assert Settings.from_env({**base, name: url}).forward_url == url
+    for url, problem in (
+        ("http://city.example.jp/line/webhook", "https"),
+        ("http://10.0.0.5/webhook", "https"),
+        ("http://0.0.0.0:8081/webhook", "https"),
+        ("https://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://[fe80::1]/webhook", "link-local"),
+        ("https://[febf::abcd%25eth0]/webhook", "link-local"),
+        ("https://[::ffff:169.254.169.254]/webhook", "link-local"),
+        ("https://2852039166/webhook", "link-local"),  # 169.254.169.254 as the resolver reads it
+    ):
+        with pytest.raises(SettingsError, match=problem) as caught:
+            Settings.from_env({**base, name: url})
+        assert caught.value.name == name, url
 
 
 async def test_behind_the_citys_system_mimamori_takes_only_its_own(
