@@ -89,7 +89,7 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
         await sharing.ask_users(work, team, member)
         # Someone here asked their family to choose the time (家族に設定してもらう).
         for user in await work.repos.teams.members_of(team.id, Role.USER):
-            if user.schedule_by_managers:
+            if people.schedule_asked(user, work.now):
                 await people.ask_manager_to_schedule(work, member, user)
     else:
         # The user joined on their own: the team's managers may see what they entered.

@@ -209,11 +209,21 @@ async def choose_language(work: UnitOfWork, member: Member, language: str | None
 async def let_managers_schedule(work: UnitOfWork, member: Member) -> list[Member]:
     """家族に設定してもらう: the managers of the person's teams may set their check-in time
     (the person is told, and can change it). -> the managers who can now, told so."""
-    await work.repos.members.set_schedule_by_managers(member.id, True)
+    await work.repos.members.set_schedule_by_managers(member.id, True, work.now)
     managers = await work.repos.teams.managers_watching(member.id)
     for manager in managers:
         await ask_manager_to_schedule(work, manager, member)
     return managers
+
+
+SCHEDULE_ASK_LASTS = timedelta(days=7)
+
+
+def schedule_asked(person: Member, now: datetime) -> bool:
+    """She asked her managers to choose her time (家族に設定してもらう), lately and not yet
+    answered: a request weeks old is no leave for a manager who joined since."""
+    asked = person.schedule_asked_at
+    return person.schedule_by_managers and asked is not None and now - asked <= SCHEDULE_ASK_LASTS
 
 
 async def ask_manager_to_schedule(work: UnitOfWork, manager: Member, person: Member) -> None:
@@ -249,11 +259,13 @@ async def schedule_for(
     person = await work.repos.members.get(member_id) if member_id else None
     if (
         person is None
-        or not person.schedule_by_managers
+        or not schedule_asked(person, work.now)
         or not await work.repos.teams.is_manager_of(manager.id, person.id)
     ):
         raise Refused(Refusal.NOT_ALLOWED)
     next_at = await set_schedule(work, person, schedule)
+    # Answered: one manager's choice, once (she changes it herself from then on).
+    await work.repos.members.set_schedule_by_managers(person.id, False)
     locale = work.locale(person.language)
     text = locale.t(
         "schedule.set_by_manager",

@@ -254,9 +254,13 @@ class MemberRepository:
             "UPDATE members SET language = ? WHERE id = ?", (language, member_id)
         )
 
-    async def set_schedule_by_managers(self, member_id: int, allowed: bool) -> None:
+    async def set_schedule_by_managers(
+        self, member_id: int, allowed: bool, at: datetime | None = None
+    ) -> None:
+        """家族に設定してもらう asked (`at`: when) or answered (allowed False)."""
         await self._conn.execute(
-            "UPDATE members SET schedule_by_managers = ? WHERE id = ?", (int(allowed), member_id)
+            "UPDATE members SET schedule_by_managers = ?, schedule_asked_at = ? WHERE id = ?",
+            (int(allowed), to_db(at) if allowed and at else None, member_id),
         )
 
     async def set_channel(self, member_id: int, channel: str, address: str | None) -> None:

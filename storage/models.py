@@ -64,6 +64,7 @@ class Member:
     channel: str = "line"  # how the person is reached (ground.channels)
     channel_address: str | None = None  # where, in that channel's terms (LINE: line_user_id)
     schedule_by_managers: bool = False  # 家族に設定してもらう: a manager may set the schedule
+    schedule_asked_at: datetime | None = None  # when she asked it (it lasts a while)
     pause_reminder_at: datetime | None = None  # 退院するまで: the next weekly reminder
     call_number: str | None = None  # E.164: the phone a call before the alert rings
     call_before_alert: bool = False  # consented to: a call after the re-send, before the alert
@@ -111,6 +112,7 @@ class Member:
             channel=row["channel"],
             channel_address=row["channel_address"],
             schedule_by_managers=bool(row["schedule_by_managers"]),
+            schedule_asked_at=from_db(row["schedule_asked_at"]),
             pause_reminder_at=from_db(row["pause_reminder_at"]),
             call_number=row["call_number"],
             call_before_alert=bool(row["call_before_alert"]),

@@ -171,6 +171,29 @@ async def test_the_family_sets_the_time_and_she_is_told_and_can_change_it(bot: B
     change = next(a for a in postbacks_in(told) if a["label"] == t("schedule.change_button"))
     await bot.tap(resident, change["data"])
     assert t("schedule.card_title") in bot.line.reply_texts()[-1]
+    # Answered once: the daughter cannot change it again on the same request.
+    six = next(a for a in postbacks_in(asked) if a["label"] == JA.schedule(1, 18))
+    await bot.tap(daughter, six["data"])
+    assert bot.line.reply_texts()[-1] == t("member.not_allowed")
+    assert ((await member_of(bot, resident)).checkin_hour) == 7
+
+
+async def test_a_request_to_choose_her_time_lasts_a_week(bot: Bot) -> None:
+    """家族に設定してもらう is no standing leave: a manager who joins weeks later is not asked,
+    and cannot change her schedule on the old request."""
+    resident = await bot.follow("resident")
+    await bot.tap_reply_button(resident, t("follow.family_button"))
+    bot.clock.advance(timedelta(days=8))
+    codes = await create_team(bot, resident, "母の見守り", as_user=True)
+    son = await bot.follow("son")
+    await join(bot, son, codes["manager"])
+    assert not any(
+        says(message_text(m), "schedule.asked_of_manager", name="resident")
+        for m in bot.line.messages_to(son)
+    )
+    member = await member_of(bot, resident)
+    await bot.tap_action(son, "sched_set", i=1, h=6, m=member.id)
+    assert bot.line.reply_texts()[-1] == t("member.not_allowed")
 
 
 async def test_a_manager_cannot_set_the_time_of_someone_who_did_not_ask(bot: Bot) -> None:
