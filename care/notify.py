@@ -7,6 +7,7 @@ reached by; the channel renders and sends it once the unit of work has committed
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -43,8 +44,21 @@ def phone_only(member: Member) -> bool:
     return member.line_user_id.startswith(NOT_ON_LINE)
 
 
+NAME_SHOWN = 40  # characters of a LINE name put into another person's message
+
+
 def display_name(locale: Locale, member: Member) -> str:
-    return member.display_name or locale.t("member.unnamed", member_id=member.id)
+    """A person's name as others read it. A LINE name is whatever its owner typed: control and
+    format characters (a bidirectional override, a line break that fakes a second line) are
+    taken out and a long one is cut, so it cannot read as something the service said."""
+    name = "".join(
+        c
+        for c in unicodedata.normalize("NFKC", member.display_name or "")
+        if not unicodedata.category(c).startswith("C")
+    ).strip()
+    if len(name) > NAME_SHOWN:
+        name = name[: NAME_SHOWN - 1] + "…"
+    return name or locale.t("member.unnamed", member_id=member.id)
 
 
 async def push_to(

@@ -16,10 +16,13 @@ from tests.conftest import Bot
 from tests.drivers import (
     Page,
     add_admin,
+    button,
     create_team,
     csrf,
     login,
+    run_to,
     start_roll_call,
+    tokyo,
     watched_resident,
 )
 from tests.wording import t
@@ -237,3 +240,25 @@ async def test_no_slow_call_runs_inside_a_unit_of_work_or_a_claim(
         with pytest.raises(NestedUnitOfWork):
             async with services.claims():
                 pass
+
+
+async def test_a_line_name_cannot_fake_a_line_of_the_services_words(bot: Bot) -> None:
+    """A LINE name goes into other managers' messages (「○○さんが対応します」): its line breaks
+    and bidirectional overrides are taken out, and a long one is cut."""
+    from care.notify import NAME_SHOWN
+
+    resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(son)
+        assert member is not None
+        forged = "son\n" + t("alert.confirmed_notice", taker="x", name="resident") + "\u202e" * 3
+        await repos.conn.execute(
+            "UPDATE members SET display_name = ? WHERE id = ?", (forged + "あ" * 80, member.id)
+        )
+    await run_to(bot, tokyo(11, 24, 9))
+    await run_to(bot, tokyo(11, 25, 9))
+    await run_to(bot, tokyo(11, 25, 12))
+    await bot.tap(son, button(bot, son, t("alert.take_button")))
+    told = bot.line.texts_to(daughter)[-1]
+    assert "\n" not in told and "\u202e" not in told
+    assert len(told) <= len(t("alert.taken_notice", name="resident", taker="")) + NAME_SHOWN
