@@ -11,7 +11,7 @@ from aiohttp import web
 
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
-from admin.views import _int, _page, _refused
+from admin.views import VIEW_AUDITED_EVERY, _int, _page, _refused
 from care import by_phone, desk, devices, outcomes, partners, report
 from care.errors import Refused
 from care.notify import phone_only
@@ -62,6 +62,10 @@ async def queue(request: web.Request) -> web.Response:
     services = services_of(request)
     async with services.unit_of_work() as work:
         repos = work.repos
+        viewer = session_of(request).admin.name
+        await repos.admin.audit_view(
+            viewer, "desk_queue_viewed", "desk queue", work.now, VIEW_AUDITED_EVERY
+        )
         context = {
             "cases": await repos.desk.queue(),
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),

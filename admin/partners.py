@@ -13,7 +13,7 @@ from aiohttp import web
 
 from admin.auth import session_of
 from admin.render import admin_locale, render, services_of
-from admin.views import _int, _page, _refused
+from admin.views import VIEW_AUDITED_EVERY, _int, _page, _refused
 from care import partners
 from care.errors import Refused
 from ground import invite_codes
@@ -28,6 +28,10 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
     services = services_of(request)
     now = services.clock.now()
     async with services.repositories() as repos:
+        viewer = session_of(request).admin.name
+        await repos.admin.audit_view(
+            viewer, "partners_viewed", "partner list", now, VIEW_AUDITED_EVERY
+        )
         found = await repos.partners.active()
         teams = await repos.stats.teams()
     for partner in found:

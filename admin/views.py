@@ -101,9 +101,18 @@ async def dashboard(request: web.Request) -> web.Response:
     )
 
 
+# A page with people's names, answers or details is audited once an hour per staff member.
+VIEW_AUDITED_EVERY = timedelta(hours=1)
+
+
 async def alerts(request: web.Request) -> web.Response:
-    since = services_of(request).clock.now() - timedelta(days=7)
+    now = services_of(request).clock.now()
+    since = now - timedelta(days=7)
     async with services_of(request).repositories() as repos:
+        viewer = session_of(request).admin.name
+        await repos.admin.audit_view(
+            viewer, "alerts_viewed", "open alerts", now, VIEW_AUDITED_EVERY
+        )
         context = {
             "alerts": await repos.stats.open_alerts(),
             "answered": await repos.stats.answered_after_alert(since),
@@ -168,6 +177,10 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
             team = await team_service.team_by_id(work, team_id)
         except Refused as refused:
             raise _refused(request, refused) from None
+        viewer = session_of(request).admin.name
+        await work.repos.admin.audit_view(
+            viewer, "team_viewed", f"team {team.id}", work.now, VIEW_AUDITED_EVERY
+        )
         codes = await invites.ensure_invites(work, team)
         members = {role.value: await work.repos.teams.members_of(team.id, role) for role in Role}
         states = {

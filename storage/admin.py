@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
@@ -116,6 +116,15 @@ class AdminRepository:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (to_db(now), admin_name, action, detail[:2000], scope, messages),
         )
+
+    async def audit_view(
+        self, admin_name: str, action: str, detail: str, now: datetime, every: timedelta
+    ) -> None:
+        """A page of people's details was read: recorded once per `every` for each staff
+        member and page (a page that reloads itself, or is read all morning, is one row)."""
+        scope = f"{action}:{detail}:{admin_name}"
+        if not await self.audited_since(action, scope, now - every):
+            await self.audit(admin_name, action, detail, now, scope)
 
     async def audited_since(self, action: str, scope: str, since: datetime) -> int:
         """How many times `action` was recorded for `scope` since a moment (the rate rule)."""

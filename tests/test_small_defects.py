@@ -262,3 +262,32 @@ async def test_a_line_name_cannot_fake_a_line_of_the_services_words(bot: Bot) ->
     told = bot.line.texts_to(daughter)[-1]
     assert "\n" not in told and "\u202e" not in told
     assert len(told) <= len(t("alert.taken_notice", name="resident", taker="")) + NAME_SHOWN
+
+
+async def test_pages_with_peoples_details_leave_an_audit_row_once_an_hour(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """The open alerts, the desk's queue, a team's page and the partner list show names,
+    answers or details: each reading is in the audit log, once an hour per staff member."""
+    bot = await start_bot(desk_after=timedelta(hours=1))
+    await watched_resident(bot, "resident", ["son"])
+    await add_admin(bot)
+    await login(bot.client)
+    async with bot.repos() as repos:
+        ((team, _),) = await repos.teams.teams_of(1)
+    pages = ("/admin/alerts", "/admin/desk", f"/admin/teams/{team.id}", "/admin/partners")
+    for _ in range(3):
+        for page in pages:
+            assert (await bot.client.get(page)).status == 200, page
+    async with bot.repos() as repos:
+        viewed = [e for e in await repos.admin.audit_log() if e["action"].endswith("_viewed")]
+    actions = sorted(e["action"] for e in viewed)
+    assert actions == sorted(
+        ["alerts_viewed", "desk_queue_viewed", "team_viewed", "partners_viewed"]
+    ), actions
+    assert {e["admin_name"] for e in viewed} == {"city-staff"}
+    bot.clock.advance(timedelta(hours=1, minutes=1))
+    assert (await bot.client.get("/admin/alerts")).status == 200
+    async with bot.repos() as repos:
+        again = [e for e in await repos.admin.audit_log() if e["action"] == "alerts_viewed"]
+    assert len(again) == 2
