@@ -29,6 +29,11 @@ RATES: dict[str, Rate] = {
     "test_sent": Rate(3, timedelta(hours=24)),  # per person tested, whoever asks
     "rollcall_chat": Rate(2, timedelta(hours=24)),  # per team, started by its manager
 }
+# And by who starts it, whatever they count by: teams are free to make, so a rate per team
+# alone let one LINE account with eight teams start sixteen roll-calls a day.
+RATES_BY_STARTER: dict[str, Rate] = {
+    "rollcall_chat": Rate(2, timedelta(hours=24)),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ async def spend(
         since = work.now - rate.per
         if await work.repos.admin.audited_since(spend.action, spend.scope, since) >= rate.times:
             raise Refused(Refusal.TOO_OFTEN, times=rate.times)
+    by_starter = RATES_BY_STARTER.get(spend.action)
+    if by_starter is not None:
+        since = work.now - by_starter.per
+        started = await work.repos.admin.audited_by_since(spend.action, spend.actor, since)
+        if started >= by_starter.times:
+            raise Refused(Refusal.TOO_OFTEN, times=by_starter.times)
     allowed = spend.messages
     if quota_left is not None and spend.messages > quota_left:
         if not partial:

@@ -126,6 +126,14 @@ class AdminRepository:
         if not await self.audited_since(action, scope, now - every):
             await self.audit(admin_name, action, detail, now, scope)
 
+    async def audited_by_since(self, action: str, actor: str, since: datetime) -> int:
+        """How many times `actor` recorded `action` since a moment (the rate by the person)."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM audit_log WHERE action = ? AND admin_name = ? AND at > ?",
+            (action, actor, to_db(since)),
+        )
+        return int(row[0]) if row else 0
+
     async def audited_since(self, action: str, scope: str, since: datetime) -> int:
         """How many times `action` was recorded for `scope` since a moment (the rate rule)."""
         row = await self._conn.fetch_one(

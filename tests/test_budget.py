@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import Bot
-from tests.drivers import add_admin, area_team, csrf, login, watched_resident
+from tests.drivers import add_admin, area_team, create_team, csrf, join, login, watched_resident
 from tests.wording import JA, said, says, t
 
 ROLLCALL_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
@@ -107,3 +107,19 @@ async def test_a_notice_the_quota_cannot_cover_is_refused_and_sent_ones_audited(
     assert sent.status == 303
     (row,) = await audit_rows(bot, "notice_sent")
     assert row["messages"] == 30
+
+
+async def test_chat_roll_calls_are_limited_per_starter_however_many_teams_they_make(
+    bot: Bot,
+) -> None:
+    """Teams are free to make: the chat's roll-call is held by who starts it as well, so one
+    manager with several teams cannot drain the month's quota."""
+    first, (son,) = await watched_resident(bot, "resident", ["son"])
+    codes = await create_team(bot, son, "二つ目", as_user=False)
+    second = await bot.follow("resident2")
+    await join(bot, second, codes["user"])
+    for team_id in (1, 2):
+        await bot.tap_action(son, "rc_start", t=team_id)
+        assert says(bot.line.reply_texts()[-1], "rollcall.started")
+    await bot.tap_action(son, "rc_start", t=2)
+    assert bot.line.reply_texts()[-1] == t("limits.too_often", times=2)
