@@ -51,10 +51,9 @@ def display_name(locale: Locale, member: Member) -> str:
     """A person's name as others read it. A LINE name is whatever its owner typed: control and
     format characters (a bidirectional override, a line break that fakes a second line) are
     taken out and a long one is cut, so it cannot read as something the service said."""
+    # As she wrote it (full-width brackets and all), less what is not text.
     name = "".join(
-        c
-        for c in unicodedata.normalize("NFKC", member.display_name or "")
-        if not unicodedata.category(c).startswith("C")
+        c for c in member.display_name or "" if not unicodedata.category(c).startswith("C")
     ).strip()
     if len(name) > NAME_SHOWN:
         name = name[: NAME_SHOWN - 1] + "…"
