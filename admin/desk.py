@@ -11,8 +11,9 @@ from aiohttp import web
 
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
-from admin.views import VIEW_AUDITED_EVERY, _int, _page, _refused
+from admin.views import _int, _page, _refused
 from care import by_phone, desk, devices, outcomes, partners, report
+from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.notify import phone_only
 
@@ -64,7 +65,7 @@ async def queue(request: web.Request) -> web.Response:
         repos = work.repos
         viewer = session_of(request).admin.name
         await repos.admin.audit_view(
-            viewer, "desk_queue_viewed", "desk queue", work.now, VIEW_AUDITED_EVERY
+            viewer, "desk_queue_viewed", "desk queue", work.now, VIEW_AUDIT_EVERY
         )
         context = {
             "cases": await repos.desk.queue(),

@@ -13,8 +13,9 @@ from aiohttp import web
 
 from admin.auth import session_of
 from admin.render import admin_locale, render, services_of
-from admin.views import VIEW_AUDITED_EVERY, _int, _page, _refused
+from admin.views import _int, _page, _refused
 from care import partners
+from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from ground import invite_codes
 from ground.qr_codes import qr_png
@@ -30,7 +31,7 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
     async with services.repositories() as repos:
         viewer = session_of(request).admin.name
         await repos.admin.audit_view(
-            viewer, "partners_viewed", "partner list", now, VIEW_AUDITED_EVERY
+            viewer, "partners_viewed", "partner list", now, VIEW_AUDIT_EVERY
         )
         found = await repos.partners.active()
         teams = await repos.stats.teams()

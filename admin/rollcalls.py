@@ -12,10 +12,10 @@ from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _csv, _int, _page, audience_of, quota_forecast
 from care import budget, reach, rollcall
+from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refused
 
 AUDIENCES = ("everyone", "teams", "groups")
-VIEW_AUDIT_EVERY = timedelta(hours=1)
 
 
 def _settings(form: Any) -> dict[str, Any]:
@@ -112,12 +112,10 @@ async def live(request: web.Request) -> web.Response:
         # People's answers and phone numbers were read: audited, once an hour per admin and
         # roll-call (the page reloads itself every few seconds while it is open).
         scope = f"rollcall:{roll_call_id}:{admin}"
-        if not await work.repos.admin.audited_since(
-            "rollcall_viewed", scope, work.now - VIEW_AUDIT_EVERY
-        ):
-            await work.repos.admin.audit(
-                admin, "rollcall_viewed", f"roll-call {roll_call_id}", work.now, scope
-            )
+        what = f"roll-call {roll_call_id}"
+        await work.repos.admin.audit_view(
+            admin, "rollcall_viewed", what, work.now, VIEW_AUDIT_EVERY, scope
+        )
     return await _page(request, "rollcall.html", {"call": call, "tally": tally})
 
 

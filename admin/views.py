@@ -17,6 +17,7 @@ from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
 from care import by_phone, calls, invites, people, reach
 from care import teams as team_service
+from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.notify import phone_only
@@ -101,18 +102,12 @@ async def dashboard(request: web.Request) -> web.Response:
     )
 
 
-# A page with people's names, answers or details is audited once an hour per staff member.
-VIEW_AUDITED_EVERY = timedelta(hours=1)
-
-
 async def alerts(request: web.Request) -> web.Response:
     now = services_of(request).clock.now()
     since = now - timedelta(days=7)
     async with services_of(request).repositories() as repos:
         viewer = session_of(request).admin.name
-        await repos.admin.audit_view(
-            viewer, "alerts_viewed", "open alerts", now, VIEW_AUDITED_EVERY
-        )
+        await repos.admin.audit_view(viewer, "alerts_viewed", "open alerts", now, VIEW_AUDIT_EVERY)
         context = {
             "alerts": await repos.stats.open_alerts(),
             "answered": await repos.stats.answered_after_alert(since),
@@ -179,7 +174,7 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
             raise _refused(request, refused) from None
         viewer = session_of(request).admin.name
         await work.repos.admin.audit_view(
-            viewer, "team_viewed", f"team {team.id}", work.now, VIEW_AUDITED_EVERY
+            viewer, "team_viewed", f"team {team.id}", work.now, VIEW_AUDIT_EVERY
         )
         codes = await invites.ensure_invites(work, team)
         members = {role.value: await work.repos.teams.members_of(team.id, role) for role in Role}

@@ -12,7 +12,7 @@ from care.due import rounds_due
 from care.errors import Refusal, Refused
 from care.ladder import Step
 from care.notify import display_name, notify_managers, push_to, tell_managers_about
-from care.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
+from care.protocol import ALERT_STAGES, Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Choice, Link, Telling
@@ -442,3 +442,8 @@ async def remind_open(work: UnitOfWork, limit: int) -> int:
             continue
         await carry.carry_out(work, Occasion(person, checkin, Event.REMIND), decision)
     return read
+
+
+async def alert_open(work: UnitOfWork, member: Member) -> bool:
+    """An alert about her is open now (a missed check-in told, or her call for help)."""
+    return stage_of(await work.repos.rounds.open_round(member.id)) in ALERT_STAGES

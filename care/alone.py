@@ -39,7 +39,7 @@ async def tell_the_alone(work: UnitOfWork, watched: list[Member], gone: Member) 
         if await desk.watches(work, person):
             continue  # the desk watches her itself: her alerts are its cases
         alone += 1
-        has_desk = work.services.protocol.desk_after is not None
+        has_desk = desk.exists(work)
         await _tell_her(work, person, gone, has_desk)
         if has_desk and await work.repos.desk.open_of_member(person.id, REASON) is None:
             await desk.open_case(work, person, REASON)

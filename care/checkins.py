@@ -25,7 +25,7 @@ from care.services import Services, UnitOfWork
 from ground.channels import VOICE
 from ground.i18n import Locale
 from ground.telling import Choice, Telling
-from storage.models import CheckinRound, DueMember, Member, RoundState
+from storage.models import DueMember, Member, RoundState
 
 
 def schedule_of(member: Member) -> Schedule | None:
@@ -133,11 +133,6 @@ async def resend_unanswered(work: UnitOfWork, limit: int) -> int:
         if decision is not None and decision.after is Stage.ASKED_AGAIN and person is not None:
             await carry.carry_out(work, Occasion(person, checkin, Event.NO_ANSWER), decision)
     return len(rounds)
-
-
-def _after_silence(checkin: CheckinRound) -> Stage | None:
-    decision = decide(stage_of(checkin), Event.NO_ANSWER)
-    return decision.after if decision is not None else None
 
 
 async def alert_unanswered(work: UnitOfWork, limit: int) -> int:

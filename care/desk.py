@@ -346,13 +346,15 @@ class CaseFile:
 
 
 RECENT = timedelta(days=14)
+# A page or card with people's details is audited once this long per staff member and page.
 VIEW_AUDIT_EVERY = timedelta(hours=1)
 
 
 async def _audit_view(work: UnitOfWork, staff: str, scope: str, what: str) -> None:
     """Reading a person's details is audited, once an hour per staff member and case or card."""
-    if not await work.repos.admin.audited_since("desk_viewed", scope, work.now - VIEW_AUDIT_EVERY):
-        await work.repos.admin.audit(staff, "desk_viewed", what, work.now, scope)
+    await work.repos.admin.audit_view(
+        staff, "desk_viewed", what, work.now, VIEW_AUDIT_EVERY, scope
+    )
 
 
 async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFile:

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from care import alerts, alone, answers, checkins, teams
+from care import alerts, alone, answers, checkins, desk, teams
 from care.answers import LAST_OK
 from care.errors import Refusal, Refused
 from care.notify import display_name, phone_only, push_to
-from care.protocol import ALERT_STAGES, Audience, Event, Fact, stage_of
+from care.protocol import Audience, Event, Fact
 from care.schedule import Schedule, next_checkin, paused_on
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -128,15 +128,10 @@ async def block(work: UnitOfWork, member: Member) -> int:
     return await checkins.stop_checkins(work, member, "unfollow")
 
 
-async def alert_open(work: UnitOfWork, member: Member) -> bool:
-    """An alert about her is open now (a missed check-in told, or her call for help)."""
-    return stage_of(await work.repos.rounds.open_round(member.id)) in ALERT_STAGES
-
-
 async def heard_by_nobody(work: UnitOfWork, member: Member) -> bool:
     """Nobody would hear of a missed check-in or a call for help: no manager watches her and
     the deployment has no desk (she is told so plainly, and to call 119 herself)."""
-    if work.services.protocol.desk_after is not None:
+    if desk.exists(work):
         return False
     return not await work.repos.teams.managers_watching(member.id)
 

@@ -12,7 +12,7 @@ from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
-from storage.models import Invite, Member, Role, RoundState, Team
+from storage.models import Invite, Member, Role, Team
 
 TEAM_NAME_MAX = 30
 DEFAULT_TEAM_SCHEDULE = Schedule(interval_days=1, hour=9)
@@ -84,7 +84,7 @@ async def team_by_id(work: UnitOfWork, team_id: int | None) -> Team:
 async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -> None:
     """The member leaves; the others in the team hear it (an emptied team goes away), and
     anyone nobody watches now is told so (care.alone)."""
-    if role is Role.USER and await _alert_open(work, member):
+    if role is Role.USER and await alerts.alert_open(work, member):
         # Leaving would take away everyone who can close it (as 退会 would).
         raise Refused(Refusal.ALERT_OPEN)
     watched = await watched_by(work, member) if role is Role.MANAGER else []
@@ -94,11 +94,6 @@ async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -
     # takes an alert nobody can go to).
     await alerts.taker_gone(work, member)
     await tell_the_alone(work, watched, member)
-
-
-async def _alert_open(work: UnitOfWork, member: Member) -> bool:
-    checkin = await work.repos.rounds.open_round(member.id)
-    return checkin is not None and checkin.state is RoundState.ALERTED
 
 
 async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Member:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from care import calls, devices, invites, people, reassurance, sharing, teams
+from care import alerts, calls, devices, invites, people, reassurance, sharing, teams
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
@@ -365,7 +365,7 @@ async def _asked_first(request: web.Request, body: dict[str, Any]) -> None:
     if body.get("alert_ok") is True:
         return
     async with services_of(request).unit_of_work() as work:
-        if await people.alert_open(work, request[CALLER]):
+        if await alerts.alert_open(work, request[CALLER]):
             raise error(409, "alert_open_confirm")
 
 

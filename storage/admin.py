@@ -118,11 +118,18 @@ class AdminRepository:
         )
 
     async def audit_view(
-        self, admin_name: str, action: str, detail: str, now: datetime, every: timedelta
+        self,
+        admin_name: str,
+        action: str,
+        detail: str,
+        now: datetime,
+        every: timedelta,
+        scope: str | None = None,
     ) -> None:
         """A page of people's details was read: recorded once per `every` for each staff
-        member and page (a page that reloads itself, or is read all morning, is one row)."""
-        scope = f"{action}:{detail}:{admin_name}"
+        member and page (a page that reloads itself, or is read all morning, is one row).
+        `scope`: what counts as one page, when not the action and detail."""
+        scope = scope or f"{action}:{detail}:{admin_name}"
         if not await self.audited_since(action, scope, now - every):
             await self.audit(admin_name, action, detail, now, scope)
 

@@ -8,7 +8,7 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, group_action
-from care import people
+from care import alerts, people
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
 from ground import messages
@@ -207,7 +207,7 @@ async def asked_first(ctx: PersonContext, what: str) -> bool:
     the alert stays open until someone who watches her is sure (only her later check-ins
     rest). -> True when the question went out instead (her yes carries c=1)."""
     assert ctx.postback is not None
-    if ctx.postback.integer("c") == 1 or not await people.alert_open(ctx.work, ctx.member):
+    if ctx.postback.integer("c") == 1 or not await alerts.alert_open(ctx.work, ctx.member):
         return False
     fields = {k: v for k, v in ctx.postback.fields.items() if k not in ("a", "s")}
     yes = ctx.t(f"pause.alert_open_{what}")
