@@ -110,7 +110,13 @@ async def answer(
     if raises_help and checkin is not None:
         # Nobody watching her, or the desk watches her itself: the desk has it at once.
         await desk.take_over_now(work, member, checkin)
-    at_desk = checkin is not None and await work.repos.desk.open_of_round(checkin.id) is not None
+    # Only the replies to help and to her words name the desk: an OK tap at the 07:00 rush
+    # asks nothing more.
+    at_desk = (
+        (raises_help or event is Event.MESSAGE)
+        and checkin is not None
+        and await work.repos.desk.open_of_round(checkin.id) is not None
+    )
     open_after = None if decision.closes else checkin
     return Answered(stage, decision, open_after, tuple(told.managers), at_desk)
 
