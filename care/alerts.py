@@ -355,10 +355,8 @@ async def untake_silent(work: UnitOfWork, limit: int) -> int:
     rounds, read = await rounds_due(work, Step.TAKER_SILENT, limit)
     people = await work.repos.members.get_many([r.member_id for r in rounds])
     for checkin in rounds:
-        if not await _untake_if_decided(
-            work, people[checkin.member_id], checkin, Event.TAKER_SILENT
-        ):
-            await work.repos.rounds.untake(checkin.id, work.now)  # nothing waits on it now
+        # Only rounds in a stage the protocol gives back are due (care.ladder.WAITS).
+        await _untake_if_decided(work, people[checkin.member_id], checkin, Event.TAKER_SILENT)
     return read
 
 
