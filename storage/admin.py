@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
+from storage.models import StaffRole
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Admin:
     password_hash: str
     failed_logins: int
     locked_until: datetime | None
+    role: StaffRole = StaffRole.OPERATOR
 
 
 @dataclass(frozen=True)
@@ -203,4 +205,5 @@ def _admin(row: Any) -> Admin:
         password_hash=row["password_hash"],
         failed_logins=row["failed_logins"],
         locked_until=from_db(row["locked_until"]),
+        role=StaffRole(row["role"]),
     )

@@ -17,6 +17,16 @@ class Role(StrEnum):
     MANAGER = "manager"  # 管理者: is alerted
 
 
+class StaffRole(StrEnum):
+    """What a console account may do (admin/access.py says which pages each opens). One role
+    per account, so that a city's reviewer reads one answer per person."""
+
+    OPERATOR = "operator"  # 運用管理: accounts, settings, notices, roll-calls, exports
+    DESK = "desk"  # 窓口: the desk, partners, the cards of people it has a case for
+    VIEWER = "viewer"  # 閲覧: figures without names
+    AUDITOR = "auditor"  # 監査: the audit log, read only
+
+
 class RoundState(StrEnum):
     OPEN = "open"
     RESENT = "resent"
