@@ -32,10 +32,16 @@ class AdminRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def add(self, name: str, password_hash: str, now: datetime) -> None:
+    async def add(
+        self,
+        name: str,
+        password_hash: str,
+        now: datetime,
+        role: StaffRole = StaffRole.OPERATOR,
+    ) -> None:
         await self._conn.execute(
-            "INSERT INTO admins (name, password_hash, created_at) VALUES (?, ?, ?)",
-            (name, password_hash, to_db(now)),
+            "INSERT INTO admins (name, password_hash, created_at, role) VALUES (?, ?, ?, ?)",
+            (name, password_hash, to_db(now), str(role)),
         )
 
     async def set_password(self, name: str, password_hash: str) -> None:

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from admin.passwords import hash_password
 from care.protocol import Stage, stage_of
 from storage.database import POSTGRESQL
-from storage.models import Member, Role
+from storage.models import Member, Role, StaffRole
 from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.fake_line import postbacks_in
@@ -265,9 +265,11 @@ PASSWORD = "a long enough passphrase"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def add_admin(bot: Bot, name: str = "city-staff") -> None:
+async def add_admin(
+    bot: Bot, name: str = "city-staff", role: StaffRole = StaffRole.OPERATOR
+) -> None:
     async with bot.repos() as repos:
-        await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now())
+        await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now(), role)
 
 
 async def login(client: TestClient, name: str = "city-staff", password: str = PASSWORD) -> int:
