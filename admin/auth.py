@@ -16,14 +16,22 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from admin.access import SEES_PERSONAL_DATA
 from admin.passwords import check_password, hash_password
 from admin.render import SESSION_KEY, render, services_of
-from storage.admin import AdminSession
+from admin.second_factor import new_secret, seal
+from storage.admin import Admin, AdminSession
 from storage.repositories import Repositories
 
 COOKIE = "mimamori_admin"
 LOGIN_CSRF_COOKIE = "mimamori_login"
 SESSION_LENGTH = timedelta(hours=8)
+# The idle deadline is moved at most this often: a page that polls, or a busy morning, costs one
+# write a minute per session, and a session ends between its idle time and one minute less.
+IDLE_TOUCH_EVERY = timedelta(minutes=1)
+# Between the password and the session (the code, an enrolment, a new password): a few minutes.
+SIGNIN_COOKIE = "mimamori_signin"
+SIGNIN_LENGTH = timedelta(minutes=10)
 MAX_FAILURES = 5
 LOCK_LENGTH = timedelta(minutes=15)
 # One address trying many names is stopped even though no single account locks.
@@ -62,6 +70,10 @@ class LoginGate:
     async def check(self, password: str, stored: str) -> bool:
         async with self._hashes:
             return await asyncio.to_thread(check_password, password, stored)
+
+    async def hash(self, password: str) -> str:
+        async with self._hashes:
+            return await asyncio.to_thread(hash_password, password)
 
     @staticmethod
     async def blocked(repos: Repositories, address: str, name: str, now: datetime) -> str | None:
@@ -143,6 +155,12 @@ def _trusted(request: web.Request, address: Address | None) -> bool:
 
 
 def client_address(request: web.Request) -> str:
+    """Who is asking, as the limiter counts it (client_ip's bucket)."""
+    address = client_ip(request)
+    return _bucket(address) if address is not None else request.remote or "?"
+
+
+def client_ip(request: web.Request) -> Address | None:
     """Who is asking: the peer, or, when the peer is a configured proxy, the last address in
     X-Forwarded-For that is not one (a client can write any X-Forwarded-For it likes; only
     what the proxies appended is believed). A port on a hop is dropped; a hop that is no
@@ -150,7 +168,7 @@ def client_address(request: web.Request) -> str:
     is no proxy is ignored, and logged."""
     peer = parse_address(request.remote or "")
     if peer is None:
-        return request.remote or "?"
+        return None
     address = peer
     forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
     if _trusted(request, peer):
@@ -166,7 +184,7 @@ def client_address(request: web.Request) -> str:
         request.app[LOGIN_GATE].untrusted_forwarded(
             str(peer), _bucket(peer), forwarded, services_of(request).clock.now()
         )
-    return _bucket(address)
+    return address
 
 
 def _hash(token: str) -> str:
@@ -201,6 +219,37 @@ def before_login(handler: AnyHandler) -> AnyHandler:
 
 
 @web.middleware
+async def network_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """MIMAMORI_CONSOLE_NETWORKS: a client from elsewhere gets 403 on every console URL, the
+    login page too (nothing of the console is shown to it), and a log line."""
+    networks = services_of(request).settings.console_networks
+    if networks:
+        address = client_ip(request)
+        if address is None or not any(address in net for net in networks):
+            log.warning(
+                "console request from %s refused: not in MIMAMORI_CONSOLE_NETWORKS (%s %s)",
+                address or request.remote,
+                request.method,
+                request.path[:200],
+            )
+            raise web.HTTPForbidden(text="the console does not answer this network")
+    return await handler(request)
+
+
+async def live_session(request: web.Request, token: str) -> AdminSession | None:
+    """The session the cookie names while it is within both its absolute and idle ends; the
+    idle end moves with each request (written at most once per IDLE_TOUCH_EVERY)."""
+    services = services_of(request)
+    now, idle = services.clock.now(), services.settings.console_idle
+    async with services.repositories() as repos:
+        session = await repos.admin.session(_hash(token), now)
+        moved = min(now + idle, session.expires_at) if session else now
+        if session and session.idle_until and session.idle_until < moved - IDLE_TOUCH_EVERY:
+            await repos.admin.touch_session(_hash(token), moved)
+    return session
+
+
+@web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every console view: logged-out requests go to the login page (GET) or are refused
     (anything else); every POST must carry the session's CSRF token. A new view cannot forget
@@ -211,9 +260,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.cookies.get(COOKIE)
     session = None
     if token:
-        services = services_of(request)
-        async with services.repositories() as repos:
-            session = await repos.admin.session(_hash(token), services.clock.now())
+        session = await live_session(request, token)
     if session is None:
         if request.method == "GET":
             raise web.HTTPSeeOther("/admin/login")
@@ -266,16 +313,96 @@ async def login(request: web.Request) -> web.StreamResponse:
     # Hashed outside the unit of work: no database connection waits on scrypt.
     right = await gate.check(password, admin.password_hash if admin else _dummy_hash())
     async with services_of(request).repositories() as repos:
-        if admin is None or not right:
+        if admin is None or not right or admin.disabled_at is not None:
+            # A disabled account answers as a wrong password does, and counts as one.
             await gate.failed(repos, address, name, now)
-            await repos.admin.audit(name or "?", "login_failed", address, now)
+            refused = "login_failed" if admin is None or not right else "login_refused_disabled"
+            await repos.admin.audit(name or "?", refused, address, now)
             return await login_page(request, "wrong")
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         await repos.admin.login_forgiven(address, name)
-        await repos.admin.login_succeeded(admin.id, now)
-        await repos.admin.start_session(_hash(token), admin.id, csrf, now, now + SESSION_LENGTH)
-        await repos.admin.audit(admin.name, "login", "", now)
-    response = web.HTTPSeeOther("/admin/")
+        step = next_step(admin)
+        if step is None:
+            token = await start_session(request, repos, admin, now)
+        else:
+            pending = await start_signin(request, repos, admin, step, now)
+    if step is None:
+        response = web.HTTPSeeOther("/admin/")
+        set_session_cookie(request, response, token)
+    else:
+        response = web.HTTPSeeOther(STEP_PAGES[step])
+        response.set_cookie(
+            SIGNIN_COOKIE,
+            pending,
+            httponly=True,
+            samesite="Strict",
+            secure=is_https(request),
+            path="/admin/login",
+            max_age=int(SIGNIN_LENGTH.total_seconds()),
+        )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    raise response
+
+
+STEP_PAGES = {
+    "code": "/admin/login/code",
+    "enrol": "/admin/login/enrol",
+    "new_password": "/admin/login/password",
+}
+
+
+def needs_second_factor(admin: Admin) -> bool:
+    """Roles that see people's details sign in with a second factor; the others may."""
+    return admin.role in SEES_PERSONAL_DATA or admin.totp_secret is not None
+
+
+def next_step(admin: Admin, factor_done: bool = False) -> str | None:
+    """What a sign-in asks next once the password is right (and, with factor_done, the second
+    factor too); None: the session may start."""
+    if not factor_done and admin.totp_secret is not None:
+        return "code"
+    if not factor_done and admin.role in SEES_PERSONAL_DATA:
+        return "enrol"
+    if admin.must_change_password:
+        return "new_password"
+    return None
+
+
+async def start_signin(
+    request: web.Request, repos: Repositories, admin: Admin, step: str, now: datetime
+) -> str:
+    """A pending sign-in (no session): -> the token for its cookie."""
+    token = secrets.token_urlsafe(32)
+    enrol_secret = None
+    if step == "enrol":
+        channel_secret = services_of(request).settings.channel_secret
+        enrol_secret = seal(channel_secret, admin.id, new_secret())
+    await repos.admin.start_signin(
+        _hash(token),
+        admin.id,
+        step,
+        secrets.token_urlsafe(32),
+        now,
+        now + SIGNIN_LENGTH,
+        enrol_secret,
+    )
+    await repos.admin.audit(admin.name, "login_password", f"{client_address(request)} {step}", now)
+    return token
+
+
+async def start_session(
+    request: web.Request, repos: Repositories, admin: Admin, now: datetime, detail: str = ""
+) -> str:
+    """The session begins (every step is done): -> the token for its cookie."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    idle = services_of(request).settings.console_idle
+    expires = now + SESSION_LENGTH
+    await repos.admin.login_succeeded(admin.id, now)
+    await repos.admin.start_session(_hash(token), admin.id, csrf, now, expires, now + idle)
+    await repos.admin.audit(admin.name, "login", detail, now)
+    return token
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
         COOKIE,
         token,
@@ -285,8 +412,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         path="/admin",
         max_age=int(SESSION_LENGTH.total_seconds()),
     )
-    response.del_cookie(LOGIN_CSRF_COOKIE, path="/admin")
-    raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

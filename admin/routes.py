@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import auth, desk, guides, health, partners, report, rollcalls, views
+from admin import (
+    accounts,
+    auth,
+    desk,
+    guides,
+    health,
+    partners,
+    report,
+    rollcalls,
+    signin,
+    views,
+)
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -14,13 +25,15 @@ def setup_admin(app: web.Application) -> None:
 
 
 def admin_app() -> web.Application:
-    console = web.Application(middlewares=[auth.guard, health.service_health])
+    console = web.Application(middlewares=[auth.network_gate, auth.guard, health.service_health])
     console[views.QUOTA_CACHE] = views.QuotaCache()
     console[auth.LOGIN_GATE] = auth.LoginGate()
     add = console.router.add_route
     add("GET", "/login", auth.login_page)
     add("POST", "/login", auth.login)
     add("POST", "/logout", auth.logout)
+    signin.add_routes(console)
+    accounts.add_routes(console)
     add("GET", "/", views.dashboard)
     add("GET", "/alerts", views.alerts)
     add("GET", "/teams", views.teams)

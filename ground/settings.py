@@ -108,6 +108,11 @@ class Settings:
     # Reverse proxies (Caddy in the compose files) whose X-Forwarded-For and X-Forwarded-Proto
     # are believed; from anyone else those headers are ignored. None by default.
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    # A console session no request came with for this long ends (beside its 8 hours at most).
+    console_idle: timedelta = timedelta(minutes=30)
+    # The networks the console answers (the city's offices, its VPN); others get 403, the login
+    # page too. Empty: anyone. The client is the one MIMAMORI_TRUSTED_PROXIES gives.
+    console_networks: tuple[IPv4Network | IPv6Network, ...] = ()
     # A call to LINE inside a unit of work fails instead of being logged (the tests set it).
     strict_transactions: bool = False
     # A manager code forwarded beyond the family stops working after this long.
@@ -185,6 +190,8 @@ class Settings:
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
+            console_idle=_duration(env, "MIMAMORI_CONSOLE_IDLE", "30m"),
+            console_networks=_networks(env, "MIMAMORI_CONSOLE_NETWORKS", ""),
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
             device_quiet_after=_optional_duration(env, "MIMAMORI_DEVICE_QUIET_AFTER", "3d"),
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()

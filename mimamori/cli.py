@@ -6,15 +6,16 @@ import argparse
 import asyncio
 import getpass
 import os
-import re
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from admin import accounts
 from admin.passwords import hash_password, weak_password
 from care import rich_menus
 from care.services import Services
@@ -28,8 +29,9 @@ from server.app import create_app, open_services
 from server.heap import freeze_startup_heap
 from server.readiness import check_deployment
 from storage.backup import BackupError, check_copy, restore, take_backup
-from storage.database import Conflict, database_for, is_postgres
-from storage.repositories import unit_of_work
+from storage.database import database_for, is_postgres
+from storage.models import StaffRole
+from storage.repositories import Repositories, unit_of_work
 
 
 def load_settings(dotenv: Path = Path(".env")) -> Settings:
@@ -55,7 +57,22 @@ def main(argv: list[str] | None = None) -> int:
         "add", help="create an admin account (password asked twice, or one line on stdin)"
     )
     add.add_argument("name")
+    add.add_argument(
+        "--role",
+        default=StaffRole.OPERATOR.value,
+        help="operator (運用管理, the default), desk (窓口), viewer (閲覧) or auditor (監査)",
+    )
     add.add_argument("--env-file", type=Path, default=Path(".env"))
+    listing = admin_commands.add_parser(
+        "list", help="the accounts: role, second factor, disabled, last sign-in, open sessions"
+    )
+    listing.add_argument("--env-file", type=Path, default=Path(".env"))
+    for command, text in ACCOUNT_COMMANDS.items():
+        one = admin_commands.add_parser(command, help=text)
+        one.add_argument("name")
+        if command == "set-role":
+            one.add_argument("role", help="operator, desk, viewer or auditor")
+        one.add_argument("--env-file", type=Path, default=Path(".env"))
     richmenu = commands.add_parser(
         "richmenu", help="make the rich menus at LINE and link them to everyone by role"
     )
@@ -94,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate-to-postgres":
         return move_to_postgres(args.sqlite_file, args.url)
     if args.command == "admin":
-        return add_admin(args.name, args.env_file)
+        if args.admin_command == "add":
+            return add_admin(args.name, args.env_file, args.role)
+        if args.admin_command == "list":
+            return list_admins(args.env_file)
+        return change_admin(
+            args.admin_command, args.name, args.env_file, getattr(args, "role", None)
+        )
     if args.command == "richmenu":
         return rich_menus_at_line(args.env_file, args.remove)
     if args.command == "check":
@@ -170,25 +193,116 @@ def start_demo(port: int, script: str | None) -> int:
     return 0
 
 
-def add_admin(name: str, dotenv: Path) -> int:
+# `mimamori admin COMMAND NAME`: each is audited as `cli:<the OS user>`.
+ACCOUNT_COMMANDS = {
+    "disable": "disable an account (it cannot sign in; its sessions end)",
+    "enable": "enable a disabled account again",
+    "remove": "remove an account (the audit log keeps its name; its sessions end)",
+    "reset-password": "set a new password (asked twice, or one line on stdin), which its holder"
+    " changes at the next sign-in; its sessions end",
+    "reset-2fa": "forget the account's second factor and recovery codes (enrolled again at the"
+    " next sign-in); its sessions end",
+    "set-role": "change the account's role; its sessions end",
+    "end-sessions": "end the account's open sessions (it may sign in again)",
+}
+_CHANGE_OF_COMMAND = {
+    "disable": accounts.DISABLE,
+    "enable": accounts.ENABLE,
+    "remove": accounts.REMOVE,
+    "reset-password": accounts.RESET_PASSWORD,
+    "reset-2fa": accounts.RESET_SECOND_FACTOR,
+    "set-role": accounts.SET_ROLE,
+    "end-sessions": accounts.END_SESSIONS,
+}
+
+
+def command_line_actor() -> str:
+    """Who acted, as the audit log names a change made on the server's command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in a bare container
+        return f"cli:uid {os.getuid()}"
+
+
+def add_admin(name: str, dotenv: Path, role_text: str = StaffRole.OPERATOR.value) -> int:
     database = database_path(dotenv)
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", name):
-        print("mimamori: an admin name has 3-64 letters, digits or _.@-", file=sys.stderr)
+    try:
+        role = accounts.role_named(role_text)
+    except accounts.AccountRefused as refused:
+        print(f"mimamori: {refused}", file=sys.stderr)
         return 2
+    if not accounts.valid_name(name):
+        print(f"mimamori: {accounts.AccountRefused('invalid_name')}", file=sys.stderr)
+        return 2
+    password = _password_or_refusal(name)
+    if password is None:
+        return 2
+    try:
+        asyncio.run(_store_admin(database, name, hash_password(password), role))
+    except accounts.AccountRefused as refused:
+        print(f"mimamori: {refused}", file=sys.stderr)
+        return 2
+    print(f"admin {name} ({role.value}) added to {database_for(database).target}")
+    return 0
+
+
+def _password_or_refusal(name: str) -> str | None:
     password = _new_password()
     if password is None:
         print("mimamori: the two passwords differ", file=sys.stderr)
-        return 2
+        return None
     problem = weak_password(password, name)
     if problem:
         print(f"mimamori: password refused: {problem}", file=sys.stderr)
-        return 2
+        return None
+    return password
+
+
+def list_admins(dotenv: Path) -> int:
+    database = database_path(dotenv)
+    found = asyncio.run(_with_repositories(database, lambda repos, now: repos.admin.accounts(now)))
+    if not found:
+        print("no admin accounts: add one with `mimamori admin add NAME`")
+        return 0
+    print("name\trole\tsecond factor\tstate\tlast sign-in (UTC)\topen sessions")
+    for account in found:
+        last = account.last_login_at.strftime("%Y-%m-%d %H:%M") if account.last_login_at else "-"
+        print(
+            f"{account.name}\t{account.role.value}"
+            f"\t{'enrolled' if account.second_factor else 'none'}"
+            f"\t{'disabled' if account.disabled else 'enabled'}\t{last}\t{account.open_sessions}"
+        )
+    return 0
+
+
+def change_admin(command: str, name: str, dotenv: Path, role_text: str | None) -> int:
+    database = database_path(dotenv)
+    action = _CHANGE_OF_COMMAND[command]
+    role, password_hash = None, None
     try:
-        asyncio.run(_store_admin(database, name, hash_password(password)))
-    except Conflict:
-        print(f"mimamori: an admin named {name} exists already", file=sys.stderr)
+        if role_text is not None:
+            role = accounts.role_named(role_text)
+    except accounts.AccountRefused as refused:
+        print(f"mimamori: {refused}", file=sys.stderr)
         return 2
-    print(f"admin {name} added to {database_for(database).target}")
+    if action == accounts.RESET_PASSWORD:
+        password = _password_or_refusal(name)
+        if password is None:
+            return 2
+        password_hash = hash_password(password)
+    actor = command_line_actor()
+
+    async def act(repos: Repositories, now: datetime) -> accounts.Changed:
+        return await accounts.change(
+            repos, actor, name, action, now, role=role, password_hash=password_hash
+        )
+
+    try:
+        done = asyncio.run(_with_repositories(database, act))
+    except accounts.AccountRefused as refused:
+        print(f"mimamori: {refused}", file=sys.stderr)
+        return 2
+    print(f"admin {name}: {command} done; sessions ended: {done.sessions_ended}")
     return 0
 
 
@@ -324,14 +438,26 @@ def _new_password() -> str | None:
     return first if first == second else None
 
 
-async def _store_admin(database: Path | str, name: str, password_hash: str) -> None:
+async def _store_admin(
+    database: Path | str, name: str, password_hash: str, role: StaffRole
+) -> None:
+    actor = command_line_actor()
+
+    async def store(repos: Repositories, now: datetime) -> None:
+        # The person at the server's command line chose this password: no change is asked.
+        await accounts.add(repos, actor, name, password_hash, role, now, False)
+
+    await _with_repositories(database, store)
+
+
+async def _with_repositories(
+    database: Path | str, work: Callable[[Repositories, datetime], Awaitable[Any]]
+) -> Any:
     db = database_for(database)
     await db.open()
     try:
         async with unit_of_work(db) as repos:
-            now = SystemClock().now()
-            await repos.admin.add(name, password_hash, now)
-            await repos.admin.audit("command line", "admin_added", name, now)
+            return await work(repos, SystemClock().now())
     finally:
         await db.close()
 

@@ -19,6 +19,10 @@ class Admin:
     failed_logins: int
     locked_until: datetime | None
     role: StaffRole = StaffRole.OPERATOR
+    totp_secret: str | None = None  # sealed (admin/second_factor.py)
+    totp_last_step: int | None = None
+    disabled_at: datetime | None = None
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,30 @@ class AdminSession:
     admin: Admin
     csrf_token: str
     expires_at: datetime
+    idle_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingSignin:
+    """A sign-in past its password, before its session: which step it waits for."""
+
+    admin: Admin
+    step: str  # 'code', 'enrol' or 'new_password'
+    csrf_token: str
+    enrol_secret: str | None  # sealed, while a second factor is being enrolled
+    wrong_codes: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as `mimamori admin list` and the accounts page show it (no secret)."""
+
+    name: str
+    role: StaffRole
+    second_factor: bool
+    disabled: bool
+    last_login_at: datetime | None
+    open_sessions: int
 
 
 class AdminRepository:
@@ -44,9 +72,10 @@ class AdminRepository:
             (name, password_hash, to_db(now), str(role)),
         )
 
-    async def set_password(self, name: str, password_hash: str) -> None:
+    async def set_password(self, name: str, password_hash: str, must_change: bool = False) -> None:
         await self._conn.execute(
-            "UPDATE admins SET password_hash = ? WHERE name = ?", (password_hash, name)
+            "UPDATE admins SET password_hash = ?, must_change_password = ? WHERE name = ?",
+            (password_hash, int(must_change), name),
         )
 
     async def by_name(self, name: str) -> Admin | None:
@@ -61,29 +90,208 @@ class AdminRepository:
         )
 
     async def start_session(
-        self, token_hash: str, admin_id: int, csrf_token: str, now: datetime, expires: datetime
+        self,
+        token_hash: str,
+        admin_id: int,
+        csrf_token: str,
+        now: datetime,
+        expires: datetime,
+        idle_until: datetime | None = None,
     ) -> None:
         await self._conn.execute(
-            "INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (token_hash, admin_id, csrf_token, to_db(now), to_db(expires)),
+            "INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, created_at, expires_at,"
+            " idle_until) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                token_hash,
+                admin_id,
+                csrf_token,
+                to_db(now),
+                to_db(expires),
+                to_db(idle_until or expires),
+            ),
         )
-        await self._conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", (to_db(now),))
+        await self._conn.execute(
+            "DELETE FROM admin_sessions WHERE expires_at < ? OR idle_until < ?",
+            (to_db(now), to_db(now)),
+        )
 
     async def session(self, token_hash: str, now: datetime) -> AdminSession | None:
+        """The live session of an enabled account: before both its absolute and its idle end."""
         row = await self._conn.fetch_one(
-            "SELECT a.*, s.csrf_token, s.expires_at AS session_expires FROM admin_sessions s"
-            " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?",
-            (token_hash, to_db(now)),
+            "SELECT a.*, s.csrf_token, s.expires_at AS session_expires,"
+            " s.idle_until AS session_idle_until FROM admin_sessions s"
+            " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ? AND s.expires_at > ?"
+            " AND s.idle_until > ? AND a.disabled_at IS NULL",
+            (token_hash, to_db(now), to_db(now)),
         )
         if row is None:
             return None
         expires = from_db(row["session_expires"])
         assert expires is not None
-        return AdminSession(_admin(row), row["csrf_token"], expires)
+        return AdminSession(
+            _admin(row), row["csrf_token"], expires, from_db(row["session_idle_until"])
+        )
+
+    async def touch_session(self, token_hash: str, idle_until: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE admin_sessions SET idle_until = ? WHERE token_hash = ? AND idle_until < ?",
+            (to_db(idle_until), token_hash, to_db(idle_until)),
+        )
 
     async def end_session(self, token_hash: str) -> None:
         await self._conn.execute("DELETE FROM admin_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def end_sessions(self, admin_id: int) -> int:
+        """Ends every session of the account, and any sign-in it has half done; -> sessions."""
+        await self._conn.execute("DELETE FROM admin_signins WHERE admin_id = ?", (admin_id,))
+        ended = await self._conn.execute(
+            "DELETE FROM admin_sessions WHERE admin_id = ?", (admin_id,)
+        )
+        return ended.rowcount
+
+    async def start_signin(
+        self,
+        token_hash: str,
+        admin_id: int,
+        step: str,
+        csrf_token: str,
+        now: datetime,
+        expires: datetime,
+        enrol_secret: str | None = None,
+    ) -> None:
+        await self._conn.execute("DELETE FROM admin_signins WHERE expires_at < ?", (to_db(now),))
+        await self._conn.execute(
+            "INSERT INTO admin_signins (token_hash, admin_id, step, csrf_token, enrol_secret,"
+            " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (token_hash, admin_id, step, csrf_token, enrol_secret, to_db(now), to_db(expires)),
+        )
+
+    async def signin(self, token_hash: str, now: datetime) -> PendingSignin | None:
+        row = await self._conn.fetch_one(
+            "SELECT a.*, p.step, p.csrf_token, p.enrol_secret, p.wrong_codes"
+            " FROM admin_signins p JOIN admins a ON a.id = p.admin_id"
+            " WHERE p.token_hash = ? AND p.expires_at > ? AND a.disabled_at IS NULL",
+            (token_hash, to_db(now)),
+        )
+        if row is None:
+            return None
+        return PendingSignin(
+            _admin(row), row["step"], row["csrf_token"], row["enrol_secret"], row["wrong_codes"]
+        )
+
+    async def signin_step(self, token_hash: str, step: str) -> None:
+        await self._conn.execute(
+            "UPDATE admin_signins SET step = ?, enrol_secret = NULL WHERE token_hash = ?",
+            (step, token_hash),
+        )
+
+    async def signin_wrong_code(self, token_hash: str) -> int:
+        row = await self._conn.fetch_one(
+            "UPDATE admin_signins SET wrong_codes = wrong_codes + 1 WHERE token_hash = ?"
+            " RETURNING wrong_codes",
+            (token_hash,),
+        )
+        return int(row[0]) if row else 0
+
+    async def end_signin(self, token_hash: str) -> None:
+        await self._conn.execute("DELETE FROM admin_signins WHERE token_hash = ?", (token_hash,))
+
+    async def set_second_factor(
+        self, admin_id: int, sealed_secret: str, step: int | None = None
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
+            (sealed_secret, step, admin_id),
+        )
+
+    async def second_factor_used(self, admin_id: int, step: int) -> bool:
+        """Records the step of a code just taken; False when the same step (or a newer one)
+        was taken meanwhile: two requests with one code, only one signs in."""
+        written = await self._conn.execute(
+            "UPDATE admins SET totp_last_step = ? WHERE id = ?"
+            " AND (totp_last_step IS NULL OR totp_last_step < ?)",
+            (step, admin_id, step),
+        )
+        return written.rowcount == 1
+
+    async def clear_second_factor(self, admin_id: int) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?",
+            (admin_id,),
+        )
+        await self._conn.execute(
+            "DELETE FROM admin_recovery_codes WHERE admin_id = ?", (admin_id,)
+        )
+
+    async def set_recovery_codes(self, admin_id: int, hashes: list[str], now: datetime) -> None:
+        await self._conn.execute(
+            "DELETE FROM admin_recovery_codes WHERE admin_id = ?", (admin_id,)
+        )
+        await self._conn.executemany(
+            "INSERT INTO admin_recovery_codes (admin_id, code_hash, created_at) VALUES (?, ?, ?)",
+            [(admin_id, code_hash, to_db(now)) for code_hash in hashes],
+        )
+
+    async def use_recovery_code(self, admin_id: int, code_hash: str, now: datetime) -> bool:
+        written = await self._conn.execute(
+            "UPDATE admin_recovery_codes SET used_at = ?"
+            " WHERE admin_id = ? AND code_hash = ? AND used_at IS NULL",
+            (to_db(now), admin_id, code_hash),
+        )
+        return written.rowcount == 1
+
+    async def recovery_codes_left(self, admin_id: int) -> int:
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = ? AND used_at IS NULL",
+            (admin_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def set_disabled(self, admin_id: int, at: datetime | None) -> None:
+        await self._conn.execute(
+            "UPDATE admins SET disabled_at = ? WHERE id = ?",
+            (to_db(at) if at else None, admin_id),
+        )
+
+    async def set_role(self, admin_id: int, role: StaffRole) -> None:
+        await self._conn.execute("UPDATE admins SET role = ? WHERE id = ?", (str(role), admin_id))
+
+    async def remove(self, admin_id: int) -> None:
+        """The account and all it holds; the audit log keeps its name."""
+        await self.end_sessions(admin_id)
+        await self._conn.execute(
+            "DELETE FROM admin_recovery_codes WHERE admin_id = ?", (admin_id,)
+        )
+        await self._conn.execute("DELETE FROM admins WHERE id = ?", (admin_id,))
+
+    async def enabled_operators(self) -> list[str]:
+        rows = await self._conn.fetch_all(
+            "SELECT name FROM admins WHERE role = ? AND disabled_at IS NULL ORDER BY name",
+            (str(StaffRole.OPERATOR),),
+        )
+        return [row["name"] for row in rows]
+
+    async def accounts(self, now: datetime) -> list[Account]:
+        rows = await self._conn.fetch_all(
+            "SELECT a.name, a.role, a.totp_secret IS NOT NULL AS enrolled, a.disabled_at,"
+            " a.last_login_at, COUNT(s.token_hash) AS open_sessions FROM admins a"
+            " LEFT JOIN admin_sessions s ON s.admin_id = a.id AND s.expires_at > ?"
+            " AND s.idle_until > ?"
+            " GROUP BY a.id, a.name, a.role, a.totp_secret, a.disabled_at, a.last_login_at"
+            " ORDER BY a.name",
+            (to_db(now), to_db(now)),
+        )
+        return [
+            Account(
+                name=row["name"],
+                role=StaffRole(row["role"]),
+                second_factor=bool(row["enrolled"]),
+                disabled=row["disabled_at"] is not None,
+                last_login_at=from_db(row["last_login_at"]),
+                open_sessions=int(row["open_sessions"]),
+            )
+            for row in rows
+        ]
 
     async def login_failures(self, address: str, name: str, since: datetime) -> tuple[int, int]:
         """Failed logins since a moment: (from this address, from it with this name)."""
@@ -212,4 +420,8 @@ def _admin(row: Any) -> Admin:
         failed_logins=row["failed_logins"],
         locked_until=from_db(row["locked_until"]),
         role=StaffRole(row["role"]),
+        totp_secret=row["totp_secret"],
+        totp_last_step=row["totp_last_step"],
+        disabled_at=from_db(row["disabled_at"]),
+        must_change_password=bool(row["must_change_password"]),
     )

@@ -41,6 +41,8 @@ TABLES = (
     "group_answers",
     "admins",
     "admin_sessions",
+    "admin_recovery_codes",
+    "admin_signins",
     "audit_log",
     "roll_calls",
     "roll_call_people",

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyotp
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
+from admin.second_factor import seal
 from care.protocol import Stage, stage_of
+from care.services import SERVICES
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
 from tests import line_webhook as hook
@@ -265,20 +268,75 @@ PASSWORD = "a long enough passphrase"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+# The second factor every test account is enrolled with (add_admin), as an authenticator app
+# on the staff member's phone would hold it.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
 async def add_admin(
-    bot: Bot, name: str = "city-staff", role: StaffRole = StaffRole.OPERATOR
+    bot: Bot,
+    name: str = "city-staff",
+    role: StaffRole = StaffRole.OPERATOR,
+    second_factor: bool = True,
 ) -> None:
+    """A console account; enrolled with TOTP_SECRET (stored sealed, as an enrolment stores it)
+    unless second_factor=False."""
     async with bot.repos() as repos:
         await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now(), role)
+        if second_factor:
+            admin = await repos.admin.by_name(name)
+            assert admin is not None
+            sealed = seal(bot.settings.channel_secret, admin.id, TOTP_SECRET)
+            await repos.admin.set_second_factor(admin.id, sealed)
+
+
+async def totp_code(client: TestClient, name: str, secret: str = TOTP_SECRET) -> str:
+    """The code the staff member's app shows at the fake clock's time. A code is taken once:
+    when this account signed in already in this 30-second step, the next step's code (which
+    the service takes, one step either side) is what a person would wait a moment for."""
+    services = client.app[SERVICES]
+    now = services.clock.now()
+    async with services.repositories() as repos:
+        admin = await repos.admin.by_name(name)
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(now)
+    if admin is not None and admin.totp_last_step is not None:
+        step = max(step, admin.totp_last_step + 1)
+    assert step <= totp.timecode(now) + 1, "signed in too often in one minute: move the clock"
+    return totp.generate_otp(step)
 
 
 async def login(client: TestClient, name: str = "city-staff", password: str = PASSWORD) -> int:
+    """Both steps of the console's sign-in, as a person does them: the password, then the code
+    from the app (or, for an account without one that must have one, the enrolment: the secret
+    read off the page, its first code). -> the status of the last page."""
     page = await (await client.get("/admin/login")).text()
     token = CSRF.search(page)
     assert token is not None
     response = await client.post(
         "/admin/login", data={"name": name, "password": password, "csrf_token": token.group(1)}
     )
+    if response.url.path == "/admin/login/code":
+        return await post_code(client, await response.text(), await totp_code(client, name))
+    if response.url.path == "/admin/login/enrol":
+        page = await response.text()
+        secret = ENROL_SECRET.search(page)
+        assert secret is not None
+        code = await totp_code(client, name, secret.group(1).replace(" ", ""))
+        return await post_code(client, page, code, "/admin/login/enrol")
+    return response.status
+
+
+ENROL_SECRET = re.compile(r'<code id="enrol-secret">([A-Z2-7 ]+)</code>')
+
+
+async def post_code(
+    client: TestClient, page: str, code: str, path: str = "/admin/login/code"
+) -> int:
+    """The code step's form, with this code."""
+    token = CSRF.search(page)
+    assert token is not None
+    response = await client.post(path, data={"code": code, "csrf_token": token.group(1)})
     return response.status
 
 
@@ -441,6 +499,9 @@ async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tupl
     await page.fill("#name", name)
     await page.fill("#password", PASSWORD)
     await page.get_by_role("button", name=t("admin.login.submit")).click()
+    await page.wait_for_url(base + "/login/code")
+    await page.fill("#code", await totp_code(bot.client, name))
+    await page.get_by_role("button", name=t("admin.signin.submit")).click()
     await page.wait_for_url(base + "/")
     return page, base
 
