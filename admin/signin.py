@@ -166,12 +166,17 @@ async def _wrong_code(
     await repos.admin.audit(pending.admin.name, refusal, address, now)
     if await repos.admin.signin_wrong_code(_token(request)) >= MAX_WRONG_CODES:
         await repos.admin.end_signin(_token(request))
-        raise web.HTTPSeeOther("/admin/login")
+        return _back_to_password()
     template = "signin_code.html" if pending.step == "code" else "signin_enrol.html"
     context = {"csrf_token": pending.csrf_token, "problem": "wrong_code"}
     if pending.step == "enrol":
         context.update(await _enrolment(request, pending))
     return render(request, template, context, status=401)
+
+
+def _back_to_password() -> web.Response:
+    # Returned, not raised: raised inside the unit of work, it would undo what was recorded.
+    return web.Response(status=303, headers={"Location": "/admin/login"})
 
 
 def _code_problem(
@@ -218,7 +223,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         refused = await gate.blocked(repos, address, admin.name, now)
         if refused is not None:
             await repos.admin.audit(admin.name, refused, address, now)
-            raise web.HTTPSeeOther("/admin/login")
+            return _back_to_password()
         step = second_factor.matching_step(totp, form.get("code", "")[:64], now)
         if step is None:
             return await _wrong_code(request, repos, pending, "login_code_wrong", now)

@@ -327,6 +327,12 @@ async def login(client: TestClient, name: str = "city-staff", password: str = PA
     return response.status
 
 
+def another_browser(bot: Bot) -> TestClient:
+    """A second person's browser on the same server (its own cookies). Close its session, not
+    the client: the server is the bot's."""
+    return TestClient(bot.client.server)
+
+
 ENROL_SECRET = re.compile(r'<code id="enrol-secret">([A-Z2-7 ]+)</code>')
 
 
