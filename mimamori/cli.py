@@ -205,7 +205,7 @@ ACCOUNT_COMMANDS = {
     "set-role": "change the account's role; its sessions end",
     "end-sessions": "end the account's open sessions (it may sign in again)",
 }
-_CHANGE_OF_COMMAND = {
+CHANGE_OF_COMMAND = {
     "disable": accounts.DISABLE,
     "enable": accounts.ENABLE,
     "remove": accounts.REMOVE,
@@ -277,7 +277,7 @@ def list_admins(dotenv: Path) -> int:
 
 def change_admin(command: str, name: str, dotenv: Path, role_text: str | None) -> int:
     database = database_path(dotenv)
-    action = _CHANGE_OF_COMMAND[command]
+    action = CHANGE_OF_COMMAND[command]
     role, password_hash = None, None
     try:
         if role_text is not None:

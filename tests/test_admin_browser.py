@@ -17,6 +17,7 @@ from tests.drivers import (
     console_page,
     run_to,
     tokyo,
+    totp_code,
     watched_resident,
 )
 from tests.wording import said, t
@@ -39,6 +40,9 @@ async def test_login_dashboard_and_a_notice(browser: Browser, bot: Bot) -> None:
     await page.fill("#name", "city-staff")
     await page.fill("#password", PASSWORD)
     await page.get_by_role("button", name=t("admin.login.submit")).click()
+    await expect(page.locator("h1")).to_have_text(t("admin.signin.code_title"))
+    await page.fill("#code", await totp_code(bot.client, "city-staff"))
+    await page.get_by_role("button", name=t("admin.signin.submit")).click()
     await expect(page.locator("h1")).to_have_text(t("admin.nav.dashboard"))
     await expect(page.locator("#count-users strong")).to_have_text("1")
     await expect(page.locator("#today-checkins strong")).to_have_text("1")
