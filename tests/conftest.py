@@ -100,6 +100,9 @@ def settings(database: Path | str, fake_line: FakeLine, clock: FakeClock) -> Set
         liff_sdk_url=f"{fake_line.url}/liff-sdk.js",
         locale_overrides=wording.REWORDED,
         strict_transactions=True,  # a LINE call inside a unit of work fails the test
+        # Tests move the clock by hours between a staff member's pages; the console's idle end
+        # (30 minutes in a deployment) is tested on its own (tests/test_console_signin.py).
+        console_idle=timedelta(hours=8),
     )
 
 

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from admin import second_factor
 from admin.auth import COOKIE, SIGNIN_COOKIE
+from ground.settings import Settings, SettingsError
 from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
@@ -255,7 +256,23 @@ async def test_roles_without_personal_data_may_have_a_second_factor(bot: Bot) ->
         await other.session.close()
 
 
-async def test_a_session_ends_when_idle(bot: Bot) -> None:
+IDLE = timedelta(minutes=30)
+
+
+def test_the_idle_end_is_half_an_hour_unless_set() -> None:
+    required = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    assert Settings.from_env(required).console_idle == IDLE
+    changed = Settings.from_env({**required, "MIMAMORI_CONSOLE_IDLE": "10m"})
+    assert changed.console_idle == timedelta(minutes=10)
+    networks = Settings.from_env({**required, "MIMAMORI_CONSOLE_NETWORKS": "10.0.0.0/8, ::1/128"})
+    assert networks.console_networks == (ip_network("10.0.0.0/8"), ip_network("::1/128"))
+    assert Settings.from_env(required).console_networks == ()
+    with pytest.raises(SettingsError, match="MIMAMORI_CONSOLE_NETWORKS"):
+        Settings.from_env({**required, "MIMAMORI_CONSOLE_NETWORKS": "the city hall"})
+
+
+async def test_a_session_ends_when_idle(start_bot: Callable[..., Awaitable[Bot]]) -> None:
+    bot = await start_bot(console_idle=IDLE)
     await add_admin(bot)
     assert await login(bot.client) == 200
     for _ in range(3):
@@ -266,7 +283,10 @@ async def test_a_session_ends_when_idle(bot: Bot) -> None:
     assert response.status == 303 and response.headers["Location"] == "/admin/login"
 
 
-async def test_the_idle_end_is_written_at_most_once_a_minute(bot: Bot) -> None:
+async def test_the_idle_end_is_written_at_most_once_a_minute(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(console_idle=IDLE)
     await add_admin(bot)
     await login(bot.client)
 
@@ -292,7 +312,10 @@ async def test_the_idle_time_is_a_setting(start_bot: Callable[..., Awaitable[Bot
     assert not await signed_in(bot.client)
 
 
-async def test_a_session_ends_after_eight_hours_however_busy(bot: Bot) -> None:
+async def test_a_session_ends_after_eight_hours_however_busy(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(console_idle=IDLE)
     await add_admin(bot)
     await login(bot.client)
     for _ in range(23):
