@@ -16,22 +16,29 @@ from datetime import datetime
 from aiohttp import web
 
 from admin import second_factor
+from admin.access import allow
 from admin.auth import (
+    COOKIE,
     LOGIN_GATE,
     SIGNIN_COOKIE,
+    SIGNIN_LENGTH,
     STEP_PAGES,
     _hash,
     before_login,
     client_address,
+    is_https,
     next_step,
+    session_of,
     set_session_cookie,
     start_session,
+    start_signin,
 )
 from admin.passwords import MIN_LENGTH, weak_password
 from admin.render import render, services_of
 from ground.branding import load_branding
 from ground.qr_codes import qr_png
 from storage.admin import PendingSignin
+from storage.models import StaffRole
 from storage.repositories import Repositories
 
 MAX_WRONG_CODES = 5
@@ -56,6 +63,8 @@ def add_routes(console: web.Application) -> None:
     add("POST", "/login/enrol", enrol)
     add("GET", "/login/password", password_page)
     add("POST", "/login/password", new_password)
+    add("GET", "/second-factor", second_factor_page)
+    add("POST", "/second-factor", enrol_now)
 
 
 async def _pending(request: web.Request, step: str) -> PendingSignin:
@@ -269,4 +278,38 @@ async def new_password(request: web.Request) -> web.StreamResponse:
         token = await start_session(request, repos, pending.admin, now, client_address(request))
     response = web.HTTPSeeOther("/admin/")
     _finish(request, response, token)
+    raise response
+
+
+@allow(*StaffRole)
+async def second_factor_page(request: web.Request) -> web.Response:
+    """Whether this account signs in with a second factor; one whose role does not need it
+    may set one up here."""
+    admin = session_of(request).admin
+    return render(request, "second_factor.html", {"enrolled": admin.totp_secret is not None})
+
+
+@allow(*StaffRole)
+async def enrol_now(request: web.Request) -> web.StreamResponse:
+    """Sets up a second factor for the signed-in account: this session ends and the enrolment
+    (the QR code, a first code, the recovery codes) starts a new one."""
+    admin = session_of(request).admin
+    if admin.totp_secret is not None:
+        raise web.HTTPSeeOther("/admin/second-factor")
+    services = services_of(request)
+    now = services.clock.now()
+    async with services.repositories() as repos:
+        await repos.admin.end_session(_hash(request.cookies[COOKIE]))
+        pending = await start_signin(request, repos, admin, "enrol", now)
+    response = web.HTTPSeeOther(STEP_PAGES["enrol"])
+    response.del_cookie(COOKIE, path="/admin")
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        pending,
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request),
+        path="/admin/login",
+        max_age=int(SIGNIN_LENGTH.total_seconds()),
+    )
     raise response

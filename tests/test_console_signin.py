@@ -464,3 +464,27 @@ async def test_a_reset_second_factor_is_enrolled_again(bot: Bot) -> None:
     assert path == "/admin/login/enrol"
     cookies = {c.key for c in bot.client.session.cookie_jar}
     assert COOKIE not in cookies
+
+
+async def test_a_viewer_may_set_up_a_second_factor(bot: Bot) -> None:
+    await add_admin(bot, "viewer-a", StaffRole.VIEWER, second_factor=False)
+    assert await login(bot.client, "viewer-a") == 200
+    page = await (await bot.client.get("/admin/second-factor")).text()
+    assert t("admin.signin.own_not_enrolled") in page
+    response = await bot.client.post(
+        "/admin/second-factor", data={"csrf_token": await csrf(bot.client)}
+    )
+    assert response.url.path == "/admin/login/enrol"
+    assert not await signed_in(bot.client), "the session ends while the factor is set up"
+    enrol = await response.text()
+    secret = ENROL_SECRET.search(enrol).group(1).replace(" ", "")  # type: ignore[union-attr]
+    assert (
+        await post_code(bot.client, enrol, code_at(bot, secret=secret), "/admin/login/enrol")
+        == 200
+    )
+    assert await signed_in(bot.client)
+    page = await (await bot.client.get("/admin/second-factor")).text()
+    assert t("admin.signin.own_enrolled") in page
+    await bot.client.post("/admin/logout", data={"csrf_token": await csrf(bot.client)})
+    _, path, _ = await password_step(bot.client, "viewer-a")
+    assert path == "/admin/login/code", "from now on its code is asked"
