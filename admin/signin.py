@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import logging
 from datetime import datetime
 
 from aiohttp import web
@@ -42,6 +43,7 @@ from storage.models import StaffRole
 from storage.repositories import Repositories
 
 MAX_WRONG_CODES = 5
+log = logging.getLogger("mimamori.console")
 
 
 def password_problem(password: str, again: str, name: str) -> str | None:
@@ -119,8 +121,18 @@ async def code(request: web.Request) -> web.StreamResponse:
             refusal = "login_recovery_code_wrong"
         else:
             assert admin.totp_secret is not None
-            totp = second_factor.unseal(secret, admin.id, admin.totp_secret)
-            step = second_factor.matching_step(totp, entered, now)
+            try:
+                totp = second_factor.unseal(secret, admin.id, admin.totp_secret)
+            except second_factor.SealBroken:
+                log.error(
+                    "the second factor of console account %s cannot be read with this"
+                    " LINE_CHANNEL_SECRET (changed since it was enrolled?): it signs in with a"
+                    " recovery code, or after `mimamori admin reset-2fa %s`",
+                    admin.name,
+                    admin.name,
+                )
+                totp = ""
+            step = second_factor.matching_step(totp, entered, now) if totp else None
             taken = step is not None and await repos.admin.second_factor_used(admin.id, step)
             refusal = "login_code_wrong" if step is None else "login_code_replayed"
         if not taken:

@@ -488,3 +488,19 @@ async def test_a_viewer_may_set_up_a_second_factor(bot: Bot) -> None:
     await bot.client.post("/admin/logout", data={"csrf_token": await csrf(bot.client)})
     _, path, _ = await password_step(bot.client, "viewer-a")
     assert path == "/admin/login/code", "from now on its code is asked"
+
+
+async def test_a_second_factor_sealed_under_another_secret_is_refused_and_said(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_admin(bot)
+    async with bot.repos() as repos:
+        admin = await repos.admin.by_name("city-staff")
+        assert admin is not None
+        sealed = second_factor.seal("the secret before", admin.id, TOTP_SECRET)
+        await repos.admin.set_second_factor(admin.id, sealed)
+    _, _, page = await password_step(bot.client)
+    with caplog.at_level(logging.ERROR, logger="mimamori.console"):
+        assert await post_code(bot.client, page, code_at(bot)) == 401
+    assert any("reset-2fa city-staff" in r.getMessage() for r in caplog.records)
+    assert not await signed_in(bot.client)
