@@ -187,6 +187,10 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         "turn_choices": team_service.TURNS,
         "team": team,
         "invites": {r.value: i for r, i in codes.items()},
+        "qr_paths": {
+            r.value: invites.qr_path(services_of(request).settings.channel_secret, i.code)
+            for r, i in codes.items()
+        },
         "members": members,
         "states": states,
         "checkins": lambda state: people.describe_checkins(locale, state),

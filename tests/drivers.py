@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
+from care.invites import qr_path
 from care.protocol import Stage, stage_of
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
@@ -474,3 +476,8 @@ def told_safe(bot: Bot, manager: str) -> list[str]:
     """What told this manager the person is safe (her OK, a manager's confirmation)."""
     texts = bot.line.texts_to(manager)
     return said(texts, "safe.body") + said(texts, "alert.confirmed_notice")
+
+
+async def invite_qr(bot: Bot, code: str) -> ClientResponse:
+    """An invite's QR image, asked for as the bot, My page and the console link to it."""
+    return await bot.client.get(qr_path(bot.settings.channel_secret, code))

@@ -211,7 +211,7 @@ async def test_teams_from_my_page_and_invites(bot: Bot) -> None:
     assert invite["code"] in invite["text"] and invite["link"].startswith(
         "https://line.me/R/oaMessage/"
     )
-    response = await bot.client.get(invite["qr"] + "?download=1")
+    response = await bot.client.get(invite["qr"] + "&download=1")
     assert response.status == 200
     assert response.headers["Content-Disposition"].startswith("attachment")
 
