@@ -15,7 +15,7 @@ from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import by_phone, calls, invites, people, reach
+from care import by_phone, calls, invites, on_behalf, people, reach
 from care import teams as team_service
 from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
@@ -182,7 +182,9 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
             member.id: await people.state_of(work, member) for member in members[Role.USER.value]
         }
         turns = await work.repos.teams.turns_in(team.id)
+        waiting = await work.repos.on_behalf.waiting_in_team(team.id)
     return {
+        "waiting": waiting,
         "turns": turns,
         "turn_choices": team_service.TURNS,
         "team": team,
@@ -242,7 +244,9 @@ async def team_action(request: web.Request) -> web.Response:
             if action.startswith("rotate_"):
                 await invites.rotate_invite(work, found, Role(action.removeprefix("rotate_")))
             elif action == "add_manager":
-                await team_service.add_manager(work, found, member_id)
+                staff = session_of(request).admin.name
+                consented = form.get("consented") == "on"
+                await on_behalf.add_watcher(work, found, member_id, staff, consented)
             elif action.startswith("desk_watch_"):
                 await team_service.set_desk_watched(work, found, action == "desk_watch_on")
             elif action == "set_turn":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from care import calls, checkins, desk, devices
+from care import calls, checkins, desk, devices, on_behalf
 from care.errors import Refusal, Refused
 from care.notify import phone_only, tell_team
 from care.schedule import Schedule
@@ -84,13 +84,21 @@ async def link_device_for(
     counts_as_ok: bool,
     consented: bool,
 ) -> devices.Linked:
-    """Staff link a device for a person who agreed to it (the form records that they did)."""
+    """Staff link a device for a person who agreed to it (the form records that they did). On
+    LINE she is asked as well, and the device answers nothing until she says yes; watched by
+    phone alone, the form's record is her yes (care.on_behalf)."""
     member, _ = await desk.known_person(work, member_id)
     if not consented:
         raise Refused(Refusal.NO_CONSENT)
-    linked = await devices.link(work, member, label, counts_as_ok)
+    ask_her = not phone_only(member)
+    linked = await devices.link(work, member, label, counts_as_ok, awaiting=ask_her)
     what = f"会員ID {member.id} device {linked.device_id}"
     await work.repos.admin.audit(staff, "desk_device_linked", what, work.now)
+    if ask_her:
+        device = next(
+            d for d in await work.repos.devices.of_member(member.id) if d.id == linked.device_id
+        )
+        await on_behalf.ask_about_device(work, member, device, staff)
     return linked
 
 

@@ -90,13 +90,17 @@ class Linked:
         return f"{public_url.rstrip('/')}{PING_PATH}/{self.token}"
 
 
-async def link(work: UnitOfWork, member: Member, label: str, counts_as_ok: bool) -> Linked:
+async def link(
+    work: UnitOfWork, member: Member, label: str, counts_as_ok: bool, awaiting: bool = False
+) -> Linked:
+    """A device for her; `awaiting`: linked by staff, answering nothing until she agrees
+    (care.on_behalf)."""
     name = _label(label)
     if len(await work.repos.devices.of_member(member.id)) >= DEVICES_LIMIT:
         raise Refused(Refusal.TOO_OFTEN, times=DEVICES_LIMIT)
     token = new_token(work.services.settings.channel_secret)
     device_id = await work.repos.devices.add(
-        member.id, name, counts_as_ok, token_hash(token), work.now
+        member.id, name, counts_as_ok, token_hash(token), work.now, awaiting
     )
     return Linked(device_id, token)
 
@@ -114,11 +118,14 @@ class Ping:
 
 
 async def ping(work: UnitOfWork, token: str) -> Ping:
-    """A device's sign of life. Unknown or revoked: NO_SUCH_DEVICE; sooner than a minute after
-    the last: TOO_OFTEN (nothing is changed either way)."""
+    """A device's sign of life. Unknown or revoked: NO_SUCH_DEVICE; linked by staff and not
+    agreed to by her yet: NO_CONSENT; sooner than a minute after the last: TOO_OFTEN (nothing
+    is changed either way)."""
     device = await work.repos.devices.by_token_hash(token_hash(token))
     if device is None or device.revoked_at is not None:
         raise Refused(Refusal.NO_SUCH_DEVICE)
+    if device.awaiting_consent:
+        raise Refused(Refusal.NO_CONSENT)  # the desk linked it; she has not said yes
     if device.last_ping_at is not None and work.now - device.last_ping_at < PING_SPACING:
         raise Refused(Refusal.TOO_OFTEN, times=1)
     await work.repos.devices.pinged(device, work.now)

@@ -1,6 +1,7 @@
 """The URL a device calls with a sign of life (POST, no body needed: a smart plug's webhook, a
 Home Assistant `rest_command`, a meter service). 204 when taken, 404 for a URL that is unknown
-or revoked, 429 sooner than a minute after the last or past the per-address limit (counted in
+or revoked, 409 while she has not agreed to a device the desk linked for her, 429 sooner than a
+minute after the last or past the per-address limit (counted in
 memory before anything else); nothing changes unless 204.
 
 Only POST: a link previewer or a crawler that opens a URL with GET never answers her check-in.
@@ -73,6 +74,8 @@ async def ping(request: web.Request) -> web.Response:
         services.metrics.pings.labels(refused.reason.value).inc()
         if refused.reason is Refusal.TOO_OFTEN:
             raise web.HTTPTooManyRequests(headers={"Retry-After": "60"}) from None
+        if refused.reason is Refusal.NO_CONSENT:
+            raise web.HTTPConflict(text="waiting for the person's consent") from None
         raise web.HTTPNotFound() from None
     services.metrics.pings.labels("answered" if taken.answered else "taken").inc()
     return web.Response(status=204)
