@@ -288,6 +288,19 @@ async def csrf(client: TestClient, path: str = "/admin/") -> str:
     return token.group(1)
 
 
+async def exported(
+    client: TestClient,
+    path: str,
+    purpose: str = "city_report",
+    text: str = "the city's yearly review of the service",
+) -> Any:
+    """A file of people's details from the console: its form, then the purpose stated (what
+    運用管理 does, admin/views.py export_form); -> the response."""
+    token = await csrf(client, path)
+    form = {"csrf_token": token, "purpose": purpose, "purpose_text": text}
+    return await client.post(path, data=form)
+
+
 CHECKIN = JA.t("checkin.title")
 
 RESEND = JA.t("checkin.resend_title")
