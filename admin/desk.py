@@ -152,7 +152,7 @@ async def _refused_person(request: web.Request) -> None:
     """窓口 asked for a person the desk has no case for and does not watch: refused as a
     会員ID nobody has is (it tells no one whether she exists), and the refusal audited."""
     if not _registered_too(request):
-        await audit(request, "access_refused", f"{request.method} {request.path} (person)")
+        await audit(request, "person_refused", f"{request.method} {request.path}")
 
 
 @allow(OPERATOR, DESK)
