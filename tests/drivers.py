@@ -443,10 +443,12 @@ async def axe_findings(page: Any) -> list[str]:
     return found
 
 
-async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tuple[Any, str]:
-    """A new console account signed in in its own desktop browser context: (the page on the
-    dashboard, the console's base URL)."""
-    await add_admin(bot, name)
+async def console_page(
+    browser: Any, bot: Bot, name: str = "city-staff", role: StaffRole = StaffRole.OPERATOR
+) -> tuple[Any, str]:
+    """A new console account (of `role`) signed in in its own desktop browser context: (the
+    page on the dashboard, the console's base URL)."""
+    await add_admin(bot, name, role)
     context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
     page = await context.new_page()
     base = str(bot.client.make_url("/admin")).rstrip("/")
