@@ -306,6 +306,7 @@ async def test_the_desk_sees_the_open_alerts_of_its_own_people_only(
     page = await (await bot.client.get("/admin/alerts")).text()
     assert "ハナコ見守" in page and "ウメ見守" not in page and "ジロウ見守" not in page
     assert t("admin.access.desk_alerts") in page
+    assert t("admin.alerts.group_reports") not in page, "chat groups are 運用管理's"
 
 
 async def test_viewer_and_auditor_pages_show_no_name_id_phone_or_address(
