@@ -14,8 +14,9 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from admin.access import EVERY_ROLE, allow, roles_of
 from admin.passwords import check_password, hash_password
-from admin.render import SESSION_KEY, render, services_of
+from admin.render import SESSION_KEY, admin_locale, render, services_of
 from ground.client_address import Network, UntrustedHeader
 from ground.client_address import client_address as ground_client_address
 from ground.client_address import is_https as ground_is_https
@@ -154,8 +155,9 @@ def before_login(handler: AnyHandler) -> AnyHandler:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every console view: logged-out requests go to the login page (GET) or are refused
-    (anything else); every POST must carry the session's CSRF token. A new view cannot forget
-    it: it guards the whole console."""
+    (anything else); every POST must carry the session's CSRF token; the account's role must
+    be one the view declared (admin.access.allow), and a view that declared none opens for
+    nobody. A new view cannot forget it: it guards the whole console."""
     resource = request.match_info.route.resource
     if getattr(handler, "before_login", False) or isinstance(resource, web.StaticResource):
         return await handler(request)
@@ -175,7 +177,35 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
     request[SESSION_KEY] = session
+    route = request.match_info.route
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # no such page (404) or method (405): said as it is
+    roles = roles_of(route.handler)
+    if roles is None:
+        log.error(
+            "console view %s (%s %s) declares no roles (admin.access.allow): refused to every"
+            " account until it does",
+            getattr(route.handler, "__qualname__", route.handler),
+            request.method,
+            route.resource.canonical if route.resource else request.path,
+        )
+    if roles is None or session.admin.role not in roles:
+        return await refused(request, "undeclared" if roles is None else "role")
     return await handler(request)
+
+
+async def refused(request: web.Request, why: str) -> web.Response:
+    """A signed-in account opened what its role does not: 403, a page that says so (GET) or a
+    line of text (anything else, whose form sent nothing a page could show), and an audit row."""
+    session = session_of(request)
+    detail = f"{request.method} {request.path} ({session.admin.role.value}, {why})"
+    await audit(request, "access_refused", detail)
+    if request.method in ("GET", "HEAD"):
+        role = admin_locale(request).t(f"admin.access.role.{session.admin.role.value}")
+        return render(request, "forbidden.html", {"role": role}, status=403)
+    return web.Response(
+        status=403, text=admin_locale(request).t("admin.access.refused_text"), charset="utf-8"
+    )
 
 
 @before_login
@@ -240,6 +270,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+@allow(*EVERY_ROLE)
 async def logout(request: web.Request) -> web.StreamResponse:
     await audit(request, "logout")
     async with services_of(request).repositories() as repos:

@@ -19,6 +19,7 @@ from tests.drivers import (
     button,
     create_team,
     csrf,
+    exported,
     invite_qr,
     login,
     run_to,
@@ -120,7 +121,7 @@ async def test_csv_exports_are_not_cached_and_full_width_formulas_are_neutralise
     assert cell("＋81") == "'＋81" and cell("山田") == "山田"
     await add_admin(bot)
     await login(bot.client)
-    response = await bot.client.get("/admin/export/members.csv")
+    response = await exported(bot.client, "/admin/export/members.csv")
     assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
 
 
