@@ -38,7 +38,9 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     409: web.HTTPConflict,
+    410: web.HTTPGone,
     415: web.HTTPUnsupportedMediaType,
+    429: web.HTTPTooManyRequests,
     503: web.HTTPServiceUnavailable,
 }
 # A refusal of the service layer as (HTTP status, the error code the page shows).
@@ -474,7 +476,6 @@ async def team_view(
                 )
             members.append(entry)
     codes = await invites.ensure_invites(work, team)
-    line = work.services.line
     return {
         "id": team.id,
         "name": team.name,
@@ -483,7 +484,7 @@ async def team_view(
         "members": members,
         "invites": {
             r.value: await invite_view(
-                line, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
+                work.services, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
             )
             for r in Role
         },
@@ -491,15 +492,21 @@ async def team_view(
 
 
 async def invite_view(
-    line: Any, locale: Locale, team: Team, role: Role, code: str, expires: datetime | None
+    services: Services,
+    locale: Locale,
+    team: Team,
+    role: Role,
+    code: str,
+    expires: datetime | None,
 ) -> dict[str, str]:
-    link = invites.invite_link(line, locale, code)
+    link = invites.invite_link(services.line, locale, code)
+    secret = services.settings.channel_secret
     text = invites.share_text(locale, team, role, code, link)
     return {
         "code": code,
         "text": text,
         "link": link or "",
-        "qr": f"/invites/{code}.png",
+        "qr": invites.qr_path(secret, code),
         "expires": locale.when(expires) if expires else "",
     }
 

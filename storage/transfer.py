@@ -59,6 +59,7 @@ TABLES = (
     "devices",
     "call_events",
     "service_alarms",
+    "staff_requests",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.

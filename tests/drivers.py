@@ -15,10 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyotp
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
 from admin.second_factor import seal
+from care.invites import qr_path
 from care.protocol import Stage, stage_of
 from care.services import SERVICES
 from storage.database import POSTGRESQL
@@ -352,6 +354,19 @@ async def csrf(client: TestClient, path: str = "/admin/") -> str:
     return token.group(1)
 
 
+async def exported(
+    client: TestClient,
+    path: str,
+    purpose: str = "city_report",
+    text: str = "the city's yearly review of the service",
+) -> Any:
+    """A file of people's details from the console: its form, then the purpose stated (what
+    運用管理 does, admin/views.py export_form); -> the response."""
+    token = await csrf(client, path)
+    form = {"csrf_token": token, "purpose": purpose, "purpose_text": text}
+    return await client.post(path, data=form)
+
+
 CHECKIN = JA.t("checkin.title")
 
 RESEND = JA.t("checkin.resend_title")
@@ -494,10 +509,12 @@ async def axe_findings(page: Any) -> list[str]:
     return found
 
 
-async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tuple[Any, str]:
-    """A new console account signed in in its own desktop browser context: (the page on the
-    dashboard, the console's base URL)."""
-    await add_admin(bot, name)
+async def console_page(
+    browser: Any, bot: Bot, name: str = "city-staff", role: StaffRole = StaffRole.OPERATOR
+) -> tuple[Any, str]:
+    """A new console account (of `role`) signed in in its own desktop browser context: (the
+    page on the dashboard, the console's base URL)."""
+    await add_admin(bot, name, role)
     context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
     page = await context.new_page()
     base = str(bot.client.make_url("/admin")).rstrip("/")
@@ -541,3 +558,8 @@ def told_safe(bot: Bot, manager: str) -> list[str]:
     """What told this manager the person is safe (her OK, a manager's confirmation)."""
     texts = bot.line.texts_to(manager)
     return said(texts, "safe.body") + said(texts, "alert.confirmed_notice")
+
+
+async def invite_qr(bot: Bot, code: str) -> ClientResponse:
+    """An invite's QR image, asked for as the bot, My page and the console link to it."""
+    return await bot.client.get(qr_path(bot.settings.channel_secret, code))
