@@ -12,7 +12,7 @@ from aiohttp import web
 from admin.auth import session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import by_phone, desk, devices, outcomes, partners, report
+from care import by_phone, calls, desk, devices, outcomes, partners, report, verify
 from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.notify import phone_only
@@ -144,6 +144,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         async with services_of(request).unit_of_work() as work:
             card = await desk.person_card(work, _int(request.match_info["member_id"]), staff)
             linked = await work.repos.devices.of_member(card.member.id)
+            watched = await calls.watched(work, card.member)
     except Refused:
         raise web.HTTPNotFound(text="no such person") from None
     context = {
@@ -155,11 +156,12 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "calls": services_of(request).settings.calls,
         "phone_only": phone_only(card.member),
         "linked_url": linked_url,
+        "watched": watched,
     }
     return await _page(request, "person.html", context)
 
 
-PERSON_ACTIONS = ("note", "calls", "link_device", "revoke_device")
+PERSON_ACTIONS = ("note", "calls", "confirm_number", "link_device", "revoke_device")
 
 
 async def person_action(request: web.Request) -> web.Response:
@@ -177,6 +179,9 @@ async def person_action(request: web.Request) -> web.Response:
                 before = form.get("call_before_alert") == "on"
                 number = str(form.get("call_number", ""))
                 await by_phone.set_calls_for(work, member_id, staff, number, before)
+            elif action == "confirm_number":
+                present = form.get("present") == "on"
+                await verify.confirm_present(work, member_id, staff, present)
             elif action == "link_device":
                 linked = await by_phone.link_device_for(
                     work,

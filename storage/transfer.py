@@ -56,6 +56,7 @@ TABLES = (
     "login_failures",
     "devices",
     "call_events",
+    "call_verifications",
     "service_alarms",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
