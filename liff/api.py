@@ -38,7 +38,9 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     409: web.HTTPConflict,
+    410: web.HTTPGone,
     415: web.HTTPUnsupportedMediaType,
+    429: web.HTTPTooManyRequests,
     503: web.HTTPServiceUnavailable,
 }
 # A refusal of the service layer as (HTTP status, the error code the page shows).
