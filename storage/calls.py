@@ -122,6 +122,12 @@ class CallRepository:
         )
         return int(row[0]) if row else 0
 
+    async def forget_verifications(self, member_id: int) -> None:
+        """退会: the numbers she had verified, and when, are not kept."""
+        await self._conn.execute(
+            "DELETE FROM call_verifications WHERE member_id = ?", (member_id,)
+        )
+
     async def calls_to(self, number: str, since: datetime, besides: int | None = None) -> int:
         """Calls of every kind recorded to `number` since `since` and not refused before they
         were placed (whoever's number it is): what the daily cap per number counts."""
