@@ -36,11 +36,18 @@ class CallRepository:
         self, member_id: int, number: str | None, before_alert: bool, by: str | None
     ) -> None:
         # Another number (or none) is not hers until it is verified again.
-        await self._conn.execute(
-            "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL"
-            " WHERE id = ? AND (call_number IS NULL OR ? IS NULL OR call_number != ?)",
-            (member_id, number, number),
-        )
+        if number is None:
+            await self._conn.execute(
+                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL"
+                " WHERE id = ?",
+                (member_id,),
+            )
+        else:
+            await self._conn.execute(
+                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL"
+                " WHERE id = ? AND (call_number IS NULL OR call_number != ?)",
+                (member_id, number),
+            )
         await self._conn.execute(
             "UPDATE members SET call_number = ?, call_before_alert = ?, call_consented_by = ?"
             " WHERE id = ?",
