@@ -7,8 +7,10 @@ daily cap per number; and the check-ins of people watched by phone alone in the 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,9 @@ from care.errors import Refusal
 from care.protocol import Stage
 from ground.settings import Settings, SettingsError
 from storage.calls import VERIFY_PURPOSE
+from storage.database import database_for
 from storage.models import Role
+from storage.repositories import unit_of_work
 from tests.conftest import Bot
 from tests.drivers import (
     ALERT,
@@ -443,3 +447,48 @@ async def test_phone_only_check_ins_are_in_the_forecast_and_its_warning(
     async with bot.repos() as repos:
         her = await repos.members.get(int(response.headers["Location"].rsplit("/", 1)[1]))
     assert her is not None and her.call_verified_by == "desk-a"
+
+
+def _database_before_0035(path: Path) -> None:
+    """A database as the release before this one left it: a number typed on My page, one the
+    desk set, and a person with none."""
+    folder = Path(__file__).resolve().parents[1] / "storage" / "migrations"
+    before = [found for found in sorted(folder.glob("*.sql")) if int(found.name[:4]) < 35]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for migration in before:
+        conn.executescript(f"BEGIN;{migration.read_text('utf-8')}COMMIT;")
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, 'then')", (int(migration.name[:4]),)
+        )
+    then = tokyo(11, 1, 9).isoformat()
+    for line_id, number, by in (
+        ("U-self", DIALLED, "self"),
+        ("U-desk", "+81312345678", "desk-a"),
+        ("U-none", None, None),
+    ):
+        conn.execute(
+            "INSERT INTO members (line_user_id, registered_at, call_number, call_before_alert,"
+            " call_consented_by) VALUES (?, ?, ?, 1, ?)",
+            (line_id, then, number, by),
+        )
+    conn.close()
+
+
+async def test_numbers_from_before_staff_set_count_as_confirmed_my_page_ones_wait(
+    tmp_path: Path,
+) -> None:
+    """Migration 0035 on a database with numbers: the desk's stay confirmed (by the staff who
+    set them), one typed on My page waits for its verification call."""
+    path = tmp_path / "before.db"
+    _database_before_0035(path)
+    db = database_for(path)
+    await db.open()
+    async with unit_of_work(db) as repos:
+        found = [await repos.members.by_line_id(u) for u in ("U-self", "U-desk", "U-none")]
+    await db.close()
+    mine, desks, nobody = found
+    assert mine is not None and mine.call_verified_at is None and mine.call_before_alert
+    assert desks is not None and desks.call_verified_by == "desk-a"
+    assert desks.call_verified_at is not None
+    assert nobody is not None and nobody.call_verified_at is None

@@ -3,11 +3,14 @@
 -- `call_verified_by`: "call" (the code), or the staff member who confirmed it.
 ALTER TABLE members ADD COLUMN call_verified_at TEXT;
 ALTER TABLE members ADD COLUMN call_verified_by TEXT;
--- Numbers from before: one the desk's staff set (a person the desk knows, from her words or
--- her paper form, each change audited; every number of a person watched by phone alone) counts
--- as confirmed by them, since her check-ins ring it and must not stop. One typed on My page
--- ("self") was never checked by anyone: that is how a stranger made the city's phone ring any
--- number, so it waits for its verification call before the next call before an alert.
+-- Numbers from before. One the desk's staff set counts as confirmed by them: the desk set it
+-- only for a person it knows (a case of hers, a team it watches, or its own registration from
+-- her signed paper form), from what she told it, and every change is in the audit log; asking
+-- again would stop, without a word, the calls of people who went to the desk precisely
+-- because they do not use My page, and every check-in of a person watched by phone alone
+-- rings that number. One typed on My page ("self") was never checked by anyone: that is how a
+-- stranger made the city's phone ring any number, so it waits for its verification call (she
+-- is asked on My page) before the next call before an alert. Its consent stays as she gave it.
 UPDATE members SET call_verified_at = registered_at, call_verified_by = call_consented_by
     WHERE call_number IS NOT NULL AND call_consented_by IS NOT NULL
     AND call_consented_by != 'self';
