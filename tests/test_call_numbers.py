@@ -39,7 +39,7 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.wording import t
+from tests.wording import says, t
 
 MOBILE = "090-1234-5678"
 DIALLED = "+819012345678"
@@ -409,6 +409,8 @@ async def test_staff_confirm_a_number_only_with_her_present(
     assert response.status == 200
     confirmed = await member_of(bot, page.uid)
     assert confirmed.call_verified_at is not None and confirmed.call_verified_by == "desk-a"
+    card = await (await bot.client.get(path)).text()
+    assert says(card, "admin.calls_verify.verified", by="desk-a")
     async with bot.repos() as repos:
         actions = [row["action"] for row in await repos.admin.audit_log()]
     assert "desk_number_confirmed" in actions
