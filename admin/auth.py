@@ -7,17 +7,19 @@ import functools
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import TypeVar
 
 from aiohttp import web
 
+from admin.access import EVERY_ROLE, allow, roles_of
 from admin.passwords import check_password, hash_password
-from admin.render import SESSION_KEY, render, services_of
+from admin.render import SESSION_KEY, admin_locale, render, services_of
+from ground.client_address import Network, UntrustedHeader
+from ground.client_address import client_address as ground_client_address
+from ground.client_address import is_https as ground_is_https
 from storage.admin import AdminSession
 from storage.repositories import Repositories
 
@@ -82,8 +84,9 @@ class LoginGate:
         await repos.admin.login_failed(address, name, now, forget_before=now - LOCK_LENGTH)
 
     def untrusted_forwarded(self, peer: str, bucket: str, header: str, now: datetime) -> None:
-        """X-Forwarded-For came from a peer that is no trusted proxy: the header is ignored
-        (the peer is counted), and said so once per address (its bucket) an hour."""
+        """X-Forwarded-For or X-Forwarded-Proto came from a peer that is no trusted proxy: the
+        header is ignored (the peer is counted, the request is not HTTPS), and said so once
+        per address (its bucket) an hour."""
         since = now - FORWARDED_WARNING_EVERY
         warned = {key: at for key, at in self._forwarded_warned.items() if at > since}
         self._forwarded_warned = warned
@@ -91,8 +94,9 @@ class LoginGate:
             return
         warned[bucket] = now
         log.warning(
-            "X-Forwarded-For %r from %s, which is not in MIMAMORI_TRUSTED_PROXIES: ignored, the"
-            " login limit counts %s itself (if it is your reverse proxy, add it there)%s",
+            "%r from %s, which is not in MIMAMORI_TRUSTED_PROXIES: ignored, the login limit"
+            " counts %s itself and takes it for plain HTTP (if it is your reverse proxy, add it"
+            " there)%s",
             header[:200],
             peer,
             peer,
@@ -103,80 +107,28 @@ class LoginGate:
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 
 
-Address = IPv4Address | IPv6Address
-_PORT = re.compile(r"[0-9]{1,5}")
-
-
-def parse_address(text: str) -> Address | None:
-    """An address as a header writes it: `a.b.c.d`, `a.b.c.d:port`, an IPv6 address bare or in
-    brackets, `[v6]:port`. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is its IPv4 address.
-    None for anything else (`unknown`, an obfuscated name, garbage)."""
-    text = text.strip()
-    if text.startswith("["):
-        text, bracket, port = text[1:].partition("]")
-        if not bracket or (port and not (port[:1] == ":" and _PORT.fullmatch(port[1:]))):
-            return None
-    elif text.count(":") == 1:  # a.b.c.d:port; an IPv6 address has at least two colons
-        text, _, port = text.partition(":")
-        if not _PORT.fullmatch(port):
-            return None
-    try:
-        parsed = ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
-        return parsed.ipv4_mapped
-    return parsed
-
-
-def _bucket(address: Address) -> str:
-    """What the limiter counts: an IPv4 address, or an IPv6 client's /64, which one household
-    holds whole."""
-    if isinstance(address, IPv6Address):
-        return str(IPv6Network((int(address) >> 64 << 64, 64)))
-    return str(address)
-
-
-def _trusted(request: web.Request, address: Address | None) -> bool:
-    proxies = services_of(request).settings.trusted_proxies
-    return address is not None and any(address in net for net in proxies)
-
-
 def client_address(request: web.Request) -> str:
-    """Who is asking: the peer, or, when the peer is a configured proxy, the last address in
-    X-Forwarded-For that is not one (a client can write any X-Forwarded-For it likes; only
-    what the proxies appended is believed). A port on a hop is dropped; a hop that is no
-    address counts as the peer, never as a bucket of its own. X-Forwarded-For from a peer that
-    is no proxy is ignored, and logged."""
-    peer = parse_address(request.remote or "")
-    if peer is None:
-        return request.remote or "?"
-    address = peer
-    forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
-    if _trusted(request, peer):
-        for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
-            parsed = parse_address(hop)
-            if parsed is None:
-                address = peer
-                break
-            address = parsed
-            if not _trusted(request, parsed):
-                break
-    elif forwarded.strip():
-        request.app[LOGIN_GATE].untrusted_forwarded(
-            str(peer), _bucket(peer), forwarded, services_of(request).clock.now()
-        )
-    return _bucket(address)
+    """Who is asking, as the login limit counts (ground.client_address: the peer, or the
+    client a trusted proxy names). X-Forwarded-For from a peer that is no proxy is ignored,
+    and logged."""
+    return ground_client_address(request, _proxies(request), _warner(request))
+
+
+def is_https(request: web.Request) -> bool:
+    return ground_is_https(request, _proxies(request), _warner(request))
+
+
+def _proxies(request: web.Request) -> tuple[Network, ...]:
+    return services_of(request).settings.trusted_proxies
+
+
+def _warner(request: web.Request) -> UntrustedHeader:
+    gate, now = request.app[LOGIN_GATE], services_of(request).clock.now()
+    return lambda peer, bucket, header: gate.untrusted_forwarded(peer, bucket, header, now)
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def is_https(request: web.Request) -> bool:
-    forwarded = request.headers.get("X-Forwarded-Proto") == "https"
-    peer = parse_address(request.remote or "")
-    return request.scheme == "https" or (forwarded and _trusted(request, peer))
 
 
 def session_of(request: web.Request) -> AdminSession:
@@ -203,8 +155,9 @@ def before_login(handler: AnyHandler) -> AnyHandler:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every console view: logged-out requests go to the login page (GET) or are refused
-    (anything else); every POST must carry the session's CSRF token. A new view cannot forget
-    it: it guards the whole console."""
+    (anything else); every POST must carry the session's CSRF token; the account's role must
+    be one the view declared (admin.access.allow), and a view that declared none opens for
+    nobody. A new view cannot forget it: it guards the whole console."""
     resource = request.match_info.route.resource
     if getattr(handler, "before_login", False) or isinstance(resource, web.StaticResource):
         return await handler(request)
@@ -224,7 +177,35 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
     request[SESSION_KEY] = session
+    route = request.match_info.route
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # no such page (404) or method (405): said as it is
+    roles = roles_of(route.handler)
+    if roles is None:
+        log.error(
+            "console view %s (%s %s) declares no roles (admin.access.allow): refused to every"
+            " account until it does",
+            getattr(route.handler, "__qualname__", route.handler),
+            request.method,
+            route.resource.canonical if route.resource else request.path,
+        )
+    if roles is None or session.admin.role not in roles:
+        return await refused(request, "undeclared" if roles is None else "role")
     return await handler(request)
+
+
+async def refused(request: web.Request, why: str) -> web.Response:
+    """A signed-in account opened what its role does not: 403, a page that says so (GET) or a
+    line of text (anything else, whose form sent nothing a page could show), and an audit row."""
+    session = session_of(request)
+    detail = f"{request.method} {request.path} ({session.admin.role.value}, {why})"
+    await audit(request, "access_refused", detail)
+    if request.method in ("GET", "HEAD"):
+        role = admin_locale(request).t(f"admin.access.role.{session.admin.role.value}")
+        return render(request, "forbidden.html", {"role": role}, status=403)
+    return web.Response(
+        status=403, text=admin_locale(request).t("admin.access.refused_text"), charset="utf-8"
+    )
 
 
 @before_login
@@ -289,6 +270,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+@allow(*EVERY_ROLE)
 async def logout(request: web.Request) -> web.StreamResponse:
     await audit(request, "logout")
     async with services_of(request).repositories() as repos:

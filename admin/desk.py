@@ -9,13 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-from admin.auth import session_of
+from admin.access import DESK, OPERATOR, allow
+from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
 from care import by_phone, calls, desk, devices, outcomes, partners, report, verify
 from care.desk import VIEW_AUDIT_EVERY
-from care.errors import Refused
+from care.errors import Refusal, Refused
 from care.notify import phone_only
+from storage.models import StaffRole
 
 CLOSED_SHOWN = timedelta(days=7)
 
@@ -59,6 +61,7 @@ def outcome_label(request: web.Request) -> Callable[[str | None], str]:
     return label
 
 
+@allow(OPERATOR, DESK)
 async def queue(request: web.Request) -> web.Response:
     services = services_of(request)
     async with services.unit_of_work() as work:
@@ -79,6 +82,7 @@ async def queue(request: web.Request) -> web.Response:
     return await _page(request, "desk.html", context)
 
 
+@allow(OPERATOR, DESK)
 async def case_page(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     try:
@@ -110,6 +114,7 @@ async def case_page(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR, DESK)
 async def case_action(request: web.Request) -> web.Response:
     """take, call (result, note), note (note), close (outcome, note), or after 入院していた
     pause_until_home, as the staff member signed in; then back to the case."""
@@ -137,15 +142,31 @@ async def case_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
+def _registered_too(request: web.Request) -> bool:
+    """Whether the desk's own registration of a person (by phone) opens her card: for 運用管理,
+    who registers; 窓口 reads a person only for a case or a watch (care.desk.known_person)."""
+    return session_of(request).admin.role is StaffRole.OPERATOR
+
+
+async def _refused_person(request: web.Request) -> None:
+    """窓口 asked for a person the desk has no case for and does not watch: refused as a
+    会員ID nobody has is (it tells no one whether she exists), and the refusal audited."""
+    if not _registered_too(request):
+        await audit(request, "person_refused", f"{request.method} {request.path}")
+
+
+@allow(OPERATOR, DESK)
 async def person_page(request: web.Request, linked_url: str | None = None) -> web.Response:
     staff = session_of(request).admin.name
     locale = admin_locale(request)
+    member_id = _int(request.match_info["member_id"])
     try:
         async with services_of(request).unit_of_work() as work:
-            card = await desk.person_card(work, _int(request.match_info["member_id"]), staff)
+            card = await desk.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
             watched = await calls.watched(work, card.member)
     except Refused:
+        await _refused_person(request)
         raise web.HTTPNotFound(text="no such person") from None
     context = {
         "card": card,
@@ -164,6 +185,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
 PERSON_ACTIONS = ("note", "calls", "confirm_number", "link_device", "revoke_device")
 
 
+@allow(OPERATOR, DESK)
 async def person_action(request: web.Request) -> web.Response:
     """A note on the person; or, for them and with their consent, their calls and devices."""
     member_id = _int(request.match_info["member_id"])
@@ -172,16 +194,17 @@ async def person_action(request: web.Request) -> web.Response:
     if action not in PERSON_ACTIONS:
         raise web.HTTPBadRequest(text="unknown action")
     staff = session_of(request).admin.name
+    registered = _registered_too(request)
     linked = None
     try:
         async with services_of(request).unit_of_work() as work:
             if action == "calls":
                 before = form.get("call_before_alert") == "on"
                 number = str(form.get("call_number", ""))
-                await by_phone.set_calls_for(work, member_id, staff, number, before)
+                await by_phone.set_calls_for(work, member_id, staff, number, before, registered)
             elif action == "confirm_number":
                 present = form.get("present") == "on"
-                await verify.confirm_present(work, member_id, staff, present)
+                await verify.confirm_present(work, member_id, staff, present, registered)
             elif action == "link_device":
                 linked = await by_phone.link_device_for(
                     work,
@@ -190,13 +213,17 @@ async def person_action(request: web.Request) -> web.Response:
                     str(form.get("label", "")),
                     form.get("counts_as_ok") == "on",
                     form.get("consented") == "on",
+                    registered,
                 )
             elif action == "revoke_device":
                 device = _int(form.get("device_id"))
-                await by_phone.revoke_device_for(work, member_id, staff, device)
+                await by_phone.revoke_device_for(work, member_id, staff, device, registered)
             else:
-                await desk.note_person(work, member_id, staff, str(form.get("note", "")))
+                note = str(form.get("note", ""))
+                await desk.note_person(work, member_id, staff, note, registered)
     except Refused as refused:
+        if refused.reason is Refusal.NO_SUCH_PERSON:
+            await _refused_person(request)
         raise _refused(request, refused) from None
     if linked is not None:
         # The URL is its secret: shown on this answer once, never kept to be shown again.

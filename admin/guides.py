@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from admin.access import DESK, OPERATOR, VIEWER, allow
 from admin.auth import audit
 from admin.render import render, services_of
 from ground.qr_codes import qr_png
@@ -22,10 +23,12 @@ def add_routes(console: web.Application) -> None:
     console.router.add_get("/guides/{role}", guide)
 
 
+@allow(OPERATOR, DESK, VIEWER)
 async def guides(request: web.Request) -> web.Response:
     return render(request, "guides.html", {"roles": ROLES})
 
 
+@allow(OPERATOR, DESK, VIEWER)
 async def guide(request: web.Request) -> web.Response:
     role = request.match_info["role"]
     if role not in ROLES:

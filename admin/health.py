@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from admin.access import OPERATOR, allow
 from admin.auth import Handler, audit
 from admin.render import HEALTH_KEY, SESSION_KEY, render, services_of
 from care import set_aside
@@ -31,6 +32,7 @@ async def service_health(request: web.Request, handler: Handler) -> web.StreamRe
     return await handler(request)
 
 
+@allow(OPERATOR)
 async def set_aside_page(request: web.Request) -> web.Response:
     async with services_of(request).unit_of_work() as work:
         events = await set_aside.listed(work)
@@ -42,6 +44,7 @@ async def set_aside_page(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR)
 async def retry_set_aside(request: web.Request) -> web.StreamResponse:
     """再処理: every event set aside is handled again, in the order they came; audited."""
     count = await set_aside.put_back(services_of(request))

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from admin.access import DESK, OPERATOR, allow
 from admin.auth import session_of
 from admin.render import admin_locale, render, services_of
 from admin.views import _int, _page, _refused
@@ -22,6 +23,7 @@ from ground.qr_codes import qr_png
 from storage.database import from_db
 
 
+@allow(OPERATOR, DESK)
 async def partner_list(request: web.Request, issued: dict[str, Any] | None = None) -> web.Response:
     """The partners, each with how requests reach them: their LINE (the account that sent
     their code, by its LINE name), a code waiting to be sent, or print. `issued`: the code
@@ -57,6 +59,7 @@ async def _issued(request: web.Request, partner_id: int, code: str) -> dict[str,
     return {"partner_id": partner_id, "code": code, "link": link, "qr": qr, "until": until}
 
 
+@allow(OPERATOR, DESK)
 async def partner_action(request: web.Request) -> web.Response:
     form = await request.post()
     staff = session_of(request).admin.name
@@ -92,6 +95,7 @@ async def partner_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin/partners")
 
 
+@allow(OPERATOR, DESK)
 async def ask_visit(request: web.Request) -> web.Response:
     case_id = _int(request.match_info["case_id"])
     form = await request.post()
@@ -104,6 +108,7 @@ async def ask_visit(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
+@allow(OPERATOR, DESK)
 async def print_request(request: web.Request) -> web.Response:
     """One A4 page for a partner without LINE: what, who, where, whom to call back."""
     staff = session_of(request).admin.name

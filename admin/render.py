@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from admin.access import may_open
 from care.services import SERVICES, Services
 from ground.branding import load_branding
 from ground.i18n import Locale, first_language
@@ -79,6 +80,13 @@ def render(
 ) -> web.Response:
     locale = admin_locale(request)
     session = request.get(SESSION_KEY)
+    role = session.admin.role if session else None
+
+    def opens(pattern: str) -> bool:
+        """Whether the signed-in account's role opens the page of this route pattern: every
+        link to a page it may not open is left out, by the declaration the guard enforces."""
+        return may_open(request, role, pattern)
+
     values: dict[str, Any] = {
         "t": lambda key, **more: locale.t(f"admin.{key}", **more),
         "when": locale.when,
@@ -89,7 +97,9 @@ def render(
         "csrf_token": session.csrf_token if session else "",
         "quota_warning": request.get(QUOTA_WARNING, False),
         "health": request.get(HEALTH_KEY),
-        "nav_links": NAV_LINKS,
+        "nav_links": [(href, key) for href, key in NAV_LINKS if opens(href)],
+        "opens": opens,
+        "staff_role": role.value if role else None,
         "nav_current": nav_current(request.path),
     }
     body = _environment.get_template(template).render({**values, **context})

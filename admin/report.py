@@ -8,6 +8,7 @@ from datetime import date
 
 from aiohttp import web
 
+from admin.access import OPERATOR, VIEWER, allow
 from admin.auth import audit
 from admin.desk import outcome_label
 from admin.render import services_of
@@ -29,6 +30,7 @@ def _month(request: web.Request) -> date:
     return date(int(found.group(1)), int(found.group(2)), 1)
 
 
+@allow(OPERATOR, VIEWER)
 async def page(request: web.Request) -> web.Response:
     month = _month(request)
     async with services_of(request).unit_of_work() as work:
@@ -40,6 +42,7 @@ async def page(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR, VIEWER)
 async def csv_file(request: web.Request) -> web.Response:
     month = _month(request)
     async with services_of(request).unit_of_work() as work:

@@ -8,10 +8,18 @@ from typing import Any
 
 from aiohttp import web
 
+from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
-from admin.views import _csv, _int, _page, audience_of, quota_forecast
-from care import budget, reach, rollcall
+from admin.views import (
+    _int,
+    _page,
+    audience_of,
+    export_page,
+    purposeful_csv,
+    quota_forecast,
+)
+from care import budget, exports, reach, rollcall
 from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refused
 
@@ -27,6 +35,7 @@ def _settings(form: Any) -> dict[str, Any]:
     }
 
 
+@allow(OPERATOR)
 async def roll_calls(request: web.Request) -> web.Response:
     async with services_of(request).repositories() as repos:
         context = {
@@ -41,6 +50,7 @@ async def roll_calls(request: web.Request) -> web.Response:
     return await _page(request, "rollcalls.html", context)
 
 
+@allow(OPERATOR)
 async def preview(request: web.Request) -> web.Response:
     form = await request.post()
     audience = audience_of(form, AUDIENCES)
@@ -65,6 +75,7 @@ async def preview(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR)
 async def start(request: web.Request) -> web.Response:
     form = await request.post()
     audience = audience_of(form, AUDIENCES)
@@ -101,6 +112,7 @@ async def _found(request: web.Request) -> int:
     return call.id
 
 
+@allow(OPERATOR)
 async def live(request: web.Request) -> web.Response:
     """The live tally: counts by answer and area team, who asked for help with how to reach
     them, the silent, a timeline. The page reloads itself while the roll-call is open."""
@@ -119,6 +131,7 @@ async def live(request: web.Request) -> web.Response:
     return await _page(request, "rollcall.html", {"call": call, "tally": tally})
 
 
+@allow(OPERATOR)
 async def close(request: web.Request) -> web.Response:
     roll_call_id = await _found(request)
     async with services_of(request).unit_of_work() as work:
@@ -127,25 +140,21 @@ async def close(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/rollcalls/{roll_call_id}")
 
 
-async def export(request: web.Request) -> web.Response:
+async def _export_of(request: web.Request) -> exports.Export:
     roll_call_id = await _found(request)
-    async with services_of(request).repositories() as repos:
-        people = await repos.rollcalls.people(roll_call_id)
-    await audit(request, "rollcall_export", str(roll_call_id))
-    header = ["member_id", "nickname", "full_name", "phone", "team", "answer", "answered_at"]
-    rows = [
-        [
-            p["member_id"],
-            p["display_name"],
-            p["full_name"],
-            p["phone"],
-            p["team_name"],
-            p["answer"] or "",
-            p["answered_at"] or "",
-        ]
-        for p in people
-    ]
-    return _csv(f"rollcall-{roll_call_id}.csv", header, rows)
+    async with services_of(request).unit_of_work() as work:
+        return await exports.roll_call(work, roll_call_id)
+
+
+@allow(OPERATOR)
+async def export_form(request: web.Request) -> web.Response:
+    """Who was asked and their answers, as a file: first the purpose it is taken out for."""
+    return await export_page(request, await _export_of(request))
+
+
+@allow(OPERATOR)
+async def export(request: web.Request) -> web.Response:
+    return await purposeful_csv(request, await _export_of(request), "rollcall_export")
 
 
 def add_routes(console: web.Application) -> None:
@@ -155,4 +164,5 @@ def add_routes(console: web.Application) -> None:
     add("POST", "/rollcalls", start)
     add("GET", "/rollcalls/{call_id}", live)
     add("POST", "/rollcalls/{call_id}/close", close)
-    add("GET", "/rollcalls/{call_id}/export.csv", export)
+    add("GET", "/rollcalls/{call_id}/export.csv", export_form)
+    add("POST", "/rollcalls/{call_id}/export.csv", export)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin import auth, desk, guides, health, partners, report, rollcalls, views
+from admin import access, auth, desk, guides, health, partners, report, rollcalls, views
 
 STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
 
@@ -34,7 +34,10 @@ def admin_app() -> web.Application:
     add("POST", "/notices/send", views.send_notice)
     add("GET", "/quota", views.quota)
     add("GET", "/audit", views.audit_log)
-    add("GET", "/export/{what}.csv", views.export)
+    # Figures alone (閲覧 too) before the files of people's details (運用管理, with a purpose).
+    add("GET", "/export/usage.csv", views.export_usage)
+    add("GET", "/export/{what}.csv", views.export_form)
+    add("POST", "/export/{what}.csv", views.export)
     rollcalls.add_routes(console)
     desk.add_routes(console)
     report.add_routes(console)
@@ -42,4 +45,5 @@ def admin_app() -> web.Application:
     guides.add_routes(console)
     health.add_routes(console)
     console.router.add_static("/static", STATIC)
+    console[access.PAGE_ROLES] = access.page_roles(console.router, "/admin")
     return console

@@ -1,4 +1,5 @@
-"""The console's pages. Every handler is `admin_only`; every change is audited."""
+"""The console's pages. Every handler declares the roles that open it (admin.access.allow);
+every change is audited."""
 
 from __future__ import annotations
 
@@ -11,19 +12,20 @@ from typing import Any
 
 from aiohttp import web
 
+from admin.access import AUDITOR, DESK, EVERY_ROLE, OPERATOR, VIEWER, allow
 from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import by_phone, calls, invites, people, reach
+from care import by_phone, calls, exports, invites, on_behalf, people, reach
 from care import teams as team_service
-from care.desk import VIEW_AUDIT_EVERY
+from care.desk import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.errors import Refusal, Refused
 from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.notify import phone_only
 from care.schedule import INTERVALS, Schedule
 from ground.identifiers import row_id
-from storage.models import PERSONAL_FIELDS, Role
+from storage.models import Role, StaffRole
 from storage.stats import DAILY_SERIES
 
 QUOTA_CACHE_FOR = timedelta(minutes=10)
@@ -81,6 +83,7 @@ async def _page(request: web.Request, template: str, context: dict[str, Any]) ->
     return render(request, template, context)
 
 
+@allow(*EVERY_ROLE)
 async def dashboard(request: web.Request) -> web.Response:
     now = services_of(request).clock.now()
     days = await _daily(request, 30)
@@ -102,20 +105,36 @@ async def dashboard(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR, DESK)
 async def alerts(request: web.Request) -> web.Response:
-    now = services_of(request).clock.now()
-    since = now - timedelta(days=7)
-    async with services_of(request).repositories() as repos:
-        viewer = session_of(request).admin.name
-        await repos.admin.audit_view(viewer, "alerts_viewed", "open alerts", now, VIEW_AUDIT_EVERY)
+    """The open alerts and those answered this week. 窓口 reads only the people the desk has a
+    case for or watches (the others are their managers' alone), and is told that it does."""
+    since = services_of(request).clock.now() - timedelta(days=7)
+    admin = session_of(request).admin
+    async with services_of(request).unit_of_work() as work:
+        repos = work.repos
+        await repos.admin.audit_view(
+            admin.name, "alerts_viewed", "open alerts", work.now, VIEW_AUDIT_EVERY
+        )
+        open_alerts = await repos.stats.open_alerts()
+        answered = await repos.stats.answered_after_alert(since)
+        desk_only = admin.role is StaffRole.DESK
+        if desk_only:
+            ids = [row["member_id"] for row in open_alerts + answered]
+            known = await known_to_the_desk(work, ids)
+            open_alerts = [row for row in open_alerts if row["member_id"] in known]
+            answered = [row for row in answered if row["member_id"] in known]
         context = {
-            "alerts": await repos.stats.open_alerts(),
-            "answered": await repos.stats.answered_after_alert(since),
-            "reports": await repos.stats.group_reports(since),
+            "alerts": open_alerts,
+            "answered": answered,
+            # Chat groups' names are their members' words, and groups are 運用管理's page.
+            "reports": [] if desk_only else await repos.stats.group_reports(since),
+            "desk_only": desk_only,
         }
     return await _page(request, "alerts.html", context)
 
 
+@allow(OPERATOR)
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
     async with services_of(request).repositories() as repos:
@@ -146,6 +165,7 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     return web.HTTPBadRequest(text=locale.t(key, **refused.values))
 
 
+@allow(OPERATOR)
 async def create_team(request: web.Request) -> web.Response:
     """A team for an area (町会, 集合住宅, 民生委員 district), kept while it waits for people."""
     form = await request.post()
@@ -183,11 +203,17 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
             member.id: await people.state_of(work, member) for member in members[Role.USER.value]
         }
         turns = await work.repos.teams.turns_in(team.id)
+        waiting = await work.repos.on_behalf.waiting_in_team(team.id)
     return {
+        "waiting": waiting,
         "turns": turns,
         "turn_choices": team_service.TURNS,
         "team": team,
         "invites": {r.value: i for r, i in codes.items()},
+        "qr_paths": {
+            r.value: invites.qr_path(services_of(request).settings.channel_secret, i.code)
+            for r, i in codes.items()
+        },
         "members": members,
         "states": states,
         "checkins": lambda state: people.describe_checkins(locale, state),
@@ -201,10 +227,12 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+@allow(OPERATOR)
 async def team(request: web.Request) -> web.Response:
     return await _page(request, "team.html", await _team_context(request))
 
 
+@allow(OPERATOR)
 async def flyer(request: web.Request) -> web.Response:
     """An A4 page for the 町会's notice board: the user invite as a large QR code."""
     context = await _team_context(request)
@@ -225,6 +253,7 @@ TEAM_ACTIONS = (
 )
 
 
+@allow(OPERATOR)
 async def team_action(request: web.Request) -> web.Response:
     """Add or remove a manager by 会員ID, rotate an invite code, or register a person who is
     watched by phone alone (then shown their card)."""
@@ -239,7 +268,9 @@ async def team_action(request: web.Request) -> web.Response:
             if action.startswith("rotate_"):
                 await invites.rotate_invite(work, found, Role(action.removeprefix("rotate_")))
             elif action == "add_manager":
-                await team_service.add_manager(work, found, member_id)
+                staff = session_of(request).admin.name
+                consented = form.get("consented") == "on"
+                await on_behalf.add_watcher(work, found, member_id, staff, consented)
             elif action.startswith("desk_watch_"):
                 await team_service.set_desk_watched(work, found, action == "desk_watch_on")
             elif action == "set_turn":
@@ -269,6 +300,7 @@ async def team_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/teams/{found.id}")
 
 
+@allow(OPERATOR)
 async def groups(request: web.Request) -> web.Response:
     async with services_of(request).repositories() as repos:
         found = await repos.stats.groups()
@@ -282,6 +314,7 @@ async def groups(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR)
 async def notices(request: web.Request) -> web.Response:
     async with services_of(request).repositories() as repos:
         sent = await repos.admin.notices()
@@ -322,6 +355,7 @@ def _notice_text(form: Any) -> str:
     return text
 
 
+@allow(OPERATOR)
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
@@ -341,6 +375,7 @@ async def preview_notice(request: web.Request) -> web.Response:
     )
 
 
+@allow(OPERATOR)
 async def send_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
@@ -359,6 +394,7 @@ async def send_notice(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin/notices")
 
 
+@allow(OPERATOR, VIEWER)
 async def quota(request: web.Request) -> web.Response:
     """LINE's month and, where calls are placed, the calls' month beside it: both cost."""
     found = await quota_forecast(request, fresh=True)
@@ -371,6 +407,7 @@ async def quota(request: web.Request) -> web.Response:
     return await _page(request, "quota.html", context)
 
 
+@allow(OPERATOR, AUDITOR)
 async def audit_log(request: web.Request) -> web.Response:
     async with services_of(request).repositories() as repos:
         entries = await repos.admin.audit_log()
@@ -411,68 +448,66 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> web.Response:
     )
 
 
-async def export(request: web.Request) -> web.Response:
-    what = request.match_info["what"]
-    if what == "usage":
-        days = await _daily(request, 90)
-        response = _csv(
-            "usage.csv",
-            ["date", *DAILY_SERIES],
-            [[d["date"], *(d[s] for s in DAILY_SERIES)] for d in days],
-        )
-    elif what == "teams":
-        async with services_of(request).repositories() as repos:
-            found = await repos.stats.teams()
-        response = _csv(
-            "teams.csv",
-            ["id", "name", "members", "users", "managers", "interval_days", "hour"],
-            [
-                [
-                    t["id"],
-                    t["name"],
-                    t["members"],
-                    t["users"] or 0,
-                    t["managers"] or 0,
-                    t["default_interval_days"],
-                    t["default_hour"],
-                ]
-                for t in found
-            ],
-        )
-    elif what == "members":
-        async with services_of(request).repositories() as repos:
-            found = await repos.stats.members_export()
-        header = [
-            "member_id",
-            "nickname",
-            "registered_at",
-            "status",
-            "interval_days",
-            "hour",
-            "last_ok_at",
-            "paused_until",
-            *PERSONAL_FIELDS,
-        ]
-        # Personal fields appear only where the person entered them (else they are empty).
-        response = _csv(
-            "members.csv",
-            header,
-            [
-                [
-                    m["id"],
-                    m["display_name"],
-                    m["registered_at"],
-                    m["status"],
-                    m["interval_days"],
-                    m["checkin_hour"],
-                    m["last_ok_at"],
-                    m["paused_until"],
-                    *(m[f] for f in PERSONAL_FIELDS),
-                ]
-                for m in found
-            ],
-        )
-    else:
-        raise web.HTTPNotFound()
-    await audit(request, "export", what)
+@allow(OPERATOR, VIEWER)
+async def export_usage(request: web.Request) -> web.Response:
+    """The last 90 days' figures, no names: for 閲覧 too, audited like every export."""
+    days = await _daily(request, 90)
+    response = _csv(
+        "usage.csv",
+        ["date", *DAILY_SERIES],
+        [[d["date"], *(d[s] for s in DAILY_SERIES)] for d in days],
+    )
+    await audit(request, "export", "usage.csv")
     return response
+
+
+async def _export_of(request: web.Request, what: str) -> exports.Export:
+    async with services_of(request).unit_of_work() as work:
+        if what == "members":
+            return await exports.members(work)
+        if what == "teams":
+            return await exports.teams(work)
+    raise web.HTTPNotFound()
+
+
+async def export_page(
+    request: web.Request, found: exports.Export, problem: bool = False
+) -> web.Response:
+    """What a file of people's details will hold, and the form that states its purpose."""
+    return render(
+        request,
+        "export.html",
+        {
+            "export": found,
+            "action": request.path,
+            "purposes": exports.PURPOSES,
+            "text_min": exports.PURPOSE_TEXT_MIN,
+            "text_limit": exports.PURPOSE_TEXT_LIMIT,
+            "problem": problem,
+        },
+        status=400 if problem else 200,
+    )
+
+
+async def purposeful_csv(request: web.Request, found: exports.Export, action: str) -> web.Response:
+    """The file, once the form stated a purpose (else the form again, saying it is needed);
+    the audit row says what, how many rows, how many fields were withheld, and why."""
+    form = await request.post()
+    purpose = exports.purpose_of(str(form.get("purpose", "")), str(form.get("purpose_text", "")))
+    if purpose is None:
+        return await export_page(request, found, problem=True)
+    await audit(request, action, found.detail(purpose))
+    response = _csv(found.name, found.header, found.rows)
+    response.headers["X-Withheld-Fields"] = str(found.withheld)
+    return response
+
+
+@allow(OPERATOR)
+async def export_form(request: web.Request) -> web.Response:
+    return await export_page(request, await _export_of(request, request.match_info["what"]))
+
+
+@allow(OPERATOR)
+async def export(request: web.Request) -> web.Response:
+    found = await _export_of(request, request.match_info["what"])
+    return await purposeful_csv(request, found, "export")

@@ -33,6 +33,9 @@ RATES: dict[str, Rate] = {
 # alone let one LINE account with eight teams start sixteen roll-calls a day.
 RATES_BY_STARTER: dict[str, Rate] = {
     "rollcall_chat": Rate(2, timedelta(hours=24)),
+    # Teams cost nothing to make, and each brings its own invite codes and its own roll-call
+    # allowance: a family needs one or two, a person making dozens a day is up to something.
+    "team_created": Rate(5, timedelta(hours=24)),
 }
 
 
@@ -61,12 +64,7 @@ async def spend(
         since = work.now - rate.per
         if await work.repos.admin.audited_since(spend.action, spend.scope, since) >= rate.times:
             raise Refused(Refusal.TOO_OFTEN, times=rate.times)
-    by_starter = RATES_BY_STARTER.get(spend.action)
-    if by_starter is not None:
-        since = work.now - by_starter.per
-        started = await work.repos.admin.audited_by_since(spend.action, spend.actor, since)
-        if started >= by_starter.times:
-            raise Refused(Refusal.TOO_OFTEN, times=by_starter.times)
+    await _held_by_starter(work, spend.action, spend.actor)
     allowed = spend.messages
     if quota_left is not None and spend.messages > quota_left:
         if not partial:
@@ -77,6 +75,22 @@ async def spend(
         spend.actor, spend.action, detail, work.now, spend.scope, spend.messages
     )
     return allowed
+
+
+async def made(work: UnitOfWork, action: str, actor: str, detail: str = "") -> None:
+    """Something a person made that sends nothing (a team): held to its rate by who makes it,
+    and audited, the row being what the rate counts."""
+    await _held_by_starter(work, action, actor)
+    await work.repos.admin.audit(actor, action, detail, work.now)
+
+
+async def _held_by_starter(work: UnitOfWork, action: str, actor: str) -> None:
+    by_starter = RATES_BY_STARTER.get(action)
+    if by_starter is not None:
+        since = work.now - by_starter.per
+        started = await work.repos.admin.audited_by_since(action, actor, since)
+        if started >= by_starter.times:
+            raise Refused(Refusal.TOO_OFTEN, times=by_starter.times)
 
 
 async def quota_left(services: Services) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from care import calls, checkins, desk, devices
+from care import calls, checkins, desk, devices, on_behalf
 from care.errors import Refusal, Refused
 from care.notify import phone_only, tell_team
 from care.schedule import Schedule
@@ -65,12 +65,17 @@ async def register(
 
 
 async def set_calls_for(
-    work: UnitOfWork, member_id: int | None, staff: str, number: str, before_alert: bool
+    work: UnitOfWork,
+    member_id: int | None,
+    staff: str,
+    number: str,
+    before_alert: bool,
+    registered_too: bool = True,
 ) -> Member:
     """Staff set a person's call number and consent for them (from what the person said):
     a person the desk knows. For someone watched by phone alone the number is where every
-    check-in rings, so it cannot be taken away."""
-    member, _ = await desk.known_person(work, member_id)
+    check-in rings, so it cannot be taken away. `registered_too`: care.desk.known_person."""
+    member, _ = await desk.known_person(work, member_id, registered_too)
     if phone_only(member) and not number.strip():
         raise Refused(Refusal.INVALID_PHONE)
     dialled = await calls.set_consent(work, member, number, before_alert, staff)
@@ -90,21 +95,34 @@ async def link_device_for(
     label: str,
     counts_as_ok: bool,
     consented: bool,
+    registered_too: bool = True,
 ) -> devices.Linked:
-    """Staff link a device for a person who agreed to it (the form records that they did)."""
-    member, _ = await desk.known_person(work, member_id)
+    """Staff link a device for a person who agreed to it (the form records that they did). On
+    LINE she is asked as well, and the device answers nothing until she says yes; watched by
+    phone alone, the form's record is her yes (care.on_behalf)."""
+    member, _ = await desk.known_person(work, member_id, registered_too)
     if not consented:
         raise Refused(Refusal.NO_CONSENT)
-    linked = await devices.link(work, member, label, counts_as_ok)
+    ask_her = not phone_only(member)
+    linked = await devices.link(work, member, label, counts_as_ok, awaiting=ask_her)
     what = f"会員ID {member.id} device {linked.device_id}"
     await work.repos.admin.audit(staff, "desk_device_linked", what, work.now)
+    if ask_her:
+        device = next(
+            d for d in await work.repos.devices.of_member(member.id) if d.id == linked.device_id
+        )
+        await on_behalf.ask_about_device(work, member, device, staff)
     return linked
 
 
 async def revoke_device_for(
-    work: UnitOfWork, member_id: int | None, staff: str, device_id: int | None
+    work: UnitOfWork,
+    member_id: int | None,
+    staff: str,
+    device_id: int | None,
+    registered_too: bool = True,
 ) -> None:
-    member, _ = await desk.known_person(work, member_id)
+    member, _ = await desk.known_person(work, member_id, registered_too)
     await devices.revoke(work, member, device_id or 0)
     what = f"会員ID {member.id} device {device_id}"
     await work.repos.admin.audit(staff, "desk_device_revoked", what, work.now)

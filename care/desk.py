@@ -403,21 +403,41 @@ class PersonCard:
 CARD_RECENT = timedelta(days=60)
 
 
-async def known_person(work: UnitOfWork, member_id: int | None) -> tuple[Member, list[DeskCase]]:
+async def known_person(
+    work: UnitOfWork, member_id: int | None, registered_too: bool = True
+) -> tuple[Member, list[DeskCase]]:
     """The person, if the desk has a reason to know them: a case of theirs, a team it
-    watches, or its own registration of them (watched by phone alone). Everyone else stays
-    their managers' alone."""
+    watches, or (`registered_too`) its own registration of them (watched by phone alone).
+    Everyone else stays their managers' alone. The console's 窓口 role reads a person only for
+    the desk's own reasons (registered_too=False): registering by phone is 運用管理's, on a
+    team's page, and 運用管理 decides which teams the desk watches."""
     member = await work.repos.members.get(member_id) if member_id else None
     if member is None:
         raise Refused(Refusal.NO_SUCH_PERSON)
     cases = await work.repos.desk.cases_of(member.id)
-    if not cases and not phone_only(member) and not await watches(work, member):
+    registered = registered_too and phone_only(member)
+    if not cases and not registered and not await watches(work, member):
         raise Refused(Refusal.NO_SUCH_PERSON)
     return member, cases
 
 
-async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> PersonCard:
-    member, cases = await known_person(work, member_id)
+async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]:
+    """Of these people, those the desk has a case for or watches (the 窓口 role's reasons to
+    read them: care.desk.known_person without the registration)."""
+    known = set()
+    for member_id in set(member_ids):
+        member = await work.repos.members.get(member_id)
+        if member is None:
+            continue
+        if await work.repos.desk.cases_of(member_id) or await watches(work, member):
+            known.add(member_id)
+    return known
+
+
+async def person_card(
+    work: UnitOfWork, member_id: int | None, staff: str, registered_too: bool = True
+) -> PersonCard:
+    member, cases = await known_person(work, member_id, registered_too)
     await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
     managers = await work.repos.teams.managers_watching(member.id)
     shown = await sharing.shown_to_the_desk(work, member, managers)
@@ -432,9 +452,11 @@ async def person_card(work: UnitOfWork, member_id: int | None, staff: str) -> Pe
     )
 
 
-async def note_person(work: UnitOfWork, member_id: int | None, staff: str, note: str) -> None:
+async def note_person(
+    work: UnitOfWork, member_id: int | None, staff: str, note: str, registered_too: bool = True
+) -> None:
     """A note on the person that outlasts the case (how to speak with them, who holds a key)."""
-    member, _ = await known_person(work, member_id)
+    member, _ = await known_person(work, member_id, registered_too)
     if await work.repos.members.has_withdrawn(member.id):
         raise Refused(Refusal.NO_SUCH_PERSON)  # 退会 deleted what was kept on them
     text = _required_note(note)

@@ -14,9 +14,7 @@ her managers are told once, and again only after it pinged and went quiet again.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from care.errors import Refusal, Refused
 from care.notify import display_name, notify_managers, tell_managers_about, tell_member
 from care.protocol import Audience, Event, Fact, Stage, Tell, decide, stage_of
 from care.services import UnitOfWork
+from ground import seals
 from ground.i18n import Locale
 from ground.telling import Telling
 from storage.devices import Device
@@ -57,26 +56,20 @@ def token_hash(token: str) -> str:
 # URLs costs no transaction). Tokens made before seals (the random part alone) are known by
 # their hash, which the surface reads once at start (no new one is ever made).
 RANDOM_LENGTH = 43  # secrets.token_urlsafe(32)
-SEAL_LENGTH = 22  # 16 bytes of HMAC-SHA256, base64url
-
-
-def _seal(secret: str, random_part: str) -> str:
-    key = hmac.new(secret.encode(), b"mimamori device token", hashlib.sha256).digest()
-    mac = hmac.new(key, random_part.encode(), hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+_PURPOSE = b"mimamori device token"
 
 
 def new_token(secret: str) -> str:
     random_part = secrets.token_urlsafe(32)
-    return random_part + _seal(secret, random_part)
+    return random_part + seals.seal(secret, _PURPOSE, random_part)
 
 
 def sealed(secret: str, token: str) -> bool:
     """The token is one this service made (its seal holds)."""
-    if len(token) != RANDOM_LENGTH + SEAL_LENGTH:
+    if len(token) != RANDOM_LENGTH + seals.SEAL_LENGTH:
         return False
     random_part, seal = token[:RANDOM_LENGTH], token[RANDOM_LENGTH:]
-    return hmac.compare_digest(seal, _seal(secret, random_part))
+    return seals.holds(secret, _PURPOSE, random_part, seal)
 
 
 def _label(text: str) -> str:
@@ -97,13 +90,17 @@ class Linked:
         return f"{public_url.rstrip('/')}{PING_PATH}/{self.token}"
 
 
-async def link(work: UnitOfWork, member: Member, label: str, counts_as_ok: bool) -> Linked:
+async def link(
+    work: UnitOfWork, member: Member, label: str, counts_as_ok: bool, awaiting: bool = False
+) -> Linked:
+    """A device for her; `awaiting`: linked by staff, answering nothing until she agrees
+    (care.on_behalf)."""
     name = _label(label)
     if len(await work.repos.devices.of_member(member.id)) >= DEVICES_LIMIT:
         raise Refused(Refusal.TOO_OFTEN, times=DEVICES_LIMIT)
     token = new_token(work.services.settings.channel_secret)
     device_id = await work.repos.devices.add(
-        member.id, name, counts_as_ok, token_hash(token), work.now
+        member.id, name, counts_as_ok, token_hash(token), work.now, awaiting
     )
     return Linked(device_id, token)
 
@@ -121,11 +118,14 @@ class Ping:
 
 
 async def ping(work: UnitOfWork, token: str) -> Ping:
-    """A device's sign of life. Unknown or revoked: NO_SUCH_DEVICE; sooner than a minute after
-    the last: TOO_OFTEN (nothing is changed either way)."""
+    """A device's sign of life. Unknown or revoked: NO_SUCH_DEVICE; linked by staff and not
+    agreed to by her yet: NO_CONSENT; sooner than a minute after the last: TOO_OFTEN (nothing
+    is changed either way)."""
     device = await work.repos.devices.by_token_hash(token_hash(token))
     if device is None or device.revoked_at is not None:
         raise Refused(Refusal.NO_SUCH_DEVICE)
+    if device.awaiting_consent:
+        raise Refused(Refusal.NO_CONSENT)  # the desk linked it; she has not said yes
     if device.last_ping_at is not None and work.now - device.last_ping_at < PING_SPACING:
         raise Refused(Refusal.TOO_OFTEN, times=1)
     await work.repos.devices.pinged(device, work.now)

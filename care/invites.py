@@ -11,7 +11,7 @@ from care.errors import Refusal, Refused
 from care.notify import tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
-from ground import invite_codes
+from ground import invite_codes, seals
 from ground.i18n import Locale
 from ground.line_api import LineApi
 from storage.models import Invite, Member, Role, Team
@@ -118,3 +118,18 @@ def share_text(locale: Locale, team: Team, role: Role, code: str, link: str | No
         link=link or "",
         code=code,
     )
+
+
+# The QR image's address carries a seal over its code (ground.seals): a code nobody was shown
+# is refused by the image surface without a look into the database, so a guessing crawl of
+# /invites/{code}.png costs nothing and learns nothing.
+_QR_PURPOSE = b"mimamori invite qr"
+
+
+def qr_path(secret: str, code: str) -> str:
+    """The invite's QR image, as the bot, My page and the console link to it."""
+    return f"/invites/{code}.png?seal={seals.seal(secret, _QR_PURPOSE, code)}"
+
+
+def qr_sealed(secret: str, code: str, claimed: str) -> bool:
+    return seals.holds(secret, _QR_PURPOSE, code, claimed)

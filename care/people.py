@@ -309,6 +309,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.members.set_personal(member.id, PersonalFields())
     await work.repos.members.set_memo(member.id, "")
     await work.repos.desk.forget_person(member.id)
+    await work.repos.on_behalf.forget_person(member.id)
     for case in await work.repos.desk.cases_of(member.id):
         if case.open:
             # The desk decides what her leaving means for a case it holds: it shows on it.

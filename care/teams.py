@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import alerts, checkins, invites
+from care import alerts, budget, checkins, invites
 from care.alone import tell_the_alone, watched_by
 from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
@@ -54,6 +54,8 @@ async def create_team(
     clean = clean_team_name(name)
     if clean is None:
         raise Refused(Refusal.INVALID_NAME)
+    if founder is not None:  # the staff's teams are the city's own, held by nothing
+        await budget.made(work, "team_created", f"会員ID {founder.id}")
     team = await work.repos.teams.create(
         clean, schedule.interval_days, schedule.hour, work.now, kept=founder is None
     )

@@ -151,11 +151,16 @@ async def waiting(work: UnitOfWork, member: Member) -> bool:
 
 
 async def confirm_present(
-    work: UnitOfWork, member_id: int | None, staff: str, present: bool
+    work: UnitOfWork,
+    member_id: int | None,
+    staff: str,
+    present: bool,
+    registered_too: bool = True,
 ) -> Member:
     """Staff confirm her number with her beside them (the console's person card): the number
-    is hers without a call. Refused without the tick that says she is present."""
-    member, _ = await desk.known_person(work, member_id)
+    is hers without a call. Refused without the tick that says she is present.
+    `registered_too`: care.desk.known_person."""
+    member, _ = await desk.known_person(work, member_id, registered_too)
     if not present:
         raise Refused(Refusal.NOT_PRESENT)
     if member.call_number is None:

@@ -115,6 +115,11 @@ class Settings:
     # A device that answers check-ins and sent no sign of life this long: she and her
     # managers are told (once, until it pings again). None: never told.
     device_quiet_after: timedelta | None = timedelta(days=3)
+    # Requests a minute from one address (ground.client_address) to a device's URL and to an
+    # invite's QR code, in each instance. A meter service that pings for many residents from
+    # one server needs the first raised; 0: no limit.
+    device_pings_per_address: int = 60
+    invite_qr_per_address: int = 30
     # Make the rich menus at start-up when none are recorded (else: `mimamori richmenu`).
     rich_menu_at_start: bool = False
     # The city's own LINE account, shared with its other services: a follow enrols nobody,
@@ -193,6 +198,8 @@ class Settings:
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
             manager_code_lifetime=_duration(env, "MIMAMORI_MANAGER_CODE_LIFETIME", "7d"),
             device_quiet_after=_optional_duration(env, "MIMAMORI_DEVICE_QUIET_AFTER", "3d"),
+            device_pings_per_address=_per_minute(env, "MIMAMORI_DEVICE_PINGS_PER_ADDRESS", 60),
+            invite_qr_per_address=_per_minute(env, "MIMAMORI_INVITE_QR_PER_ADDRESS", 30),
             rich_menu_at_start=(env.get("MIMAMORI_RICH_MENU") or "").strip().lower()
             in ("1", "yes", "true", "on"),
             **_account(env),
@@ -470,6 +477,15 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not text.isdigit() or not 1 <= int(text) <= 100:
         raise SettingsError(name, f"expected a whole number 1-100, got {text!r}")
+    return int(text)
+
+
+def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 100_000:
+        raise SettingsError(name, f"expected requests a minute, 0-100000 (0: no limit): {text!r}")
     return int(text)
 
 

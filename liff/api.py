@@ -518,7 +518,6 @@ async def team_view(
                 )
             members.append(entry)
     codes = await invites.ensure_invites(work, team)
-    line = work.services.line
     return {
         "id": team.id,
         "name": team.name,
@@ -527,7 +526,7 @@ async def team_view(
         "members": members,
         "invites": {
             r.value: await invite_view(
-                line, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
+                work.services, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
             )
             for r in Role
         },
@@ -535,15 +534,21 @@ async def team_view(
 
 
 async def invite_view(
-    line: Any, locale: Locale, team: Team, role: Role, code: str, expires: datetime | None
+    services: Services,
+    locale: Locale,
+    team: Team,
+    role: Role,
+    code: str,
+    expires: datetime | None,
 ) -> dict[str, str]:
-    link = invites.invite_link(line, locale, code)
+    link = invites.invite_link(services.line, locale, code)
+    secret = services.settings.channel_secret
     text = invites.share_text(locale, team, role, code, link)
     return {
         "code": code,
         "text": text,
         "link": link or "",
-        "qr": f"/invites/{code}.png",
+        "qr": invites.qr_path(secret, code),
         "expires": locale.when(expires) if expires else "",
     }
 

@@ -1,8 +1,13 @@
-"""GET /invites/{code}.png: the invite as a QR code that opens the bot's chat, code typed in."""
+"""GET /invites/{code}.png?seal=…: the invite as a QR code that opens the bot's chat, code typed
+in. Anyone may ask, so a request is counted per address in memory and its seal checked
+(care.invites.qr_path) before the database is looked at: a crawl of guessed codes costs no
+transaction and learns nothing."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -10,12 +15,32 @@ from care import invites
 from care.invites import invite_link
 from care.services import SERVICES
 from ground import invite_codes
+from ground.address_limits import AddressLimit, PerAddress
+from ground.client_address import client_address
 from ground.qr_codes import qr_png
+
+QR_PER_ADDRESS = web.AppKey("invite_qr_per_address", AddressLimit)
+
+
+def setup_invite_qr(app: web.Application) -> None:
+    app.router.add_get("/invites/{code}.png", invite_qr)
+    app.cleanup_ctx.append(_limit)
+
+
+async def _limit(app: web.Application) -> AsyncIterator[None]:
+    per_minute = app[SERVICES].settings.invite_qr_per_address
+    app[QR_PER_ADDRESS] = AddressLimit(PerAddress(per_minute, timedelta(minutes=1)))
+    yield
 
 
 async def invite_qr(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    address = client_address(request, services.settings.trusted_proxies)
+    if not request.app[QR_PER_ADDRESS].allow(address, services.clock.now()):
+        raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
     code = invite_codes.normalise(request.match_info["code"])
-    if code is None:
+    secret = services.settings.channel_secret
+    if code is None or not invites.qr_sealed(secret, code, request.query.get("seal", "")):
         raise web.HTTPNotFound(text="unknown invite code")
     async with request.app[SERVICES].unit_of_work() as work:
         invite = await work.repos.teams.invite(code)

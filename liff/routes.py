@@ -11,7 +11,7 @@ from care.services import SERVICES
 from ground.transactions import outside_only
 from liff import api
 from liff.auth import LIFF_VERIFIER, IdTokenVerifier
-from liff.invite_qr import invite_qr
+from liff.invite_qr import setup_invite_qr
 from liff.pages import PAGES, STATIC, banner, brand_css, page
 
 
@@ -22,7 +22,7 @@ def setup_liff(app: web.Application) -> None:
     app.router.add_get("/liff/brand.css", brand_css)
     app.router.add_get("/liff/banner", banner)
     app.router.add_static("/liff/static", STATIC)
-    app.router.add_get("/invites/{code}.png", invite_qr)
+    setup_invite_qr(app)
     app.add_subapp("/liff/api", api.api_app())
 
 

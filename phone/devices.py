@@ -1,6 +1,8 @@
 """The URL a device calls with a sign of life (POST, no body needed: a smart plug's webhook, a
 Home Assistant `rest_command`, a meter service). 204 when taken, 404 for a URL that is unknown
-or revoked, 429 sooner than a minute after the last; nothing changes unless 204.
+or revoked, 409 while she has not agreed to a device the desk linked for her, 429 sooner than a
+minute after the last or past the per-address limit (counted in
+memory before anything else); nothing changes unless 204.
 
 Only POST: a link previewer or a crawler that opens a URL with GET never answers her check-in.
 A URL nobody was given is refused before any transaction: a token carries its seal
@@ -10,21 +12,32 @@ read at start (none is made any more), so a flood of guessed URLs holds no write
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
 from care import devices
 from care.errors import Refusal, Refused
 from care.services import SERVICES
+from ground.address_limits import AddressLimit, PerAddress
+from ground.client_address import client_address
 
 TOKEN_LIMIT = 100  # characters: a token is 65 (43 before seals); anything longer is refused
 UNSEALED: web.AppKey[frozenset[str]] = web.AppKey("unsealed_device_tokens", frozenset)
+PINGS_PER_ADDRESS = web.AppKey("device_pings_per_address", AddressLimit)
 
 
 def setup_devices(app: web.Application) -> None:
     path = f"{devices.PING_PATH}/{{token}}"
     app.router.add_post(path, ping)
     app.cleanup_ctx.append(_unsealed)
+    app.cleanup_ctx.append(_limit)
+
+
+async def _limit(app: web.Application) -> AsyncIterator[None]:
+    per_minute = app[SERVICES].settings.device_pings_per_address
+    app[PINGS_PER_ADDRESS] = AddressLimit(PerAddress(per_minute, timedelta(minutes=1)))
+    yield
 
 
 async def _unsealed(app: web.Application) -> AsyncIterator[None]:
@@ -47,6 +60,10 @@ def _may_be_ours(request: web.Request, token: str) -> bool:
 async def ping(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = request.match_info["token"]
+    address = client_address(request, services.settings.trusted_proxies)
+    if not request.app[PINGS_PER_ADDRESS].allow(address, services.clock.now()):
+        services.metrics.pings.labels("address_limit").inc()
+        raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
     if len(token) > TOKEN_LIMIT or not _may_be_ours(request, token):
         services.metrics.pings.labels(Refusal.NO_SUCH_DEVICE.value).inc()
         raise web.HTTPNotFound()
@@ -57,6 +74,8 @@ async def ping(request: web.Request) -> web.Response:
         services.metrics.pings.labels(refused.reason.value).inc()
         if refused.reason is Refusal.TOO_OFTEN:
             raise web.HTTPTooManyRequests(headers={"Retry-After": "60"}) from None
+        if refused.reason is Refusal.NO_CONSENT:
+            raise web.HTTPConflict(text="waiting for the person's consent") from None
         raise web.HTTPNotFound() from None
     services.metrics.pings.labels("answered" if taken.answered else "taken").inc()
     return web.Response(status=204)

@@ -84,34 +84,42 @@ def _waiting_arrivals(arrivals: Path) -> list[tuple[str, str, str]]:
 
 
 @functools.cache
-def _schema() -> dict[tuple[str, str], str]:
-    """(type, name) -> SQL of everything this code's migrations make, in a scratch database."""
+def _schema(versions: frozenset[int]) -> dict[tuple[str, str], str]:
+    """(type, name) -> SQL of everything these migrations make, in a scratch database: what a
+    copy that says it ran them must hold, word for word."""
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(SCHEMA_MIGRATIONS)
-        for _, _, sql in migrations(SQLITE):
-            conn.executescript(sql)
-        return {
-            (kind, name): " ".join((sql or "").split())
-            for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
-        }
+        for version, _, sql in migrations(SQLITE):
+            if version in versions:
+                conn.executescript(sql)
+        return _objects(conn)
     finally:
         conn.close()
 
 
-def _foreign_objects(conn: sqlite3.Connection) -> list[str]:
-    """What a copy holds that this schema does not: a trigger or view of its own (or one
-    rewritten), a table or index it never made. A restored trigger would run inside the
-    server with every write."""
-    known, found = _schema(), []
-    for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master"):
-        if name.startswith("sqlite_"):
-            continue
-        expected = known.get((kind, name))
-        if expected is None:
+def _objects(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    return {
+        (kind, name): " ".join((sql or "").split())
+        for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
+        if not name.startswith("sqlite_")
+    }
+
+
+def _foreign_objects(conn: sqlite3.Connection, versions: frozenset[int]) -> list[str]:
+    """Where a copy's schema is not what its migrations make: a trigger or view of its own, a
+    table or index it never made, one whose definition differs (a column more or less, a
+    constraint dropped), or one missing (the audit log's append-only triggers, an index). By
+    definition, not by name: a restored trigger would run inside the server with every write,
+    and a table without its CHECK would take rows the service never writes."""
+    expected, found = _schema(versions), []
+    held = _objects(conn)
+    for (kind, name), sql in sorted(held.items()):
+        if (kind, name) not in expected:
             found.append(f"{kind} {name}")
-        elif kind in ("trigger", "view") and " ".join((sql or "").split()) != expected:
+        elif sql != expected[(kind, name)]:
             found.append(f"{kind} {name} (changed)")
+    found += [f"{kind} {name} (missing)" for kind, name in sorted(expected.keys() - held.keys())]
     return found
 
 
@@ -130,10 +138,13 @@ def check_copy(copy: Path) -> CopyFacts:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if integrity != "ok":
             raise BackupError(f"{copy} is damaged: {integrity}")
-        foreign = _foreign_objects(conn)
-        if foreign:
-            raise BackupError(f"{copy} holds what mimamori never made: {', '.join(foreign)}")
         versions = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        if versions and max(versions) <= max(known_migrations(), default=0):
+            foreign = _foreign_objects(conn, frozenset(versions))
+            if foreign:
+                raise BackupError(
+                    f"{copy} holds what mimamori never made: {', '.join(foreign)}"
+                )
         members = conn.execute("SELECT count(*) FROM members").fetchone()[0]
         rounds = conn.execute("SELECT count(*) FROM checkin_rounds").fetchone()[0]
     except sqlite3.DatabaseError as error:

@@ -38,8 +38,7 @@ class CallRepository:
         # Another number (or none) is not hers until it is verified again.
         if number is None:
             await self._conn.execute(
-                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL"
-                " WHERE id = ?",
+                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL WHERE id = ?",
                 (member_id,),
             )
         else:

@@ -21,11 +21,13 @@ class Device:
     revoked_at: datetime | None
     last_ping_at: datetime | None
     quiet_told_at: datetime | None = None  # she and her managers were told it went quiet
+    awaiting_consent: bool = False  # linked by staff, and she has not said yes yet
+    consented_at: datetime | None = None  # when she said yes to a device staff linked
 
     @property
     def heard_at(self) -> datetime:
         """Its last sign of life: its last ping, or its linking if it never pinged."""
-        return self.last_ping_at or self.created_at
+        return self.last_ping_at or self.consented_at or self.created_at
 
     @classmethod
     def from_row(cls, row: Any) -> Device:
@@ -38,6 +40,8 @@ class Device:
             revoked_at=from_db(row["revoked_at"]),
             last_ping_at=from_db(row["last_ping_at"]),
             quiet_told_at=from_db(row["quiet_told_at"]),
+            awaiting_consent=bool(row["awaiting_consent"]),
+            consented_at=from_db(row["consented_at"]),
         )
 
 
@@ -46,12 +50,18 @@ class DeviceRepository:
         self._conn = conn
 
     async def add(
-        self, member_id: int, label: str, counts_as_ok: bool, token_hash: str, at: datetime
+        self,
+        member_id: int,
+        label: str,
+        counts_as_ok: bool,
+        token_hash: str,
+        at: datetime,
+        awaiting_consent: bool = False,
     ) -> int:
         row = await self._conn.fetch_one(
-            "INSERT INTO devices (member_id, label, counts_as_ok, token_hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (member_id, label, int(counts_as_ok), token_hash, to_db(at)),
+            "INSERT INTO devices (member_id, label, counts_as_ok, token_hash, created_at,"
+            " awaiting_consent) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (member_id, label, int(counts_as_ok), token_hash, to_db(at), int(awaiting_consent)),
         )
         assert row is not None
         return int(row[0])
@@ -109,13 +119,21 @@ class DeviceRepository:
         rows = await self._conn.fetch_all(
             "SELECT d.* FROM devices d JOIN members m ON m.id = d.member_id"
             " WHERE d.counts_as_ok = 1 AND d.revoked_at IS NULL AND d.quiet_told_at IS NULL"
-            " AND COALESCE(d.last_ping_at, d.created_at) <= ? AND m.status = 'active'"
+            " AND d.awaiting_consent = 0"
+            " AND COALESCE(d.last_ping_at, d.consented_at, d.created_at) <= ?"
+            " AND m.status = 'active'"
             " AND m.interval_days IS NOT NULL"
             " AND (m.paused_until IS NULL OR m.paused_until <= ?)"
             " ORDER BY d.id LIMIT ?",
             (to_db(heard_before), today.isoformat(), limit),
         )
         return [Device.from_row(row) for row in rows]
+
+    async def consented(self, device_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE devices SET awaiting_consent = 0, consented_at = ? WHERE id = ?",
+            (to_db(at), device_id),
+        )
 
     async def told_quiet(self, device_id: int, at: datetime) -> None:
         await self._conn.execute(

@@ -17,6 +17,7 @@ from storage.devices import DeviceRepository
 from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
+from storage.on_behalf import StaffRequestRepository
 from storage.outbox import OutboxRepository
 from storage.partners import PartnerRepository
 from storage.quakes import QuakeRepository
@@ -47,6 +48,7 @@ class Repositories:
     calls: CallRepository
     devices: DeviceRepository
     alarms: AlarmRepository
+    on_behalf: StaffRequestRepository
     conn: Connection
 
     @asynccontextmanager
@@ -118,5 +120,6 @@ def _over(conn: Connection) -> Repositories:
         calls=CallRepository(conn),
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
+        on_behalf=StaffRequestRepository(conn),
         conn=conn,
     )

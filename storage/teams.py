@@ -215,6 +215,20 @@ class TeamRepository:
         )
         return row is not None
 
+    async def shown_to_a_manager(self) -> set[int]:
+        """Everyone who shows their details (「見せる」) to at least one manager who watches
+        them now: what the desk may see of them (care.sharing.shown_to_the_desk), for many."""
+        rows = await self._conn.fetch_all(
+            "SELECT DISTINCT u.member_id FROM team_members u"
+            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+            " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
+            " JOIN members m ON m.id = mg.member_id"
+            " JOIN personal_shares ps ON ps.user_id = u.member_id AND ps.manager_id = m.id"
+            " WHERE u.role = 'user' AND m.id != u.member_id AND m.status = 'active'"
+            f" AND {_WATCHING.format(user='u.member_id', manager='m.id')}",
+        )
+        return {row[0] for row in rows}
+
     async def shares_personal(self, user_id: int, manager_id: int) -> bool:
         row = await self._conn.fetch_one(
             "SELECT 1 FROM personal_shares WHERE user_id = ? AND manager_id = ?",

@@ -58,6 +58,7 @@ TABLES = (
     "call_events",
     "call_verifications",
     "service_alarms",
+    "staff_requests",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.

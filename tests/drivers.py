@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
+from care.invites import qr_path
 from care.protocol import Stage, stage_of
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
@@ -288,6 +290,19 @@ async def csrf(client: TestClient, path: str = "/admin/") -> str:
     return token.group(1)
 
 
+async def exported(
+    client: TestClient,
+    path: str,
+    purpose: str = "city_report",
+    text: str = "the city's yearly review of the service",
+) -> Any:
+    """A file of people's details from the console: its form, then the purpose stated (what
+    運用管理 does, admin/views.py export_form); -> the response."""
+    token = await csrf(client, path)
+    form = {"csrf_token": token, "purpose": purpose, "purpose_text": text}
+    return await client.post(path, data=form)
+
+
 CHECKIN = JA.t("checkin.title")
 
 RESEND = JA.t("checkin.resend_title")
@@ -430,10 +445,12 @@ async def axe_findings(page: Any) -> list[str]:
     return found
 
 
-async def console_page(browser: Any, bot: Bot, name: str = "city-staff") -> tuple[Any, str]:
-    """A new console account signed in in its own desktop browser context: (the page on the
-    dashboard, the console's base URL)."""
-    await add_admin(bot, name)
+async def console_page(
+    browser: Any, bot: Bot, name: str = "city-staff", role: StaffRole = StaffRole.OPERATOR
+) -> tuple[Any, str]:
+    """A new console account (of `role`) signed in in its own desktop browser context: (the
+    page on the dashboard, the console's base URL)."""
+    await add_admin(bot, name, role)
     context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
     page = await context.new_page()
     base = str(bot.client.make_url("/admin")).rstrip("/")
@@ -485,3 +502,8 @@ def code_read_in(said_aloud: list[str]) -> str:
     match = re.search(found, said_aloud[0], re.S)
     assert match is not None, said_aloud
     return "".join(str(words.index(word)) for word in match.group(1).split(separator))
+
+
+async def invite_qr(bot: Bot, code: str) -> ClientResponse:
+    """An invite's QR image, asked for as the bot, My page and the console link to it."""
+    return await bot.client.get(qr_path(bot.settings.channel_secret, code))

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from care.budget import RATES_BY_STARTER
 from tests.conftest import Bot
-from tests.drivers import add_admin, area_team, create_team, csrf, join, login, watched_resident
+from tests.drivers import (
+    Page,
+    add_admin,
+    area_team,
+    create_team,
+    csrf,
+    join,
+    login,
+    member_of,
+    watched_resident,
+)
 from tests.wording import JA, said, says, t
 
 ROLLCALL_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
@@ -123,3 +134,32 @@ async def test_chat_roll_calls_are_limited_per_starter_however_many_teams_they_m
         assert says(bot.line.reply_texts()[-1], "rollcall.started")
     await bot.tap_action(son, "rc_start", t=2)
     assert bot.line.reply_texts()[-1] == t("limits.too_often", times=2)
+
+
+async def test_teams_are_limited_per_person_per_day_in_the_chat_and_on_my_page(bot: Bot) -> None:
+    """Each team brings its own invite codes and roll-call allowance: one person may make a few
+    a day, wherever they make them; the city's own teams are not held."""
+    maker = await bot.follow("maker")
+    times = RATES_BY_STARTER["team_created"].times
+    for n in range(times - 1):
+        await create_team(bot, maker, f"チーム{n}", as_user=False)
+    page = Page(bot, maker, "maker")
+    await page.accept_terms()
+    status, _ = await page.call("POST", "/liff/api/teams", {"name": "最後", "role": "manager"})
+    assert status == 201
+    extra = {"name": "多すぎ", "role": "manager"}
+    status, body = await page.call("POST", "/liff/api/teams", extra)
+    assert status != 201 and body["error"] == "too_often"
+    await bot.tap_action(maker, "team_new")
+    await bot.say(maker, "もう一つ")
+    await bot.tap_reply_button(maker, t("team.as_manager"))
+    assert bot.line.reply_texts()[-1] == t("limits.too_often", times=times)
+    made = await member_of(bot, maker)
+    async with bot.repos() as repos:
+        teams = await repos.teams.teams_of(made.id)
+    assert len(teams) == times, "nothing made past the limit"
+    assert len(await audit_rows(bot, "team_created")) == times
+    other = await bot.follow("neighbour")
+    await create_team(bot, other, "となり", as_user=False)  # held per person, not for all
+    bot.clock.advance(timedelta(hours=24))
+    await create_team(bot, maker, "あした", as_user=False)

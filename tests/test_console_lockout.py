@@ -13,7 +13,8 @@ from ipaddress import ip_address, ip_network
 import pytest
 from aiohttp.test_utils import TestClient
 
-from admin.auth import FORWARDED_WARNINGS, LoginGate, parse_address
+from admin.auth import FORWARDED_WARNINGS, LoginGate
+from ground.client_address import parse_address
 from tests.conftest import Bot
 from tests.drivers import CSRF, PASSWORD, add_admin
 
@@ -179,3 +180,20 @@ def test_a_spray_of_peers_cannot_flood_the_log(caplog: pytest.LogCaptureFixture)
         assert all("\n" not in r.getMessage() for r in caplog.records), "no forged log line"
         gate.untrusted_forwarded("192.0.2.200", "192.0.2.200", "x", now + timedelta(hours=2))
         assert len(caplog.records) == FORWARDED_WARNINGS + 1
+
+
+async def test_a_claim_of_https_from_a_peer_that_is_no_proxy_is_not_believed(
+    bot: Bot, start_bot: Callable[..., Awaitable[Bot]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """X-Forwarded-Proto from anyone but a trusted proxy would mark the session cookie Secure
+    (or not) on a client's say-so: ignored, and logged like X-Forwarded-For."""
+    claims_https = {"X-Forwarded-Proto": "https"}
+    with caplog.at_level(logging.WARNING, logger="mimamori.console"):
+        page = await bot.client.get("/admin/login", headers=claims_https)
+    assert "secure" not in page.headers["Set-Cookie"].lower(), "taken for plain HTTP"
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "X-Forwarded-Proto" in said[0]
+    assert "MIMAMORI_TRUSTED_PROXIES" in said[0]
+    proxied = await behind_proxy(start_bot)
+    page = await proxied.client.get("/admin/login", headers=claims_https)
+    assert "secure" in page.headers["Set-Cookie"].lower(), "the proxy is believed"

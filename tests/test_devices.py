@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from care.protocol import Stage, stage_of
+from ground.seals import SEAL_LENGTH
 from tests.conftest import Bot
 from tests.drivers import ALERT, Page, member_of, ok_data, run_to, tokyo, watched_resident
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM
@@ -241,7 +242,7 @@ async def test_a_guessed_device_url_is_refused_without_a_transaction_and_get_ans
         )
     bot = await start_bot()  # restarted: the unsealed hashes are read at start
 
-    forged = token[: device_rules.RANDOM_LENGTH] + "A" * device_rules.SEAL_LENGTH
+    forged = token[: device_rules.RANDOM_LENGTH] + "A" * SEAL_LENGTH
     async with bot.services.unit_of_work():  # the writer is held (a long sweep, say)
         for guess in (forged, "g" * device_rules.RANDOM_LENGTH, "short"):
             # Answered at once: refusing a guess waits for no transaction.

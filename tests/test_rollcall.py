@@ -12,6 +12,7 @@ from tests.drivers import (
     answer_button,
     area_team,
     csrf,
+    exported,
     login,
     run_to,
     start_roll_call,
@@ -65,7 +66,7 @@ async def test_answers_tally_by_team_and_help_reaches_the_managers_at_once(bot: 
     await bot.client.post(f"/admin/rollcalls/{call}/close", data={"csrf_token": token})
     await bot.tap(west_people[1], answer_button(bot, west_people[1], "safe"))
     assert bot.line.reply_texts()[-1] == t("rollcall.closed")
-    csv = await (await bot.client.get(f"/admin/rollcalls/{call}/export.csv")).text()
+    csv = await (await exported(bot.client, f"/admin/rollcalls/{call}/export.csv")).text()
     assert "東町" in csv and "help" in csv
 
 

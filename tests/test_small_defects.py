@@ -19,6 +19,8 @@ from tests.drivers import (
     button,
     create_team,
     csrf,
+    exported,
+    invite_qr,
     login,
     run_to,
     start_roll_call,
@@ -31,13 +33,13 @@ from tests.wording import t
 async def test_an_expired_manager_code_is_no_longer_drawn_and_images_are_kept(bot: Bot) -> None:
     resident = await bot.follow("resident")
     codes = await create_team(bot, resident, "家族", as_user=True)
-    first = await bot.client.get(f"/invites/{codes['manager']}.png")
-    again = await bot.client.get(f"/invites/{codes['manager']}.png")
+    first = await invite_qr(bot, codes['manager'])
+    again = await invite_qr(bot, codes['manager'])
     assert first.status == again.status == 200
     assert await first.read() == await again.read()
     bot.clock.advance(bot.settings.manager_code_lifetime + timedelta(minutes=1))
-    assert (await bot.client.get(f"/invites/{codes['manager']}.png")).status == 404
-    assert (await bot.client.get(f"/invites/{codes['user']}.png")).status == 200, "no expiry"
+    assert (await invite_qr(bot, codes['manager'])).status == 404
+    assert (await invite_qr(bot, codes['user'])).status == 200, "no expiry"
 
 
 async def test_resuming_what_is_not_paused_is_refused_and_moves_nothing(bot: Bot) -> None:
@@ -119,7 +121,7 @@ async def test_csv_exports_are_not_cached_and_full_width_formulas_are_neutralise
     assert cell("＋81") == "'＋81" and cell("山田") == "山田"
     await add_admin(bot)
     await login(bot.client)
-    response = await bot.client.get("/admin/export/members.csv")
+    response = await exported(bot.client, "/admin/export/members.csv")
     assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
 
 

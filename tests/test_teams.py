@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.drivers import create_team, invite_codes_in, join
+from tests.drivers import create_team, invite_codes_in, invite_qr, join
 from tests.fake_line import message_text
 from tests.wording import JA, says, t
 
@@ -119,7 +119,7 @@ async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None
     assert new_codes["user"] != codes["user"] and new_codes["manager"] == codes["manager"]
     await bot.tap_action(other, "join", c=codes["user"])
     assert bot.line.reply_texts()[-1] == t("invite.unknown")
-    response = await bot.client.get(f"/invites/{codes['user']}.png")
+    response = await invite_qr(bot, codes['user'])
     assert response.status == 404
     assert await team_roles(bot, other) == []
 

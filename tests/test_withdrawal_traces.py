@@ -188,6 +188,11 @@ def _database(tmp_path: Path) -> Path:
         "CREATE TRIGGER sneaky AFTER INSERT ON members BEGIN DELETE FROM outbox; END",
         "CREATE VIEW everyone AS SELECT * FROM members",
         "CREATE TABLE notes_of_mine (x TEXT)",
+        # By definition, not by name: a table changed, an index of the same name on another
+        # column, the audit log's append-only trigger gone.
+        "ALTER TABLE members ADD COLUMN kept_aside TEXT",
+        "DROP INDEX outbox_pending; CREATE INDEX outbox_pending ON outbox (created_at)",
+        "DROP TRIGGER audit_log_no_delete",
     ],
 )
 def test_restore_refuses_what_this_schema_does_not_have(tmp_path: Path, extra: str) -> None:
@@ -197,7 +202,7 @@ def test_restore_refuses_what_this_schema_does_not_have(tmp_path: Path, extra: s
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600, "a backup is the owner's alone"
     check_copy(copy)
     with sqlite3.connect(copy) as conn:
-        conn.execute(extra)
+        conn.executescript(extra)
     conn.close()
     before = live.read_bytes()
     with pytest.raises(BackupError, match="never made"):
@@ -222,3 +227,25 @@ def test_restore_does_not_follow_symlinks(tmp_path: Path) -> None:
     restored = tmp_path / "restored.db"
     restore(copy, restored, datetime(2026, 11, 30, tzinfo=UTC))
     assert stat.S_IMODE(restored.stat().st_mode) == 0o600
+
+
+def test_a_copy_from_an_older_version_is_read_against_its_own_migrations(tmp_path: Path) -> None:
+    """A copy a version behind holds fewer tables and older definitions: it is checked against
+    what its own migrations made (and migrated forward when the server opens it), not refused
+    for not being today's schema."""
+    from storage.database import SCHEMA_MIGRATIONS, SQLITE, migrations
+
+    older = tmp_path / "older.db"
+    ran = migrations(SQLITE)[:-3]
+    with sqlite3.connect(older) as conn:
+        conn.execute(SCHEMA_MIGRATIONS)
+        for version, _, sql in ran:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
+    conn.close()
+    assert check_copy(older).schema_version == ran[-1][0]
+    with sqlite3.connect(older) as conn:
+        conn.execute("ALTER TABLE members ADD COLUMN kept_aside TEXT")
+    conn.close()
+    with pytest.raises(BackupError, match="never made"):
+        check_copy(older)

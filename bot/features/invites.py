@@ -35,7 +35,8 @@ async def invite_messages(
         code = codes[role].code
         found.append(messages.text(_share_text(ctx, team, role, code)))
         if services.settings.public_url:
-            image = messages.image(f"{services.settings.public_url}/invites/{code}.png")
+            qr = invites.qr_path(services.settings.channel_secret, code)
+            image = messages.image(f"{services.settings.public_url}{qr}")
             images.insert(0 if role is first_qr else len(images), image)
     return found + images
 

@@ -209,7 +209,8 @@ async def show_one_invite(ctx: PersonContext) -> None:
     codes = await invites.ensure_invites(ctx.work, team)
     public_url = ctx.services.settings.public_url
     if ctx.postback.integer("q") == 1 and public_url:
-        ctx.reply(messages.image(f"{public_url}/invites/{codes[role].code}.png"))
+        secret = ctx.services.settings.channel_secret
+        ctx.reply(messages.image(public_url + invites.qr_path(secret, codes[role].code)))
         return
     ctx.reply(one_invitation(ctx, team, codes, role))
 

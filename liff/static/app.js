@@ -573,7 +573,7 @@
     return el("div", { class: "invite", "data-role": role },
       el("h3", { text: t("invite_" + role) }),
       el("img", { class: "qr", src: invite.qr, alt: invite.code, "data-role": role }),
-      el("a", { class: "button", href: invite.qr + "?download=1", download: "invite-" + role + ".png",
+      el("a", { class: "button", href: invite.qr + "&download=1", download: "invite-" + role + ".png",
         text: t("download_qr") }),
       text,
       el("button", { type: "button", text: t("copy"), onclick: function () { copy(text); } }),

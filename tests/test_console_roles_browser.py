@@ -1,0 +1,54 @@
+"""Console roles in Debian's Chromium: a 窓口 and a 閲覧 account each see only their own pages
+in the navigation, and a forbidden URL typed in answers with the 403 page."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from admin.render import NAV_LINKS
+from storage.models import StaffRole
+from tests.conftest import Bot
+from tests.drivers import SHOTS, axe_findings, console_page, watched_resident
+from tests.wording import t
+
+# What each opens, as the README's security section tells a city's reviewer.
+PAGES = {
+    StaffRole.DESK: ["dashboard", "alerts", "desk", "partners", "guides"],
+    StaffRole.VIEWER: ["dashboard", "quota", "report", "guides"],
+}
+FORBIDDEN = {
+    StaffRole.DESK: ["/export/members.csv", "/teams", "/rollcalls", "/audit"],
+    StaffRole.VIEWER: ["/alerts", "/desk", "/people/1", "/export/members.csv", "/audit"],
+}
+
+
+async def test_desk_and_viewer_see_only_their_pages(browser: Browser, bot: Bot) -> None:
+    await watched_resident(bot, "resident", ["son"])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for role, keys in PAGES.items():
+        page, base = await console_page(browser, bot, f"staff-{role.value}", role)
+        role_name = t(f"admin.access.role.{role.value}")
+        await expect(page.locator("#staff-role")).to_have_text(
+            t("admin.access.as_role", role=role_name)
+        )
+        links = page.get_by_role("navigation").get_by_role("link")
+        await expect(links).to_have_text([t(f"admin.nav.{key}") for key in keys])
+        assert {key for _, key in NAV_LINKS} >= set(keys)
+        # Each page it may open opens, with the same navigation.
+        for key in keys[1:]:
+            await links.filter(has_text=t(f"admin.nav.{key}")).click()
+            await expect(page.locator("h1")).not_to_have_text(t("admin.access.forbidden_title"))
+            await expect(links).to_have_count(len(keys))
+        for path in FORBIDDEN[role]:
+            response = await page.goto(base + path)
+            assert response is not None and response.status == 403, (role, path)
+            await expect(page.locator("h1")).to_have_text(t("admin.access.forbidden_title"))
+            await expect(
+                page.get_by_text(t("admin.access.forbidden", role=role_name))
+            ).to_be_visible()
+            await expect(links).to_have_count(len(keys))
+        await page.screenshot(
+            path=str(SHOTS / f"admin-roles-{role.value}-403.png"), full_page=True
+        )
+        assert await axe_findings(page) == []
+        await page.context.close()
