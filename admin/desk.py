@@ -13,7 +13,7 @@ from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import by_phone, desk, devices, outcomes, partners, report
+from care import by_phone, calls, desk, devices, outcomes, partners, report, verify
 from care.desk import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
 from care.notify import phone_only
@@ -164,6 +164,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         async with services_of(request).unit_of_work() as work:
             card = await desk.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
+            watched = await calls.watched(work, card.member)
     except Refused:
         await _refused_person(request)
         raise web.HTTPNotFound(text="no such person") from None
@@ -176,11 +177,12 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "calls": services_of(request).settings.calls,
         "phone_only": phone_only(card.member),
         "linked_url": linked_url,
+        "watched": watched,
     }
     return await _page(request, "person.html", context)
 
 
-PERSON_ACTIONS = ("note", "calls", "link_device", "revoke_device")
+PERSON_ACTIONS = ("note", "calls", "confirm_number", "link_device", "revoke_device")
 
 
 @allow(OPERATOR, DESK)
@@ -200,6 +202,9 @@ async def person_action(request: web.Request) -> web.Response:
                 before = form.get("call_before_alert") == "on"
                 number = str(form.get("call_number", ""))
                 await by_phone.set_calls_for(work, member_id, staff, number, before, registered)
+            elif action == "confirm_number":
+                present = form.get("present") == "on"
+                await verify.confirm_present(work, member_id, staff, present, registered)
             elif action == "link_device":
                 linked = await by_phone.link_device_for(
                     work,

@@ -159,9 +159,10 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     locale = admin_locale(request)
     if refused.reason is Refusal.QUOTA_SHORT:
         return web.HTTPBadRequest(text=locale.t("rollcall.quota_short", **refused.values))
-    return web.HTTPBadRequest(
-        text=locale.t(f"admin.refused.{refused.reason.value}", **refused.values)
-    )
+    key = f"admin.refused.{refused.reason.value}"
+    if key not in locale.texts:  # a call's number (care.verify) says it in its own table
+        key = f"admin.calls_verify.refused.{refused.reason.value}"
+    return web.HTTPBadRequest(text=locale.t(key, **refused.values))
 
 
 @allow(OPERATOR)

@@ -43,6 +43,7 @@ async def register(
     dialled = calls.e164(number)
     if dialled is None:
         raise Refused(Refusal.INVALID_PHONE)
+    calls.allowed(work.services, dialled)
     language = work.locale(language).language
     member, _ = await work.repos.members.register(
         NOT_ON_LINE + secrets.token_hex(16), clean, language, work.now
@@ -51,6 +52,9 @@ async def register(
     # Her number is kept as her call number too; a call before the alert would only repeat
     # the re-send's call, so it is not switched on.
     await calls.set_consent(work, member, dialled, False, staff)
+    # The number is on the paper form she signed, typed by staff who are audited: it is hers
+    # (care.verify), and her check-ins ring it.
+    await work.repos.calls.set_verified(member.id, dialled, staff, work.now)
     await work.repos.teams.add_member(team.id, member.id, Role.USER, work.now)
     schedule = Schedule(team.default_interval_days, team.default_hour)
     await checkins.start_schedule(work, member, schedule)
@@ -77,6 +81,9 @@ async def set_calls_for(
     dialled = await calls.set_consent(work, member, number, before_alert, staff)
     if phone_only(member) and dialled is not None:
         await work.repos.members.set_channel(member.id, VOICE, dialled)
+        # Her check-ins ring it: as at her registration, staff who know her typed it. For
+        # anyone else the number waits for her code or staff with her present (care.verify).
+        await work.repos.calls.set_verified(member.id, dialled, staff, work.now)
     await work.repos.admin.audit(staff, "desk_calls_set", f"会員ID {member.id}", work.now)
     return member
 

@@ -15,8 +15,9 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from care import desk, numbers
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.protocol import Event, Stage, decide, stage_of
@@ -25,7 +26,9 @@ from ground.channels import VOICE
 from ground.settings import E164
 from ground.telling import Choice, Form, Telling
 from storage.calls import CALL_PURPOSE
+from storage.database import from_db
 from storage.models import CheckinRound, Member
+from storage.repositories import Repositories
 
 # The keys of a call: the same answers as the LINE buttons, in their order.
 ANSWERS = (Event.OK.value, Event.UNWELL.value, Event.HELP.value)
@@ -48,13 +51,44 @@ def e164(text: str) -> str | None:
     return None
 
 
+# The daily cap per number counts the calls of the last 24 hours.
+CAP_WINDOW = timedelta(hours=24)
+NOT_PLACED = "not placed"  # an outbox row's error when the call was refused as it was dialled
+
+
 def can_call(services: Services, member: Member) -> bool:
+    """She asked for a call before the alert, to a number that is hers (care.verify)."""
     return (
         VOICE in services.channels
         and member.call_before_alert
         and member.call_number is not None
+        and member.call_verified_at is not None
         and member.active
     )
+
+
+async def watched(work: UnitOfWork, member: Member) -> bool:
+    """A manager in one of her teams, or the desk itself, watches her: a call before the alert
+    is for them, and the alert of a person nobody watches would reach nobody anyway."""
+    if await work.repos.teams.managers_watching(member.id):
+        return True
+    return await desk.watches(work, member)
+
+
+async def dial_refusal(
+    repos: Repositories, services: Services, number: str, now: datetime, besides: int = 0
+) -> str | None:
+    """Why the city's phone may not ring `number` now: a country or a kind of number the
+    deployment does not call (asked again at dial time: the setting may have changed since it
+    was set), or the number's calls of the last 24 hours at the cap, whoever's number it is.
+    None when it may. `besides`: the outbox row about to be dialled, not counted."""
+    refused = numbers.refusal(number, services.settings.call_countries)
+    if refused is not None:
+        return refused.value
+    cap = services.settings.call_number_daily
+    if await repos.calls.calls_to(number, now - CAP_WINDOW, besides) >= cap:
+        return "number_capped"
+    return None
 
 
 def month_start(services: Services, now: datetime) -> datetime:
@@ -66,11 +100,22 @@ def month_start(services: Services, now: datetime) -> datetime:
 class Budget:
     used: int  # calls this month so far
     limit: int  # the month's budget
-    forecast: int  # at this month's pace, calls by its end
+    # Calls by the month's end: the check-ins of people watched by phone alone still due (never
+    # refused by the budget: her only channel, so they must be foreseen), and every other
+    # call (re-sends, calls before an alert, verifications) at this month's pace.
+    forecast: int
+    phone_only_ahead: int = 0  # of which: check-in calls still due to people without LINE
 
     @property
     def left(self) -> int:
         return max(0, self.limit - self.used)
+
+
+def slots_left(next_due: datetime | None, interval_days: int, until: datetime) -> int:
+    """Check-ins from `next_due` every `interval_days` up to `until`."""
+    if next_due is None or next_due > until or interval_days <= 0:
+        return 0
+    return int((until - next_due) / timedelta(days=interval_days)) + 1
 
 
 async def budget(work: UnitOfWork) -> Budget:
@@ -78,8 +123,16 @@ async def budget(work: UnitOfWork) -> Budget:
     start = month_start(services, work.now)
     used = await work.repos.calls.placed_since(start)
     month_days = calendar.monthrange(start.year, start.month)[1]
+    end = start + timedelta(days=month_days)
     elapsed = max(1.0, (work.now - start).total_seconds() / 86400)
-    return Budget(used, services.settings.call_budget, round(used * month_days / elapsed))
+    remaining = max(0.0, (end - work.now).total_seconds() / 86400)
+    checkins = await work.repos.calls.placed_since_for(start, ("checkin",))
+    ahead = sum(
+        slots_left(from_db(due), interval, end)
+        for interval, due in await work.repos.calls.phone_only_schedules()
+    )
+    paced = round((used - checkins) * remaining / elapsed)
+    return Budget(used, services.settings.call_budget, used + ahead + paced, ahead)
 
 
 async def call_first(work: UnitOfWork, member: Member, checkin: CheckinRound) -> bool:
@@ -95,6 +148,17 @@ async def call_first(work: UnitOfWork, member: Member, checkin: CheckinRound) ->
         work.services.metrics.calls.labels("over_budget").inc()
         return False
     assert member.call_number is not None
+    # Nobody to alert, a number the deployment does not call, or its day's calls spent: the
+    # alert goes on without a call, as it does past the budget.
+    if not await watched(work, member):
+        log.info("member %s is watched by nobody: no call before the alert", member.id)
+        work.services.metrics.calls.labels("unwatched").inc()
+        return False
+    refused = await dial_refusal(work.repos, work.services, member.call_number, work.now)
+    if refused is not None:
+        log.warning("no call to member %s's number: %s", member.id, refused)
+        work.services.metrics.calls.labels(refused).inc()
+        return False
     outbox_id = await work.repos.outbox.add(
         kind="push",
         channel=VOICE,
@@ -151,6 +215,14 @@ async def ended(work: UnitOfWork, round_id: int) -> bool:
     return settled
 
 
+def allowed(services: Services, number: str) -> None:
+    """Refuse, with the reason, a number the city's phone may not ring (care.numbers)."""
+    countries = services.settings.call_countries
+    refused = numbers.refusal(number, countries)
+    if refused is not None:
+        raise Refused(refused, countries=numbers.countries_label(countries))
+
+
 async def set_consent(
     work: UnitOfWork, member: Member, number: str, before_alert: bool, by: str
 ) -> str | None:
@@ -159,6 +231,8 @@ async def set_consent(
     dialled = e164(number) if number.strip() else None
     if number.strip() and dialled is None:
         raise Refused(Refusal.INVALID_PHONE)
+    if dialled is not None:
+        allowed(work.services, dialled)
     if before_alert and VOICE not in work.services.channels:
         raise Refused(Refusal.NO_CALLS)
     if before_alert and dialled is None:

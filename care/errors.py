@@ -46,6 +46,15 @@ class Refusal(StrEnum):
     INVALID_DEVICE = "invalid_device"  # a device's name empty, too long or with control chars
     NO_SUCH_DEVICE = "no_such_device"  # a device unknown, or revoked
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
+    # The number of a call (care.numbers, care.verify): a country the deployment does not call
+    # (values: countries), a number that is not a person's phone (ナビダイヤル, ダイヤルQ2...).
+    NUMBER_ABROAD = "number_abroad"
+    NUMBER_NOT_A_PERSON = "number_not_a_person"
+    NOBODY_WATCHES = "nobody_watches"  # a call only for someone a manager or the desk watches
+    NOT_PRESENT = "not_present"  # staff confirming her number without her beside them
+    NO_NUMBER = "no_number"  # verifying, or confirming, a number that is not set
+    ALREADY_VERIFIED = "already_verified"  # a verification call for a number that is hers
+    CALLS_SPENT = "calls_spent"  # the month's call budget is spent: no call that can wait
     # 退会 while an alert about the person is open: a manager confirms first (the alert would
     # lose everyone who can close it).
     ALERT_OPEN = "alert_open"

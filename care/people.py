@@ -319,11 +319,12 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     # Nothing acts for her once she has left: no call number or consent, no device URL that
     # answers a check-in (were she to come back), no event of hers kept after forwarding.
     await work.repos.calls.set_consent(member.id, None, False, None)
+    await work.repos.calls.forget_verifications(member.id)
     await work.repos.devices.revoke_all(member.id, work.now)
     await work.repos.forwards.forget_chat(member.line_user_id)
     await work.repos.members.withdraw(member.id, work.now)
     await work.repos.handled.scrub_words_of(member.line_user_id)
-    addresses = [a for a in (member.line_user_id, member.channel_address) if a]
+    addresses = [a for a in (member.line_user_id, member.channel_address, member.call_number) if a]
     await work.repos.outbox.scrub_about(member.id, addresses)
     await work.repos.admin.audit("member", "member_withdrew", f"会員ID {member.id}", work.now)
 

@@ -147,6 +147,12 @@ class Settings:
     twilio_api_base_url: str = TWILIO_API_DEFAULT
     call_budget: int = 0  # calls a month
     call_patience: timedelta = timedelta(minutes=10)  # the longest a call holds the alert
+    # The country codes a call may ring (care.numbers): Japan alone unless the city says
+    # otherwise; a number elsewhere is refused where it is set and again when it is dialled.
+    call_countries: frozenset[str] = frozenset({"81"})
+    # Calls of every kind to one number in 24 hours, whoever's number it is: past it the call
+    # is not placed and the ladder goes on without it.
+    call_number_daily: int = 4
     # The operator's e-mail (care/health.py): when LINE refuses the sends or the sweeps fall
     # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
     smtp: MailSettings | None = None
@@ -262,7 +268,27 @@ def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
         "twilio_api_base_url": _url(env, "TWILIO_API_BASE_URL", TWILIO_API_DEFAULT),
         "call_budget": _budget(env, "MIMAMORI_CALL_BUDGET", 100),
         "call_patience": _duration(env, "MIMAMORI_CALL_PATIENCE", "10m"),
+        "call_countries": _country_codes(env, "MIMAMORI_CALL_COUNTRIES", "81"),
+        "call_number_daily": _small(env, "MIMAMORI_CALL_NUMBER_DAILY", 4, 20),
     }
+
+
+def _country_codes(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    """Country calling codes, comma-separated, with or without their +: `81`, `+81,+1`."""
+    text = (env.get(name) or "").strip() or default
+    codes = frozenset(c.strip().removeprefix("+") for c in text.split(",") if c.strip())
+    if not codes or any(not re.fullmatch(r"[1-9][0-9]{0,2}", code) for code in codes):
+        raise SettingsError(name, f"expected country codes such as 81 or +81,+1, got {text!r}")
+    return codes
+
+
+def _small(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise SettingsError(name, f"expected a whole number 1-{most}, got {text!r}")
+    return int(text)
 
 
 def _feed_url(env: Mapping[str, str], name: str, default: str) -> str:

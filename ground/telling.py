@@ -22,6 +22,9 @@ class Form(StrEnum):
     # A phone call: `text` is spoken and its choices are keys 1, 2, 3; `title` is said when
     # no key comes (the call then ends and the ladder goes on).
     CALL = "call"
+    # A phone call that only speaks: `text` is said twice and the call ends (a number's
+    # verification code); no key is gathered.
+    SPOKEN = "spoken"
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,17 @@ def spoken(text: str, language: str) -> str:
     return str(response)
 
 
+def spoken_twice(text: str, language: str) -> str:
+    """TwiML that says `text`, pauses, says it again and hangs up (a code to write down)."""
+    response = VoiceResponse()
+    voice = spoken_language(language)
+    response.say(text, language=voice)
+    response.pause(length=1)
+    response.say(text, language=voice)
+    response.hangup()
+    return str(response)
+
+
 def ask_again(text: str, telling_url: str, language: str) -> str:
     """TwiML for a key that means nothing: say which keys, and gather once more."""
     response = VoiceResponse()
@@ -119,18 +130,26 @@ class TwilioVoice:
 
     async def send(self, parcel: Parcel) -> SendResult:
         call = next((t for t in parcel.tellings if t.form is Form.CALL and t.choices), None)
-        if call is None:
-            # Only a call's telling can be spoken with keys: a row of anything else is a
-            # mistake upstream, refused rather than rung.
+        said = next((t for t in parcel.tellings if t.form is Form.SPOKEN), None)
+        if call is not None:
+            form = {
+                "Twiml": call_twiml(self._public_url, call),
+                "StatusCallback": status_url(self._public_url, call),
+                "StatusCallbackMethod": "POST",
+                "MachineDetection": "Enable",
+            }
+        elif said is not None:
+            # Words and no keys (a verification code): nothing comes back to the bot.
+            form = {"Twiml": spoken_twice(said.text, said.language)}
+        else:
+            # Only a call's telling can be spoken: a row of anything else is a mistake
+            # upstream, refused rather than rung.
             return SendResult(Outcome.REJECTED, "nothing in the row a call can say")
         form = {
             "To": parcel.addresses[0],
             "From": self._from,
-            "Twiml": call_twiml(self._public_url, call),
-            "StatusCallback": status_url(self._public_url, call),
-            "StatusCallbackMethod": "POST",
+            **form,
             "Timeout": str(RING_SECONDS),
-            "MachineDetection": "Enable",
         }
         if self._session is None:
             self._session = aiohttp.ClientSession(

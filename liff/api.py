@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from care import alerts, calls, devices, invites, people, reassurance, sharing, teams
+from care import alerts, calls, devices, invites, people, reassurance, sharing, teams, verify
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
@@ -74,6 +74,13 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.INVALID_PERSON_NAME: (400, "invalid_person_name"),
     Refusal.NO_CONSENT: (400, "no_consent"),
     Refusal.NO_SUCH_DEVICE: (404, "not_found"),
+    Refusal.NUMBER_ABROAD: (400, "number_abroad"),
+    Refusal.NUMBER_NOT_A_PERSON: (400, "number_not_a_person"),
+    Refusal.NOBODY_WATCHES: (409, "nobody_watches"),
+    Refusal.NO_NUMBER: (409, "no_number"),
+    Refusal.ALREADY_VERIFIED: (409, "already_verified"),
+    Refusal.CALLS_SPENT: (409, "calls_spent"),
+    Refusal.NOT_PRESENT: (400, "not_present"),
 }
 
 
@@ -216,6 +223,11 @@ async def _own_settings(work: UnitOfWork, locale: Locale, member: Member) -> dic
             "available": calls.VOICE in work.services.channels,
             "number": member.call_number,
             "before_alert": member.call_before_alert,
+            # Hers (verified by a call's code, or by staff with her present), a call's code
+            # waiting to be typed, and whether anyone watches her (else no call is placed).
+            "verified": member.call_verified_at is not None,
+            "code_waiting": await verify.waiting(work, member),
+            "watched": await calls.watched(work, member),
         },
         "devices": [
             {
@@ -292,11 +304,41 @@ async def save_calls(request: web.Request) -> web.Response:
     before_alert = body.get("before_alert")
     if not isinstance(before_alert, bool):
         raise error(400, "invalid", "before_alert")
+    member = request[CALLER]
     async with services_of(request).unit_of_work() as work:
         number = await calls.set_consent(
-            work, request[CALLER], str(body.get("number") or ""), before_alert, "self"
+            work, member, str(body.get("number") or ""), before_alert, "self"
         )
-    return web.json_response({"ok": True, "number": number})
+        # A new number starts its verification call at once; nobody watching her is said on
+        # the page (the number is kept, and no call goes to it).
+        calling = number is not None and number != member.call_number
+        if calling and await calls.watched(work, member):
+            changed = await work.repos.members.get(member.id)
+            assert changed is not None
+            await verify.start(work, changed)
+        else:
+            calling = False
+    return web.json_response({"ok": True, "number": number, "calling": calling})
+
+
+async def call_for_code(request: web.Request) -> web.Response:
+    """Ring her number again with a new code (the last expired, or was spent)."""
+    await json_body(request)
+    async with services_of(request).unit_of_work() as work:
+        await verify.start(work, request[CALLER])
+    return web.json_response({"ok": True, "calling": True})
+
+
+async def check_code(request: web.Request) -> web.Response:
+    """The code the call read out, typed on My page. A wrong one counts, so the answer is
+    given after the unit of work has kept the count."""
+    body = await json_body(request)
+    async with services_of(request).unit_of_work() as work:
+        result = await verify.check(work, request[CALLER], str(body.get("code") or "")[:20])
+    if result.checked is verify.Checked.VERIFIED:
+        return web.json_response({"ok": True, "verified": True})
+    status = 400 if result.checked is verify.Checked.WRONG else 409
+    raise error(status, result.checked.value, str(result.left))
 
 
 async def link_device(request: web.Request) -> web.Response:
@@ -558,6 +600,8 @@ async def stop_watching(request: web.Request) -> web.Response:
 def page_texts(locale: Locale) -> dict[str, str]:
     """What the page's script shows, in the person's language."""
     texts = locale.section("liff")
+    # The number's verification (care.verify), in a table of its own.
+    texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:
@@ -579,6 +623,8 @@ def api_app() -> web.Application:
         ("PUT", "/me/language", save_language),
         ("PUT", "/me/daily_note", save_daily_note),
         ("PUT", "/me/calls", save_calls),
+        ("POST", "/me/calls/verify", call_for_code),
+        ("POST", "/me/calls/code", check_code),
         ("POST", "/me/devices", link_device),
         ("DELETE", "/me/devices/{device_id}", revoke_device),
         ("POST", "/me/pause", pause),

@@ -7,10 +7,10 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from care import health
+from care import calls, health
 from care.checkins import message_accepted
 from care.services import Services
-from ground.channels import Parcel
+from ground.channels import VOICE, Parcel
 from ground.line_api import Outcome, SendResult
 from storage.models import OutboxMessage
 
@@ -65,11 +65,21 @@ class OutboxDelivery:
             # Written by an instance that has the channel (or before it was taken away): kept,
             # and tried again, never dropped.
             return SendResult(Outcome.RETRY, f"no channel {row.channel!r} in this instance")
+        if row.channel == VOICE:
+            # Asked again as it is dialled: the countries allowed may have changed since the
+            # call was recorded, and the number's calls of the day may be spent.
+            async with self._services.repositories() as repos:
+                refused = await calls.dial_refusal(
+                    repos, self._services, row.recipients[0], self._services.clock.now(), row.id
+                )
+            if refused is not None:
+                return SendResult(Outcome.REJECTED, f"{calls.NOT_PLACED}: {refused}")
         parcel = Parcel(row.kind, row.recipients, row.tellings, row.retry_key, row.messages)
         return await channel.send(parcel)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:
         self._services.metrics.sent.labels(row.purpose, result.outcome.value).inc()
+        call_ended = False
         async with self._services.unit_of_work() as work:
             repos, now = work.repos, work.now
             await health.note_send(work, row.channel, result)
@@ -84,6 +94,9 @@ class OutboxDelivery:
                     result.detail,
                 )
                 await repos.outbox.mark_failed(row.id, now, result.detail)
+                if result.detail.startswith(calls.NOT_PLACED) and row.round_id is not None:
+                    # A call before the alert that was never placed holds the alert no longer.
+                    call_ended = await calls.ended(work, row.round_id)
             else:
                 delay = backoff(result.outcome, row.attempts)
                 level = logging.ERROR if health.cause_of(result.outcome) else logging.WARNING
@@ -98,3 +111,5 @@ class OutboxDelivery:
                 await repos.outbox.mark_retry(row.id, now + delay, result.detail)
                 return
             await message_accepted(work, row.id)
+        if call_ended:
+            self._services.sweeps.ring()

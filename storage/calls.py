@@ -3,11 +3,29 @@ taken once, and the month's calls counted against the budget."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
-from storage.database import Connection, to_db
+from storage.database import Connection, from_db, to_db
+from storage.models import required_time
 
 CALL_PURPOSE = "call"  # the outbox rows that place a call
+VERIFY_PURPOSE = "verify_call"  # the outbox rows that read a number's verification code
+CHECKIN_PURPOSES = ("checkin", "resend")  # a check-in's calls, of people watched by phone alone
+
+
+@dataclass(frozen=True)
+class Verification:
+    id: int
+    member_id: int
+    number: str
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    tries: int
+    ended_at: datetime | None
+    outcome: str | None
 
 
 class CallRepository:
@@ -17,11 +35,134 @@ class CallRepository:
     async def set_consent(
         self, member_id: int, number: str | None, before_alert: bool, by: str | None
     ) -> None:
+        # Another number (or none) is not hers until it is verified again.
+        if number is None:
+            await self._conn.execute(
+                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL WHERE id = ?",
+                (member_id,),
+            )
+        else:
+            await self._conn.execute(
+                "UPDATE members SET call_verified_at = NULL, call_verified_by = NULL"
+                " WHERE id = ? AND (call_number IS NULL OR call_number != ?)",
+                (member_id, number),
+            )
         await self._conn.execute(
             "UPDATE members SET call_number = ?, call_before_alert = ?, call_consented_by = ?"
             " WHERE id = ?",
             (number, int(before_alert), by if before_alert or number else None, member_id),
         )
+
+    async def set_verified(self, member_id: int, number: str, by: str, at: datetime) -> bool:
+        """Her number is hers (`by`: "call", or the staff who confirmed it with her present).
+        -> False when her number is no longer `number`."""
+        row = await self._conn.fetch_one(
+            "UPDATE members SET call_verified_at = ?, call_verified_by = ?"
+            " WHERE id = ? AND call_number = ? RETURNING id",
+            (to_db(at), by, member_id, number),
+        )
+        return row is not None
+
+    # --- verification calls ------------------------------------------------------------------
+    async def add_verification(
+        self, member_id: int, number: str, code_hash: str, at: datetime, expires: datetime
+    ) -> int:
+        """A new verification call: any earlier one still waiting for her code is replaced."""
+        await self._conn.execute(
+            "UPDATE call_verifications SET ended_at = ?, outcome = 'replaced'"
+            " WHERE member_id = ? AND ended_at IS NULL",
+            (to_db(at), member_id),
+        )
+        row = await self._conn.fetch_one(
+            "INSERT INTO call_verifications (member_id, number, code_hash, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (member_id, number, code_hash, to_db(at), to_db(expires)),
+        )
+        assert row is not None
+        return int(row[0])
+
+    async def waiting_verification(self, member_id: int) -> Verification | None:
+        """Her latest verification call not used, spent or replaced (perhaps expired)."""
+        row = await self._conn.fetch_one(
+            "SELECT * FROM call_verifications WHERE member_id = ? AND ended_at IS NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (member_id,),
+        )
+        if row is None:
+            return None
+        return Verification(
+            id=row["id"],
+            member_id=row["member_id"],
+            number=row["number"],
+            code_hash=row["code_hash"],
+            created_at=required_time(row["created_at"]),
+            expires_at=required_time(row["expires_at"]),
+            tries=row["tries"],
+            ended_at=from_db(row["ended_at"]),
+            outcome=row["outcome"],
+        )
+
+    async def wrong_code(self, verification_id: int) -> int:
+        """-> the wrong codes typed for this call, this one included."""
+        row = await self._conn.fetch_one(
+            "UPDATE call_verifications SET tries = tries + 1 WHERE id = ? RETURNING tries",
+            (verification_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def end_verification(self, verification_id: int, outcome: str, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE call_verifications SET ended_at = ?, outcome = ?"
+            " WHERE id = ? AND ended_at IS NULL",
+            (to_db(at), outcome, verification_id),
+        )
+
+    async def verifications_since(
+        self, since: datetime, member_id: int | None = None, number: str | None = None
+    ) -> int:
+        """Verification calls recorded since `since`, for a person or to a number."""
+        column, value = ("member_id", member_id) if member_id is not None else ("number", number)
+        row = await self._conn.fetch_one(
+            f"SELECT COUNT(*) FROM call_verifications WHERE {column} = ? AND created_at >= ?",
+            (value, to_db(since)),
+        )
+        return int(row[0]) if row else 0
+
+    async def forget_verifications(self, member_id: int) -> None:
+        """退会: the numbers she had verified, and when, are not kept."""
+        await self._conn.execute(
+            "DELETE FROM call_verifications WHERE member_id = ?", (member_id,)
+        )
+
+    async def calls_to(self, number: str, since: datetime, besides: int | None = None) -> int:
+        """Calls of every kind recorded to `number` since `since` and not refused before they
+        were placed (whoever's number it is): what the daily cap per number counts."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM outbox WHERE channel = 'voice' AND created_at >= ?"
+            " AND recipients = ? AND state != 'failed' AND id != ?",
+            (to_db(since), json.dumps([number]), besides or 0),
+        )
+        return int(row[0]) if row else 0
+
+    async def placed_since_for(self, since: datetime, purposes: tuple[str, ...]) -> int:
+        """Calls recorded since `since` for these purposes (the budget's forecast)."""
+        marks = ", ".join("?" for _ in purposes)
+        row = await self._conn.fetch_one(
+            f"SELECT COUNT(*) FROM outbox WHERE channel = 'voice' AND created_at >= ?"
+            f" AND purpose IN ({marks})",
+            (to_db(since), *purposes),
+        )
+        return int(row[0]) if row else 0
+
+    async def phone_only_schedules(self) -> list[tuple[int, str | None]]:
+        """(interval in days, next check-in) of each active person watched by phone alone:
+        her check-ins are calls the budget must foresee."""
+        rows = await self._conn.fetch_all(
+            "SELECT interval_days, next_due_at FROM members WHERE channel = 'voice'"
+            " AND status = 'active' AND withdrawn_at IS NULL AND interval_days IS NOT NULL",
+            (),
+        )
+        return [(int(row[0]), row[1]) for row in rows]
 
     async def placed(self, round_id: int, at: datetime, until: datetime, outbox_id: int) -> None:
         """The round's call is recorded: the alert waits for it until `until` at the most."""

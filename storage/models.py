@@ -79,6 +79,9 @@ class Member:
     call_number: str | None = None  # E.164: the phone a call before the alert rings
     call_before_alert: bool = False  # consented to: a call after the re-send, before the alert
     call_consented_by: str | None = None  # "self", or the desk's staff who set it for them
+    # When the call number was made hers (care.verify): by "call" (her code) or staff's name.
+    call_verified_at: datetime | None = None
+    call_verified_by: str | None = None
     last_activity_at: datetime | None = None  # 最後の動き: a device's last sign of life
     last_activity_label: str | None = None  # which device (玄関, 電気ポット)
 
@@ -127,6 +130,8 @@ class Member:
             call_number=row["call_number"],
             call_before_alert=bool(row["call_before_alert"]),
             call_consented_by=row["call_consented_by"],
+            call_verified_at=from_db(row["call_verified_at"]),
+            call_verified_by=row["call_verified_by"],
             last_activity_at=from_db(row["last_activity_at"]),
             last_activity_label=row["last_activity_label"],
         )

@@ -58,6 +58,7 @@ TABLES = (
     "login_failures",
     "devices",
     "call_events",
+    "call_verifications",
     "service_alarms",
     "staff_requests",
 )

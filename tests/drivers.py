@@ -28,7 +28,7 @@ from storage.models import Member, Role, StaffRole
 from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.fake_line import postbacks_in
-from tests.wording import EN, JA, said, says, t
+from tests.wording import EN, JA, pattern, said, says, t
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
@@ -558,6 +558,17 @@ def told_safe(bot: Bot, manager: str) -> list[str]:
     """What told this manager the person is safe (her OK, a manager's confirmation)."""
     texts = bot.line.texts_to(manager)
     return said(texts, "safe.body") + said(texts, "alert.confirmed_notice")
+
+
+def code_read_in(said_aloud: list[str]) -> str:
+    """The verification code a call read out (care.verify), digit by digit, as she hears
+    it: the digits' words are the locale's."""
+    words = JA.t("calls.verify.digit_words").split(",")
+    separator = JA.t("calls.verify.digit_separator")
+    found = pattern("calls.verify.call_text").pattern.replace(".*?", "(.+?)", 1)
+    match = re.search(found, said_aloud[0], re.S)
+    assert match is not None, said_aloud
+    return "".join(str(words.index(word)) for word in match.group(1).split(separator))
 
 
 async def invite_qr(bot: Bot, code: str) -> ClientResponse:

@@ -263,6 +263,9 @@ async def test_the_desk_sets_a_call_before_the_alert_for_a_line_user(
         "call_before_alert": "on",
     }
     assert (await bot.client.post(path, data=data)).status == 200
+    # The number is hers once staff confirm it with her beside them (care.verify).
+    confirm = {"csrf_token": token, "action": "confirm_number", "present": "on"}
+    assert (await bot.client.post(path, data=confirm)).status == 200
     await run_to(bot, tokyo(11, 24, 9))
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))

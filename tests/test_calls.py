@@ -38,6 +38,8 @@ async def resident_who_takes_calls(bot: Bot) -> tuple[str, str]:
     member = await member_of(bot, resident)
     async with bot.repos() as repos:
         await repos.calls.set_consent(member.id, NUMBER, True, "self")
+        # Hers: the code of its verification call typed (tests/test_call_numbers.py).
+        await repos.calls.set_verified(member.id, NUMBER, "call", tokyo(11, 23, 9))
     return resident, son
 
 

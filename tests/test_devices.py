@@ -128,6 +128,7 @@ async def test_she_consents_to_a_call_on_my_page(
         twilio_auth_token=AUTH_TOKEN,
         twilio_from=FROM,
         twilio_api_base_url="http://127.0.0.1:9",
+        call_budget=5,
     )
     page = Page(bot, resident, "resident")
     for wrong in ({"number": "12", "before_alert": True}, {"number": "", "before_alert": True}):
@@ -140,6 +141,10 @@ async def test_she_consents_to_a_call_on_my_page(
         "available": True,
         "number": "+819012345678",
         "before_alert": True,
+        # Not hers until she types the code its call reads out (tests/test_call_numbers.py).
+        "verified": False,
+        "code_waiting": True,
+        "watched": True,
     }
     member = await member_of(bot, resident)
     assert member.call_before_alert and member.call_consented_by == "self"

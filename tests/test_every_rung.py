@@ -117,6 +117,8 @@ async def test_phone_key_3_counts_whenever_it_is_pressed(
     member = await member_of(bot, resident)
     async with bot.repos() as repos:
         await repos.calls.set_consent(member.id, NUMBER, True, "self")
+        # Hers: the code of its verification call typed (care.verify).
+        await repos.calls.set_verified(member.id, NUMBER, "call", bot.clock.now())
     await run_to(bot, tokyo(11, 24, 9))
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))

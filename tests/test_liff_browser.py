@@ -16,7 +16,8 @@ from playwright.async_api import Browser, Page, expect
 
 from simulator.qr import read_qr
 from tests.conftest import LOGIN_CHANNEL, Bot
-from tests.drivers import CODE, SHOTS, join
+from tests.drivers import CODE, SHOTS, code_read_in, join, member_of, until, watched_resident
+from tests.fake_twilio import FakeTwilio, calling_through
 from tests.wording import JA, t
 
 PHONE = {"width": 375, "height": 740}
@@ -190,3 +191,59 @@ async def test_the_history_chart_reads_without_colour(browser: Browser, bot: Bot
     assert await page.locator("#history-days li").count() == 4
     await no_sideways_scroll(page)
     await page.locator("#history").screenshot(path=str(SHOTS / "06-history.png"))
+
+
+async def test_her_number_is_verified_on_my_page_by_the_code_a_call_reads(
+    browser: Browser, start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
+) -> None:
+    bot = await start_bot(**calling_through(twilio, call_budget=30))
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    page = await open_as(browser, bot, resident, "resident", "/liff/")
+    await page.get_by_role("button", name=t("liff.terms_accept")).click()
+    await page.locator("#calls-form").wait_for()
+    assert await page.locator("#calls-unwatched").count() == 0, "her son watches her"
+
+    # A number abroad is refused with a clear answer, and nothing is saved.
+    await page.fill("#field-call_number", "+44 20 7123 4567")
+    await page.locator("#calls-form button[type=submit]").click()
+    await expect(page.locator("#status")).to_have_text(t("calls.verify.error_number_abroad"))
+    assert twilio.calls == [] and await page.locator("#call-verified").count() == 0
+
+    # Her own mobile: saving it rings it with a code.
+    await page.fill("#field-call_number", "090-1234-5678")
+    await page.check("#field-call_before_alert")
+    await page.locator("#calls-form button[type=submit]").click()
+    await expect(page.locator("#status")).to_have_text(t("calls.verify.calling"))
+    await expect(page.locator("#call-verified")).to_have_text(t("calls.verify.not_verified"))
+    await until(lambda: len(twilio.calls) == 1)
+    code = code_read_in(twilio.calls[0].spoken())
+    await shot(page, "09-number-code")
+
+    wrong = "0000" if code != "0000" else "1111"
+    await page.fill("#field-call_code", wrong)
+    await page.get_by_role("button", name=t("calls.verify.code_button")).click()
+    await expect(page.locator("#status")).to_have_text(t("calls.verify.wrong_code", left=2))
+    await page.fill("#field-call_code", code)
+    await page.get_by_role("button", name=t("calls.verify.code_button")).click()
+    await expect(page.locator("#status")).to_have_text(t("calls.verify.done"))
+    await expect(page.locator("#call-verified")).to_have_text(t("calls.verify.verified"))
+    assert await page.locator("#field-call_code").count() == 0
+    await no_sideways_scroll(page)
+    await shot(page, "10-number-verified")
+    assert (await member_of(bot, resident)).call_verified_by == "call"
+
+
+async def test_my_page_says_no_call_goes_to_someone_nobody_watches(
+    browser: Browser, start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
+) -> None:
+    bot = await start_bot(**calling_through(twilio, call_budget=30))
+    stranger = await bot.follow("stranger")
+    page = await open_as(browser, bot, stranger, "stranger", "/liff/")
+    await page.get_by_role("button", name=t("liff.terms_accept")).click()
+    notice = page.locator("#calls-unwatched")
+    await expect(notice).to_have_text(t("calls.verify.nobody_watches"))
+    await page.fill("#field-call_number", "090-1234-5678")
+    await page.locator("#calls-form button[type=submit]").click()
+    await expect(page.locator("#call-verified")).to_have_text(t("calls.verify.not_verified"))
+    assert await page.locator("#call-again").count() == 0
+    assert twilio.calls == []

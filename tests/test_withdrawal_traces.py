@@ -68,7 +68,7 @@ async def _withdraw(page: Page) -> None:
 async def test_withdrawal_leaves_no_call_and_no_device_that_answers_for_her(
     start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
 ) -> None:
-    bot = await start_bot(**calling_through(twilio))
+    bot = await start_bot(**calling_through(twilio, call_budget=5))  # for its verification
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     page = Page(bot, resident, "resident")
     await page.accept_terms()

@@ -222,20 +222,71 @@
   }
 
   // 電話での確認: her number and her consent to a call before the alert (where calls exist).
+  // A number is hers only once she typed the code a call to it read out (care/verify.py).
+  var VERIFY_ERRORS = ["invalid_phone", "number_abroad", "number_not_a_person", "nobody_watches",
+    "too_often", "calls_spent", "no_number", "already_verified", "code_spent", "code_expired",
+    "no_code"];
+
+  // Draw the page again, then say what happened (drawing hides the status line).
+  function reloadSaying(message) {
+    api("GET", "/liff/api/me").then(function (me) { render(me); show(message, false); }, failed);
+  }
+
+  function callsProblem(problem) {
+    var code = problem.message;
+    if (code === "wrong_code") {
+      show(t("verify.wrong_code", { left: (problem.data && problem.data.detail) || "0" }), true);
+    } else if (VERIFY_ERRORS.indexOf(code) >= 0) {
+      show(t("verify.error_" + code), true);
+    } else {
+      failed();
+    }
+  }
+
   function callsForm(member) {
-    if (!member.calls || !member.calls.available) return null;
-    var number = el("input", { type: "tel", value: member.calls.number || "", maxlength: "20", autocomplete: "tel" });
+    var calls = member.calls;
+    if (!calls || !calls.available) return null;
+    var number = el("input", { type: "tel", value: calls.number || "", maxlength: "20", autocomplete: "tel" });
     var consent = el("input", { type: "checkbox", id: "field-call_before_alert" });
-    consent.checked = member.calls.before_alert;
+    consent.checked = calls.before_alert;
     var form = el("form", { id: "calls-form" }, el("h2", { text: t("calls_title") }),
-      el("p", { class: "notice", text: t("calls_help") }), field("call_number", number),
+      el("p", { class: "notice", text: t("calls_help") }),
+      calls.watched ? null : el("p", { class: "notice", id: "calls-unwatched", text: t("verify.nobody_watches") }),
+      field("call_number", number),
       el("div", {}, consent, el("label", { for: consent.id, text: t("call_before_alert") })),
       el("button", { type: "submit", class: "primary", text: t("save") }));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       api("PUT", "/liff/api/me/calls", { number: number.value, before_alert: consent.checked })
-        .then(function () { show(t("saved"), false); reload(); }, failed);
+        .then(function (answer) {
+          reloadSaying(t(answer.calling ? "verify.calling" : "saved"));
+        }, callsProblem);
     });
+    if (!calls.number) return form;
+    var state = el("p", { id: "call-verified", "data-verified": calls.verified ? "yes" : "no",
+      text: t(calls.verified ? "verify.verified" : "verify.not_verified") });
+    var box = el("div", { id: "call-verify" }, state);
+    if (!calls.verified && calls.watched) {
+      if (calls.code_waiting) {
+        var code = el("input", { type: "text", id: "field-call_code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8" });
+        var check = el("button", { type: "button", class: "primary", text: t("verify.code_button") });
+        check.addEventListener("click", function () {
+          api("POST", "/liff/api/me/calls/code", { code: code.value }).then(function () {
+            reloadSaying(t("verify.done"));
+          }, callsProblem);
+        });
+        box.append(el("p", { class: "notice", text: t("verify.code_help") }),
+          el("div", {}, el("label", { for: code.id, text: t("verify.code_label") }), code), check);
+      }
+      var again = el("button", { type: "button", id: "call-again", text: t("verify.call_button") });
+      again.addEventListener("click", function () {
+        api("POST", "/liff/api/me/calls/verify", {}).then(function () {
+          reloadSaying(t("verify.calling"));
+        }, callsProblem);
+      });
+      box.append(again);
+    }
+    form.append(box);
     return form;
   }
 
