@@ -1,14 +1,20 @@
 """The desk's staff in the console, as the tour plays them: signed in with the demo's own
-account, they ask a partner to visit through the same forms a person would submit."""
+account (its password, then the code its authenticator would show at the demo's clock), they
+ask a partner to visit through the same forms a person would submit."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
+import pyotp
 
 from admin.passwords import hash_password
+from admin.second_factor import seal
 from care.services import Services
 
 STAFF_NAME = "demo-desk"  # the demo's own console account; it protects nothing real
@@ -18,21 +24,36 @@ PARTNER = re.compile(r'data-partner="(\d+)"')
 PARTNER_CODE = re.compile(r'id="partner-code">([0-9A-Z-]+)<')
 
 
-async def add_staff(services: Services) -> str:
-    """The demo's console account with a fresh password (shown to the presenter)."""
-    password = secrets.token_urlsafe(12)
+@dataclass(frozen=True)
+class DemoStaff:
+    """What the presenter is shown to sign in with: the password, and the key to add to an
+    authenticator app (the console asks every account that sees people for its code)."""
+
+    password: str
+    totp_key: str
+
+
+async def add_staff(services: Services) -> DemoStaff:
+    """The demo's console account with a fresh password and second factor."""
+    staff = DemoStaff(secrets.token_urlsafe(12), pyotp.random_base32())
     async with services.repositories() as repos:
         if await repos.admin.by_name(STAFF_NAME) is None:
-            await repos.admin.add(STAFF_NAME, hash_password(password), services.clock.now())
+            await repos.admin.add(STAFF_NAME, hash_password(staff.password), services.clock.now())
         else:
-            await repos.admin.set_password(STAFF_NAME, hash_password(password))
-    return password
+            await repos.admin.set_password(STAFF_NAME, hash_password(staff.password))
+        admin = await repos.admin.by_name(STAFF_NAME)
+        assert admin is not None
+        sealed = seal(services.settings.channel_secret, admin.id, staff.totp_key)
+        await repos.admin.set_second_factor(admin.id, sealed)
+    return staff
 
 
 class Console:
-    def __init__(self, bot_url: str, password: str) -> None:
+    def __init__(self, bot_url: str, staff: DemoStaff, now: Callable[[], datetime]) -> None:
         self._base = f"{bot_url}/admin"
-        self._password = password
+        self._staff = staff
+        self._now = now
+        self._last_step = -1
         self._session: aiohttp.ClientSession | None = None
 
     async def _token(self, path: str) -> str:
@@ -49,11 +70,25 @@ class Console:
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         data = {
             "name": STAFF_NAME,
-            "password": self._password,
+            "password": self._staff.password,
             "csrf_token": await self._token("/login"),
         }
         async with self._session.post(self._base + "/login", data=data) as response:
             response.raise_for_status()
+            page = await response.text()
+        found = CSRF.search(page)
+        assert found is not None, "no code step after the password"
+        code = {"code": self._code(), "csrf_token": found.group(1)}
+        async with self._session.post(self._base + "/login/code", data=code) as response:
+            response.raise_for_status()
+
+    def _code(self) -> str:
+        """The app's code at the demo's clock. A code is taken once: signed in again within
+        its 30 seconds, the next step's (taken one step either side) is what a person would
+        wait a moment for."""
+        totp = pyotp.TOTP(self._staff.totp_key)
+        self._last_step = max(totp.timecode(self._now()), self._last_step + 1)
+        return totp.generate_otp(self._last_step)
 
     async def post(self, path: str, data: list[tuple[str, str]]) -> str:
         """Submit a form. -> where the console sends the browser next."""

@@ -139,16 +139,18 @@ class Demo:
         tours.seed(self.simulator)
         simulator = self.simulator
 
-        self.desk_password = await console.add_staff(self.bot_app[SERVICES])
+        self.desk_staff = await console.add_staff(self.bot_app[SERVICES])
         log.info(
-            "the console: %s/admin/ (name %s, password %s)",
+            "the console: %s/admin/ (name %s, password %s, authenticator key %s)",
             f"http://{HOST}:{self.settings.port}",
             console.STAFF_NAME,
-            self.desk_password,
+            self.desk_staff.password,
+            self.desk_staff.totp_key,
         )
 
         async def play() -> None:
-            desk = console.Console(f"http://{HOST}:{self.settings.port}", self.desk_password)
+            url = f"http://{HOST}:{self.settings.port}"
+            desk = console.Console(url, self.desk_staff, self.clock.now)
             try:
                 await tours.Tour(simulator, self.locale, self.pace, desk).run()
             finally:

@@ -39,7 +39,7 @@ def texts(demo: Demo, name: str) -> list[str]:
 
 async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator is not None
-    desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_password)
+    desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_staff, demo.clock.now)
     try:
         await Tour(demo.simulator, demo.locale, pace=0, console=desk).run()
     finally:
