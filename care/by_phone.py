@@ -11,7 +11,7 @@ import secrets
 
 from care import calls, checkins, desk, devices, on_behalf
 from care.errors import Refusal, Refused
-from care.notify import phone_only, tell_team
+from care.notify import phone_only, tell_member, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
 from care.teams import clean_name
@@ -84,6 +84,14 @@ async def set_calls_for(
         # Her check-ins ring it: as at her registration, staff who know her typed it. For
         # anyone else the number waits for her code or staff with her present (care.verify).
         await work.repos.calls.set_verified(member.id, dialled, staff, work.now)
+        await on_behalf.tell_by_phone(work, member, "on_behalf.phone_number_set", to=dialled)
+    elif dialled is not None:
+        # Staff acting for her tell her (care.on_behalf); the number rings only once she typed
+        # the code its verification call reads, on My page: that is her yes.
+        ending = dialled[-4:]
+        await tell_member(work, member, "on_behalf_calls", "on_behalf.calls_set", ending=ending)
+    else:
+        await tell_member(work, member, "on_behalf_calls", "on_behalf.calls_cleared")
     await work.repos.admin.audit(staff, "desk_calls_set", f"会員ID {member.id}", work.now)
     return member
 
@@ -107,11 +115,13 @@ async def link_device_for(
     linked = await devices.link(work, member, label, counts_as_ok, awaiting=ask_her)
     what = f"会員ID {member.id} device {linked.device_id}"
     await work.repos.admin.audit(staff, "desk_device_linked", what, work.now)
+    device = next(
+        d for d in await work.repos.devices.of_member(member.id) if d.id == linked.device_id
+    )
     if ask_her:
-        device = next(
-            d for d in await work.repos.devices.of_member(member.id) if d.id == linked.device_id
-        )
         await on_behalf.ask_about_device(work, member, device, staff)
+    else:
+        await on_behalf.tell_by_phone(work, member, "on_behalf.phone_device", device=device.label)
     return linked
 
 

@@ -19,11 +19,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from care import teams
+from care import calls, teams
 from care.errors import Refusal, Refused
 from care.notify import display_name, phone_only, push_to
 from care.services import UnitOfWork
-from ground.telling import Choice, Telling
+from ground.channels import VOICE
+from ground.telling import Choice, Form, Telling
 from storage.devices import Device
 from storage.models import Member, Role, Team
 from storage.on_behalf import StaffRequest
@@ -92,6 +93,37 @@ async def add_watcher(
     detail = f"team {team.id} member {watcher.id}: {len(asking)} asked"
     await work.repos.admin.audit(staff, "on_behalf_asked", detail, work.now)
     return WatcherAsked(watcher, False, len(asking))
+
+
+TOLD_BY_PHONE = "on_behalf_told"
+
+
+async def tell_by_phone(
+    work: UnitOfWork, member: Member, key: str, to: str | None = None, **values: str
+) -> bool:
+    """Someone watched by phone alone hears what the staff did for her in a call that only
+    speaks (ground.voice, as the number's verification call does): she has no LINE to read it
+    in. Recorded before it is sent; at dialling the number's country and daily cap are asked
+    again (scheduler.delivery). -> whether a call was recorded (none without Twilio, or once
+    the month's call budget is spent: the staff's record of her consent stands alone). `to`:
+    the number her calls ring now, when the staff just changed it."""
+    number = to or member.channel_address
+    if VOICE not in work.services.channels or not number:
+        return False
+    if (await calls.budget(work)).left <= 0:
+        return False
+    locale = work.locale(member.language)
+    words = Telling(Form.SPOKEN, locale.language, locale.t(key, **values))
+    await work.repos.outbox.add(
+        kind="push",
+        channel=VOICE,
+        recipients=[number],
+        tellings=[words],
+        purpose=TOLD_BY_PHONE,
+        now=work.now,
+        recipient_member_id=member.id,
+    )
+    return True
 
 
 async def _ask(work: UnitOfWork, member: Member, request_id: int, text: str) -> None:

@@ -26,7 +26,7 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.wording import said, says, t
+from tests.wording import JA, said, says, t
 
 
 @pytest.fixture
@@ -215,3 +215,32 @@ async def test_for_someone_watched_by_phone_alone_the_staffs_record_of_her_yes_s
     assert (await bot.client.post("/admin/teams/1", data={**add, "consented": "on"})).status == 200
     async with bot.repos() as repos:
         assert await repos.teams.role_of(1, neighbour_id) is Role.MANAGER
+
+    # What the desk then does for her she hears by phone, on the number it rings.
+    async with bot.repos() as repos:
+        (registered,) = await repos.teams.members_of(1, Role.USER)
+    path = f"/admin/people/{registered.id}"
+    calls = {"csrf_token": token, "action": "calls", "call_number": "03-9999-0000"}
+    assert (await bot.client.post(path, data=calls)).status == 200
+    await bot.settle()
+    (told,) = twilio.to("+81399990000")
+    assert JA.t("on_behalf.phone_number_set") in told.spoken()
+    device = {"csrf_token": token, "action": "link_device", "label": "玄関", "consented": "on"}
+    assert (await bot.client.post(path, data=device)).status == 200
+    await bot.settle()
+    assert JA.t("on_behalf.phone_device", device="玄関") in twilio.to("+81399990000")[-1].spoken()
+
+
+async def test_she_is_told_when_the_desk_sets_her_call_number(bot: Bot) -> None:
+    """It rings only once she typed the code of its verification call on My page (her yes,
+    tests/test_call_numbers.py); here: she hears of it in LINE, and of its removal."""
+    resident, _, member_id = await desk_watches_her_team(bot)
+    path = f"/admin/people/{member_id}"
+    token = await csrf(bot.client, path)
+    form = {"csrf_token": token, "action": "calls", "call_number": "090-1234-5678"}
+    assert (await bot.client.post(path, data=form)).status == 200
+    await bot.settle()
+    assert said(bot.line.texts_to(resident)[-1:], "on_behalf.calls_set", ending="5678")
+    assert (await bot.client.post(path, data={**form, "call_number": ""})).status == 200
+    await bot.settle()
+    assert said(bot.line.texts_to(resident)[-1:], "on_behalf.calls_cleared")
