@@ -63,6 +63,8 @@ NAV_LINKS = (
     ("/admin/guides", "guides"),
     ("/admin/audit", "audit"),
     ("/admin/set-aside", "set_aside"),
+    ("/admin/accounts", "accounts"),
+    ("/admin/second-factor", "second_factor"),
 )
 
 
