@@ -311,15 +311,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         set_session_cookie(request, response, token)
     else:
         response = web.HTTPSeeOther(STEP_PAGES[step])
-        response.set_cookie(
-            SIGNIN_COOKIE,
-            pending,
-            httponly=True,
-            samesite="Strict",
-            secure=is_https(request),
-            path="/admin/login",
-            max_age=int(SIGNIN_LENGTH.total_seconds()),
-        )
+        set_signin_cookie(request, response, pending)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/admin")
     raise response
 
@@ -381,6 +373,19 @@ async def start_session(
     await repos.admin.start_session(_hash(token), admin.id, csrf, now, expires, now + idle)
     await repos.admin.audit(admin.name, "login", detail, now)
     return token
+
+
+def set_signin_cookie(request: web.Request, response: web.StreamResponse, pending: str) -> None:
+    """The half-done sign-in (password given, code not yet): sent only to its own pages."""
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        pending,
+        httponly=True,
+        samesite="Strict",
+        secure=is_https(request),
+        path="/admin/login",
+        max_age=int(SIGNIN_LENGTH.total_seconds()),
+    )
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:

@@ -22,15 +22,14 @@ from admin.auth import (
     COOKIE,
     LOGIN_GATE,
     SIGNIN_COOKIE,
-    SIGNIN_LENGTH,
     STEP_PAGES,
     _hash,
     before_login,
     client_address,
-    is_https,
     next_step,
     session_of,
     set_session_cookie,
+    set_signin_cookie,
     start_session,
     start_signin,
 )
@@ -315,13 +314,5 @@ async def enrol_now(request: web.Request) -> web.StreamResponse:
         pending = await start_signin(request, repos, admin, "enrol", now)
     response = web.HTTPSeeOther(STEP_PAGES["enrol"])
     response.del_cookie(COOKIE, path="/admin")
-    response.set_cookie(
-        SIGNIN_COOKIE,
-        pending,
-        httponly=True,
-        samesite="Strict",
-        secure=is_https(request),
-        path="/admin/login",
-        max_age=int(SIGNIN_LENGTH.total_seconds()),
-    )
+    set_signin_cookie(request, response, pending)
     raise response
