@@ -150,6 +150,9 @@ async def change(
         await repos.admin.clear_second_factor(account.id)
     elif action not in (REMOVE, END_SESSIONS):
         raise ValueError(f"no such change: {action}")
+    if action in (RESET_PASSWORD, RESET_SECOND_FACTOR):
+        # Its code step, closed by too many wrong codes (LoginGate.codes_refused), opens again.
+        await repos.admin.wrong_codes_forgiven(name)
     ended = await repos.admin.end_sessions(account.id) if action in ENDS_SESSIONS else 0
     if action == REMOVE:
         await repos.admin.remove(account.id)

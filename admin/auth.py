@@ -38,6 +38,18 @@ MAX_FAILURES = 5
 LOCK_LENGTH = timedelta(minutes=15)
 # One address trying many names is stopped even though no single account locks.
 MAX_FAILURES_PER_ADDRESS = 20
+# Names no account has are counted apart, in a larger bucket: a stranger spraying made-up names
+# from an office's or a city hall's shared address takes five times as long to lock out the
+# staff behind it (each name still locks after MAX_FAILURES, and answers as a known one does).
+MAX_UNKNOWN_NAMES_PER_ADDRESS = 100
+# Wrong second-factor (or recovery) codes for one account, from every address together: past
+# this many in the hour its code step is refused, whoever asks, until the hour has passed or an
+# operator resets the account (someone has its password: the password step no longer clears
+# these, so the code cannot be guessed a few at a time between passwords).
+MAX_WRONG_CODES_PER_ACCOUNT = 10
+WRONG_CODES_WINDOW = timedelta(hours=1)
+# Failures are kept as long as the longest window that counts them.
+FAILURES_KEPT = max(LOCK_LENGTH, WRONG_CODES_WINDOW)
 # Each scrypt takes 16 MiB and ~50 ms of a core: a few at once, never on the event loop.
 CONCURRENT_HASHES = 4
 
@@ -81,19 +93,41 @@ class LoginGate:
     async def blocked(repos: Repositories, address: str, name: str, now: datetime) -> str | None:
         """Why this address may not try this name now (None: it may). Counted per address and
         per (address, name), never per account alone: a stranger who guesses an admin's name
-        locks out only themselves, and a name nobody has is treated like one that exists."""
-        from_address, with_name = await repos.admin.login_failures(
-            address, name, now - LOCK_LENGTH
-        )
-        if from_address >= MAX_FAILURES_PER_ADDRESS:
+        locks out only themselves, and a name nobody has is treated like one that exists (the
+        address's bucket for such names is larger, but whichever fills blocks every name)."""
+        failures = await repos.admin.login_failures(address, name, now - LOCK_LENGTH)
+        if (
+            failures.known >= MAX_FAILURES_PER_ADDRESS
+            or failures.unknown >= MAX_UNKNOWN_NAMES_PER_ADDRESS
+        ):
             return "login_refused_address"
-        if with_name >= MAX_FAILURES:
+        if failures.with_name >= MAX_FAILURES:
             return "login_refused_locked"
         return None
 
     @staticmethod
-    async def failed(repos: Repositories, address: str, name: str, now: datetime) -> None:
-        await repos.admin.login_failed(address, name, now, forget_before=now - LOCK_LENGTH)
+    async def failed(
+        repos: Repositories, address: str, name: str, now: datetime, kind: str = "password"
+    ) -> None:
+        """kind: 'password', 'unknown' (no account has the name) or 'code'."""
+        await repos.admin.login_failed(address, name, now, now - FAILURES_KEPT, kind)
+
+    @staticmethod
+    async def codes_refused(repos: Repositories, name: str, now: datetime) -> bool:
+        """The account took MAX_WRONG_CODES_PER_ACCOUNT wrong codes within the hour, from
+        wherever: its code step is refused for now."""
+        wrong = await repos.admin.wrong_codes_since(name, now - WRONG_CODES_WINDOW)
+        return wrong >= MAX_WRONG_CODES_PER_ACCOUNT
+
+    @staticmethod
+    async def refusal_audited(
+        repos: Repositories, name: str, refused: str, address: str, now: datetime
+    ) -> None:
+        """A blocked sign-in is recorded once per address and refusal in a lock window: a
+        flood of them would otherwise write a row a request and bury the staff's actions."""
+        await repos.admin.audit_view(
+            name or "?", refused, address, now, LOCK_LENGTH, scope=f"{refused}:{address}"
+        )
 
     def untrusted_forwarded(self, peer: str, bucket: str, header: str, now: datetime) -> None:
         """X-Forwarded-For or X-Forwarded-Proto came from a peer that is no trusted proxy: the
@@ -288,15 +322,18 @@ async def login(request: web.Request) -> web.StreamResponse:
     async with services_of(request).repositories() as repos:
         refused = await gate.blocked(repos, address, name, now)
         if refused is not None:
-            await repos.admin.audit(name or "?", refused, address, now)
+            await gate.refusal_audited(repos, name, refused, address, now)
             return await login_page(request, "locked")
         admin = await repos.admin.by_name(name)
     # Hashed outside the unit of work: no database connection waits on scrypt.
     right = await gate.check(password, admin.password_hash if admin else _dummy_hash())
     async with services_of(request).repositories() as repos:
         if admin is None or not right or admin.disabled_at is not None:
-            # A disabled account answers as a wrong password does, and counts as one.
-            await gate.failed(repos, address, name, now)
+            # A disabled account answers as a wrong password does, and counts as one. A name
+            # no account has is counted in the address's bucket for unknown names; it answers
+            # the same, after the same hash and the same writes.
+            kind = "unknown" if admin is None else "password"
+            await gate.failed(repos, address, name, now, kind)
             refused = "login_failed" if admin is None or not right else "login_refused_disabled"
             await repos.admin.audit(name or "?", refused, address, now)
             return await login_page(request, "wrong")
@@ -370,6 +407,8 @@ async def start_session(
     idle = services_of(request).settings.console_idle
     expires = now + SESSION_LENGTH
     await repos.admin.login_succeeded(admin.id, now)
+    # Only now are this address's wrong codes for the account forgotten, not at the password.
+    await repos.admin.signin_forgiven(client_address(request), admin.name)
     await repos.admin.start_session(_hash(token), admin.id, csrf, now, expires, now + idle)
     await repos.admin.audit(admin.name, "login", detail, now)
     return token

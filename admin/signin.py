@@ -4,7 +4,9 @@ enrolment of a second factor, and the choice of a new password after an operator
 The password step (admin/auth.login) starts no session: it leaves a pending sign-in in the
 database for a few minutes (its cookie hashed, as a session's is), and these steps end it with
 the session. A wrong code counts where a wrong password does (LoginGate), and a pending sign-in
-that took too many wrong codes is ended: the password is asked again."""
+that took too many wrong codes is ended: the password is asked again. Typing the password again
+does not forgive wrong codes (only a sign-in that reaches its session does), and an account's
+wrong codes from every address together have a ceiling an hour (LoginGate.codes_refused)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from admin import second_factor
 from admin.access import allow
 from admin.auth import (
     COOKIE,
+    LOCK_LENGTH,
     LOGIN_GATE,
+    MAX_WRONG_CODES_PER_ACCOUNT,
     SIGNIN_COOKIE,
     STEP_PAGES,
+    WRONG_CODES_WINDOW,
     _hash,
     before_login,
     client_address,
@@ -43,6 +48,12 @@ from storage.repositories import Repositories
 
 MAX_WRONG_CODES = 5
 log = logging.getLogger("mimamori.console")
+
+
+async def same_password(request: web.Request, password: str, password_hash: str) -> bool:
+    """The new password is the account's present one (which an operator set, and knows):
+    checked as a login checks it, in a thread."""
+    return await request.app[LOGIN_GATE].check(password, password_hash)
 
 
 def password_problem(password: str, again: str, name: str) -> str | None:
@@ -111,8 +122,18 @@ async def code(request: web.Request) -> web.StreamResponse:
     async with services.repositories() as repos:
         refused = await gate.blocked(repos, address, admin.name, now)
         if refused is not None:
-            await repos.admin.audit(admin.name, refused, address, now)
+            await gate.refusal_audited(repos, admin.name, refused, address, now)
             return _code_problem(request, pending, "locked", 429)
+        if await gate.codes_refused(repos, admin.name, now):
+            await repos.admin.audit_view(
+                admin.name,
+                "login_refused_codes",
+                address,
+                now,
+                LOCK_LENGTH,
+                scope=f"login_refused_codes:{admin.name}:{address}",
+            )
+            return _code_problem(request, pending, "codes_refused", 429)
         used_recovery = second_factor.looks_like_recovery_code(entered)
         if used_recovery:
             code_hash = second_factor.recovery_hash(secret, entered)
@@ -181,9 +202,14 @@ async def _wrong_code(
     refusal: str,
     now: datetime,
 ) -> web.Response:
-    address = client_address(request)
-    await request.app[LOGIN_GATE].failed(repos, address, pending.admin.name, now)
-    await repos.admin.audit(pending.admin.name, refusal, address, now)
+    address, gate, name = client_address(request), request.app[LOGIN_GATE], pending.admin.name
+    # Counted as a code, not a password: the right password typed again does not forgive it.
+    await gate.failed(repos, address, name, now, kind="code")
+    await repos.admin.audit(name, refusal, address, now)
+    if pending.step == "code" and await gate.codes_refused(repos, name, now):
+        await _codes_closed(repos, name, address, now)
+        await repos.admin.end_signin(_token(request))
+        return _code_problem(request, pending, "codes_refused", 429)
     if await repos.admin.signin_wrong_code(_token(request)) >= MAX_WRONG_CODES:
         await repos.admin.end_signin(_token(request))
         return _back_to_password()
@@ -192,6 +218,27 @@ async def _wrong_code(
     if pending.step == "enrol":
         context.update(await _enrolment(request, pending))
     return render(request, template, context, status=401)
+
+
+async def _codes_closed(repos: Repositories, name: str, address: str, now: datetime) -> None:
+    """The account reached its ceiling of wrong codes: audited, and logged at error for the
+    operator's monitor, once in the window (concurrent wrong codes past it say nothing more)."""
+    action = "second_factor_codes_closed"
+    scope = f"{action}:{name}"
+    if await repos.admin.audited_since(action, scope, now - WRONG_CODES_WINDOW):
+        return
+    detail = f"{MAX_WRONG_CODES_PER_ACCOUNT} wrong codes within the hour, the last from {address}"
+    await repos.admin.audit(name, action, detail, now, scope)
+    log.error(
+        "console account %s took %d wrong second-factor or recovery codes within the hour (the"
+        " last from %s): its code step is refused for the hour. Someone may have its password:"
+        " reset it (`mimamori admin reset-password %s`, or 運用管理 on the accounts page), which"
+        " also opens the code step again",
+        name,
+        MAX_WRONG_CODES_PER_ACCOUNT,
+        address,
+        name,
+    )
 
 
 def _back_to_password() -> web.Response:
@@ -247,9 +294,16 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         step = second_factor.matching_step(totp, form.get("code", "")[:64], now)
         if step is None:
             return await _wrong_code(request, repos, pending, "login_code_wrong", now)
-        await repos.admin.set_second_factor(
-            admin.id, second_factor.seal(secret, admin.id, totp), step
-        )
+        sealed = second_factor.seal(secret, admin.id, totp)
+        if not await repos.admin.enrol_second_factor(admin.id, sealed, step):
+            # Another browser, with the same password, enrolled the account first: its factor
+            # stays, and this enrolment ends without a session (the password again, then the
+            # code of the factor that was kept).
+            await repos.admin.end_signin(_token(request))
+            await repos.admin.audit(admin.name, "second_factor_enrol_refused", address, now)
+            return _enrolled_already(request)
+        # Sign-ins started with the password before this enrolment end: none finishes past it.
+        await repos.admin.end_other_signins(admin.id, _token(request))
         codes = second_factor.new_recovery_codes()
         hashes = [second_factor.recovery_hash(secret, c) for c in codes]
         await repos.admin.set_recovery_codes(admin.id, hashes, now)
@@ -260,6 +314,12 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     page = render(request, "signin_recovery_codes.html", {"codes": codes, "next": next_page})
     _finish(request, page, session)
     return page
+
+
+def _enrolled_already(request: web.Request) -> web.Response:
+    response = render(request, "signin_enrolled_already.html", {}, status=409)
+    response.del_cookie(SIGNIN_COOKIE, path="/admin/login")
+    return response
 
 
 @before_login
@@ -276,6 +336,8 @@ async def new_password(request: web.Request) -> web.StreamResponse:
     form = await _form(request, pending)
     password, again = form.get("password", ""), form.get("again", "")
     problem = password_problem(password, again, pending.admin.name)
+    if problem is None and await same_password(request, password, pending.admin.password_hash):
+        problem = "same"
     if problem is not None:
         context = {"csrf_token": pending.csrf_token, "problem": problem, "min_length": MIN_LENGTH}
         return render(request, "signin_password.html", context, status=400)

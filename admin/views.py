@@ -7,8 +7,9 @@ import csv
 import io
 import json
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -407,11 +408,85 @@ async def quota(request: web.Request) -> web.Response:
     return await _page(request, "quota.html", context)
 
 
+AUDIT_PAGE = 100
+AUDIT_FILTERS = ("action", "account", "from", "to")
+
+
 @allow(OPERATOR, AUDITOR)
 async def audit_log(request: web.Request) -> web.Response:
+    """The audit log, newest first, a page at a time (older / newer by row id), filtered by
+    action, account and days (the deployment's dates, both ends included). Read-only: a flood
+    of refused sign-ins cannot push a staff member's action out of reach."""
+    query = request.query
+    filters = {key: query.get(key, "").strip()[:64] for key in AUDIT_FILTERS}
+    tz = services_of(request).settings.timezone
+    try:
+        since = _day_start(filters["from"], tz)
+        until = _day_start(filters["to"], tz, next_day=True)
+        before, after = _audit_id(query.get("before")), _audit_id(query.get("after"))
+    except (ValueError, OverflowError):
+        context = {
+            "entries": [],
+            "filters": filters,
+            "problem": "bad_filter",
+            "pages": {"older": None, "newer": None},
+        }
+        return await _page_status(request, "audit.html", context, 400)
     async with services_of(request).repositories() as repos:
-        entries = await repos.admin.audit_log()
-    return await _page(request, "audit.html", {"entries": entries})
+        entries = await repos.admin.audit_log(
+            AUDIT_PAGE + 1,
+            action=filters["action"] or None,
+            account=filters["account"] or None,
+            since=since,
+            until=until,
+            before=before,
+            after=after if before is None else None,
+        )
+    more = len(entries) > AUDIT_PAGE
+    # One row more than a page says whether there is more in the direction read.
+    if after is not None and before is None:
+        entries = entries[1:] if more else entries
+        newer, older = more, True
+    else:
+        entries = entries[:AUDIT_PAGE]
+        newer, older = before is not None, more
+    kept = {key: value for key, value in filters.items() if value}
+    pages = {
+        "older": f"?{urlencode({**kept, 'before': entries[-1]['id']})}"
+        if older and entries
+        else None,
+        "newer": f"?{urlencode({**kept, 'after': entries[0]['id']})}"
+        if newer and entries
+        else None,
+    }
+    context = {"entries": entries, "filters": filters, "problem": None, "pages": pages}
+    return await _page(request, "audit.html", context)
+
+
+def _day_start(text: str, tz: tzinfo, next_day: bool = False) -> datetime | None:
+    """The start of a day written 2026-04-01 in the deployment's time zone (of the day after,
+    for the range's inclusive end); None when not given. ValueError when not a date."""
+    if not text:
+        return None
+    day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
+    return datetime.combine(day, time(0), tz)
+
+
+def _audit_id(text: str | None) -> int | None:
+    if not text:
+        return None
+    found = row_id(text)
+    if found is None:
+        raise ValueError(text)
+    return found
+
+
+async def _page_status(
+    request: web.Request, template: str, context: dict[str, Any], status: int
+) -> web.Response:
+    response = await _page(request, template, context)
+    response.set_status(status)
+    return response
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -57,10 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         "add", help="create an admin account (password asked twice, or one line on stdin)"
     )
     add.add_argument("name")
+    # No default: an account that can do everything is never made by leaving a flag out.
     add.add_argument(
         "--role",
-        default=StaffRole.OPERATOR.value,
-        help="operator (運用管理, the default), desk (窓口), viewer (閲覧) or auditor (監査)",
+        required=True,
+        metavar="{" + ",".join(role.value for role in StaffRole) + "}",
+        help="operator (運用管理), desk (窓口), viewer (閲覧) or auditor (監査)",
     )
     add.add_argument("--env-file", type=Path, default=Path(".env"))
     listing = admin_commands.add_parser(
@@ -224,7 +226,7 @@ def command_line_actor() -> str:
         return f"cli:uid {os.getuid()}"
 
 
-def add_admin(name: str, dotenv: Path, role_text: str = StaffRole.OPERATOR.value) -> int:
+def add_admin(name: str, dotenv: Path, role_text: str) -> int:
     database = database_path(dotenv)
     try:
         role = accounts.role_named(role_text)
@@ -262,7 +264,7 @@ def list_admins(dotenv: Path) -> int:
     database = database_path(dotenv)
     found = asyncio.run(_with_repositories(database, lambda repos, now: repos.admin.accounts(now)))
     if not found:
-        print("no admin accounts: add one with `mimamori admin add NAME`")
+        print("no admin accounts: add one with `mimamori admin add NAME --role operator`")
         return 0
     print("name\trole\tsecond factor\tstate\tlast sign-in (UTC)\topen sessions")
     for account in found:

@@ -56,6 +56,15 @@ class Account:
     open_sessions: int
 
 
+@dataclass(frozen=True)
+class LoginFailures:
+    """Failed sign-ins from one address in a window."""
+
+    known: int  # wrong passwords and codes for names that exist
+    unknown: int  # names no account has
+    with_name: int  # for the name now tried, of any kind
+
+
 class AdminRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -199,10 +208,31 @@ class AdminRepository:
     async def set_second_factor(
         self, admin_id: int, sealed_secret: str, step: int | None = None
     ) -> None:
+        """Sets (or replaces) the account's factor outright: for the demo's account and tests'
+        seeding. A sign-in's enrolment uses enrol_second_factor, which never replaces one."""
         await self._conn.execute(
             "UPDATE admins SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
             (sealed_secret, step, admin_id),
         )
+
+    async def enrol_second_factor(self, admin_id: int, sealed_secret: str, step: int) -> bool:
+        """Keeps the factor just enrolled, only where none is (False: another enrolment of the
+        account finished first, and its factor stays)."""
+        written = await self._conn.execute(
+            "UPDATE admins SET totp_secret = ?, totp_last_step = ? WHERE id = ?"
+            " AND totp_secret IS NULL",
+            (sealed_secret, step, admin_id),
+        )
+        return written.rowcount == 1
+
+    async def end_other_signins(self, admin_id: int, token_hash: str) -> int:
+        """Every half-done sign-in of the account but this one (started with the password
+        before a factor was enrolled, they are not to finish past it)."""
+        ended = await self._conn.execute(
+            "DELETE FROM admin_signins WHERE admin_id = ? AND token_hash <> ?",
+            (admin_id, token_hash),
+        )
+        return ended.rowcount
 
     async def second_factor_used(self, admin_id: int, step: int) -> bool:
         """Records the step of a code just taken; False when the same step (or a newer one)
@@ -293,29 +323,68 @@ class AdminRepository:
             for row in rows
         ]
 
-    async def login_failures(self, address: str, name: str, since: datetime) -> tuple[int, int]:
-        """Failed logins since a moment: (from this address, from it with this name)."""
+    async def login_failures(self, address: str, name: str, since: datetime) -> LoginFailures:
+        """Failed sign-ins from this address since a moment, by what they were (LoginFailures)."""
         row = await self._conn.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN name = ? THEN 1 ELSE 0 END), 0)"
+            "SELECT COALESCE(SUM(CASE WHEN kind <> 'unknown' THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN kind = 'unknown' THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN name = ? THEN 1 ELSE 0 END), 0)"
             " FROM login_failures WHERE address = ? AND at > ?",
             (name, address, to_db(since)),
         )
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        if row is None:
+            return LoginFailures(0, 0, 0)
+        return LoginFailures(int(row[0]), int(row[1]), int(row[2]))
+
+    async def wrong_codes_since(self, name: str, since: datetime) -> int:
+        """Wrong second-factor and recovery codes for this account since a moment, from every
+        address (the account's ceiling)."""
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM login_failures WHERE name = ? AND kind = 'code' AND at > ?",
+            (name, to_db(since)),
+        )
+        return int(row[0]) if row else 0
 
     async def login_failed(
-        self, address: str, name: str, now: datetime, forget_before: datetime
+        self,
+        address: str,
+        name: str,
+        now: datetime,
+        forget_before: datetime,
+        kind: str = "password",
     ) -> None:
+        """kind: 'password' (a wrong password for an account), 'unknown' (a name no account
+        has) or 'code' (a wrong second-factor or recovery code)."""
         await self._conn.execute(
             "DELETE FROM login_failures WHERE at <= ?", (to_db(forget_before),)
         )
         await self._conn.execute(
-            "INSERT INTO login_failures (address, name, at) VALUES (?, ?, ?)",
-            (address, name, to_db(now)),
+            "INSERT INTO login_failures (address, name, at, kind) VALUES (?, ?, ?, ?)",
+            (address, name, to_db(now), kind),
         )
 
     async def login_forgiven(self, address: str, name: str) -> None:
+        """The right password: its wrong passwords from this address are forgotten, never its
+        wrong codes (those only when the whole sign-in succeeds, signin_forgiven)."""
         await self._conn.execute(
-            "DELETE FROM login_failures WHERE address = ? AND name = ?", (address, name)
+            "DELETE FROM login_failures WHERE address = ? AND name = ? AND kind = 'password'",
+            (address, name),
+        )
+
+    async def wrong_codes_forgiven(self, name: str) -> None:
+        """An operator reset the account's password or second factor: the wrong codes that
+        closed its code step no longer do."""
+        await self._conn.execute(
+            "DELETE FROM login_failures WHERE name = ? AND kind = 'code'", (name,)
+        )
+
+    async def signin_forgiven(self, address: str, name: str) -> None:
+        """A sign-in ended in a session: what this address got wrong for the account is
+        forgotten. Wrong codes from other addresses still count toward the account's ceiling."""
+        await self._conn.execute(
+            "DELETE FROM login_failures WHERE address = ? AND name = ?"
+            " AND kind IN ('password', 'code')",
+            (address, name),
         )
 
     async def audit(
@@ -365,13 +434,49 @@ class AdminRepository:
         )
         return int(row[0]) if row else 0
 
-    async def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
-        return [
-            dict(row)
-            for row in await self._conn.fetch_all(
-                "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
-            )
-        ]
+    async def audit_log(
+        self,
+        limit: int = 200,
+        *,
+        action: str | None = None,
+        account: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest rows first, at most `limit`, of those that match every filter given:
+        the action, the account (who acted, or the name a sign-in tried), a time range
+        (since <= at < until), and for paging: rows older than the id `before`, or the rows
+        just newer than the id `after`."""
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if action:
+            where.append("action = ?")
+            params.append(action)
+        if account:
+            where.append("admin_name = ?")
+            params.append(account)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            where.append("at < ?")
+            params.append(to_db(until))
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        if after is not None:
+            where.append("id > ?")
+            params.append(after)
+        # Newer rows are the oldest of those after the id, read upwards and turned round.
+        order = "ASC" if after is not None and before is None else "DESC"
+        rows = await self._conn.fetch_all(
+            f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?",
+            (*params, limit),
+        )
+        found = [dict(row) for row in rows]
+        return found[::-1] if order == "ASC" else found
 
     async def add_notice(
         self,

@@ -57,6 +57,8 @@ async def test_the_first_admin_comes_from_the_command_line(
         "admin",
         "add",
         "city-staff",
+        "--role",
+        "operator",
         cwd=tmp_path,
         env=env,
         stdin=asyncio.subprocess.PIPE,

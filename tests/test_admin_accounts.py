@@ -130,9 +130,9 @@ async def test_the_command_line_refuses_clearly_and_changes_nothing(
     for command in (["disable"], ["remove"], ["set-role", "viewer"]):
         code, _, err = await cli.run(command[0], "city-staff", *command[1:])
         assert code == 2 and "last enabled" in err, command
-    code, _, err = await cli.run("add", "x", stdin=f"{PASSWORD}\n")
+    code, _, err = await cli.run("add", "x", "--role", "operator", stdin=f"{PASSWORD}\n")
     assert code == 2 and "3-64" in err
-    code, _, err = await cli.run("add", "city-staff", stdin=f"{PASSWORD}\n")
+    code, _, err = await cli.run("add", "city-staff", "--role", "operator", stdin=f"{PASSWORD}\n")
     assert code == 2 and "exists already" in err
     code, _, err = await cli.run("reset-password", "city-staff", stdin="short\n")
     assert code == 2 and "at least" in err

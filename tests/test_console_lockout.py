@@ -55,13 +55,13 @@ async def test_behind_the_proxy_a_stranger_locks_out_only_themselves(
     assert (await login_from(bot.client, ADMIN))[0] == 200
     # A client's own X-Forwarded-For is not believed: the proxy's last hop is.
     forged = f"{ADMIN}, {STRANGER}"
-    assert (await login_from(bot.client, forged, name="guess-x"))[0] == 429
+    assert (await login_from(bot.client, forged))[0] == 429
 
 
 async def test_without_a_trusted_proxy_the_header_changes_nothing(bot: Bot) -> None:
     await add_admin(bot)
-    for n in range(20):
-        await login_from(bot.client, f"192.0.2.{n}", name=f"guess-{n}")
+    for n in range(5):
+        await login_from(bot.client, f"192.0.2.{n}", password="wrong")
     assert (await login_from(bot.client, ADMIN))[0] == 429, "one peer, whatever it claims"
 
 
@@ -107,9 +107,9 @@ async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(
 ) -> None:
     bot = await behind_proxy(start_bot)
     await add_admin(bot)
-    for n in range(20):
-        await login_from(bot.client, f"::ffff:{STRANGER}", name=f"guess-{n}")
-    assert (await login_from(bot.client, STRANGER, name="guess-x"))[0] == 429, "the same client"
+    for _ in range(5):
+        await login_from(bot.client, f"::ffff:{STRANGER}", password="wrong")
+    assert (await login_from(bot.client, STRANGER))[0] == 429, "the same client"
     # Every other IPv4 client written the mapped way is not in the stranger's bucket.
     assert (await login_from(bot.client, f"::ffff:{ADMIN}"))[0] == 200
 
