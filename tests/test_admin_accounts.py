@@ -146,6 +146,19 @@ async def test_the_command_line_refuses_clearly_and_changes_nothing(
     assert admin is not None and admin.role is StaffRole.OPERATOR and admin.disabled_at is None
 
 
+async def test_adding_an_account_needs_its_role(bot: Bot, cli: CommandLine) -> None:
+    """Without --role an account could do everything: the command says which roles there are
+    and adds nothing."""
+    with pytest.raises(SystemExit) as refused:
+        await cli.run("add", "desk-a", stdin=f"{PASSWORD}\n")
+    assert refused.value.code == 2
+    said = cli.capsys.readouterr().err
+    assert "--role" in said and "{operator,desk,viewer,auditor}" in said
+    async with bot.repos() as repos:
+        assert await repos.admin.by_name("desk-a") is None
+    assert await audit_rows(bot) == []
+
+
 def test_every_accounts_view_is_for_operators_alone() -> None:
     for view in (accounts.accounts_page, accounts.add_account, accounts.change_account):
         assert roles_of(view) == {StaffRole.OPERATOR}
