@@ -602,6 +602,7 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts = locale.section("liff")
     # The number's verification (care.verify), in a table of its own.
     texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
+    texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:
