@@ -81,6 +81,9 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.ALREADY_VERIFIED: (409, "already_verified"),
     Refusal.CALLS_SPENT: (409, "calls_spent"),
     Refusal.NOT_PRESENT: (400, "not_present"),
+    Refusal.NUMBER_TAKEN: (409, "number_taken"),
+    Refusal.VERIFY_MONTH_SPENT: (409, "verify_month_spent"),
+    Refusal.SAME_STAFF: (409, "same_staff"),
 }
 
 
