@@ -84,7 +84,8 @@ async def set_calls_for(
     if phone_only(member) and not number.strip():
         raise Refused(Refusal.INVALID_PHONE)
     old = member.channel_address if phone_only(member) else None
-    if phone_only(member) and not consented and calls.e164(number) != old:
+    # (A number that is none is refused as such by set_consent, below.)
+    if phone_only(member) and not consented and calls.e164(number) not in (None, old):
         raise Refused(Refusal.NO_CONSENT)
     dialled = await calls.set_consent(work, member, number, before_alert, staff)
     if phone_only(member) and dialled is not None:
