@@ -221,6 +221,7 @@ async def test_for_someone_watched_by_phone_alone_the_staffs_record_of_her_yes_s
         (registered,) = await repos.teams.members_of(1, Role.USER)
     path = f"/admin/people/{registered.id}"
     calls = {"csrf_token": token, "action": "calls", "call_number": "03-9999-0000"}
+    calls["consented"] = "on"  # moving her check-ins needs her yes, as on the form
     assert (await bot.client.post(path, data=calls)).status == 200
     await bot.settle()
     (told,) = twilio.to("+81399990000")
