@@ -201,7 +201,10 @@ async def person_action(request: web.Request) -> web.Response:
             if action == "calls":
                 before = form.get("call_before_alert") == "on"
                 number = str(form.get("call_number", ""))
-                await by_phone.set_calls_for(work, member_id, staff, number, before, registered)
+                consented = form.get("consented") == "on"  # a phone-only person's new number
+                await by_phone.set_calls_for(
+                    work, member_id, staff, number, before, registered, consented
+                )
             elif action == "confirm_number":
                 present = form.get("present") == "on"
                 await verify.confirm_present(work, member_id, staff, present, registered)

@@ -163,6 +163,8 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     key = f"admin.refused.{refused.reason.value}"
     if key not in locale.texts:  # a call's number (care.verify) says it in its own table
         key = f"admin.calls_verify.refused.{refused.reason.value}"
+    if key not in locale.texts:  # ...and what guards its calls (issue 37) in another
+        key = f"admin.calls_guard.refused.{refused.reason.value}"
     return web.HTTPBadRequest(text=locale.t(key, **refused.values))
 
 

@@ -36,6 +36,9 @@ RATES_BY_STARTER: dict[str, Rate] = {
     # Teams cost nothing to make, and each brings its own invite codes and its own roll-call
     # allowance: a family needs one or two, a person making dozens a day is up to something.
     "team_created": Rate(5, timedelta(hours=24)),
+    # Each join is told to the team (care.notify.tell_team): joining and leaving over and over
+    # would spend the month's quota, and carry a name of the joiner's choosing to everyone.
+    "team_joined": Rate(5, timedelta(hours=24)),
 }
 
 

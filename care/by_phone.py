@@ -11,7 +11,7 @@ import secrets
 
 from care import calls, checkins, desk, devices, on_behalf
 from care.errors import Refusal, Refused
-from care.notify import phone_only, tell_member, tell_team
+from care.notify import phone_only, tell_managers_about, tell_member, tell_team
 from care.schedule import Schedule
 from care.services import UnitOfWork
 from care.teams import clean_name
@@ -71,20 +71,41 @@ async def set_calls_for(
     number: str,
     before_alert: bool,
     registered_too: bool = True,
+    consented: bool = False,
 ) -> Member:
     """Staff set a person's call number and consent for them (from what the person said):
     a person the desk knows. For someone watched by phone alone the number is where every
-    check-in rings, so it cannot be taken away. `registered_too`: care.desk.known_person."""
+    check-in rings, so it cannot be taken away, and moving it needs the console's record that
+    she agreed (`consented`: her paper form, or she is there): one console account alone must
+    not move her check-ins, and whoever answers them, to a phone of its choosing. She hears it
+    at the old number and the new, her managers in LINE. `registered_too`:
+    care.desk.known_person."""
     member, _ = await desk.known_person(work, member_id, registered_too)
     if phone_only(member) and not number.strip():
         raise Refused(Refusal.INVALID_PHONE)
+    old = member.channel_address if phone_only(member) else None
+    # (A number that is none is refused as such by set_consent, below.)
+    if phone_only(member) and not consented and calls.e164(number) not in (None, old):
+        raise Refused(Refusal.NO_CONSENT)
     dialled = await calls.set_consent(work, member, number, before_alert, staff)
     if phone_only(member) and dialled is not None:
         await work.repos.members.set_channel(member.id, VOICE, dialled)
-        # Her check-ins ring it: as at her registration, staff who know her typed it. For
-        # anyone else the number waits for her code or staff with her present (care.verify).
+        # Her check-ins ring it: as at her registration, staff who know her typed it, with
+        # her consent recorded. For anyone else the number waits for her code or staff with
+        # her present (care.verify).
         await work.repos.calls.set_verified(member.id, dialled, staff, work.now)
-        await on_behalf.tell_by_phone(work, member, "on_behalf.phone_number_set", to=dialled)
+        if dialled != old:
+            ending = dialled[-4:]
+            await on_behalf.tell_by_phone(work, member, "on_behalf.phone_number_set", to=dialled)
+            if old:
+                # The phone her calls rang until now hears it too: if the change was not hers,
+                # she is the one who can say so.
+                await on_behalf.tell_by_phone(
+                    work, member, "calls.guard.phone_number_moved", to=old, ending=ending
+                )
+            await tell_managers_about(
+                work, member, "desk_number_changed", "calls.guard.number_changed", ending=ending
+            )
     elif dialled is not None:
         # Staff acting for her tell her (care.on_behalf); the number rings only once she typed
         # the code its verification call reads, on My page: that is her yes.
@@ -122,6 +143,10 @@ async def link_device_for(
         await on_behalf.ask_about_device(work, member, device, staff)
     else:
         await on_behalf.tell_by_phone(work, member, "on_behalf.phone_device", device=device.label)
+    # Her managers hear of it as well: a device that answers her check-ins is theirs to know.
+    await tell_managers_about(
+        work, member, "desk_device", "calls.guard.device_linked", device=device.label
+    )
     return linked
 
 
@@ -132,7 +157,24 @@ async def revoke_device_for(
     device_id: int | None,
     registered_too: bool = True,
 ) -> None:
+    """Staff take a device off a person's check-ins: she hears it (in LINE, or by a call when
+    she is watched by phone alone), and her managers in LINE, as when one is linked."""
     member, _ = await desk.known_person(work, member_id, registered_too)
+    device = next(
+        (d for d in await work.repos.devices.of_member(member.id) if d.id == device_id), None
+    )
     await devices.revoke(work, member, device_id or 0)
+    assert device is not None  # revoke refuses a device that is not hers
     what = f"会員ID {member.id} device {device_id}"
     await work.repos.admin.audit(staff, "desk_device_revoked", what, work.now)
+    if phone_only(member):
+        await on_behalf.tell_by_phone(
+            work, member, "calls.guard.phone_device_removed", device=device.label
+        )
+    else:
+        await tell_member(
+            work, member, "desk_device", "calls.guard.device_removed", device=device.label
+        )
+    await tell_managers_about(
+        work, member, "desk_device", "calls.guard.device_removed_managers", device=device.label
+    )

@@ -76,15 +76,24 @@ async def watched(work: UnitOfWork, member: Member) -> bool:
 
 
 async def dial_refusal(
-    repos: Repositories, services: Services, number: str, now: datetime, besides: int = 0
+    repos: Repositories,
+    services: Services,
+    number: str,
+    now: datetime,
+    besides: int = 0,
+    capped: bool = True,
 ) -> str | None:
     """Why the city's phone may not ring `number` now: a country or a kind of number the
     deployment does not call (asked again at dial time: the setting may have changed since it
     was set), or the number's calls of the last 24 hours at the cap, whoever's number it is.
-    None when it may. `besides`: the outbox row about to be dialled, not counted."""
+    None when it may. `besides`: the outbox row about to be dialled, not counted. `capped`:
+    False for the check-in calls of a person watched by phone alone (her only channel): the
+    cap would let anyone's calls to her number stop them, and a false alert go out."""
     refused = numbers.refusal(number, services.settings.call_countries)
     if refused is not None:
         return refused.value
+    if not capped:
+        return None
     cap = services.settings.call_number_daily
     if await repos.calls.calls_to(number, now - CAP_WINDOW, besides) >= cap:
         return "number_capped"

@@ -416,9 +416,20 @@ async def known_person(
         raise Refused(Refusal.NO_SUCH_PERSON)
     cases = await work.repos.desk.cases_of(member.id)
     registered = registered_too and phone_only(member)
-    if not cases and not registered and not await watches(work, member):
+    if not _recent(work, cases) and not registered and not await watches(work, member):
         raise Refused(Refusal.NO_SUCH_PERSON)
     return member, cases
+
+
+# A case the desk closed is a reason to read her card for a while (its follow-up, a call
+# back), not for good: past this, only an open case or a watch of her team is.
+CASE_KNOWN_FOR = timedelta(days=30)
+
+
+def _recent(work: UnitOfWork, cases: list[DeskCase]) -> bool:
+    return any(
+        case.closed_at is None or work.now - case.closed_at < CASE_KNOWN_FOR for case in cases
+    )
 
 
 async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]:
@@ -429,7 +440,9 @@ async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]
         member = await work.repos.members.get(member_id)
         if member is None:
             continue
-        if await work.repos.desk.cases_of(member_id) or await watches(work, member):
+        if _recent(work, await work.repos.desk.cases_of(member_id)) or await watches(
+            work, member
+        ):
             known.add(member_id)
     return known
 

@@ -55,6 +55,13 @@ class Refusal(StrEnum):
     NO_NUMBER = "no_number"  # verifying, or confirming, a number that is not set
     ALREADY_VERIFIED = "already_verified"  # a verification call for a number that is hers
     CALLS_SPENT = "calls_spent"  # the month's call budget is spent: no call that can wait
+    # A verification call to a number that rings another person's check-ins, or is another
+    # member's verified number: it is someone else's phone (the desk can confirm a shared one).
+    NUMBER_TAKEN = "number_taken"
+    # The month's verification calls, across the deployment, are spent (values: times).
+    VERIFY_MONTH_SPENT = "verify_month_spent"
+    # Staff confirming a number the same staff account set: another account confirms it.
+    SAME_STAFF = "same_staff"
     # 退会 while an alert about the person is open: a manager confirms first (the alert would
     # lose everyone who can close it).
     ALERT_OPEN = "alert_open"

@@ -90,12 +90,15 @@ async def members(work: UnitOfWork) -> Export:
     shown = await work.repos.teams.shown_to_a_manager()
     rows, withheld = [], 0
     for m in found:
-        personal, hidden = _withhold(m, PERSONAL_FIELDS, m["id"] in shown)
+        # Her LINE name is, for many, her own name: it goes with what she shows, or not at all.
+        named = {**m, "nickname": m["display_name"]}
+        personal, hidden = _withhold(named, ["nickname", *PERSONAL_FIELDS], m["id"] in shown)
         withheld += len(hidden)
+        nickname, *personal = personal
         rows.append(
             [
                 m["id"],
-                m["display_name"],
+                nickname,
                 m["registered_at"],
                 m["status"],
                 m["interval_days"],

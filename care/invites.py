@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import alerts, checkins, people, sharing
+from care import alerts, budget, checkins, people, sharing
 from care.errors import Refusal, Refused
 from care.notify import tell_team
 from care.schedule import Schedule
@@ -78,6 +78,7 @@ class Joined:
 async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Joined:
     """Join the team behind the code in the code's role; the rest of the team hears it."""
     team, invite = await usable_invite(work, member, code)
+    await budget.made(work, "team_joined", f"会員ID {member.id}", f"team {team.id}")
     await work.repos.teams.add_member(team.id, member.id, invite.role, work.now)
     started = None
     if invite.role is Role.USER and member.interval_days is None:

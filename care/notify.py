@@ -148,8 +148,13 @@ async def tell_member(
 
 
 async def tell_team(work: UnitOfWork, team: Team, subject: Member, role: Role, key: str) -> int:
-    """Everyone else in the team hears who joined or left it, and as what: 見守り, not 監視."""
-    members = await work.repos.teams.members_of(team.id)
+    """Everyone else in the team hears who joined or left it, and as what: 見守り, not 監視.
+    In a staff's area team only its managers hear it: its users are neighbours who need not
+    know each other, and a stranger with the flyer's code could otherwise send a message (and
+    a LINE name of their choosing) to every one of them with each join and leave."""
+    members = await work.repos.teams.members_of(
+        team.id, Role.MANAGER if team.kept_when_empty else None
+    )
     others = [m for m in members if m.id != subject.id and m.active]
     for other in others:
         locale = work.locale(other.language)

@@ -21,6 +21,18 @@ JAPAN = "81"
 NOT_A_PERSON = ("120", "800", "570", "990", "180", "170", "20", "910", "600")
 # A Japanese number has 9 digits after +81 (03-1234-5678) or 10 (090-1234-5678, 050-...).
 JAPAN_DIGITS = (9, 10)
+NANP = "1"
+# +1 is not one country: allowing the United States and Canada (MIMAMORI_CALL_COUNTRIES=81,1)
+# must not allow the Caribbean and Atlantic countries that share the plan, whose numbers are
+# where international revenue-share fraud pays (Jamaica 876, the British Virgin Islands 284,
+# Turks and Caicos 649...), nor the premium-rate 900 and 976. An area code of three digits,
+# then seven: ten digits after +1.
+NANP_NOT_A_PERSON = ("900", "976")
+NANP_OTHER_COUNTRIES = (
+    "242", "246", "264", "268", "284", "345", "441", "473", "649", "658", "664",
+    "721", "758", "767", "784", "809", "829", "849", "868", "869", "876",
+)  # fmt: skip
+NANP_DIGITS = 10
 
 
 def refusal(number: str, countries: frozenset[str]) -> Refusal | None:
@@ -38,6 +50,15 @@ def refusal(number: str, countries: frozenset[str]) -> Refusal | None:
             return Refusal.INVALID_PHONE
         if national.startswith(NOT_A_PERSON):
             return Refusal.NUMBER_NOT_A_PERSON
+    if digits.startswith(NANP):
+        national = digits[len(NANP) :]
+        # An area code starts with 2-9 (0 and 1 are not one).
+        if len(national) != NANP_DIGITS or national[0] in "01":
+            return Refusal.INVALID_PHONE
+        if national.startswith(NANP_NOT_A_PERSON):
+            return Refusal.NUMBER_NOT_A_PERSON
+        if national.startswith(NANP_OTHER_COUNTRIES):
+            return Refusal.NUMBER_ABROAD
     return None
 
 

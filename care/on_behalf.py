@@ -85,11 +85,7 @@ async def add_watcher(
             user.id, WATCHER, batch, staff, work.now, None, team.id, watcher.id, answer
         )
         if answer is None:
-            locale = work.locale(user.language)
-            text = locale.t(
-                "on_behalf.watcher_asked", name=display_name(locale, watcher), team=team.name
-            )
-            await _ask(work, user, request_id, text)
+            await _ask_watcher_text(work, user, request_id, watcher, team.name)
     detail = f"team {team.id} member {watcher.id}: {len(asking)} asked"
     await work.repos.admin.audit(staff, "on_behalf_asked", detail, work.now)
     return WatcherAsked(watcher, False, len(asking))
@@ -124,6 +120,32 @@ async def tell_by_phone(
         recipient_member_id=member.id,
     )
     return True
+
+
+async def _users(work: UnitOfWork, team_id: int | None) -> list[Member]:
+    users = await work.repos.teams.members_of(team_id or 0, Role.USER)
+    return [user for user in users if user.active]
+
+
+async def _ask_watcher_text(
+    work: UnitOfWork, user: Member, request_id: int, watcher: Member, team_name: str
+) -> None:
+    locale = work.locale(user.language)
+    text = locale.t("on_behalf.watcher_asked", name=display_name(locale, watcher), team=team_name)
+    await _ask(work, user, request_id, text)
+
+
+async def _ask_about_watcher(
+    work: UnitOfWork, user: Member, request: StaffRequest, watcher: Member | None
+) -> None:
+    """A user who joined while a watcher waited for the team's yes is asked as well."""
+    team = await work.repos.teams.get(request.team_id or 0)
+    if team is None or watcher is None:
+        return
+    request_id = await work.repos.on_behalf.add(
+        user.id, WATCHER, request.batch, request.staff, work.now, None, team.id, watcher.id
+    )
+    await _ask_watcher_text(work, user, request_id, watcher, team.name)
 
 
 async def _ask(work: UnitOfWork, member: Member, request_id: int, text: str) -> None:
@@ -186,7 +208,19 @@ async def _watcher_answered(
         await work.repos.on_behalf.close_batch(request.batch, WITHDRAWN, work.now)
         return Answered(request, "on_behalf.watcher_no", {"name": name})
     together = await work.repos.on_behalf.batch(request.batch)
-    if any(other.answer != YES for other in together if other.id != request.id):
+    # Asked of the team as it is now: a user who joined since is asked too (one on the phone
+    # alone, whom the staff's record did not cover, ends the ask: the staff ask again), and
+    # one who left no longer holds it up.
+    current = [u for u in await _users(work, request.team_id) if u.id != member.id]
+    asked = {other.member_id: other for other in together}
+    newcomers = [user for user in current if user.id not in asked]
+    if any(phone_only(user) for user in newcomers):
+        await work.repos.on_behalf.close_batch(request.batch, WITHDRAWN, work.now)
+        return Answered(request, "on_behalf.closed", {})
+    for user in newcomers:
+        await _ask_about_watcher(work, user, request, watcher)
+    waiting = [user for user in current if user.id in asked and asked[user.id].answer != YES]
+    if newcomers or waiting:
         return Answered(request, "on_behalf.watcher_waiting", {"name": name})
     in_team = team is not None and watcher is not None
     if not in_team or not watcher.active or await work.repos.teams.role_of(team.id, watcher.id):

@@ -21,6 +21,7 @@ from ground.line_api import LineApi, Quota
 from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
+from storage.calls import call_key
 from storage.database import Database
 from storage.repositories import Repositories, arrivals, claims, unit_of_work
 from storage.webhook_events import ArrivalsRepository
@@ -75,6 +76,7 @@ class Services:
         """The one place the services are put together (the app's start-up and tools);
         `channels` are those beside LINE."""
         i18n = I18n.load(settings.timezone, settings.locale_overrides)
+        db.call_key = call_key(settings.channel_secret)
         return cls(
             settings=settings,
             db=db,

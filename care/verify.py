@@ -10,6 +10,12 @@ The verification call costs as much as any call: it is held to a few a day per p
 number, to the number rules (care.numbers) and the daily cap per number (care.calls), to the
 month's budget, and only for someone a manager or the desk watches (nobody else gets a call
 before an alert). A code lasts minutes, and a few wrong codes spend it: a new call is needed.
+The limits count call_attempts (storage.calls), which 退会 does not take away: leaving and
+coming back starts none of them again. Across the deployment a month holds at most a tenth of
+the call budget in verification calls (at least VERIFY_MONTH_LEAST), so that LINE accounts
+opened for it cannot turn them into a drain on the budget; and no verification call rings a
+number that is already another person's (her check-ins ring it, or it is verified as hers):
+a stranger would otherwise spend that number's calls of the day, and hers would not be placed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from enum import StrEnum
 
 from care import calls, desk
 from care.errors import Refusal, Refused
+from care.notify import phone_only, tell_managers_about, tell_member
 from care.services import UnitOfWork
 from ground.channels import VOICE
 from ground.telling import Form, Telling
@@ -39,6 +46,8 @@ TRIES = 3  # wrong codes before the call's code is spent
 PER_PERSON_DAILY = 3  # verification calls a person may ask for in 24 hours
 PER_NUMBER_DAILY = 3  # verification calls to one number in 24 hours, whoever asks
 WINDOW = timedelta(hours=24)
+VERIFY_MONTH_SHARE = 10  # a month's verification calls: at most 1/10 of the call budget...
+VERIFY_MONTH_LEAST = 5  # ...and never fewer than this (a small budget still verifies a few)
 BY_CALL = "call"  # call_verified_by when she typed the code
 
 
@@ -70,6 +79,11 @@ def spoken_code(work: UnitOfWork, member: Member, code: str) -> Telling:
     return Telling(Form.SPOKEN, locale.language, locale.t("calls.verify.call_text", digits=digits))
 
 
+def month_cap(call_budget: int) -> int:
+    """Verification calls a month may hold across the deployment."""
+    return max(VERIFY_MONTH_LEAST, call_budget // VERIFY_MONTH_SHARE)
+
+
 async def start(work: UnitOfWork, member: Member) -> None:
     """Place the call that reads her number's code (recorded in the outbox before it is sent).
     Refused, with the reason and nothing changed, where it may not go."""
@@ -84,6 +98,8 @@ async def start(work: UnitOfWork, member: Member) -> None:
     calls.allowed(services, number)
     if not await calls.watched(work, member):
         raise Refused(Refusal.NOBODY_WATCHES)
+    if await work.repos.calls.number_taken(number, besides=member.id):
+        raise Refused(Refusal.NUMBER_TAKEN)
     since = work.now - WINDOW
     if await work.repos.calls.verifications_since(since, member_id=member.id) >= PER_PERSON_DAILY:
         raise Refused(Refusal.TOO_OFTEN, times=PER_PERSON_DAILY)
@@ -93,6 +109,10 @@ async def start(work: UnitOfWork, member: Member) -> None:
         raise Refused(Refusal.TOO_OFTEN, times=services.settings.call_number_daily)
     if (await calls.budget(work)).left <= 0:
         raise Refused(Refusal.CALLS_SPENT)
+    cap = month_cap(services.settings.call_budget)
+    month = calls.month_start(services, work.now)
+    if await work.repos.calls.placed_since_for(month, (VERIFY_PURPOSE,)) >= cap:
+        raise Refused(Refusal.VERIFY_MONTH_SPENT, times=cap)
     code = "".join(str(secrets.randbelow(10)) for _ in range(CODE_DIGITS))
     await work.repos.calls.add_verification(
         member.id, number, code_hash(member.id, number, code), work.now, work.now + CODE_LIFETIME
@@ -158,19 +178,35 @@ async def confirm_present(
     registered_too: bool = True,
 ) -> Member:
     """Staff confirm her number with her beside them (the console's person card): the number
-    is hers without a call. Refused without the tick that says she is present.
-    `registered_too`: care.desk.known_person."""
+    is hers without a call. Refused without the tick that says she is present, and to the
+    staff account that set the number (another account confirms it: one account alone would
+    otherwise point her calls at any phone and call it hers). She hears it in LINE, and her
+    managers. `registered_too`: care.desk.known_person."""
     member, _ = await desk.known_person(work, member_id, registered_too)
     if not present:
         raise Refused(Refusal.NOT_PRESENT)
     if member.call_number is None:
         raise Refused(Refusal.NO_NUMBER)
+    if member.call_consented_by == staff:
+        raise Refused(Refusal.SAME_STAFF)
     calls.allowed(work.services, member.call_number)
     await work.repos.calls.set_verified(member.id, member.call_number, staff, work.now)
     found = await work.repos.calls.waiting_verification(member.id)
     if found is not None:
         await work.repos.calls.end_verification(found.id, "confirmed", work.now)
     await work.repos.admin.audit(staff, "desk_number_confirmed", f"会員ID {member.id}", work.now)
+    ending = member.call_number[-4:]
+    if not phone_only(member):
+        await tell_member(
+            work, member, "desk_number_confirmed", "calls.guard.number_confirmed", ending=ending
+        )
+    await tell_managers_about(
+        work,
+        member,
+        "desk_number_confirmed",
+        "calls.guard.number_confirmed_managers",
+        ending=ending,
+    )
     confirmed = await work.repos.members.get(member.id)
     assert confirmed is not None
     return confirmed

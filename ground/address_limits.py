@@ -40,3 +40,17 @@ class AddressLimit:
         while len(self._buckets) > self._tracked:
             self._buckets.popitem(last=False)
         return allowed
+
+
+class KnockLimit:
+    """Two buckets per address at a door anyone may knock on: knocks with what the service
+    gave out (a URL whose seal holds) and guesses. Checking the seal first costs no database,
+    and a flood of guesses from an address that real devices share too (a meter service's
+    cloud, a household's router) does not shut the real ones out."""
+
+    def __init__(self, rate: PerAddress) -> None:
+        self._given = AddressLimit(rate)
+        self._guessed = AddressLimit(rate)
+
+    def allow(self, address: str, now: datetime, given: bool) -> bool:
+        return (self._given if given else self._guessed).allow(address, now)

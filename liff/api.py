@@ -81,6 +81,9 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
     Refusal.ALREADY_VERIFIED: (409, "already_verified"),
     Refusal.CALLS_SPENT: (409, "calls_spent"),
     Refusal.NOT_PRESENT: (400, "not_present"),
+    Refusal.NUMBER_TAKEN: (409, "number_taken"),
+    Refusal.VERIFY_MONTH_SPENT: (409, "verify_month_spent"),
+    Refusal.SAME_STAFF: (409, "same_staff"),
 }
 
 
@@ -602,6 +605,7 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts = locale.section("liff")
     # The number's verification (care.verify), in a table of its own.
     texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
+    texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:

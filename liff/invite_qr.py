@@ -15,11 +15,11 @@ from care import invites
 from care.invites import invite_link
 from care.services import SERVICES
 from ground import invite_codes
-from ground.address_limits import AddressLimit, PerAddress
+from ground.address_limits import KnockLimit, PerAddress
 from ground.client_address import client_address
 from ground.qr_codes import qr_png
 
-QR_PER_ADDRESS = web.AppKey("invite_qr_per_address", AddressLimit)
+QR_PER_ADDRESS = web.AppKey("invite_qr_per_address", KnockLimit)
 
 
 def setup_invite_qr(app: web.Application) -> None:
@@ -29,18 +29,19 @@ def setup_invite_qr(app: web.Application) -> None:
 
 async def _limit(app: web.Application) -> AsyncIterator[None]:
     per_minute = app[SERVICES].settings.invite_qr_per_address
-    app[QR_PER_ADDRESS] = AddressLimit(PerAddress(per_minute, timedelta(minutes=1)))
+    app[QR_PER_ADDRESS] = KnockLimit(PerAddress(per_minute, timedelta(minutes=1)))
     yield
 
 
 async def invite_qr(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    address = client_address(request, services.settings.trusted_proxies)
-    if not request.app[QR_PER_ADDRESS].allow(address, services.clock.now()):
-        raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
     code = invite_codes.normalise(request.match_info["code"])
     secret = services.settings.channel_secret
-    if code is None or not invites.qr_sealed(secret, code, request.query.get("seal", "")):
+    given = code is not None and invites.qr_sealed(secret, code, request.query.get("seal", ""))
+    address = client_address(request, services.settings.trusted_proxies)
+    if not request.app[QR_PER_ADDRESS].allow(address, services.clock.now(), given):
+        raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
+    if code is None or not given:
         raise web.HTTPNotFound(text="unknown invite code")
     async with request.app[SERVICES].unit_of_work() as work:
         invite = await work.repos.teams.invite(code)

@@ -19,12 +19,12 @@ from aiohttp import web
 from care import devices
 from care.errors import Refusal, Refused
 from care.services import SERVICES
-from ground.address_limits import AddressLimit, PerAddress
+from ground.address_limits import KnockLimit, PerAddress
 from ground.client_address import client_address
 
 TOKEN_LIMIT = 100  # characters: a token is 65 (43 before seals); anything longer is refused
 UNSEALED: web.AppKey[frozenset[str]] = web.AppKey("unsealed_device_tokens", frozenset)
-PINGS_PER_ADDRESS = web.AppKey("device_pings_per_address", AddressLimit)
+PINGS_PER_ADDRESS = web.AppKey("device_pings_per_address", KnockLimit)
 
 
 def setup_devices(app: web.Application) -> None:
@@ -36,7 +36,7 @@ def setup_devices(app: web.Application) -> None:
 
 async def _limit(app: web.Application) -> AsyncIterator[None]:
     per_minute = app[SERVICES].settings.device_pings_per_address
-    app[PINGS_PER_ADDRESS] = AddressLimit(PerAddress(per_minute, timedelta(minutes=1)))
+    app[PINGS_PER_ADDRESS] = KnockLimit(PerAddress(per_minute, timedelta(minutes=1)))
     yield
 
 
@@ -60,11 +60,12 @@ def _may_be_ours(request: web.Request, token: str) -> bool:
 async def ping(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = request.match_info["token"]
+    ours = len(token) <= TOKEN_LIMIT and _may_be_ours(request, token)
     address = client_address(request, services.settings.trusted_proxies)
-    if not request.app[PINGS_PER_ADDRESS].allow(address, services.clock.now()):
+    if not request.app[PINGS_PER_ADDRESS].allow(address, services.clock.now(), ours):
         services.metrics.pings.labels("address_limit").inc()
         raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
-    if len(token) > TOKEN_LIMIT or not _may_be_ours(request, token):
+    if not ours:
         services.metrics.pings.labels(Refusal.NO_SUCH_DEVICE.value).inc()
         raise web.HTTPNotFound()
     try:

@@ -12,6 +12,7 @@ from care.checkins import message_accepted
 from care.services import Services
 from ground.channels import VOICE, Parcel
 from ground.line_api import Outcome, SendResult
+from storage.calls import CHECKIN_PURPOSES
 from storage.models import OutboxMessage
 
 log = logging.getLogger("mimamori.delivery")
@@ -67,10 +68,17 @@ class OutboxDelivery:
             return SendResult(Outcome.RETRY, f"no channel {row.channel!r} in this instance")
         if row.channel == VOICE:
             # Asked again as it is dialled: the countries allowed may have changed since the
-            # call was recorded, and the number's calls of the day may be spent.
+            # call was recorded, and the number's calls of the day may be spent. Her own
+            # check-in and re-send calls (watched by phone alone) are not held by that cap.
+            own = row.purpose in CHECKIN_PURPOSES
             async with self._services.repositories() as repos:
                 refused = await calls.dial_refusal(
-                    repos, self._services, row.recipients[0], self._services.clock.now(), row.id
+                    repos,
+                    self._services,
+                    row.recipients[0],
+                    self._services.clock.now(),
+                    row.id,
+                    capped=not own,
                 )
             if refused is not None:
                 return SendResult(Outcome.REJECTED, f"{calls.NOT_PLACED}: {refused}")

@@ -3,9 +3,9 @@ taken once, and the month's calls counted against the budget."""
 
 from __future__ import annotations
 
-import json
+import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.database import Connection, from_db, to_db
 from storage.models import required_time
@@ -13,6 +13,41 @@ from storage.models import required_time
 CALL_PURPOSE = "call"  # the outbox rows that place a call
 VERIFY_PURPOSE = "verify_call"  # the outbox rows that read a number's verification code
 CHECKIN_PURPOSES = ("checkin", "resend")  # a check-in's calls, of people watched by phone alone
+# How long a call's rate fact is kept (call_attempts): the longest window that counts it is a
+# day; a second day is slack for a clock that moved or a sweep that ran late.
+ATTEMPTS_KEPT = timedelta(days=2)
+
+
+def call_key(channel_secret: str) -> bytes:
+    """The key of the numbers' hashes, from the deployment's secret (not in the database)."""
+    return hmac.new(channel_secret.encode(), b"mimamori call attempts v1", "sha256").digest()
+
+
+def number_key(key: bytes, number: str) -> str:
+    """A number as call_attempts keeps it: the same number gives the same text under the same
+    key, and the text gives the number back to nobody without the key."""
+    return hmac.new(key, number.encode(), "sha256").hexdigest()
+
+
+async def record_attempt(
+    conn: Connection,
+    key: bytes,
+    number: str,
+    member_id: int | None,
+    purpose: str,
+    outbox_id: int,
+    at: datetime,
+) -> None:
+    """A call is recorded (an outbox row of the voice channel): its rate fact is kept past 退会,
+    which scrubs the number from the outbox row; facts older than ATTEMPTS_KEPT go."""
+    await conn.execute(
+        "DELETE FROM call_attempts WHERE created_at < ?", (to_db(at - ATTEMPTS_KEPT),)
+    )
+    await conn.execute(
+        "INSERT INTO call_attempts (number_key, member_id, purpose, outbox_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (number_key(key, number), member_id, purpose, outbox_id, to_db(at)),
+    )
 
 
 @dataclass(frozen=True)
@@ -29,8 +64,9 @@ class Verification:
 
 
 class CallRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, key: bytes) -> None:
         self._conn = conn
+        self._key = key
 
     async def set_consent(
         self, member_id: int, number: str | None, before_alert: bool, by: str | None
@@ -120,11 +156,16 @@ class CallRepository:
     async def verifications_since(
         self, since: datetime, member_id: int | None = None, number: str | None = None
     ) -> int:
-        """Verification calls recorded since `since`, for a person or to a number."""
-        column, value = ("member_id", member_id) if member_id is not None else ("number", number)
+        """Verification calls recorded since `since` (at most ATTEMPTS_KEPT ago), for a person
+        or to a number, whether or not she has left since (call_attempts)."""
+        if member_id is not None:
+            column, value = "member_id", member_id
+        else:
+            column, value = "number_key", number_key(self._key, number or "")
         row = await self._conn.fetch_one(
-            f"SELECT COUNT(*) FROM call_verifications WHERE {column} = ? AND created_at >= ?",
-            (value, to_db(since)),
+            f"SELECT COUNT(*) FROM call_attempts WHERE {column} = ? AND purpose = ?"
+            " AND created_at >= ?",
+            (value, VERIFY_PURPOSE, to_db(since)),
         )
         return int(row[0]) if row else 0
 
@@ -135,14 +176,27 @@ class CallRepository:
         )
 
     async def calls_to(self, number: str, since: datetime, besides: int | None = None) -> int:
-        """Calls of every kind recorded to `number` since `since` and not refused before they
-        were placed (whoever's number it is): what the daily cap per number counts."""
+        """Calls of every kind recorded to `number` since `since` (at most ATTEMPTS_KEPT ago)
+        and not refused before they were placed, whoever's number it is or was (call_attempts:
+        退会 does not take them away): what the daily cap per number counts."""
         row = await self._conn.fetch_one(
-            "SELECT COUNT(*) FROM outbox WHERE channel = 'voice' AND created_at >= ?"
-            " AND recipients = ? AND state != 'failed' AND id != ?",
-            (to_db(since), json.dumps([number]), besides or 0),
+            "SELECT COUNT(*) FROM call_attempts a LEFT JOIN outbox o ON o.id = a.outbox_id"
+            " WHERE a.number_key = ? AND a.created_at >= ? AND a.outbox_id != ?"
+            " AND (o.state IS NULL OR o.state != 'failed')",
+            (number_key(self._key, number), to_db(since), besides or 0),
         )
         return int(row[0]) if row else 0
+
+    async def number_taken(self, number: str, besides: int) -> bool:
+        """`number` rings another person's check-ins (watched by phone alone) or is another
+        member's verified call number: a verification call to it is someone else's phone."""
+        row = await self._conn.fetch_one(
+            "SELECT 1 FROM members WHERE id != ? AND withdrawn_at IS NULL AND ("
+            " (call_number = ? AND call_verified_at IS NOT NULL)"
+            " OR (channel = 'voice' AND channel_address = ?)) LIMIT 1",
+            (besides, number, number),
+        )
+        return row is not None
 
     async def placed_since_for(self, since: datetime, purposes: tuple[str, ...]) -> int:
         """Calls recorded since `since` for these purposes (the budget's forecast)."""

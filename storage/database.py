@@ -131,6 +131,10 @@ class Database:
     single_instance = True
     # Whether events land apart from webhook_events (`arrivals`), in a store of their own.
     arrivals_apart = False
+    # The key of the numbers' hashes in call_attempts (storage.calls.number_key): set from the
+    # deployment's channel secret when the services are put together (care.services), so that
+    # the database alone does not tell which number a withdrawn person's calls rang.
+    call_key = b"mimamori call attempts"
 
     def transaction(self, brief: bool = False) -> Any:
         """`async with db.transaction() as conn:` one transaction (a `Connection`), one writer

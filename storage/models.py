@@ -177,6 +177,9 @@ class Team:
     deleted_at: datetime | None
     desk_watched: bool = False  # 運営が見守る: the desk watches its users itself
     turn_minutes: int | None = None  # how long each managers' turn lasts (None: realert_after)
+    # Made by the staff for an area (町会, 集合住宅, a 民生委員's district): its users are
+    # neighbours who need not know each other, and are not told of each other.
+    kept_when_empty: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> Team:
@@ -189,6 +192,7 @@ class Team:
             deleted_at=from_db(row["deleted_at"]),
             desk_watched=bool(row["desk_watched"]),
             turn_minutes=row["turn_minutes"],
+            kept_when_empty=bool(row["kept_when_empty"]),
         )
 
 

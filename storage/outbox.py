@@ -7,15 +7,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ground.channels import LINE
+from ground.channels import LINE, VOICE
 from ground.telling import Telling
+from storage.calls import record_attempt
 from storage.database import POSTGRESQL, Connection, from_db, to_db
 from storage.models import OutboxMessage
 
 
 class OutboxRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, call_key: bytes) -> None:
         self._conn = conn
+        self._call_key = call_key  # the numbers' hashes in call_attempts
         # Rows added in this unit of work: after it commits, delivery is requested.
         self.added = 0
 
@@ -56,6 +58,19 @@ class OutboxRepository:
         )
         assert row is not None
         self.added += 1
+        if channel == VOICE:
+            # Every call is recorded here, whoever places it: its rate fact (the number's keyed
+            # hash) outlives 退会, which scrubs the number from this row.
+            for number in recipients:
+                await record_attempt(
+                    self._conn,
+                    self._call_key,
+                    number,
+                    recipient_member_id,
+                    purpose,
+                    int(row[0]),
+                    now,
+                )
         return int(row[0])
 
     async def renew_claims(self, instance: str, until: datetime) -> None:

@@ -77,7 +77,7 @@ async def unit_of_work(db: Database, brief: bool = False) -> AsyncIterator[Repos
     async with db.transaction(brief) as conn:
         token = INSIDE_TRANSACTION.set(True)
         try:
-            yield _over(conn)
+            yield _over(conn, db.call_key)
         finally:
             INSIDE_TRANSACTION.reset(token)
 
@@ -89,7 +89,7 @@ async def claims(db: Database) -> AsyncIterator[Repositories]:
     async with db.claims() as conn:
         token = INSIDE_TRANSACTION.set(True)
         try:
-            yield _over(conn)
+            yield _over(conn, db.call_key)
         finally:
             INSIDE_TRANSACTION.reset(token)
 
@@ -101,14 +101,14 @@ async def arrivals(db: Database) -> AsyncIterator[ArrivalsRepository]:
         yield ArrivalsRepository(conn)
 
 
-def _over(conn: Connection) -> Repositories:
+def _over(conn: Connection, call_key: bytes) -> Repositories:
     return Repositories(
         members=MemberRepository(conn),
         teams=TeamRepository(conn),
         rounds=RoundRepository(conn),
         desk=DeskRepository(conn),
         partners=PartnerRepository(conn),
-        outbox=OutboxRepository(conn),
+        outbox=OutboxRepository(conn, call_key),
         handled=HandledEventsRepository(conn),
         forwards=ForwardRepository(conn),
         groups=GroupRepository(conn),
@@ -117,7 +117,7 @@ def _over(conn: Connection) -> Repositories:
         rich_menus=RichMenuRepository(conn),
         rollcalls=RollCallRepository(conn),
         quakes=QuakeRepository(conn),
-        calls=CallRepository(conn),
+        calls=CallRepository(conn, call_key),
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
         on_behalf=StaffRequestRepository(conn),

@@ -59,6 +59,7 @@ TABLES = (
     "devices",
     "call_events",
     "call_verifications",
+    "call_attempts",
     "service_alarms",
     "staff_requests",
 )

@@ -488,6 +488,48 @@ async def staff_signed_in(bot: Bot, name: str = "desk-a") -> None:
     assert await login(bot.client, name) == 200
 
 
+async def team_with_landline_resident(bot: Bot) -> tuple[int, str]:
+    """A team made in the console (daily at 9:00), her registration from the paper form, and
+    her son joining on LINE with the manager code. -> (her 会員ID, her son's LINE id)."""
+    await staff_signed_in(bot)
+    token = await csrf(bot.client, "/admin/teams")
+    form = {"csrf_token": token, "name": "山田家", "interval_days": "1", "hour": "9"}
+    assert (await bot.client.post("/admin/teams", data=form)).status == 200
+    page = await (await bot.client.get("/admin/teams/1")).text()
+    assert t("admin.team.by_phone_title") in page
+    response = await bot.client.post(
+        "/admin/teams/1",
+        data={
+            "csrf_token": token,
+            "action": "register_by_phone",
+            "name": "山田花子",
+            "phone": "03-1234-5678",
+            "language": "ja",
+            "consented": "on",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    member_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    son = await bot.follow("son")
+    async with bot.repos() as repos:
+        code = await repos.teams.active_invite(1, Role.MANAGER)
+    assert code is not None
+    await join(bot, son, code.code)
+    return member_id, son
+
+
+async def other_staff(
+    bot: Bot, name: str = "desk-b", role: StaffRole = StaffRole.OPERATOR
+) -> TestClient:
+    """A second console account, signed in in its own browser (another_browser): what one
+    account set, another confirms. Close its session when done."""
+    await add_admin(bot, name, role)
+    browser = another_browser(bot)
+    assert await login(browser, name) == 200
+    return browser
+
+
 # axe-core's rules for WCAG 2.1 A and AA, and its best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from care import invites
 from care.budget import RATES_BY_STARTER
+from care.teams import add_manager
+from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import (
     Page,
@@ -163,3 +166,40 @@ async def test_teams_are_limited_per_person_per_day_in_the_chat_and_on_my_page(b
     await create_team(bot, other, "となり", as_user=False)  # held per person, not for all
     bot.clock.advance(timedelta(hours=24))
     await create_team(bot, maker, "あした", as_user=False)
+
+
+async def test_joining_an_area_team_is_held_per_person_and_told_only_to_its_managers(
+    bot: Bot,
+) -> None:
+    """A 町会's user code is on a flyer for good. Each join was pushed to every one of its
+    users: a stranger joining and leaving in a loop spent the city's quota and carried a name
+    of their choosing to all of them. Its users are neighbours: only its managers hear of a
+    join, and one person joins at most a few teams a day."""
+    team_id, users = await area_team(bot, "町会", 5)
+    minsei = await bot.follow("minsei")
+    minsei_id = (await member_of(bot, minsei)).id
+    async with bot.services.unit_of_work() as work:
+        team = await work.repos.teams.get(team_id)
+        assert team is not None
+        await invites.ensure_invites(work, team)
+        code = await work.repos.teams.active_invite(team_id, Role.USER)
+        await add_manager(work, team, minsei_id)
+    assert code is not None
+    stranger = await bot.follow("stranger")
+    page = Page(bot, stranger, "stranger")
+    await page.accept_terms()
+    before = {uid: len(bot.line.texts_to(uid)) for uid in users}
+    times = RATES_BY_STARTER["team_joined"].times
+    for _ in range(times):
+        await join(bot, stranger, code.code)
+        page.renew()
+        assert (await page.call("POST", f"/liff/api/teams/{team_id}/leave", {}))[0] == 200
+    await bot.settle()
+    assert {uid: len(bot.line.texts_to(uid)) for uid in users} == before, "neighbours not told"
+    assert said(bot.line.texts_to(minsei), "invite.joined_notice", name="stranger")
+    await bot.say(stranger, t("invite.prefill", code=code.code))
+    await bot.tap_reply_button(stranger, t("invite.accept"))
+    assert bot.line.reply_texts()[-1] == t("limits.too_often", times=times)
+    stranger_id = (await member_of(bot, stranger)).id
+    async with bot.repos() as repos:
+        assert await repos.teams.role_of(team_id, stranger_id) is None

@@ -16,15 +16,15 @@ from care.protocol import Stage, stage_of
 from ground.channels import LINE, NOT_ON_LINE, Parcel
 from ground.line_api import Outcome
 from ground.telling import Telling
-from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import (
     ALERT,
     csrf,
-    join,
     login,
+    other_staff,
     run_to,
     staff_signed_in,
+    team_with_landline_resident,
     tokyo,
     watched_resident,
 )
@@ -38,37 +38,6 @@ DIALLED = "+81312345678"
 @pytest.fixture
 async def bot(start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio) -> Bot:
     return await start_bot(**calling_through(twilio, call_budget=20))
-
-
-async def team_with_landline_resident(bot: Bot) -> tuple[int, str]:
-    """A team made in the console (daily at 9:00), her registration from the paper form, and
-    her son joining on LINE with the manager code. -> (her 会員ID, her son's LINE id)."""
-    await staff_signed_in(bot)
-    token = await csrf(bot.client, "/admin/teams")
-    form = {"csrf_token": token, "name": "山田家", "interval_days": "1", "hour": "9"}
-    assert (await bot.client.post("/admin/teams", data=form)).status == 200
-    page = await (await bot.client.get("/admin/teams/1")).text()
-    assert t("admin.team.by_phone_title") in page
-    response = await bot.client.post(
-        "/admin/teams/1",
-        data={
-            "csrf_token": token,
-            "action": "register_by_phone",
-            "name": "山田花子",
-            "phone": LANDLINE,
-            "language": "ja",
-            "consented": "on",
-        },
-        allow_redirects=False,
-    )
-    assert response.status == 303, await response.text()
-    member_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    son = await bot.follow("son")
-    async with bot.repos() as repos:
-        code = await repos.teams.active_invite(1, Role.MANAGER)
-    assert code is not None
-    await join(bot, son, code.code)
-    return member_id, son
 
 
 async def open_stage(bot: Bot, member_id: int) -> Stage:
@@ -203,8 +172,11 @@ async def test_the_desk_sets_her_calls_and_links_a_device_with_her_consent(
     # Her number cannot be taken away: it is where every check-in rings.
     calls = {"csrf_token": token, "action": "calls", "call_number": ""}
     assert (await bot.client.post(path, data=calls)).status == 400
+    # Moving her check-ins to another phone needs the record that she agreed (the form).
     calls["call_number"] = "090-1111-2222"
-    assert (await bot.client.post(path, data=calls)).status == 200
+    response = await bot.client.post(path, data=calls)
+    assert response.status == 400 and await response.text() == t("admin.refused.no_consent")
+    assert (await bot.client.post(path, data={**calls, "consented": "on"})).status == 200
     async with bot.repos() as repos:
         member = await repos.members.get(member_id)
     assert member is not None and member.channel_address == "+819011112222"
@@ -263,9 +235,12 @@ async def test_the_desk_sets_a_call_before_the_alert_for_a_line_user(
         "call_before_alert": "on",
     }
     assert (await bot.client.post(path, data=data)).status == 200
-    # The number is hers once staff confirm it with her beside them (care.verify).
-    confirm = {"csrf_token": token, "action": "confirm_number", "present": "on"}
-    assert (await bot.client.post(path, data=confirm)).status == 200
+    # The number is hers once staff confirm it with her beside them (care.verify): another
+    # account than the one that set it.
+    other = await other_staff(bot)
+    confirm = {"csrf_token": await csrf(other, path), "action": "confirm_number", "present": "on"}
+    assert (await other.post(path, data=confirm)).status == 200
+    await other.session.close()
     await run_to(bot, tokyo(11, 24, 9))
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))

@@ -31,6 +31,7 @@ from tests.drivers import (
     csrf,
     join,
     member_of,
+    other_staff,
     run_to,
     staff_signed_in,
     stage,
@@ -39,11 +40,12 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.wording import says, t
+from tests.wording import said, says, t
 
 MOBILE = "090-1234-5678"
 DIALLED = "+819012345678"
 JAPAN = frozenset({"81"})
+NANP = frozenset({"81", "1"})  # the README's example: a city that calls North America too
 
 
 @pytest.fixture
@@ -78,6 +80,23 @@ async def bot(start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio) -> B
         ("+442071234567", JAPAN, Refusal.NUMBER_ABROAD),  # the United Kingdom
         ("+882123456789", JAPAN, Refusal.NUMBER_ABROAD),  # international networks
         ("+12025550123", frozenset({"81", "1"}), None),  # a city that calls North America
+        ("+14165550123", NANP, None),  # Toronto: Canada is in the plan too
+        # +1 is not one country: the Caribbean and Atlantic ones sharing it, where premium and
+        # revenue-share fraud pays, are abroad; 900 and 976 are premium rate.
+        ("+18765550123", NANP, Refusal.NUMBER_ABROAD),  # Jamaica
+        ("+12845550123", NANP, Refusal.NUMBER_ABROAD),  # the British Virgin Islands
+        ("+16495550123", NANP, Refusal.NUMBER_ABROAD),  # Turks and Caicos
+        ("+12425550123", NANP, Refusal.NUMBER_ABROAD),  # the Bahamas
+        ("+18095550123", NANP, Refusal.NUMBER_ABROAD),  # the Dominican Republic
+        ("+18295550123", NANP, Refusal.NUMBER_ABROAD),  # the Dominican Republic
+        ("+14415550123", NANP, Refusal.NUMBER_ABROAD),  # Bermuda
+        ("+16585550123", NANP, Refusal.NUMBER_ABROAD),  # Jamaica
+        ("+17215550123", NANP, Refusal.NUMBER_ABROAD),  # Sint Maarten
+        ("+18685550123", NANP, Refusal.NUMBER_ABROAD),  # Trinidad and Tobago
+        ("+19005550123", NANP, Refusal.NUMBER_NOT_A_PERSON),  # premium rate
+        ("+19765550123", NANP, Refusal.NUMBER_NOT_A_PERSON),  # premium rate
+        ("+1202555012", NANP, Refusal.INVALID_PHONE),  # too short
+        ("+10125550123", NANP, Refusal.INVALID_PHONE),  # no area code starts with 0
         ("+819012345678", frozenset({"1"}), Refusal.NUMBER_ABROAD),
         ("819012345678", JAPAN, Refusal.INVALID_PHONE),
     ],
@@ -405,12 +424,29 @@ async def test_staff_confirm_a_number_only_with_her_present(
     assert response.status == 400
     assert await response.text() == t("admin.calls_verify.refused.not_present")
     assert (await member_of(bot, page.uid)).call_verified_at is None
+    # The account that set the number does not confirm it: another account does.
     response = await bot.client.post(path, data={**confirm, "present": "on"})
+    assert response.status == 400
+    assert await response.text() == t("admin.calls_guard.refused.same_staff")
+    assert (await member_of(bot, page.uid)).call_verified_at is None
+    other = await other_staff(bot)
+    token = await csrf(other, path)
+    response = await other.post(path, data={**confirm, "csrf_token": token, "present": "on"})
     assert response.status == 200
     confirmed = await member_of(bot, page.uid)
-    assert confirmed.call_verified_at is not None and confirmed.call_verified_by == "desk-a"
+    assert confirmed.call_verified_at is not None and confirmed.call_verified_by == "desk-b"
     card = await (await bot.client.get(path)).text()
-    assert says(card, "admin.calls_verify.verified", by="desk-a")
+    assert says(card, "admin.calls_verify.verified", by="desk-b")
+    await other.session.close()
+    # She hears it in LINE, and her son: a number the city's phone rings is theirs to know.
+    await bot.settle()
+    assert said(bot.line.texts_to(page.uid)[-1:], "calls.guard.number_confirmed", ending="5678")
+    assert said(
+        bot.line.texts_to(son)[-1:],
+        "calls.guard.number_confirmed_managers",
+        ending="5678",
+        name="resident",
+    )
     async with bot.repos() as repos:
         actions = [row["action"] for row in await repos.admin.audit_log()]
     assert "desk_number_confirmed" in actions

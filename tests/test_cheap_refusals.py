@@ -9,10 +9,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
+from urllib.parse import urlsplit
 
 from ground.address_limits import AddressLimit, PerAddress
 from tests.conftest import Bot
-from tests.drivers import create_team, invite_qr
+from tests.drivers import Page, create_team, invite_qr, watched_resident
 
 PROXY = (ip_network("127.0.0.1/32"), ip_network("::1/128"))
 
@@ -68,3 +69,22 @@ async def test_invite_qr_images_past_the_rate_are_refused(
     assert statuses == [200, 200, 200, 429]
     bot.clock.advance(timedelta(seconds=20))
     assert (await invite_qr(bot, codes["user"])).status == 200
+
+
+async def test_guesses_from_a_shared_address_do_not_shut_out_the_real_devices_behind_it(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """A meter service's cloud pings for many residents from one address: a flood of guessed
+    URLs from there is held in a bucket of its own, and the real devices still get through."""
+    bot = await start_bot(device_pings_per_address=5)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    page = Page(bot, resident, "resident")
+    await page.accept_terms()
+    status, body = await page.call(
+        "POST", "/liff/api/me/devices", {"label": "玄関", "counts_as_ok": False}
+    )
+    assert status == 200
+    door = urlsplit(body["url"]).path
+    guesses = [(await bot.client.post(f"/ping/guess-{n}")).status for n in range(8)]
+    assert guesses[-1] == 429
+    assert (await bot.client.post(door)).status == 204, "the real device still gets through"

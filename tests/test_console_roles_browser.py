@@ -13,8 +13,8 @@ from tests.wording import t
 
 # What each opens, as the README's security section tells a city's reviewer.
 PAGES = {
-    StaffRole.DESK: ["dashboard", "alerts", "desk", "partners", "guides"],
-    StaffRole.VIEWER: ["dashboard", "quota", "report", "guides"],
+    StaffRole.DESK: ["dashboard", "alerts", "desk", "partners", "guides", "second_factor"],
+    StaffRole.VIEWER: ["dashboard", "quota", "report", "guides", "second_factor"],
 }
 FORBIDDEN = {
     StaffRole.DESK: ["/export/members.csv", "/teams", "/rollcalls", "/audit"],

@@ -8,7 +8,9 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from care.desk import CASE_KNOWN_FOR
 from storage.database import to_db
+from storage.models import StaffRole
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
@@ -600,3 +602,21 @@ async def test_a_card_is_only_for_people_the_desk_has_had(
         assert await repos.desk.person_notes(member.id) == []
     status, text = await note_on(bot, member.id, "x")
     assert status == 400 and text == admin_text("refused.no_such_person")
+
+
+async def test_a_closed_case_opens_her_card_to_the_desk_for_a_month_not_for_good(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """A case is the desk's reason to read her card while it lasts and for its follow-up;
+    years later it is no reason at all (her team is not one the desk watches)."""
+    bot = await desk_bot(start_bot)
+    resident, _ = await at_the_desk(bot, ["son"])
+    await bot.tap(resident, button(bot, resident, t("checkin.ok_button")))
+    member = await member_of(bot, resident)
+    await add_admin(bot, "desk-a", StaffRole.DESK)
+    assert await login(bot.client, "desk-a") == 200
+    path = f"/admin/people/{member.id}"
+    assert (await bot.client.get(path)).status == 200, "closed today: its follow-up"
+    bot.clock.advance(CASE_KNOWN_FOR + timedelta(days=1))
+    assert await login(bot.client, "desk-a") == 200
+    assert (await bot.client.get(path)).status == 404

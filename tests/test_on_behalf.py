@@ -221,6 +221,7 @@ async def test_for_someone_watched_by_phone_alone_the_staffs_record_of_her_yes_s
         (registered,) = await repos.teams.members_of(1, Role.USER)
     path = f"/admin/people/{registered.id}"
     calls = {"csrf_token": token, "action": "calls", "call_number": "03-9999-0000"}
+    calls["consented"] = "on"  # moving her check-ins needs her yes, as on the form
     assert (await bot.client.post(path, data=calls)).status == 200
     await bot.settle()
     (told,) = twilio.to("+81399990000")
@@ -244,3 +245,30 @@ async def test_she_is_told_when_the_desk_sets_her_call_number(bot: Bot) -> None:
     assert (await bot.client.post(path, data={**form, "call_number": ""})).status == 200
     await bot.settle()
     assert said(bot.line.texts_to(resident)[-1:], "on_behalf.calls_cleared")
+
+
+async def test_a_user_who_joins_while_a_watcher_waits_is_asked_too(bot: Bot) -> None:
+    """The ask is of the team as it is when the last yes comes: someone who joined in the
+    meantime is asked, and the watcher waits for her as well."""
+    resident, son, _ = await desk_watches_her_team(bot)
+    newcomer = await bot.follow("newcomer")
+    newcomer_id = (await member_of(bot, newcomer)).id
+    token = await csrf(bot.client, "/admin/teams/1")
+    form = {"csrf_token": token, "action": "add_manager", "member_id": str(newcomer_id)}
+    await bot.client.post("/admin/teams/1", data=form)
+    await bot.settle()
+    async with bot.repos() as repos:
+        code = await repos.teams.active_invite(1, Role.USER)
+    assert code is not None
+    sister = await bot.follow("sister")
+    await bot.say(sister, t("invite.prefill", code=code.code))
+    await bot.tap_reply_button(sister, t("invite.accept"))
+    await bot.tap(resident, button(bot, resident, t("on_behalf.yes_button")))
+    assert said(bot.line.reply_texts()[-1:], "on_behalf.watcher_waiting", name="newcomer")
+    await bot.settle()
+    async with bot.repos() as repos:
+        assert await repos.teams.role_of(1, newcomer_id) is None, "not before she is asked"
+    await bot.tap(sister, button(bot, sister, t("on_behalf.yes_button")))
+    assert said(bot.line.reply_texts()[-1:], "on_behalf.watcher_yes", name="newcomer")
+    async with bot.repos() as repos:
+        assert await repos.teams.role_of(1, newcomer_id) is Role.MANAGER

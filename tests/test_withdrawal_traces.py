@@ -89,6 +89,10 @@ async def test_withdrawal_leaves_no_call_and_no_device_that_answers_for_her(
     )
     async with bot.repos() as repos:
         assert await repos.devices.of_member(member.id) == []
+        # Her verification call's rate fact stays two days (the limits count it, or leaving
+        # and coming back would start them again): the number's keyed hash, not the number.
+        kept = await repos.conn.fetch_all("SELECT number_key FROM call_attempts", ())
+    assert kept and all("9012345678" not in row[0] for row in kept)
     bot.clock.advance(timedelta(minutes=5))
     assert (await bot.client.post(door)).status == 404, "a revoked URL answers nothing"
 

@@ -226,6 +226,9 @@
   var VERIFY_ERRORS = ["invalid_phone", "number_abroad", "number_not_a_person", "nobody_watches",
     "too_often", "calls_spent", "no_number", "already_verified", "code_spent", "code_expired",
     "no_code"];
+  // What guards the city's calls from strangers (issue 37): a number that is someone else's,
+  // the month's verification calls spent.
+  var GUARD_ERRORS = ["number_taken", "verify_month_spent"];
 
   // Draw the page again, then say what happened (drawing hides the status line).
   function reloadSaying(message) {
@@ -238,6 +241,8 @@
       show(t("verify.wrong_code", { left: (problem.data && problem.data.detail) || "0" }), true);
     } else if (VERIFY_ERRORS.indexOf(code) >= 0) {
       show(t("verify.error_" + code), true);
+    } else if (GUARD_ERRORS.indexOf(code) >= 0) {
+      show(t("guard.error_" + code), true);
     } else {
       failed();
     }
