@@ -21,6 +21,7 @@ from storage.on_behalf import StaffRequestRepository
 from storage.outbox import OutboxRepository
 from storage.partners import PartnerRepository
 from storage.quakes import QuakeRepository
+from storage.retention import RetentionRepository
 from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
@@ -49,6 +50,7 @@ class Repositories:
     devices: DeviceRepository
     alarms: AlarmRepository
     on_behalf: StaffRequestRepository
+    retention: RetentionRepository
     conn: Connection
 
     @asynccontextmanager
@@ -121,5 +123,6 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
         on_behalf=StaffRequestRepository(conn),
+        retention=RetentionRepository(conn),
         conn=conn,
     )
