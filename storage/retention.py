@@ -49,6 +49,43 @@ class RetentionRepository:
         )
         return written.rowcount
 
+    async def purge_roll_calls(self, before: datetime, limit: int) -> int:
+        """Roll-calls closed that started before `before`, with each person's and group's
+        answer; a desk case or an earthquake report keeps itself without the link."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM roll_calls WHERE started_at < ? AND closed_at IS NOT NULL"
+            " ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        for table in ("desk_cases", "jma_reports"):
+            await self._conn.execute(
+                f"UPDATE {table} SET roll_call_id = NULL WHERE roll_call_id IN ({marks})", ids
+            )
+        for table in ("roll_call_people", "roll_call_groups"):
+            await self._conn.execute(f"DELETE FROM {table} WHERE roll_call_id IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM roll_calls WHERE id IN ({marks})", ids)
+        return written.rowcount
+
+    async def purge_group_rounds(self, before: datetime, limit: int) -> int:
+        """A group's check-ins (reported or cancelled) whose slot fell before `before`, with
+        who answered them."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM group_rounds WHERE slot_at < ? AND state IN ('reported', 'cancelled')"
+            " ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        await self._conn.execute(f"DELETE FROM group_answers WHERE round_id IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM group_rounds WHERE id IN ({marks})", ids)
+        return written.rowcount
+
     async def purge_words(self, before: datetime, limit: int) -> int:
         """Her own words quoted from a round (助けて in her words) of a round closed before."""
         written = await self._conn.execute(

@@ -100,6 +100,17 @@ async def test_the_purge_deletes_what_is_past_its_time_and_nothing_younger(
                 " ?, ?)",
                 (f"retention-{key}", *[to_db(now - age * DAY)] * 3),
             )
+        for age in (400, 30):
+            call = await conn.fetch_one(
+                "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
+                " closed_at) VALUES (?, 'desk-a', 'everyone', '{}', ?) RETURNING id",
+                (to_db(now - age * DAY), to_db(now - age * DAY + DAY)),
+            )
+            await conn.execute(
+                "INSERT INTO roll_call_people (roll_call_id, member_id, answer, answered_at)"
+                " VALUES (?, ?, 'safe', ?)",
+                (call[0], her, to_db(now - age * DAY)),
+            )
         await conn.execute(
             "INSERT INTO call_attempts (number_key, member_id, purpose, outbox_id, created_at)"
             " VALUES ('k', ?, 'checkin', 0, ?)",
@@ -130,6 +141,8 @@ async def test_the_purge_deletes_what_is_past_its_time_and_nothing_younger(
     details = {r[0] for r in await _rows(bot, "SELECT detail FROM audit_log")}
     assert "old" not in details and "young" in details
     assert not await _rows(bot, "SELECT id FROM call_attempts")
+    assert counts["roll_calls"] == 1
+    assert len(await _rows(bot, "SELECT answer FROM roll_call_people")) == 1, "the young one"
     # The audit log stays append-only for every row younger than its line.
     with pytest.raises(Exception, match="append-only"):
         async with bot.repos() as repos:
