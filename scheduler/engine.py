@@ -250,6 +250,10 @@ class CheckinEngine:
     def sweep_job(self) -> Job | None:
         return self._scheduler.get_job(SWEEP_JOB_ID) if self._scheduler else None
 
+    @property
+    def purge_job(self) -> Job | None:
+        return self._scheduler.get_job(PURGE_JOB_ID) if self._scheduler else None
+
     async def _scheduled_sweep(self) -> None:
         try:
             await self.sweep()

@@ -16,6 +16,7 @@ import pytest
 from care import retention
 from care.register import NOT_PERSONAL, PERSONAL
 from mimamori.cli import main
+from scheduler.engine import ENGINE
 from storage.database import to_db
 from storage.transfer import TABLES
 from tests.conftest import Bot
@@ -162,6 +163,21 @@ async def test_a_purge_missed_is_owed_at_the_next_start(bot: Bot) -> None:
     assert not await retention.due(bot.services)
     bot.clock.advance(DAY)
     assert await retention.due(bot.services), "a day later one is owed again"
+
+
+async def test_the_purge_runs_daily_at_night_in_the_deployments_time_zone(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(purge_hour=2)
+    engine = bot.app[ENGINE]
+    engine.start()
+    try:
+        job = engine.purge_job
+        assert job is not None and job.next_run_time is not None
+        local = job.next_run_time.astimezone(bot.settings.timezone)
+        assert (local.hour, local.minute) == (2, 0)
+    finally:
+        await engine.stop()
 
 
 async def test_a_month_past_retention_still_reports_the_same_numbers(bot: Bot) -> None:
