@@ -558,15 +558,19 @@ def axe_summary(response: dict[str, Any]) -> dict[str, Any]:
     criterion (1.1.1 …): no URLs, ids or counts, so the same page gives the same summary."""
     rules: dict[str, str] = {}
     criteria: dict[str, str] = {}
+    beyond: list[str] = []  # failed best practices, which no criterion counts
     for kind, outcome in _AXE_OUTCOMES:
         for rule in response[kind]:
             rules.setdefault(rule["id"], outcome)
-            for tag in rule["tags"]:
-                if found := _CRITERION_TAG.fullmatch(tag):
-                    criteria.setdefault(".".join(found.groups()), outcome)
+            tags = [found for tag in rule["tags"] if (found := _CRITERION_TAG.fullmatch(tag))]
+            for found in tags:
+                criteria.setdefault(".".join(found.groups()), outcome)
+            if outcome == "failed" and not tags:
+                beyond.append(rule["id"])
     return {
         "axe": response["testEngine"]["version"],
         "criteria": dict(sorted(criteria.items(), key=lambda c: _criterion_key(c[0]))),
+        "best_practice_failed": sorted(beyond),
         "rules": dict(sorted(rules.items())),
     }
 
