@@ -659,6 +659,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
     # The number's verification (care.verify), in a table of its own.
     texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
     texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
+    # わたしの記録 and what 退会 says about LINE (issue 38).
+    texts.update({f"my_records.{k}": v for k, v in locale.section("my_records").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:
