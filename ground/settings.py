@@ -87,6 +87,10 @@ class Settings:
     public_url: str | None = None
     locale_overrides: Path | None = None
     login_channel_id: str | None = None  # the LINE Login channel that owns the LIFF app
+    # That channel's secret: 退会 on My page revokes the LIFF app's authorization with it (LINE
+    # Login's deauthorize endpoint wants the channel's own access token). Unset: not revoked
+    # (logged), and the page tells her how to unlink the app in LINE herself.
+    login_channel_secret: str | None = None
     liff_id: str | None = None
     liff_sdk_url: str = LIFF_SDK_DEFAULT
     branding: Path | None = None
@@ -205,6 +209,7 @@ class Settings:
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
             login_channel_id=_optional_digits(env, "LINE_LOGIN_CHANNEL_ID"),
+            login_channel_secret=(env.get("LINE_LOGIN_CHANNEL_SECRET") or "").strip() or None,
             liff_id=(env.get("MIMAMORI_LIFF_ID") or "").strip() or None,
             liff_sdk_url=_optional_url(env, "MIMAMORI_LIFF_SDK_URL") or LIFF_SDK_DEFAULT,
             branding=_optional_dir(env, "MIMAMORI_BRANDING"),

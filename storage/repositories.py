@@ -14,6 +14,7 @@ from storage.calls import CallRepository
 from storage.database import Connection, Database
 from storage.desk import DeskRepository
 from storage.devices import DeviceRepository
+from storage.disclosure import DisclosureRepository
 from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
@@ -50,6 +51,7 @@ class Repositories:
     devices: DeviceRepository
     alarms: AlarmRepository
     on_behalf: StaffRequestRepository
+    disclosure: DisclosureRepository
     retention: RetentionRepository
     conn: Connection
 
@@ -123,6 +125,7 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
         on_behalf=StaffRequestRepository(conn),
+        disclosure=DisclosureRepository(conn),
         retention=RetentionRepository(conn),
         conn=conn,
     )
