@@ -356,3 +356,39 @@ async def test_the_console_marks_the_memo_and_the_printed_request_says_how_to_ke
         (case,) = await repos.desk.queue()
     page = await (await bot.client.get(f"/admin/desk/{case['id']}")).text()
     assert JA.t("admin.card.sensitive") in page and "合鍵" in page
+
+
+async def test_her_card_in_a_browser_calls_her_and_passes_axe(browser: Any, bot: Bot) -> None:
+    from playwright.async_api import expect
+
+    from tests.drivers import axe_findings
+    from tests.test_liff_browser import open_as, shot
+
+    resident, (son, daughter), her_id = await resident_with_details(bot, ["son", "daughter"])
+    stranger = await bot.follow("stranger")
+    for moment in (tokyo(11, 24, 9), tokyo(11, 25, 9), tokyo(11, 25, 12)):
+        await run_to(bot, moment)
+    (uri,) = [a["uri"] for a in uri_actions(bot.line.messages_to(son)[-1])]
+    findings = []
+    # Her son, from the alert's button (before any terms: nobody at her door waits for them).
+    page = await open_as(browser, bot, son, "son", opened(uri))
+    await expect(page.locator("#card-call")).to_have_attribute("href", "tel:09012345678")
+    assert await page.inner_text("[data-field=phone]") == PHONE
+    assert await page.inner_text("[data-field=address]") == ADDRESS
+    assert "みどり内科" in await page.inner_text("[data-field=emergency_memo]")
+    assert t("card.sensitive") in await page.inner_text("#card-details")
+    await expect(page.locator("#card-alert")).to_be_visible()
+    await shot(page, "38-card-manager")
+    findings += await axe_findings(page)
+    # Her daughter: that she chose not to, and nothing of them.
+    page = await open_as(browser, bot, daughter, "daughter", opened(uri))
+    await expect(page.locator("#card-not-shown")).to_be_visible()
+    assert await page.locator("#card-details").count() == 0
+    assert PHONE not in await page.inner_text("body")
+    findings += await axe_findings(page)
+    # A stranger with the link: the page cannot be shown, and says nothing of her.
+    page = await open_as(browser, bot, stranger, "stranger", opened(uri))
+    await expect(page.locator("#status")).to_have_text(t("card.not_found"))
+    assert "resident" not in await page.inner_text("body")
+    findings += await axe_findings(page)
+    assert findings == [], "\n".join(findings)
