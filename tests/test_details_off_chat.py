@@ -22,12 +22,15 @@ import pytest
 from ground.settings import Settings, SettingsError
 from server.readiness import check_my_page
 from storage.models import CARD_FIELDS, PERSONAL_ITEMS, SENSITIVE_FIELDS
-from tests.conftest import Bot
+from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.drivers import (
     ALERT,
+    SHOTS,
     Page,
     answer_button,
+    axe_findings,
     button,
+    csrf,
     member_of,
     run_to,
     staff_signed_in,
@@ -36,14 +39,13 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_line import postbacks_in
-from tests.test_partners import ask, partner_on_line
 from tests.wording import JA, said, says, t
 
 HOUR = timedelta(hours=1)
 MEMO = "合鍵は隣の佐藤さん\nかかりつけ医 みどり内科、お薬 降圧剤"
 PHONE = "090-1234-5678"
 ADDRESS = "みどり町1-2-3"
-FULL_NAME = "山田 花子"
+FULL_NAME = "本人の氏名"
 # Whatever of her a message must not carry: the memo's lines, the number as written and as a
 # tel: link dials it, the address and the name on her papers.
 HERS = ("合鍵", "みどり内科", "降圧剤", PHONE, "09012345678", ADDRESS, FULL_NAME, "tel:")
@@ -105,6 +107,37 @@ async def resident_with_details(bot: Bot, managers: list[str]) -> tuple[str, lis
     first = await member_of(bot, ids[0])
     await bot.tap_action(resident, "share_personal", m=first.id)
     return resident, ids, member.id
+
+
+async def partner_on_line(bot: Bot, uid: str, name: str, **form: str | list[str]) -> int:
+    """A partner the signed-in staff added, who sent the console's one-time code from `uid`'s
+    LINE. -> their id."""
+    token = await csrf(bot.client, "/admin/partners")
+    data = [("csrf_token", token), ("action", "add"), ("name", name), ("kind", "minsei")]
+    data += [("line", "on")] + [
+        (key, v)
+        for key, value in form.items()
+        for v in ([value] if isinstance(value, str) else value)
+    ]
+    page = await (await bot.client.post("/admin/partners", data=data)).text()
+    found = re.search(r'id="partner-code">([0-9A-Z-]+)<', page)
+    assert found, page
+    await bot.say(uid, found.group(1))
+    assert says(bot.line.reply_texts()[-1], "visit.linked", name=name)
+    async with bot.repos() as repos:
+        (partner_id,) = await repos.conn.fetch_one("SELECT MAX(id) FROM partners", ())
+    return int(partner_id)
+
+
+async def ask(bot: Bot, case_id: int, partner_id: int) -> None:
+    """The desk asks the partner to go to her door, from the case."""
+    token = await csrf(bot.client, "/admin/partners")
+    form = {"csrf_token": token, "partner_id": str(partner_id)}
+    response = await bot.client.post(
+        f"/admin/desk/{case_id}/visits", data=form, allow_redirects=False
+    )
+    await bot.settle()
+    assert response.status == 303
 
 
 async def card_of(bot: Bot, uid: str, member_id: int | str) -> tuple[int, Any]:
@@ -361,8 +394,16 @@ async def test_the_console_marks_the_memo_and_the_printed_request_says_how_to_ke
 async def test_her_card_in_a_browser_calls_her_and_passes_axe(browser: Any, bot: Bot) -> None:
     from playwright.async_api import expect
 
-    from tests.drivers import axe_findings
-    from tests.test_liff_browser import open_as, shot
+    async def open_as(uid: str, name: str, path: str) -> Any:
+        """A phone-sized page, signed in through the LIFF stand-in as `uid`."""
+        token = bot.line.issue_id_token(uid, name, LOGIN_CHANNEL)
+        context = await browser.new_context(
+            viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, locale="ja-JP"
+        )
+        page = await context.new_page()
+        await page.add_init_script(f"window.__TEST_ID_TOKEN = {token!r};")
+        await page.goto(str(bot.client.make_url(path)))
+        return page
 
     resident, (son, daughter), her_id = await resident_with_details(bot, ["son", "daughter"])
     stranger = await bot.follow("stranger")
@@ -371,23 +412,24 @@ async def test_her_card_in_a_browser_calls_her_and_passes_axe(browser: Any, bot:
     (uri,) = [a["uri"] for a in uri_actions(bot.line.messages_to(son)[-1])]
     findings = []
     # Her son, from the alert's button (before any terms: nobody at her door waits for them).
-    page = await open_as(browser, bot, son, "son", opened(uri))
+    page = await open_as(son, "son", opened(uri))
     await expect(page.locator("#card-call")).to_have_attribute("href", "tel:09012345678")
     assert await page.inner_text("[data-field=phone]") == PHONE
     assert await page.inner_text("[data-field=address]") == ADDRESS
     assert "みどり内科" in await page.inner_text("[data-field=emergency_memo]")
     assert t("card.sensitive") in await page.inner_text("#card-details")
     await expect(page.locator("#card-alert")).to_be_visible()
-    await shot(page, "38-card-manager")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "card-manager.png"), full_page=True)
     findings += await axe_findings(page)
     # Her daughter: that she chose not to, and nothing of them.
-    page = await open_as(browser, bot, daughter, "daughter", opened(uri))
+    page = await open_as(daughter, "daughter", opened(uri))
     await expect(page.locator("#card-not-shown")).to_be_visible()
     assert await page.locator("#card-details").count() == 0
     assert PHONE not in await page.inner_text("body")
     findings += await axe_findings(page)
     # A stranger with the link: the page cannot be shown, and says nothing of her.
-    page = await open_as(browser, bot, stranger, "stranger", opened(uri))
+    page = await open_as(stranger, "stranger", opened(uri))
     await expect(page.locator("#status")).to_have_text(t("card.not_found"))
     assert "resident" not in await page.inner_text("body")
     findings += await axe_findings(page)
