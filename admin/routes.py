@@ -11,6 +11,7 @@ from admin import (
     desk,
     guides,
     health,
+    my_records,
     partners,
     report,
     rollcalls,
@@ -58,6 +59,7 @@ def admin_app() -> web.Application:
     partners.add_routes(console)
     guides.add_routes(console)
     health.add_routes(console)
+    my_records.add_routes(console)
     console.router.add_static("/static", STATIC)
     console[access.PAGE_ROLES] = access.page_roles(console.router, "/admin")
     return console

@@ -4,6 +4,7 @@ only, no names)."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -87,6 +88,25 @@ def month_bounds(month: date, work: UnitOfWork) -> tuple[datetime, datetime]:
 
 
 async def monthly(work: UnitOfWork, month: date) -> MonthlyReport:
+    """The month's report: its stored figures once the purge has stored them (the rows they
+    counted may be gone, care/retention.py), else counted from the rows now."""
+    stored = await work.repos.retention.month_figures(month.strftime("%Y-%m"))
+    if stored is not None:
+        return from_figures(stored)
+    return await counted(work, month)
+
+
+def figures_of(found: MonthlyReport) -> dict[str, Any]:
+    """What the monthly_figures table keeps of a report: its counts, as JSON."""
+    return {**dataclasses.asdict(found), "month": found.month.isoformat()}
+
+
+def from_figures(figures: dict[str, Any]) -> MonthlyReport:
+    return MonthlyReport(**{**figures, "month": date.fromisoformat(figures["month"])})
+
+
+async def counted(work: UnitOfWork, month: date) -> MonthlyReport:
+    """The month's report from the rows of the service as they are now."""
     start, end = month_bounds(month, work)
     stats = work.repos.stats
     rounds = await stats.rounds_between(start, end)

@@ -52,6 +52,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.purged = Counter(
+            "mimamori_purged_rows",
+            "Rows the daily purge deleted (or emptied: quoted words, message bodies) past their"
+            " retention, by kind (care/retention.py)",
+            ["kind"],
+            registry=r,
+        )
         self.lookups_failed = Counter(
             "mimamori_line_lookups_failed",
             "Look-ups that only decorate a reply (bot_info, profile, group_name, member_name,"

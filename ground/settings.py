@@ -87,6 +87,10 @@ class Settings:
     public_url: str | None = None
     locale_overrides: Path | None = None
     login_channel_id: str | None = None  # the LINE Login channel that owns the LIFF app
+    # That channel's secret: 退会 on My page revokes the LIFF app's authorization with it (LINE
+    # Login's deauthorize endpoint wants the channel's own access token). Unset: not revoked
+    # (logged), and the page tells her how to unlink the app in LINE herself.
+    login_channel_secret: str | None = None
     liff_id: str | None = None
     liff_sdk_url: str = LIFF_SDK_DEFAULT
     # Her phone number, address and 緊急時メモ in the LINE messages themselves (alerts, visit
@@ -161,6 +165,23 @@ class Settings:
     # The operator's e-mail (care/health.py): when LINE refuses the sends or the sweeps fall
     # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
     smtp: MailSettings | None = None
+    # How long each kind of record is kept (care/retention.py), the daily purge deleting what is
+    # past its time. Defaults a city can defend: 13 months of rounds and answers and of call
+    # records (a year's comparison, the same month last year included); her own words quoted
+    # from a round 30 days after it closed (long enough for whoever took the alert to read them
+    # back); desk cases and their notes 5 years (公文書: a city's records of a case it handled);
+    # message bodies in the outbox 30 days after delivery (the row's bookkeeping stays); the
+    # audit log 5 years, as long as the cases it accounts for.
+    keep_rounds: timedelta = timedelta(days=396)
+    keep_words: timedelta = timedelta(days=30)
+    keep_calls: timedelta = timedelta(days=396)
+    keep_cases: timedelta = timedelta(days=1827)
+    keep_message_bodies: timedelta = timedelta(days=30)
+    keep_audit: timedelta = timedelta(days=1827)
+    # The purge runs once a day at this hour, local time (at night, away from the 07:00 wave),
+    # deleting this many rows per statement, each batch its own short transaction.
+    purge_hour: int = 3
+    purge_batch: int = 500
 
     @property
     def calls(self) -> bool:
@@ -193,6 +214,7 @@ class Settings:
             public_url=_optional_url(env, "MIMAMORI_PUBLIC_URL"),
             locale_overrides=_optional_dir(env, "MIMAMORI_LOCALE_OVERRIDES"),
             login_channel_id=_optional_digits(env, "LINE_LOGIN_CHANNEL_ID"),
+            login_channel_secret=(env.get("LINE_LOGIN_CHANNEL_SECRET") or "").strip() or None,
             liff_id=(env.get("MIMAMORI_LIFF_ID") or "").strip() or None,
             liff_sdk_url=_optional_url(env, "MIMAMORI_LIFF_SDK_URL") or LIFF_SDK_DEFAULT,
             details_in_chat=_switch(env, "MIMAMORI_DETAILS_IN_CHAT"),
@@ -218,7 +240,36 @@ class Settings:
             **_account(env),
             **_twilio(env),
             smtp=_smtp(env),
+            **_retention(env),
         )
+
+
+# (field, variable, default): how long each kind of record is kept (Settings.keep_*).
+RETENTION = (
+    ("keep_rounds", "MIMAMORI_KEEP_ROUNDS", "396d"),
+    ("keep_words", "MIMAMORI_KEEP_WORDS", "30d"),
+    ("keep_calls", "MIMAMORI_KEEP_CALLS", "396d"),
+    ("keep_cases", "MIMAMORI_KEEP_CASES", "1827d"),
+    ("keep_message_bodies", "MIMAMORI_KEEP_MESSAGE_BODIES", "30d"),
+    ("keep_audit", "MIMAMORI_KEEP_AUDIT", "1827d"),
+)
+
+
+def _retention(env: Mapping[str, str]) -> dict[str, Any]:
+    """The keep_* durations (at least a day: a retention of seconds would delete a round
+    before its alert closed), the purge's hour and batch."""
+    found: dict[str, Any] = {}
+    for field, name, default in RETENTION:
+        kept = _duration(env, name, default)
+        if kept < timedelta(days=1):
+            raise SettingsError(name, f"at least 1d, got {env.get(name)!r}")
+        found[field] = kept
+    hour = (env.get("MIMAMORI_PURGE_HOUR") or "3").strip()
+    if not hour.isdigit() or not 0 <= int(hour) <= 23:
+        raise SettingsError("MIMAMORI_PURGE_HOUR", f"expected an hour 0-23, got {hour!r}")
+    found["purge_hour"] = int(hour)
+    found["purge_batch"] = _small(env, "MIMAMORI_PURGE_BATCH", 500, 5000)
+    return found
 
 
 _SMTP_PORTS = {STARTTLS: 587, IMPLICIT_TLS: 465, PLAIN: 25}

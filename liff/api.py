@@ -19,13 +19,14 @@ from aiohttp import web
 
 from care import alerts, calls, devices, invites, people, reassurance, sharing, teams, verify
 from care.cards import Card, Relation, audit_member_view, open_card
+from care.disclosure import record_of
 from care.errors import Refusal, Refused
 from care.notify import display_name
 from care.schedule import INTERVALS, Schedule
 from care.services import SERVICES, Services, UnitOfWork
 from ground.i18n import Locale
 from ground.identifiers import row_id
-from liff.auth import LIFF_VERIFIER, VerificationUnavailable
+from liff.auth import LIFF_DEAUTHORIZER, LIFF_VERIFIER, VerificationUnavailable
 from storage.models import PERSONAL_FIELDS, Member, Role, Team
 
 log = logging.getLogger("mimamori.liff.api")
@@ -436,13 +437,16 @@ async def stop(request: web.Request) -> web.Response:
 
 @before_terms
 async def withdraw(request: web.Request) -> web.Response:
-    """退会: the optional fields and the memberships are deleted, check-ins stop."""
+    """退会: the optional fields and the memberships are deleted, check-ins stop. Then the LIFF
+    app's authorization is revoked with the access token the page sent (`line_unlinked` says
+    whether LINE did; the page never claims it did when it did not)."""
     body = await json_body(request)
     if body.get("confirm") is not True:
         raise error(400, "confirm_required")
     async with services_of(request).unit_of_work() as work:
         await people.withdraw(work, request[CALLER])
-    return web.json_response({"ok": True})
+    unlinked = await deauthorize(request, body.get("access_token"))
+    return web.json_response({"ok": True, "line_unlinked": unlinked})
 
 
 async def member_view(request: web.Request) -> web.Response:
@@ -604,12 +608,63 @@ async def stop_watching(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+# --- わたしの記録 and 退会's deauthorization (issue 38) ------------------------------------
+
+
+async def my_records(request: web.Request) -> web.Response:
+    """Everything held about the caller (care.disclosure), as the page shows it. Only hers:
+    the caller is who LINE's ID token names; no id is read from the request."""
+    member = request[CALLER]
+    services = services_of(request)
+    locale = services.locale(member.language)
+    async with services.unit_of_work() as work:
+        record = await record_of(work, locale, member)
+    return web.json_response({"record": record.as_json(), "texts": locale.section("my_records")})
+
+
+async def my_records_download(request: web.Request) -> web.Response:
+    """The same record as a file: ?format=json or ?format=csv."""
+    kind = request.query.get("format", "json")
+    if kind not in ("json", "csv"):
+        raise error(400, "invalid_format")
+    member = request[CALLER]
+    services = services_of(request)
+    async with services.unit_of_work() as work:
+        record = await record_of(work, services.locale(member.language), member)
+    text = record.to_json() if kind == "json" else record.to_csv()
+    response = web.Response(
+        text=text,
+        content_type="application/json" if kind == "json" else "text/csv",
+        charset="utf-8",
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="mimamori-my-records-{member.id}.{kind}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def deauthorize(request: web.Request, access_token: object) -> bool:
+    """LINE Login's deauthorize with her access token, after 退会 committed: a failure is
+    logged and 退会 stands (she was told only what happened)."""
+    deauthorizer = request.config_dict.get(LIFF_DEAUTHORIZER)
+    if deauthorizer is None:
+        log.warning("退会 without revoking the LIFF app: LINE_LOGIN_CHANNEL_SECRET is not set")
+        return False
+    if not isinstance(access_token, str) or not 0 < len(access_token) <= 4096:
+        log.warning("退会 without revoking the LIFF app: the page sent no access token")
+        return False
+    return await deauthorizer.deauthorize(access_token)
+
+
 def page_texts(locale: Locale) -> dict[str, str]:
     """What the page's script shows, in the person's language."""
     texts = locale.section("liff")
     # The number's verification (care.verify), in a table of its own.
     texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
     texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
+    # わたしの記録 and what 退会 says about LINE (issue 38).
+    texts.update({f"my_records.{k}": v for k, v in locale.section("my_records").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:
@@ -692,6 +747,8 @@ def api_app() -> web.Application:
         ("POST", "/me/resume", resume),
         ("POST", "/me/stop", stop),
         ("POST", "/me/withdraw", withdraw),
+        ("GET", "/me/records", my_records),
+        ("GET", "/me/records/download", my_records_download),
         ("GET", "/members/{member_id}", member_view),
         ("GET", "/members/{member_id}/history", member_history),
         ("GET", "/teams", team_list),

@@ -91,3 +91,52 @@ class IdTokenVerifier:
 
 
 LIFF_VERIFIER = web.AppKey("liff_verifier", IdTokenVerifier)
+
+
+class LoginDeauthorizer:
+    """退会 revokes what she authorized the LIFF app to do (LINE Login's development guideline
+    requires it): POST {LINE_API_BASE_URL}/user/v1/deauthorize with her access token, under a
+    stateless channel access token of the LINE Login channel (POST /oauth2/v3/token, valid 15
+    minutes: asked afresh each time, 退会 being rare, so nothing is kept)."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, channel_id: str, secret: str
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._channel_id = channel_id
+        self._secret = secret
+
+    async def deauthorize(self, user_access_token: str) -> bool:
+        """True once LINE revoked it; False (logged) when it could not: 退会 goes on anyway."""
+        timeout = aiohttp.ClientTimeout(total=10)
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._channel_id,
+            "client_secret": self._secret,
+        }
+        try:
+            async with self._session.post(
+                f"{self._base}/oauth2/v3/token", data=form, timeout=timeout
+            ) as response:
+                body = await response.json(content_type=None)
+                if response.status != 200 or not isinstance(body, dict):
+                    log.warning("LINE Login channel token refused: %s", response.status)
+                    return False
+                channel_token = str(body.get("access_token") or "")
+            async with self._session.post(
+                f"{self._base}/user/v1/deauthorize",
+                json={"userAccessToken": user_access_token},
+                headers={"Authorization": f"Bearer {channel_token}"},
+                timeout=timeout,
+            ) as response:
+                if response.status != 204:
+                    log.warning("LINE did not deauthorize the app: %s", response.status)
+                    return False
+        except (aiohttp.ClientError, TimeoutError, ValueError) as problem:
+            log.warning("cannot ask LINE to deauthorize the app now: %s", problem)
+            return False
+        return True
+
+
+LIFF_DEAUTHORIZER = web.AppKey("liff_deauthorizer", LoginDeauthorizer)

@@ -10,7 +10,7 @@ from aiohttp import web
 from care.services import SERVICES
 from ground.transactions import outside_only
 from liff import api
-from liff.auth import LIFF_VERIFIER, IdTokenVerifier
+from liff.auth import LIFF_DEAUTHORIZER, LIFF_VERIFIER, IdTokenVerifier, LoginDeauthorizer
 from liff.invite_qr import setup_invite_qr
 from liff.pages import PAGES, STATIC, banner, brand_css, page
 
@@ -37,4 +37,12 @@ async def _verifier(app: web.Application) -> AsyncIterator[None]:
         app[LIFF_VERIFIER] = IdTokenVerifier(
             session, settings.line_api_base_url, settings.login_channel_id, app[SERVICES].clock
         )
+        if settings.login_channel_secret:
+            # 退会 revokes the LIFF app's authorization; without the secret it cannot (logged).
+            app[LIFF_DEAUTHORIZER] = LoginDeauthorizer(
+                session,
+                settings.line_api_base_url,
+                settings.login_channel_id,
+                settings.login_channel_secret,
+            )
         yield

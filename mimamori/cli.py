@@ -109,7 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     move.add_argument("sqlite_file", type=Path)
     move.add_argument("url", help="postgresql://user:password@host:5432/database")
+    paperwork = commands.add_parser(
+        "privacy-register",
+        help="print a draft 個人情報ファイル簿 (Markdown) from the schema and the settings in"
+        " force",
+    )
+    paperwork.add_argument("--env-file", type=Path, default=Path(".env"))
+    paperwork.add_argument("--language", default="ja", help="ja (default) or en")
     args = parser.parse_args(argv)
+    if args.command == "privacy-register":
+        return print_privacy_register(args.env_file, args.language)
     if args.command == "migrate-to-postgres":
         return move_to_postgres(args.sqlite_file, args.url)
     if args.command == "admin":
@@ -174,6 +183,21 @@ def main(argv: list[str] | None = None) -> int:
         access_log_class=RouteAccessLogger,
         loop=event_loop(env.get("MIMAMORI_EVENT_LOOP", "uvloop")),
     )
+    return 0
+
+
+def print_privacy_register(dotenv: Path, language: str) -> int:
+    """The draft register for the city's 個人情報保護 officer; nothing is written anywhere."""
+    from care.register import register
+    from ground.i18n import I18n
+
+    try:
+        settings = load_settings(dotenv)
+        i18n = I18n.load(settings.timezone, settings.locale_overrides)
+    except (SettingsError, LocaleError) as error:
+        print(f"mimamori: invalid setting {error}", file=sys.stderr)
+        return 2
+    print(register(settings, i18n.get(language)))
     return 0
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from care import (
     alerts,
@@ -20,6 +21,7 @@ from care import (
     group_rounds,
     people,
     reassurance,
+    retention,
     rich_menus,
     rollcall,
     visits,
@@ -33,6 +35,8 @@ log = logging.getLogger("mimamori.engine")
 
 SWEEP_JOB_ID = "mimamori-sweep"
 JMA_JOB_ID = "mimamori-jma"
+PURGE_JOB_ID = "mimamori-purge"
+PURGE_CATCH_UP_ID = "mimamori-purge-catch-up"
 BATCH = 1000
 # Rounds given their message per transaction: many multicasts of 500 each.
 MESSAGE_BATCH = 5_000
@@ -197,7 +201,41 @@ class CheckinEngine:
                 max_instances=1,
                 misfire_grace_time=None,
             )
+        # The daily purge, at night in the deployment's time zone; and once at start-up when
+        # none finished in the last day (the server was down that night, or stopped mid-purge:
+        # every batch committed stays done, the rest is what is left).
+        self._scheduler.add_job(
+            self._scheduled_purge,
+            CronTrigger(hour=self._services.settings.purge_hour, timezone=self._services.timezone),
+            id=PURGE_JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self._scheduler.add_job(
+            self._scheduled_purge,
+            kwargs={"only_if_due": True},
+            id=PURGE_CATCH_UP_ID,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+        )
         self._scheduler.start()
+
+    async def purge(self) -> dict[str, int] | None:
+        """Delete what is past its retention (care/retention.py), on the planning instance
+        only. -> rows per kind, None when another instance plans."""
+        if not await self._services.db.lead():
+            return None
+        return await retention.purge(self._services)
+
+    async def _scheduled_purge(self, only_if_due: bool = False) -> None:
+        try:
+            if only_if_due and not await retention.due(self._services):
+                return
+            await self.purge()
+        except Exception:
+            log.exception("the purge failed; tomorrow's (or a restart's) goes on from there")
 
     async def stop(self) -> None:
         if self._scheduler is not None:
@@ -211,6 +249,10 @@ class CheckinEngine:
     @property
     def sweep_job(self) -> Job | None:
         return self._scheduler.get_job(SWEEP_JOB_ID) if self._scheduler else None
+
+    @property
+    def purge_job(self) -> Job | None:
+        return self._scheduler.get_job(PURGE_JOB_ID) if self._scheduler else None
 
     async def _scheduled_sweep(self) -> None:
         try:

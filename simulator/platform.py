@@ -173,6 +173,11 @@ class LinePlatform:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # Answer 200 whatever the audience, so the server's own audience check is what refuses.
     lenient_audience: bool = False
+    # LINE Login's access tokens (token -> user id), as LIFF's getAccessToken gives them, and
+    # the users whose authorization of the app was revoked (POST /user/v1/deauthorize).
+    access_tokens: dict[str, str] = field(default_factory=dict)
+    login_channel_tokens: set[str] = field(default_factory=set)
+    deauthorized: list[str] = field(default_factory=list)
     # Told of every message the platform accepted for delivery (the simulator's chat panes).
     listeners: list[Callable[[Call], None]] = field(default_factory=list)
     quota: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
@@ -206,6 +211,12 @@ class LinePlatform:
             "iat": int(issued.timestamp()),
             "exp": int((issued + lifetime).timestamp()),
         }
+        return token
+
+    def issue_access_token(self, user_id: str) -> str:
+        """A user's LINE Login access token (what LIFF's getAccessToken returns)."""
+        token = "access-" + uuid.uuid4().hex
+        self.access_tokens[token] = user_id
         return token
 
     # --- what tests set up -------------------------------------------------------------
@@ -292,6 +303,8 @@ class LinePlatform:
         app.router.add_post("/v2/bot/richmenu/bulk/link", self._bulk_link)
         app.router.add_post("/v2/bot/channel/webhook/test", self._test_webhook)
         app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
+        app.router.add_post("/oauth2/v3/token", self._login_channel_token)
+        app.router.add_post("/user/v1/deauthorize", self._deauthorize)
         app.router.add_get("/liff-sdk.js", self._liff_sdk)
         app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
         app.router.add_get("/v2/bot/group/{groupId}/member/{userId}", self._group_member)
@@ -490,6 +503,42 @@ class LinePlatform:
                 call, 400, {"error": "invalid_request", "error_description": "IdToken expired."}
             )
         return self._answer(call, 200, claims)
+
+    async def _login_channel_token(self, request: web.Request) -> web.Response:
+        """LINE Login's stateless channel access token (client credentials, 15 minutes)."""
+        form = await request.post()
+        shown = {k: ("***" if k == "client_secret" else str(v)) for k, v in form.items()}
+        call = Call(request.method, request.path, dict(request.headers), shown)
+        self.calls.append(call)
+        failure = self._take_failure(request.path)
+        if failure is not None:
+            return self._answer(call, failure.status, failure.body)
+        if form.get("grant_type") != "client_credentials" or not form.get("client_secret"):
+            return self._answer(call, 400, {"error": "invalid_request"})
+        token = "login-channel-" + uuid.uuid4().hex
+        self.login_channel_tokens.add(token)
+        return self._answer(
+            call, 200, {"token_type": "Bearer", "access_token": token, "expires_in": 900}
+        )
+
+    async def _deauthorize(self, request: web.Request) -> web.Response:
+        """LINE Login's 連動アプリの認可取り消し: 204 with no body, as LINE answers."""
+        raw = await request.read()
+        body = json.loads(raw) if raw else None
+        call = Call(request.method, request.path, dict(request.headers), body)
+        self.calls.append(call)
+        failure = self._take_failure(request.path)
+        if failure is not None:
+            return self._answer(call, failure.status, failure.body)
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if bearer not in self.login_channel_tokens:
+            return self._answer(call, 401, {"message": "Authentication failed"})
+        user = self.access_tokens.pop(str((body or {}).get("userAccessToken")), None)
+        if user is None:
+            return self._answer(call, 400, {"message": "The access token is invalid"})
+        self.deauthorized.append(user)
+        call.status = 204
+        return web.Response(status=204)
 
     async def _liff_sdk(self, request: web.Request) -> web.Response:
         """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""
@@ -697,6 +746,7 @@ window.liff = {
   getIDToken: function () {
     return window.__TEST_ID_TOKEN || sessionStorage.getItem("mimamori-sim-token") || null;
   },
+  getAccessToken: function () { return window.__TEST_ACCESS_TOKEN || null; },
   closeWindow: function () {}
 };
 """

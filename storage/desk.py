@@ -203,5 +203,18 @@ class DeskRepository:
         return [PersonNote(required_time(r[0]), r[1], r[2]) for r in rows]
 
     async def forget_person(self, member_id: int) -> None:
-        """退会: the desk's notes on the person go (its cases stay, as counts and steps)."""
+        """退会: the desk's notes on the person go; her cases are reduced to what the city's
+        records rule keeps of a case it handled (公文書, MIMAMORI_KEEP_CASES): when it opened and
+        why, who took and closed it and when, its outcome, and each step's time, staff, kind and
+        result. The free text goes (the outcome's note, each step's note): staff write her name,
+        her illness and her family there. Her 会員ID stays on the case, pointing at a row that
+        holds no name after 退会 (storage.members.withdraw), so the report still counts it."""
         await self._conn.execute("DELETE FROM person_notes WHERE member_id = ?", (member_id,))
+        await self._conn.execute(
+            "UPDATE desk_cases SET outcome_note = NULL WHERE member_id = ?", (member_id,)
+        )
+        await self._conn.execute(
+            "UPDATE desk_steps SET note = NULL WHERE case_id IN"
+            " (SELECT id FROM desk_cases WHERE member_id = ?)",
+            (member_id,),
+        )

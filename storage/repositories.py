@@ -14,6 +14,7 @@ from storage.calls import CallRepository
 from storage.database import Connection, Database
 from storage.desk import DeskRepository
 from storage.devices import DeviceRepository
+from storage.disclosure import DisclosureRepository
 from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
 from storage.members import MemberRepository
@@ -21,6 +22,7 @@ from storage.on_behalf import StaffRequestRepository
 from storage.outbox import OutboxRepository
 from storage.partners import PartnerRepository
 from storage.quakes import QuakeRepository
+from storage.retention import RetentionRepository
 from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
@@ -49,6 +51,8 @@ class Repositories:
     devices: DeviceRepository
     alarms: AlarmRepository
     on_behalf: StaffRequestRepository
+    disclosure: DisclosureRepository
+    retention: RetentionRepository
     conn: Connection
 
     @asynccontextmanager
@@ -121,5 +125,7 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
         on_behalf=StaffRequestRepository(conn),
+        disclosure=DisclosureRepository(conn),
+        retention=RetentionRepository(conn),
         conn=conn,
     )

@@ -62,6 +62,8 @@ TABLES = (
     "call_attempts",
     "service_alarms",
     "staff_requests",
+    "monthly_figures",
+    "retention_state",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.

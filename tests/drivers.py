@@ -6,7 +6,10 @@ other."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -532,11 +535,57 @@ async def other_staff(
 
 # axe-core's rules for WCAG 2.1 A and AA, and its best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+# What axe checked on each page, one JSON file a page: docs/accessibility/results.md (the
+# JIS X 8341-3:2016 試験結果 a city publishes) is generated from them, so they are kept equal
+# to what the tests' own axe runs find, and a change to a page that changes them is seen.
+AXE_RECORDS = Path(__file__).resolve().parents[1] / "docs" / "accessibility" / "axe"
+AXE_REWRITE = "MIMAMORI_A11Y_WRITE"
+AXE_STRICT = "MIMAMORI_A11Y_STRICT"
+AXE_REGENERATE = (
+    f"{AXE_REWRITE}=1 MIMAMORI_TEST_BACKENDS=sqlite pytest tests/test_accessibility.py"
+    " tests/test_console_roles_browser.py && python docs/accessibility/generate.py"
+)
+# Worst first: a criterion one rule fails is failed, whatever others pass.
+_AXE_OUTCOMES = (
+    ("violations", "failed"),
+    ("incomplete", "incomplete"),
+    ("passes", "passed"),
+    ("inapplicable", "inapplicable"),
+)
+_CRITERION_TAG = re.compile(r"wcag(\d)(\d)(\d+)")
 
 
-async def axe_findings(page: Any) -> list[str]:
+def axe_summary(response: dict[str, Any]) -> dict[str, Any]:
+    """What axe checked on a page and how each check came out, by rule and by WCAG success
+    criterion (1.1.1 …): no URLs, ids or counts, so the same page gives the same summary."""
+    rules: dict[str, str] = {}
+    criteria: dict[str, str] = {}
+    beyond: list[str] = []  # failed best practices, which no criterion counts
+    for kind, outcome in _AXE_OUTCOMES:
+        for rule in response[kind]:
+            rules.setdefault(rule["id"], outcome)
+            tags = [found for tag in rule["tags"] if (found := _CRITERION_TAG.fullmatch(tag))]
+            for found in tags:
+                criteria.setdefault(".".join(found.groups()), outcome)
+            if outcome == "failed" and not tags:
+                beyond.append(rule["id"])
+    return {
+        "axe": response["testEngine"]["version"],
+        "criteria": dict(sorted(criteria.items(), key=lambda c: _criterion_key(c[0]))),
+        "best_practice_failed": sorted(beyond),
+        "rules": dict(sorted(rules.items())),
+    }
+
+
+def _criterion_key(criterion: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in criterion.split("."))
+
+
+async def axe_findings(page: Any, record: str | None = None) -> list[str]:
     """What axe-core (axe-playwright-python's copy) finds critical or serious on the page as
-    it stands, one line each: the rule, and the first few places it fails."""
+    it stands, one line each: the rule, and the first few places it fails. With `record`, the
+    page's summary is also held against docs/accessibility/axe/<record>.json (rewritten
+    instead when MIMAMORI_A11Y_WRITE=1), and a difference is one more finding."""
     from axe_playwright_python.async_playwright import Axe
 
     results = await Axe().run(
@@ -548,7 +597,27 @@ async def axe_findings(page: Any) -> list[str]:
         if violation.get("impact") in ("critical", "serious"):
             targets = [str(node["target"]) for node in violation["nodes"][:3]]
             found.append(f"{page.url} {violation['id']} ({violation['impact']}): {targets}")
+    if record is not None:
+        found += _held_to_record(record, axe_summary(results.response), page.url)
     return found
+
+
+def _held_to_record(record: str, summary: dict[str, Any], url: str) -> list[str]:
+    path = AXE_RECORDS / f"{record}.json"
+    written = json.dumps(summary, ensure_ascii=False, indent=1) + "\n"
+    if os.environ.get(AXE_REWRITE) == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(written, "utf-8")
+        return []
+    if not path.exists() or path.read_text("utf-8") != written:
+        stale = f"{path.name} is not what axe found on {url}; regenerate: {AXE_REGENERATE}"
+        # A record is evidence to publish, not a rule of the pages: a newer axe-core or
+        # Chromium can judge a criterion it could not decide before. Only a page's own
+        # critical or serious findings fail the suite; a stale record fails where asked.
+        if os.environ.get(AXE_STRICT) == "1":
+            return [stale]
+        print(f"accessibility record out of date: {stale}", file=sys.stderr)
+    return []
 
 
 async def console_page(

@@ -51,40 +51,41 @@ async def test_every_console_page_passes_axe(
     rollcall = page.url
     async with bot.repos() as repos:
         (case_id,) = (await repos.conn.fetch_one("SELECT MAX(id) FROM desk_cases", ()))[:1]
+    # (the record of what axe checked, docs/accessibility/axe/<record>.json; the page)
     paths = [
-        "/",
-        "/alerts",
-        "/desk",
-        f"/desk/{case_id}",
-        f"/people/{member.id}",
-        "/partners",
-        "/teams",
-        f"/teams/{team_id}",
-        f"/teams/{team_id}/flyer",
-        "/groups",
-        "/notices",
-        "/rollcalls",
-        rollcall.removeprefix(base),
-        "/quota",
-        "/report",
-        "/guides",
-        "/guides/resident",
-        "/guides/watcher",
-        "/guides/group",
-        "/guides/staff",
-        "/audit",
+        ("console-dashboard", "/"),
+        ("console-alerts", "/alerts"),
+        ("console-desk", "/desk"),
+        ("console-desk-case", f"/desk/{case_id}"),
+        ("console-person", f"/people/{member.id}"),
+        ("console-partners", "/partners"),
+        ("console-teams", "/teams"),
+        ("console-team", f"/teams/{team_id}"),
+        ("console-flyer", f"/teams/{team_id}/flyer"),
+        ("console-groups", "/groups"),
+        ("console-notices", "/notices"),
+        ("console-rollcalls", "/rollcalls"),
+        ("console-rollcall", rollcall.removeprefix(base)),
+        ("console-quota", "/quota"),
+        ("console-report", "/report"),
+        ("guides", "/guides"),
+        ("guide-resident", "/guides/resident"),
+        ("guide-watcher", "/guides/watcher"),
+        ("guide-group", "/guides/group"),
+        ("guide-staff", "/guides/staff"),
+        ("console-audit", "/audit"),
     ]
     findings = []
-    for path in paths:
+    for record, path in paths:
         await page.goto(base + path)
-        findings += await axe_findings(page)
+        findings += await axe_findings(page, record)
     assert findings == [], "\n".join(findings)
 
     # The login page too, signed out.
     context = await browser.new_context(viewport=DESKTOP, locale="ja-JP")
     login = await context.new_page()
     await login.goto(base + "/login")
-    assert await axe_findings(login) == []
+    assert await axe_findings(login, "console-login") == []
 
 
 async def test_the_console_for_keyboards_and_eyes(browser: Browser, bot: Bot) -> None:
@@ -149,21 +150,21 @@ async def test_my_page_passes_axe_for_a_resident_and_a_manager_and_reads_at_200_
     for uid, name in ((resident, "resident"), (son, "son")):
         await Page_(bot, uid, name).accept_terms()
     findings = []
-    for uid, name, path in (
-        (resident, "resident", "/liff/"),
-        (resident, "resident", "/liff/teams"),
-        (son, "son", "/liff/teams"),
-        (son, "son", "/liff/"),
-        (resident, "resident", "/liff/terms"),
+    for uid, name, path, record in (
+        (resident, "resident", "/liff/", "mypage-resident"),
+        (resident, "resident", "/liff/teams", "mypage-resident-teams"),
+        (son, "son", "/liff/teams", "mypage-manager-teams"),
+        (son, "son", "/liff/", "mypage-manager"),
+        (resident, "resident", "/liff/terms", "mypage-terms"),
     ):
         page = await _my_page(browser, bot, uid, name, path)
-        findings += await axe_findings(page)
+        findings += await axe_findings(page, record)
     # A manager opens the person's page from the alert (#member-N).
     member = await member_of(bot, resident)
     page = await _my_page(browser, bot, son, "son", f"/liff/teams#member-{member.id}")
     await expect(page.locator("#member-card")).to_be_visible()
     await expect(page.locator("#history-days li").first).to_be_attached()
-    findings += await axe_findings(page)
+    findings += await axe_findings(page, "mypage-manager-card")
     assert findings == [], "\n".join(findings)
 
     # 200 % zoom: a 375 px phone reads like 188 px; the card's values keep whole words.
@@ -198,6 +199,6 @@ async def test_the_simulator_passes_axe(browser: Browser, demo: Demo) -> None:
     page = await context.new_page()
     await page.goto(demo.url)
     await page.wait_for_load_state("networkidle")
-    findings = await axe_findings(page)
+    findings = await axe_findings(page, "simulator")
     assert findings == [], "\n".join(findings)
     assert re.search(r"<main", await page.content())

@@ -34,11 +34,18 @@ async def test_desk_and_viewer_see_only_their_pages(browser: Browser, bot: Bot) 
         links = page.get_by_role("navigation").get_by_role("link")
         await expect(links).to_have_text([t(f"admin.nav.{key}") for key in keys])
         assert {key for _, key in NAV_LINKS} >= set(keys)
-        # Each page it may open opens, with the same navigation.
+        # Each page it may open opens, with the same navigation, and passes axe (its record
+        # is part of the console's 試験結果, docs/accessibility/results.md).
+        findings = await axe_findings(page, f"console-{role.value}-{keys[0]}")
         for key in keys[1:]:
             await links.filter(has_text=t(f"admin.nav.{key}")).click()
             await expect(page.locator("h1")).not_to_have_text(t("admin.access.forbidden_title"))
             await expect(links).to_have_count(len(keys))
+            # Read only once the new page is the one shown.
+            current = page.locator('header nav a[aria-current="page"]')
+            await expect(current).to_have_text(t(f"admin.nav.{key}"))
+            findings += await axe_findings(page, f"console-{role.value}-{key}")
+        assert findings == [], "\n".join(findings)
         for path in FORBIDDEN[role]:
             response = await page.goto(base + path)
             assert response is not None and response.status == 403, (role, path)

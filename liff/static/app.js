@@ -406,11 +406,16 @@
   function withdrawBox() {
     return el("div", { id: "withdraw" }, el("h2", { text: t("withdraw_title") }),
       el("p", { text: t("withdraw_note") }),
+      el("p", { text: t("my_records.withdraw_note") }),
       el("button", { type: "button", class: "danger", text: t("withdraw_button"), onclick: function () {
         if (!window.confirm(t("withdraw_confirm"))) return;
-        api("POST", "/liff/api/me/withdraw", { confirm: true }).then(function () {
+        // Her LINE Login access token: the server revokes the app's authorization with it.
+        var access = window.liff.getAccessToken ? window.liff.getAccessToken() : null;
+        api("POST", "/liff/api/me/withdraw", { confirm: true, access_token: access }).then(function (done) {
           content.replaceChildren();
-          show(t("withdrawn"), false);
+          // Said only as it happened: unlinked, or how she unlinks the app herself.
+          show(t("withdrawn") + " " +
+            t(done.line_unlinked ? "my_records.unlinked" : "my_records.unlink_yourself"), false);
         }, function (problem) {
           if (problem.message === "alert_open") show(t("withdraw_alert_open"), true);
           else failed();
@@ -482,6 +487,81 @@
     return el("details", { id: "history-days" }, el("summary", { text: t("history_days") }), list);
   }
 
+  // --- わたしの記録: everything held about her, as a page and as a file (issue 38) -----------
+  function myRecordsBox() {
+    var box = el("section", { id: "my-records", "aria-labelledby": "my-records-title" },
+      el("h2", { id: "my-records-title", text: t("my_records.title") }),
+      el("p", { text: t("my_records.intro") }));
+    var shown = el("div", { id: "my-records-body" });
+    box.append(el("button", { type: "button", id: "my-records-open", text: t("my_records.open_button"),
+      onclick: function () {
+        api("GET", "/liff/api/me/records").then(function (data) {
+          shown.replaceChildren(recordView(data.record));
+        }, failed);
+      } }),
+      el("button", { type: "button", id: "my-records-json", text: t("my_records.download_json"),
+        onclick: function () { downloadRecord("json"); } }),
+      el("button", { type: "button", id: "my-records-csv", text: t("my_records.download_csv"),
+        onclick: function () { downloadRecord("csv"); } }),
+      shown);
+    return box;
+  }
+
+  function recordView(record) {
+    var view = el("div", {}, el("p", { class: "notice",
+      text: t("my_records.made_at", { when: record.made_at }) }));
+    Object.keys(record.fields).forEach(function (name) {
+      var rows = record.sections[name] || [];
+      var section = el("section", { class: "record-section", "data-section": name },
+        el("h3", { text: t("my_records.section." + name) }));
+      if (!rows.length) {
+        section.append(el("p", { text: t("my_records.empty") }));
+      } else {
+        var head = el("tr", {});
+        record.fields[name].forEach(function (field) {
+          head.append(el("th", { scope: "col", text: t("my_records.field." + field) }));
+        });
+        var table = el("table", { class: "record" }, el("thead", {}, head));
+        var tbody = el("tbody", {});
+        rows.forEach(function (row) {
+          var line = el("tr", {});
+          record.fields[name].forEach(function (field) {
+            var value = row[field];
+            // The profile's and schedule's item names are words, not codes.
+            if (field === "field") value = t("my_records.field." + value);
+            line.append(el("td", { "data-field": field, text: value }));
+          });
+          tbody.append(line);
+        });
+        table.append(tbody);
+        section.append(el("div", { class: "table-scroll", tabindex: "0", role: "region",
+          "aria-label": t("my_records.section." + name) }, table));
+      }
+      view.append(section);
+    });
+    if (record.withheld_notes) {
+      view.append(el("p", { class: "notice", id: "my-records-withheld",
+        text: t("my_records.withheld_notes", { count: String(record.withheld_notes) }) }));
+    }
+    return view;
+  }
+
+  // The file comes with her token, so it is fetched here and handed to the browser to save.
+  function downloadRecord(kind) {
+    fetch("/liff/api/me/records/download?format=" + kind, {
+      headers: { Authorization: "Bearer " + token }
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.blob();
+    }).then(function (blob) {
+      var link = el("a", { href: URL.createObjectURL(blob), download: "mimamori-my-records." + kind });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+    }).catch(failed);
+  }
+
   function languageForm() {
     // ことば: each language named in itself; the page reloads speaking the chosen one.
     var choice = el("select", {});
@@ -504,7 +584,7 @@
       personalForm(member), memoForm(member), scheduleForm(member), callsForm(member),
       devicesBox(member),
       member.interval_days !== null ? pauseForm(member) : null, watchers(member), languageForm(),
-      withdrawBox());
+      myRecordsBox(), withdrawBox());
   }
 
   // --- Teams ------------------------------------------------------------------------------

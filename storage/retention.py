@@ -1,0 +1,188 @@
+"""What the daily purge deletes (care/retention.py), a batch per statement, and what it keeps:
+a finished month's report figures, and its own bookkeeping (when it last finished, the audit
+log's line)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.database import Connection, from_db, to_db
+
+
+class RetentionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def _delete(self, table: str, key: str, where: str, params: tuple[Any, ...]) -> int:
+        """Delete at most `limit` (the last param) rows of `table` matching `where`, oldest
+        ids first: a LIMIT on DELETE is neither engine's common SQL, a sub-select by key is."""
+        written = await self._conn.execute(
+            f"DELETE FROM {table} WHERE {key} IN"
+            f" (SELECT {key} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?)",
+            params,
+        )
+        return written.rowcount
+
+    async def purge_rounds(self, before: datetime, limit: int) -> int:
+        """Check-in rounds whose slot fell before `before`, and what points at them: the
+        outbox rows keep their bookkeeping without the round, a desk case (kept longer) loses
+        only its link to it."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM checkin_rounds WHERE slot_at < ?"
+            " AND state IN ('answered', 'cancelled') ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        await self._conn.execute(
+            f"UPDATE outbox SET round_id = NULL WHERE round_id IN ({marks})", ids
+        )
+        await self._conn.execute(
+            f"UPDATE desk_cases SET round_id = NULL WHERE round_id IN ({marks})", ids
+        )
+        written = await self._conn.execute(
+            f"DELETE FROM checkin_rounds WHERE id IN ({marks})", ids
+        )
+        return written.rowcount
+
+    async def purge_roll_calls(self, before: datetime, limit: int) -> int:
+        """Roll-calls closed that started before `before`, with each person's and group's
+        answer; a desk case or an earthquake report keeps itself without the link."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM roll_calls WHERE started_at < ? AND closed_at IS NOT NULL"
+            " ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        for table in ("desk_cases", "jma_reports"):
+            await self._conn.execute(
+                f"UPDATE {table} SET roll_call_id = NULL WHERE roll_call_id IN ({marks})", ids
+            )
+        for table in ("roll_call_people", "roll_call_groups"):
+            await self._conn.execute(f"DELETE FROM {table} WHERE roll_call_id IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM roll_calls WHERE id IN ({marks})", ids)
+        return written.rowcount
+
+    async def purge_group_rounds(self, before: datetime, limit: int) -> int:
+        """A group's check-ins (reported or cancelled) whose slot fell before `before`, with
+        who answered them."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM group_rounds WHERE slot_at < ? AND state IN ('reported', 'cancelled')"
+            " ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        await self._conn.execute(f"DELETE FROM group_answers WHERE round_id IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM group_rounds WHERE id IN ({marks})", ids)
+        return written.rowcount
+
+    async def purge_words(self, before: datetime, limit: int) -> int:
+        """Her own words quoted from a round (助けて in her words) of a round closed before."""
+        written = await self._conn.execute(
+            "UPDATE checkin_rounds SET help_words = NULL WHERE id IN (SELECT id FROM"
+            " checkin_rounds WHERE help_words IS NOT NULL AND closed_at < ? ORDER BY id LIMIT ?)",
+            (to_db(before), limit),
+        )
+        return written.rowcount
+
+    async def purge_calls(self, before: datetime, limit: int) -> int:
+        """Call records: each attempt (a keyed hash of the number), each verification, each
+        of Twilio's events handled."""
+        moment = to_db(before)
+        done = await self._delete("call_attempts", "id", "created_at < ?", (moment, limit))
+        done += await self._delete(
+            "call_verifications", "id", "created_at < ? AND ended_at IS NOT NULL", (moment, limit)
+        )
+        done += await self._delete("call_events", "call_sid", "handled_at < ?", (moment, limit))
+        return done
+
+    async def purge_cases(self, before: datetime, limit: int) -> int:
+        """Desk cases closed before `before`, with their steps and partners' visits."""
+        rows = await self._conn.fetch_all(
+            "SELECT id FROM desk_cases WHERE closed_at < ? ORDER BY id LIMIT ?",
+            (to_db(before), limit),
+        )
+        ids = [row[0] for row in rows]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        await self._conn.execute(f"DELETE FROM desk_steps WHERE case_id IN ({marks})", ids)
+        await self._conn.execute(f"DELETE FROM visits WHERE case_id IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM desk_cases WHERE id IN ({marks})", ids)
+        return written.rowcount
+
+    async def purge_person_notes(self, before: datetime, limit: int) -> int:
+        """The desk's notes on a person, kept as long as its cases."""
+        return await self._delete("person_notes", "id", "at < ?", (to_db(before), limit))
+
+    async def purge_message_bodies(self, before: datetime, limit: int) -> int:
+        """What a message said, of messages delivered (or given up) before `before`; the row
+        stays, with its purpose, recipients and times (the month's message count)."""
+        written = await self._conn.execute(
+            "UPDATE outbox SET messages = '[]', tellings = '[]' WHERE id IN (SELECT id FROM"
+            " outbox WHERE state != 'pending' AND (messages != '[]' OR tellings != '[]')"
+            " AND COALESCE(sent_at, next_attempt_at) < ? ORDER BY id LIMIT ?)",
+            (to_db(before), limit),
+        )
+        return written.rowcount
+
+    async def draw_audit_line(self, before: datetime) -> None:
+        """Audit rows older than `before` may go (the trigger of migration 0040 refuses
+        any younger); the line only moves forward."""
+        await self._conn.execute(
+            "INSERT INTO retention_state (id, audit_before) VALUES (1, ?) ON CONFLICT (id)"
+            " DO UPDATE SET audit_before = excluded.audit_before"
+            " WHERE retention_state.audit_before < excluded.audit_before",
+            (to_db(before),),
+        )
+
+    async def purge_audit(self, before: datetime, limit: int) -> int:
+        return await self._delete("audit_log", "id", "at < ?", (to_db(before), limit))
+
+    async def purged_at(self) -> datetime | None:
+        row = await self._conn.fetch_one("SELECT purged_at FROM retention_state WHERE id = 1")
+        return from_db(row[0]) if row else None
+
+    async def finished(self, now: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO retention_state (id, purged_at) VALUES (1, ?) ON CONFLICT (id)"
+            " DO UPDATE SET purged_at = excluded.purged_at",
+            (to_db(now),),
+        )
+
+    async def earliest(self) -> datetime | None:
+        """The first moment any monthly figure counts: the oldest round, case or roll-call."""
+        row = await self._conn.fetch_one(
+            "SELECT MIN(m) FROM (SELECT MIN(slot_at) AS m FROM checkin_rounds"
+            " UNION ALL SELECT MIN(opened_at) FROM desk_cases"
+            " UNION ALL SELECT MIN(started_at) FROM roll_calls) AS firsts"
+        )
+        return from_db(row[0]) if row and row[0] else None
+
+    async def stored_months(self) -> set[str]:
+        rows = await self._conn.fetch_all("SELECT month FROM monthly_figures")
+        return {row[0] for row in rows}
+
+    async def store_month(self, month: str, figures: dict[str, Any], now: datetime) -> None:
+        """A month's figures, once: the first stored stay (the rows they counted may be gone)."""
+        await self._conn.execute(
+            "INSERT INTO monthly_figures (month, figures, stored_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (month) DO NOTHING",
+            (month, json.dumps(figures, ensure_ascii=False), to_db(now)),
+        )
+
+    async def month_figures(self, month: str) -> dict[str, Any] | None:
+        row = await self._conn.fetch_one(
+            "SELECT figures FROM monthly_figures WHERE month = ?", (month,)
+        )
+        return json.loads(row[0]) if row else None
