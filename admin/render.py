@@ -14,6 +14,7 @@ from ground.branding import load_branding
 from ground.i18n import Locale, first_language
 from storage.admin import AdminSession
 from storage.database import from_db
+from storage.models import SENSITIVE_FIELDS
 
 SESSION_KEY = web.RequestKey("admin_session", AdminSession)
 QUOTA_WARNING = web.RequestKey("quota_warning", bool)
@@ -37,6 +38,8 @@ CSP = "; ".join(
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
 )
+# 要配慮個人情報, as storage.models marks them once: the pages that show them say so.
+_environment.globals["sensitive_fields"] = SENSITIVE_FIELDS
 
 
 def services_of(request: web.Request) -> Services:

@@ -111,8 +111,26 @@ async def _alert_the_untold(work: UnitOfWork, occasion: Occasion, _: Tell) -> in
 async def _still_open(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     assert occasion.checkin is not None
     reached = await work.repos.outbox.alerted_members(occasion.checkin.id)
-    return await tell_managers_about(
-        work, occasion.person, "still_open", "alert.still_open", occasion.checkin.id, reached
+    person = occasion.person
+    if sharing.in_chat(work.services) or work.services.my_page_url is None:
+        return await tell_managers_about(
+            work, person, "still_open", "alert.still_open", occasion.checkin.id, reached
+        )
+
+    def build(locale: Locale, _: Member) -> list[Telling]:
+        # The reminder, with the way to her details the alert had (her card).
+        text = locale.t(
+            "alert.still_open",
+            name=display_name(locale, person),
+            member_id=person.id,
+            at=locale.when(work.now),
+        )
+        card = sharing.card_link(locale, work.services, person)
+        links = [card] if card is not None else []
+        return [Telling.card(locale.language, locale.t("card.still_open_title"), text, (), links)]
+
+    return await notify_managers(
+        work, person, "still_open", build, round_id=occasion.checkin.id, only=reached
     )
 
 
@@ -154,12 +172,14 @@ async def alert_managers(
 ) -> int:
     """Tell every manager watching the member (or those in `only`): no OK came, or they
     asked for help (urgent). `again`: it was sent before (`lead`: the line that says why).
-    The alert carries the person's 緊急時メモ and the buttons to take it and to close it.
-    Returns how many managers were told."""
+    The alert carries the buttons to take it and to close it, and a button to her card on
+    My page, where her phone number, address and 緊急時メモ are (or, where the deployment
+    keeps them in the chat, those themselves). Returns how many managers were told."""
     services = work.services
     # The phone number and the 緊急時メモ go only to managers the person agreed to show them to
     # (the same 「見せる」 as the card); the alert itself goes to every manager: safety first.
     shown = await sharing.shown_to(work, member)
+    in_chat = sharing.in_chat(services)
 
     def build(locale: Locale, manager: Member) -> list[Telling]:
         values = {
@@ -176,9 +196,9 @@ async def alert_managers(
         if checkin.help_words:
             # Their own words, quoted as written: 「転んで動けません」 says more than a button.
             lines.append(locale.t("alert.words", words=checkin.help_words[:WORDS_QUOTED]))
-        if member.emergency_memo and manager.id in shown:
+        if in_chat and member.emergency_memo and manager.id in shown:
             lines.append(locale.t("alert.memo", memo=member.emergency_memo))
-        if member.personal.phone and manager.id in shown:
+        if in_chat and member.personal.phone and manager.id in shown:
             lines.append(locale.t("alert.phone", phone=member.personal.phone))
         movement = devices.last_movement(locale, member)
         if movement:
@@ -189,13 +209,18 @@ async def alert_managers(
             Choice("safe", locale.t("alert.safe_button"), postbacks.encode("safe", r=checkin.id)),
         ]
         links = []
-        call = sharing.call_link(member, manager.id in shown)
+        call = sharing.chat_call_link(services, member, manager.id in shown)
         if call:
             # One tap to call, first among the links: the alert asks for a call or a visit.
             links.append(Link(locale.t("alert.call_button"), call))
-        # One way to the person's details, not two: their card on My page where there is one,
+        card = None if in_chat else sharing.card_link(locale, services, member)
+        # One way to the person's details, not two: her card on My page (her phone number,
+        # address and memo, off the chat), or her page on My page where they are in the chat,
         # else the card in the chat.
-        if services.my_page_url:
+        if card is not None:
+            lines.append(locale.t("card.where"))
+            links.append(card)
+        elif services.my_page_url:
             page = f"{services.my_page_url}/teams#member-{member.id}"
             links.append(Link(locale.t("alert.my_page_button"), page))
         else:
@@ -229,6 +254,7 @@ class Taken:
     first: bool  # the caller took it now
     round_id: int = 0
     call: str | None = None  # tel: the person's phone, where they show it to the caller
+    card: str | None = None  # her card on My page, where her details stay off the chat
 
 
 async def _alert_of(
@@ -253,8 +279,10 @@ async def take(work: UnitOfWork, manager: Member, round_id: int | None) -> Taken
     who = _staff_name(work, manager)
     occasion = Occasion(person, checkin, Event.TAKE, actor=manager, who=who)
     if (await carry.carry_out(work, occasion, decision)).changed:
-        call = sharing.call_link(person, manager.id in await sharing.shown_to(work, person))
-        return Taken(person, manager, first=True, round_id=checkin.id, call=call)
+        shown = manager.id in await sharing.shown_to(work, person)
+        call = sharing.chat_call_link(work.services, person, shown)
+        card = None if sharing.in_chat(work.services) else sharing.card_url(work.services, person)
+        return Taken(person, manager, first=True, round_id=checkin.id, call=call, card=card)
     # Someone was first (the transactions of two taps never overlap: this one sees theirs).
     holder = await work.repos.members.get(checkin.taken_by or 0)
     return Taken(person, holder or manager, first=False)
@@ -336,8 +364,15 @@ async def _ask_taker(
         ),
     ]
     shown = taker.id in await sharing.shown_to(work, person)
-    call = sharing.call_link(person, shown)
+    call = sharing.chat_call_link(work.services, person, shown)
     links = [Link(locale.t("alert.call_button"), call)] if call else []
+    card = (
+        None
+        if sharing.in_chat(work.services)
+        else sharing.card_link(locale, work.services, person)
+    )
+    if card is not None:
+        links.append(card)
     text = locale.t(
         "alert.found_her",
         name=display_name(locale, person),

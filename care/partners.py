@@ -3,9 +3,12 @@ one to go to the door from a case, and hears what they found.
 
 A partner who uses LINE gets the request there with 「向かいます」 and 「確認しました」, then the
 outcome choices; what they found goes on the case, and an outcome (無事, 救急搬送, ...) closes it
-as the desk's own would. A partner without LINE gets the request printed from the console. The
-request shows the person as they show themselves to their managers (the same 「見せる」): a
-partner goes where the desk would.
+as the desk's own would. The request in LINE carries a button to the person's card on My page
+(care.cards), where her name, address, phone and 緊急時メモ are while the visit is open: never
+the details themselves, unless the deployment keeps them in the chat (MIMAMORI_DETAILS_IN_CHAT).
+A partner without LINE gets the request printed from the console. The request shows the person
+as they show themselves to their managers (the same 「見せる」): a partner goes where the desk
+would.
 
 A partner's LINE is the account that sent the one-time code the console showed for them, never
 a 会員ID typed by staff: a request carries a stranger's name, address, phone and where the
@@ -182,11 +185,15 @@ async def ask_visit(
     return visit_id
 
 
-def request_lines(locale: Locale, request: Request) -> list[str]:
-    """The request's lines, for LINE and for the printed page alike."""
+def request_lines(locale: Locale, request: Request, card: str | None = None) -> list[str]:
+    """The request's lines, for the printed page, and for LINE where the deployment keeps her
+    details in the chat. `card`: her card's URL, where they stay off the chat (the request
+    says where to read them, and carries the button)."""
     person = request.person
     lines = [locale.t("visit.who", name=display_name(locale, person), member_id=person.id)]
-    if request.shown:
+    if request.shown and card is not None:
+        lines.append(locale.t("card.visit_where"))
+    elif request.shown:
         personal = person.personal
         for key, value in (
             ("visit.full_name", personal.full_name),
@@ -211,12 +218,33 @@ def _request_telling(work: UnitOfWork, request: Request, partner: Member) -> Tel
         Choice("going", locale.t("visit.going_button"), codec.encode("visit_go", v=visit_id)),
         Choice("seen", locale.t("visit.seen_button"), codec.encode("visit_seen", v=visit_id)),
     ]
-    tel = sharing.call_link(request.person, request.shown)
+    services = work.services
+    tel = sharing.chat_call_link(services, request.person, request.shown)
     links = [Link(locale.t("alert.call_button"), tel)] if tel else []
+    if sharing.in_chat(services):
+        lines = request_lines(locale, request)
+    else:
+        # Off the chat: her card, where the partner reads what the printed request says.
+        card = sharing.card_link(locale, services, request.person)
+        if card is not None and request.shown:
+            links.append(card)
+            lines = request_lines(locale, request, card.url)
+        else:
+            lines = _without_details(locale, request)
     title = locale.t("visit.title")
-    return Telling.card(
-        locale.language, title, "\n".join(request_lines(locale, request)), choices, links
-    )
+    return Telling.card(locale.language, title, "\n".join(lines), choices, links)
+
+
+def _without_details(locale: Locale, request: Request) -> list[str]:
+    """The request in LINE where her details stay off the chat and no card can show them (no
+    My page, or she shows them to nobody): who, why, and to ask the desk."""
+    person = request.person
+    return [
+        locale.t("visit.who", name=display_name(locale, person), member_id=person.id),
+        locale.t("card.visit_ask_desk" if request.shown else "visit.not_shown"),
+        locale.t(f"visit.reason.{request.case.reason}"),
+        locale.t("visit.call_back"),
+    ]
 
 
 async def _partners_visit(work: UnitOfWork, partner: Member, visit_id: int | None) -> Request:

@@ -238,17 +238,31 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
     if value != "help":
         return 0
     shown = await sharing.shown_to(work, member)
+    services = work.services
 
     def build(locale: Locale, manager: Member) -> list[Telling]:
-        body = locale.t(
-            "rollcall.help_notice",
-            name=display_name(locale, member),
-            member_id=member.id,
-            at=locale.when(work.now),
-            phone=(member.personal.phone if manager.id in shown else "")
-            or locale.t("rollcall.phone_none"),
-        )
-        return [Telling.sentence(locale.language, body)]
+        values = {
+            "name": display_name(locale, member),
+            "member_id": member.id,
+            "at": locale.when(work.now),
+        }
+        if sharing.in_chat(services):
+            body = locale.t(
+                "rollcall.help_notice",
+                **values,
+                phone=(member.personal.phone if manager.id in shown else "")
+                or locale.t("rollcall.phone_none"),
+            )
+            return [Telling.sentence(locale.language, body)]
+        # Her number stays off the chat: the notice carries the button to her card.
+        card = sharing.card_link(locale, services, member)
+        lines = [locale.t("card.rollcall_help", **values)]
+        if card is not None:
+            lines.append(locale.t("card.where"))
+        title = locale.t("card.rollcall_help_title")
+        return [
+            Telling.card(locale.language, title, "\n\n".join(lines), (), [card] if card else [])
+        ]
 
     told = await notify_managers(work, member, "rollcall_help", build)
     if (

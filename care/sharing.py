@@ -7,8 +7,9 @@ import unicodedata
 
 from care.errors import Refusal, Refused
 from care.notify import display_name, push_to
-from care.services import UnitOfWork
-from ground.telling import Choice, Telling
+from care.services import Services, UnitOfWork
+from ground.i18n import Locale
+from ground.telling import Choice, Link, Telling
 from storage.models import Member, Role, Team
 
 
@@ -78,6 +79,34 @@ async def shown_to_the_desk(
 def call_link(person: Member, shown: bool) -> str | None:
     """The tel: link to the person, for someone she shows her number to; None otherwise."""
     return tel_uri(person.personal.phone) if shown else None
+
+
+# --- her details in the chat, or on her card (issue 38) -----------------------------------
+
+
+def in_chat(services: Services) -> bool:
+    """Her phone number, address and 緊急時メモ go in the LINE messages themselves: only where
+    the deployment says so (MIMAMORI_DETAILS_IN_CHAT, a family's own bot). Otherwise the
+    messages carry a button to her card (care.cards), and nothing of them."""
+    return services.settings.details_in_chat
+
+
+def card_url(services: Services, person: Member) -> str | None:
+    """Her card on My page, opened inside LINE (None where the deployment has no My page)."""
+    base = services.my_page_url
+    return f"{base}/card/{person.id}" if base else None
+
+
+def card_link(locale: Locale, services: Services, person: Member) -> Link | None:
+    """The button to her card: every message that would have carried her details has it."""
+    url = card_url(services, person)
+    return Link(locale.t("card.button"), url) if url else None
+
+
+def chat_call_link(services: Services, person: Member, shown: bool) -> str | None:
+    """The tel: link a message may carry: only where her details go in the chat (a tel: link
+    is her number as much as the text is); else the call button is on her card."""
+    return call_link(person, shown) if in_chat(services) else None
 
 
 def tel_uri(phone: str) -> str | None:

@@ -93,6 +93,11 @@ class Settings:
     login_channel_secret: str | None = None
     liff_id: str | None = None
     liff_sdk_url: str = LIFF_SDK_DEFAULT
+    # Her phone number, address and 緊急時メモ in the LINE messages themselves (alerts, visit
+    # requests), where they stay in every recipient's chat and on LINE's servers: only for a
+    # family that runs the bot for itself. Off: the messages carry a button to her card on My
+    # page instead (care.cards), where they are shown to those she shows them to, audited.
+    details_in_chat: bool = False
     branding: Path | None = None
     max_webhook_body: int = 1024 * 1024
     # Roll-calls started by JMA earthquake reports: off unless the city's area codes are set.
@@ -212,6 +217,7 @@ class Settings:
             login_channel_secret=(env.get("LINE_LOGIN_CHANNEL_SECRET") or "").strip() or None,
             liff_id=(env.get("MIMAMORI_LIFF_ID") or "").strip() or None,
             liff_sdk_url=_optional_url(env, "MIMAMORI_LIFF_SDK_URL") or LIFF_SDK_DEFAULT,
+            details_in_chat=_switch(env, "MIMAMORI_DETAILS_IN_CHAT"),
             branding=_optional_dir(env, "MIMAMORI_BRANDING"),
             jma_areas=_codes(env, "MIMAMORI_JMA_AREAS"),
             jma_threshold=_intensity(env, "MIMAMORI_JMA_THRESHOLD", "5-"),

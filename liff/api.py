@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from care import alerts, calls, devices, invites, people, reassurance, sharing, teams, verify
+from care.cards import Card, Relation, audit_member_view, open_card
 from care.disclosure import record_of
 from care.errors import Refusal, Refused
 from care.notify import display_name
@@ -457,6 +458,9 @@ async def member_view(request: web.Request) -> web.Response:
         member = await people.viewable(work, viewer, member_id)
         locale = services.locale(viewer.language)
         body = await card(work, locale, member, viewer)
+        # Her details, shown here to a manager she shows them to: audited as her card is.
+        shown = body["personal"] is not None
+        await audit_member_view(work, viewer, member, shown, bool(body["memo"]))
     return web.json_response({"member": body})
 
 
@@ -670,6 +674,59 @@ def page_texts(locale: Locale) -> dict[str, str]:
     return texts
 
 
+# --- her card: phone, address and 緊急時メモ off the chat (issue 38) -------------------------
+# Alerts, visit requests and the roll-call's 「助けが必要です」 carry a button to here
+# (/liff/card/{id}) instead of her details; care.cards decides who reads what, and audits it.
+# Open before the terms are accepted: a partner or a relative at her door is not kept from
+# her phone number by a page of terms (safety first, as the alert itself).
+
+
+@before_terms
+async def person_card(request: web.Request) -> web.Response:
+    """Her card for the caller: her details where she shows them to the caller, that she chose
+    not to for a manager she does not show them to, and 404 for anyone else (whether she
+    exists or not)."""
+    viewer = request[CALLER]
+    services = services_of(request)
+    locale = services.locale(viewer.language)
+    texts = {f"card.{key}": value for key, value in locale.section("card").items()}
+    async with services.unit_of_work() as work:
+        found = await open_card(work, viewer, row_id(request.match_info["member_id"]))
+    if found is None:
+        body = {"error": "not_found", "detail": "", "texts": texts}
+        response = web.json_response(body, status=404)
+    else:
+        response = web.json_response({"card": card_view(services, locale, found), "texts": texts})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def card_view(services: Services, locale: Locale, found: Card) -> dict[str, Any]:
+    person = found.person
+    return {
+        "id": person.id,
+        "name": display_name(locale, person),
+        "relation": found.relation.value,
+        "shown": found.shown,
+        "alert_open": found.alert_open,
+        "last_ok": locale.when(person.last_ok_at),
+        # Each shown detail, 要配慮 ones marked (storage.models.SENSITIVE_FIELDS).
+        "details": [
+            {"field": name, "value": value, "sensitive": name in found.sensitive}
+            for name, value in found.details
+        ],
+        "tel": found.tel,
+        "memo_later": found.memo_later,
+        # A manager's way on to her page (answers, the last 30 days): My page's team view.
+        "member_page": f"/liff/teams#member-{person.id}"
+        if found.relation is Relation.MANAGER
+        else None,
+    }
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
 def api_app() -> web.Application:
     """The API as a sub-app under /liff/api, behind its guard."""
     app = web.Application(middlewares=[guard])
@@ -699,6 +756,7 @@ def api_app() -> web.Application:
         ("POST", "/teams/{team_id}/rotate", rotate_invite),
         ("POST", "/teams/{team_id}/leave", leave_team),
         ("POST", "/managers/{member_id}/stop", stop_watching),
+        ("GET", "/cards/{member_id}", person_card),  # her card (issue 38)
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

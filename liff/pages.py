@@ -15,7 +15,13 @@ from ground.i18n import first_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"mypage": "/liff/", "teams": "/liff/teams", "terms": "/liff/terms"}
+PAGES = {
+    "mypage": "/liff/",
+    "teams": "/liff/teams",
+    "terms": "/liff/terms",
+    # Her card: her phone number, address and 緊急時メモ, for those she shows them to (care.cards).
+    "card": "/liff/card/{member_id}",
+}
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined

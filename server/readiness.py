@@ -282,6 +282,17 @@ async def _webhook_test(line: LineApi) -> Finding:
 
 def check_my_page(settings: Settings) -> Finding:
     if not settings.liff_id and not settings.login_channel_id:
+        if not settings.details_in_chat:
+            # Her phone number, address and memo are kept off the chat, for her card on My
+            # page: without My page nobody she shows them to can read them.
+            return Finding(
+                False,
+                "My page (LIFF): not configured, and people's phone numbers, addresses and"
+                " 緊急時メモ are kept off the chat for their card on My page: managers and"
+                " partners could read them nowhere",
+                "set up My page (README: My page (LIFF)), or MIMAMORI_DETAILS_IN_CHAT=on for a"
+                " family's own bot",
+            )
         return Finding(True, "My page (LIFF): not configured; the chat menu works without it")
     if not (settings.liff_id and settings.login_channel_id):
         return Finding(

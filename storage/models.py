@@ -41,6 +41,71 @@ OPEN_STATES = (RoundState.OPEN, RoundState.RESENT, RoundState.ALERTED)
 PERSONAL_FIELDS = ("full_name", "furigana", "gender", "birth_date", "phone", "address")
 
 
+class PersonalItem(NamedTuple):
+    """One item of a person the service keeps, as a 個人情報ファイル簿 lists it (記録項目)."""
+
+    table: str
+    column: str
+    label: str  # the item's name in the register, as a city writes it
+    # 要配慮個人情報 (個人情報保護法 2条3項, 施行令 2条): which kind it holds, or "" when none.
+    # A leak of one such item must be reported to the 個人情報保護委員会 even for one person.
+    sensitive: str = ""
+
+
+# The one place that says which items are 要配慮個人情報. Her card on My page marks them, the
+# console marks them where it shows them, and the privacy register lists them from here.
+# Free text is marked by what it is written for: the 緊急時メモ asks for かかりつけ医 and お薬
+# (医師等による診療・調剤, 病歴); her own words to her managers and the desk's notes are where
+# an illness, a fall or a hospital stay is written down.
+PERSONAL_ITEMS = (
+    PersonalItem("members", "display_name", "呼び名（LINE の表示名）"),
+    PersonalItem("members", "line_user_id", "LINE のユーザー ID"),
+    PersonalItem("members", "full_name", "氏名"),
+    PersonalItem("members", "furigana", "ふりがな"),
+    PersonalItem("members", "gender", "性別"),
+    PersonalItem("members", "birth_date", "生年月日"),
+    PersonalItem("members", "phone", "電話番号"),
+    PersonalItem("members", "address", "住所"),
+    PersonalItem(
+        "members",
+        "emergency_memo",
+        "緊急時メモ（かかりつけ医、お薬、合鍵の場所など）",
+        "病歴、医師等による診療・調剤に関する情報（かかりつけ医、お薬）",
+    ),
+    PersonalItem("members", "call_number", "確認の電話をかける番号"),
+    PersonalItem(
+        "checkin_rounds",
+        "help_words",
+        "「助けてほしい」に添えたご本人のことば",
+        "病歴、心身の状態（ご本人が書いた病状・けが）",
+    ),
+    PersonalItem(
+        "desk_steps",
+        "note",
+        "窓口の記録（電話・メモ）",
+        "病歴、診療に関する情報（入院・搬送の記録）",
+    ),
+    PersonalItem(
+        "desk_cases",
+        "outcome_note",
+        "窓口の件の結果のメモ",
+        "病歴、診療に関する情報（入院・搬送の記録）",
+    ),
+    PersonalItem(
+        "person_notes",
+        "note",
+        "窓口がご本人について残すメモ",
+        "病歴、心身の機能の障害に関する情報",
+    ),
+)
+SENSITIVE_ITEMS = {(i.table, i.column): i.sensitive for i in PERSONAL_ITEMS if i.sensitive}
+# A member's own fields that are 要配慮 (her card marks these).
+SENSITIVE_FIELDS = frozenset(column for table, column in SENSITIVE_ITEMS if table == "members")
+# What goes to whoever goes to look, and only on her card (care.cards): never in the chat,
+# unless the deployment keeps it there (MIMAMORI_DETAILS_IN_CHAT).
+CARD_FIELDS = ("full_name", "phone", "address", "emergency_memo")
+
+
 @dataclass(frozen=True)
 class PersonalFields:
     """What a person may add on My page; all optional, each '' unless filled in."""

@@ -211,6 +211,19 @@ class PartnerRepository:
         )
         return [Visit.from_row(row) for row in rows]
 
+    async def visiting(self, member_id: int, person_id: int) -> Partner | None:
+        """The partner on LINE as `member_id` (not removed) whom the desk asked to go to
+        `person_id`'s door, while that visit and its case are open (her card is theirs then)."""
+        row = await self._conn.fetch_one(
+            "SELECT p.* FROM partners p JOIN visits v ON v.partner_id = p.id"
+            " JOIN desk_cases c ON c.id = v.case_id"
+            " WHERE p.member_id = ? AND p.removed_at IS NULL AND c.member_id = ?"
+            " AND v.state IN ('asked', 'going') AND c.closed_at IS NULL"
+            " ORDER BY v.id LIMIT 1",
+            (member_id, person_id),
+        )
+        return Partner.from_row(row) if row else None
+
     async def open_visits_of_case(self, case_id: int) -> list[Visit]:
         rows = await self._conn.fetch_all(
             "SELECT * FROM visits WHERE case_id = ? AND state IN ('asked', 'going') ORDER BY id",

@@ -10,6 +10,7 @@ from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
     CHECKIN,
+    Page,
     alerted,
     button,
     checkins_to,
@@ -20,6 +21,11 @@ from tests.drivers import (
 )
 from tests.fake_line import message_text, postbacks_in
 from tests.wording import JA, said, says, t, when
+
+
+def card_uri(bot: Bot, member_id: int) -> str:
+    """Her card on My page, as a message's button opens it."""
+    return f"{bot.services.my_page_url}/card/{member_id}"
 
 
 async def test_every_check_in_offers_three_answers(bot: Bot) -> None:
@@ -45,7 +51,7 @@ async def test_not_feeling_well_closes_the_round_and_tells_the_managers(bot: Bot
     assert (closed.state.value, closed.answer) == ("answered", "unwell")
 
 
-async def test_asking_for_help_alerts_everyone_at_once_with_the_memo(bot: Bot) -> None:
+async def test_asking_for_help_alerts_everyone_at_once_with_a_way_to_her_memo(bot: Bot) -> None:
     resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
     async with bot.repos() as repos:
         member = await repos.members.by_line_id(resident)
@@ -62,16 +68,21 @@ async def test_asking_for_help_alerts_everyone_at_once_with_the_memo(bot: Bot) -
     for manager in (son, daughter):
         alert = bot.line.texts_to(manager)[-1]
         assert t("alert.help_title") in alert and says(alert, "alert.help_body", name="resident")
-    son_alert, daughter_alert = bot.line.texts_to(son)[-1], bot.line.texts_to(daughter)[-1]
-    assert t("alert.memo", memo="合鍵は隣の佐藤さん") in son_alert
-    assert t("alert.phone", phone="090-1234-5678") in son_alert
-    assert "合鍵" not in daughter_alert and "090-1234-5678" not in daughter_alert, "no consent"
-    # One tap to call her, for the manager she shows her number to.
-    son_links = [a for a in postbacks_in(bot.line.messages_to(son)[-1]) if a["type"] == "uri"]
-    call = {"type": "uri", "label": t("alert.call_button"), "uri": "tel:09012345678"}
-    assert son_links[0] == call
-    daughter_actions = postbacks_in(bot.line.messages_to(daughter)[-1])
-    assert not any(a.get("uri", "").startswith("tel:") for a in daughter_actions)
+        # Her memo and number stay off the chat (issue 38): the alert says where they are and
+        # carries the one button to her card, to every manager at once.
+        assert "合鍵" not in alert and "090-1234-5678" not in alert
+        assert says(alert, "card.where")
+        links = [a for a in postbacks_in(bot.line.messages_to(manager)[-1]) if a["type"] == "uri"]
+        assert links == [{"type": "uri", "label": t("card.button"), "uri": card_uri(bot, 1)}]
+    # The card: the memo and one tap to call her for the son she shows them to, and for the
+    # daughter only that she chose not to.
+    _, his = await Page(bot, son).call("GET", "/liff/api/cards/1")
+    details = {d["field"]: d["value"] for d in his["card"]["details"]}
+    assert details["emergency_memo"] == "合鍵は隣の佐藤さん"
+    assert details["phone"] == "090-1234-5678" and his["card"]["tel"] == "tel:09012345678"
+    _, hers = await Page(bot, daughter).call("GET", "/liff/api/cards/1")
+    assert hers["card"]["shown"] is False and hers["card"]["details"] == []
+    assert hers["card"]["tel"] is None
 
 
 def test_a_phone_number_as_written_becomes_a_link_to_dial() -> None:
@@ -164,8 +175,6 @@ async def test_the_console_shows_who_took_an_alert_and_who_closed_it(bot: Bot) -
 
 
 async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
-    from tests.drivers import Page
-
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     outsider = await bot.follow("outsider")
     mine, his, theirs = Page(bot, resident), Page(bot, son), Page(bot, outsider)
@@ -179,16 +188,24 @@ async def test_the_memo_reaches_managers_only_inside_an_alert(bot: Bot) -> None:
     assert me["member"]["memo"] == "合鍵は隣の家\n猫が一匹"
     _, card = await his.call("GET", "/liff/api/members/1")
     assert card["member"]["memo"] is None, "no alert open: the manager does not see it"
+    _, card = await his.call("GET", "/liff/api/cards/1")
+    assert card["card"]["details"] == [], "nor on her card, before she shows it to him"
     await bot.tap_action(resident, "share_personal", m=2)  # she shows her son her details
     assert (await theirs.call("GET", "/liff/api/members/1"))[0] == 403
 
     await run_to(bot, tokyo(11, 24, 9))
     await run_to(bot, tokyo(11, 25, 9))
     await run_to(bot, tokyo(11, 25, 12))
-    assert t("alert.memo", memo="合鍵は隣の家\n猫が一匹") in bot.line.texts_to(son)[-1]
+    # The alert itself carries no memo (issue 38): it is on her card while the alert is open.
+    alert = bot.line.texts_to(son)[-1]
+    assert "合鍵" not in alert and says(alert, "card.where")
     his.renew()
     _, card = await his.call("GET", "/liff/api/members/1")
     assert card["member"]["memo"] == "合鍵は隣の家\n猫が一匹" and card["member"]["alert_open"]
+    _, card = await his.call("GET", "/liff/api/cards/1")
+    assert {"field": "emergency_memo", "value": "合鍵は隣の家\n猫が一匹", "sensitive": True} in (
+        card["card"]["details"]
+    )
 
     mine.renew()
     # 退会 waits while the alert is open: leaving would take away everyone who can close it.

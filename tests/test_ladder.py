@@ -58,10 +58,10 @@ async def test_whole_ladder_with_two_managers_in_two_teams(bot: Bot) -> None:
         assert says(alert, "alert.body", name="resident", slot=slot, last_ok=never)
         message = bot.line.messages_to(manager)[0]
         uris = [b["action"].get("uri") for b in message["contents"]["footer"]["contents"]]
-        # One way to the person's details: their page on My page (the chat's card button is
+        # One way to the person's details: her card on My page (the chat's card button is
         # left out where My page exists).
         resident_id = (await member_of(bot, resident)).id
-        assert uris[-1] == f"https://liff.line.me/1650000000-testliff/teams#member-{resident_id}"
+        assert uris[-1] == f"https://liff.line.me/1650000000-testliff/card/{resident_id}"
         labels = [b["action"]["label"] for b in message["contents"]["footer"]["contents"]]
         assert t("alert.details_button") not in labels
 

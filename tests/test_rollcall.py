@@ -45,7 +45,7 @@ async def test_answers_tally_by_team_and_help_reaches_the_managers_at_once(bot: 
 
     await bot.tap(resident, answer_button(bot, resident, "help"))
     assert says(bot.line.reply_texts()[-1], "rollcall.thanks_help", count=1)
-    assert said(bot.line.texts_to(son), "rollcall.help_notice", name="resident")
+    assert said(bot.line.texts_to(son), "card.rollcall_help", name="resident")
     await bot.tap(east_people[0], answer_button(bot, east_people[0], "safe"))
     await bot.tap(east_people[1], answer_button(bot, east_people[1], "shelter"))
     await bot.tap(west_people[0], answer_button(bot, west_people[0], "safe"))

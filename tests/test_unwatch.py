@@ -1,9 +1,10 @@
 """Consent, finished: the phone number and the 緊急時メモ reach only managers the person agreed
-to show them to, in alerts and roll-call notices alike; the person can take a manager off
-watching them from the chat and from My page. And no watch stops in silence: when the last
-manager watching her leaves, blocks the bot, withdraws, is removed by the staff or is taken
-off by her, she is told once that nobody watches her check-ins now (with the invitation for a
-new one at hand), and the desk, where there is one, gets a non-urgent case about her."""
+to show them to, from alerts and roll-call notices alike (on her card, issue 38); the person
+can take a manager off watching them from the chat and from My page. And no watch stops in
+silence: when the last manager watching her leaves, blocks the bot, withdraws, is removed by
+the staff or is taken off by her, she is told once that nobody watches her check-ins now (with
+the invitation for a new one at hand), and the desk, where there is one, gets a non-urgent
+case about her."""
 
 from __future__ import annotations
 
@@ -46,9 +47,15 @@ async def test_a_roll_call_help_notice_shows_the_phone_only_to_those_she_showed_
     await bot.tap_action(resident, "share_personal", m=3)  # her daughter only
     await bot.tap_action(son, "rc_start", t=1)
     await bot.tap(resident, answer_button(bot, resident, "help"))
-    (to_son,) = said(bot.line.texts_to(son), "rollcall.help_notice", name="resident")
-    (to_daughter,) = said(bot.line.texts_to(daughter), "rollcall.help_notice", name="resident")
-    assert PHONE in to_daughter and PHONE not in to_son
+    (to_son,) = said(bot.line.texts_to(son), "card.rollcall_help", name="resident")
+    (to_daughter,) = said(bot.line.texts_to(daughter), "card.rollcall_help", name="resident")
+    # Her number is in neither notice (issue 38): it is on her card, for her daughter alone.
+    assert PHONE not in to_daughter and PHONE not in to_son
+    member = await member_of(bot, resident)
+    _, hers = await Page(bot, daughter).call("GET", f"/liff/api/cards/{member.id}")
+    assert {"field": "phone", "value": PHONE, "sensitive": False} in hers["card"]["details"]
+    _, his = await Page(bot, son).call("GET", f"/liff/api/cards/{member.id}")
+    assert his["card"]["shown"] is False and his["card"]["details"] == []
 
 
 async def test_she_takes_a_manager_off_from_the_chat(bot: Bot) -> None:

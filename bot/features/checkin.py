@@ -165,6 +165,9 @@ async def on_take(ctx: PersonContext) -> None:
         safe = ctx.t("alert.safe_button")
         data = ctx.services.postbacks.encode("safe", r=taken.round_id)
         links = [(ctx.t("alert.call_button"), taken.call)] if taken.call else []
+        if taken.card:
+            # Her phone number, address and memo: on her card, not in the chat.
+            links.append((ctx.t("card.button"), taken.card))
         body = ctx.t("alert.taken_you", name=name)
         ctx.reply(messages.card(ctx.t("alert.taken_title"), body, [(safe, data, safe)], links))
     elif taken.taker.id == manager.id:

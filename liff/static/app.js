@@ -96,7 +96,8 @@
         document.documentElement.lang = me.language;
         currentLanguage = me.language;
         relabel();
-        if (!me.terms_accepted) { askTerms(); return; }
+        // Her card opens before the terms: nobody at her door is kept from her number.
+        if (!me.terms_accepted && page !== "card") { askTerms(); return; }
         render(me);
       })
       .catch(function () { /* already shown */ });
@@ -120,6 +121,7 @@
     content.hidden = false;
     content.replaceChildren();
     if (page === "teams") renderTeams();
+    else if (page === "card") renderCard();
     else if (page === "terms") show(t("terms_accepted"), false);
     else renderMyPage(me.member);
   }
@@ -706,6 +708,69 @@
         el("button", { type: "button", text: t("back"), onclick: renderTeams }));
       window.scrollTo(0, 0);
     }, failed);
+  }
+
+  // --- Her card (issue 38): phone, address and 緊急時メモ, off the chat --------------------
+  // The server decides what the caller may read (care/cards.py) and records each view; the
+  // page only draws it. A stranger's answer is a 404 that says nothing of her.
+  function renderCard() {
+    var wanted = /\/card\/(\d+)\/?$/.exec(window.location.pathname);
+    var path = "/liff/api/cards/" + (wanted ? wanted[1] : "0");
+    api("GET", path).then(function (data) {
+      texts = Object.assign(texts, data.texts);
+      drawCard(data.card);
+    }, function (problem) {
+      texts = Object.assign(texts, (problem.data && problem.data.texts) || {});
+      content.hidden = true;
+      show(t(problem.status === 404 ? "card.not_found" : "failed"), true);
+    });
+  }
+
+  function drawCard(card) {
+    var name = { name: card.name };
+    content.replaceChildren(el("h1", { text: t("card.title", name) }));
+    var facts = el("dl", { id: "person-card" },
+      el("dt", { text: t("card.member_id") }), el("dd", { text: String(card.id) }),
+      el("dt", { text: t("card.last_ok") }), el("dd", { text: card.last_ok }));
+    content.append(facts);
+    if (card.alert_open) {
+      content.append(el("p", { class: "alert", id: "card-alert", text: t("card.alert_open", name) }));
+    }
+    if (card.relation === "own") content.append(el("p", { class: "notice", text: t("card.own") }));
+    if (!card.shown) {
+      content.append(el("p", { class: "notice", id: "card-not-shown", text: t("card.not_shown", name) }));
+    } else if (!card.details.length && !card.memo_later) {
+      content.append(el("p", { class: "notice", id: "card-nothing", text: t("card.nothing", name) }));
+    }
+    var details = el("dl", { id: "card-details" });
+    card.details.forEach(function (detail) {
+      var label = el("dt", { text: t("card." + detail.field) });
+      if (detail.sensitive) {
+        label.append(" ", el("span", { class: "sensitive", text: "（" + t("card.sensitive") + "）" }));
+      }
+      var value = el("span", { class: detail.field === "emergency_memo" ? "value memo" : "value",
+        "data-field": detail.field, text: detail.value });
+      var cell = el("dd", {}, value);
+      if (detail.field === "phone" && card.tel) {
+        // One tap to call her: the alert's call button, here rather than in the chat.
+        cell.append(el("a", { class: "button primary", id: "card-call", href: card.tel,
+          text: t("card.call") }));
+      }
+      if (detail.sensitive) cell.append(el("p", { class: "notice", text: t("card.sensitive_note") }));
+      details.append(label, cell);
+    });
+    if (card.details.length) content.append(details);
+    if (card.memo_later) {
+      content.append(el("p", { class: "notice", id: "card-memo-later", text: t("card.memo_later", name) }));
+    }
+    if (card.relation === "partner") content.append(el("p", { class: "notice", text: t("card.partner") }));
+    if (card.relation !== "own" && card.details.length) {
+      content.append(el("p", { class: "notice", text: t("card.recorded") }));
+    }
+    if (card.member_page) {
+      content.append(el("p", {}, el("a", { href: card.member_page, id: "card-member-page",
+        text: t("card.member_page", name) })));
+    }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
