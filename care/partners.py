@@ -181,7 +181,9 @@ async def ask_visit(
         on_line = await work.repos.members.get(partner.member_id)
         if on_line is not None and on_line.active:
             request = await request_of(work, visit_id)
-            await push_to(work, on_line, [_request_telling(work, request, on_line)], "visit")
+            telling = _request_telling(work, request, on_line)
+            # About her: 退会 empties it as it does every message about her.
+            await push_to(work, on_line, [telling], "visit", about=request.person)
     return visit_id
 
 

@@ -304,6 +304,9 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     nothing is left to act for her: her call number and consent, her devices, the events of
     hers kept after they were forwarded."""
     await checkins.stop_checkins(work, member, "withdrawn")
+    # Her managers' daily notes named her among the others they watch (rows not about her
+    # alone): asked before she leaves the teams that made them hers.
+    noted_by = [manager.id for manager in await work.repos.teams.managers_watching(member.id)]
     for team, role in await work.repos.teams.teams_of(member.id):
         await teams.leave_team(work, team, member, role)
     await work.repos.members.set_personal(member.id, PersonalFields())
@@ -326,6 +329,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.handled.scrub_words_of(member.line_user_id)
     addresses = [a for a in (member.line_user_id, member.channel_address, member.call_number) if a]
     await work.repos.outbox.scrub_about(member.id, addresses)
+    await work.repos.outbox.scrub_sent_to("daily_note", noted_by)
     await work.repos.admin.audit("member", "member_withdrew", f"会員ID {member.id}", work.now)
 
 

@@ -654,7 +654,7 @@ async def deauthorize(request: web.Request, access_token: object) -> bool:
     if not isinstance(access_token, str) or not 0 < len(access_token) <= 4096:
         log.warning("退会 without revoking the LIFF app: the page sent no access token")
         return False
-    return await deauthorizer.deauthorize(access_token)
+    return await deauthorizer.deauthorize(access_token, request[CALLER].line_user_id)
 
 
 def page_texts(locale: Locale) -> dict[str, str]:

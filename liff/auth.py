@@ -107,9 +107,25 @@ class LoginDeauthorizer:
         self._channel_id = channel_id
         self._secret = secret
 
-    async def deauthorize(self, user_access_token: str) -> bool:
-        """True once LINE revoked it; False (logged) when it could not: 退会 goes on anyway."""
+    async def deauthorize(self, user_access_token: str, line_user_id: str) -> bool:
+        """True once LINE revoked it; False (logged) when it could not: 退会 goes on anyway.
+        The token must be hers (LINE Login's profile for it names the caller): a token of
+        someone else's, sent with another's 退会, revokes nothing."""
         timeout = aiohttp.ClientTimeout(total=10)
+        try:
+            async with self._session.get(
+                f"{self._base}/v2/profile",
+                headers={"Authorization": f"Bearer {user_access_token}"},
+                timeout=timeout,
+            ) as response:
+                profile = await response.json(content_type=None)
+                owner = profile.get("userId") if isinstance(profile, dict) else None
+                if response.status != 200 or owner != line_user_id:
+                    log.warning("退会 without revoking: the access token is not the caller's")
+                    return False
+        except (aiohttp.ClientError, TimeoutError, ValueError) as problem:
+            log.warning("cannot ask LINE whose access token it is now: %s", problem)
+            return False
         form = {
             "grant_type": "client_credentials",
             "client_id": self._channel_id,

@@ -305,6 +305,7 @@ class LinePlatform:
         app.router.add_post("/oauth2/v2.1/verify", self._verify_id_token)
         app.router.add_post("/oauth2/v3/token", self._login_channel_token)
         app.router.add_post("/user/v1/deauthorize", self._deauthorize)
+        app.router.add_get("/v2/profile", self._login_profile)
         app.router.add_get("/liff-sdk.js", self._liff_sdk)
         app.router.add_get("/v2/bot/group/{groupId}/summary", self._group_summary)
         app.router.add_get("/v2/bot/group/{groupId}/member/{userId}", self._group_member)
@@ -539,6 +540,16 @@ class LinePlatform:
         self.deauthorized.append(user)
         call.status = 204
         return web.Response(status=204)
+
+    async def _login_profile(self, request: web.Request) -> web.Response:
+        """LINE Login's profile of an access token's user (GET /v2/profile)."""
+        call = Call(request.method, request.path, dict(request.headers), None)
+        self.calls.append(call)
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        user = self.access_tokens.get(bearer)
+        if user is None:
+            return self._answer(call, 401, {"message": "invalid token"})
+        return self._answer(call, 200, {"userId": user, "displayName": user})
 
     async def _liff_sdk(self, request: web.Request) -> web.Response:
         """A stand-in for LINE's LIFF SDK: logged in, with the token a test put on the page."""

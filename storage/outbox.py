@@ -104,6 +104,16 @@ class OutboxRepository:
                     (json.dumps(others), bool(others), bool(others), row[0]),
                 )
 
+    async def scrub_sent_to(self, purpose: str, member_ids: Sequence[int]) -> None:
+        """Messages of this purpose already sent to these people lose their content (a daily
+        note names everyone its manager watches: 退会 of one empties the notes that named her)."""
+        for member_id in member_ids:
+            await self._conn.execute(
+                "UPDATE outbox SET messages = '[]', tellings = '[]' WHERE state != 'pending'"
+                " AND purpose = ? AND recipient_member_id = ?",
+                (purpose, member_id),
+            )
+
     async def narrow(self, outbox_id: int, recipients: Sequence[str]) -> None:
         """A row not yet sent goes to fewer people (none: it is dropped)."""
         if recipients:

@@ -58,7 +58,7 @@ async def test_asking_for_help_alerts_everyone_at_once_with_a_way_to_her_memo(bo
         assert member is not None
         await repos.conn.execute(
             "UPDATE members SET emergency_memo = ?, phone = ? WHERE id = ?",
-            ("合鍵は隣の佐藤さん", "090-1234-5678", member.id),
+            ("合鍵は隣の家", "090-1234-5678", member.id),
         )
     # She agreed to show her details to her son only (the 「見せる」 asked when he joined).
     await bot.tap_action(resident, "share_personal", m=2)
@@ -78,7 +78,7 @@ async def test_asking_for_help_alerts_everyone_at_once_with_a_way_to_her_memo(bo
     # daughter only that she chose not to.
     _, his = await Page(bot, son).call("GET", "/liff/api/cards/1")
     details = {d["field"]: d["value"] for d in his["card"]["details"]}
-    assert details["emergency_memo"] == "合鍵は隣の佐藤さん"
+    assert details["emergency_memo"] == "合鍵は隣の家"
     assert details["phone"] == "090-1234-5678" and his["card"]["tel"] == "tel:09012345678"
     _, hers = await Page(bot, daughter).call("GET", "/liff/api/cards/1")
     assert hers["card"]["shown"] is False and hers["card"]["details"] == []

@@ -32,6 +32,7 @@ from tests.drivers import (
     button,
     csrf,
     member_of,
+    ok_data,
     run_to,
     staff_signed_in,
     team_of,
@@ -42,7 +43,7 @@ from tests.fake_line import postbacks_in
 from tests.wording import JA, said, says, t
 
 HOUR = timedelta(hours=1)
-MEMO = "合鍵は隣の佐藤さん\nかかりつけ医 みどり内科、お薬 降圧剤"
+MEMO = "合鍵は隣の家\nかかりつけ医 みどり内科、お薬 降圧剤"
 PHONE = "090-1234-5678"
 ADDRESS = "みどり町1-2-3"
 FULL_NAME = "本人の氏名"
@@ -434,3 +435,36 @@ async def test_her_card_in_a_browser_calls_her_and_passes_axe(browser: Any, bot:
     assert "resident" not in await page.inner_text("body")
     findings += await axe_findings(page)
     assert findings == [], "\n".join(findings)
+
+
+async def test_leaving_empties_the_partners_request_and_the_daily_notes_that_named_her(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    """A visit request was pushed to the partner with no word of whom it was about, and a
+    manager's daily note names everyone he watches: 退会 left her details in both rows (with
+    the details in the chat, her address and memo) for as long as message bodies are kept."""
+    bot = await start_bot(desk_after=HOUR, details_in_chat=True)
+    resident, (son,), _ = await resident_with_details(bot, ["son"])
+    for moment in (tokyo(11, 24, 9), tokyo(11, 25, 9), tokyo(11, 25, 12), tokyo(11, 25, 13)):
+        await run_to(bot, moment)
+    await run_to(bot, tokyo(11, 25, 14, 1))
+    minsei = await bot.follow("minsei")
+    await staff_signed_in(bot)
+    team = str(await team_of(bot, resident))
+    partner_id = await partner_on_line(bot, minsei, "みどり町 民生委員", team_id=[team])
+    async with bot.repos() as repos:
+        (case,) = await repos.desk.queue()
+        son_id = (await repos.members.by_line_id(son)).id  # type: ignore[union-attr]
+        await repos.members.set_daily_note(son_id, True)
+    await ask(bot, case["id"], partner_id)
+    await bot.tap(resident, ok_data(bot, resident))  # she answers: the alert closes
+    await run_to(bot, tokyo(11, 26, 20))  # the daily note, at its hour
+    page = Page(bot, resident, "resident")
+    assert (await page.call("POST", "/liff/api/me/withdraw", {"confirm": True}))[0] == 200
+    async with bot.repos() as repos:
+        rows = await repos.conn.fetch_all(
+            "SELECT purpose, tellings FROM outbox WHERE purpose IN ('visit', 'daily_note')", ()
+        )
+    assert {row["purpose"] for row in rows} == {"visit", "daily_note"}
+    for row in rows:
+        assert ADDRESS not in row["tellings"] and "resident" not in row["tellings"], row["purpose"]

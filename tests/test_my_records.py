@@ -242,6 +242,20 @@ async def test_withdrawing_revokes_the_line_login_authorization_with_her_token(b
     assert token_call.body["client_id"] == LOGIN_CHANNEL
 
 
+async def test_another_persons_token_sent_with_a_withdrawal_revokes_nothing(bot: Bot) -> None:
+    """The token in the 退会 call is checked to be the caller's (LINE Login's profile of it):
+    someone who leaves with another's token unlinks nobody."""
+    victim = await bot.follow("victim")
+    leaving = await bot.follow("leaving")
+    page = await opened(bot, leaving, "leaving")
+    stolen = bot.line.issue_access_token(victim)
+    status, body = await page.call(
+        "POST", "/liff/api/me/withdraw", {"confirm": True, "access_token": stolen}
+    )
+    assert status == 200 and body["line_unlinked"] is False
+    assert bot.line.deauthorized == [] and not [c for c in bot.line.calls if c.path == DEAUTHORIZE]
+
+
 async def test_a_failed_deauthorize_does_not_stop_withdrawal(
     bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
