@@ -172,6 +172,13 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
         watchers.append(
             [display_name(locale, manager), " / ".join(their_teams), " ".join(sees), at(shown)]
         )
+    # Every 「見せる」 she has given, also to someone who does not watch her now (a manager who
+    # blocked the bot keeps his memberships, and her share, until he is back): she sees it all.
+    watching = {manager.id for manager in managers}
+    for manager_id, since in sorted(shares.items()):
+        other = None if manager_id in watching else await work.repos.members.get(manager_id)
+        if other is not None:  # he sees nothing while he does not watch her: no teams
+            watchers.append([display_name(locale, other), "", "", at(since)])
     if await work.repos.teams.desk_watches(member.id):
         # The city's desk sees what she shows to at least one manager (care.sharing).
         shown_any = bool(shares.keys() & {m.id for m in managers})

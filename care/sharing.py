@@ -49,6 +49,27 @@ async def allow(work: UnitOfWork, user: Member, manager_id: int | None) -> Membe
     return manager
 
 
+async def set_shown(work: UnitOfWork, user: Member, manager_id: int | None, shown: bool) -> Member:
+    """My page's 「見せる」/「見せない」 next to a manager who watches her: she takes her details
+    back from him (or shows them again) without taking him off watching her, so alerts still
+    reach him. Each change is in the audit log (who sees her details is hers to prove).
+    -> the manager."""
+    manager = await work.repos.members.get(manager_id) if manager_id else None
+    if manager is None or not await work.repos.teams.is_manager_of(manager.id, user.id):
+        raise Refused(Refusal.NOT_ALLOWED)
+    if shown:
+        await work.repos.teams.share_personal(user.id, manager.id, work.now)
+    else:
+        await work.repos.teams.unshare_personal(user.id, manager.id)
+    await work.repos.admin.audit(
+        f"会員ID {user.id}",
+        "details_shown" if shown else "details_unshown",
+        f"会員ID {user.id} → 会員ID {manager.id}",
+        work.now,
+    )
+    return manager
+
+
 async def may_see_personal(work: UnitOfWork, viewer: Member, member: Member) -> bool:
     return viewer.id == member.id or await work.repos.teams.shares_personal(member.id, viewer.id)
 

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from care import alerts, budget, checkins, invites
+from care import alerts, budget, checkins, invites, sharing
 from care.alone import tell_the_alone, watched_by
 from care.errors import Refusal, Refused
 from care.notify import display_name, tell_member, tell_team
@@ -109,6 +109,9 @@ async def add_manager(work: UnitOfWork, team: Team, member_id: int | None) -> Me
     await tell_member(work, member, "made_manager", "admin.made_manager_notice", team=team.name)
     await tell_team(work, team, member, Role.MANAGER, "invite.joined_notice")
     await alerts.tell_newcomer(work, member)
+    # As when he joins with a code: each user decides whether he sees her details (one
+    # given before he left holds no more: storage.teams.forget_ended_shares).
+    await sharing.ask_users(work, team, member)
     return member
 
 

@@ -510,6 +510,15 @@ async def team_view(
     members = []
     for role_in_team in Role:
         for member in await work.repos.teams.members_of(team.id, role_in_team):
+            if (
+                team.kept_when_empty
+                and role is Role.USER
+                and role_in_team is Role.USER
+                and member.id != viewer.id
+            ):
+                # An area team's users are neighbours who joined with a flyer's code, not a
+                # family: each sees the managers and herself, never the others (as tell_team).
+                continue
             entry: dict[str, Any] = {
                 "id": member.id,
                 "name": display_name(locale, member),
@@ -519,6 +528,10 @@ async def team_view(
             if role is Role.USER and role_in_team is Role.MANAGER and member.id != viewer.id:
                 # The person may take this manager off watching them (「外す」).
                 entry["watches_me"] = await work.repos.teams.is_manager_of(member.id, viewer.id)
+                # And whether he sees her details (「見せる」), hers to change here.
+                entry["shown"] = entry["watches_me"] and await work.repos.teams.shares_personal(
+                    viewer.id, member.id
+                )
             watched = role is Role.MANAGER and role_in_team is Role.USER
             if watched and await work.repos.teams.is_manager_of(viewer.id, member.id):
                 state = await people.state_of(work, member)
@@ -608,6 +621,16 @@ async def stop_watching(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def set_shown(request: web.Request) -> web.Response:
+    """Her 「見せる」/「見せない」 for one manager who watches her (he keeps watching her)."""
+    body = await json_body(request)
+    if not isinstance(body.get("shown"), bool):
+        raise error(400, "invalid_shown")
+    async with services_of(request).unit_of_work() as work:
+        await sharing.set_shown(work, request[CALLER], _id(request, "member_id"), body["shown"])
+    return web.json_response({"ok": True, "shown": body["shown"]})
+
+
 # --- わたしの記録 and 退会's deauthorization (issue 38) ------------------------------------
 
 
@@ -665,6 +688,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
     # わたしの記録 and what 退会 says about LINE (issue 38).
     texts.update({f"my_records.{k}": v for k, v in locale.section("my_records").items()})
+    # Her 「見せる」/「見せない」 next to each manager in her team (issue 38's review).
+    texts.update({f"share_back.{k}": v for k, v in locale.section("share_back").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:
@@ -756,6 +781,7 @@ def api_app() -> web.Application:
         ("POST", "/teams/{team_id}/rotate", rotate_invite),
         ("POST", "/teams/{team_id}/leave", leave_team),
         ("POST", "/managers/{member_id}/stop", stop_watching),
+        ("PUT", "/managers/{member_id}/shown", set_shown),
         ("GET", "/cards/{member_id}", person_card),  # her card (issue 38)
     ]
     for method, path, handler in routes:

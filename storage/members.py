@@ -68,7 +68,8 @@ class MemberRepository:
             " daily_note = 0, daily_note_sent_on = NULL, terms_accepted_at = NULL WHERE id = ?",
             (to_db(now), member_id),
         )
-        # Consent given or received ends with the membership it was given in.
+        # Her 「見せる」, given or received, ends with 退会 (and, before it, whenever the
+        # manager no longer watches her: storage.teams.forget_ended_shares).
         await self._conn.execute(
             "DELETE FROM personal_shares WHERE user_id = ? OR manager_id = ?",
             (member_id, member_id),

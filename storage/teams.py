@@ -67,6 +67,24 @@ class TeamRepository:
                 "UPDATE teams SET deleted_at = ? WHERE id = ?", (to_db(now), team_id)
             )
             await self.revoke_invites(team_id, None, now)
+        await self.forget_ended_shares(member_id)
+
+    async def forget_ended_shares(self, member_id: int) -> None:
+        """Her 「見せる」 to a manager holds only while he watches her through some team: once
+        he does not (he left or was removed, she left, the team went), it is deleted, and she
+        is asked again should he come back (care.sharing.ask_users). Per pair, not per team:
+        she agreed to show him, and a row with a team would need a migration for no more
+        safety (while he watches her she sees him, and the share, on My page and can take
+        it back)."""
+        await self._conn.execute(
+            "DELETE FROM personal_shares WHERE (user_id = ? OR manager_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM team_members u"
+            " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+            " JOIN team_members mg ON mg.team_id = u.team_id AND mg.role = 'manager'"
+            " WHERE u.member_id = personal_shares.user_id AND u.role = 'user'"
+            " AND mg.member_id = personal_shares.manager_id)",
+            (member_id, member_id),
+        )
 
     async def teams_of(self, member_id: int) -> list[tuple[Team, Role]]:
         return [
@@ -141,6 +159,14 @@ class TeamRepository:
             " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (user_id, manager_id, to_db(now)),
         )
+
+    async def unshare_personal(self, user_id: int, manager_id: int) -> bool:
+        """She takes back her 「見せる」 (he still watches her). -> there was one."""
+        cursor = await self._conn.execute(
+            "DELETE FROM personal_shares WHERE user_id = ? AND manager_id = ?",
+            (user_id, manager_id),
+        )
+        return cursor.rowcount == 1
 
     async def stop_watching(self, user_id: int, manager_id: int, now: datetime) -> None:
         """The person took this manager off watching them: no alert, card or share any more."""

@@ -633,6 +633,15 @@
         } }));
       }
       if (member.watches_me) {
+        // Her 「見せる」 is hers to take back (or give) here, while he keeps watching her.
+        item.append(el("br"), el("span", { class: "shown-state",
+          text: t(member.shown ? "share_back.shown" : "share_back.not_shown") }));
+        item.append(el("button", { type: "button", class: "shown-toggle",
+          text: t(member.shown ? "share_back.hide" : "share_back.show"), onclick: function () {
+            if (member.shown && !window.confirm(t("share_back.hide_confirm").replace("{name}", member.name))) return;
+            api("PUT", "/liff/api/managers/" + member.id + "/shown", { shown: !member.shown })
+              .then(renderTeams, failed);
+          } }));
         // 見守り, not 監視: the person may take a manager off watching them.
         item.append(el("button", { type: "button", class: "danger unwatch", text: t("unwatch"),
           onclick: function () {
