@@ -47,6 +47,21 @@ async def ensure_invites(work: UnitOfWork, team: Team) -> dict[Role, Invite]:
     return found
 
 
+def may_hand_out(team: Team, role: Role) -> bool:
+    """Whether a member in `role` may see, share and renew the team's codes. In a staff's area
+    team (町会, district) its users are neighbours the flyer brought in: a user holding the
+    manager code could make anyone a watcher of every neighbour, and a new user code would
+    kill the flyer's. There the codes are the staff's (console) and its managers' only."""
+    return role is Role.MANAGER or not team.kept_when_empty
+
+
+async def codes_for(work: UnitOfWork, team: Team, role: Role) -> dict[Role, Invite]:
+    """The team's codes for a member in `role`; refused where they are not theirs to hand out."""
+    if not may_hand_out(team, role):
+        raise Refused(Refusal.NOT_ALLOWED)
+    return await ensure_invites(work, team)
+
+
 async def rotate_invite(work: UnitOfWork, team: Team, role: Role) -> dict[Role, Invite]:
     """A new code for one role; the old one stops working at once."""
     await work.repos.teams.revoke_invites(team.id, role, work.now)

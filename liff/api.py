@@ -541,7 +541,8 @@ async def team_view(
                     f"status.round.{state.round.value if state.round else 'none'}"
                 )
             members.append(entry)
-    codes = await invites.ensure_invites(work, team)
+    shown_codes = invites.may_hand_out(team, role)
+    codes = await invites.ensure_invites(work, team) if shown_codes else {}
     return {
         "id": team.id,
         "name": team.name,
@@ -552,7 +553,7 @@ async def team_view(
             r.value: await invite_view(
                 work.services, locale, team, r, codes[r].code, invites.expires_at(work, codes[r])
             )
-            for r in Role
+            for r in codes
         },
     }
 
@@ -597,7 +598,8 @@ async def rotate_invite(request: web.Request) -> web.Response:
     body = await json_body(request)
     role = _role(body)
     async with services_of(request).unit_of_work() as work:
-        team, _ = await teams.membership(work, request[CALLER], _id(request, "team_id"))
+        team, own_role = await teams.membership(work, request[CALLER], _id(request, "team_id"))
+        await invites.codes_for(work, team, own_role)  # refused where they are not hers
         await invites.rotate_invite(work, team, role)
     return web.json_response({"ok": True})
 

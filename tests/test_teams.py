@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from storage.models import Role
 from tests import line_webhook as hook
 from tests.conftest import Bot
-from tests.drivers import create_team, invite_codes_in, invite_qr, join
+from tests.drivers import Page, area_team, create_team, invite_codes_in, invite_qr, join
 from tests.fake_line import message_text
 from tests.wording import JA, says, t
 
@@ -184,3 +184,23 @@ async def test_invite_codes_are_unguessable(bot: Bot) -> None:
     assert invite is not None
     # 16 characters of a 32-letter alphabet: 80 bits.
     assert len(invite.code.replace("-", "")) == 16
+
+
+async def test_an_area_teams_users_get_none_of_its_codes(bot: Bot) -> None:
+    """In a staff's area team a user holding the manager code could make anyone a watcher of
+    every neighbour, and a new user code would kill the flyer's: its codes are the staff's and
+    its managers' only, on My page and in the chat."""
+    team_id, (neighbour, *_) = await area_team(bot, "みどり町会", 2)
+    page = Page(bot, neighbour, "neighbour")
+    await page.accept_terms()
+    _, listed = await page.call("GET", "/liff/api/teams")
+    assert listed["teams"][0]["invites"] == {}
+    status, _ = await page.call("POST", f"/liff/api/teams/{team_id}/rotate", {"role": "user"})
+    assert status == 403
+    await bot.tap_action(neighbour, "invite_menu")
+    assert bot.line.reply_texts()[-1] == t("area_codes.staff_only", team="みどり町会")
+    for action in ("team_invite", "team_invite_one", "team_rotate"):
+        await bot.tap_action(neighbour, action, t=team_id, r="manager")
+        assert bot.line.reply_texts()[-1] == t("member.not_allowed"), action
+    async with bot.repos() as repos:
+        assert await repos.teams.active_invite(team_id, Role.MANAGER) is None, "none made"

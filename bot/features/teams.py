@@ -140,6 +140,9 @@ async def invite_from_menu(ctx: PersonContext) -> None:
     work = ctx.work
     found = await work.repos.teams.teams_of(ctx.member.id)
     only = found[0][0] if len(found) == 1 else None
+    if only is not None and not invites.may_hand_out(only, found[0][1]):
+        ctx.reply(messages.text(ctx.t("area_codes.staff_only", team=only.name)))
+        return
     codes = await invites.ensure_invites(work, only) if only else None
     if only is None or codes is None:
         await list_teams(ctx)
@@ -166,12 +169,13 @@ async def show_team(ctx: PersonContext) -> None:
         managers=len(managers),
         schedule=ctx.locale.schedule(team.default_interval_days, team.default_hour),
     )
+    invite_button = (
+        ctx.t("team.invite_button"),
+        codec.encode("team_invite", t=team.id),
+        ctx.t("team.invite_button"),
+    )
     buttons = [
-        (
-            ctx.t("team.invite_button"),
-            codec.encode("team_invite", t=team.id),
-            ctx.t("team.invite_button"),
-        ),
+        *([invite_button] if invites.may_hand_out(team, role) else []),
         (
             ctx.t("team.members_button"),
             codec.encode("team_members", t=team.id),
@@ -193,8 +197,8 @@ async def show_team(ctx: PersonContext) -> None:
 @router.on(PostbackEvent, action("team_invite"))
 async def show_invites(ctx: PersonContext) -> None:
     work = ctx.work
-    team, _ = await teams.membership(work, ctx.member, _team_id(ctx))
-    codes = await invites.ensure_invites(work, team)
+    team, role = await teams.membership(work, ctx.member, _team_id(ctx))
+    codes = await invites.codes_for(work, team, role)
     ctx.reply(*await invite_messages(ctx, team, codes))
 
 
@@ -220,7 +224,8 @@ async def _team_and_role(ctx: PersonContext) -> tuple[Team, Role] | None:
     role is not one."""
     assert ctx.postback is not None
     role_value = ctx.postback.get("r")
-    team, _ = await teams.membership(ctx.work, ctx.member, _team_id(ctx))
+    team, own = await teams.membership(ctx.work, ctx.member, _team_id(ctx))
+    await invites.codes_for(ctx.work, team, own)  # refused where they are not theirs
     if role_value not in (Role.USER.value, Role.MANAGER.value):
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return None

@@ -653,7 +653,10 @@
       list.append(item);
     });
     card.append(el("h3", { text: t("members") }), list);
-    ["user", "manager"].forEach(function (role) { card.append(inviteBox(team, role)); });
+    // A staff's area team shows its codes to its managers only (care.invites.may_hand_out).
+    ["user", "manager"].forEach(function (role) {
+      if (team.invites[role]) card.append(inviteBox(team, role));
+    });
     card.append(el("button", { type: "button", class: "danger", text: t("leave"), onclick: function () {
       if (!window.confirm(t("leave_confirm"))) return;
       api("POST", "/liff/api/teams/" + team.id + "/leave", {}).then(renderTeams, failed);
