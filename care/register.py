@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from care.retention import KINDS
 from ground.i18n import Locale
@@ -41,6 +42,8 @@ class Held:
 # be here or in NOT_PERSONAL, so a new table is classified when it is made.
 PERSONAL = (
     Held("members", "kept_member"),
+    # A team's name is often the family's (「山田家」): personal, and kept after the team goes.
+    Held("teams", "kept_team"),
     Held("team_members", "kept_membership"),
     Held("personal_shares", "kept_membership"),
     Held("unwatched", "kept_membership"),
@@ -78,7 +81,6 @@ PERSONAL = (
 # Tables with nothing of anyone: the service's own workings and counts.
 NOT_PERSONAL = frozenset(
     {
-        "teams",
         "rich_menus",
         "jma_reports",
         "service_alarms",
@@ -99,6 +101,14 @@ def columns() -> dict[str, list[str]]:
         return {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
     finally:
         conn.close()
+
+
+def published(url: str) -> str:
+    """The forward URL as the register may print it: scheme and host only. The setting may
+    carry credentials (user:password@, a key in the query or path), and the register is a
+    document the city publishes."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}"
 
 
 def days(kept: timedelta) -> int:
@@ -183,7 +193,8 @@ def register(settings: Settings, locale: Locale) -> str:
     if settings.calls:
         lines.append(f"- {t('admin.retention.register.to_twilio')}")
     if settings.forward_url:
-        lines.append(f"- {t('admin.retention.register.to_city', url=settings.forward_url)}")
+        city = t("admin.retention.register.to_city", url=published(settings.forward_url))
+        lines.append(f"- {city}")
     if settings.smtp is not None:
         lines.append(f"- {t('admin.retention.register.to_mail')}")
     lines += [

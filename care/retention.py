@@ -16,8 +16,13 @@ from datetime import date, datetime, timedelta
 
 from care import report
 from care.services import Services
+from ground.settings import RETENTION
+from storage.database import to_db
 
 log = logging.getLogger("mimamori.retention")
+
+# Who the audit log names for the purge's own entries (no staff member moves the line).
+AUDIT_ACTOR = "retention"
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,16 @@ KINDS = (
 )
 
 
+# Each keep_* setting's floor, as the settings refuse less.
+LEAST = {field: least for field, _, _, least in RETENTION}
+
+
 def kept(services: Services, kind: Kind) -> timedelta:
+    """How long the kind is kept: its setting, never under the floor the settings hold it to
+    (ground/settings.py), so Settings made in code cannot purge a counted row before its
+    month is stored, nor the audit log's last year."""
     kept_for: timedelta = getattr(services.settings, kind.setting)
-    return kept_for
+    return max(kept_for, LEAST[kind.setting])
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -97,10 +109,14 @@ async def purge(services: Services) -> dict[str, int]:
     for kind in KINDS:
         before = now - kept(services, kind)
         total = 0
+        if kind.name == "audit":
+            line = await _draw_audit_line(services, before)
+            if line is None:
+                counts[kind.name] = 0
+                continue
+            before = line
         while True:
             async with services.unit_of_work() as work:
-                if kind.name == "audit":
-                    await work.repos.retention.draw_audit_line(before)
                 done: int = await getattr(work.repos.retention, kind.purge)(before, batch)
             total += done
             if done < batch:
@@ -116,6 +132,25 @@ async def purge(services: Services) -> dict[str, int]:
         months,
     )
     return counts
+
+
+async def _draw_audit_line(services: Services, before: datetime) -> datetime | None:
+    """Move the audit log's line to `before`, and say so in the log itself: the line is what
+    lets audit rows be deleted, so each move is accounted for where the staff and the officer
+    read. The database refuses a line less than a year behind its own clock (migration 0043):
+    then the line stays, the log says why, and only rows past the old line go. -> the line in
+    force (None: none yet, nothing of the audit log may go)."""
+    async with services.unit_of_work() as work:
+        line, moved = await work.repos.retention.draw_audit_line(before)
+        if moved:
+            await work.repos.admin.audit(AUDIT_ACTOR, "audit_line_moved", to_db(before), work.now)
+    if not moved and (line is None or line < before):
+        log.warning(
+            "audit log line not moved to %s: later than the database allows (a year before"
+            " its clock); is the service's clock ahead?",
+            to_db(before),
+        )
+    return line
 
 
 async def due(services: Services) -> bool:

@@ -244,25 +244,36 @@ class Settings:
         )
 
 
-# (field, variable, default): how long each kind of record is kept (Settings.keep_*).
+# (field, variable, default, least): how long each kind of record is kept (Settings.keep_*),
+# and the shortest a deployment may set.
+# - 62 days for the kinds the monthly report counts (rounds and roll-calls, cases): the purge
+#   stores a month's figures only once the month has ended, so the purge's line must never
+#   reach into the running month (at most 31 days back); 62 days keeps it before the first day
+#   of last month too, a month's margin for a purge run late or a time zone's edge.
+# - 365 days for the audit log: it is what accounts for the staff's use of personal data, and
+#   one restart with a short setting would purge years of it for good (migration 0043 holds the
+#   same floor in the database, against the database's own clock).
+# - A day for the rest: a retention of seconds would delete a round before its alert closed.
+KEEP_AT_LEAST_COUNTED = timedelta(days=62)
+KEEP_AT_LEAST_AUDIT = timedelta(days=365)
 RETENTION = (
-    ("keep_rounds", "MIMAMORI_KEEP_ROUNDS", "396d"),
-    ("keep_words", "MIMAMORI_KEEP_WORDS", "30d"),
-    ("keep_calls", "MIMAMORI_KEEP_CALLS", "396d"),
-    ("keep_cases", "MIMAMORI_KEEP_CASES", "1827d"),
-    ("keep_message_bodies", "MIMAMORI_KEEP_MESSAGE_BODIES", "30d"),
-    ("keep_audit", "MIMAMORI_KEEP_AUDIT", "1827d"),
+    ("keep_rounds", "MIMAMORI_KEEP_ROUNDS", "396d", KEEP_AT_LEAST_COUNTED),
+    ("keep_words", "MIMAMORI_KEEP_WORDS", "30d", timedelta(days=1)),
+    ("keep_calls", "MIMAMORI_KEEP_CALLS", "396d", timedelta(days=1)),
+    ("keep_cases", "MIMAMORI_KEEP_CASES", "1827d", KEEP_AT_LEAST_COUNTED),
+    ("keep_message_bodies", "MIMAMORI_KEEP_MESSAGE_BODIES", "30d", timedelta(days=1)),
+    ("keep_audit", "MIMAMORI_KEEP_AUDIT", "1827d", KEEP_AT_LEAST_AUDIT),
 )
 
 
 def _retention(env: Mapping[str, str]) -> dict[str, Any]:
-    """The keep_* durations (at least a day: a retention of seconds would delete a round
-    before its alert closed), the purge's hour and batch."""
+    """The keep_* durations (each at least its floor in RETENTION), the purge's hour and
+    batch."""
     found: dict[str, Any] = {}
-    for field, name, default in RETENTION:
+    for field, name, default, least in RETENTION:
         kept = _duration(env, name, default)
-        if kept < timedelta(days=1):
-            raise SettingsError(name, f"at least 1d, got {env.get(name)!r}")
+        if kept < least:
+            raise SettingsError(name, f"at least {least.days}d, got {env.get(name)!r}")
         found[field] = kept
     hour = (env.get("MIMAMORI_PURGE_HOUR") or "3").strip()
     if not hour.isdigit() or not 0 <= int(hour) <= 23:

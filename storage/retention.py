@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, to_db
 
 
 class RetentionRepository:
@@ -50,11 +50,13 @@ class RetentionRepository:
         return written.rowcount
 
     async def purge_roll_calls(self, before: datetime, limit: int) -> int:
-        """Roll-calls closed that started before `before`, with each person's and group's
-        answer; a desk case or an earthquake report keeps itself without the link."""
+        """Roll-calls that started before `before`, with each person's and group's answer; a
+        desk case or an earthquake report keeps itself without the link. By the start, closed
+        or not: the console may start one with no closing time (admin/rollcalls.py), and one
+        left open must not keep everyone's answers for good; `before` is at least 62 days back
+        (ground/settings.py), long past any roll-call still being answered."""
         rows = await self._conn.fetch_all(
-            "SELECT id FROM roll_calls WHERE started_at < ? AND closed_at IS NOT NULL"
-            " ORDER BY id LIMIT ?",
+            "SELECT id FROM roll_calls WHERE started_at < ? ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
         ids = [row[0] for row in rows]
@@ -136,15 +138,39 @@ class RetentionRepository:
         )
         return written.rowcount
 
-    async def draw_audit_line(self, before: datetime) -> None:
-        """Audit rows older than `before` may go (the trigger of migration 0040 refuses
-        any younger); the line only moves forward."""
+    async def audit_floor(self) -> str:
+        """The latest audit line the database allows (migration 0043): a year before its own
+        clock, in to_db's form. Asked first, so a purge on a clock run ahead draws nothing
+        instead of failing on the trigger."""
+        if self._conn.dialect == POSTGRESQL:
+            sql = (
+                "SELECT to_char((clock_timestamp() AT TIME ZONE 'UTC') - interval '365 days',"
+                ' \'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\')'
+            )
+        else:
+            sql = "SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-365 days')"
+        row = await self._conn.fetch_one(sql)
+        return str(row[0]) if row else ""
+
+    async def audit_line(self) -> str:
+        row = await self._conn.fetch_one("SELECT audit_before FROM retention_state WHERE id = 1")
+        return str(row[0]) if row else ""
+
+    async def draw_audit_line(self, before: datetime) -> tuple[datetime | None, bool]:
+        """Audit rows older than `before` may go (the triggers of migrations 0040 and 0043
+        refuse any younger, and a line later than a year before the database's clock); the
+        line only moves forward. -> the line in force (None: none drawn yet), and whether this
+        moved it."""
+        line, wanted = await self.audit_line(), to_db(before)
+        if wanted <= line or wanted > await self.audit_floor():
+            return from_db(line), False
         await self._conn.execute(
             "INSERT INTO retention_state (id, audit_before) VALUES (1, ?) ON CONFLICT (id)"
             " DO UPDATE SET audit_before = excluded.audit_before"
             " WHERE retention_state.audit_before < excluded.audit_before",
-            (to_db(before),),
+            (wanted,),
         )
+        return before, True
 
     async def purge_audit(self, before: datetime, limit: int) -> int:
         return await self._delete("audit_log", "id", "at < ?", (to_db(before), limit))
