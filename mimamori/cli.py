@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sqlite3
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -162,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"mimamori: invalid setting {error}", file=sys.stderr)
         return 2
+    problem = data_folder_problem(settings)
+    if problem is not None:
+        print(f"mimamori: {problem}", file=sys.stderr)
+        return 2
     setup_logging(
         env.get("MIMAMORI_LOG_LEVEL", "INFO"), env.get("MIMAMORI_LOG_FORMAT", "text") == "json"
     )
@@ -172,18 +178,63 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Last of the startup hooks: what the services opened is built by then.
     app.on_startup.append(freeze_startup_heap)
+    app.on_startup.append(_said_started(settings))
+    app.on_shutdown.append(_said_stopping)
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
     # the sweep in flight and queued webhook events finish.
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=30,
-        access_log_class=RouteAccessLogger,
-        loop=event_loop(env.get("MIMAMORI_EVENT_LOOP", "uvloop")),
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            shutdown_timeout=30,
+            access_log_class=RouteAccessLogger,
+            loop=event_loop(env.get("MIMAMORI_EVENT_LOOP", "uvloop")),
+        )
+    except OSError as error:
+        # The port taken, a database file it may not open: one line saying what, not a trace.
+        print(f"mimamori: cannot start: {error}", file=sys.stderr)
+        return 2
+    logging.getLogger("mimamori.server").info("stopped")
     return 0
+
+
+def data_folder_problem(settings: Settings) -> str | None:
+    """Why the SQLite file cannot be made where MIMAMORI_DATABASE points (a volume the
+    container's user may not write, a path through a file), in one sentence; None if it can."""
+    if not isinstance(settings.database, Path):
+        return None
+    folder = settings.database.resolve().parent
+    if not folder.is_dir():
+        return f"MIMAMORI_DATABASE={settings.database}: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"MIMAMORI_DATABASE={settings.database}: the user {os.getuid()} may not write in"
+            f" {folder} (a container's volume must belong to the image's user)"
+        )
+    return None
+
+
+def _said_started(settings: Settings) -> Callable[[web.Application], Awaitable[None]]:
+    async def said(app: web.Application) -> None:
+        database = settings.database
+        where = database if isinstance(database, Path) else urlsplit(str(database)).hostname
+        engine = "sqlite" if isinstance(database, Path) else "postgresql"
+        logging.getLogger("mimamori.server").info(
+            "listening on http://%s:%s, database %s (%s), calls %s",
+            settings.host,
+            settings.port,
+            where,
+            engine,
+            "on" if settings.calls else "off",
+        )
+
+    return said
+
+
+async def _said_stopping(app: web.Application) -> None:
+    logging.getLogger("mimamori.server").info("stopping: finishing the work in flight")
 
 
 def print_privacy_register(dotenv: Path, language: str) -> int:

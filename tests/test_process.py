@@ -142,6 +142,24 @@ async def test_serve_answers_health_and_stops_on_sigterm(
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()[-2000:]
     assert (tmp_path / "m.db").exists()
+    # A healthy container's log says where it listens and that it stopped, not nothing.
+    said = err.decode()
+    assert f"listening on http://127.0.0.1:{port}" in said and "(sqlite)" in said
+    assert "stopping" in said and "stopped" in said
+
+
+async def test_a_database_folder_it_cannot_use_is_one_line(tmp_path: Path) -> None:
+    """A volume the image's user may not write ended start-up in a long traceback."""
+    (tmp_path / "a-file").write_text("")
+    env = {
+        **base_env(tmp_path),
+        "LINE_CHANNEL_SECRET": "s",
+        "LINE_CHANNEL_ACCESS_TOKEN": "t",
+        "MIMAMORI_DATABASE": str(tmp_path / "a-file" / "m.db"),
+    }
+    code, err = await run_cli(env, tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "MIMAMORI_DATABASE" in err and "not a folder" in err
 
 
 async def _wait_for_health(port: int) -> int:
