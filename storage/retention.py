@@ -25,29 +25,42 @@ class RetentionRepository:
         )
         return written.rowcount
 
+    async def _ids(self, select: str, params: tuple[Any, ...]) -> list[Any]:
+        return [row[0] for row in await self._conn.fetch_all(select, params)]
+
+    async def _delete_ids(
+        self,
+        table: str,
+        ids: list[Any],
+        unlink: tuple[tuple[str, str], ...] = (),
+        dependents: tuple[tuple[str, str], ...] = (),
+    ) -> int:
+        """Delete `table`'s rows of `ids`: first the links to them that outlive them set to
+        NULL (`unlink`: table, column), then the rows that live and die with them
+        (`dependents`: table, column). -> rows of `table` deleted."""
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        for other, column in unlink:
+            await self._conn.execute(
+                f"UPDATE {other} SET {column} = NULL WHERE {column} IN ({marks})", ids
+            )
+        for other, column in dependents:
+            await self._conn.execute(f"DELETE FROM {other} WHERE {column} IN ({marks})", ids)
+        written = await self._conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", ids)
+        return written.rowcount
+
     async def purge_rounds(self, before: datetime, limit: int) -> int:
         """Check-in rounds whose slot fell before `before`, and what points at them: the
         outbox rows keep their bookkeeping without the round, a desk case (kept longer) loses
         only its link to it."""
-        rows = await self._conn.fetch_all(
+        ids = await self._ids(
             "SELECT id FROM checkin_rounds WHERE slot_at < ?"
             " AND state IN ('answered', 'cancelled') ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
-        ids = [row[0] for row in rows]
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        await self._conn.execute(
-            f"UPDATE outbox SET round_id = NULL WHERE round_id IN ({marks})", ids
-        )
-        await self._conn.execute(
-            f"UPDATE desk_cases SET round_id = NULL WHERE round_id IN ({marks})", ids
-        )
-        written = await self._conn.execute(
-            f"DELETE FROM checkin_rounds WHERE id IN ({marks})", ids
-        )
-        return written.rowcount
+        unlink = (("outbox", "round_id"), ("desk_cases", "round_id"))
+        return await self._delete_ids("checkin_rounds", ids, unlink=unlink)
 
     async def purge_roll_calls(self, before: datetime, limit: int) -> int:
         """Roll-calls that started before `before`, with each person's and group's answer; a
@@ -55,38 +68,30 @@ class RetentionRepository:
         or not: the console may start one with no closing time (admin/rollcalls.py), and one
         left open must not keep everyone's answers for good; `before` is at least 62 days back
         (ground/settings.py), long past any roll-call still being answered."""
-        rows = await self._conn.fetch_all(
+        ids = await self._ids(
             "SELECT id FROM roll_calls WHERE started_at < ? ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
-        ids = [row[0] for row in rows]
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        for table in ("desk_cases", "jma_reports"):
-            await self._conn.execute(
-                f"UPDATE {table} SET roll_call_id = NULL WHERE roll_call_id IN ({marks})", ids
-            )
-        for table in ("roll_call_people", "roll_call_groups"):
-            await self._conn.execute(f"DELETE FROM {table} WHERE roll_call_id IN ({marks})", ids)
-        written = await self._conn.execute(f"DELETE FROM roll_calls WHERE id IN ({marks})", ids)
-        return written.rowcount
+        return await self._delete_ids(
+            "roll_calls",
+            ids,
+            unlink=(("desk_cases", "roll_call_id"), ("jma_reports", "roll_call_id")),
+            dependents=(
+                ("roll_call_people", "roll_call_id"),
+                ("roll_call_groups", "roll_call_id"),
+            ),
+        )
 
     async def purge_group_rounds(self, before: datetime, limit: int) -> int:
         """A group's check-ins (reported or cancelled) whose slot fell before `before`, with
         who answered them."""
-        rows = await self._conn.fetch_all(
+        ids = await self._ids(
             "SELECT id FROM group_rounds WHERE slot_at < ? AND state IN ('reported', 'cancelled')"
             " ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
-        ids = [row[0] for row in rows]
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        await self._conn.execute(f"DELETE FROM group_answers WHERE round_id IN ({marks})", ids)
-        written = await self._conn.execute(f"DELETE FROM group_rounds WHERE id IN ({marks})", ids)
-        return written.rowcount
+        dependents = (("group_answers", "round_id"),)
+        return await self._delete_ids("group_rounds", ids, dependents=dependents)
 
     async def purge_words(self, before: datetime, limit: int) -> int:
         """Her own words quoted from a round (助けて in her words) of a round closed before."""
@@ -110,18 +115,12 @@ class RetentionRepository:
 
     async def purge_cases(self, before: datetime, limit: int) -> int:
         """Desk cases closed before `before`, with their steps and partners' visits."""
-        rows = await self._conn.fetch_all(
+        ids = await self._ids(
             "SELECT id FROM desk_cases WHERE closed_at < ? ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
-        ids = [row[0] for row in rows]
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        await self._conn.execute(f"DELETE FROM desk_steps WHERE case_id IN ({marks})", ids)
-        await self._conn.execute(f"DELETE FROM visits WHERE case_id IN ({marks})", ids)
-        written = await self._conn.execute(f"DELETE FROM desk_cases WHERE id IN ({marks})", ids)
-        return written.rowcount
+        dependents = (("desk_steps", "case_id"), ("visits", "case_id"))
+        return await self._delete_ids("desk_cases", ids, dependents=dependents)
 
     async def purge_person_notes(self, before: datetime, limit: int) -> int:
         """The desk's notes on a person, kept as long as its cases."""
