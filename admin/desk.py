@@ -1,5 +1,5 @@
 """The console's desk: the queue of open cases and each case's page (take it, log calls,
-notes, the outcome). The rules are care.desk's; this parses the form and renders."""
+notes, the outcome). The rules are care.desk.cases's; this parses the form and renders."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
-from care import by_phone, calls, desk, devices, outcomes, partners, report, verify
-from care.desk import VIEW_AUDIT_EVERY
+from care.desk import cases as desk
+from care.desk import partners, report
+from care.desk.cases import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
-from care.notify import phone_only
+from care.members import by_phone
+from care.rounds import calls, devices, outcomes, verify
+from care.rounds.notify import phone_only
 from storage.models import StaffRole
 
 CLOSED_SHOWN = timedelta(days=7)
@@ -144,7 +147,8 @@ async def case_action(request: web.Request) -> web.Response:
 
 def _registered_too(request: web.Request) -> bool:
     """Whether the desk's own registration of a person (by phone) opens her card: for 運用管理,
-    who registers; 窓口 reads a person only for a case or a watch (care.desk.known_person)."""
+    who registers; 窓口 reads a person only for a case or a watch
+    (care.desk.cases.known_person)."""
     return session_of(request).admin.role is StaffRole.OPERATOR
 
 

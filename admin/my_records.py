@@ -1,5 +1,6 @@
 """本人の記録 for a paper disclosure request (個人情報保護法 第76条): 運用管理 produces the same
-record the person sees on My page (care.disclosure), as JSON or CSV, and the audit row says for
+record the person sees on My page (care.privacy.disclosure), as JSON or CSV, and the audit row
+says for
 whom, under which request reference, in which format and how much. A refusal (no reference,
 nobody with that id) says why and produces nothing."""
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from admin.access import OPERATOR, allow
 from admin.auth import audit
 from admin.render import render, services_of
-from care.disclosure import record_of
+from care.privacy.disclosure import record_of
 from ground.identifiers import row_id
 
 REFERENCE_MIN = 4

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from care.reassurance import NOTE_HOUR
+from care.rounds.reassurance import NOTE_HOUR
 from storage.database import from_db
 from storage.repositories import Repositories
 

@@ -13,7 +13,7 @@ from admin.auth import audit
 from admin.desk import outcome_label
 from admin.render import services_of
 from admin.views import _csv, _page
-from care import report
+from care.desk import report
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

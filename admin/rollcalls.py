@@ -19,9 +19,10 @@ from admin.views import (
     purposeful_csv,
     quota_forecast,
 )
-from care import budget, exports, reach, rollcall
-from care.desk import VIEW_AUDIT_EVERY
+from care.broadcasts import budget, reach, rollcall
+from care.desk.cases import VIEW_AUDIT_EVERY
 from care.errors import Refused
+from care.privacy import exports
 
 AUDIENCES = ("everyone", "teams", "groups")
 

@@ -18,13 +18,16 @@ from admin.auth import audit, session_of
 from admin.chart import daily_chart
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
-from care import by_phone, calls, exports, invites, on_behalf, people, reach
-from care import teams as team_service
-from care.desk import VIEW_AUDIT_EVERY, known_to_the_desk
+from care.broadcasts import reach
+from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
+from care.desk.cases import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.errors import Refusal, Refused
-from care.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
-from care.notify import phone_only
-from care.schedule import INTERVALS, Schedule
+from care.members import by_phone, invites, on_behalf, people
+from care.members import teams as team_service
+from care.privacy import exports
+from care.rounds import calls
+from care.rounds.notify import phone_only
+from care.rounds.schedule import INTERVALS, Schedule
 from ground.identifiers import row_id
 from storage.models import Role, StaffRole
 from storage.stats import DAILY_SERIES
@@ -161,7 +164,7 @@ def _refused(request: web.Request, refused: Refused) -> web.HTTPException:
     if refused.reason is Refusal.QUOTA_SHORT:
         return web.HTTPBadRequest(text=locale.t("rollcall.quota_short", **refused.values))
     key = f"admin.refused.{refused.reason.value}"
-    if key not in locale.texts:  # a call's number (care.verify) says it in its own table
+    if key not in locale.texts:  # a call's number (care.rounds.verify) says it in its own table
         key = f"admin.calls_verify.refused.{refused.reason.value}"
     if key not in locale.texts:  # ...and what guards its calls (issue 37) in another
         key = f"admin.calls_guard.refused.{refused.reason.value}"

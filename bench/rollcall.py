@@ -23,7 +23,7 @@ from aiohttp import ClientSession, CookieJar
 from admin.passwords import hash_password
 from bench.inprocess import InProcess, in_process, post_event, signed
 from bench.standins import BenchGround, add_database_option, bench_ground
-from care.checkins import ok_postback
+from care.rounds.checkins import ok_postback
 from care.services import SERVICES
 from storage.database import to_db
 from tests import line_webhook as hook

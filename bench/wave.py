@@ -34,8 +34,8 @@ from bench.standins import (
     counted,
     line_apart,
 )
-from care.checkins import ok_postback
-from care.schedule import Schedule, first_due
+from care.rounds.checkins import ok_postback
+from care.rounds.schedule import Schedule, first_due
 from care.services import SERVICES
 from ground.postback import PostbackCodec
 from scheduler.engine import ENGINE, WAVE_BATCH

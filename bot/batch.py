@@ -26,8 +26,8 @@ from bot.refusals import refusal_message
 from bot.replies import Reply
 from bot.router import Router
 from bot.shared_account import Known, Owner, chat_of, our_words, owner
-from care import people
 from care.errors import Refused
+from care.members import people
 from care.services import Services, UnitOfWork
 from ground import json_codec, messages
 from ground.rich_menu import TAB_BACK

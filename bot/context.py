@@ -11,7 +11,8 @@ own, and `Services.unit_of_work()` refuses to nest. So, inside a handler:
 - **No tasks, no side effects outside the database.** When a handler refuses or fails, the
   batch is undone and applied again, each event in a savepoint of its own: anything a handler
   did besides writing through `ctx.work` would happen twice. Messages to anyone else go to the
-  outbox (`care.notify`), which sends them after the commit; the answer to this event goes in
+  outbox (`care.rounds.notify`), which sends them after the commit; the answer to this event goes
+  in
   `ctx.reply(...)`, sent as LINE's free reply after the commit.
 - **A refusal is an exception**: raise `care.errors.Refused`; the event's changes are undone
   and the person is told why (`bot.refusals`).

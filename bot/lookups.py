@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from care import budget
+from care.broadcasts import budget
 from care.services import Services
 from ground.line_api import Profile
 
@@ -114,8 +114,9 @@ class Lookups:
             self._member_names.setdefault((chat_type, chat_id, user_id), "")
 
     async def _quota_if_asked(self, events: list[Any]) -> None:
-        """テスト送信 and a chat's roll-call are held to the month's quota (care.budget): what
-        it leaves is asked now, outside the batch's transaction, and only when one is asked."""
+        """テスト送信 and a chat's roll-call are held to the month's quota
+        (care.broadcasts.budget): what it leaves is asked now, outside the batch's transaction,
+        and only when one is asked."""
         for event in events:
             data = getattr(getattr(event, "postback", None), "data", None)
             decoded = self._services.postbacks.decode(data) if data else None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from care import answers
+from care.rounds import answers
 from ground import invite_codes, link_codes
 from ground.i18n import I18n
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from care.health import OpenCauses
-from care.ladder import Protocol
+from care.rounds.ladder import Protocol
 from ground.channels import LINE, Channel, LineChannel
 from ground.clock import Clock
 from ground.i18n import I18n, Locale

@@ -55,7 +55,7 @@ class Metrics:
         self.purged = Counter(
             "mimamori_purged_rows",
             "Rows the daily purge deleted (or emptied: quoted words, message bodies) past their"
-            " retention, by kind (care/retention.py)",
+            " retention, by kind (care/privacy/retention.py)",
             ["kind"],
             registry=r,
         )

@@ -96,7 +96,7 @@ class Settings:
     # Her phone number, address and 緊急時メモ in the LINE messages themselves (alerts, visit
     # requests), where they stay in every recipient's chat and on LINE's servers: only for a
     # family that runs the bot for itself. Off: the messages carry a button to her card on My
-    # page instead (care.cards), where they are shown to those she shows them to, audited.
+    # page instead (care.members.cards), where they are shown to those she shows them to, audited.
     details_in_chat: bool = False
     branding: Path | None = None
     max_webhook_body: int = 1024 * 1024
@@ -148,7 +148,8 @@ class Settings:
     city_menu_alias: str | None = None  # the alias of the city's menu: the tab's way back
     # 地方公共団体プラン: messages cost nothing and have no monthly limit; still counted.
     unlimited_messages: bool = False
-    # Calls before the alert through Twilio's Programmable Voice (care.calls): all three set, or
+    # Calls before the alert through Twilio's Programmable Voice (care.rounds.calls): all three
+    # set, or
     # none; the monthly budget counts calls, and past it the alert goes out without one.
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -156,7 +157,7 @@ class Settings:
     twilio_api_base_url: str = TWILIO_API_DEFAULT
     call_budget: int = 0  # calls a month
     call_patience: timedelta = timedelta(minutes=10)  # the longest a call holds the alert
-    # The country codes a call may ring (care.numbers): Japan alone unless the city says
+    # The country codes a call may ring (care.rounds.numbers): Japan alone unless the city says
     # otherwise; a number elsewhere is refused where it is set and again when it is dialled.
     call_countries: frozenset[str] = frozenset({"81"})
     # Calls of every kind to one number in 24 hours, whoever's number it is: past it the call
@@ -165,7 +166,8 @@ class Settings:
     # The operator's e-mail (care/health.py): when LINE refuses the sends or the sweeps fall
     # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
     smtp: MailSettings | None = None
-    # How long each kind of record is kept (care/retention.py), the daily purge deleting what is
+    # How long each kind of record is kept (care/privacy/retention.py), the daily purge deleting
+    # what is
     # past its time. Defaults a city can defend: 13 months of rounds and answers and of call
     # records (a year's comparison, the same month last year included); her own words quoted
     # from a round 30 days after it closed (long enough for whoever took the alert to read them

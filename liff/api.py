@@ -17,12 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from care import alerts, calls, devices, invites, people, reassurance, sharing, teams, verify
-from care.cards import Card, Relation, audit_member_view, open_card
-from care.disclosure import record_of
 from care.errors import Refusal, Refused
-from care.notify import display_name
-from care.schedule import INTERVALS, Schedule
+from care.members import invites, people, sharing, teams
+from care.members.cards import Card, Relation, audit_member_view, open_card
+from care.privacy.disclosure import record_of
+from care.rounds import alerts, calls, devices, reassurance, verify
+from care.rounds.notify import display_name
+from care.rounds.schedule import INTERVALS, Schedule
 from care.services import SERVICES, Services, UnitOfWork
 from ground.i18n import Locale
 from ground.identifiers import row_id
@@ -637,7 +638,7 @@ async def set_shown(request: web.Request) -> web.Response:
 
 
 async def my_records(request: web.Request) -> web.Response:
-    """Everything held about the caller (care.disclosure), as the page shows it. Only hers:
+    """Everything held about the caller (care.privacy.disclosure), as the page shows it. Only hers:
     the caller is who LINE's ID token names; no id is read from the request."""
     member = request[CALLER]
     services = services_of(request)
@@ -685,7 +686,7 @@ async def deauthorize(request: web.Request, access_token: object) -> bool:
 def page_texts(locale: Locale) -> dict[str, str]:
     """What the page's script shows, in the person's language."""
     texts = locale.section("liff")
-    # The number's verification (care.verify), in a table of its own.
+    # The number's verification (care.rounds.verify), in a table of its own.
     texts.update({f"verify.{k}": v for k, v in locale.section("calls.verify").items()})
     texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
     # わたしの記録 and what 退会 says about LINE (issue 38).
@@ -703,7 +704,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
 
 # --- her card: phone, address and 緊急時メモ off the chat (issue 38) -------------------------
 # Alerts, visit requests and the roll-call's 「助けが必要です」 carry a button to here
-# (/liff/card/{id}) instead of her details; care.cards decides who reads what, and audits it.
+# (/liff/card/{id}) instead of her details; care.members.cards decides who reads what, and audits
+# it.
 # Open before the terms are accepted: a partner or a relative at her door is not kept from
 # her phone number by a page of terms (safety first, as the alert itself).
 

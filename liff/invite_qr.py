@@ -1,6 +1,6 @@
 """GET /invites/{code}.png?seal=…: the invite as a QR code that opens the bot's chat, code typed
 in. Anyone may ask, so a request is counted per address in memory and its seal checked
-(care.invites.qr_path) before the database is looked at: a crawl of guessed codes costs no
+(care.members.invites.qr_path) before the database is looked at: a crawl of guessed codes costs no
 transaction and learns nothing."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from care import invites
-from care.invites import invite_link
+from care.members import invites
+from care.members.invites import invite_link
 from care.services import SERVICES
 from ground import invite_codes
 from ground.address_limits import KnockLimit, PerAddress

@@ -19,7 +19,8 @@ PAGES = {
     "mypage": "/liff/",
     "teams": "/liff/teams",
     "terms": "/liff/terms",
-    # Her card: her phone number, address and 緊急時メモ, for those she shows them to (care.cards).
+    # Her card: her phone number, address and 緊急時メモ, for those she shows them to
+    # (care.members.cards).
     "card": "/liff/card/{member_id}",
 }
 

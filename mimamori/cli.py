@@ -239,7 +239,7 @@ async def _said_stopping(app: web.Application) -> None:
 
 def print_privacy_register(dotenv: Path, language: str) -> int:
     """The draft register for the city's 個人情報保護 officer; nothing is written anywhere."""
-    from care.register import register
+    from care.privacy.register import register
     from ground.i18n import I18n
 
     try:

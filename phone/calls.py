@@ -2,8 +2,9 @@
 
 Each is verified by its X-Twilio-Signature (over the URL Twilio called, our public URL, and the
 form it posted) and acted on once (Twilio sends again a request it did not hear back from).
-The key's answer goes through the same rules as the LINE button (care.people.answer_on_call);
-a call that settled nothing makes the alert due at once (care.calls.ended).
+The key's answer goes through the same rules as the LINE button
+(care.members.people.answer_on_call);
+a call that settled nothing makes the alert due at once (care.rounds.calls.ended).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import logging
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from care import calls, people
 from care.errors import Refused
-from care.protocol import Audience, Fact
+from care.members import people
+from care.rounds import calls
+from care.rounds.protocol import Audience, Fact
 from care.services import SERVICES, Services
 from ground import voice
 from ground.postback import Postback

@@ -6,7 +6,7 @@ memory before anything else); nothing changes unless 204.
 
 Only POST: a link previewer or a crawler that opens a URL with GET never answers her check-in.
 A URL nobody was given is refused before any transaction: a token carries its seal
-(care.devices.sealed), and one made before seals is looked up only if it is among the hashes
+(care.rounds.devices.sealed), and one made before seals is looked up only if it is among the hashes
 read at start (none is made any more), so a flood of guessed URLs holds no writer."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from care import devices
 from care.errors import Refusal, Refused
+from care.rounds import devices
 from care.services import SERVICES
 from ground.address_limits import KnockLimit, PerAddress
 from ground.client_address import client_address

@@ -7,8 +7,9 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from care import calls, health
-from care.checkins import message_accepted
+from care import health
+from care.rounds import calls
+from care.rounds.checkins import message_accepted
 from care.services import Services
 from ground.channels import VOICE, Parcel
 from ground.line_api import Outcome, SendResult

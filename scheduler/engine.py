@@ -13,20 +13,15 @@ from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from care import (
-    alerts,
-    checkins,
-    desk,
-    devices,
-    group_rounds,
-    people,
-    reassurance,
-    retention,
-    rich_menus,
-    rollcall,
-    visits,
-)
-from care.ladder import WAITS
+from care import rich_menus
+from care.broadcasts import rollcall
+from care.desk import cases as desk
+from care.desk import visits
+from care.groups import rounds as group_rounds
+from care.members import people
+from care.privacy import retention
+from care.rounds import alerts, checkins, devices, reassurance
+from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler.delivery import OutboxDelivery
 from scheduler.quakes import QuakePoller
@@ -223,7 +218,7 @@ class CheckinEngine:
         self._scheduler.start()
 
     async def purge(self) -> dict[str, int] | None:
-        """Delete what is past its retention (care/retention.py), on the planning instance
+        """Delete what is past its retention (care/privacy/retention.py), on the planning instance
         only. -> rows per kind, None when another instance plans."""
         if not await self._services.db.lead():
             return None

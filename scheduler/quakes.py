@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from defusedxml import DefusedXmlException, ElementTree
 
-from care import budget, quake, reach
+from care.broadcasts import budget, quake, reach
 from care.services import Services
 from ground.transactions import outside_only
 

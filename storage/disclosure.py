@@ -1,4 +1,4 @@
-"""Reads for a person's own record (care.disclosure): every row the service holds about one
+"""Reads for a person's own record (care.privacy.disclosure): every row the service holds about one
 member, by her id only. Nothing here writes; nothing here takes another person's id from the
 caller, so a query can only ever return rows about the member it was given."""
 

@@ -173,7 +173,7 @@ class GroupRepository:
     async def waiting(
         self, state: str, since_column: str, since_at_most: datetime, limit: int
     ) -> list[GroupRound]:
-        """Group rounds in `state` since `since_at_most` or earlier (care.ladder.WAITS)."""
+        """Group rounds in `state` since `since_at_most` or earlier (care.rounds.ladder.WAITS)."""
         if since_column != "posted_at":
             raise ValueError(f"no group round clock in column {since_column}")
         return [

@@ -101,7 +101,7 @@ PERSONAL_ITEMS = (
 SENSITIVE_ITEMS = {(i.table, i.column): i.sensitive for i in PERSONAL_ITEMS if i.sensitive}
 # A member's own fields that are 要配慮 (her card marks these).
 SENSITIVE_FIELDS = frozenset(column for table, column in SENSITIVE_ITEMS if table == "members")
-# What goes to whoever goes to look, and only on her card (care.cards): never in the chat,
+# What goes to whoever goes to look, and only on her card (care.members.cards): never in the chat,
 # unless the deployment keeps it there (MIMAMORI_DETAILS_IN_CHAT).
 CARD_FIELDS = ("full_name", "phone", "address", "emergency_memo")
 
@@ -144,7 +144,8 @@ class Member:
     call_number: str | None = None  # E.164: the phone a call before the alert rings
     call_before_alert: bool = False  # consented to: a call after the re-send, before the alert
     call_consented_by: str | None = None  # "self", or the desk's staff who set it for them
-    # When the call number was made hers (care.verify): by "call" (her code) or staff's name.
+    # When the call number was made hers (care.rounds.verify): by "call" (her code) or staff's
+    # name.
     call_verified_at: datetime | None = None
     call_verified_by: str | None = None
     last_activity_at: datetime | None = None  # 最後の動き: a device's last sign of life
@@ -303,7 +304,7 @@ class CheckinRound:
     turn: int = 1  # the managers' turn told last (turn 1: the first told)
     turn_at: datetime | None = None  # when that turn was told
     next_turn_at: datetime | None = None  # when the next turn is told; None: no turn left
-    called_at: datetime | None = None  # the call before the alert was placed (care.calls)
+    called_at: datetime | None = None  # the call before the alert was placed (care.rounds.calls)
     call_until: datetime | None = None  # when the managers are told if the call settles nothing
     taker_asked_at: datetime | None = None  # the taker was asked whether they found the person
     reminded_at: datetime | None = None  # the alert was last said (or said again) to be open

@@ -1,4 +1,4 @@
-"""What the staff asked to do for a person, and her answer (care/on_behalf.py)."""
+"""What the staff asked to do for a person, and her answer (care/members/on_behalf.py)."""
 
 from __future__ import annotations
 

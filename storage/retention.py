@@ -1,4 +1,5 @@
-"""What the daily purge deletes (care/retention.py), a batch per statement, and what it keeps:
+"""What the daily purge deletes (care/privacy/retention.py), a batch per statement, and what it
+keeps:
 a finished month's report figures, and its own bookkeeping (when it last finished, the audit
 log's line)."""
 

@@ -100,7 +100,7 @@ class RoundRepository:
         called: bool | None = None,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
-        filter of one step of the ladder (care.ladder.WAITS says which state and column)."""
+        filter of one step of the ladder (care.rounds.ladder.WAITS says which state and column)."""
         column = _clock_column(since_column)
         return await self._many(
             f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
@@ -155,7 +155,7 @@ class RoundRepository:
             "UPDATE checkin_rounds SET state = 'alerted', urgent = 1, answer = 'help',"
             " alerted_at = ?, reminded_at = ?, taken_by = NULL, taken_at = NULL,"
             " taker_asked_at = NULL, realerted_at = NULL,"
-            # A case the desk holds stays its (care.protocol: help at the desk); a taken
+            # A case the desk holds stays its (care.rounds.protocol: help at the desk); a taken
             # alert raised again is everyone's, the desk's wait included.
             " escalated_at = CASE WHEN taken_by IS NULL THEN escalated_at END,"
             " turn_at = ?, next_turn_at = NULL,"
@@ -261,7 +261,7 @@ class RoundRepository:
 
 
 def _untaken(which: str | None) -> str:
-    """The SQL of care.ladder.Untaken: alerts nobody took, not yet sent again, or sent again
+    """The SQL of care.rounds.ladder.Untaken: alerts nobody took, not yet sent again, or sent again
     and not yet at the desk."""
     if which is None:
         return ""
@@ -279,7 +279,8 @@ def _untaken(which: str | None) -> str:
 
 
 def _called(called: bool | None) -> str:
-    """The SQL of care.ladder.Wait.called: rounds whose person was called before the alert."""
+    """The SQL of care.rounds.ladder.Wait.called: rounds whose person was called before the
+    alert."""
     if called is None:
         return ""
     return " AND called_at IS NOT NULL" if called else " AND called_at IS NULL"

@@ -72,7 +72,8 @@ class TeamRepository:
     async def forget_ended_shares(self, member_id: int) -> None:
         """Her 「見せる」 to a manager holds only while he watches her through some team: once
         he does not (he left or was removed, she left, the team went), it is deleted, and she
-        is asked again should he come back (care.sharing.ask_users). Per pair, not per team:
+        is asked again should he come back (care.members.sharing.ask_users). Per pair, not per
+        team:
         she agreed to show him, and a row with a team would need a migration for no more
         safety (while he watches her she sees him, and the share, on My page and can take
         it back)."""
@@ -243,7 +244,8 @@ class TeamRepository:
 
     async def shown_to_a_manager(self) -> set[int]:
         """Everyone who shows their details (「見せる」) to at least one manager who watches
-        them now: what the desk may see of them (care.sharing.shown_to_the_desk), for many."""
+        them now: what the desk may see of them (care.members.sharing.shown_to_the_desk), for
+        many."""
         rows = await self._conn.fetch_all(
             "SELECT DISTINCT u.member_id FROM team_members u"
             " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"

@@ -23,8 +23,8 @@ from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
 from admin.second_factor import seal
-from care.invites import qr_path
-from care.protocol import Stage, stage_of
+from care.members.invites import qr_path
+from care.rounds.protocol import Stage, stage_of
 from care.services import SERVICES
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
@@ -672,7 +672,7 @@ def told_safe(bot: Bot, manager: str) -> list[str]:
 
 
 def code_read_in(said_aloud: list[str]) -> str:
-    """The verification code a call read out (care.verify), digit by digit, as she hears
+    """The verification code a call read out (care.rounds.verify), digit by digit, as she hears
     it: the digits' words are the locale's."""
     words = JA.t("calls.verify.digit_words").split(",")
     separator = JA.t("calls.verify.digit_separator")

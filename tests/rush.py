@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
-from care.schedule import Schedule, first_due
+from care.rounds.schedule import Schedule, first_due
 from ground.postback import PostbackCodec
 from storage.database import database_for, to_db
 from tests import line_webhook as hook

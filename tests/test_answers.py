@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from care.sharing import tel_uri
+from care.members.sharing import tel_uri
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (

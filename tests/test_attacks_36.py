@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from care.protocol import Stage
+from care.rounds.protocol import Stage
 from tests.conftest import Bot
 from tests.drivers import (
     ALERT,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from care import invites
-from care.budget import RATES_BY_STARTER
-from care.teams import add_manager
+from care.broadcasts.budget import RATES_BY_STARTER
+from care.members import invites
+from care.members.teams import add_manager
 from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import (

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from care.protocol import Stage, stage_of
+from care.rounds.protocol import Stage, stage_of
 from ground.channels import LINE, NOT_ON_LINE, Parcel
 from ground.line_api import Outcome
 from ground.telling import Telling
@@ -235,7 +235,7 @@ async def test_the_desk_sets_a_call_before_the_alert_for_a_line_user(
         "call_before_alert": "on",
     }
     assert (await bot.client.post(path, data=data)).status == 200
-    # The number is hers once staff confirm it with her beside them (care.verify): another
+    # The number is hers once staff confirm it with her beside them (care.rounds.verify): another
     # account than the one that set it.
     other = await other_staff(bot)
     confirm = {"csrf_token": await csrf(other, path), "action": "confirm_number", "present": "on"}

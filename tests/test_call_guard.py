@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from care import verify
+from care.rounds import verify
 from storage.calls import VERIFY_PURPOSE
 from tests.conftest import Bot
 from tests.drivers import (

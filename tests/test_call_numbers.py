@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from care import numbers
 from care.errors import Refusal
-from care.protocol import Stage
+from care.rounds import numbers
+from care.rounds.protocol import Stage
 from ground.settings import Settings, SettingsError
 from storage.calls import VERIFY_PURPOSE
 from storage.database import database_for

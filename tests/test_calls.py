@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from care.protocol import Stage, stage_of
+from care.rounds.protocol import Stage, stage_of
 from tests.conftest import Bot
 from tests.drivers import (
     ALERT,

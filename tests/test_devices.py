@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from care.protocol import Stage, stage_of
+from care.rounds.protocol import Stage, stage_of
 from ground.seals import SEAL_LENGTH
 from tests.conftest import Bot
 from tests.drivers import ALERT, Page, member_of, ok_data, run_to, tokyo, watched_resident
@@ -223,7 +223,7 @@ async def test_a_guessed_device_url_is_refused_without_a_transaction_and_get_ans
     """A device URL nobody was given costs no transaction (its seal does not hold); a link
     previewer's GET never answers her check-in; a URL from before seals still works, known by
     the hashes read at start, and a guess of that length is refused the same cheap way."""
-    from care import devices as device_rules
+    from care.rounds import devices as device_rules
 
     bot = await start_bot()
     resident, _ = await watched_resident(bot, "resident", ["son"])

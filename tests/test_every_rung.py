@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from care.protocol import Stage
+from care.rounds.protocol import Stage
 from tests.conftest import Bot
 from tests.drivers import (
     ALERT,
@@ -117,7 +117,7 @@ async def test_phone_key_3_counts_whenever_it_is_pressed(
     member = await member_of(bot, resident)
     async with bot.repos() as repos:
         await repos.calls.set_consent(member.id, NUMBER, True, "self")
-        # Hers: the code of its verification call typed (care.verify).
+        # Hers: the code of its verification call typed (care.rounds.verify).
         await repos.calls.set_verified(member.id, NUMBER, "call", bot.clock.now())
     await run_to(bot, tokyo(11, 24, 9))
     await run_to(bot, tokyo(11, 25, 9))

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from care.people import PAUSE_MAX_DAYS
-from care.protocol import Stage, stage_of
+from care.members.people import PAUSE_MAX_DAYS
+from care.rounds.protocol import Stage, stage_of
 from ground.messages import HELP_COLOUR, OK_COLOUR
 from tests.conftest import Bot
 from tests.drivers import (

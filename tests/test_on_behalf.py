@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from care import people
-from care.protocol import Stage
+from care.members import people
+from care.rounds.protocol import Stage
 from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import (

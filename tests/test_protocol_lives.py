@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from care.ladder import next_step
-from care.protocol import (
+from care.rounds.ladder import next_step
+from care.rounds.protocol import (
     ALERT_STAGES,
     BY_DESK,
     HELP_STAGES,
@@ -40,7 +40,7 @@ from care.protocol import (
     decide,
     stage_of,
 )
-from care.protocol import OPEN_STAGES as OPEN_STAGES_OF_PROTOCOL
+from care.rounds.protocol import OPEN_STAGES as OPEN_STAGES_OF_PROTOCOL
 from ground.clock import FakeClock
 from ground.postback import PostbackCodec
 from ground.settings import Settings
@@ -202,7 +202,7 @@ class Lives(RuleBasedStateMachine):
             ((team, _),) = await repos.teams.teams_of(member.id)
             self.team_id = team.id
             await repos.calls.set_consent(member.id, PHONE, True, "self")
-            # Hers: the code of its verification call typed (care.verify).
+            # Hers: the code of its verification call typed (care.rounds.verify).
             await repos.calls.set_verified(member.id, PHONE, "call", self.bot.clock.now())
         self.seen = len(self.line.calls)
 

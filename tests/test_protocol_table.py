@@ -1,4 +1,5 @@
-"""The protocol, cell by cell: every (stage, event) of `care.protocol.decide`, exhaustively, with
+"""The protocol, cell by cell: every (stage, event) of `care.rounds.protocol.decide`,
+exhaustively, with
 nothing but the table; and the README's copy of it, equal to what the module states."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from care.protocol import (
+from care.rounds.protocol import (
     ALERT_STAGES,
     BY_TIME,
     CLOSED_STAGES,
@@ -116,11 +117,11 @@ def test_the_readme_shows_the_protocol_as_the_module_states_it() -> None:
 
 
 def test_every_telling_of_the_table_has_its_one_teller() -> None:
-    """Who is told what is carried out in one place (care.carry): each (audience, fact) the
+    """Who is told what is carried out in one place (care.rounds.carry): each (audience, fact) the
     table can say has exactly one teller, but what the wave or the chat's reply says to her."""
     import server.app  # noqa: F401  (every module that registers a teller)
-    from care.carry import BY_THE_REPLY, BY_THE_WAVE, TELLERS
-    from care.protocol import table
+    from care.rounds.carry import BY_THE_REPLY, BY_THE_WAVE, TELLERS
+    from care.rounds.protocol import table
 
     said = {(t.audience, t.fact) for _, _, decision in table() for t in decision.tell}
     to_her = {(Audience.PERSON, fact) for fact in (*BY_THE_WAVE, *BY_THE_REPLY)}

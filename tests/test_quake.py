@@ -174,7 +174,7 @@ async def test_a_report_without_a_status_is_skipped_never_taken_as_real(
 
 
 def test_elements_are_read_by_namespace_not_by_local_name() -> None:
-    from care.quake import parse_report
+    from care.broadcasts.quake import parse_report
 
     real = (DOCUMENTS / "vxse51_23ku_3.xml").read_text("utf-8")
     report = parse_report(real)

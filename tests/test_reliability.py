@@ -12,8 +12,8 @@ from typing import Any
 from bot.batch import BatchApplier, parse
 from bot.features import build_router
 from bot.lookups import Lookups
-from care import checkins
-from care.schedule import Schedule, first_due
+from care.rounds import checkins
+from care.rounds.schedule import Schedule, first_due
 from care.services import Services
 from ground.telling import Telling
 from storage.arrivals import arrivals_path

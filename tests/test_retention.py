@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from care import report, retention
-from care.register import NOT_PERSONAL, PERSONAL
+from care.desk import report
+from care.privacy import retention
+from care.privacy.register import NOT_PERSONAL, PERSONAL
 from mimamori.cli import main
 from scheduler.engine import ENGINE
 from storage.database import POSTGRESQL, from_db, to_db

@@ -166,7 +166,8 @@ async def test_a_roll_call_the_quota_cannot_cover_is_refused_unless_partial(bot:
 async def test_only_a_teams_manager_may_start_its_roll_call_whatever_the_button(
     bot: Bot,
 ) -> None:
-    """The permission lives in care.rollcall: rc_start straight away (no rc_ask before) from
+    """The permission lives in care.broadcasts.rollcall: rc_start straight away (no rc_ask before)
+    from
     the team's user, or from a stranger, is refused and sends nothing."""
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     stranger = await bot.follow("stranger")

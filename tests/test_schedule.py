@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from care.schedule import (
+from care.rounds.schedule import (
     HOURS,
     INTERVALS,
     Schedule,

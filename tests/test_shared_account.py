@@ -363,7 +363,7 @@ async def test_the_setup_check_tries_the_citys_system(
 async def test_on_the_municipal_plan_nothing_is_refused_for_quota(
     start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
 ) -> None:
-    from care import budget
+    from care.broadcasts import budget
 
     bot = await start_bot(
         shared_account=True, forward_url=city.url, menus="none", unlimited_messages=True

@@ -52,7 +52,7 @@ async def test_resuming_what_is_not_paused_is_refused_and_moves_nothing(bot: Bot
     page.renew()
     status, body = await page.call("POST", "/liff/api/me/resume", {})
     assert (status, body["error"]) == (409, "not_paused")
-    await bot.tap_action(resident, "resume")  # the chat: the same rule, in care.people
+    await bot.tap_action(resident, "resume")  # the chat: the same rule, in care.members.people
     assert bot.line.reply_texts()[-1] == t("pause.not_paused")
     async with bot.repos() as repos:
         after = await repos.members.by_line_id(resident)
@@ -247,7 +247,7 @@ async def test_no_slow_call_runs_inside_a_unit_of_work_or_a_claim(
 async def test_a_line_name_cannot_fake_a_line_of_the_services_words(bot: Bot) -> None:
     """A LINE name goes into other managers' messages (「○○さんが対応します」): its line breaks
     and bidirectional overrides are taken out, and a long one is cut."""
-    from care.notify import NAME_SHOWN
+    from care.rounds.notify import NAME_SHOWN
 
     resident, (son, daughter) = await watched_resident(bot, "resident", ["son", "daughter"])
     async with bot.repos() as repos:

@@ -152,12 +152,12 @@ async def test_an_older_database_with_rows_upgrades_without_losing_them(tmp_path
 async def test_the_sweeps_sql_reads_every_round_a_step_of_time_waits_for(
     database: Path | str,
 ) -> None:
-    """care.ladder's waits are read by the sweep in SQL and checked by `read_round`, the one
+    """care.rounds.ladder's waits are read by the sweep in SQL and checked by `read_round`, the one
     place a round's columns become a stage: for every combination of an open round's
     columns, the SQL never misses a round the step waits for (nothing of time is lost)."""
     from itertools import product
 
-    from care.ladder import WAITS
+    from care.rounds.ladder import WAITS
     from storage.database import to_db
 
     db = await open_db(database)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestServer
 
-from care.protocol import Stage, stage_of
+from care.rounds.protocol import Stage, stage_of
 from simulator.city import CitySystem
 from storage.arrivals import arrivals_path
 from storage.backup import BackupError, check_copy, restore, take_backup

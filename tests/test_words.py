@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from care.protocol import Stage
+from care.rounds.protocol import Stage
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import alerted, button, run_to, stage, tokyo, told_safe, watched_resident
@@ -76,7 +76,7 @@ async def test_words_of_distress_with_no_check_in_waiting_alert_everyone_at_once
 async def test_every_word_of_the_list_starts_the_help_path_and_a_phone_number_does_not(
     bot: Bot,
 ) -> None:
-    from care.answers import distress_words, is_distress
+    from care.rounds.answers import distress_words, is_distress
 
     words = distress_words(bot.services.i18n, "ja")
     for word in DISTRESS:

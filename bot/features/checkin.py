@@ -9,10 +9,12 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
-from care import alerts, answers, checkins, people, trial
-from care.checkins import ANSWERS
-from care.notify import display_name
-from care.protocol import Audience, Event, Fact, Stage
+from care.broadcasts import trial
+from care.members import people
+from care.rounds import alerts, answers, checkins
+from care.rounds.checkins import ANSWERS
+from care.rounds.notify import display_name
+from care.rounds.protocol import Audience, Event, Fact, Stage
 from care.services import UnitOfWork
 from ground import messages
 from storage.models import Member, RoundState

@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.features.menu import main_menu
 from bot.router import Router, from_person, text_of
 from bot.shared_account import start_words
-from care import people
+from care.members import people
 from ground import messages
 from storage.models import Member
 

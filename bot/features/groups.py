@@ -16,8 +16,8 @@ from linebot.v3.webhooks import (
 from bot.context import GroupContext
 from bot.features.schedule import chosen_schedule, interval_question, schedule_saved
 from bot.router import Router, group_action, in_group, text_of
-from care import groups
-from care.checkins import ANSWERS
+from care.groups import membership as groups
+from care.rounds.checkins import ANSWERS
 from ground import messages
 from storage.models import ChatGroup
 

@@ -6,7 +6,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, from_person, in_group, text_of
-from care import invites
+from care.members import invites
 from ground import invite_codes, messages
 from storage.models import Invite, Role, Team
 

@@ -6,7 +6,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person
-from care import people
+from care.members import people
 from ground import messages
 from ground.rich_menu import TAB_BACK
 

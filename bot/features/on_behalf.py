@@ -1,4 +1,4 @@
-"""Her はい or いいえ to what the staff asked to do for her (care.on_behalf)."""
+"""Her はい or いいえ to what the staff asked to do for her (care.members.on_behalf)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot.context import PersonContext
 from bot.router import Router, action
-from care import on_behalf
+from care.members import on_behalf
 from ground import messages
 
 router = Router("on_behalf")

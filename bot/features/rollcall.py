@@ -7,7 +7,8 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.features.groups import current_group, learn_member, tapper
 from bot.router import Router, action, from_person, group_action, text_of
-from care import rollcall, teams
+from care.broadcasts import rollcall
+from care.members import teams
 from ground import messages
 from storage.models import Role
 

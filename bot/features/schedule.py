@@ -8,9 +8,10 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, group_action
-from care import alerts, people
-from care.notify import display_name
-from care.schedule import INTERVALS, Schedule
+from care.members import people
+from care.rounds import alerts
+from care.rounds.notify import display_name
+from care.rounds.schedule import INTERVALS, Schedule
 from ground import messages
 
 PAUSE_CHOICES = (3, 7, 14, 30)  # days: a person in hospital need not pick a date
@@ -275,7 +276,7 @@ async def pause(ctx: PersonContext) -> None:
 @router.on(PostbackEvent, action("resume"))
 async def resume(ctx: PersonContext) -> None:
     member = ctx.member
-    # Not paused: care.people refuses (pause.not_paused), as it does for My page.
+    # Not paused: care.members.people refuses (pause.not_paused), as it does for My page.
     work = ctx.work
     next_at = await people.resume(work, member)
     ctx.reply(messages.text(ctx.t("pause.resumed", next=ctx.locale.when(next_at))))

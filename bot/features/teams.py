@@ -9,9 +9,10 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext, PersonContext
 from bot.features.invites import invite_messages, one_invitation
 from bot.router import Router, action, from_person, text_of
-from care import devices, invites, reassurance, sharing, teams
-from care.notify import display_name
-from care.teams import TEAM_NAME_MAX, clean_team_name
+from care.members import invites, sharing, teams
+from care.members.teams import TEAM_NAME_MAX, clean_team_name
+from care.rounds import devices, reassurance
+from care.rounds.notify import display_name
 from ground import messages
 from storage.models import Member, Role, Team
 

@@ -7,7 +7,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
-from care import partners
+from care.desk import partners
 from ground import link_codes, messages
 from ground.telling import Telling
 

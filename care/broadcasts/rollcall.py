@@ -1,0 +1,351 @@
+"""災害時の安否確認: a roll-call of everyone (or chosen area teams and groups), now.
+
+It is not a check-in: it opens no round and changes no schedule, and an open round stays open;
+an answer is a sign of life all the same. 「助けが必要です」 reaches the person's managers at once.
+Only those who have not answered are asked again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from care.broadcasts import budget
+from care.broadcasts.notices import Audience
+from care.broadcasts.reach import GroupSizes
+from care.desk import cases as desk
+from care.errors import Refusal, Refused
+from care.members import sharing
+from care.rounds.notify import address_of, display_name, notify_managers
+from care.services import Services, UnitOfWork
+from ground.channels import can_say
+from ground.i18n import Locale
+from ground.telling import Choice, Telling
+from storage.models import ChatGroup, Member, Role
+
+ANSWERS = ("safe", "help", "shelter")  # 無事です / 助けが必要です / 避難所にいます
+# The silent are asked again every hour, twice, when nobody chose otherwise (a team's manager
+# from the chat, the JMA feed); the console's form chooses its own.
+REASK_EVERY = timedelta(hours=1)
+REASKS = 2
+
+
+@dataclass
+class RollCallPlan:
+    """Who a roll-call asks, through which area team, and what it costs in messages."""
+
+    audience: Audience
+    people: list[tuple[Member, int | None]] = field(default_factory=list)
+    groups: list[tuple[ChatGroup, int]] = field(default_factory=list)  # (group, its members)
+    requests: int = 0
+
+    @property
+    def recipients(self) -> int:
+        return len(self.people) + sum(count for _, count in self.groups)
+
+
+async def plan(
+    work: UnitOfWork,
+    audience: Audience,
+    with_groups: bool = False,
+    sizes: GroupSizes | None = None,
+) -> RollCallPlan:
+    """Who the audience reaches; `with_groups` adds every active group (an earthquake).
+    `sizes`: the groups' member counts, asked of LINE before the unit of work
+    (`care.broadcasts.reach.group_sizes`); a group LINE did not count counts its members learnt."""
+    sizes = sizes or {}
+    repos = work.repos
+    found = RollCallPlan(audience)
+    if with_groups:
+        active = [g["id"] for g in await repos.stats.groups()]
+        audience = Audience(audience.kind, audience.team_ids, tuple(active))
+        found.audience = audience
+        found.groups = await _groups(work, audience.group_ids, sizes)
+    seen: set[int] = set()
+    if audience.kind == "everyone":
+        for member in await repos.members.all_active():
+            teams = await repos.teams.teams_of(member.id)
+            found.people.append((member, teams[0][0].id if teams else None))
+    elif audience.kind == "teams":
+        for team_id in audience.team_ids:
+            for member in await repos.teams.members_of(team_id):
+                if member.active and member.id not in seen:
+                    seen.add(member.id)
+                    found.people.append((member, team_id))
+    elif audience.kind == "groups":
+        found.groups = await _groups(work, audience.group_ids, sizes)
+    services = work.services
+    rows = Counter(
+        (work.locale(m.language).language, address_of(services, m)[0]) for m, _ in found.people
+    )
+    found.requests = sum(
+        -(-n // services.channels[channel].batch_limit) for (_, channel), n in rows.items()
+    ) + len(found.groups)
+    return found
+
+
+async def _groups(
+    work: UnitOfWork, group_ids: tuple[int, ...], sizes: GroupSizes
+) -> list[tuple[ChatGroup, int]]:
+    found = []
+    for group_id in group_ids:
+        group = await work.repos.groups.get(group_id)
+        if group is not None and group.active:
+            members = sizes.get(group.id)
+            if members is None:
+                members = len(await work.repos.groups.members(group_id))
+            found.append((group, members))
+    return found
+
+
+async def start(
+    work: UnitOfWork,
+    plan: RollCallPlan,
+    started_by: str,
+    *,
+    surface: str,
+    scope: str = "",
+    resend_every: timedelta | None = None,
+    resends: int = 0,
+    close_after: timedelta | None = timedelta(hours=24),
+    quota_left: int | None = None,
+    partial: bool = False,
+) -> int:
+    """Send the roll-call; refused when it reaches nobody, too often (a team's from the chat),
+    or when the month's quota cannot cover it, re-asks counted, and no partial send was agreed
+    (then the first come first). Audited with what it costs (care.broadcasts.budget)."""
+    if not plan.people and not plan.groups:
+        raise Refused(Refusal.NOBODY)
+    reasks = resends if resend_every else 0
+    cost = budget.with_reasks(plan.recipients, reasks)
+    allowed = await budget.spend(
+        work,
+        budget.Spend(f"rollcall_{surface}", started_by, scope, cost, plan.audience.described()),
+        quota_left,
+        partial,
+    )
+    people = plan.people
+    if allowed < cost:
+        reached = allowed // (1 + reasks)
+        people = people[: max(0, reached - sum(count for _, count in plan.groups))]
+    now = work.now
+    roll_call_id = await work.repos.rollcalls.create(
+        started_by,
+        plan.audience.kind,
+        plan.audience.detail(),
+        now,
+        int(resend_every.total_seconds() // 60) if resend_every else None,
+        resends if resend_every else 0,
+        now + resend_every if resend_every else None,
+        now + close_after if close_after else None,
+    )
+    await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
+    await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
+    await _ask(work, roll_call_id, [m for m, _ in people])
+    for group, _ in plan.groups:
+        message = question(work.services, work.locale(None), roll_call_id, action="grc")
+        await work.repos.outbox.add(
+            kind="push",
+            recipients=[group.line_chat_id],
+            tellings=[message],
+            purpose="rollcall",
+            now=now,
+        )
+    return roll_call_id
+
+
+async def team_plan(work: UnitOfWork, manager: Member, team_id: int | None) -> RollCallPlan:
+    """A roll-call of one team, as its manager starts it from the chat: only a manager of
+    that team may (a user is refused)."""
+    team = await work.repos.teams.get(team_id) if team_id else None
+    role = await work.repos.teams.role_of(team.id, manager.id) if team else None
+    if team is None or role is not Role.MANAGER:
+        raise Refused(Refusal.NOT_ALLOWED)
+    return await plan(work, Audience("teams", team_ids=(team.id,)))
+
+
+async def start_for_team(
+    work: UnitOfWork, manager: Member, team_id: int | None, quota_left: int | None
+) -> RollCallPlan:
+    """A team's manager starts its roll-call from the chat: the same permission, the same
+    re-asks, and the budget's rate per team."""
+    found = await team_plan(work, manager, team_id)
+    await start(
+        work,
+        found,
+        f"会員ID {manager.id}",
+        surface="chat",
+        scope=f"team:{found.audience.team_ids[0]}",
+        resend_every=REASK_EVERY,
+        resends=REASKS,
+        quota_left=quota_left,
+    )
+    return found
+
+
+def question(
+    services: Services, locale: Locale, roll_call_id: int, again: bool = False, action: str = "rc"
+) -> Telling:
+    choices = [
+        Choice(
+            answer,
+            locale.t(f"rollcall.{answer}"),
+            services.postbacks.encode(action, r=roll_call_id, v=answer),
+        )
+        for answer in ANSWERS
+    ]
+    title = locale.t("rollcall.again_title" if again else "rollcall.title")
+    return Telling.card(locale.language, title, locale.t("rollcall.body"), choices)
+
+
+async def _ask(
+    work: UnitOfWork, roll_call_id: int, people: list[Member], again: bool = False
+) -> None:
+    """The question to these people: one row per language and channel, as many to a row as
+    the channel takes (LINE's multicast: 500)."""
+    services = work.services
+    by_row: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for person in people:
+        channel, address = address_of(services, person)
+        if not can_say(channel, []):
+            continue  # by phone alone: unasked, so counted among those not heard from
+        by_row[(work.locale(person.language).language, channel)].append(address)
+    for (language, channel), addresses in by_row.items():
+        message = question(services, work.locale(language), roll_call_id, again)
+        batch = services.channels[channel].batch_limit
+        for start in range(0, len(addresses), batch):
+            chunk = addresses[start : start + batch]
+            await work.repos.outbox.add(
+                kind="multicast" if len(chunk) > 1 else "push",
+                channel=channel,
+                recipients=chunk,
+                tellings=[message],
+                purpose="rollcall",
+                now=work.now,
+            )
+
+
+async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, value: str) -> int:
+    """A person's answer: recorded (a later one replaces it), a sign of life (the check-in
+    round, if one is open, stays open), and 助けが必要です reaches their managers at once.
+    -> how many managers were told."""
+    roll_call = await work.repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if roll_call is None or not roll_call.open:
+        raise Refused(Refusal.ROLL_CALL_CLOSED)
+    if not await work.repos.rollcalls.answer(roll_call.id, member.id, value, work.now):
+        raise Refused(Refusal.NOT_ASKED)
+    await work.repos.members.set_last_ok(member.id, work.now)
+    if value != "help":
+        return 0
+    shown = await sharing.shown_to(work, member)
+    services = work.services
+
+    def build(locale: Locale, manager: Member) -> list[Telling]:
+        values = {
+            "name": display_name(locale, member),
+            "member_id": member.id,
+            "at": locale.when(work.now),
+        }
+        if sharing.in_chat(services):
+            body = locale.t(
+                "rollcall.help_notice",
+                **values,
+                phone=(member.personal.phone if manager.id in shown else "")
+                or locale.t("rollcall.phone_none"),
+            )
+            return [Telling.sentence(locale.language, body)]
+        # Her number stays off the chat: the notice carries the button to her card.
+        card = sharing.card_link(locale, services, member)
+        lines = [locale.t("card.rollcall_help", **values)]
+        if card is not None:
+            lines.append(locale.t("card.where"))
+        title = locale.t("card.rollcall_help_title")
+        return [
+            Telling.card(locale.language, title, "\n\n".join(lines), (), [card] if card else [])
+        ]
+
+    told = await notify_managers(work, member, "rollcall_help", build)
+    if (
+        work.services.protocol.desk_after is not None
+        and not await work.repos.desk.open_of_roll_call(member.id, roll_call.id)
+    ):
+        # The desk sees every 助けが必要 of a roll-call at once, beside the managers.
+        await desk.open_case(work, member, "rollcall_help", roll_call_id=roll_call.id)
+    return told
+
+
+async def answer_in_group(
+    work: UnitOfWork,
+    roll_call_id: int | None,
+    group: ChatGroup,
+    user_id: str,
+    name: str,
+    value: str,
+) -> None:
+    roll_call = await work.repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if roll_call is None or not roll_call.open:
+        raise Refused(Refusal.ROLL_CALL_CLOSED)
+    await work.repos.rollcalls.group_answer(roll_call.id, group.id, user_id, name, value, work.now)
+
+
+async def resend_to_the_silent(work: UnitOfWork, limit: int) -> int:
+    """At each roll-call's interval, those who have not answered are asked again (only they),
+    as many times as set."""
+    due = await work.repos.rollcalls.due_resends(work.now, limit)
+    for roll_call in due:
+        silent = await work.repos.rollcalls.silent(roll_call.id)
+        await _ask(work, roll_call.id, silent, True)
+        left = roll_call.resends_left - 1
+        every = timedelta(minutes=roll_call.resend_every_minutes or 0)
+        await work.repos.rollcalls.resent(roll_call.id, work.now + every if left > 0 else None)
+    for roll_call_id in await work.repos.rollcalls.due_to_close(work.now):
+        await work.repos.rollcalls.close(roll_call_id, work.now)
+    return len(due)
+
+
+async def close(work: UnitOfWork, roll_call_id: int) -> None:
+    await work.repos.rollcalls.close(roll_call_id, work.now)
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: dict[str, int]  # safe, help, shelter, silent
+    by_team: list[tuple[str, dict[str, int]]]
+    help: list[dict[str, Any]]  # who asked for help, with phone, team and managers
+    silent: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    timeline: list[tuple[str, int]]  # (local hour and minute, answers in those ten minutes)
+
+
+async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None = None) -> Tally:
+    people = await work.repos.rollcalls.people(roll_call_id)
+    if team_ids is not None:
+        people = [p for p in people if p["team_id"] in team_ids]
+    counts = Counter(p["answer"] or "silent" for p in people)
+    teams: dict[str, Counter[str]] = defaultdict(Counter)
+    for person in people:
+        teams[person["team_name"] or "-"][person["answer"] or "silent"] += 1
+    helpers = []
+    for person in people:
+        if person["answer"] == "help":
+            managers = await work.repos.teams.managers_watching(person["member_id"])
+            person = {**person, "managers": [m.display_name for m in managers]}
+            helpers.append(person)
+    tz = work.services.timezone
+    timeline: Counter[str] = Counter()
+    for person in people:
+        if person["answered_at"]:
+            local = datetime.fromisoformat(person["answered_at"]).astimezone(tz)
+            timeline[f"{local.hour:02d}:{local.minute // 10}0"] += 1
+    return Tally(
+        counts={answer: counts.get(answer, 0) for answer in (*ANSWERS, "silent")},
+        by_team=[
+            (name, {a: c.get(a, 0) for a in (*ANSWERS, "silent")}) for name, c in teams.items()
+        ],
+        help=helpers,
+        silent=[p for p in people if not p["answer"]],
+        groups=await work.repos.rollcalls.group_answers(roll_call_id),
+        timeline=sorted(timeline.items()),
+    )
