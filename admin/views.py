@@ -22,10 +22,10 @@ from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
 from care.desk.cases import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.errors import Refusal, Refused
-from care.members import by_phone, invites, on_behalf, people
+from care.members import by_phone, invites, on_behalf
 from care.members import teams as team_service
 from care.privacy import exports
-from care.rounds import calls
+from care.rounds import calls, status
 from care.rounds.notify import phone_only
 from care.rounds.schedule import INTERVALS, Schedule
 from ground.identifiers import row_id
@@ -206,7 +206,7 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         codes = await invites.ensure_invites(work, team)
         members = {role.value: await work.repos.teams.members_of(team.id, role) for role in Role}
         states = {
-            member.id: await people.state_of(work, member) for member in members[Role.USER.value]
+            member.id: await status.state_of(work, member) for member in members[Role.USER.value]
         }
         turns = await work.repos.teams.turns_in(team.id)
         waiting = await work.repos.on_behalf.waiting_in_team(team.id)
@@ -222,7 +222,7 @@ async def _team_context(request: web.Request) -> dict[str, Any]:
         },
         "members": members,
         "states": states,
-        "checkins": lambda state: people.describe_checkins(locale, state),
+        "checkins": lambda state: status.describe_checkins(locale, state),
         "schedule": locale.schedule,
         "calls": services_of(request).settings.calls,
         "phone_only": phone_only,

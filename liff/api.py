@@ -18,10 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from care.errors import Refusal, Refused
-from care.members import invites, people, sharing, teams
+from care.members import details, invites, people, schedules, sharing, teams, withdrawal
 from care.members.cards import Card, Relation, audit_member_view, open_card
 from care.privacy.disclosure import record_of
-from care.rounds import alerts, calls, devices, reassurance, verify
+from care.rounds import alerts, calls, devices, reassurance, status, verify
 from care.rounds.notify import display_name
 from care.rounds.schedule import INTERVALS, Schedule
 from care.services import SERVICES, Services, UnitOfWork
@@ -188,7 +188,7 @@ def _id(request: web.Request, name: str) -> int:
 async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member) -> dict[str, Any]:
     own = member.id == viewer.id
     shown = await sharing.may_see_personal(work, viewer, member)
-    state = await people.state_of(work, member)
+    state = await status.state_of(work, member)
     managers = await work.repos.teams.managers_watching(member.id)
     return {
         "id": member.id,
@@ -206,7 +206,7 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         "alert_open": state.alert_open,
         "paused_until": state.paused_until.isoformat() if state.paused_until else None,
         # The pause as every surface writes it (a date, or 退院するまで: until resumed).
-        "paused_label": people.describe_checkins(locale, state) if state.paused_until else None,
+        "paused_label": status.describe_checkins(locale, state) if state.paused_until else None,
         # 緊急時メモ: the person's own, and a manager's only while an alert is open and only
         # once the person agreed to show their details to this manager.
         "memo": member.emergency_memo if own or (state.alert_open and shown) else None,
@@ -289,18 +289,18 @@ async def save_personal(request: web.Request) -> web.Response:
     body = await json_body(request)
     services = services_of(request)
     today = services.clock.now().astimezone(services.timezone).date()
-    fields, problems = people.validate_personal(body, today)
+    fields, problems = details.validate_personal(body, today)
     if problems:
         return web.json_response({"error": "invalid", "fields": problems}, status=400)
     async with services.unit_of_work() as work:
-        await people.save_personal(work, request[CALLER], fields)
+        await details.save_personal(work, request[CALLER], fields)
     return web.json_response({"ok": True})
 
 
 async def save_memo(request: web.Request) -> web.Response:
     body = await json_body(request)
     async with services_of(request).unit_of_work() as work:
-        await people.save_memo(work, request[CALLER], str(body.get("memo") or ""))
+        await details.save_memo(work, request[CALLER], str(body.get("memo") or ""))
     return web.json_response({"ok": True})
 
 
@@ -386,7 +386,7 @@ async def save_schedule(request: web.Request) -> web.Response:
     except (TypeError, ValueError):
         raise error(400, "invalid_schedule") from None
     async with services_of(request).unit_of_work() as work:
-        await people.set_schedule(work, request[CALLER], schedule)
+        await schedules.set_schedule(work, request[CALLER], schedule)
     return web.json_response({"ok": True})
 
 
@@ -398,14 +398,14 @@ async def pause(request: web.Request) -> web.Response:
     if body.get("open_ended") is True:
         # 退院するまで: no date; a weekly reminder, and the longest pause at most.
         async with services_of(request).unit_of_work() as work:
-            await people.pause(work, request[CALLER], None, open_ended=True)
+            await schedules.pause(work, request[CALLER], None, open_ended=True)
         return web.json_response({"ok": True})
     try:
         until = date.fromisoformat(str(body.get("until", "")))
     except ValueError:
         raise error(400, "not_a_date") from None
     async with services_of(request).unit_of_work() as work:
-        await people.pause(work, request[CALLER], until)
+        await schedules.pause(work, request[CALLER], until)
     return web.json_response({"ok": True})
 
 
@@ -423,7 +423,7 @@ async def resume(request: web.Request) -> web.Response:
     """Resume a pause; refused (409 not_paused) when there is none, so the schedule is left."""
     await json_body(request)
     async with services_of(request).unit_of_work() as work:
-        await people.resume(work, request[CALLER])
+        await schedules.resume(work, request[CALLER])
     return web.json_response({"ok": True})
 
 
@@ -432,7 +432,7 @@ async def stop(request: web.Request) -> web.Response:
     alert she is asked first (409 alert_open_confirm, then alert_ok)."""
     await _asked_first(request, await json_body(request))
     async with services_of(request).unit_of_work() as work:
-        await people.stop(work, request[CALLER])
+        await schedules.stop(work, request[CALLER])
     return web.json_response({"ok": True})
 
 
@@ -445,7 +445,7 @@ async def withdraw(request: web.Request) -> web.Response:
     if body.get("confirm") is not True:
         raise error(400, "confirm_required")
     async with services_of(request).unit_of_work() as work:
-        await people.withdraw(work, request[CALLER])
+        await withdrawal.withdraw(work, request[CALLER])
     unlinked = await deauthorize(request, body.get("access_token"))
     return web.json_response({"ok": True, "line_unlinked": unlinked})
 
@@ -535,7 +535,7 @@ async def team_view(
                 )
             watched = role is Role.MANAGER and role_in_team is Role.USER
             if watched and await work.repos.teams.is_manager_of(viewer.id, member.id):
-                state = await people.state_of(work, member)
+                state = await status.state_of(work, member)
                 entry["last_ok"] = locale.when(member.last_ok_at)
                 entry["alert_open"] = state.alert_open
                 entry["state"] = locale.t(

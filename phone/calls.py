@@ -3,7 +3,7 @@
 Each is verified by its X-Twilio-Signature (over the URL Twilio called, our public URL, and the
 form it posted) and acted on once (Twilio sends again a request it did not hear back from).
 The key's answer goes through the same rules as the LINE button
-(care.members.people.answer_on_call);
+(care.rounds.answers.answer_on_call);
 a call that settled nothing makes the alert due at once (care.rounds.calls.ended).
 """
 
@@ -15,8 +15,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from care.errors import Refused
-from care.members import people
-from care.rounds import calls
+from care.rounds import answers, calls
 from care.rounds.protocol import Audience, Fact
 from care.services import SERVICES, Services
 from ground import voice
@@ -88,7 +87,7 @@ async def key_pressed(request: web.Request) -> web.Response:
             return _twiml(voice.spoken(work.locale(language).t("call.thanks_ok"), language or ""))
         try:
             round_id, slot = postback.integer("r"), postback.integer("t")
-            member, answered = await people.answer_on_call(
+            member, answered = await answers.answer_on_call(
                 work, postback.integer("m") or 0, value, round_id, slot
             )
         except Refused as refused:
@@ -96,10 +95,10 @@ async def key_pressed(request: web.Request) -> web.Response:
         locale = work.locale(member.language)
         if answered is None:
             text = locale.t("call.over")
-        elif answered.answered.tells(Audience.PERSON, Fact.STILL_HELP):
+        elif answered.tells(Audience.PERSON, Fact.STILL_HELP):
             text = locale.t("call.help_open")
         elif value == "help":
-            told = answered.answered.told or answered.answered.at_desk
+            told = answered.told or answered.at_desk
             text = locale.t("call.help_sent" if told else "call.help_nobody")
         else:
             text = locale.t(f"call.thanks_{value}")

@@ -18,7 +18,7 @@ from care.broadcasts import rollcall
 from care.desk import cases as desk
 from care.desk import visits
 from care.groups import rounds as group_rounds
-from care.members import people
+from care.members import schedules
 from care.privacy import retention
 from care.rounds import alerts, checkins, devices, reassurance
 from care.rounds.ladder import WAITS
@@ -112,7 +112,7 @@ class CheckinEngine:
             realerted = max(realerted, await alerts.remind_open(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             noted = await reassurance.send_daily_notes(work, BATCH)
-            reminded = await people.remind_open_pauses(work, BATCH)
+            reminded = await schedules.remind_open_pauses(work, BATCH)
             # A case closed by the person's OK or a manager: the partners asked hear it too.
             called_off = await visits.call_off_after_closing(work, BATCH)
             return max(resent, alerted, realerted, noted, reminded, called_off)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from care.members.people import PAUSE_MAX_DAYS
+from care.members.schedules import PAUSE_MAX_DAYS
 from care.rounds.protocol import Stage, stage_of
 from ground.messages import HELP_COLOUR, OK_COLOUR
 from tests.conftest import Bot

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from care.members import people
+from care.members import withdrawal
 from care.rounds.protocol import Stage
 from storage.models import Role
 from tests.conftest import Bot
@@ -178,7 +178,7 @@ async def test_leaving_the_service_forgets_what_was_asked_of_her(bot: Bot) -> No
     async with bot.services.unit_of_work() as work:
         member = await work.repos.members.get(member_id)
         assert member is not None
-        await people.withdraw(work, member)
+        await withdrawal.withdraw(work, member)
     async with bot.repos() as repos:
         after = await repos.conn.fetch_one(
             "SELECT COUNT(*) FROM staff_requests WHERE member_id = ?", (member_id,)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from care.members.people import CheckinStatus, checkin_state
 from care.rounds.ladder import WAITS, Protocol, Step, due_step, next_step
 from care.rounds.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
+from care.rounds.status import CheckinStatus, checkin_state
 from ground import invite_codes
 from ground.i18n import I18n, LocaleError, flatten, placeholders
 from ground.line_api import CONNECTIONS, REPLY_PER_SECOND, LineApi, RateLimiter

@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care.broadcasts import trial
 from care.members import people
-from care.rounds import alerts, answers, checkins
+from care.rounds import alerts, answers, checkins, status
 from care.rounds.checkins import ANSWERS
 from care.rounds.notify import display_name
 from care.rounds.protocol import Audience, Event, Fact, Stage
@@ -36,7 +36,7 @@ async def words_of_distress(ctx: PersonContext) -> None:
     (a dialog waiting for a team name included)."""
     member = ctx.member
     work = ctx.work
-    answered = await people.answer(work, member, Event.DISTRESS, text_of(ctx))
+    answered = await answers.answer(work, member, Event.DISTRESS, text_of(ctx))
     ctx.reply(_help_sent(ctx, answered))
 
 
@@ -51,14 +51,14 @@ async def sign_of_life(ctx: PersonContext) -> None:
         return
     kind = ctx.event.message.type
     # The round just read, nothing written since: not read again.
-    answered = await people.answer(work, member, Event.MESSAGE, text_of(ctx), kind, checkin)
-    if answered.answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
+    answered = await answers.answer(work, member, Event.MESSAGE, text_of(ctx), kind, checkin)
+    if answered.tells(Audience.PERSON, Fact.ASK_AGAIN):
         resend = checkin.state is RoundState.RESENT
         again = checkins.checkin_message(work, checkin.slot_at, member.language, resend)
         ctx.reply(messages.text(ctx.t("words.ask_again")), messages.render(again, ctx.locale))
-    if answered.answered.tells(Audience.ALERTED, Fact.WORDS):
-        told = [display_name(ctx.locale, m) for m in answered.answered.told]
-        if answered.answered.at_desk:
+    if answered.tells(Audience.ALERTED, Fact.WORDS):
+        told = [display_name(ctx.locale, m) for m in answered.told]
+        if answered.at_desk:
             told.append(ctx.t("desk.name"))  # the desk's case has her words too
         names = "、".join(told)
         key = "words.passed" if names else "words.passed_nobody"
@@ -80,12 +80,12 @@ async def on_ok(ctx: PersonContext) -> None:
         ctx.reply(messages.text(ctx.t("postback.invalid")))
         return
     work = ctx.work
-    answered = await people.answer(work, member, Event(value))
-    next_text = people.describe_checkins(ctx.locale, answered.state)
-    before = answered.answered.before
-    if answered.answered.tells(Audience.PERSON, Fact.STILL_HELP):
+    answered = await answers.answer(work, member, Event(value))
+    next_text = status.describe_checkins(ctx.locale, answered.state)
+    before = answered.before
+    if answered.tells(Audience.PERSON, Fact.STILL_HELP):
         # An OK during a call for help: she is asked plainly, one tap each way.
-        checkin = answered.answered.open_after
+        checkin = answered.open_after
         assert checkin is not None
         ctx.reply(messages.render(answers.help_question(work, ctx.locale, checkin), ctx.locale))
     elif value == "help":
@@ -102,20 +102,20 @@ async def on_ok(ctx: PersonContext) -> None:
         )
     else:
         ctx.reply(messages.text(ctx.t("checkin.thanks", next=next_text)))
-        if answered.answered.tells(Audience.ALERTED, Fact.SAFE):
+        if answered.tells(Audience.ALERTED, Fact.SAFE):
             ctx.reply(messages.text(ctx.t("checkin.managers_told")))
 
 
-def _help_sent(ctx: EventContext, answered: people.Answer) -> messages.Message:
-    told = answered.answered.told
+def _help_sent(ctx: EventContext, answered: answers.Answered) -> messages.Message:
+    told = answered.told
     names = [display_name(ctx.locale, m) for m in told]
-    if answered.answered.at_desk:
+    if answered.at_desk:
         names.append(ctx.t("desk.name"))
     if not names:
         return messages.text(ctx.t("checkin.help_nobody"))
     joined = "、".join(names)
     sent = ctx.t("checkin.help_sent", names=joined)
-    checkin = answered.answered.open_after
+    checkin = answered.open_after
     if checkin is None:
         return messages.text(sent)
     # A finger that slipped: one tap tells the managers, who still decide when it is over.
@@ -235,7 +235,7 @@ async def on_member_details(ctx: PersonContext) -> None:
 
 async def describe_member(ctx: EventContext, work: UnitOfWork, member: Member, own: bool) -> str:
     locale = ctx.locale
-    state = await people.state_of(work, member)
+    state = await status.state_of(work, member)
     managers = await work.repos.teams.managers_watching(member.id)
     if member.interval_days is None:
         watchers = ctx.t("status.no_checkins")
@@ -251,7 +251,7 @@ async def describe_member(ctx: EventContext, work: UnitOfWork, member: Member, o
         registered=locale.when(member.registered_at),
         active=ctx.t(f"status.member.{member.status}"),
         schedule=locale.schedule(member.interval_days, member.checkin_hour),
-        next=people.describe_checkins(locale, state),
+        next=status.describe_checkins(locale, state),
         last_ok=locale.when(member.last_ok_at),
         round=ctx.t(f"status.round.{state.round.value if state.round else 'none'}"),
         watchers=watchers,

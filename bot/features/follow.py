@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.features.menu import main_menu
 from bot.router import Router, from_person, text_of
 from bot.shared_account import start_words
-from care.members import people
+from care.members import people, schedules
 from ground import messages
 from storage.models import Member
 
@@ -39,7 +39,7 @@ def first_steps(ctx: EventContext, member: Member, key: str) -> messages.Message
     if member.interval_days is not None:
         return messages.text(body)
     start, family = ctx.t("follow.start_button"), ctx.t("follow.family_button")
-    first = people.USUAL_SCHEDULES[0]
+    first = schedules.USUAL_SCHEDULES[0]
     buttons = [
         (start, codec.encode("sched_set", i=first.interval_days, h=first.hour), start),
         (family, codec.encode("sched_family"), family),

@@ -8,8 +8,8 @@ from linebot.v3.webhooks import PostbackEvent
 
 from bot.context import EventContext, GroupContext, PersonContext
 from bot.router import Router, action, group_action
-from care.members import people
-from care.rounds import alerts
+from care.members import people, schedules
+from care.rounds import alerts, status
 from care.rounds.notify import display_name
 from care.rounds.schedule import INTERVALS, Schedule
 from ground import messages
@@ -67,9 +67,9 @@ async def schedule_card(ctx: PersonContext) -> None:
     usual times, お休み or 再開, 止める, テスト送信); 「ほかの時間」 opens the three steps."""
     member = ctx.member
     codec = ctx.services.postbacks
-    state = await people.state_of(ctx.work, member)
+    state = await status.state_of(ctx.work, member)
     buttons: list[messages.QuickItem] = [
-        (c.label, c.data, c.label) for c in people.schedule_choices(ctx.work, ctx.locale)
+        (c.label, c.data, c.label) for c in schedules.schedule_choices(ctx.work, ctx.locale)
     ]
     more = ctx.t("schedule.more")
     buttons.append((more, codec.encode("sched_more"), more))
@@ -82,12 +82,12 @@ async def schedule_card(ctx: PersonContext) -> None:
     body = ctx.t(
         "schedule.card_body",
         current=ctx.locale.schedule(member.interval_days, member.checkin_hour),
-        next=people.describe_checkins(ctx.locale, state),
+        next=status.describe_checkins(ctx.locale, state),
     )
     ctx.reply(messages.card(ctx.t("schedule.card_title"), body, buttons))
 
 
-def _pause_or_resume(ctx: EventContext, state: people.CheckinState) -> messages.QuickItem:
+def _pause_or_resume(ctx: EventContext, state: status.CheckinState) -> messages.QuickItem:
     codec = ctx.services.postbacks
     if state.paused:
         label = ctx.t("pause.resume_button")
@@ -108,7 +108,7 @@ async def ask_interval(ctx: PersonContext) -> None:
 async def let_family_choose(ctx: PersonContext) -> None:
     """家族に設定してもらう: the managers may set her time; they are asked now, or as they
     join her team."""
-    told = await people.let_managers_schedule(ctx.work, ctx.member)
+    told = await schedules.let_managers_schedule(ctx.work, ctx.member)
     if told:
         names = "、".join(display_name(ctx.locale, m) for m in told)
         ctx.reply(messages.text(ctx.t("schedule.family_asked", names=names)))
@@ -121,10 +121,10 @@ async def let_family_choose(ctx: PersonContext) -> None:
 @router.on(PostbackEvent, action("pause_menu"))
 async def pause_menu(ctx: PersonContext) -> None:
     """お休み・再開 on the menu: the way back when resting, else the lengths to rest for."""
-    state = await people.state_of(ctx.work, ctx.member)
+    state = await status.state_of(ctx.work, ctx.member)
     if state.paused:
         label, data, shown = _pause_or_resume(ctx, state)
-        body = ctx.t("pause.now", state=people.describe_checkins(ctx.locale, state))
+        body = ctx.t("pause.now", state=status.describe_checkins(ctx.locale, state))
         ctx.reply(messages.card(ctx.t("pause.title"), body, [(label, data, shown)]))
         return
     await ask_pause(ctx)
@@ -186,7 +186,7 @@ async def set_schedule(ctx: PersonContext) -> None:
     assert ctx.postback is not None
     if ctx.postback.get("m"):
         # A manager, for a person who asked them to (家族に設定してもらう).
-        person, next_due = await people.schedule_for(
+        person, next_due = await schedules.schedule_for(
             work, member, ctx.postback.integer("m"), schedule
         )
         text = ctx.t(
@@ -197,7 +197,7 @@ async def set_schedule(ctx: PersonContext) -> None:
         )
         ctx.reply(messages.text(text))
         return
-    next_due = await people.set_schedule(work, member, schedule)
+    next_due = await schedules.set_schedule(work, member, schedule)
     open_round = await work.repos.rounds.open_round(member.id)
     alone = await people.heard_by_nobody(work, member)
     ctx.reply(schedule_saved(ctx, "schedule", schedule, next_due, open_round is not None, alone))
@@ -228,7 +228,7 @@ async def stop_checkins(ctx: PersonContext) -> None:
     work = ctx.work
     if await asked_first(ctx, "stop"):
         return
-    await people.stop(work, member)
+    await schedules.stop(work, member)
     ctx.reply(messages.text(ctx.t("schedule.stopped")))
 
 
@@ -259,7 +259,7 @@ async def pause(ctx: PersonContext) -> None:
     if await asked_first(ctx, "pause"):
         return
     if ctx.postback.integer("o") == 1:
-        await people.pause(work, member, None, open_ended=True)
+        await schedules.pause(work, member, None, open_ended=True)
         ctx.reply(messages.text(ctx.t("pause.saved_open")))
         return
     days = ctx.postback.integer("d")
@@ -268,7 +268,7 @@ async def pause(ctx: PersonContext) -> None:
         return
     today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
     until = today + timedelta(days=days)
-    resume_at = await people.pause(work, member, until)
+    resume_at = await schedules.pause(work, member, until)
     text = ctx.t("pause.saved", until=ctx.locale.day(until), next=ctx.locale.when(resume_at))
     ctx.reply(messages.text(text))
 
@@ -278,5 +278,5 @@ async def resume(ctx: PersonContext) -> None:
     member = ctx.member
     # Not paused: care.members.people refuses (pause.not_paused), as it does for My page.
     work = ctx.work
-    next_at = await people.resume(work, member)
+    next_at = await schedules.resume(work, member)
     ctx.reply(messages.text(ctx.t("pause.resumed", next=ctx.locale.when(next_at))))

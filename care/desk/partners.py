@@ -29,7 +29,7 @@ from care.desk import cases as desk
 from care.desk import visits
 from care.errors import Refusal, Refused
 from care.members import sharing
-from care.members.people import PHONE, hidden_characters
+from care.members.details import PHONE, hidden_characters
 from care.rounds.notify import display_name, push_to
 from care.services import UnitOfWork
 from ground import link_codes

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from care.broadcasts import budget
 from care.errors import Refusal, Refused
-from care.members import people, sharing
+from care.members import schedules, sharing
 from care.rounds import alerts, checkins
 from care.rounds.notify import tell_team
 from care.rounds.schedule import Schedule
@@ -107,8 +107,8 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
         await sharing.ask_users(work, team, member)
         # Someone here asked their family to choose the time (家族に設定してもらう).
         for user in await work.repos.teams.members_of(team.id, Role.USER):
-            if people.schedule_asked(user, work.now):
-                await people.ask_manager_to_schedule(work, member, user)
+            if schedules.schedule_asked(user, work.now):
+                await schedules.ask_manager_to_schedule(work, member, user)
     else:
         # The user joined on their own: the team's managers may see what they entered.
         for manager in await work.repos.teams.members_of(team.id, Role.MANAGER):

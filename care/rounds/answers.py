@@ -2,8 +2,7 @@
 any message or sticker (words of distress among them).
 
 `care.rounds.protocol.decide` says what each one does; this module changes the round and writes,
-into
-the caller's unit of work, what each audience is told.
+into the caller's unit of work, what each audience is told.
 """
 
 from __future__ import annotations
@@ -14,10 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from care.desk import cases as desk
+from care.errors import Refusal, Refused
 from care.rounds import alerts, carry
 from care.rounds.carry import Occasion, teller
-from care.rounds.notify import tell_managers_about
+from care.rounds.notify import phone_only, push_to, tell_managers_about
 from care.rounds.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
+from care.rounds.status import CheckinState, checkin_state
 from care.services import UnitOfWork
 from ground.i18n import I18n, Locale
 from ground.telling import Choice, Telling
@@ -69,6 +70,8 @@ class Answered:
     before: Stage
     decision: Decision
     open_after: CheckinRound | None  # the person's open round after it (None: none is open)
+    member: Member  # the person as she is after it
+    state: CheckinState  # where her check-ins stand after it
     told: tuple[Member, ...] = ()  # the managers told (the help alert's, the words')
     at_desk: bool = False  # the call for help is a case at the desk too
 
@@ -90,12 +93,25 @@ async def answer(
     `words`: what they wrote; `kind`: what they sent when it was not text (sticker, image).
     `open_round`: the person's open round, as the caller read it in this unit of work, with
     nothing written since (read here otherwise)."""
+    # Derived, not read back: an OK tap at the 07:00 rush costs no further queries.
+    after = member.with_last_ok(work.now) if event in LAST_OK else member
+    today = work.now.astimezone(work.services.timezone).date()
+
+    def answered(
+        decision: Decision,
+        open_after: CheckinRound | None,
+        told: tuple[Member, ...] = (),
+        at_desk: bool = False,
+    ) -> Answered:
+        state = checkin_state(after, open_after, today)
+        return Answered(stage, decision, open_after, after, state, told, at_desk)
+
     checkin = open_round or await work.repos.rounds.open_round(member.id)
     stage = stage_of(checkin)
     decision = decide(stage, event)
     if decision is None:
         # Not an answer in this stage (a stale 「もう大丈夫」): nothing changes, nobody is told.
-        return Answered(stage, Decision(stage), checkin)
+        return answered(Decision(stage), checkin)
     if event in LAST_OK:
         # The person answered a check-in: their last OK (what an alert and the notes show).
         await work.repos.members.set_last_ok(member.id, work.now)
@@ -105,7 +121,7 @@ async def answer(
     ):
         # Nobody to tell and no desk: no round is raised (she is told to call 119), so none
         # left open holds back her next check-ins.
-        return Answered(stage, decision, checkin)
+        return answered(decision, checkin)
     occasion = Occasion(member, checkin, event, words=_quoted(work, event, words, kind), kind=kind)
     carried = await carry.carry_out(work, occasion, decision)
     checkin, told = carried.checkin, carried.told
@@ -120,7 +136,7 @@ async def answer(
         and await work.repos.desk.open_of_round(checkin.id) is not None
     )
     open_after = None if decision.closes else checkin
-    return Answered(stage, decision, open_after, tuple(told.managers), at_desk)
+    return answered(decision, open_after, tuple(told.managers), at_desk)
 
 
 def _quoted(work: UnitOfWork, event: Event, words: str | None, kind: str) -> str | None:
@@ -228,3 +244,28 @@ async def recovered(
     if decide(stage_of(checkin), Event.RECOVERED) is None:
         return None
     return await answer(work, member, Event.RECOVERED, open_round=checkin)
+
+
+async def answer_on_call(
+    work: UnitOfWork, member_id: int, value: str, round_id: int | None, slot: int | None
+) -> tuple[Member, Answered | None]:
+    """A key pressed on a call (care.rounds.calls): the same answer as the LINE button. Keys
+    2 (体調) and 3 (助けて) count at any moment, as the LINE buttons do; key 1 (元気) only for
+    the round the call was about (named, or its check-in's slot) while it is open (None: that
+    round is over, and nothing is done). Key 1 during a call for help does not close it: she
+    is asked in LINE, where she has it, whether she still needs help."""
+    member = await work.repos.members.get(member_id)
+    if member is None:
+        raise Refused(Refusal.NOT_FOUND)
+    checkin = await work.repos.rounds.open_round(member.id)
+    event = Event(value)
+    if event is Event.OK and (
+        checkin is None or (checkin.id != round_id and int(checkin.slot_at.timestamp()) != slot)
+    ):
+        return member, None
+    work.services.metrics.calls.labels(f"key_{value}").inc()
+    answered = await answer(work, member, event, open_round=checkin)
+    if answered.tells(Audience.PERSON, Fact.STILL_HELP) and not phone_only(member):
+        question = help_question(work, work.locale(member.language), checkin)
+        await push_to(work, member, [question], "still_help", round_id=checkin.id)
+    return member, answered

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from care.desk import cases as desk
 from care.errors import Refusal, Refused
-from care.members import people
+from care.members import schedules
 from care.rounds.notify import push_to
 from care.rounds.schedule import paused_on
 from care.services import UnitOfWork
@@ -44,7 +44,7 @@ async def pause_until_home(work: UnitOfWork, case_id: int | None, staff: str) ->
     member = await _pausable(work, case)
     if member is None:
         raise Refused(Refusal.NOT_ALLOWED)
-    resume_at = await people.pause(work, member, None, open_ended=True)
+    resume_at = await schedules.pause(work, member, None, open_ended=True)
     await work.repos.desk.add_step(case.id, staff, "paused", work.now)
     await work.repos.admin.audit(
         staff, "desk_paused", f"case {case.id} 会員ID {member.id}", work.now
