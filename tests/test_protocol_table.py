@@ -1,6 +1,6 @@
 """The protocol, cell by cell: every (stage, event) of `care.rounds.protocol.decide`,
-exhaustively, with
-nothing but the table; and the README's copy of it, equal to what the module states."""
+exhaustively, with nothing but the table; and docs/protocol.md's copy of it, equal to what the
+module states."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from care.rounds.protocol import (
     table_markdown,
 )
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PROTOCOL_DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 # What a person does applies in every stage: the protocol never drops her word.
 ALWAYS = (
     Event.OK,
@@ -108,8 +108,8 @@ def test_a_closed_round_is_behind_her(stage: Stage) -> None:
         assert decide(stage, event) == decide(Stage.IDLE, event)
 
 
-def test_the_readme_shows_the_protocol_as_the_module_states_it() -> None:
-    text = README.read_text("utf-8")
+def test_the_protocol_doc_shows_the_protocol_as_the_module_states_it() -> None:
+    text = PROTOCOL_DOC.read_text("utf-8")
     for mark, written in (("protocol-table", table_markdown()), ("protocol-diagram", mermaid())):
         start = text.index(f"<!-- {mark} -->") + len(f"<!-- {mark} -->")
         end = text.index(f"<!-- /{mark} -->")
