@@ -78,7 +78,7 @@ async def queue(request: web.Request) -> web.Response:
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),
             "outcomes": await report.outcomes(work),
             "schedule": admin_locale(request).schedule,
-            "desk_on": services.protocol.desk_after is not None,
+            "desk_on": services.timings.desk_after is not None,
             "outcome_label": outcome_label(request),
             "who": actor_label(request, await repos.partners.names()),
         }

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from care.broadcasts import budget
 from care.services import Services
-from ground.line_api import Profile
+from ground.line_platform import Profile
 
 log = logging.getLogger("mimamori.lookups")
 

@@ -11,8 +11,7 @@ from care import health
 from care.rounds import calls
 from care.rounds.checkins import message_accepted
 from care.services import Services
-from ground.channels import VOICE, Parcel
-from ground.line_api import Outcome, SendResult
+from ground.channels import VOICE, Outcome, Parcel, SendResult
 from storage.calls import CHECKIN_PURPOSES
 from storage.models import OutboxMessage
 

@@ -13,7 +13,6 @@ from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from care import rich_menus
 from care.broadcasts import rollcall
 from care.desk import cases as desk
 from care.desk import visits
@@ -23,6 +22,7 @@ from care.privacy import retention
 from care.rounds import alerts, checkins, devices, reassurance
 from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
+from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
 from scheduler.quakes import QuakePoller
 
@@ -258,7 +258,7 @@ class CheckinEngine:
     async def next_due(self) -> datetime | None:
         """The earliest moment something falls due: a check-in or group post, an escalation
         of the protocol (asked of its rule), or an outbox row to retry."""
-        protocol = self._services.protocol
+        timings = self._services.timings
         async with self._services.unit_of_work() as work:
             repos = work.repos
             notes = await repos.members.daily_note_count()
@@ -271,7 +271,7 @@ class CheckinEngine:
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
             ]
-            for step in protocol.steps:
+            for step in timings.steps:
                 wait = WAITS[step]
                 if wait.table == "checkin_rounds":
                     since = await repos.rounds.earliest_waiting(
@@ -279,7 +279,7 @@ class CheckinEngine:
                     )
                 else:
                     since = await repos.groups.earliest_waiting(wait.state, wait.since)
-                candidates.append(protocol.due_at(step, since) if since else None)
+                candidates.append(timings.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None
 

@@ -61,7 +61,7 @@ _CLOSING = (Fact.SAFE, Fact.CONFIRMED, Fact.RECOVERED)
 async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `desk_after` of being sent again become cases at the desk,
     and the managers hear the desk has it. -> how many rounds were looked at."""
-    if work.services.protocol.desk_after is None:
+    if work.services.timings.desk_after is None:
         return 0
     rounds, read = await rounds_due(work, Step.ESCALATE, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
@@ -75,12 +75,12 @@ async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
 
 def exists(work: UnitOfWork) -> bool:
     """The deployment has a desk (MIMAMORI_DESK_AFTER)."""
-    return work.services.protocol.desk_after is not None
+    return work.services.timings.desk_after is not None
 
 
 async def watches(work: UnitOfWork, member: Member) -> bool:
     """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
-    if work.services.protocol.desk_after is None:
+    if work.services.timings.desk_after is None:
         return False
     return await work.repos.teams.desk_watches(member.id)
 
@@ -187,8 +187,8 @@ async def hear(
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
     """少し体調が悪い at the desk, where the deployment asks for it: a case (not urgent), or a
     step on the one the person's last 体調 left open, so a second tap is not a second case."""
-    protocol = work.services.protocol
-    if protocol.desk_after is None or not protocol.desk_unwell:
+    timings = work.services.timings
+    if timings.desk_after is None or not timings.desk_unwell:
         return
     existing = await work.repos.desk.open_of_member(member.id, "unwell")
     if existing is not None:

@@ -162,7 +162,7 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
 async def set_desk_watched(work: UnitOfWork, team: Team, watched: bool) -> None:
     """運営が見守る: the desk watches the team's users itself, for people with nobody else;
     their alerts are cases at once. Only where the deployment has a desk."""
-    if watched and work.services.protocol.desk_after is None:
+    if watched and work.services.timings.desk_after is None:
         raise Refused(Refusal.NO_DESK)
     await work.repos.teams.set_desk_watched(team.id, watched)
 

@@ -46,7 +46,7 @@ async def turns_of(work: UnitOfWork, member: Member) -> Turns:
     for manager_id, turn in sorted((await work.repos.teams.manager_turns(member.id)).items()):
         order.setdefault(turn, []).append(manager_id)
     minutes = await work.repos.teams.turn_minutes(member.id)
-    length = timedelta(minutes=minutes) if minutes else work.services.protocol.realert_after
+    length = timedelta(minutes=minutes) if minutes else work.services.timings.realert_after
     return Turns([order[turn] for turn in sorted(order)], length)
 
 

@@ -14,7 +14,8 @@ from collections import defaultdict
 
 from care.services import Services
 from ground.branding import load_branding
-from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed, Outcome
+from ground.channels import Outcome
+from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed
 from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, definition, image, tiles
 
 log = logging.getLogger("mimamori.richmenu")
