@@ -14,8 +14,8 @@ from admin.auth import audit, session_of
 from admin.render import admin_locale, services_of
 from admin.views import _int, _page, _refused
 from care.desk import cases as desk
-from care.desk import partners, report
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk import partners, reading, report
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
 from care.members import by_phone
 from care.rounds import calls, devices, outcomes, verify
@@ -90,7 +90,7 @@ async def case_page(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     try:
         async with services_of(request).unit_of_work() as work:
-            found = await desk.case_file(work, _int(request.match_info["case_id"]), staff)
+            found = await reading.case_file(work, _int(request.match_info["case_id"]), staff)
             visits = await work.repos.partners.visits_of(found.case.id)
             partner_list = await work.repos.partners.active()
             covering = set(await work.repos.partners.covering(found.member.id))
@@ -166,7 +166,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
     member_id = _int(request.match_info["member_id"])
     try:
         async with services_of(request).unit_of_work() as work:
-            card = await desk.person_card(work, member_id, staff, _registered_too(request))
+            card = await reading.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
             watched = await calls.watched(work, card.member)
     except Refused:
@@ -227,7 +227,7 @@ async def person_action(request: web.Request) -> web.Response:
                 await by_phone.revoke_device_for(work, member_id, staff, device, registered)
             else:
                 note = str(form.get("note", ""))
-                await desk.note_person(work, member_id, staff, note, registered)
+                await reading.note_person(work, member_id, staff, note, registered)
     except Refused as refused:
         if refused.reason is Refusal.NO_SUCH_PERSON:
             await _refused_person(request)

@@ -16,7 +16,7 @@ from admin.auth import session_of
 from admin.render import admin_locale, render, services_of
 from admin.views import _int, _page, _refused
 from care.desk import partners
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from ground import invite_codes
 from ground.qr_codes import qr_png

@@ -20,7 +20,7 @@ from admin.views import (
     quota_forecast,
 )
 from care.broadcasts import budget, reach, rollcall
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
 

@@ -20,7 +20,7 @@ from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
 from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, Audience, plan_notice, record_notice
-from care.desk.cases import VIEW_AUDIT_EVERY, known_to_the_desk
+from care.desk.reading import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.errors import Refusal, Refused
 from care.members import by_phone, invites, on_behalf
 from care.members import teams as team_service

@@ -19,7 +19,7 @@ from care.desk import visits
 from care.groups import rounds as group_rounds
 from care.members import schedules
 from care.privacy import retention
-from care.rounds import alerts, checkins, devices, reassurance
+from care.rounds import alerts, checkins, devices, reassurance, taking
 from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler import rich_menus
@@ -107,8 +107,8 @@ class CheckinEngine:
             realerted = await alerts.tell_next_turn(work, BATCH)
             realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
             realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
-            realerted = max(realerted, await alerts.ask_takers(work, BATCH))
-            realerted = max(realerted, await alerts.untake_silent(work, BATCH))
+            realerted = max(realerted, await taking.ask_takers(work, BATCH))
+            realerted = max(realerted, await taking.untake_silent(work, BATCH))
             realerted = max(realerted, await alerts.remind_open(work, BATCH))
             realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
             noted = await reassurance.send_daily_notes(work, BATCH)

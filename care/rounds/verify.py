@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from care.desk import cases as desk
+from care.desk import reading
 from care.errors import Refusal, Refused
 from care.rounds import calls
 from care.rounds.notify import phone_only, tell_managers_about, tell_member
@@ -184,7 +184,7 @@ async def confirm_present(
     staff account that set the number (another account confirms it: one account alone would
     otherwise point her calls at any phone and call it hers). She hears it in LINE, and her
     managers. `registered_too`: care.desk.cases.known_person."""
-    member, _ = await desk.known_person(work, member_id, registered_too)
+    member, _ = await reading.known_person(work, member_id, registered_too)
     if not present:
         raise Refused(Refusal.NOT_PRESENT)
     if member.call_number is None:
