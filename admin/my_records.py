@@ -1,7 +1,6 @@
 """本人の記録 for a paper disclosure request (個人情報保護法 第76条): 運用管理 produces the same
-record the person sees on My page (care.privacy.disclosure), as JSON or CSV, and the audit row
-says for
-whom, under which request reference, in which format and how much. A refusal (no reference,
+record the person sees on My page (care.privacy.disclosure), as JSON or CSV, and the audit row says
+for whom, under which request reference, in which format and how much. A refusal (no reference,
 nobody with that id) says why and produces nothing."""
 
 from __future__ import annotations

@@ -705,9 +705,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
 # --- her card: phone, address and 緊急時メモ off the chat (issue 38) -------------------------
 # Alerts, visit requests and the roll-call's 「助けが必要です」 carry a button to here
 # (/liff/card/{id}) instead of her details; care.members.cards decides who reads what, and audits
-# it.
-# Open before the terms are accepted: a partner or a relative at her door is not kept from
-# her phone number by a page of terms (safety first, as the alert itself).
+# it. Open before the terms are accepted: a partner or a relative at her door is not kept from her
+# phone number by a page of terms (safety first, as the alert itself).
 
 
 @before_terms

@@ -7,9 +7,7 @@ tells the managers the desk found the person safe; another outcome closes the al
 them the desk will call; 連絡がつかないまま継続 keeps the case open. Whatever the person or a
 manager does meanwhile (OK, 対応します, 無事を確認しました, a block) shows on the case, and the
 person's own OK or a manager's confirmation closes it. `care.rounds.protocol` decides all of it;
-this
-module carries it out.
-"""
+this module carries it out."""
 
 from __future__ import annotations
 

@@ -110,8 +110,7 @@ async def set_calls_for(
             )
     elif dialled is not None:
         # Staff acting for her tell her (care.members.on_behalf); the number rings only once she
-        # typed
-        # the code its verification call reads, on My page: that is her yes.
+        # typed the code its verification call reads, on My page: that is her yes.
         ending = dialled[-4:]
         await tell_member(work, member, "on_behalf_calls", "on_behalf.calls_set", ending=ending)
     else:

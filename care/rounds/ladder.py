@@ -27,8 +27,7 @@ class Step(StrEnum):
     ESCALATE = "escalate"  # 安否通知: still nobody took it; a case opens at the desk
     REPORT = "report"  # つながり: the group hears who has not tapped OK
     # 安否通知: the call before the alert (care.rounds.calls) went unanswered, busy, to a machine,
-    # or
-    # was not reported on within its patience: the managers are alerted.
+    # or was not reported on within its patience: the managers are alerted.
     CALL_ENDED = "call_ended"
     # 安否通知: the manager who said 対応します has had it `taken_check_after`: they are asked
     # whether they found the person.
