@@ -8,7 +8,9 @@ speak (`ON CONFLICT`, `RETURNING`, `FILTER`); the few places where the two diffe
 
 Every unit of work is one transaction, and one writer at a time: SQLite's `BEGIN IMMEDIATE`,
 and on PostgreSQL a transaction-level advisory lock taken first thing (storage/postgres.py).
-The rules of the service were written for that discipline; several instances keep it.
+The rules of the service were written for that discipline; several instances keep it. What
+only reads opens `Database.reading()` instead: a transaction that cannot write (the engine
+refuses: `ReadOnly`), and takes no writer's lock.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def from_db_cached(text: str) -> datetime:
 
 class Conflict(Exception):
     """A constraint said no (a name taken, a row that already exists), on either engine."""
+
+
+class ReadOnly(Exception):
+    """A write inside `Database.reading()`: a programming error, refused by the engine itself
+    (SQLite's `query_only`, PostgreSQL's READ ONLY transaction)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,13 @@ class Database:
         costs several times the CPU of such a statement (bench/taps.py). A statement that may
         walk a table (a sweep, the console's figures) belongs in an ordinary transaction,
         where the loop goes on while it runs."""
+        raise NotImplementedError
+
+    def reading(self, brief: bool = False) -> Any:
+        """`async with db.reading() as conn:` a transaction that only reads: it sees one
+        snapshot (the last commit when it began), takes no writer's lock (neither this
+        process's turn nor PostgreSQL's advisory lock), and cannot write: the engine refuses
+        any statement that would (`ReadOnly`). `brief`: as for `transaction`."""
         raise NotImplementedError
 
     def claims(self) -> Any:
