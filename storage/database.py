@@ -255,13 +255,20 @@ def known_migrations() -> list[int]:
 
 
 def migrations(dialect: str) -> list[tuple[int, str, str]]:
-    """(version, file name, SQL): SQLite's in migrations/, PostgreSQL's twins, which mean the
-    same change in its own SQL, in migrations/postgresql/."""
+    """(version, file name, SQL) in order. SQLite's are in migrations/. PostgreSQL runs the same
+    files, except where its SQL differs: then a file of the same name in migrations/postgresql/
+    says the same change in its own SQL. Only the version is recorded (schema_migrations), so
+    which file a version was read from does not matter to a database that applied it."""
     folder = resources.files("storage") / "migrations"
+    found = {version: (name, sql) for version, name, sql in _sql_files(folder)}
     if dialect == POSTGRESQL:
-        folder = folder / "postgresql"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
-    return sorted(found)
+        found.update({version: (n, sql) for version, n, sql in _sql_files(folder / "postgresql")})
+    return [(version, name, sql) for version, (name, sql) in sorted(found.items())]
+
+
+def _sql_files(folder: Any) -> list[tuple[int, str, str]]:
+    return [
+        (int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]

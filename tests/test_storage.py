@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Conflict, Database, ReadOnly, database_for
+from storage.database import (
+    POSTGRESQL,
+    SQLITE,
+    Conflict,
+    Database,
+    ReadOnly,
+    database_for,
+    migrations,
+)
 from storage.models import Role
 from storage.repositories import reading, unit_of_work
 
@@ -123,6 +131,32 @@ async def test_a_reader_does_not_wait_for_the_writer(database: Path | str) -> No
     async with reading(db) as repos:
         assert await repos.members.by_line_id("U2") is not None
     await db.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """A migration's SQL without its comments and layout: what the engine runs."""
+    code = " ".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return code.split()
+
+
+def test_every_migration_runs_on_both_engines_and_none_is_copied() -> None:
+    """PostgreSQL runs SQLite's file unless its own, of the same name, says the change in
+    other SQL: every version exists for both engines, under the same name (the number is what
+    schema_migrations records), and no PostgreSQL file is a copy of SQLite's."""
+    folder = Path(__file__).resolve().parents[1] / "storage" / "migrations"
+    on_sqlite = migrations(SQLITE)
+    on_postgres = migrations(POSTGRESQL)
+    assert [v for v, _, _ in on_sqlite] == [v for v, _, _ in on_postgres]
+    assert [n for _, n, _ in on_sqlite] == [n for _, n, _ in on_postgres]
+    assert len({v for v, _, _ in on_sqlite}) == len(on_sqlite), "one file per number"
+    own = sorted((folder / "postgresql").glob("*.sql"))
+    assert own, "PostgreSQL's own files are found"
+    for twin in own:
+        shared = folder / twin.name
+        assert shared.exists(), f"{twin.name} has no SQLite file of the same name"
+        assert _statements(twin.read_text("utf-8")) != _statements(shared.read_text("utf-8")), (
+            f"postgresql/{twin.name} is a copy of {twin.name}: delete it, the file is shared"
+        )
 
 
 async def test_one_open_round_per_member_and_one_round_per_slot(database: Path | str) -> None:
