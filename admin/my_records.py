@@ -62,7 +62,7 @@ async def produce(request: web.Request) -> web.Response:
         return _form(request, typed_id, typed_reference, "no_reference")
     member_id = row_id(typed_id.strip())
     services = services_of(request)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         member = await work.repos.members.get(member_id) if member_id is not None else None
         if member is None:
             found = None

@@ -45,7 +45,7 @@ async def _daily(request: web.Request, days: int) -> list[dict[str, Any]]:
         services_of(request).settings.timezone,
     )
     today = now.astimezone(tz).date()
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         return await repos.stats.daily(
             today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
         )
@@ -69,7 +69,7 @@ async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast 
     quota = await services_of(request).message_quota()
     cache.forecast = None
     if quota is not None:
-        async with services_of(request).repositories() as repos:
+        async with services_of(request).reading_repositories() as repos:
             cache.forecast = await forecast(
                 repos,
                 quota.limit,
@@ -91,7 +91,7 @@ async def _page(request: web.Request, template: str, context: dict[str, Any]) ->
 async def dashboard(request: web.Request) -> web.Response:
     now = services_of(request).clock.now()
     days = await _daily(request, 30)
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
     locale = admin_locale(request)
@@ -141,7 +141,7 @@ async def alerts(request: web.Request) -> web.Response:
 @allow(OPERATOR)
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         found = await repos.stats.teams(search)
     return await _page(
         request,
@@ -308,7 +308,7 @@ async def team_action(request: web.Request) -> web.Response:
 
 @allow(OPERATOR)
 async def groups(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         found = await repos.stats.groups()
     return await _page(
         request,
@@ -322,7 +322,7 @@ async def groups(request: web.Request) -> web.Response:
 
 @allow(OPERATOR)
 async def notices(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         sent = await repos.admin.notices()
         team_list = await repos.stats.teams()
         group_list = await repos.stats.groups()
@@ -366,7 +366,7 @@ async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         plan = await plan_notice(work, audience, sizes)
     found = await quota_forecast(request)
     return await _page(
@@ -407,7 +407,7 @@ async def quota(request: web.Request) -> web.Response:
     unlimited = services_of(request).settings.unlimited_messages
     call_budget = None
     if services_of(request).settings.calls:
-        async with services_of(request).unit_of_work() as work:
+        async with services_of(request).reading() as work:
             call_budget = await calls.budget(work)
     context = {"forecast": found, "unlimited_plan": unlimited, "calls": call_budget}
     return await _page(request, "quota.html", context)
@@ -437,7 +437,7 @@ async def audit_log(request: web.Request) -> web.Response:
             "pages": {"older": None, "newer": None},
         }
         return await _page_status(request, "audit.html", context, 400)
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         entries = await repos.admin.audit_log(
             AUDIT_PAGE + 1,
             action=filters["action"] or None,
@@ -542,7 +542,7 @@ async def export_usage(request: web.Request) -> web.Response:
 
 
 async def _export_of(request: web.Request, what: str) -> exports.Export:
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         if what == "members":
             return await exports.members(work)
         if what == "teams":

@@ -23,7 +23,7 @@ from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.calls import call_key
 from storage.database import Database
-from storage.repositories import Repositories, arrivals, claims, unit_of_work
+from storage.repositories import Repositories, arrivals, claims, reading, unit_of_work
 from storage.webhook_events import ArrivalsRepository
 
 
@@ -143,6 +143,18 @@ class Services:
             self.deliveries.ring()
 
     @asynccontextmanager
+    async def reading(self, brief: bool = False) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that only reads (a page, the figures, a lookup): it waits for no
+        writer and holds none up, and cannot write (`Database.reading`; a write raises
+        `storage.database.ReadOnly`). It sees what had committed when it began. Anything
+        that may write, even a line of the audit log or a time last seen, belongs in
+        `unit_of_work`. It does not nest, either way."""
+        if _CURRENT.get() is not None:
+            raise NestedUnitOfWork("a unit of work is open already: use the one handed to you")
+        async with reading(self.db, brief) as repos, self._current(repos) as work:
+            yield work
+
+    @asynccontextmanager
     async def claims(self) -> AsyncIterator[UnitOfWork]:
         """A short transaction that only claims work for this instance (outbox rows, stored
         webhook events); on PostgreSQL it does not wait for the writer. It does not nest, in
@@ -179,6 +191,13 @@ class Services:
         """A unit of work for reads and bookkeeping that no rule of the service governs (the
         console's figures, sessions, the audit log)."""
         async with self.unit_of_work(brief) as work:
+            yield work.repos
+
+    @asynccontextmanager
+    async def reading_repositories(self, brief: bool = False) -> AsyncIterator[Repositories]:
+        """`reading()`'s repositories, for what only reads outside the rules of the service
+        (the console's figures, /metrics)."""
+        async with self.reading(brief) as work:
             yield work.repos
 
 

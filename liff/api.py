@@ -136,7 +136,7 @@ async def caller(request: web.Request, *, terms: bool) -> Member:
     if token is None:
         raise error(401, "invalid_token")
     services = services_of(request)
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         member = await repos.members.by_line_id(token.user_id)
     if member is None:
         # Met first on My page: in the language of their LINE, as the chat would (LINE is
@@ -252,7 +252,7 @@ async def me(request: web.Request) -> web.Response:
     member = request[CALLER]
     services = services_of(request)
     locale = services.locale(member.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         body = await card(work, locale, member, member)
     return web.json_response(
         {
@@ -414,7 +414,7 @@ async def _asked_first(request: web.Request, body: dict[str, Any]) -> None:
     question: the alert stays open until someone who watches her is sure."""
     if body.get("alert_ok") is True:
         return
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         if await alerts.alert_open(work, request[CALLER]):
             raise error(409, "alert_open_confirm")
 
@@ -470,7 +470,7 @@ async def member_history(request: web.Request) -> web.Response:
     viewer = request[CALLER]
     services = services_of(request)
     locale = services.locale(viewer.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         member = await people.viewable(work, viewer, _id(request, "member_id"))
         entries = await people.history(work, member)
     return web.json_response(
@@ -643,7 +643,7 @@ async def my_records(request: web.Request) -> web.Response:
     member = request[CALLER]
     services = services_of(request)
     locale = services.locale(member.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         record = await record_of(work, locale, member)
     return web.json_response({"record": record.as_json(), "texts": locale.section("my_records")})
 
@@ -655,7 +655,7 @@ async def my_records_download(request: web.Request) -> web.Response:
         raise error(400, "invalid_format")
     member = request[CALLER]
     services = services_of(request)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         record = await record_of(work, services.locale(member.language), member)
     text = record.to_json() if kind == "json" else record.to_csv()
     response = web.Response(

@@ -71,7 +71,7 @@ class OutboxDelivery:
             # call was recorded, and the number's calls of the day may be spent. Her own
             # check-in and re-send calls (watched by phone alone) are not held by that cap.
             own = row.purpose in CHECKIN_PURPOSES
-            async with self._services.repositories() as repos:
+            async with self._services.reading_repositories() as repos:
                 refused = await calls.dial_refusal(
                     repos,
                     self._services,

@@ -259,7 +259,7 @@ class CheckinEngine:
         """The earliest moment something falls due: a check-in or group post, an escalation
         of the protocol (asked of its rule), or an outbox row to retry."""
         timings = self._services.timings
-        async with self._services.unit_of_work() as work:
+        async with self._services.reading() as work:
             repos = work.repos
             notes = await repos.members.daily_note_count()
             tz = self._services.timezone

@@ -176,7 +176,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
 
 async def _rich_menus_at_start(services: Services) -> None:
     """MIMAMORI_RICH_MENU=1: made once, in the background; start-up never waits on it."""
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         if await work.repos.rich_menus.installed():
             return
     try:
@@ -210,7 +210,7 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if not await services.db.ping():
         return web.json_response({"status": "database unavailable"}, status=503)
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         alarms = await repos.alarms.open()
     if not alarms:
         return web.json_response({"status": "ok"})
