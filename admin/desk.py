@@ -148,7 +148,7 @@ async def case_action(request: web.Request) -> web.Response:
 def _registered_too(request: web.Request) -> bool:
     """Whether the desk's own registration of a person (by phone) opens her card: for 運用管理,
     who registers; 窓口 reads a person only for a case or a watch
-    (care.desk.cases.known_person)."""
+    (care.desk.reading.known_person)."""
     return session_of(request).admin.role is StaffRole.OPERATOR
 
 

@@ -121,7 +121,7 @@ def _recent(work: UnitOfWork, cases: list[DeskCase]) -> bool:
 
 async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]:
     """Of these people, those the desk has a case for or watches (the 窓口 role's reasons to
-    read them: care.desk.cases.known_person without the registration)."""
+    read them: care.desk.reading.known_person without the registration)."""
     known = set()
     for member_id in set(member_ids):
         member = await work.repos.members.get(member_id)

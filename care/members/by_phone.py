@@ -81,7 +81,7 @@ async def set_calls_for(
     she agreed (`consented`: her paper form, or she is there): one console account alone must
     not move her check-ins, and whoever answers them, to a phone of its choosing. She hears it
     at the old number and the new, her managers in LINE. `registered_too`:
-    care.desk.cases.known_person."""
+    care.desk.reading.known_person."""
     member, _ = await reading.known_person(work, member_id, registered_too)
     if phone_only(member) and not number.strip():
         raise Refused(Refusal.INVALID_PHONE)

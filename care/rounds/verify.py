@@ -181,7 +181,7 @@ async def confirm_present(
     is hers without a call. Refused without the tick that says she is present, and to the
     staff account that set the number (another account confirms it: one account alone would
     otherwise point her calls at any phone and call it hers). She hears it in LINE, and her
-    managers. `registered_too`: care.desk.cases.known_person."""
+    managers. `registered_too`: care.desk.reading.known_person."""
     member, _ = await reading.known_person(work, member_id, registered_too)
     if not present:
         raise Refused(Refusal.NOT_PRESENT)
