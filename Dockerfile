@@ -12,8 +12,22 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-ipafont-gothic \
     && rm -rf /var/lib/apt/lists/*
 
+# The account the server runs as, with a group of its own of the same fixed number (10001, not
+# a system group's): files it makes in a mounted /data read as 10001:10001 on the host.
+RUN groupadd --gid 10001 mimamori \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin \
+        mimamori \
+    && mkdir -p /data && chown mimamori:mimamori /data
+
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The dependencies in a layer of their own, read from pyproject.toml: a change to the code
+# alone does not install them again.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
+        > /tmp/dependencies.txt \
+    && pip install --no-cache-dir -r /tmp/dependencies.txt \
+    && rm /tmp/dependencies.txt
+COPY README.md ./
 COPY ground ./ground
 COPY storage ./storage
 COPY care ./care
@@ -26,9 +40,8 @@ COPY server ./server
 COPY simulator ./simulator
 COPY mimamori ./mimamori
 COPY locales ./locales
-RUN pip install --no-cache-dir . \
-    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mimamori \
-    && mkdir -p /data && chown mimamori:mimamori /data
+# The project alone: its dependencies are installed above.
+RUN pip install --no-cache-dir --no-deps .
 
 USER mimamori
 # The SQLite database (and its WAL files) live here: mount a volume to keep them.

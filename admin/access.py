@@ -1,13 +1,12 @@
 """Which console role opens which page: every view declares its roles with `allow`, and the
 guard (admin/auth.py) refuses a view that declares none, so a new page cannot be left open.
 
-The pages each role opens (the README's security section says the same to a city's reviewer):
+The pages each role opens (docs/security.md says the same to a city's reviewer):
 運用管理 everything; 窓口 the desk, partners and the visits it asks of them, the open alerts and
 the cards of the people it has a case for or watches (care.desk.cases.known_person); 閲覧 figures
 without names (the dashboard, the monthly report, the quota, the guides); 監査 the audit log.
 Exports of personal data are 運用管理's alone, each with its purpose recorded
-(care/privacy/exports.py).
-"""
+(care/privacy/exports.py)."""
 
 from __future__ import annotations
 

@@ -177,7 +177,7 @@ async def _page(
     values: dict[str, str] | None = None,
 ) -> web.Response:
     services = services_of(request)
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         accounts = await repos.admin.accounts(services.clock.now())
     context = {
         "accounts": accounts,

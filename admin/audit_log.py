@@ -37,7 +37,7 @@ async def audit_log(request: web.Request) -> web.Response:
             "pages": {"older": None, "newer": None},
         }
         return await page_status(request, "audit.html", context, 400)
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         entries = await repos.admin.audit_log(
             AUDIT_PAGE + 1,
             action=filters["action"] or None,

@@ -15,8 +15,8 @@ from admin.auth import audit, session_of
 from admin.pages import page, refusal
 from admin.render import admin_locale, services_of
 from care.desk import cases as desk
-from care.desk import partners, report
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk import partners, reading, report
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
 from care.members import by_phone
 from care.rounds import calls, devices, outcomes, verify
@@ -81,7 +81,7 @@ async def queue(request: web.Request) -> web.Response:
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),
             "outcomes": await report.outcomes(work),
             "schedule": admin_locale(request).schedule,
-            "desk_on": services.protocol.desk_after is not None,
+            "desk_on": services.timings.desk_after is not None,
             "outcome_label": outcome_label(request),
             "who": actor_label(request, await repos.partners.names()),
         }
@@ -93,7 +93,7 @@ async def case_page(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     try:
         async with services_of(request).unit_of_work() as work:
-            found = await desk.case_file(work, row_id(request.match_info["case_id"]), staff)
+            found = await reading.case_file(work, row_id(request.match_info["case_id"]), staff)
             visits = await work.repos.partners.visits_of(found.case.id)
             partner_list = await work.repos.partners.active()
             covering = set(await work.repos.partners.covering(found.member.id))
@@ -169,7 +169,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
     member_id = row_id(request.match_info["member_id"])
     try:
         async with services_of(request).unit_of_work() as work:
-            card = await desk.person_card(work, member_id, staff, _registered_too(request))
+            card = await reading.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
             watched = await calls.watched(work, card.member)
     except Refused:
@@ -202,7 +202,7 @@ class PersonChange:
 
 async def _note(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
     note = str(change.form.get("note", ""))
-    await desk.note_person(work, change.member_id, change.staff, note, change.registered)
+    await reading.note_person(work, change.member_id, change.staff, note, change.registered)
     return None
 
 

@@ -28,7 +28,7 @@ async def export_usage(request: web.Request) -> web.Response:
 
 
 async def _export_of(request: web.Request, what: str) -> exports.Export:
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         if what == "members":
             return await exports.members(work)
         if what == "teams":

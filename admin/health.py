@@ -25,7 +25,7 @@ async def service_health(request: web.Request, handler: Handler) -> web.StreamRe
     """Every page a signed-in admin opens knows what troubles the service (the base template
     says it at the top); the login page tells a stranger nothing."""
     if SESSION_KEY in request:
-        async with services_of(request).repositories() as repos:
+        async with services_of(request).reading_repositories() as repos:
             alarms = await repos.alarms.open()
             count = await repos.handled.set_aside_count()
         request[HEALTH_KEY] = ServiceHealth(alarms, count)
@@ -34,7 +34,7 @@ async def service_health(request: web.Request, handler: Handler) -> web.StreamRe
 
 @allow(OPERATOR)
 async def set_aside_page(request: web.Request) -> web.Response:
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         events = await set_aside.listed(work)
     retried = request.query.get("retried", "")
     return render(

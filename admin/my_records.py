@@ -1,7 +1,6 @@
 """本人の記録 for a paper disclosure request (個人情報保護法 第76条): 運用管理 produces the same
-record the person sees on My page (care.privacy.disclosure), as JSON or CSV, and the audit row
-says for
-whom, under which request reference, in which format and how much. A refusal (no reference,
+record the person sees on My page (care.privacy.disclosure), as JSON or CSV, and the audit row says
+for whom, under which request reference, in which format and how much. A refusal (no reference,
 nobody with that id) says why and produces nothing."""
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ async def produce(request: web.Request) -> web.Response:
         return _form(request, typed_id, typed_reference, "no_reference")
     member_id = row_id(typed_id.strip())
     services = services_of(request)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         member = await work.repos.members.get(member_id) if member_id is not None else None
         if member is None:
             found = None

@@ -19,7 +19,7 @@ from care.errors import Refused
 
 @allow(OPERATOR)
 async def notices(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         sent = await repos.admin.notices()
         team_list = await repos.stats.teams()
         group_list = await repos.stats.groups()
@@ -50,7 +50,7 @@ async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
     text, audience = _notice_text(form), audience_of(form)
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         plan = await plan_notice(work, audience, sizes)
     found = await quota_forecast(request)
     return await page(

@@ -13,7 +13,7 @@ from admin.auth import session_of
 from admin.chart import daily_chart
 from admin.pages import page, quota_forecast
 from admin.render import admin_locale, services_of
-from care.desk.cases import VIEW_AUDIT_EVERY, known_to_the_desk
+from care.desk.reading import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.rounds import calls
 from storage.models import StaffRole
 from storage.stats import DAILY_SERIES
@@ -25,7 +25,7 @@ async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
         services_of(request).settings.timezone,
     )
     today = now.astimezone(tz).date()
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         return await repos.stats.daily(
             today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
         )
@@ -35,7 +35,7 @@ async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
 async def dashboard(request: web.Request) -> web.Response:
     now = services_of(request).clock.now()
     days = await daily(request, 30)
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
     locale = admin_locale(request)
@@ -84,7 +84,7 @@ async def alerts(request: web.Request) -> web.Response:
 
 @allow(OPERATOR)
 async def groups(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         found = await repos.stats.groups()
     return await page(
         request,
@@ -103,7 +103,7 @@ async def quota(request: web.Request) -> web.Response:
     unlimited = services_of(request).settings.unlimited_messages
     call_budget = None
     if services_of(request).settings.calls:
-        async with services_of(request).unit_of_work() as work:
+        async with services_of(request).reading() as work:
             call_budget = await calls.budget(work)
     context = {"forecast": found, "unlimited_plan": unlimited, "calls": call_budget}
     return await page(request, "quota.html", context)

@@ -35,7 +35,7 @@ async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast 
     quota = await services_of(request).message_quota()
     cache.forecast = None
     if quota is not None:
-        async with services_of(request).repositories() as repos:
+        async with services_of(request).reading_repositories() as repos:
             cache.forecast = await forecast(
                 repos,
                 quota.limit,

@@ -16,7 +16,7 @@ from admin.auth import session_of
 from admin.pages import page, refusal
 from admin.render import admin_locale, render, services_of
 from care.desk import partners
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from ground import invite_codes
 from ground.identifiers import row_id

@@ -33,7 +33,7 @@ def _month(request: web.Request) -> date:
 @allow(OPERATOR, VIEWER)
 async def page(request: web.Request) -> web.Response:
     month = _month(request)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         found = await report.monthly(work, month)
     return await pages.page(
         request,
@@ -45,7 +45,7 @@ async def page(request: web.Request) -> web.Response:
 @allow(OPERATOR, VIEWER)
 async def csv_file(request: web.Request) -> web.Response:
     month = _month(request)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         found = await report.monthly(work, month)
     await audit(request, "report_export", month.strftime("%Y-%m"))
     rows = [[what, value] for what, value in found.rows()]

@@ -14,7 +14,7 @@ from admin.files import export_page, purposeful_csv
 from admin.pages import audience_of, page, quota_forecast
 from admin.render import admin_locale, services_of
 from care.broadcasts import budget, reach, rollcall
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
 from ground.identifiers import row_id
@@ -35,7 +35,7 @@ def _settings(form: Any) -> dict[str, Any]:
 
 @allow(OPERATOR)
 async def roll_calls(request: web.Request) -> web.Response:
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         context = {
             "calls": await repos.rollcalls.recent(),
             "quakes": await repos.quakes.recent(
@@ -53,7 +53,7 @@ async def preview(request: web.Request) -> web.Response:
     form = await request.post()
     audience = audience_of(form, AUDIENCES)
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         found = await rollcall.plan(work, audience, sizes=sizes)
     forecast = await quota_forecast(request)
     left = forecast.left if forecast else None
@@ -103,7 +103,7 @@ async def start(request: web.Request) -> web.Response:
 
 async def _found(request: web.Request) -> int:
     roll_call_id = row_id(request.match_info["call_id"])
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
     if call is None:
         raise web.HTTPNotFound(text="no such roll-call")
@@ -140,7 +140,7 @@ async def close(request: web.Request) -> web.Response:
 
 async def _export_of(request: web.Request) -> exports.Export:
     roll_call_id = await _found(request)
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         return await exports.roll_call(work, roll_call_id)
 
 

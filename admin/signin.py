@@ -85,7 +85,7 @@ async def _pending(request: web.Request, step: str) -> PendingSignin:
     pending = None
     if token:
         services = services_of(request)
-        async with services.repositories() as repos:
+        async with services.reading_repositories() as repos:
             pending = await repos.admin.signin(token_hash(token), services.clock.now())
     if pending is None or pending.step != step:
         raise web.HTTPSeeOther("/admin/login")

@@ -14,7 +14,7 @@ from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.pages import page, refusal
 from admin.render import admin_locale, render, services_of
-from care.desk.cases import VIEW_AUDIT_EVERY
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.members import by_phone, invites, on_behalf
 from care.members import teams as team_service
@@ -29,7 +29,7 @@ from storage.models import Role, Team
 @allow(OPERATOR)
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
-    async with services_of(request).repositories() as repos:
+    async with services_of(request).reading_repositories() as repos:
         found = await repos.stats.teams(search)
     return await page(
         request,

@@ -137,7 +137,7 @@ async def _wave_in(
 async def bare_sender(app: web.Application, ground: BenchGround, loop: str) -> dict[str, float]:
     """The wave's multicasts, as the outbox kept them, posted again by bench/bare_sender.py
     (a process of its own, on the same event loop as this one): its CPU and what LINE took."""
-    async with app[SERVICES].repositories() as repos:
+    async with app[SERVICES].reading_repositories() as repos:
         sent = await repos.conn.fetch_all(
             "SELECT recipients, messages, retry_key FROM outbox WHERE state = 'sent' ORDER BY id"
         )

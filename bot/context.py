@@ -12,8 +12,7 @@ own, and `Services.unit_of_work()` refuses to nest. So, inside a handler:
   batch is undone and applied again, each event in a savepoint of its own: anything a handler
   did besides writing through `ctx.work` would happen twice. Messages to anyone else go to the
   outbox (`care.rounds.notify`), which sends them after the commit; the answer to this event goes
-  in
-  `ctx.reply(...)`, sent as LINE's free reply after the commit.
+  in `ctx.reply(...)`, sent as LINE's free reply after the commit.
 - **A refusal is an exception**: raise `care.errors.Refused`; the event's changes are undone
   and the person is told why (`bot.refusals`).
 """

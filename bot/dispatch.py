@@ -128,7 +128,7 @@ class EventDispatcher:
         self._orphans_due = True  # its own, from before it stopped, or another's
         if self._services.db.arrivals_apart:
             # Events an earlier version landed in webhook_events and did not handle.
-            async with self._services.unit_of_work() as work:
+            async with self._services.reading() as work:
                 left = await work.repos.handled.unhandled()
             if left:
                 log.info("%d events landed by an earlier version moved to the arrivals", len(left))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from care.broadcasts import budget
 from care.services import Services
-from ground.line_api import Profile
+from ground.line_platform import Profile
 
 log = logging.getLogger("mimamori.lookups")
 
@@ -55,7 +55,7 @@ class Lookups:
         profiles: set[str] = set()
         groups: set[str] = set()
         members: set[tuple[str, str, str]] = set()
-        async with self._services.repositories(brief=True) as repos:
+        async with self._services.reading_repositories(brief=True) as repos:
             people = [uid for kind, _, uid in map(_source, events) if kind == "user" and uid]
             known = await repos.members.known(people) if people else set()
             for event in events:

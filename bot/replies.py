@@ -18,7 +18,7 @@ from typing import Any
 
 from care.services import Services
 from ground import json_codec
-from ground.line_api import Outcome
+from ground.channels import Outcome
 from ground.messages import Message
 
 log = logging.getLogger("mimamori.replies")

@@ -46,9 +46,9 @@ class Refusal(StrEnum):
     INVALID_DEVICE = "invalid_device"  # a device's name empty, too long or with control chars
     NO_SUCH_DEVICE = "no_such_device"  # a device unknown, or revoked
     INVALID_NOTE = "invalid_note"  # a note too long, or with control characters (values: limit)
-    # The number of a call (care.rounds.numbers, care.rounds.verify): a country the deployment
-    # does not call
-    # (values: countries), a number that is not a person's phone (ナビダイヤル, ダイヤルQ2...).
+    # The number of a call (care.rounds.numbers, care.rounds.verify): a country the deployment does
+    # not call (values: countries), a number that is not a person's phone (ナビダイヤル,
+    # ダイヤルQ2...).
     NUMBER_ABROAD = "number_abroad"
     NUMBER_NOT_A_PERSON = "number_not_a_person"
     NOBODY_WATCHES = "nobody_watches"  # a call only for someone a manager or the desk watches

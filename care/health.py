@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ground.channels import LINE
+from ground.channels import LINE, Outcome, SendResult
 from ground.i18n import Locale
-from ground.line_api import Outcome, SendResult
 from storage.alarms import Alarm
 
 if TYPE_CHECKING:

@@ -13,23 +13,24 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from care.health import OpenCauses
-from care.rounds.ladder import Protocol
-from ground.channels import LINE, Channel, LineChannel
+from care.rounds.ladder import Timings
+from ground.channels import LINE, Channel, Quota
 from ground.clock import Clock
 from ground.i18n import I18n, Locale
-from ground.line_api import LineApi, Quota
+from ground.line_platform import LinePlatform
 from ground.metrics import Metrics
 from ground.postback import PostbackCodec
 from ground.settings import Settings
 from storage.calls import call_key
 from storage.database import Database
-from storage.repositories import Repositories, arrivals, claims, unit_of_work
+from storage.repositories import Repositories, arrivals, claims, reading, unit_of_work
 from storage.webhook_events import ArrivalsRepository
 
 
-class DeliveryRequests:
-    """Whoever sends the outbox listens here; a unit of work that wrote to the outbox rings
-    after it commits, so no surface has to remember to."""
+class Bell:
+    """Rung to wake whoever listens: the outbox's sender (a unit of work that wrote to the
+    outbox rings after it commits, so no surface has to remember to), the sweep (a step fell
+    due at once), the dispatcher (events put back)."""
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
@@ -46,21 +47,21 @@ class DeliveryRequests:
 class Services:
     settings: Settings
     db: Database
-    line: LineApi
+    line: LinePlatform  # LINE itself, for what is asked of it besides sending
     clock: Clock
     i18n: I18n
     postbacks: PostbackCodec
-    protocol: Protocol
+    timings: Timings
     # How tellings reach people, by name: LINE always, and whatever else the deployment has.
     channels: Mapping[str, Channel] = field(default_factory=dict)
-    deliveries: DeliveryRequests = field(default_factory=DeliveryRequests)
+    deliveries: Bell = field(default_factory=Bell)
     # Rung when a step of the ladder fell due at once (a call that settled nothing): the
     # scheduler sweeps now rather than at its interval.
-    sweeps: DeliveryRequests = field(default_factory=DeliveryRequests)
+    sweeps: Bell = field(default_factory=Bell)
     metrics: Metrics = field(default_factory=Metrics)
     # Rung when stored webhook events wait to be handled again (those set aside, put back
     # from the console): the dispatcher drains.
-    events: DeliveryRequests = field(default_factory=DeliveryRequests)
+    events: Bell = field(default_factory=Bell)
     # Which of the service's alarms this instance knows open (care.health).
     alarms: OpenCauses = field(default_factory=OpenCauses)
 
@@ -69,12 +70,15 @@ class Services:
         cls,
         settings: Settings,
         db: Database,
-        line: LineApi,
+        line: LinePlatform,
         clock: Clock,
-        channels: Sequence[Channel] = (),
+        channels: Sequence[Channel],
     ) -> Services:
         """The one place the services are put together (the app's start-up and tools);
-        `channels` are those beside LINE."""
+        `channels`: LINE's, and whatever else the deployment has."""
+        named = {channel.name: channel for channel in channels}
+        if LINE not in named:
+            raise ValueError("the services need LINE's channel")
         i18n = I18n.load(settings.timezone, settings.locale_overrides)
         db.call_key = call_key(settings.channel_secret)
         return cls(
@@ -83,9 +87,9 @@ class Services:
             line=line,
             clock=clock,
             i18n=i18n,
-            channels={LINE: LineChannel(line, i18n), **{c.name: c for c in channels}},
+            channels=named,
             postbacks=PostbackCodec(settings.channel_secret),
-            protocol=Protocol(
+            timings=Timings(
                 settings.resend_after,
                 settings.alert_after,
                 settings.group_report_after,
@@ -139,6 +143,18 @@ class Services:
             self.deliveries.ring()
 
     @asynccontextmanager
+    async def reading(self, brief: bool = False) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that only reads (a page, the figures, a lookup): it waits for no
+        writer and holds none up, and cannot write (`Database.reading`; a write raises
+        `storage.database.ReadOnly`). It sees what had committed when it began. Anything
+        that may write, even a line of the audit log or a time last seen, belongs in
+        `unit_of_work`. It does not nest, either way."""
+        if _CURRENT.get() is not None:
+            raise NestedUnitOfWork("a unit of work is open already: use the one handed to you")
+        async with reading(self.db, brief) as repos, self._current(repos) as work:
+            yield work
+
+    @asynccontextmanager
     async def claims(self) -> AsyncIterator[UnitOfWork]:
         """A short transaction that only claims work for this instance (outbox rows, stored
         webhook events); on PostgreSQL it does not wait for the writer. It does not nest, in
@@ -175,6 +191,13 @@ class Services:
         """A unit of work for reads and bookkeeping that no rule of the service governs (the
         console's figures, sessions, the audit log)."""
         async with self.unit_of_work(brief) as work:
+            yield work.repos
+
+    @asynccontextmanager
+    async def reading_repositories(self, brief: bool = False) -> AsyncIterator[Repositories]:
+        """`reading()`'s repositories, for what only reads outside the rules of the service
+        (the console's figures, /metrics)."""
+        async with self.reading(brief) as work:
             yield work.repos
 
 

@@ -1,4 +1,5 @@
-"""The ways a telling reaches a person: LINE today, and the seam another channel plugs into.
+"""The ways a telling reaches a person (LINE, a phone call), and the seam another channel plugs
+into: nothing here knows LINE's client, so the phone and a test's gateway do not import it.
 
 A channel is a renderer and a sender. The outbox row is the unit: it names its channel, the
 addresses in that channel's terms, the tellings and the retry key. Delivery hands the row to
@@ -10,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
-from ground import messages
-from ground.i18n import I18n
-from ground.line_api import MULTICAST_LIMIT, LineApi, Outcome, SendResult
 from ground.telling import Form, Telling
 
 LINE = "line"
@@ -23,6 +22,27 @@ VOICE = "voice"  # a phone call (ground.voice)
 # id (LINE's begin with U), and never put in a LINE request, where one bad id would fail a
 # whole multicast.
 NOT_ON_LINE = "tel:"
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"  # 200, or 409: the retry key was accepted before
+    RETRY = "retry"  # 5xx, timeout, network: same key again later
+    RATE_LIMITED = "rate_limited"  # 429 too many requests: back off
+    QUOTA = "quota"  # 429 monthly limit reached: wait much longer, tell the operator
+    UNAUTHORIZED = "unauthorized"  # 401 the access token is refused: kept until it is fixed
+    REJECTED = "rejected"  # other 4xx: sending again will not help
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int | None  # None: the plan has no monthly limit
+    used: int
 
 
 def can_say(channel: str, tellings: Sequence[Telling]) -> bool:
@@ -60,33 +80,3 @@ class Channel(Protocol):
         """Render the parcel's tellings and send them once; the same retry key again must
         not reach the person twice."""
         ...
-
-
-class LineChannel:
-    """LINE's Messaging API: push, multicast (500 a request) and broadcast, with LINE's own
-    retry key; tellings are rendered as text, cards and the check-in's Flex bubble."""
-
-    name = LINE
-    batch_limit = MULTICAST_LIMIT
-
-    def __init__(self, line: LineApi, i18n: I18n) -> None:
-        self._line = line
-        self._i18n = i18n
-
-    def render(self, parcel: Parcel) -> list[dict[str, Any]]:
-        rendered = [
-            messages.render(telling, self._i18n.get(telling.language))
-            for telling in parcel.tellings
-        ]
-        return [*parcel.prepared, *rendered]
-
-    async def send(self, parcel: Parcel) -> SendResult:
-        content = self.render(parcel)
-        addresses = [a for a in parcel.addresses if not a.startswith(NOT_ON_LINE)]
-        if parcel.kind != "broadcast" and not addresses:
-            return SendResult(Outcome.REJECTED, "nobody on LINE: watched by phone alone")
-        if parcel.kind == "multicast":
-            return await self._line.multicast(addresses, content, parcel.retry_key)
-        if parcel.kind == "broadcast":
-            return await self._line.broadcast(content, parcel.retry_key)
-        return await self._line.push(addresses[0], content, parcel.retry_key)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import urllib.request
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +19,9 @@ from linebot.v3.messaging import (
     Configuration,
 )
 
+from ground.channels import Outcome, Quota, SendResult
+from ground.line_platform import Profile
+from ground.rate_limiter import RateLimiter
 from ground.transactions import INSIDE_TRANSACTION, LineCallInTransaction, SlowCallInTransaction
 
 log = logging.getLogger("mimamori.line")
@@ -59,76 +58,6 @@ class LineCallFailed(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
-
-
-class Outcome(StrEnum):
-    DELIVERED = "delivered"  # 200, or 409: the retry key was accepted before
-    RETRY = "retry"  # 5xx, timeout, network: same key again later
-    RATE_LIMITED = "rate_limited"  # 429 too many requests: back off
-    QUOTA = "quota"  # 429 monthly limit reached: wait much longer, tell the operator
-    UNAUTHORIZED = "unauthorized"  # 401 the access token is refused: kept until it is fixed
-    REJECTED = "rejected"  # other 4xx: sending again will not help
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Quota:
-    limit: int | None  # None: the plan has no monthly limit
-    used: int
-
-
-@dataclass(frozen=True)
-class Profile:
-    user_id: str
-    display_name: str
-    language: str | None
-
-
-class RateLimiter:
-    """Spaces requests to at most `per_second` (LINE's published limits per endpoint), and
-    holds every second of requests as sent to that many: those whose turns came while the
-    process was busy go out together, and would crowd the second LINE counts them in."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._in_one_second = max(1, int(per_second))
-        self._sent: deque[float] = deque()  # when the last `_in_one_second` went
-
-    def reserve(self, now: float) -> float:
-        """Take the next free slot; -> how long to wait for it (seconds, 0: go now)."""
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        return slot - now
-
-    def admit(self, now: float) -> float:
-        """Send now if the last second holds fewer than the limit, and count it; -> 0, or
-        how long to wait before asking again."""
-        sent = self._sent
-        while sent and sent[0] <= now - 1.0:
-            sent.popleft()
-        if len(sent) < self._in_one_second:
-            sent.append(now)
-            return 0.0
-        return sent[0] + 1.0 - now
-
-    async def wait(self) -> None:
-        # Nothing is awaited between reading the next slot and taking it: callers queue in
-        # the order they came, without a lock held across their sleeps.
-        delay = self.reserve(time.monotonic())
-        if delay > 0:
-            await asyncio.sleep(delay)
-        while True:
-            # A turn is not a clock: ask again after the wait, others may have gone meanwhile.
-            late = self.admit(time.monotonic())
-            if late <= 0:
-                return
-            await asyncio.sleep(late)
 
 
 class LineApi:

@@ -149,8 +149,7 @@ class Settings:
     # 地方公共団体プラン: messages cost nothing and have no monthly limit; still counted.
     unlimited_messages: bool = False
     # Calls before the alert through Twilio's Programmable Voice (care.rounds.calls): all three
-    # set, or
-    # none; the monthly budget counts calls, and past it the alert goes out without one.
+    # set, or none; the monthly budget counts calls, and past it the alert goes out without one.
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None  # the Twilio number calls come from, E.164
@@ -167,13 +166,12 @@ class Settings:
     # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
     smtp: MailSettings | None = None
     # How long each kind of record is kept (care/privacy/retention.py), the daily purge deleting
-    # what is
-    # past its time. Defaults a city can defend: 13 months of rounds and answers and of call
-    # records (a year's comparison, the same month last year included); her own words quoted
+    # what is past its time. Defaults a city can defend: 13 months of rounds and answers and of
+    # call records (a year's comparison, the same month last year included); her own words quoted
     # from a round 30 days after it closed (long enough for whoever took the alert to read them
     # back); desk cases and their notes 5 years (公文書: a city's records of a case it handled);
-    # message bodies in the outbox 30 days after delivery (the row's bookkeeping stays); the
-    # audit log 5 years, as long as the cases it accounts for.
+    # message bodies in the outbox 30 days after delivery (the row's bookkeeping stays); the audit
+    # log 5 years, as long as the cases it accounts for.
     keep_rounds: timedelta = timedelta(days=396)
     keep_words: timedelta = timedelta(days=30)
     keep_calls: timedelta = timedelta(days=396)

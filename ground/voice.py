@@ -20,8 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ground.channels import VOICE, Parcel
-from ground.line_api import Outcome, SendResult
+from ground.channels import VOICE, Outcome, Parcel, SendResult
 from ground.telling import Form, Telling
 from ground.transactions import outside_only
 

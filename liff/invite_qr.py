@@ -43,7 +43,7 @@ async def invite_qr(request: web.Request) -> web.Response:
         raise web.HTTPTooManyRequests(headers={"Retry-After": "60"})
     if code is None or not given:
         raise web.HTTPNotFound(text="unknown invite code")
-    async with request.app[SERVICES].unit_of_work() as work:
+    async with request.app[SERVICES].reading() as work:
         invite = await work.repos.teams.invite(code)
         team = await work.repos.teams.get(invite.team_id) if invite else None
         expired = invite is not None and invites.expired(work, invite)

@@ -19,7 +19,6 @@ from aiohttp import web
 
 from admin import accounts
 from admin.passwords import hash_password, weak_password
-from care import rich_menus
 from care.services import Services
 from ground.clock import SystemClock
 from ground.i18n import LocaleError
@@ -27,6 +26,7 @@ from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger, setup_logging
 from ground.rich_menu import TAB_ALIAS, RichMenuError
 from ground.settings import Settings, SettingsError, database_setting, read_dotenv
+from scheduler import rich_menus
 from server.app import create_app, open_services
 from server.heap import freeze_startup_heap
 from server.readiness import check_deployment

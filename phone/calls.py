@@ -129,6 +129,6 @@ async def call_status(request: web.Request) -> web.Response:
 
 
 async def _language(services: Services, member_id: int | None) -> str | None:
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         member = await repos.members.get(member_id or 0)
     return member.language if member else None

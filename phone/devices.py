@@ -42,7 +42,7 @@ async def _limit(app: web.Application) -> AsyncIterator[None]:
 
 async def _unsealed(app: web.Application) -> AsyncIterator[None]:
     """The devices linked before tokens were sealed, by their hashes (read once)."""
-    async with app[SERVICES].repositories() as repos:
+    async with app[SERVICES].reading_repositories() as repos:
         hashes = await repos.devices.live_token_hashes()
     app[UNSEALED] = frozenset(hashes)
     yield

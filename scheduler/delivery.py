@@ -11,8 +11,7 @@ from care import health
 from care.rounds import calls
 from care.rounds.checkins import message_accepted
 from care.services import Services
-from ground.channels import VOICE, Parcel
-from ground.line_api import Outcome, SendResult
+from ground.channels import VOICE, Outcome, Parcel, SendResult
 from storage.calls import CHECKIN_PURPOSES
 from storage.models import OutboxMessage
 
@@ -72,7 +71,7 @@ class OutboxDelivery:
             # call was recorded, and the number's calls of the day may be spent. Her own
             # check-in and re-send calls (watched by phone alone) are not held by that cap.
             own = row.purpose in CHECKIN_PURPOSES
-            async with self._services.repositories() as repos:
+            async with self._services.reading_repositories() as repos:
                 refused = await calls.dial_refusal(
                     repos,
                     self._services,

@@ -13,16 +13,16 @@ from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from care import rich_menus
 from care.broadcasts import rollcall
 from care.desk import cases as desk
 from care.desk import visits
 from care.groups import rounds as group_rounds
 from care.members import schedules
 from care.privacy import retention
-from care.rounds import alerts, checkins, devices, reassurance
+from care.rounds import alerts, checkins, devices, reassurance, taking
 from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
+from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
 from scheduler.quakes import QuakePoller
 
@@ -53,8 +53,8 @@ async def _ladder_steps(work: UnitOfWork) -> int:
     realerted = await alerts.tell_next_turn(work, BATCH)
     realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
     realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
-    realerted = max(realerted, await alerts.ask_takers(work, BATCH))
-    realerted = max(realerted, await alerts.untake_silent(work, BATCH))
+    realerted = max(realerted, await taking.ask_takers(work, BATCH))
+    realerted = max(realerted, await taking.untake_silent(work, BATCH))
     realerted = max(realerted, await alerts.remind_open(work, BATCH))
     realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
     noted = await reassurance.send_daily_notes(work, BATCH)
@@ -261,8 +261,8 @@ class CheckinEngine:
     async def next_due(self) -> datetime | None:
         """The earliest moment something falls due: a check-in or group post, an escalation
         of the protocol (asked of its rule), or an outbox row to retry."""
-        protocol = self._services.protocol
-        async with self._services.unit_of_work() as work:
+        timings = self._services.timings
+        async with self._services.reading() as work:
             repos = work.repos
             notes = await repos.members.daily_note_count()
             tz = self._services.timezone
@@ -274,7 +274,7 @@ class CheckinEngine:
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
             ]
-            for step in protocol.steps:
+            for step in timings.steps:
                 wait = WAITS[step]
                 if wait.table == "checkin_rounds":
                     since = await repos.rounds.earliest_waiting(
@@ -282,7 +282,7 @@ class CheckinEngine:
                     )
                 else:
                     since = await repos.groups.earliest_waiting(wait.state, wait.since)
-                candidates.append(protocol.due_at(step, since) if since else None)
+                candidates.append(timings.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None
 

@@ -40,7 +40,7 @@ class QuakePoller:
         async with aiohttp.ClientSession(timeout=timeout, trace_configs=[trace]) as session:
             feed = await _read(session, self._feed, MAX_FEED_BYTES)
             for document in _reports_in(feed):
-                async with self._services.repositories() as repos:
+                async with self._services.reading_repositories() as repos:
                     if await repos.quakes.seen(document):
                         continue
                 try:

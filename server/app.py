@@ -16,18 +16,19 @@ from bot.dispatch import DISPATCHER, EventDispatcher
 from bot.features import build_router
 from bot.forwarding import FORWARDER, Forwarder
 from bot.webhook import LANDING, PARSER, Landing, callback
-from care import rich_menus
 from care.services import SERVICES, Services
 from ground.channels import Channel
 from ground.clock import Clock
 from ground.i18n import I18n
 from ground.line_api import LineApi
+from ground.line_channel import LineChannel
 from ground.mail import Mailer
 from ground.settings import Settings
 from ground.voice import TwilioVoice
 from liff.routes import setup_liff
 from phone.calls import setup_calls
 from phone.devices import setup_devices
+from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
@@ -101,7 +102,11 @@ async def open_services(
             settings.instances,
             settings.strict_transactions,
         ) as line:
-            services = Services.build(settings, db, line, clock, [*channels, *phone])
+            i18n = I18n.load(settings.timezone, settings.locale_overrides)
+            line_channel = LineChannel(line, i18n)
+            services = Services.build(
+                settings, db, line, clock, [line_channel, *channels, *phone]
+            )
             line.on_lookup_failed = lambda lookup: services.metrics.lookups_failed.labels(
                 lookup
             ).inc()
@@ -171,7 +176,7 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
 
 async def _rich_menus_at_start(services: Services) -> None:
     """MIMAMORI_RICH_MENU=1: made once, in the background; start-up never waits on it."""
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         if await work.repos.rich_menus.installed():
             return
     try:
@@ -205,7 +210,7 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if not await services.db.ping():
         return web.json_response({"status": "database unavailable"}, status=503)
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         alarms = await repos.alarms.open()
     if not alarms:
         return web.json_response({"status": "ok"})

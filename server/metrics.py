@@ -48,7 +48,7 @@ async def read_service_health(services: Services, dispatcher: EventDispatcher) -
     now = services.clock.now()
     local = now.astimezone(services.timezone)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         health = await work.repos.stats.service_health(month_start)
         forwards = await work.repos.forwards.backlog()
         set_aside = await work.repos.handled.set_aside_count()

@@ -13,7 +13,8 @@ import aiohttp
 
 from bot.forwarding import TIMEOUT, headers_for
 from ground.branding import BANNER_NAMES, TERMS_NAMES
-from ground.line_api import LineApi, LineCallFailed, Quota
+from ground.channels import Quota
+from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
 from storage.arrivals import arrivals_path
 from storage.database import known_migrations
@@ -295,8 +296,8 @@ def check_my_page(settings: Settings) -> Finding:
                 "My page (LIFF): not configured, and people's phone numbers, addresses and"
                 " 緊急時メモ are kept off the chat for their card on My page: managers and"
                 " partners could read them nowhere",
-                "set up My page (README: My page (LIFF)), or MIMAMORI_DETAILS_IN_CHAT=on for a"
-                " family's own bot",
+                "set up My page (docs/operating.md: My page (LIFF)), or"
+                " MIMAMORI_DETAILS_IN_CHAT=on for a family's own bot",
             )
         return Finding(True, "My page (LIFF): not configured; the chat menu works without it")
     if not (settings.liff_id and settings.login_channel_id):

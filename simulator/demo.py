@@ -20,7 +20,6 @@ from aiohttp import web
 
 from bot.dispatch import DISPATCHER
 from bot.forwarding import FORWARDER
-from care import rich_menus
 from care.services import SERVICES
 from ground.branding import load_branding
 from ground.clock import FakeClock
@@ -29,6 +28,7 @@ from ground.line_api import LineCallFailed
 from ground.logs import RouteAccessLogger
 from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, Tile, definition, draw
 from ground.settings import Settings
+from scheduler import rich_menus
 from scheduler.engine import ENGINE
 from server.app import create_app
 from simulator import console, quake, telephone

@@ -8,7 +8,9 @@ speak (`ON CONFLICT`, `RETURNING`, `FILTER`); the few places where the two diffe
 
 Every unit of work is one transaction, and one writer at a time: SQLite's `BEGIN IMMEDIATE`,
 and on PostgreSQL a transaction-level advisory lock taken first thing (storage/postgres.py).
-The rules of the service were written for that discipline; several instances keep it.
+The rules of the service were written for that discipline; several instances keep it. What
+only reads opens `Database.reading()` instead: a transaction that cannot write (the engine
+refuses: `ReadOnly`), and takes no writer's lock.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def from_db_cached(text: str) -> datetime:
 
 class Conflict(Exception):
     """A constraint said no (a name taken, a row that already exists), on either engine."""
+
+
+class ReadOnly(Exception):
+    """A write inside `Database.reading()`: a programming error, refused by the engine itself
+    (SQLite's `query_only`, PostgreSQL's READ ONLY transaction)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,13 @@ class Database:
         costs several times the CPU of such a statement (bench/taps.py). A statement that may
         walk a table (a sweep, the console's figures) belongs in an ordinary transaction,
         where the loop goes on while it runs."""
+        raise NotImplementedError
+
+    def reading(self, brief: bool = False) -> Any:
+        """`async with db.reading() as conn:` a transaction that only reads: it sees one
+        snapshot (the last commit when it began), takes no writer's lock (neither this
+        process's turn nor PostgreSQL's advisory lock), and cannot write: the engine refuses
+        any statement that would (`ReadOnly`). `brief`: as for `transaction`."""
         raise NotImplementedError
 
     def claims(self) -> Any:
@@ -241,13 +255,20 @@ def known_migrations() -> list[int]:
 
 
 def migrations(dialect: str) -> list[tuple[int, str, str]]:
-    """(version, file name, SQL): SQLite's in migrations/, PostgreSQL's twins, which mean the
-    same change in its own SQL, in migrations/postgresql/."""
+    """(version, file name, SQL) in order. SQLite's are in migrations/. PostgreSQL runs the same
+    files, except where its SQL differs: then a file of the same name in migrations/postgresql/
+    says the same change in its own SQL. Only the version is recorded (schema_migrations), so
+    which file a version was read from does not matter to a database that applied it."""
     folder = resources.files("storage") / "migrations"
+    found = {version: (name, sql) for version, name, sql in _sql_files(folder)}
     if dialect == POSTGRESQL:
-        folder = folder / "postgresql"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
-    return sorted(found)
+        found.update({version: (n, sql) for version, n, sql in _sql_files(folder / "postgresql")})
+    return [(version, name, sql) for version, (name, sql) in sorted(found.items())]
+
+
+def _sql_files(folder: Any) -> list[tuple[int, str, str]]:
+    return [
+        (int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]

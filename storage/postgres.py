@@ -9,7 +9,8 @@ up to 50 parameters: a wave's multi-row INSERTs of a thousand were parsed each t
 the wave's time).
 
 One writer at a time, as on SQLite: each unit of work takes a transaction-level advisory lock
-first, so every rule that reads, decides and writes keeps holding with two instances. Work that
+first, so every rule that reads, decides and writes keeps holding with two instances. What only
+reads takes no lock, in a READ ONLY transaction (`PostgresDatabase.reading`). Work that
 is claimed rather than serialised (outbox rows, stored webhook events) uses `FOR UPDATE SKIP
 LOCKED` in short transactions of its own.
 """
@@ -37,6 +38,7 @@ from storage.database import (
     Conflict,
     Connection,
     Database,
+    ReadOnly,
     Written,
     migrations,
     to_db,
@@ -129,6 +131,8 @@ class PostgresConnection(Connection):
                 await cursor.executemany(translate(sql), rows)
         except psycopg.errors.IntegrityError as error:
             raise Conflict(str(error)) from error
+        except psycopg.errors.ReadOnlySqlTransaction as error:
+            raise ReadOnly(str(error)) from error
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         return await (await self._run(sql, params)).fetchall()
@@ -139,6 +143,8 @@ class PostgresConnection(Connection):
             await cursor.execute(translate(sql), tuple(params))
         except psycopg.errors.IntegrityError as error:
             raise Conflict(str(error)) from error
+        except psycopg.errors.ReadOnlySqlTransaction as error:
+            raise ReadOnly(str(error)) from error
         return cursor
 
 
@@ -215,6 +221,24 @@ class PostgresDatabase(Database):
             except BaseException:
                 # A lost connection cannot roll back; the pool drops it, and the server has
                 # undone the transaction anyway.
+                with contextlib.suppress(psycopg.Error):
+                    await raw.execute("ROLLBACK")
+                raise
+            await raw.execute("COMMIT")
+
+    @asynccontextmanager
+    async def reading(self, brief: bool = False) -> AsyncIterator[Connection]:
+        # Neither this process's turn nor the writer's advisory lock. REPEATABLE READ: one
+        # snapshot for the whole transaction, as the writer's lock gave its reads and as
+        # SQLite's readers have (a read-only one is never refused for serialisation). READ
+        # ONLY: the server refuses any write.
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        async with self._pool.connection() as raw:
+            await raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield PostgresConnection(raw)
+            except BaseException:
                 with contextlib.suppress(psycopg.Error):
                     await raw.execute("ROLLBACK")
                 raise

@@ -87,6 +87,19 @@ async def unit_of_work(db: Database, brief: bool = False) -> AsyncIterator[Repos
 
 
 @asynccontextmanager
+async def reading(db: Database, brief: bool = False) -> AsyncIterator[Repositories]:
+    """A transaction that only reads (`Database.reading`): no writer's lock, and a write
+    through the yielded repositories raises `ReadOnly`. Marked as a unit of work is: nothing
+    slow is called while it is open."""
+    async with db.reading(brief) as conn:
+        token = INSIDE_TRANSACTION.set(True)
+        try:
+            yield _over(conn, db.call_key)
+        finally:
+            INSIDE_TRANSACTION.reset(token)
+
+
+@asynccontextmanager
 async def claims(db: Database) -> AsyncIterator[Repositories]:
     """A short transaction that only claims work (`Database.claims`), marked as a unit of work
     is: nothing slow is called while it is open."""

@@ -1,6 +1,5 @@
 """What the daily purge deletes (care/privacy/retention.py), a batch per statement, and what it
-keeps:
-a finished month's report figures, and its own bookkeeping (when it last finished, the audit
+keeps: a finished month's report figures, and its own bookkeeping (when it last finished, the audit
 log's line)."""
 
 from __future__ import annotations

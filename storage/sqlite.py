@@ -1,13 +1,14 @@
 """SQLite: the embedded default, one file (and its arrivals beside it, storage/arrivals.py),
-one process, one aiosqlite connection and one writer at a time (`BEGIN IMMEDIATE`)."""
+one process, one writer at a time (`BEGIN IMMEDIATE`) on one connection, and the reads that
+change nothing on a read-only connection of their own."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from storage.database import (
     Conflict,
     Connection,
     Database,
+    ReadOnly,
     Written,
     migrations,
     owner_only,
@@ -33,55 +35,92 @@ log = logging.getLogger("mimamori.storage")
 
 class SqliteConnection(Connection):
     """A statement goes to aiosqlite's thread, so that the event loop goes on meanwhile; in a
-    brief transaction (`SqliteDatabase.transaction(brief=True)`) it runs on the loop's thread."""
+    brief transaction (`SqliteDatabase.transaction(brief=True)`) it runs on the loop's thread,
+    on the same sqlite3 connection (`here`), which this module opened and handed to aiosqlite.
+    On a reading connection (`PRAGMA query_only`) a write raises `ReadOnly`."""
 
     dialect = SQLITE
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, here: sqlite3.Connection | None = None) -> None:
         self.raw = conn
+        # Opened with check_same_thread=False for this; only one unit of work uses it at a
+        # time (`Database._turn`, or the reader's lock), and each of its statements ends
+        # before the next begins, on whichever thread.
+        self.here = here
         self.brief = False
 
     @property
     def _here(self) -> sqlite3.Connection:
-        # aiosqlite's own connection, opened with check_same_thread=False for this; only one
-        # unit of work uses it at a time (`Database._turn`), and each of its statements ends
-        # before the next begins, on whichever thread.
-        return self.raw._conn
+        if self.here is None:
+            raise RuntimeError("this connection runs its statements on aiosqlite's thread only")
+        return self.here
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
-        try:
+        with _refusals():
             if self.brief:
                 cursor = self._here.execute(sql, tuple(params))
             else:
                 cursor = await self.raw.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
         return Written(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        try:
+        with _refusals():
             if self.brief:
                 self._here.executemany(sql, rows)
             else:
                 await self.raw.executemany(sql, rows)
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        try:
+        with _refusals():
             if self.brief:
                 return self._here.execute(sql, tuple(params)).fetchall()
             # One trip to the database thread (a cursor takes three).
             return list(await self.raw.execute_fetchall(sql, tuple(params)))
-        except sqlite3.IntegrityError as error:
-            raise Conflict(str(error)) from error
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """SQLite's refusals as the repositories know them, on either engine."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        raise Conflict(str(error)) from error
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorname == "SQLITE_READONLY":
+            raise ReadOnly(str(error)) from error
+        raise
+
+
+async def connect(path: str, *, read_only: bool = False) -> SqliteConnection:
+    """A connection to the file whose sqlite3 connection is this module's own: opened here, in
+    aiosqlite's thread, and handed to aiosqlite, so a brief transaction can run statements on
+    it directly without reaching into aiosqlite. `read_only`: `PRAGMA query_only`, under
+    which SQLite refuses every write."""
+    opened: list[sqlite3.Connection] = []
+
+    def connector() -> sqlite3.Connection:
+        # Not bound to aiosqlite's thread: a brief transaction runs its statements on the
+        # loop's (`SqliteConnection`).
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        opened.append(conn)
+        return conn
+
+    raw = await aiosqlite.Connection(connector, iter_chunk_size=64)
+    if read_only:
+        await raw.execute("PRAGMA query_only = ON")
+    await raw.execute("PRAGMA busy_timeout = 5000")
+    return SqliteConnection(raw, opened[0])
 
 
 class SqliteDatabase(Database):
-    """One aiosqlite connection shared by the process.
+    """The process's connections to the file: the writer, shared by every unit of work, and a
+    reader of its own (`reading`).
 
     SQLite allows one writer at a time and a connection is not safe to interleave transactions
-    on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`.
+    on, so every unit of work takes the lock and runs in `BEGIN IMMEDIATE ... COMMIT`. Reads
+    that change nothing go to the reader, under `PRAGMA query_only`: in WAL mode a reader
+    sees the last commit and neither waits for the writer nor holds it up.
     """
 
     dialect = SQLITE
@@ -92,26 +131,27 @@ class SqliteDatabase(Database):
         self.path = str(path)
         self.target = self.path
         self._conn: SqliteConnection | None = None
+        self._reader: SqliteConnection | None = None
+        self._reader_lock = asyncio.Lock()
         self.arrivals_path = arrivals_path(self.path)
         self._arrivals: SqliteConnection | None = None
         self._arrivals_lock = asyncio.Lock()
 
     async def open(self) -> None:
         owner_only(self.path)
-        # Not bound to aiosqlite's thread: a brief transaction runs its statements on the
-        # loop's (`SqliteConnection`).
-        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = aiosqlite.Row
+        self._conn = await connect(self.path)
+        conn = self._conn.raw
         # What 退会 deletes is overwritten on disk, not left in free pages.
         await conn.execute("PRAGMA secure_delete = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed round, OK or alert survives power loss, not only a crash.
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("PRAGMA cache_size = -32000")
-        self._conn = SqliteConnection(conn)
         await self._migrate(conn)
+        # After the migrations: the reader is opened on the schema this code reads.
+        self._reader = await connect(self.path, read_only=True)
+        await self._reader.raw.execute("PRAGMA cache_size = -32000")
         self._arrivals = SqliteConnection(await open_arrivals(self.arrivals_path))
 
     async def close(self) -> None:
@@ -119,6 +159,10 @@ class SqliteDatabase(Database):
             async with self._arrivals_lock:
                 await self._arrivals.raw.close()
                 self._arrivals = None
+        if self._reader is not None:
+            async with self._reader_lock:
+                await self._reader.raw.close()
+                self._reader = None
         if self._conn is not None:
             async with self._lock:
                 await self._conn.raw.close()
@@ -144,20 +188,20 @@ class SqliteDatabase(Database):
     async def transaction(self, brief: bool = False) -> AsyncIterator[Connection]:
         if self._conn is None:
             raise RuntimeError("database is not open")
-        async with self._turn():
-            conn = self._conn
-            # BEGIN IMMEDIATE may wait for another process's lock (busy_timeout), and COMMIT
-            # waits for the disk: both on aiosqlite's thread, whatever the statements between.
-            await conn.raw.execute("BEGIN IMMEDIATE")
-            conn.brief = brief
-            try:
-                yield conn
-            except BaseException:
-                await conn.raw.execute("ROLLBACK")
-                raise
-            finally:
-                conn.brief = False
-            await conn.raw.execute("COMMIT")
+        # BEGIN IMMEDIATE may wait for another process's lock (busy_timeout), and COMMIT
+        # waits for the disk: both on aiosqlite's thread, whatever the statements between.
+        async with self._turn(), _transaction(self._conn, "BEGIN IMMEDIATE", brief) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def reading(self, brief: bool = False) -> AsyncIterator[Connection]:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        # The reader's own turn (its transactions one after another on its connection), never
+        # the writer's. A deferred BEGIN: the transaction's reads share one snapshot, the last
+        # commit.
+        async with self._reader_lock, _transaction(self._reader, "BEGIN", brief) as conn:
+            yield conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         await conn.execute(SCHEMA_MIGRATIONS)
@@ -179,3 +223,19 @@ class SqliteDatabase(Database):
                 raise RuntimeError(f"migration {name} breaks foreign keys: {broken[:5]}")
             await conn.execute("COMMIT")
             await conn.execute("PRAGMA foreign_keys = ON")
+
+
+@asynccontextmanager
+async def _transaction(
+    conn: SqliteConnection, begin: str, brief: bool
+) -> AsyncIterator[SqliteConnection]:
+    await conn.raw.execute(begin)
+    conn.brief = brief
+    try:
+        yield conn
+    except BaseException:
+        await conn.raw.execute("ROLLBACK")
+        raise
+    finally:
+        conn.brief = False
+    await conn.raw.execute("COMMIT")

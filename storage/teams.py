@@ -73,10 +73,9 @@ class TeamRepository:
         """Her 「見せる」 to a manager holds only while he watches her through some team: once
         he does not (he left or was removed, she left, the team went), it is deleted, and she
         is asked again should he come back (care.members.sharing.ask_users). Per pair, not per
-        team:
-        she agreed to show him, and a row with a team would need a migration for no more
-        safety (while he watches her she sees him, and the share, on My page and can take
-        it back)."""
+        team: she agreed to show him, and a row with a team would need a migration for no more
+        safety (while he watches her she sees him, and the share, on My page and can take it
+        back)."""
         await self._conn.execute(
             "DELETE FROM personal_shares WHERE (user_id = ? OR manager_id = ?)"
             " AND NOT EXISTS (SELECT 1 FROM team_members u"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ground.channels import Parcel
-from ground.line_api import Outcome, SendResult
+from ground.channels import Outcome, Parcel, SendResult
 from ground.telling import Telling
 
 

@@ -13,8 +13,7 @@ from datetime import timedelta
 import pytest
 
 from care.rounds.protocol import Stage, stage_of
-from ground.channels import LINE, NOT_ON_LINE, Parcel
-from ground.line_api import Outcome
+from ground.channels import LINE, NOT_ON_LINE, Outcome, Parcel
 from ground.telling import Telling
 from tests.conftest import Bot
 from tests.drivers import (

@@ -45,7 +45,7 @@ from tests.wording import said, says, t
 MOBILE = "090-1234-5678"
 DIALLED = "+819012345678"
 JAPAN = frozenset({"81"})
-NANP = frozenset({"81", "1"})  # the README's example: a city that calls North America too
+NANP = frozenset({"81", "1"})  # a city that calls North America too
 
 
 @pytest.fixture

@@ -108,8 +108,7 @@ async def test_removed_by_the_staff_and_made_manager_of_her_area_team_he_is_aske
     before = asked(bot, resident)
     await console_team_action(bot, area.id, "add_manager", his.id)
     # She is asked whether he may watch her (care.members.on_behalf); her yes adds him, and then
-    # she
-    # is asked about her details, as when a manager joins with a code.
+    # she is asked about her details, as when a manager joins with a code.
     await bot.tap(resident, button(bot, resident, t("on_behalf.yes_button")))
     async with bot.repos() as repos:
         assert await repos.teams.is_manager_of(his.id, her.id)

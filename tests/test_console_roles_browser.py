@@ -11,7 +11,7 @@ from tests.conftest import Bot
 from tests.drivers import SHOTS, axe_findings, console_page, watched_resident
 from tests.wording import t
 
-# What each opens, as the README's security section tells a city's reviewer.
+# What each opens, as docs/security.md tells a city's reviewer.
 PAGES = {
     StaffRole.DESK: ["dashboard", "alerts", "desk", "partners", "guides", "second_factor"],
     StaffRole.VIEWER: ["dashboard", "quota", "report", "guides", "second_factor"],

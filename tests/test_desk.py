@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from care.desk.cases import CASE_KNOWN_FOR
+from care.desk.reading import CASE_KNOWN_FOR
 from storage.database import to_db
 from storage.models import StaffRole
 from tests import line_webhook as hook

@@ -149,10 +149,93 @@ def modules_imported(path: Path) -> set[str]:
 
 def test_care_says_what_to_tell_and_no_channel_shapes_it() -> None:
     """The seam for a second channel: care/ writes tellings (ground.telling); LINE's message
-    shapes (ground.messages) are the LINE channel's and the chat's, never care's. What stays
-    LINE's in care/ is LINE's own product: rich menus and the invite link's basic id."""
+    shapes (ground.messages) are the LINE channel's and the chat's, never care's."""
     for path in sorted((ROOT / "care").rglob("*.py")):
         assert "ground.messages" not in modules_imported(path), path
+
+
+# LINE's client and what is built on it: the SDK, the client, LINE's channel.
+LINE_CLIENT = ("linebot", "ground.line_api", "ground.line_channel")
+
+
+def imports_line_client(path: Path) -> bool:
+    return any(
+        module == client or module.startswith(client + ".")
+        for module in modules_imported(path)
+        for client in LINE_CLIENT
+    )
+
+
+def test_care_does_not_import_lines_client() -> None:
+    """The service layer asks LINE only through what it describes (ground.line_platform) and
+    tells people through the outbox; the client and its SDK are the surfaces' and the sender's
+    (rich-menu upkeep runs with LINE's other jobs, in scheduler/)."""
+    assert [p for p in sorted((ROOT / "care").rglob("*.py")) if imports_line_client(p)] == []
+
+
+def test_the_other_channels_do_not_import_line() -> None:
+    """The neutral send result is the channels' (ground/channels.py): the phone's channel and
+    the test's text gateway send without LINE's client."""
+    neutral = ["ground/channels.py", "ground/voice.py", "ground/line_platform.py"]
+    neutral.append("tests/fake_texting.py")
+    assert [p for p in neutral if imports_line_client(ROOT / p)] == []
+
+
+def import_circles(package: Path) -> list[list[str]]:
+    """Circles among a package's modules by their module-level imports (an import inside a
+    function is a dependency, but not one Python must resolve while loading)."""
+    modules = {}
+    for path in package.rglob("*.py"):
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    found.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        graph[name] = {m for m in found if m in modules and m != name}
+    circles = []
+    for start in sorted(graph):
+        # Depth-first from each module: a path back to it is a circle (named once, from its
+        # smallest module).
+        stack = [(start, [start])]
+        while stack:
+            here, path = stack.pop()
+            for nxt in sorted(graph[here]):
+                if nxt == start and start == min(path):
+                    circles.append(path)
+                elif nxt not in path and nxt > start:
+                    stack.append((nxt, [*path, nxt]))
+    return circles
+
+
+def test_care_has_no_import_circle() -> None:
+    """A circle (invites → people → teams → invites, once) loads only because Python tolerates
+    half-imported modules: it breaks the day someone imports a name instead of the module."""
+    assert import_circles(ROOT / "care") == []
+
+
+def test_a_circle_is_found(tmp_path: Path) -> None:
+    (tmp_path / "care").mkdir()
+    (tmp_path / "care" / "__init__.py").write_text("")
+    (tmp_path / "care" / "a.py").write_text("from care import b\n")
+    (tmp_path / "care" / "b.py").write_text("from care.c import thing\n")
+    (tmp_path / "care" / "c.py").write_text("import care.a\n")
+    assert import_circles(tmp_path / "care") == [["care.a", "care.b", "care.c"]]
+
+
+def test_care_is_in_rooms() -> None:
+    """A newcomer finds a module by what it is about: care/ holds only the services object, the
+    refusals and what the whole service shares; the rest lives in its room."""
+    top = sorted(p.stem for p in (ROOT / "care").glob("*.py"))
+    assert top == ["__init__", "errors", "health", "services", "set_aside"]
+    rooms = sorted(p.parent.name for p in (ROOT / "care").glob("*/__init__.py"))
+    assert rooms == ["broadcasts", "desk", "groups", "members", "privacy", "rounds"]
 
 
 def private_imports(root: Path) -> list[str]:

@@ -96,6 +96,35 @@ async def test_in_a_container_no_credentials_is_one_line_not_an_unreachable_simu
     assert "LINE_CHANNEL_SECRET" in err and "LINE_CHANNEL_ACCESS_TOKEN" in err
 
 
+def _instructions(dockerfile: str) -> list[str]:
+    """The Dockerfile's instructions, each on one line (continuations joined, comments out)."""
+    joined = dockerfile.replace("\\\n", " ")
+    return [
+        " ".join(line.split())
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def test_the_image_installs_its_dependencies_before_the_code_and_a_group_of_its_own() -> None:
+    """A change to the code rebuilds from the sources' first COPY on: the dependencies, read
+    from pyproject.toml alone, are installed in a layer before it, and the project after it
+    without them. The account's group has the account's fixed id, not a system group's one
+    (files in a mounted /data read 10001:10001 on the host)."""
+    steps = _instructions((ROOT / "Dockerfile").read_text("utf-8"))
+    copies = [n for n, step in enumerate(steps) if step.startswith("COPY ")]
+    installs = [n for n, step in enumerate(steps) if "pip install" in step]
+    assert steps[copies[0]] == "COPY pyproject.toml ./", "the dependencies' list comes alone"
+    dependencies, project = installs
+    assert copies[0] < dependencies < copies[1], "the dependencies before any source"
+    assert "['project']['dependencies']" in steps[dependencies]
+    assert project > copies[-1] and "--no-deps" in steps[project]
+    account = next(step for step in steps if "useradd" in step)
+    assert "groupadd --gid 10001 mimamori" in account
+    assert "--uid 10001 --gid 10001" in account
+    assert "USER mimamori" in steps
+
+
 def test_the_compose_example_puts_caddy_in_front_and_keeps_metrics_inside() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     assert set(compose["services"]) == {"mimamori", "caddy"}

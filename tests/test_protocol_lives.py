@@ -608,7 +608,7 @@ class Lives(RuleBasedStateMachine):
         async def climbing() -> None:
             for _ in range(steps):
                 _, current = await self._stage()
-                found = next_step(current, self.bot.services.protocol) if current else None
+                found = next_step(current, self.bot.services.timings) if current else None
                 if found is None:
                     return
                 self.clock.set(max(found[1], self.clock.now()) + timedelta(minutes=1))
@@ -697,7 +697,7 @@ class Lives(RuleBasedStateMachine):
         reminder, at the least)."""
         if current is None or stage not in OPEN_STAGES_OF_PROTOCOL:
             return
-        assert next_step(current, self.bot.services.protocol) is not None, (stage, current)
+        assert next_step(current, self.bot.services.timings) is not None, (stage, current)
 
     def _one_call_a_round_and_only_after_the_resend(self) -> None:
         rounds = {r.id: r for r in self.run(self._rounds())}

@@ -88,7 +88,13 @@ async def test_crash_between_record_and_send_sends_once(
     resident, _ = await watched_resident(bot, "resident", ["son"])
     bot.clock.set(tokyo(11, 24, 9))
     # Recorded by a process that dies before sending: its services have nobody to deliver.
-    dying = Services.build(bot.settings, bot.services.db, bot.services.line, bot.clock)
+    dying = Services.build(
+        bot.settings,
+        bot.services.db,
+        bot.services.line,
+        bot.clock,
+        list(bot.services.channels.values()),
+    )
     async with dying.unit_of_work() as work:
         await checkins.open_due_rounds(work, 1000)
     assert checkins_to(bot, resident) == []
@@ -441,7 +447,13 @@ async def test_a_claim_left_by_a_dead_instance_is_taken_over_and_sent_once(bot: 
 async def _handled_by_a_process_that_dies(bot: Bot, event: dict[str, Any]) -> None:
     """The event landed, handled and committed, its reply kept; then the process died before
     LINE had the reply (its services have no reply sender running)."""
-    dying = Services.build(bot.settings, bot.services.db, bot.services.line, bot.clock)
+    dying = Services.build(
+        bot.settings,
+        bot.services.db,
+        bot.services.line,
+        bot.clock,
+        list(bot.services.channels.values()),
+    )
     arrival = Arrival(event["webhookEventId"], json.dumps(event), to_db(bot.clock.now()))
     lookups = Lookups(dying)
     applier = BatchApplier(dying, build_router())

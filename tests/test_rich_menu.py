@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from care import rich_menus
 from ground.line_api import LineCallFailed
 from ground.rich_menu import HEIGHT, MAX_IMAGE_BYTES, WIDTH, png_size
+from scheduler import rich_menus
 from server.app import RICH_MENUS_AT_START
 from tests import line_webhook as hook
 from tests.conftest import Bot

@@ -167,8 +167,7 @@ async def test_only_a_teams_manager_may_start_its_roll_call_whatever_the_button(
     bot: Bot,
 ) -> None:
     """The permission lives in care.broadcasts.rollcall: rc_start straight away (no rc_ask before)
-    from
-    the team's user, or from a stranger, is refused and sends nothing."""
+    from the team's user, or from a stranger, is refused and sends nothing."""
     resident, (son,) = await watched_resident(bot, "resident", ["son"])
     stranger = await bot.follow("stranger")
     sent = len(bot.line.calls)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from care.rounds.ladder import WAITS, Protocol, Step, due_step, next_step
+from care.rounds.ladder import WAITS, Step, Timings, due_step, next_step
 from care.rounds.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
 from care.rounds.status import CheckinStatus, checkin_state
 from ground import invite_codes
@@ -23,7 +23,7 @@ from storage.models import CheckinRound, GroupRound, Member, PersonalFields, Rou
 from tests.kanji_grades import BASIC_KANJI
 
 T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-TIMINGS = Protocol(timedelta(hours=24), timedelta(hours=3))
+TIMINGS = Timings(timedelta(hours=24), timedelta(hours=3))
 
 
 def a_round(state: RoundState, sent: datetime | None = T0, resent: datetime | None = None):

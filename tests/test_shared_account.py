@@ -291,8 +291,8 @@ async def test_on_its_own_account_a_follow_still_greets(bot: Bot) -> None:
 async def test_the_tab_is_made_and_removed_without_touching_the_citys_menu(
     start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
 ) -> None:
-    from care import rich_menus
     from ground.rich_menu import TAB_ALIAS
+    from scheduler import rich_menus
 
     bot = await start_bot(
         shared_account=True, forward_url=city.url, menus="tab", city_menu_alias="city-main"
@@ -329,8 +329,8 @@ async def test_the_tab_is_made_and_removed_without_touching_the_citys_menu(
 async def test_with_no_menu_to_touch_none_is_touched(
     start_bot: Callable[..., Awaitable[Bot]], city: CitySystem
 ) -> None:
-    from care import rich_menus
     from ground.rich_menu import RichMenuError
+    from scheduler import rich_menus
 
     bot = await in_front(start_bot, city)
     city_menu = bot.line.add_city_menu("city-main")

@@ -3,14 +3,23 @@ transactions, constraints."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from storage.database import Conflict, Database, database_for
+from storage.database import (
+    POSTGRESQL,
+    SQLITE,
+    Conflict,
+    Database,
+    ReadOnly,
+    database_for,
+    migrations,
+)
 from storage.models import Role
-from storage.repositories import unit_of_work
+from storage.repositories import reading, unit_of_work
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -71,6 +80,83 @@ async def test_a_brief_unit_of_work_commits_and_undoes_as_any_other(
         assert await repos.members.by_line_id("U2") is None
         assert await repos.members.by_line_id("U3") is None
     await db.close()
+
+
+@pytest.mark.parametrize("brief", [False, True])
+async def test_a_read_only_unit_of_work_cannot_write(database: Path | str, brief: bool) -> None:
+    """The engine itself refuses a write inside `reading()` (SQLite's query_only, PostgreSQL's
+    READ ONLY transaction), whichever way the statement comes, and nothing changes."""
+    db = await open_db(database)
+    async with unit_of_work(db) as repos:
+        member, _ = await repos.members.register("U1", "a", "ja", NOW)
+    writes = [
+        lambda repos: repos.members.register("U2", "b", "ja", NOW),
+        lambda repos: repos.members.set_last_ok(member.id, NOW),
+        lambda repos: repos.conn.executemany(
+            "UPDATE members SET display_name = ? WHERE id = ?", [("c", member.id)]
+        ),
+        lambda repos: repos.conn.fetch_all("DELETE FROM members RETURNING id"),
+    ]
+    for write in writes:
+        with pytest.raises(ReadOnly):
+            async with reading(db, brief) as repos:
+                assert await repos.members.by_line_id("U1") is not None
+                await write(repos)
+    async with reading(db, brief) as repos:
+        found = await repos.members.by_line_id("U1")
+        assert found is not None and found.display_name == "a" and found.last_ok_at is None
+        assert await repos.members.by_line_id("U2") is None
+    await db.close()
+
+
+async def test_a_reader_does_not_wait_for_the_writer(database: Path | str) -> None:
+    """While a unit of work holds the writer (this process's turn, SQLite's write lock,
+    PostgreSQL's advisory lock), a reader reads at once, what had committed before."""
+    db = await open_db(database)
+    async with unit_of_work(db) as repos:
+        await repos.members.register("U1", "a", "ja", NOW)
+    async with unit_of_work(db) as writer:
+        await writer.members.register("U2", "b", "ja", NOW)
+        assert db.contended()
+
+        async def read() -> tuple[bool, bool]:
+            async with reading(db) as repos:
+                return (
+                    await repos.members.by_line_id("U1") is not None,
+                    await repos.members.by_line_id("U2") is not None,
+                )
+
+        async with asyncio.timeout(5):
+            assert await asyncio.create_task(read()) == (True, False)
+    async with reading(db) as repos:
+        assert await repos.members.by_line_id("U2") is not None
+    await db.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """A migration's SQL without its comments and layout: what the engine runs."""
+    code = " ".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return code.split()
+
+
+def test_every_migration_runs_on_both_engines_and_none_is_copied() -> None:
+    """PostgreSQL runs SQLite's file unless its own, of the same name, says the change in
+    other SQL: every version exists for both engines, under the same name (the number is what
+    schema_migrations records), and no PostgreSQL file is a copy of SQLite's."""
+    folder = Path(__file__).resolve().parents[1] / "storage" / "migrations"
+    on_sqlite = migrations(SQLITE)
+    on_postgres = migrations(POSTGRESQL)
+    assert [v for v, _, _ in on_sqlite] == [v for v, _, _ in on_postgres]
+    assert [n for _, n, _ in on_sqlite] == [n for _, n, _ in on_postgres]
+    assert len({v for v, _, _ in on_sqlite}) == len(on_sqlite), "one file per number"
+    own = sorted((folder / "postgresql").glob("*.sql"))
+    assert own, "PostgreSQL's own files are found"
+    for twin in own:
+        shared = folder / twin.name
+        assert shared.exists(), f"{twin.name} has no SQLite file of the same name"
+        assert _statements(twin.read_text("utf-8")) != _statements(shared.read_text("utf-8")), (
+            f"postgresql/{twin.name} is a copy of {twin.name}: delete it, the file is shared"
+        )
 
 
 async def test_one_open_round_per_member_and_one_round_per_slot(database: Path | str) -> None:

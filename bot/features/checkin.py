@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care.broadcasts import trial
 from care.members import people
-from care.rounds import alerts, answers, checkins, status
+from care.rounds import answers, checkins, status, taking
 from care.rounds.checkins import ANSWERS
 from care.rounds.notify import display_name
 from care.rounds.protocol import Audience, Event, Fact, Stage
@@ -141,7 +141,7 @@ async def on_recovered(ctx: PersonContext) -> None:
 async def on_not_found(ctx: PersonContext) -> None:
     """まだ会えていない, by the manager who took the alert: every manager hears it again."""
     assert ctx.postback is not None
-    person = await alerts.not_found(ctx.work, ctx.member, ctx.postback.integer("r"))
+    person = await taking.not_found(ctx.work, ctx.member, ctx.postback.integer("r"))
     ctx.reply(messages.text(ctx.t("alert.not_found_you", name=display_name(ctx.locale, person))))
 
 
@@ -159,7 +159,7 @@ async def on_take(ctx: PersonContext) -> None:
     manager = ctx.member
     assert ctx.postback is not None
     work = ctx.work
-    taken = await alerts.take(work, manager, ctx.postback.integer("r"))
+    taken = await taking.take(work, manager, ctx.postback.integer("r"))
     name = display_name(ctx.locale, taken.person)
     if taken.first:
         # The next step is at hand: 無事を確認しました (and a call) on the reply itself, so
@@ -185,7 +185,7 @@ async def on_confirmed_safe(ctx: PersonContext) -> None:
     manager = ctx.member
     assert ctx.postback is not None
     work = ctx.work
-    person = await alerts.confirm_safe(work, manager, ctx.postback.integer("r"))
+    person = await taking.confirm_safe(work, manager, ctx.postback.integer("r"))
     ctx.reply(messages.text(ctx.t("alert.confirmed_you", name=display_name(ctx.locale, person))))
 
 

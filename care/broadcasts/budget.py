@@ -37,8 +37,7 @@ RATES_BY_STARTER: dict[str, Rate] = {
     # allowance: a family needs one or two, a person making dozens a day is up to something.
     "team_created": Rate(5, timedelta(hours=24)),
     # Each join is told to the team (care.rounds.notify.tell_team): joining and leaving over and
-    # over
-    # would spend the month's quota, and carry a name of the joiner's choosing to everyone.
+    # over would spend the month's quota, and carry a name of the joiner's choosing to everyone.
     "team_joined": Rate(5, timedelta(hours=24)),
 }
 

@@ -19,7 +19,7 @@ ASKED_TOGETHER = 20
 
 async def group_sizes(services: Services, group_ids: Iterable[int] | None = None) -> GroupSizes:
     """LINE's member count of each group named (None: every active group)."""
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         if group_ids is None:
             group_ids = [group["id"] for group in await repos.stats.groups()]
         groups = [await repos.groups.get(group_id) for group_id in group_ids]

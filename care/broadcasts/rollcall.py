@@ -268,7 +268,7 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
 
     told = await notify_managers(work, member, "rollcall_help", build)
     if (
-        work.services.protocol.desk_after is not None
+        work.services.timings.desk_after is not None
         and not await work.repos.desk.open_of_roll_call(member.id, roll_call.id)
     ):
         # The desk sees every 助けが必要 of a roll-call at once, beside the managers.

@@ -7,30 +7,23 @@ tells the managers the desk found the person safe; another outcome closes the al
 them the desk will call; 連絡がつかないまま継続 keeps the case open. Whatever the person or a
 manager does meanwhile (OK, 対応します, 無事を確認しました, a block) shows on the case, and the
 person's own OK or a manager's confirmation closes it. `care.rounds.protocol` decides all of it;
-this
-module carries it out.
-"""
+this module carries it out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
-
 from care.desk import visits
 from care.errors import Refusal, Refused
-from care.members import sharing
 from care.rounds import carry
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import display_name, notify_managers, phone_only, tell_managers_about
+from care.rounds.notify import display_name, notify_managers, tell_managers_about
 from care.rounds.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
 from ground.telling import Telling
-from storage.desk import DeskCase, DeskStep, PersonNote
-from storage.models import OPEN_STATES, CheckinRound, Member, RoundState
+from storage.desk import DeskCase
+from storage.models import OPEN_STATES, CheckinRound, Member
 
 CALL_RESULTS = ("reached", "no_answer", "voicemail", "wrong_number")
 # 無事: 外出していた, 入院していた, 寝ていた, 電話の電池切れ, 操作が分からなかった
@@ -61,7 +54,7 @@ _CLOSING = (Fact.SAFE, Fact.CONFIRMED, Fact.RECOVERED)
 async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
     """Alerts nobody took within `desk_after` of being sent again become cases at the desk,
     and the managers hear the desk has it. -> how many rounds were looked at."""
-    if work.services.protocol.desk_after is None:
+    if work.services.timings.desk_after is None:
         return 0
     rounds, read = await rounds_due(work, Step.ESCALATE, limit)
     members = await work.repos.members.get_many([r.member_id for r in rounds])
@@ -75,12 +68,12 @@ async def escalate_to_the_desk(work: UnitOfWork, limit: int) -> int:
 
 def exists(work: UnitOfWork) -> bool:
     """The deployment has a desk (MIMAMORI_DESK_AFTER)."""
-    return work.services.protocol.desk_after is not None
+    return work.services.timings.desk_after is not None
 
 
 async def watches(work: UnitOfWork, member: Member) -> bool:
     """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
-    if work.services.protocol.desk_after is None:
+    if work.services.timings.desk_after is None:
         return False
     return await work.repos.teams.desk_watches(member.id)
 
@@ -187,8 +180,8 @@ async def hear(
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
     """少し体調が悪い at the desk, where the deployment asks for it: a case (not urgent), or a
     step on the one the person's last 体調 left open, so a second tap is not a second case."""
-    protocol = work.services.protocol
-    if protocol.desk_after is None or not protocol.desk_unwell:
+    timings = work.services.timings
+    if timings.desk_after is None or not timings.desk_unwell:
         return
     existing = await work.repos.desk.open_of_member(member.id, "unwell")
     if existing is not None:
@@ -218,7 +211,7 @@ def _note(text: str | None) -> str | None:
     return cleaned or None
 
 
-def _required_note(text: str | None) -> str:
+def required_note(text: str | None) -> str:
     """A note that must say something (a note of its own, not one beside a call)."""
     cleaned = _note(text)
     if cleaned is None:
@@ -248,7 +241,7 @@ async def log_call(
 
 async def add_note(work: UnitOfWork, case_id: int | None, staff: str, note: str) -> None:
     case = await _open(work, case_id)
-    text = _required_note(note)
+    text = required_note(note)
     await work.repos.desk.add_step(case.id, staff, "note", work.now, note=text)
     await work.repos.admin.audit(staff, "desk_note", f"case {case.id}", work.now)
 
@@ -328,153 +321,3 @@ async def _tell_outcome(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     return await notify_managers(work, member, purpose, build, round_id=round_id)
 
 
-@dataclass(frozen=True)
-class CaseFile:
-    """What the desk sees of a case: the person as they agreed to show themselves to those
-    who watch over them (the same 「見せる」 as their managers'), who was told when, their
-    recent answers, and every step taken."""
-
-    case: DeskCase
-    member: Member
-    shown: bool  # the person shows 氏名, 電話番号 and 緊急時メモ to at least one manager
-    tel: str | None
-    told: list[dict[str, Any]]
-    managers: list[Member]
-    rounds: list[CheckinRound]
-    steps: list[DeskStep]
-    alert_open: bool
-    notes: list[PersonNote]  # the desk's notes on the person, from every case
-    # The person's open alert now, whichever case or round it came from: what an outcome acts on.
-    open_alert: CheckinRound | None = None
-
-
-RECENT = timedelta(days=14)
-# A page or card with people's details is audited once this long per staff member and page.
-VIEW_AUDIT_EVERY = timedelta(hours=1)
-
-
-async def _audit_view(work: UnitOfWork, staff: str, scope: str, what: str) -> None:
-    """Reading a person's details is audited, once an hour per staff member and case or card."""
-    await work.repos.admin.audit_view(
-        staff, "desk_viewed", what, work.now, VIEW_AUDIT_EVERY, scope
-    )
-
-
-async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFile:
-    """The case as the desk reads it; reading a person's details is audited (once an hour
-    per staff member and case)."""
-    case = await case_of(work, case_id)
-    member = await work.repos.members.get(case.member_id)
-    if member is None:
-        raise Refused(Refusal.NO_SUCH_CASE)
-    managers = await work.repos.teams.managers_watching(member.id)
-    shown = await sharing.shown_to_the_desk(work, member, managers)
-    checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
-    current = await work.repos.rounds.open_round(member.id)
-    await _audit_view(work, staff, f"desk:{case.id}:{staff}", f"case {case.id}")
-    return CaseFile(
-        case=case,
-        member=member,
-        shown=shown,
-        tel=sharing.call_link(member, shown),
-        told=await work.repos.stats.told_about(case.round_id) if case.round_id else [],
-        managers=managers,
-        rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
-        steps=await work.repos.desk.steps(case.id),
-        alert_open=checkin is not None and checkin.state in OPEN_STATES,
-        notes=await work.repos.desk.person_notes(member.id),
-        open_alert=current
-        if current is not None and current.state is RoundState.ALERTED
-        else None,
-    )
-
-
-@dataclass(frozen=True)
-class PersonCard:
-    """The person as the desk keeps them between cases: what they show (as on a case), who
-    watches them, their answers, every case they had and the notes staff left on them."""
-
-    member: Member
-    shown: bool
-    tel: str | None
-    managers: list[Member]
-    rounds: list[CheckinRound]
-    cases: list[DeskCase]
-    notes: list[PersonNote]
-
-
-CARD_RECENT = timedelta(days=60)
-
-
-async def known_person(
-    work: UnitOfWork, member_id: int | None, registered_too: bool = True
-) -> tuple[Member, list[DeskCase]]:
-    """The person, if the desk has a reason to know them: a case of theirs, a team it
-    watches, or (`registered_too`) its own registration of them (watched by phone alone).
-    Everyone else stays their managers' alone. The console's 窓口 role reads a person only for
-    the desk's own reasons (registered_too=False): registering by phone is 運用管理's, on a
-    team's page, and 運用管理 decides which teams the desk watches."""
-    member = await work.repos.members.get(member_id) if member_id else None
-    if member is None:
-        raise Refused(Refusal.NO_SUCH_PERSON)
-    cases = await work.repos.desk.cases_of(member.id)
-    registered = registered_too and phone_only(member)
-    if not _recent(work, cases) and not registered and not await watches(work, member):
-        raise Refused(Refusal.NO_SUCH_PERSON)
-    return member, cases
-
-
-# A case the desk closed is a reason to read her card for a while (its follow-up, a call
-# back), not for good: past this, only an open case or a watch of her team is.
-CASE_KNOWN_FOR = timedelta(days=30)
-
-
-def _recent(work: UnitOfWork, cases: list[DeskCase]) -> bool:
-    return any(
-        case.closed_at is None or work.now - case.closed_at < CASE_KNOWN_FOR for case in cases
-    )
-
-
-async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]:
-    """Of these people, those the desk has a case for or watches (the 窓口 role's reasons to
-    read them: care.desk.cases.known_person without the registration)."""
-    known = set()
-    for member_id in set(member_ids):
-        member = await work.repos.members.get(member_id)
-        if member is None:
-            continue
-        if _recent(work, await work.repos.desk.cases_of(member_id)) or await watches(
-            work, member
-        ):
-            known.add(member_id)
-    return known
-
-
-async def person_card(
-    work: UnitOfWork, member_id: int | None, staff: str, registered_too: bool = True
-) -> PersonCard:
-    member, cases = await known_person(work, member_id, registered_too)
-    await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
-    managers = await work.repos.teams.managers_watching(member.id)
-    shown = await sharing.shown_to_the_desk(work, member, managers)
-    return PersonCard(
-        member=member,
-        shown=shown,
-        tel=sharing.call_link(member, shown),
-        managers=managers,
-        rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
-        cases=cases,
-        notes=await work.repos.desk.person_notes(member.id),
-    )
-
-
-async def note_person(
-    work: UnitOfWork, member_id: int | None, staff: str, note: str, registered_too: bool = True
-) -> None:
-    """A note on the person that outlasts the case (how to speak with them, who holds a key)."""
-    member, _ = await known_person(work, member_id, registered_too)
-    if await work.repos.members.has_withdrawn(member.id):
-        raise Refused(Refusal.NO_SUCH_PERSON)  # 退会 deleted what was kept on them
-    text = _required_note(note)
-    await work.repos.desk.add_person_note(member.id, staff, text, work.now)
-    await work.repos.admin.audit(staff, "desk_person_note", f"会員ID {member.id}", work.now)

@@ -5,11 +5,10 @@ A partner who uses LINE gets the request there with 「向かいます」 and �
 outcome choices; what they found goes on the case, and an outcome (無事, 救急搬送, ...) closes it
 as the desk's own would. The request in LINE carries a button to the person's card on My page
 (care.members.cards), where her name, address, phone and 緊急時メモ are while the visit is open:
-never
-the details themselves, unless the deployment keeps them in the chat (MIMAMORI_DETAILS_IN_CHAT).
-A partner without LINE gets the request printed from the console. The request shows the person
-as they show themselves to their managers (the same 「見せる」): a partner goes where the desk
-would.
+never the details themselves, unless the deployment keeps them in the chat
+(MIMAMORI_DETAILS_IN_CHAT). A partner without LINE gets the request printed from the console. The
+request shows the person as they show themselves to their managers (the same 「見せる」): a partner
+goes where the desk would.
 
 A partner's LINE is the account that sent the one-time code the console showed for them, never
 a 会員ID typed by staff: a request carries a stranger's name, address, phone and where the

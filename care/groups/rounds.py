@@ -65,12 +65,12 @@ async def open_due_group_rounds(work: UnitOfWork, limit: int) -> int:
 
 async def report_due_group_rounds(work: UnitOfWork, limit: int) -> int:
     """GROUP_REPORT_AFTER past the post: one message naming who has not tapped OK."""
-    repos, now, protocol = work.repos, work.now, work.services.protocol
+    repos, now, timings = work.repos, work.now, work.services.timings
     wait = WAITS[Step.REPORT]
-    since = protocol.waiting_since_at_most(Step.REPORT, now)
+    since = timings.waiting_since_at_most(Step.REPORT, now)
     rounds = await repos.groups.waiting(wait.state, wait.since, since, limit)
     for group_round in rounds:
-        if due_step(group_round, protocol, now) is not Step.REPORT:
+        if due_step(group_round, timings, now) is not Step.REPORT:
             continue
         group = await repos.groups.get(group_round.group_id)
         await repos.groups.mark_reported(group_round.id, now)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from care.desk import cases as desk
+from care.desk import reading
 from care.errors import Refusal, Refused
 from care.members import on_behalf
 from care.members.teams import clean_name
@@ -82,7 +82,7 @@ async def set_calls_for(
     not move her check-ins, and whoever answers them, to a phone of its choosing. She hears it
     at the old number and the new, her managers in LINE. `registered_too`:
     care.desk.cases.known_person."""
-    member, _ = await desk.known_person(work, member_id, registered_too)
+    member, _ = await reading.known_person(work, member_id, registered_too)
     if phone_only(member) and not number.strip():
         raise Refused(Refusal.INVALID_PHONE)
     old = member.channel_address if phone_only(member) else None
@@ -110,8 +110,7 @@ async def set_calls_for(
             )
     elif dialled is not None:
         # Staff acting for her tell her (care.members.on_behalf); the number rings only once she
-        # typed
-        # the code its verification call reads, on My page: that is her yes.
+        # typed the code its verification call reads, on My page: that is her yes.
         ending = dialled[-4:]
         await tell_member(work, member, "on_behalf_calls", "on_behalf.calls_set", ending=ending)
     else:
@@ -132,7 +131,7 @@ async def link_device_for(
     """Staff link a device for a person who agreed to it (the form records that they did). On
     LINE she is asked as well, and the device answers nothing until she says yes; watched by
     phone alone, the form's record is her yes (care.members.on_behalf)."""
-    member, _ = await desk.known_person(work, member_id, registered_too)
+    member, _ = await reading.known_person(work, member_id, registered_too)
     if not consented:
         raise Refused(Refusal.NO_CONSENT)
     ask_her = not phone_only(member)
@@ -162,7 +161,7 @@ async def revoke_device_for(
 ) -> None:
     """Staff take a device off a person's check-ins: she hears it (in LINE, or by a call when
     she is watched by phone alone), and her managers in LINE, as when one is linked."""
-    member, _ = await desk.known_person(work, member_id, registered_too)
+    member, _ = await reading.known_person(work, member_id, registered_too)
     device = next(
         (d for d in await work.repos.devices.of_member(member.id) if d.id == device_id), None
     )

@@ -15,7 +15,7 @@ from care.rounds.schedule import Schedule
 from care.services import UnitOfWork
 from ground import invite_codes, seals
 from ground.i18n import Locale
-from ground.line_api import LineApi
+from ground.line_platform import LinePlatform
 from storage.models import Invite, Member, Role, Team
 
 
@@ -116,10 +116,10 @@ async def join_by_code(work: UnitOfWork, member: Member, code: str | None) -> Jo
     return Joined(team, invite.role, started)
 
 
-def invite_link(line: LineApi, locale: Locale, code: str) -> str | None:
+def invite_link(line: LinePlatform, locale: Locale, code: str) -> str | None:
     """The line.me link that opens the bot's chat with the code typed in (None while the
     account's basic id is unknown). LINE is not asked here: the surfaces ask for the basic id
-    before their unit of work (`LineApi.bot_basic_id`)."""
+    before their unit of work (`LinePlatform.bot_basic_id`)."""
     basic_id = line.known_basic_id
     if basic_id is None:
         return None

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from care.desk import cases as desk
 from care.errors import Refusal, Refused
-from care.rounds import alerts, alone, checkins
+from care.rounds import alone, checkins, taking
 from care.rounds.schedule import next_checkin
 from care.services import UnitOfWork
 from storage.models import CheckinRound, Member, RoundState
@@ -38,7 +38,7 @@ async def block(work: UnitOfWork, member: Member) -> int:
     watched = await alone.watched_by(work, member)
     await work.repos.members.block(member.id)
     # A manager who blocks the bot can no longer be asked about an alert they took.
-    await alerts.taker_gone(work, member)
+    await taking.taker_gone(work, member)
     await alone.tell_the_alone(work, watched, member)
     return await checkins.stop_checkins(work, member, "unfollow")
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from care.broadcasts import budget
 from care.errors import Refusal, Refused
 from care.members import invites, sharing
-from care.rounds import alerts, checkins
+from care.rounds import alerts, checkins, taking
 from care.rounds.alone import tell_the_alone, watched_by
 from care.rounds.notify import display_name, tell_member, tell_team
 from care.rounds.schedule import Schedule
@@ -96,7 +96,7 @@ async def leave_team(work: UnitOfWork, team: Team, member: Member, role: Role) -
     await work.repos.teams.remove_member(team.id, member.id, work.now)
     # The alert they had taken is nobody's first; then whoever is alone is told (and the desk
     # takes an alert nobody can go to).
-    await alerts.taker_gone(work, member)
+    await taking.taker_gone(work, member)
     await tell_the_alone(work, watched, member)
 
 
@@ -130,7 +130,7 @@ async def remove_manager(work: UnitOfWork, team: Team, member_id: int | None) ->
     await work.repos.teams.remove_member(team.id, member.id, work.now)
     # The alert they had taken is nobody's first; then whoever is alone is told (and the desk
     # takes an alert nobody can go to).
-    await alerts.taker_gone(work, member)
+    await taking.taker_gone(work, member)
     await tell_the_alone(work, watched, member)
     await tell_member(work, member, "removed_manager", "team.removed.you", team=team.name)
     return member
@@ -150,7 +150,7 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
     hears it. -> the manager."""
     manager = await watcher_of(work, user, manager_id)
     await work.repos.teams.stop_watching(user.id, manager.id, work.now)
-    await alerts.taker_gone(work, manager)
+    await taking.taker_gone(work, manager)
     await tell_the_alone(work, [user], manager)
     locale = work.locale(manager.language)
     await tell_member(
@@ -162,7 +162,7 @@ async def stop_watching(work: UnitOfWork, user: Member, manager_id: int | None) 
 async def set_desk_watched(work: UnitOfWork, team: Team, watched: bool) -> None:
     """運営が見守る: the desk watches the team's users itself, for people with nobody else;
     their alerts are cases at once. Only where the deployment has a desk."""
-    if watched and work.services.protocol.desk_after is None:
+    if watched and work.services.timings.desk_after is None:
         raise Refused(Refusal.NO_DESK)
     await work.repos.teams.set_desk_watched(team.id, watched)
 

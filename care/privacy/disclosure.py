@@ -101,38 +101,96 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
-    """Everything held about `member` (and only her), in her language's wording of times."""
-    repos = work.repos.disclosure
-    tz = work.services.timezone
+class _Writer:
+    """How the record writes what it holds: times in the deployment's zone, yes and no and
+    people's names in her language, each name looked up once."""
 
-    def at(moment: datetime | str | None) -> str:
+    def __init__(self, work: UnitOfWork, locale: Locale, member: Member) -> None:
+        self.work, self.locale, self.member = work, locale, member
+        self._names: dict[int, str] = {}
+
+    def at(self, moment: datetime | str | None) -> str:
         if moment is None or moment == "":
             return ""
         if isinstance(moment, str):
             moment = datetime.fromisoformat(moment)
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return moment.astimezone(self.work.services.timezone).strftime("%Y-%m-%d %H:%M")
 
-    def day(value: date | None) -> str:
+    def day(self, value: date | None) -> str:
         return value.isoformat() if value else ""
 
-    def yes(value: object) -> str:
-        return locale.t("my_records.yes") if value else locale.t("my_records.no")
+    def yes(self, value: object) -> str:
+        return self.locale.t("my_records.yes") if value else self.locale.t("my_records.no")
 
-    names: dict[int, str] = {}
-
-    async def name_of(member_id: int | None) -> str:
+    async def name_of(self, member_id: int | None) -> str:
         if member_id is None:
             return ""
-        if member_id == member.id:
-            return locale.t("my_records.you")
-        if member_id not in names:
-            found = await work.repos.members.get(member_id)
-            names[member_id] = display_name(locale, found) if found else ""
-        return names[member_id]
+        if member_id == self.member.id:
+            return self.locale.t("my_records.you")
+        if member_id not in self._names:
+            found = await self.work.repos.members.get(member_id)
+            self._names[member_id] = display_name(self.locale, found) if found else ""
+        return self._names[member_id]
 
-    sections: dict[str, list[list[str]]] = {}
 
+async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
+    """Everything held about `member` (and only her), in her language's wording of times."""
+    repos = work.repos.disclosure
+    write = _Writer(work, locale, member)
+    memberships = await repos.memberships(member.id)
+    rounds = await repos.rounds(member.id)
+    told, calls = await _told_and_calls(write)
+    sections = {
+        "profile": _profile(write),
+        "teams": [
+            [row["name"], row["role"], write.at(row["joined_at"]), write.at(row["consented_at"])]
+            for row in memberships
+        ],
+        "watchers": await _watchers(write, memberships),
+        "schedule": _schedule(write),
+        "answers": _answers(write, rounds),
+        "alerts": [
+            [
+                write.at(r["alerted_at"]),
+                await write.name_of(r["taken_by"]),
+                await write.name_of(r["confirmed_by"]),
+                write.at(r["closed_at"]),
+                r["close_reason"] or "",
+            ]
+            for r in rounds
+            if r["alerted_at"]
+        ],
+        "told": told,
+        "calls": calls,
+        "devices": [
+            [
+                d["label"],
+                write.yes(d["counts_as_ok"]),
+                write.at(d["created_at"]),
+                write.at(d["last_ping_at"]),
+                write.at(d["revoked_at"]),
+            ]
+            for d in await repos.devices(member.id)
+        ],
+        "roll_calls": [
+            [write.at(r["started_at"]), r["answer"] or "", write.at(r["answered_at"])]
+            for r in await repos.roll_calls(member.id)
+        ],
+        "cases": [
+            [write.at(case.opened_at), case.reason, write.at(case.closed_at), case.outcome or ""]
+            for case in await work.repos.desk.cases_of(member.id)
+        ],
+    }
+    return Record(
+        member_id=member.id,
+        made_at=write.at(work.now),
+        sections=sections,
+        withheld_notes=await repos.withheld_notes(member.id),
+    )
+
+
+def _profile(write: _Writer) -> list[list[str]]:
+    member, at, yes = write.member, write.at, write.yes
     profile: list[tuple[str, str]] = [
         ("member_id", str(member.id)),
         ("line_name", member.display_name),
@@ -150,16 +208,14 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
         ("daily_note", yes(member.daily_note)),
         ("last_activity", _activity(member, at)),
     ]
-    sections["profile"] = [[field, value] for field, value in profile]
+    return [[field, value] for field, value in profile]
 
-    memberships = await repos.memberships(member.id)
-    sections["teams"] = [
-        [row["name"], row["role"], at(row["joined_at"]), at(row["consented_at"])]
-        for row in memberships
-    ]
 
+async def _watchers(write: _Writer, memberships: list[Any]) -> list[list[str]]:
+    """Who watches her and what each sees, every 「見せる」 she gave, and the desk."""
+    work, locale, member, at = write.work, write.locale, write.member, write.at
     managers = await work.repos.teams.managers_watching(member.id)
-    shares = await repos.shares(member.id)
+    shares = await work.repos.disclosure.shares(member.id)
     watchers = []
     for manager in managers:
         their_teams = [
@@ -184,21 +240,26 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
         shown_any = bool(shares.keys() & {m.id for m in managers})
         sees = [*ALWAYS_SEEN, *((*PERSONAL_FIELDS, "memo") if shown_any else ())]
         watchers.append([locale.t("my_records.desk"), "", " ".join(sees), ""])
-    sections["watchers"] = watchers
+    return watchers
 
+
+def _schedule(write: _Writer) -> list[list[str]]:
+    member, at, yes = write.member, write.at, write.yes
     schedule: list[tuple[str, str]] = [
         ("interval_days", str(member.interval_days or "")),
         ("checkin_hour", "" if member.checkin_hour is None else str(member.checkin_hour)),
         ("next_due_at", at(member.next_due_at)),
         ("last_ok_at", at(member.last_ok_at)),
-        ("paused_until", day(member.paused_until)),
+        ("paused_until", write.day(member.paused_until)),
         ("paused_until_home", yes(member.open_pause)),
         ("schedule_by_managers", yes(member.schedule_by_managers)),
     ]
-    sections["schedule"] = [[field, value] for field, value in schedule]
+    return [[field, value] for field, value in schedule]
 
-    rounds = await repos.rounds(member.id)
-    sections["answers"] = [
+
+def _answers(write: _Writer, rounds: list[Any]) -> list[list[str]]:
+    at = write.at
+    return [
         [
             at(r["slot_at"]),
             r["state"],
@@ -210,19 +271,13 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
         ]
         for r in rounds
     ]
-    sections["alerts"] = [
-        [
-            at(r["alerted_at"]),
-            await name_of(r["taken_by"]),
-            await name_of(r["confirmed_by"]),
-            at(r["closed_at"]),
-            r["close_reason"] or "",
-        ]
-        for r in rounds
-        if r["alerted_at"]
-    ]
 
-    told = await repos.told(member.id)
+
+async def _told_and_calls(write: _Writer) -> tuple[list[list[str]], list[list[str]]]:
+    """Who was told about her (named as she sees them named), and the calls to her: those
+    before an alert, and those that checked her number."""
+    work, locale, member, at = write.work, write.locale, write.member, write.at
+    told = await work.repos.disclosure.told(member.id)
     addresses = {a for row in told for a in row.recipients if row.channel != "voice"}
     known = await work.repos.members.by_line_ids(sorted(addresses)) if addresses else {}
     told_rows = []
@@ -239,43 +294,17 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
             elif found is not None:
                 to.append(display_name(locale, found))
             elif row.recipient_member_id is not None:
-                to.append(await name_of(row.recipient_member_id))
+                to.append(await write.name_of(row.recipient_member_id))
             else:
                 to.append(locale.t("my_records.someone"))
         told_rows.append(
             [at(row.at), row.purpose, row.channel, " / ".join(to), row.state, at(row.sent_at)]
         )
-    sections["told"] = told_rows
-    for check in await repos.verifications(member.id):
+    for check in await work.repos.disclosure.verifications(member.id):
         calls_rows.append(
             [at(check["created_at"]), "verify", check["outcome"] or "", at(check["ended_at"])]
         )
-    sections["calls"] = sorted(calls_rows, key=lambda row: row[0])
-
-    sections["devices"] = [
-        [
-            d["label"],
-            yes(d["counts_as_ok"]),
-            at(d["created_at"]),
-            at(d["last_ping_at"]),
-            at(d["revoked_at"]),
-        ]
-        for d in await repos.devices(member.id)
-    ]
-    sections["roll_calls"] = [
-        [at(r["started_at"]), r["answer"] or "", at(r["answered_at"])]
-        for r in await repos.roll_calls(member.id)
-    ]
-    sections["cases"] = [
-        [at(case.opened_at), case.reason, at(case.closed_at), case.outcome or ""]
-        for case in await work.repos.desk.cases_of(member.id)
-    ]
-    return Record(
-        member_id=member.id,
-        made_at=at(work.now),
-        sections=sections,
-        withheld_notes=await repos.withheld_notes(member.id),
-    )
+    return told_rows, sorted(calls_rows, key=lambda row: row[0])
 
 
 def _activity(member: Member, at: Any) -> str:

@@ -2,9 +2,8 @@
 for 運用管理 (admin/access.py), each with a purpose stated and recorded in the audit row with
 what was exported and how many rows, and each person's 「見せる」 honoured. What she shows to
 none of her managers (care.members.sharing.shown_to_the_desk: the desk sees the same) is left
-empty,
-and each row says which of her fields were withheld; the file may go to anyone, and she never
-agreed to that."""
+empty, and each row says which of her fields were withheld; the file may go to anyone, and she
+never agreed to that."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ async def store_figures(services: Services, now: datetime) -> int:
     before the earliest line of a counted kind) and not stored yet. -> months stored."""
     line = now - min(kept(services, kind) for kind in KINDS if kind.counted)
     tz = services.timezone
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         earliest = await work.repos.retention.earliest()
         stored = await work.repos.retention.stored_months()
     if earliest is None:
@@ -156,6 +156,6 @@ async def _draw_audit_line(services: Services, before: datetime) -> datetime | N
 async def due(services: Services) -> bool:
     """Whether a purge is owed: none finished in the last day (a restart after a night the
     server was down, or a purge cut off, runs one at once)."""
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         last = await work.repos.retention.purged_at()
     return last is None or work.now - last >= timedelta(hours=23)

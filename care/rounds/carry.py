@@ -1,6 +1,5 @@
-"""The protocol carried out: what `care.rounds.protocol.decide` says each audience is told, said
-by one
-function for every event (a person's, a manager's, the desk's, a partner's, a phone key's, a
+"""The protocol carried out: what `care.rounds.protocol.decide` says each audience is told, said by
+one function for every event (a person's, a manager's, the desk's, a partner's, a phone key's, a
 device's, or time's).
 
 `tell` walks a decision's `tell` and hands each (audience, fact) to the teller registered for
@@ -12,8 +11,7 @@ caller's (one row's update, in the same unit of work).
 
 What goes to the person herself is not sent here: a check-in, a re-send and a call are written
 in bulk by the wave (care.rounds.checkins, care.rounds.calls), and a reply (the answer buttons
-again, 「まだ助け
-が必要ですか？」) is the chat's: `Told.person` lists those facts for the caller.
+again, 「まだ助けが必要ですか？」) is the chat's: `Told.person` lists those facts for the caller.
 """
 
 from __future__ import annotations

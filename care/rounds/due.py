@@ -11,9 +11,9 @@ from storage.models import CheckinRound
 async def rounds_due(work: UnitOfWork, step: Step, limit: int) -> tuple[list[CheckinRound], int]:
     """(the rounds due for `step` now, how many were read): a full batch read means more may
     wait, whatever the rule then kept."""
-    wait, protocol = WAITS[step], work.services.protocol
-    since = protocol.waiting_since_at_most(step, work.now)
+    wait, timings = WAITS[step], work.services.timings
+    since = timings.waiting_since_at_most(step, work.now)
     rounds = await work.repos.rounds.waiting(
         wait.state, wait.since, since, limit, wait.untaken, wait.called
     )
-    return [r for r in rounds if due_step(r, protocol, work.now) is step], len(rounds)
+    return [r for r in rounds if due_step(r, timings, work.now) is step], len(rounds)

@@ -27,8 +27,7 @@ class Step(StrEnum):
     ESCALATE = "escalate"  # 安否通知: still nobody took it; a case opens at the desk
     REPORT = "report"  # つながり: the group hears who has not tapped OK
     # 安否通知: the call before the alert (care.rounds.calls) went unanswered, busy, to a machine,
-    # or
-    # was not reported on within its patience: the managers are alerted.
+    # or was not reported on within its patience: the managers are alerted.
     CALL_ENDED = "call_ended"
     # 安否通知: the manager who said 対応します has had it `taken_check_after`: they are asked
     # whether they found the person.
@@ -126,7 +125,7 @@ LADDER = (Step.RESEND, Step.ALERT)
 
 
 @dataclass(frozen=True)
-class Protocol:
+class Timings:
     """The timings of the protocol (settings: MIMAMORI_RESEND_AFTER, _ALERT_AFTER,
     _GROUP_REPORT_AFTER, _REALERT_AFTER, _DESK_AFTER, _DESK_UNWELL, _TAKEN_CHECK_AFTER,
     _ALERT_REMIND_EVERY). An open alert is said to be still open every `remind_every`. An
@@ -196,18 +195,18 @@ def waiting_for(
 
 
 def next_step(
-    round_: CheckinRound | GroupRound, protocol: Protocol
+    round_: CheckinRound | GroupRound, timings: Timings
 ) -> tuple[Step, datetime] | None:
     """The next escalation of an open round and when it is due."""
-    waiting = waiting_for(round_, protocol.steps)
+    waiting = waiting_for(round_, timings.steps)
     if waiting is None:
         return None
     step, since = waiting
-    return step, protocol.due_at(step, since)
+    return step, timings.due_at(step, since)
 
 
-def due_step(round_: CheckinRound | GroupRound, protocol: Protocol, now: datetime) -> Step | None:
-    found = next_step(round_, protocol)
+def due_step(round_: CheckinRound | GroupRound, timings: Timings, now: datetime) -> Step | None:
+    found = next_step(round_, timings)
     if found is None or found[1] > now:
         return None
     return found[0]

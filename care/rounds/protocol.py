@@ -3,10 +3,9 @@ that move it, and who is told what at each step. Pure: no I/O, no clock, no LINE
 
 Every surface (the chat, My page, the console) and the scheduler ask `decide` before they change
 a round or tell anyone anything, and `care.rounds.carry.carry_out` carries each decision out: the
-stage
-change on her round, then each (audience, fact) it tells, by the one teller registered for it.
-The README's table is `table()` written out, and tests/test_protocol_*.py play random lives
-through it.
+stage change on her round, then each (audience, fact) it tells, by the one teller registered for
+it. The table in docs/protocol.md is `table()` written out, and tests/test_protocol_*.py play
+random lives through it.
 
 The rule this module exists for: managers are told a person is safe only after the person's own
 元気 (OK), a manager's 「無事を確認しました」, or the desk's staff finding them safe. A message or
@@ -425,7 +424,7 @@ def stage_of(checkin: CheckinRound | None) -> Stage:
 
 
 def table() -> list[tuple[Stage, Event, Decision]]:
-    """Every (stage, event) the protocol acts on, in order: the README's table."""
+    """Every (stage, event) the protocol acts on, in order: docs/protocol.md's table."""
     rows = []
     for stage in (Stage.IDLE, *OPEN_STAGES):
         for event in Event:
@@ -436,7 +435,7 @@ def table() -> list[tuple[Stage, Event, Decision]]:
 
 
 def table_markdown() -> str:
-    """The protocol as the README shows it to a 社協: stage, event, after, who hears what."""
+    """The protocol as docs/protocol.md shows it to a 社協: stage, event, after, who hears what."""
     lines = ["| stage | event | after | who is told what |", "|---|---|---|---|"]
     for stage, event, decision in table():
         told = ", ".join(f"{t.audience.value}: {t.fact.value}" for t in decision.tell) or "-"
@@ -445,7 +444,7 @@ def table_markdown() -> str:
 
 
 def mermaid() -> str:
-    """The protocol as a state diagram (Mermaid), for the README: every change of stage and
+    """The protocol as a state diagram (Mermaid), for docs/protocol.md: every change of stage and
     the events that make it; what an event does within a stage is the table's. A closed round
     is behind the person, so each closed stage leads back to idle."""
     edges: dict[tuple[Stage, Stage], list[str]] = {}

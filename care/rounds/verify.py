@@ -7,17 +7,15 @@ page; or the desk's staff confirm it with her beside them (audited). Changing th
 un-verifies it (storage.calls.set_consent).
 
 The verification call costs as much as any call: it is held to a few a day per person and per
-number, to the number rules (care.rounds.numbers) and the daily cap per number
-(care.rounds.calls), to the
-month's budget, and only for someone a manager or the desk watches (nobody else gets a call
-before an alert). A code lasts minutes, and a few wrong codes spend it: a new call is needed.
-The limits count call_attempts (storage.calls), which 退会 does not take away: leaving and
-coming back starts none of them again. Across the deployment a month holds at most a tenth of
-the call budget in verification calls (at least VERIFY_MONTH_LEAST), so that LINE accounts
-opened for it cannot turn them into a drain on the budget; and no verification call rings a
-number that is already another person's (her check-ins ring it, or it is verified as hers):
-a stranger would otherwise spend that number's calls of the day, and hers would not be placed.
-"""
+number, to the number rules (care.rounds.numbers) and the daily cap per number (care.rounds.calls),
+to the month's budget, and only for someone a manager or the desk watches (nobody else gets a call
+before an alert). A code lasts minutes, and a few wrong codes spend it: a new call is needed. The
+limits count call_attempts (storage.calls), which 退会 does not take away: leaving and coming back
+starts none of them again. Across the deployment a month holds at most a tenth of the call budget
+in verification calls (at least VERIFY_MONTH_LEAST), so that LINE accounts opened for it cannot
+turn them into a drain on the budget; and no verification call rings a number that is already
+another person's (her check-ins ring it, or it is verified as hers): a stranger would otherwise
+spend that number's calls of the day, and hers would not be placed."""
 
 from __future__ import annotations
 
@@ -30,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from care.desk import cases as desk
+from care.desk import reading
 from care.errors import Refusal, Refused
 from care.rounds import calls
 from care.rounds.notify import phone_only, tell_managers_about, tell_member
@@ -184,7 +182,7 @@ async def confirm_present(
     staff account that set the number (another account confirms it: one account alone would
     otherwise point her calls at any phone and call it hers). She hears it in LINE, and her
     managers. `registered_too`: care.desk.cases.known_person."""
-    member, _ = await desk.known_person(work, member_id, registered_too)
+    member, _ = await reading.known_person(work, member_id, registered_too)
     if not present:
         raise Refused(Refusal.NOT_PRESENT)
     if member.call_number is None:

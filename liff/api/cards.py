@@ -104,7 +104,7 @@ async def member_history(request: web.Request) -> web.Response:
     viewer = request[CALLER]
     services = services_of(request)
     locale = services.locale(viewer.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         member = await people.viewable(work, viewer, path_id(request, "member_id"))
         entries = await people.history(work, member)
     return web.json_response(

@@ -126,7 +126,7 @@ async def caller(request: web.Request, *, terms: bool) -> Member:
     if token is None:
         raise error(401, "invalid_token")
     services = services_of(request)
-    async with services.repositories() as repos:
+    async with services.reading_repositories() as repos:
         member = await repos.members.by_line_id(token.user_id)
     if member is None:
         # Met first on My page: in the language of their LINE, as the chat would (LINE is

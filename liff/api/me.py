@@ -21,7 +21,7 @@ async def me(request: web.Request) -> web.Response:
     member = request[CALLER]
     services = services_of(request)
     locale = services.locale(member.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         body = await card(work, locale, member, member)
     return web.json_response(
         {

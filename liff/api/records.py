@@ -39,7 +39,7 @@ async def my_records(request: web.Request) -> web.Response:
     member = request[CALLER]
     services = services_of(request)
     locale = services.locale(member.language)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         record = await record_of(work, locale, member)
     return web.json_response({"record": record.as_json(), "texts": locale.section("my_records")})
 
@@ -52,7 +52,7 @@ async def my_records_download(request: web.Request) -> web.Response:
         raise error(400, "invalid_format")
     member = request[CALLER]
     services = services_of(request)
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         record = await record_of(work, services.locale(member.language), member)
     text = record.to_json() if kind == "json" else record.to_csv()
     response = web.Response(

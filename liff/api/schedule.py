@@ -53,7 +53,7 @@ async def _asked_first(request: web.Request, body: dict[str, Any]) -> None:
     question: the alert stays open until someone who watches her is sure."""
     if body.get("alert_ok") is True:
         return
-    async with services_of(request).unit_of_work() as work:
+    async with services_of(request).reading() as work:
         if await alerts.alert_open(work, request[CALLER]):
             raise error(409, "alert_open_confirm")
 

@@ -14,7 +14,8 @@ from collections import defaultdict
 
 from care.services import Services
 from ground.branding import load_branding
-from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed, Outcome
+from ground.channels import Outcome
+from ground.line_api import RICH_MENU_LINK_LIMIT, LineCallFailed
 from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, definition, image, tiles
 
 log = logging.getLogger("mimamori.richmenu")
@@ -126,7 +127,7 @@ async def _install_tab(services: Services) -> dict[str, str]:
 async def remove(services: Services) -> list[str]:
     """mimamori's menus and its alias leave LINE; nothing else is touched (the city's menus,
     default and aliases stay). -> the menus deleted."""
-    async with services.unit_of_work() as work:
+    async with services.reading() as work:
         menus = await work.repos.rich_menus.installed()
     aliases = await services.line.rich_menu_aliases()
     if aliases.get(TAB_ALIAS) in menus.values():
