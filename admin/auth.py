@@ -179,7 +179,7 @@ def client_ip(request: web.Request) -> Address | None:
     return ground_client_ip(request, _proxies(request), _warner(request))
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -228,10 +228,10 @@ async def live_session(request: web.Request, token: str) -> AdminSession | None:
     services = services_of(request)
     now, idle = services.clock.now(), services.settings.console_idle
     async with services.repositories() as repos:
-        session = await repos.admin.session(_hash(token), now)
+        session = await repos.admin.session(token_hash(token), now)
         moved = min(now + idle, session.expires_at) if session else now
         if session and session.idle_until and session.idle_until < moved - IDLE_TOUCH_EVERY:
-            await repos.admin.touch_session(_hash(token), moved)
+            await repos.admin.touch_session(token_hash(token), moved)
     return session
 
 
@@ -387,7 +387,7 @@ async def start_signin(
         channel_secret = services_of(request).settings.channel_secret
         enrol_secret = seal(channel_secret, admin.id, new_secret())
     await repos.admin.start_signin(
-        _hash(token),
+        token_hash(token),
         admin.id,
         step,
         secrets.token_urlsafe(32),
@@ -409,7 +409,7 @@ async def start_session(
     await repos.admin.login_succeeded(admin.id, now)
     # Only now are this address's wrong codes for the account forgotten, not at the password.
     await repos.admin.signin_forgiven(client_address(request), admin.name)
-    await repos.admin.start_session(_hash(token), admin.id, csrf, now, expires, now + idle)
+    await repos.admin.start_session(token_hash(token), admin.id, csrf, now, expires, now + idle)
     await repos.admin.audit(admin.name, "login", detail, now)
     return token
 
@@ -443,7 +443,7 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
 async def logout(request: web.Request) -> web.StreamResponse:
     await audit(request, "logout")
     async with services_of(request).repositories() as repos:
-        await repos.admin.end_session(_hash(request.cookies[COOKIE]))
+        await repos.admin.end_session(token_hash(request.cookies[COOKIE]))
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(COOKIE, path="/admin")
     raise response

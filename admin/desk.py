@@ -3,7 +3,8 @@ notes, the outcome). The rules are care.desk.cases's; this parses the form and r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +12,8 @@ from aiohttp import web
 
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
+from admin.pages import page, refusal
 from admin.render import admin_locale, services_of
-from admin.views import _int, _page, _refused
 from care.desk import cases as desk
 from care.desk import partners, reading, report
 from care.desk.reading import VIEW_AUDIT_EVERY
@@ -20,6 +21,8 @@ from care.errors import Refusal, Refused
 from care.members import by_phone
 from care.rounds import calls, devices, outcomes, verify
 from care.rounds.notify import phone_only
+from care.services import UnitOfWork
+from ground.identifiers import row_id
 from storage.models import StaffRole
 
 CLOSED_SHOWN = timedelta(days=7)
@@ -82,7 +85,7 @@ async def queue(request: web.Request) -> web.Response:
             "outcome_label": outcome_label(request),
             "who": actor_label(request, await repos.partners.names()),
         }
-    return await _page(request, "desk.html", context)
+    return await page(request, "desk.html", context)
 
 
 @allow(OPERATOR, DESK)
@@ -90,7 +93,7 @@ async def case_page(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     try:
         async with services_of(request).unit_of_work() as work:
-            found = await reading.case_file(work, _int(request.match_info["case_id"]), staff)
+            found = await reading.case_file(work, row_id(request.match_info["case_id"]), staff)
             visits = await work.repos.partners.visits_of(found.case.id)
             partner_list = await work.repos.partners.active()
             covering = set(await work.repos.partners.covering(found.member.id))
@@ -98,7 +101,7 @@ async def case_page(request: web.Request) -> web.Response:
             pause_offered = await outcomes.pause_offered(work, found.case)
     except Refused:
         raise web.HTTPNotFound(text="no such case") from None
-    return await _page(
+    return await page(
         request,
         "desk_case.html",
         {
@@ -121,7 +124,7 @@ async def case_page(request: web.Request) -> web.Response:
 async def case_action(request: web.Request) -> web.Response:
     """take, call (result, note), note (note), close (outcome, note), or after 入院していた
     pause_until_home, as the staff member signed in; then back to the case."""
-    case_id = _int(request.match_info["case_id"])
+    case_id = row_id(request.match_info["case_id"])
     form = await request.post()
     action = str(form.get("action", ""))
     staff = session_of(request).admin.name
@@ -141,7 +144,7 @@ async def case_action(request: web.Request) -> web.Response:
             else:
                 raise web.HTTPBadRequest(text="unknown action")
     except Refused as refused:
-        raise _refused(request, refused) from None
+        raise refusal(request, refused) from None
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
@@ -163,7 +166,7 @@ async def _refused_person(request: web.Request) -> None:
 async def person_page(request: web.Request, linked_url: str | None = None) -> web.Response:
     staff = session_of(request).admin.name
     locale = admin_locale(request)
-    member_id = _int(request.match_info["member_id"])
+    member_id = row_id(request.match_info["member_id"])
     try:
         async with services_of(request).unit_of_work() as work:
             card = await reading.person_card(work, member_id, staff, _registered_too(request))
@@ -183,55 +186,92 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "linked_url": linked_url,
         "watched": watched,
     }
-    return await _page(request, "person.html", context)
+    return await page(request, "person.html", context)
 
 
-PERSON_ACTIONS = ("note", "calls", "confirm_number", "link_device", "revoke_device")
+@dataclass(frozen=True)
+class PersonChange:
+    """What a form on a person's page asks: about whom, by whom, and whether the desk's own
+    registration of her opens her card (_registered_too)."""
+
+    form: Any
+    member_id: int | None
+    staff: str
+    registered: bool
+
+
+async def _note(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
+    note = str(change.form.get("note", ""))
+    await reading.note_person(work, change.member_id, change.staff, note, change.registered)
+    return None
+
+
+async def _calls(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
+    form = change.form
+    before = form.get("call_before_alert") == "on"
+    number = str(form.get("call_number", ""))
+    consented = form.get("consented") == "on"  # a phone-only person's new number
+    await by_phone.set_calls_for(
+        work, change.member_id, change.staff, number, before, change.registered, consented
+    )
+    return None
+
+
+async def _confirm_number(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
+    present = change.form.get("present") == "on"
+    await verify.confirm_present(work, change.member_id, change.staff, present, change.registered)
+    return None
+
+
+async def _link_device(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
+    form = change.form
+    return await by_phone.link_device_for(
+        work,
+        change.member_id,
+        change.staff,
+        str(form.get("label", "")),
+        form.get("counts_as_ok") == "on",
+        form.get("consented") == "on",
+        change.registered,
+    )
+
+
+async def _revoke_device(work: UnitOfWork, change: PersonChange) -> devices.Linked | None:
+    device = row_id(change.form.get("device_id"))
+    await by_phone.revoke_device_for(
+        work, change.member_id, change.staff, device, change.registered
+    )
+    return None
+
+
+PersonAction = Callable[[UnitOfWork, PersonChange], Awaitable[devices.Linked | None]]
+# Each returns the device it linked, whose URL is shown once.
+PERSON_ACTIONS: dict[str, PersonAction] = {
+    "note": _note,
+    "calls": _calls,
+    "confirm_number": _confirm_number,
+    "link_device": _link_device,
+    "revoke_device": _revoke_device,
+}
 
 
 @allow(OPERATOR, DESK)
 async def person_action(request: web.Request) -> web.Response:
     """A note on the person; or, for them and with their consent, their calls and devices."""
-    member_id = _int(request.match_info["member_id"])
+    member_id = row_id(request.match_info["member_id"])
     form = await request.post()
     action = str(form.get("action", "note"))
     if action not in PERSON_ACTIONS:
         raise web.HTTPBadRequest(text="unknown action")
     staff = session_of(request).admin.name
-    registered = _registered_too(request)
-    linked = None
+    change = PersonChange(form, member_id, staff, _registered_too(request))
     try:
         async with services_of(request).unit_of_work() as work:
-            if action == "calls":
-                before = form.get("call_before_alert") == "on"
-                number = str(form.get("call_number", ""))
-                consented = form.get("consented") == "on"  # a phone-only person's new number
-                await by_phone.set_calls_for(
-                    work, member_id, staff, number, before, registered, consented
-                )
-            elif action == "confirm_number":
-                present = form.get("present") == "on"
-                await verify.confirm_present(work, member_id, staff, present, registered)
-            elif action == "link_device":
-                linked = await by_phone.link_device_for(
-                    work,
-                    member_id,
-                    staff,
-                    str(form.get("label", "")),
-                    form.get("counts_as_ok") == "on",
-                    form.get("consented") == "on",
-                    registered,
-                )
-            elif action == "revoke_device":
-                device = _int(form.get("device_id"))
-                await by_phone.revoke_device_for(work, member_id, staff, device, registered)
-            else:
-                note = str(form.get("note", ""))
-                await reading.note_person(work, member_id, staff, note, registered)
+            linked = await PERSON_ACTIONS[action](work, change)
     except Refused as refused:
         if refused.reason is Refusal.NO_SUCH_PERSON:
             await _refused_person(request)
-        raise _refused(request, refused) from None
+        raise refusal(request, refused) from None
     if linked is not None:
         # The URL is its secret: shown on this answer once, never kept to be shown again.
         public_url = services_of(request).settings.public_url or ""

@@ -13,12 +13,13 @@ from aiohttp import web
 
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import session_of
+from admin.pages import page, refusal
 from admin.render import admin_locale, render, services_of
-from admin.views import _int, _page, _refused
 from care.desk import partners
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from ground import invite_codes
+from ground.identifiers import row_id
 from ground.qr_codes import qr_png
 from storage.database import from_db
 
@@ -42,7 +43,7 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
         until = made + partners.LINK_CODE_LIFETIME if made else None
         partner["code_until"] = until if until and until > now else None
     context = {"partners": found, "teams": teams, "kinds": partners.KINDS, "issued": issued}
-    return await _page(request, "partners.html", context)
+    return await page(request, "partners.html", context)
 
 
 async def _issued(request: web.Request, partner_id: int, code: str) -> dict[str, Any]:
@@ -64,12 +65,12 @@ async def partner_action(request: web.Request) -> web.Response:
     form = await request.post()
     staff = session_of(request).admin.name
     action = str(form.get("action", ""))
-    partner_id = _int(form.get("partner_id"))
+    partner_id = row_id(form.get("partner_id"))
     code = None
     try:
         async with services_of(request).unit_of_work() as work:
             if action == "add":
-                team_ids = [t for t in (_int(v) for v in form.getall("team_id", [])) if t]
+                team_ids = [t for t in (row_id(v) for v in form.getall("team_id", [])) if t]
                 partner_id = await partners.add(
                     work,
                     str(form.get("name", "")),
@@ -88,7 +89,7 @@ async def partner_action(request: web.Request) -> web.Response:
             else:
                 raise web.HTTPBadRequest(text="unknown action")
     except Refused as refused:
-        raise _refused(request, refused) from None
+        raise refusal(request, refused) from None
     if code is not None and partner_id is not None:
         # The code is shown on this answer; the list shows only that one is waiting.
         return await partner_list(request, await _issued(request, partner_id, code))
@@ -97,14 +98,14 @@ async def partner_action(request: web.Request) -> web.Response:
 
 @allow(OPERATOR, DESK)
 async def ask_visit(request: web.Request) -> web.Response:
-    case_id = _int(request.match_info["case_id"])
+    case_id = row_id(request.match_info["case_id"])
     form = await request.post()
     staff = session_of(request).admin.name
     try:
         async with services_of(request).unit_of_work() as work:
-            await partners.ask_visit(work, case_id, _int(form.get("partner_id")), staff)
+            await partners.ask_visit(work, case_id, row_id(form.get("partner_id")), staff)
     except Refused as refused:
-        raise _refused(request, refused) from None
+        raise refusal(request, refused) from None
     raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
 
 
@@ -114,7 +115,7 @@ async def print_request(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     try:
         async with services_of(request).unit_of_work() as work:
-            found = await partners.request_of(work, _int(request.match_info["visit_id"]))
+            found = await partners.request_of(work, row_id(request.match_info["visit_id"]))
             await work.repos.admin.audit(
                 staff, "visit_printed", f"visit {found.visit.id}", work.now
             )

@@ -8,11 +8,11 @@ from datetime import date
 
 from aiohttp import web
 
+from admin import files, pages
 from admin.access import OPERATOR, VIEWER, allow
 from admin.auth import audit
 from admin.desk import outcome_label
 from admin.render import services_of
-from admin.views import _csv, _page
 from care.desk import report
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -35,7 +35,7 @@ async def page(request: web.Request) -> web.Response:
     month = _month(request)
     async with services_of(request).reading() as work:
         found = await report.monthly(work, month)
-    return await _page(
+    return await pages.page(
         request,
         "report.html",
         {"report": found, "month": month, "outcome_label": outcome_label(request)},
@@ -49,7 +49,7 @@ async def csv_file(request: web.Request) -> web.Response:
         found = await report.monthly(work, month)
     await audit(request, "report_export", month.strftime("%Y-%m"))
     rows = [[what, value] for what, value in found.rows()]
-    return _csv(f"mimamori-{month:%Y-%m}.csv", ["item", "value"], rows)
+    return files.csv_file(f"mimamori-{month:%Y-%m}.csv", ["item", "value"], rows)
 
 
 def add_routes(console: web.Application) -> None:

@@ -10,25 +10,22 @@ from aiohttp import web
 
 from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
+from admin.files import export_page, purposeful_csv
+from admin.pages import audience_of, page, quota_forecast
 from admin.render import admin_locale, services_of
-from admin.views import (
-    _int,
-    _page,
-    audience_of,
-    export_page,
-    purposeful_csv,
-    quota_forecast,
-)
 from care.broadcasts import budget, reach, rollcall
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
+from ground.identifiers import row_id
 
 AUDIENCES = ("everyone", "teams", "groups")
 
 
 def _settings(form: Any) -> dict[str, Any]:
-    every, times, close = (_int(form.get(n)) for n in ("resend_minutes", "resends", "close_hours"))
+    every, times, close = (
+        row_id(form.get(n)) for n in ("resend_minutes", "resends", "close_hours")
+    )
     return {
         "resend_every": timedelta(minutes=every) if every else None,
         "resends": min(times or 0, 10),
@@ -48,7 +45,7 @@ async def roll_calls(request: web.Request) -> web.Response:
             "groups": await repos.stats.groups(),
             "audiences": AUDIENCES,
         }
-    return await _page(request, "rollcalls.html", context)
+    return await page(request, "rollcalls.html", context)
 
 
 @allow(OPERATOR)
@@ -62,7 +59,7 @@ async def preview(request: web.Request) -> web.Response:
     left = forecast.left if forecast else None
     settings = _settings(form)
     reasks = settings["resends"] if settings["resend_every"] else 0
-    return await _page(
+    return await page(
         request,
         "rollcall_preview.html",
         {
@@ -105,7 +102,7 @@ async def start(request: web.Request) -> web.Response:
 
 
 async def _found(request: web.Request) -> int:
-    roll_call_id = _int(request.match_info["call_id"])
+    roll_call_id = row_id(request.match_info["call_id"])
     async with services_of(request).reading_repositories() as repos:
         call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
     if call is None:
@@ -129,7 +126,7 @@ async def live(request: web.Request) -> web.Response:
         await work.repos.admin.audit_view(
             admin, "rollcall_viewed", what, work.now, VIEW_AUDIT_EVERY, scope
         )
-    return await _page(request, "rollcall.html", {"call": call, "tally": tally})
+    return await page(request, "rollcall.html", {"call": call, "tally": tally})
 
 
 @allow(OPERATOR)

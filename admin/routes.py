@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from admin import (
     access,
     accounts,
+    audit_log,
     auth,
     desk,
+    exports,
     guides,
     health,
     my_records,
+    notices,
+    overview,
+    pages,
     partners,
     report,
     rollcalls,
     signin,
-    views,
+    teams,
 )
 
-STATIC = views.__file__.rsplit("/", 1)[0] + "/static"
+STATIC = str(Path(__file__).resolve().parent / "static")
 
 
 def setup_admin(app: web.Application) -> None:
@@ -28,7 +35,7 @@ def setup_admin(app: web.Application) -> None:
 
 def admin_app() -> web.Application:
     console = web.Application(middlewares=[auth.network_gate, auth.guard, health.service_health])
-    console[views.QUOTA_CACHE] = views.QuotaCache()
+    console[pages.QUOTA_CACHE] = pages.QuotaCache()
     console[auth.LOGIN_GATE] = auth.LoginGate()
     add = console.router.add_route
     add("GET", "/login", auth.login_page)
@@ -36,23 +43,13 @@ def admin_app() -> web.Application:
     add("POST", "/logout", auth.logout)
     signin.add_routes(console)
     accounts.add_routes(console)
-    add("GET", "/", views.dashboard)
-    add("GET", "/alerts", views.alerts)
-    add("GET", "/teams", views.teams)
-    add("POST", "/teams", views.create_team)
-    add("GET", "/teams/{team_id}", views.team)
-    add("POST", "/teams/{team_id}", views.team_action)
-    add("GET", "/teams/{team_id}/flyer", views.flyer)
-    add("GET", "/groups", views.groups)
-    add("GET", "/notices", views.notices)
-    add("POST", "/notices/preview", views.preview_notice)
-    add("POST", "/notices/send", views.send_notice)
-    add("GET", "/quota", views.quota)
-    add("GET", "/audit", views.audit_log)
-    # Figures alone (閲覧 too) before the files of people's details (運用管理, with a purpose).
-    add("GET", "/export/usage.csv", views.export_usage)
-    add("GET", "/export/{what}.csv", views.export_form)
-    add("POST", "/export/{what}.csv", views.export)
+    # The overview's pages, teams, notices and the audit log in the order they were added
+    # (an aiohttp router matches in order: /export/usage.csv before /export/{what}.csv).
+    overview.add_routes(console)
+    teams.add_routes(console)
+    notices.add_routes(console)
+    audit_log.add_routes(console)
+    exports.add_routes(console)
     rollcalls.add_routes(console)
     desk.add_routes(console)
     report.add_routes(console)

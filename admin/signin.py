@@ -28,7 +28,6 @@ from admin.auth import (
     SIGNIN_COOKIE,
     STEP_PAGES,
     WRONG_CODES_WINDOW,
-    _hash,
     before_login,
     client_address,
     next_step,
@@ -37,6 +36,7 @@ from admin.auth import (
     set_signin_cookie,
     start_session,
     start_signin,
+    token_hash,
 )
 from admin.passwords import MIN_LENGTH, weak_password
 from admin.render import render, services_of
@@ -86,7 +86,7 @@ async def _pending(request: web.Request, step: str) -> PendingSignin:
     if token:
         services = services_of(request)
         async with services.reading_repositories() as repos:
-            pending = await repos.admin.signin(_hash(token), services.clock.now())
+            pending = await repos.admin.signin(token_hash(token), services.clock.now())
     if pending is None or pending.step != step:
         raise web.HTTPSeeOther("/admin/login")
     return pending
@@ -102,7 +102,7 @@ async def _form(request: web.Request, pending: PendingSignin) -> dict[str, str]:
 
 
 def _token(request: web.Request) -> str:
-    return _hash(request.cookies[SIGNIN_COOKIE])
+    return token_hash(request.cookies[SIGNIN_COOKIE])
 
 
 @before_login
@@ -372,7 +372,7 @@ async def enrol_now(request: web.Request) -> web.StreamResponse:
     services = services_of(request)
     now = services.clock.now()
     async with services.repositories() as repos:
-        await repos.admin.end_session(_hash(request.cookies[COOKIE]))
+        await repos.admin.end_session(token_hash(request.cookies[COOKIE]))
         pending = await start_signin(request, repos, admin, "enrol", now)
     response = web.HTTPSeeOther(STEP_PAGES["enrol"])
     response.del_cookie(COOKIE, path="/admin")

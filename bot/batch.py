@@ -111,38 +111,49 @@ class BatchApplier:
                     # A brief transaction's statements do not leave the loop's thread: between
                     # two events, LINE's webhook requests waiting on the loop are answered.
                     await asyncio.sleep(0)
-                event_id = arrival.event_id
-                whose = await self._owner(work, event)
-                if whose is not Owner.OURS and self._services.settings.forward_url:
-                    await work.repos.forwards.add(
-                        event_id, chat_of(json.loads(arrival.payload)), arrival.payload, work.now
-                    )
-                    self.forwarded = True
-                if event is None:
-                    continue
-                if whose is Owner.THEIRS:
-                    # The city's system's: mimamori neither acts on it nor answers it.
-                    ctx = EventContext(
-                        services=self._services, event=event, lookups=lookups, work=work
-                    )
-                    ctx.outcome = "forwarded" if self._services.settings.forward_url else "theirs"
-                    handled.append(Handled(event_id, ctx))
-                    continue
-                if careful:
-                    ctx = await self._handle(work, event, lookups, event_id)
-                else:
-                    try:
-                        ctx = await self._context(work, event, lookups)
-                        await self._route(ctx, event_id)
-                    except Exception as error:
-                        raise _Redo from error
-                if whose is Owner.BOTH:
-                    ctx.replies = []  # the city's system answers it: a reply token is good once
-                handled.append(Handled(event_id, ctx))
+                done = await self._one(work, arrival, event, lookups, careful)
+                if done is not None:
+                    handled.append(done)
             kept = [(reply.event_id, reply.kept()) for h in handled if (reply := h.reply())]
             if kept:
                 await work.repos.handled.keep_replies(kept)
         return handled
+
+    async def _one(
+        self,
+        work: UnitOfWork,
+        arrival: Arrival,
+        event: Event | None,
+        lookups: Lookups,
+        careful: bool,
+    ) -> Handled | None:
+        """One event of the batch, inside its unit of work: forwarded where the city's system
+        shares the account, then handled (None: nothing the SDK could read)."""
+        event_id = arrival.event_id
+        whose = await self._owner(work, event)
+        if whose is not Owner.OURS and self._services.settings.forward_url:
+            await work.repos.forwards.add(
+                event_id, chat_of(json.loads(arrival.payload)), arrival.payload, work.now
+            )
+            self.forwarded = True
+        if event is None:
+            return None
+        if whose is Owner.THEIRS:
+            # The city's system's: mimamori neither acts on it nor answers it.
+            ctx = EventContext(services=self._services, event=event, lookups=lookups, work=work)
+            ctx.outcome = "forwarded" if self._services.settings.forward_url else "theirs"
+            return Handled(event_id, ctx)
+        if careful:
+            ctx = await self._handle(work, event, lookups, event_id)
+        else:
+            try:
+                ctx = await self._context(work, event, lookups)
+                await self._route(ctx, event_id)
+            except Exception as error:
+                raise _Redo from error
+        if whose is Owner.BOTH:
+            ctx.replies = []  # the city's system answers it: a reply token is good once
+        return Handled(event_id, ctx)
 
     async def _owner(self, work: UnitOfWork, event: Event | None) -> Owner:
         """Whose the event is: always mimamori's on its own account; on a shared one, as

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from care.services import SERVICES
 from ground.transactions import outside_only
-from liff import api
+from liff.api.app import api_app
 from liff.auth import LIFF_DEAUTHORIZER, LIFF_VERIFIER, IdTokenVerifier, LoginDeauthorizer
 from liff.invite_qr import setup_invite_qr
 from liff.pages import PAGES, STATIC, banner, brand_css, page
@@ -23,7 +23,7 @@ def setup_liff(app: web.Application) -> None:
     app.router.add_get("/liff/banner", banner)
     app.router.add_static("/liff/static", STATIC)
     setup_invite_qr(app)
-    app.add_subapp("/liff/api", api.api_app())
+    app.add_subapp("/liff/api", api_app())
 
 
 async def _verifier(app: web.Application) -> AsyncIterator[None]:

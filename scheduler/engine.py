@@ -40,6 +40,35 @@ WAVE_BATCH = 5_000
 HANDLED_KEPT = timedelta(days=7)
 
 
+async def _wave(work: UnitOfWork) -> int:
+    # Each batch's check-ins are recorded with its rounds: the first multicasts leave
+    # while the rest of the wave is still being planned.
+    return await checkins.open_due_rounds(work, WAVE_BATCH)
+
+
+async def _ladder_steps(work: UnitOfWork) -> int:
+    """Each rung of the ladder past the first message, and what follows an alert."""
+    resent = await checkins.resend_unanswered(work, BATCH)
+    alerted = await checkins.alert_unanswered(work, BATCH)
+    realerted = await alerts.tell_next_turn(work, BATCH)
+    realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
+    realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
+    realerted = max(realerted, await taking.ask_takers(work, BATCH))
+    realerted = max(realerted, await taking.untake_silent(work, BATCH))
+    realerted = max(realerted, await alerts.remind_open(work, BATCH))
+    realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
+    noted = await reassurance.send_daily_notes(work, BATCH)
+    reminded = await schedules.remind_open_pauses(work, BATCH)
+    # A case closed by the person's OK or a manager: the partners asked hear it too.
+    called_off = await visits.call_off_after_closing(work, BATCH)
+    return max(resent, alerted, realerted, noted, reminded, called_off)
+
+
+async def _group_steps(work: UnitOfWork) -> int:
+    posted = await group_rounds.open_due_group_rounds(work, BATCH)
+    return max(posted, await group_rounds.report_due_group_rounds(work, BATCH))
+
+
 class CheckinEngine:
     """The scheduler surface: it reads what is due and asks the service layer to act on it."""
 
@@ -95,41 +124,15 @@ class CheckinEngine:
 
     async def plan_due(self) -> None:
         """Record what is due (rounds and their messages); the outbox sends it."""
-
-        async def wave(work: UnitOfWork) -> int:
-            # Each batch's check-ins are recorded with its rounds: the first multicasts leave
-            # while the rest of the wave is still being planned.
-            return await checkins.open_due_rounds(work, WAVE_BATCH)
-
-        async def ladder_steps(work: UnitOfWork) -> int:
-            resent = await checkins.resend_unanswered(work, BATCH)
-            alerted = await checkins.alert_unanswered(work, BATCH)
-            realerted = await alerts.tell_next_turn(work, BATCH)
-            realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
-            realerted = max(realerted, await desk.escalate_to_the_desk(work, BATCH))
-            realerted = max(realerted, await taking.ask_takers(work, BATCH))
-            realerted = max(realerted, await taking.untake_silent(work, BATCH))
-            realerted = max(realerted, await alerts.remind_open(work, BATCH))
-            realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
-            noted = await reassurance.send_daily_notes(work, BATCH)
-            reminded = await schedules.remind_open_pauses(work, BATCH)
-            # A case closed by the person's OK or a manager: the partners asked hear it too.
-            called_off = await visits.call_off_after_closing(work, BATCH)
-            return max(resent, alerted, realerted, noted, reminded, called_off)
-
-        async def group_steps(work: UnitOfWork) -> int:
-            posted = await group_rounds.open_due_group_rounds(work, BATCH)
-            return max(posted, await group_rounds.report_due_group_rounds(work, BATCH))
-
-        await self._in_batches(wave, WAVE_BATCH)
-        await self._in_batches(ladder_steps)
+        await self._in_batches(_wave, WAVE_BATCH)
+        await self._in_batches(_ladder_steps)
         # Re-sends; and check-ins of rounds an earlier version opened without theirs.
         for resend in (False, True):
             record = functools.partial(
                 checkins.record_checkin_messages, resend=resend, limit=MESSAGE_BATCH
             )
             await self._in_batches(record, MESSAGE_BATCH)
-        await self._in_batches(group_steps)
+        await self._in_batches(_group_steps)
         # A device that answers her check-ins and went quiet: she and her managers hear it.
         await self._in_batches(functools.partial(devices.tell_quiet, limit=BATCH))
         retention = self._services.settings.group_retention

@@ -13,6 +13,7 @@ import aiohttp
 
 from bot.forwarding import TIMEOUT, headers_for
 from ground.branding import BANNER_NAMES, TERMS_NAMES
+from ground.channels import Quota
 from ground.line_api import LineApi, LineCallFailed
 from ground.settings import Settings
 from storage.arrivals import arrivals_path
@@ -177,7 +178,17 @@ async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> li
         )
         return [Finding(False, f"LINE did not accept the access token ({failure})", fix)]
     findings = [Finding(True, f"LINE accepts the access token: {name} ({basic_id})")]
+    findings.extend(await _webhook_findings(line, settings, test_webhook))
+    findings.append(_quota_finding(await line.quota(), settings))
+    return findings
 
+
+async def _webhook_findings(
+    line: LineApi, settings: Settings, test_webhook: bool
+) -> list[Finding]:
+    """Where LINE sends webhooks, whether it is this server and switched on; LINE's own test
+    of the endpoint when asked."""
+    findings: list[Finding] = []
     expected = f"{settings.public_url}/callback" if settings.public_url else None
     try:
         endpoint, active = await line.webhook_endpoint()
@@ -205,28 +216,23 @@ async def _ask_line(line: LineApi, settings: Settings, test_webhook: bool) -> li
             findings.append(Finding(True, f"webhook {endpoint}: in use"))
         if test_webhook and endpoint:
             findings.append(await _webhook_test(line))
-
-    quota = await line.quota()
-    if quota is not None and settings.unlimited_messages:
-        findings.append(
-            Finding(True, f"message plan: unlimited (MIMAMORI_MESSAGE_PLAN); {quota.used} sent")
-        )
-    elif quota is None:
-        findings.append(Finding(False, "message quota not readable from LINE"))
-    elif quota.limit is None:
-        findings.append(Finding(True, f"message quota: no monthly limit; {quota.used} used"))
-    else:
-        near = quota.used >= quota.limit * 0.9
-        findings.append(
-            Finding(
-                not near,
-                f"message quota: {quota.used} of {quota.limit} used this month",
-                "raise the plan in LINE Official Account Manager before check-ins stop"
-                if near
-                else "",
-            )
-        )
     return findings
+
+
+def _quota_finding(quota: Quota | None, settings: Settings) -> Finding:
+    """The month's messages: unlimited, unread, without a limit, or how near the limit."""
+    if quota is not None and settings.unlimited_messages:
+        return Finding(True, f"message plan: unlimited (MIMAMORI_MESSAGE_PLAN); {quota.used} sent")
+    if quota is None:
+        return Finding(False, "message quota not readable from LINE")
+    if quota.limit is None:
+        return Finding(True, f"message quota: no monthly limit; {quota.used} used")
+    near = quota.used >= quota.limit * 0.9
+    return Finding(
+        not near,
+        f"message quota: {quota.used} of {quota.limit} used this month",
+        "raise the plan in LINE Official Account Manager before check-ins stop" if near else "",
+    )
 
 
 async def check_forward(settings: Settings) -> Finding:

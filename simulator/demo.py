@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,26 @@ class Demo:
             finally:
                 await desk.close()
 
+        sim_app = self._simulator_app(simulator, play)
+        sim_runner = web.AppRunner(sim_app)
+        await sim_runner.setup()
+        # The stand-in LINE must answer before the bot's first sweep calls it.
+        await web.TCPSite(sim_runner, HOST, self.settings.port + 1).start()
+        await web.TCPSite(bot_runner, HOST, self.settings.port).start()
+        self._runners = [bot_runner, sim_runner]
+        self.play = play
+        try:
+            # The phones show the rich menus under their chats, as LINE would.
+            await rich_menus.install(self.bot_app[SERVICES])
+            await rich_menus.link_due(self.bot_app[SERVICES])
+        except (RichMenuError, LineCallFailed) as error:
+            log.warning("the phones show no rich menu: %s", error)
+
+    def _simulator_app(
+        self, simulator: Simulator, play: Callable[[], Awaitable[None]]
+    ) -> web.Application:
+        """The simulator's page and the stand-ins beside the stand-in LINE: JMA's quake feed,
+        Twilio's phones, and the city's own system on the shared account."""
         jma = quake.JmaStandIn()
         jma.base_url = f"http://{HOST}:{self.settings.port + 1}"
 
@@ -175,19 +196,7 @@ class Demo:
         self.city.add_routes(sim_app, CITY_PATH)
         menu, picture = city_menu(self.locale, self.settings)
         self.platform.add_city_menu(CITY_MENU_ALIAS, menu, picture)
-        sim_runner = web.AppRunner(sim_app)
-        await sim_runner.setup()
-        # The stand-in LINE must answer before the bot's first sweep calls it.
-        await web.TCPSite(sim_runner, HOST, self.settings.port + 1).start()
-        await web.TCPSite(bot_runner, HOST, self.settings.port).start()
-        self._runners = [bot_runner, sim_runner]
-        self.play = play
-        try:
-            # The phones show the rich menus under their chats, as LINE would.
-            await rich_menus.install(self.bot_app[SERVICES])
-            await rich_menus.link_due(self.bot_app[SERVICES])
-        except (RichMenuError, LineCallFailed) as error:
-            log.warning("the phones show no rich menu: %s", error)
+        return sim_app
 
     async def _settle(self) -> None:
         await self.bot_app[DISPATCHER].idle()

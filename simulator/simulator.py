@@ -20,7 +20,8 @@ from defusedxml import ElementTree
 
 from ground.clock import FakeClock
 from simulator import webhooks
-from simulator.platform import Call, LinePlatform
+from simulator.line.state import Call
+from simulator.platform import LinePlatform
 from simulator.qr import read_qr
 from simulator.telephone import PlacedCall, TwilioStandIn
 

@@ -17,7 +17,7 @@ from openapi_schema_validator import OAS30Validator
 # Signed as LINE signs (the bot's forwarder signs the same way); what receives a body always
 # verifies it with the SDK's own validator, never with this.
 from bot.forwarding import sign as sign
-from simulator.platform import OPENAPI_DIR
+from simulator.line.schema import OPENAPI_DIR
 
 WEBHOOK_SPEC = OPENAPI_DIR / "webhook.yml"
 BOT_USER_ID = "U" + "f" * 32

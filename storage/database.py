@@ -228,7 +228,7 @@ def database_for(target: str | Path, **options: Any) -> Database:
     return SqliteDatabase(target)
 
 
-_APPLIED = "SELECT version FROM schema_migrations"
+APPLIED = "SELECT version FROM schema_migrations"
 SCHEMA_MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
 )

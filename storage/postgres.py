@@ -33,7 +33,7 @@ from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool
 
 from storage.database import (
-    _APPLIED,
+    APPLIED,
     POSTGRESQL,
     Conflict,
     Connection,
@@ -296,7 +296,7 @@ class PostgresDatabase(Database):
                     "CREATE TABLE IF NOT EXISTS schema_migrations"
                     " (version INTEGER PRIMARY KEY, applied_at TEXT)"
                 )
-                applied = {row[0] for row in await (await raw.execute(_APPLIED)).fetchall()}
+                applied = {row[0] for row in await (await raw.execute(APPLIED)).fetchall()}
                 for version, name, sql in migrations(POSTGRESQL):
                     if version in applied:
                         continue

@@ -17,7 +17,7 @@ import aiosqlite
 
 from storage.arrivals import arrivals_path, open_arrivals
 from storage.database import (
-    _APPLIED,
+    APPLIED,
     SCHEMA_MIGRATIONS,
     SQLITE,
     Conflict,
@@ -205,7 +205,7 @@ class SqliteDatabase(Database):
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         await conn.execute(SCHEMA_MIGRATIONS)
-        applied = {row[0] for row in await conn.execute_fetchall(_APPLIED)}
+        applied = {row[0] for row in await conn.execute_fetchall(APPLIED)}
         for version, name, sql in migrations(SQLITE):
             if version in applied:
                 continue

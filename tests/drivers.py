@@ -364,7 +364,7 @@ async def exported(
     text: str = "the city's yearly review of the service",
 ) -> Any:
     """A file of people's details from the console: its form, then the purpose stated (what
-    運用管理 does, admin/views.py export_form); -> the response."""
+    運用管理 does, admin/exports.py export_form); -> the response."""
     token = await csrf(client, path)
     form = {"csrf_token": token, "purpose": purpose, "purpose_text": text}
     return await client.post(path, data=form)

@@ -1,6 +1,9 @@
 """The tests' fake LINE is the simulator's stand-in platform: one implementation for both."""
 
-from simulator.platform import OPENAPI_DIR, Call, LinePlatform, message_text, postbacks_in
+from simulator.line.messages import message_text, postbacks_in
+from simulator.line.schema import OPENAPI_DIR
+from simulator.line.state import Call
+from simulator.platform import LinePlatform
 
 FakeLine = LinePlatform
 

@@ -236,3 +236,41 @@ def test_care_is_in_rooms() -> None:
     assert top == ["__init__", "errors", "health", "services", "set_aside"]
     rooms = sorted(p.parent.name for p in (ROOT / "care").glob("*/__init__.py"))
     assert rooms == ["broadcasts", "desk", "groups", "members", "privacy", "rounds"]
+
+
+def private_imports(root: Path) -> list[str]:
+    """`from x import _y` where x is a module of the project: a name with a leading
+    underscore is its module's own, and what another module needs belongs in a public name."""
+    project = packages(root)
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            module = node.module or ""
+            if node.level == 0 and module.split(".")[0] not in project:
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    where = "." * node.level + module
+                    wrong.append(f"{path.relative_to(root)} imports {where}.{alias.name}")
+    return wrong
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    assert private_imports(ROOT) == []
+
+
+def test_a_private_import_is_found(tmp_path: Path) -> None:
+    for package in ("admin", "liff"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "admin" / "desk.py").write_text(
+        "from os import _exit\nfrom admin.views import _page, page\nfrom .render import _cached\n"
+    )
+    assert private_imports(tmp_path) == [
+        "admin/desk.py imports admin.views._page",
+        "admin/desk.py imports .render._cached",
+    ]

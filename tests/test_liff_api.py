@@ -367,6 +367,6 @@ async def test_personal_fields_are_normalised_or_refused_the_same_way(bot: Bot) 
 def test_every_refusal_has_an_http_answer() -> None:
     """A refusal whose status had no answer became a 500 (a test past its daily rate, an
     expired code): each status the refusals name is one the API can send."""
-    from liff.api import _ERRORS, REFUSALS
+    from liff.api.guard import ERRORS, REFUSALS
 
-    assert {status for status, _ in REFUSALS.values()} <= set(_ERRORS)
+    assert {status for status, _ in REFUSALS.values()} <= set(ERRORS)

@@ -114,7 +114,7 @@ async def test_a_refused_postback_is_logged_without_its_data(
 async def test_csv_exports_are_not_cached_and_full_width_formulas_are_neutralised(
     bot: Bot,
 ) -> None:
-    from admin.views import cell
+    from admin.files import cell
 
     assert cell("＝HYPERLINK(1)") == "'＝HYPERLINK(1)"
     assert cell("　=1+1") == "'　=1+1"

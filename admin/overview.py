@@ -1,0 +1,117 @@
+"""The console's overview: the dashboard's figures, the open alerts, the chat groups and the
+month's quota. Read-only pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from admin.access import DESK, EVERY_ROLE, OPERATOR, VIEWER, allow
+from admin.auth import session_of
+from admin.chart import daily_chart
+from admin.pages import page, quota_forecast
+from admin.render import admin_locale, services_of
+from care.desk.reading import VIEW_AUDIT_EVERY, known_to_the_desk
+from care.rounds import calls
+from storage.models import StaffRole
+from storage.stats import DAILY_SERIES
+
+
+async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
+    now, tz = (
+        services_of(request).clock.now(),
+        services_of(request).settings.timezone,
+    )
+    today = now.astimezone(tz).date()
+    async with services_of(request).reading_repositories() as repos:
+        return await repos.stats.daily(
+            today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
+        )
+
+
+@allow(*EVERY_ROLE)
+async def dashboard(request: web.Request) -> web.Response:
+    now = services_of(request).clock.now()
+    days = await daily(request, 30)
+    async with services_of(request).reading_repositories() as repos:
+        counts = await repos.stats.counts()
+        answers = await repos.stats.answers(now - timedelta(days=30))
+    locale = admin_locale(request)
+    labels = {series: locale.t(f"admin.series.{series}") for series in DAILY_SERIES}
+    return await page(
+        request,
+        "dashboard.html",
+        {
+            "counts": counts,
+            "today": days[-1],
+            "answers": answers,
+            "labels": labels,
+            "chart": daily_chart(days, labels, locale.t("admin.chart_title")),
+        },
+    )
+
+
+@allow(OPERATOR, DESK)
+async def alerts(request: web.Request) -> web.Response:
+    """The open alerts and those answered this week. 窓口 reads only the people the desk has a
+    case for or watches (the others are their managers' alone), and is told that it does."""
+    since = services_of(request).clock.now() - timedelta(days=7)
+    admin = session_of(request).admin
+    async with services_of(request).unit_of_work() as work:
+        repos = work.repos
+        await repos.admin.audit_view(
+            admin.name, "alerts_viewed", "open alerts", work.now, VIEW_AUDIT_EVERY
+        )
+        open_alerts = await repos.stats.open_alerts()
+        answered = await repos.stats.answered_after_alert(since)
+        desk_only = admin.role is StaffRole.DESK
+        if desk_only:
+            ids = [row["member_id"] for row in open_alerts + answered]
+            known = await known_to_the_desk(work, ids)
+            open_alerts = [row for row in open_alerts if row["member_id"] in known]
+            answered = [row for row in answered if row["member_id"] in known]
+        context = {
+            "alerts": open_alerts,
+            "answered": answered,
+            # Chat groups' names are their members' words, and groups are 運用管理's page.
+            "reports": [] if desk_only else await repos.stats.group_reports(since),
+            "desk_only": desk_only,
+        }
+    return await page(request, "alerts.html", context)
+
+
+@allow(OPERATOR)
+async def groups(request: web.Request) -> web.Response:
+    async with services_of(request).reading_repositories() as repos:
+        found = await repos.stats.groups()
+    return await page(
+        request,
+        "groups.html",
+        {
+            "groups": found,
+            "schedule": admin_locale(request).schedule,
+        },
+    )
+
+
+@allow(OPERATOR, VIEWER)
+async def quota(request: web.Request) -> web.Response:
+    """LINE's month and, where calls are placed, the calls' month beside it: both cost."""
+    found = await quota_forecast(request, fresh=True)
+    unlimited = services_of(request).settings.unlimited_messages
+    call_budget = None
+    if services_of(request).settings.calls:
+        async with services_of(request).reading() as work:
+            call_budget = await calls.budget(work)
+    context = {"forecast": found, "unlimited_plan": unlimited, "calls": call_budget}
+    return await page(request, "quota.html", context)
+
+
+def add_routes(console: web.Application) -> None:
+    add = console.router.add_route
+    add("GET", "/", dashboard)
+    add("GET", "/alerts", alerts)
+    add("GET", "/groups", groups)
+    add("GET", "/quota", quota)

@@ -1,0 +1,89 @@
+"""What the console's pages share: the page with LINE's quota banner, a refusal of the service
+layer said in the console's language, and who a notice or a roll-call is for."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from admin.quota import Forecast, forecast
+from admin.render import QUOTA_WARNING, admin_locale, render, services_of
+from care.broadcasts.notices import AUDIENCES, Audience
+from care.errors import Refusal, Refused
+from ground.identifiers import row_id
+
+QUOTA_CACHE_FOR = timedelta(minutes=10)
+
+
+class QuotaCache:
+    """LINE's quota answer, kept a few minutes: every page shows the warning banner."""
+
+    def __init__(self) -> None:
+        self.until: datetime | None = None
+        self.forecast: Forecast | None = None
+
+
+QUOTA_CACHE = web.AppKey("admin_quota_cache", QuotaCache)
+
+
+async def quota_forecast(request: web.Request, fresh: bool = False) -> Forecast | None:
+    now, cache = services_of(request).clock.now(), request.config_dict[QUOTA_CACHE]
+    if not fresh and cache.until is not None and cache.until > now:
+        return cache.forecast
+    quota = await services_of(request).message_quota()
+    cache.forecast = None
+    if quota is not None:
+        async with services_of(request).reading_repositories() as repos:
+            cache.forecast = await forecast(
+                repos,
+                quota.limit,
+                quota.used,
+                now,
+                services_of(request).settings.timezone,
+            )
+    cache.until = now + QUOTA_CACHE_FOR
+    return cache.forecast
+
+
+async def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
+    found = await quota_forecast(request)
+    request[QUOTA_WARNING] = found is not None and found.warning
+    return render(request, template, context)
+
+
+async def page_status(
+    request: web.Request, template: str, context: dict[str, Any], status: int
+) -> web.Response:
+    response = await page(request, template, context)
+    response.set_status(status)
+    return response
+
+
+def refusal(request: web.Request, refused: Refused) -> web.HTTPException:
+    """The service layer's refusal, said in the console's language."""
+    if refused.reason is Refusal.NO_SUCH_TEAM:
+        return web.HTTPNotFound(text="no such team")
+    locale = admin_locale(request)
+    if refused.reason is Refusal.QUOTA_SHORT:
+        return web.HTTPBadRequest(text=locale.t("rollcall.quota_short", **refused.values))
+    key = f"admin.refused.{refused.reason.value}"
+    if key not in locale.texts:  # a call's number (care.rounds.verify) says it in its own table
+        key = f"admin.calls_verify.refused.{refused.reason.value}"
+    if key not in locale.texts:  # ...and what guards its calls (issue 37) in another
+        key = f"admin.calls_guard.refused.{refused.reason.value}"
+    return web.HTTPBadRequest(text=locale.t(key, **refused.values))
+
+
+def audience_of(form: Any, kinds: tuple[str, ...] = AUDIENCES) -> Audience:
+    """Who a notice or a roll-call is for, from the console's form."""
+    kind = str(form.get("audience", ""))
+    if kind not in kinds:
+        raise web.HTTPBadRequest(text="choose who it is for")
+    return Audience(
+        kind=kind,
+        team_ids=tuple(i for i in (row_id(v) for v in form.getall("team_id", [])) if i),
+        group_ids=tuple(i for i in (row_id(v) for v in form.getall("group_id", [])) if i),
+        member_id=row_id(form.get("member_id")),
+    )
