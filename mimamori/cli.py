@@ -42,6 +42,34 @@ def load_settings(dotenv: Path = Path(".env")) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "privacy-register":
+        return print_privacy_register(args.env_file, args.language)
+    if args.command == "migrate-to-postgres":
+        return move_to_postgres(args.sqlite_file, args.url)
+    if args.command == "admin":
+        if args.admin_command == "add":
+            return add_admin(args.name, args.env_file, args.role)
+        if args.admin_command == "list":
+            return list_admins(args.env_file)
+        return change_admin(
+            args.admin_command, args.name, args.env_file, getattr(args, "role", None)
+        )
+    if args.command == "richmenu":
+        return rich_menus_at_line(args.env_file, args.remove)
+    if args.command == "check":
+        return check_readiness(args.env_file, args.test_webhook)
+    if args.command == "backup":
+        return backup_database(args.file, args.env_file)
+    if args.command == "restore":
+        return restore_database(args.file, args.env_file, args.check_only)
+    if args.command == "demo":
+        return start_demo(args.port, args.script)
+    return serve(args.env_file)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command, its arguments and its help, as `mimamori --help` lists them."""
     parser = argparse.ArgumentParser(prog="mimamori", description="mimamori LINE bot server")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web server and the check-in scheduler")
@@ -118,30 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     paperwork.add_argument("--env-file", type=Path, default=Path(".env"))
     paperwork.add_argument("--language", default="ja", help="ja (default) or en")
-    args = parser.parse_args(argv)
-    if args.command == "privacy-register":
-        return print_privacy_register(args.env_file, args.language)
-    if args.command == "migrate-to-postgres":
-        return move_to_postgres(args.sqlite_file, args.url)
-    if args.command == "admin":
-        if args.admin_command == "add":
-            return add_admin(args.name, args.env_file, args.role)
-        if args.admin_command == "list":
-            return list_admins(args.env_file)
-        return change_admin(
-            args.admin_command, args.name, args.env_file, getattr(args, "role", None)
-        )
-    if args.command == "richmenu":
-        return rich_menus_at_line(args.env_file, args.remove)
-    if args.command == "check":
-        return check_readiness(args.env_file, args.test_webhook)
-    if args.command == "backup":
-        return backup_database(args.file, args.env_file)
-    if args.command == "restore":
-        return restore_database(args.file, args.env_file, args.check_only)
-    if args.command == "demo":
-        return start_demo(args.port, args.script)
-    env = {**read_dotenv(args.env_file), **os.environ}
+    return parser
+
+
+def serve(env_file: Path) -> int:
+    """`mimamori serve`: the server until SIGTERM; the simulator when nothing is configured
+    outside a container; one line saying what to fix when it cannot start."""
+    env = {**read_dotenv(env_file), **os.environ}
     if not env.get("LINE_CHANNEL_SECRET") and not env.get("LINE_CHANNEL_ACCESS_TOKEN"):
         if env.get("MIMAMORI_IN_CONTAINER"):
             # The simulator listens on loopback, which nobody outside a container can reach.
@@ -160,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return start_demo(int(env.get("MIMAMORI_PORT") or 8080), None)
 
     try:
-        settings = load_settings(args.env_file)
+        settings = load_settings(env_file)
     except SettingsError as error:
         print(f"mimamori: invalid setting {error}", file=sys.stderr)
         return 2
