@@ -146,7 +146,7 @@ class Demo:
         simulator = self.simulator
 
         self.desk_staff = await console.add_staff(self.bot_app[SERVICES])
-        codes = console.Codes(self.desk_staff.totp_key, self.clock.now)
+        self.codes = codes = console.Codes(self.desk_staff.totp_key, self.clock.now)
         console_url = f"http://{HOST}:{self.settings.port}/admin/"
         log.info(
             "the console: %s (name %s, password %s, authenticator key %s)",

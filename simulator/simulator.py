@@ -554,6 +554,10 @@ class Simulator:
         width = menu["size"]["width"]
         return {
             "image": f"/api/richmenu/{menu_id}.png",
+            # Its size, so the page keeps its room before the picture loads (the chat above
+            # does not shrink under what it shows).
+            "width": width,
+            "height": menu["size"]["height"],
             "bar": menu.get("chatBarText", ""),
             "areas": [
                 {

@@ -279,7 +279,8 @@
   // The rich menu under the chat, as LINE shows it: the image, each tile a button.
   function richMenu(person) {
     var menu = el("div", { "class": "richmenu", "data-richmenu": person.key },
-      el("img", { src: person.rich_menu.image, alt: person.rich_menu.bar }));
+      el("img", { src: person.rich_menu.image, alt: person.rich_menu.bar,
+        width: person.rich_menu.width, height: person.rich_menu.height }));
     person.rich_menu.areas.forEach(function (area) {
       var button = el("button", { type: "button", title: area.action.label, "aria-label": area.action.label,
         onclick: function () { press(person.key, null, area.action); } });
@@ -367,22 +368,26 @@
     return held;
   }
 
-  function follow(state) {
-    var held = holdings(state);
-    var now = Date.now();
+  // The panes whose chat changed since the last drawing (none at the first).
+  function news(state) {
+    var held = holdings(state), arrived = {};
     if (seen !== null) {
-      Object.keys(held).forEach(function (key) { if (held[key] !== seen[key] && held[key]) freshSince[key] = now; });
+      Object.keys(held).forEach(function (key) { if (held[key] !== seen[key] && held[key]) arrived[key] = true; });
     }
-    var first = seen === null;
     seen = held;
-    if (first) return;
+    return arrived;
+  }
+
+  function follow(arrived) {
+    var now = Date.now();
+    Object.keys(arrived).forEach(function (key) { freshSince[key] = now; });
     var target = null;
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var key = paneKey(pane);
       if (!(now - (freshSince[key] || 0) < FRESH_MS)) return;
       pane.classList.add("fresh");
       pane.setAttribute("data-fresh", "1");
-      if (freshSince[key] === now && target === null && !inView(pane)) target = pane;
+      if (arrived[key] && target === null && !inView(pane)) target = pane;
     });
     if (target) {
       var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -435,20 +440,31 @@
     var scrolls = {};
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var log = pane.querySelector(".log");
-      scrolls[pane.dataset.person || pane.dataset.group] = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      scrolls[paneKey(pane)] = { bottom: log.scrollTop + log.clientHeight >= log.scrollHeight - 4, top: log.scrollTop };
     });
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest(".pane");
     if (focused && document.activeElement.tagName === "INPUT") return;  // do not steal the typing
+    var arrived = news(state);
     panes.replaceChildren();
     state.people.forEach(function (person) { panes.append(personPane(person)); });
     state.groups.forEach(function (group) { panes.append(groupPane(group, state.people)); });
     if (state.landline.length) panes.append(landlinePane(state.landline));
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var log = pane.querySelector(".log");
-      var key = pane.dataset.person || pane.dataset.group;
-      if (scrolls[key] !== false) log.scrollTop = log.scrollHeight;
+      var key = paneKey(pane), was = scrolls[key];
+      if (arrived[key]) showNewest(log);
+      else if (!was || was.bottom) log.scrollTop = log.scrollHeight;
+      else log.scrollTop = was.top;
     });
-    follow(state);
+    follow(arrived);
+  }
+
+  // A phone's chat shows what just came, as LINE does; a card taller than the screen from
+  // its top, so its title is read before its buttons.
+  function showNewest(log) {
+    var newest = log.lastElementChild;
+    if (newest && newest.offsetHeight > log.clientHeight) log.scrollTop = newest.offsetTop - 8;
+    else log.scrollTop = log.scrollHeight;
   }
 
   function refresh() {
