@@ -330,7 +330,7 @@
       ring.heard.forEach(function (words) { box.append(el("p", { "class": "heard", text: words })); });
       if (ring.ended) {
         box.append(el("small", { "class": "ended", "data-ended": ring.ended,
-          text: ring.ended === "completed" ? "通話終了" : "出ませんでした（" + ring.timeout + "秒鳴って、応答なし）" }));
+          text: ring.ended === "completed" ? "通話終了" : "出ませんでした（応答なし）" }));
       } else {
         box.classList.add("ringing");
         box.append(el("small", { "class": "ringing-now", text: "📳 呼び出し中（" + ring.timeout + "秒で切れます）" }));
