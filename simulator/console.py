@@ -48,12 +48,48 @@ async def add_staff(services: Services) -> DemoStaff:
     return staff
 
 
+class Codes:
+    """The demo account's authenticator, at the demo's clock (an app on a phone would follow
+    the real one, which the demo's runs days ahead of): for the tour's sign-ins and for the
+    presenter, on the phones page. The console takes each code once, so the tour never signs
+    in with a step the page has shown."""
+
+    def __init__(self, key: str, now: Callable[[], datetime]) -> None:
+        self._totp = pyotp.TOTP(key)
+        self._now = now
+        self._last_step = -1  # the newest step the tour took
+        self._shown_step = -1  # the newest step the page showed
+
+    def shown(self) -> str:
+        """The code a person would type now."""
+        step = max(self._totp.timecode(self._now()), self._last_step + 1)
+        self._shown_step = max(self._shown_step, step)
+        return self._totp.generate_otp(step)
+
+    def taken(self) -> str:
+        """The tour's code. Signed in again within its 30 seconds (or after the presenter
+        typed the one shown), the next step's (taken one step either side) is what a person
+        would wait a moment for."""
+        now_step = self._totp.timecode(self._now())
+        step = max(now_step, self._last_step + 1, self._shown_step + 1)
+        if step > now_step + 1:
+            # Past the steps the console takes: the code shown was most likely not typed.
+            step = max(now_step, self._last_step + 1)
+        self._last_step = step
+        return self._totp.generate_otp(step)
+
+
 class Console:
-    def __init__(self, bot_url: str, staff: DemoStaff, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        staff: DemoStaff,
+        now: Callable[[], datetime],
+        codes: Codes | None = None,
+    ) -> None:
         self._base = f"{bot_url}/admin"
         self._staff = staff
-        self._now = now
-        self._last_step = -1
+        self._codes = codes or Codes(staff.totp_key, now)
         self._session: aiohttp.ClientSession | None = None
 
     async def _token(self, path: str) -> str:
@@ -78,17 +114,9 @@ class Console:
             page = await response.text()
         found = CSRF.search(page)
         assert found is not None, "no code step after the password"
-        code = {"code": self._code(), "csrf_token": found.group(1)}
+        code = {"code": self._codes.taken(), "csrf_token": found.group(1)}
         async with self._session.post(self._base + "/login/code", data=code) as response:
             response.raise_for_status()
-
-    def _code(self) -> str:
-        """The app's code at the demo's clock. A code is taken once: signed in again within
-        its 30 seconds, the next step's (taken one step either side) is what a person would
-        wait a moment for."""
-        totp = pyotp.TOTP(self._staff.totp_key)
-        self._last_step = max(totp.timecode(self._now()), self._last_step + 1)
-        return totp.generate_otp(self._last_step)
 
     async def post(self, path: str, data: list[tuple[str, str]]) -> str:
         """Submit a form. -> where the console sends the browser next."""
@@ -107,6 +135,12 @@ class Console:
             if response.status >= 400:
                 raise RuntimeError(f"{path}: {response.status} {await response.text()}")
             return response.headers.get("Location", ""), await response.text()
+
+    async def page(self, path: str) -> str:
+        assert self._session is not None
+        async with self._session.get(self._base + path) as response:
+            response.raise_for_status()
+            return await response.text()
 
     async def open_cases(self) -> list[int]:
         assert self._session is not None

@@ -46,6 +46,7 @@ CITY_MENU_ALIAS = "city-main"
 GARBAGE_WORDS = ASKS_GARBAGE_DAY[0]
 DEMO_LOGIN_CHANNEL = "1000000000"
 HOST = "127.0.0.1"  # loopback only: the simulator is for one laptop
+DEMO_CALL_BUDGET = 100  # calls a month
 
 
 def demo_settings(port: int, database: Path) -> Settings:
@@ -81,6 +82,10 @@ def demo_settings(port: int, database: Path) -> Settings:
         twilio_auth_token=telephone.AUTH_TOKEN,
         twilio_from=telephone.FROM,
         twilio_api_base_url=line,
+        # Calls cost money, so a deployment sets a month's budget; the demo's is one a small
+        # town might set, so the quota page shows calls within it rather than a budget of 0
+        # spent while the landline rings.
+        call_budget=DEMO_CALL_BUDGET,
     )
 
 
@@ -141,17 +146,27 @@ class Demo:
         simulator = self.simulator
 
         self.desk_staff = await console.add_staff(self.bot_app[SERVICES])
+        self.codes = codes = console.Codes(self.desk_staff.totp_key, self.clock.now)
+        console_url = f"http://{HOST}:{self.settings.port}/admin/"
         log.info(
-            "the console: %s/admin/ (name %s, password %s, authenticator key %s)",
-            f"http://{HOST}:{self.settings.port}",
+            "the console: %s (name %s, password %s, authenticator key %s)",
+            console_url,
             console.STAFF_NAME,
             self.desk_staff.password,
             self.desk_staff.totp_key,
         )
+        # The phones page shows the console's door with this login, and the code an
+        # authenticator would show at the demo's clock (a real one follows the real clock).
+        simulator.console = lambda: {
+            "url": console_url,
+            "name": console.STAFF_NAME,
+            "password": self.desk_staff.password,
+            "code": codes.shown(),
+        }
 
         async def play() -> None:
             url = f"http://{HOST}:{self.settings.port}"
-            desk = console.Console(url, self.desk_staff, self.clock.now)
+            desk = console.Console(url, self.desk_staff, self.clock.now, codes)
             try:
                 await tours.Tour(simulator, self.locale, self.pace, desk).run()
             finally:

@@ -7,6 +7,7 @@ people's chat panes through the platform, as LINE would deliver it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from simulator import webhooks
 from simulator.line.state import Call
 from simulator.platform import LinePlatform
 from simulator.qr import read_qr
-from simulator.telephone import PlacedCall, TwilioStandIn
+from simulator.telephone import PlacedCall, TwilioStandIn, as_written
 
 log = logging.getLogger("mimamori.simulator")
 
@@ -52,14 +53,36 @@ class GroupChat:
 @dataclass
 class Ring:
     """A call to a landline, as its handset shows it: what the bot's voice says, and what the
-    person did (pressed a key, or let it ring)."""
+    person did (pressed a key, or let it ring until the network gave up)."""
 
     sid: str
-    number: str
+    number: str  # as people write it: 03-1234-5678
     at: str
     spoken: list[str]
     heard: list[str] = field(default_factory=list)  # what the voice said after a key
     ended: str = ""  # "", or how it ended (completed, no-answer)
+    rang_at: datetime | None = None  # on the demo's clock
+    timeout: int = 60  # seconds it rings before Twilio calls it no-answer (the call's Timeout)
+    answered: bool = False
+
+    def shown(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "number": self.number,
+            "at": self.at,
+            "spoken": self.spoken,
+            "heard": self.heard,
+            "ended": self.ended,
+            "timeout": self.timeout,
+        }
+
+
+def _seconds(timeout: str | None) -> int:
+    """A call's Timeout as Twilio reads it: 60 when not given, at most 600."""
+    try:
+        return min(600, max(1, int(timeout or 60)))
+    except ValueError:
+        return 60
 
 
 class _BotDoor:
@@ -83,6 +106,7 @@ class Bubble:
     buttons: list[dict[str, str]] = field(default_factory=list)
     quick: list[dict[str, str]] = field(default_factory=list)
     image: str = ""
+    flex: dict[str, Any] | None = None  # the Flex message's boxes, as the page draws them
 
 
 def bubble_from(message: dict[str, Any], at: str) -> Bubble:
@@ -91,7 +115,9 @@ def bubble_from(message: dict[str, Any], at: str) -> Bubble:
     if message.get("type") == "image":
         return Bubble("bot", at, kind="image", image=message["originalContentUrl"], quick=quick)
     if message.get("type") == "flex":
-        texts, actions = _flex(message.get("contents"))
+        texts: list[str] = []
+        actions: list[dict[str, Any]] = []
+        drawn = _drawn(message.get("contents"), texts, actions)
         return Bubble(
             "bot",
             at,
@@ -99,6 +125,7 @@ def bubble_from(message: dict[str, Any], at: str) -> Bubble:
             kind="card",
             buttons=[_action(a) for a in actions],
             quick=quick,
+            flex=drawn,
         )
     return Bubble("bot", at, text=str(message.get("text", "")), quick=quick)
 
@@ -113,25 +140,57 @@ def _action(action: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _flex(node: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    texts: list[str] = []
-    actions: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == "text":
-            texts.append(str(node.get("text", "")))
-        if isinstance(node.get("action"), dict):
-            actions.append(node["action"])
-        for key, value in node.items():
-            if key != "action":
-                more_texts, more_actions = _flex(value)
-                texts += more_texts
-                actions += more_actions
-    elif isinstance(node, list):
-        for item in node:
-            more_texts, more_actions = _flex(item)
-            texts += more_texts
-            actions += more_actions
-    return texts, actions
+# What the page needs to draw a Flex message as LINE does: each kind of component with the
+# properties that change how it looks. Anything else is left out (the schema check has already
+# said whether LINE would take it).
+_DRAWN = {
+    "bubble": ("size", "direction", "styles"),
+    "carousel": (),
+    "box": (
+        "layout", "spacing", "margin", "flex", "backgroundColor", "borderColor", "borderWidth",
+        "cornerRadius", "paddingAll", "paddingTop", "paddingBottom", "paddingStart",
+        "paddingEnd", "justifyContent", "alignItems", "width", "height",
+    ),
+    "text": (
+        "text", "size", "weight", "color", "wrap", "align", "margin", "flex", "style",
+        "decoration", "maxLines",
+    ),
+    "span": ("text", "size", "weight", "color", "style", "decoration"),
+    "button": ("style", "color", "height", "margin", "flex", "gravity"),
+    "separator": ("margin", "color"),
+    "filler": ("flex",),
+    "spacer": ("size",),
+    "image": ("url", "size", "aspectRatio", "aspectMode", "margin", "flex", "align"),
+    "icon": ("url", "size", "margin"),
+}  # fmt: skip
+_BLOCKS = ("header", "hero", "body", "footer")
+
+
+def _drawn(node: Any, texts: list[str], actions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A Flex component as the page draws it, collecting its words (the chat's text, which
+    tests and the tour read) and its actions on the way: a component with an action carries
+    `act`, its index in the bubble's buttons."""
+    if not isinstance(node, dict) or node.get("type") not in _DRAWN:
+        return None
+    kind = node["type"]
+    drawn: dict[str, Any] = {"type": kind}
+    drawn.update({key: node[key] for key in _DRAWN[kind] if key in node})
+    if kind == "text" and node.get("text"):
+        texts.append(str(node["text"]))
+    elif kind == "text" and isinstance(node.get("contents"), list):
+        texts.append("".join(str(span.get("text", "")) for span in node["contents"]))
+    if isinstance(node.get("action"), dict):
+        drawn["act"] = len(actions)
+        actions.append(node["action"])
+    if kind == "bubble":
+        for block in _BLOCKS:
+            part = _drawn(node.get(block), texts, actions)
+            if part is not None:
+                drawn[block] = part
+    elif isinstance(node.get("contents"), list):
+        parts = [_drawn(child, texts, actions) for child in node["contents"]]
+        drawn["contents"] = [part for part in parts if part is not None]
+    return drawn
 
 
 class Simulator:
@@ -165,7 +224,16 @@ class Simulator:
         platform.listeners.append(self._delivered)
         self.telephone: TwilioStandIn | None = None
         self.rings: list[Ring] = []
+        # How long an unanswered landline rings, in real seconds; None: the call's own Timeout,
+        # as Twilio waits (a test makes it short).
+        self.ring_seconds: float | None = None
+        self._ring_timers: dict[str, asyncio.TimerHandle] = {}
+        self._ringing_out: set[asyncio.Task[None]] = set()
         self.devices: dict[str, str] = {}  # person key -> the path their device pings
+        # The tour's lines for the audience: what is happening and why, one per step.
+        self.narration: list[str] = []
+        # The console's door and the demo's account, shown on the page (the demo sets it).
+        self.console: Callable[[], dict[str, str]] | None = None
 
     def attach_telephone(self, telephone: TwilioStandIn) -> None:
         """Landlines: the calls the bot places through the stand-in Twilio ring here."""
@@ -173,7 +241,46 @@ class Simulator:
         telephone.listeners.append(self._rang)
 
     def _rang(self, call: PlacedCall) -> None:
-        self.rings.append(Ring(call.sid, call.to, self._stamp(), call.spoken()))
+        timeout = _seconds(call.form.get("Timeout"))
+        ring = Ring(
+            call.sid,
+            as_written(call.to),
+            self._stamp(),
+            call.spoken(),
+            rang_at=self.clock.now(),
+            timeout=timeout,
+        )
+        self.rings.append(ring)
+        # Nobody picks up: after its Timeout the network gives up, and Twilio reports
+        # no-answer to the call's status callback, as it would for a real phone left ringing.
+        wait = timeout if self.ring_seconds is None else self.ring_seconds
+        handle = asyncio.get_running_loop().call_later(wait, self._rings_out, call.sid)
+        self._ring_timers[call.sid] = handle
+
+    def _rings_out(self, sid: str) -> None:
+        self._ring_timers.pop(sid, None)
+        task = asyncio.get_running_loop().create_task(self.hang_up(sid, "no-answer"))
+        self._ringing_out.add(task)
+        task.add_done_callback(self._ringing_out.discard)
+
+    def _stop_timer(self, sid: str) -> None:
+        handle = self._ring_timers.pop(sid, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _end_rings_passed(self) -> None:
+        """The demo's clock moved on: a call still ringing past its Timeout has ended by now
+        (no-answer, or completed if she had picked up), and the bot hears so before the
+        sweep acts on the time that passed."""
+        now = self.clock.now()
+        for ring in list(self.rings):
+            if ring.ended or ring.rang_at is None:
+                continue
+            if ring.rang_at + timedelta(seconds=ring.timeout) <= now:
+                await self.hang_up(ring.sid, "completed" if ring.answered else "no-answer")
+
+    def narrate(self, line: str) -> None:
+        self.narration.append(line)
 
     def _call(self, sid: str) -> tuple[Ring, PlacedCall]:
         assert self.telephone is not None
@@ -185,6 +292,8 @@ class Simulator:
         ring, call = self._call(sid)
         if ring.ended:
             return
+        self._stop_timer(sid)
+        ring.answered = True
         if not call.status_callback:
             # A call that only speaks (a number's verification code): no key goes anywhere.
             ring.ended = "completed"
@@ -202,6 +311,7 @@ class Simulator:
         ring, call = self._call(sid)
         if ring.ended:
             return
+        self._stop_timer(sid)
         ring.ended = status
         if not call.status_callback:
             return  # a call that only speaks asks for no report of its end
@@ -237,6 +347,10 @@ class Simulator:
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
+        for sid in list(self._ring_timers):
+            self._stop_timer(sid)
+        for task in list(self._ringing_out):
+            task.cancel()
         if self._session is not None:
             await self._session.close()
 
@@ -368,12 +482,14 @@ class Simulator:
     # --- time ---------------------------------------------------------------------------
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
+        await self._end_rings_passed()
         await self._sweep()
 
     async def advance_to_next_due(self) -> datetime | None:
         due = await self._next_due()
         if due is not None and due > self.clock.now():
             self.clock.set(due)
+        await self._end_rings_passed()
         await self._sweep()
         return due
 
@@ -438,6 +554,10 @@ class Simulator:
         width = menu["size"]["width"]
         return {
             "image": f"/api/richmenu/{menu_id}.png",
+            # Its size, so the page keeps its room before the picture loads (the chat above
+            # does not shrink under what it shows).
+            "width": width,
+            "height": menu["size"]["height"],
             "bar": menu.get("chatBarText", ""),
             "areas": [
                 {
@@ -471,7 +591,9 @@ class Simulator:
                 }
                 for p in self.people.values()
             ],
-            "landline": [vars(ring) for ring in self.rings],
+            "landline": [ring.shown() for ring in self.rings],
+            "narration": self.narration,
+            "console": self.console() if self.console is not None else None,
             "devices": sorted(self.devices),
             "groups": [
                 {

@@ -133,6 +133,32 @@ class TwilioStandIn:
         return await bot_client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 
+# Japanese numbers whose first part is three digits and the rest 4-4 (携帯, IP, M2M), and the
+# two cities whose area code is two digits (03 東京, 06 大阪); other fixed lines are written
+# here 3-3-4, which is right for most (045, 011, 052...) and only a guess for the four- and
+# five-digit area codes of smaller towns.
+_MOBILE = ("020", "050", "060", "070", "080", "090")
+_TWO_DIGIT_AREAS = ("03", "06")
+_FREE_DIAL = ("0120", "0570", "0800", "0990")
+
+
+def as_written(number: str) -> str:
+    """An E.164 number (+819012345678) as people in Japan write it: 090-1234-5678,
+    03-1234-5678. A number elsewhere stays as dialled."""
+    if not number.startswith("+81") or not number[3:].isdigit():
+        return number
+    national = "0" + number[3:]
+    if len(national) == 11 and national.startswith(_MOBILE):
+        return f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    if national.startswith(_FREE_DIAL):
+        return f"{national[:4]}-{national[4:7]}-{national[7:]}"
+    if len(national) == 10 and national.startswith(_TWO_DIGIT_AREAS):
+        return f"{national[:2]}-{national[2:6]}-{national[6:]}"
+    if len(national) == 10:
+        return f"{national[:3]}-{national[3:6]}-{national[6:]}"
+    return national
+
+
 def _call_form(call: PlacedCall, status: str, **more: str) -> dict[str, str]:
     return {
         "CallSid": call.sid,

@@ -77,6 +77,10 @@ class Tour:
         self.start_word = locale.t("shared.start_words").split(",")[0]
         self.minsei_id = 0  # the 民生委員's 会員ID, once she has one
 
+    def say(self, step: str, **values: object) -> None:
+        """The narration line of a step, on the phones page: what happens next, and why."""
+        self.sim.narrate(self.t(f"simulator40.tour.{step}", **values))
+
     def chat(self, name: str) -> list[Bubble]:
         return self.sim.logs[self.sim.people[key_of(self.sim, name)].uid]
 
@@ -99,6 +103,7 @@ class Tour:
         await self.group_round()
         if self.console is not None:
             await self.landline(self.console)
+        self.say("end")
         log.info("the tour is over")
 
     async def team_and_invites(self) -> None:
@@ -106,19 +111,25 @@ class Tour:
         the garbage goes out (the city's system answers); then she asks for 見守り, and
         mimamori greets her."""
         sim = self.sim
+        self.say("city_follow")
         await sim.follow(key_of(sim, RESIDENT))
         await self.pause()
+        self.say("garbage")
         await sim.say(key_of(sim, RESIDENT), ASKS_GARBAGE_DAY[0])
         await self.pause()
+        self.say("start_word", word=self.start_word)
         await sim.say(key_of(sim, RESIDENT), self.start_word)
         await self.pause()
         # One tap to begin: every day at nine.
+        self.say("start")
         await self.tap(RESIDENT, self.t("follow.start_button"))
+        self.say("team")
         await self.tap(RESIDENT, self.t("menu.new_team"))
         await sim.say(key_of(sim, RESIDENT), "わが家")
         await self.pause()
         await self.tap(RESIDENT, self.t("team.as_user"))
         # The daughter opens the invite link the resident forwarded to her.
+        self.say("daughter")
         await sim.follow(key_of(sim, DAUGHTER))
         meaning = self.t("role_meaning.manager")
         share = next(b for b in self.chat(RESIDENT) if meaning in b.text and "line.me/" in b.text)
@@ -127,6 +138,7 @@ class Tour:
         await self.pause()
         await self.tap(DAUGHTER, self.t("invite.accept"))
         # The son scans the QR code on his mother's phone.
+        self.say("son")
         await sim.follow(key_of(sim, SON))
         await self.tap(RESIDENT, self.t("invite.show_qr"))
         qr = next(b for b in self.chat(RESIDENT) if b.kind == "image")
@@ -137,26 +149,33 @@ class Tour:
 
     async def ladder(self) -> None:
         sim = self.sim
+        self.say("checkin")
         await sim.advance_to_next_due()  # the check-in
         await self.pause()
+        self.say("resend")
         await sim.advance(timedelta(days=1))  # no answer: sent again
         await self.pause()
+        self.say("alert")
         await sim.advance(timedelta(hours=3))  # still none: the relatives are alerted
         await self.pause()
         # The daughter takes it; her brother hears she does, so they do not both drive over.
+        self.say("take")
         await self.tap(DAUGHTER, self.t("alert.take_button"))
         await sim.advance(timedelta(minutes=30))
         # She writes back: her words reach them as hers, and the alert stays open; a message
         # is a sign of life, never a sign of safety.
+        self.say("words")
         await sim.say(key_of(sim, RESIDENT), "ごめんなさい、昼寝をしていました")
         await self.pause()
         # Her own OK: only now do the relatives hear she is safe.
+        self.say("ok")
         await self.tap(RESIDENT, self.t("checkin.ok_button"))
 
     async def the_desk(self, console: Console) -> None:
         """Another day, and nobody in the family can take it: the desk has a case, asks the
         area's 民生委員 (on LINE) to visit, and she finds the resident was asleep."""
         sim = self.sim
+        self.say("partner")
         await sim.follow(key_of(sim, MINSEI))
         await sim.say(key_of(sim, MINSEI), self.start_word)  # for her 会員ID
         greeting = self.t("shared.greeting", member_id=MARK)
@@ -173,18 +192,23 @@ class Tour:
         code = PARTNER_CODE.search(page)
         assert code is not None, "the console shows the partner's code"
         await sim.say(key_of(sim, MINSEI), code.group(1))
+        await self.pause()
+        self.say("nobody")
         await sim.advance_to_next_due()  # the check-in
         await sim.advance(timedelta(days=1))  # sent again
         await sim.advance(timedelta(hours=3))  # the family is alerted; both are at work
         await self.pause()
+        self.say("desk")
         await sim.advance(timedelta(hours=1))  # alerted again
         await sim.advance(timedelta(hours=1))  # the desk has it, and the family hears so
         await self.pause()
+        self.say("visit")
         await console.sign_in()
         case_id, partner_id = max(await console.open_cases()), max(await console.partner_ids())
         await console.post(f"/desk/{case_id}/visits", [("partner_id", str(partner_id))])
         await sim.settle()
         await self.pause()
+        self.say("visited")
         await self.tap(MINSEI, self.t("visit.going_button"))
         await sim.advance(timedelta(minutes=20))
         await self.tap(MINSEI, self.t("visit.seen_button"))
@@ -195,14 +219,33 @@ class Tour:
         paper form in the 民生委員's area team, and his landline rings at check-in time. He
         is out the first day; the next day's call he answers with 1, and nobody is alarmed."""
         sim = self.sim
+        self.say("landline")
+        await self.register_landline(console)
+        self.say("ring")
+        await sim.advance_to_next_due()  # his phone rings: he is out
+        await self.pause()
+        self.say("no_answer")
+        await sim.hang_up(sim.rings[-1].sid, "no-answer")
+        await self.pause()
+        self.say("answer")
+        await sim.advance(timedelta(days=1))  # it rings again: he answers, and presses 1
+        await self.pause()
+        await sim.press_key(sim.rings[-1].sid, "1")
+        await self.pause()
+
+    async def register_landline(self, console: Console) -> None:
+        """The desk registers him from his paper form, in an area team of its own (the
+        民生委員 watches it when she has joined)."""
+        sim = self.sim
         await console.sign_in()
         team = await console.post(
             "/teams", [("name", "三丁目の見守り"), ("interval_days", "1"), ("hour", "9")]
         )
         team_path = team.removeprefix("/admin")
-        await console.post(
-            team_path, [("action", "add_manager"), ("member_id", str(self.minsei_id))]
-        )
+        if self.minsei_id:
+            await console.post(
+                team_path, [("action", "add_manager"), ("member_id", str(self.minsei_id))]
+            )
         await console.post(
             team_path,
             [
@@ -215,18 +258,12 @@ class Tour:
         )
         await sim.settle()
         await self.pause()
-        await sim.advance_to_next_due()  # his phone rings: he is out
-        await self.pause()
-        await sim.hang_up(sim.rings[-1].sid, "no-answer")
-        await sim.advance(timedelta(days=1))  # it rings again: he answers, and presses 1
-        await self.pause()
-        await sim.press_key(sim.rings[-1].sid, "1")
-        await self.pause()
 
     async def group_round(self) -> None:
         sim = self.sim
         group = next(iter(sim.groups))
         second, third = (key_of(sim, name) for name in NEIGHBOURS[1:])
+        self.say("group")
         await sim.bot_joins(group)
         await self.pause()
         await self.tap(NEIGHBOURS[0], self.t("group.menu.schedule"), group)
@@ -235,8 +272,11 @@ class Tour:
         await self.tap(NEIGHBOURS[0], self.t("schedule.hour_choice", hour=9), group)
         await sim.say(second, "よろしくお願いします", group)
         await sim.say(third, "よろしく", group)
+        self.say("group_post")
         await sim.advance_to_next_due()  # the post
         await self.pause()
         await self.tap(NEIGHBOURS[0], self.t("checkin.ok_button"), group)
         await self.tap(NEIGHBOURS[1], self.t("checkin.unwell_button"), group)
+        self.say("group_report")
         await sim.advance(timedelta(hours=23))  # the report names who has not tapped
+        await self.pause()

@@ -6,17 +6,25 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyotp
 from aiohttp import ClientSession
 
+from admin.second_factor import matching_step
+from care.services import SERVICES
+from ground.clock import FakeClock
+from ground.messages import HELP_COLOUR, OK_COLOUR
 from simulator.city import GARBAGE_DAY_ANSWER
-from simulator.console import Console
-from simulator.demo import Demo
+from simulator.console import Codes, Console
+from simulator.demo import DEMO_CALL_BUDGET, Demo
+from simulator.simulator import Bubble
+from simulator.telephone import as_written
 from simulator.tour import (
     DAUGHTER,
     GROUP,
+    LANDLINE,
     LANDLINE_RESIDENT,
     MINSEI,
     NEIGHBOURS,
@@ -37,14 +45,35 @@ def texts(demo: Demo, name: str) -> list[str]:
     return [bubble.text for bubble in demo.simulator.logs[person.uid]]
 
 
+# The tour's narration, step by step: what the audience reads on the page as it plays.
+NARRATED = (
+    "city_follow", "garbage", "start_word", "start", "team", "daughter", "son",
+    "checkin", "resend", "alert", "take", "words", "ok",
+    "partner", "nobody", "desk", "visit", "visited",
+    "group", "group_post", "group_report",
+    "landline", "ring", "no_answer", "answer", "end",
+)  # fmt: skip
+
+
 async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator is not None
     desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_staff, demo.clock.now)
     try:
         await Tour(demo.simulator, demo.locale, pace=0, console=desk).run()
+        # The demo's month has a call budget: the quota page shows the landline's calls
+        # within it, and no warning that a budget of 0 is spent.
+        await desk.sign_in()
+        quota = await desk.page("/quota")
     finally:
         await desk.close()
+    assert f'id="calls-limit">{DEMO_CALL_BUDGET}<' in quota
+    assert 'id="calls-used">2<' in quota
+    assert 'id="calls-warning"' not in quota
     locale = demo.locale
+    word = locale.t("shared.start_words").split(",")[0]
+    assert demo.simulator.narration == [
+        locale.t(f"simulator40.tour.{step}", word=word) for step in NARRATED
+    ]
     resident = texts(demo, RESIDENT)
     # On the city's shared account: the city's system answers her 「ごみの日」, and mimamori
     # says nothing until she asks for it, then greets her with her 会員ID.
@@ -80,6 +109,7 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator.groups["g1"].name == GROUP
     # A man with only a landline: rung at check-in time (out), rung again, answered with 1.
     out, answered = demo.simulator.rings
+    assert out.number == answered.number == LANDLINE  # as the desk wrote it, not +81...
     question = locale.t("call.question", name=LANDLINE_RESIDENT)
     assert out.spoken[0] == answered.spoken[0] == question
     assert out.ended == "no-answer" and answered.ended == "completed"
@@ -210,3 +240,85 @@ async def test_the_earthquake_button_starts_a_roll_call_for_the_phones_and_the_g
         assert said(texts(demo, name), "rollcall.body", locale), name
     group = [b.text for b in demo.simulator.logs[demo.simulator.groups["g1"].gid]]
     assert said(group, "rollcall.body", locale), "the group gets its post"
+
+
+def checkin_card(demo: Demo) -> Bubble:
+    assert demo.simulator is not None
+    person = demo.simulator.people[key_of(demo.simulator, RESIDENT)]
+    title = demo.locale.t("checkin.title")
+    return next(b for b in demo.simulator.logs[person.uid] if b.text.startswith(title))
+
+
+def parts(node: dict, kind: str) -> list[dict]:
+    found = [node] if node.get("type") == kind else []
+    for block in ("header", "hero", "body", "footer"):
+        if isinstance(node.get(block), dict):
+            found += parts(node[block], kind)
+    for child in node.get("contents", []):
+        found += parts(child, kind)
+    return found
+
+
+async def test_the_check_in_is_kept_as_its_boxes_for_the_page_to_draw(demo: Demo) -> None:
+    assert demo.simulator is not None
+    await Tour(demo.simulator, demo.locale, pace=0).team_and_invites()
+    await demo.simulator.advance_to_next_due()
+    card = checkin_card(demo)
+    assert card.flex is not None and card.flex["type"] == "bubble"
+    t = demo.locale.t
+    # Each button keeps its style and colour, and points at its action in the card's buttons.
+    drawn = {card.buttons[button["act"]]["label"]: button for button in parts(card.flex, "button")}
+    assert drawn[t("checkin.ok_button")]["color"] == OK_COLOUR
+    assert drawn[t("checkin.help_button")]["color"] == HELP_COLOUR
+    assert drawn[t("checkin.unwell_button")]["style"] == "secondary"
+    assert "color" not in drawn[t("checkin.unwell_button")]
+    assert drawn[t("checkin.help_button")]["margin"] == "xxl"
+    assert len(parts(card.flex, "separator")) == 1
+    title = next(p for p in parts(card.flex, "text") if p["text"] == t("checkin.title"))
+    assert title["size"] == "xl" and title["weight"] == "bold"
+    # Nothing the page does not draw is passed on (the action is its index).
+    assert all("action" not in button for button in drawn.values())
+
+
+def test_numbers_are_shown_as_people_in_japan_write_them() -> None:
+    assert as_written("+819012345678") == "090-1234-5678"
+    assert as_written("+81312345678") == "03-1234-5678"
+    assert as_written("+81612345678") == "06-1234-5678"
+    assert as_written("+81451234567") == "045-123-4567"
+    assert as_written("+81120123456") == "0120-123-456"
+    assert as_written("+12025550123") == "+12025550123"
+
+
+def test_the_page_never_shows_a_code_the_tour_takes() -> None:
+    clock = FakeClock(datetime(2026, 4, 1, 9, tzinfo=UTC))
+    key = pyotp.random_base32()
+    codes = Codes(key, clock.now)
+    shown = codes.shown()
+    taken = codes.taken()
+    assert taken != shown  # the presenter may have typed the one shown
+    shown_step = matching_step(key, shown, clock.now())
+    taken_step = matching_step(key, taken, clock.now())
+    assert shown_step is not None and taken_step is not None and taken_step > shown_step
+    # Later on the demo's clock, each is the step of its moment again.
+    clock.advance(timedelta(hours=1))
+    assert matching_step(key, codes.shown(), clock.now()) == pyotp.TOTP(key).timecode(clock.now())
+
+
+async def test_a_landline_left_ringing_ends_when_the_clock_moves_past_it(demo: Demo) -> None:
+    """Nobody answers and the presenter moves the clock on: by then Twilio would have given
+    up, so the call ends no-answer and the bot hears it before the sweep runs."""
+    assert demo.simulator is not None
+    desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_staff, demo.clock.now)
+    try:
+        await Tour(demo.simulator, demo.locale, pace=0, console=desk).register_landline(desk)
+    finally:
+        await desk.close()
+    await demo.simulator.advance_to_next_due()
+    (ring,) = demo.simulator.rings
+    assert ring.ended == "" and ring.timeout == 30
+    await demo.simulator.advance(timedelta(seconds=29))
+    assert ring.ended == ""
+    await demo.simulator.advance(timedelta(seconds=1))
+    assert ring.ended == "no-answer"
+    async with demo.bot_app[SERVICES].reading_repositories() as repos:
+        assert await repos.calls.taken(ring.sid, "status:no-answer")

@@ -74,21 +74,142 @@
     return box;
   }
 
+  // --- Flex messages, drawn as LINE draws them -----------------------------------------
+  // LINE's sizes in pixels (its Flex Message Simulator's), its spacing and its default colours.
+  var TEXT_SIZES = { xxs: 11, xs: 13, sm: 14, md: 16, lg: 19, xl: 22, xxl: 29, "3xl": 35, "4xl": 48, "5xl": 74 };
+  var SPACING = { none: 0, xs: 2, sm: 4, md: 8, lg: 12, xl: 16, xxl: 20 };
+  var BUBBLE_WIDTHS = { nano: 120, micro: 160, kilo: 260, mega: 300, giga: 386 };
+  var BUTTON_COLOURS = { primary: "#17c950", secondary: "#dcdfe5", link: "#42659a" };
+  var COLOUR = /^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/;
+  var LENGTH = /^[0-9.]+(px|%)$/;
+
+  function colour(value, fallback) { return COLOUR.test(value || "") ? value : fallback; }
+  function pixels(value, table) {
+    if (value in table) return table[value] + "px";
+    return LENGTH.test(value || "") ? value : null;
+  }
+
+  // A component's space before it: its own margin, else its box's spacing (none for the first).
+  function spaced(node, part, vertical, index, spacing) {
+    var gap = node.margin !== undefined ? pixels(node.margin, SPACING) : (index > 0 ? spacing : null);
+    if (gap && index > 0) part.style[vertical ? "marginTop" : "marginLeft"] = gap;
+    if (node.flex !== undefined && !vertical) part.style.flex = String(node.flex) + " 1 0";
+    else if (node.flex !== undefined && node.flex > 0) part.style.flexGrow = String(node.flex);
+  }
+
+  function flexPart(node, ctx) {
+    var part;
+    if (node.type === "box") {
+      var layout = node.layout || "vertical";
+      part = el("div", { "class": "flex-box flex-" + layout });
+      if (node.backgroundColor) part.style.backgroundColor = colour(node.backgroundColor, "");
+      if (node.borderColor) part.style.borderColor = colour(node.borderColor, "");
+      if (node.borderWidth) { part.style.borderStyle = "solid"; part.style.borderWidth = pixels(node.borderWidth, { none: 0, light: 0.5, normal: 1, medium: 2, "semi-bold": 3, bold: 4 }) || "1px"; }
+      if (node.cornerRadius) part.style.borderRadius = pixels(node.cornerRadius, SPACING);
+      ["All", "Top", "Bottom", "Start", "End"].forEach(function (side) {
+        var value = node["padding" + side];
+        if (!value) return;
+        var length = pixels(value, SPACING);
+        if (side === "All") part.style.padding = length;
+        else part.style["padding" + { Top: "Top", Bottom: "Bottom", Start: "Left", End: "Right" }[side]] = length;
+      });
+      var spacing = node.spacing ? pixels(node.spacing, SPACING) : null;
+      (node.contents || []).forEach(function (child, index) {
+        var drawn = flexPart(child, ctx);
+        spaced(child, drawn, layout === "vertical", index, spacing);
+        part.append(drawn);
+      });
+    } else if (node.type === "text") {
+      part = el("p", { "class": "flex-text" });
+      if (node.contents && node.contents.length) {
+        node.contents.forEach(function (span) { part.append(flexText(el("span", { text: span.text }), span)); });
+      } else part.textContent = node.text || "";
+      flexText(part, node);
+      if (node.wrap) part.classList.add("wrap");
+      if (node.align) part.style.textAlign = { start: "left", end: "right", center: "center" }[node.align] || "";
+    } else if (node.type === "button") {
+      var style = node.style || "link";
+      var action = ctx.message.buttons[node.act] || { label: "" };
+      part = el("button", { type: "button", text: action.label, "class": "flex-button flex-" + style + " flex-" + (node.height || "md"),
+        onclick: function () { press(ctx.who, ctx.group, action); } });
+      var tint = colour(node.color, BUTTON_COLOURS[style] || BUTTON_COLOURS.link);
+      if (style === "link") part.style.color = tint;
+      else part.style.backgroundColor = tint;
+    } else if (node.type === "separator") {
+      part = el("hr", { "class": "flex-separator" });
+      if (node.color) part.style.borderTopColor = colour(node.color, "");
+    } else if (node.type === "image" || node.type === "icon") {
+      part = el("img", { "class": "flex-" + node.type, src: node.url, alt: "" });
+    } else if (node.type === "spacer") {
+      part = el("div", { "class": "flex-spacer" });
+      part.style.height = pixels(node.size || "md", SPACING);
+    } else {
+      part = el("div", { "class": "flex-filler" });
+    }
+    if (node.act !== undefined && node.type !== "button") {
+      var tapped = ctx.message.buttons[node.act];
+      part.classList.add("flex-tappable");
+      part.addEventListener("click", function () { press(ctx.who, ctx.group, tapped); });
+    }
+    return part;
+  }
+
+  function flexText(part, node) {
+    if (node.size) part.style.fontSize = pixels(node.size, TEXT_SIZES);
+    if (node.weight === "bold") part.style.fontWeight = "bold";
+    if (node.color) part.style.color = colour(node.color, "");
+    if (node.style === "italic") part.style.fontStyle = "italic";
+    if (node.decoration === "underline" || node.decoration === "line-through") part.style.textDecoration = node.decoration;
+    return part;
+  }
+
+  function flexBubble(bubble, ctx) {
+    var box = el("div", { "class": "flex-bubble", "data-size": bubble.size || "mega" });
+    box.style.maxWidth = (BUBBLE_WIDTHS[bubble.size] || BUBBLE_WIDTHS.mega) + "px";
+    var styles = bubble.styles || {};
+    ["header", "hero", "body", "footer"].forEach(function (block) {
+      if (!bubble[block]) return;
+      var part = flexPart(bubble[block], ctx);
+      part.classList.add("flex-block", "flex-" + block);
+      var look = styles[block] || {};
+      if (look.backgroundColor) part.style.backgroundColor = colour(look.backgroundColor, "");
+      if (look.separator) part.classList.add("flex-separated");
+      box.append(part);
+    });
+    return box;
+  }
+
+  function flexMessage(message, ctx) {
+    var flex = message.flex;
+    if (flex.type === "carousel") {
+      var row = el("div", { "class": "flex-carousel" });
+      (flex.contents || []).forEach(function (bubble) { row.append(flexBubble(bubble, ctx)); });
+      return row;
+    }
+    return flexBubble(flex, ctx);
+  }
+
   function bubble(message, viewer, group, names) {
     var mine = message.sender !== "bot" && message.sender === viewer;
-    var box = el("div", { "class": "msg" + (mine ? " mine" : "") + (message.kind === "card" ? " card" : "") });
+    var who = group ? speakers[group] : viewer;
+    var kind = message.flex ? " card flex" : (message.kind === "card" ? " card" : "");
+    var box = el("div", { "class": "msg" + (mine ? " mine" : "") + kind });
     if (group && message.sender !== "bot" && !mine) box.append(el("span", { "class": "who", text: names[message.sender] || "" }));
     if (group && message.sender === "bot") box.append(el("span", { "class": "who", text: "みまもり" }));
     if (message.kind === "image") {
       box.append(el("img", { src: message.image, alt: "QR" }));
+    } else if (message.flex) {
+      box.append(flexMessage(message, { message: message, who: who, group: group }));
     } else {
-      box.append(linkify(message.text, group ? speakers[group] : viewer));
+      box.append(linkify(message.text, who));
     }
-    message.buttons.forEach(function (action, index) {
-      box.append(el("button", { text: action.label, "class": index === 0 ? "primary" : "", onclick: function () {
-        press(group ? speakers[group] : viewer, group, action);
-      } }));
-    });
+    if (!message.flex) {
+      message.buttons.forEach(function (action, index) {
+        box.append(el("button", { text: action.label, "class": index === 0 ? "primary" : "", onclick: function () {
+          press(who, group, action);
+        } }));
+      });
+    }
     box.append(el("span", { "class": "at", text: message.at }));
     return box;
   }
@@ -158,7 +279,8 @@
   // The rich menu under the chat, as LINE shows it: the image, each tile a button.
   function richMenu(person) {
     var menu = el("div", { "class": "richmenu", "data-richmenu": person.key },
-      el("img", { src: person.rich_menu.image, alt: person.rich_menu.bar }));
+      el("img", { src: person.rich_menu.image, alt: person.rich_menu.bar,
+        width: person.rich_menu.width, height: person.rich_menu.height }));
     person.rich_menu.areas.forEach(function (area) {
       var button = el("button", { type: "button", title: area.action.label, "aria-label": area.action.label,
         onclick: function () { press(person.key, null, area.action); } });
@@ -207,8 +329,11 @@
         el("p", { text: ring.spoken.length ? ring.spoken[0] : "" }));
       ring.heard.forEach(function (words) { box.append(el("p", { "class": "heard", text: words })); });
       if (ring.ended) {
-        box.append(el("small", { text: ring.ended === "completed" ? "通話終了" : "出ませんでした" }));
+        box.append(el("small", { "class": "ended", "data-ended": ring.ended,
+          text: ring.ended === "completed" ? "通話終了" : "出ませんでした（応答なし）" }));
       } else {
+        box.classList.add("ringing");
+        box.append(el("small", { "class": "ringing-now", text: "📳 呼び出し中（" + ring.timeout + "秒で切れます）" }));
         var keypad = el("div", { "class": "keypad" });
         ["1", "2", "3"].forEach(function (digit) {
           keypad.append(el("button", { text: digit, "data-key": digit, onclick: function () {
@@ -227,27 +352,119 @@
   }
 
   var lastState = null;
+  // What each pane held at the last drawing, and when it last received something: the page
+  // follows the action to the phone that just received something, and marks it for a moment.
+  var seen = null;
+  var freshSince = {};
+  var FRESH_MS = 4000;
+
+  function paneKey(pane) { return pane.dataset.person || pane.dataset.group || (pane.dataset.landline ? "landline" : ""); }
+
+  function holdings(state) {
+    var held = {};
+    state.people.forEach(function (person) { held[person.key] = person.chat.length; });
+    state.groups.forEach(function (group) { held[group.key] = group.chat.length; });
+    held.landline = state.landline.map(function (ring) { return ring.sid + ring.ended + ring.heard.length; }).join("|");
+    return held;
+  }
+
+  // The panes whose chat changed since the last drawing (none at the first).
+  function news(state) {
+    var held = holdings(state), arrived = {};
+    if (seen !== null) {
+      Object.keys(held).forEach(function (key) { if (held[key] !== seen[key] && held[key]) arrived[key] = true; });
+    }
+    seen = held;
+    return arrived;
+  }
+
+  function follow(arrived) {
+    var now = Date.now();
+    Object.keys(arrived).forEach(function (key) { freshSince[key] = now; });
+    var target = null;
+    panes.querySelectorAll(".pane").forEach(function (pane) {
+      var key = paneKey(pane);
+      if (!(now - (freshSince[key] || 0) < FRESH_MS)) return;
+      pane.classList.add("fresh");
+      pane.setAttribute("data-fresh", "1");
+      if (arrived[key] && target === null && !inView(pane)) target = pane;
+    });
+    if (target) {
+      var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      target.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "nearest", inline: "nearest" });
+    }
+    setTimeout(function () {
+      panes.querySelectorAll(".pane.fresh").forEach(function (pane) {
+        if (!(Date.now() - (freshSince[paneKey(pane)] || 0) < FRESH_MS)) {
+          pane.classList.remove("fresh");
+          pane.removeAttribute("data-fresh");
+        }
+      });
+    }, FRESH_MS + 50);
+  }
+
+  function inView(pane) {
+    var box = pane.getBoundingClientRect(), area = panes.getBoundingClientRect();
+    return box.left >= area.left - 1 && box.right <= area.right + 1 && box.left >= -1 && box.right <= window.innerWidth + 1;
+  }
+
+  function narrate(lines) {
+    var line = document.getElementById("narration");
+    if (!lines.length) { line.hidden = true; return; }
+    line.hidden = false;
+    var text = lines[lines.length - 1];
+    if (line.dataset.step !== String(lines.length)) {
+      line.dataset.step = String(lines.length);
+      document.getElementById("narration-step").textContent = "ツアー " + lines.length;
+      document.getElementById("narration-text").textContent = text;
+    }
+  }
+
+  function showConsole(door) {
+    var box = document.getElementById("console-login");
+    if (!door) { box.hidden = true; return; }
+    box.hidden = false;
+    var link = document.getElementById("console-link");
+    link.href = door.url;
+    document.getElementById("console-name").textContent = door.name;
+    document.getElementById("console-password").textContent = door.password;
+    document.getElementById("console-code").textContent = door.code;
+  }
 
   function render(state) {
     if (!state) return;
     lastState = state;
     document.getElementById("now").textContent = state.now;
+    narrate(state.narration || []);
+    showConsole(state.console);
     var scrolls = {};
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var log = pane.querySelector(".log");
-      scrolls[pane.dataset.person || pane.dataset.group] = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      scrolls[paneKey(pane)] = { bottom: log.scrollTop + log.clientHeight >= log.scrollHeight - 4, top: log.scrollTop };
     });
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest(".pane");
     if (focused && document.activeElement.tagName === "INPUT") return;  // do not steal the typing
+    var arrived = news(state);
     panes.replaceChildren();
     state.people.forEach(function (person) { panes.append(personPane(person)); });
     state.groups.forEach(function (group) { panes.append(groupPane(group, state.people)); });
     if (state.landline.length) panes.append(landlinePane(state.landline));
     panes.querySelectorAll(".pane").forEach(function (pane) {
       var log = pane.querySelector(".log");
-      var key = pane.dataset.person || pane.dataset.group;
-      if (scrolls[key] !== false) log.scrollTop = log.scrollHeight;
+      var key = paneKey(pane), was = scrolls[key];
+      if (arrived[key]) showNewest(log);
+      else if (!was || was.bottom) log.scrollTop = log.scrollHeight;
+      else log.scrollTop = was.top;
     });
+    follow(arrived);
+  }
+
+  // A phone's chat shows what just came, as LINE does; a card taller than the screen from
+  // its top, so its title is read before its buttons.
+  function showNewest(log) {
+    var newest = log.lastElementChild;
+    if (newest && newest.offsetHeight > log.clientHeight) log.scrollTop = newest.offsetTop - 8;
+    else log.scrollTop = log.scrollHeight;
   }
 
   function refresh() {
