@@ -17,9 +17,6 @@ from care.rounds.protocol import Stage
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.drivers import (
     SHOTS,
-    Page as Api,
-)
-from tests.drivers import (
     alerted,
     axe_findings,
     run_to,
@@ -27,6 +24,9 @@ from tests.drivers import (
     tokyo,
     told_safe,
     watched_resident,
+)
+from tests.drivers import (
+    Page as Api,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
 from tests.wording import says, t
