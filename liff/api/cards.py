@@ -11,6 +11,7 @@ from care.members import people, sharing
 from care.members.cards import Card, Relation, audit_member_view, open_card
 from care.rounds import calls, devices, status, verify
 from care.rounds.notify import display_name
+from care.rounds.protocol import HELP_STAGES, WAITING_STAGES, stage_of
 from care.services import Services, UnitOfWork
 from ground.i18n import Locale
 from ground.identifiers import row_id
@@ -53,6 +54,34 @@ async def card(work: UnitOfWork, locale: Locale, member: Member, viewer: Member)
         # 最後の動き: a device's last sign of life, for the person and who watches them.
         "last_activity": devices.last_movement(locale, member),
         **(await _own_settings(work, locale, member) if own else {}),
+        **(await _own_card(work, locale, member, managers) if own else {}),
+    }
+
+
+async def _own_card(
+    work: UnitOfWork, locale: Locale, member: Member, managers: list[Member]
+) -> dict[str, Any]:
+    """Her card as she reads it (issue 40): the check-in waiting for her OK, if one is, and
+    who is told when no OK comes, with what each of them sees of her."""
+    checkin = await work.repos.rounds.open_round(member.id)
+    waiting = None
+    if checkin is not None:
+        stage = stage_of(checkin)
+        if stage in HELP_STAGES:
+            kind = "help"  # her 助けてほしい is open: an OK does not close it (asked in LINE)
+        elif stage in WAITING_STAGES:
+            kind = "asked"
+        else:
+            kind = "alerted"  # no answer: her watchers were told, her OK tells them she is safe
+        waiting = {"kind": kind, "asked": locale.when(checkin.slot_at)}
+    shown = await sharing.shown_to(work, member)
+    return {
+        "waiting": waiting,
+        "blocked": not member.active,
+        "told": [
+            {"name": display_name(locale, manager), "shown": manager.id in shown}
+            for manager in managers
+        ],
     }
 
 

@@ -87,6 +87,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts.update({f"my_records.{k}": v for k, v in locale.section("my_records").items()})
     # Her 「見せる」/「見せない」 next to each manager in her team (issue 38's review).
     texts.update({f"share_back.{k}": v for k, v in locale.section("share_back").items()})
+    # Her card with its OK, who is told and what they see (issue 40).
+    texts.update({f"mypage40.{k}": v for k, v in locale.section("mypage40").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:

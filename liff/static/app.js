@@ -131,6 +131,20 @@
   }
 
   // --- My page ------------------------------------------------------------------------------
+  // A list of facts, each label with its value in a row of its own: the row wraps (the value
+  // under its label) when both do not fit, so at 200 % text no value is squeezed to a
+  // character a line.
+  function facts(id, rows) {
+    var list = el("dl", { id: id });
+    rows.forEach(function (row) {
+      if (!row[1]) return;
+      list.append(el("div", { class: "fact" }, el("dt", { text: row[2] || t(row[0]) }),
+        el("dd", { text: row[1], "data-field": row[0] })));
+    });
+    return list;
+  }
+
+  // A person's card as a manager who watches her reads it (read only).
   function cardList(member) {
     var rows = [
       ["member_id", String(member.id)], ["nickname", member.nickname],
@@ -143,12 +157,8 @@
       var value = member.personal ? member.personal[name] : "";
       if (value) rows.push([name, name === "gender" ? t("gender_" + value) : value]);
     });
-    var list = el("dl", { id: "member-card" });
-    rows.forEach(function (row) {
-      if (!row[1]) return;
-      list.append(el("dt", { text: t(row[0]) }), el("dd", { text: row[1], "data-field": row[0] }));
-    });
-    var card = el("div", { class: "card" }, el("h2", { text: t("card_title") }), list);
+    var card = el("div", { class: "card" }, el("h2", { text: t("card_title") }),
+      facts("member-card", rows));
     if (member.memo && !member.own) {
       // A manager sees the note only while an alert is open (the server decides).
       card.append(el("h3", { text: t("memo_title") }),
@@ -161,11 +171,46 @@
     return card;
   }
 
+  // Her own card (issue 40): the check-in waiting for her OK first, with the button that
+  // answers it as the chat's OK does; then when the next one comes and her last OK.
+  function ownCard(member) {
+    var card = el("section", { class: "card", id: "my-card", "aria-labelledby": "my-card-title" },
+      el("h2", { id: "my-card-title", text: t("mypage40.card_title") }));
+    var waiting = member.waiting;
+    if (waiting) {
+      var box = el("div", { id: "waiting", "data-kind": waiting.kind,
+        class: waiting.kind === "asked" ? "notice" : "notice alert" },
+        el("p", { text: t("mypage40.waiting_" + waiting.kind, { asked: waiting.asked }) }));
+      box.append(el("button", { type: "button", id: "ok-button", class: "primary ok",
+        text: t("mypage40.ok_button"), onclick: function (event) {
+          event.target.disabled = true;
+          api("POST", "/liff/api/me/ok", {}).then(function (answer) {
+            reloadSaying(answer.said.join("\n"));
+          }, function () { event.target.disabled = false; failed(); });
+        } }));
+      card.append(box);
+    }
+    if (member.blocked) card.append(el("p", { class: "alert", id: "blocked", text: t("mypage40.blocked") }));
+    if (member.paused_label) {
+      card.append(el("p", { class: "notice", id: "paused", text: member.paused_label }));
+    }
+    card.append(facts("member-card", [
+      ["schedule", member.schedule], ["next", member.next], ["last_ok", member.last_ok],
+      ["last_activity", member.last_activity]
+    ]));
+    return card;
+  }
+
   function field(name, input) {
     input.id = "field-" + name;
     input.name = name;
     return el("div", {}, el("label", { for: input.id, text: t(name) }), input,
       el("p", { class: "field-error", id: "error-" + name, hidden: true }));
+  }
+
+  // A checkbox inside its label, the sentence beside the box: one thing to tap, read as one.
+  function checkbox(input, sentence) {
+    return el("label", { class: "check" }, input, el("span", { text: sentence }));
   }
 
   function personalForm(member) {
@@ -176,7 +221,11 @@
       if ((p.gender || "") === (value === "blank" ? "" : value)) option.selected = true;
       gender.append(option);
     });
-    var form = el("form", { id: "personal-form" },
+    // Who she is to the service (the number the desk asks for on the phone), then what she
+    // may add.
+    var form = el("form", { id: "personal-form" }, el("h2", { text: t("personal") }),
+      facts("about-me", [["member_id", String(member.id), t("mypage40.member_id")],
+        ["nickname", member.nickname], ["registered", member.registered]]),
       el("p", { class: "notice", text: t("optional_note") }),
       field("full_name", el("input", { type: "text", value: p.full_name, maxlength: "50", autocomplete: "name" })),
       field("furigana", el("input", { type: "text", value: p.furigana, maxlength: "50" })),
@@ -256,11 +305,11 @@
     var number = el("input", { type: "tel", value: calls.number || "", maxlength: "20", autocomplete: "tel" });
     var consent = el("input", { type: "checkbox", id: "field-call_before_alert" });
     consent.checked = calls.before_alert;
-    var form = el("form", { id: "calls-form" }, el("h2", { text: t("calls_title") }),
+    var form = el("form", { id: "calls-form" },
       el("p", { class: "notice", text: t("calls_help") }),
       calls.watched ? null : el("p", { class: "notice", id: "calls-unwatched", text: t("verify.nobody_watches") }),
       field("call_number", number),
-      el("div", {}, consent, el("label", { for: consent.id, text: t("call_before_alert") })),
+      checkbox(consent, t("call_before_alert")),
       el("button", { type: "submit", class: "primary", text: t("save") }));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -299,9 +348,7 @@
 
   // Devices: each one's secret URL is shown once, when it is made.
   function devicesBox(member) {
-    var box = el("section", { id: "devices", "aria-labelledby": "devices-title" },
-      el("h2", { id: "devices-title", text: t("devices_title") }),
-      el("p", { class: "notice", text: t("devices_help") }));
+    var box = el("div", { id: "devices" }, el("p", { class: "notice", text: t("devices_help") }));
     var list = el("ul", {});
     (member.devices || []).forEach(function (device) {
       var remove = el("button", { type: "button", text: t("device_revoke") });
@@ -317,7 +364,7 @@
     var answers = el("input", { type: "checkbox", id: "field-device_counts_as_ok" });
     var shown = el("p", { id: "device-url", role: "status" });
     var form = el("form", { id: "device-form" }, field("device_label", label),
-      el("div", {}, answers, el("label", { for: answers.id, text: t("device_counts_as_ok") })),
+      checkbox(answers, t("device_counts_as_ok")),
       el("button", { type: "submit", class: "primary", text: t("device_add") }), shown);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -342,7 +389,7 @@
       hour.append(el("option", { value: String(h), text: t("hour." + h), selected: member.hour === h }));
     }
     var form = el("form", { id: "schedule-form" }, el("h2", { text: t("schedule_title") }),
-      field("interval", interval), field("hour", hour),
+      el("div", { class: "pair" }, field("interval", interval), field("hour", hour)),
       el("button", { type: "submit", class: "primary", text: t("schedule_save") }));
     if (member.interval_days !== null) {
       form.append(el("button", { type: "button", id: "stop", class: "danger", text: t("stop_button"),
@@ -391,15 +438,33 @@
     return box;
   }
 
+  // Who is told when no OK comes, and what each of them sees of her (issue 40).
   function watchers(member) {
-    var box = el("div", { id: "watchers" }, el("h2", { text: t("watchers_title") }));
+    var box = el("section", { id: "watchers", "aria-labelledby": "watchers-title" },
+      el("h2", { id: "watchers-title", text: t("watchers_title") }));
     if (member.interval_days === null) box.append(el("p", { text: t("no_checkins") }));
-    else if (!member.watchers.length) box.append(el("p", { class: "notice", text: t("nobody") }));
+    else if (!member.told.length) box.append(el("p", { class: "notice", text: t("nobody") }));
     else {
-      var list = el("ul", {});
-      member.watchers.forEach(function (name) { list.append(el("li", { text: name })); });
-      box.append(list);
+      var list = el("ul", { class: "told" });
+      member.told.forEach(function (watcher) {
+        list.append(el("li", {}, el("span", { class: "name", text: watcher.name }), el("br"),
+          el("span", { class: "shown-state",
+            text: t(watcher.shown ? "share_back.shown" : "share_back.not_shown") })));
+      });
+      box.append(el("p", { text: t("mypage40.told_intro") }), list,
+        el("p", {}, el("a", { href: "/liff/teams", id: "told-change", text: t("mypage40.told_change") })));
     }
+    return box;
+  }
+
+  // What few use (calls, devices): folded at the end, and kept open across a redraw.
+  var openFolds = {};
+
+  function fold(id, title, inside) {
+    if (!inside) return null;
+    var box = el("details", { id: id, class: "fold", open: Boolean(openFolds[id]) },
+      el("summary", {}, el("h2", { text: title })), inside);
+    box.addEventListener("toggle", function () { openFolds[id] = box.open; });
     return box;
   }
 
@@ -579,12 +644,16 @@
     return form;
   }
 
+  // Her page in the order she needs it (issue 40): her card (and its OK while a check-in
+  // waits), the schedule, a pause, who is told; then the rest; what few use, folded, last.
   function renderMyPage(member) {
-    content.append(el("h1", { text: t("title") }), cardList(member), historyBox(member.id),
-      personalForm(member), memoForm(member), scheduleForm(member), callsForm(member),
-      devicesBox(member),
-      member.interval_days !== null ? pauseForm(member) : null, watchers(member), languageForm(),
-      myRecordsBox(), withdrawBox());
+    [el("h1", { text: t("title") }), ownCard(member), scheduleForm(member),
+      member.interval_days !== null ? pauseForm(member) : null, watchers(member),
+      historyBox(member.id), personalForm(member), memoForm(member), languageForm(),
+      myRecordsBox(), withdrawBox(),
+      fold("calls-fold", t("calls_title"), callsForm(member)),
+      fold("devices-fold", t("devices_title"), devicesBox(member))
+    ].forEach(function (part) { if (part) content.append(part); });
   }
 
   // --- Teams ------------------------------------------------------------------------------
@@ -741,10 +810,8 @@
   function drawCard(card) {
     var name = { name: card.name };
     content.replaceChildren(el("h1", { text: t("card.title", name) }));
-    var facts = el("dl", { id: "person-card" },
-      el("dt", { text: t("card.member_id") }), el("dd", { text: String(card.id) }),
-      el("dt", { text: t("card.last_ok") }), el("dd", { text: card.last_ok }));
-    content.append(facts);
+    content.append(facts("person-card", [["member_id", String(card.id), t("card.member_id")],
+      ["last_ok", card.last_ok, t("card.last_ok")]]));
     if (card.alert_open) {
       content.append(el("p", { class: "alert", id: "card-alert", text: t("card.alert_open", name) }));
     }
@@ -769,7 +836,7 @@
           text: t("card.call") }));
       }
       if (detail.sensitive) cell.append(el("p", { class: "notice", text: t("card.sensitive_note") }));
-      details.append(label, cell);
+      details.append(el("div", { class: "fact" }, label, cell));
     });
     if (card.details.length) content.append(details);
     if (card.memo_later) {
