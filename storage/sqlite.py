@@ -138,6 +138,12 @@ class SqliteDatabase(Database):
         self._arrivals_lock = asyncio.Lock()
 
     async def open(self) -> None:
+        if self.path == ":memory:":
+            # The reader's connection would open another database, empty: every read-only
+            # page would fail. Refused at start, saying so.
+            raise RuntimeError(
+                "MIMAMORI_DATABASE=:memory: cannot be read by a second connection; name a file"
+            )
         owner_only(self.path)
         self._conn = await connect(self.path)
         conn = self._conn.raw
