@@ -76,6 +76,9 @@ class Services:
     ) -> Services:
         """The one place the services are put together (the app's start-up and tools);
         `channels`: LINE's, and whatever else the deployment has."""
+        # Every teller registered before any decision is carried (the modules import this one).
+        from care import tellers  # noqa: F401
+
         named = {channel.name: channel for channel in channels}
         if LINE not in named:
             raise ValueError("the services need LINE's channel")

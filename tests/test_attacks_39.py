@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storage.database import database_for
 from storage.repositories import reading, unit_of_work
-from tests.test_storage import NOW
 
 ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 # What each entry point imports, alone in a fresh interpreter: `mimamori serve` and the other
 # commands (mimamori.cli), the demo and simulator (simulator.demo), the benchmarks in one
 # process (bench.inprocess).
-ENTRY_POINTS = ["mimamori.cli", "simulator.demo", "bench.inprocess"]
+ENTRY_POINTS = ["mimamori.cli", "simulator.demo", "bench.inprocess", "care.tellers"]
 
 MISSING_TELLERS = """
 import importlib, sys
@@ -65,3 +66,17 @@ async def test_an_in_memory_database_is_refused_rather_than_read_empty(
     async with reading(db) as repos:
         assert await repos.members.by_line_id("U1") is not None
     await db.close()
+
+
+def test_every_module_with_a_teller_is_in_the_list() -> None:
+    """A new module with tellers that care.tellers does not name would leave them unloaded in a
+    process that imported other surfaces."""
+    import care.tellers
+
+    listed = {module.__file__ for module in care.tellers.MODULES}
+    registering = {
+        str(path)
+        for path in (ROOT / "care").rglob("*.py")
+        if "\n@teller(" in path.read_text("utf-8")
+    }
+    assert registering <= listed, sorted(registering - listed)

@@ -233,7 +233,7 @@ def test_care_is_in_rooms() -> None:
     """A newcomer finds a module by what it is about: care/ holds only the services object, the
     refusals and what the whole service shares; the rest lives in its room."""
     top = sorted(p.stem for p in (ROOT / "care").glob("*.py"))
-    assert top == ["__init__", "errors", "health", "services", "set_aside"]
+    assert top == ["__init__", "errors", "health", "services", "set_aside", "tellers"]
     rooms = sorted(p.parent.name for p in (ROOT / "care").glob("*/__init__.py"))
     assert rooms == ["broadcasts", "desk", "groups", "members", "privacy", "rounds"]
 
