@@ -30,7 +30,7 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.wording import t
+from tests.wording import says, t
 
 WORDS = "admin.reach40"
 NEWS = "【お知らせ】あすの防災訓練は中止です。"
@@ -236,3 +236,21 @@ async def test_the_answer_rate_is_one_figure_on_the_dashboard_and_in_the_report(
     assert t(f"{WORDS}.answer_rate_note") in dashboard
     waiting = re.search(r'data-item="waiting"><th scope="row">([^<]+)</th><td>(\d+)<', report)
     assert waiting is not None and waiting[2] == "1"
+
+
+async def test_a_team_s_roll_call_from_the_chat_counts_her_as_never_asked(
+    bot: Bot, twilio: FakeTwilio
+) -> None:
+    """Her son starts their team's roll-call in LINE: it asks him alone (she has no LINE and
+    the question is not a call), and his 「状況」 says she was never asked, not silent."""
+    _, son = await team_with_landline_resident(bot)
+    calls = len(twilio.calls)
+    await bot.tap_action(son, "team", t=1)
+    await bot.tap_reply_button(son, t("rollcall.start_button"))
+    assert says(bot.line.reply_texts()[-1], "rollcall.start_confirm", count=1)
+    await bot.tap_reply_button(son, t("rollcall.start_yes"))
+    assert says(bot.line.reply_texts()[-1], "rollcall.started", count=1)
+    await bot.say(son, t("rollcall.status_words").split(",")[0])
+    status = bot.line.reply_texts()[-1]
+    assert says(status, "rollcall.status_line", safe=0, help=0, silent=1, unasked=1)
+    assert len(twilio.calls) == calls

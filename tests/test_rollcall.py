@@ -125,7 +125,9 @@ async def test_a_manager_starts_one_for_their_team_and_asks_for_the_status(bot: 
     assert says(bot.line.reply_texts()[-1], "rollcall.started", count=2)
     await bot.tap(resident, answer_button(bot, resident, "safe"))
     await bot.say(son, t("rollcall.status_words").split(",")[0])
-    assert says(bot.line.reply_texts()[-1], "rollcall.status_line", safe=1, help=0, silent=1)
+    assert says(
+        bot.line.reply_texts()[-1], "rollcall.status_line", safe=1, help=0, silent=1, unasked=0
+    )
     # A user of the team cannot start one.
     await bot.tap_action(resident, "rc_ask", t=1)
     assert bot.line.reply_texts()[-1] == JA.t("member.not_allowed")
