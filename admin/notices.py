@@ -10,32 +10,49 @@ from aiohttp import web
 
 from admin.access import OPERATOR, allow
 from admin.auth import session_of
-from admin.pages import audience_of, page, quota_forecast, refusal
+from admin.pages import audience_of, page, page_status, quota_forecast, refusal
 from admin.render import admin_locale, services_of
 from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, plan_notice, record_notice
+from care.broadcasts.reach import Reach
 from care.errors import Refused
 
 
-@allow(OPERATOR)
-async def notices(request: web.Request) -> web.Response:
+async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
+    """The form and the notices sent; `form`: one sent back without its audience, shown
+    again as typed with the problem said (400)."""
     async with services_of(request).reading_repositories() as repos:
         sent = await repos.admin.notices()
         team_list = await repos.stats.teams()
         group_list = await repos.stats.groups()
     pending = any((n["rows_sent"] or 0) + (n["rows_failed"] or 0) < n["rows_total"] for n in sent)
-    return await page(
-        request,
-        "notices.html",
-        {
-            "notices": sent,
-            "teams": team_list,
-            "groups": group_list,
-            "audiences": AUDIENCES,
-            "pending": pending,
-            "limit": TEXT_LIMIT,
-        },
+    for notice in sent:
+        # How it reached them, as its preview said (none kept for a notice sent before).
+        notice["reach"] = Reach.from_json(json.loads(notice["audience_detail"]).get("reach"))
+    context = {
+        "notices": sent,
+        "teams": team_list,
+        "groups": group_list,
+        "audiences": AUDIENCES,
+        "audience_required": True,
+        "pending": pending,
+        "limit": TEXT_LIMIT,
+    }
+    if form is None:
+        return await page(request, "notices.html", context)
+    context.update(
+        audience_problem=True,
+        typed=str(form.get("text", ""))[:TEXT_LIMIT],
+        typed_teams={str(v) for v in form.getall("team_id", [])},
+        typed_groups={str(v) for v in form.getall("group_id", [])},
+        typed_member=str(form.get("member_id", ""))[:12],
     )
+    return await page_status(request, "notices.html", context, 400)
+
+
+@allow(OPERATOR)
+async def notices(request: web.Request) -> web.Response:
+    return await _notices_page(request)
 
 
 def _notice_text(form: Any) -> str:
@@ -48,7 +65,11 @@ def _notice_text(form: Any) -> str:
 @allow(OPERATOR)
 async def preview_notice(request: web.Request) -> web.Response:
     form = await request.post()
-    text, audience = _notice_text(form), audience_of(form)
+    text = _notice_text(form)
+    if form.get("audience") not in AUDIENCES:
+        # Nobody chosen (the form preselects none): said beside the choice, the text kept.
+        return await _notices_page(request, form)
+    audience = audience_of(form)
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     async with services_of(request).reading() as work:
         plan = await plan_notice(work, audience, sizes)

@@ -13,6 +13,7 @@ from admin.auth import session_of
 from admin.chart import daily_chart
 from admin.pages import page, quota_forecast
 from admin.render import admin_locale, services_of
+from care.desk import report
 from care.desk.reading import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.rounds import calls
 from storage.models import StaffRole
@@ -38,6 +39,10 @@ async def dashboard(request: web.Request) -> web.Response:
     async with services_of(request).reading_repositories() as repos:
         counts = await repos.stats.counts()
         answers = await repos.stats.answers(now - timedelta(days=30))
+        # お返事の割合 as the monthly report counts it (one definition), over the 30 days.
+        rounds = await repos.stats.rounds_between(
+            now - timedelta(days=30), now + timedelta(seconds=1)
+        )
     locale = admin_locale(request)
     labels = {series: locale.t(f"admin.series.{series}") for series in DAILY_SERIES}
     return await page(
@@ -47,6 +52,9 @@ async def dashboard(request: web.Request) -> web.Response:
             "counts": counts,
             "today": days[-1],
             "answers": answers,
+            "answer_rate": report.percent(
+                report.answer_rate(rounds["checkins"], rounds["answered"], rounds["waiting"])
+            ),
             "labels": labels,
             "chart": daily_chart(days, labels, locale.t("admin.chart_title")),
         },

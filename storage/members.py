@@ -206,6 +206,13 @@ class MemberRepository:
         )
         return row[0] if row else 0
 
+    async def all_current(self) -> list[Member]:
+        """Every member not withdrawn, those who blocked the account included."""
+        rows = await self._conn.fetch_all(
+            "SELECT * FROM members WHERE withdrawn_at IS NULL ORDER BY id",
+        )
+        return [Member.from_row(row) for row in rows]
+
     async def all_active(self) -> list[Member]:
         rows = await self._conn.fetch_all(
             "SELECT * FROM members WHERE status = 'active' AND withdrawn_at IS NULL ORDER BY id",

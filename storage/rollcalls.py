@@ -89,6 +89,16 @@ class RollCallRepository:
             [(roll_call_id, member_id, team_id) for member_id, team_id in people],
         )
 
+    async def add_unasked(
+        self, roll_call_id: int, people: Sequence[tuple[int, int | None, str]]
+    ) -> None:
+        """Those the roll-call names but cannot ask, and why (care.broadcasts.reach)."""
+        await self._conn.executemany(
+            "INSERT INTO roll_call_people (roll_call_id, member_id, team_id, unasked)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(roll_call_id, member_id, team_id, why) for member_id, team_id, why in people],
+        )
+
     async def add_groups(self, roll_call_id: int, group_ids: Sequence[int]) -> None:
         await self._conn.executemany(
             "INSERT INTO roll_call_groups (roll_call_id, group_id) VALUES (?, ?)"
@@ -144,16 +154,20 @@ class RollCallRepository:
         """Those asked who have not answered (and are still members)."""
         rows = await self._conn.fetch_all(
             "SELECT m.* FROM roll_call_people p JOIN members m ON m.id = p.member_id"
-            " WHERE p.roll_call_id = ? AND p.answer IS NULL AND m.status = 'active' ORDER BY m.id",
+            " WHERE p.roll_call_id = ? AND p.answer IS NULL AND p.unasked IS NULL"
+            " AND m.status = 'active' ORDER BY m.id",
             (roll_call_id,),
         )
         return [Member.from_row(row) for row in rows]
 
     async def people(self, roll_call_id: int) -> list[dict[str, Any]]:
-        """Everyone asked, with their answer, area team and what the staff need to reach them."""
+        """Everyone named, with their answer (or why they were not asked), area team and what
+        the staff need to reach them."""
         rows = await self._conn.fetch_all(
             "SELECT m.id AS member_id, m.display_name, m.full_name, m.phone, p.answer,"
-            " p.answered_at, p.team_id, t.name AS team_name FROM roll_call_people p"
+            " p.answered_at, p.unasked, p.team_id,"
+            " CASE WHEN m.channel = 'voice' THEN m.channel_address END AS call_number,"
+            " t.name AS team_name FROM roll_call_people p"
             " JOIN members m ON m.id = p.member_id LEFT JOIN teams t ON t.id = p.team_id"
             " WHERE p.roll_call_id = ? ORDER BY m.id",
             (roll_call_id,),

@@ -6,9 +6,12 @@ import statistics
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from ground.channels import NOT_ON_LINE
 from storage.database import POSTGRESQL, Connection, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
+# A LINE user id, not the placeholder of a person watched by phone alone (ground.channels).
+_ON_LINE = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
 
 
 class StatsRepository:
@@ -17,8 +20,11 @@ class StatsRepository:
 
     async def counts(self) -> dict[str, int]:
         queries = {
+            # LINE's friends: a person watched by phone alone is none (issue 40).
             "friends": "SELECT COUNT(*) FROM members WHERE status = 'active'"
-            " AND withdrawn_at IS NULL",
+            f" AND withdrawn_at IS NULL AND {_ON_LINE}",
+            "phone_only": "SELECT COUNT(*) FROM members WHERE status = 'active'"
+            f" AND withdrawn_at IS NULL AND NOT {_ON_LINE}",
             "users": "SELECT COUNT(*) FROM members WHERE status = 'active'"
             " AND interval_days IS NOT NULL",
             "managers": "SELECT COUNT(DISTINCT tm.member_id) FROM team_members tm"
@@ -33,6 +39,17 @@ class StatsRepository:
             row = await self._conn.fetch_one(sql)
             found[name] = row[0] if row else 0
         return found
+
+    async def everyone(self) -> dict[str, int]:
+        """Who a message to everyone names: LINE's friends, those watched by phone alone,
+        those who blocked the account (none of them withdrawn)."""
+        row = await self._conn.fetch_one(
+            f"SELECT COUNT(*) FILTER (WHERE status = 'active' AND {_ON_LINE}),"
+            f" COUNT(*) FILTER (WHERE status = 'active' AND NOT {_ON_LINE}),"
+            " COUNT(*) FILTER (WHERE status != 'active')"
+            " FROM members WHERE withdrawn_at IS NULL",
+        )
+        return dict(zip(("line", "phone_only", "blocked"), row or (0, 0, 0), strict=True))
 
     async def service_health(self, month_start: datetime) -> dict[str, Any]:
         """What /metrics reads at each scrape: the outbox, the rounds, the open alerts."""
@@ -109,7 +126,8 @@ class StatsRepository:
         return list(days.values())
 
     async def answers(self, since: datetime) -> dict[str, Any]:
-        """Answer rate and median minutes to OK over rounds opened since `since`."""
+        """Median minutes to OK over rounds opened since `since`. (お返事の割合 is
+        care.desk.report.answer_rate's, over rounds_between: one definition.)"""
         rows = list(
             await self._conn.fetch_all(
                 "SELECT state, sent_at, closed_at, close_reason FROM checkin_rounds"
@@ -117,7 +135,6 @@ class StatsRepository:
                 (to_db(since),),
             )
         )
-        finished = [row for row in rows if row["state"] in ("answered", "alerted")]
         answered = [
             row
             for row in rows
@@ -129,7 +146,6 @@ class StatsRepository:
             if sent is not None and closed is not None:
                 minutes.append((closed - sent).total_seconds() / 60)
         return {
-            "rate": len(answered) / len(finished) if finished else None,
             "median_minutes": statistics.median(minutes) if minutes else None,
             "rounds": len(rows),
         }
@@ -267,18 +283,22 @@ class StatsRepository:
         ]
 
     async def rounds_between(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Check-ins whose slot fell in [start, end): how many, answered (OK or 体調), alerted,
-        urgent (助けてほしい)."""
+        """Check-ins whose slot fell in [start, end): how many were sent, answered (OK or 体調,
+        or a device's sign of life), alerted, urgent (助けてほしい), and those sent that still
+        wait for her (neither answered nor gone to an alert yet)."""
         row = await self._conn.fetch_one(
             "SELECT COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND urgent = 0),"
-            " COUNT(*) FILTER (WHERE answer IN ('ok', 'unwell') AND urgent = 0),"
+            " COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND answer IN ('ok', 'unwell')"
+            " AND urgent = 0),"
             " COUNT(*) FILTER (WHERE alerted_at IS NOT NULL AND urgent = 0),"
-            " COUNT(*) FILTER (WHERE urgent = 1)"
+            " COUNT(*) FILTER (WHERE urgent = 1),"
+            " COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND urgent = 0"
+            " AND state IN ('open', 'resent'))"
             " FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
             (to_db(start), to_db(end)),
         )
-        keys = ("checkins", "answered", "alerts", "calls_for_help")
-        return dict(zip(keys, row or (0, 0, 0, 0), strict=True))
+        keys = ("checkins", "answered", "alerts", "calls_for_help", "waiting")
+        return dict(zip(keys, row or (0, 0, 0, 0, 0), strict=True))
 
     async def alert_resolutions(self, start: datetime, end: datetime) -> list[tuple[Any, Any]]:
         """(alerted_at, closed_at) of the alerts raised in [start, end) that have closed."""
@@ -309,7 +329,8 @@ class StatsRepository:
 
     async def roll_calls_between(self, start: datetime, end: datetime) -> dict[str, int]:
         row = await self._conn.fetch_one(
-            "SELECT COUNT(DISTINCT c.id), COUNT(p.member_id),"
+            # Asked: those the question reached (not those it named and could not reach).
+            "SELECT COUNT(DISTINCT c.id), COUNT(p.member_id) FILTER (WHERE p.unasked IS NULL),"
             " COUNT(p.member_id) FILTER (WHERE p.answer IS NOT NULL),"
             " COUNT(p.member_id) FILTER (WHERE p.answer = 'help')"
             " FROM roll_calls c LEFT JOIN roll_call_people p ON p.roll_call_id = c.id"

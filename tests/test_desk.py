@@ -459,7 +459,8 @@ async def test_the_month_in_counts_and_what_the_desk_saw(
         "watched": "2",
         "checkins": "3",  # her 11/24; the neighbour's 11/24 (OK) and 11/25 (waiting)
         "answered": "1",
-        "answer_rate": "0.333",
+        "waiting": "1",
+        "answer_rate": "50%",  # 1 of the 2 no longer waiting (care.desk.report.answer_rate)
         "alerts": "1",
         "calls_for_help": "0",
         "median_resolution_minutes": "151",  # alerted 12:00, found safe by the desk 14:31

@@ -54,12 +54,21 @@ async def test_answers_tally_by_team_and_help_reaches_the_managers_at_once(bot: 
     page = await (await bot.client.get(f"/admin/rollcalls/{call}")).text()
     counts = dict(re.findall(r'id="count-(\w+)">(\d+)<', page))
     # resident, son, 3 in the east, 2 in the west: 7 asked.
-    assert counts == {"safe": "2", "help": "1", "shelter": "1", "silent": "3"}
+    assert counts == {"safe": "2", "help": "1", "shelter": "1", "silent": "3", "unasked": "0"}
     assert "data-live" in page, "the page follows the tally while open, in place"
     teams = re.findall(
-        r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", page
+        r"<tr><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>"
+        r"<td>(\d+)</td></tr>",
+        page,
     )
-    assert ("東町", "1", "0", "1", "1") in teams and ("西町", "1", "0", "0", "1") in teams
+    assert ("東町", "1", "0", "1", "1", "0") in teams and (
+        "西町",
+        "1",
+        "0",
+        "0",
+        "1",
+        "0",
+    ) in teams
     assert 'class="needs-help"' in page and "son" in page
 
     token = await csrf(bot.client, f"/admin/rollcalls/{call}")
@@ -116,7 +125,9 @@ async def test_a_manager_starts_one_for_their_team_and_asks_for_the_status(bot: 
     assert says(bot.line.reply_texts()[-1], "rollcall.started", count=2)
     await bot.tap(resident, answer_button(bot, resident, "safe"))
     await bot.say(son, t("rollcall.status_words").split(",")[0])
-    assert says(bot.line.reply_texts()[-1], "rollcall.status_line", safe=1, help=0, silent=1)
+    assert says(
+        bot.line.reply_texts()[-1], "rollcall.status_line", safe=1, help=0, silent=1, unasked=0
+    )
     # A user of the team cannot start one.
     await bot.tap_action(resident, "rc_ask", t=1)
     assert bot.line.reply_texts()[-1] == JA.t("member.not_allowed")

@@ -7,10 +7,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from care.broadcasts import budget
-from care.broadcasts.reach import GroupSizes
+from care.broadcasts.reach import (
+    BLOCKED,
+    NO_CHANNEL,
+    PHONE_ONLY,
+    UNREACHED,
+    GroupSizes,
+    Reach,
+    way_of,
+)
 from care.rounds.notify import address_of
 from care.services import Services, UnitOfWork
-from ground.channels import LINE, can_say
+from ground.channels import LINE, VOICE
 from ground.telling import Telling
 from storage.repositories import Repositories
 
@@ -40,13 +48,19 @@ class Audience:
 
 @dataclass
 class NoticePlan:
-    """What sending would do: the requests to LINE and the messages counted against quota."""
+    """What sending would do: the requests to LINE and the messages counted against quota,
+    and how it reaches the people it names (`reach`: in LINE, or not at all, and why)."""
 
     audience: Audience
     recipients: int = 0
     # (kind, channel, to): everyone and groups through LINE, people through their channel
     sends: list[tuple[str, str, list[str]]] = field(default_factory=list)
     problem: str | None = None
+    reach: Reach = field(default_factory=Reach)
+
+
+# What a notice is, for the channels' sake: words and nothing to choose (a call cannot say it).
+NOTICE_FORM = (Telling.sentence("ja", ""),)
 
 
 async def plan_notice(
@@ -58,10 +72,20 @@ async def plan_notice(
     plan = NoticePlan(audience)
     if audience.kind == "everyone":
         # LINE counts every friend of the account; the bot knows those who are still friends.
-        plan.recipients = (await repos.stats.counts())["friends"]
-        plan.sends = [("broadcast", LINE, [])]
+        # Those watched by phone alone are none, and a notice is not read on a call.
+        everyone = await repos.stats.everyone()
+        plan.reach.reached[LINE] = everyone["line"]
+        calls = VOICE in work.services.channels
+        plan.reach.unreached.update(
+            {
+                PHONE_ONLY if calls else NO_CHANNEL: everyone["phone_only"],
+                BLOCKED: everyone["blocked"],
+            }
+        )
+        plan.recipients = everyone["line"]
+        plan.sends = [("broadcast", LINE, [])] if everyone["line"] else []
     elif audience.kind == "teams":
-        by_channel = await _team_members(work.services, repos, audience.team_ids)
+        by_channel = await _team_members(work.services, repos, audience.team_ids, plan.reach)
         plan.recipients = sum(len(addresses) for addresses in by_channel.values())
         for channel, addresses in by_channel.items():
             batch = work.services.channels[channel].batch_limit
@@ -75,33 +99,42 @@ async def plan_notice(
                 continue
             # A push to a group counts once per member: as LINE counted them beforehand.
             count = sizes.get(group.id)
-            plan.recipients += (
-                count if count is not None else len(await repos.groups.members(group_id))
-            )
+            members = count if count is not None else len(await repos.groups.members(group_id))
+            plan.recipients += members
+            plan.reach.in_groups += members
             plan.sends.append(("push", LINE, [group.line_chat_id]))
     elif audience.kind == "person" and audience.member_id is not None:
         member = await repos.members.get(audience.member_id)
-        if member is not None and member.active:
-            plan.recipients = 1
-            channel, address = address_of(work.services, member)
-            plan.sends = [("push", channel, [address])]
+        if member is not None and not await repos.members.has_withdrawn(member.id):
+            way = way_of(work.services, member, NOTICE_FORM)
+            plan.reach.count(way)
+            if way not in UNREACHED:
+                plan.recipients = 1
+                channel, address = address_of(work.services, member)
+                plan.sends = [("push", channel, [address])]
     if not plan.sends:
         plan.problem = "nobody"
     return plan
 
 
 async def _team_members(
-    services: Services, repos: Repositories, team_ids: tuple[int, ...]
+    services: Services, repos: Repositories, team_ids: tuple[int, ...], reach: Reach
 ) -> dict[str, list[str]]:
-    """Each channel's addresses of the teams' members, everyone once."""
+    """Each channel's addresses of the teams' members, everyone once; `reach` counts each
+    person by the way the notice reaches her, or why it does not."""
     seen: dict[str, dict[str, None]] = {}
+    counted: set[int] = set()
     for team_id in team_ids:
         for member in await repos.teams.members_of(team_id):
-            if member.active:
-                channel, address = address_of(services, member)
-                if not can_say(channel, []):
-                    continue  # by phone alone: a notice is not a call
-                seen.setdefault(channel, {}).setdefault(address, None)
+            if member.id in counted:
+                continue
+            counted.add(member.id)
+            way = way_of(services, member, NOTICE_FORM)
+            reach.count(way)
+            if way in UNREACHED:
+                continue  # blocked, or by phone alone: a notice is not a call
+            channel, address = address_of(services, member)
+            seen.setdefault(channel, {}).setdefault(address, None)
     return {channel: list(addresses) for channel, addresses in seen.items()}
 
 
@@ -126,7 +159,8 @@ async def record_notice(
         admin_name,
         text,
         plan.audience.kind,
-        plan.audience.detail(),
+        # How it reached them, kept with it: the sent notices say it as the preview did.
+        {**plan.audience.detail(), "reach": plan.reach.to_json()},
         plan.recipients,
         len(plan.sends),
         now,

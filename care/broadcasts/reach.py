@@ -1,14 +1,20 @@
 """How many people a push to a group reaches (LINE counts every member against the quota), asked
 of LINE before any unit of work opens: a roll-call to every group of the city, or a notice,
-never holds the database's writer while LINE answers. One helper for notices and roll-calls."""
+never holds the database's writer while LINE answers. One helper for notices and roll-calls;
+and how each reaches the people it names (in LINE, by phone, or not at all, and why)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+from care.rounds.notify import address_of, phone_only
 from care.services import Services
-from storage.models import ChatGroup
+from ground.channels import LINE, VOICE, can_say
+from ground.telling import Telling
+from storage.models import ChatGroup, Member
 
 GroupSizes = dict[int, int]  # group id -> members LINE says it has (absent: LINE did not say)
 
@@ -34,3 +40,71 @@ async def group_sizes(services: Services, group_ids: Iterable[int] | None = None
     return {
         group.id: count for group, count in zip(active, counts, strict=True) if count is not None
     }
+
+
+# Why a person a notice or a roll-call names is not reached by it (issue 40: a preview that
+# counts her as reached when nothing is read to her misleads the staff in a disaster).
+PHONE_ONLY = "phone_only"  # watched by phone alone, and a call cannot say this kind of message
+BLOCKED = "blocked"  # she blocked the account: LINE carries nothing to her
+NO_CHANNEL = "no_channel"  # watched by phone alone where this deployment places no calls
+UNREACHED = (PHONE_ONLY, BLOCKED, NO_CHANNEL)
+
+
+def way_of(services: Services, member: Member, tellings: Sequence[Telling]) -> str:
+    """The channel that carries `tellings` to her, or why none does (one of UNREACHED)."""
+    if not member.active:
+        return BLOCKED
+    channel, _ = address_of(services, member)
+    if phone_only(member) and channel == LINE:
+        return NO_CHANNEL
+    if not can_say(channel, tellings):
+        return PHONE_ONLY
+    return channel
+
+
+@dataclass
+class Reach:
+    """How a notice or a roll-call reaches the people it names: each channel's people, the
+    members of LINE groups (as LINE counts them), and those it does not reach, by why."""
+
+    reached: Counter[str] = field(default_factory=Counter)  # channel -> people
+    in_groups: int = 0
+    unreached: Counter[str] = field(default_factory=Counter)  # reason -> people
+
+    def count(self, way: str) -> None:
+        (self.unreached if way in UNREACHED else self.reached)[way] += 1
+
+    @property
+    def line(self) -> int:
+        return self.reached[LINE]
+
+    @property
+    def by_phone(self) -> int:
+        return self.reached[VOICE]
+
+    @property
+    def other(self) -> int:
+        """Reached through a channel besides LINE and calls (a deployment's own gateway)."""
+        return sum(n for channel, n in self.reached.items() if channel not in (LINE, VOICE))
+
+    @property
+    def not_reached(self) -> int:
+        return sum(self.unreached.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "reached": dict(self.reached),
+            "in_groups": self.in_groups,
+            "unreached": dict(self.unreached),
+        }
+
+    @classmethod
+    def from_json(cls, shaped: object) -> Reach | None:
+        """As a sent notice keeps it; None for one sent before reach was kept."""
+        if not isinstance(shaped, dict):
+            return None
+        return cls(
+            Counter({str(k): int(v) for k, v in dict(shaped.get("reached", {})).items()}),
+            int(shaped.get("in_groups", 0)),
+            Counter({str(k): int(v) for k, v in dict(shaped.get("unreached", {})).items()}),
+        )

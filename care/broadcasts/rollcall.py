@@ -14,7 +14,7 @@ from typing import Any
 
 from care.broadcasts import budget
 from care.broadcasts.notices import Audience
-from care.broadcasts.reach import GroupSizes
+from care.broadcasts.reach import UNREACHED, GroupSizes, Reach, way_of
 from care.desk import cases as desk
 from care.errors import Refusal, Refused
 from care.members import sharing
@@ -37,13 +37,29 @@ class RollCallPlan:
     """Who a roll-call asks, through which area team, and what it costs in messages."""
 
     audience: Audience
-    people: list[tuple[Member, int | None]] = field(default_factory=list)
+    people: list[tuple[Member, int | None]] = field(default_factory=list)  # those asked
     groups: list[tuple[ChatGroup, int]] = field(default_factory=list)  # (group, its members)
     requests: int = 0
+    # Those the audience names whom the question cannot reach: (person, area team, why).
+    # They are kept with the roll-call, so that its tally says they were never asked.
+    unasked: list[tuple[Member, int | None, str]] = field(default_factory=list)
+    reach: Reach = field(default_factory=Reach)
 
     @property
     def recipients(self) -> int:
         return len(self.people) + sum(count for _, count in self.groups)
+
+    def add(self, services: Services, member: Member, team_id: int | None) -> None:
+        way = way_of(services, member, QUESTION_FORM)
+        self.reach.count(way)
+        if way in UNREACHED:
+            self.unasked.append((member, team_id, way))
+        else:
+            self.people.append((member, team_id))
+
+
+# What the question is, for the channels' sake: a card with choices (a call cannot ask it).
+QUESTION_FORM = (Telling.card("ja", "", ""),)
 
 
 async def plan(
@@ -64,19 +80,21 @@ async def plan(
         found.audience = audience
         found.groups = await _groups(work, audience.group_ids, sizes)
     seen: set[int] = set()
+    services = work.services
     if audience.kind == "everyone":
-        for member in await repos.members.all_active():
+        # Those who blocked the account are named too: the tally says they were not asked.
+        for member in await repos.members.all_current():
             teams = await repos.teams.teams_of(member.id)
-            found.people.append((member, teams[0][0].id if teams else None))
+            found.add(services, member, teams[0][0].id if teams else None)
     elif audience.kind == "teams":
         for team_id in audience.team_ids:
             for member in await repos.teams.members_of(team_id):
-                if member.active and member.id not in seen:
+                if member.id not in seen:
                     seen.add(member.id)
-                    found.people.append((member, team_id))
+                    found.add(services, member, team_id)
     elif audience.kind == "groups":
         found.groups = await _groups(work, audience.group_ids, sizes)
-    services = work.services
+    found.reach.in_groups = sum(count for _, count in found.groups)
     rows = Counter(
         (work.locale(m.language).language, address_of(services, m)[0]) for m, _ in found.people
     )
@@ -142,6 +160,9 @@ async def start(
         now + close_after if close_after else None,
     )
     await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
+    await work.repos.rollcalls.add_unasked(
+        roll_call_id, [(m.id, team, why) for m, team, why in plan.unasked]
+    )
     await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
     await _ask(work, roll_call_id, [m for m, _ in people])
     for group, _ in plan.groups:
@@ -309,24 +330,37 @@ async def close(work: UnitOfWork, roll_call_id: int) -> None:
     await work.repos.rollcalls.close(roll_call_id, work.now)
 
 
+# Where each person named stands: an answer, asked and silent, or never asked.
+STANDINGS = (*ANSWERS, "silent", "unasked")
+
+
+def standing(person: dict[str, Any]) -> str:
+    """An answer counts even from one not asked (she blocked the account, and came back to
+    tap an older question): she said it."""
+    return str(person["answer"] or ("unasked" if person.get("unasked") else "silent"))
+
+
 @dataclass(frozen=True)
 class Tally:
-    counts: dict[str, int]  # safe, help, shelter, silent
+    counts: dict[str, int]  # safe, help, shelter, silent, unasked
     by_team: list[tuple[str, dict[str, int]]]
     help: list[dict[str, Any]]  # who asked for help, with phone, team and managers
-    silent: list[dict[str, Any]]
+    silent: list[dict[str, Any]]  # asked, and not answered
     groups: list[dict[str, Any]]
     timeline: list[tuple[str, int]]  # (local hour and minute, answers in those ten minutes)
+    # Named but never asked, each with why (care.broadcasts.reach): by phone alone, blocked,
+    # or by phone where no calls are placed. Not silent: nothing reached them to answer.
+    unasked: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None = None) -> Tally:
     people = await work.repos.rollcalls.people(roll_call_id)
     if team_ids is not None:
         people = [p for p in people if p["team_id"] in team_ids]
-    counts = Counter(p["answer"] or "silent" for p in people)
+    counts = Counter(standing(p) for p in people)
     teams: dict[str, Counter[str]] = defaultdict(Counter)
     for person in people:
-        teams[person["team_name"] or "-"][person["answer"] or "silent"] += 1
+        teams[person["team_name"] or "-"][standing(person)] += 1
     helpers = []
     for person in people:
         if person["answer"] == "help":
@@ -340,12 +374,11 @@ async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None =
             local = datetime.fromisoformat(person["answered_at"]).astimezone(tz)
             timeline[f"{local.hour:02d}:{local.minute // 10}0"] += 1
     return Tally(
-        counts={answer: counts.get(answer, 0) for answer in (*ANSWERS, "silent")},
-        by_team=[
-            (name, {a: c.get(a, 0) for a in (*ANSWERS, "silent")}) for name, c in teams.items()
-        ],
+        counts={answer: counts.get(answer, 0) for answer in STANDINGS},
+        by_team=[(name, {a: c.get(a, 0) for a in STANDINGS}) for name, c in teams.items()],
         help=helpers,
-        silent=[p for p in people if not p["answer"]],
+        silent=[p for p in people if standing(p) == "silent"],
         groups=await work.repos.rollcalls.group_answers(roll_call_id),
         timeline=sorted(timeline.items()),
+        unasked=[p for p in people if standing(p) == "unasked"],
     )

@@ -32,13 +32,27 @@ def outcome_counts(cases: list[dict[str, Any]]) -> dict[str, int]:
     return {**named, **dict(sorted(counts.items()))}
 
 
+def answer_rate(checkins: int, answered: int, waiting: int) -> float | None:
+    """お返事の割合, one definition for the dashboard and the monthly report: of the check-ins
+    sent (a call for help apart), the share she answered (OK or 体調, or a device's sign of
+    life), out of those no longer waiting for her. One still waiting has not gone unanswered;
+    one that went to an alert, or was set aside unanswered, has. None: nothing to count yet."""
+    settled = checkins - waiting
+    return answered / settled if settled > 0 else None
+
+
+def percent(rate: float | None) -> str:
+    """The rate as both pages print it."""
+    return "" if rate is None else f"{rate * 100:.0f}%"
+
+
 @dataclass(frozen=True)
 class MonthlyReport:
     month: date  # its first day
     watched: int  # people watched at the time of the report
     checkins: int
     answered: int
-    answer_rate: float | None  # answered / check-ins
+    answer_rate: float | None  # answer_rate(): answered / the check-ins no longer waiting
     alerts: int
     calls_for_help: int
     median_resolution_minutes: int | None
@@ -49,15 +63,19 @@ class MonthlyReport:
     roll_call_asked: int
     roll_call_answered: int
     roll_call_needed_help: int
+    # Check-ins of the month still waiting for her when counted (none once the month is past;
+    # stored figures from before it was kept say 0).
+    waiting: int = 0
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, how many) in order: the CSV and the printed page."""
-        rate = "" if self.answer_rate is None else f"{self.answer_rate:.3f}"
+        rate = percent(self.answer_rate)
         head = [
             ("month", self.month.strftime("%Y-%m")),
             ("watched", str(self.watched)),
             ("checkins", str(self.checkins)),
             ("answered", str(self.answered)),
+            ("waiting", str(self.waiting)),
             ("answer_rate", rate),
             ("alerts", str(self.alerts)),
             ("calls_for_help", str(self.calls_for_help)),
@@ -117,7 +135,7 @@ async def counted(work: UnitOfWork, month: date) -> MonthlyReport:
         watched=await stats.watched_count(),
         checkins=rounds["checkins"],
         answered=rounds["answered"],
-        answer_rate=rounds["answered"] / rounds["checkins"] if rounds["checkins"] else None,
+        answer_rate=answer_rate(rounds["checkins"], rounds["answered"], rounds["waiting"]),
         alerts=rounds["alerts"],
         calls_for_help=rounds["calls_for_help"],
         median_resolution_minutes=median_minutes(await stats.alert_resolutions(start, end)),
@@ -130,6 +148,7 @@ async def counted(work: UnitOfWork, month: date) -> MonthlyReport:
         roll_call_asked=calls["asked"],
         roll_call_answered=calls["answered"],
         roll_call_needed_help=calls["needed_help"],
+        waiting=rounds["waiting"],
     )
 
 

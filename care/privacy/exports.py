@@ -121,6 +121,7 @@ ROLL_CALL_COLUMNS = [
     "answer",
     "answered_at",
     "withheld",
+    "not_asked",  # why the question never reached her (care.broadcasts.reach); blank: asked
 ]
 
 
@@ -144,6 +145,7 @@ async def roll_call(work: UnitOfWork, roll_call_id: int) -> Export:
                 p["answer"] or "",
                 p["answered_at"] or "",
                 " ".join(hidden),
+                p["unasked"] or "",
             ]
         )
     return Export(f"rollcall-{roll_call_id}.csv", ROLL_CALL_COLUMNS, rows, withheld)
