@@ -125,9 +125,11 @@ def card(
     body: str,
     buttons: list[QuickItem] | None = None,
     links: list[tuple[str, str]] | None = None,
+    primary: bool = True,
 ) -> Message:
     """A short notice with a heading and large buttons: postbacks (label, data, text shown),
-    then links (label, https URL) that open a page such as My page."""
+    then links (label, https URL) that open a page such as My page. The first is the primary
+    (coloured) one, unless `primary` is False: a card whose only button is an undo."""
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {
@@ -150,7 +152,8 @@ def card(
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                _button(action, primary=index == 0) for index, action in enumerate(actions)
+                _button(action, primary=primary and index == 0)
+                for index, action in enumerate(actions)
             ],
         }
     return {"type": "flex", "altText": f"{title} {body}"[:1500], "contents": bubble}

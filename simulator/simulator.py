@@ -435,7 +435,7 @@ class Simulator:
         menu = self.platform.rich_menus.get(menu_id) if menu_id else None
         if menu is None or menu_id not in self.platform.rich_menu_images:
             return None
-        width = menu["size"]["width"]
+        width, height = menu["size"]["width"], menu["size"]["height"]
         return {
             "image": f"/api/richmenu/{menu_id}.png",
             "bar": menu.get("chatBarText", ""),
@@ -443,6 +443,9 @@ class Simulator:
                 {
                     "left": 100 * area["bounds"]["x"] / width,
                     "width": 100 * area["bounds"]["width"] / width,
+                    # Two rows (the tab's large menu): each tile's row, as a share of the height.
+                    "top": 100 * area["bounds"]["y"] / height,
+                    "height": 100 * area["bounds"]["height"] / height,
                     "action": {
                         "type": area["action"]["type"],
                         "label": area["action"].get("label", ""),

@@ -17,7 +17,7 @@ from care.rounds import carry
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import display_name, notify_managers, tell_managers_about
+from care.rounds.notify import ALERT_BUTTONS, display_name, notify_managers, tell_managers_about
 from care.rounds.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -104,7 +104,12 @@ async def _at_desk(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     """The managers hear the desk has it (and why: nobody took it, or the desk watches her)."""
     assert occasion.checkin is not None
     return await tell_managers_about(
-        work, occasion.person, "at_desk", occasion.notice, round_id=occasion.checkin.id
+        work,
+        occasion.person,
+        "at_desk",
+        occasion.notice,
+        round_id=occasion.checkin.id,
+        buttons=ALERT_BUTTONS,
     )
 
 
@@ -319,5 +324,3 @@ async def _tell_outcome(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
 
     purpose = "desk_confirmed" if safe else "desk_closed"
     return await notify_managers(work, member, purpose, build, round_id=round_id)
-
-
