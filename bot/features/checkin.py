@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care.broadcasts import trial
 from care.members import people
-from care.rounds import answers, checkins, status, taking
+from care.rounds import answers, checkins, notes, status, taking
 from care.rounds.checkins import ANSWERS
 from care.rounds.notify import display_name
 from care.rounds.protocol import Audience, Event, Fact, Stage
@@ -233,9 +233,20 @@ async def on_member_details(ctx: PersonContext) -> None:
     work = ctx.work
     member = await people.viewable(work, viewer, ctx.postback.integer("m"))
     own = member.id == viewer.id
+    codec = ctx.services.postbacks
+    quick: list[messages.QuickItem] = []
+    round_id = await notes.open_alert_about(work, viewer, member)
+    if round_id is not None:
+        # While an alert about her is open, her card offers what the alert does, and a line
+        # to the other watchers (who is going, what was heard); a note never closes it.
+        for answer in ("take", "safe"):
+            label = ctx.t(f"alert.{answer}_button")
+            quick.append((label, codec.encode(answer, r=round_id), label))
+        label = ctx.t("first_minute.note.button")
+        quick.append((label, codec.encode("note_ask", r=round_id), label))
     test = ctx.t("test.button")
     # A manager can try the whole path for this person: テスト送信.
-    quick = [(test, ctx.services.postbacks.encode("test_send", m=member.id), test)]
+    quick.append((test, codec.encode("test_send", m=member.id), test))
     text = await describe_member(ctx, work, member, own=own)
     ctx.reply(messages.text(text, None if own else quick))
 
