@@ -359,3 +359,17 @@ async def test_the_next_check_in_is_a_sentence_when_there_is_none(bot: Bot) -> N
     await bot.tap_action(resident, "sched_set", i=1, h=9)
     await bot.tap_action(resident, "ok", t=0)
     assert says(bot.line.reply_texts()[-1], "first_minute.next.running")
+
+
+async def test_the_tab_is_two_rows_of_three_large_tiles(
+    start_bot: Callable[..., Awaitable[Bot]],
+) -> None:
+    bot = await start_bot(shared_account=True, menus="tab", city_menu_alias=CITY_ALIAS)
+    bot.line.add_city_menu(CITY_ALIAS)
+    tab = bot.line.rich_menus[(await rich_menus.install(bot.services))["tab"]]
+    assert tab["size"] == {"width": 2500, "height": 1686}, "LINE's large size"
+    rows = sorted({a["bounds"]["y"] for a in tab["areas"]})
+    assert rows == [0, 843] and all(a["bounds"]["width"] == 833 for a in tab["areas"])
+    labels = [a["action"].get("label") for a in tab["areas"]]
+    assert labels[:2] == [t("richmenu.ok"), t("richmenu.pause")]
+    assert bot.line.schema_errors == []
