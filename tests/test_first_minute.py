@@ -373,3 +373,17 @@ async def test_the_tab_is_two_rows_of_three_large_tiles(
     labels = [a["action"].get("label") for a in tab["areas"]]
     assert labels[:2] == [t("richmenu.ok"), t("richmenu.pause")]
     assert bot.line.schema_errors == []
+
+
+async def test_unwell_says_who_heard_it(bot: Bot) -> None:
+    resident, (son,) = await watched_resident(bot, "resident", ["son"])
+    await bot.tap_action(resident, "ok", t=0, v="unwell")
+    assert says(bot.line.reply_texts()[-1], "checkin.unwell_thanks")
+    assert said(bot.line.texts_to(son), "unwell.body", name="resident")
+
+    alone = await bot.follow("alone")
+    await bot.tap_reply_button(alone, t("follow.start_button"))
+    await bot.tap_action(alone, "ok", t=0, v="unwell")
+    reply = bot.line.reply_texts()[-1]
+    assert says(reply, "first_minute.unwell.nobody") and says(reply, "first_minute.next.running")
+    assert not says(reply, "checkin.unwell_thanks")

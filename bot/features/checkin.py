@@ -91,7 +91,10 @@ async def on_ok(ctx: PersonContext) -> None:
     elif value == "help":
         ctx.reply(_help_sent(ctx, answered))
     elif value == "unwell":
-        ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", then=next_text)))
+        # Said as it is: her watchers heard it, or the desk, or (nobody watches her) nobody.
+        heard = await people.who_hears_unwell(work, member)
+        key = "checkin.unwell_thanks" if heard == "watchers" else f"first_minute.unwell.{heard}"
+        ctx.reply(messages.text(ctx.t(key, then=next_text)))
     elif before is Stage.IDLE and slot_epoch == 0:
         # 元気です from the rich menu, with no check-in waiting: thanks, nobody is told.
         ctx.reply(messages.text(ctx.t("checkin.menu_ok", then=next_text)))

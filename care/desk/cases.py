@@ -71,6 +71,11 @@ def exists(work: UnitOfWork) -> bool:
     return work.services.timings.desk_after is not None
 
 
+def hears_unwell(work: UnitOfWork) -> bool:
+    """少し体調が悪い is a case at the desk (MIMAMORI_DESK_UNWELL, where there is a desk)."""
+    return exists(work) and work.services.timings.desk_unwell
+
+
 async def watches(work: UnitOfWork, member: Member) -> bool:
     """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
     if work.services.timings.desk_after is None:
@@ -185,8 +190,7 @@ async def hear(
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
     """少し体調が悪い at the desk, where the deployment asks for it: a case (not urgent), or a
     step on the one the person's last 体調 left open, so a second tap is not a second case."""
-    timings = work.services.timings
-    if timings.desk_after is None or not timings.desk_unwell:
+    if not hears_unwell(work):
         return
     existing = await work.repos.desk.open_of_member(member.id, "unwell")
     if existing is not None:

@@ -50,6 +50,14 @@ async def only_watches(work: UnitOfWork, member: Member) -> bool:
     return Role.MANAGER in roles and Role.USER not in roles
 
 
+async def who_hears_unwell(work: UnitOfWork, member: Member) -> str:
+    """Who hears her 少し体調が悪い: "watchers" (her managers), "desk" (nobody watches her and
+    the desk takes such answers), or "nobody"."""
+    if await work.repos.teams.managers_watching(member.id):
+        return "watchers"
+    return "desk" if desk.hears_unwell(work) else "nobody"
+
+
 async def heard_by_nobody(work: UnitOfWork, member: Member) -> bool:
     """Nobody would hear of a missed check-in or a call for help: no manager watches her and
     the deployment has no desk (she is told so plainly, and to call 119 herself)."""
