@@ -45,5 +45,19 @@ async def guide(request: web.Request) -> web.Response:
     return render(
         request,
         "guide.html",
-        {"role": role, "qr": qr, "basic_id": basic_id or "", "friend": friend},
+        {
+            "role": role,
+            "qr": qr,
+            "basic_id": basic_id or "",
+            "friend": friend,
+            "steps": steps_key(role, services.settings.menus),
+        },
     )
+
+
+def steps_key(role: str, menus: str) -> str:
+    """The steps a resident follows name only what her kind of account shows her: the
+    resident's own menu, mimamori's tab of the city's menu, or no menu (「見守り」 typed)."""
+    if role == "resident" and menus != "own":
+        return f"first_minute.guide.{menus}"
+    return f"guides.{role}.steps"

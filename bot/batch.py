@@ -25,11 +25,11 @@ from bot.lookups import Lookups
 from bot.refusals import refusal_message
 from bot.replies import Reply
 from bot.router import Router
-from bot.shared_account import Known, Owner, chat_of, our_words, owner
+from bot.shared_account import Known, Owner, chat_of, opens_our_tab, our_words, owner
 from care.errors import Refused
 from care.members import people
 from care.services import Services, UnitOfWork
-from ground import json_codec, messages
+from ground import invite_codes, json_codec, link_codes, messages
 from ground.rich_menu import TAB_BACK
 from storage.models import Member
 from storage.webhook_events import Arrival
@@ -114,6 +114,7 @@ class BatchApplier:
                 done = await self._one(work, arrival, event, lookups, careful)
                 if done is not None:
                     handled.append(done)
+            _greet_no_one_joining(handled)
             kept = [(reply.event_id, reply.kept()) for h in handled if (reply := h.reply())]
             if kept:
                 await work.repos.handled.keep_replies(kept)
@@ -186,6 +187,7 @@ class BatchApplier:
         known = Known(
             # The tab's way back to the city's menu is the city's to see, and enrols nobody.
             our_postback=postback is not None and postback.action != TAB_BACK,
+            our_tab=isinstance(event, PostbackEvent) and opens_our_tab(event.postback.params),
             member=member is not None,
             blocked=member is not None and member.status == "blocked",
             busy=busy,
@@ -260,6 +262,10 @@ class BatchApplier:
         if user_id not in self.newcomers or ctx.event.type == "follow":
             return
         self.newcomers.discard(user_id)
+        if joins_by_code(text_in(ctx.event)):
+            # A relative (or a 民生委員, a partner) who came by an invite link, a QR code or the
+            # desk's code: the join comes first, never the resident's start.
+            return
         greeting = ctx.t("shared.greeting", member_id=ctx.member.id)
         said = any(greeting in (r.get("text") or r.get("altText") or "") for r in ctx.replies)
         if not said and len(ctx.replies) < REPLY_LIMIT:
@@ -282,6 +288,33 @@ class BatchApplier:
 
 class _Redo(Exception):
     """A handler refused or failed in a batch applied without savepoints: undo, do again."""
+
+
+def _greet_no_one_joining(handled: list[Handled]) -> None:
+    """A follow and an invite code in one batch (the invite link adds the account, then sends
+    the code it fills in): the greeting, the resident's start, is not for someone joining a
+    team; the join card answers them."""
+    joining = {
+        h.ctx.member.id
+        for h in handled
+        if isinstance(h.ctx, PersonContext) and joins_by_code(text_in(h.ctx.event))
+    }
+    for h in handled:
+        if (
+            h.ctx.event.type == "follow"
+            and isinstance(h.ctx, PersonContext)
+            and h.ctx.member.id in joining
+            and h.ctx.member.interval_days is None
+        ):
+            h.ctx.replies = []
+
+
+def joins_by_code(text: str | None) -> bool:
+    """The text is an invite code (typed, or filled in by an invite link) or a partner's code:
+    whoever sent it is joining someone, not starting to be watched."""
+    if text is None:
+        return False
+    return invite_codes.find_code(text) is not None or link_codes.find_code(text) is not None
 
 
 def text_in(event: Event) -> str | None:

@@ -6,13 +6,14 @@ event that is not mimamori's is forwarded to the city's system unchanged, and mi
 answers it (a reply token is good once: the city's system answers it). With mimamori behind
 (the city's vendor forwards events to mimamori), such events are left alone.
 
-mimamori's own: its signed postbacks; a person in the middle of one of its dialogs or with a
-check-in open (what they write is an answer); its keywords (「見守り」, an invite code, a
-partner's code, words of distress from someone it watches); its groups. A block is both: the
-city's system hears it, and mimamori stops check-ins and tells the managers. A follow is the
-city's: it enrols nobody (a person starts with 「見守り」, the menu tab, My page or an invite),
-unless the follower is someone mimamori knows coming back, when it is both (mimamori then says
-nothing: the city's system has the reply).
+mimamori's own: its signed postbacks, and LINE's postback for a switch to its tab (whatever
+data the city's tile carries: mimamori greets whoever opens it); a person in the middle of one
+of its dialogs or with a check-in open (what they write is an answer); its keywords
+(「見守り」, an invite code, a partner's code, words of distress from someone it watches); its
+groups. A block is both: the city's system hears it, and mimamori stops check-ins and tells the
+managers. A follow is the city's: it enrols nobody (a person starts with the menu tab,
+「見守り」, My page or an invite), unless the follower is someone mimamori knows coming back,
+when it is both (mimamori then says nothing: the city's system has the reply).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from care.rounds import answers
 from ground import invite_codes, link_codes
 from ground.i18n import I18n
+from ground.rich_menu import TAB_ALIAS
 
 
 class Owner(StrEnum):
@@ -37,6 +39,7 @@ class Known:
     """What mimamori knows of an event's sender and chat."""
 
     our_postback: bool = False  # the postback's data is mimamori's, signed
+    our_tab: bool = False  # LINE's postback for a switch to mimamori's tab of the city's menu
     member: bool = False  # the sender is a member (not withdrawn)
     blocked: bool = False  # ... who had blocked the account
     busy: bool = False  # ... in one of mimamori's dialogs, or with a check-in open
@@ -54,7 +57,7 @@ def owner(event_type: str, source_type: str, known: Known) -> Owner:
             return Owner.OURS  # mimamori was invited: つながり is its
         return Owner.OURS if known.our_group else Owner.THEIRS
     if event_type == "postback":
-        return Owner.OURS if known.our_postback else Owner.THEIRS
+        return Owner.OURS if known.our_postback or known.our_tab else Owner.THEIRS
     if event_type == "message":
         return Owner.OURS if known.our_words or known.busy else Owner.THEIRS
     if event_type == "unfollow":
@@ -94,3 +97,9 @@ def chat_of(raw: dict[str, Any]) -> str:
     if not isinstance(source, dict):
         return ""
     return str(source.get("groupId") or source.get("roomId") or source.get("userId") or "")
+
+
+def opens_our_tab(raw_params: dict[str, Any] | None) -> bool:
+    """A postback's params say she switched to mimamori's tab (LINE's richmenuswitch)."""
+    params = raw_params or {}
+    return params.get("newRichMenuAliasId") == TAB_ALIAS and params.get("status") == "SUCCESS"

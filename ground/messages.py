@@ -128,9 +128,11 @@ def card(
     body: str,
     buttons: list[QuickItem] | None = None,
     links: list[tuple[str, str]] | None = None,
+    primary: bool = True,
 ) -> Message:
     """A short notice with a heading and large buttons: postbacks (label, data, text shown),
-    then links (label, https URL) that open a page such as My page."""
+    then links (label, https URL) that open a page such as My page. The first is the primary
+    (coloured) one, unless `primary` is False: a card whose only button is an undo."""
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {
@@ -153,7 +155,9 @@ def card(
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                _button(action, PRIMARY_COLOUR) if index == 0 else _button(action)
+                _button(action, PRIMARY_COLOUR, primary=True)
+                if primary and index == 0
+                else _button(action, primary=False)
                 for index, action in enumerate(actions)
             ],
         }

@@ -21,6 +21,8 @@ from ground.branding import Branding
 from ground.i18n import Locale
 
 WIDTH, HEIGHT = 2500, 843  # LINE's compact size: one row of large tiles
+TAB_COLUMNS = 3  # the tab's six tiles, in LINE's large size (two rows of three): each as wide
+# as a tile of the resident's own five-tile menu would be narrow otherwise
 MAX_IMAGE_BYTES = 1024 * 1024  # LINE refuses larger images
 FONT_PATHS = (
     "/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf",
@@ -35,8 +37,9 @@ class MenuKind(StrEnum):
     # 利用者, and everyone new: 元気です / お休み・再開 / 設定 / マイページ / 使い方
     USER = "user"
     WATCHER = "watcher"  # only watches: 見守り中の方 / マイページ / 招待する / 使い方
-    # A tab of the city's own menu (shared account): 元気です / 見守り中の方 / マイページ /
-    # 使い方 / back to the city's menu. One for everyone: the city's menu cannot tell roles.
+    # A tab of the city's own menu (shared account), two rows: 元気です / お休み・再開 /
+    # 見守り中の方, then マイページ / 使い方 / back to the city's menu. One for everyone: the
+    # city's menu cannot tell roles.
     TAB = "tab"
 
 
@@ -93,6 +96,8 @@ def tiles(
         )
         return [
             postback("richmenu.ok", "ok", t=0),
+            # お休み・再開: the printed guide and the pause's reply send her here.
+            postback("richmenu.pause", "pause_menu"),
             postback("richmenu.watching", "teams"),
             page,
             postback("richmenu.help", "help"),
@@ -115,20 +120,39 @@ def tiles(
     return [*first, postback("richmenu.help", "help")]
 
 
+def layout(kind: MenuKind, count: int) -> tuple[int, int]:
+    """(columns, rows) of a menu of `count` tiles: one row, or the tab's two rows of three."""
+    if kind is MenuKind.TAB and count > TAB_COLUMNS:
+        return TAB_COLUMNS, -(-count // TAB_COLUMNS)
+    return count, 1
+
+
+def bounds(kind: MenuKind, count: int) -> list[tuple[int, int, int, int]]:
+    """Each tile's (x, y, width, height) on the menu's image."""
+    columns, rows = layout(kind, count)
+    width = WIDTH // columns
+    return [
+        ((index % columns) * width, (index // columns) * HEIGHT, width, HEIGHT)
+        for index in range(count)
+    ]
+
+
+def size(kind: MenuKind, count: int) -> tuple[int, int]:
+    """The image's size: LINE's compact (2500×843), or its large (2500×1686) for two rows."""
+    return WIDTH, HEIGHT * layout(kind, count)[1]
+
+
 def definition(kind: MenuKind, locale: Locale, menu_tiles: list[Tile]) -> dict[str, Any]:
     """The rich menu object LINE's createRichMenu takes."""
-    width = WIDTH // len(menu_tiles)
+    width, height = size(kind, len(menu_tiles))
     return {
-        "size": {"width": WIDTH, "height": HEIGHT},
+        "size": {"width": width, "height": height},
         "selected": True,  # open: a resident should not have to find the tiles
         "name": f"mimamori-{kind.value}",
         "chatBarText": locale.t("richmenu.bar")[:14],
         "areas": [
-            {
-                "bounds": {"x": index * width, "y": 0, "width": width, "height": HEIGHT},
-                "action": tile.action,
-            }
-            for index, tile in enumerate(menu_tiles)
+            {"bounds": {"x": x, "y": y, "width": w, "height": h}, "action": tile.action}
+            for tile, (x, y, w, h) in zip(menu_tiles, bounds(kind, len(menu_tiles)), strict=True)
         ],
     }
 
@@ -141,18 +165,18 @@ def image(
     if own is not None and own.is_file():
         data = own.read_bytes()
     else:
-        data = draw(locale, menu_tiles, branding)
-    check_image(data)
+        data = draw(locale, menu_tiles, branding, kind)
+    check_image(data, size(kind, len(menu_tiles)))
     return data
 
 
-def check_image(data: bytes) -> None:
+def check_image(data: bytes, expected: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
     if len(data) > MAX_IMAGE_BYTES:
         raise RichMenuError(
             f"a rich menu image must be at most 1 MB, this one is {len(data)} bytes"
         )
-    if png_size(data) != (WIDTH, HEIGHT):
-        raise RichMenuError(f"a rich menu image must be a {WIDTH}×{HEIGHT} PNG")
+    if png_size(data) != expected:
+        raise RichMenuError(f"a rich menu image must be a {expected[0]}×{expected[1]} PNG")
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
@@ -162,7 +186,9 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-def draw(locale: Locale, menu_tiles: list[Tile], branding: Branding) -> bytes:
+def draw(
+    locale: Locale, menu_tiles: list[Tile], branding: Branding, kind: MenuKind = MenuKind.USER
+) -> bytes:
     from PIL import Image, ImageDraw, ImageFont  # only `mimamori richmenu` draws
 
     font_path = next((p for p in FONT_PATHS if Path(p).is_file()), None)
@@ -174,15 +200,13 @@ def draw(locale: Locale, menu_tiles: list[Tile], branding: Branding) -> bytes:
     main = branding.colours.get("primary", "#2e7d32")
     background = branding.colours.get("background", "#ffffff")
     text_colour = branding.colours.get("primary_text", "#ffffff")
-    canvas = Image.new("RGB", (WIDTH, HEIGHT), background)
+    canvas = Image.new("RGB", size(kind, len(menu_tiles)), background)
     pen = ImageDraw.Draw(canvas)
-    width = WIDTH // len(menu_tiles)
     label_font = ImageFont.truetype(font_path, 120)
     name_font = ImageFont.truetype(font_path, 56)
-    for index, tile in enumerate(menu_tiles):
-        left = index * width
+    for tile, (left, top, width, _) in zip(menu_tiles, bounds(kind, len(menu_tiles)), strict=True):
         pen.rounded_rectangle(
-            (left + 24, 24, left + width - 24, HEIGHT - 24), radius=48, fill=main
+            (left + 24, top + 24, left + width - 24, top + HEIGHT - 24), radius=48, fill=main
         )
         label = locale.t(tile.label_key)
         font = label_font
@@ -193,10 +217,12 @@ def draw(locale: Locale, menu_tiles: list[Tile], branding: Branding) -> bytes:
             font = ImageFont.truetype(font_path, font.size - 8)
             box = pen.textbbox((0, 0), label, font=font)
         x = left + (width - (box[2] - box[0])) / 2
-        pen.text((x, HEIGHT / 2 - 110), label, font=font, fill=text_colour)
+        pen.text((x, top + HEIGHT / 2 - 110), label, font=font, fill=text_colour)
         name_box = pen.textbbox((0, 0), branding.service_name, font=name_font)
         name_x = left + (width - (name_box[2] - name_box[0])) / 2
-        pen.text((name_x, HEIGHT - 190), branding.service_name, font=name_font, fill=text_colour)
+        pen.text(
+            (name_x, top + HEIGHT - 190), branding.service_name, font=name_font, fill=text_colour
+        )
     out = io.BytesIO()
     canvas.save(out, format="PNG", optimize=True)
     return out.getvalue()

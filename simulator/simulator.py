@@ -551,7 +551,7 @@ class Simulator:
         menu = self.platform.rich_menus.get(menu_id) if menu_id else None
         if menu is None or menu_id not in self.platform.rich_menu_images:
             return None
-        width = menu["size"]["width"]
+        width, height = menu["size"]["width"], menu["size"]["height"]
         return {
             "image": f"/api/richmenu/{menu_id}.png",
             # Its size, so the page keeps its room before the picture loads (the chat above
@@ -563,6 +563,9 @@ class Simulator:
                 {
                     "left": 100 * area["bounds"]["x"] / width,
                     "width": 100 * area["bounds"]["width"] / width,
+                    # Two rows (the tab's large menu): each tile's row, as a share of the height.
+                    "top": 100 * area["bounds"]["y"] / height,
+                    "height": 100 * area["bounds"]["height"] / height,
                     "action": {
                         "type": area["action"]["type"],
                         "label": area["action"].get("label", ""),

@@ -13,6 +13,7 @@ import re
 from datetime import timedelta
 
 from ground.i18n import Locale
+from ground.rich_menu import TAB_ALIAS
 from simulator.city import ASKS_GARBAGE_DAY
 from simulator.console import PARTNER_CODE, Console
 from simulator.simulator import Bubble, Simulator
@@ -95,6 +96,26 @@ class Tour:
         await self.sim.tap(key, action["data"], action.get("shown", label), group)
         await self.pause()
 
+    async def open_tab(self, name: str) -> None:
+        """The city's tile that switches to mimamori's tab, as her phone shows it."""
+        key = key_of(self.sim, name)
+        view = self.sim.rich_menu_view(self.sim.people[key].uid) or {"areas": []}
+        switch = next(
+            a["action"]
+            for a in view["areas"]
+            if a["action"]["type"] == "richmenuswitch" and a["action"]["alias"] == TAB_ALIAS
+        )
+        await self.sim.switch_menu(key, switch["alias"], switch["data"])
+        await self.pause()
+
+    async def tile(self, name: str, label: str) -> None:
+        """A tile of the menu under her chat."""
+        key = key_of(self.sim, name)
+        view = self.sim.rich_menu_view(self.sim.people[key].uid) or {"areas": []}
+        action = next(a["action"] for a in view["areas"] if a["action"]["label"] == label)
+        await self.sim.tap(key, action["data"], action["shown"] or label)
+        await self.pause()
+
     async def run(self) -> None:
         await self.team_and_invites()
         await self.ladder()
@@ -108,8 +129,8 @@ class Tour:
 
     async def team_and_invites(self) -> None:
         """On the city's own LINE account: she follows it for the city's news and asks when
-        the garbage goes out (the city's system answers); then she asks for 見守り, and
-        mimamori greets her."""
+        the garbage goes out (the city's system answers); then she opens the city's 見守り
+        tab, and mimamori greets her at once."""
         sim = self.sim
         self.say("city_follow")
         await sim.follow(key_of(sim, RESIDENT))
@@ -117,13 +138,14 @@ class Tour:
         self.say("garbage")
         await sim.say(key_of(sim, RESIDENT), ASKS_GARBAGE_DAY[0])
         await self.pause()
-        self.say("start_word", word=self.start_word)
-        await sim.say(key_of(sim, RESIDENT), self.start_word)
-        await self.pause()
+        self.say("open_tab")
+        await self.open_tab(RESIDENT)
         # One tap to begin: every day at nine.
         self.say("start")
         await self.tap(RESIDENT, self.t("follow.start_button"))
         self.say("team")
+        # 使い方 on the tab: what it does, and the menu (チームを作る among it).
+        await self.tile(RESIDENT, self.t("richmenu.help"))
         await self.tap(RESIDENT, self.t("menu.new_team"))
         await sim.say(key_of(sim, RESIDENT), "わが家")
         await self.pause()

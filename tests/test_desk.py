@@ -306,7 +306,8 @@ async def test_a_person_with_nobody_else_is_watched_by_the_desk_itself(
 
     # Her call for help reaches the desk at once, and she is told it did.
     await bot.tap(alone, bot.codec.encode("ok", t=0, v="help"))
-    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names=JA.t("desk.name"))
+    # Nobody watches her: she hears the desk has it, not that her watchers do.
+    assert says(bot.line.reply_texts()[-1], "checkin.help_nobody_desk", desk=JA.t("desk.name"))
     async with bot.repos() as repos:
         (case,) = await repos.desk.queue()
         kinds = [s.kind for s in await repos.desk.steps(case["id"])]

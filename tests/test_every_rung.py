@@ -149,7 +149,7 @@ async def test_help_from_someone_nobody_watches_is_an_urgent_case_at_once(
     async with bot.repos() as repos:
         (case,) = await repos.desk.queue()
     assert case["urgent"] and case["reason"] == "help"
-    assert says(bot.line.reply_texts()[-1], "checkin.help_sent", names=t("desk.name"))
+    assert says(bot.line.reply_texts()[-1], "checkin.help_nobody_desk", desk=t("desk.name"))
     # Her next check-in does not come as if she had not answered: the call for help is open.
     await run_to(bot, tokyo(11, 25, 9, 1))
     assert await stage(bot, resident) is Stage.HELP_AT_DESK

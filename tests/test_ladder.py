@@ -246,7 +246,8 @@ async def test_stopping_checkins_tells_managers(bot: Bot) -> None:
 
 async def test_english_speaker_gets_english(bot: Bot) -> None:
     resident = await bot.follow("visitor", language="en")
-    assert says(bot.line.reply_texts()[-2], "follow.greeting", EN)
+    (greeting,) = bot.line.replies[-1].body["messages"]  # one card: the start button in view
+    assert says(bot.line.reply_texts()[-1], "follow.greeting", EN) and greeting["type"] == "flex"
     await bot.tap_action(resident, "sched_set", i=1, h=10)
     await run_to(bot, tokyo(11, 24, 10))
     assert checkins_to(bot, resident) == []

@@ -82,7 +82,8 @@ async def test_a_follow_enrols_nobody_and_the_citys_system_greets(
     # 「見守り」 is how she starts: mimamori greets her with her 会員ID.
     await bot.say(uid, t("shared.start_words").split(",")[0])
     member = await member_of(bot, uid)
-    assert says(bot.line.reply_texts()[-2], "shared.greeting", member_id=str(member.id))
+    assert says(bot.line.reply_texts()[-1], "shared.greeting", member_id=str(member.id))
+    assert len(bot.line.replies[-1].body["messages"]) == 1, "one card, the start button in view"
     assert city.types() == ["follow", "message"], "mimamori's own is not forwarded"
     assert city.user_agents == {"LineBotWebhook/2.0"}
 
@@ -278,7 +279,8 @@ async def test_behind_the_citys_system_mimamori_takes_only_its_own(
     assert bot.line.replies == [], "the city's: neither answered nor enrolled"
     await bot.say(uid, "見守り")
     member = await member_of(bot, uid)
-    assert says(bot.line.reply_texts()[-2], "shared.greeting", member_id=str(member.id))
+    assert says(bot.line.reply_texts()[-1], "shared.greeting", member_id=str(member.id))
+    assert len(bot.line.replies[-1].body["messages"]) == 1, "one card, the start button in view"
     assert await forwards(bot) == [], "nothing to forward without MIMAMORI_FORWARD_URL"
 
 

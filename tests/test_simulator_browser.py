@@ -30,16 +30,18 @@ async def test_a_newcomer_clicks_through_the_ladder(browser: Browser, demo: Demo
 
     # On the city's own account: the resident follows it; under the chat is the city's menu.
     # Its 「ごみの日」 tile is answered by the city's system; its 見守り tab opens mimamori's
-    # menu; 「見守り」 in the chat starts mimamori, which greets her.
+    # menu, and mimamori greets her at once: one card, the start button in view.
     await resident.get_by_role("button", name="友だち追加").click()
     await expect(resident.locator(".richmenu img")).to_be_visible()
     await resident.get_by_role("button", name=t("city_stand_in.garbage_tile")).click()
     await expect(resident.locator(".log")).to_contain_text(GARBAGE_DAY_ANSWER)
     await resident.get_by_role("button", name=t("city_stand_in.mimamori_tile")).click()
     await expect(resident.get_by_role("button", name=t("richmenu.ok"))).to_be_attached()
-    await resident.locator(".compose input").fill(t("shared.start_words").split(",")[0])
-    await resident.locator(".compose").get_by_role("button", name="送信").click()
     await expect(resident.locator(".log")).to_contain_text(said("shared.greeting"))
+    greeting = resident.locator(".msg.card").last
+    await greeting.get_by_role("button", name=t("follow.start_button")).click()
+    await expect(resident.locator(".log")).to_contain_text(said("schedule.saved"))
+    await resident.locator(".richmenu").get_by_role("button", name=t("richmenu.help")).click()
     await resident.locator(".quick").get_by_role("button", name=t("menu.new_team")).click()
     await expect(resident.locator(".log")).to_contain_text(said("team.ask_name"))
     await resident.locator(".compose input").fill("わが家")

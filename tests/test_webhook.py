@@ -145,12 +145,12 @@ async def test_follow_registers_with_profile_and_greets(bot: Bot) -> None:
     assert member is not None
     assert (member.id, member.display_name, member.language) == (1, "a resident", "ja")
     assert member.registered_at == bot.clock.now()
-    greeting, menu = bot.line.replies[-1].body["messages"]
+    # One message: one tap to begin, or the family sets it; no menu of chips pushing it up.
+    (greeting,) = bot.line.replies[-1].body["messages"]
     assert says(message_text(greeting), "follow.greeting", member_id=1)
-    # One tap to begin, or the family sets it.
     labels = [a["label"] for a in postbacks_in(greeting)]
     assert labels == [t("follow.start_button"), t("follow.family_button")]
-    assert len(menu["quickReply"]["items"]) == 7
+    assert "quickReply" not in greeting
 
     second = await bot.follow("another", language="en")
     async with bot.repos() as repos:
@@ -188,5 +188,5 @@ async def test_one_odd_event_does_not_sink_the_others(bot: Bot, caplog) -> None:
     odd = hook.text(uid, "秘密の言葉", bot.clock.now())
     odd["timestamp"] = "soon"
     await bot.post(odd, hook.follow(uid, bot.clock.now()), validate=False)
-    assert says(bot.line.reply_texts()[-2], "follow.greeting")
+    assert says(bot.line.reply_texts()[-1], "follow.greeting")
     assert "秘密の言葉" not in caplog.text and uid not in caplog.text, "no words, no ids in logs"

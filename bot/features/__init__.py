@@ -9,6 +9,7 @@ from bot.features import (
     groups,
     invites,
     menu,
+    notes,
     on_behalf,
     rollcall,
     schedule,
@@ -21,8 +22,10 @@ from bot.router import Router
 def build_router() -> Router:
     root = Router("root")
     # invites before teams: a code is recognised even while a team name is awaited.
+    # notes before checkin: a watcher's note about her is no call for help of their own.
     root.include(
         follow.router,
+        notes.router,
         checkin.router,
         schedule.router,
         invites.router,

@@ -11,7 +11,7 @@ from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care.broadcasts import trial
 from care.members import people
-from care.rounds import answers, checkins, status, taking
+from care.rounds import answers, checkins, notes, status, taking
 from care.rounds.checkins import ANSWERS
 from care.rounds.notify import display_name
 from care.rounds.protocol import Audience, Event, Fact, Stage
@@ -81,7 +81,7 @@ async def on_ok(ctx: PersonContext) -> None:
         return
     work = ctx.work
     answered = await answers.answer(work, member, Event(value))
-    next_text = status.describe_checkins(ctx.locale, answered.state)
+    next_text = status.next_sentence(ctx.locale, answered.state)
     before = answered.before
     if answered.tells(Audience.PERSON, Fact.STILL_HELP):
         # An OK during a call for help: she is asked plainly, one tap each way.
@@ -91,37 +91,47 @@ async def on_ok(ctx: PersonContext) -> None:
     elif value == "help":
         ctx.reply(_help_sent(ctx, answered))
     elif value == "unwell":
-        ctx.reply(messages.text(ctx.t("checkin.unwell_thanks", next=next_text)))
+        # Said as it is: her watchers heard it, or the desk, or (nobody watches her) nobody.
+        heard = await people.who_hears_unwell(work, member)
+        key = "checkin.unwell_thanks" if heard == "watchers" else f"first_minute.unwell.{heard}"
+        ctx.reply(messages.text(ctx.t(key, then=next_text)))
     elif before is Stage.IDLE and slot_epoch == 0:
         # 元気です from the rich menu, with no check-in waiting: thanks, nobody is told.
-        ctx.reply(messages.text(ctx.t("checkin.menu_ok", next=next_text)))
+        ctx.reply(messages.text(ctx.t("checkin.menu_ok", then=next_text)))
     elif before is Stage.IDLE:
         tapped = datetime.fromtimestamp(slot_epoch, UTC)
         ctx.reply(
-            messages.text(ctx.t("checkin.already", slot=ctx.locale.when(tapped), next=next_text))
+            messages.text(ctx.t("checkin.already", slot=ctx.locale.when(tapped), then=next_text))
         )
     else:
-        ctx.reply(messages.text(ctx.t("checkin.thanks", next=next_text)))
+        ctx.reply(messages.text(ctx.t("checkin.thanks", then=next_text)))
         if answered.tells(Audience.ALERTED, Fact.SAFE):
             ctx.reply(messages.text(ctx.t("checkin.managers_told")))
 
 
 def _help_sent(ctx: EventContext, answered: answers.Answered) -> messages.Message:
-    told = answered.told
-    names = [display_name(ctx.locale, m) for m in told]
-    if answered.at_desk:
+    """Who heard her call for help, said as it is: her watchers by name (and the desk), the
+    desk alone when nobody watches her, or nobody (then 119 is hers to call). No promise of
+    a call back: the service cannot keep one."""
+    names = [display_name(ctx.locale, m) for m in answered.told]
+    if names and answered.at_desk:
         names.append(ctx.t("desk.name"))
-    if not names:
+    if names:
+        sent = ctx.t("checkin.help_sent", names="、".join(names))
+    elif answered.at_desk:
+        sent = ctx.t("checkin.help_nobody_desk", desk=ctx.t("desk.name"))
+    else:
         return messages.text(ctx.t("checkin.help_nobody"))
-    joined = "、".join(names)
-    sent = ctx.t("checkin.help_sent", names=joined)
     checkin = answered.open_after
     if checkin is None:
         return messages.text(sent)
-    # A finger that slipped: one tap tells the managers, who still decide when it is over.
+    # A finger that slipped: one tap tells the managers, who still decide when it is over. It
+    # is the undo, not the way on: a grey button, never the big coloured one.
     mistake = ctx.t("checkin.mistake_button")
     data = ctx.services.postbacks.encode("mistake", r=checkin.id)
-    return messages.card(ctx.t("checkin.help_sent_title"), sent, [(mistake, data, mistake)])
+    return messages.card(
+        ctx.t("checkin.help_sent_title"), sent, [(mistake, data, mistake)], primary=False
+    )
 
 
 @router.on(PostbackEvent, action("recovered"))
@@ -226,9 +236,20 @@ async def on_member_details(ctx: PersonContext) -> None:
     work = ctx.work
     member = await people.viewable(work, viewer, ctx.postback.integer("m"))
     own = member.id == viewer.id
+    codec = ctx.services.postbacks
+    quick: list[messages.QuickItem] = []
+    round_id = await notes.open_alert_about(work, viewer, member)
+    if round_id is not None:
+        # While an alert about her is open, her card offers what the alert does, and a line
+        # to the other watchers (who is going, what was heard); a note never closes it.
+        for answer in ("take", "safe"):
+            label = ctx.t(f"alert.{answer}_button")
+            quick.append((label, codec.encode(answer, r=round_id), label))
+        label = ctx.t("first_minute.note.button")
+        quick.append((label, codec.encode("note_ask", r=round_id), label))
     test = ctx.t("test.button")
     # A manager can try the whole path for this person: テスト送信.
-    quick = [(test, ctx.services.postbacks.encode("test_send", m=member.id), test)]
+    quick.append((test, codec.encode("test_send", m=member.id), test))
     text = await describe_member(ctx, work, member, own=own)
     ctx.reply(messages.text(text, None if own else quick))
 

@@ -1,16 +1,20 @@
 """follow / unfollow: registering a person, and stopping everything when they block the bot; and
-「見守り」, how a person starts on a city's shared account (where a follow enrols nobody)."""
+「見守り」 or mimamori's tab of the city's menu, how a person starts on a city's shared account
+(where a follow enrols nobody).
+
+Her first minute is one message: the greeting card, its start button above the fold (no help
+text, no menu of chips pushing it up); the menu is at the bottom of the chat already."""
 
 from __future__ import annotations
 
 import logging
 
-from linebot.v3.webhooks import FollowEvent, MessageEvent, UnfollowEvent
+from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent, UnfollowEvent
 
 from bot.context import EventContext, PersonContext
 from bot.features.menu import main_menu
 from bot.router import Router, from_person, text_of
-from bot.shared_account import start_words
+from bot.shared_account import opens_our_tab, start_words
 from care.members import people, schedules
 from ground import messages
 from storage.models import Member
@@ -28,7 +32,12 @@ async def on_follow(ctx: PersonContext) -> None:
     if returning:
         ctx.reply(messages.text(ctx.t("follow.welcome_back", member_id=member.id)), main_menu(ctx))
         return
-    ctx.reply(first_steps(ctx, member, "follow.greeting"), main_menu(ctx))
+    if member.interval_days is None and await people.only_watches(work, member):
+        # She wrote first (an invite link opens the chat before the account is added) and
+        # joined as a watcher: adding the account now is no start of her own check-ins.
+        ctx.reply(messages.text(ctx.t("first_minute.welcome_watcher", member_id=member.id)))
+        return
+    ctx.reply(first_steps(ctx, member, "follow.greeting"))
 
 
 def first_steps(ctx: EventContext, member: Member, key: str) -> messages.Message:
@@ -63,7 +72,28 @@ def _asks_to_start(ctx: EventContext) -> bool:
 
 @router.on(MessageEvent, _asks_to_start)
 async def on_start(ctx: PersonContext) -> None:
-    """「見守り」: what the service does and the person's 会員ID, then the menu (on a shared
-    account this is where a person starts; on mimamori's own, the greeting again)."""
+    """「見守り」: what the service does and the person's 会員ID with one tap to begin (on a
+    shared account this is where a person starts; on mimamori's own, the greeting again).
+    Someone who has begun hears where things stand, with the menu: they are looking for it."""
     member = await people.come_back(ctx.work, ctx.member)
+    if member.interval_days is None:
+        ctx.reply(first_steps(ctx, member, "shared.greeting"))
+        return
     ctx.reply(first_steps(ctx, member, "shared.greeting"), main_menu(ctx))
+
+
+def switched_to_tab(ctx: EventContext) -> bool:
+    """LINE's postback for a richmenuswitch to mimamori's tab (the city's tile carries the
+    city's own data; what says it is mimamori's is the alias switched to)."""
+    if not isinstance(ctx.event, PostbackEvent) or not from_person(ctx):
+        return False
+    return opens_our_tab(ctx.event.postback.params)
+
+
+@router.on(PostbackEvent, switched_to_tab)
+async def on_tab(ctx: PersonContext) -> None:
+    """She opened mimamori's tab of the city's menu: someone who has not begun is greeted at
+    once, one card with the start button; someone who has hears nothing (the tab is what
+    they came for: 元気です, お休み・再開)."""
+    if ctx.member.interval_days is None:
+        ctx.reply(first_steps(ctx, ctx.member, "shared.greeting"))

@@ -260,7 +260,8 @@ async def pause(ctx: PersonContext) -> None:
         return
     if ctx.postback.integer("o") == 1:
         await schedules.pause(work, member, None, open_ended=True)
-        ctx.reply(messages.text(ctx.t("pause.saved_open")))
+        told = await _who_heard(ctx)
+        ctx.reply(messages.text(ctx.t("pause.saved_open", told=told, back=way_back(ctx))))
         return
     days = ctx.postback.integer("d")
     if days not in PAUSE_CHOICES:
@@ -269,8 +270,29 @@ async def pause(ctx: PersonContext) -> None:
     today = ctx.services.clock.now().astimezone(ctx.services.timezone).date()
     until = today + timedelta(days=days)
     resume_at = await schedules.pause(work, member, until)
-    text = ctx.t("pause.saved", until=ctx.locale.day(until), next=ctx.locale.when(resume_at))
+    text = ctx.t(
+        "pause.saved",
+        until=ctx.locale.day(until),
+        next=ctx.locale.when(resume_at),
+        told=await _who_heard(ctx),
+    )
     ctx.reply(messages.text(text))
+
+
+async def _who_heard(ctx: PersonContext) -> str:
+    """Who heard of her pause, truly: her watchers by name, or nobody (none watches her)."""
+    watching = await ctx.work.repos.teams.managers_watching(ctx.member.id)
+    if not watching:
+        return ctx.t("first_minute.told.nobody")
+    names = "、".join(display_name(ctx.locale, m) for m in watching)
+    return ctx.t("first_minute.told.watchers", names=names)
+
+
+def way_back(ctx: EventContext) -> str:
+    """How she resumes, naming only what her kind of account shows her: the menu's
+    お休み・再開 (mimamori's own menu, or its tab of the city's), else the weekly reminder's
+    再開する button."""
+    return ctx.t(f"first_minute.back.{ctx.services.settings.menus}")
 
 
 @router.on(PostbackEvent, action("resume"))

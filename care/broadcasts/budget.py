@@ -39,6 +39,9 @@ RATES_BY_STARTER: dict[str, Rate] = {
     # Each join is told to the team (care.rounds.notify.tell_team): joining and leaving over and
     # over would spend the month's quota, and carry a name of the joiner's choosing to everyone.
     "team_joined": Rate(5, timedelta(hours=24)),
+    # A watcher's note to the others during an alert (care.rounds.notes): a few lines while
+    # they find her, not a chat room on the city's quota.
+    "alert_note": Rate(10, timedelta(hours=24)),
 }
 
 

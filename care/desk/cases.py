@@ -17,7 +17,7 @@ from care.rounds import carry
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import display_name, notify_managers, tell_managers_about
+from care.rounds.notify import ALERT_BUTTONS, display_name, notify_managers, tell_managers_about
 from care.rounds.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -71,6 +71,11 @@ def exists(work: UnitOfWork) -> bool:
     return work.services.timings.desk_after is not None
 
 
+def hears_unwell(work: UnitOfWork) -> bool:
+    """少し体調が悪い is a case at the desk (MIMAMORI_DESK_UNWELL, where there is a desk)."""
+    return exists(work) and work.services.timings.desk_unwell
+
+
 async def watches(work: UnitOfWork, member: Member) -> bool:
     """The desk watches this person itself (運営が見守る), where the deployment has a desk."""
     if work.services.timings.desk_after is None:
@@ -104,7 +109,12 @@ async def _at_desk(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     """The managers hear the desk has it (and why: nobody took it, or the desk watches her)."""
     assert occasion.checkin is not None
     return await tell_managers_about(
-        work, occasion.person, "at_desk", occasion.notice, round_id=occasion.checkin.id
+        work,
+        occasion.person,
+        "at_desk",
+        occasion.notice,
+        round_id=occasion.checkin.id,
+        buttons=ALERT_BUTTONS,
     )
 
 
@@ -180,8 +190,7 @@ async def hear(
 async def _unwell_case(work: UnitOfWork, member: Member, checkin: CheckinRound | None) -> None:
     """少し体調が悪い at the desk, where the deployment asks for it: a case (not urgent), or a
     step on the one the person's last 体調 left open, so a second tap is not a second case."""
-    timings = work.services.timings
-    if timings.desk_after is None or not timings.desk_unwell:
+    if not hears_unwell(work):
         return
     existing = await work.repos.desk.open_of_member(member.id, "unwell")
     if existing is not None:
@@ -319,5 +328,3 @@ async def _tell_outcome(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
 
     purpose = "desk_confirmed" if safe else "desk_closed"
     return await notify_managers(work, member, purpose, build, round_id=round_id)
-
-

@@ -12,7 +12,7 @@ from care.errors import Refusal, Refused
 from care.rounds import alone, checkins, taking
 from care.rounds.schedule import next_checkin
 from care.services import UnitOfWork
-from storage.models import CheckinRound, Member, RoundState
+from storage.models import CheckinRound, Member, Role, RoundState
 
 
 async def register(work: UnitOfWork, line_user_id: str, name: str, language: str) -> Member:
@@ -41,6 +41,21 @@ async def block(work: UnitOfWork, member: Member) -> int:
     await taking.taker_gone(work, member)
     await alone.tell_the_alone(work, watched, member)
     return await checkins.stop_checkins(work, member, "unfollow")
+
+
+async def only_watches(work: UnitOfWork, member: Member) -> bool:
+    """She watches someone (a manager of a team) and is watched in none: a relative or a
+    民生委員, not someone starting check-ins of her own."""
+    roles = {role for _, role in await work.repos.teams.teams_of(member.id)}
+    return Role.MANAGER in roles and Role.USER not in roles
+
+
+async def who_hears_unwell(work: UnitOfWork, member: Member) -> str:
+    """Who hears her 少し体調が悪い: "watchers" (her managers), "desk" (nobody watches her and
+    the desk takes such answers), or "nobody"."""
+    if await work.repos.teams.managers_watching(member.id):
+        return "watchers"
+    return "desk" if desk.hears_unwell(work) else "nobody"
 
 
 async def heard_by_nobody(work: UnitOfWork, member: Member) -> bool:
@@ -108,5 +123,3 @@ async def history(work: UnitOfWork, member: Member) -> list[HistoryEntry]:
     since = work.now - timedelta(days=HISTORY_DAYS)
     rounds = await work.repos.rounds.of_member_since(member.id, since)
     return [history_entry(r) for r in rounds if r.state is not RoundState.CANCELLED]
-
-

@@ -11,7 +11,13 @@ from care.rounds import carry, devices
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import display_name, notify_managers, tell_managers_about
+from care.rounds.notify import (
+    ALERT_BUTTONS,
+    alert_choices,
+    display_name,
+    notify_managers,
+    tell_managers_about,
+)
 from care.rounds.protocol import (
     ALERT_STAGES,
     Audience,
@@ -120,10 +126,16 @@ async def _alert_the_untold(work: UnitOfWork, occasion: Occasion, _: Tell) -> in
 async def _still_open(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     assert occasion.checkin is not None
     reached = await work.repos.outbox.alerted_members(occasion.checkin.id)
-    person = occasion.person
+    person, checkin_id = occasion.person, occasion.checkin.id
     if sharing.in_chat(work.services) or work.services.my_page_url is None:
         return await tell_managers_about(
-            work, person, "still_open", "alert.still_open", occasion.checkin.id, reached
+            work,
+            person,
+            "still_open",
+            "alert.still_open",
+            occasion.checkin.id,
+            reached,
+            buttons=ALERT_BUTTONS,
         )
 
     def build(locale: Locale, _: Member) -> list[Telling]:
@@ -136,7 +148,9 @@ async def _still_open(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
         )
         card = sharing.card_link(locale, work.services, person)
         links = [card] if card is not None else []
-        return [Telling.card(locale.language, locale.t("card.still_open_title"), text, (), links)]
+        choices = alert_choices(work.services, locale, checkin_id)
+        title = locale.t("card.still_open_title")
+        return [Telling.card(locale.language, title, text, choices, links)]
 
     return await notify_managers(
         work, person, "still_open", build, round_id=occasion.checkin.id, only=reached
@@ -147,7 +161,7 @@ async def _still_open(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
 async def _mistake(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     round_id = occasion.checkin.id if occasion.checkin else None
     return await tell_managers_about(
-        work, occasion.person, "mistake", "alert.mistake_notice", round_id
+        work, occasion.person, "mistake", "alert.mistake_notice", round_id, buttons=ALERT_BUTTONS
     )
 
 

@@ -16,7 +16,7 @@ from care.desk import cases as desk
 from care.errors import Refusal, Refused
 from care.rounds import alerts, carry
 from care.rounds.carry import Occasion, teller
-from care.rounds.notify import phone_only, push_to, tell_managers_about
+from care.rounds.notify import ALERT_BUTTONS, phone_only, push_to, tell_managers_about
 from care.rounds.protocol import Audience, Decision, Event, Fact, Stage, Tell, decide, stage_of
 from care.rounds.status import CheckinState, checkin_state
 from care.services import UnitOfWork
@@ -184,7 +184,14 @@ async def pass_on_words(work: UnitOfWork, occasion: Occasion, _: Tell) -> list[M
     only = [m.id for m in watching]
     words = occasion.words if occasion.kind == "text" else ""
     await tell_managers_about(
-        work, member, "words", key, round_id=checkin.id, only=only, words=words or ""
+        work,
+        member,
+        "words",
+        key,
+        round_id=checkin.id,
+        only=only,
+        buttons=ALERT_BUTTONS,
+        words=words or "",
     )
     return watching
 

@@ -19,7 +19,7 @@ from care.rounds import alerts, calls, carry
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import Reachable, address_of, tell_managers_about
+from care.rounds.notify import ALERT_BUTTONS, Reachable, address_of, tell_managers_about
 from care.rounds.protocol import Audience, Event, Fact, Stage, Tell, decide, stage_of
 from care.rounds.schedule import Schedule, next_checkin, paused_on, schedule_or_none, slots_passed
 from care.services import Services, UnitOfWork
@@ -184,6 +184,17 @@ async def _stopped(work: UnitOfWork, occasion: Occasion, said: Tell) -> int:
     during an alert, that the alert still waits for one of them."""
     prefix = "stopped_open" if said.fact is Fact.STOPPED_OPEN else "stopped"
     key = f"{prefix}.{occasion.reason}"
+    if said.fact is Fact.STOPPED_OPEN and occasion.checkin is not None:
+        # The alert waits for one of them: its buttons come with the notice.
+        return await tell_managers_about(
+            work,
+            occasion.person,
+            occasion.reason,
+            key,
+            round_id=occasion.checkin.id,
+            until=occasion.until,
+            buttons=ALERT_BUTTONS,
+        )
     return await tell_managers_about(
         work, occasion.person, occasion.reason, key, until=occasion.until
     )

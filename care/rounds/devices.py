@@ -24,7 +24,13 @@ from datetime import timedelta
 from care.errors import Refusal, Refused
 from care.rounds import carry
 from care.rounds.carry import Occasion, teller
-from care.rounds.notify import display_name, notify_managers, tell_managers_about, tell_member
+from care.rounds.notify import (
+    ALERT_BUTTONS,
+    display_name,
+    notify_managers,
+    tell_managers_about,
+    tell_member,
+)
 from care.rounds.protocol import Audience, Event, Fact, Stage, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground import seals
@@ -158,6 +164,7 @@ async def _movement(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
         "activity.notice",
         round_id=checkin.id,
         only=reached,
+        buttons=ALERT_BUTTONS,  # a clue, never safety: the alert stays open
         device=occasion.device,
     )
 

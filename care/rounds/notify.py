@@ -15,7 +15,7 @@ from typing import Protocol
 from care.services import Services, UnitOfWork
 from ground.channels import LINE, NOT_ON_LINE, can_say
 from ground.i18n import Locale
-from ground.telling import Telling
+from ground.telling import Choice, Telling
 from storage.models import Member, Role, Team
 
 
@@ -113,11 +113,13 @@ async def tell_managers_about(
     round_id: int | None = None,
     only: Sequence[int] | None = None,
     until: datetime | None = None,
+    buttons: Sequence[str] = (),
     **values: str,
 ) -> int:
     """One sentence about the member (`key`, with their name, 会員ID, now, `until` and any
     other `values`) to every manager watching them (or those in `only`), each in their
-    language. -> how many told."""
+    language. -> how many told. `buttons` ("take", "safe"): the notice keeps the alert of
+    `round_id` open, and carries its buttons, so nobody scrolls back to the alert for them."""
 
     def build(locale: Locale, manager: Member) -> list[Telling]:
         text = locale.t(
@@ -128,9 +130,31 @@ async def tell_managers_about(
             until=locale.when(until),
             **values,
         )
+        if buttons and round_id is not None:
+            choices = alert_choices(work.services, locale, round_id, buttons)
+            title = locale.t("first_minute.alert_title")
+            return [Telling.card(locale.language, title, text, choices)]
         return [Telling.sentence(locale.language, text)]
 
     return await notify_managers(work, member, purpose, build, round_id=round_id, only=only)
+
+
+ALERT_BUTTONS = ("take", "safe")  # 対応します, 無事を確認しました
+
+
+def alert_choices(
+    services: Services, locale: Locale, round_id: int, buttons: Sequence[str] = ALERT_BUTTONS
+) -> list[Choice]:
+    """An open alert's buttons, as the alert has them: 対応します (take) and
+    無事を確認しました (safe), for round `round_id`."""
+    return [
+        Choice(
+            answer,
+            locale.t(f"alert.{answer}_button"),
+            services.postbacks.encode(answer, r=round_id),
+        )
+        for answer in buttons
+    ]
 
 
 async def tell_member(

@@ -50,6 +50,8 @@ async def pause_until_home(work: UnitOfWork, case_id: int | None, staff: str) ->
         staff, "desk_paused", f"case {case.id} 会員ID {member.id}", work.now
     )
     locale = work.locale(member.language)
-    text = locale.t("desk.paused_notice")
+    # How she resumes, naming only what her kind of account shows her.
+    back = locale.t(f"first_minute.back.{work.services.settings.menus}")
+    text = locale.t("desk.paused_notice", back=back)
     await push_to(work, member, [Telling.sentence(locale.language, text)], "desk_paused")
     return resume_at

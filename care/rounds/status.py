@@ -70,6 +70,16 @@ def describe_checkins(locale: Locale, state: CheckinState) -> str:
     )
 
 
+def next_sentence(locale: Locale, state: CheckinState) -> str:
+    """The next check-in as a sentence of its own: a time when one is coming, and plainly
+    that none is when check-ins are paused or stopped (never 「次のお知らせは なし」)."""
+    return locale.t(
+        f"first_minute.next.{state.status.value}",
+        next=locale.when(state.next_at),
+        until=locale.day(state.paused_until) if state.paused_until else "",
+    )
+
+
 async def state_of(work: UnitOfWork, member: Member) -> CheckinState:
     today = work.now.astimezone(work.services.timezone).date()
     return checkin_state(member, await work.repos.rounds.open_round(member.id), today)

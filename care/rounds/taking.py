@@ -12,7 +12,7 @@ from care.rounds import carry
 from care.rounds.carry import Occasion, teller
 from care.rounds.due import rounds_due
 from care.rounds.ladder import Step
-from care.rounds.notify import display_name, notify_managers, push_to
+from care.rounds.notify import alert_choices, display_name, notify_managers, push_to
 from care.rounds.protocol import Audience, Decision, Event, Fact, Tell, decide, stage_of
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -85,13 +85,20 @@ def _decided(checkin: CheckinRound, person: Member, event: Event) -> Decision:
     return decision
 
 
-async def _tell_others(work: UnitOfWork, person: Member, manager: Member, key: str) -> int:
-    """Every manager watching the person but the one who acted hears who it was."""
+async def _tell_others(
+    work: UnitOfWork, person: Member, manager: Member, key: str, still_open: int | None = None
+) -> int:
+    """Every manager watching the person but the one who acted hears who it was; while the
+    alert of round `still_open` stays open (taken, not closed), with its 無事を確認しました."""
 
     def build(locale: Locale, _: Member) -> list[Telling]:
         text = locale.t(
             key, name=display_name(locale, person), taker=display_name(locale, manager)
         )
+        if still_open is not None:
+            choices = alert_choices(work.services, locale, still_open, ("safe",))
+            title = locale.t("first_minute.alert_title")
+            return [Telling.card(locale.language, title, text, choices)]
         return [Telling.sentence(locale.language, text)]
 
     watching = await work.repos.teams.managers_watching(person.id)
@@ -212,7 +219,10 @@ async def _untake_if_decided(
 @teller((Audience.OTHERS, Fact.TAKEN))
 async def _taken(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
     assert occasion.actor is not None
-    return await _tell_others(work, occasion.person, occasion.actor, "alert.taken_notice")
+    checkin_id = occasion.checkin.id if occasion.checkin is not None else None
+    return await _tell_others(
+        work, occasion.person, occasion.actor, "alert.taken_notice", still_open=checkin_id
+    )
 
 
 @teller((Audience.OTHERS, Fact.CONFIRMED))

@@ -9,13 +9,13 @@ from aiohttp import web
 
 from care.members import people, sharing
 from care.members.cards import Card, Relation, audit_member_view, open_card
-from care.rounds import calls, devices, status, verify
+from care.rounds import calls, devices, notes, status, taking, verify
 from care.rounds.notify import display_name
 from care.rounds.protocol import HELP_STAGES, WAITING_STAGES, stage_of
 from care.services import Services, UnitOfWork
 from ground.i18n import Locale
 from ground.identifiers import row_id
-from liff.api.guard import CALLER, before_terms, path_id, services_of
+from liff.api.guard import CALLER, before_terms, error, json_body, path_id, services_of
 from storage.models import PERSONAL_FIELDS, Member
 
 routes = web.RouteTableDef()
@@ -166,16 +166,89 @@ async def person_card(request: web.Request) -> web.Response:
     viewer = request[CALLER]
     services = services_of(request)
     locale = services.locale(viewer.language)
-    texts = {f"card.{key}": value for key, value in locale.section("card").items()}
+    texts = _card_texts(locale)
     async with services.unit_of_work() as work:
         found = await open_card(work, viewer, row_id(request.match_info["member_id"]))
+        alert = await _alert_on_card(work, viewer, found)
     if found is None:
         body = {"error": "not_found", "detail": "", "texts": texts}
         response = web.json_response(body, status=404)
     else:
-        response = web.json_response({"card": card_view(services, locale, found), "texts": texts})
+        view = card_view(services, locale, found) | {"alert": _alert_view(locale, alert)}
+        response = web.json_response({"card": view, "texts": texts})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _card_texts(locale: Locale) -> dict[str, str]:
+    """The card page's words: its own, and the alert's buttons and the note's."""
+    texts = {f"card.{key}": value for key, value in locale.section("card").items()}
+    texts |= {f"note.{k}": v for k, v in locale.section("first_minute.note").items()}
+    texts |= {f"alert.{k}_button": locale.t(f"alert.{k}_button") for k in ("take", "safe")}
+    return texts
+
+
+async def _alert_on_card(
+    work: UnitOfWork, viewer: Member, found: Card | None
+) -> notes.OpenAlert | None:
+    """While an alert about her is open, a manager who watches her acts on it from her card
+    (対応します, 無事を確認しました) and writes a note to the other watchers."""
+    if found is None or found.relation is not Relation.MANAGER or not found.alert_open:
+        return None
+    round_id = await notes.open_alert_about(work, viewer, found.person)
+    return await notes.alert_for_note(work, viewer, round_id) if round_id else None
+
+
+def _alert_view(locale: Locale, alert: notes.OpenAlert | None) -> dict[str, Any] | None:
+    if alert is None:
+        return None
+    return {
+        "round": alert.round_id,
+        "others": [display_name(locale, m) for m in alert.others],
+        "note_max": notes.NOTE_MAX,
+    }
+
+
+ALERT_ACTIONS = ("take", "safe", "note")
+
+
+@routes.route("POST", "/cards/{member_id}/alert")
+@before_terms
+async def act_on_alert(request: web.Request) -> web.Response:
+    """対応します, 無事を確認しました or a note to the other watchers, from her card: the same
+    rules as the chat's buttons (care.rounds.taking, care.rounds.notes). -> what to say."""
+    body = await json_body(request)
+    what, round_id = body.get("action"), body.get("round")
+    if what not in ALERT_ACTIONS or not isinstance(round_id, int):
+        raise error(400, "bad_action")
+    viewer = request[CALLER]
+    services = services_of(request)
+    locale = services.locale(viewer.language)
+    note = notes.clean_note(body.get("note") if isinstance(body.get("note"), str) else None)
+    if what == "note" and note is None:
+        raise error(400, "bad_note", locale.t("first_minute.note.too_long", max=notes.NOTE_MAX))
+    async with services.unit_of_work() as work:
+        if what == "take":
+            taken = await taking.take(work, viewer, round_id)
+            name = display_name(locale, taken.person)
+            if taken.first or taken.taker.id == viewer.id:
+                said = locale.t("alert.taken_you", name=name)
+            else:
+                taker = display_name(locale, taken.taker)
+                said = locale.t("alert.taken_already", name=name, taker=taker)
+        elif what == "safe":
+            person = await taking.confirm_safe(work, viewer, round_id)
+            said = locale.t("alert.confirmed_you", name=display_name(locale, person))
+        else:
+            assert note is not None
+            alert = await notes.send_note(work, viewer, round_id, note)
+            names = "、".join(display_name(locale, m) for m in alert.others)
+            said = (
+                locale.t("first_minute.note.sent", names=names)
+                if alert.others
+                else locale.t("first_minute.note.nobody", name=display_name(locale, alert.person))
+            )
+    return web.json_response({"ok": True, "said": said})
 
 
 def card_view(services: Services, locale: Locale, found: Card) -> dict[str, Any]:

@@ -815,6 +815,7 @@
     if (card.alert_open) {
       content.append(el("p", { class: "alert", id: "card-alert", text: t("card.alert_open", name) }));
     }
+    if (card.alert) content.append(alertActions(card));
     if (card.relation === "own") content.append(el("p", { class: "notice", text: t("card.own") }));
     if (!card.shown) {
       content.append(el("p", { class: "notice", id: "card-not-shown", text: t("card.not_shown", name) }));
@@ -850,6 +851,41 @@
       content.append(el("p", {}, el("a", { href: card.member_page, id: "card-member-page",
         text: t("card.member_page", name) })));
     }
+  }
+
+  // While an alert about her is open, a manager who watches her acts on it here as on the
+  // alert itself (対応します first, 無事を確認しました), and writes the others a note; a note
+  // never closes the alert. What the server said shows in place (role=status).
+  function alertActions(card) {
+    var said = el("p", { class: "notice", id: "card-alert-said", role: "status" });
+    function act(payload) {
+      payload.round = card.alert.round;
+      api("POST", "/liff/api/cards/" + card.id + "/alert", payload).then(function (data) {
+        said.textContent = data.said;
+      }, function (problem) {
+        said.textContent = (problem.data && problem.data.detail) || t("failed");
+      });
+    }
+    var box = el("section", { id: "card-alert-actions" },
+      el("button", { type: "button", class: "primary", id: "card-take", text: t("alert.take_button"),
+        onclick: function () { act({ action: "take" }); } }),
+      el("button", { type: "button", id: "card-safe", text: t("alert.safe_button"),
+        onclick: function () { act({ action: "safe" }); } }));
+    if (card.alert.others.length) {
+      var note = el("textarea", { id: "card-note", maxlength: String(card.alert.note_max), rows: "3" });
+      var form = el("form", { id: "card-note-form" },
+        el("label", { for: "card-note", text: t("note.ask", { names: card.alert.others.join("、"),
+          max: card.alert.note_max }) }),
+        note,
+        el("button", { type: "submit", text: t("note.button") }));
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        act({ action: "note", note: note.value });
+      });
+      box.append(form);
+    }
+    box.append(said);
+    return box;
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

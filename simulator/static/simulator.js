@@ -286,6 +286,8 @@
         onclick: function () { press(person.key, null, area.action); } });
       button.style.left = area.left + "%";
       button.style.width = area.width + "%";
+      button.style.top = area.top + "%";
+      button.style.height = area.height + "%";
       menu.append(button);
     });
     return menu;
