@@ -33,13 +33,13 @@ async def ok(request: web.Request) -> web.Response:
             # the question's two buttons are, as after an OK in the chat or on a call.
             question = answers.help_question(work, locale, checkin)
             await push_to(work, member, [question], "still_help", round_id=checkin.id)
-    following = status.describe_checkins(locale, answered.state)
+    following = status.next_sentence(locale, answered.state)
     if still_help:
         said = [locale.t("mypage40.still_help_in_chat")]
     elif answered.before is Stage.IDLE:
-        said = [locale.t("checkin.menu_ok", next=following)]
+        said = [locale.t("checkin.menu_ok", then=following)]
     else:
-        said = [locale.t("checkin.thanks", next=following)]
+        said = [locale.t("checkin.thanks", then=following)]
         if answered.tells(Audience.ALERTED, Fact.SAFE):
             said.append(locale.t("checkin.managers_told"))
     return web.json_response({"ok": True, "said": said, "closed": checkin is None})
