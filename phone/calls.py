@@ -15,6 +15,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from care.errors import Refused
+from care.members import people
 from care.rounds import answers, calls
 from care.rounds.protocol import Audience, Fact
 from care.services import SERVICES, Services
@@ -98,8 +99,15 @@ async def key_pressed(request: web.Request) -> web.Response:
         elif answered.tells(Audience.PERSON, Fact.STILL_HELP):
             text = locale.t("call.help_open")
         elif value == "help":
-            told = answered.told or answered.at_desk
-            text = locale.t("call.help_sent" if told else "call.help_nobody")
+            # Said as it is: her watchers were told, or only the desk has it, or nobody.
+            if answered.told:
+                text = locale.t("call.help_sent")
+            else:
+                text = locale.t("call.help_desk" if answered.at_desk else "call.help_nobody")
+        elif value == "unwell":
+            heard = await people.who_hears_unwell(work, member)
+            key = "call.thanks_unwell" if heard == "watchers" else f"call.unwell_{heard}"
+            text = locale.t(key)
         else:
             text = locale.t(f"call.thanks_{value}")
     return _twiml(voice.spoken(text, member.language))

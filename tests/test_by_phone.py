@@ -262,3 +262,44 @@ async def test_a_line_request_never_carries_a_phone_only_placeholder(bot: Bot) -
     alone = await line.send(Parcel("push", [NOT_ON_LINE + "ab12"], [hello], str(uuid.uuid4())))
     assert alone.outcome is Outcome.REJECTED
     no_line_request_names_her(bot)
+
+
+async def landline_resident_alone(bot: Bot) -> None:
+    """A team made in the console with her alone in it, registered from the paper form: nobody
+    on LINE watches her."""
+    await staff_signed_in(bot)
+    token = await csrf(bot.client, "/admin/teams")
+    form = {"csrf_token": token, "name": "a team", "interval_days": "1", "hour": "9"}
+    assert (await bot.client.post("/admin/teams", data=form)).status == 200
+    paper_form = {
+        "csrf_token": token,
+        "action": "register_by_phone",
+        "name": "resident",
+        "phone": "03-1234-5678",
+        "language": "ja",
+        "consented": "on",
+    }
+    response = await bot.client.post("/admin/teams/1", data=paper_form, allow_redirects=False)
+    assert response.status == 303, await response.text()
+
+
+@pytest.mark.parametrize("with_desk", [True, False])
+async def test_what_her_call_says_after_help_or_unwell_is_true_with_nobody_watching(
+    start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio, with_desk: bool
+) -> None:
+    """Key 3 and key 2 with no watcher on LINE: the call says the desk has it, or that nobody
+    could be told and to call 119; never that her watchers were told."""
+    desk = {"desk_after": timedelta(hours=1), "desk_unwell": True} if with_desk else {}
+    bot = await start_bot(**calling_through(twilio, **desk))
+    await landline_resident_alone(bot)
+    await run_to(bot, tokyo(11, 24, 9))
+    response = await twilio.press(bot.client, twilio.calls[0], "2")
+    spoken = await response.text()
+    assert JA.t("call.unwell_desk" if with_desk else "call.unwell_nobody") in spoken
+    assert JA.t("call.thanks_unwell") not in spoken
+    await bot.settle()
+    await run_to(bot, tokyo(11, 25, 9))
+    response = await twilio.press(bot.client, twilio.calls[-1], "3")
+    spoken = await response.text()
+    assert JA.t("call.help_desk" if with_desk else "call.help_nobody") in spoken
+    assert JA.t("call.help_sent") not in spoken
