@@ -106,7 +106,8 @@ async def ask_visit(request: web.Request) -> web.Response:
             await partners.ask_visit(work, case_id, row_id(form.get("partner_id")), staff)
     except Refused as refused:
         raise refusal(request, refused) from None
-    raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
+    # The case page, at the step after the visit (admin.desk.NEXT_STEP's order).
+    raise web.HTTPSeeOther(f"/admin/desk/{case_id}#after-visit")
 
 
 @allow(OPERATOR, DESK)
