@@ -100,7 +100,9 @@ _PERSON_COLUMNS = (
     f" WHEN {_SHOWN} THEN m.phone ELSE '' END AS phone,"
     f" CASE WHEN {_PHONE_ONLY} THEN 1 ELSE 0 END AS phone_only,"
     " (SELECT MIN(t.name) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
-    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_name"
+    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_name,"
+    " (SELECT MIN(t.id) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_id"
 )
 _DIGITS = "phone"
 for _mark in ("-", " ", "+", "(", ")"):

@@ -319,5 +319,3 @@ async def _tell_outcome(work: UnitOfWork, occasion: Occasion, _: Tell) -> int:
 
     purpose = "desk_confirmed" if safe else "desk_closed"
     return await notify_managers(work, member, purpose, build, round_id=round_id)
-
-

@@ -108,5 +108,3 @@ async def history(work: UnitOfWork, member: Member) -> list[HistoryEntry]:
     since = work.now - timedelta(days=HISTORY_DAYS)
     rounds = await work.repos.rounds.of_member_since(member.id, since)
     return [history_entry(r) for r in rounds if r.state is not RoundState.CANCELLED]
-
-
