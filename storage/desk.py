@@ -108,6 +108,8 @@ _DIGITS = "phone"
 for _mark in ("-", " ", "+", "(", ")"):
     _DIGITS = f"REPLACE({_DIGITS}, '{_mark}', '')"
 
+# A number the desk registered (+81312345678) among numbers as people write them (03-…).
+_PHONE_SORTED = "CASE WHEN phone LIKE '+81%' THEN '0' || SUBSTR(phone, 4) ELSE phone END"
 # The queue's columns a header sorts by, each as SQL over the query's rows.
 QUEUE_SORTS = {
     "opened": "opened_at",
@@ -116,7 +118,7 @@ QUEUE_SORTS = {
     "reason": "reason",
     "taken": "taken_by",
     "team": "team_name",
-    "phone": "phone",
+    "phone": _PHONE_SORTED,
     "last_ok": "last_ok_at",
     "attempts": "attempts",
 }
@@ -125,7 +127,7 @@ PEOPLE_SORTS = {
     "member": "member_id",
     "name": "display_name",
     "team": "team_name",
-    "phone": "phone",
+    "phone": _PHONE_SORTED,
     "last_ok": "last_ok_at",
 }
 # The desk reads a person for a case it had lately or a team it watches itself
@@ -144,9 +146,13 @@ def _matching(search: Search) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     if search.words:
-        said: list[str] = ["LOWER(display_name) LIKE ? ESCAPE '\\'"]
-        params.append(_like(search.words.lower()))
-        for kana in search.kana:
+        said: list[str] = []
+        # A number alone is a 会員ID or part of a phone number, not part of a name.
+        names = search.kana if search.member_id is None else ()
+        if names:
+            said.append("LOWER(display_name) LIKE ? ESCAPE '\\'")
+            params.append(_like(search.words.lower()))
+        for kana in names:
             said += ["full_name LIKE ? ESCAPE '\\'", "furigana LIKE ? ESCAPE '\\'"]
             params += [_like(kana), _like(kana)]
         for number in search.digits:
@@ -187,6 +193,8 @@ def _order(search: Search, sorts: dict[str, str], default: str) -> str:
     # Empty last whichever way (SQLite and PostgreSQL place NULL differently).
     way = "DESC" if search.descending else "ASC"
     empty = f"{column} IS NULL" if column in _NUMBERS else f"({column} IS NULL OR {column} = '')"
+    if column == _PHONE_SORTED:
+        empty = "phone = ''"
     return f"CASE WHEN {empty} THEN 1 ELSE 0 END, {column} {way}, {default}"
 
 
