@@ -127,6 +127,8 @@ async def test_the_case_of_a_person_registered_by_phone_shows_her_number_to_call
     assert "03-1234-5678" in page
     assert 'class="call" href="tel:+81312345678"' in page
     assert t("admin.desk.not_shown") not in page
+    card = await (await bot.client.get(f"/admin/people/{ids['landline_member']}")).text()
+    assert 'class="call" href="tel:+81312345678"' in card and "03-1234-5678" in card
     # The buttons and the fields each say which record they make.
     work = page[page.index('id="work"') : page.index("</section>", page.index('id="work"'))]
     buttons = re.findall(r"<button[^>]*>([^<]+)</button>", work)

@@ -120,6 +120,7 @@ class PersonCard:
     rounds: list[CheckinRound]
     cases: list[DeskCase]
     notes: list[PersonNote]
+    registered: str | None = None  # as on a case (CaseFile.registered)
 
 
 async def known_person(
@@ -168,10 +169,12 @@ async def person_card(
     await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
     managers = await work.repos.teams.managers_watching(member.id)
     shown = await sharing.shown_to_the_desk(work, member, managers)
+    number = registered_number(member)
     return PersonCard(
         member=member,
         shown=shown,
-        tel=sharing.call_link(member, shown),
+        tel=sharing.tel_uri(number) if number else sharing.call_link(member, shown),
+        registered=as_written(number) if number else None,
         managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
         cases=cases,
