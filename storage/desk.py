@@ -80,7 +80,7 @@ class Search:
 
 
 # What the desk may see of a person's details: what she shows to at least one manager who
-# watches her now (storage.teams.shown_to_a_manager). Joined once per query, as a set: a
+# watches her now (storage.teams.shown_to_a_manager). Built once per query, as a set: a
 # subquery per row and column took 0.7 s for 3,000 people (bench/desk.py).
 _SHOWN_SET = (
     # From what was shared (few rows) to the teams that make it count: a manager's team found
@@ -94,8 +94,9 @@ _SHOWN_SET = (
     " WHERE NOT EXISTS (SELECT 1 FROM unwatched uw"
     " WHERE uw.user_id = ps.user_id AND uw.manager_id = ps.manager_id)) "
 )
-_SHOWN_JOIN = " LEFT JOIN shown sh ON sh.shown_id = m.id"
-_SHOWN = "sh.shown_id IS NOT NULL"
+# Looked up in the set (a hashed subplan on PostgreSQL, an automatic index on SQLite): a join
+# to it was planned as a loop over the whole set for each person.
+_SHOWN = "m.id IN (SELECT shown_id FROM shown)"
 # A person the desk registered from a paper form: her number is the one she is called on.
 _PHONE_ONLY = "m.line_user_id LIKE 'tel:%'"
 _PERSON_COLUMNS = (
@@ -284,7 +285,6 @@ class DeskRepository:
             " (SELECT COUNT(*) FROM desk_steps s WHERE s.case_id = c.id AND s.kind = 'call')"
             " AS attempts"
             " FROM desk_cases c JOIN members m ON m.id = c.member_id"
-            f"{_SHOWN_JOIN}"
             " LEFT JOIN checkin_rounds r ON r.member_id = c.member_id AND r.state = 'alerted'"
             " WHERE c.closed_at IS NULL"
         )
@@ -317,7 +317,7 @@ class DeskRepository:
             f" CASE WHEN {_KNOWN} OR {_PHONE_ONLY} THEN 1 ELSE 0 END AS known,"
             " (SELECT MIN(o.id) FROM desk_cases o WHERE o.member_id = m.id"
             " AND o.closed_at IS NULL) AS open_case"
-            f" FROM members m{_SHOWN_JOIN} WHERE m.withdrawn_at IS NULL AND (EXISTS (SELECT 1 FROM"
+            " FROM members m WHERE m.withdrawn_at IS NULL AND (EXISTS (SELECT 1 FROM"
             " team_members p JOIN teams pt ON pt.id = p.team_id AND pt.deleted_at IS NULL"
             " WHERE p.member_id = m.id AND p.role = 'user')"
             " OR EXISTS (SELECT 1 FROM desk_cases pc WHERE pc.member_id = m.id))"
