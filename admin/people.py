@@ -26,18 +26,17 @@ async def people(request: web.Request) -> web.Response:
     everyone = session.admin.role is StaffRole.OPERATOR
     now = services.clock.now()
     asked = searching.asked(request.query, now, staff, tuple(PEOPLE_SORTS))
-    known_since = None if everyone else now - CASE_KNOWN_FOR
+    known_since = now - CASE_KNOWN_FOR
     desk_watching = services.timings.desk_after is not None
+    reading = (known_since, desk_watching, not everyone)
     async with services.unit_of_work() as work:
         await work.repos.admin.audit_view(
             staff, "people_viewed", "people list", work.now, VIEW_AUDIT_EVERY
         )
-        found, total = await work.repos.desk.people_page(asked.search, known_since, desk_watching)
+        found, total = await work.repos.desk.people_page(asked.search, *reading)
         if asked.page > asked.pages(total):
             asked = searching.within(asked, total)
-            found, total = await work.repos.desk.people_page(
-                asked.search, known_since, desk_watching
-            )
+            found, total = await work.repos.desk.people_page(asked.search, *reading)
     context = {
         "people": found,
         "total": total,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
@@ -304,14 +304,15 @@ class DeskRepository:
         return [dict(row) for row in rows], int(total[0]) if total else 0
 
     async def people_page(
-        self, search: Search, known_since: datetime | None, desk_watching: bool
+        self, search: Search, known_since: datetime, desk_watching: bool, only_known: bool
     ) -> tuple[list[dict[str, Any]], int]:
         """People the desk looks after (a user of a team, or one it had a case for), not
-        withdrawn: a page of those the search finds, and how many. `known_since`: only those
-        the desk may read (a case open or closed since then, a team it watches: the 窓口
-        role's); None for everyone (運用管理's). Each row says whether her card opens to 運用
-        管理 (`known`: those, and the people it registered by phone) and her open case."""
-        known_params = [to_db(known_since or datetime.min.replace(tzinfo=UTC)), int(desk_watching)]
+        withdrawn: a page of those the search finds, and how many. The desk reads a person for
+        a case open or closed since `known_since`, or a team it watches (`desk_watching`: the
+        deployment has a desk); `only_known` lists only those (the 窓口 role's), else everyone
+        (運用管理's). Each row says whether her card opens to 運用管理 (`known`: those, and
+        the people it registered by phone) and her open case."""
+        known_params = [to_db(known_since), int(desk_watching)]
         inner = (
             f"SELECT m.id AS member_id, {_PERSON_COLUMNS},"
             f" CASE WHEN {_KNOWN} OR {_PHONE_ONLY} THEN 1 ELSE 0 END AS known,"
@@ -323,7 +324,7 @@ class DeskRepository:
             " OR EXISTS (SELECT 1 FROM desk_cases pc WHERE pc.member_id = m.id))"
         )
         inner_params = list(known_params)
-        if known_since is not None:
+        if only_known:
             inner += f" AND {_KNOWN}"
             inner_params += known_params
         where, params = _matching(search)

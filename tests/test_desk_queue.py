@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestClient
 
+from storage.database import to_db
 from storage.models import Role, StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
@@ -155,6 +156,19 @@ async def test_the_people_list_by_role(bot: Bot) -> None:
     page = await (await bot.client.get("/admin/people?q=0312345678")).text()
     assert PERSON_ROW.findall(page) == [str(ids["landline_member"])]
     assert f'href="/admin/people/{ids["landline_member"]}"' in page
+    # A case closed 40 days ago opens her card no more (care.desk.reading.CASE_KNOWN_FOR).
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "UPDATE desk_cases SET closed_at = ? WHERE member_id = ?",
+            (to_db(bot.clock.now() - timedelta(days=40)), ids["her_member"]),
+        )
+    page = await (await bot.client.get(f"/admin/people?q={ids['her_member']}")).text()
+    assert PERSON_ROW.findall(page) == [str(ids["her_member"])]
+    assert f'href="/admin/people/{ids["her_member"]}"' not in page
+    async with bot.repos() as repos:
+        await repos.conn.execute(
+            "UPDATE desk_cases SET closed_at = NULL WHERE member_id = ?", (ids["her_member"],)
+        )
     everyone = await (await bot.client.get("/admin/people?page=2")).text()
     assert t("admin.people_list.count", total=61, first=51, last=61) in everyone
 
