@@ -163,6 +163,13 @@ async def test_keys_and_clicks_for_the_work_on_a_case(
     bot = await start_bot(desk_after=timedelta(hours=1))
     case_id = await _case_with_a_partner(bot)
     page, base = await console_page(browser, bot, "desk-a")
+    # The work comes first in the page, in its order: take, call, visit, note, close.
+    await page.goto(f"{base}/desk/{case_id}")
+    order = await page.evaluate(
+        """() => [...document.querySelectorAll("main form")].map(form =>
+            form.id === "ask-visit" ? "visit" : form.querySelector("[name=action]").value)"""
+    )
+    assert order == ["take", "call", "visit", "note", "close"], order
     keys = await keyboard_counts(page, f"{base}/desk/{case_id}")
     # A second case for the mouse.
     async with bot.repos() as repos:
