@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from admin import searching
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.pages import page, refusal
@@ -18,14 +19,20 @@ from care.desk import cases as desk
 from care.desk import partners, reading, report
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
-from care.members import by_phone
+from care.members import by_phone, sharing
 from care.rounds import calls, devices, outcomes, verify
 from care.rounds.notify import phone_only
 from care.services import UnitOfWork
 from ground.identifiers import row_id
+from storage.database import from_db
+from storage.desk import QUEUE_SORTS
 from storage.models import StaffRole
 
 CLOSED_SHOWN = timedelta(days=7)
+SORTS = (*QUEUE_SORTS, "waiting")
+# Where the case page opens again after a step: at the next one in the work's order (take,
+# the call, a visit, a note, closing), so Tab goes on from there, not from the top.
+NEXT_STEP = {"take": "#call", "call": "#after-call", "note": "#after-note"}
 
 
 def actor_label(
@@ -67,17 +74,57 @@ def outcome_label(request: web.Request) -> Callable[[str | None], str]:
     return label
 
 
+def waited(request: web.Request) -> Callable[[str], str]:
+    """How long a case has waited since it opened, as staff read it (3時間12分)."""
+    locale = admin_locale(request)
+    now = services_of(request).clock.now()
+
+    def label(opened_at: str) -> str:
+        opened = from_db(opened_at)
+        minutes = max(0, int((now - opened).total_seconds() // 60)) if opened else 0
+        hours, minutes = divmod(minutes, 60)
+        if hours >= 24:
+            return locale.t("admin.queue.waited_days", days=hours // 24, hours=hours % 24)
+        if hours:
+            return locale.t("admin.queue.waited_hours", hours=hours, minutes=minutes)
+        return locale.t("admin.queue.waited_minutes", minutes=minutes)
+
+    return label
+
+
+def phone_of(row: dict[str, Any]) -> tuple[str, str | None]:
+    """A row's phone as staff read it and its tel: link ('' and None where there is none the
+    desk may see: storage.desk's query leaves it empty)."""
+    phone = str(row.get("phone") or "")
+    if not phone:
+        return "", None
+    return reading.as_written(phone), sharing.tel_uri(phone)
+
+
 @allow(OPERATOR, DESK)
 async def queue(request: web.Request) -> web.Response:
+    """The open cases a search finds (GET parameters, so a search is a link), a page at a
+    time; the page refreshes its table in place (admin/static/console.js), so two staff see
+    each other take a case."""
     services = services_of(request)
+    staff = session_of(request).admin.name
+    asked = searching.asked(request.query, services.clock.now(), staff, SORTS)
     async with services.unit_of_work() as work:
         repos = work.repos
-        viewer = session_of(request).admin.name
         await repos.admin.audit_view(
-            viewer, "desk_queue_viewed", "desk queue", work.now, VIEW_AUDIT_EVERY
+            staff, "desk_queue_viewed", "desk queue", work.now, VIEW_AUDIT_EVERY
         )
+        cases, total = await repos.desk.queue_page(asked.search)
+        if asked.page > asked.pages(total):
+            asked = searching.within(asked, total)
+            cases, total = await repos.desk.queue_page(asked.search)
         context = {
-            "cases": await repos.desk.queue(),
+            "cases": cases,
+            "total": total,
+            "asked": asked,
+            "teams": await repos.stats.teams(),
+            "waited": waited(request),
+            "phone_of": phone_of,
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),
             "outcomes": await report.outcomes(work),
             "schedule": admin_locale(request).schedule,
@@ -145,7 +192,7 @@ async def case_action(request: web.Request) -> web.Response:
                 raise web.HTTPBadRequest(text="unknown action")
     except Refused as refused:
         raise refusal(request, refused) from None
-    raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
+    raise web.HTTPSeeOther(f"/admin/desk/{case_id}{NEXT_STEP.get(action, '')}")
 
 
 def _registered_too(request: web.Request) -> bool:

@@ -33,6 +33,10 @@ async def _export_of(request: web.Request, what: str) -> exports.Export:
             return await exports.members(work)
         if what == "teams":
             return await exports.teams(work)
+        if what == "cases":
+            return await exports.cases(work)
+        if what == "case_steps":
+            return await exports.case_steps(work)
     raise web.HTTPNotFound()
 
 

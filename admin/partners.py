@@ -96,6 +96,55 @@ async def partner_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin/partners")
 
 
+async def _partner_of(request: web.Request) -> dict[str, Any]:
+    partner_id = row_id(request.match_info["partner_id"])
+    viewer = session_of(request).admin.name
+    async with services_of(request).unit_of_work() as work:
+        repos = work.repos
+        # As the list is: partners' names and numbers read, audited once an hour.
+        await repos.admin.audit_view(
+            viewer, "partners_viewed", "partner list", work.now, VIEW_AUDIT_EVERY
+        )
+        found = [p for p in await repos.partners.active() if p["id"] == partner_id]
+        teams = await repos.stats.teams()
+    if not found:
+        raise web.HTTPNotFound(text="no such partner")
+    return {"partner": found[0], "teams": teams}
+
+
+@allow(OPERATOR, DESK)
+async def partner_page(request: web.Request) -> web.Response:
+    """One partner's details to change: name, kind, phone, area and the teams they cover."""
+    context = await _partner_of(request)
+    ticked = {team["id"] for team in context["partner"]["teams"]}
+    return await page(
+        request, "partner.html", {**context, "kinds": partners.KINDS, "ticked": ticked}
+    )
+
+
+@allow(OPERATOR, DESK)
+async def partner_edit(request: web.Request) -> web.Response:
+    partner_id = row_id(request.match_info["partner_id"])
+    form = await request.post()
+    staff = session_of(request).admin.name
+    team_ids = [t for t in (row_id(v) for v in form.getall("team_id", [])) if t]
+    try:
+        async with services_of(request).unit_of_work() as work:
+            await partners.edit(
+                work,
+                partner_id,
+                str(form.get("name", "")),
+                str(form.get("kind", "")),
+                str(form.get("phone", "")),
+                str(form.get("area", "")),
+                team_ids,
+                staff,
+            )
+    except Refused as refused:
+        raise refusal(request, refused) from None
+    raise web.HTTPSeeOther("/admin/partners")
+
+
 @allow(OPERATOR, DESK)
 async def ask_visit(request: web.Request) -> web.Response:
     case_id = row_id(request.match_info["case_id"])
@@ -106,7 +155,8 @@ async def ask_visit(request: web.Request) -> web.Response:
             await partners.ask_visit(work, case_id, row_id(form.get("partner_id")), staff)
     except Refused as refused:
         raise refusal(request, refused) from None
-    raise web.HTTPSeeOther(f"/admin/desk/{case_id}")
+    # The case page, at the step after the visit (admin.desk.NEXT_STEP's order).
+    raise web.HTTPSeeOther(f"/admin/desk/{case_id}#after-visit")
 
 
 @allow(OPERATOR, DESK)
@@ -133,5 +183,7 @@ def add_routes(console: web.Application) -> None:
     add = console.router.add_route
     add("GET", "/partners", partner_list)
     add("POST", "/partners", partner_action)
+    add("GET", "/partners/{partner_id}", partner_page)
+    add("POST", "/partners/{partner_id}", partner_edit)
     add("POST", "/desk/{case_id}/visits", ask_visit)
     add("GET", "/visits/{visit_id}/print", print_request)

@@ -56,6 +56,7 @@ NAV_LINKS = (
     ("/admin/", "dashboard"),
     ("/admin/alerts", "alerts"),
     ("/admin/desk", "desk"),
+    ("/admin/people", "people"),
     ("/admin/partners", "partners"),
     ("/admin/teams", "teams"),
     ("/admin/groups", "groups"),

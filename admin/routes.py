@@ -20,6 +20,7 @@ from admin import (
     overview,
     pages,
     partners,
+    people,
     report,
     rollcalls,
     signin,
@@ -52,6 +53,7 @@ def admin_app() -> web.Application:
     exports.add_routes(console)
     rollcalls.add_routes(console)
     desk.add_routes(console)
+    people.add_routes(console)
     report.add_routes(console)
     partners.add_routes(console)
     guides.add_routes(console)

@@ -142,9 +142,7 @@ def check_copy(copy: Path) -> CopyFacts:
         if versions and max(versions) <= max(known_migrations(), default=0):
             foreign = _foreign_objects(conn, frozenset(versions))
             if foreign:
-                raise BackupError(
-                    f"{copy} holds what mimamori never made: {', '.join(foreign)}"
-                )
+                raise BackupError(f"{copy} holds what mimamori never made: {', '.join(foreign)}")
         members = conn.execute("SELECT count(*) FROM members").fetchone()[0]
         rounds = conn.execute("SELECT count(*) FROM checkin_rounds").fetchone()[0]
     except sqlite3.DatabaseError as error:

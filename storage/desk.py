@@ -59,6 +59,153 @@ class DeskStep:
 
 
 @dataclass(frozen=True)
+class Search:
+    """What the desk looks for, as GET parameters say it: words (a name, ふりがな, a 会員ID
+    or a phone number, each spelling of the kana and of the number), filters, an order and a
+    page. Done in SQL: a coordinator with 300 people pages through 50, never all of them."""
+
+    words: str = ""
+    kana: tuple[str, ...] = ()  # the words in hiragana and in katakana
+    digits: tuple[str, ...] = ()  # the words as a number, national and E.164 without '+'
+    member_id: int | None = None
+    urgent: bool = False
+    untaken: bool = False
+    mine: str | None = None  # the staff member's name: cases they have
+    team_id: int | None = None
+    opened_before: datetime | None = None  # waiting longer than the filter's hours
+    sort: str = ""
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+# What the desk may see of a person's details: what she shows to at least one manager who
+# watches her now (storage.teams.shown_to_a_manager). Built once per query, as a set: a
+# subquery per row and column took 0.7 s for 3,000 people (bench/desk.py).
+_SHOWN_SET = (
+    # From what was shared (few rows) to the teams that make it count: a manager's team found
+    # by its key (team_id, member_id), never every member of a team of 300.
+    "WITH shown AS MATERIALIZED (SELECT DISTINCT ps.user_id AS shown_id FROM personal_shares ps"
+    " JOIN team_members u ON u.member_id = ps.user_id AND u.role = 'user'"
+    " JOIN team_members mg ON mg.team_id = u.team_id AND mg.member_id = ps.manager_id"
+    " AND mg.role = 'manager'"
+    " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+    " JOIN members w ON w.id = ps.manager_id AND w.status = 'active' AND w.id != ps.user_id"
+    " WHERE NOT EXISTS (SELECT 1 FROM unwatched uw"
+    " WHERE uw.user_id = ps.user_id AND uw.manager_id = ps.manager_id)) "
+)
+# Looked up in the set (a hashed subplan on PostgreSQL, an automatic index on SQLite): a join
+# to it was planned as a loop over the whole set for each person.
+_SHOWN = "m.id IN (SELECT shown_id FROM shown)"
+# A person the desk registered from a paper form: her number is the one she is called on.
+_PHONE_ONLY = "m.line_user_id LIKE 'tel:%'"
+_PERSON_COLUMNS = (
+    "m.display_name, m.last_ok_at,"
+    f" CASE WHEN {_SHOWN} THEN m.full_name ELSE '' END AS full_name,"
+    f" CASE WHEN {_SHOWN} THEN m.furigana ELSE '' END AS furigana,"
+    f" CASE WHEN {_PHONE_ONLY} THEN COALESCE(m.channel_address, '')"
+    f" WHEN {_SHOWN} THEN m.phone ELSE '' END AS phone,"
+    f" CASE WHEN {_PHONE_ONLY} THEN 1 ELSE 0 END AS phone_only,"
+    " (SELECT MIN(t.name) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_name,"
+    " (SELECT MIN(t.id) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_id"
+)
+_DIGITS = "phone"
+for _mark in ("-", " ", "+", "(", ")"):
+    _DIGITS = f"REPLACE({_DIGITS}, '{_mark}', '')"
+
+# A number the desk registered (+81312345678) among numbers as people write them (03-…).
+_PHONE_SORTED = "CASE WHEN phone LIKE '+81%' THEN '0' || SUBSTR(phone, 4) ELSE phone END"
+# The queue's columns a header sorts by, each as SQL over the query's rows.
+QUEUE_SORTS = {
+    "opened": "opened_at",
+    "member": "member_id",
+    "name": "display_name",
+    "reason": "reason",
+    "taken": "taken_by",
+    "team": "team_name",
+    "phone": _PHONE_SORTED,
+    "last_ok": "last_ok_at",
+    "attempts": "attempts",
+}
+_NUMBERS = ("member_id", "attempts")
+PEOPLE_SORTS = {
+    "member": "member_id",
+    "name": "display_name",
+    "team": "team_name",
+    "phone": _PHONE_SORTED,
+    "last_ok": "last_ok_at",
+}
+# The desk reads a person for a case it had lately or a team it watches itself
+# (care.desk.reading.known_person); `desk_watching` is 0 where the deployment has no desk.
+_KNOWN = (
+    "(EXISTS (SELECT 1 FROM desk_cases k WHERE k.member_id = m.id"
+    " AND (k.closed_at IS NULL OR k.closed_at > ?))"
+    " OR (? = 1 AND EXISTS (SELECT 1 FROM team_members dt JOIN teams d ON d.id = dt.team_id"
+    " WHERE dt.member_id = m.id AND dt.role = 'user' AND d.desk_watched = 1"
+    " AND d.deleted_at IS NULL)))"
+)
+
+
+def _matching(search: Search) -> tuple[list[str], list[Any]]:
+    """The words' and filters' conditions over a query's rows (its columns by name)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if search.words:
+        said: list[str] = []
+        # A number alone is a 会員ID or part of a phone number, not part of a name.
+        names = search.kana if search.member_id is None else ()
+        if names:
+            said.append("LOWER(display_name) LIKE ? ESCAPE '\\'")
+            params.append(_like(search.words.lower()))
+        for kana in names:
+            said += ["full_name LIKE ? ESCAPE '\\'", "furigana LIKE ? ESCAPE '\\'"]
+            params += [_like(kana), _like(kana)]
+        for number in search.digits:
+            said.append(f"{_DIGITS} LIKE ?")
+            params.append(f"%{number}%")
+        if search.member_id is not None:
+            said.append("member_id = ?")
+            params.append(search.member_id)
+        where.append("(" + " OR ".join(said) + ")")
+    if search.urgent:
+        where.append("urgent = 1")
+    if search.untaken:
+        where.append("taken_by IS NULL")
+    if search.mine is not None:
+        where.append("taken_by = ?")
+        params.append(search.mine)
+    if search.team_id is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM team_members f WHERE f.member_id = q.member_id"
+            " AND f.team_id = ? AND f.role = 'user')"
+        )
+        params.append(search.team_id)
+    if search.opened_before is not None:
+        where.append("opened_at <= ?")
+        params.append(to_db(search.opened_before))
+    return where, params
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _order(search: Search, sorts: dict[str, str], default: str) -> str:
+    column = sorts.get(search.sort)
+    if column is None:
+        return default
+    # Empty last whichever way (SQLite and PostgreSQL place NULL differently).
+    way = "DESC" if search.descending else "ASC"
+    empty = f"{column} IS NULL" if column in _NUMBERS else f"({column} IS NULL OR {column} = '')"
+    if column == _PHONE_SORTED:
+        empty = "phone = ''"
+    return f"CASE WHEN {empty} THEN 1 ELSE 0 END, {column} {way}, {default}"
+
+
+@dataclass(frozen=True)
 class PersonNote:
     at: datetime
     staff: str
@@ -124,6 +271,90 @@ class DeskRepository:
             " LEFT JOIN checkin_rounds r ON r.member_id = c.member_id AND r.state = 'alerted'"
             " WHERE c.closed_at IS NULL"
             " ORDER BY c.urgent DESC, c.opened_at, c.id",
+            (),
+        )
+        return [dict(row) for row in rows]
+
+    async def queue_page(self, search: Search) -> tuple[list[dict[str, Any]], int]:
+        """The open cases the search finds, a page of them in its order (the most urgent,
+        then the oldest, unless it says otherwise), and how many it finds in all. Each row
+        has the person's team, the phone the desk may see, her last OK and the calls logged."""
+        inner = (
+            "SELECT c.*, r.id AS alert_round_id,"
+            f" r.urgent AS alert_urgent, {_PERSON_COLUMNS},"
+            " (SELECT COUNT(*) FROM desk_steps s WHERE s.case_id = c.id AND s.kind = 'call')"
+            " AS attempts"
+            " FROM desk_cases c JOIN members m ON m.id = c.member_id"
+            " LEFT JOIN checkin_rounds r ON r.member_id = c.member_id AND r.state = 'alerted'"
+            " WHERE c.closed_at IS NULL"
+        )
+        where, params = _matching(search)
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+        total = await self._conn.fetch_one(
+            f"{_SHOWN_SET}SELECT COUNT(*) FROM ({inner}) q{condition}", tuple(params)
+        )
+        order = _order(search, QUEUE_SORTS, "urgent DESC, opened_at, id")
+        if search.sort == "waiting":  # waiting longest is opened first
+            way = "ASC" if search.descending else "DESC"
+            order = f"opened_at {way}, id"
+        rows = await self._conn.fetch_all(
+            f"{_SHOWN_SET}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, search.limit, search.offset),
+        )
+        return [dict(row) for row in rows], int(total[0]) if total else 0
+
+    async def people_page(
+        self, search: Search, known_since: datetime, desk_watching: bool, only_known: bool
+    ) -> tuple[list[dict[str, Any]], int]:
+        """People the desk looks after (a user of a team, or one it had a case for), not
+        withdrawn: a page of those the search finds, and how many. The desk reads a person for
+        a case open or closed since `known_since`, or a team it watches (`desk_watching`: the
+        deployment has a desk); `only_known` lists only those (the 窓口 role's), else everyone
+        (運用管理's). Each row says whether her card opens to 運用管理 (`known`: those, and
+        the people it registered by phone) and her open case."""
+        known_params = [to_db(known_since), int(desk_watching)]
+        inner = (
+            f"SELECT m.id AS member_id, {_PERSON_COLUMNS},"
+            f" CASE WHEN {_KNOWN} OR {_PHONE_ONLY} THEN 1 ELSE 0 END AS known,"
+            " (SELECT MIN(o.id) FROM desk_cases o WHERE o.member_id = m.id"
+            " AND o.closed_at IS NULL) AS open_case"
+            " FROM members m WHERE m.withdrawn_at IS NULL AND (EXISTS (SELECT 1 FROM"
+            " team_members p JOIN teams pt ON pt.id = p.team_id AND pt.deleted_at IS NULL"
+            " WHERE p.member_id = m.id AND p.role = 'user')"
+            " OR EXISTS (SELECT 1 FROM desk_cases pc WHERE pc.member_id = m.id))"
+        )
+        inner_params = list(known_params)
+        if only_known:
+            inner += f" AND {_KNOWN}"
+            inner_params += known_params
+        where, params = _matching(search)
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+        total = await self._conn.fetch_one(
+            f"{_SHOWN_SET}SELECT COUNT(*) FROM ({inner}) q{condition}",
+            (*inner_params, *params),
+        )
+        order = _order(search, PEOPLE_SORTS, "member_id")
+        rows = await self._conn.fetch_all(
+            f"{_SHOWN_SET}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*inner_params, *params, search.limit, search.offset),
+        )
+        return [dict(row) for row in rows], int(total[0]) if total else 0
+
+    async def steps_export(self) -> list[dict[str, Any]]:
+        """Every step of every case, in order (cases.csv's companion)."""
+        rows = await self._conn.fetch_all(
+            "SELECT s.case_id, c.member_id, s.at, s.staff, s.kind, s.result, s.note"
+            " FROM desk_steps s JOIN desk_cases c ON c.id = s.case_id ORDER BY s.case_id, s.id",
+            (),
+        )
+        return [dict(row) for row in rows]
+
+    async def cases_export(self) -> list[dict[str, Any]]:
+        """Every case, the oldest first, with the person's LINE name (withheld by the
+        export where she shows nothing)."""
+        rows = await self._conn.fetch_all(
+            "SELECT c.*, m.display_name FROM desk_cases c JOIN members m ON m.id = c.member_id"
+            " ORDER BY c.id",
             (),
         )
         return [dict(row) for row in rows]

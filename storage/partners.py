@@ -108,6 +108,20 @@ class PartnerRepository:
             )
         return int(row[0])
 
+    async def edit(
+        self, partner_id: int, name: str, kind: str, phone: str, area: str, team_ids: Sequence[int]
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE partners SET name = ?, kind = ?, phone = ?, area = ? WHERE id = ?",
+            (name, kind, phone, area, partner_id),
+        )
+        await self._conn.execute("DELETE FROM partner_teams WHERE partner_id = ?", (partner_id,))
+        for team_id in dict.fromkeys(team_ids):
+            await self._conn.execute(
+                "INSERT INTO partner_teams (partner_id, team_id) VALUES (?, ?)",
+                (partner_id, team_id),
+            )
+
     async def remove(self, partner_id: int, at: datetime) -> bool:
         """Removed: their code stops working (their 会員ID stays, for what they did)."""
         cursor = await self._conn.execute(
@@ -167,7 +181,27 @@ class PartnerRepository:
                 " WHERE pt.partner_id = ? ORDER BY t.id",
                 (row["id"],),
             )
-            found.append({**dict(row), "teams": [dict(team) for team in teams]})
+            # A 民生委員 on LINE who manages a team (joined it with its manager code) covers
+            # it as much as one the desk ticked: both are shown.
+            managed = (
+                await self._conn.fetch_all(
+                    "SELECT t.id, t.name FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+                    " WHERE tm.member_id = ? AND tm.role = 'manager' AND t.deleted_at IS NULL"
+                    " ORDER BY t.id",
+                    (row["member_id"],),
+                )
+                if row["member_id"]
+                else []
+            )
+            ticked = [dict(team) for team in teams]
+            ticked_ids = {team["id"] for team in ticked}
+            found.append(
+                {
+                    **dict(row),
+                    "teams": ticked,
+                    "managed": [dict(t) for t in managed if t["id"] not in ticked_ids],
+                }
+            )
         return found
 
     async def covering(self, member_id: int) -> list[int]:

@@ -59,6 +59,7 @@ async def test_every_console_page_passes_axe(
         ("console-desk", "/desk"),
         ("console-desk-case", f"/desk/{case_id}"),
         ("console-person", f"/people/{member.id}"),
+        ("console-people", "/people"),
         ("console-partners", "/partners"),
         ("console-teams", "/teams"),
         ("console-team", f"/teams/{team_id}"),

@@ -13,12 +13,20 @@ from tests.wording import t
 
 # What each opens, as docs/security.md tells a city's reviewer.
 PAGES = {
-    StaffRole.DESK: ["dashboard", "alerts", "desk", "partners", "guides", "second_factor"],
+    StaffRole.DESK: [
+        "dashboard",
+        "alerts",
+        "desk",
+        "people",
+        "partners",
+        "guides",
+        "second_factor",
+    ],
     StaffRole.VIEWER: ["dashboard", "quota", "report", "guides", "second_factor"],
 }
 FORBIDDEN = {
-    StaffRole.DESK: ["/export/members.csv", "/teams", "/rollcalls", "/audit"],
-    StaffRole.VIEWER: ["/alerts", "/desk", "/people/1", "/export/members.csv", "/audit"],
+    StaffRole.DESK: ["/export/members.csv", "/export/cases.csv", "/teams", "/rollcalls", "/audit"],
+    StaffRole.VIEWER: ["/alerts", "/desk", "/people", "/people/1", "/export/cases.csv", "/audit"],
 }
 
 

@@ -52,7 +52,7 @@ async def test_no_code_token_or_personal_detail_reaches_a_log_line(
     bot, written = logged_bot
     uid = await bot.follow("resident")
     codes = await create_team(bot, uid, "家族", as_user=True)
-    assert (await invite_qr(bot, codes['manager'])).status == 200
+    assert (await invite_qr(bot, codes["manager"])).status == 200
     page = Page(bot, uid, "resident")
     assert (await page.call("POST", "/liff/api/terms", {}))[0] == 200
     personal = {"full_name": "見守 花子", "phone": "090-1234-5678", "birth_date": "1948-04-01"}

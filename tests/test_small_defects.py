@@ -33,13 +33,13 @@ from tests.wording import t
 async def test_an_expired_manager_code_is_no_longer_drawn_and_images_are_kept(bot: Bot) -> None:
     resident = await bot.follow("resident")
     codes = await create_team(bot, resident, "家族", as_user=True)
-    first = await invite_qr(bot, codes['manager'])
-    again = await invite_qr(bot, codes['manager'])
+    first = await invite_qr(bot, codes["manager"])
+    again = await invite_qr(bot, codes["manager"])
     assert first.status == again.status == 200
     assert await first.read() == await again.read()
     bot.clock.advance(bot.settings.manager_code_lifetime + timedelta(minutes=1))
-    assert (await invite_qr(bot, codes['manager'])).status == 404
-    assert (await invite_qr(bot, codes['user'])).status == 200, "no expiry"
+    assert (await invite_qr(bot, codes["manager"])).status == 404
+    assert (await invite_qr(bot, codes["user"])).status == 200, "no expiry"
 
 
 async def test_resuming_what_is_not_paused_is_refused_and_moves_nothing(bot: Bot) -> None:

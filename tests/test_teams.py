@@ -119,7 +119,7 @@ async def test_bad_codes_get_a_clear_answer_and_change_nothing(bot: Bot) -> None
     assert new_codes["user"] != codes["user"] and new_codes["manager"] == codes["manager"]
     await bot.tap_action(other, "join", c=codes["user"])
     assert bot.line.reply_texts()[-1] == t("invite.unknown")
-    response = await invite_qr(bot, codes['user'])
+    response = await invite_qr(bot, codes["user"])
     assert response.status == 404
     assert await team_roles(bot, other) == []
 

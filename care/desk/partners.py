@@ -68,6 +68,39 @@ def _clean(text: str, limit: int, required: bool = False) -> str:
     return cleaned
 
 
+async def _checked(
+    work: UnitOfWork, name: str, kind: str, phone: str, area: str, team_ids: list[int]
+) -> tuple[str, str, str]:
+    """The partner's name, phone and area as kept; refused as a whole where one is wrong."""
+    name = _clean(name, NAME_LIMIT, required=True)
+    area = _clean(area, AREA_LIMIT)
+    phone = _clean(phone, 20)
+    if kind not in KINDS or (phone and not PHONE.match(phone)):
+        raise Refused(Refusal.INVALID_PARTNER)
+    for team_id in team_ids:
+        if await work.repos.teams.get(team_id) is None:
+            raise Refused(Refusal.NO_SUCH_TEAM)
+    return name, phone, area
+
+
+async def edit(
+    work: UnitOfWork,
+    partner_id: int | None,
+    name: str,
+    kind: str,
+    phone: str,
+    area: str,
+    team_ids: list[int],
+    staff: str,
+) -> None:
+    """A partner's name, kind, phone, area and the teams they cover, changed (a new 民生委員
+    for the same area keeps the agreement's row; their LINE and visits stay as they were)."""
+    partner = await _present(work, partner_id)
+    name, phone, area = await _checked(work, name, kind, phone, area, team_ids)
+    await work.repos.partners.edit(partner.id, name, kind, phone, area, team_ids)
+    await work.repos.admin.audit(staff, "partner_edited", f"partner {partner.id}", work.now)
+
+
 async def add(
     work: UnitOfWork,
     name: str,
@@ -78,14 +111,7 @@ async def add(
     staff: str,
 ) -> int:
     """A partner and the teams they cover; on LINE once they send a code (`new_link_code`)."""
-    name = _clean(name, NAME_LIMIT, required=True)
-    area = _clean(area, AREA_LIMIT)
-    phone = _clean(phone, 20)
-    if kind not in KINDS or (phone and not PHONE.match(phone)):
-        raise Refused(Refusal.INVALID_PARTNER)
-    for team_id in team_ids:
-        if await work.repos.teams.get(team_id) is None:
-            raise Refused(Refusal.NO_SUCH_TEAM)
+    name, phone, area = await _checked(work, name, kind, phone, area, team_ids)
     partner_id = await work.repos.partners.add(name, kind, phone, area, team_ids, work.now)
     await work.repos.admin.audit(staff, "partner_added", f"partner {partner_id}", work.now)
     return partner_id

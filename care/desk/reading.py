@@ -43,6 +43,31 @@ class CaseFile:
     notes: list[PersonNote]  # the desk's notes on the person, from every case
     # The person's open alert now, whichever case or round it came from: what an outcome acts on.
     open_alert: CheckinRound | None = None
+    # Her number where the desk registered her by phone (registered_number), as written.
+    registered: str | None = None
+
+
+def as_written(number: str) -> str:
+    """A number the desk registered (kept as E.164, +81312345678) as people write it in Japan
+    (03-1234-5678; a mobile's 090-1234-5678); any other number as it is."""
+    if not number.startswith("+81") or not number[3:].isdigit():
+        return number
+    national = "0" + number[3:]
+    if len(national) == 11:  # 090, 080, 070, 050
+        return f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    if len(national) == 10 and national[:2] in ("03", "06"):
+        return f"{national[:2]}-{national[2:6]}-{national[6:]}"
+    if len(national) == 10:
+        return f"{national[:4]}-{national[4:6]}-{national[6:]}"
+    return national
+
+
+def registered_number(member: Member) -> str | None:
+    """The number of a person the desk registered from a paper form: the desk typed it from
+    the form she signed, so staff who may read her card see it (and call it)."""
+    if not phone_only(member):
+        return None
+    return member.channel_address or member.call_number or None
 
 
 async def _audit_view(work: UnitOfWork, staff: str, scope: str, what: str) -> None:
@@ -64,11 +89,13 @@ async def case_file(work: UnitOfWork, case_id: int | None, staff: str) -> CaseFi
     checkin = await work.repos.rounds.get(case.round_id) if case.round_id else None
     current = await work.repos.rounds.open_round(member.id)
     await _audit_view(work, staff, f"desk:{case.id}:{staff}", f"case {case.id}")
+    number = registered_number(member)
     return CaseFile(
         case=case,
         member=member,
         shown=shown,
-        tel=sharing.call_link(member, shown),
+        tel=sharing.tel_uri(number) if number else sharing.call_link(member, shown),
+        registered=as_written(number) if number else None,
         told=await work.repos.stats.told_about(case.round_id) if case.round_id else [],
         managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - RECENT),
@@ -93,6 +120,7 @@ class PersonCard:
     rounds: list[CheckinRound]
     cases: list[DeskCase]
     notes: list[PersonNote]
+    registered: str | None = None  # as on a case (CaseFile.registered)
 
 
 async def known_person(
@@ -141,10 +169,12 @@ async def person_card(
     await _audit_view(work, staff, f"person:{member.id}:{staff}", f"会員ID {member.id}")
     managers = await work.repos.teams.managers_watching(member.id)
     shown = await sharing.shown_to_the_desk(work, member, managers)
+    number = registered_number(member)
     return PersonCard(
         member=member,
         shown=shown,
-        tel=sharing.call_link(member, shown),
+        tel=sharing.tel_uri(number) if number else sharing.call_link(member, shown),
+        registered=as_written(number) if number else None,
         managers=managers,
         rounds=await work.repos.rounds.of_member_since(member.id, work.now - CARD_RECENT),
         cases=cases,

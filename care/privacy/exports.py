@@ -151,6 +151,76 @@ async def roll_call(work: UnitOfWork, roll_call_id: int) -> Export:
     return Export(f"rollcall-{roll_call_id}.csv", ROLL_CALL_COLUMNS, rows, withheld)
 
 
+CASE_COLUMNS = [
+    "case_id",
+    "member_id",
+    "nickname",
+    "reason",
+    "urgent",
+    "opened_at",
+    "taken_by",
+    "taken_at",
+    "closed_at",
+    "closed_by",
+    "outcome",
+    "outcome_note",
+    "withheld",
+]
+
+
+async def cases(work: UnitOfWork) -> Export:
+    """Every desk case, from opened to closed: the city's record of what its desk did (a
+    monthly report, a review of one case). Her LINE name goes only where she shows her
+    details, as in members.csv; the rest is the desk's own record, by 会員ID."""
+    found = await work.repos.desk.cases_export()
+    shown = await work.repos.teams.shown_to_a_manager()
+    rows, withheld = [], 0
+    for c in found:
+        named = {"nickname": c["display_name"]}
+        (nickname,), hidden = _withhold(named, ["nickname"], c["member_id"] in shown)
+        withheld += len(hidden)
+        rows.append(
+            [
+                c["id"],
+                c["member_id"],
+                nickname,
+                c["reason"],
+                c["urgent"],
+                c["opened_at"],
+                c["taken_by"] or "",
+                c["taken_at"] or "",
+                c["closed_at"] or "",
+                c["closed_by"] or "",
+                c["outcome"] or "",
+                c["outcome_note"] or "",
+                " ".join(hidden),
+            ]
+        )
+    return Export("cases.csv", CASE_COLUMNS, rows, withheld)
+
+
+STEP_COLUMNS = ["case_id", "member_id", "at", "staff", "kind", "result", "note"]
+
+
+async def case_steps(work: UnitOfWork) -> Export:
+    """Every step of every case (taken, each call and its result, notes, visits, closed), in
+    order: cases.csv's companion, by case and 会員ID, with no name."""
+    found = await work.repos.desk.steps_export()
+    rows = [
+        [
+            s["case_id"],
+            s["member_id"],
+            s["at"],
+            s["staff"],
+            s["kind"],
+            s["result"] or "",
+            s["note"] or "",
+        ]
+        for s in found
+    ]
+    return Export("case_steps.csv", STEP_COLUMNS, rows, 0)
+
+
 TEAM_COLUMNS = ["id", "name", "members", "users", "managers", "interval_days", "hour"]
 
 

@@ -194,9 +194,7 @@ def waiting_for(
     return None
 
 
-def next_step(
-    round_: CheckinRound | GroupRound, timings: Timings
-) -> tuple[Step, datetime] | None:
+def next_step(round_: CheckinRound | GroupRound, timings: Timings) -> tuple[Step, datetime] | None:
     """The next escalation of an open round and when it is due."""
     waiting = waiting_for(round_, timings.steps)
     if waiting is None:
