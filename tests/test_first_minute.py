@@ -387,3 +387,24 @@ async def test_unwell_says_who_heard_it(bot: Bot) -> None:
     reply = bot.line.reply_texts()[-1]
     assert says(reply, "first_minute.unwell.nobody") and says(reply, "first_minute.next.running")
     assert not says(reply, "checkin.unwell_thanks")
+
+
+async def test_on_its_own_account_a_relative_who_added_it_first_is_told_the_start_is_not_hers(
+    bot: Bot,
+) -> None:
+    """LINE delivers the follow before the code the invite link filled in is sent: she has
+    seen the greeting's start. The join card says that button is the watched person's."""
+    resident = await bot.follow("resident")
+    codes = await create_team(bot, resident, "母の見守り", as_user=True)
+    son = await bot.follow("son")
+    await bot.say(son, t("invite.prefill", code=codes["manager"]))
+    (card,) = bot.reply_to(son).body["messages"]  # type: ignore[union-attr]
+    assert t("invite.confirm_title") in message_text(card)
+    assert says(message_text(card), "first_minute.not_your_start")
+    await bot.tap_reply_button(son, t("invite.accept"))
+    assert says(bot.line.reply_texts()[-1], "invite.joined.manager")
+    # Someone invited to be watched is asked to start nothing else: no such word for her.
+    neighbour = await bot.follow("neighbour")
+    await bot.say(neighbour, t("invite.prefill", code=codes["user"]))
+    (card,) = bot.reply_to(neighbour).body["messages"]  # type: ignore[union-attr]
+    assert not says(message_text(card), "first_minute.not_your_start")

@@ -83,6 +83,18 @@ async def code_sent(ctx: PersonContext) -> None:
         role=ctx.t(f"role_name.{role}"),
         meaning=ctx.t(f"role_meaning.{role}"),
     )
+    if (
+        invite.role is Role.MANAGER
+        and member.interval_days is None
+        and not ctx.services.settings.shared_account
+    ):
+        # On its own account LINE delivers the follow before the code the invite link filled
+        # in: she saw the greeting's start first. Its button is not hers to press.
+        body += "\n\n" + ctx.t(
+            "first_minute.not_your_start",
+            start=ctx.t("follow.start_button"),
+            join=ctx.t("invite.accept"),
+        )
     codec = ctx.services.postbacks
     ctx.reply(
         messages.card(
