@@ -166,6 +166,9 @@ async def test_my_page_passes_axe_for_a_resident_and_a_manager_and_reads_at_200_
     page = await _my_page(browser, bot, son, "son", f"/liff/teams#member-{member.id}")
     await expect(page.locator("#member-card")).to_be_visible()
     await expect(page.locator("#history-days li").first).to_be_attached()
+    # Her alert is open: the way to its actions (her card) comes first, as in the chat.
+    to_card = page.locator("#member-alert-card")
+    await expect(to_card).to_have_attribute("href", f"/liff/card/{member.id}")
     findings += await axe_findings(page, "mypage-manager-card")
     assert findings == [], "\n".join(findings)
 

@@ -782,8 +782,14 @@
 
   function openMember(memberId) {
     api("GET", "/liff/api/members/" + memberId).then(function (data) {
-      content.replaceChildren(
-        el("p", { class: "notice", text: t("read_only") }),
+      content.replaceChildren(el("p", { class: "notice", text: t("read_only") }));
+      if (data.member.alert_open && !data.member.own) {
+        // The alert's actions and the note to the others are on her card, as in the chat.
+        content.append(el("p", { class: "alert", id: "member-alert" },
+          el("a", { class: "button primary", id: "member-alert-card",
+            href: "/liff/card/" + data.member.id, text: t("mypage40.alert_card") })));
+      }
+      content.append(
         cardList(data.member),
         historyBox(memberId),
         el("button", { type: "button", text: t("back"), onclick: renderTeams }));
