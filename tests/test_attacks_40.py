@@ -1,0 +1,62 @@
+"""Issue 40's surfaces attacked: the desk's search and people list, the exports, My page's OK
+and her card's alert actions, a watcher's note, and the shared account's tab."""
+
+from __future__ import annotations
+
+from care.rounds.protocol import HELP_STAGES, Stage
+from tests.conftest import Bot
+from tests.drivers import Page, alerted, button, create_team, join, member_of, stage
+from tests.wording import says, t
+
+
+def _help_word() -> str:
+    return t("distress.words").split(",")[0]
+
+
+async def test_a_note_dialog_left_by_a_closed_alert_never_swallows_her_own_call_for_help(
+    bot: Bot,
+) -> None:
+    """A watcher who is watched too (a couple, each the other's) asks to write a note; before
+    she writes it, the alert closes. Her next words, 「助けて」 about herself, went to the
+    note (refused: the alert is closed) and the refusal undid the dialog's end too: every
+    message after was refused the same way, her own call for help never reaching anyone."""
+    resident, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    codes = await create_team(bot, son, "son's own", as_user=True)
+    grandson = await bot.follow("grandson")
+    await join(bot, grandson, codes["manager"])
+    member = await member_of(bot, resident)
+    await bot.tap_action(son, "member", m=member.id)
+    await bot.tap_reply_button(son, t("first_minute.note.button"))
+    assert says(bot.line.reply_texts()[-1], "first_minute.note.ask", names="daughter")
+    await bot.tap(daughter, button(bot, daughter, t("alert.safe_button")))
+    assert await stage(bot, resident) is Stage.CONFIRMED_SAFE
+
+    await bot.say(son, _help_word())
+    assert await stage(bot, son) in HELP_STAGES, bot.line.reply_texts()[-1]
+
+
+async def test_ten_notes_a_day_across_the_card_and_the_chat_and_the_eleventh_ends_the_dialog(
+    bot: Bot,
+) -> None:
+    """The rate holds by writer whatever the surface (My page's card, then the chat); the
+    eleventh, refused, no longer leaves every later message of the writer refused as a note."""
+    resident, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    member = await member_of(bot, resident)
+    page = Page(bot, son, "son")
+    _, body = await page.call("GET", f"/liff/api/cards/{member.id}")
+    path = f"/liff/api/cards/{member.id}/alert"
+    for number in range(10):
+        note = {"action": "note", "round": body["card"]["alert"]["round"], "note": f"{number}"}
+        status, _ = await page.call("POST", path, note)
+        assert status == 200
+    note = {"action": "note", "round": body["card"]["alert"]["round"], "note": "more"}
+    status, _ = await page.call("POST", path, note)
+    assert status == 429
+    told = len(bot.line.messages_to(daughter))
+    await bot.tap_action(son, "member", m=member.id)
+    await bot.tap_reply_button(son, t("first_minute.note.button"))
+    await bot.say(son, "the eleventh")
+    refused = bot.line.reply_texts()[-1]
+    await bot.say(son, "the twelfth")
+    assert len(bot.line.messages_to(daughter)) == told, "no eleventh note reached her"
+    assert bot.line.reply_texts()[-1] != refused, "the dialog ended with the refusal"
