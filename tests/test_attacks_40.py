@@ -3,9 +3,21 @@ and her card's alert actions, a watcher's note, and the shared account's tab."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from care.rounds.protocol import HELP_STAGES, Stage
 from tests.conftest import Bot
-from tests.drivers import Page, alerted, button, create_team, join, member_of, stage
+from tests.drivers import (
+    Page,
+    alerted,
+    button,
+    create_team,
+    join,
+    member_of,
+    staff_signed_in,
+    stage,
+    watched_resident,
+)
 from tests.wording import says, t
 
 
@@ -60,3 +72,36 @@ async def test_ten_notes_a_day_across_the_card_and_the_chat_and_the_eleventh_end
     await bot.say(son, "the twelfth")
     assert len(bot.line.messages_to(daughter)) == told, "no eleventh note reached her"
     assert bot.line.reply_texts()[-1] != refused, "the dialog ended with the refusal"
+
+
+ODD_NUMERALS = "\u1369"  # ፩: Ethiopic one, a digit to str.isdigit that int() cannot read
+
+
+async def test_the_desks_search_takes_any_text_in_any_parameter_without_an_error(
+    bot: Bot,
+) -> None:
+    """A search is a link anyone can edit: each parameter with a numeral int() cannot read,
+    LIKE's own characters, a backslash, a quote, a huge or negative page, a column that is
+    not one. Each answers the page (what it cannot read left out), never a server error."""
+    await staff_signed_in(bot)
+    await watched_resident(bot, "resident", ["son"])
+    odd = quote(ODD_NUMERALS)
+    queries = [
+        f"q={odd}",
+        f"page={odd}",
+        f"team={odd}",
+        f"waiting={odd}",
+        f"q=12{odd}3",
+        "q=%25",
+        "q=_",
+        "q=%5C",
+        "q=%27%20OR%201%3D1--",
+        "page=-1",
+        "page=99999999999999999999",
+        "sort=display_name&dir=desc",
+        "sort=member_id%20DESC",
+    ]
+    for path in ("/admin/desk", "/admin/people"):
+        for query in queries:
+            response = await bot.client.get(f"{path}?{query}")
+            assert response.status == 200, (path, query, response.status)
