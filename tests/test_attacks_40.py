@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from care.rounds.protocol import HELP_STAGES, Stage
+from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
     Page,
@@ -105,3 +106,27 @@ async def test_the_desks_search_takes_any_text_in_any_parameter_without_an_error
         for query in queries:
             response = await bot.client.get(f"{path}?{query}")
             assert response.status == 200, (path, query, response.status)
+
+
+async def test_a_manager_who_blocked_the_account_cannot_take_her_alert_from_my_page(
+    bot: Bot,
+) -> None:
+    """A manager who blocked the account hears nothing more (no alert, no question whether he
+    found her): the protocol frees an alert he had (care.rounds.taking.taker_gone). My page
+    still opens for him (LIFF needs no friendship); his 対応します there took her alert, the
+    others heard that he has it, and nobody he could be asked stood in for him."""
+    resident, (son, daughter) = await alerted(bot, ["son", "daughter"])
+    member = await member_of(bot, resident)
+    page = Page(bot, son, "son")
+    _, body = await page.call("GET", f"/liff/api/cards/{member.id}")
+    round_id = body["card"]["alert"]["round"]
+    await bot.post(hook.unfollow(son, bot.clock.now()))
+    told = len(bot.line.messages_to(daughter))
+    path = f"/liff/api/cards/{member.id}/alert"
+    for action in ("take", "note"):
+        status, _ = await page.call(
+            "POST", path, {"action": action, "round": round_id, "note": "x"}
+        )
+        assert status == 403, action
+    assert await stage(bot, resident) is Stage.ALERTED
+    assert len(bot.line.messages_to(daughter)) == told
