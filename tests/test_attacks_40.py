@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from care.rounds.protocol import HELP_STAGES, Stage
+from storage.models import StaffRole
 from tests import line_webhook as hook
 from tests.conftest import Bot
 from tests.drivers import (
@@ -13,8 +14,10 @@ from tests.drivers import (
     alerted,
     button,
     create_team,
+    csrf,
     join,
     member_of,
+    other_staff,
     staff_signed_in,
     stage,
     watched_resident,
@@ -130,3 +133,28 @@ async def test_a_manager_who_blocked_the_account_cannot_take_her_alert_from_my_p
         assert status == 403, action
     assert await stage(bot, resident) is Stage.ALERTED
     assert len(bot.line.messages_to(daughter)) == told
+
+
+async def test_the_roles_that_read_no_names_reach_no_desk_page_file_or_partner(bot: Bot) -> None:
+    """閲覧 and 監査 read figures and the log, never names, 会員ID or phones: the queue, the
+    people list, a partner's page and the files of cases refuse them, GET and POST alike;
+    窓口 takes no file out, even posting the purpose form itself."""
+    await staff_signed_in(bot)
+    token = await csrf(bot.client, "/admin/partners")
+    form = {"csrf_token": token, "action": "add", "name": "a partner", "kind": "minsei"}
+    assert (await bot.client.post("/admin/partners", data=form)).status == 200
+    roles = {StaffRole.VIEWER: True, StaffRole.AUDITOR: True, StaffRole.DESK: False}
+    for role, no_desk in roles.items():
+        client = await other_staff(bot, f"staff-{role.value}", role)
+        try:
+            token = await csrf(client, "/admin/")
+            for what in ("cases", "case_steps", "members"):
+                path = f"/admin/export/{what}.csv"
+                assert (await client.get(path)).status == 403, (role, path)
+                data = {"csrf_token": token, "purpose": "city_report"}
+                assert (await client.post(path, data=data)).status == 403, (role, path)
+            if no_desk:
+                for path in ("/admin/desk", "/admin/people", "/admin/partners/1"):
+                    assert (await client.get(path)).status == 403, (role, path)
+        finally:
+            await client.session.close()
