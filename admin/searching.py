@@ -34,7 +34,7 @@ def kana_forms(words: str) -> tuple[str, ...]:
 def number_forms(words: str) -> tuple[str, ...]:
     """A phone number as its digits (03-1234-5678 → 0312345678) and as a number the desk
     registered by phone is kept (E.164 without '+': 81312345678)."""
-    digits = "".join(c for c in words if c.isdigit())
+    digits = "".join(c for c in words if c.isascii() and c.isdigit())
     if len(digits) < 3 or len(digits) != len(words.replace("-", "").replace(" ", "")):
         return ()
     if digits.startswith("0"):
@@ -44,7 +44,10 @@ def number_forms(words: str) -> tuple[str, ...]:
 
 def _int(value: str | None, limit: int) -> int | None:
     text = unicodedata.normalize("NFKC", value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 9 and int(text) <= limit else None
+    # ASCII digits only: str.isdigit also takes numerals int() cannot read (፩), a 500.
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        return None
+    return int(text) if int(text) <= limit else None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from storage.models import Member, RoundState
 router = Router("checkin")
 
 
-def _distress(ctx: EventContext) -> bool:
+def distress(ctx: EventContext) -> bool:
     text = text_of(ctx)
     if not from_person(ctx) or text is None:
         return False
@@ -30,7 +30,7 @@ def _distress(ctx: EventContext) -> bool:
     return answers.is_distress(text, words)
 
 
-@router.on(MessageEvent, _distress)
+@router.on(MessageEvent, distress)
 async def words_of_distress(ctx: PersonContext) -> None:
     """「転んで動けません」: the help path at once, quoting the message, before anything else
     (a dialog waiting for a team name included)."""
@@ -40,7 +40,7 @@ async def words_of_distress(ctx: PersonContext) -> None:
     ctx.reply(_help_sent(ctx, answered))
 
 
-@router.observe(MessageEvent, lambda ctx: from_person(ctx) and not _distress(ctx))
+@router.observe(MessageEvent, lambda ctx: from_person(ctx) and not distress(ctx))
 async def sign_of_life(ctx: PersonContext) -> None:
     """A text or sticker is a sign of life, never an OK. During an alert it reaches the
     managers as the person's words; while a check-in waits, the buttons come again."""

@@ -8,7 +8,10 @@ import json
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
+from bot.features import checkin
+from bot.refusals import refusal_message
 from bot.router import Router, action, from_person, text_of
+from care.errors import Refusal, Refused
 from care.rounds import notes
 from care.rounds.notify import display_name
 from ground import messages
@@ -63,7 +66,19 @@ async def write_note(ctx: PersonContext) -> None:
         ctx.reply(messages.text(text, [_cancel(ctx)]))
         return
     await ctx.work.repos.members.set_dialog(ctx.member.id, None)
-    alert = await notes.send_note(ctx.work, ctx.member, _awaited_round(ctx), note)
+    try:
+        async with ctx.work.repos.savepoint():
+            alert = await notes.send_note(ctx.work, ctx.member, _awaited_round(ctx), note)
+    except Refused as refused:
+        # The note cannot go: the dialog ends all the same (a refusal undoing its end kept
+        # every later message a note, refused too). Once the alert itself is gone (closed, or
+        # she is no longer theirs to watch) the dialog was stale, and words of distress are
+        # the writer's own: they take the help path, as they would have without it.
+        if refused.reason is not Refusal.TOO_OFTEN and checkin.distress(ctx):
+            await checkin.words_of_distress(ctx)
+            return
+        ctx.reply(refusal_message(ctx.locale, refused))
+        return
     if not alert.others:
         name = display_name(ctx.locale, alert.person)
         ctx.reply(messages.text(ctx.t("first_minute.note.nobody", name=name)))

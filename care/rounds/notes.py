@@ -29,7 +29,7 @@ class OpenAlert:
 
 async def open_alert_about(work: UnitOfWork, viewer: Member, person: Member) -> int | None:
     """The round of an alert about `person` open now, when `viewer` watches her; else None."""
-    if viewer.id == person.id or not await work.repos.teams.is_manager_of(viewer.id, person.id):
+    if viewer.id == person.id or not await _watching(work, viewer, person):
         return None
     checkin = await work.repos.rounds.open_round(person.id)
     return checkin.id if checkin is not None and stage_of(checkin) in ALERT_STAGES else None
@@ -40,16 +40,18 @@ async def alert_for_note(work: UnitOfWork, writer: Member, round_id: int | None)
     person they do not watch, and once the alert has closed."""
     checkin = await work.repos.rounds.get(round_id) if round_id else None
     person = await work.repos.members.get(checkin.member_id) if checkin else None
-    if (
-        checkin is None
-        or person is None
-        or not await work.repos.teams.is_manager_of(writer.id, person.id)
-    ):
+    if checkin is None or person is None or not await _watching(work, writer, person):
         raise Refused(Refusal.NOT_ALLOWED)
     if not await _still_open(work, checkin):
         raise Refused(Refusal.ALERT_CLOSED, name=person.display_name)
     watching = await work.repos.teams.managers_watching(person.id)
     return OpenAlert(person, checkin.id, tuple(m for m in watching if m.id != writer.id))
+
+
+async def _watching(work: UnitOfWork, manager: Member, person: Member) -> bool:
+    """Watching her as the protocol counts it: a manager who blocked the account hears none
+    of the alert (nor is among those a note reaches), though My page opens for him."""
+    return manager.active and await work.repos.teams.is_manager_of(manager.id, person.id)
 
 
 async def _still_open(work: UnitOfWork, checkin: CheckinRound) -> bool:

@@ -35,11 +35,9 @@ async def _alert_of(
 ) -> tuple[CheckinRound, Member]:
     checkin = await work.repos.rounds.get(round_id) if round_id else None
     person = await work.repos.members.get(checkin.member_id) if checkin else None
-    if (
-        checkin is None
-        or person is None
-        or not await work.repos.teams.is_manager_of(manager.id, person.id)
-    ):
+    # Watching as the protocol counts it (_still_watching): a manager who blocked the account
+    # hears nothing of the alert, yet My page opens for him (LIFF needs no friendship).
+    if checkin is None or person is None or not await _still_watching(work, manager, person):
         raise Refused(Refusal.NOT_ALLOWED)
     return checkin, person
 
