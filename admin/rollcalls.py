@@ -41,6 +41,12 @@ async def roll_calls(request: web.Request) -> web.Response:
             "quakes": await repos.quakes.recent(
                 services_of(request).clock.now() - timedelta(days=1)
             ),
+            "storms": await repos.storms.recent(
+                services_of(request).clock.now() - timedelta(days=1)
+            ),
+            "warning_name": lambda occasion: rollcall.warning_name(
+                admin_locale(request), occasion
+            ),
             "teams": await repos.stats.teams(),
             "groups": await repos.stats.groups(),
             "audiences": AUDIENCES,

@@ -23,6 +23,8 @@ LINE_API_DEFAULT = "https://api.line.me"
 TWILIO_API_DEFAULT = "https://api.twilio.com"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+# JMA's feed of warnings and advisories (随時: 気象警報・注意報（Ｒ０６）, 指定河川洪水予報...).
+STORM_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/extra.xml"
 _INTENSITIES = {
     "1": "1",
     "2": "2",
@@ -108,6 +110,11 @@ class Settings:
     jma_interval: timedelta = timedelta(seconds=60)
     # 訓練 and 試験 reports start roll-calls too: on for a city's own drill day only.
     jma_drills: bool = False
+    # Roll-calls started by JMA warnings (大雨, 土砂災害, 氾濫, 高潮) for the city's
+    # municipality codes: off unless the codes are set. The levels that start one: 4 and 5.
+    storm_areas: frozenset[str] = frozenset()
+    storm_levels: frozenset[int] = frozenset({4, 5})
+    storm_feed_url: str = STORM_FEED_DEFAULT
     # /metrics: these networks (loopback by default), or anyone with the token.
     metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
         ip_network("127.0.0.0/8"),
@@ -226,6 +233,9 @@ class Settings:
             jma_drills=(env.get("MIMAMORI_JMA_DRILLS") or "").strip().lower()
             in ("1", "yes", "true", "on"),
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
+            storm_areas=_municipalities(env, "MIMAMORI_STORM_AREAS"),
+            storm_levels=_warning_levels(env, "MIMAMORI_STORM_LEVELS", "4,5"),
+            storm_feed_url=_feed_url(env, "MIMAMORI_STORM_FEED", STORM_FEED_DEFAULT),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
@@ -388,11 +398,42 @@ def _codes(env: Mapping[str, str], name: str) -> frozenset[str]:
     return codes
 
 
+def _municipalities(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """Comma-separated codes of the areas JMA's warnings are issued for (二次細分区域): seven
+    digits, a municipality's code followed by 00 (千代田区 1310100), or another last pair
+    where JMA splits a city (the codes' list: AreaInformationCity)."""
+    codes = frozenset(c.strip() for c in (env.get(name) or "").split(",") if c.strip())
+    wrong = sorted(c for c in codes if len(c) != 7 or not c.isdigit())
+    if wrong:
+        raise SettingsError(
+            name,
+            "expected municipality codes of seven digits, such as 1310100 (千代田区),"
+            f" comma-separated; not {', '.join(wrong)}",
+        )
+    return codes
+
+
+def _warning_levels(env: Mapping[str, str], name: str, default: str) -> frozenset[int]:
+    """The 警戒レベル that start a roll-call: some of 2, 3, 4 and 5 (レベル4 or 4 alike)."""
+    text = env.get(name)
+    text = default if text is None or not text.strip() else text
+    words = [w.strip().removeprefix("レベル").translate(_WIDE) for w in text.split(",")]
+    wrong = [w for w in words if w not in ("2", "3", "4", "5")]
+    if wrong or not words:
+        raise SettingsError(
+            name, f"expected warning levels 2 to 5, such as 4,5; not {', '.join(wrong)}"
+        )
+    return frozenset(int(w) for w in words)
+
+
 def _intensity(env: Mapping[str, str], name: str, default: str) -> str:
     value = (env.get(name) or default).strip().removeprefix("震度")
     if value not in _INTENSITIES:
         raise SettingsError(name, f"expected a seismic intensity such as 5- or 5弱, got {value!r}")
     return _INTENSITIES[value]
+
+
+_WIDE = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def parse_duration(text: str) -> timedelta:

@@ -25,11 +25,13 @@ from care.services import Services, UnitOfWork
 from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
 from scheduler.quakes import QuakePoller
+from scheduler.storms import StormPoller
 
 log = logging.getLogger("mimamori.engine")
 
 SWEEP_JOB_ID = "mimamori-sweep"
 JMA_JOB_ID = "mimamori-jma"
+STORM_JOB_ID = "mimamori-jma-warnings"
 PURGE_JOB_ID = "mimamori-purge"
 PURGE_CATCH_UP_ID = "mimamori-purge-catch-up"
 BATCH = 1000
@@ -73,11 +75,16 @@ class CheckinEngine:
     """The scheduler surface: it reads what is due and asks the service layer to act on it."""
 
     def __init__(
-        self, services: Services, delivery: OutboxDelivery, quakes: QuakePoller | None = None
+        self,
+        services: Services,
+        delivery: OutboxDelivery,
+        quakes: QuakePoller | None = None,
+        storms: StormPoller | None = None,
     ) -> None:
         self._services = services
         self._delivery = delivery
         self._quakes = quakes
+        self._storms = storms
         self._sweep_lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         self._delivery_task: asyncio.Task[None] | None = None
@@ -91,6 +98,11 @@ class CheckinEngine:
     def quakes(self) -> QuakePoller | None:
         """The JMA feed's poller, when the city's areas are configured."""
         return self._quakes
+
+    @property
+    def storms(self) -> StormPoller | None:
+        """The JMA warnings' poller, when the city's municipality codes are configured."""
+        return self._storms
 
     def after_sweep(self, callback: Callable[[], None]) -> None:
         """Called after every sweep (the dispatcher looks for stored events left by an
@@ -188,12 +200,14 @@ class CheckinEngine:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # catch up at once after a restart
         )
-        if self._quakes is not None:
+        for poller, job in ((self._quakes, JMA_JOB_ID), (self._storms, STORM_JOB_ID)):
+            if poller is None:
+                continue
             self._scheduler.add_job(
-                self._quakes.poll_safely,
+                poller.poll_safely,
                 "interval",
                 seconds=self._services.settings.jma_interval.total_seconds(),
-                id=JMA_JOB_ID,
+                id=job,
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,

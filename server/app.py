@@ -33,6 +33,7 @@ from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
 from scheduler.quakes import QuakePoller
+from scheduler.storms import StormPoller
 from scheduler.watch import WATCH, HealthWatch
 from server.metrics import metrics
 from storage.database import database_for
@@ -104,9 +105,7 @@ async def open_services(
         ) as line:
             i18n = I18n.load(settings.timezone, settings.locale_overrides)
             line_channel = LineChannel(line, i18n)
-            services = Services.build(
-                settings, db, line, clock, [line_channel, *channels, *phone]
-            )
+            services = Services.build(settings, db, line, clock, [line_channel, *channels, *phone])
             line.on_lookup_failed = lambda lookup: services.metrics.lookups_failed.labels(
                 lookup
             ).inc()
@@ -139,7 +138,8 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
     async def context(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
         quakes = QuakePoller(services) if services.settings.jma_areas else None
-        engine = CheckinEngine(services, OutboxDelivery(services), quakes)
+        storms = StormPoller(services) if services.settings.storm_areas else None
+        engine = CheckinEngine(services, OutboxDelivery(services), quakes, storms)
         # On a city's shared account, with mimamori in front: the events that are not its own
         # go on to the city's system (bot.forwarding).
         forwarder = Forwarder(services) if services.settings.forward_url else None

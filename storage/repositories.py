@@ -27,6 +27,7 @@ from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
+from storage.storms import StormRepository
 from storage.teams import TeamRepository
 from storage.webhook_events import ArrivalsRepository, HandledEventsRepository
 
@@ -47,6 +48,7 @@ class Repositories:
     rich_menus: RichMenuRepository
     rollcalls: RollCallRepository
     quakes: QuakeRepository
+    storms: StormRepository
     calls: CallRepository
     devices: DeviceRepository
     alarms: AlarmRepository
@@ -134,6 +136,7 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         rich_menus=RichMenuRepository(conn),
         rollcalls=RollCallRepository(conn),
         quakes=QuakeRepository(conn),
+        storms=StormRepository(conn),
         calls=CallRepository(conn, call_key),
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),

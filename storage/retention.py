@@ -64,10 +64,11 @@ class RetentionRepository:
 
     async def purge_roll_calls(self, before: datetime, limit: int) -> int:
         """Roll-calls that started before `before`, with each person's and group's answer; a
-        desk case or an earthquake report keeps itself without the link. By the start, closed
-        or not: the console may start one with no closing time (admin/rollcalls.py), and one
-        left open must not keep everyone's answers for good; `before` is at least 62 days back
-        (ground/settings.py), long past any roll-call still being answered."""
+        desk case or a JMA report (an earthquake, a warning) keeps itself without the link. By
+        the start, closed or not: the console may start one with no closing time
+        (admin/rollcalls.py), and one left open must not keep everyone's answers for good;
+        `before` is at least 62 days back (ground/settings.py), long past any roll-call still
+        being answered."""
         ids = await self._ids(
             "SELECT id FROM roll_calls WHERE started_at < ? ORDER BY id LIMIT ?",
             (to_db(before), limit),
@@ -75,7 +76,11 @@ class RetentionRepository:
         return await self._delete_ids(
             "roll_calls",
             ids,
-            unlink=(("desk_cases", "roll_call_id"), ("jma_reports", "roll_call_id")),
+            unlink=(
+                ("desk_cases", "roll_call_id"),
+                ("jma_reports", "roll_call_id"),
+                ("storm_reports", "roll_call_id"),
+            ),
             dependents=(
                 ("roll_call_people", "roll_call_id"),
                 ("roll_call_groups", "roll_call_id"),

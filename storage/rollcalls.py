@@ -24,6 +24,9 @@ class RollCall:
     next_resend_at: datetime | None
     close_at: datetime | None
     closed_at: datetime | None
+    # What it is about, when the JMA feed started it for a warning (landslide:4): its
+    # question names the warning (care.broadcasts.storm).
+    occasion: str | None = None
 
     @property
     def open(self) -> bool:
@@ -44,6 +47,7 @@ class RollCall:
             next_resend_at=from_db(row["next_resend_at"]),
             close_at=from_db(row["close_at"]),
             closed_at=from_db(row["closed_at"]),
+            occasion=row["occasion"],
         )
 
 
@@ -61,11 +65,12 @@ class RollCallRepository:
         resends: int,
         next_resend_at: datetime | None,
         close_at: datetime | None,
+        occasion: str | None = None,
     ) -> int:
         row = await self._conn.fetch_one(
             "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
-            " resend_every_minutes, resends_left, next_resend_at, close_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " resend_every_minutes, resends_left, next_resend_at, close_at, occasion)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 to_db(now),
                 started_by,
@@ -75,6 +80,7 @@ class RollCallRepository:
                 resends,
                 to_db(next_resend_at) if next_resend_at else None,
                 to_db(close_at) if close_at else None,
+                occasion,
             ),
         )
         assert row is not None

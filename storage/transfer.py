@@ -54,6 +54,7 @@ TABLES = (
     "partner_teams",
     "visits",
     "jma_reports",
+    "storm_reports",
     "rich_menus",
     "login_failures",
     "devices",

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyotp
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from admin.passwords import hash_password
@@ -685,3 +685,68 @@ def code_read_in(said_aloud: list[str]) -> str:
 async def invite_qr(bot: Bot, code: str) -> ClientResponse:
     """An invite's QR image, asked for as the bot, My page and the console link to it."""
     return await bot.client.get(qr_path(bot.settings.channel_secret, code))
+
+
+class JmaFeed:
+    """A stand-in for one of JMA's Atom feeds (eqvol.xml, extra.xml) on loopback, serving
+    recorded documents from `folder`: those published so far, newest first, as JMA lists them,
+    each entry titled as `title_of(file)` says (the feed's title is what a poller filters on)."""
+
+    def __init__(self, folder: Path, title_of: Callable[[str], str]) -> None:
+        self.folder = folder
+        self.title_of = title_of
+        self.published: list[tuple[str, str]] = []  # (URL name, file)
+        self.raw: dict[str, str] = {}  # URL name -> a body served as it is
+        self.titles: dict[str, str] = {}  # URL name -> its entry's title, when given
+        self.elsewhere: set[str] = set()  # names linked on another host
+        self.fetched: list[str] = []
+        self.url = ""
+
+    def publish(self, file: str, name: str | None = None) -> None:
+        self.published.insert(0, (name or file, file))
+
+    def publish_raw(
+        self, name: str, body: str | None, elsewhere: bool = False, title: str | None = None
+    ) -> None:
+        """A document as given (None: listed but missing), or linked on another host."""
+        first = sorted(p.name for p in self.folder.glob("*.xml"))[0]
+        self.published.insert(0, (name, first))
+        if title is not None:
+            self.titles[name] = title
+        if body is not None:
+            self.raw[name] = body
+        else:
+            self.raw.pop(name, None)
+            self.published[0] = (name, "")
+        if elsewhere:
+            self.elsewhere.add(name)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/{feed}.xml", self.feed)
+        app.router.add_get("/data/{name}", self.document)
+        return app
+
+    async def feed(self, request: web.Request) -> web.Response:
+        entries = "".join(
+            f"<entry><title>{self.titles.get(name) or self.title_of(file)}</title>"
+            f"<id>urn:{name}</id><updated>2026-11-23T01:02:10Z</updated>"
+            f'<link type="application/xml" href="{self._host(name)}/data/{name}"/></entry>'
+            for name, file in self.published
+        )
+        body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>jma</title>{entries}</feed>'
+        return web.Response(text=body, content_type="application/atom+xml")
+
+    def _host(self, name: str) -> str:
+        return self.url.replace("127.0.0.1", "localhost") if name in self.elsewhere else self.url
+
+    async def document(self, request: web.Request) -> web.Response:
+        files = dict(self.published)
+        name = request.match_info["name"]
+        self.fetched.append(name)
+        if name in self.raw:
+            return web.Response(text=self.raw[name], content_type="application/xml")
+        if not files.get(name):
+            raise web.HTTPNotFound()
+        text = (self.folder / files[name]).read_text("utf-8")
+        return web.Response(text=text, content_type="application/xml")

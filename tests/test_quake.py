@@ -9,76 +9,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from scheduler.quakes import QuakePoller
 from tests.conftest import Bot
-from tests.drivers import add_admin, login, watched_resident
+from tests.drivers import JmaFeed, add_admin, login, watched_resident
 from tests.wording import said, says
 
 DOCUMENTS = Path(__file__).resolve().parent / "jma"
 
 
-class JmaFeed:
-    """The eqvol Atom feed: the documents published so far, newest first, as JMA lists them."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, str]] = []  # (URL name, file)
-        self.raw: dict[str, str] = {}  # URL name -> a body served as it is
-        self.elsewhere: set[str] = set()  # names linked on another host
-        self.fetched: list[str] = []
-        self.url = ""
-
-    def publish(self, file: str, name: str | None = None) -> None:
-        self.published.insert(0, (name or file, file))
-
-    def publish_raw(self, name: str, body: str | None, elsewhere: bool = False) -> None:
-        """A document as given (None: listed but missing), or linked on another host."""
-        self.published.insert(0, (name, "vxse51_23ku_3.xml"))
-        if body is not None:
-            self.raw[name] = body
-        else:
-            self.raw.pop(name, None)
-            self.published[0] = (name, "")
-        if elsewhere:
-            self.elsewhere.add(name)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/eqvol.xml", self.feed)
-        app.router.add_get("/data/{name}", self.document)
-        return app
-
-    async def feed(self, request: web.Request) -> web.Response:
-        entries = "".join(
-            f"<entry><title>{'震源・震度に関する情報' if 'vxse53' in file else '震度速報'}</title>"
-            f"<id>urn:{name}</id><updated>2026-11-23T01:02:10Z</updated>"
-            f'<link type="application/xml" href="{self._host(name)}/data/{name}"/></entry>'
-            for name, file in self.published
-        )
-        body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>eqvol</title>{entries}</feed>'
-        return web.Response(text=body, content_type="application/atom+xml")
-
-    def _host(self, name: str) -> str:
-        return self.url.replace("127.0.0.1", "localhost") if name in self.elsewhere else self.url
-
-    async def document(self, request: web.Request) -> web.Response:
-        files = dict(self.published)
-        name = request.match_info["name"]
-        self.fetched.append(name)
-        if name in self.raw:
-            return web.Response(text=self.raw[name], content_type="application/xml")
-        if not files.get(name):
-            raise web.HTTPNotFound()
-        text = (DOCUMENTS / files[name]).read_text("utf-8")
-        return web.Response(text=text, content_type="application/xml")
+def quake_title(file: str) -> str:
+    return "震源・震度に関する情報" if "vxse53" in file else "震度速報"
 
 
 async def test_the_jma_feed_starts_one_roll_call_for_a_strong_quake_in_the_city(
     start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
 ) -> None:
-    jma = JmaFeed()
+    jma = JmaFeed(DOCUMENTS, quake_title)
     server = await aiohttp_server(jma.app())
     jma.url = str(server.make_url("")).rstrip("/")
     bot = await start_bot(jma_areas=frozenset({"350"}), jma_feed_url=f"{jma.url}/eqvol.xml")
@@ -128,7 +76,7 @@ async def feed_and_bot(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
     **settings: object,
 ) -> tuple[JmaFeed, Bot, QuakePoller]:
-    jma = JmaFeed()
+    jma = JmaFeed(DOCUMENTS, quake_title)
     server = await aiohttp_server(jma.app())
     jma.url = str(server.make_url("")).rstrip("/")
     bot = await start_bot(

@@ -130,10 +130,12 @@ async def start(
     close_after: timedelta | None = timedelta(hours=24),
     quota_left: int | None = None,
     partial: bool = False,
+    occasion: str | None = None,
 ) -> int:
     """Send the roll-call; refused when it reaches nobody, too often (a team's from the chat),
     or when the month's quota cannot cover it, re-asks counted, and no partial send was agreed
-    (then the first come first). Audited with what it costs (care.broadcasts.budget)."""
+    (then the first come first). Audited with what it costs (care.broadcasts.budget).
+    `occasion`: the warning it is about (landslide:4), named by its question."""
     if not plan.people and not plan.groups:
         raise Refused(Refusal.NOBODY)
     reasks = resends if resend_every else 0
@@ -158,15 +160,18 @@ async def start(
         resends if resend_every else 0,
         now + resend_every if resend_every else None,
         now + close_after if close_after else None,
+        occasion,
     )
     await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
     await work.repos.rollcalls.add_unasked(
         roll_call_id, [(m.id, team, why) for m, team, why in plan.unasked]
     )
     await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
-    await _ask(work, roll_call_id, [m for m, _ in people])
+    await _ask(work, roll_call_id, [m for m, _ in people], occasion=occasion)
     for group, _ in plan.groups:
-        message = question(work.services, work.locale(None), roll_call_id, action="grc")
+        message = question(
+            work.services, work.locale(None), roll_call_id, action="grc", occasion=occasion
+        )
         await work.repos.outbox.add(
             kind="push",
             recipients=[group.line_chat_id],
@@ -207,7 +212,12 @@ async def start_for_team(
 
 
 def question(
-    services: Services, locale: Locale, roll_call_id: int, again: bool = False, action: str = "rc"
+    services: Services,
+    locale: Locale,
+    roll_call_id: int,
+    again: bool = False,
+    action: str = "rc",
+    occasion: str | None = None,
 ) -> Telling:
     choices = [
         Choice(
@@ -218,11 +228,34 @@ def question(
         for answer in ANSWERS
     ]
     title = locale.t("rollcall.again_title" if again else "rollcall.title")
-    return Telling.card(locale.language, title, locale.t("rollcall.body"), choices)
+    return Telling.card(locale.language, title, body(locale, occasion), choices)
+
+
+def body(locale: Locale, occasion: str | None) -> str:
+    """What the question says happened: the warning that started it (レベル4土砂災害危険警報),
+    or a disaster in general."""
+    if not occasion:
+        return locale.t("rollcall.body")
+    return locale.t("storm41.body", warning=warning_name(locale, occasion))
+
+
+def warning_name(locale: Locale, occasion: str) -> str:
+    """landslide:4 -> レベル4土砂災害危険警報, in the reader's words."""
+    hazard, level = occasion.rsplit(":", 1)
+    return locale.t(
+        "storm41.name",
+        level=level,
+        hazard=locale.t(f"storm41.hazard.{hazard}"),
+        rank=locale.t(f"storm41.rank.level{level}"),
+    )
 
 
 async def _ask(
-    work: UnitOfWork, roll_call_id: int, people: list[Member], again: bool = False
+    work: UnitOfWork,
+    roll_call_id: int,
+    people: list[Member],
+    again: bool = False,
+    occasion: str | None = None,
 ) -> None:
     """The question to these people: one row per language and channel, as many to a row as
     the channel takes (LINE's multicast: 500)."""
@@ -234,7 +267,7 @@ async def _ask(
             continue  # by phone alone: unasked, so counted among those not heard from
         by_row[(work.locale(person.language).language, channel)].append(address)
     for (language, channel), addresses in by_row.items():
-        message = question(services, work.locale(language), roll_call_id, again)
+        message = question(services, work.locale(language), roll_call_id, again, occasion=occasion)
         batch = services.channels[channel].batch_limit
         for start in range(0, len(addresses), batch):
             chunk = addresses[start : start + batch]
@@ -317,7 +350,7 @@ async def resend_to_the_silent(work: UnitOfWork, limit: int) -> int:
     due = await work.repos.rollcalls.due_resends(work.now, limit)
     for roll_call in due:
         silent = await work.repos.rollcalls.silent(roll_call.id)
-        await _ask(work, roll_call.id, silent, True)
+        await _ask(work, roll_call.id, silent, True, roll_call.occasion)
         left = roll_call.resends_left - 1
         every = timedelta(minutes=roll_call.resend_every_minutes or 0)
         await work.repos.rollcalls.resent(roll_call.id, work.now + every if left > 0 else None)

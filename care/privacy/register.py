@@ -83,6 +83,7 @@ NOT_PERSONAL = frozenset(
     {
         "rich_menus",
         "jma_reports",
+        "storm_reports",
         "service_alarms",
         "monthly_figures",
         "retention_state",

@@ -1,0 +1,255 @@
+"""Weather warnings from the Japan Meteorological Agency (気象庁防災情報XML), read as pure
+values, and what a warning does: a roll-call of everyone when one of the levels the city chose
+(レベル4危険警報 and レベル5特別警報 by default) is newly issued for 大雨, 土砂災害, 氾濫 or 高潮
+in one of the city's municipalities, and the roll-call's question names it.
+
+The formats (see docs/operating.md and tests/jma/README.md):
+- 気象警報・注意報（Ｒ０６）（大雨／土砂／高潮）, VPWW55/56/57, since 2026-05-28: one Kind per
+  municipality (Warning type 気象警報・注意報（市町村等）), named with its level
+  (レベル４土砂災害危険警報) and coded by 別表3 of its 解説資料 (49);
+- 指定河川洪水予報, whose kinds are the levelled 氾濫 warnings (レベル４氾濫危険警報);
+- the legacy 気象警報・注意報（Ｈ２７） (VPWW54) and 気象特別警報・警報・注意報 (VPWW53) carry
+  the same warnings without their levels until 2028, and are not read: the R06 document of
+  the same moment says the level, and reading both would ask twice.
+
+De-duplication: a roll-call asks everyone, so while one the feed started is open, a warning at
+the same level or lower (another hazard, another of the city's municipalities, the next
+update of the same warning) starts none and the admins are told; a higher one (レベル4 then
+レベル5) starts a new roll-call naming it, and the earlier one is closed (its answers stay in
+its tally). A warning that continues (継続) or is lowered starts none. A 取消 starts none; if
+the document it cancels had started a roll-call, that roll-call stays open (people may have
+answered, asked for help; a question asked in vain harms nobody) and the admins are told,
+who may close it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from defusedxml import ElementTree
+
+from care.broadcasts import rollcall
+from care.broadcasts.notices import Audience
+from care.broadcasts.reach import GroupSizes
+from care.services import UnitOfWork
+
+# Control/Title of the documents read, and the hazard each is about (None: any levelled one).
+TITLES: dict[str, str | None] = {
+    "気象警報・注意報（Ｒ０６）（大雨）": "rain",
+    "気象警報・注意報（Ｒ０６）（土砂）": "landslide",
+    "気象警報・注意報（Ｒ０６）（高潮）": "surge",
+    "指定河川洪水予報": "flood",
+}
+HAZARDS = {"大雨": "rain", "土砂災害": "landslide", "氾濫": "flood", "高潮": "surge"}
+RANKS = {"注意報": 2, "警報": 3, "危険警報": 4, "特別警報": 5}
+LEVELS = (2, 3, 4, 5)
+# 気象警報・注意報（Ｒ０６） 別表3: the codes of the levelled kinds. A Kind whose code and name
+# disagree is not guessed at: the document is skipped and recorded.
+CODES = {
+    "10": ("rain", 2), "03": ("rain", 3), "43": ("rain", 4), "33": ("rain", 5),
+    "29": ("landslide", 2), "09": ("landslide", 3), "49": ("landslide", 4),
+    "39": ("landslide", 5),
+    "19": ("surge", 2), "08": ("surge", 3), "48": ("surge", 4), "38": ("surge", 5),
+}  # fmt: skip
+# Kind/Status: 発表, 継続, 解除, 発表警報・注意報はなし, or a change (危険警報から特別警報).
+ENDED = ("解除", "発表警報・注意報はなし")
+_NAME = re.compile(r"^レベル([2-5])(大雨|土砂災害|氾濫|高潮)(特別警報|危険警報|警報|注意報)$")
+_CHANGE = re.compile(r"^(特別警報|危険警報|警報|注意報)から(特別警報|危険警報|警報|注意報)$")
+_WIDE = str.maketrans("０１２３４５６７８９", "0123456789")
+
+JMX = "{http://xml.kishou.go.jp/jmaxml1/}"
+HEAD = "{http://xml.kishou.go.jp/jmaxml1/informationBasis1/}"
+METEOROLOGY = "{http://xml.kishou.go.jp/jmaxml1/body/meteorology1/}"
+HYDROLOGY = "{http://xml.kishou.go.jp/jmaxml1/body/hydrology1/}"
+STATUSES = ("通常", "訓練", "試験")
+
+
+@dataclass(frozen=True)
+class Warning:
+    area: str  # the municipality's code (1310100)
+    hazard: str  # rain, landslide, flood, surge
+    level: int  # 2-5
+    rising: bool  # newly issued, or raised from a lower one: it may start a roll-call
+    ended: bool = False
+
+    @property
+    def occasion(self) -> str:
+        return f"{self.hazard}:{self.level}"
+
+
+@dataclass(frozen=True)
+class StormReport:
+    title: str
+    office: str  # Control/EditorialOffice: with the title, what a 取消 refers to
+    reported_at: datetime
+    status: str  # Control/Status: 通常, 訓練 or 試験
+    cancelled: bool  # Head/InfoType 取消
+    warnings: tuple[Warning, ...]
+
+
+def _text(parent: Any, path: str) -> str | None:
+    element = parent.find(path)
+    return None if element is None else (element.text or "").strip()
+
+
+def level_of(name: str, code: str | None, hazard: str | None) -> tuple[str, int] | None:
+    """(hazard, level) of a Kind's name (レベル４土砂災害危険警報), checked against its code and
+    the document's hazard; None for a kind without a level (解除, 暴風警報). Raises ValueError
+    for one that contradicts itself."""
+    found = _NAME.match(name.translate(_WIDE).replace(" ", "").replace("　", ""))
+    if found is None:
+        return None
+    level, which, rank = int(found[1]), HAZARDS[found[2]], found[3]
+    if RANKS[rank] != level:
+        raise ValueError(f"level and rank disagree: {name}")
+    if hazard is not None and which != hazard:
+        raise ValueError(f"a {which} warning in a {hazard} document: {name}")
+    if code and which != "flood" and CODES.get(code) != (which, level):
+        raise ValueError(f"Kind/Code {code} is not {name}")
+    return which, level
+
+
+def _rising(status: str | None, level: int) -> bool:
+    if status is None or status == "発表":
+        return True
+    change = _CHANGE.match(status)
+    return change is not None and RANKS[change[1]] < RANKS[change[2]] == level
+
+
+def parse_report(text: str) -> StormReport | None:
+    """A 気象警報・注意報（Ｒ０６） or 指定河川洪水予報 document; None for any other. Parsed with
+    defusedxml (entities and DTDs refused), elements found by their namespace in JMA's schema.
+    Raises ValueError for a document that is not one, whose Control/Status is missing or
+    unknown, or whose kinds contradict themselves: it is skipped and recorded."""
+    root = ElementTree.fromstring(text)
+    if root.tag != f"{JMX}Report":
+        raise ValueError(f"not a JMA report: {root.tag}")
+    control = root.find(f"{JMX}Control")
+    head = root.find(f"{HEAD}Head")
+    if control is None or head is None:
+        raise ValueError("no Control or Head")
+    title = _text(control, f"{JMX}Title") or ""
+    if title not in TITLES:
+        return None
+    status = _text(control, f"{JMX}Status")
+    if status not in STATUSES:
+        raise ValueError(f"Control/Status missing or unknown: {status!r}")
+    reported_at = _text(head, f"{HEAD}ReportDateTime")
+    if not reported_at:
+        raise ValueError("no Head/ReportDateTime")
+    cancelled = _text(head, f"{HEAD}InfoType") == "取消"
+    warnings: list[Warning] = []
+    for ns in (METEOROLOGY, HYDROLOGY):
+        body = root.find(f"{ns}Body")
+        if body is None:
+            continue
+        for item in body.iter(f"{ns}Item"):
+            areas = [
+                code
+                for area in item.iter(f"{ns}Area")
+                if (code := _text(area, f"{ns}Code")) and len(code) == 7 and code.isdigit()
+            ]
+            for kind in item.findall(f"{ns}Kind"):
+                found = level_of(
+                    _text(kind, f"{ns}Name") or "", _text(kind, f"{ns}Code"), TITLES[title]
+                )
+                if found is None:
+                    continue
+                kind_status = _text(kind, f"{ns}Status")
+                ended = kind_status in ENDED
+                hazard, level = found
+                rising = not ended and _rising(kind_status, level)
+                warnings.extend(Warning(a, hazard, level, rising, ended) for a in areas)
+    bodies = [root.find(f"{ns}Body") for ns in (METEOROLOGY, HYDROLOGY)]
+    if not cancelled and all(body is None for body in bodies):
+        raise ValueError("no Body")
+    return StormReport(
+        title=title,
+        office=_text(control, f"{JMX}EditorialOffice") or "",
+        reported_at=datetime.fromisoformat(reported_at),
+        status=status,
+        cancelled=cancelled,
+        warnings=tuple(warnings),
+    )
+
+
+@dataclass(frozen=True)
+class StormSettings:
+    areas: frozenset[str]  # the city's municipality codes (1310100)
+    levels: frozenset[int]  # the levels that start a roll-call: 4 and 5 by default
+    drills: bool = False  # 訓練 and 試験 documents start roll-calls too (a drill day)
+
+
+def _level(occasion: str | None) -> int:
+    return int(occasion.rsplit(":", 1)[1]) if occasion else 0
+
+
+async def on_report(
+    work: UnitOfWork,
+    document: str,
+    report: StormReport,
+    settings: StormSettings,
+    quota_left: int | None = None,
+    sizes: GroupSizes | None = None,
+) -> str:
+    """What the document does; -> started, already, below, elsewhere, drill or cancelled.
+    Each document once."""
+    repos = work.repos
+    mine = [w for w in report.warnings if w.area in settings.areas and not w.ended]
+    strongest = max(mine, key=lambda w: w.level) if mine else None
+    chosen = [w for w in mine if w.rising and w.level in settings.levels]
+    top = max(chosen, key=lambda w: w.level) if chosen else None
+    warning = (top or strongest).occasion if (top or strongest) else None
+    roll_call_id = None
+    detail = f"{report.title} {warning or ''}".strip()
+    if report.status != "通常" and not settings.drills:
+        action = "drill"  # a 訓練 or 試験 document: recorded, starts nothing
+    elif report.cancelled:
+        action = "cancelled"
+        earlier = await repos.storms.last_started_by(report.office, report.title)
+        call = await repos.rollcalls.get(earlier["roll_call_id"]) if earlier else None
+        if call is not None and call.open:
+            # It stays open: who answered, or asked for help, is not undone by a 取消.
+            roll_call_id, warning = call.id, earlier["warning"] if earlier else None
+            await repos.admin.audit(
+                "気象庁", "storm_cancelled", f"{report.title} roll-call {call.id}", work.now
+            )
+    elif strongest is None:
+        action = "elsewhere"
+    elif top is None:
+        action = "below"  # below the levels chosen, or one that continues or was lowered
+    else:
+        opened = await repos.storms.open_started()
+        if opened and max(_level(o["warning"]) for o in opened) >= top.level:
+            action = "already"
+            roll_call_id = opened[0]["roll_call_id"]
+            await repos.admin.audit(
+                "気象庁", "storm_already", f"{detail} roll-call {roll_call_id}", work.now
+            )
+        else:
+            action = "started"
+            plan = await rollcall.plan(work, Audience("everyone"), with_groups=True, sizes=sizes)
+            roll_call_id = await rollcall.start(
+                work,
+                plan,
+                f"気象庁 {report.title}",
+                surface="storm",
+                resend_every=rollcall.REASK_EVERY,
+                resends=rollcall.REASKS,
+                # Ask as many as the quota covers rather than nobody.
+                quota_left=quota_left,
+                partial=True,
+                occasion=top.occasion,
+            )
+            for earlier in opened:
+                # A graver warning asks everyone again; the lesser roll-call's re-asks stop.
+                await rollcall.close(work, earlier["roll_call_id"])
+            await repos.admin.audit(
+                "気象庁", "storm_started", f"{detail} roll-call {roll_call_id}", work.now
+            )
+    await repos.storms.record(
+        document, report.title, report.office, warning, action, roll_call_id, work.now
+    )
+    return action
