@@ -76,22 +76,17 @@ def question(work: UnitOfWork, member: Member, roll_call_id: int, again: bool) -
     no key came: that it rings again, or (the call again) whom to call for help."""
     locale = work.locale(member.language)
     codec = work.services.postbacks
-    last = max(int(key) for key in KEYS)
-    choices = tuple(
-        Choice(
-            KEYS[str(key)],
-            locale.t(f"rollcall.{KEYS[str(key)]}"),
-            codec.encode(ACTION, m=member.id, r=roll_call_id, v=KEYS[str(key)]),
-        )
-        if str(key) in KEYS
-        else NO_KEY
-        for key in range(1, last + 1)
-    )
-    closing = "phone41.call.no_key_last" if again else "phone41.call.no_key"
-    return Telling(
-        Form.CALL, locale.language, locale.t("phone41.call.question"), locale.t(closing),
-        choices=choices,
-    )  # fmt: skip
+    choices = []
+    for key in range(1, max(int(key) for key in KEYS) + 1):
+        answer = KEYS.get(str(key))
+        if answer is None:
+            choices.append(NO_KEY)
+            continue
+        token = codec.encode(ACTION, m=member.id, r=roll_call_id, v=answer)
+        choices.append(Choice(answer, locale.t(f"rollcall.{answer}"), token))
+    closing = locale.t("phone41.call.no_key_last" if again else "phone41.call.no_key")
+    spoken = locale.t("phone41.call.question")
+    return Telling(Form.CALL, locale.language, spoken, closing, choices=tuple(choices))
 
 
 async def ring(work: UnitOfWork, roll_call_id: int, member: Member, again: bool = False) -> None:
@@ -124,7 +119,9 @@ async def call_again(work: UnitOfWork, limit: int) -> int:
             log.warning("call budget spent: member %s is not rung again", member.id)
             work.services.metrics.calls.labels("over_budget").inc()
             continue
-        if call_refusal(work.services, member) is not None:
+        channel, _ = address_of(work.services, member)
+        # Her number may have gone since (退会, the desk moved her to LINE) or be refused now.
+        if channel != VOICE or call_refusal(work.services, member) is not None:
             continue
         await ring(work, roll_call_id, member, again=True)
         left -= 1
