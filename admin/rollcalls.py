@@ -13,7 +13,7 @@ from admin.auth import audit, session_of
 from admin.files import export_page, purposeful_csv
 from admin.pages import audience_of, page, quota_forecast
 from admin.render import admin_locale, services_of
-from care.broadcasts import budget, reach, rollcall
+from care.broadcasts import budget, by_phone, reach, rollcall
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
@@ -61,6 +61,7 @@ async def preview(request: web.Request) -> web.Response:
     sizes = await reach.group_sizes(services_of(request), audience.group_ids)
     async with services_of(request).reading() as work:
         found = await rollcall.plan(work, audience, sizes=sizes)
+        calls_left = await by_phone.calls_left(work)
     forecast = await quota_forecast(request)
     left = forecast.left if forecast else None
     settings = _settings(form)
@@ -74,6 +75,11 @@ async def preview(request: web.Request) -> web.Response:
             "cost": budget.with_reasks(found.recipients, reasks),
             "reasks": reasks,
             "left": left,
+            # The calls: each rung person once, and once more after the setting's wait.
+            "calls_left": calls_left,
+            "call_again_minutes": int(
+                services_of(request).settings.rollcall_call_again.total_seconds() // 60
+            ),
             "form": {k: form.getall(k) for k in form},
         },
     )

@@ -169,6 +169,9 @@ class Settings:
     # Calls of every kind to one number in 24 hours, whoever's number it is: past it the call
     # is not placed and the ladder goes on without it.
     call_number_daily: int = 4
+    # A roll-call's call to a person watched by phone alone rings once more after this long
+    # while she has not answered (care.broadcasts.by_phone); then she is counted silent.
+    rollcall_call_again: timedelta = timedelta(minutes=30)
     # The operator's e-mail (care/health.py): when LINE refuses the sends or the sweeps fall
     # behind, and when that ends. None: nothing is mailed (the console and /healthz say it).
     smtp: MailSettings | None = None
@@ -348,6 +351,7 @@ def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
         "call_patience": _duration(env, "MIMAMORI_CALL_PATIENCE", "10m"),
         "call_countries": _country_codes(env, "MIMAMORI_CALL_COUNTRIES", "81"),
         "call_number_daily": _small(env, "MIMAMORI_CALL_NUMBER_DAILY", 4, 20),
+        "rollcall_call_again": _duration(env, "MIMAMORI_ROLLCALL_CALL_AGAIN", "30m"),
     }
 
 

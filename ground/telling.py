@@ -19,8 +19,9 @@ class Form(StrEnum):
     SENTENCE = "sentence"  # words and nothing to choose
     CARD = "card"  # a heading, words, choices and links (an alert, a roll-call's question)
     CHECKIN = "checkin"  # お元気ですか？: the answer the ladder waits for, OK first
-    # A phone call: `text` is spoken and its choices are keys 1, 2, 3; `title` is said when
-    # no key comes (the call then ends and the ladder goes on).
+    # A phone call: `text` is spoken and its choices are keys 1, 2, 3 (a choice without data
+    # is a key that means nothing on it); `title` is said when no key comes (the call then
+    # ends and the ladder goes on).
     CALL = "call"
     # A phone call that only speaks: `text` is said twice and the call ends (a number's
     # verification code); no key is gathered.

@@ -40,7 +40,12 @@ def spoken_language(language: str) -> str:
 
 
 def answer_url(public_url: str, telling: Telling) -> str:
-    keys = {f"k{number}": choice.data for number, choice in enumerate(telling.choices, 1)}
+    # A choice without a token is a key that means nothing on this call (a roll-call's 2).
+    keys = {
+        f"k{number}": choice.data
+        for number, choice in enumerate(telling.choices, 1)
+        if choice.data
+    }
     return f"{public_url}{ANSWER_PATH}?{urlencode(keys)}"
 
 

@@ -1,4 +1,8 @@
-"""Twilio's webhooks for a call before the alert: the key pressed, and how the call ended.
+"""Twilio's webhooks for the calls mimamori places: the key pressed, and how the call ended.
+A check-in's call or one before the alert, and a roll-call's question to a person without
+LINE (care.broadcasts.by_phone), whose key answers the roll-call as her LINE button would
+(care.broadcasts.rollcall.answer_by_key) and whose end settles nothing (its call again is
+timed from the first call).
 
 Each is verified by its X-Twilio-Signature (over the URL Twilio called, our public URL, and the
 form it posted) and acted on once (Twilio sends again a request it did not hear back from).
@@ -14,6 +18,7 @@ import logging
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from care.broadcasts import by_phone, rollcall
 from care.errors import Refused
 from care.members import people
 from care.rounds import answers, calls
@@ -66,9 +71,21 @@ def _twiml(text: str) -> web.Response:
     return web.Response(text=text, content_type=TWIML)
 
 
+def _roll_call_token(services: Services, data: str | None) -> Postback | None:
+    """A roll-call's key token (None: the token is not a roll-call's)."""
+    postback = services.postbacks.decode(data or "")
+    if postback is None or postback.action != by_phone.ACTION:
+        return None
+    if postback.integer("m") is None or postback.integer("r") is None:
+        raise web.HTTPBadRequest(text="not a call of ours")
+    return postback
+
+
 async def key_pressed(request: web.Request) -> web.Response:
     form = await _verified(request)
     services = request.app[SERVICES]
+    if _roll_call_token(services, request.query.get("k1")) is not None:
+        return await _roll_call_key(request, form)
     digit = form.get("Digits", "")
     chosen = request.query.get(f"k{digit}") if digit in calls.KEYS else None
     if chosen is None:
@@ -113,9 +130,39 @@ async def key_pressed(request: web.Request) -> web.Response:
     return _twiml(voice.spoken(text, member.language))
 
 
+async def _roll_call_key(request: web.Request, form: dict[str, str]) -> web.Response:
+    """A key on a roll-call's call: 1 無事です, 3 助けが必要です; any other is asked again."""
+    services = request.app[SERVICES]
+    digit = form.get("Digits", "")
+    chosen = request.query.get(f"k{digit}") if digit in by_phone.KEYS else None
+    if chosen is None:
+        anyone = _roll_call_token(services, request.query.get("k1"))
+        language = await _language(services, anyone.integer("m") if anyone else None)
+        text = services.i18n.get(language).t("phone41.call.wrong_key")
+        return _twiml(voice.ask_again(text, request.raw_path, language))
+    postback = _roll_call_token(services, chosen)
+    value = postback.get("v") if postback is not None else None
+    if postback is None or value != by_phone.KEYS[digit]:
+        raise web.HTTPBadRequest(text="key and answer disagree")
+    member_id, roll_call_id = postback.integer("m") or 0, postback.integer("r") or 0
+    async with services.unit_of_work() as work:
+        if not await work.repos.calls.take_event(form["CallSid"], "answer", work.now):
+            said = "phone41.call.heard"
+            member = await work.repos.members.get(member_id)
+        else:
+            member, said = await rollcall.answer_by_key(work, member_id, roll_call_id, value)
+        if member is None:
+            raise web.HTTPNotFound()
+        text = work.locale(member.language).t(said)
+    return _twiml(voice.spoken(text, member.language))
+
+
 async def call_status(request: web.Request) -> web.Response:
     form = await _verified(request)
     services = request.app[SERVICES]
+    if _roll_call_token(services, request.query.get("c")) is not None:
+        # A roll-call's call rings again on its own time, whatever Twilio reports.
+        return web.Response(status=204)
     postback = _call_token(services, request.query.get("c"))
     status = form.get("CallStatus", "")
     machine = form.get("AnsweredBy", "").startswith(("machine", "fax"))

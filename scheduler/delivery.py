@@ -12,7 +12,7 @@ from care.rounds import calls
 from care.rounds.checkins import message_accepted
 from care.services import Services
 from ground.channels import VOICE, Outcome, Parcel, SendResult
-from storage.calls import CHECKIN_PURPOSES
+from storage.calls import OWN_CHANNEL_PURPOSES
 from storage.models import OutboxMessage
 
 log = logging.getLogger("mimamori.delivery")
@@ -69,8 +69,9 @@ class OutboxDelivery:
         if row.channel == VOICE:
             # Asked again as it is dialled: the countries allowed may have changed since the
             # call was recorded, and the number's calls of the day may be spent. Her own
-            # check-in and re-send calls (watched by phone alone) are not held by that cap.
-            own = row.purpose in CHECKIN_PURPOSES
+            # check-in, re-send and roll-call calls (watched by phone alone) are not held by
+            # that cap.
+            own = row.purpose in OWN_CHANNEL_PURPOSES
             async with self._services.reading_repositories() as repos:
                 refused = await calls.dial_refusal(
                     repos,

@@ -13,6 +13,7 @@ from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from care.broadcasts import by_phone as rollcall_calls
 from care.broadcasts import rollcall
 from care.desk import cases as desk
 from care.desk import visits
@@ -59,6 +60,7 @@ async def _ladder_steps(work: UnitOfWork) -> int:
     realerted = max(realerted, await taking.untake_silent(work, BATCH))
     realerted = max(realerted, await alerts.remind_open(work, BATCH))
     realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
+    realerted = max(realerted, await rollcall_calls.call_again(work, BATCH))
     noted = await reassurance.send_daily_notes(work, BATCH)
     reminded = await schedules.remind_open_pauses(work, BATCH)
     # A case closed by the person's OK or a manager: the partners asked hear it too.

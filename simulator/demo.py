@@ -121,6 +121,8 @@ class Demo:
         self.pace = pace
         self._runners: list[web.AppRunner] = []
         self.simulator: Simulator | None = None
+        # The stand-in feeds a tour step sets off (the 「地震」 button's quake among them).
+        self.feeds = tours.Feeds()
 
     @property
     def url(self) -> str:
@@ -168,7 +170,7 @@ class Demo:
             url = f"http://{HOST}:{self.settings.port}"
             desk = console.Console(url, self.desk_staff, self.clock.now, codes)
             try:
-                await tours.Tour(simulator, self.locale, self.pace, desk).run()
+                await tours.Tour(simulator, self.locale, self.pace, desk, self.feeds).run()
             finally:
                 await desk.close()
 
@@ -202,6 +204,7 @@ class Demo:
                 await poller.poll()
             await self._settle()
 
+        self.feeds = tours.Feeds(quake=earthquake)
         sim_app = simulator_web.make_app(self.platform, simulator, play, earthquake)
         jma.add_routes(sim_app)
         phones = telephone.TwilioStandIn()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ground.i18n import Locale
@@ -26,6 +28,18 @@ MINSEI = "民生委員"
 LANDLINE_RESIDENT, LANDLINE = "固定電話の利用者", "03-1234-5678"
 NEIGHBOURS = ("近所の方A", "近所の方B", "近所の方C")
 GROUP = "三丁目の仲間"
+
+
+Start = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """What a step may set off as the demo's buttons do: a stand-in feed publishes a
+    document, and the bot's own poller reads it, as it would the real feed's."""
+
+    quake: Start | None = None  # 気象庁's 震度速報 of 震度5強 in the demo's area
+    storm: Start | None = None  # a levelled warning, for a storm's roll-call step
 
 
 def seed(simulator: Simulator) -> None:
@@ -70,11 +84,13 @@ class Tour:
         locale: Locale,
         pace: float = 1.5,
         console: Console | None = None,
+        feeds: Feeds | None = None,
     ) -> None:
         self.sim = simulator
         self.t = locale.t
         self.pace = pace
         self.console = console
+        self.feeds = feeds or Feeds()
         self.start_word = locale.t("shared.start_words").split(",")[0]
         self.minsei_id = 0  # the 民生委員's 会員ID, once she has one
 
@@ -124,6 +140,8 @@ class Tour:
         await self.group_round()
         if self.console is not None:
             await self.landline(self.console)
+            if self.feeds.quake is not None:
+                await self.roll_call_by_phone(self.feeds.quake, "phone41.quake")
         self.say("end")
         log.info("the tour is over")
 
@@ -253,6 +271,24 @@ class Tour:
         await sim.advance(timedelta(days=1))  # it rings again: he answers, and presses 1
         await self.pause()
         await sim.press_key(sim.rings[-1].sid, "1")
+        await self.pause()
+
+    async def roll_call_by_phone(self, start: Start, step: str) -> None:
+        """A disaster's roll-call, started by a feed (`start`; `step` narrates it): the
+        people on LINE get it in LINE, and the man with only a landline is rung with it; he
+        presses 1, 無事です, as the LINE button would say it. A quake's, or a storm's."""
+        sim = self.sim
+        self.say(step)
+        rung = len(sim.rings)
+        await start()
+        await sim.settle()
+        await self.pause()
+        if len(sim.rings) == rung:
+            raise LookupError("the roll-call rang no landline")
+        self.say("phone41.rung")
+        await self.pause()
+        await sim.press_key(sim.rings[-1].sid, "1")
+        self.say("phone41.safe")
         await self.pause()
 
     async def register_landline(self, console: Console) -> None:

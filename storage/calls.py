@@ -13,6 +13,11 @@ from storage.models import required_time
 CALL_PURPOSE = "call"  # the outbox rows that place a call
 VERIFY_PURPOSE = "verify_call"  # the outbox rows that read a number's verification code
 CHECKIN_PURPOSES = ("checkin", "resend")  # a check-in's calls, of people watched by phone alone
+ROLLCALL_PURPOSE = "rollcall_call"  # a roll-call's question, rung to a person without LINE
+# Calls to a person watched by phone alone that the daily cap per number does not hold: her
+# only channel (a roll-call's call is started by the city or her team's manager, each held to
+# its own rate).
+OWN_CHANNEL_PURPOSES = (*CHECKIN_PURPOSES, ROLLCALL_PURPOSE)
 # How long a call's rate fact is kept (call_attempts): the longest window that counts it is a
 # day; a second day is slack for a clock that moved or a sweep that ran late.
 ATTEMPTS_KEPT = timedelta(days=2)

@@ -133,7 +133,7 @@ class RollCallRepository:
     async def answer(self, roll_call_id: int, member_id: int, answer: str, at: datetime) -> bool:
         """Record (or change) the member's answer; -> whether they were asked."""
         cursor = await self._conn.execute(
-            "UPDATE roll_call_people SET answer = ?, answered_at = ?"
+            "UPDATE roll_call_people SET answer = ?, answered_at = ?, call_again_at = NULL"
             " WHERE roll_call_id = ? AND member_id = ?",
             (answer, to_db(at), roll_call_id, member_id),
         )
@@ -171,7 +171,7 @@ class RollCallRepository:
         the staff need to reach them."""
         rows = await self._conn.fetch_all(
             "SELECT m.id AS member_id, m.display_name, m.full_name, m.phone, p.answer,"
-            " p.answered_at, p.unasked, p.team_id,"
+            " p.answered_at, p.unasked, p.team_id, p.asked_by, p.calls,"
             " CASE WHEN m.channel = 'voice' THEN m.channel_address END AS call_number,"
             " t.name AS team_name FROM roll_call_people p"
             " JOIN members m ON m.id = p.member_id LEFT JOIN teams t ON t.id = p.team_id"
@@ -217,10 +217,52 @@ class RollCallRepository:
             " WHERE id = ? AND closed_at IS NULL",
             (to_db(at), roll_call_id),
         )
+        # A closed roll-call rings nobody again.
+        await self._conn.execute(
+            "UPDATE roll_call_people SET call_again_at = NULL"
+            " WHERE roll_call_id = ? AND call_again_at IS NOT NULL",
+            (roll_call_id,),
+        )
+
+    # --- calls (care.broadcasts.by_phone) ------------------------------------------------
+    async def called(self, roll_call_id: int, member_id: int, again_at: datetime | None) -> None:
+        """A call rang her for this roll-call; `again_at`: when it rings once more if she has
+        not answered by then (None: no more)."""
+        await self._conn.execute(
+            "UPDATE roll_call_people SET asked_by = 'voice', calls = calls + 1,"
+            " call_again_at = ? WHERE roll_call_id = ? AND member_id = ?",
+            (to_db(again_at) if again_at else None, roll_call_id, member_id),
+        )
+
+    async def due_calls_again(
+        self, now: datetime, limit: int
+    ) -> list[tuple[int, int | None, Member]]:
+        """(roll-call, area team, person) whose call again is due: asked by phone, silent,
+        the roll-call open, and still a member."""
+        rows = await self._conn.fetch_all(
+            "SELECT p.roll_call_id AS rc_id, p.team_id AS rc_team, m.*"
+            " FROM roll_call_people p JOIN roll_calls c ON c.id = p.roll_call_id"
+            " JOIN members m ON m.id = p.member_id"
+            " WHERE p.call_again_at IS NOT NULL AND p.call_again_at <= ?"
+            " AND p.answer IS NULL AND c.closed_at IS NULL AND m.status = 'active'"
+            " ORDER BY p.call_again_at LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [(row["rc_id"], row["rc_team"], Member.from_row(row)) for row in rows]
+
+    async def no_call_again(self, roll_call_id: int, member_id: int) -> None:
+        await self._conn.execute(
+            "UPDATE roll_call_people SET call_again_at = NULL"
+            " WHERE roll_call_id = ? AND member_id = ?",
+            (roll_call_id, member_id),
+        )
 
     async def earliest_due(self) -> datetime | None:
         row = await self._conn.fetch_one(
-            "SELECT MIN(CASE WHEN resends_left > 0 THEN next_resend_at END), MIN(close_at)"
+            "SELECT MIN(CASE WHEN resends_left > 0 THEN next_resend_at END), MIN(close_at),"
+            " (SELECT MIN(p.call_again_at) FROM roll_call_people p"
+            " WHERE p.call_again_at IS NOT NULL AND p.roll_call_id IN"
+            " (SELECT id FROM roll_calls WHERE closed_at IS NULL))"
             " FROM roll_calls WHERE closed_at IS NULL",
         )
         found = [from_db(value) for value in (row or ()) if value]

@@ -137,53 +137,52 @@ async def test_a_notice_to_one_person_watched_by_phone_says_it_cannot_reach_her(
         assert await repos.admin.notices() == []
 
 
-async def test_a_roll_call_names_whom_it_never_asked_and_never_asks_them(
+async def test_a_roll_call_names_whom_it_never_asked_and_rings_the_phone_only(
     bot: Bot, twilio: FakeTwilio
 ) -> None:
+    """Issue 41: she is watched by phone alone, and the roll-call rings her (counted by
+    phone, then silent until she answers); the one who blocked the account is never asked."""
     son, (neighbour, blocked) = await district(bot)
     calls_before = len(twilio.calls)
     form = {"audience": "everyone", "resend_minutes": "60", "resends": "1", "close_hours": "24"}
     status, page = await preview(bot, "/admin/rollcalls/preview", **form)
     assert status == 200
     assert t(f"{WORDS}.line", count=2) in page
-    assert t(f"{WORDS}.unreached.rollcall.phone_only", count=1) in page
+    assert t(f"{WORDS}.by_phone", count=1) in page
+    assert t(f"{WORDS}.unreached.rollcall.phone_only", count=1) not in page
     assert t(f"{WORDS}.unreached.rollcall.blocked", count=1) in page
     assert t("admin.notices.cost", recipients=2, requests=1) in page
     assert t("admin.rollcalls.with_reasks", cost=4, reasks=1) in page
 
     call = await start_roll_call(bot, **form)
     assert answer_button(bot, neighbour, "safe"), "the question reached her in LINE"
+    assert len(twilio.calls) == calls_before + 1, "and rang the resident's landline"
     await bot.tap(son, answer_button(bot, son, "safe"))
     tally = await (await bot.client.get(f"/admin/rollcalls/{call}")).text()
     counts = dict(re.findall(r'id="count-(\w+)">(\d+)<', tally))
-    assert counts == {"safe": "1", "help": "0", "shelter": "0", "silent": "1", "unasked": "2"}
+    assert counts == {"safe": "1", "help": "0", "shelter": "0", "silent": "2", "unasked": "1"}
     unasked = tally.split('id="tally-unasked"')[1].split("</table>")[0]
-    assert re.findall(r'data-why="(\w+)"', unasked) == ["phone_only", "blocked"]
-    assert t(f"{WORDS}.why.phone_only") in unasked and "+81312345678" in unasked
+    assert re.findall(r'data-why="(\w+)"', unasked) == ["blocked"]
     assert t(f"{WORDS}.unasked_title") in tally
     silent = tally.split('id="tally-silent"')[1].split("</ul>")[0]
-    assert "東町 0" in silent and "山田花子" not in silent
+    assert "東町 0" in silent and "+81312345678" in silent
 
-    # The re-ask an hour later goes to the silent who were asked: the neighbour alone.
+    # The re-ask an hour later goes in LINE to the silent who were asked in LINE: the
+    # neighbour alone (the resident's call rang once more on its own time).
     before = len(bot.line.texts_to(neighbour)), len(bot.line.texts_to(son))
     await bot.advance(timedelta(minutes=61))
     assert len(bot.line.texts_to(neighbour)) == before[0] + 1
     assert len(bot.line.texts_to(son)) == before[1]
-    assert len(twilio.calls) == calls_before, "the question is not a call"
+    assert len(twilio.calls) == calls_before + 2, "her call, and its one call again"
     no_line_request_names(bot, blocked)
 
     export = await exported(bot.client, f"/admin/rollcalls/{call}/export.csv", "disaster")
     lines = (await export.text()).lstrip("\ufeff").splitlines()
     assert lines[0].endswith(",not_asked")
-    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == [
-        "",
-        "",
-        "blocked",
-        "phone_only",
-    ]
+    assert sorted(line.rsplit(",", 1)[1] for line in lines[1:]) == ["", "", "", "blocked"]
 
     report = await (await bot.client.get("/admin/report.csv")).text()
-    assert "roll_call_asked,2" in report, "asked: those the question reached"
+    assert "roll_call_asked,3" in report, "asked: those the question reached"
 
 
 async def test_the_notice_form_has_no_audience_chosen_and_says_so_when_none_is(
@@ -238,19 +237,22 @@ async def test_the_answer_rate_is_one_figure_on_the_dashboard_and_in_the_report(
     assert waiting is not None and waiting[2] == "1"
 
 
-async def test_a_team_s_roll_call_from_the_chat_counts_her_as_never_asked(
-    bot: Bot, twilio: FakeTwilio
-) -> None:
-    """Her son starts their team's roll-call in LINE: it asks him alone (she has no LINE and
-    the question is not a call), and his 「状況」 says she was never asked, not silent."""
+async def test_a_team_s_roll_call_from_the_chat_rings_her(bot: Bot, twilio: FakeTwilio) -> None:
+    """Her son starts their team's roll-call in LINE: it asks him in LINE and rings her
+    (issue 41), and his 「状況」 counts her silent until she answers, then safe."""
     _, son = await team_with_landline_resident(bot)
     calls = len(twilio.calls)
     await bot.tap_action(son, "team", t=1)
     await bot.tap_reply_button(son, t("rollcall.start_button"))
-    assert says(bot.line.reply_texts()[-1], "rollcall.start_confirm", count=1)
+    assert says(bot.line.reply_texts()[-1], "rollcall.start_confirm", count=2)
     await bot.tap_reply_button(son, t("rollcall.start_yes"))
-    assert says(bot.line.reply_texts()[-1], "rollcall.started", count=1)
+    assert says(bot.line.reply_texts()[-1], "rollcall.started", count=2)
+    await bot.settle()
+    assert len(twilio.calls) == calls + 1
     await bot.say(son, t("rollcall.status_words").split(",")[0])
     status = bot.line.reply_texts()[-1]
-    assert says(status, "rollcall.status_line", safe=0, help=0, silent=1, unasked=1)
-    assert len(twilio.calls) == calls
+    assert says(status, "rollcall.status_line", safe=0, help=0, silent=2, unasked=0)
+    await twilio.press(bot.client, twilio.calls[-1], "1")
+    await bot.say(son, t("rollcall.status_words").split(",")[0])
+    status = bot.line.reply_texts()[-1]
+    assert says(status, "rollcall.status_line", safe=1, help=0, silent=1, unasked=0)

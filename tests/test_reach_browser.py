@@ -83,18 +83,22 @@ async def test_reach_said_in_the_console_for_a_notice_and_a_roll_call(
     assert len(twilio.calls) == calls
     findings += await axe_findings(page)
 
-    # The roll-call: its preview, then the tally saying who was never asked.
+    # The roll-call: its preview (she is rung: issue 41), then the tally saying who was never
+    # asked, and who was asked by phone.
     await page.goto(base + "/rollcalls")
     await page.get_by_role("button", name=t("admin.notices.preview")).click()
-    await expect(page.locator("#reach-phone_only")).to_have_text(
-        t(f"{WORDS}.unreached.rollcall.phone_only", count=1)
+    await expect(page.locator("#reach-phone")).to_have_text(t(f"{WORDS}.by_phone", count=1))
+    await expect(page.locator("#calls")).to_have_text(
+        t("admin.phone41.calls", count=1, minutes=30, left=20)
     )
     findings += await axe_findings(page)
     await page.get_by_role("button", name=t("admin.rollcalls.start")).click()
-    await expect(page.locator("#count-unasked")).to_have_text("2")
-    await expect(page.locator("#count-silent")).to_have_text("2")
+    await expect(page.locator("#count-unasked")).to_have_text("1")
+    await expect(page.locator("#count-silent")).to_have_text("3")
+    await expect(page.locator("#tally-by-phone")).to_have_text(
+        t("admin.phone41.by_phone", asked=1, answered=0)
+    )
     unasked = page.locator("#tally-unasked")
-    await expect(unasked).to_contain_text(t(f"{WORDS}.why.phone_only"))
     await expect(unasked).to_contain_text(t(f"{WORDS}.why.blocked"))
     await page.screenshot(path=str(SHOTS / "admin-40-rollcall-unasked.png"), full_page=True)
     findings += await axe_findings(page)

@@ -51,7 +51,8 @@ NARRATED = (
     "checkin", "resend", "alert", "take", "words", "ok",
     "partner", "nobody", "desk", "visit", "visited",
     "group", "group_post", "group_report",
-    "landline", "ring", "no_answer", "answer", "end",
+    "landline", "ring", "no_answer", "answer",
+    "phone41.quake", "phone41.rung", "phone41.safe", "end",
 )  # fmt: skip
 
 
@@ -59,15 +60,16 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert demo.simulator is not None
     desk = Console(f"http://127.0.0.1:{demo.settings.port}", demo.desk_staff, demo.clock.now)
     try:
-        await Tour(demo.simulator, demo.locale, pace=0, console=desk).run()
+        await Tour(demo.simulator, demo.locale, pace=0, console=desk, feeds=demo.feeds).run()
         # The demo's month has a call budget: the quota page shows the landline's calls
         # within it, and no warning that a budget of 0 is spent.
         await desk.sign_in()
         quota = await desk.page("/quota")
+        roll_call = await desk.page("/rollcalls/1")
     finally:
         await desk.close()
     assert f'id="calls-limit">{DEMO_CALL_BUDGET}<' in quota
-    assert 'id="calls-used">2<' in quota
+    assert 'id="calls-used">3<' in quota
     assert 'id="calls-warning"' not in quota
     locale = demo.locale
     word = locale.t("shared.start_words").split(",")[0]
@@ -108,12 +110,18 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert NEIGHBOURS[0] not in report
     assert demo.simulator.groups["g1"].name == GROUP
     # A man with only a landline: rung at check-in time (out), rung again, answered with 1.
-    out, answered = demo.simulator.rings
+    out, answered, quake = demo.simulator.rings
     assert out.number == answered.number == LANDLINE  # as the desk wrote it, not +81...
     question = locale.t("call.question", name=LANDLINE_RESIDENT)
     assert out.spoken[0] == answered.spoken[0] == question
     assert out.ended == "no-answer" and answered.ended == "completed"
     assert answered.heard == [locale.t("call.thanks_ok")]
+    # The quake's roll-call reached him by phone, and his 1 answered it safe (issue 41).
+    assert quake.number == LANDLINE and quake.spoken[0] == locale.t("phone41.call.question")
+    assert quake.heard == [locale.t("phone41.call.thanks_safe")]
+    for name in (RESIDENT, DAUGHTER, SON):
+        assert said(texts(demo, name), "rollcall.body", locale), name
+    assert locale.t("admin.phone41.by_phone", asked=1, answered=1) in roll_call
     assert not any(
         LANDLINE_RESIDENT in text
         for text in texts(demo, MINSEI)[-3:]

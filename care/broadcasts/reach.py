@@ -47,7 +47,11 @@ async def group_sizes(services: Services, group_ids: Iterable[int] | None = None
 PHONE_ONLY = "phone_only"  # watched by phone alone, and a call cannot say this kind of message
 BLOCKED = "blocked"  # she blocked the account: LINE carries nothing to her
 NO_CHANNEL = "no_channel"  # watched by phone alone where this deployment places no calls
-UNREACHED = (PHONE_ONLY, BLOCKED, NO_CHANNEL)
+# A roll-call rings the phone-only (care.broadcasts.by_phone), but not past the month's call
+# budget, nor a number the deployment does not call (abroad, フリーダイヤル...).
+CALL_BUDGET = "call_budget"
+NUMBER_REFUSED = "number_refused"
+UNREACHED = (PHONE_ONLY, BLOCKED, NO_CHANNEL, CALL_BUDGET, NUMBER_REFUSED)
 
 
 def way_of(services: Services, member: Member, tellings: Sequence[Telling]) -> str:

@@ -2,7 +2,8 @@
 
 It is not a check-in: it opens no round and changes no schedule, and an open round stays open;
 an answer is a sign of life all the same. 「助けが必要です」 reaches the person's managers at once.
-Only those who have not answered are asked again.
+Only those who have not answered are asked again. A person watched by phone alone is rung
+(care.broadcasts.by_phone), and rung once more, not asked again at each re-ask.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from care.broadcasts import budget
+from care.broadcasts import budget, by_phone
 from care.broadcasts.notices import Audience
 from care.broadcasts.reach import UNREACHED, GroupSizes, Reach, way_of
 from care.desk import cases as desk
@@ -20,9 +21,9 @@ from care.errors import Refusal, Refused
 from care.members import sharing
 from care.rounds.notify import address_of, display_name, notify_managers
 from care.services import Services, UnitOfWork
-from ground.channels import can_say
+from ground.channels import VOICE, can_say
 from ground.i18n import Locale
-from ground.telling import Choice, Telling
+from ground.telling import Choice, Form, Telling
 from storage.models import ChatGroup, Member, Role
 
 ANSWERS = ("safe", "help", "shelter")  # 無事です / 助けが必要です / 避難所にいます
@@ -45,21 +46,47 @@ class RollCallPlan:
     unasked: list[tuple[Member, int | None, str]] = field(default_factory=list)
     reach: Reach = field(default_factory=Reach)
 
+    # Those rung (by phone alone): calls, not LINE's messages.
+    rung: list[Member] = field(default_factory=list)
+
     @property
     def recipients(self) -> int:
-        return len(self.people) + sum(count for _, count in self.groups)
+        """The LINE messages one asking costs (a group's members each count): the calls are
+        the call budget's, not the quota's."""
+        return len(self.people) - len(self.rung) + sum(count for _, count in self.groups)
 
-    def add(self, services: Services, member: Member, team_id: int | None) -> None:
+    @property
+    def calls(self) -> int:
+        return len(self.rung)
+
+    def rung_ids(self) -> set[int]:
+        return {member.id for member in self.rung}
+
+    def add(
+        self,
+        services: Services,
+        member: Member,
+        team_id: int | None,
+        calls: by_phone.Budgeting | None = None,
+    ) -> None:
         way = way_of(services, member, QUESTION_FORM)
+        if way == VOICE:
+            # Rung only where her number may be rung and the call budget covers it.
+            way = by_phone.call_refusal(services, member) or way
+            if way == VOICE and calls is not None:
+                way = calls.take() or way
         self.reach.count(way)
         if way in UNREACHED:
             self.unasked.append((member, team_id, way))
-        else:
-            self.people.append((member, team_id))
+            return
+        self.people.append((member, team_id))
+        if way == VOICE:
+            self.rung.append(member)
 
 
-# What the question is, for the channels' sake: a card with choices (a call cannot ask it).
-QUESTION_FORM = (Telling.card("ja", "", ""),)
+# What the question is, for the channels' sake: a card with choices in LINE, and its keys on a
+# call (care.broadcasts.by_phone).
+QUESTION_FORM = (Telling.card("ja", "", ""), Telling(Form.CALL, "ja", ""))
 
 
 async def plan(
@@ -81,22 +108,26 @@ async def plan(
         found.groups = await _groups(work, audience.group_ids, sizes)
     seen: set[int] = set()
     services = work.services
+    calls = by_phone.Budgeting(await by_phone.calls_left(work))
     if audience.kind == "everyone":
         # Those who blocked the account are named too: the tally says they were not asked.
         for member in await repos.members.all_current():
             teams = await repos.teams.teams_of(member.id)
-            found.add(services, member, teams[0][0].id if teams else None)
+            found.add(services, member, teams[0][0].id if teams else None, calls)
     elif audience.kind == "teams":
         for team_id in audience.team_ids:
             for member in await repos.teams.members_of(team_id):
                 if member.id not in seen:
                     seen.add(member.id)
-                    found.add(services, member, team_id)
+                    found.add(services, member, team_id, calls)
     elif audience.kind == "groups":
         found.groups = await _groups(work, audience.group_ids, sizes)
     found.reach.in_groups = sum(count for _, count in found.groups)
+    rung = found.rung_ids()
     rows = Counter(
-        (work.locale(m.language).language, address_of(services, m)[0]) for m, _ in found.people
+        (work.locale(m.language).language, address_of(services, m)[0])
+        for m, _ in found.people
+        if m.id not in rung
     )
     found.requests = sum(
         -(-n // services.channels[channel].batch_limit) for (_, channel), n in rows.items()
@@ -147,9 +178,13 @@ async def start(
         partial,
     )
     people = plan.people
+    rung = plan.rung_ids()
     if allowed < cost:
+        # The quota is LINE's: those rung are asked whatever it leaves.
         reached = allowed // (1 + reasks)
-        people = people[: max(0, reached - sum(count for _, count in plan.groups))]
+        in_line = [p for p in people if p[0].id not in rung]
+        kept = {m.id for m, _ in in_line[: max(0, reached - sum(n for _, n in plan.groups))]}
+        people = [p for p in people if p[0].id in kept or p[0].id in rung]
     now = work.now
     roll_call_id = await work.repos.rollcalls.create(
         started_by,
@@ -167,7 +202,11 @@ async def start(
         roll_call_id, [(m.id, team, why) for m, team, why in plan.unasked]
     )
     await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
-    await _ask(work, roll_call_id, [m for m, _ in people], occasion=occasion)
+    await _ask(
+        work, roll_call_id, [m for m, _ in people if m.id not in rung], occasion=occasion
+    )
+    for member in plan.rung:
+        await by_phone.ring(work, roll_call_id, member)
     for group, _ in plan.groups:
         message = question(
             work.services, work.locale(None), roll_call_id, action="grc", occasion=occasion
@@ -258,13 +297,14 @@ async def _ask(
     occasion: str | None = None,
 ) -> None:
     """The question to these people: one row per language and channel, as many to a row as
-    the channel takes (LINE's multicast: 500)."""
+    the channel takes (LINE's multicast: 500). Those rung are not here: their calls ring once
+    more on their own time (care.broadcasts.by_phone)."""
     services = work.services
     by_row: dict[tuple[str, str], list[str]] = defaultdict(list)
     for person in people:
         channel, address = address_of(services, person)
-        if not can_say(channel, []):
-            continue  # by phone alone: unasked, so counted among those not heard from
+        if not can_say(channel, QUESTION_FORM[:1]):
+            continue  # rung instead: a call is not re-asked with LINE's re-asks
         by_row[(work.locale(person.language).language, channel)].append(address)
     for (language, channel), addresses in by_row.items():
         message = question(services, work.locale(language), roll_call_id, again, occasion=occasion)
@@ -330,6 +370,26 @@ async def answer(work: UnitOfWork, roll_call_id: int | None, member: Member, val
     return told
 
 
+async def answer_by_key(
+    work: UnitOfWork, member_id: int, roll_call_id: int, value: str
+) -> tuple[Member | None, str]:
+    """A key pressed on a roll-call's call (care.broadcasts.by_phone), as her LINE button would
+    be. -> (her, the locale key of what the call says back)."""
+    member = await work.repos.members.get(member_id)
+    if member is None or value not in by_phone.KEYS.values():
+        return member, "phone41.call.closed"
+    try:
+        told = await answer(work, roll_call_id, member, value)
+    except Refused:
+        return member, "phone41.call.closed"
+    if value != "help":
+        return member, f"phone41.call.thanks_{value}"
+    if told:
+        return member, "phone41.call.help_sent"
+    desk_on = work.services.timings.desk_after is not None
+    return member, "phone41.call.help_desk" if desk_on else "phone41.call.help_nobody"
+
+
 async def answer_in_group(
     work: UnitOfWork,
     roll_call_id: int | None,
@@ -384,6 +444,9 @@ class Tally:
     # Named but never asked, each with why (care.broadcasts.reach): by phone alone, blocked,
     # or by phone where no calls are placed. Not silent: nothing reached them to answer.
     unasked: list[dict[str, Any]] = field(default_factory=list)
+    # Asked by phone (care.broadcasts.by_phone), and how many of them answered.
+    by_phone: int = 0
+    by_phone_answered: int = 0
 
 
 async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None = None) -> Tally:
@@ -414,4 +477,6 @@ async def tally(work: UnitOfWork, roll_call_id: int, team_ids: set[int] | None =
         groups=await work.repos.rollcalls.group_answers(roll_call_id),
         timeline=sorted(timeline.items()),
         unasked=[p for p in people if standing(p) == "unasked"],
+        by_phone=sum(1 for p in people if p["asked_by"] == VOICE),
+        by_phone_answered=sum(1 for p in people if p["asked_by"] == VOICE and p["answer"]),
     )

@@ -26,7 +26,7 @@ from care.services import Services, UnitOfWork
 from ground.channels import VOICE
 from ground.settings import E164
 from ground.telling import Choice, Form, Telling
-from storage.calls import CALL_PURPOSE
+from storage.calls import CALL_PURPOSE, ROLLCALL_PURPOSE
 from storage.database import from_db
 from storage.models import CheckinRound, Member
 from storage.repositories import Repositories
@@ -136,7 +136,9 @@ async def budget(work: UnitOfWork) -> Budget:
     end = start + timedelta(days=month_days)
     elapsed = max(1.0, (work.now - start).total_seconds() / 86400)
     remaining = max(0.0, (end - work.now).total_seconds() / 86400)
-    checkins = await work.repos.calls.placed_since_for(start, ("checkin",))
+    # Not paced: the check-ins are foreseen below, and a roll-call's calls are a disaster's,
+    # not a pace the rest of the month keeps.
+    checkins = await work.repos.calls.placed_since_for(start, ("checkin", ROLLCALL_PURPOSE))
     ahead = sum(
         slots_left(from_db(due), interval, end)
         for interval, due in await work.repos.calls.phone_only_schedules()
