@@ -241,9 +241,9 @@
         payload[name] = form.elements[name].value;
         document.getElementById("error-" + name).hidden = true;
       });
+      // "Saved" once the page is drawn again: what she types next is not lost to the redraw.
       api("PUT", "/liff/api/me/personal", payload).then(function () {
-        show(t("saved"), false);
-        reload();
+        reloadSaying(t("saved"));
       }, function (problem) {
         var fields = (problem.data && problem.data.fields) || {};
         Object.keys(fields).forEach(function (name) {
@@ -402,7 +402,7 @@
       event.preventDefault();
       api("PUT", "/liff/api/me/schedule", {
         interval_days: Number(interval.value), hour: Number(hour.value)
-      }).then(function () { show(t("saved"), false); reload(); }, failed);
+      }).then(function () { reloadSaying(t("saved")); }, failed);
     });
     return form;
   }
