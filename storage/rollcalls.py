@@ -24,6 +24,8 @@ class RollCall:
     next_resend_at: datetime | None
     close_at: datetime | None
     closed_at: datetime | None
+    # A declared disaster (49条の11 第3項): started by the JMA feed, or so marked by 運用管理.
+    disaster: bool = False
 
     @property
     def open(self) -> bool:
@@ -44,6 +46,7 @@ class RollCall:
             next_resend_at=from_db(row["next_resend_at"]),
             close_at=from_db(row["close_at"]),
             closed_at=from_db(row["closed_at"]),
+            disaster=bool(row["disaster"]),
         )
 
 
@@ -61,11 +64,12 @@ class RollCallRepository:
         resends: int,
         next_resend_at: datetime | None,
         close_at: datetime | None,
+        disaster: bool = False,
     ) -> int:
         row = await self._conn.fetch_one(
             "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
-            " resend_every_minutes, resends_left, next_resend_at, close_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " resend_every_minutes, resends_left, next_resend_at, close_at, disaster)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 to_db(now),
                 started_by,
@@ -75,6 +79,7 @@ class RollCallRepository:
                 resends,
                 to_db(next_resend_at) if next_resend_at else None,
                 to_db(close_at) if close_at else None,
+                int(disaster),
             ),
         )
         assert row is not None
@@ -115,6 +120,14 @@ class RollCallRepository:
             "SELECT * FROM roll_calls ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [RollCall.from_row(row) for row in rows]
+
+    async def disaster_declared(self) -> RollCall | None:
+        """The open roll-call of a declared disaster, the latest, if any."""
+        row = await self._conn.fetch_one(
+            "SELECT * FROM roll_calls WHERE disaster = 1 AND closed_at IS NULL"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        return RollCall.from_row(row) if row else None
 
     async def open_for_member(self, member_id: int) -> list[RollCall]:
         rows = await self._conn.fetch_all(

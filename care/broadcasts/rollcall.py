@@ -130,8 +130,11 @@ async def start(
     close_after: timedelta | None = timedelta(hours=24),
     quota_left: int | None = None,
     partial: bool = False,
+    disaster: bool = False,
 ) -> int:
-    """Send the roll-call; refused when it reaches nobody, too often (a team's from the chat),
+    """Send the roll-call (`disaster`: a declared disaster, 災害対策基本法 49条の11 第3項: the
+    roster's people without 平常時同意 are shown to those assigned to them while it is open,
+    care.roster.visibility); refused when it reaches nobody, too often (a team's from the chat),
     or when the month's quota cannot cover it, re-asks counted, and no partial send was agreed
     (then the first come first). Audited with what it costs (care.broadcasts.budget)."""
     if not plan.people and not plan.groups:
@@ -158,6 +161,7 @@ async def start(
         resends if resend_every else 0,
         now + resend_every if resend_every else None,
         now + close_after if close_after else None,
+        disaster,
     )
     await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
     await work.repos.rollcalls.add_unasked(

@@ -18,6 +18,7 @@ from care.desk import report
 from care.services import Services
 from ground.settings import RETENTION
 from storage.database import to_db
+from storage.roster import PENDING_KEPT
 
 log = logging.getLogger("mimamori.retention")
 
@@ -48,6 +49,8 @@ KINDS = (
     Kind("calls", "keep_calls", "MIMAMORI_KEEP_CALLS", "purge_calls"),
     Kind("cases", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_cases", counted=True),
     Kind("person_notes", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_person_notes"),
+    # People the city's roster no longer lists (care.roster.importing), as long as cases.
+    Kind("roster_removed", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_roster_removed"),
     Kind("audit", "keep_audit", "MIMAMORI_KEEP_AUDIT", "purge_audit"),
 )
 
@@ -125,6 +128,10 @@ async def purge(services: Services) -> dict[str, int]:
         if total:
             services.metrics.purged.labels(kind.name).inc(total)
     async with services.unit_of_work() as work:
+        # A roster file between its preview and its commit is kept an hour at most.
+        counts["roster_imports"] = await work.repos.roster_imports.forget_before(
+            now - PENDING_KEPT
+        )
         await work.repos.retention.finished(now)
     log.info(
         "purge done: %s; %d month(s) of report figures stored",
