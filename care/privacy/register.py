@@ -210,13 +210,10 @@ def register(settings: Settings, locale: Locale) -> str:
         "",
     ]
     for kind in KINDS:
-        key = f"admin.retention.register.kind_{kind.name}"
-        if key not in locale.texts:
-            key = f"admin.register41.retention.kind_{kind.name}"
         lines.append(
             "- "
             + t(
-                key,
+                f"admin.retention.register.kind_{kind.name}",
                 days=days(getattr(settings, kind.setting)),
                 variable=kind.variable,
             )
@@ -230,6 +227,12 @@ def register(settings: Settings, locale: Locale) -> str:
             variable="MIMAMORI_GROUP_RETENTION",
         ),
         "- " + t("admin.retention.register.kind_figures"),
+        "- "
+        + t(
+            "admin.register41.retention.kind_roster_removed",
+            days=days(settings.keep_cases),
+            variable="MIMAMORI_KEEP_CASES",
+        ),
         "",
         t("admin.retention.register.purge", hour=settings.purge_hour),
         "",

@@ -49,8 +49,6 @@ KINDS = (
     Kind("calls", "keep_calls", "MIMAMORI_KEEP_CALLS", "purge_calls"),
     Kind("cases", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_cases", counted=True),
     Kind("person_notes", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_person_notes"),
-    # People the city's roster no longer lists (care.roster.importing), as long as cases.
-    Kind("roster_removed", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_roster_removed"),
     Kind("audit", "keep_audit", "MIMAMORI_KEEP_AUDIT", "purge_audit"),
 )
 
@@ -127,6 +125,7 @@ async def purge(services: Services) -> dict[str, int]:
         counts[kind.name] = total
         if total:
             services.metrics.purged.labels(kind.name).inc(total)
+    counts["roster_removed"] = await _purge_roster(services, now, batch)
     async with services.unit_of_work() as work:
         # A roster file between its preview and its commit is kept an hour at most.
         counts["roster_imports"] = await work.repos.roster_imports.forget_before(
@@ -139,6 +138,19 @@ async def purge(services: Services) -> dict[str, int]:
         months,
     )
     return counts
+
+
+async def _purge_roster(services: Services, now: datetime, batch: int) -> int:
+    """People the city's roster no longer lists (care.roster.importing), kept as long as the
+    desk's cases once removed: what was done for them in a disaster stays explainable."""
+    before = now - max(services.settings.keep_cases, LEAST["keep_cases"])
+    total = 0
+    while True:
+        async with services.unit_of_work() as work:
+            done = await work.repos.retention.purge_roster_removed(before, batch)
+        total += done
+        if done < batch:
+            return total
 
 
 async def _draw_audit_line(services: Services, before: datetime) -> datetime | None:
