@@ -19,7 +19,7 @@ from admin.render import admin_locale, services_of
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
-from care.roster import csv_file, importing, letters, tally, visibility
+from care.roster import carers, csv_file, importing, letters, tally, visibility
 from ground.identifiers import row_id
 from ground.qr_codes import qr_png
 from storage.roster import PENDING_KEPT
@@ -182,7 +182,9 @@ async def _roll_call(request: web.Request) -> Any:
 
 
 @allow(OPERATOR, DESK)
-async def roll_call_tally(request: web.Request) -> web.Response:
+async def roll_call_tally(
+    request: web.Request, sent: tuple[int, int] | None = None
+) -> web.Response:
     """The roster's people in a roll-call by 担当: those who asked for help, the silent and
     the never asked, with how to find them where the viewer may see it. Printable: the 窓口
     hands each 民生委員 their page."""
@@ -198,7 +200,17 @@ async def roll_call_tally(request: web.Request) -> web.Response:
             VIEW_AUDIT_EVERY,
             f"roster-tally:{call.id}:{session.admin.name}",
         )
-    return await page(request, "roster_tally.html", {"tally": found, "call": call})
+    return await page(request, "roster_tally.html", {"tally": found, "call": call, "sent": sent})
+
+
+@allow(OPERATOR, DESK)
+async def send_to_carers(request: web.Request) -> web.Response:
+    """Each assigned partner on LINE gets their people who need a visit (care.roster.carers)."""
+    call = await _roll_call(request)
+    staff = session_of(request).admin.name
+    async with services_of(request).unit_of_work() as work:
+        sent = await carers.send(work, call, staff)
+    return await roll_call_tally(request, sent)
 
 
 async def _export_of(request: web.Request) -> exports.Export:
@@ -225,5 +237,6 @@ def add_routes(console: web.Application) -> None:
     add("GET", "/roster/{person_id}/letter", letter)
     add("POST", "/roster/{person_id}/letter", new_letter)
     add("GET", "/rollcalls/{call_id}/roster", roll_call_tally)
+    add("POST", "/rollcalls/{call_id}/roster", send_to_carers)
     add("GET", "/rollcalls/{call_id}/roster.csv", export_form)
     add("POST", "/rollcalls/{call_id}/roster.csv", export)

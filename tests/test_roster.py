@@ -357,3 +357,38 @@ async def test_withdrawal_keeps_her_on_the_roster_by_phone_and_removal_is_purged
     found = await retention.purge(bot.services)
     assert found["roster_removed"] == 1
     assert "R003" not in await roster(bot)
+
+
+async def test_the_assigned_partner_on_line_gets_their_people_as_the_law_allows(
+    bot: Bot,
+) -> None:
+    await imported(bot)
+    await area_team(bot, "本町", 1)
+    volunteer = await bot.follow("volunteer")
+    async with bot.services.unit_of_work() as work:
+        from care.desk import partners
+
+        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
+        code = await partners.new_link_code(work, partner_id, "staff")
+    await bot.say(volunteer, code)
+
+    async def sent(call: int, count: int) -> str:
+        """What the partner's LINE was sent from the tally by 担当, naming `count` people."""
+        token = await csrf(bot.client, f"/admin/rollcalls/{call}/roster")
+        url = f"/admin/rollcalls/{call}/roster"
+        page = await (await bot.client.post(url, data={"csrf_token": token})).text()
+        assert t("admin.register41.sent", partners=1, people=count) in page
+        await bot.settle()
+        (told,) = said(bot.line.texts_to(volunteer), "register41.carer_head", count=count)
+        return told
+
+    normal = await start_roll_call(bot, audience="everyone")
+    told = await sent(normal, 1)
+    assert "名簿の方A" in told and "名簿の方B" not in told, "without consent: not in normal times"
+    token = await csrf(bot.client, f"/admin/rollcalls/{normal}")
+    await bot.client.post(f"/admin/rollcalls/{normal}/close", data={"csrf_token": token})
+
+    declared = await start_roll_call(bot, audience="everyone", disaster="yes")
+    told = await sent(declared, 2)
+    assert "名簿の方B" in told and "本町1丁目1-2" in told
+    assert "名簿の方C" not in told, "another carer's person"
