@@ -12,6 +12,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestClient
 
+from care.desk import partners
+from care.members.withdrawal import withdraw
 from care.privacy import retention
 from ground import invite_codes
 from ground.qr_codes import qr_png
@@ -341,8 +343,6 @@ async def test_withdrawal_keeps_her_on_the_roster_by_phone_and_removal_is_purged
     async with bot.services.unit_of_work() as work:
         member = await work.repos.members.by_line_id(uid)
         assert member is not None
-        from care.members.withdrawal import withdraw
-
         await withdraw(work, member)
     person = (await roster(bot))["R001"]
     assert person["linked_at"] is None and person["member_id"] != member.id
@@ -350,7 +350,18 @@ async def test_withdrawal_keeps_her_on_the_roster_by_phone_and_removal_is_purged
         phone = await repos.members.get(int(str(person["member_id"])))
     assert phone is not None and phone.channel_address == "+81312345601"
 
+    # Off the register, her LINE linked, then that account leaves: back on the register, she
+    # is a phone member again, with a new letter.
+    linked_c = await _link(bot, "R003", "roster-line-c")
     await commit(bot.client, await upload(bot.client, "update.csv"))  # R003 removed
+    async with bot.services.unit_of_work() as work:
+        member_c = await work.repos.members.by_line_id(linked_c)
+        assert member_c is not None
+        await withdraw(work, member_c)
+    await commit(bot.client, await upload(bot.client, "sample.csv"))
+    back = (await roster(bot))["R003"]
+    assert back["linked_at"] is None and back["letter_code"] and back["member_id"] != member_c.id
+    await commit(bot.client, await upload(bot.client, "update.csv"))  # R003 removed again
     bot.clock.advance(bot.settings.keep_cases - timedelta(days=1))
     assert (await retention.purge(bot.services))["roster_removed"] == 0
     bot.clock.advance(timedelta(days=2))
@@ -366,8 +377,6 @@ async def test_the_assigned_partner_on_line_gets_their_people_as_the_law_allows(
     await area_team(bot, "本町", 1)
     volunteer = await bot.follow("volunteer")
     async with bot.services.unit_of_work() as work:
-        from care.desk import partners
-
         partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
         code = await partners.new_link_code(work, partner_id, "staff")
     await bot.say(volunteer, code)

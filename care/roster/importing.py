@@ -112,10 +112,15 @@ async def commit(work: UnitOfWork, text: str, encoding: str, state: str, staff: 
         if person.linked_at is None:
             await _reach_by_phone(work, person.member_id, line.values)
     for person, line in found.back:
-        # Her phone member was retired at her removal; her LINE, if linked, is still hers.
-        member_id = None if person.linked_at else await by_phone_member(work, line.values)
-        await work.repos.roster.update(person.id, line.values, now, member_id)
-        if member_id is not None:
+        # Her phone member was retired at her removal; her LINE, if linked, is still hers
+        # unless that account left the service meanwhile.
+        on_line = person.linked_at is not None and not await work.repos.members.has_withdrawn(
+            person.member_id
+        )
+        await work.repos.roster.update(person.id, line.values, now)
+        if not on_line:
+            member_id = await by_phone_member(work, line.values)
+            await work.repos.roster.unlink(person.id, member_id)
             await work.repos.roster.set_letter_code(person.id, link_codes.new_code(), now)
     for person in found.removed:
         await remove(work, person)
