@@ -140,7 +140,14 @@ async def remove(work: UnitOfWork, person: RosterPerson) -> None:
 async def by_phone_member(work: UnitOfWork, values: dict[str, object]) -> int:
     """The member a roster person is until she links her LINE: no LINE, reached by a call
     where she has a phone (care.members.by_phone's residents are the same kind), named
-    by her 氏名 in the roll-call's tally. Not watched: she has no check-ins."""
+    by her 氏名 in the roll-call's tally. Not watched: she has no check-ins.
+
+    The seam with the roll-call by phone (issue 41's phone part, phone/calls.py): a roll-call
+    chooses her channel as for anyone (care.broadcasts.rollcall.plan, care.broadcasts.reach
+    .way_of). While its question is a card a call cannot ask, she is kept `unasked`
+    (phone_only, or no_channel without calls or without a number) and the tally by 担当 lists
+    her so; once the question can be a call, she is rung like any phone-only resident, and
+    nothing here changes."""
     name = str(values["name"])[:NAME_SHOWN]
     member, _ = await work.repos.members.register(
         NOT_ON_LINE + secrets.token_hex(16), name, "ja", work.now
