@@ -4,8 +4,9 @@ guard (admin/auth.py) refuses a view that declares none, so a new page cannot be
 The pages each role opens (docs/security.md says the same to a city's reviewer):
 運用管理 everything; 窓口 the desk, partners and the visits it asks of them, the open alerts, and
 the list and cards of the people it has a case for or watches
-(care.desk.reading.known_person); 閲覧 figures without names (the dashboard, the monthly
-report, the quota, the guides); 監査 the audit log.
+(care.desk.reading.known_person), and the city's roster as care.roster.visibility allows;
+閲覧 figures without names (the dashboard, the monthly report, the quota, the guides); 監査 the
+audit log.
 Exports of personal data are 運用管理's alone, each with its purpose recorded
 (care/privacy/exports.py)."""
 

@@ -18,6 +18,19 @@ from ground.identifiers import row_id
 AUDIT_PAGE = 100
 AUDIT_FILTERS = ("action", "account", "from", "to")
 WORDS = "admin.reach40.action"
+# Where a part of the service keeps the words of its own actions (issue 41: the roster's).
+MORE_WORDS = ("admin.register41.action",)
+
+
+def words_key(locale: Locale, action: str) -> str:
+    """The key of an action's words: the log's table, else a part's own (the first found)."""
+    for table in (WORDS, *MORE_WORDS):
+        key = f"{table}.{action}"
+        if key in locale.texts:
+            return key
+    return f"{WORDS}.{action}"
+
+
 # What the code writes into a row's detail (`case 1`, `team 3 member 5`), as staff read it.
 _DETAIL = re.compile(r"\b(case|roll-call|team|member|partner|visit) (\d+)\b")
 _DETAIL_WORDS = {"roll-call": "roll_call"}
@@ -29,7 +42,7 @@ def in_words(locale: Locale, entry: dict[str, Any]) -> dict[str, Any]:
     (the 監査 role's filters and exports use the codes). An action with no words yet shows
     its code: the row is never hidden (tests/test_audit_words.py keeps the words complete)."""
     action = str(entry["action"])
-    key = f"{WORDS}.{action}"
+    key = words_key(locale, action)
     detail = str(entry["detail"] or "")
     readable = _DETAIL.sub(
         lambda found: locale.t(

@@ -58,6 +58,7 @@ NAV_LINKS = (
     ("/admin/desk", "desk"),
     ("/admin/people", "people"),
     ("/admin/partners", "partners"),
+    ("/admin/roster", "roster"),
     ("/admin/teams", "teams"),
     ("/admin/groups", "groups"),
     ("/admin/notices", "notices"),

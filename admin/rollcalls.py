@@ -103,6 +103,9 @@ async def start(request: web.Request) -> web.Response:
                 surface="console",
                 quota_left=left,
                 partial=form.get("partial") == "yes",
+                # 運用管理 declares a disaster (災害対策基本法 49条の11 第3項): the roster's
+                # people are shown to those assigned to them while it is open.
+                disaster=form.get("disaster") == "yes",
                 **_settings(form),
             )
     except Refused as refused:

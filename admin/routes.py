@@ -23,6 +23,7 @@ from admin import (
     people,
     report,
     rollcalls,
+    roster,
     signin,
     teams,
 )
@@ -52,6 +53,7 @@ def admin_app() -> web.Application:
     audit_log.add_routes(console)
     exports.add_routes(console)
     rollcalls.add_routes(console)
+    roster.add_routes(console)
     desk.add_routes(console)
     people.add_routes(console)
     report.add_routes(console)

@@ -47,6 +47,9 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NO_SUCH_VISIT: "postback.invalid",
     Refusal.PARTNER_CODE: "visit.code_unknown",
     Refusal.VISIT_WITHDRAWN: "visit.withdrawn",
+    Refusal.LETTER_EXPIRED: "register41.letter_expired",
+    Refusal.LETTER_TAKEN: "register41.letter_taken",
+    Refusal.NO_SUCH_ROSTER_PERSON: "postback.invalid",
 }
 
 

@@ -66,6 +66,11 @@ class Refusal(StrEnum):
     # 退会 while an alert about the person is open: a manager confirms first (the alert would
     # lose everyone who can close it).
     ALERT_OPEN = "alert_open"
+    # The roster's letter (issue 41): its code expired (the city prints a new letter), or this
+    # LINE account is another roster person already.
+    LETTER_EXPIRED = "letter_expired"
+    LETTER_TAKEN = "letter_taken"
+    NO_SUCH_ROSTER_PERSON = "no_such_roster_person"  # an id the roster does not list (now)
 
 
 class Refused(Exception):

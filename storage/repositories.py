@@ -25,6 +25,7 @@ from storage.quakes import QuakeRepository
 from storage.retention import RetentionRepository
 from storage.rich_menus import RichMenuRepository
 from storage.rollcalls import RollCallRepository
+from storage.roster import RosterImportRepository, RosterRepository
 from storage.rounds import RoundRepository
 from storage.stats import StatsRepository
 from storage.storms import StormRepository
@@ -47,6 +48,8 @@ class Repositories:
     stats: StatsRepository
     rich_menus: RichMenuRepository
     rollcalls: RollCallRepository
+    roster: RosterRepository
+    roster_imports: RosterImportRepository
     quakes: QuakeRepository
     storms: StormRepository
     calls: CallRepository
@@ -135,6 +138,8 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         stats=StatsRepository(conn),
         rich_menus=RichMenuRepository(conn),
         rollcalls=RollCallRepository(conn),
+        roster=RosterRepository(conn),
+        roster_imports=RosterImportRepository(conn),
         quakes=QuakeRepository(conn),
         storms=StormRepository(conn),
         calls=CallRepository(conn, call_key),

@@ -127,6 +127,11 @@ class RetentionRepository:
         dependents = (("desk_steps", "case_id"), ("visits", "case_id"))
         return await self._delete_ids("desk_cases", ids, dependents=dependents)
 
+    async def purge_roster_removed(self, before: datetime, limit: int) -> int:
+        """People the city's roster stopped listing before `before` (their phone member was
+        retired at the removal, storage.roster)."""
+        return await self._delete("roster_people", "id", "removed_at < ?", (to_db(before), limit))
+
     async def purge_person_notes(self, before: datetime, limit: int) -> int:
         """The desk's notes on a person, kept as long as its cases."""
         return await self._delete("person_notes", "id", "at < ?", (to_db(before), limit))

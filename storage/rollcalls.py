@@ -27,6 +27,8 @@ class RollCall:
     # What it is about, when the JMA feed started it for a warning (landslide:4): its
     # question names the warning (care.broadcasts.storm).
     occasion: str | None = None
+    # A declared disaster (49条の11 第3項): started by the JMA feed, or so marked by 運用管理.
+    disaster: bool = False
 
     @property
     def open(self) -> bool:
@@ -48,6 +50,7 @@ class RollCall:
             close_at=from_db(row["close_at"]),
             closed_at=from_db(row["closed_at"]),
             occasion=row["occasion"],
+            disaster=bool(row["disaster"]),
         )
 
 
@@ -66,11 +69,12 @@ class RollCallRepository:
         next_resend_at: datetime | None,
         close_at: datetime | None,
         occasion: str | None = None,
+        disaster: bool = False,
     ) -> int:
         row = await self._conn.fetch_one(
             "INSERT INTO roll_calls (started_at, started_by, audience, audience_detail,"
-            " resend_every_minutes, resends_left, next_resend_at, close_at, occasion)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " resend_every_minutes, resends_left, next_resend_at, close_at, occasion, disaster)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 to_db(now),
                 started_by,
@@ -81,6 +85,7 @@ class RollCallRepository:
                 to_db(next_resend_at) if next_resend_at else None,
                 to_db(close_at) if close_at else None,
                 occasion,
+                int(disaster),
             ),
         )
         assert row is not None
@@ -121,6 +126,14 @@ class RollCallRepository:
             "SELECT * FROM roll_calls ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [RollCall.from_row(row) for row in rows]
+
+    async def disaster_declared(self) -> RollCall | None:
+        """The open roll-call of a declared disaster, the latest, if any."""
+        row = await self._conn.fetch_one(
+            "SELECT * FROM roll_calls WHERE disaster = 1 AND closed_at IS NULL"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        return RollCall.from_row(row) if row else None
 
     async def open_for_member(self, member_id: int) -> list[RollCall]:
         rows = await self._conn.fetch_all(

@@ -65,6 +65,8 @@ TABLES = (
     "staff_requests",
     "monthly_figures",
     "retention_state",
+    "roster_people",
+    "roster_imports",
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.

@@ -12,6 +12,7 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
+from admin.audit_log import words_key
 from tests.conftest import Bot
 from tests.drivers import area_team, staff_signed_in, start_roll_call
 from tests.wording import EN, JA, t
@@ -204,13 +205,15 @@ def test_every_action_code_has_its_words() -> None:
     assert not codes.unfollowed, f"action codes the test cannot follow: {codes.unfollowed}"
     assert {"desk_viewed", "notice_sent", "rollcall_console", "login"} <= codes.found
     for locale in (JA, EN):
-        missing = sorted(c for c in codes.found if f"{WORDS}.{c}" not in locale.texts)
+        missing = sorted(c for c in codes.found if words_key(locale, c) not in locale.texts)
         assert not missing, f"{locale.language}: no words for {missing}"
         # An action's words name no value: the row's detail says which.
         fields = [
-            f"{WORDS}.{c}"
+            words_key(locale, c)
             for c in codes.found
-            if any(f for _, f, _, _ in string.Formatter().parse(locale.texts[f"{WORDS}.{c}"]))
+            if any(
+                f for _, f, _, _ in string.Formatter().parse(locale.texts[words_key(locale, c)])
+            )
         ]
         assert not fields, fields
 

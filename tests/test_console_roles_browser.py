@@ -19,14 +19,30 @@ PAGES = {
         "desk",
         "people",
         "partners",
+        "roster",  # the register's people it may see now (care.roster.visibility)
         "guides",
         "second_factor",
     ],
     StaffRole.VIEWER: ["dashboard", "quota", "report", "guides", "second_factor"],
 }
 FORBIDDEN = {
-    StaffRole.DESK: ["/export/members.csv", "/export/cases.csv", "/teams", "/rollcalls", "/audit"],
-    StaffRole.VIEWER: ["/alerts", "/desk", "/people", "/people/1", "/export/cases.csv", "/audit"],
+    StaffRole.DESK: [
+        "/export/members.csv",
+        "/export/cases.csv",
+        "/teams",
+        "/rollcalls",
+        "/audit",
+        "/roster/import",
+    ],
+    StaffRole.VIEWER: [
+        "/alerts",
+        "/desk",
+        "/people",
+        "/people/1",
+        "/export/cases.csv",
+        "/audit",
+        "/roster",
+    ],
 }
 
 

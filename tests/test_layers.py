@@ -235,7 +235,7 @@ def test_care_is_in_rooms() -> None:
     top = sorted(p.stem for p in (ROOT / "care").glob("*.py"))
     assert top == ["__init__", "errors", "health", "services", "set_aside", "tellers"]
     rooms = sorted(p.parent.name for p in (ROOT / "care").glob("*/__init__.py"))
-    assert rooms == ["broadcasts", "desk", "groups", "members", "privacy", "rounds"]
+    assert rooms == ["broadcasts", "desk", "groups", "members", "privacy", "roster", "rounds"]
 
 
 def private_imports(root: Path) -> list[str]:

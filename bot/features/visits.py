@@ -1,5 +1,6 @@
-"""A partner in the chat: the one-time code that makes this LINE theirs, and their answers to
-a visit request (向かいます, 確認しました, what they found)."""
+"""A partner in the chat: the one-time code that makes this LINE theirs (or, of the same form,
+the code on the city's letter to a person on its roster), and their answers to a visit
+request (向かいます, 確認しました, what they found)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from bot.context import EventContext, PersonContext
 from bot.router import Router, action, from_person, text_of
 from care.desk import partners
+from care.roster import letters
 from ground import link_codes, messages
 from ground.telling import Telling
 
@@ -25,6 +27,11 @@ async def code_sent(ctx: PersonContext) -> None:
     here from now on. The reply names the partner as the desk registered them (nothing of
     anyone else)."""
     code = link_codes.find_code(text_of(ctx) or "")
+    # The city's letter to a person on its roster carries a code of the same form.
+    person = await letters.link_by_code(ctx.work, ctx.member, code) if code else None
+    if person is not None:
+        ctx.reply(messages.text(ctx.t("register41.joined")))
+        return
     partner = await partners.link_by_code(ctx.work, ctx.member, code)
     ctx.reply(messages.text(ctx.t("visit.linked", name=partner.name)))
 

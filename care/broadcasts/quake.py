@@ -134,6 +134,8 @@ async def on_report(
             # After an earthquake, ask as many as the quota covers rather than nobody.
             quota_left=quota_left,
             partial=True,
+            # A strong quake in the city is a declared disaster (care.roster.visibility).
+            disaster=True,
         )
     await work.repos.quakes.record(
         document, report.event_id, report.title, strongest, action, roll_call_id, work.now

@@ -162,8 +162,11 @@ async def start(
     quota_left: int | None = None,
     partial: bool = False,
     occasion: str | None = None,
+    disaster: bool = False,
 ) -> int:
-    """Send the roll-call; refused when it reaches nobody, too often (a team's from the chat),
+    """Send the roll-call (`disaster`: a declared disaster, 災害対策基本法 49条の11 第3項: the
+    roster's people without 平常時同意 are shown to those assigned to them while it is open,
+    care.roster.visibility); refused when it reaches nobody, too often (a team's from the chat),
     or when the month's quota cannot cover it, re-asks counted, and no partial send was agreed
     (then the first come first). Audited with what it costs (care.broadcasts.budget).
     `occasion`: the warning it is about (landslide:4), named by its question."""
@@ -196,6 +199,7 @@ async def start(
         now + resend_every if resend_every else None,
         now + close_after if close_after else None,
         occasion,
+        disaster,
     )
     await work.repos.rollcalls.add_people(roll_call_id, [(m.id, team) for m, team in people])
     await work.repos.rollcalls.add_unasked(

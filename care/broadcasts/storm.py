@@ -242,6 +242,8 @@ async def on_report(
                 quota_left=quota_left,
                 partial=True,
                 occasion=top.occasion,
+                # Started by the JMA feed: a declared disaster (49条の11 第3項, care.roster).
+                disaster=True,
             )
             for earlier in opened:
                 # A graver warning asks everyone again; the lesser roll-call's re-asks stop.

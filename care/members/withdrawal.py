@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from care.members import teams
+from care.roster import letters
 from care.rounds import checkins
 from care.services import UnitOfWork
 from storage.models import Member, PersonalFields
@@ -34,6 +35,8 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.calls.forget_verifications(member.id)
     await work.repos.devices.revoke_all(member.id, work.now)
     await work.repos.forwards.forget_chat(member.line_user_id)
+    # On the city's roster she stays (the city keeps it by law): reached by phone again.
+    await letters.unlink(work, member)
     await work.repos.members.withdraw(member.id, work.now)
     await work.repos.handled.scrub_words_of(member.line_user_id)
     addresses = [a for a in (member.line_user_id, member.channel_address, member.call_number) if a]

@@ -77,6 +77,10 @@ PERSONAL = (
     Held("admin_recovery_codes", "kept_staff"),
     Held("login_failures", "kept_staff"),
     Held("audit_log", "keep_audit"),
+    # The city's 避難行動要支援者名簿 (care.roster): kept while the city lists a person, then
+    # MIMAMORI_KEEP_CASES after it stops; a file between preview and commit, an hour.
+    Held("roster_people", "kept_roster"),
+    Held("roster_imports", "kept_roster_import"),
 )
 # Tables with nothing of anyone: the service's own workings and counts.
 NOT_PERSONAL = frozenset(
@@ -128,7 +132,10 @@ def kept_text(locale: Locale, settings: Settings, held: Held) -> str:
             days=days(getattr(settings, held.kept)),
             variable=variable,
         )
-    return locale.t(f"admin.retention.register.{held.kept}")
+    key = f"admin.retention.register.{held.kept}"
+    if key not in locale.texts:  # the roster's (issue 41) say it in their own table
+        return locale.t(f"admin.register41.retention.{held.kept}", days=days(settings.keep_cases))
+    return locale.t(key)
 
 
 def register(settings: Settings, locale: Locale) -> str:
@@ -221,6 +228,12 @@ def register(settings: Settings, locale: Locale) -> str:
             variable="MIMAMORI_GROUP_RETENTION",
         ),
         "- " + t("admin.retention.register.kind_figures"),
+        "- "
+        + t(
+            "admin.register41.retention.kind_roster_removed",
+            days=days(settings.keep_cases),
+            variable="MIMAMORI_KEEP_CASES",
+        ),
         "",
         t("admin.retention.register.purge", hour=settings.purge_hour),
         "",

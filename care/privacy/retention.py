@@ -18,6 +18,7 @@ from care.desk import report
 from care.services import Services
 from ground.settings import RETENTION
 from storage.database import to_db
+from storage.roster import PENDING_KEPT
 
 log = logging.getLogger("mimamori.retention")
 
@@ -124,7 +125,12 @@ async def purge(services: Services) -> dict[str, int]:
         counts[kind.name] = total
         if total:
             services.metrics.purged.labels(kind.name).inc(total)
+    counts["roster_removed"] = await _purge_roster(services, now, batch)
     async with services.unit_of_work() as work:
+        # A roster file between its preview and its commit is kept an hour at most.
+        counts["roster_imports"] = await work.repos.roster_imports.forget_before(
+            now - PENDING_KEPT
+        )
         await work.repos.retention.finished(now)
     log.info(
         "purge done: %s; %d month(s) of report figures stored",
@@ -132,6 +138,19 @@ async def purge(services: Services) -> dict[str, int]:
         months,
     )
     return counts
+
+
+async def _purge_roster(services: Services, now: datetime, batch: int) -> int:
+    """People the city's roster no longer lists (care.roster.importing), kept as long as the
+    desk's cases once removed: what was done for them in a disaster stays explainable."""
+    before = now - max(services.settings.keep_cases, LEAST["keep_cases"])
+    total = 0
+    while True:
+        async with services.unit_of_work() as work:
+            done = await work.repos.retention.purge_roster_removed(before, batch)
+        total += done
+        if done < batch:
+            return total
 
 
 async def _draw_audit_line(services: Services, before: datetime) -> datetime | None:

@@ -1,0 +1,97 @@
+"""The letter the city mails each person on the roster: a one-time code (typed, or scanned
+from its QR, which opens the bot's chat with it filled in) that makes the LINE account sending
+it that person. Until then she is reached by phone, if the roster has one; after, by LINE.
+
+The code has a partner code's form (ground.link_codes: three groups of four): the chat already
+knows it for a code, and the person's family types it the same way. A code is spent once sent,
+lasts LETTER_LIFETIME (a letter goes by post and may wait on a table for weeks), and the
+console prints a new letter (a new code) whenever asked; the old one stops working."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from care.errors import Refusal, Refused
+from care.roster import importing
+from care.services import UnitOfWork
+from ground import invite_codes, link_codes
+from ground.channels import VOICE
+from ground.i18n import Locale
+from ground.line_platform import LinePlatform
+from storage.models import Member
+from storage.roster import RosterPerson
+
+LETTER_LIFETIME = timedelta(days=90)
+
+
+async def person(work: UnitOfWork, person_id: int | None) -> RosterPerson:
+    found = await work.repos.roster.get(person_id) if person_id else None
+    if found is None or found.removed:
+        raise Refused(Refusal.NO_SUCH_ROSTER_PERSON)
+    return found
+
+
+def expires(person: RosterPerson) -> datetime | None:
+    return person.letter_code_at + LETTER_LIFETIME if person.letter_code_at else None
+
+
+async def new_letter(work: UnitOfWork, person_id: int | None, staff: str) -> str:
+    """A new code for a new letter (the one before stops working). -> the code."""
+    found = await person(work, person_id)
+    code = link_codes.new_code()
+    await work.repos.roster.set_letter_code(found.id, code, work.now)
+    await work.repos.admin.audit(staff, "roster_letter", f"roster {found.id}", work.now)
+    return code
+
+
+async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPerson | None:
+    """The roster person whose letter carries `code`, now reached through `member`'s LINE;
+    None when no letter carries it (a partner's code, say). Refused when the code expired, or
+    when this LINE account is another roster person already (one account answers for one
+    person: the tally counts each by her own answer)."""
+    found = await work.repos.roster.by_letter_code(code)
+    if found is None or found.removed:
+        return None
+    made = found.letter_code_at
+    if made is None or made + LETTER_LIFETIME <= work.now:
+        raise Refused(Refusal.LETTER_EXPIRED)
+    other = await work.repos.roster.of_member(member.id)
+    if other is not None and other.id != found.id:
+        raise Refused(Refusal.LETTER_TAKEN)
+    if not await work.repos.roster.link(found.id, code, member.id, work.now):
+        return None
+    if found.linked_at is None and found.member_id != member.id:
+        # The member she was by phone is retired: she is asked once, in LINE.
+        await work.repos.members.withdraw(found.member_id, work.now)
+    what = f"roster {found.id} 会員ID {member.id}"
+    await work.repos.admin.audit("member", "roster_linked", what, work.now)
+    return found
+
+
+async def unlink(work: UnitOfWork, member: Member) -> None:
+    """Her LINE account leaves the service (退会): she stays on the city's roster (the city
+    keeps it by law, not by her choice of app), reached by phone again where it has one."""
+    found = await work.repos.roster.of_member(member.id)
+    if found is None:
+        return
+    by_phone = await importing.by_phone_member(work, found.values())
+    await work.repos.roster.unlink(found.id, by_phone)
+    await work.repos.admin.audit("member", "roster_unlinked", f"roster {found.id}", work.now)
+
+
+def reached_by(person: RosterPerson, member: Member | None) -> str:
+    """How a roll-call reaches her: line, phone, or none (no phone, no LINE yet)."""
+    if person.linked_at is not None:
+        return "line"
+    if member is not None and member.channel == VOICE and member.channel_address:
+        return "phone"
+    return "none"
+
+
+async def chat_link(line: LinePlatform, locale: Locale, code: str) -> str | None:
+    """What the letter's QR opens: the bot's chat with the code typed in (the person presses
+    send); None when the account's basic id is unknown (the letter shows the code alone)."""
+    basic_id = await line.bot_basic_id()
+    if not basic_id:
+        return None
+    return invite_codes.chat_link(basic_id, locale.t("register41.letter_prefill", code=code))
