@@ -278,18 +278,21 @@ async def test_a_roll_call_asks_the_linked_in_line_and_tallies_by_carer(bot: Bot
     assert "名簿の方B" in r002 and ",unasked," in r002, "a declared disaster: all details go"
 
 
-async def test_phone_people_are_unasked_by_phone_until_calls_can_ask(
+async def test_register_people_without_line_are_rung_and_those_without_a_number_unasked(
     start_bot: object, twilio: FakeTwilio
 ) -> None:
-    """The seam: a roll-call's question is a card a call cannot ask (care.broadcasts.reach);
-    the phone roll-call (phone/calls.py, issue 41's other part) changes that, not this."""
+    """A register person without LINE is asked by a call (care.broadcasts.by_phone): the tally
+    counts her asked and silent until she presses a key; one with no number at all is never
+    asked, and says why."""
     bot = await start_bot(**calling_through(twilio, call_budget=20))  # type: ignore[operator]
     await imported(bot)
     await area_team(bot, "本町", 1)  # someone on LINE: a roll-call nobody can answer is refused
     call = await start_roll_call(bot, audience="everyone")
+    await bot.settle()
+    assert twilio.to("+81312345601"), "R001 is rung at her register number"
     page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
-    assert re.search(r'data-roster="R001" data-standing="unasked"', page)
-    assert t("admin.reach40.why.phone_only") in page
+    assert re.search(r'data-roster="R001" data-standing="silent"', page)
+    assert re.search(r'data-roster="R002" data-standing="unasked"', page)
     assert t("admin.reach40.why.no_channel") in page, "R002 has no phone at all"
 
 
