@@ -15,6 +15,7 @@ from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.pages import page, refusal
 from admin.render import admin_locale, services_of
+from care.broadcasts import heat
 from care.desk import cases as desk
 from care.desk import partners, reading, report
 from care.desk.reading import VIEW_AUDIT_EVERY
@@ -219,6 +220,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
             card = await reading.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
             watched = await calls.watched(work, card.member)
+            opted_in, at_risk = await work.repos.heat.watch_of(card.member.id)
     except Refused:
         await _refused_person(request)
         raise web.HTTPNotFound(text="no such person") from None
@@ -232,6 +234,10 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "phone_only": phone_only(card.member),
         "linked_url": linked_url,
         "watched": watched,
+        # 暑い日の確認: only where the city reads the heat alerts.
+        "heat_watch": {"opted_in": opted_in, "at_risk": at_risk}
+        if services_of(request).settings.heat_areas
+        else None,
     }
     return await page(request, "person.html", context)
 

@@ -23,6 +23,9 @@ LINE_API_DEFAULT = "https://api.line.me"
 TWILIO_API_DEFAULT = "https://api.twilio.com"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+# 環境省 熱中症予防情報サイト: the WBGT forecast of one observation point ({point}: its number).
+HEAT_WBGT_DEFAULT = "https://www.wbgt.env.go.jp/prev15WG/dl/yohou_{point}.csv"
+HEAT_HOSTS_DEFAULT = "www.wbgt.env.go.jp"
 _INTENSITIES = {
     "1": "1",
     "2": "2",
@@ -108,6 +111,21 @@ class Settings:
     jma_interval: timedelta = timedelta(seconds=60)
     # 訓練 and 試験 reports start roll-calls too: on for a city's own drill day only.
     jma_drills: bool = False
+    # 熱中症警戒アラート days (care/broadcasts/heat.py): off unless the city's 府県予報区 codes
+    # and the alert list's URL (from the 電子情報提供サービス) are set. The feeds are fetched
+    # only over https (http for a stand-in on loopback) from the hosts listed.
+    heat_areas: frozenset[str] = frozenset()
+    heat_alert_url: str | None = None
+    heat_wbgt_url: str = HEAT_WBGT_DEFAULT
+    heat_points: tuple[str, ...] = ()
+    heat_hosts: frozenset[str] = frozenset({HEAT_HOSTS_DEFAULT})
+    heat_interval: timedelta = timedelta(minutes=10)
+    # The local hour of an alert day's heat check, and its ladder: asked again after
+    # `heat_resend_after` without an answer, the managers alerted `heat_alert_after` later.
+    heat_check_hour: int = 10
+    heat_resend_after: timedelta = timedelta(hours=1)
+    heat_alert_after: timedelta = timedelta(hours=1)
+    heat_drills: bool = False
     # /metrics: these networks (loopback by default), or anyone with the token.
     metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
         ip_network("127.0.0.0/8"),
@@ -226,6 +244,7 @@ class Settings:
             jma_drills=(env.get("MIMAMORI_JMA_DRILLS") or "").strip().lower()
             in ("1", "yes", "true", "on"),
             jma_interval=_duration(env, "MIMAMORI_JMA_INTERVAL", "60s"),
+            **_heat(env),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
@@ -378,6 +397,57 @@ def _networks(
         return tuple(ip_network(n.strip()) for n in text.split(",") if n.strip())
     except ValueError as error:
         raise SettingsError(name, f"expected networks such as 10.0.0.0/8: {error}") from None
+
+
+def _heat(env: Mapping[str, str]) -> dict[str, Any]:
+    """The heat alert feed's settings (MIMAMORI_HEAT_*)."""
+    areas = _codes(env, "MIMAMORI_HEAT_AREAS")
+    alert_url = (env.get("MIMAMORI_HEAT_ALERT_URL") or "").strip() or None
+    if areas and alert_url is None:
+        raise SettingsError("MIMAMORI_HEAT_ALERT_URL", "needed with MIMAMORI_HEAT_AREAS")
+    hosts = frozenset(
+        h.strip().lower()
+        for h in (env.get("MIMAMORI_HEAT_HOSTS") or HEAT_HOSTS_DEFAULT).split(",")
+        if h.strip()
+    )
+    points = tuple(
+        p.strip() for p in (env.get("MIMAMORI_HEAT_POINTS") or "").split(",") if p.strip()
+    )
+    if any(not p.isdigit() for p in points):
+        raise SettingsError("MIMAMORI_HEAT_POINTS", "expected observation point numbers (digits)")
+    hour = (env.get("MIMAMORI_HEAT_CHECK_HOUR") or "10").strip()
+    if not hour.isdigit() or not 5 <= int(hour) <= 20:
+        raise SettingsError("MIMAMORI_HEAT_CHECK_HOUR", f"expected an hour 5-20, got {hour!r}")
+    found: dict[str, Any] = {
+        "heat_areas": areas,
+        "heat_alert_url": _heat_url("MIMAMORI_HEAT_ALERT_URL", alert_url, hosts)
+        if alert_url
+        else None,
+        "heat_wbgt_url": _heat_url(
+            "MIMAMORI_HEAT_WBGT_URL",
+            (env.get("MIMAMORI_HEAT_WBGT_URL") or "").strip() or HEAT_WBGT_DEFAULT,
+            hosts,
+        ),
+        "heat_points": points,
+        "heat_hosts": hosts,
+        "heat_interval": _duration(env, "MIMAMORI_HEAT_INTERVAL", "10m"),
+        "heat_check_hour": int(hour),
+        "heat_resend_after": _duration(env, "MIMAMORI_HEAT_RESEND_AFTER", "1h"),
+        "heat_alert_after": _duration(env, "MIMAMORI_HEAT_ALERT_AFTER", "1h"),
+        "heat_drills": _switch(env, "MIMAMORI_HEAT_DRILLS"),
+    }
+    return found
+
+
+def _heat_url(name: str, url: str, hosts: frozenset[str]) -> str:
+    """A heat feed's URL: https (http only on loopback), on one of MIMAMORI_HEAT_HOSTS."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise SettingsError(name, f"expected an https URL: {url}")
+    if not loopback and (parts.hostname or "").lower() not in hosts:
+        raise SettingsError(name, f"{parts.hostname} is not in MIMAMORI_HEAT_HOSTS")
+    return url
 
 
 def _codes(env: Mapping[str, str], name: str) -> frozenset[str]:

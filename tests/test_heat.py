@@ -1,0 +1,256 @@
+"""熱中症警戒アラート days: the Ministry of the Environment's alert list and WBGT forecast, read
+from a stand-in feed on loopback serving the sample documents of tests/heat/ (see its README:
+reconstructed from the published layout), make an alert day; at the city's hour those who
+asked for it (from the chat or My page) and those the desk marked get one heat check, with its
+shorter ladder (again after 1 h, the managers alerted 1 h later), and the console's heat page
+tallies it like a roll-call. A drill, a broken document and one seen before start nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from scheduler.heat import HeatPoller
+from tests.conftest import Bot
+from tests.drivers import (
+    Page,
+    add_admin,
+    csrf,
+    login,
+    member_of,
+    ok_data,
+    run_to,
+    tokyo,
+    watched_resident,
+)
+from tests.wording import said, says, t
+
+DOCUMENTS = Path(__file__).resolve().parent / "heat"
+CITY = "130000"  # 東京都's 府県予報区
+
+
+class HeatFeed:
+    """The alert list and one point's WBGT forecast, each at a fixed URL whose contents the
+    test changes, as the Ministry publishes them again at the same place."""
+
+    def __init__(self) -> None:
+        self.alerts = ""  # a file of tests/heat/, or raw text
+        self.wbgt = "yohou_44132.csv"
+        self.url = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/alert/alert.csv", self.alert_list)
+        app.router.add_get("/prev15WG/dl/yohou_{point}.csv", self.forecast)
+        return app
+
+    @staticmethod
+    def _body(name: str) -> web.Response:
+        if not name:
+            raise web.HTTPNotFound()
+        path = DOCUMENTS / name
+        text = path.read_text("utf-8") if path.suffix == ".csv" and path.exists() else name
+        return web.Response(text=text, content_type="text/csv")
+
+    async def alert_list(self, request: web.Request) -> web.Response:
+        return self._body(self.alerts)
+
+    async def forecast(self, request: web.Request) -> web.Response:
+        if request.match_info["point"] != "44132":
+            raise web.HTTPNotFound()
+        return self._body(self.wbgt)
+
+
+async def heat_bot(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    **settings: object,
+) -> tuple[HeatFeed, Bot, HeatPoller]:
+    feed = HeatFeed()
+    server = await aiohttp_server(feed.app())
+    feed.url = str(server.make_url("")).rstrip("/")
+    bot = await start_bot(
+        heat_areas=frozenset({CITY}),
+        heat_alert_url=f"{feed.url}/alert/alert.csv",
+        heat_wbgt_url=f"{feed.url}/prev15WG/dl/yohou_{{point}}.csv",
+        heat_points=("44132",),
+        **settings,
+    )
+    # A summer afternoon, the day before the alert day.
+    await run_to(bot, tokyo(8, 2, 16, 0, year=2027))
+    return feed, bot, HeatPoller(bot.services)
+
+
+def heat_checks_to(bot: Bot, uid: str, again: bool = False) -> list[str]:
+    return said(bot.line.texts_to(uid), "heat41.again_title" if again else "heat41.title")
+
+
+async def opt_in_from_the_chat(bot: Bot, uid: str) -> None:
+    """The menu's item, then the card's button."""
+    await bot.tap_action(uid, "menu")
+    await bot.tap_reply_button(uid, t("heat41.menu"))
+    assert says(bot.line.reply_texts()[-1], "heat41.about_off")
+    await bot.tap_reply_button(uid, t("heat41.on_button"))
+    assert says(bot.line.reply_texts()[-1], "heat41.turned_on")
+
+
+async def mark_at_risk(bot: Bot, member_id: int, on: bool = True) -> None:
+    """運用管理, from the people list's button."""
+    token = await csrf(bot.client, "/admin/people")
+    form = {"csrf_token": token, "at_risk": "on" if on else "off"}
+    response = await bot.client.post(f"/admin/people/{member_id}/heat", data=form)
+    assert response.status == 200, await response.text()
+
+
+async def answer_the_morning_check_in(bot: Bot, *uids: str) -> None:
+    """Their team's daily 9:00 check-in, answered at 9:30: no regular round is open."""
+    await run_to(bot, tokyo(8, 3, 9, 30, year=2027))
+    for uid in uids:
+        await bot.tap(uid, ok_data(bot, uid))
+
+
+def count(page: str, standing: str) -> int:
+    found = re.search(rf'id="heat-count-{standing}">(\d+)<', page)
+    assert found is not None, standing
+    return int(found.group(1))
+
+
+async def test_an_alert_day_asks_those_who_chose_it_and_those_marked_with_a_shorter_ladder(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    chose, (chose_son,) = await watched_resident(bot, "chose", ["chose-son"])
+    marked, (marked_son,) = await watched_resident(bot, "marked", ["marked-son"])
+    neither, _ = await watched_resident(bot, "neither", ["neither-son"])
+    await opt_in_from_the_chat(bot, chose)
+    await add_admin(bot)
+    await login(bot.client)
+    await mark_at_risk(bot, (await member_of(bot, marked)).id)
+    async with bot.repos() as repos:
+        assert "heat_at_risk" in [e["action"] for e in await repos.admin.audit_log()]
+
+    feed.alerts = "alert_20270802_17.csv"  # 17:00: 熱中症警戒アラート for 東京都, tomorrow
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    assert sorted(await poller.poll()) == ["alert", "forecast"]
+    assert await poller.poll() == [], "each version of each document once"
+    await bot.sweep()
+    assert heat_checks_to(bot, chose) == [], "not before the city's hour the next day"
+
+    await answer_the_morning_check_in(bot, chose, marked, neither)
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))  # the city's hour (10:00)
+    assert len(heat_checks_to(bot, chose)) == 1 and len(heat_checks_to(bot, marked)) == 1
+    assert says(bot.line.texts_to(chose)[-1], "heat41.advice")
+    assert heat_checks_to(bot, neither) == []
+    await bot.sweep()
+    assert len(heat_checks_to(bot, chose)) == 1, "one extra message, not one per sweep"
+
+    # She answers OK: closed; nobody is told anything (nobody was alerted).
+    ok = ok_data(bot, chose)
+    await bot.tap(chose, ok)
+    assert says(bot.line.reply_texts()[-1], "checkin.thanks")
+    before_son = len(bot.line.texts_to(chose_son))
+
+    # The one marked at risk says nothing: asked again after an hour, her son alerted an
+    # hour after that (not 24 h and 3 h, the regular ladder's).
+    await run_to(bot, tokyo(8, 3, 10, 59, year=2027))
+    assert heat_checks_to(bot, marked, again=True) == []
+    await run_to(bot, tokyo(8, 3, 11, 0, year=2027))
+    assert len(heat_checks_to(bot, marked, again=True)) == 1
+    assert said(bot.line.texts_to(marked_son), "alert.body") == []
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+    assert said(bot.line.texts_to(marked_son), "alert.body")
+    assert len(bot.line.texts_to(chose_son)) == before_son, "her OK tells nobody"
+    assert not said(bot.line.texts_to(marked_son), "safe.body"), "silence is never safety"
+
+    await login(bot.client)  # a day later: signed in again
+    page = await (await bot.client.get("/admin/heat")).text()
+    assert says(page, "admin.heat41.level_alert")
+    assert count(page, "answered") == 1 and count(page, "alerted") == 1
+    assert count(page, "silent") == 0 and count(page, "unasked") == 0
+    assert says(page, "admin.heat41.asked_count", count=2)
+    rows = re.findall(r'data-standing="(\w+)"', page)
+    assert rows == ["alerted", "answered"], "the silent and alerted first"
+    assert "34.1" in page, "the WBGT forecast's highest for the day"
+
+
+async def test_a_drill_a_broken_list_and_another_area_start_nothing_and_are_recorded(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await opt_in_from_the_chat(bot, resident)
+    feed.wbgt = ""  # the forecast missing: skipped, recorded once
+
+    feed.alerts = "alert_20270802_17_drill.csv"
+    assert sorted(await poller.poll()) == ["drill", "skipped"]
+    feed.alerts = "alert_broken.csv"
+    assert await poller.poll() == ["skipped"]
+    assert await poller.poll() == [], "a broken document is recorded once"
+    feed.alerts = "alert_20270802_17_osaka.csv"
+    assert await poller.poll() == ["none"]
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+    assert heat_checks_to(bot, resident) == []
+    async with bot.repos() as repos:
+        actions = [e["action"] for e in await repos.admin.audit_log()]
+        assert "heat_skipped" in actions and "heat_alert" not in actions
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/heat")).text()
+    for action in ("drill", "skipped", "none"):
+        assert f'data-action="{action}"' in page
+        assert says(page, f"admin.heat41.document_action_{action}")
+
+
+async def test_a_special_alert_after_the_hour_asks_at_once_and_skips_an_open_round(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server, heat_drills=False)
+    calm, _ = await watched_resident(bot, "calm", ["calm-son"])
+    helping, (helping_son,) = await watched_resident(bot, "helping", ["helping-son"])
+    for uid in (calm, helping):
+        await opt_in_from_the_chat(bot, uid)
+    await answer_the_morning_check_in(bot, calm)
+    await run_to(bot, tokyo(8, 3, 10, 30, year=2027))
+    await bot.say(helping, t("distress.words").split(",")[0].strip())  # her alert is open
+
+    feed.alerts = "alert_20270802_14_special.csv"  # read late: past the city's hour
+    assert await poller.poll() == ["special", "forecast"]
+    await bot.sweep()
+    assert len(heat_checks_to(bot, calm)) == 1, "asked at once"
+    assert heat_checks_to(bot, helping) == [], "her open alert stands for the day"
+    await add_admin(bot)
+    await login(bot.client)
+    page = await (await bot.client.get("/admin/heat")).text()
+    assert says(page, "admin.heat41.level_special")
+    assert count(page, "silent") == 1 and count(page, "unasked") == 1
+    assert says(page, "admin.heat41.why_round_open")
+    # The regular alert goes on as it was: the heat check neither closed nor told it.
+    assert not said(bot.line.texts_to(helping_son), "safe.body")
+
+
+async def test_opt_in_and_out_on_my_page_and_the_chat(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    _, bot, _ = await heat_bot(start_bot, aiohttp_server)
+    uid = await bot.follow("resident")
+    page = Page(bot, uid, "resident")
+    await page.accept_terms()
+    assert await page.call("GET", "/liff/api/me/heat") == (
+        200,
+        {"offered": True, "opted_in": False, "at_risk": False},
+    )
+    assert (await page.call("PUT", "/liff/api/me/heat", {"opted_in": "yes"}))[0] == 400
+    assert (await page.call("PUT", "/liff/api/me/heat", {"opted_in": True}))[0] == 200
+    assert (await page.call("GET", "/liff/api/me/heat"))[1]["opted_in"] is True
+    # From the chat, the card says she gets it, and its one button stops it.
+    await bot.tap_action(uid, "heat")
+    assert says(bot.line.reply_texts()[-1], "heat41.about_on")
+    await bot.tap_reply_button(uid, t("heat41.off_button"))
+    assert says(bot.line.reply_texts()[-1], "heat41.turned_off")
+    assert (await page.call("GET", "/liff/api/me/heat"))[1]["opted_in"] is False
+    await bot.tap_action(uid, "heat", v="maybe")
+    assert says(bot.line.reply_texts()[-1], "postback.invalid")
