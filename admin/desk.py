@@ -15,7 +15,6 @@ from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.pages import page, refusal
 from admin.render import admin_locale, services_of
-from care.broadcasts import heat
 from care.desk import cases as desk
 from care.desk import partners, reading, report
 from care.desk.reading import VIEW_AUDIT_EVERY
