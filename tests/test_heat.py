@@ -9,93 +9,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from scheduler.heat import HeatPoller
 from tests.conftest import Bot
 from tests.drivers import (
     Page,
     add_admin,
+    answer_the_morning_check_in,
     csrf,
+    heat_bot,
     login,
     member_of,
     ok_data,
+    opt_in_from_the_chat,
     run_to,
     tokyo,
     watched_resident,
 )
 from tests.wording import said, says, t
 
-DOCUMENTS = Path(__file__).resolve().parent / "heat"
-CITY = "130000"  # 東京都's 府県予報区
-
-
-class HeatFeed:
-    """The alert list and one point's WBGT forecast, each at a fixed URL whose contents the
-    test changes, as the Ministry publishes them again at the same place."""
-
-    def __init__(self) -> None:
-        self.alerts = ""  # a file of tests/heat/, or raw text
-        self.wbgt = "yohou_44132.csv"
-        self.url = ""
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/alert/alert.csv", self.alert_list)
-        app.router.add_get("/prev15WG/dl/yohou_{point}.csv", self.forecast)
-        return app
-
-    @staticmethod
-    def _body(name: str) -> web.Response:
-        if not name:
-            raise web.HTTPNotFound()
-        path = DOCUMENTS / name
-        text = path.read_text("utf-8") if path.suffix == ".csv" and path.exists() else name
-        return web.Response(text=text, content_type="text/csv")
-
-    async def alert_list(self, request: web.Request) -> web.Response:
-        return self._body(self.alerts)
-
-    async def forecast(self, request: web.Request) -> web.Response:
-        if request.match_info["point"] != "44132":
-            raise web.HTTPNotFound()
-        return self._body(self.wbgt)
-
-
-async def heat_bot(
-    start_bot: Callable[..., Awaitable[Bot]],
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    **settings: object,
-) -> tuple[HeatFeed, Bot, HeatPoller]:
-    feed = HeatFeed()
-    server = await aiohttp_server(feed.app())
-    feed.url = str(server.make_url("")).rstrip("/")
-    bot = await start_bot(
-        heat_areas=frozenset({CITY}),
-        heat_alert_url=f"{feed.url}/alert/alert.csv",
-        heat_wbgt_url=f"{feed.url}/prev15WG/dl/yohou_{{point}}.csv",
-        heat_points=("44132",),
-        **settings,
-    )
-    # A summer afternoon, the day before the alert day.
-    await run_to(bot, tokyo(8, 2, 16, 0, year=2027))
-    return feed, bot, HeatPoller(bot.services)
-
 
 def heat_checks_to(bot: Bot, uid: str, again: bool = False) -> list[str]:
     return said(bot.line.texts_to(uid), "heat41.again_title" if again else "heat41.title")
-
-
-async def opt_in_from_the_chat(bot: Bot, uid: str) -> None:
-    """The menu's item, then the card's button."""
-    await bot.tap_action(uid, "menu")
-    await bot.tap_reply_button(uid, t("heat41.menu"))
-    assert says(bot.line.reply_texts()[-1], "heat41.about_off")
-    await bot.tap_reply_button(uid, t("heat41.on_button"))
-    assert says(bot.line.reply_texts()[-1], "heat41.turned_on")
 
 
 async def mark_at_risk(bot: Bot, member_id: int, on: bool = True) -> None:
@@ -104,13 +40,6 @@ async def mark_at_risk(bot: Bot, member_id: int, on: bool = True) -> None:
     form = {"csrf_token": token, "at_risk": "on" if on else "off"}
     response = await bot.client.post(f"/admin/people/{member_id}/heat", data=form)
     assert response.status == 200, await response.text()
-
-
-async def answer_the_morning_check_in(bot: Bot, *uids: str) -> None:
-    """Their team's daily 9:00 check-in, answered at 9:30: no regular round is open."""
-    await run_to(bot, tokyo(8, 3, 9, 30, year=2027))
-    for uid in uids:
-        await bot.tap(uid, ok_data(bot, uid))
 
 
 def count(page: str, standing: str) -> int:
