@@ -129,6 +129,9 @@ async def queue(request: web.Request) -> web.Response:
             "outcomes": await report.outcomes(work),
             "schedule": admin_locale(request).schedule,
             "desk_on": services.timings.desk_after is not None,
+            # The filter for the heat checks' silent, where the city reads the heat alerts.
+            "filters": ["urgent", "untaken", "mine"]
+            + (["heat"] if services.settings.heat_areas else []),
             "outcome_label": outcome_label(request),
             "who": actor_label(request, await repos.partners.names()),
         }

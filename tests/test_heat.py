@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from aiohttp.test_utils import TestServer
 
@@ -183,3 +184,30 @@ async def test_opt_in_and_out_on_my_page_and_the_chat(
     assert (await page.call("GET", "/liff/api/me/heat"))[1]["opted_in"] is False
     await bot.tap_action(uid, "heat", v="maybe")
     assert says(bot.line.reply_texts()[-1], "postback.invalid")
+
+
+async def test_the_desk_filters_its_queue_to_the_heat_checks_left_unanswered(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server, desk_after=timedelta(hours=1))
+    hot, _ = await watched_resident(bot, "hot", ["hot-son"])
+    other, _ = await watched_resident(bot, "other", ["other-son"])
+    await opt_in_from_the_chat(bot, hot)
+    feed.alerts = "alert_20270802_17.csv"
+    await poller.poll()
+    await answer_the_morning_check_in(bot, hot)  # "other" leaves her 9:00 check-in unanswered
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))
+    await bot.say(other, t("distress.words").split(",")[0].strip())  # a case of another kind
+    for hour in (11, 12, 13, 14, 15):  # again, the alert, sent again, then the desk's
+        await run_to(bot, tokyo(8, 3, hour, 0, year=2027))
+    await add_admin(bot)
+    await login(bot.client)
+    everything = await (await bot.client.get("/admin/desk")).text()
+    heat_only = await (await bot.client.get("/admin/desk?heat=1")).text()
+    async with bot.repos() as repos:
+        case_of = {case["member_id"]: case["id"] for case in await repos.desk.queue()}
+    hot_case = f'data-case="{case_of[(await member_of(bot, hot)).id]}"'
+    other_case = f'data-case="{case_of[(await member_of(bot, other)).id]}"'
+    assert hot_case in everything and other_case in everything
+    assert hot_case in heat_only and other_case not in heat_only
+    assert says(heat_only, "admin.queue.filter.heat")
