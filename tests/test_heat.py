@@ -11,8 +11,10 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
 from aiohttp.test_utils import TestServer
 
+from ground.settings import Settings, SettingsError
 from tests.conftest import Bot
 from tests.drivers import (
     Page,
@@ -211,3 +213,22 @@ async def test_the_desk_filters_its_queue_to_the_heat_checks_left_unanswered(
     assert hot_case in everything and other_case in everything
     assert hot_case in heat_only and other_case not in heat_only
     assert says(heat_only, "admin.queue.filter.heat")
+
+
+def test_the_heat_settings_take_https_on_the_allowed_hosts_only() -> None:
+    required = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    on = {**required, "MIMAMORI_HEAT_AREAS": "130000", "MIMAMORI_HEAT_POINTS": "44132"}
+    alert = "https://www.wbgt.env.go.jp/alert/dl/alert.csv"
+    settings = Settings.from_env({**on, "MIMAMORI_HEAT_ALERT_URL": alert})
+    assert settings.heat_areas == {"130000"} and settings.heat_check_hour == 10
+    assert settings.heat_wbgt_url.format(point="44132").endswith("/yohou_44132.csv")
+    for wrong in (
+        {},  # the areas without the alert list
+        {"MIMAMORI_HEAT_ALERT_URL": alert.replace("https", "http")},
+        {"MIMAMORI_HEAT_ALERT_URL": "https://elsewhere.example/alert.csv"},
+        {"MIMAMORI_HEAT_ALERT_URL": alert, "MIMAMORI_HEAT_CHECK_HOUR": "23"},
+        {"MIMAMORI_HEAT_ALERT_URL": alert, "MIMAMORI_HEAT_POINTS": "東京"},
+    ):
+        with pytest.raises(SettingsError) as raised:
+            Settings.from_env({**on, **wrong})
+        assert raised.value.name.startswith("MIMAMORI_HEAT_")
