@@ -18,7 +18,7 @@ from care.errors import Refusal, Refused
 from ground.identifiers import row_id
 from storage.models import StaffRole
 
-# The documents listed: the last few days' (an alert list twice a day, forecasts each hour).
+# The documents listed: the last few days' (the alert files, four a day; the forecasts).
 DOCUMENTS_SHOWN = timedelta(days=2)
 
 

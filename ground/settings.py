@@ -23,9 +23,18 @@ LINE_API_DEFAULT = "https://api.line.me"
 TWILIO_API_DEFAULT = "https://api.twilio.com"
 LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
-# 環境省 熱中症予防情報サイト: the WBGT forecast of one observation point ({point}: its number).
+# 環境省 熱中症予防情報サイト: the alert files' folder ({YYYY}/alert_{YYYYMMDD}_{HH}.csv under
+# it), and the WBGT forecast of one observation point ({point}: its number).
+HEAT_ALERT_BASE_DEFAULT = "https://www.wbgt.env.go.jp/alert/dl/"
 HEAT_WBGT_DEFAULT = "https://www.wbgt.env.go.jp/prev15WG/dl/yohou_{point}.csv"
 HEAT_HOSTS_DEFAULT = "www.wbgt.env.go.jp"
+# The 58 府県予報区 (JMA's codes, as the alert file's fourth column gives them): 北海道's eight,
+# one per 都府県 but 鹿児島県 (two) and 沖縄県 (four).
+HEAT_AREA_CODES = frozenset(
+    ["011000", "012000", "013000", "014030", "014100", "015000", "016000", "017000"]
+    + [f"{prefecture:02d}0000" for prefecture in range(2, 46)]
+    + ["460040", "460100", "471000", "472000", "473000", "474000"]
+)
 _INTENSITIES = {
     "1": "1",
     "2": "2",
@@ -112,10 +121,10 @@ class Settings:
     # 訓練 and 試験 reports start roll-calls too: on for a city's own drill day only.
     jma_drills: bool = False
     # 熱中症警戒アラート days (care/broadcasts/heat.py): off unless the city's 府県予報区 codes
-    # and the alert list's URL (from the 電子情報提供サービス) are set. The feeds are fetched
-    # only over https (http for a stand-in on loopback) from the hosts listed.
+    # are set; the Ministry's alert files are read from `heat_alert_base`. The feeds are
+    # fetched only over https (http for a stand-in on loopback) from the hosts listed.
     heat_areas: frozenset[str] = frozenset()
-    heat_alert_url: str | None = None
+    heat_alert_base: str = HEAT_ALERT_BASE_DEFAULT
     heat_wbgt_url: str = HEAT_WBGT_DEFAULT
     heat_points: tuple[str, ...] = ()
     heat_hosts: frozenset[str] = frozenset({HEAT_HOSTS_DEFAULT})
@@ -402,9 +411,12 @@ def _networks(
 def _heat(env: Mapping[str, str]) -> dict[str, Any]:
     """The heat alert feed's settings (MIMAMORI_HEAT_*)."""
     areas = _codes(env, "MIMAMORI_HEAT_AREAS")
-    alert_url = (env.get("MIMAMORI_HEAT_ALERT_URL") or "").strip() or None
-    if areas and alert_url is None:
-        raise SettingsError("MIMAMORI_HEAT_ALERT_URL", "needed with MIMAMORI_HEAT_AREAS")
+    unknown = sorted(areas - HEAT_AREA_CODES)
+    if unknown:
+        raise SettingsError(
+            "MIMAMORI_HEAT_AREAS",
+            f"not a 府県予報区 code: {', '.join(unknown)} (JMA's six digits, 130000 for 東京都)",
+        )
     hosts = frozenset(
         h.strip().lower()
         for h in (env.get("MIMAMORI_HEAT_HOSTS") or HEAT_HOSTS_DEFAULT).split(",")
@@ -420,9 +432,11 @@ def _heat(env: Mapping[str, str]) -> dict[str, Any]:
         raise SettingsError("MIMAMORI_HEAT_CHECK_HOUR", f"expected an hour 5-20, got {hour!r}")
     found: dict[str, Any] = {
         "heat_areas": areas,
-        "heat_alert_url": _heat_url("MIMAMORI_HEAT_ALERT_URL", alert_url, hosts)
-        if alert_url
-        else None,
+        "heat_alert_base": _heat_url(
+            "MIMAMORI_HEAT_ALERT_BASE",
+            (env.get("MIMAMORI_HEAT_ALERT_BASE") or "").strip() or HEAT_ALERT_BASE_DEFAULT,
+            hosts,
+        ),
         "heat_wbgt_url": _heat_url(
             "MIMAMORI_HEAT_WBGT_URL",
             (env.get("MIMAMORI_HEAT_WBGT_URL") or "").strip() or HEAT_WBGT_DEFAULT,

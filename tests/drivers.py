@@ -695,17 +695,21 @@ HEAT_CITY = "130000"  # 東京都's 府県予報区
 
 
 class HeatFeed:
-    """The alert list and one point's WBGT forecast, each at a fixed URL whose contents the
-    test changes, as the Ministry publishes them again at the same place."""
+    """The Ministry's alert files, one per issuing hour at its own URL (those not published
+    are a 404), and one point's WBGT forecast at a fixed URL, whose contents the test sets
+    as the Ministry publishes them (again, at the same place)."""
 
     def __init__(self) -> None:
-        self.alerts = ""  # a file of tests/heat/, or raw text
+        self.alerts: dict[str, str] = {}  # "YYYYMMDD_HH": a file of tests/heat/, or raw text
         self.wbgt = "yohou_44132.csv"
         self.url = ""
 
+    def publish(self, stamp: str, document: str) -> None:
+        self.alerts[stamp] = document
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/alert/alert.csv", self.alert_list)
+        app.router.add_get("/alert/dl/{year}/alert_{stamp}.csv", self.alert_file)
         app.router.add_get("/prev15WG/dl/yohou_{point}.csv", self.forecast)
         return app
 
@@ -714,11 +718,14 @@ class HeatFeed:
         if not name:
             raise web.HTTPNotFound()
         path = HEAT_DOCUMENTS / name
-        text = path.read_text("utf-8") if path.suffix == ".csv" and path.exists() else name
-        return web.Response(text=text, content_type="text/csv")
+        body = path.read_bytes() if path.suffix == ".csv" and path.exists() else name.encode()
+        return web.Response(body=body, content_type="text/csv")
 
-    async def alert_list(self, request: web.Request) -> web.Response:
-        return self._body(self.alerts)
+    async def alert_file(self, request: web.Request) -> web.Response:
+        stamp = request.match_info["stamp"]
+        if not stamp.startswith(request.match_info["year"]):
+            raise web.HTTPNotFound()
+        return self._body(self.alerts.get(stamp, ""))
 
     async def forecast(self, request: web.Request) -> web.Response:
         if request.match_info["point"] != "44132":
@@ -736,7 +743,7 @@ async def heat_bot(
     feed.url = str(server.make_url("")).rstrip("/")
     bot = await start_bot(
         heat_areas=frozenset({HEAT_CITY}),
-        heat_alert_url=f"{feed.url}/alert/alert.csv",
+        heat_alert_base=f"{feed.url}/alert/dl/",
         heat_wbgt_url=f"{feed.url}/prev15WG/dl/yohou_{{point}}.csv",
         heat_points=("44132",),
         **settings,

@@ -1,19 +1,22 @@
-"""熱中症警戒アラート days: the Ministry of the Environment's alert list and WBGT forecast, read
-from a stand-in feed on loopback serving the sample documents of tests/heat/ (see its README:
-reconstructed from the published layout), make an alert day; at the city's hour those who
-asked for it (from the chat or My page) and those the desk marked get one heat check, with its
-shorter ladder (again after 1 h, the managers alerted 1 h later), and the console's heat page
-tallies it like a roll-call. A drill, a broken document and one seen before start nothing."""
+"""熱中症警戒アラート days: the Ministry of the Environment's alert files (one per issuing hour)
+and WBGT forecast, read from a stand-in of its site on loopback serving the sample documents
+of tests/heat/ (see its README: reconstructed from the published description), make an alert
+day; at the city's hour those who asked for it (from the chat or My page) and those the desk
+marked get one heat check, with its shorter ladder (again after 1 h, the managers alerted 1 h
+later), and the console's heat page tallies it like a roll-call. A later file's 9 or 0 does
+not take an alert back; a judged-only flag, a test file, a broken file, another area's alert
+and a document seen before start nothing."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from care.broadcasts import heat
 from ground.settings import Settings, SettingsError
 from tests.conftest import Bot
 from tests.drivers import (
@@ -65,15 +68,25 @@ async def test_an_alert_day_asks_those_who_chose_it_and_those_marked_with_a_shor
     async with bot.repos() as repos:
         assert "heat_at_risk" in [e["action"] for e in await repos.admin.audit_log()]
 
-    feed.alerts = "alert_20270802_17.csv"  # 17:00: 熱中症警戒アラート for 東京都, tomorrow
     await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
-    assert sorted(await poller.poll()) == ["alert", "forecast"]
+    assert await poller.poll() == ["forecast"], "the day's files not published: not recorded"
+    feed.publish("20270802_17", "alert_20270802_17.csv")  # 熱中症警戒アラート for 東京都, tomorrow
+    assert await poller.poll() == ["alert"]
     assert await poller.poll() == [], "each version of each document once"
     await bot.sweep()
     assert heat_checks_to(bot, chose) == [], "not before the city's hour the next day"
 
+    # The day's 5:00 says nothing of 東京都 (9): yesterday's 17:00 stands.
+    await run_to(bot, tokyo(8, 3, 5, 10, year=2027))
+    feed.publish("20270803_05", "alert_20270803_05_nines.csv")
+    assert await poller.poll() == ["none"]
     await answer_the_morning_check_in(bot, chose, marked, neither)
-    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))  # the city's hour (10:00)
+    # The 10:00 file says 0 for today, read before the check goes: an alert once issued is
+    # never withdrawn, so the check goes all the same.
+    bot.clock.set(tokyo(8, 3, 10, 0, year=2027))
+    feed.publish("20270803_10", "alert_20270803_10_zero.csv")
+    assert await poller.poll() == ["none"]
+    await bot.sweep()  # the city's hour (10:00)
     assert len(heat_checks_to(bot, chose)) == 1 and len(heat_checks_to(bot, marked)) == 1
     assert says(bot.line.texts_to(chose)[-1], "heat41.advice")
     assert heat_checks_to(bot, neither) == []
@@ -109,7 +122,7 @@ async def test_an_alert_day_asks_those_who_chose_it_and_those_marked_with_a_shor
     assert "34.1" in page, "the WBGT forecast's highest for the day"
 
 
-async def test_a_drill_a_broken_list_and_another_area_start_nothing_and_are_recorded(
+async def test_a_judged_flag_a_test_file_a_broken_one_and_another_area_start_nothing(
     start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
 ) -> None:
     feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
@@ -117,24 +130,43 @@ async def test_a_drill_a_broken_list_and_another_area_start_nothing_and_are_reco
     await opt_in_from_the_chat(bot, resident)
     feed.wbgt = ""  # the forecast missing: skipped, recorded once
 
-    feed.alerts = "alert_20270802_17_drill.csv"
-    assert sorted(await poller.poll()) == ["drill", "skipped"]
-    feed.alerts = "alert_broken.csv"
+    feed.publish("20270802_14", "alert_20270802_14_judged.csv")  # 特別警戒 judged, not issued
+    assert sorted(await poller.poll()) == ["none", "skipped"]
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17_test.csv")  # Status 試験
+    assert await poller.poll() == ["drill"]
+    feed.publish("20270802_17", "alert_broken.csv")  # published again, cut off
     assert await poller.poll() == ["skipped"]
     assert await poller.poll() == [], "a broken document is recorded once"
-    feed.alerts = "alert_20270802_17_osaka.csv"
+    feed.publish("20270802_17", "alert_20270802_17_osaka.csv")  # 大阪府's alert, not ours
     assert await poller.poll() == ["none"]
+    await answer_the_morning_check_in(bot, resident)
     await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
     assert heat_checks_to(bot, resident) == []
     async with bot.repos() as repos:
         actions = [e["action"] for e in await repos.admin.audit_log()]
         assert "heat_skipped" in actions and "heat_alert" not in actions
+        assert await repos.heat.recent_days() == []
     await add_admin(bot)
     await login(bot.client)
     page = await (await bot.client.get("/admin/heat")).text()
     for action in ("drill", "skipped", "none"):
         assert f'data-action="{action}"' in page
         assert says(page, f"admin.heat41.document_action_{action}")
+
+
+async def test_a_test_file_starts_a_heat_check_when_the_city_asks_for_drills(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server, heat_drills=True)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await opt_in_from_the_chat(bot, resident)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17_test.csv")
+    assert sorted(await poller.poll()) == ["alert", "forecast"]
+    await answer_the_morning_check_in(bot, resident)
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))
+    assert len(heat_checks_to(bot, resident)) == 1
 
 
 async def test_a_special_alert_after_the_hour_asks_at_once_and_skips_an_open_round(
@@ -149,7 +181,8 @@ async def test_a_special_alert_after_the_hour_asks_at_once_and_skips_an_open_rou
     await run_to(bot, tokyo(8, 3, 10, 30, year=2027))
     await bot.say(helping, t("distress.words").split(",")[0].strip())  # her alert is open
 
-    feed.alerts = "alert_20270802_14_special.csv"  # read late: past the city's hour
+    # The day's 5:00 file, 熱中症特別警戒アラート for 東京都, read late: past the city's hour.
+    feed.publish("20270803_05", "alert_20270803_05_special.csv")
     assert await poller.poll() == ["special", "forecast"]
     await bot.sweep()
     assert len(heat_checks_to(bot, calm)) == 1, "asked at once"
@@ -195,8 +228,9 @@ async def test_the_desk_filters_its_queue_to_the_heat_checks_left_unanswered(
     hot, _ = await watched_resident(bot, "hot", ["hot-son"])
     other, _ = await watched_resident(bot, "other", ["other-son"])
     await opt_in_from_the_chat(bot, hot)
-    feed.alerts = "alert_20270802_17.csv"
-    await poller.poll()
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17.csv")
+    assert sorted(await poller.poll()) == ["alert", "forecast"]
     await answer_the_morning_check_in(bot, hot)  # "other" leaves her 9:00 check-in unanswered
     await run_to(bot, tokyo(8, 3, 10, 0, year=2027))
     await bot.say(other, t("distress.words").split(",")[0].strip())  # a case of another kind
@@ -215,20 +249,35 @@ async def test_the_desk_filters_its_queue_to_the_heat_checks_left_unanswered(
     assert says(heat_only, "admin.queue.filter.heat")
 
 
-def test_the_heat_settings_take_https_on_the_allowed_hosts_only() -> None:
+def test_the_heat_settings_read_the_ministrys_files_and_check_the_areas() -> None:
     required = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
-    on = {**required, "MIMAMORI_HEAT_AREAS": "130000", "MIMAMORI_HEAT_POINTS": "44132"}
-    alert = "https://www.wbgt.env.go.jp/alert/dl/alert.csv"
-    settings = Settings.from_env({**on, "MIMAMORI_HEAT_ALERT_URL": alert})
-    assert settings.heat_areas == {"130000"} and settings.heat_check_hour == 10
+    on = {**required, "MIMAMORI_HEAT_AREAS": "130000,460040", "MIMAMORI_HEAT_POINTS": "44132"}
+    settings = Settings.from_env(on)
+    assert settings.heat_areas == {"130000", "460040"} and settings.heat_check_hour == 10
+    assert settings.heat_alert_base == "https://www.wbgt.env.go.jp/alert/dl/"
     assert settings.heat_wbgt_url.format(point="44132").endswith("/yohou_44132.csv")
+    base = "https://www.wbgt.env.go.jp/alert/dl/"
     for wrong in (
-        {},  # the areas without the alert list
-        {"MIMAMORI_HEAT_ALERT_URL": alert.replace("https", "http")},
-        {"MIMAMORI_HEAT_ALERT_URL": "https://elsewhere.example/alert.csv"},
-        {"MIMAMORI_HEAT_ALERT_URL": alert, "MIMAMORI_HEAT_CHECK_HOUR": "23"},
-        {"MIMAMORI_HEAT_ALERT_URL": alert, "MIMAMORI_HEAT_POINTS": "東京"},
+        {"MIMAMORI_HEAT_AREAS": "13"},  # a prefecture's number, not a 府県予報区 code
+        {"MIMAMORI_HEAT_AREAS": "130010"},  # a 一次細分区域 (東京地方), not a 府県予報区
+        {"MIMAMORI_HEAT_AREAS": "東京都"},
+        {"MIMAMORI_HEAT_ALERT_BASE": base.replace("https", "http")},
+        {"MIMAMORI_HEAT_ALERT_BASE": "https://elsewhere.example/alert/dl/"},
+        {"MIMAMORI_HEAT_CHECK_HOUR": "23"},
+        {"MIMAMORI_HEAT_POINTS": "東京"},
     ):
         with pytest.raises(SettingsError) as raised:
             Settings.from_env({**on, **wrong})
         assert raised.value.name.startswith("MIMAMORI_HEAT_")
+
+
+def test_the_files_read_are_yesterdays_five_pm_and_todays_hours_passed() -> None:
+    base = "https://www.wbgt.env.go.jp/alert/dl/"
+    assert heat.alert_file_url(base, date(2027, 1, 1), 5).endswith("/2027/alert_20270101_05.csv")
+    assert heat.alert_files_due(tokyo(1, 1, 4, 59, year=2027)) == [(date(2026, 12, 31), 17)]
+    assert heat.alert_files_due(tokyo(8, 3, 14, 0, year=2027)) == [
+        (date(2027, 8, 2), 17),
+        (date(2027, 8, 3), 5),
+        (date(2027, 8, 3), 10),
+        (date(2027, 8, 3), 14),
+    ]

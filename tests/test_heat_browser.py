@@ -35,7 +35,7 @@ async def test_the_heat_page_tallies_the_day_silent_first_and_passes_axe(
     chose, _ = await watched_resident(bot, "chose", ["chose-son"])
     marked, _ = await watched_resident(bot, "marked", ["marked-son"])
     await opt_in_from_the_chat(bot, chose)
-    feed.alerts = "alert_20270802_17.csv"
+    feed.publish("20270802_17", "alert_20270802_17.csv")
     await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
     assert sorted(await poller.poll()) == ["alert", "forecast"]
     await answer_the_morning_check_in(bot, chose, marked)

@@ -1,7 +1,9 @@
 """熱中症警戒アラート days: the Ministry of the Environment's alerts (熱中症警戒アラート and
-熱中症特別警戒アラート, announced for each 府県予報区 the day before at about 17:00 and on the day
-at about 5:00) and its WBGT forecast, read as pure values; what an alert for the city's area
-does (the day becomes an alert day); and the day's heat check.
+熱中症特別警戒アラート, issued for each 府県予報区 the day before at about 17:00 and on the day
+at about 5:00; the special one per 都道府県 the day before at about 14:00), as its alert file
+says them (alert_{YYYYMMDD}_{HH}.csv, published at 05, 10, 14 and 17 JST on
+www.wbgt.env.go.jp), and its WBGT forecast, read as pure values; what an alert for the
+city's area does (the day becomes an alert day); and the day's heat check.
 
 A heat check is a check-in round of its own, opened at the city's hour for each resident who
 asked for it or whom the desk marks at risk: the same protocol (`care.rounds.protocol.decide`,
@@ -20,6 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from care.broadcasts.reach import UNREACHED, way_of
 from care.rounds import calls, carry, checkins
@@ -33,87 +36,129 @@ from ground.telling import Telling
 from storage.models import Member
 
 LEVELS = ("alert", "special")  # 熱中症警戒アラート, 熱中症特別警戒アラート
-# What an alert list says of an area, as the Ministry words it.
-_LEVEL_WORDS = {
-    "熱中症特別警戒アラート": "special",
-    "特別警戒": "special",
-    "熱中症警戒アラート": "alert",
-    "警戒": "alert",
-    "": None,
-    "なし": None,
-    "発表なし": None,
-}
-# Like JMA's Control/Status: a real announcement (通常), a drill (訓練) or a test (試験). A list
-# without one, or with another, is not read: nothing proves it real.
-STATUSES = ("通常", "訓練", "試験")
-_ALERT_COLUMNS = ("府県予報区コード", "対象日", "情報", "状態")
+# The Ministry publishes its alert file four times a day (JST), each named by its hour
+# (alert_{YYYYMMDD}_{HH}.csv); a later one replaces what an earlier one said.
+ISSUING_HOURS = (5, 10, 14, 17)
+JST = ZoneInfo("Asia/Tokyo")
+# A flag (FlagExplanation): 0 none, 1 熱中症警戒情報 (熱中症警戒アラート) issued, 2 特別警戒情報
+# judged (NOT issued: never read as one), 3 熱中症特別警戒情報 (特別警戒アラート) issued, 9 outside
+# the issuing hours (the file says nothing of that day).
+ISSUED = {"1": "alert", "3": "special"}
+FLAGS = ("0", "1", "2", "3", "9")
+SILENT = "9"
+# How a recorded document names each flag (the console shows it as read).
+_FLAG_WORDS = {"0": "none", "1": "alert", "2": "special judged, not issued", "3": "special"}
+# Among several areas of the city, the flag that says most: issued above judged above none.
+_WEIGHT = {"0": 0, "2": 1, "1": 2, "3": 3}
+REAL = "通常"  # the file's Status; anything else (the sample file says 試験) is a test
+_HEADER_KEYS = ("ReportDate", "ReportTime", "Status", "TargetDate1", "TargetDate2")
+_TABLE = "府県予報区"  # the first cell of the table's header row
+# The table's columns (0-based): the area's name, its code (the JMA 府県予報区 code, 130000),
+# the flags for TargetDate1 and TargetDate2.
+_NAME, _CODE, _FLAG1, _FLAG2 = 0, 3, 6, 7
 # The WBGT values of the forecast CSV are tenths of a degree (315: 31.5).
 _WBGT_SCALE = 10
 
 
 @dataclass(frozen=True)
-class AreaAlert:
+class AreaFlags:
     area: str  # the 府県予報区 code
-    day: date  # the day the alert is for
-    level: str  # alert or special
-    status: str  # 通常, 訓練, 試験
+    name: str
+    flags: tuple[str, str]  # for the file's TargetDate1 and TargetDate2
 
 
 @dataclass(frozen=True)
-class AlertList:
-    """One alert list: every area's alert it names (areas without one are left out)."""
+class AlertFile:
+    """One of the Ministry's alert files: its header and each 府県予報区's flags."""
 
-    alerts: tuple[AreaAlert, ...]
+    reported_at: datetime
+    status: str  # 通常, or a test (試験)
+    days: tuple[date, date]  # TargetDate1 (the day it is issued), TargetDate2 (the next)
+    areas: tuple[AreaFlags, ...]
 
-    def for_areas(self, areas: frozenset[str]) -> dict[date, tuple[str, str]]:
-        """Each day an alert covers one of `areas`: (its highest level, its status)."""
-        found: dict[date, tuple[str, str]] = {}
-        for alert in self.alerts:
-            if alert.area not in areas:
+    @property
+    def real(self) -> bool:
+        return self.status == REAL
+
+    def flags_for(self, areas: frozenset[str]) -> dict[date, str]:
+        """What the file says of `areas` for each of its days: the flag that says most among
+        them. A day it says nothing of (9 for every one of them) is left out, so that an
+        earlier file's word for that day stands."""
+        found: dict[date, str] = {}
+        for row in self.areas:
+            if row.area not in areas:
                 continue
-            level, status = found.get(alert.day, ("alert", alert.status))
-            if alert.level == "special":
-                level = "special"
-            if alert.status != "通常":
-                status = alert.status
-            found[alert.day] = (level, status)
+            for day, flag in zip(self.days, row.flags, strict=True):
+                if flag == SILENT:
+                    continue
+                if _WEIGHT[flag] >= _WEIGHT[found.get(day, "0")]:
+                    found[day] = flag
         return found
 
 
-def parse_alerts(text: str) -> AlertList:
-    """The alert list (CSV, UTF-8, a header row naming 府県予報区コード, 対象日, 情報, 状態;
-    lines starting with # are comments). Raises ValueError for anything else: a missing
-    column, an unknown 情報 or 状態, a date that is not one."""
-    lines = [line for line in text.lstrip("\ufeff").splitlines() if not line.startswith("#")]
-    rows = list(csv.reader(lines))
-    if not rows:
-        raise ValueError("empty")
-    header = [cell.strip() for cell in rows[0]]
-    missing = [c for c in _ALERT_COLUMNS if c not in header]
+def alert_file_url(base: str, day: date, hour: int) -> str:
+    """Where the file of `day`'s issuing `hour` is: {base}{YYYY}/alert_{YYYYMMDD}_{HH}.csv."""
+    return f"{base.rstrip('/')}/{day:%Y}/alert_{day:%Y%m%d}_{hour:02d}.csv"
+
+
+def alert_files_due(now: datetime) -> list[tuple[date, int]]:
+    """The files that speak of today, oldest first: yesterday's 17:00 (its second day is
+    today) and each of today's issuing hours that has passed (JST)."""
+    local = now.astimezone(JST)
+    today = local.date()
+    due = [(today - timedelta(days=1), ISSUING_HOURS[-1])]
+    due += [(today, hour) for hour in ISSUING_HOURS if local.hour >= hour]
+    return due
+
+
+def _day(text: str, what: str) -> date:
+    try:
+        return datetime.strptime(text.strip(), "%Y/%m/%d").replace(tzinfo=JST).date()
+    except ValueError:
+        raise ValueError(f"{what}: not a date: {text!r}") from None
+
+
+def parse_alert_file(text: str) -> AlertFile:
+    """The alert file (UTF-8 CSV): header lines of "key,value" (ReportDate, ReportTime,
+    Status, TargetDate1, TargetDate2, FlagExplanation, …), then the table whose header row
+    starts with 府県予報区, one row per 府県予報区. Raises ValueError for anything else: a
+    header missing, no table or an empty one, a short row, a code or a flag that is not one."""
+    rows = list(csv.reader(text.lstrip("\ufeff").splitlines()))
+    header: dict[str, str] = {}
+    at = 0
+    while at < len(rows) and (not rows[at] or rows[at][0].strip() != _TABLE):
+        row = rows[at]
+        if len(row) >= 2 and row[0].strip():
+            header.setdefault(row[0].strip(), row[1].strip())
+        at += 1
+    if at == len(rows):
+        raise ValueError(f"no {_TABLE} table")
+    missing = [key for key in _HEADER_KEYS if not header.get(key)]
     if missing:
-        raise ValueError(f"columns missing: {', '.join(missing)}")
-    at = {name: header.index(name) for name in _ALERT_COLUMNS}
-    alerts = []
-    for row in rows[1:]:
+        raise ValueError(f"header missing: {', '.join(missing)}")
+    try:
+        reported_at = datetime.strptime(
+            f"{header['ReportDate']} {header['ReportTime']}", "%Y/%m/%d %H:%M:%S"
+        ).replace(tzinfo=JST)
+    except ValueError:
+        raise ValueError("ReportDate/ReportTime: not a date and time") from None
+    days = (_day(header["TargetDate1"], "TargetDate1"), _day(header["TargetDate2"], "TargetDate2"))
+    areas = []
+    for row in rows[at + 1 :]:
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) < len(header):
-            raise ValueError("a short line")
-        words = row[at["情報"]].strip()
-        if words not in _LEVEL_WORDS:
-            raise ValueError(f"unknown 情報: {words!r}")
-        status = row[at["状態"]].strip()
-        if status not in STATUSES:
-            raise ValueError(f"状態 missing or unknown: {status!r}")
-        level = _LEVEL_WORDS[words]
-        if level is None:
-            continue
-        area = row[at["府県予報区コード"]].strip()
-        if not area.isdigit():
-            raise ValueError(f"not an area code: {area!r}")
-        day = date.fromisoformat(row[at["対象日"]].strip().replace("/", "-"))
-        alerts.append(AreaAlert(area, day, level, status))
-    return AlertList(tuple(alerts))
+        if len(row) <= _FLAG2:
+            raise ValueError(f"a short row: {row[:1]}")
+        code = row[_CODE].strip()
+        if len(code) != 6 or not code.isdigit():
+            raise ValueError(f"not a 府県予報区 code: {code!r}")
+        flags = (row[_FLAG1].strip(), row[_FLAG2].strip())
+        if any(flag not in FLAGS for flag in flags):
+            raise ValueError(f"{code}: unknown flag {flags!r}")
+        areas.append(AreaFlags(code, row[_NAME].strip(), flags))
+    if not areas:
+        raise ValueError(f"an empty {_TABLE} table")
+    return AlertFile(reported_at, header["Status"], days, tuple(areas))
 
 
 @dataclass(frozen=True)
@@ -123,18 +168,21 @@ class WbgtForecast:
 
 
 def parse_wbgt(text: str) -> WbgtForecast:
-    """The 暑さ指数(WBGT)予測値 CSV of one point (yohou_{point}.csv): a first line of the
-    forecast's times (YYYYMMDDHH, hour 24 being the day's last), and a line of the point's
-    number, when the forecast was made, and the values in tenths. Raises ValueError for
-    anything else."""
-    lines = [line for line in text.lstrip("\ufeff").splitlines() if not line.startswith("#")]
-    rows = [row for row in csv.reader(lines) if row]
+    """The 暑さ指数(WBGT)予測値 CSV of one point (yohou_{point}.csv): a first row of two blank
+    cells and the forecast's times (YYYYMMDDHH, 3-hourly; hour 24 is the next day's 00:00),
+    a second of the point's number, when the forecast was made (YYYY/MM/DD HH:MM), and the
+    values in tenths. Raises ValueError for anything else."""
+    rows = [row for row in csv.reader(text.lstrip("\ufeff").splitlines()) if row]
     if len(rows) < 2:
         raise ValueError("no forecast line")
     times, values = rows[0][2:], rows[1]
     point = values[0].strip()
     if not point.isdigit():
         raise ValueError(f"not a point number: {point!r}")
+    try:
+        datetime.strptime(values[1].strip(), "%Y/%m/%d %H:%M").replace(tzinfo=JST)
+    except (IndexError, ValueError):
+        raise ValueError("not when the forecast was made") from None
     highest: dict[date, float] = {}
     for stamp, value in zip(times, values[2:], strict=False):
         stamp, value = stamp.strip(), value.strip()
@@ -142,10 +190,12 @@ def parse_wbgt(text: str) -> WbgtForecast:
             continue  # a time the forecast leaves blank
         if len(stamp) != 10 or not stamp.isdigit() or not value.lstrip("-").isdigit():
             raise ValueError(f"not a forecast time and value: {stamp!r} {value!r}")
-        day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+        midnight = datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]), tzinfo=JST)
+        moment = midnight + timedelta(hours=int(stamp[8:]))
         wbgt = int(value) / _WBGT_SCALE
         if not 0 <= wbgt < 60:
             raise ValueError(f"not a WBGT: {value!r}")
+        day = moment.date()
         highest[day] = max(highest.get(day, wbgt), wbgt)
     if not highest:
         raise ValueError("no values")
@@ -168,30 +218,36 @@ def check_moment(services: Services, day: date) -> datetime:
     return datetime.combine(day, time(hour), services.timezone)
 
 
-async def on_alerts(work: UnitOfWork, document: str, alerts: AlertList) -> str:
-    """What an alert list does: each day it puts the city's areas under an alert becomes an
-    alert day (its heat check at the city's hour, or at once when that hour has passed).
-    -> special, alert, none or drill. Each document once (the caller records it)."""
+async def on_alert_file(work: UnitOfWork, document: str, file: AlertFile) -> str:
+    """What an alert file does: each day from today on for which it says the city's areas are
+    under an alert (flag 1, or 3 for the special one) becomes an alert day (its heat check at
+    the city's hour, or at once when that hour has passed), or its level rises.
+    -> special, alert, none or drill. Each document once (the caller records it).
+
+    Nothing here takes an alert day back: the Ministry never withdraws an alert once issued,
+    so a later file's 0 for that day (or its 9, which says nothing) leaves the day's check
+    as it was; a 2 (特別警戒 judged, not issued) starts nothing."""
     settings = work.services.settings
-    days = alerts.for_areas(settings.heat_areas)
     today = work.now.astimezone(work.services.timezone).date()
-    days = {day: found for day, found in days.items() if day >= today}
-    if not days:
+    said = {d: flag for d, flag in file.flags_for(settings.heat_areas).items() if d >= today}
+    issued = {d: ISSUED[flag] for d, flag in said.items() if flag in ISSUED}
+    if not file.real and not settings.heat_drills:
+        action = "drill"  # a test file (Status 試験, not 通常): recorded, starts nothing
+    elif not issued:
         action = "none"
-    elif any(status != "通常" for _, status in days.values()) and not settings.heat_drills:
-        action = "drill"  # a 訓練 or 試験 list: recorded, starts nothing
     else:
-        action = "special" if any(level == "special" for level, _ in days.values()) else "alert"
-        for day, (level, _) in sorted(days.items()):
+        action = "special" if "special" in issued.values() else "alert"
+        for day, level in sorted(issued.items()):
             check_at = max(check_moment(work.services, day), work.now)
             if await work.repos.heat.announce(day, level, check_at, work.now):
                 what = "heat_special" if level == "special" else "heat_alert"
                 await work.repos.admin.audit(
                     "環境省", what, f"{day.isoformat()} {document}", work.now
                 )
-    detail = ", ".join(f"{d.isoformat()} {lv}" for d, (lv, _) in sorted(days.items()))
+    words = ", ".join(f"{d.isoformat()} {_FLAG_WORDS[flag]}" for d, flag in sorted(said.items()))
+    detail = f"{file.reported_at:%Y-%m-%d %H:%M} {file.status}" + (f": {words}" if words else "")
     await work.repos.heat.record(
-        document, "alert", action, min(days) if days else None, detail, work.now
+        document, "alert", action, min(said) if said else None, detail, work.now
     )
     return action
 

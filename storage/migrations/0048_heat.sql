@@ -2,11 +2,11 @@
 -- heat check that an alert day brings to the residents who asked for it or whom the desk marks
 -- at risk (care/broadcasts/heat.py).
 
--- Each document read from the Ministry of the Environment's feeds, once: an alert list or a
--- WBGT forecast. The same URL is published again with new contents (at 17:00 and 5:00, or
--- each hour), so a document is its URL and a digest of its body. What it did: the city's
--- areas under an alert (alert, special), none, a drill or test (drill), or skipped (broken,
--- too large, on another host), recorded so that it is never read again.
+-- Each document read from the Ministry of the Environment's feeds, once: an alert file (one
+-- per issuing hour, 05, 10, 14 and 17 JST) or a WBGT forecast. A URL may be published again
+-- with new contents, so a document is its URL and a digest of its body. What it did: the
+-- city's areas under an alert (alert, special), none (flags 0, 2 or 9), a test file (drill),
+-- or skipped (broken, too large, on another host), recorded so that it is never read again.
 CREATE TABLE heat_documents (
     document TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('alert', 'wbgt')),
