@@ -129,6 +129,9 @@ async def queue(request: web.Request) -> web.Response:
             "outcomes": await report.outcomes(work),
             "schedule": admin_locale(request).schedule,
             "desk_on": services.timings.desk_after is not None,
+            # The filter for the heat checks' silent, where the city reads the heat alerts.
+            "filters": ["urgent", "untaken", "mine"]
+            + (["heat"] if services.settings.heat_areas else []),
             "outcome_label": outcome_label(request),
             "who": actor_label(request, await repos.partners.names()),
         }
@@ -219,6 +222,7 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
             card = await reading.person_card(work, member_id, staff, _registered_too(request))
             linked = await work.repos.devices.of_member(card.member.id)
             watched = await calls.watched(work, card.member)
+            opted_in, at_risk = await work.repos.heat.watch_of(card.member.id)
     except Refused:
         await _refused_person(request)
         raise web.HTTPNotFound(text="no such person") from None
@@ -232,6 +236,10 @@ async def person_page(request: web.Request, linked_url: str | None = None) -> we
         "phone_only": phone_only(card.member),
         "linked_url": linked_url,
         "watched": watched,
+        # 暑い日の確認: only where the city reads the heat alerts.
+        "heat_watch": {"opted_in": opted_in, "at_risk": at_risk}
+        if services_of(request).settings.heat_areas
+        else None,
     }
     return await page(request, "person.html", context)
 

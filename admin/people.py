@@ -37,12 +37,15 @@ async def people(request: web.Request) -> web.Response:
         if asked.page > asked.pages(total):
             asked = searching.within(asked, total)
             found, total = await work.repos.desk.people_page(asked.search, *reading)
+        at_risk = await work.repos.heat.at_risk_ids() if services.settings.heat_areas else None
     context = {
         "people": found,
         "total": total,
         "asked": asked,
         "everyone": everyone,
         "phone_of": phone_of,
+        # 暑い日の確認 (issue 41): who the desk marked at risk, where the city reads the alerts.
+        "at_risk": at_risk,
     }
     return await page(request, "people.html", context)
 

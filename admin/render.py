@@ -63,6 +63,7 @@ NAV_LINKS = (
     ("/admin/groups", "groups"),
     ("/admin/notices", "notices"),
     ("/admin/rollcalls", "rollcalls"),
+    ("/admin/heat", "heat"),
     ("/admin/quota", "quota"),
     ("/admin/report", "report"),
     ("/admin/guides", "guides"),

@@ -15,6 +15,7 @@ from admin import (
     exports,
     guides,
     health,
+    heat,
     my_records,
     notices,
     overview,
@@ -54,6 +55,8 @@ def admin_app() -> web.Application:
     exports.add_routes(console)
     rollcalls.add_routes(console)
     roster.add_routes(console)
+
+    heat.add_routes(console)
     desk.add_routes(console)
     people.add_routes(console)
     report.add_routes(console)

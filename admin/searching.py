@@ -78,7 +78,7 @@ class Asked:
         return max(1, -(-total // self.search.limit))
 
 
-FILTERS = ("urgent", "untaken", "mine")
+FILTERS = ("urgent", "untaken", "mine", "heat")
 
 
 def asked(query: MultiMapping[str], now: datetime, staff: str, sorts: tuple[str, ...]) -> Asked:
@@ -100,6 +100,7 @@ def asked(query: MultiMapping[str], now: datetime, staff: str, sorts: tuple[str,
         urgent=on["urgent"],
         untaken=on["untaken"],
         mine=staff if on["mine"] else None,
+        heat=on["heat"],
         team_id=team_id,
         opened_before=now - timedelta(hours=hours) if hours else None,
         sort=sort,

@@ -25,6 +25,19 @@ LIFF_SDK_DEFAULT = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 JMA_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
 # JMA's feed of warnings and advisories (随時: 気象警報・注意報（Ｒ０６）, 指定河川洪水予報...).
 STORM_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/extra.xml"
+
+# 環境省 熱中症予防情報サイト: the alert files' folder ({YYYY}/alert_{YYYYMMDD}_{HH}.csv under
+# it), and the WBGT forecast of one observation point ({point}: its number).
+HEAT_ALERT_BASE_DEFAULT = "https://www.wbgt.env.go.jp/alert/dl/"
+HEAT_WBGT_DEFAULT = "https://www.wbgt.env.go.jp/prev15WG/dl/yohou_{point}.csv"
+HEAT_HOSTS_DEFAULT = "www.wbgt.env.go.jp"
+# The 58 府県予報区 (JMA's codes, as the alert file's fourth column gives them): 北海道's eight,
+# one per 都府県 but 鹿児島県 (two) and 沖縄県 (four).
+HEAT_AREA_CODES = frozenset(
+    ["011000", "012000", "013000", "014030", "014100", "015000", "016000", "017000"]
+    + [f"{prefecture:02d}0000" for prefecture in range(2, 46)]
+    + ["460040", "460100", "471000", "472000", "473000", "474000"]
+)
 _INTENSITIES = {
     "1": "1",
     "2": "2",
@@ -115,6 +128,22 @@ class Settings:
     storm_areas: frozenset[str] = frozenset()
     storm_levels: frozenset[int] = frozenset({4, 5})
     storm_feed_url: str = STORM_FEED_DEFAULT
+
+    # 熱中症警戒アラート days (care/broadcasts/heat.py): off unless the city's 府県予報区 codes
+    # are set; the Ministry's alert files are read from `heat_alert_base`. The feeds are
+    # fetched only over https (http for a stand-in on loopback) from the hosts listed.
+    heat_areas: frozenset[str] = frozenset()
+    heat_alert_base: str = HEAT_ALERT_BASE_DEFAULT
+    heat_wbgt_url: str = HEAT_WBGT_DEFAULT
+    heat_points: tuple[str, ...] = ()
+    heat_hosts: frozenset[str] = frozenset({HEAT_HOSTS_DEFAULT})
+    heat_interval: timedelta = timedelta(minutes=10)
+    # The local hour of an alert day's heat check, and its ladder: asked again after
+    # `heat_resend_after` without an answer, the managers alerted `heat_alert_after` later.
+    heat_check_hour: int = 10
+    heat_resend_after: timedelta = timedelta(hours=1)
+    heat_alert_after: timedelta = timedelta(hours=1)
+    heat_drills: bool = False
     # /metrics: these networks (loopback by default), or anyone with the token.
     metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
         ip_network("127.0.0.0/8"),
@@ -239,6 +268,7 @@ class Settings:
             storm_areas=_municipalities(env, "MIMAMORI_STORM_AREAS"),
             storm_levels=_warning_levels(env, "MIMAMORI_STORM_LEVELS", "4,5"),
             storm_feed_url=_feed_url(env, "MIMAMORI_STORM_FEED", STORM_FEED_DEFAULT),
+            **_heat(env),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
@@ -392,6 +422,62 @@ def _networks(
         return tuple(ip_network(n.strip()) for n in text.split(",") if n.strip())
     except ValueError as error:
         raise SettingsError(name, f"expected networks such as 10.0.0.0/8: {error}") from None
+
+
+def _heat(env: Mapping[str, str]) -> dict[str, Any]:
+    """The heat alert feed's settings (MIMAMORI_HEAT_*)."""
+    areas = _codes(env, "MIMAMORI_HEAT_AREAS")
+    unknown = sorted(areas - HEAT_AREA_CODES)
+    if unknown:
+        raise SettingsError(
+            "MIMAMORI_HEAT_AREAS",
+            f"not a 府県予報区 code: {', '.join(unknown)} (JMA's six digits, 130000 for 東京都)",
+        )
+    hosts = frozenset(
+        h.strip().lower()
+        for h in (env.get("MIMAMORI_HEAT_HOSTS") or HEAT_HOSTS_DEFAULT).split(",")
+        if h.strip()
+    )
+    points = tuple(
+        p.strip() for p in (env.get("MIMAMORI_HEAT_POINTS") or "").split(",") if p.strip()
+    )
+    if any(not p.isdigit() for p in points):
+        raise SettingsError("MIMAMORI_HEAT_POINTS", "expected observation point numbers (digits)")
+    hour = (env.get("MIMAMORI_HEAT_CHECK_HOUR") or "10").strip()
+    if not hour.isdigit() or not 5 <= int(hour) <= 20:
+        raise SettingsError("MIMAMORI_HEAT_CHECK_HOUR", f"expected an hour 5-20, got {hour!r}")
+    found: dict[str, Any] = {
+        "heat_areas": areas,
+        "heat_alert_base": _heat_url(
+            "MIMAMORI_HEAT_ALERT_BASE",
+            (env.get("MIMAMORI_HEAT_ALERT_BASE") or "").strip() or HEAT_ALERT_BASE_DEFAULT,
+            hosts,
+        ),
+        "heat_wbgt_url": _heat_url(
+            "MIMAMORI_HEAT_WBGT_URL",
+            (env.get("MIMAMORI_HEAT_WBGT_URL") or "").strip() or HEAT_WBGT_DEFAULT,
+            hosts,
+        ),
+        "heat_points": points,
+        "heat_hosts": hosts,
+        "heat_interval": _duration(env, "MIMAMORI_HEAT_INTERVAL", "10m"),
+        "heat_check_hour": int(hour),
+        "heat_resend_after": _duration(env, "MIMAMORI_HEAT_RESEND_AFTER", "1h"),
+        "heat_alert_after": _duration(env, "MIMAMORI_HEAT_ALERT_AFTER", "1h"),
+        "heat_drills": _switch(env, "MIMAMORI_HEAT_DRILLS"),
+    }
+    return found
+
+
+def _heat_url(name: str, url: str, hosts: frozenset[str]) -> str:
+    """A heat feed's URL: https (http only on loopback), on one of MIMAMORI_HEAT_HOSTS."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise SettingsError(name, f"expected an https URL: {url}")
+    if not loopback and (parts.hostname or "").lower() not in hosts:
+        raise SettingsError(name, f"{parts.hostname} is not in MIMAMORI_HEAT_HOSTS")
+    return url
 
 
 def _codes(env: Mapping[str, str], name: str) -> frozenset[str]:

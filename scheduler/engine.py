@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from care.broadcasts import by_phone as rollcall_calls
-from care.broadcasts import rollcall
+from care.broadcasts import heat, rollcall
 from care.desk import cases as desk
 from care.desk import visits
 from care.groups import rounds as group_rounds
@@ -25,6 +25,7 @@ from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
+from scheduler.heat import HeatPoller
 from scheduler.quakes import QuakePoller
 from scheduler.storms import StormPoller
 
@@ -33,6 +34,7 @@ log = logging.getLogger("mimamori.engine")
 SWEEP_JOB_ID = "mimamori-sweep"
 JMA_JOB_ID = "mimamori-jma"
 STORM_JOB_ID = "mimamori-jma-warnings"
+HEAT_JOB_ID = "mimamori-heat"
 PURGE_JOB_ID = "mimamori-purge"
 PURGE_CATCH_UP_ID = "mimamori-purge-catch-up"
 BATCH = 1000
@@ -61,6 +63,10 @@ async def _ladder_steps(work: UnitOfWork) -> int:
     realerted = max(realerted, await alerts.remind_open(work, BATCH))
     realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
     realerted = max(realerted, await rollcall_calls.call_again(work, BATCH))
+
+    # An alert day's heat check at the city's hour, and the heat rounds' shorter ladder.
+    realerted = max(realerted, await heat.open_heat_checks(work, BATCH))
+    realerted = max(realerted, await heat.climb_heat_ladder(work, BATCH))
     noted = await reassurance.send_daily_notes(work, BATCH)
     reminded = await schedules.remind_open_pauses(work, BATCH)
     # A case closed by the person's OK or a manager: the partners asked hear it too.
@@ -82,11 +88,13 @@ class CheckinEngine:
         delivery: OutboxDelivery,
         quakes: QuakePoller | None = None,
         storms: StormPoller | None = None,
+        heat_feeds: HeatPoller | None = None,
     ) -> None:
         self._services = services
         self._delivery = delivery
         self._quakes = quakes
         self._storms = storms
+        self._heat = heat_feeds
         self._sweep_lock = asyncio.Lock()
         self._scheduler: AsyncIOScheduler | None = None
         self._delivery_task: asyncio.Task[None] | None = None
@@ -215,6 +223,18 @@ class CheckinEngine:
                 max_instances=1,
                 misfire_grace_time=None,
             )
+        if self._heat is not None:
+            self._scheduler.add_job(
+                self._heat.poll_safely,
+                "interval",
+                seconds=self._services.settings.heat_interval.total_seconds(),
+                id=HEAT_JOB_ID,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
         # The daily purge, at night in the deployment's time zone; and once at start-up when
         # none finished in the last day (the server was down that night, or stopped mid-purge:
         # every batch committed stays done, the rest is what is left).
@@ -289,6 +309,7 @@ class CheckinEngine:
                 await repos.rollcalls.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
+                await heat.next_heat_step(work),
             ]
             for step in timings.steps:
                 wait = WAITS[step]

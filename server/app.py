@@ -32,6 +32,7 @@ from scheduler import rich_menus
 from scheduler.delivery import OutboxDelivery
 from scheduler.engine import ENGINE, CheckinEngine
 from scheduler.heartbeat import Heartbeat
+from scheduler.heat import HeatPoller
 from scheduler.quakes import QuakePoller
 from scheduler.storms import StormPoller
 from scheduler.watch import WATCH, HealthWatch
@@ -139,7 +140,10 @@ def _surfaces(run_scheduler: bool) -> Callable[[web.Application], AsyncIterator[
         services = app[SERVICES]
         quakes = QuakePoller(services) if services.settings.jma_areas else None
         storms = StormPoller(services) if services.settings.storm_areas else None
-        engine = CheckinEngine(services, OutboxDelivery(services), quakes, storms)
+        heat_feeds = HeatPoller(services) if services.settings.heat_areas else None
+        engine = CheckinEngine(
+            services, OutboxDelivery(services), quakes, storms=storms, heat_feeds=heat_feeds
+        )
         # On a city's shared account, with mimamori in front: the events that are not its own
         # go on to the city's system (bot.forwarding).
         forwarder = Forwarder(services) if services.settings.forward_url else None

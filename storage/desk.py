@@ -71,6 +71,7 @@ class Search:
     urgent: bool = False
     untaken: bool = False
     mine: str | None = None  # the staff member's name: cases they have
+    heat: bool = False  # only cases of an alert day's heat check left unanswered (issue 41)
     team_id: int | None = None
     opened_before: datetime | None = None  # waiting longer than the filter's hours
     sort: str = ""
@@ -171,6 +172,8 @@ def _matching(search: Search) -> tuple[list[str], list[Any]]:
         where.append("(" + " OR ".join(said) + ")")
     if search.urgent:
         where.append("urgent = 1")
+    if search.heat:
+        where.append("EXISTS (SELECT 1 FROM heat_check_people h WHERE h.round_id = q.round_id)")
     if search.untaken:
         where.append("taken_by IS NULL")
     if search.mine is not None:

@@ -17,6 +17,7 @@ from storage.devices import DeviceRepository
 from storage.disclosure import DisclosureRepository
 from storage.forwards import ForwardRepository
 from storage.groups import GroupRepository
+from storage.heat import HeatRepository
 from storage.members import MemberRepository
 from storage.on_behalf import StaffRequestRepository
 from storage.outbox import OutboxRepository
@@ -58,6 +59,7 @@ class Repositories:
     on_behalf: StaffRequestRepository
     disclosure: DisclosureRepository
     retention: RetentionRepository
+    heat: HeatRepository
     conn: Connection
 
     @asynccontextmanager
@@ -146,6 +148,7 @@ def _over(conn: Connection, call_key: bytes) -> Repositories:
         devices=DeviceRepository(conn),
         alarms=AlarmRepository(conn),
         on_behalf=StaffRequestRepository(conn),
+        heat=HeatRepository(conn),
         disclosure=DisclosureRepository(conn),
         retention=RetentionRepository(conn),
         conn=conn,

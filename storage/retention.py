@@ -59,8 +59,28 @@ class RetentionRepository:
             " AND state IN ('answered', 'cancelled') ORDER BY id LIMIT ?",
             (to_db(before), limit),
         )
-        unlink = (("outbox", "round_id"), ("desk_cases", "round_id"))
+        unlink = (
+            ("outbox", "round_id"),
+            ("desk_cases", "round_id"),
+            ("heat_check_people", "round_id"),
+        )
         return await self._delete_ids("checkin_rounds", ids, unlink=unlink)
+
+    async def purge_heat_days(self, before: datetime, limit: int) -> int:
+        """Alert days before `before` with whom each day's heat check named (their rounds go
+        by purge_rounds), and the heat documents and forecasts read before it."""
+        day = before.date().isoformat()
+        days = await self._ids(
+            "SELECT day FROM heat_days WHERE day < ? ORDER BY day LIMIT ?", (day, limit)
+        )
+        for found in days:
+            await self._conn.execute("DELETE FROM heat_check_people WHERE day = ?", (found,))
+            await self._conn.execute("DELETE FROM heat_days WHERE day = ?", (found,))
+        await self._conn.execute("DELETE FROM heat_wbgt WHERE day < ?", (day,))
+        await self._conn.execute(
+            "DELETE FROM heat_documents WHERE received_at < ?", (to_db(before),)
+        )
+        return len(days)
 
     async def purge_roll_calls(self, before: datetime, limit: int) -> int:
         """Roll-calls that started before `before`, with each person's and group's answer; a

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pyotp
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from admin.passwords import hash_password
 from admin.second_factor import seal
 from care.members.invites import qr_path
 from care.rounds.protocol import Stage, stage_of
 from care.services import SERVICES
+from scheduler.heat import HeatPoller
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
 from tests import line_webhook as hook
@@ -99,7 +100,6 @@ def passing_fault(dialect: str, event_id: str) -> list[str]:
 async def passing_fault_ends(bot: Bot) -> None:
     """The fault passes, and the retry the dispatcher scheduled is brought forward."""
     from bot.dispatch import DISPATCHER
-
     async with bot.repos() as repos:
         await repos.conn.execute(
             "DROP TRIGGER passing_fault"
@@ -587,7 +587,6 @@ async def axe_findings(page: Any, record: str | None = None) -> list[str]:
     page's summary is also held against docs/accessibility/axe/<record>.json (rewritten
     instead when MIMAMORI_A11Y_WRITE=1), and a difference is one more finding."""
     from axe_playwright_python.async_playwright import Axe
-
     results = await Axe().run(
         page,
         options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
@@ -750,3 +749,83 @@ class JmaFeed:
             raise web.HTTPNotFound()
         text = (self.folder / files[name]).read_text("utf-8")
         return web.Response(text=text, content_type="application/xml")
+
+# 熱中症警戒アラート days (issue 41): the Ministry of the Environment's feeds, stood in on
+# loopback with the sample documents of tests/heat/.
+HEAT_DOCUMENTS = Path(__file__).resolve().parent / "heat"
+HEAT_CITY = "130000"  # 東京都's 府県予報区
+
+
+class HeatFeed:
+    """The Ministry's alert files, one per issuing hour at its own URL (those not published
+    are a 404), and one point's WBGT forecast at a fixed URL, whose contents the test sets
+    as the Ministry publishes them (again, at the same place)."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[str, str] = {}  # "YYYYMMDD_HH": a file of tests/heat/, or raw text
+        self.wbgt = "yohou_44132.csv"
+        self.url = ""
+
+    def publish(self, stamp: str, document: str) -> None:
+        self.alerts[stamp] = document
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/alert/dl/{year}/alert_{stamp}.csv", self.alert_file)
+        app.router.add_get("/prev15WG/dl/yohou_{point}.csv", self.forecast)
+        return app
+
+    @staticmethod
+    def _body(name: str) -> web.Response:
+        if not name:
+            raise web.HTTPNotFound()
+        path = HEAT_DOCUMENTS / name
+        body = path.read_bytes() if path.suffix == ".csv" and path.exists() else name.encode()
+        return web.Response(body=body, content_type="text/csv")
+
+    async def alert_file(self, request: web.Request) -> web.Response:
+        stamp = request.match_info["stamp"]
+        if not stamp.startswith(request.match_info["year"]):
+            raise web.HTTPNotFound()
+        return self._body(self.alerts.get(stamp, ""))
+
+    async def forecast(self, request: web.Request) -> web.Response:
+        if request.match_info["point"] != "44132":
+            raise web.HTTPNotFound()
+        return self._body(self.wbgt)
+
+
+async def heat_bot(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    **settings: object,
+) -> tuple[HeatFeed, Bot, HeatPoller]:
+    feed = HeatFeed()
+    server = await aiohttp_server(feed.app())
+    feed.url = str(server.make_url("")).rstrip("/")
+    bot = await start_bot(
+        heat_areas=frozenset({HEAT_CITY}),
+        heat_alert_base=f"{feed.url}/alert/dl/",
+        heat_wbgt_url=f"{feed.url}/prev15WG/dl/yohou_{{point}}.csv",
+        heat_points=("44132",),
+        **settings,
+    )
+    # A summer afternoon, the day before the alert day.
+    await run_to(bot, tokyo(8, 2, 16, 0, year=2027))
+    return feed, bot, HeatPoller(bot.services)
+
+
+async def opt_in_from_the_chat(bot: Bot, uid: str) -> None:
+    """The menu's item, then the card's button."""
+    await bot.tap_action(uid, "menu")
+    await bot.tap_reply_button(uid, t("heat41.menu"))
+    assert says(bot.line.reply_texts()[-1], "heat41.about_off")
+    await bot.tap_reply_button(uid, t("heat41.on_button"))
+    assert says(bot.line.reply_texts()[-1], "heat41.turned_on")
+
+
+async def answer_the_morning_check_in(bot: Bot, *uids: str) -> None:
+    """Their team's daily 9:00 check-in, answered at 9:30: no regular round is open."""
+    await run_to(bot, tokyo(8, 3, 9, 30, year=2027))
+    for uid in uids:
+        await bot.tap(uid, ok_data(bot, uid))

@@ -22,6 +22,12 @@ def main_menu(ctx: EventContext, prompt_key: str = "menu.prompt") -> messages.Me
         (ctx.t("menu.teams"), codec.encode("teams"), ctx.t("menu.teams")),
         (ctx.t("menu.join"), codec.encode("join_help"), ctx.t("menu.join")),
         (ctx.t("menu.help"), codec.encode("help"), ctx.t("menu.help")),
+        # Only where the city reads the heat alerts: nothing to opt in to otherwise.
+        *(
+            [(ctx.t("heat41.menu"), codec.encode("heat"), ctx.t("heat41.menu"))]
+            if ctx.services.settings.heat_areas
+            else []
+        ),
         (ctx.t("menu.language"), codec.encode("lang_ask"), ctx.t("menu.language")),
     ]
     return messages.text(ctx.t(prompt_key), items)

@@ -34,6 +34,7 @@ async def withdraw(work: UnitOfWork, member: Member) -> None:
     await work.repos.calls.set_consent(member.id, None, False, None)
     await work.repos.calls.forget_verifications(member.id)
     await work.repos.devices.revoke_all(member.id, work.now)
+    await work.repos.heat.forget(member.id)  # no heat check for her, nor the desk's mark
     await work.repos.forwards.forget_chat(member.line_user_id)
     # On the city's roster she stays (the city keeps it by law): reached by phone again.
     await letters.unlink(work, member)

@@ -64,6 +64,10 @@ PERSONAL = (
     Held("roll_calls", "keep_rounds"),
     Held("roll_call_people", "keep_rounds"),
     Held("roll_call_groups", "keep_rounds"),
+    # 暑い日の確認: her choice or the desk's mark (until changed or 退会), and whom each alert
+    # day's check named.
+    Held("heat_watch", "kept_member"),
+    Held("heat_check_people", "keep_rounds"),
     Held("desk_cases", "keep_cases"),
     Held("desk_steps", "keep_cases"),
     Held("visits", "keep_cases"),
@@ -88,6 +92,9 @@ NOT_PERSONAL = frozenset(
         "rich_menus",
         "jma_reports",
         "storm_reports",
+        "heat_documents",
+        "heat_days",
+        "heat_wbgt",
         "service_alarms",
         "monthly_figures",
         "retention_state",

@@ -46,6 +46,7 @@ KINDS = (
     Kind("rounds", "keep_rounds", "MIMAMORI_KEEP_ROUNDS", "purge_rounds", counted=True),
     Kind("roll_calls", "keep_rounds", "MIMAMORI_KEEP_ROUNDS", "purge_roll_calls", counted=True),
     Kind("group_rounds", "keep_rounds", "MIMAMORI_KEEP_ROUNDS", "purge_group_rounds"),
+    Kind("heat_days", "keep_rounds", "MIMAMORI_KEEP_ROUNDS", "purge_heat_days"),
     Kind("calls", "keep_calls", "MIMAMORI_KEEP_CALLS", "purge_calls"),
     Kind("cases", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_cases", counted=True),
     Kind("person_notes", "keep_cases", "MIMAMORI_KEEP_CASES", "purge_person_notes"),

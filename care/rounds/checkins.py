@@ -26,7 +26,7 @@ from care.services import Services, UnitOfWork
 from ground.channels import VOICE
 from ground.i18n import Locale
 from ground.telling import Choice, Telling
-from storage.models import DueMember, Member, RoundState
+from storage.models import CheckinRound, DueMember, Member, RoundState
 
 
 def schedule_of(member: Member) -> Schedule | None:
@@ -144,6 +144,15 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
     ended, _ = await rounds_due(work, Step.CALL_ENDED, limit)
     rounds = due + ended
     members = await work.repos.members.get_many([r.member_id for r in rounds])
+    await alert_rounds(work, rounds, members)
+    return len(rounds)
+
+
+async def alert_rounds(
+    work: UnitOfWork, rounds: list[CheckinRound], members: dict[int, Member]
+) -> None:
+    """Each round's alert (or first its call), as the protocol decides: the regular
+    ladder's and a heat check's (care.broadcasts.heat) alike."""
     for checkin in rounds:
         decision = decide(stage_of(checkin), Event.NO_ANSWER)
         if decision is None or decision.after is not Stage.ALERTED:
@@ -156,7 +165,6 @@ async def alert_unanswered(work: UnitOfWork, limit: int) -> int:
         await alerts.alert_first_turn(work, member, checkin, decision)
         alerted = replace(checkin, state=RoundState.ALERTED, alerted_at=work.now)
         await desk.take_over_now(work, member, alerted)
-    return len(rounds)
 
 
 async def stop_checkins(

@@ -91,6 +91,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "console-notices": (OPERATOR, "お知らせ", "/admin/notices"),
     "console-rollcalls": (OPERATOR, "一斉確認", "/admin/rollcalls"),
     "console-rollcall": (OPERATOR, "一斉確認の集計", "/admin/rollcalls/N"),
+    "console-heat": (OPERATOR, "暑い日の確認", "/admin/heat"),
     "console-quota": (OPERATOR, "送信数", "/admin/quota"),
     "console-report": (OPERATOR, "月次報告", "/admin/report"),
     "console-audit": (OPERATOR, "操作記録", "/admin/audit"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from liff.api import calls, cards, checkin, devices, me, records, schedule, teams
+from liff.api import calls, cards, checkin, devices, heat, me, records, schedule, teams
 from liff.api.guard import guard
 
-FEATURES = (me, checkin, schedule, calls, devices, records, cards, teams)
+FEATURES = (me, checkin, schedule, calls, devices, records, cards, teams, heat)
 
 
 def api_app() -> web.Application:

@@ -89,6 +89,8 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts.update({f"share_back.{k}": v for k, v in locale.section("share_back").items()})
     # Her card with its OK, who is told and what they see (issue 40).
     texts.update({f"mypage40.{k}": v for k, v in locale.section("mypage40").items()})
+    # 暑い日の確認: her choice on alert days (issue 41).
+    texts.update({f"heat41.{k}": v for k, v in locale.section("heat41").items()})
     for role in Role:
         texts[f"role.{role.value}"] = locale.t(f"role_name.{role.value}")
     for days in INTERVALS:

@@ -257,6 +257,28 @@
     return form;
   }
 
+  // 暑い日の確認 (issue 41): a checkbox with its sentence, where the city reads the alerts.
+  function heatForm() {
+    var form = el("form", { id: "heat-form", hidden: true });
+    api("GET", "/liff/api/me/heat").then(function (data) {
+      if (!data.offered) return;
+      var box = el("input", { type: "checkbox", id: "heat-opt-in", name: "heat" });
+      box.checked = data.opted_in;
+      form.append(el("h2", { text: t("heat41.mypage_title") }),
+        checkbox(box, t("heat41.mypage_check")),
+        data.at_risk ? el("p", { class: "notice", text: t("heat41.at_risk") }) : null,
+        el("button", { type: "submit", class: "primary", text: t("heat41.mypage_save") }));
+      form.hidden = false;
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        api("PUT", "/liff/api/me/heat", { opted_in: box.checked }).then(function () {
+          show(t(box.checked ? "heat41.turned_on" : "heat41.turned_off"), false);
+        }, failed);
+      });
+    }, failed);
+    return form;
+  }
+
   function memoForm(member) {
     var memo = el("textarea", { rows: "5", maxlength: "1000" });
     memo.value = member.memo || "";
@@ -649,7 +671,7 @@
   function renderMyPage(member) {
     [el("h1", { text: t("title") }), ownCard(member), scheduleForm(member),
       member.interval_days !== null ? pauseForm(member) : null, watchers(member),
-      historyBox(member.id), personalForm(member), memoForm(member), languageForm(),
+      historyBox(member.id), heatForm(), personalForm(member), memoForm(member), languageForm(),
       myRecordsBox(), withdrawBox(),
       fold("calls-fold", t("calls_title"), callsForm(member)),
       fold("devices-fold", t("devices_title"), devicesBox(member))
