@@ -76,3 +76,16 @@ def test_the_checker_finds_what_is_broken(tmp_path: Path) -> None:
         "missing.md: no such file",
         "other.md#nowhere: no heading makes #nowhere",
     ]
+
+
+def test_no_page_keeps_a_merge_conflict() -> None:
+    """A conflict's markers left in a page read as text nobody meant (code and locales would
+    not even load; a page would)."""
+    markers = ("<<<<<<< ", "=======\n", ">>>>>>> ")
+    left = [
+        f"{page.relative_to(ROOT)}:{number}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text("utf-8").splitlines(keepends=True), 1)
+        if line.startswith(markers)
+    ]
+    assert left == []
