@@ -20,7 +20,8 @@ from aiohttp import web
 
 from bot.dispatch import DISPATCHER
 from bot.forwarding import FORWARDER
-from care.services import SERVICES
+from care.roster import importing
+from care.services import SERVICES, Services
 from ground.branding import load_branding
 from ground.clock import FakeClock
 from ground.i18n import I18n, Locale
@@ -30,8 +31,9 @@ from ground.rich_menu import TAB_ALIAS, MenuKind, RichMenuError, Tile, definitio
 from ground.settings import Settings
 from scheduler import rich_menus
 from scheduler.engine import ENGINE
+from scheduler.heat import HeatPoller
 from server.app import create_app
-from simulator import console, quake, telephone
+from simulator import console, quake, telephone, weather
 from simulator import tour as tours
 from simulator import web as simulator_web
 from simulator.city import ASKS_GARBAGE_DAY, CitySystem
@@ -67,6 +69,15 @@ def demo_settings(port: int, database: Path) -> Settings:
         jma_areas=frozenset({quake.AREA}),
         jma_feed_url=f"{line}/jma/eqvol.xml",
         jma_interval=timedelta(days=1),  # read when the button is pressed, not by the clock
+        # The 「大雨警報」 button: the stand-in extra.xml warns 千代田区 (storms' interval is
+        # the quakes').
+        storm_areas=frozenset({weather.STORM_AREA}),
+        storm_feed_url=f"{line}/jma/extra.xml",
+        # The 「熱中症アラート」 button: the stand-in Ministry's alert files, for 東京都; the
+        # heat check at the city's hour (10:00) of the alert day.
+        heat_areas=frozenset({weather.HEAT_AREA}),
+        heat_alert_base=f"{line}/alert/dl/",
+        heat_interval=timedelta(days=1),
         # The 社協 desk: an alert nobody takes, even sent again, is a case an hour later.
         desk_after=timedelta(hours=1),
         # The city's own account, shared with its other system (the stand-in answers
@@ -148,6 +159,7 @@ class Demo:
         simulator = self.simulator
 
         self.desk_staff = await console.add_staff(self.bot_app[SERVICES])
+        await import_register(self.bot_app[SERVICES])
         self.codes = codes = console.Codes(self.desk_staff.totp_key, self.clock.now)
         console_url = f"http://{HOST}:{self.settings.port}/admin/"
         log.info(
@@ -192,10 +204,15 @@ class Demo:
     def _simulator_app(
         self, simulator: Simulator, play: Callable[[], Awaitable[None]]
     ) -> web.Application:
-        """The simulator's page and the stand-ins beside the stand-in LINE: JMA's quake feed,
-        Twilio's phones, and the city's own system on the shared account."""
+        """The simulator's page and the stand-ins beside the stand-in LINE: JMA's quake and
+        warnings feeds, the Ministry of the Environment's heat alert files, Twilio's phones,
+        and the city's own system on the shared account."""
         jma = quake.JmaStandIn()
         jma.base_url = f"http://{HOST}:{self.settings.port + 1}"
+        warnings = weather.StormStandIn()
+        warnings.base_url = jma.base_url
+        heat_files = weather.HeatStandIn()
+        services = self.bot_app[SERVICES]
 
         async def earthquake() -> None:
             jma.quake(self.clock.now())
@@ -204,9 +221,24 @@ class Demo:
                 await poller.poll()
             await self._settle()
 
-        self.feeds = tours.Feeds(quake=earthquake)
-        sim_app = simulator_web.make_app(self.platform, simulator, play, earthquake)
+        async def storm() -> None:
+            warnings.warn()
+            poller = self.bot_app[ENGINE].storms
+            if poller is not None:
+                await poller.poll()
+            await self._settle()
+
+        async def heat_alert() -> None:
+            # Read at once, as the real feed's poll would some minutes after 17:00.
+            heat_files.alert(self.clock.now())
+            await HeatPoller(services).poll()
+            await self._settle()
+
+        self.feeds = tours.Feeds(quake=earthquake, storm=storm, heat=heat_alert)
+        sim_app = simulator_web.make_app(self.platform, simulator, play, self.feeds)
         jma.add_routes(sim_app)
+        warnings.add_routes(sim_app)
+        heat_files.add_routes(sim_app)
         phones = telephone.TwilioStandIn()
         phones.add_routes(sim_app)
         simulator.attach_telephone(phones)
@@ -227,6 +259,16 @@ class Demo:
             await runner.cleanup()
         if self.simulator is not None:
             await self.simulator.close()
+
+
+async def import_register(services: Services) -> None:
+    """The city's 避難行動要支援者名簿, as its staff would import it in the console: a sample
+    with a person who has no LINE and a landline (rung in a roll-call), and one with no phone
+    (never asked, and the tally by 担当 says why). Imported again, it changes nothing."""
+    text = weather.REGISTER.read_text("utf-8-sig")
+    async with services.unit_of_work() as work:
+        found = await importing.preview(work, text, "utf-8")
+        await importing.commit(work, text, "utf-8", found.state, console.STAFF_NAME)
 
 
 async def run_demo(port: int, script: str | None) -> None:

@@ -485,6 +485,14 @@ class Simulator:
         await self._end_rings_passed()
         await self._sweep()
 
+    async def advance_to_hour(self, hour: int) -> None:
+        """To the next time the demo's local clock shows `hour`:00."""
+        now = self.clock.now().astimezone(self._tz)
+        then = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if then <= now:
+            then += timedelta(days=1)
+        await self.advance(then - now)
+
     async def advance_to_next_due(self) -> datetime | None:
         due = await self._next_due()
         if due is not None and due > self.clock.now():

@@ -27,6 +27,10 @@ MINSEI = "民生委員"
 # A neighbour of hers with a landline and no LINE: the desk registers him from a paper form.
 LANDLINE_RESIDENT, LANDLINE = "固定電話の利用者", "03-1234-5678"
 NEIGHBOURS = ("近所の方A", "近所の方B", "近所の方C")
+# On the city's 避難行動要支援者名簿 the demo imports (simulator/feeds/register.csv): no LINE,
+# a landline; her 担当 is the 民生委員 of 三丁目.
+REGISTER_PERSON, REGISTER_PHONE = "名簿の方A", "03-1234-5601"
+REGISTER_CARER = "民生委員 三丁目"
 GROUP = "三丁目の仲間"
 
 
@@ -39,7 +43,8 @@ class Feeds:
     document, and the bot's own poller reads it, as it would the real feed's."""
 
     quake: Start | None = None  # 気象庁's 震度速報 of 震度5強 in the demo's area
-    storm: Start | None = None  # a levelled warning, for a storm's roll-call step
+    storm: Start | None = None  # 気象庁's レベル４土砂災害危険警報 for the demo's municipality
+    heat: Start | None = None  # 環境省's 17:00 alert file: an alert day (tomorrow from 17:00)
 
 
 def seed(simulator: Simulator) -> None:
@@ -141,7 +146,12 @@ class Tour:
         if self.console is not None:
             await self.landline(self.console)
             if self.feeds.quake is not None:
-                await self.roll_call_by_phone(self.feeds.quake, "phone41.quake")
+                # (The register's person without LINE is rung too, and lets it ring.)
+                await self.roll_call_by_phone(self.feeds.quake, "phone41.quake", to=LANDLINE)
+        if self.feeds.heat is not None:
+            await self.heat_day(self.feeds.heat)
+        if self.feeds.storm is not None:
+            await self.storm(self.feeds.storm)
         self.say("end")
         log.info("the tour is over")
 
@@ -273,22 +283,93 @@ class Tour:
         await sim.press_key(sim.rings[-1].sid, "1")
         await self.pause()
 
-    async def roll_call_by_phone(self, start: Start, step: str) -> None:
+    async def roll_call_by_phone(
+        self,
+        start: Start,
+        step: str,
+        to: str | None = None,
+        then: tuple[str, str] = ("phone41.rung", "phone41.safe"),
+        **values: object,
+    ) -> None:
         """A disaster's roll-call, started by a feed (`start`; `step` narrates it): the
-        people on LINE get it in LINE, and the man with only a landline is rung with it; he
-        presses 1, 無事です, as the LINE button would say it. A quake's, or a storm's."""
+        people on LINE get it in LINE, and a person with only a landline is rung with it (the
+        call to `to`, or the last placed); she presses 1, 無事です, as the LINE button would
+        say it (`then` narrates the ring and the key). A quake's, or a storm's."""
         sim = self.sim
-        self.say(step)
+        self.say(step, **values)
         rung = len(sim.rings)
         await start()
         await sim.settle()
         await self.pause()
-        if len(sim.rings) == rung:
+        placed = [ring for ring in sim.rings[rung:] if to is None or ring.number == to]
+        if not placed:
             raise LookupError("the roll-call rang no landline")
-        self.say("phone41.rung")
+        self.say(then[0])
         await self.pause()
-        await sim.press_key(sim.rings[-1].sid, "1")
-        self.say("phone41.safe")
+        await sim.press_key(placed[-1].sid, "1")
+        self.say(then[1])
+        await self.pause()
+
+    async def heat_day(self, alert: Start) -> None:
+        """A 熱中症警戒アラート day: she answers her check-in and asks for the heat check from
+        the menu; at 17:00 the
+        Ministry's file puts tomorrow under the alert; she answers her morning check-in, and
+        at the city's hour the heat check comes, with its advice; her OK answers it."""
+        sim = self.sim
+        self.say("tour41.heat_opt_in")
+        await self.answer_open_check_in()
+        await self.tile(RESIDENT, self.t("richmenu.help"))
+        await self.tap(RESIDENT, self.t("heat41.menu"))
+        await self.tap(RESIDENT, self.t("heat41.on_button"))
+        self.say("tour41.heat_alert")
+        await sim.advance_to_hour(17)
+        await alert()
+        await self.pause()
+        self.say("tour41.heat_morning")
+        await sim.advance_to_hour(9)
+        await sim.advance(timedelta(minutes=30))
+        await self.answer_open_check_in()
+        self.say("tour41.heat_check")
+        title = self.t("heat41.title")
+        for _ in range(6):  # the day's other steps (a landline's call, a group's post) first
+            await sim.advance_to_next_due()
+            if any(b.text.startswith(title) for b in self.chat(RESIDENT)):
+                break
+        else:
+            raise LookupError("no heat check came")
+        await self.pause()
+        self.say("tour41.heat_answer")
+        heat_card = [b for b in self.chat(RESIDENT) if b.text.startswith(title)]
+        action = find_action(heat_card, self.t("checkin.ok_button"))
+        await sim.tap(key_of(sim, RESIDENT), action["data"], action.get("shown", ""))
+        await self.pause()
+
+    async def answer_open_check_in(self) -> None:
+        """Her newest check-in card's OK, as she taps it in the morning."""
+        cards = [b for b in self.chat(RESIDENT) if b.text.startswith(self.t("checkin.title"))]
+        if cards:
+            action = find_action(cards[-1:], self.t("checkin.ok_button"))
+            await self.sim.tap(key_of(self.sim, RESIDENT), action["data"], action.get("shown", ""))
+            await self.pause()
+
+    async def storm(self, warn: Start) -> None:
+        """JMA's レベル４土砂災害危険警報 for the city starts a roll-call that names it; a
+        person on the city's 避難行動要支援者名簿, with no LINE, is rung on her landline and
+        presses 1; the tally by 担当 counts her safe for her 民生委員."""
+        warning = self.t(
+            "storm41.name",
+            level=4,
+            hazard=self.t("storm41.hazard.landslide"),
+            rank=self.t("storm41.rank.level4"),
+        )
+        await self.roll_call_by_phone(
+            warn,
+            "tour41.storm",
+            to=REGISTER_PHONE,
+            then=("tour41.storm_rung", "tour41.storm_safe"),
+            warning=warning,
+        )
+        self.say("tour41.storm_tally", carer=REGISTER_CARER)
         await self.pause()
 
     async def register_landline(self, console: Console) -> None:

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from simulator.platform import LinePlatform
 from simulator.simulator import Simulator
+from simulator.tour import Feeds
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIMULATOR = web.AppKey("simulator", Simulator)
-QUAKE: web.AppKey[Callable[[], Coroutine[Any, Any, None]]] = web.AppKey("quake")
+FEEDS = web.AppKey("feeds", Feeds)
 TOUR: web.AppKey[Callable[[], Coroutine[Any, Any, None]]] = web.AppKey("tour")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "3h": timedelta(hours=3)}
 
@@ -25,14 +26,14 @@ def make_app(
     platform: LinePlatform,
     simulator: Simulator,
     tour: Callable[[], Coroutine[Any, Any, None]],
-    quake: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    feeds: Feeds | None = None,
 ) -> web.Application:
     app = platform.make_app()
     app[SIMULATOR] = simulator
     app[TOUR] = tour
-    if quake is not None:
-        app[QUAKE] = quake
-        app.router.add_post("/api/quake", start_quake)
+    app[FEEDS] = feeds or Feeds()
+    # 「地震」「熱中症アラート」「大雨警報」: a stand-in feed publishes, the bot's poller reads.
+    app.router.add_post("/api/{feed:quake|heat|storm}", publish)
     app.router.add_get("/", page)
     app.router.add_static("/static", STATIC)
     app.router.add_get("/api/state", state)
@@ -167,9 +168,14 @@ async def clock(request: web.Request) -> web.Response:
     return web.json_response(simulator.state())
 
 
-async def start_quake(request: web.Request) -> web.Response:
-    """「地震」: JMA reports a strong quake in the demo's area; the bot's poller reads it."""
-    await request.app[QUAKE]()
+async def publish(request: web.Request) -> web.Response:
+    """「地震」: JMA reports a strong quake in the demo's area; 「熱中症アラート」: the Ministry's
+    alert file puts the area under an alert (today, or tomorrow from 17:00); 「大雨警報」: JMA
+    issues a レベル４土砂災害危険警報 for its municipality. The bot's poller reads it at once."""
+    start = getattr(request.app[FEEDS], request.match_info["feed"])
+    if start is None:
+        raise web.HTTPNotFound(text="this demo has no such feed")
+    await start()
     return web.json_response(request.app[SIMULATOR].state())
 
 

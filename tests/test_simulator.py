@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -28,15 +29,25 @@ from simulator.tour import (
     LANDLINE_RESIDENT,
     MINSEI,
     NEIGHBOURS,
+    REGISTER_CARER,
+    REGISTER_PHONE,
     RESIDENT,
     SON,
     Tour,
     key_of,
 )
+from simulator.weather import alert_day
 from tests.conftest import free_port_pair
 from tests.wording import said, says
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tally(page: str) -> list[tuple[str, dict[str, str]]]:
+    """The tally by 担当: each carer's counts by standing."""
+    rows = re.findall(r'<tr data-carer="([^"]*)"><th scope="row">[^<]*</th>(.*?)</tr>', page)
+    counts = r'data-standing="(\w+)">(\d+)<'
+    return [(carer, dict(re.findall(counts, cells))) for carer, cells in rows]
 
 
 def texts(demo: Demo, name: str) -> list[str]:
@@ -52,7 +63,11 @@ NARRATED = (
     "partner", "nobody", "desk", "visit", "visited",
     "group", "group_post", "group_report",
     "landline", "ring", "no_answer", "answer",
-    "phone41.quake", "phone41.rung", "phone41.safe", "end",
+    "phone41.quake", "phone41.rung", "phone41.safe",
+    "tour41.heat_opt_in", "tour41.heat_alert", "tour41.heat_morning", "tour41.heat_check",
+    "tour41.heat_answer",
+    "tour41.storm", "tour41.storm_rung", "tour41.storm_safe", "tour41.storm_tally",
+    "end",
 )  # fmt: skip
 
 
@@ -66,15 +81,25 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         await desk.sign_in()
         quota = await desk.page("/quota")
         roll_call = await desk.page("/rollcalls/1")
+        heat_day = await desk.page("/heat")
+        storm_tally = await desk.page("/rollcalls/2/roster")
     finally:
         await desk.close()
+    rings = demo.simulator.rings
     assert f'id="calls-limit">{DEMO_CALL_BUDGET}<' in quota
-    assert 'id="calls-used">3<' in quota
+    assert f'id="calls-used">{len(rings)}<' in quota
     assert 'id="calls-warning"' not in quota
     locale = demo.locale
     word = locale.t("shared.start_words").split(",")[0]
+    warning = locale.t(
+        "storm41.name",
+        level=4,
+        hazard=locale.t("storm41.hazard.landslide"),
+        rank=locale.t("storm41.rank.level4"),
+    )
     assert demo.simulator.narration == [
-        locale.t(f"simulator40.tour.{step}", word=word) for step in NARRATED
+        locale.t(f"simulator40.tour.{step}", word=word, warning=warning, carer=REGISTER_CARER)
+        for step in NARRATED
     ]
     resident = texts(demo, RESIDENT)
     # On the city's shared account: the city's system answers her 「ごみの日」, and mimamori
@@ -91,7 +116,8 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         assert said(heard, "invite.joined.manager", locale)
         assert any(locale.t("alert.title") in text for text in heard), heard
         (words,) = said(heard, "words.body", locale, name=RESIDENT)
-        (safe,) = said(heard, "safe.body", locale, name=RESIDENT)
+        # (Her later OKs say so again: the heat day's morning answers a round left open.)
+        safe = said(heard, "safe.body", locale, name=RESIDENT)[0]
         assert heard.index(words) < heard.index(safe), "her message did not say she was safe"
     assert said(texts(demo, SON), "alert.taken_notice", locale, taker=DAUGHTER)
     # Another day nobody in the family could take it: the desk, and the 民生委員's visit.
@@ -110,7 +136,8 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert NEIGHBOURS[0] not in report
     assert demo.simulator.groups["g1"].name == GROUP
     # A man with only a landline: rung at check-in time (out), rung again, answered with 1.
-    out, answered, quake = demo.simulator.rings
+    out, answered = rings[:2]
+    (quake,) = [ring for ring in rings[2:] if ring.number == LANDLINE][:1]
     assert out.number == answered.number == LANDLINE  # as the desk wrote it, not +81...
     question = locale.t("call.question", name=LANDLINE_RESIDENT)
     assert out.spoken[0] == answered.spoken[0] == question
@@ -121,12 +148,32 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
     assert quake.heard == [locale.t("phone41.call.thanks_safe")]
     for name in (RESIDENT, DAUGHTER, SON):
         assert said(texts(demo, name), "rollcall.body", locale), name
-    assert locale.t("admin.phone41.by_phone", asked=1, answered=1) in roll_call
+    # (The register's person without LINE was rung too; she answers the storm's, below.)
+    assert locale.t("admin.phone41.by_phone", asked=2, answered=1) in roll_call
     assert not any(
         LANDLINE_RESIDENT in text
         for text in texts(demo, MINSEI)[-3:]
         if locale.t("alert.title") in text
     ), "nobody alarmed"
+    # A 熱中症警戒アラート day (issue 41): the heat check reached her, and her OK answered it.
+    resident = texts(demo, RESIDENT)
+    assert said(resident, "heat41.turned_on", locale)
+    assert any(text.startswith(locale.t("heat41.title")) for text in resident)
+    assert not any(text.startswith(locale.t("heat41.again_title")) for text in resident)
+    assert re.search(r'data-standing="answered"', heat_day), "her OK closed the heat check"
+    # JMA's レベル４土砂災害危険警報: the roll-call names it; the register person without LINE
+    # is rung on her landline, and her 1 is in the tally by 担当.
+    for name in (RESIDENT, DAUGHTER, SON):
+        assert said(texts(demo, name), "storm41.body", locale, warning=warning), name
+    # (Rung in the quake's roll-call too, and once more; the storm's is her last call.)
+    register = [ring for ring in rings if ring.number == REGISTER_PHONE][-1]
+    assert register.spoken[0] == locale.t("phone41.call.question")
+    assert register.heard == [locale.t("phone41.call.thanks_safe")]
+    carer = dict(_tally(storm_tally))[REGISTER_CARER]
+    assert carer["safe"] == "1" and carer["unasked"] == "1", "D002 has no phone"
+    # Her carer's list of people to visit names D002 (never asked), not her.
+    assert re.search(r'data-roster="D002" data-standing="unasked"', storm_tally)
+    assert 'data-roster="D001"' not in storm_tally
 
 
 async def test_the_phones_page_and_its_api(demo: Demo) -> None:
@@ -328,3 +375,27 @@ async def test_a_landline_left_ringing_ends_when_the_clock_moves_past_it(demo: D
     assert ring.ended == "no-answer"
     async with demo.bot_app[SERVICES].reading_repositories() as repos:
         assert await repos.calls.taken(ring.sid, "status:no-answer")
+
+
+async def test_the_heat_and_storm_buttons_publish_what_the_pollers_read(demo: Demo) -> None:
+    """「熱中症アラート」: the Ministry's 17:00 file makes an alert day (today before 17:00,
+    tomorrow after); 「大雨警報」: JMA's レベル４土砂災害危険警報 starts a roll-call naming it."""
+    assert demo.simulator is not None
+    await Tour(demo.simulator, demo.locale, pace=0).team_and_invites()
+    async with ClientSession() as session:
+        async with session.post(demo.url + "api/heat", json={}) as answer:
+            assert answer.status == 200
+        async with session.post(demo.url + "api/storm", json={}) as answer:
+            assert answer.status == 200
+    async with demo.bot_app[SERVICES].reading_repositories() as repos:
+        days = [found["day"] for found in await repos.heat.recent_days()]
+    assert days == [alert_day(demo.clock.now()).isoformat()]
+    locale = demo.locale
+    warning = locale.t(
+        "storm41.name",
+        level=4,
+        hazard=locale.t("storm41.hazard.landslide"),
+        rank=locale.t("storm41.rank.level4"),
+    )
+    assert said(texts(demo, RESIDENT), "storm41.body", locale, warning=warning)
+    assert [ring.number for ring in demo.simulator.rings] == [REGISTER_PHONE], "the register"

@@ -486,7 +486,9 @@
     });
   });
   document.getElementById("tour").addEventListener("click", function () { post("/api/tour"); });
-  document.getElementById("quake").addEventListener("click", function () { post("/api/quake"); });
+  ["quake", "heat", "storm"].forEach(function (feed) {
+    document.getElementById(feed).addEventListener("click", function () { post("/api/" + feed); });
+  });
   document.getElementById("add-person").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = event.target.elements.name;
