@@ -58,6 +58,10 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPer
     other = await work.repos.roster.of_member(member.id)
     if other is not None and other.id != found.id:
         raise Refused(Refusal.LETTER_TAKEN)
+    if await work.repos.partners.linked_to(member.id) is not None:
+        # A 民生委員 who scans her QR for her on their own phone: their LINE would answer
+        # her roll-calls (their own 無事です counted hers) and her phone would ring no more.
+        raise Refused(Refusal.LETTER_PARTNER)
     if not await work.repos.roster.link(found.id, code, member.id, work.now):
         return None
     if found.linked_at is None and found.member_id != member.id:
