@@ -5,8 +5,10 @@ them. Each probe is a finding's test (it failed before its fix) or a check that 
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 
 from care.desk import partners
 from storage.models import StaffRole
@@ -17,11 +19,19 @@ from tests.drivers import (
     area_team,
     csrf,
     exported,
+    heat_bot,
     login,
+    opt_in_from_the_chat,
+    run_to,
     start_roll_call,
+    team_with_landline_resident,
+    tokyo,
+    watched_resident,
 )
+from tests.fake_twilio import FakeTwilio, calling_through
 from tests.test_roster import commit, imported, roster, upload
-from tests.wording import t
+from tests.test_storm import DOCUMENTS, asked, feed_and_bot, title_of
+from tests.wording import said, t
 
 FORMULA_FILE = (
     "ID,氏名,ふりがな,住所,電話,担当,平常時同意\n"
@@ -109,3 +119,82 @@ async def test_a_huge_register_file_is_refused_whole(bot: Bot) -> None:
     response = await bot.client.post("/admin/roster/import", data=form)
     assert response.status in (400, 413)
     assert await roster(bot) == {}
+
+
+async def test_a_storm_document_with_entities_or_elsewhere_starts_nothing(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    title = title_of("vpww56")
+    real = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;">]>'
+    )
+    jma.publish_raw("laughs.xml", laughs + real.split("?>", 1)[1], title=title)
+    jma.publish_raw("away.xml", real, elsewhere=True, title=title)
+    assert await poller.poll() == ["skipped", "skipped"]
+    await bot.settle()
+    assert asked(bot, resident) == 0
+    async with bot.repos() as repos:
+        assert await repos.rollcalls.disaster_declared() is None
+
+
+async def test_the_same_warning_twice_starts_one_roll_call(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """JMA sends the same warning again (an update, or the same text under a new id): one
+    roll-call, not two; an area that merely starts with the city's code is not the city."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    title = title_of("vpww56")
+    real = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    assert "<Code>1310100</Code>" in real
+    jma.publish_raw("first.xml", real, title=title)
+    jma.publish_raw("again.xml", real, title=title)
+    assert await poller.poll() == ["started", "already"]
+    await bot.settle()
+    assert asked(bot, resident) == 1
+
+
+async def test_a_forged_key_on_a_roll_calls_call_answers_nothing(
+    start_bot: Callable[..., Awaitable[Bot]], twilio: FakeTwilio
+) -> None:
+    bot = await start_bot(**calling_through(twilio, call_budget=20))
+    await team_with_landline_resident(bot)
+    call_id = await start_roll_call(bot, audience="everyone")
+    question = t("phone41.call.question")
+    (call,) = [c for c in twilio.to("+81312345678") if question in c.spoken()]
+    form = {"CallSid": call.sid, "Digits": "1", "CallStatus": "in-progress"}
+    forged = await twilio.post(bot.client, call.gather_action(), form, token="not-the-token")
+    assert forged.status == 403
+    # The signed URL with its tokens, but a key token of another roll-call: refused.
+    tampered = call.gather_action().replace(f"r%3D{call_id}", f"r%3D{call_id + 1}")
+    assert tampered != call.gather_action(), call.gather_action()
+    response = await twilio.post(bot.client, tampered, form)
+    assert response.status in (400, 403)
+    async with bot.repos() as repos:
+        people = await repos.rollcalls.people(call_id)
+    assert all(p["answer"] is None for p in people)
+
+
+async def test_silent_since_the_morning_on_an_alert_day_her_son_hears_by_the_heat_ladder(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """She chose the heat check and did not answer the 9:00 check-in: at the city's hour her
+    round is open, so no heat check goes; the day's shorter ladder must still hold for her
+    (the one silent since the morning is the one most at risk), not the regular 24 h + 3 h
+    that tells her son the next day."""
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    silent, (son,) = await watched_resident(bot, "silent", ["silent-son"])
+    await opt_in_from_the_chat(bot, silent)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17.csv")
+    assert "alert" in await poller.poll()
+    await run_to(bot, tokyo(8, 3, 9, 30, year=2027))  # the 9:00 check-in, not answered
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))  # the city's hour
+    await run_to(bot, tokyo(8, 3, 11, 0, year=2027))
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+    assert said(bot.line.texts_to(son), "alert.body"), "her son hears the same day"
+    assert not said(bot.line.texts_to(son), "safe.body")
