@@ -198,3 +198,22 @@ async def test_silent_since_the_morning_on_an_alert_day_her_son_hears_by_the_hea
     await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
     assert said(bot.line.texts_to(son), "alert.body"), "her son hears the same day"
     assert not said(bot.line.texts_to(son), "safe.body")
+
+
+async def test_a_person_who_joins_by_her_letter_during_a_roll_call_stays_on_its_tally(
+    bot: Bot,
+) -> None:
+    """The storm has started; her daughter visits and helps her send the letter's code. The
+    tally by 担当 must still list her (silent, or never asked), not lose her: a 民生委員's
+    list that no longer names her is a door nobody knocks on."""
+    await imported(bot)
+    await area_team(bot, "本町", 1)
+    call = await start_roll_call(bot, audience="everyone", disaster="yes")
+    page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
+    assert 'data-roster="R001"' in page
+    code = str((await roster(bot))["R001"]["letter_code"])
+    resident = await bot.follow("roster-resident")
+    await bot.say(resident, code)
+    assert bot.line.reply_texts()[-1] == t("register41.joined")
+    page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
+    assert 'data-roster="R001"' in page, "she is still on the roll-call's tally"

@@ -65,6 +65,10 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPer
     if not await work.repos.roster.link(found.id, code, member.id, work.now):
         return None
     if found.linked_at is None and found.member_id != member.id:
+        # The roll-calls that named her by phone name her LINE now: the tally by 担当 (and
+        # its file for the 被災者支援 systems) finds her by her member, and must not lose her
+        # mid-storm because she joined.
+        await work.repos.rollcalls.move_person(found.member_id, member.id)
         # The member she was by phone is retired: she is asked once, in LINE.
         await work.repos.members.withdraw(found.member_id, work.now)
     what = f"roster {found.id} 会員ID {member.id}"
