@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from care.desk import partners
+from care.members.withdrawal import withdraw
 from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
@@ -215,5 +216,21 @@ async def test_a_person_who_joins_by_her_letter_during_a_roll_call_stays_on_its_
     resident = await bot.follow("roster-resident")
     await bot.say(resident, code)
     assert bot.line.reply_texts()[-1] == t("register41.joined")
+    page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
+    assert 'data-roster="R001"' in page, "she is still on the roll-call's tally"
+
+
+async def test_a_register_person_who_leaves_the_line_service_mid_roll_call_stays_on_its_tally(
+    bot: Bot,
+) -> None:
+    await imported(bot)
+    code = str((await roster(bot))["R001"]["letter_code"])
+    resident = await bot.follow("roster-resident")
+    await bot.say(resident, code)
+    call = await start_roll_call(bot, audience="everyone", disaster="yes")
+    async with bot.services.unit_of_work() as work:
+        member = await work.repos.members.by_line_id(resident)
+        assert member is not None
+        await withdraw(work, member)
     page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
     assert 'data-roster="R001"' in page, "she is still on the roll-call's tally"

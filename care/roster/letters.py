@@ -84,6 +84,9 @@ async def unlink(work: UnitOfWork, member: Member) -> None:
         return
     by_phone = await importing.by_phone_member(work, found.values())
     await work.repos.roster.unlink(found.id, by_phone)
+    # Still the city's person: the roll-calls that named her (one open now, say) keep her on
+    # their tally by 担当, which finds her by the member she is now.
+    await work.repos.rollcalls.move_person(member.id, by_phone)
     await work.repos.admin.audit("member", "roster_unlinked", f"roster {found.id}", work.now)
 
 
