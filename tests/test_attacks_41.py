@@ -15,6 +15,7 @@ from care.members.withdrawal import withdraw
 from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
+    HEAT_DOCUMENTS,
     add_admin,
     another_browser,
     area_team,
@@ -234,3 +235,43 @@ async def test_a_register_person_who_leaves_the_line_service_mid_roll_call_stays
         await withdraw(work, member)
     page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
     assert 'data-roster="R001"' in page, "she is still on the roll-call's tally"
+
+
+async def test_an_oversized_or_foreign_heat_file_starts_nothing(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    await opt_in_from_the_chat(bot, resident)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    real = (HEAT_DOCUMENTS / "alert_20270802_17.csv").read_text("utf-8")
+    feed.publish("20270802_17", real + "\n" + "," * (600 * 1024))
+    assert sorted(await poller.poll()) == ["forecast", "skipped"]
+    # An alert file for another 府県予報区 whose code begins like ours is not ours.
+    lines = real.splitlines()
+    feed.publish("20270802_17", "\n".join(line.replace(",130000,", ",1300000,") for line in lines))
+    assert await poller.poll() in (["skipped"], ["none"])
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+    async with bot.repos() as repos:
+        assert await repos.heat.recent_days() == []
+
+
+async def test_the_viewer_and_the_auditor_cannot_mark_anyone_at_risk(bot: Bot) -> None:
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(resident)
+    assert member is not None
+    for name, role in (("viewer-a", StaffRole.VIEWER), ("auditor-a", StaffRole.AUDITOR)):
+        browser = another_browser(bot)
+        await add_admin(bot, name, role)
+        try:
+            assert await login(browser, name) == 200
+            token = await csrf(browser)
+            response = await browser.post(
+                f"/admin/people/{member.id}/heat", data={"csrf_token": token, "at_risk": "on"}
+            )
+            assert response.status == 403
+        finally:
+            await browser.session.close()
+    async with bot.repos() as repos:
+        assert await repos.heat.at_risk_ids() == set()
