@@ -275,3 +275,20 @@ async def test_the_viewer_and_the_auditor_cannot_mark_anyone_at_risk(bot: Bot) -
             await browser.session.close()
     async with bot.repos() as repos:
         assert await repos.heat.at_risk_ids() == set()
+
+
+async def test_a_register_persons_line_cannot_become_a_partner(bot: Bot) -> None:
+    """The other order: a 民生委員 scanned her letter on their phone first, then links their
+    own partner code. Refused, so the mix-up shows (their LINE answers for her)."""
+    await imported(bot)
+    volunteer = await bot.follow("volunteer")
+    await bot.say(volunteer, str((await roster(bot))["R001"]["letter_code"]))
+    assert bot.line.reply_texts()[-1] == t("register41.joined")
+    async with bot.services.unit_of_work() as work:
+        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
+        code = await partners.new_link_code(work, partner_id, "staff")
+    await bot.say(volunteer, code)
+    assert bot.line.reply_texts()[-1] == t("attack41.partner_on_roster")
+    async with bot.repos() as repos:
+        partner = await repos.partners.get(partner_id)
+    assert partner is not None and partner.member_id is None
