@@ -292,3 +292,19 @@ async def test_a_register_persons_line_cannot_become_a_partner(bot: Bot) -> None
     async with bot.repos() as repos:
         partner = await repos.partners.get(partner_id)
     assert partner is not None and partner.member_id is None
+
+
+async def test_a_person_back_on_the_register_stays_on_the_earlier_roll_calls_tally(
+    bot: Bot,
+) -> None:
+    """Dropped by a filtered export and listed again the next day: the storm's tally by 担当
+    (and its file for the 被災者支援 systems) still names her."""
+    await imported(bot)
+    await area_team(bot, "本町", 1)
+    call = await start_roll_call(bot, audience="everyone", disaster="yes")
+    page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
+    assert 'data-roster="R003"' in page
+    await commit(bot.client, await upload(bot.client, "update.csv"))  # R003 removed
+    await commit(bot.client, await upload(bot.client, "sample.csv"))  # and back
+    page = await (await bot.client.get(f"/admin/rollcalls/{call}/roster")).text()
+    assert 'data-roster="R003"' in page
