@@ -49,6 +49,8 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.VISIT_WITHDRAWN: "visit.withdrawn",
     Refusal.LETTER_EXPIRED: "register41.letter_expired",
     Refusal.LETTER_TAKEN: "register41.letter_taken",
+    Refusal.LETTER_PARTNER: "attack41.letter_partner",
+    Refusal.PARTNER_ON_ROSTER: "attack41.partner_on_roster",
     Refusal.NO_SUCH_ROSTER_PERSON: "postback.invalid",
 }
 

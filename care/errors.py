@@ -70,6 +70,10 @@ class Refusal(StrEnum):
     # LINE account is another roster person already.
     LETTER_EXPIRED = "letter_expired"
     LETTER_TAKEN = "letter_taken"
+    # A partner's LINE (a 民生委員 who scanned her letter for her): it would answer for her.
+    LETTER_PARTNER = "letter_partner"
+    # ...and the other way: a register person's LINE sending a partner's code.
+    PARTNER_ON_ROSTER = "partner_on_roster"
     NO_SUCH_ROSTER_PERSON = "no_such_roster_person"  # an id the roster does not list (now)
 
 

@@ -156,6 +156,13 @@ class PartnerRepository:
         )
         return cursor.rowcount == 1
 
+    async def linked_to(self, member_id: int) -> Partner | None:
+        """The partner whose LINE this member is, if any (not removed)."""
+        row = await self._conn.fetch_one(
+            "SELECT * FROM partners WHERE member_id = ? AND removed_at IS NULL", (member_id,)
+        )
+        return Partner.from_row(row) if row else None
+
     async def names(self) -> dict[int, dict[str, Any]]:
         """Every partner's name and kind by id, the removed too (who did what on a case)."""
         rows = await self._conn.fetch_all("SELECT id, name, kind FROM partners", ())

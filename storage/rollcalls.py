@@ -135,6 +135,16 @@ class RollCallRepository:
         )
         return RollCall.from_row(row) if row else None
 
+    async def move_person(self, old_member_id: int, new_member_id: int) -> None:
+        """The roll-calls that named `old_member_id` name `new_member_id` instead (the same
+        person, reached another way), where they did not name it already."""
+        await self._conn.execute(
+            "UPDATE roll_call_people SET member_id = ? WHERE member_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM roll_call_people q WHERE q.roll_call_id ="
+            " roll_call_people.roll_call_id AND q.member_id = ?)",
+            (new_member_id, old_member_id, new_member_id),
+        )
+
     async def open_for_member(self, member_id: int) -> list[RollCall]:
         rows = await self._conn.fetch_all(
             "SELECT c.* FROM roll_calls c JOIN roll_call_people p ON p.roll_call_id = c.id"

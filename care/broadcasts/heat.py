@@ -8,11 +8,14 @@ city's area does (the day becomes an alert day); and the day's heat check.
 A heat check is a check-in round of its own, opened at the city's hour for each resident who
 asked for it or whom the desk marks at risk: the same protocol (`care.rounds.protocol.decide`,
 the same answers, the same alert to her managers), with a shorter ladder (`heat_timings`: asked
-again after an hour, her managers alerted an hour later). A person whose regular round is open
-already (waiting or alerted) is not asked: that round's own ladder stands for the day, and the
-day's tally names her among those not asked, with why. While the heat check waits, her regular
-slot opens nothing (the protocol: no second round while one is open). Nobody hears she is safe
-unless she says so (her 元気) or a manager or the desk does: silence is never read as safety.
+again after an hour, her managers alerted an hour later). A person whose regular check-in still
+waits for her answer is silent since it, the one most at risk that day: the heat ladder takes
+that round over (asked again with the heat check's advice, her managers alerted an hour later)
+and the tally counts her silent. One whose alert is open already is not asked (that alert
+stands), and the tally names her among those not asked, with why. While the heat check
+waits, her regular slot opens nothing (the protocol: no second round while one is open).
+Nobody hears she is safe unless she says so (her 元気) or a manager or the desk does: silence
+is never read as safety.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from care.rounds.protocol import Event, Stage, decide, stage_of
 from care.services import Services, UnitOfWork
 from ground.channels import VOICE
 from ground.telling import Telling
-from storage.models import Member
+from storage.models import Member, RoundState
 
 LEVELS = ("alert", "special")  # 熱中症警戒アラート, 熱中症特別警戒アラート
 # The Ministry publishes its alert file four times a day (JST), each named by its hour
@@ -264,6 +267,9 @@ async def on_forecast(work: UnitOfWork, document: str, forecast: WbgtForecast) -
 
 # The heat check itself.
 
+# A regular round still waiting for her answer: the day's shorter ladder takes it over.
+_WAITING = (RoundState.OPEN, RoundState.RESENT)
+
 
 def heat_message(work: UnitOfWork, language: str, slot_at: datetime, again: bool) -> Telling:
     """The heat check in one language: advice (cool the room, drink water) and the same
@@ -325,11 +331,18 @@ async def open_heat_checks(work: UnitOfWork, limit: int) -> int:
         slot_at = heat_slot(datetime.fromisoformat(found["check_at"]))
         asked: list[Member] = []
         unasked: list[tuple[int, int | None, str | None]] = []
+        waiting: list[tuple[int, int | None, str | None]] = []
         for person in await work.repos.heat.watched():
             way = way_of(work.services, person, (heat_message(work, "ja", slot_at, False),))
+            open_round = await work.repos.rounds.open_round(person.id)
             if way in UNREACHED:
                 unasked.append((person.id, None, way))
-            elif await work.repos.rounds.open_round(person.id) is not None:
+            elif open_round is not None and open_round.state in _WAITING:
+                # Silent since her regular check-in: the one most at risk today. That round
+                # is the day's, climbed by its shorter ladder (not 24 h + 3 h), and the
+                # tally counts her silent.
+                waiting.append((person.id, open_round.id, None))
+            elif open_round is not None:
                 unasked.append((person.id, None, "round_open"))
             else:
                 asked.append(person)
@@ -340,7 +353,7 @@ async def open_heat_checks(work: UnitOfWork, limit: int) -> int:
             if any(m.id not in opened for m in chunk):
                 kept = [address_of(work.services, m)[1] for m in chunk if m.id in opened]
                 await work.repos.outbox.narrow(outbox_id, kept)
-        people = list(unasked)
+        people = list(unasked) + waiting
         for person in asked:
             if person.id in opened:
                 round_ = await work.repos.rounds.open_round(person.id)

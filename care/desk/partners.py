@@ -147,6 +147,10 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str | None) -> Pa
     partner = await work.repos.partners.by_link_code(code) if code else None
     if partner is None or code is None or code_expired(work, partner):
         raise Refused(Refusal.PARTNER_CODE)
+    if await work.repos.roster.of_member(member.id) is not None:
+        # A LINE that is a register person's (a 民生委員 who scanned her letter on their own
+        # phone): one account answers one person's roll-calls, not hers and a partner's.
+        raise Refused(Refusal.PARTNER_ON_ROSTER)
     if not await work.repos.partners.link(partner.id, code, member.id, work.now):
         raise Refused(Refusal.PARTNER_CODE)
     await work.repos.admin.audit(

@@ -121,6 +121,8 @@ async def commit(work: UnitOfWork, text: str, encoding: str, state: str, staff: 
         if not on_line:
             member_id = await by_phone_member(work, line.values)
             await work.repos.roster.unlink(person.id, member_id)
+            # The roll-calls that named her find her by the member she is now.
+            await work.repos.rollcalls.move_person(person.member_id, member_id)
             await work.repos.roster.set_letter_code(person.id, link_codes.new_code(), now)
     for person in found.removed:
         await remove(work, person)

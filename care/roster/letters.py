@@ -58,9 +58,17 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPer
     other = await work.repos.roster.of_member(member.id)
     if other is not None and other.id != found.id:
         raise Refused(Refusal.LETTER_TAKEN)
+    if await work.repos.partners.linked_to(member.id) is not None:
+        # A 民生委員 who scans her QR for her on their own phone: their LINE would answer
+        # her roll-calls (their own 無事です counted hers) and her phone would ring no more.
+        raise Refused(Refusal.LETTER_PARTNER)
     if not await work.repos.roster.link(found.id, code, member.id, work.now):
         return None
     if found.linked_at is None and found.member_id != member.id:
+        # The roll-calls that named her by phone name her LINE now: the tally by 担当 (and
+        # its file for the 被災者支援 systems) finds her by her member, and must not lose her
+        # mid-storm because she joined.
+        await work.repos.rollcalls.move_person(found.member_id, member.id)
         # The member she was by phone is retired: she is asked once, in LINE.
         await work.repos.members.withdraw(found.member_id, work.now)
     what = f"roster {found.id} 会員ID {member.id}"
@@ -76,6 +84,9 @@ async def unlink(work: UnitOfWork, member: Member) -> None:
         return
     by_phone = await importing.by_phone_member(work, found.values())
     await work.repos.roster.unlink(found.id, by_phone)
+    # Still the city's person: the roll-calls that named her (one open now, say) keep her on
+    # their tally by 担当, which finds her by the member she is now.
+    await work.repos.rollcalls.move_person(member.id, by_phone)
     await work.repos.admin.audit("member", "roster_unlinked", f"roster {found.id}", work.now)
 
 
