@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pyotp
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -27,6 +28,7 @@ from care.members.invites import qr_path
 from care.rounds.protocol import Stage, stage_of
 from care.services import SERVICES
 from scheduler.heat import HeatPoller
+from scheduler.storms import StormPoller
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
 from tests import line_webhook as hook
@@ -829,3 +831,74 @@ async def answer_the_morning_check_in(bot: Bot, *uids: str) -> None:
     await run_to(bot, tokyo(8, 3, 9, 30, year=2027))
     for uid in uids:
         await bot.tap(uid, ok_data(bot, uid))
+
+
+# The city's 避難行動要支援者名簿 (issue 41): a file uploaded and committed in the console.
+REGISTER_SAMPLES = Path(__file__).resolve().parent / "register"
+
+
+async def upload(client: TestClient, name: str, data: bytes | None = None) -> str:
+    """The import's first step: the file chosen, its preview. -> the page."""
+    token = await csrf(client, "/admin/roster/import")
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("action", "preview")
+    body = data if data is not None else (REGISTER_SAMPLES / name).read_bytes()
+    form.add_field("file", body, filename=name, content_type="text/csv")
+    response = await client.post("/admin/roster/import", data=form)
+    return await response.text()
+
+
+async def commit(client: TestClient, preview: str) -> tuple[int, str]:
+    found = re.search(r'name="import_id" value="(\d+)"', preview)
+    assert found is not None, preview
+    token = await csrf(client, "/admin/roster/import")
+    response = await client.post(
+        "/admin/roster/import",
+        data={"csrf_token": token, "action": "commit", "import_id": found.group(1)},
+    )
+    return response.status, await response.text()
+
+
+async def imported(bot: Bot, name: str = "sample.csv") -> str:
+    await add_admin(bot)
+    assert await login(bot.client) == 200
+    status, page = await commit(bot.client, await upload(bot.client, name))
+    assert status == 200, page
+    return page
+
+
+async def roster(bot: Bot) -> dict[str, dict[str, object]]:
+    async with bot.repos() as repos:
+        return {p.roster_id: p.__dict__ for p in await repos.roster.everyone()}
+
+
+# JMA's warnings (issue 41): the stand-in feed serving tests/jma/storm/.
+STORM_DOCUMENTS = Path(__file__).resolve().parent / "jma" / "storm"
+STORM_CITY = frozenset({"1310100"})  # 千代田区
+
+
+def title_of(file: str) -> str:
+    if file.startswith("vpww54"):
+        return "気象警報・注意報（Ｈ２７）"
+    if file.startswith("vxko"):
+        return "指定河川洪水予報"
+    hazard = {"vpww55": "大雨", "vpww56": "土砂", "vpww57": "高潮"}[file[:6]]
+    return f"気象警報・注意報（Ｒ０６）（{hazard}）"
+
+
+async def feed_and_bot(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    **settings: object,
+) -> tuple[JmaFeed, Bot, StormPoller]:
+    jma = JmaFeed(STORM_DOCUMENTS, title_of)
+    server = await aiohttp_server(jma.app())
+    jma.url = str(server.make_url("")).rstrip("/")
+    feed = f"{jma.url}/extra.xml"
+    bot = await start_bot(storm_areas=STORM_CITY, storm_feed_url=feed, **settings)
+    return jma, bot, StormPoller(bot.services)
+
+
+def asked(bot: Bot, uid: str) -> int:
+    return len(said(bot.line.texts_to(uid), "rollcall.title"))

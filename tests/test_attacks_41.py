@@ -16,23 +16,29 @@ from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
     HEAT_DOCUMENTS,
+    STORM_DOCUMENTS,
     add_admin,
     another_browser,
     area_team,
+    asked,
+    commit,
     csrf,
     exported,
+    feed_and_bot,
     heat_bot,
+    imported,
     login,
     opt_in_from_the_chat,
+    roster,
     run_to,
     start_roll_call,
     team_with_landline_resident,
+    title_of,
     tokyo,
+    upload,
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
-from tests.test_roster import commit, imported, roster, upload
-from tests.test_storm import DOCUMENTS, asked, feed_and_bot, title_of
 from tests.wording import said, t
 
 FORMULA_FILE = (
@@ -129,7 +135,7 @@ async def test_a_storm_document_with_entities_or_elsewhere_starts_nothing(
     jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
     resident, _ = await watched_resident(bot, "resident", ["son"])
     title = title_of("vpww56")
-    real = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    real = (STORM_DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
     laughs = (
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;">'
         '<!ENTITY c "&b;&b;&b;&b;&b;">]>'
@@ -151,7 +157,7 @@ async def test_the_same_warning_twice_starts_one_roll_call(
     jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
     resident, _ = await watched_resident(bot, "resident", ["son"])
     title = title_of("vpww56")
-    real = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    real = (STORM_DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
     assert "<Code>1310100</Code>" in real
     jma.publish_raw("first.xml", real, title=title)
     jma.publish_raw("again.xml", real, title=title)

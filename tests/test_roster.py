@@ -7,10 +7,6 @@ from __future__ import annotations
 import base64
 import re
 from datetime import timedelta
-from pathlib import Path
-
-import aiohttp
-from aiohttp.test_utils import TestClient
 
 from care.desk import partners
 from care.members.withdrawal import withdraw
@@ -24,38 +20,17 @@ from tests.drivers import (
     another_browser,
     answer_button,
     area_team,
+    commit,
     csrf,
     exported,
+    imported,
     login,
+    roster,
     start_roll_call,
+    upload,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
 from tests.wording import JA, said, t
-
-SAMPLES = Path(__file__).resolve().parent / "register"
-
-
-async def upload(client: TestClient, name: str, data: bytes | None = None) -> str:
-    """The import's first step: the file chosen, its preview. -> the page."""
-    token = await csrf(client, "/admin/roster/import")
-    form = aiohttp.FormData()
-    form.add_field("csrf_token", token)
-    form.add_field("action", "preview")
-    body = data if data is not None else (SAMPLES / name).read_bytes()
-    form.add_field("file", body, filename=name, content_type="text/csv")
-    response = await client.post("/admin/roster/import", data=form)
-    return await response.text()
-
-
-async def commit(client: TestClient, preview: str) -> tuple[int, str]:
-    found = re.search(r'name="import_id" value="(\d+)"', preview)
-    assert found is not None, preview
-    token = await csrf(client, "/admin/roster/import")
-    response = await client.post(
-        "/admin/roster/import",
-        data={"csrf_token": token, "action": "commit", "import_id": found.group(1)},
-    )
-    return response.status, await response.text()
 
 
 def counts(page: str) -> dict[str, int]:
@@ -67,19 +42,6 @@ def reasons(page: str) -> dict[int, list[str]]:
     for line, cell in re.findall(r'<tr data-line="(\d+)">(.*?)</tr>', page, re.S):
         found[int(line)] = re.findall(r'data-reason="(\w+)"', cell)
     return found
-
-
-async def imported(bot: Bot, name: str = "sample.csv") -> str:
-    await add_admin(bot)
-    assert await login(bot.client) == 200
-    status, page = await commit(bot.client, await upload(bot.client, name))
-    assert status == 200, page
-    return page
-
-
-async def roster(bot: Bot) -> dict[str, dict[str, object]]:
-    async with bot.repos() as repos:
-        return {p.roster_id: p.__dict__ for p in await repos.roster.everyone()}
 
 
 async def test_a_file_with_bad_lines_is_previewed_with_each_reason_then_imported(

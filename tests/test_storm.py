@@ -8,40 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from care.broadcasts import storm
-from scheduler.storms import StormPoller
 from tests.conftest import Bot
-from tests.drivers import JmaFeed, add_admin, login, watched_resident
+from tests.drivers import (
+    STORM_DOCUMENTS,
+    add_admin,
+    asked,
+    feed_and_bot,
+    login,
+    title_of,
+    watched_resident,
+)
 from tests.wording import EN, JA, pattern, said, says, t
-
-DOCUMENTS = Path(__file__).resolve().parent / "jma" / "storm"
-CITY = frozenset({"1310100"})  # 千代田区
-
-
-def title_of(file: str) -> str:
-    if file.startswith("vpww54"):
-        return "気象警報・注意報（Ｈ２７）"
-    if file.startswith("vxko"):
-        return "指定河川洪水予報"
-    hazard = {"vpww55": "大雨", "vpww56": "土砂", "vpww57": "高潮"}[file[:6]]
-    return f"気象警報・注意報（Ｒ０６）（{hazard}）"
-
-
-async def feed_and_bot(
-    start_bot: Callable[..., Awaitable[Bot]],
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    **settings: object,
-) -> tuple[JmaFeed, Bot, StormPoller]:
-    jma = JmaFeed(DOCUMENTS, title_of)
-    server = await aiohttp_server(jma.app())
-    jma.url = str(server.make_url("")).rstrip("/")
-    bot = await start_bot(storm_areas=CITY, storm_feed_url=f"{jma.url}/extra.xml", **settings)
-    return jma, bot, StormPoller(bot.services)
 
 
 def storm_questions(bot: Bot, uid: str, hazard: str, level: int) -> list[str]:
@@ -53,10 +35,6 @@ def storm_questions(bot: Bot, uid: str, hazard: str, level: int) -> list[str]:
         rank=t(f"storm41.rank.level{level}"),
     )
     return said(bot.line.texts_to(uid), "storm41.body", warning=name)
-
-
-def asked(bot: Bot, uid: str) -> int:
-    return len(said(bot.line.texts_to(uid), "rollcall.title"))
 
 
 async def test_a_level_4_warning_starts_one_roll_call_naming_it_and_a_level_5_another(
@@ -153,7 +131,7 @@ async def test_a_drill_starts_nothing_and_a_cancellation_flags_the_roll_call_it_
     jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
     resident, _ = await watched_resident(bot, "resident", ["son"])
     jma.publish("vpww56_chiyoda_level4_drill.xml")
-    test = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    test = (STORM_DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
     jma.publish_raw(
         "test.xml",
         test.replace("<Status>通常</Status>", "<Status>試験</Status>"),
@@ -192,7 +170,7 @@ async def test_a_bad_document_is_skipped_and_recorded_and_the_next_is_read(
     jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
     resident, _ = await watched_resident(bot, "resident", ["son"])
     title = title_of("vpww56")
-    real = (DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
+    real = (STORM_DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8")
     jma.publish("vpww56_chiyoda_mismatch.xml")  # a Code that contradicts its Name
     jma.publish_raw("cut.xml", real[: len(real) // 2], title=title)
     jma.publish_raw("missing.xml", None, title=title)
@@ -227,14 +205,14 @@ def test_the_question_names_the_warning_in_each_language() -> None:
 
 
 def test_kinds_are_read_with_their_levels_and_checked_against_their_codes() -> None:
-    report = storm.parse_report((DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8"))
+    report = storm.parse_report((STORM_DOCUMENTS / "vpww56_chiyoda_level4.xml").read_text("utf-8"))
     assert report is not None
     found = {(w.area, w.hazard, w.level, w.rising) for w in report.warnings}
     assert found == {("1310100", "landslide", 4, True), ("1310300", "landslide", 3, True)}
-    raised = storm.parse_report((DOCUMENTS / "vpww55_chiyoda_level5.xml").read_text("utf-8"))
+    raised = storm.parse_report((STORM_DOCUMENTS / "vpww55_chiyoda_level5.xml").read_text("utf-8"))
     assert raised is not None and [(w.level, w.rising) for w in raised.warnings] == [(5, True)]
     with pytest.raises(ValueError, match="Code"):
-        storm.parse_report((DOCUMENTS / "vpww56_chiyoda_mismatch.xml").read_text("utf-8"))
+        storm.parse_report((STORM_DOCUMENTS / "vpww56_chiyoda_mismatch.xml").read_text("utf-8"))
     assert storm.level_of("レベル３大雨警報", "03", "rain") == ("rain", 3)
     assert storm.level_of("暴風警報", "05", None) is None
     with pytest.raises(ValueError):
