@@ -40,6 +40,17 @@ class StormRepository:
         )
         return None if row is None else dict(row)
 
+    async def last_read(self, office: str, title: str) -> dict[str, Any] | None:
+        """The latest real document of this office and title that was read (not a drill, a
+        取消 or one skipped): what its summary last said was in force in the city."""
+        row = await self._conn.fetch_one(
+            "SELECT * FROM storm_reports WHERE office = ? AND title = ?"
+            " AND action IN ('started', 'already', 'below', 'elsewhere')"
+            " ORDER BY reported_at DESC, received_at DESC LIMIT 1",
+            (office, title),
+        )
+        return None if row is None else dict(row)
+
     async def record(
         self,
         document: str,
@@ -49,11 +60,22 @@ class StormRepository:
         action: str,
         roll_call_id: int | None,
         now: datetime,
+        reported_at: datetime | None = None,
     ) -> None:
         await self._conn.execute(
             "INSERT INTO storm_reports (document, title, office, warning, action,"
-            " roll_call_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (document, title, office, warning, action, roll_call_id, to_db(now)),
+            " roll_call_id, received_at, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                document,
+                title,
+                office,
+                warning,
+                action,
+                roll_call_id,
+                to_db(now),
+                None if reported_at is None else to_db(reported_at),
+            ),
         )
 
     async def recent(self, since: datetime) -> list[dict[str, Any]]:

@@ -879,6 +879,11 @@ STORM_CITY = frozenset({"1310100"})  # 千代田区
 
 
 def title_of(file: str) -> str:
+    file = file.removeprefix("recorded/")
+    if file.startswith("vpno50"):
+        return "気象特別警報報知"
+    if file.startswith("vpww53"):
+        return "気象特別警報・警報・注意報"
     if file.startswith("vpww54"):
         return "気象警報・注意報（Ｈ２７）"
     if file.startswith("vxko"):
@@ -896,7 +901,8 @@ async def feed_and_bot(
     server = await aiohttp_server(jma.app())
     jma.url = str(server.make_url("")).rstrip("/")
     feed = f"{jma.url}/extra.xml"
-    bot = await start_bot(storm_areas=STORM_CITY, storm_feed_url=feed, **settings)
+    settings.setdefault("storm_areas", STORM_CITY)
+    bot = await start_bot(storm_feed_url=feed, **settings)
     return jma, bot, StormPoller(bot.services)
 
 

@@ -8,9 +8,21 @@ The formats (see docs/operating.md and tests/jma/README.md):
   municipality (Warning type 気象警報・注意報（市町村等）), named with its level
   (レベル４土砂災害危険警報) and coded by 別表3 of its 解説資料 (49);
 - 指定河川洪水予報, whose kinds are the levelled 氾濫 warnings (レベル４氾濫危険警報);
-- the legacy 気象警報・注意報（Ｈ２７） (VPWW54) and 気象特別警報・警報・注意報 (VPWW53) carry
-  the same warnings without their levels until 2028, and are not read: the R06 document of
-  the same moment says the level, and reading both would ask twice.
+- 気象特別警報報知 (VPNO50), JMA's bulletin sent the moment a 特別警報 is issued: its
+  municipalities are in Head/Headline (Information 気象特別警報報知（市町村等）), its kinds named
+  the legacy way (大雨特別警報, code 33), all レベル5 and all newly issued;
+- 気象特別警報・警報・注意報 (VPWW53), the legacy summary kept until 2028: its 特別警報 kinds
+  (大雨特別警報, 高潮特別警報) are レベル5, and a 危険警報 is written only in Body/Notice
+  (〈レベル４大雨危険警報〉姫路市　たつの市…, by municipality name, placed by the codes of the
+  same document's 市町村等 items). Its other kinds carry no level and are not read.
+The legacy 気象警報・注意報（Ｈ２７） (VPWW54) repeats VPWW53 and is not fetched.
+
+Why the bulletin and the summary too: on 2026-09-07 Tokyo's 大雨特別警報 (伊豆諸島北部) was
+published in VPWW53, VPWW54 and VPNO50 while the R06 documents of that moment carried none of it
+(tests/jma/storm/recorded/). Reading only R06 would have asked nobody on a レベル5 day. The
+summary says what is in force rather than what changed, so a level it states is new only when
+the office's previous summary did not already state it (or one higher): a warning that merely
+continues does not ask everyone again, and one seen first in any document starts one roll-call.
 
 De-duplication: a roll-call asks everyone, so while one the feed started is open, a warning at
 the same level or lower (another hazard, another of the city's municipalities, the next
@@ -24,7 +36,7 @@ who may close it."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +53,11 @@ TITLES: dict[str, str | None] = {
     "気象警報・注意報（Ｒ０６）（土砂）": "landslide",
     "気象警報・注意報（Ｒ０６）（高潮）": "surge",
     "指定河川洪水予報": "flood",
+    "気象特別警報報知": None,
+    "気象特別警報・警報・注意報": None,
 }
+BULLETIN = "気象特別警報報知"  # VPNO50: read from its Head/Headline
+SUMMARY = "気象特別警報・警報・注意報"  # VPWW53: its levels are stated, not changes
 HAZARDS = {"大雨": "rain", "土砂災害": "landslide", "氾濫": "flood", "高潮": "surge"}
 RANKS = {"注意報": 2, "警報": 3, "危険警報": 4, "特別警報": 5}
 LEVELS = (2, 3, 4, 5)
@@ -53,11 +69,15 @@ CODES = {
     "39": ("landslide", 5),
     "19": ("surge", 2), "08": ("surge", 3), "48": ("surge", 4), "38": ("surge", 5),
 }  # fmt: skip
+# The legacy names of the levelled 特別警報 (VPWW53, VPNO50), with their codes.
+SPECIALS = {"大雨特別警報": ("rain", "33"), "高潮特別警報": ("surge", "38")}
 # Kind/Status: 発表, 継続, 解除, 発表警報・注意報はなし, or a change (危険警報から特別警報).
 ENDED = ("解除", "発表警報・注意報はなし")
 _NAME = re.compile(r"^レベル([2-5])(大雨|土砂災害|氾濫|高潮)(特別警報|危険警報|警報|注意報)$")
 _CHANGE = re.compile(r"^(特別警報|危険警報|警報|注意報)から(特別警報|危険警報|警報|注意報)$")
 _WIDE = str.maketrans("０１２３４５６７８９", "0123456789")
+# A line of VPWW53's Body/Notice: 〈レベル４大雨危険警報〉姫路市　たつの市　多可町＊
+_NOTICE = re.compile(r"〈([^〉]+)〉([^〈\n]*)")
 
 JMX = "{http://xml.kishou.go.jp/jmaxml1/}"
 HEAD = "{http://xml.kishou.go.jp/jmaxml1/informationBasis1/}"
@@ -73,6 +93,9 @@ class Warning:
     level: int  # 2-5
     rising: bool  # newly issued, or raised from a lower one: it may start a roll-call
     ended: bool = False
+    # Read from a summary that states what is in force (VPWW53): new only if the office's
+    # previous summary did not state it (on_report decides, with what was recorded).
+    stated: bool = False
 
     @property
     def occasion(self) -> str:
@@ -96,9 +119,17 @@ def _text(parent: Any, path: str) -> str | None:
 
 def level_of(name: str, code: str | None, hazard: str | None) -> tuple[str, int] | None:
     """(hazard, level) of a Kind's name (レベル４土砂災害危険警報), checked against its code and
-    the document's hazard; None for a kind without a level (解除, 暴風警報). Raises ValueError
-    for one that contradicts itself."""
-    found = _NAME.match(name.translate(_WIDE).replace(" ", "").replace("　", ""))
+    the document's hazard; None for a kind without a level (解除, 暴風警報). The legacy names of
+    the 特別警報 (大雨特別警報) are レベル5. Raises ValueError for one that contradicts itself."""
+    plain = name.translate(_WIDE).replace(" ", "").replace("　", "")
+    if plain in SPECIALS:
+        which, special_code = SPECIALS[plain]
+        if hazard is not None and which != hazard:
+            raise ValueError(f"a {which} warning in a {hazard} document: {name}")
+        if code and code != special_code:
+            raise ValueError(f"Kind/Code {code} is not {name}")
+        return which, 5
+    found = _NAME.match(plain)
     if found is None:
         return None
     level, which, rank = int(found[1]), HAZARDS[found[2]], found[3]
@@ -119,7 +150,8 @@ def _rising(status: str | None, level: int) -> bool:
 
 
 def parse_report(text: str) -> StormReport | None:
-    """A 気象警報・注意報（Ｒ０６） or 指定河川洪水予報 document; None for any other. Parsed with
+    """A document of one of TITLES (R06, 指定河川洪水予報, the 特別警報 bulletin, the legacy
+    summary); None for any other. Parsed with
     defusedxml (entities and DTDs refused), elements found by their namespace in JMA's schema.
     Raises ValueError for a document that is not one, whose Control/Status is missing or
     unknown, or whose kinds contradict themselves: it is skipped and recorded."""
@@ -140,28 +172,10 @@ def parse_report(text: str) -> StormReport | None:
     if not reported_at:
         raise ValueError("no Head/ReportDateTime")
     cancelled = _text(head, f"{HEAD}InfoType") == "取消"
-    warnings: list[Warning] = []
-    for ns in (METEOROLOGY, HYDROLOGY):
-        body = root.find(f"{ns}Body")
-        if body is None:
-            continue
-        for item in body.iter(f"{ns}Item"):
-            areas = [
-                code
-                for area in item.iter(f"{ns}Area")
-                if (code := _text(area, f"{ns}Code")) and len(code) == 7 and code.isdigit()
-            ]
-            for kind in item.findall(f"{ns}Kind"):
-                found = level_of(
-                    _text(kind, f"{ns}Name") or "", _text(kind, f"{ns}Code"), TITLES[title]
-                )
-                if found is None:
-                    continue
-                kind_status = _text(kind, f"{ns}Status")
-                ended = kind_status in ENDED
-                hazard, level = found
-                rising = not ended and _rising(kind_status, level)
-                warnings.extend(Warning(a, hazard, level, rising, ended) for a in areas)
+    if title == BULLETIN:
+        warnings = _bulletin_warnings(head)
+    else:
+        warnings = _body_warnings(root, TITLES[title], stated=title == SUMMARY)
     bodies = [root.find(f"{ns}Body") for ns in (METEOROLOGY, HYDROLOGY)]
     if not cancelled and all(body is None for body in bodies):
         raise ValueError("no Body")
@@ -173,6 +187,73 @@ def parse_report(text: str) -> StormReport | None:
         cancelled=cancelled,
         warnings=tuple(warnings),
     )
+
+
+def _areas(item: Any, ns: str) -> list[str]:
+    """The municipality codes (seven digits) of an Item: a region's code is not the city's."""
+    return [
+        code
+        for area in item.iter(f"{ns}Area")
+        if (code := _text(area, f"{ns}Code")) and len(code) == 7 and code.isdigit()
+    ]
+
+
+def _body_warnings(root: Any, hazard: str | None, stated: bool) -> list[Warning]:
+    warnings: list[Warning] = []
+    for ns in (METEOROLOGY, HYDROLOGY):
+        body = root.find(f"{ns}Body")
+        if body is None:
+            continue
+        for item in body.iter(f"{ns}Item"):
+            areas = _areas(item, ns)
+            for kind in item.findall(f"{ns}Kind"):
+                found = level_of(_text(kind, f"{ns}Name") or "", _text(kind, f"{ns}Code"), hazard)
+                if found is None:
+                    continue
+                kind_status = _text(kind, f"{ns}Status")
+                ended = kind_status in ENDED
+                which, level = found
+                rising = not ended and _rising(kind_status, level)
+                warnings.extend(Warning(a, which, level, rising, ended, stated) for a in areas)
+        if stated:
+            warnings.extend(_notice_warnings(body, ns))
+    return warnings
+
+
+def _notice_warnings(body: Any, ns: str) -> list[Warning]:
+    """The 危険警報 a summary's Body/Notice lists by municipality name, placed by the codes the
+    same document gives those names; a name it does not list is nowhere we can tell."""
+    notice = _text(body, f"{ns}Notice") or ""
+    codes: dict[str, str] = {}
+    for item in body.iter(f"{ns}Item"):
+        for area in item.iter(f"{ns}Area"):
+            name, code = _text(area, f"{ns}Name"), _text(area, f"{ns}Code")
+            if name and code and len(code) == 7 and code.isdigit():
+                codes[name] = code
+    warnings = []
+    for kind, names in _NOTICE.findall(notice):
+        found = level_of(kind, None, None)
+        if found is None:
+            continue
+        which, level = found
+        for name in re.split(r"[\s　]+", names.strip()):
+            code = codes.get(name.rstrip("＊*"))
+            if code:
+                warnings.append(Warning(code, which, level, False, stated=True))
+    return warnings
+
+
+def _bulletin_warnings(head: Any) -> list[Warning]:
+    """A 気象特別警報報知 announces 特別警報 just issued: every levelled kind in it is rising."""
+    warnings = []
+    headline = head.find(f"{HEAD}Headline")
+    for item in [] if headline is None else headline.iter(f"{HEAD}Item"):
+        areas = _areas(item, HEAD)
+        for kind in item.findall(f"{HEAD}Kind"):
+            found = level_of(_text(kind, f"{HEAD}Name") or "", _text(kind, f"{HEAD}Code"), None)
+            if found is not None:
+                warnings.extend(Warning(a, found[0], found[1], True) for a in areas)
+    return warnings
 
 
 @dataclass(frozen=True)
@@ -198,6 +279,12 @@ async def on_report(
     Each document once."""
     repos = work.repos
     mine = [w for w in report.warnings if w.area in settings.areas and not w.ended]
+    if any(w.stated and not w.rising for w in mine):
+        # A summary states what is in force: new only above what the office's previous
+        # summary stated here (a first summary's warnings are new to us).
+        before = await repos.storms.last_read(report.office, report.title)
+        known = _level(before["warning"]) if before else 0
+        mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
     strongest = max(mine, key=lambda w: w.level) if mine else None
     chosen = [w for w in mine if w.rising and w.level in settings.levels]
     top = max(chosen, key=lambda w: w.level) if chosen else None
@@ -252,6 +339,13 @@ async def on_report(
                 "気象庁", "storm_started", f"{detail} roll-call {roll_call_id}", work.now
             )
     await repos.storms.record(
-        document, report.title, report.office, warning, action, roll_call_id, work.now
+        document,
+        report.title,
+        report.office,
+        warning,
+        action,
+        roll_call_id,
+        work.now,
+        report.reported_at,
     )
     return action
