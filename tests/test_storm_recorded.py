@@ -123,3 +123,48 @@ async def test_a_danger_warning_written_only_in_the_notice_asks_where_it_applies
     assert await poller.poll() == [expected]
     await bot.settle()
     assert len(questions(bot, resident, "rain", 4)) == (1 if city == HIMEJI else 0)
+
+
+FUKUI, ECHIZEN_CHO = "1820100", "1842300"
+
+
+def test_an_r06_document_as_jma_sends_it_is_read_per_municipality() -> None:
+    """福井県, 2026-08-30 06:51: the R06 document, with its LastKind and Significancy parts."""
+    fukui = read("vpww55_fukui_level5_20260830.xml")
+    levels = {w.area: (w.level, w.rising) for w in fukui.warnings}
+    assert levels[FUKUI] == (5, False), "継続: in force, not new"
+    assert levels["1821000"] == (4, False)  # 坂井市, レベル４大雨危険警報 継続
+    assert levels[ECHIZEN_CHO] == (3, True), "raised from レベル２ (LastKind) to レベル３"
+    assert "1820200" not in levels, "敦賀市: 発表警報・注意報はなし"
+    assert len(fukui.warnings) == len(levels), "LastKind is not read as a kind in force"
+
+
+async def test_fukuis_special_warning_asks_when_its_bulletin_arrives(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(
+        start_bot, aiohttp_server, storm_areas=frozenset({FUKUI})
+    )
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    jma.publish("recorded/vpww55_fukui_level5_20260830.xml", "vpww55_0651.xml")
+    assert await poller.poll() == ["below"], "already in force (継続) when first read"
+    jma.publish("recorded/vpno50_fukui_special_20260830.xml", "vpno50_1057.xml")
+    assert await poller.poll() == ["started"]
+    await bot.settle()
+    assert len(questions(bot, resident, "rain", 5)) == 1
+
+
+async def test_a_warning_raised_to_a_chosen_level_asks(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(
+        start_bot,
+        aiohttp_server,
+        storm_areas=frozenset({ECHIZEN_CHO}),
+        storm_levels=frozenset({3, 4, 5}),
+    )
+    resident, _ = await watched_resident(bot, "resident", ["son"])
+    jma.publish("recorded/vpww55_fukui_level5_20260830.xml", "vpww55_0651.xml")
+    assert await poller.poll() == ["started"]
+    await bot.settle()
+    assert len(questions(bot, resident, "rain", 3)) == 1
