@@ -20,7 +20,7 @@ from care.desk import visits
 from care.groups import rounds as group_rounds
 from care.members import schedules
 from care.privacy import retention
-from care.rounds import alerts, checkins, devices, reassurance, taking
+from care.rounds import alerts, checkins, devices, due, reassurance, taking
 from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler import rich_menus
@@ -53,7 +53,13 @@ async def _wave(work: UnitOfWork) -> int:
 
 async def _ladder_steps(work: UnitOfWork) -> int:
     """Each rung of the ladder past the first message, and what follows an alert."""
+    # An alert day's heat check at the city's hour first: a regular round it names climbs
+    # with the heat day's waits from this very step of the ladder.
+    asked = await heat.open_heat_checks(work, BATCH)
     resent = await checkins.resend_unanswered(work, BATCH)
+    # The heat rounds just asked again get the heat check's words, before the regular
+    # re-sends are written (engine.plan_due) in the usual words.
+    resent = max(resent, await heat.ask_again(work, BATCH))
     alerted = await checkins.alert_unanswered(work, BATCH)
     realerted = await alerts.tell_next_turn(work, BATCH)
     realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
@@ -63,15 +69,11 @@ async def _ladder_steps(work: UnitOfWork) -> int:
     realerted = max(realerted, await alerts.remind_open(work, BATCH))
     realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
     realerted = max(realerted, await rollcall_calls.call_again(work, BATCH))
-
-    # An alert day's heat check at the city's hour, and the heat rounds' shorter ladder.
-    realerted = max(realerted, await heat.open_heat_checks(work, BATCH))
-    realerted = max(realerted, await heat.climb_heat_ladder(work, BATCH))
     noted = await reassurance.send_daily_notes(work, BATCH)
     reminded = await schedules.remind_open_pauses(work, BATCH)
     # A case closed by the person's OK or a manager: the partners asked hear it too.
     called_off = await visits.call_off_after_closing(work, BATCH)
-    return max(resent, alerted, realerted, noted, reminded, called_off)
+    return max(asked, resent, alerted, realerted, noted, reminded, called_off)
 
 
 async def _group_steps(work: UnitOfWork) -> int:
@@ -309,16 +311,15 @@ class CheckinEngine:
                 await repos.rollcalls.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
-                await heat.next_heat_step(work),
+                await heat.next_check_at(work),
             ]
             for step in timings.steps:
                 wait = WAITS[step]
                 if wait.table == "checkin_rounds":
-                    since = await repos.rounds.earliest_waiting(
-                        wait.state, wait.since, wait.untaken, wait.called
-                    )
-                else:
-                    since = await repos.groups.earliest_waiting(wait.state, wait.since)
+                    # Each round by its own waits (a heat day's are shorter).
+                    candidates.append(await due.next_due_at(work, step))
+                    continue
+                since = await repos.groups.earliest_waiting(wait.state, wait.since)
                 candidates.append(timings.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None
