@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, Protocol
 
 from aiohttp import web
 from apscheduler.job import Job
@@ -43,6 +44,20 @@ MESSAGE_BATCH = 5_000
 # Members whose check-in opens (and is recorded) per transaction at the 07:00 wave.
 WAVE_BATCH = 5_000
 HANDLED_KEPT = timedelta(days=7)
+
+
+class Poller(Protocol):
+    """A feed's poller (the earthquakes', the warnings', the heat alerts'): reads what is
+    new, and never raises into the scheduler."""
+
+    async def poll_safely(self) -> None: ...
+
+
+class FeedJob(NamedTuple):
+    poller: Poller
+    job_id: str
+    interval: timedelta
+    at_once: bool  # read at start, not only after the first interval
 
 
 async def _wave(work: UnitOfWork) -> int:
@@ -199,6 +214,18 @@ class CheckinEngine:
         while self._delivery_task is not None and not self._delivery_task.done():
             await self._delivery_task
 
+    def feed_jobs(self) -> list[FeedJob]:
+        """The feeds this deployment polls, each a job of its own. The Ministry's heat files
+        are read at start (a restart on an alert day's morning does not wait its interval);
+        the JMA feeds at their first interval."""
+        settings = self._services.settings
+        feeds = [
+            (self._quakes, JMA_JOB_ID, settings.jma_interval, False),
+            (self._storms, STORM_JOB_ID, settings.jma_interval, False),
+            (self._heat, HEAT_JOB_ID, settings.heat_interval, True),
+        ]
+        return [FeedJob(p, job, every, now) for p, job, every, now in feeds if p is not None]
+
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
@@ -212,30 +239,19 @@ class CheckinEngine:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # catch up at once after a restart
         )
-        for poller, job in ((self._quakes, JMA_JOB_ID), (self._storms, STORM_JOB_ID)):
-            if poller is None:
-                continue
+        for feed in self.feed_jobs():
+            # Without next_run_time the trigger sets the first run (None would pause the job).
+            first = {"next_run_time": datetime.now(UTC)} if feed.at_once else {}
             self._scheduler.add_job(
-                poller.poll_safely,
+                feed.poller.poll_safely,
                 "interval",
-                seconds=self._services.settings.jma_interval.total_seconds(),
-                id=job,
+                seconds=feed.interval.total_seconds(),
+                id=feed.job_id,
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=None,
-            )
-        if self._heat is not None:
-            self._scheduler.add_job(
-                self._heat.poll_safely,
-                "interval",
-                seconds=self._services.settings.heat_interval.total_seconds(),
-                id=HEAT_JOB_ID,
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,
-                next_run_time=datetime.now(UTC),
+                **first,
             )
         # The daily purge, at night in the deployment's time zone; and once at start-up when
         # none finished in the last day (the server was down that night, or stopped mid-purge:
