@@ -1,20 +1,27 @@
 """What the console's pages share: the page with LINE's quota banner, a refusal of the service
-layer said in the console's language, and who a notice or a roll-call is for."""
+layer said in the console's language, who a notice or a roll-call is for, and a roll-call's
+tally read with its look audited."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from admin.auth import session_of
 from admin.quota import Forecast, forecast
 from admin.render import QUOTA_WARNING, admin_locale, render, services_of
 from care.broadcasts.notices import AUDIENCES, Audience
+from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
+from care.services import UnitOfWork
 from ground.identifiers import row_id
+from storage.rollcalls import RollCall
 
 QUOTA_CACHE_FOR = timedelta(minutes=10)
+T = TypeVar("T")
 
 
 class QuotaCache:
@@ -87,3 +94,41 @@ def audience_of(form: Any, kinds: tuple[str, ...] = AUDIENCES) -> Audience:
         group_ids=tuple(i for i in (row_id(v) for v in form.getall("group_id", [])) if i),
         member_id=row_id(form.get("member_id")),
     )
+
+
+async def roll_call_of(request: web.Request) -> RollCall:
+    """The roll-call the path names (call_id), or 404."""
+    roll_call_id = row_id(request.match_info["call_id"])
+    async with services_of(request).reading_repositories() as repos:
+        call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
+    if call is None:
+        raise web.HTTPNotFound(text="no such roll-call")
+    return call
+
+
+async def read_tally(
+    request: web.Request,
+    read: Callable[[UnitOfWork, RollCall], Awaitable[T]],
+    viewed: str,
+    scope: str,
+) -> tuple[RollCall, T]:
+    """A roll-call's tally, `read` of the roll-call the path names (as it stands in the same
+    transaction), with the look audited: people's answers and how to reach them were read.
+    Once each `VIEW_AUDIT_EVERY` per admin and roll-call (`viewed` the audit's action,
+    `scope` the page's), since a tally page reloads itself while the roll-call is open."""
+    roll_call_id = (await roll_call_of(request)).id
+    admin = session_of(request).admin.name
+    async with services_of(request).unit_of_work() as work:
+        call = await work.repos.rollcalls.get(roll_call_id)
+        if call is None:
+            raise web.HTTPNotFound(text="no such roll-call")
+        found = await read(work, call)
+        await work.repos.admin.audit_view(
+            admin,
+            viewed,
+            f"roll-call {call.id}",
+            work.now,
+            VIEW_AUDIT_EVERY,
+            f"{scope}:{call.id}:{admin}",
+        )
+    return call, found

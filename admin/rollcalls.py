@@ -11,10 +11,9 @@ from aiohttp import web
 from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.files import export_page, purposeful_csv
-from admin.pages import audience_of, page, quota_forecast
+from admin.pages import audience_of, page, quota_forecast, read_tally, roll_call_of
 from admin.render import admin_locale, services_of
 from care.broadcasts import budget, by_phone, reach, rollcall
-from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
 from ground.identifiers import row_id
@@ -117,30 +116,18 @@ async def start(request: web.Request) -> web.Response:
 
 
 async def _found(request: web.Request) -> int:
-    roll_call_id = row_id(request.match_info["call_id"])
-    async with services_of(request).reading_repositories() as repos:
-        call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
-    if call is None:
-        raise web.HTTPNotFound(text="no such roll-call")
-    return call.id
+    return (await roll_call_of(request)).id
 
 
 @allow(OPERATOR)
 async def live(request: web.Request) -> web.Response:
     """The live tally: counts by answer and area team, who asked for help with how to reach
     them, the silent, a timeline. The page reloads itself while the roll-call is open."""
-    roll_call_id = await _found(request)
-    admin = session_of(request).admin.name
-    async with services_of(request).unit_of_work() as work:
-        call = await work.repos.rollcalls.get(roll_call_id)
-        tally = await rollcall.tally(work, roll_call_id)
-        # People's answers and phone numbers were read: audited, once an hour per admin and
-        # roll-call (the page reloads itself every few seconds while it is open).
-        scope = f"rollcall:{roll_call_id}:{admin}"
-        what = f"roll-call {roll_call_id}"
-        await work.repos.admin.audit_view(
-            admin, "rollcall_viewed", what, work.now, VIEW_AUDIT_EVERY, scope
-        )
+    # People's answers and phone numbers are read: audited, once an hour per admin and
+    # roll-call (the page reloads itself every few seconds while it is open).
+    call, tally = await read_tally(
+        request, lambda work, call: rollcall.tally(work, call.id), "rollcall_viewed", "rollcall"
+    )
     return await page(request, "rollcall.html", {"call": call, "tally": tally})
 
 

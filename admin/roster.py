@@ -14,7 +14,7 @@ from aiohttp import web
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import session_of
 from admin.files import export_page, purposeful_csv
-from admin.pages import page, page_status
+from admin.pages import page, page_status, read_tally, roll_call_of
 from admin.render import admin_locale, services_of
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
@@ -172,15 +172,6 @@ async def new_letter(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/roster/{person_id}/letter")
 
 
-async def _roll_call(request: web.Request) -> Any:
-    roll_call_id = row_id(request.match_info["call_id"])
-    async with services_of(request).reading_repositories() as repos:
-        call = await repos.rollcalls.get(roll_call_id) if roll_call_id else None
-    if call is None:
-        raise web.HTTPNotFound(text="no such roll-call")
-    return call
-
-
 @allow(OPERATOR, DESK)
 async def roll_call_tally(
     request: web.Request, sent: tuple[int, int] | None = None
@@ -188,25 +179,20 @@ async def roll_call_tally(
     """The roster's people in a roll-call by 担当: those who asked for help, the silent and
     the never asked, with how to find them where the viewer may see it. Printable: the 窓口
     hands each 民生委員 their page."""
-    call = await _roll_call(request)
-    session = session_of(request)
-    async with services_of(request).unit_of_work() as work:
-        found = await tally.by_carer(work, call, session.admin.role)
-        await work.repos.admin.audit_view(
-            session.admin.name,
-            "roster_tally_viewed",
-            f"roll-call {call.id}",
-            work.now,
-            VIEW_AUDIT_EVERY,
-            f"roster-tally:{call.id}:{session.admin.name}",
-        )
+    role = session_of(request).admin.role
+    call, found = await read_tally(
+        request,
+        lambda work, call: tally.by_carer(work, call, role),
+        "roster_tally_viewed",
+        "roster-tally",
+    )
     return await page(request, "roster_tally.html", {"tally": found, "call": call, "sent": sent})
 
 
 @allow(OPERATOR, DESK)
 async def send_to_carers(request: web.Request) -> web.Response:
     """Each assigned partner on LINE gets their people who need a visit (care.roster.carers)."""
-    call = await _roll_call(request)
+    call = await roll_call_of(request)
     staff = session_of(request).admin.name
     async with services_of(request).unit_of_work() as work:
         sent = await carers.send(work, call, staff)
@@ -214,7 +200,7 @@ async def send_to_carers(request: web.Request) -> web.Response:
 
 
 async def _export_of(request: web.Request) -> exports.Export:
-    call = await _roll_call(request)
+    call = await roll_call_of(request)
     async with services_of(request).reading() as work:
         return await tally.export(work, call)
 

@@ -31,6 +31,8 @@ STORM_FEED_DEFAULT = "https://www.data.jma.go.jp/developer/xml/feed/extra.xml"
 HEAT_ALERT_BASE_DEFAULT = "https://www.wbgt.env.go.jp/alert/dl/"
 HEAT_WBGT_DEFAULT = "https://www.wbgt.env.go.jp/prev15WG/dl/yohou_{point}.csv"
 HEAT_HOSTS_DEFAULT = "www.wbgt.env.go.jp"
+# Each of the heat ladder's waits unless set (or the regular wait, where that is shorter).
+HEAT_WAIT_DEFAULT = timedelta(hours=1)
 # The 58 府県予報区 (JMA's codes, as the alert file's fourth column gives them): 北海道's eight,
 # one per 都府県 but 鹿児島県 (two) and 沖縄県 (four).
 HEAT_AREA_CODES = frozenset(
@@ -141,8 +143,8 @@ class Settings:
     # The local hour of an alert day's heat check, and its ladder: asked again after
     # `heat_resend_after` without an answer, the managers alerted `heat_alert_after` later.
     heat_check_hour: int = 10
-    heat_resend_after: timedelta = timedelta(hours=1)
-    heat_alert_after: timedelta = timedelta(hours=1)
+    heat_resend_after: timedelta = HEAT_WAIT_DEFAULT
+    heat_alert_after: timedelta = HEAT_WAIT_DEFAULT
     heat_drills: bool = False
     # /metrics: these networks (loopback by default), or anyone with the token.
     metrics_networks: tuple[IPv4Network | IPv6Network, ...] = (
@@ -222,6 +224,20 @@ class Settings:
     purge_hour: int = 3
     purge_batch: int = 500
 
+    def __post_init__(self) -> None:
+        # A heat day's ladder is the regular one with shorter waits (care.rounds.due): a
+        # longer one would leave the one most at risk that day silent longer than any other.
+        for heat, regular, name in (
+            (self.heat_resend_after, self.resend_after, "RESEND_AFTER"),
+            (self.heat_alert_after, self.alert_after, "ALERT_AFTER"),
+        ):
+            if heat > regular:
+                raise SettingsError(
+                    f"MIMAMORI_HEAT_{name}",
+                    f"at most MIMAMORI_{name} ({_said(regular)}), got {_said(heat)}:"
+                    " a heat day's waits are never longer than the regular ones",
+                )
+
     @property
     def calls(self) -> bool:
         """Whether this deployment can place calls (Twilio set, and a public URL for its
@@ -230,6 +246,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        resend_after = _duration(env, "MIMAMORI_RESEND_AFTER", "24h")
+        alert_after = _duration(env, "MIMAMORI_ALERT_AFTER", "3h")
         return cls(
             channel_secret=_required(env, "LINE_CHANNEL_SECRET"),
             channel_access_token=_required(env, "LINE_CHANNEL_ACCESS_TOKEN"),
@@ -238,8 +256,8 @@ class Settings:
             host=env.get("MIMAMORI_HOST") or "0.0.0.0",
             port=_port(env, "MIMAMORI_PORT", 8080),
             timezone=_timezone(env, "MIMAMORI_TIMEZONE", "Asia/Tokyo"),
-            resend_after=_duration(env, "MIMAMORI_RESEND_AFTER", "24h"),
-            alert_after=_duration(env, "MIMAMORI_ALERT_AFTER", "3h"),
+            resend_after=resend_after,
+            alert_after=alert_after,
             realert_after=_duration(env, "MIMAMORI_REALERT_AFTER", "1h"),
             desk_after=_optional_duration(env, "MIMAMORI_DESK_AFTER"),
             desk_unwell=_switch(env, "MIMAMORI_DESK_UNWELL"),
@@ -268,7 +286,7 @@ class Settings:
             storm_areas=_municipalities(env, "MIMAMORI_STORM_AREAS"),
             storm_levels=_warning_levels(env, "MIMAMORI_STORM_LEVELS", "4,5"),
             storm_feed_url=_feed_url(env, "MIMAMORI_STORM_FEED", STORM_FEED_DEFAULT),
-            **_heat(env),
+            **_heat(env, resend_after, alert_after),
             metrics_networks=_networks(env, "MIMAMORI_METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
             metrics_token=(env.get("MIMAMORI_METRICS_TOKEN") or "").strip() or None,
             trusted_proxies=_networks(env, "MIMAMORI_TRUSTED_PROXIES", ""),
@@ -424,8 +442,12 @@ def _networks(
         raise SettingsError(name, f"expected networks such as 10.0.0.0/8: {error}") from None
 
 
-def _heat(env: Mapping[str, str]) -> dict[str, Any]:
-    """The heat alert feed's settings (MIMAMORI_HEAT_*)."""
+def _heat(
+    env: Mapping[str, str], resend_after: timedelta, alert_after: timedelta
+) -> dict[str, Any]:
+    """The heat alert feed's settings (MIMAMORI_HEAT_*). The heat ladder's waits are an hour
+    each unless set, or the regular wait where that is shorter (Settings refuses a heat wait
+    set longer than the regular one)."""
     areas = _codes(env, "MIMAMORI_HEAT_AREAS")
     unknown = sorted(areas - HEAT_AREA_CODES)
     if unknown:
@@ -462,8 +484,8 @@ def _heat(env: Mapping[str, str]) -> dict[str, Any]:
         "heat_hosts": hosts,
         "heat_interval": _duration(env, "MIMAMORI_HEAT_INTERVAL", "10m"),
         "heat_check_hour": int(hour),
-        "heat_resend_after": _duration(env, "MIMAMORI_HEAT_RESEND_AFTER", "1h"),
-        "heat_alert_after": _duration(env, "MIMAMORI_HEAT_ALERT_AFTER", "1h"),
+        "heat_resend_after": _heat_wait(env, "MIMAMORI_HEAT_RESEND_AFTER", resend_after),
+        "heat_alert_after": _heat_wait(env, "MIMAMORI_HEAT_ALERT_AFTER", alert_after),
         "heat_drills": _switch(env, "MIMAMORI_HEAT_DRILLS"),
     }
     return found
@@ -560,6 +582,21 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise SettingsError(name, "is required but not set")
     return value
+
+
+def _heat_wait(env: Mapping[str, str], name: str, regular: timedelta) -> timedelta:
+    if (env.get(name) or "").strip():
+        return _duration(env, name, "")
+    return min(HEAT_WAIT_DEFAULT, regular)
+
+
+def _said(wait: timedelta) -> str:
+    """A wait as the settings write it (90m, 3h, 45s)."""
+    seconds = int(wait.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:

@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, Protocol
 
 from aiohttp import web
 from apscheduler.job import Job
@@ -20,7 +21,7 @@ from care.desk import visits
 from care.groups import rounds as group_rounds
 from care.members import schedules
 from care.privacy import retention
-from care.rounds import alerts, checkins, devices, reassurance, taking
+from care.rounds import alerts, checkins, devices, due, reassurance, taking
 from care.rounds.ladder import WAITS
 from care.services import Services, UnitOfWork
 from scheduler import rich_menus
@@ -45,6 +46,20 @@ WAVE_BATCH = 5_000
 HANDLED_KEPT = timedelta(days=7)
 
 
+class Poller(Protocol):
+    """A feed's poller (the earthquakes', the warnings', the heat alerts'): reads what is
+    new, and never raises into the scheduler."""
+
+    async def poll_safely(self) -> None: ...
+
+
+class FeedJob(NamedTuple):
+    poller: Poller
+    job_id: str
+    interval: timedelta
+    at_once: bool  # read at start, not only after the first interval
+
+
 async def _wave(work: UnitOfWork) -> int:
     # Each batch's check-ins are recorded with its rounds: the first multicasts leave
     # while the rest of the wave is still being planned.
@@ -53,7 +68,13 @@ async def _wave(work: UnitOfWork) -> int:
 
 async def _ladder_steps(work: UnitOfWork) -> int:
     """Each rung of the ladder past the first message, and what follows an alert."""
+    # An alert day's heat check at the city's hour first: a regular round it names climbs
+    # with the heat day's waits from this very step of the ladder.
+    asked = await heat.open_heat_checks(work, BATCH)
     resent = await checkins.resend_unanswered(work, BATCH)
+    # The heat rounds just asked again get the heat check's words, before the regular
+    # re-sends are written (engine.plan_due) in the usual words.
+    resent = max(resent, await heat.ask_again(work, BATCH))
     alerted = await checkins.alert_unanswered(work, BATCH)
     realerted = await alerts.tell_next_turn(work, BATCH)
     realerted = max(realerted, await alerts.realert_untaken(work, BATCH))
@@ -63,15 +84,11 @@ async def _ladder_steps(work: UnitOfWork) -> int:
     realerted = max(realerted, await alerts.remind_open(work, BATCH))
     realerted = max(realerted, await rollcall.resend_to_the_silent(work, BATCH))
     realerted = max(realerted, await rollcall_calls.call_again(work, BATCH))
-
-    # An alert day's heat check at the city's hour, and the heat rounds' shorter ladder.
-    realerted = max(realerted, await heat.open_heat_checks(work, BATCH))
-    realerted = max(realerted, await heat.climb_heat_ladder(work, BATCH))
     noted = await reassurance.send_daily_notes(work, BATCH)
     reminded = await schedules.remind_open_pauses(work, BATCH)
     # A case closed by the person's OK or a manager: the partners asked hear it too.
     called_off = await visits.call_off_after_closing(work, BATCH)
-    return max(resent, alerted, realerted, noted, reminded, called_off)
+    return max(asked, resent, alerted, realerted, noted, reminded, called_off)
 
 
 async def _group_steps(work: UnitOfWork) -> int:
@@ -197,6 +214,18 @@ class CheckinEngine:
         while self._delivery_task is not None and not self._delivery_task.done():
             await self._delivery_task
 
+    def feed_jobs(self) -> list[FeedJob]:
+        """The feeds this deployment polls, each a job of its own. The Ministry's heat files
+        are read at start (a restart on an alert day's morning does not wait its interval);
+        the JMA feeds at their first interval."""
+        settings = self._services.settings
+        feeds = [
+            (self._quakes, JMA_JOB_ID, settings.jma_interval, False),
+            (self._storms, STORM_JOB_ID, settings.jma_interval, False),
+            (self._heat, HEAT_JOB_ID, settings.heat_interval, True),
+        ]
+        return [FeedJob(p, job, every, now) for p, job, every, now in feeds if p is not None]
+
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
@@ -210,30 +239,19 @@ class CheckinEngine:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),  # catch up at once after a restart
         )
-        for poller, job in ((self._quakes, JMA_JOB_ID), (self._storms, STORM_JOB_ID)):
-            if poller is None:
-                continue
+        for feed in self.feed_jobs():
+            # Without next_run_time the trigger sets the first run (None would pause the job).
+            first = {"next_run_time": datetime.now(UTC)} if feed.at_once else {}
             self._scheduler.add_job(
-                poller.poll_safely,
+                feed.poller.poll_safely,
                 "interval",
-                seconds=self._services.settings.jma_interval.total_seconds(),
-                id=job,
+                seconds=feed.interval.total_seconds(),
+                id=feed.job_id,
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=None,
-            )
-        if self._heat is not None:
-            self._scheduler.add_job(
-                self._heat.poll_safely,
-                "interval",
-                seconds=self._services.settings.heat_interval.total_seconds(),
-                id=HEAT_JOB_ID,
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,
-                next_run_time=datetime.now(UTC),
+                **first,
             )
         # The daily purge, at night in the deployment's time zone; and once at start-up when
         # none finished in the last day (the server was down that night, or stopped mid-purge:
@@ -309,16 +327,15 @@ class CheckinEngine:
                 await repos.rollcalls.earliest_due(),
                 await repos.groups.earliest_due(),
                 await repos.outbox.earliest_pending(),
-                await heat.next_heat_step(work),
+                await heat.next_check_at(work),
             ]
             for step in timings.steps:
                 wait = WAITS[step]
                 if wait.table == "checkin_rounds":
-                    since = await repos.rounds.earliest_waiting(
-                        wait.state, wait.since, wait.untaken, wait.called
-                    )
-                else:
-                    since = await repos.groups.earliest_waiting(wait.state, wait.since)
+                    # Each round by its own waits (a heat day's are shorter).
+                    candidates.append(await due.next_due_at(work, step))
+                    continue
+                since = await repos.groups.earliest_waiting(wait.state, wait.since)
                 candidates.append(timings.due_at(step, since) if since else None)
         found = [moment for moment in candidates if moment is not None]
         return min(found) if found else None

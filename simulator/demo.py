@@ -33,7 +33,7 @@ from scheduler import rich_menus
 from scheduler.engine import ENGINE
 from scheduler.heat import HeatPoller
 from server.app import create_app
-from simulator import console, quake, telephone, weather
+from simulator import console, telephone, weather
 from simulator import tour as tours
 from simulator import web as simulator_web
 from simulator.city import ASKS_GARBAGE_DAY, CitySystem
@@ -66,7 +66,7 @@ def demo_settings(port: int, database: Path) -> Settings:
         liff_id=f"{DEMO_LOGIN_CHANNEL}-demo",
         liff_sdk_url=f"{line}/liff-sdk.js",
         # The 「地震」 button: the stand-in JMA feed reports a quake in this area.
-        jma_areas=frozenset({quake.AREA}),
+        jma_areas=frozenset({weather.QUAKE_AREA}),
         jma_feed_url=f"{line}/jma/eqvol.xml",
         jma_interval=timedelta(days=1),  # read when the button is pressed, not by the clock
         # The 「大雨警報」 button: the stand-in extra.xml warns 千代田区 (storms' interval is
@@ -207,22 +207,18 @@ class Demo:
         """The simulator's page and the stand-ins beside the stand-in LINE: JMA's quake and
         warnings feeds, the Ministry of the Environment's heat alert files, Twilio's phones,
         and the city's own system on the shared account."""
-        jma = quake.JmaStandIn()
-        jma.base_url = f"http://{HOST}:{self.settings.port + 1}"
-        warnings = weather.StormStandIn()
-        warnings.base_url = jma.base_url
-        heat_files = weather.HeatStandIn()
+        stand_in = weather.FeedStandIn(f"http://{HOST}:{self.settings.port + 1}")
         services = self.bot_app[SERVICES]
 
         async def earthquake() -> None:
-            jma.quake(self.clock.now())
+            stand_in.quake(self.clock.now())
             poller = self.bot_app[ENGINE].quakes
             if poller is not None:
                 await poller.poll()
             await self._settle()
 
         async def storm() -> None:
-            warnings.warn()
+            stand_in.warn()
             poller = self.bot_app[ENGINE].storms
             if poller is not None:
                 await poller.poll()
@@ -230,15 +226,13 @@ class Demo:
 
         async def heat_alert() -> None:
             # Read at once, as the real feed's poll would some minutes after 17:00.
-            heat_files.alert(self.clock.now())
+            stand_in.alert(self.clock.now())
             await HeatPoller(services).poll()
             await self._settle()
 
         self.feeds = tours.Feeds(quake=earthquake, storm=storm, heat=heat_alert)
         sim_app = simulator_web.make_app(self.platform, simulator, play, self.feeds)
-        jma.add_routes(sim_app)
-        warnings.add_routes(sim_app)
-        heat_files.add_routes(sim_app)
+        stand_in.add_routes(sim_app)
         phones = telephone.TwilioStandIn()
         phones.add_routes(sim_app)
         simulator.attach_telephone(phones)

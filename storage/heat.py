@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.database import Connection, from_db, to_db
-from storage.models import CheckinRound, Member
+from storage.models import Member
 
 
 class HeatRepository:
@@ -151,15 +151,6 @@ class HeatRepository:
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (day.isoformat(), member_id, round_id, unasked),
             )
-
-    async def waiting_rounds(self) -> list[CheckinRound]:
-        """The heat checks' rounds still waiting for an answer (asked, or asked again)."""
-        rows = await self._conn.fetch_all(
-            "SELECT r.* FROM checkin_rounds r JOIN heat_check_people p ON p.round_id = r.id"
-            " WHERE r.state IN ('open', 'resent') ORDER BY r.id",
-            (),
-        )
-        return [CheckinRound.from_row(row) for row in rows]
 
     async def people(self, day: date) -> list[dict[str, Any]]:
         """Each person the day's check named, with her round as it stands (None: purged, or

@@ -68,9 +68,12 @@ class RoundRepository:
             (when, outbox_id),
         )
 
-    async def awaiting_message(self, resend: bool, limit: int) -> list[AwaitingMessage]:
+    async def awaiting_message(
+        self, resend: bool, limit: int, heat: bool | None = None
+    ) -> list[AwaitingMessage]:
         """Rounds opened (or moved to re-send) whose message is not yet in the outbox, with
-        who gets it, ordered so that rounds sharing a slot and a language come together."""
+        who gets it, ordered so that rounds sharing a slot and a language come together;
+        `heat`: only the rounds a heat check named (True), or only the others (False)."""
         # Literal states: SQLite then uses the partial indexes of migration 0005.
         where = (
             "r.state = 'resent' AND r.resend_outbox_id IS NULL"
@@ -81,7 +84,7 @@ class RoundRepository:
             "SELECT r.id, r.member_id, r.slot_at, m.line_user_id, m.language, m.channel,"
             " m.channel_address"
             " FROM checkin_rounds r"
-            f" JOIN members m ON m.id = r.member_id WHERE {where}"
+            f" JOIN members m ON m.id = r.member_id WHERE {where}{_heat(heat, 'r')}"
             " ORDER BY r.slot_at, m.language, r.id LIMIT ?",
             (limit,),
         )
@@ -98,13 +101,16 @@ class RoundRepository:
         limit: int,
         untaken: str | None = None,
         called: bool | None = None,
+        heat: bool | None = None,
     ) -> list[CheckinRound]:
         """Rounds in `state` whose `since_column` moment is at or before `since_at_most`: the
-        filter of one step of the ladder (care.rounds.ladder.WAITS says which state and column)."""
+        filter of one step of the ladder (care.rounds.ladder.WAITS says which state and column);
+        `heat`: only the rounds a heat check named (True) or only the others (False)."""
         column = _clock_column(since_column)
         return await self._many(
             f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
-            f"{_untaken(untaken)}{_called(called)} ORDER BY {column}, id LIMIT ?",
+            f"{_untaken(untaken)}{_called(called)}{_heat(heat, 'checkin_rounds')}"
+            f" ORDER BY {column}, id LIMIT ?",
             (state, to_db(since_at_most), limit),
         )
 
@@ -114,11 +120,12 @@ class RoundRepository:
         since_column: str,
         untaken: str | None = None,
         called: bool | None = None,
+        heat: bool | None = None,
     ) -> datetime | None:
         column = _clock_column(since_column)
         row = await self._conn.fetch_one(
             f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?"
-            f"{_untaken(untaken)}{_called(called)}",
+            f"{_untaken(untaken)}{_called(called)}{_heat(heat, 'checkin_rounds')}",
             (state,),
         )
         return from_db(row[0]) if row else None
@@ -284,6 +291,16 @@ def _called(called: bool | None) -> str:
     if called is None:
         return ""
     return " AND called_at IS NOT NULL" if called else " AND called_at IS NULL"
+
+
+def _heat(heat: bool | None, rounds: str) -> str:
+    """The rounds a heat check named (care.rounds.due: they climb with the heat day's waits):
+    its own round, or her regular one it found waiting. `rounds`: how the query names
+    checkin_rounds."""
+    if heat is None:
+        return ""
+    named = f"EXISTS (SELECT 1 FROM heat_check_people h WHERE h.round_id = {rounds}.id)"
+    return f" AND {named}" if heat else f" AND NOT {named}"
 
 
 def _clock_column(name: str) -> str:

@@ -31,6 +31,7 @@ from scheduler.heat import HeatPoller
 from scheduler.storms import StormPoller
 from storage.database import POSTGRESQL
 from storage.models import Member, Role, StaffRole
+from storage.rollcalls import RollCall
 from tests import line_webhook as hook
 from tests.conftest import LOGIN_CHANNEL, Bot
 from tests.fake_line import postbacks_in
@@ -102,6 +103,7 @@ def passing_fault(dialect: str, event_id: str) -> list[str]:
 async def passing_fault_ends(bot: Bot) -> None:
     """The fault passes, and the retry the dispatcher scheduled is brought forward."""
     from bot.dispatch import DISPATCHER
+
     async with bot.repos() as repos:
         await repos.conn.execute(
             "DROP TRIGGER passing_fault"
@@ -589,6 +591,7 @@ async def axe_findings(page: Any, record: str | None = None) -> list[str]:
     page's summary is also held against docs/accessibility/axe/<record>.json (rewritten
     instead when MIMAMORI_A11Y_WRITE=1), and a difference is one more finding."""
     from axe_playwright_python.async_playwright import Axe
+
     results = await Axe().run(
         page,
         options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
@@ -752,6 +755,7 @@ class JmaFeed:
         text = (self.folder / files[name]).read_text("utf-8")
         return web.Response(text=text, content_type="application/xml")
 
+
 # 熱中症警戒アラート days (issue 41): the Ministry of the Environment's feeds, stood in on
 # loopback with the sample documents of tests/heat/.
 HEAT_DOCUMENTS = Path(__file__).resolve().parent / "heat"
@@ -904,6 +908,16 @@ async def feed_and_bot(
     settings.setdefault("storm_areas", STORM_CITY)
     bot = await start_bot(storm_feed_url=feed, **settings)
     return jma, bot, StormPoller(bot.services)
+
+
+async def started_by_a_feed(bot: Bot) -> RollCall:
+    """The roll-call a JMA feed (an earthquake, a warning) just started, with what every
+    feed's has: everyone asked, the silent again each hour twice, a declared disaster."""
+    async with bot.repos() as repos:
+        call = (await repos.rollcalls.recent(1))[0]
+    assert call.audience == "everyone" and call.disaster
+    assert (call.resend_every_minutes, call.resends_left) == (60, 2)
+    return call
 
 
 def asked(bot: Bot, uid: str) -> int:

@@ -249,6 +249,89 @@ async def test_the_desk_filters_its_queue_to_the_heat_checks_left_unanswered(
     assert says(heat_only, "admin.queue.filter.heat")
 
 
+async def test_one_ladder_steps_every_round_once_each_by_its_own_waits(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """On an alert day the heat check's round and the regular round it found waiting climb
+    with the heat day's waits, each asked again once (in the heat check's words) and alerted
+    once; a regular round the check did not name keeps the regular waits (24 h, 3 h)."""
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    silent, (silent_son,) = await watched_resident(bot, "silent", ["silent-son"])
+    quiet, (quiet_son,) = await watched_resident(bot, "quiet", ["quiet-son"])
+    usual, (usual_son,) = await watched_resident(bot, "usual", ["usual-son"])
+    for uid in (silent, quiet):
+        await opt_in_from_the_chat(bot, uid)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17.csv")
+    assert "alert" in await poller.poll()
+    # "silent" and "usual" leave the morning's check-in unanswered; "quiet" answers it.
+    await answer_the_morning_check_in(bot, quiet)
+
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))
+    assert len(heat_checks_to(bot, quiet)) == 1
+    assert heat_checks_to(bot, silent) == [], "her check-in still waits: no second round"
+    # Silent since her check-in went (9:30): asked again an hour later, in the heat words.
+    await run_to(bot, tokyo(8, 3, 10, 29, year=2027))
+    assert heat_checks_to(bot, silent, again=True) == []
+    await run_to(bot, tokyo(8, 3, 10, 30, year=2027))
+    assert len(heat_checks_to(bot, silent, again=True)) == 1
+    await run_to(bot, tokyo(8, 3, 11, 0, year=2027))
+    assert len(heat_checks_to(bot, quiet, again=True)) == 1
+    await run_to(bot, tokyo(8, 3, 11, 30, year=2027))
+    assert said(bot.line.texts_to(silent_son), "alert.body")
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+    assert said(bot.line.texts_to(quiet_son), "alert.body")
+    assert said(bot.line.texts_to(usual), "checkin.resend_title") == []
+
+    for hour in (13, 16, 20):
+        await run_to(bot, tokyo(8, 3, hour, 0, year=2027))
+    await run_to(bot, tokyo(8, 4, 9, 29, year=2027))
+    assert said(bot.line.texts_to(usual), "checkin.resend_title") == []
+    await run_to(bot, tokyo(8, 4, 9, 30, year=2027))
+    assert len(said(bot.line.texts_to(usual), "checkin.resend_title")) == 1, "24 h, as always"
+    # A day on (before the open alerts' reminders): each heat round stepped once.
+    for uid, son in ((silent, silent_son), (quiet, quiet_son)):
+        assert len(heat_checks_to(bot, uid, again=True)) == 1, "asked again once, by one ladder"
+        assert said(bot.line.texts_to(uid), "checkin.resend_title") == []
+        alerts = said(bot.line.texts_to(son), "alert.body")
+        first = [text for text in alerts if not says(text, "alert.again")]
+        assert len(first) == 1, "alerted once (then sent again as the protocol says)"
+        assert not said(bot.line.texts_to(son), "safe.body")
+    await run_to(bot, tokyo(8, 4, 11, 29, year=2027))
+    assert said(bot.line.texts_to(usual_son), "alert.body") == [], "3 h after, not before"
+    await run_to(bot, tokyo(8, 4, 12, 30, year=2027))
+    assert said(bot.line.texts_to(usual_son), "alert.body")
+
+
+def test_a_heat_wait_longer_than_the_regular_one_is_refused_at_start() -> None:
+    required = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    for name, value in (("RESEND_AFTER", "25h"), ("ALERT_AFTER", "4h")):
+        with pytest.raises(SettingsError) as raised:
+            Settings.from_env({**required, f"MIMAMORI_HEAT_{name}": value})
+        assert raised.value.name == f"MIMAMORI_HEAT_{name}"
+        assert f"MIMAMORI_{name}" in str(raised.value)
+    with pytest.raises(SettingsError):
+        Settings.from_env(
+            {**required, "MIMAMORI_RESEND_AFTER": "30m"} | {"MIMAMORI_HEAT_RESEND_AFTER": "1h"}
+        )
+    # As long as the regular ones, or shorter: taken. Unset, an hour each, or the regular
+    # wait where that is shorter.
+    same = Settings.from_env(
+        {**required, "MIMAMORI_HEAT_RESEND_AFTER": "24h", "MIMAMORI_HEAT_ALERT_AFTER": "3h"}
+    )
+    assert (same.heat_resend_after, same.heat_alert_after) == (
+        timedelta(hours=24),
+        timedelta(hours=3),
+    )
+    short = Settings.from_env({**required, "MIMAMORI_ALERT_AFTER": "20m"})
+    assert (short.heat_resend_after, short.heat_alert_after) == (
+        timedelta(hours=1),
+        timedelta(minutes=20),
+    )
+    with pytest.raises(SettingsError):
+        Settings(channel_secret="s", channel_access_token="t", heat_alert_after=timedelta(hours=5))
+
+
 def test_the_heat_settings_read_the_ministrys_files_and_check_the_areas() -> None:
     required = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
     on = {**required, "MIMAMORI_HEAT_AREAS": "130000,460040", "MIMAMORI_HEAT_POINTS": "44132"}

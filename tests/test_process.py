@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ground.clock import FakeClock
 from ground.settings import Settings
-from scheduler.engine import ENGINE
+from scheduler.engine import ENGINE, HEAT_JOB_ID, JMA_JOB_ID, STORM_JOB_ID
 from server.app import create_app
 from server.heap import freeze_startup_heap
 from tests.conftest import Bot
@@ -224,6 +224,37 @@ async def test_one_sweep_job_moved_earlier_when_something_falls_due(
         assert timedelta(minutes=59) < wake <= timedelta(hours=1)
     finally:
         await client.close()
+
+
+async def test_each_feed_is_one_job_at_its_interval_and_the_heat_files_are_read_at_start(
+    settings: Settings, clock: FakeClock, fake_line: FakeLine
+) -> None:
+    async def feed_jobs(**feeds: object) -> list[tuple[str, timedelta, bool, str]]:
+        configured = Settings(**{**settings.__dict__, **feeds})
+        app = create_app(configured, clock=clock, run_scheduler=False)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        try:
+            return [
+                (job.job_id, job.interval, job.at_once, type(job.poller).__name__)
+                for job in app[ENGINE].feed_jobs()
+            ]
+        finally:
+            await client.close()
+
+    assert await feed_jobs() == [], "no feed configured, none polled"
+    every = {"jma_interval": timedelta(seconds=90), "heat_interval": timedelta(minutes=7)}
+    assert await feed_jobs(
+        jma_areas=frozenset({"350"}),
+        storm_areas=frozenset({"1310100"}),
+        heat_areas=frozenset({"130000"}),
+        **every,
+    ) == [
+        (JMA_JOB_ID, timedelta(seconds=90), False, "QuakePoller"),
+        (STORM_JOB_ID, timedelta(seconds=90), False, "StormPoller"),
+        (HEAT_JOB_ID, timedelta(minutes=7), True, "HeatPoller"),
+    ]
+    assert [job[0] for job in await feed_jobs(heat_areas=frozenset({"130000"}))] == [HEAT_JOB_ID]
 
 
 def test_the_cities_compose_example_runs_one_deployment_per_line_channel() -> None:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from scheduler.quakes import QuakePoller
 from tests.conftest import Bot
-from tests.drivers import JmaFeed, add_admin, login, watched_resident
+from tests.drivers import JmaFeed, add_admin, login, started_by_a_feed, watched_resident
 from tests.wording import said, says
 
 DOCUMENTS = Path(__file__).resolve().parent / "jma"
@@ -44,6 +44,8 @@ async def test_the_jma_feed_starts_one_roll_call_for_a_strong_quake_in_the_city(
     await bot.settle()
     assert len(said(bot.line.texts_to(resident), "rollcall.body")) == 1
     assert await poller.poll() == [], "each report once"
+    call = await started_by_a_feed(bot)
+    assert call.occasion is None and call.started_by.startswith("気象庁 震度速報")
 
     bot.clock.advance(timedelta(hours=4))
     jma.publish("vxse51_23ku_5minus_aftershock.xml")  # 震度5弱, four hours later

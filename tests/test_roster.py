@@ -28,6 +28,7 @@ from tests.drivers import (
     roster,
     start_roll_call,
     upload,
+    watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, calling_through
 from tests.wording import JA, said, t
@@ -366,3 +367,27 @@ async def test_the_assigned_partner_on_line_gets_their_people_as_the_law_allows(
     told = await sent(declared, 2)
     assert "名簿の方B" in told and "本町1丁目1-2" in told
     assert "名簿の方C" not in told, "another carer's person"
+
+
+async def test_each_tally_page_of_a_roll_call_audits_its_look_once_an_hour(bot: Bot) -> None:
+    """The live tally and the tally by 担当 read people's answers and how to reach them: each
+    audited under its own action, once an hour per admin and roll-call, however often the
+    page reloads; a roll-call that does not exist is a 404 on both, and audits nothing."""
+    await imported(bot)
+    await watched_resident(bot, "resident", ["son"])
+    call = await start_roll_call(bot, audience="everyone", disaster="yes")
+    for path in (f"/admin/rollcalls/{call}", f"/admin/rollcalls/{call}/roster"):
+        for _ in range(3):
+            assert (await bot.client.get(path)).status == 200
+        assert (await bot.client.get(path.replace(f"/{call}", f"/{call + 1}"))).status == 404
+        assert (await bot.client.get(path.replace(f"/{call}", "/x"))).status == 404
+    bot.clock.advance(timedelta(minutes=61))
+    assert (await bot.client.get(f"/admin/rollcalls/{call}/roster")).status == 200
+    async with bot.repos() as repos:
+        log = await repos.admin.audit_log()
+    looks = [(e["action"], e["detail"]) for e in reversed(log) if e["action"].endswith("_viewed")]
+    assert looks == [
+        ("rollcall_viewed", f"roll-call {call}"),
+        ("roster_tally_viewed", f"roll-call {call}"),
+        ("roster_tally_viewed", f"roll-call {call}"),
+    ]

@@ -7,11 +7,13 @@ import os
 import re
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyotp
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestClient
 
 from admin.second_factor import matching_step
 from care.services import SERVICES
@@ -36,7 +38,7 @@ from simulator.tour import (
     Tour,
     key_of,
 )
-from simulator.weather import alert_day
+from simulator.weather import FeedStandIn, alert_day
 from tests.conftest import free_port_pair
 from tests.wording import said, says
 
@@ -399,3 +401,36 @@ async def test_the_heat_and_storm_buttons_publish_what_the_pollers_read(demo: De
     )
     assert said(texts(demo, RESIDENT), "storm41.body", locale, warning=warning)
     assert [ring.number for ring in demo.simulator.rings] == [REGISTER_PHONE], "the register"
+
+
+async def test_one_stand_in_serves_the_three_feeds_each_at_its_own_path(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    """JMA's two feeds list their own documents, newest first, each at a URL of its own; the
+    Ministry's 17:00 file is there by its day once published, with its dates moved there."""
+    feeds = FeedStandIn()
+    app = web.Application()
+    feeds.add_routes(app)
+    client = await aiohttp_client(app)
+    now = datetime(2028, 7, 20, 18, 0, tzinfo=UTC)  # 21 July 03:00 in Tokyo
+    feeds.quake(now)
+    feeds.warn()
+    feeds.warn()
+    quakes = await (await client.get("/jma/eqvol.xml")).text()
+    warnings = await (await client.get("/jma/extra.xml")).text()
+    assert re.findall(r'href="(/jma/[^"]+)"', quakes) == ["/jma/eqvol/0.xml"]
+    assert re.findall(r'href="(/jma/[^"]+)"', warnings) == ["/jma/extra/1.xml", "/jma/extra/0.xml"]
+    quake = await (await client.get("/jma/eqvol/0.xml")).text()
+    assert "<ReportDateTime>2028-07-21T03:00:00+09:00</ReportDateTime>" in quake
+    assert "<Code>350</Code>" in quake
+    assert (
+        "Ｒ０６" in warnings and "1310100" in await (await client.get("/jma/extra/0.xml")).text()
+    )
+    assert (await client.get("/jma/eqvol/1.xml")).status == 404
+    assert (await client.get("/jma/other.xml")).status == 404
+    file = "/alert/dl/2028/alert_20280720_17.csv"
+    assert (await client.get(file)).status == 404, "not published yet"
+    assert feeds.alert(now) == alert_day(now) == date(2028, 7, 21)
+    published = await (await client.get(file)).text()
+    assert "2028/07/20" in published and "2028/07/21" in published and "2027" not in published
+    assert (await client.get("/alert/dl/2028/alert_20280720_14.csv")).status == 404

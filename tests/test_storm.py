@@ -20,6 +20,7 @@ from tests.drivers import (
     asked,
     feed_and_bot,
     login,
+    started_by_a_feed,
     title_of,
     watched_resident,
 )
@@ -99,6 +100,23 @@ async def test_the_silent_are_asked_again_with_the_warning_named(
     await bot.settle()
     assert len(said(bot.line.texts_to(resident), "rollcall.again_title")) == 1
     assert len(storm_questions(bot, resident, "landslide", 4)) == 2
+
+
+async def test_a_warnings_roll_call_is_a_feeds_asking_as_many_as_the_quota_covers(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server)
+    await watched_resident(bot, "resident", ["son"])
+    bot.line.quota = {"type": "limited", "value": 100}
+    bot.line.quota_used = 97  # one person asked, and asked again twice
+    jma.publish("vpww56_chiyoda_level4.xml")
+    assert await poller.poll() == ["started"], "started all the same, not refused"
+    await bot.settle()
+    call = await started_by_a_feed(bot)
+    assert call.occasion == "landslide:4"
+    assert call.started_by == f"気象庁 {title_of('vpww56_chiyoda_level4.xml')}"
+    async with bot.repos() as repos:
+        assert len(await repos.rollcalls.people(call.id)) == 1
 
 
 async def test_the_levels_are_a_setting(

@@ -7,13 +7,16 @@ city's area does (the day becomes an alert day); and the day's heat check.
 
 A heat check is a check-in round of its own, opened at the city's hour for each resident who
 asked for it or whom the desk marks at risk: the same protocol (`care.rounds.protocol.decide`,
-the same answers, the same alert to her managers), with a shorter ladder (`heat_timings`: asked
-again after an hour, her managers alerted an hour later). A person whose regular check-in still
-waits for her answer is silent since it, the one most at risk that day: the heat ladder takes
-that round over (asked again with the heat check's advice, her managers alerted an hour later)
-and the tally counts her silent. One whose alert is open already is not asked (that alert
-stands), and the tally names her among those not asked, with why. While the heat check
-waits, her regular slot opens nothing (the protocol: no second round while one is open).
+the same answers, the same alert to her managers), on the same ladder with the heat day's
+shorter waits (`care.rounds.due.heat_timings`: asked again after an hour, her managers alerted
+an hour later). A person whose regular check-in still waits for her answer is silent since it,
+the one most at risk that day: the check names that round, which then climbs with the heat
+day's waits too (asked again with the heat check's advice, her managers alerted an hour later)
+and the tally counts her silent. The ladder (`care.rounds.due`) steps every round, these
+included; this module gives the heat rounds their words. One whose alert is open already is
+not asked (that alert stands), and the tally names her among those not asked, with why.
+While the heat check waits, her regular slot opens nothing (the protocol: no second round
+while one is open).
 Nobody hears she is safe unless she says so (her 元気) or a manager or the desk does: silence
 is never read as safety.
 """
@@ -22,17 +25,14 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from care.broadcasts.reach import UNREACHED, way_of
-from care.rounds import calls, carry, checkins
-from care.rounds.carry import Occasion
-from care.rounds.ladder import Step, Timings, due_step, next_step
+from care.rounds import calls, checkins
 from care.rounds.notify import address_of
-from care.rounds.protocol import Event, Stage, decide, stage_of
 from care.services import Services, UnitOfWork
 from ground.channels import VOICE
 from ground.telling import Telling
@@ -205,16 +205,6 @@ def parse_wbgt(text: str) -> WbgtForecast:
     return WbgtForecast(point, highest)
 
 
-def heat_timings(services: Services) -> Timings:
-    """The heat check's ladder: the deployment's, with the heat day's shorter waits."""
-    settings = services.settings
-    return replace(
-        services.timings,
-        resend_after=settings.heat_resend_after,
-        alert_after=settings.heat_alert_after,
-    )
-
-
 def check_moment(services: Services, day: date) -> datetime:
     """When the day's heat check goes out: the city's hour, that day, its time zone."""
     hour = services.settings.heat_check_hour
@@ -267,7 +257,8 @@ async def on_forecast(work: UnitOfWork, document: str, forecast: WbgtForecast) -
 
 # The heat check itself.
 
-# A regular round still waiting for her answer: the day's shorter ladder takes it over.
+# A regular round still waiting for her answer: named by the day's check, it climbs with the
+# heat day's waits (care.rounds.due).
 _WAITING = (RoundState.OPEN, RoundState.RESENT)
 
 
@@ -338,8 +329,8 @@ async def open_heat_checks(work: UnitOfWork, limit: int) -> int:
             if way in UNREACHED:
                 unasked.append((person.id, None, way))
             elif open_round is not None and open_round.state in _WAITING:
-                # Silent since her regular check-in: the one most at risk today. That round
-                # is the day's, climbed by its shorter ladder (not 24 h + 3 h), and the
+                # Silent since her regular check-in: the one most at risk today. Named here,
+                # that round climbs with the heat day's waits (not 24 h + 3 h), and the
                 # tally counts her silent.
                 waiting.append((person.id, open_round.id, None))
             elif open_round is not None:
@@ -371,41 +362,31 @@ async def open_heat_checks(work: UnitOfWork, limit: int) -> int:
     return min(len(days), limit)
 
 
-async def climb_heat_ladder(work: UnitOfWork, limit: int) -> int:
-    """The heat rounds' shorter ladder: asked again after `heat_resend_after`, her managers
-    alerted `heat_alert_after` later (or first her phone rung, as she chose), each step as
-    the protocol decides it."""
-    timings = heat_timings(work.services)
-    rounds = (await work.repos.heat.waiting_rounds())[:limit]
-    members = await work.repos.members.get_many([r.member_id for r in rounds])
-    alerting = []
-    for checkin in rounds:
-        step = due_step(checkin, timings, work.now)
-        person = members.get(checkin.member_id)
-        if person is None:
-            continue
-        if step is Step.RESEND:
-            decision = decide(stage_of(checkin), Event.NO_ANSWER)
-            if decision is None or decision.after is not Stage.ASKED_AGAIN:
-                continue
-            await carry.carry_out(work, Occasion(person, checkin, Event.NO_ANSWER), decision)
-            for outbox_id, _ in await _write(work, [person], checkin.slot_at, again=True):
-                await work.repos.rounds.attach_outbox([checkin.id], outbox_id, resend=True)
-        elif step in (Step.ALERT, Step.CALL_ENDED):
-            alerting.append(checkin)
-    await checkins.alert_rounds(work, alerting, members)
-    return len(rounds)
+async def ask_again(work: UnitOfWork, limit: int) -> int:
+    """The heat check's words for the heat rounds the ladder (care.rounds.due, with the heat
+    day's waits) has just moved to asked again: its advice, again, with the same answers.
+    Written in the ladder's own unit of work, before the regular re-sends are (which would
+    otherwise carry them in the usual words). -> the rounds given their words."""
+    waiting = await work.repos.rounds.awaiting_message(resend=True, limit=limit, heat=True)
+    members = await work.repos.members.get_many([w.member_id for w in waiting])
+    by_slot: dict[datetime, list[tuple[int, Member]]] = defaultdict(list)
+    for found in waiting:
+        person = members.get(found.member_id)
+        if person is not None:
+            by_slot[found.slot_at].append((found.round_id, person))
+    for slot_at, rounds in by_slot.items():
+        round_of = {person.id: round_id for round_id, person in rounds}
+        people = [person for _, person in rounds]
+        for outbox_id, chunk in await _write(work, people, slot_at, again=True):
+            ids = [round_of[m.id] for m in chunk]
+            await work.repos.rounds.attach_outbox(ids, outbox_id, resend=True)
+    return len(waiting)
 
 
-async def next_heat_step(work: UnitOfWork) -> datetime | None:
-    """When the next heat step falls due: a day's check, or a heat round's rung."""
-    timings = heat_timings(work.services)
-    moments = [await work.repos.heat.earliest_due()]
-    for checkin in await work.repos.heat.waiting_rounds():
-        found = next_step(checkin, timings)
-        moments.append(found[1] if found else None)
-    present = [m for m in moments if m is not None]
-    return min(present) if present else None
+async def next_check_at(work: UnitOfWork) -> datetime | None:
+    """When the next alert day's heat check goes out (the heat rounds' rungs are the ladder's:
+    care.rounds.due.next_due_at)."""
+    return await work.repos.heat.earliest_due()
 
 
 # Who is asked: her own choice, and the desk's mark.

@@ -12,7 +12,6 @@ from typing import Any
 from defusedxml import ElementTree
 
 from care.broadcasts import rollcall
-from care.broadcasts.notices import Audience
 from care.broadcasts.reach import GroupSizes
 from care.services import UnitOfWork
 
@@ -123,19 +122,10 @@ async def on_report(
         action = "aftershock"
     else:
         action = "started"
-        plan = await rollcall.plan(work, Audience("everyone"), with_groups=True, sizes=sizes)
-        roll_call_id = await rollcall.start(
-            work,
-            plan,
-            f"気象庁 {report.title} {report.event_id}",
-            surface="jma",
-            resend_every=rollcall.REASK_EVERY,
-            resends=rollcall.REASKS,
-            # After an earthquake, ask as many as the quota covers rather than nobody.
-            quota_left=quota_left,
-            partial=True,
-            # A strong quake in the city is a declared disaster (care.roster.visibility).
-            disaster=True,
+        # After an earthquake, ask as many as the quota covers rather than nobody; a strong
+        # quake in the city is a declared disaster (care.roster.visibility).
+        roll_call_id = await rollcall.start_from_feed(
+            work, f"気象庁 {report.title} {report.event_id}", "jma", sizes, quota_left
         )
     await work.repos.quakes.record(
         document, report.event_id, report.title, strongest, action, roll_call_id, work.now

@@ -206,9 +206,7 @@ async def start(
         roll_call_id, [(m.id, team, why) for m, team, why in plan.unasked]
     )
     await work.repos.rollcalls.add_groups(roll_call_id, [g.id for g, _ in plan.groups])
-    await _ask(
-        work, roll_call_id, [m for m, _ in people if m.id not in rung], occasion=occasion
-    )
+    await _ask(work, roll_call_id, [m for m, _ in people if m.id not in rung], occasion=occasion)
     for member in plan.rung:
         await by_phone.ring(work, roll_call_id, member)
     for group, _ in plan.groups:
@@ -252,6 +250,34 @@ async def start_for_team(
         quota_left=quota_left,
     )
     return found
+
+
+async def start_from_feed(
+    work: UnitOfWork,
+    title: str,
+    surface: str,
+    sizes: GroupSizes | None,
+    quota_left: int | None,
+    occasion: str | None = None,
+) -> int:
+    """A roll-call a JMA feed starts (an earthquake, a levelled warning): everyone and every
+    active group asked, again each `REASK_EVERY` up to `REASKS` times; as many as the quota
+    covers rather than nobody; and a declared disaster (49条の11 第3項, care.roster.visibility).
+    `title`: who started it, as the audit says; `occasion`: the warning its question names.
+    -> the roll-call."""
+    found = await plan(work, Audience("everyone"), with_groups=True, sizes=sizes)
+    return await start(
+        work,
+        found,
+        title,
+        surface=surface,
+        resend_every=REASK_EVERY,
+        resends=REASKS,
+        quota_left=quota_left,
+        partial=True,
+        occasion=occasion,
+        disaster=True,
+    )
 
 
 def question(

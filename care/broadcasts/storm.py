@@ -43,7 +43,6 @@ from typing import Any
 from defusedxml import ElementTree
 
 from care.broadcasts import rollcall
-from care.broadcasts.notices import Audience
 from care.broadcasts.reach import GroupSizes
 from care.services import UnitOfWork
 
@@ -317,20 +316,9 @@ async def on_report(
             )
         else:
             action = "started"
-            plan = await rollcall.plan(work, Audience("everyone"), with_groups=True, sizes=sizes)
-            roll_call_id = await rollcall.start(
-                work,
-                plan,
-                f"気象庁 {report.title}",
-                surface="storm",
-                resend_every=rollcall.REASK_EVERY,
-                resends=rollcall.REASKS,
-                # Ask as many as the quota covers rather than nobody.
-                quota_left=quota_left,
-                partial=True,
-                occasion=top.occasion,
-                # Started by the JMA feed: a declared disaster (49条の11 第3項, care.roster).
-                disaster=True,
+            # Started by the JMA feed: a declared disaster (49条の11 第3項, care.roster).
+            roll_call_id = await rollcall.start_from_feed(
+                work, f"気象庁 {report.title}", "storm", sizes, quota_left, top.occasion
             )
             for earlier in opened:
                 # A graver warning asks everyone again; the lesser roll-call's re-asks stop.
