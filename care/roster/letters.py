@@ -9,6 +9,7 @@ console prints a new letter (a new code) whenever asked; the old one stops worki
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from care.errors import Refusal, Refused
@@ -44,11 +45,31 @@ async def new_letter(work: UnitOfWork, person_id: int | None, staff: str) -> str
     return code
 
 
-async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPerson | None:
+@dataclass(frozen=True)
+class Declined:
+    """A code refused whose line in the audit log must stay: a raised refusal would undo it
+    with the rest of the event's changes."""
+
+    refusal: Refusal
+
+
+async def has_own_record(work: UnitOfWork, member: Member) -> bool:
+    """Her LINE is someone's in the service already: in a team (watched, or watching
+    someone), or with check-ins of her own. A follow alone (a newcomer) is no record."""
+    if await work.repos.teams.teams_of(member.id):
+        return True
+    return await work.repos.rounds.any_of(member.id)
+
+
+async def link_by_code(
+    work: UnitOfWork, member: Member, code: str
+) -> RosterPerson | Declined | None:
     """The roster person whose letter carries `code`, now reached through `member`'s LINE;
     None when no letter carries it (a partner's code, say). Refused when the code expired, or
     when this LINE account is another roster person already (one account answers for one
-    person: the tally counts each by her own answer)."""
+    person: the tally counts each by her own answer). Declined (nothing changed, audited)
+    when this LINE account has a record of its own: a relative whose own check-ins, or whose
+    team, would become the register person's, her 元気 counted as that person's safety."""
     found = await work.repos.roster.by_letter_code(code)
     if found is None or found.removed:
         return None
@@ -58,6 +79,10 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPer
     other = await work.repos.roster.of_member(member.id)
     if other is not None and other.id != found.id:
         raise Refused(Refusal.LETTER_TAKEN)
+    if other is None and await has_own_record(work, member):
+        what = f"roster {found.id} 会員ID {member.id}"
+        await work.repos.admin.audit("member", "roster_link_own_record", what, work.now)
+        return Declined(Refusal.LETTER_OWN_RECORD)
     if await work.repos.partners.linked_to(member.id) is not None:
         # A 民生委員 who scans her QR for her on their own phone: their LINE would answer
         # her roll-calls (their own 無事です counted hers) and her phone would ring no more.

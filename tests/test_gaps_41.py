@@ -1,0 +1,166 @@
+"""Issue 41's gaps, closed: a heat check by phone speaks the hot day's words and advice in her
+language; a roll-call's call names the warning that started it. Through the fake LINE, the
+stand-in Twilio and the fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp.test_utils import TestServer
+
+from tests.conftest import Bot
+from tests.drivers import (
+    csrf,
+    feed_and_bot,
+    heat_bot,
+    imported,
+    roster,
+    run_to,
+    start_roll_call,
+    team_with_landline_resident,
+    tokyo,
+    watched_resident,
+)
+from tests.fake_twilio import FakeTwilio, PlacedCall, calling_through
+from tests.wording import EASY, EN, JA, says, t
+
+LANDLINES = {"ja": "+81312345678", "en": "+81312345679", "ja-x-easy": "+81312345670"}
+
+
+async def register_by_phone(bot: Bot, phone: str, language: str) -> int:
+    """Another person of the console's first team, watched by phone alone."""
+    response = await bot.client.post(
+        "/admin/teams/1",
+        data={
+            "csrf_token": await csrf(bot.client, "/admin/teams/1"),
+            "action": "register_by_phone",
+            "name": "resident",
+            "phone": phone,
+            "language": language,
+            "consented": "on",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+async def mark_at_risk(bot: Bot, member_id: int) -> None:
+    token = await csrf(bot.client, "/admin/people")
+    form = {"csrf_token": token, "at_risk": "on"}
+    response = await bot.client.post(f"/admin/people/{member_id}/heat", data=form)
+    assert response.status == 200, await response.text()
+
+
+def first_words(calls: list[PlacedCall]) -> list[str]:
+    return [call.spoken()[0] for call in calls]
+
+
+async def test_a_heat_check_by_phone_says_it_is_the_hot_days_with_its_advice_in_her_language(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    twilio: FakeTwilio,
+) -> None:
+    feed, bot, poller = await heat_bot(
+        start_bot, aiohttp_server, **calling_through(twilio, call_budget=50)
+    )
+    first, _ = await team_with_landline_resident(bot)
+    people = {
+        "ja": first,
+        "en": await register_by_phone(bot, "03-1234-5679", "en"),
+        "ja-x-easy": await register_by_phone(bot, "03-1234-5670", "ja-x-easy"),
+    }
+    for member_id in people.values():
+        await mark_at_risk(bot, member_id)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17.csv")
+    assert "alert" in await poller.poll()
+    # The morning's check-in call (9:00), answered with 1: no regular round stays open.
+    await run_to(bot, tokyo(8, 3, 9, 1, year=2027))
+    for number in LANDLINES.values():
+        (morning,) = twilio.to(number)
+        await twilio.press(bot.client, morning, "1")
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))  # the city's hour
+    for language, locale in (("ja", JA), ("en", EN), ("ja-x-easy", EASY)):
+        name = "山田花子" if language == "ja" else "resident"
+        heat_call = twilio.to(LANDLINES[language])[-1]
+        question = locale.t("gaps41.call.heat", name=name)
+        assert first_words([heat_call]) == [question], language
+        assert locale.t("call.question", name=name) not in heat_call.spoken()
+        # Keys as before: 1 is her 元気, answering the heat check.
+        if language == "ja":
+            response = await twilio.press(bot.client, heat_call, "1")
+            assert JA.t("call.thanks_ok") in await response.text()
+    # Those silent are rung again after the heat ladder's hour, with its words.
+    await run_to(bot, tokyo(8, 3, 11, 0, year=2027))
+    assert len(twilio.to(LANDLINES["ja"])) == 2, "her 1 answered the heat check"
+    again = twilio.to(LANDLINES["en"])[-1]
+    assert again.spoken()[0] == EN.t("gaps41.call.heat_again", name="resident")
+
+
+async def test_a_roll_call_by_phone_names_the_warning_that_started_it(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    twilio: FakeTwilio,
+) -> None:
+    jma, bot, poller = await feed_and_bot(
+        start_bot, aiohttp_server, **calling_through(twilio, call_budget=20)
+    )
+    await team_with_landline_resident(bot)
+    jma.publish("vpww56_chiyoda_level4.xml")  # レベル４土砂災害危険警報 in 千代田区
+    assert await poller.poll() == ["started"]
+    await bot.settle()
+    (storm,) = twilio.to(LANDLINES["ja"])[-1:]
+    warning = t(
+        "storm41.name",
+        level=4,
+        hazard=t("storm41.hazard.landslide"),
+        rank=t("storm41.rank.level4"),
+    )
+    assert storm.spoken()[0] == t("gaps41.call.warning", warning=warning)
+    assert t("phone41.call.question") not in storm.spoken()
+    # Unanswered: the call again names it too.
+    await twilio.end(bot.client, storm, "no-answer")
+    bot.clock.advance(timedelta(minutes=31))
+    await bot.sweep()
+    await bot.settle()
+    again = twilio.to(LANDLINES["ja"])[-1]
+    assert again is not storm and again.spoken()[0] == storm.spoken()[0]
+    async with bot.repos() as repos:
+        (roll_call,) = await repos.rollcalls.recent(5)
+    token = await csrf(bot.client, "/admin/rollcalls")
+    await bot.client.post(f"/admin/rollcalls/{roll_call.id}/close", data={"csrf_token": token})
+
+    # A roll-call the console starts by hand names no warning: the call stays generic.
+    await start_roll_call(bot, audience="everyone")
+    manual = twilio.to(LANDLINES["ja"])[-1]
+    assert manual.spoken()[0] == t("phone41.call.question")
+
+
+async def test_a_line_account_with_its_own_record_is_not_merged_into_a_register_person(
+    bot: Bot,
+) -> None:
+    await imported(bot)
+    person = (await roster(bot))["R001"]
+    code = str(person["letter_code"])
+    # A daughter already in mimamori, watched by her own team, sends her mother's letter.
+    daughter, (grandson,) = await watched_resident(bot, "daughter", ["grandson"])
+    await bot.say(daughter, code)
+    assert says(bot.line.reply_texts()[-1], "gaps41.letter_own_record")
+    after = (await roster(bot))["R001"]
+    assert after["member_id"] == person["member_id"] and after["linked_at"] is None
+    assert after["letter_code"] == code, "nothing changed: the letter still works"
+    # Her son, who watches her (a manager, no check-ins of his own), is refused alike.
+    await bot.say(grandson, code)
+    assert says(bot.line.reply_texts()[-1], "gaps41.letter_own_record")
+    async with bot.repos() as repos:
+        audit = await repos.conn.fetch_all(
+            "SELECT detail FROM audit_log WHERE action = 'roster_link_own_record'", ()
+        )
+    assert len(audit) == 2 and f"roster {person['id']}" in audit[0][0]
+    # Someone who has only just followed joins as the register person.
+    newcomer = await bot.follow("newcomer")
+    await bot.say(newcomer, code)
+    assert says(bot.line.reply_texts()[-1], "register41.joined")
+    assert (await roster(bot))["R001"]["linked_at"] is not None
