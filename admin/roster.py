@@ -56,6 +56,11 @@ async def roster(request: web.Request) -> web.Response:
     return await page(request, "roster.html", context)
 
 
+# The reasons a line is refused whose words are in admin.gaps41.reason (the rest:
+# admin.register41.reason).
+GAPS41_REASONS = frozenset({"invisible"})
+
+
 @allow(OPERATOR)
 async def import_form(request: web.Request) -> web.Response:
     return await page(request, "roster_import.html", _import_context())
@@ -69,6 +74,7 @@ def _import_context(**more: Any) -> dict[str, Any]:
         "import_id": None,
         "limit_kb": csv_file.MAX_BYTES // 1024,
         "limit_lines": csv_file.MAX_LINES,
+        "gaps41_reasons": GAPS41_REASONS,
         **more,
     }
 

@@ -4,6 +4,7 @@ stand-in Twilio and the fake clock."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -11,15 +12,19 @@ from aiohttp.test_utils import TestServer
 
 from tests.conftest import Bot
 from tests.drivers import (
+    add_admin,
+    commit,
     csrf,
     feed_and_bot,
     heat_bot,
     imported,
+    login,
     roster,
     run_to,
     start_roll_call,
     team_with_landline_resident,
     tokyo,
+    upload,
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, PlacedCall, calling_through
@@ -164,3 +169,34 @@ async def test_a_line_account_with_its_own_record_is_not_merged_into_a_register_
     await bot.say(newcomer, code)
     assert says(bot.line.reply_texts()[-1], "register41.joined")
     assert (await roster(bot))["R001"]["linked_at"] is not None
+
+
+async def test_register_lines_with_bidi_controls_or_zero_width_characters_are_refused(
+    bot: Bot,
+) -> None:
+    await add_admin(bot)
+    await login(bot.client)
+    lines = [
+        "ID,氏名,ふりがな,住所,電話,担当,平常時同意",
+        "B001,名簿の方A,めいぼのかたえー,本町1丁目1-1,,民生委員 東地区,同意",
+        "B002,名簿の\u202e方B,めいぼのかたびー,本町1丁目1-2,,民生委員 東地区,同意",
+        "B003,名簿の方C,めいぼの\u200bかたしー,本町1丁目1-3,,民生委員 東地区,同意",
+        "B004,名簿の方D,めいぼのかたでぃー,本町\ufeff1丁目1-4,,民生委員\u2066 東地区,同意",
+        "B005,名簿の方E\u200f,めいぼのかたいー,本町1丁目1-5,,民生委員 東地区,同意",
+    ]
+    preview = await upload(bot.client, "bidi.csv", "\n".join(lines).encode())
+    found: dict[int, list[str]] = {}
+    for line, cell in re.findall(r'<tr data-line="(\d+)">(.*?)</tr>', preview, re.S):
+        found[int(line)] = re.findall(r'data-reason="(\w+)"', cell)
+    assert found == {
+        3: ["invisible"],
+        4: ["invisible"],
+        5: ["invisible", "invisible"],
+        6: ["invisible"],
+    }
+    name = t("admin.register41.col.name")
+    assert t("admin.gaps41.reason.invisible", column=name) in preview
+    assert t("admin.gaps41.reason.invisible", column=t("admin.register41.col.carer")) in preview
+    status, page = await commit(bot.client, preview)
+    assert status == 200, page
+    assert set(await roster(bot)) == {"B001"}, "only the clean line is imported"
