@@ -188,9 +188,7 @@ async def _roll_call(request: web.Request) -> Any:
 
 
 @allow(OPERATOR, DESK)
-async def roll_call_tally(
-    request: web.Request, sent: tuple[int, int] | None = None
-) -> web.Response:
+async def roll_call_tally(request: web.Request, sent: carers.Sent | None = None) -> web.Response:
     """The roster's people in a roll-call by 担当: those who asked for help, the silent and
     the never asked, with how to find them where the viewer may see it. Printable: the 窓口
     hands each 民生委員 their page."""

@@ -162,6 +162,24 @@ class RosterRepository:
         )
         return [dict(row) for row in rows]
 
+    async def carers_sent(self, roll_call_id: int) -> tuple[datetime | None, frozenset[int]]:
+        """When the roll-call's people were last sent to their partners, and to whom."""
+        row = await self._conn.fetch_one(
+            "SELECT carers_sent_at, carers_sent_to FROM roll_calls WHERE id = ?", (roll_call_id,)
+        )
+        if row is None or row["carers_sent_at"] is None:
+            return None, frozenset()
+        to = frozenset(int(p) for p in (row["carers_sent_to"] or "").split(",") if p)
+        return from_db(row["carers_sent_at"]), to
+
+    async def mark_carers_sent(
+        self, roll_call_id: int, partner_ids: frozenset[int], at: datetime
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE roll_calls SET carers_sent_at = ?, carers_sent_to = ? WHERE id = ?",
+            (to_db(at), ",".join(map(str, sorted(partner_ids))), roll_call_id),
+        )
+
     async def purge_removed(self, before: datetime, limit: int) -> list[int]:
         """People removed from the roster before `before`: their rows go. -> the members
         who were them by phone alone (the caller retires them)."""

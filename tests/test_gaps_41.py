@@ -10,9 +10,11 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestServer
 
+from care.desk import partners
 from tests.conftest import Bot
 from tests.drivers import (
     add_admin,
+    area_team,
     commit,
     csrf,
     feed_and_bot,
@@ -28,7 +30,7 @@ from tests.drivers import (
     watched_resident,
 )
 from tests.fake_twilio import FakeTwilio, PlacedCall, calling_through
-from tests.wording import EASY, EN, JA, says, t
+from tests.wording import EASY, EN, JA, said, says, t
 
 LANDLINES = {"ja": "+81312345678", "en": "+81312345679", "ja-x-easy": "+81312345670"}
 
@@ -200,3 +202,43 @@ async def test_register_lines_with_bidi_controls_or_zero_width_characters_are_re
     status, page = await commit(bot.client, preview)
     assert status == 200, page
     assert set(await roster(bot)) == {"B001"}, "only the clean line is imported"
+
+
+async def test_the_tally_is_not_sent_to_the_same_partners_twice_within_ten_minutes(
+    bot: Bot,
+) -> None:
+    await imported(bot)
+    await area_team(bot, "本町", 1)
+    volunteer = await bot.follow("volunteer")
+    async with bot.services.unit_of_work() as work:
+        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
+        code = await partners.new_link_code(work, partner_id, "staff")
+    await bot.say(volunteer, code)
+    call = await start_roll_call(bot, audience="everyone")
+
+    async def send() -> str:
+        url = f"/admin/rollcalls/{call}/roster"
+        token = await csrf(bot.client, url)
+        page = await (await bot.client.post(url, data={"csrf_token": token})).text()
+        await bot.settle()
+        return page
+
+    def lists_told() -> int:
+        return len(said(bot.line.texts_to(volunteer), "register41.carer_head"))
+
+    assert says(await send(), "admin.register41.sent", partners=1, people=1)
+    assert lists_told() == 1
+    # A double click, or the form sent again: refused, nothing sent, audited.
+    bot.clock.advance(timedelta(minutes=9))
+    page = await send()
+    assert says(page, "admin.gaps41.carers_too_soon")
+    assert not says(page, "admin.register41.sent")
+    assert lists_told() == 1
+    async with bot.repos() as repos:
+        actions = [e["action"] for e in await repos.admin.audit_log()]
+    assert actions.count("roster_carers_too_soon") == 1
+    assert actions.count("roster_sent_to_carers") == 1
+    # Ten minutes after the send, it goes again.
+    bot.clock.advance(timedelta(minutes=1, seconds=1))
+    assert says(await send(), "admin.register41.sent", partners=1, people=1)
+    assert lists_told() == 2
