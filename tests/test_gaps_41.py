@@ -21,6 +21,7 @@ from tests.drivers import (
     heat_bot,
     imported,
     login,
+    page_for,
     roster,
     run_to,
     start_roll_call,
@@ -242,3 +243,39 @@ async def test_the_tally_is_not_sent_to_the_same_partners_twice_within_ten_minut
     bot.clock.advance(timedelta(minutes=1, seconds=1))
     assert says(await send(), "admin.register41.sent", partners=1, people=1)
     assert lists_told() == 2
+
+
+async def test_her_records_hold_her_register_line_the_at_risk_mark_and_roll_calls_unreached(
+    bot: Bot,
+) -> None:
+    await imported(bot)
+    person = (await roster(bot))["R002"]  # no phone, no LINE yet: a roll-call cannot ask her
+    await area_team(bot, "本町", 1)
+    call = await start_roll_call(bot, audience="everyone")
+    token = await csrf(bot.client, f"/admin/rollcalls/{call}")
+    await bot.client.post(f"/admin/rollcalls/{call}/close", data={"csrf_token": token})
+    page = await page_for(bot, "register-person")
+    await bot.say(page.uid, str(person["letter_code"]))
+    assert says(bot.line.reply_texts()[-1], "register41.joined")
+    async with bot.repos() as repos:
+        member = await repos.members.by_line_id(page.uid)
+    assert member is not None
+    await mark_at_risk(bot, member.id)
+
+    status, body = await page.call("GET", "/liff/api/me/records")
+    assert status == 200
+    record = body["record"]
+    register = {row["field"]: row["value"] for row in record["sections"]["register"]}
+    assert register["roster_id"] == "R002" and register["roster_name"] == person["name"]
+    assert register["roster_address"] == person["address"]
+    assert register["roster_consent"] == t("my_records.no")
+    assert register["roster_linked_at"] and not register["roster_letter_until"]
+    schedule = {row["field"]: row["value"] for row in record["sections"]["schedule"]}
+    assert schedule["heat_at_risk"] == t("my_records.yes")
+    assert schedule["heat_opted_in"] == t("my_records.no")
+    (roll_call,) = record["sections"]["roll_calls"]
+    assert roll_call["answer"] == t("gaps41.my_records.not_reached")
+    # The page has the words for what it shows.
+    texts = body["texts"]
+    assert texts["section.register"] == t("gaps41.my_records.section.register")
+    assert all(f"field.{field}" in texts for field in register)
