@@ -14,6 +14,7 @@ from care.desk import partners
 from tests.conftest import Bot
 from tests.drivers import (
     add_admin,
+    answer_the_morning_check_in,
     area_team,
     commit,
     csrf,
@@ -21,6 +22,9 @@ from tests.drivers import (
     heat_bot,
     imported,
     login,
+    member_of,
+    ok_data,
+    opt_in_from_the_chat,
     page_for,
     roster,
     run_to,
@@ -279,3 +283,44 @@ async def test_her_records_hold_her_register_line_the_at_risk_mark_and_roll_call
     texts = body["texts"]
     assert texts["section.register"] == t("gaps41.my_records.section.register")
     assert all(f"field.{field}" in texts for field in register)
+
+
+async def test_the_monthly_report_counts_heat_checks_apart_from_the_regular_check_ins(
+    start_bot: Callable[..., Awaitable[Bot]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    feed, bot, poller = await heat_bot(start_bot, aiohttp_server)
+    chose, _ = await watched_resident(bot, "chose", ["chose-son"])
+    marked, _ = await watched_resident(bot, "marked", ["marked-son"])
+    await opt_in_from_the_chat(bot, chose)
+    await add_admin(bot)
+    await login(bot.client)
+    await mark_at_risk(bot, (await member_of(bot, marked)).id)
+    await run_to(bot, tokyo(8, 2, 17, 5, year=2027))
+    feed.publish("20270802_17", "alert_20270802_17.csv")
+    assert "alert" in await poller.poll()
+    await answer_the_morning_check_in(bot, chose, marked)
+    await run_to(bot, tokyo(8, 3, 10, 0, year=2027))  # the heat check
+    await bot.tap(chose, ok_data(bot, chose))
+    # The one marked never answers: asked again at 11:00, her son alerted at 12:00.
+    await run_to(bot, tokyo(8, 3, 11, 0, year=2027))
+    await run_to(bot, tokyo(8, 3, 12, 0, year=2027))
+
+    await login(bot.client)
+    csv_text = await (await bot.client.get("/admin/report.csv?month=2027-08")).text()
+    rows = dict(line.split(",", 1) for line in csv_text.lstrip("\ufeff").splitlines()[1:])
+    # The regular figures are what they were before heat checks: the 9:00 check-ins, both OK.
+    assert {k: rows[k] for k in ("checkins", "answered", "alerts", "waiting")} == {
+        "checkins": "2",
+        "answered": "2",
+        "alerts": "0",
+        "waiting": "0",
+    }
+    assert rows["answer_rate"] == "100%"
+    assert {k: rows[k] for k in ("heat_checks", "heat_answered", "heat_alerts")} == {
+        "heat_checks": "2",
+        "heat_answered": "1",
+        "heat_alerts": "1",
+    }
+    page = await (await bot.client.get("/admin/report?month=2027-08")).text()
+    assert t("admin.gaps41.report.heat_checks") in page
