@@ -33,6 +33,8 @@ class RosterPerson:
     added_at: datetime
     updated_at: datetime
     removed_at: datetime | None
+    # When her current code was put on a letter to print (None: never, as the import made it).
+    letter_printed_at: datetime | None = None
 
     @property
     def removed(self) -> bool:
@@ -59,6 +61,7 @@ class RosterPerson:
             added_at=required_time(row["added_at"]),
             updated_at=required_time(row["updated_at"]),
             removed_at=from_db(row["removed_at"]),
+            letter_printed_at=from_db(row["letter_printed_at"]),
         )
 
 
@@ -133,6 +136,11 @@ class RosterRepository:
         await self._conn.execute(
             "UPDATE roster_people SET letter_code = ?, letter_code_at = ? WHERE id = ?",
             (code, to_db(now) if code else None, person_id),
+        )
+
+    async def letter_printed(self, person_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE roster_people SET letter_printed_at = ? WHERE id = ?", (to_db(now), person_id)
         )
 
     async def link(self, person_id: int, code: str, member_id: int, now: datetime) -> bool:

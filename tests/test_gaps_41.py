@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp.test_utils import TestServer
 
 from care.desk import partners
+from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
     add_admin,
@@ -25,6 +27,7 @@ from tests.drivers import (
     member_of,
     ok_data,
     opt_in_from_the_chat,
+    other_staff,
     page_for,
     roster,
     run_to,
@@ -324,3 +327,60 @@ async def test_the_monthly_report_counts_heat_checks_apart_from_the_regular_chec
     }
     page = await (await bot.client.get("/admin/report?month=2027-08")).text()
     assert t("admin.gaps41.report.heat_checks") in page
+
+
+async def test_letters_are_printed_in_bulk_each_issued_as_one_letter_is(bot: Bot) -> None:
+    await imported(bot)
+    before = await roster(bot)
+    page = await (await bot.client.get("/admin/roster/letters")).text()
+    assert t("admin.gaps41.letters.limit", limit=200) in page
+    needs = dict(re.findall(r'data-roster="(\w+)" data-needs="(\w+)"', page))
+    assert needs == {"R001": "yes", "R002": "yes", "R003": "yes", "R004": "yes"}, (
+        "the import's codes were never printed: no letter in their hands yet"
+    )
+    # One letter printed by itself first: she has a valid letter now.
+    await bot.client.get(f"/admin/roster/{before['R001']['id']}/letter")
+    page = await (await bot.client.get("/admin/roster/letters")).text()
+    assert re.search(r'data-roster="R001" data-needs="no"', page)
+
+    async def print_letters(**form: Any) -> tuple[str, str]:
+        token = await csrf(bot.client, "/admin/roster/letters")
+        body = [("csrf_token", token), *form.items()]
+        response = await bot.client.post("/admin/roster/letters", data=body, allow_redirects=False)
+        assert response.status == 303, await response.text()
+        url = response.headers["Location"]
+        return url, await (await bot.client.get(url)).text()
+
+    url, printed = await print_letters(scope="needing")
+    assert says(printed, "admin.gaps41.letters.printed", count=3, limit=200)
+    shown = re.findall(r'data-letter="(\w+)"', printed)
+    assert sorted(shown) == ["R002", "R003", "R004"]
+    codes = re.findall(r"data-letter-code>([^<]+)<", printed)
+    after = await roster(bot)
+    assert sorted(codes) == sorted(str(after[r]["letter_code"]) for r in shown)
+    assert all(after[r]["letter_code"] != before[r]["letter_code"] for r in shown), "new codes"
+    assert len(re.findall(r"data-letter-qr", printed)) == 3, "each with its QR"
+    assert printed.count('class="roster-letter"') == 3, "each on its own printed page"
+    # The import's code of one of them no longer works.
+    someone = await bot.follow("someone")
+    await bot.say(someone, str(before["R002"]["letter_code"]))
+    assert says(bot.line.reply_texts()[-1], "visit.code_unknown")
+    # Opening the page again issues nothing.
+    again = await (await bot.client.get(url)).text()
+    assert re.findall(r"data-letter-code>([^<]+)<", again) == codes
+    async with bot.repos() as repos:
+        actions = [e["action"] for e in await repos.admin.audit_log()]
+    assert actions.count("roster_letter") == 3 and actions.count("roster_letters_printed") == 1
+    page = await (await bot.client.get("/admin/roster/letters")).text()
+    assert 'data-needs="yes"' not in page
+
+    # Those chosen: a new letter voids the one before, as one letter does.
+    old = str((await roster(bot))["R001"]["letter_code"])
+    _, printed = await print_letters(scope="selected", person_id=str(before["R001"]["id"]))
+    assert re.findall(r'data-letter="(\w+)"', printed) == ["R001"]
+    assert str((await roster(bot))["R001"]["letter_code"]) != old
+
+    # The 窓口 (not 運用管理) cannot.
+    desk = await other_staff(bot, "desk-b", StaffRole.DESK)
+    assert (await desk.get("/admin/roster/letters")).status == 403
+    await desk.close()
