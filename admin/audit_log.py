@@ -19,7 +19,7 @@ AUDIT_PAGE = 100
 AUDIT_FILTERS = ("action", "account", "from", "to")
 WORDS = "admin.reach40.action"
 # Where a part of the service keeps the words of its own actions (issue 41: the roster's).
-MORE_WORDS = ("admin.register41.action",)
+MORE_WORDS = ("admin.register41.action", "admin.gaps41.action")
 
 
 def words_key(locale: Locale, action: str) -> str:

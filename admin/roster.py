@@ -56,6 +56,11 @@ async def roster(request: web.Request) -> web.Response:
     return await page(request, "roster.html", context)
 
 
+# The reasons a line is refused whose words are in admin.gaps41.reason (the rest:
+# admin.register41.reason).
+GAPS41_REASONS = frozenset({"invisible"})
+
+
 @allow(OPERATOR)
 async def import_form(request: web.Request) -> web.Response:
     return await page(request, "roster_import.html", _import_context())
@@ -69,6 +74,7 @@ def _import_context(**more: Any) -> dict[str, Any]:
         "import_id": None,
         "limit_kb": csv_file.MAX_BYTES // 1024,
         "limit_lines": csv_file.MAX_LINES,
+        "gaps41_reasons": GAPS41_REASONS,
         **more,
     }
 
@@ -140,6 +146,10 @@ async def letter(request: web.Request) -> web.Response:
             await work.repos.admin.audit_view(
                 staff, "roster_letter_viewed", f"roster {person.id}", work.now, VIEW_AUDIT_EVERY
             )
+            until = letters.expires(person)
+            if until is not None and until > work.now:
+                # Shown to print: her code is on a letter now (the pages of letters skip her).
+                await letters.printed(work, person)
     except Refused:
         raise web.HTTPNotFound(text="no such person on the roster") from None
     locale = services.i18n.get("ja")
@@ -173,9 +183,7 @@ async def new_letter(request: web.Request) -> web.Response:
 
 
 @allow(OPERATOR, DESK)
-async def roll_call_tally(
-    request: web.Request, sent: tuple[int, int] | None = None
-) -> web.Response:
+async def roll_call_tally(request: web.Request, sent: carers.Sent | None = None) -> web.Response:
     """The roster's people in a roll-call by 担当: those who asked for help, the silent and
     the never asked, with how to find them where the viewer may see it. Printable: the 窓口
     hands each 民生委員 their page."""
@@ -215,11 +223,89 @@ async def export(request: web.Request) -> web.Response:
     return await purposeful_csv(request, await _export_of(request), "roster_tally_export")
 
 
+@allow(OPERATOR)
+async def letters_form(request: web.Request) -> web.Response:
+    """Letters for many at once: everyone on the roster not yet on LINE, those without a
+    valid letter chosen already (a code the import made and nobody printed is none)."""
+    async with services_of(request).reading() as work:
+        people = await work.repos.roster.everyone(removed_too=False)
+        now = work.now
+    rows = [
+        {
+            "person": p,
+            "needs": not letters.has_valid_letter(p, now),
+            "until": letters.expires(p),
+        }
+        for p in people
+        if letters.can_have_letter(p)
+    ]
+    context = {
+        "rows": rows,
+        "needing": sum(1 for row in rows if row["needs"]),
+        "limit": letters.LETTERS_PER_PAGE,
+    }
+    return await page(request, "roster_letters.html", context)
+
+
+@allow(OPERATOR)
+async def print_letters(request: web.Request) -> web.Response:
+    """Issue the letters (each as one letter is: a new code, the one before void, audited),
+    then show them on a page of their own: reloading that page shows the same letters, and
+    issues nothing again."""
+    form = await request.post()
+    scope = str(form.get("scope", ""))
+    staff = session_of(request).admin.name
+    chosen: list[int] | None = None
+    if scope == "selected":
+        chosen = [i for i in (row_id(v) for v in form.getall("person_id", [])) if i]
+        if not chosen:
+            raise web.HTTPBadRequest(text="no one chosen")
+    elif scope != "needing":
+        raise web.HTTPBadRequest(text="unknown scope")
+    async with services_of(request).unit_of_work() as work:
+        issued, left = await letters.print_letters(work, chosen, staff)
+    ids = ",".join(str(p.id) for p in issued)
+    raise web.HTTPSeeOther(f"/admin/roster/letters/print?ids={ids}&left={left}")
+
+
+@allow(OPERATOR)
+async def letters_page(request: web.Request) -> web.Response:
+    """The letters just issued, each on its own printed page with its QR."""
+    services = services_of(request)
+    wanted = [row_id(v) for v in request.query.get("ids", "").split(",") if v]
+    ids = [i for i in wanted if i][: letters.LETTERS_PER_PAGE]
+    left = row_id(request.query.get("left", "0")) or 0
+    staff = session_of(request).admin.name
+    async with services.unit_of_work() as work:
+        people = [p for p in [await work.repos.roster.get(i) for i in ids] if p is not None]
+        await work.repos.admin.audit_view(
+            staff, "roster_letters_viewed", f"letters {len(people)}", work.now, VIEW_AUDIT_EVERY
+        )
+        now = work.now
+    locale = services.i18n.get("ja")
+    shown = []
+    for person in people:
+        if not letters.can_have_letter(person) or not letters.has_valid_letter(person, now):
+            continue  # joined since, taken off, or a newer letter since: not this one
+        assert person.letter_code is not None
+        qr = None
+        link = await letters.chat_link(services.line, locale, person.letter_code)
+        if link:
+            png = await asyncio.to_thread(qr_png, link)
+            qr = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        shown.append({"person": person, "qr": qr, "until": letters.expires(person)})
+    context = {"letters": shown, "left": left, "limit": letters.LETTERS_PER_PAGE}
+    return await page(request, "roster_letters_print.html", context)
+
+
 def add_routes(console: web.Application) -> None:
     add = console.router.add_route
     add("GET", "/roster", roster)
     add("GET", "/roster/import", import_form)
     add("POST", "/roster/import", import_action)
+    add("GET", "/roster/letters", letters_form)
+    add("POST", "/roster/letters", print_letters)
+    add("GET", "/roster/letters/print", letters_page)
     add("GET", "/roster/{person_id}/letter", letter)
     add("POST", "/roster/{person_id}/letter", new_letter)
     add("GET", "/rollcalls/{call_id}/roster", roll_call_tally)

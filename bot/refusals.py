@@ -51,6 +51,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.LETTER_TAKEN: "register41.letter_taken",
     Refusal.LETTER_PARTNER: "attack41.letter_partner",
     Refusal.PARTNER_ON_ROSTER: "attack41.partner_on_roster",
+    Refusal.LETTER_OWN_RECORD: "gaps41.letter_own_record",
     Refusal.NO_SUCH_ROSTER_PERSON: "postback.invalid",
 }
 

@@ -74,6 +74,9 @@ class Refusal(StrEnum):
     LETTER_PARTNER = "letter_partner"
     # ...and the other way: a register person's LINE sending a partner's code.
     PARTNER_ON_ROSTER = "partner_on_roster"
+    # A LINE account with a record of its own (her own check-ins, a team she is in): sending a
+    # register person's letter code would make her answers that person's. The city sorts it.
+    LETTER_OWN_RECORD = "letter_own_record"
     NO_SUCH_ROSTER_PERSON = "no_such_roster_person"  # an id the roster does not list (now)
 
 

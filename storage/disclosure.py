@@ -102,7 +102,7 @@ class DisclosureRepository:
     async def roll_calls(self, member_id: int) -> list[dict[str, Any]]:
         """Her answers to the city's roll-calls (安否確認 after a quake)."""
         rows = await self._conn.fetch_all(
-            "SELECT p.roll_call_id, r.started_at, p.answer, p.answered_at"
+            "SELECT p.roll_call_id, r.started_at, p.answer, p.answered_at, p.unasked"
             " FROM roll_call_people p JOIN roll_calls r ON r.id = p.roll_call_id"
             " WHERE p.member_id = ? ORDER BY r.started_at, p.roll_call_id",
             (member_id,),

@@ -33,6 +33,8 @@ class RosterPerson:
     added_at: datetime
     updated_at: datetime
     removed_at: datetime | None
+    # When her current code was put on a letter to print (None: never, as the import made it).
+    letter_printed_at: datetime | None = None
 
     @property
     def removed(self) -> bool:
@@ -59,6 +61,7 @@ class RosterPerson:
             added_at=required_time(row["added_at"]),
             updated_at=required_time(row["updated_at"]),
             removed_at=from_db(row["removed_at"]),
+            letter_printed_at=from_db(row["letter_printed_at"]),
         )
 
 
@@ -135,6 +138,11 @@ class RosterRepository:
             (code, to_db(now) if code else None, person_id),
         )
 
+    async def letter_printed(self, person_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE roster_people SET letter_printed_at = ? WHERE id = ?", (to_db(now), person_id)
+        )
+
     async def link(self, person_id: int, code: str, member_id: int, now: datetime) -> bool:
         """The code is spent and the LINE member that sent it is the person from now on;
         False when the code was spent in the meantime."""
@@ -161,6 +169,24 @@ class RosterRepository:
             (roll_call_id,),
         )
         return [dict(row) for row in rows]
+
+    async def carers_sent(self, roll_call_id: int) -> tuple[datetime | None, frozenset[int]]:
+        """When the roll-call's people were last sent to their partners, and to whom."""
+        row = await self._conn.fetch_one(
+            "SELECT carers_sent_at, carers_sent_to FROM roll_calls WHERE id = ?", (roll_call_id,)
+        )
+        if row is None or row["carers_sent_at"] is None:
+            return None, frozenset()
+        to = frozenset(int(p) for p in (row["carers_sent_to"] or "").split(",") if p)
+        return from_db(row["carers_sent_at"]), to
+
+    async def mark_carers_sent(
+        self, roll_call_id: int, partner_ids: frozenset[int], at: datetime
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE roll_calls SET carers_sent_at = ?, carers_sent_to = ? WHERE id = ?",
+            (to_db(at), ",".join(map(str, sorted(partner_ids))), roll_call_id),
+        )
 
     async def purge_removed(self, before: datetime, limit: int) -> list[int]:
         """People removed from the roster before `before`: their rows go. -> the members

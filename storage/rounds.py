@@ -136,6 +136,13 @@ class RoundRepository:
             (member_id, to_db(since)),
         )
 
+    async def any_of(self, member_id: int) -> bool:
+        """Whether she has had a check-in at all (one row is enough)."""
+        row = await self._conn.fetch_one(
+            "SELECT 1 FROM checkin_rounds WHERE member_id = ? LIMIT 1", (member_id,)
+        )
+        return row is not None
+
     async def get(self, round_id: int) -> CheckinRound | None:
         return await self._one("SELECT * FROM checkin_rounds WHERE id = ?", (round_id,))
 

@@ -300,6 +300,19 @@ class StatsRepository:
         keys = ("checkins", "answered", "alerts", "calls_for_help", "waiting")
         return dict(zip(keys, row or (0, 0, 0, 0, 0), strict=True))
 
+    async def heat_rounds_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The rounds a heat check asked (care.broadcasts.heat) whose slot fell in [start,
+        end): each with its day's check time, to tell a round the heat check opened from a
+        regular one its shorter ladder took over."""
+        rows = await self._conn.fetch_all(
+            "SELECT r.slot_at, d.check_at, r.sent_at, r.answer, r.urgent, r.alerted_at,"
+            " r.state FROM heat_check_people p JOIN heat_days d ON d.day = p.day"
+            " JOIN checkin_rounds r ON r.id = p.round_id"
+            " WHERE p.unasked IS NULL AND r.slot_at >= ? AND r.slot_at < ?",
+            (to_db(start), to_db(end)),
+        )
+        return [dict(row) for row in rows]
+
     async def alert_resolutions(self, start: datetime, end: datetime) -> list[tuple[Any, Any]]:
         """(alerted_at, closed_at) of the alerts raised in [start, end) that have closed."""
         rows = await self._conn.fetch_all(

@@ -25,7 +25,7 @@ from tests.drivers import (
     other_staff,
     staff_signed_in,
 )
-from tests.wording import t
+from tests.wording import JA, t
 
 LOGIN_SECRET = "test-login-channel-secret"
 DEAUTHORIZE = "/user/v1/deauthorize"
@@ -307,7 +307,9 @@ async def test_my_records_and_withdrawal_in_a_browser(browser: Browser, bot: Bot
             for field, text in cells:
                 expected = row[field]
                 if field == "field":
-                    expected = t(f"my_records.field.{expected}")
+                    # Fields issue 41's gaps added have their words in a table of their own.
+                    key = f"my_records.field.{expected}"
+                    expected = t(key if key in JA.texts else f"gaps41.{key}")
                 assert text == expected, (name, field)
     assert await axe_findings(page) == []
     async with page.expect_download() as waiting:

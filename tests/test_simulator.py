@@ -169,7 +169,7 @@ async def test_the_tour_tells_the_whole_story(demo: Demo) -> None:
         assert said(texts(demo, name), "storm41.body", locale, warning=warning), name
     # (Rung in the quake's roll-call too, and once more; the storm's is her last call.)
     register = [ring for ring in rings if ring.number == REGISTER_PHONE][-1]
-    assert register.spoken[0] == locale.t("phone41.call.question")
+    assert register.spoken[0] == locale.t("gaps41.call.warning", warning=warning)
     assert register.heard == [locale.t("phone41.call.thanks_safe")]
     carer = dict(_tally(storm_tally))[REGISTER_CARER]
     assert carer["safe"] == "1" and carer["unasked"] == "1", "D002 has no phone"

@@ -7,8 +7,10 @@ from __future__ import annotations
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 
 from bot.context import EventContext, PersonContext
+from bot.refusals import refusal_message
 from bot.router import Router, action, from_person, text_of
 from care.desk import partners
+from care.errors import Refused
 from care.roster import letters
 from ground import link_codes, messages
 from ground.telling import Telling
@@ -29,6 +31,9 @@ async def code_sent(ctx: PersonContext) -> None:
     code = link_codes.find_code(text_of(ctx) or "")
     # The city's letter to a person on its roster carries a code of the same form.
     person = await letters.link_by_code(ctx.work, ctx.member, code) if code else None
+    if isinstance(person, letters.Declined):
+        ctx.reply(refusal_message(ctx.locale, Refused(person.refusal)))
+        return
     if person is not None:
         ctx.reply(messages.text(ctx.t("register41.joined")))
         return

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from care.broadcasts import occasions
 from care.broadcasts.reach import CALL_BUDGET, NUMBER_REFUSED
 from care.rounds import calls, numbers
 from care.rounds.notify import address_of
@@ -71,9 +72,13 @@ class Budgeting:
         return None
 
 
-def question(work: UnitOfWork, member: Member, roll_call_id: int, again: bool) -> Telling:
-    """The roll-call's question as a call in her language, keys 1 and 3; said at the end when
-    no key came: that it rings again, or (the call again) whom to call for help."""
+def question(
+    work: UnitOfWork, member: Member, roll_call_id: int, again: bool, occasion: str | None = None
+) -> Telling:
+    """The roll-call's question as a call in her language, keys 1 and 3, naming the warning
+    that started it (`occasion`, as the LINE question does: care.broadcasts.occasions.body);
+    said at the end when no key came: that it rings again, or (the call again) whom to call
+    for help."""
     locale = work.locale(member.language)
     codec = work.services.postbacks
     choices = []
@@ -85,7 +90,7 @@ def question(work: UnitOfWork, member: Member, roll_call_id: int, again: bool) -
         token = codec.encode(ACTION, m=member.id, r=roll_call_id, v=answer)
         choices.append(Choice(answer, locale.t(f"rollcall.{answer}"), token))
     closing = locale.t("phone41.call.no_key_last" if again else "phone41.call.no_key")
-    spoken = locale.t("phone41.call.question")
+    spoken = occasions.body(locale, occasion, on_call=True)
     return Telling(Form.CALL, locale.language, spoken, closing, choices=tuple(choices))
 
 
@@ -94,11 +99,13 @@ async def ring(work: UnitOfWork, roll_call_id: int, member: Member, again: bool 
     call sets when it rings again."""
     services = work.services
     _, number = address_of(services, member)
+    roll_call = await work.repos.rollcalls.get(roll_call_id)
+    occasion = roll_call.occasion if roll_call is not None else None
     await work.repos.outbox.add(
         kind="push",
         channel=VOICE,
         recipients=[number],
-        tellings=[question(work, member, roll_call_id, again)],
+        tellings=[question(work, member, roll_call_id, again, occasion)],
         purpose=PURPOSE,
         now=work.now,
         recipient_member_id=member.id,

@@ -297,7 +297,7 @@ async def _write(
         for start in range(0, len(group), batch):
             chunk = group[start : start + batch]
             telling = (
-                await calls.checkin_call(work, chunk[0].id, slot_at, again)
+                await calls.heat_call(work, chunk[0].id, slot_at, again)
                 if channel == VOICE
                 else heat_message(work, language, slot_at, again)
             )

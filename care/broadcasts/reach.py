@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from care.rounds.notify import address_of, phone_only
 from care.services import Services
 from ground.channels import LINE, VOICE, can_say
-from ground.telling import Telling
+from ground.telling import Form, Telling
 from storage.models import ChatGroup, Member
 
 GroupSizes = dict[int, int]  # group id -> members LINE says it has (absent: LINE did not say)
@@ -61,7 +61,10 @@ def way_of(services: Services, member: Member, tellings: Sequence[Telling]) -> s
     channel, _ = address_of(services, member)
     if phone_only(member) and channel == LINE:
         return NO_CHANNEL
-    if not can_say(channel, tellings):
+    # A check-in is asked on a call of its own (care.rounds.calls: checkin_call, heat_call),
+    # whose keys answer it as the buttons do: whoever a check-in is for is reached by phone.
+    checkin = channel == VOICE and any(t.form is Form.CHECKIN for t in tellings)
+    if not can_say(channel, tellings) and not checkin:
         return PHONE_ONLY
     return channel
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from care.broadcasts import budget, by_phone
 from care.broadcasts.notices import Audience
+from care.broadcasts.occasions import body
+from care.broadcasts.occasions import warning_name as warning_name  # the console names it
 from care.broadcasts.reach import UNREACHED, GroupSizes, Reach, way_of
 from care.desk import cases as desk
 from care.errors import Refusal, Refused
@@ -298,25 +300,6 @@ def question(
     ]
     title = locale.t("rollcall.again_title" if again else "rollcall.title")
     return Telling.card(locale.language, title, body(locale, occasion), choices)
-
-
-def body(locale: Locale, occasion: str | None) -> str:
-    """What the question says happened: the warning that started it (レベル4土砂災害危険警報),
-    or a disaster in general."""
-    if not occasion:
-        return locale.t("rollcall.body")
-    return locale.t("storm41.body", warning=warning_name(locale, occasion))
-
-
-def warning_name(locale: Locale, occasion: str) -> str:
-    """landslide:4 -> レベル4土砂災害危険警報, in the reader's words."""
-    hazard, level = occasion.rsplit(":", 1)
-    return locale.t(
-        "storm41.name",
-        level=level,
-        hazard=locale.t(f"storm41.hazard.{hazard}"),
-        rank=locale.t(f"storm41.rank.level{level}"),
-    )
 
 
 async def _ask(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from care.broadcasts.heat import heat_slot
 from care.desk.cases import CONTINUING, OUTCOMES
 from care.services import UnitOfWork
 from storage.database import from_db
@@ -66,6 +67,14 @@ class MonthlyReport:
     # Check-ins of the month still waiting for her when counted (none once the month is past;
     # stored figures from before it was kept say 0).
     waiting: int = 0
+    # 熱中症警戒アラート days' checks (care.broadcasts.heat), counted apart: the check-ins above
+    # are the regular ones, as they were before heat checks existed. Asked: those the heat
+    # check asked (a round of its own, or her regular one left unanswered that its shorter
+    # ladder took over); answered: OK or 体調 on it; alerts: her managers alerted from it.
+    # Stored figures from before they were kept say 0.
+    heat_checks: int = 0
+    heat_answered: int = 0
+    heat_alerts: int = 0
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, how many) in order: the CSV and the printed page."""
@@ -89,6 +98,9 @@ class MonthlyReport:
             ("roll_call_asked", str(self.roll_call_asked)),
             ("roll_call_answered", str(self.roll_call_answered)),
             ("roll_call_needed_help", str(self.roll_call_needed_help)),
+            ("heat_checks", str(self.heat_checks)),
+            ("heat_answered", str(self.heat_answered)),
+            ("heat_alerts", str(self.heat_alerts)),
         ]
         return head + outcomes + tail
 
@@ -127,7 +139,8 @@ async def counted(work: UnitOfWork, month: date) -> MonthlyReport:
     """The month's report from the rows of the service as they are now."""
     start, end = month_bounds(month, work)
     stats = work.repos.stats
-    rounds = await stats.rounds_between(start, end)
+    heat_rows = await stats.heat_rounds_between(start, end)
+    rounds = _regular(await stats.rounds_between(start, end), heat_rows)
     cases = await stats.cases_between(start, end)
     calls = await stats.roll_calls_between(start, end)
     return MonthlyReport(
@@ -149,7 +162,36 @@ async def counted(work: UnitOfWork, month: date) -> MonthlyReport:
         roll_call_answered=calls["answered"],
         roll_call_needed_help=calls["needed_help"],
         waiting=rounds["waiting"],
+        heat_checks=sum(1 for r in heat_rows if r["sent_at"]),
+        heat_answered=sum(1 for r in heat_rows if r["sent_at"] and _answered(r)),
+        heat_alerts=sum(1 for r in heat_rows if r["alerted_at"] and not r["urgent"]),
     )
+
+
+def _answered(row: dict[str, Any]) -> bool:
+    return row["answer"] in ("ok", "unwell") and not row["urgent"]
+
+
+def _opened_by_heat(row: dict[str, Any]) -> bool:
+    """A round the heat check opened has its day's heat slot (care.broadcasts.heat)."""
+    check_at = from_db(row["check_at"])
+    return check_at is not None and from_db(row["slot_at"]) == heat_slot(check_at)
+
+
+def _regular(rounds: dict[str, int], heat_rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The month's check-in figures without the rounds a heat check opened (each counted
+    as rounds_between counts it): what they were before heat checks existed. A regular round
+    whose ladder the heat check took over stays a regular check-in."""
+    opened = [r for r in heat_rows if _opened_by_heat(r)]
+    sent = [r for r in opened if r["sent_at"] and not r["urgent"]]
+    heat = {
+        "checkins": len(sent),
+        "answered": sum(1 for r in sent if _answered(r)),
+        "alerts": sum(1 for r in opened if r["alerted_at"] and not r["urgent"]),
+        "calls_for_help": sum(1 for r in opened if r["urgent"]),
+        "waiting": sum(1 for r in sent if r["state"] in ("open", "resent")),
+    }
+    return {key: count - heat.get(key, 0) for key, count in rounds.items()}
 
 
 def _moment(text: Any) -> datetime | None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from care.roster.letters import LETTER_LIFETIME
 from care.rounds.notify import display_name
 from care.services import UnitOfWork
 from ground.i18n import Locale
@@ -39,6 +40,7 @@ FORMAT = "mimamori-my-records/1"
 # The sections in the order the page shows them, each with its fields (columns).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "profile": ("field", "value"),
+    "register": ("field", "value"),
     "teams": ("team", "role", "joined_at", "consented_at"),
     "watchers": ("name", "teams", "sees", "shown_since"),
     "schedule": ("field", "value"),
@@ -142,12 +144,13 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
     told, calls = await _told_and_calls(write)
     sections = {
         "profile": _profile(write),
+        "register": await _register(write),
         "teams": [
             [row["name"], row["role"], write.at(row["joined_at"]), write.at(row["consented_at"])]
             for row in memberships
         ],
         "watchers": await _watchers(write, memberships),
-        "schedule": _schedule(write),
+        "schedule": [*_schedule(write), *await _heat(write)],
         "answers": _answers(write, rounds),
         "alerts": [
             [
@@ -173,7 +176,7 @@ async def record_of(work: UnitOfWork, locale: Locale, member: Member) -> Record:
             for d in await repos.devices(member.id)
         ],
         "roll_calls": [
-            [write.at(r["started_at"]), r["answer"] or "", write.at(r["answered_at"])]
+            [write.at(r["started_at"]), _roll_call_answer(write, r), write.at(r["answered_at"])]
             for r in await repos.roll_calls(member.id)
         ],
         "cases": [
@@ -241,6 +244,49 @@ async def _watchers(write: _Writer, memberships: list[Any]) -> list[list[str]]:
         sees = [*ALWAYS_SEEN, *((*PERSONAL_FIELDS, "memo") if shown_any else ())]
         watchers.append([locale.t("my_records.desk"), "", " ".join(sees), ""])
     return watchers
+
+
+async def _register(write: _Writer) -> list[list[str]]:
+    """Her line on the city's 避難行動要支援者名簿, as the city holds it (the file's fields,
+    her 平常時同意, when it listed her, her LINE joined or the city took her off). The
+    letter's code is left out: a credential, not information about her (as a verification
+    code's hash is), and a new letter is the city's to print."""
+    found = await write.work.repos.roster.of_member(write.member.id)
+    if found is None:
+        return []
+    at = write.at
+    expires = found.letter_code_at + LETTER_LIFETIME if found.letter_code_at else None
+    register: list[tuple[str, str]] = [
+        ("roster_id", found.roster_id),
+        ("roster_name", found.name),
+        ("roster_furigana", found.furigana),
+        ("roster_address", found.address),
+        ("roster_phone", found.phone),
+        ("roster_carer", found.carer),
+        ("roster_consent", write.yes(found.consent)),
+        ("roster_added_at", at(found.added_at)),
+        ("roster_updated_at", at(found.updated_at)),
+        ("roster_letter_until", at(expires) if found.letter_code else ""),
+        ("roster_linked_at", at(found.linked_at)),
+        ("roster_removed_at", at(found.removed_at)),
+    ]
+    return [[field, value] for field, value in register]
+
+
+async def _heat(write: _Writer) -> list[list[str]]:
+    """The hot days' check: her own choice, and the desk's mark that she is at risk (a mark
+    the desk sets about her, which changes what she is sent)."""
+    opted_in, at_risk = await write.work.repos.heat.watch_of(write.member.id)
+    return [["heat_opted_in", write.yes(opted_in)], ["heat_at_risk", write.yes(at_risk)]]
+
+
+def _roll_call_answer(write: _Writer, row: dict[str, Any]) -> str:
+    """Her answer; for a roll-call that named her but never reached her (no way to ask her,
+    the call budget spent...), that it did not reach her, rather than a blank she would read
+    as a question she left unanswered."""
+    if row.get("unasked"):
+        return write.locale.t("gaps41.my_records.not_reached")
+    return str(row["answer"] or "")
 
 
 def _schedule(write: _Writer) -> list[list[str]]:

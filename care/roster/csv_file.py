@@ -109,6 +109,28 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
+# Characters a spreadsheet shows as nothing: bidi controls (U+202A-U+202E, U+2066-U+2069,
+# U+061C, U+200E-U+200F), zero-width ones (U+200B-U+200D, U+2060) and a BOM inside a cell.
+# A name holding one reads as another on the tally, the letter and the carer's list (U+202E
+# turns it round), and two people look alike who are not: the line is refused, not cleaned,
+# since which name the city meant is the city's to say.
+INVISIBLE = frozenset(
+    chr(code)
+    for code in (
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0x061C,
+        0x2060,
+        0xFEFF,
+    )
+)
+
+
+def _has_invisible(text: str) -> bool:
+    return any(ch in INVISIBLE for ch in text)
+
+
 def read(text: str, countries: frozenset[str]) -> tuple[list[Line], dict[str, int]]:
     """Every line of the file, read. -> (lines, columns as found). Empty lines are skipped."""
     rows = list(csv.reader(io.StringIO(text)))
@@ -144,6 +166,8 @@ def _line(number: int, row: list[str], columns: dict[str, int], countries: froze
             problems.append(("too_long", {"column": column, "limit": LIMITS[column]}))
         if _has_control(value):
             problems.append(("control", {"column": column}))
+        if _has_invisible(raw.get(column, "")):
+            problems.append(("invisible", {"column": column}))
         values[column] = value
     roster_id = str(values.pop("roster_id"))
     if not roster_id:

@@ -9,6 +9,7 @@ console prints a new letter (a new code) whenever asked; the old one stops worki
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from care.errors import Refusal, Refused
@@ -44,11 +45,88 @@ async def new_letter(work: UnitOfWork, person_id: int | None, staff: str) -> str
     return code
 
 
-async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPerson | None:
+# The most letters one printable page holds: a browser lays out and prints 200 pages, each
+# with its QR, in reasonable time; the page says so, and the rest are printed by asking again.
+LETTERS_PER_PAGE = 200
+
+
+def can_have_letter(found: RosterPerson) -> bool:
+    """On the roster and not yet on LINE: a letter is how she joins."""
+    return not found.removed and found.linked_at is None
+
+
+def has_valid_letter(found: RosterPerson, now: datetime) -> bool:
+    """Her current code was put on a letter to print, and still works: a code the import made
+    and nobody printed is no letter in her hands."""
+    until = expires(found)
+    printed = found.letter_printed_at
+    return (
+        found.letter_code is not None
+        and until is not None
+        and until > now
+        and printed is not None
+        and found.letter_code_at is not None
+        and printed >= found.letter_code_at
+    )
+
+
+async def printed(work: UnitOfWork, found: RosterPerson) -> None:
+    """Her code was shown on a letter to print (the letter page): it counts as her letter."""
+    if found.letter_code and can_have_letter(found):
+        await work.repos.roster.letter_printed(found.id, work.now)
+
+
+async def print_letters(
+    work: UnitOfWork, person_ids: list[int] | None, staff: str
+) -> tuple[list[RosterPerson], int]:
+    """Letters for many at once, each issued as one letter is (a new code, the one before
+    void, audited): those named (`person_ids`), else everyone on the roster without LINE who
+    has no valid letter. At most LETTERS_PER_PAGE. -> (the people, as they are now, each with
+    her new code; how many more are left for the next page)."""
+    everyone = await work.repos.roster.everyone(removed_too=False)
+    if person_ids is None:
+        chosen = [p for p in everyone if can_have_letter(p) and not has_valid_letter(p, work.now)]
+    else:
+        wanted = set(person_ids)
+        chosen = [p for p in everyone if p.id in wanted and can_have_letter(p)]
+    batch, left = chosen[:LETTERS_PER_PAGE], max(0, len(chosen) - LETTERS_PER_PAGE)
+    issued = []
+    for found in batch:
+        await new_letter(work, found.id, staff)
+        await work.repos.roster.letter_printed(found.id, work.now)
+        fresh = await work.repos.roster.get(found.id)
+        assert fresh is not None
+        issued.append(fresh)
+    detail = f"letters {len(issued)}, left {left}"
+    await work.repos.admin.audit(staff, "roster_letters_printed", detail, work.now)
+    return issued, left
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A code refused whose line in the audit log must stay: a raised refusal would undo it
+    with the rest of the event's changes."""
+
+    refusal: Refusal
+
+
+async def has_own_record(work: UnitOfWork, member: Member) -> bool:
+    """Her LINE is someone's in the service already: in a team (watched, or watching
+    someone), or with check-ins of her own. A follow alone (a newcomer) is no record."""
+    if await work.repos.teams.teams_of(member.id):
+        return True
+    return await work.repos.rounds.any_of(member.id)
+
+
+async def link_by_code(
+    work: UnitOfWork, member: Member, code: str
+) -> RosterPerson | Declined | None:
     """The roster person whose letter carries `code`, now reached through `member`'s LINE;
     None when no letter carries it (a partner's code, say). Refused when the code expired, or
     when this LINE account is another roster person already (one account answers for one
-    person: the tally counts each by her own answer)."""
+    person: the tally counts each by her own answer). Declined (nothing changed, audited)
+    when this LINE account has a record of its own: a relative whose own check-ins, or whose
+    team, would become the register person's, her 元気 counted as that person's safety."""
     found = await work.repos.roster.by_letter_code(code)
     if found is None or found.removed:
         return None
@@ -58,6 +136,10 @@ async def link_by_code(work: UnitOfWork, member: Member, code: str) -> RosterPer
     other = await work.repos.roster.of_member(member.id)
     if other is not None and other.id != found.id:
         raise Refused(Refusal.LETTER_TAKEN)
+    if other is None and await has_own_record(work, member):
+        what = f"roster {found.id} 会員ID {member.id}"
+        await work.repos.admin.audit("member", "roster_link_own_record", what, work.now)
+        return Declined(Refusal.LETTER_OWN_RECORD)
     if await work.repos.partners.linked_to(member.id) is not None:
         # A 民生委員 who scans her QR for her on their own phone: their LINE would answer
         # her roll-calls (their own 無事です counted hers) and her phone would ring no more.

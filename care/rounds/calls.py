@@ -203,7 +203,26 @@ async def checkin_call(
     return _telling(work, member, closing, t=int(slot_at.timestamp()))
 
 
-def _telling(work: UnitOfWork, member: Member, closing: str, **about: int) -> Telling:
+async def heat_call(work: UnitOfWork, member_id: int, slot_at: datetime, resend: bool) -> Telling:
+    """The heat check of a person watched by phone alone (care.broadcasts.heat): the
+    check-in's keys and tokens, but its words are the hot day's, with the advice (cool the
+    room, drink water) she would read in LINE: a call that only asks お元気ですか on the
+    day of an alert leaves out why she is rung, and what to do."""
+    member = await work.repos.members.get(member_id)
+    assert member is not None
+    work.services.metrics.calls.labels("checkin").inc()
+    closing = "call.no_key" if resend else "call.no_key_later"
+    question = "gaps41.call.heat_again" if resend else "gaps41.call.heat"
+    return _telling(work, member, closing, question, t=int(slot_at.timestamp()))
+
+
+def _telling(
+    work: UnitOfWork,
+    member: Member,
+    closing: str,
+    question_key: str = "call.question",
+    **about: int,
+) -> Telling:
     locale = work.locale(member.language)
     codec = work.services.postbacks
     choices = tuple(
@@ -214,7 +233,7 @@ def _telling(work: UnitOfWork, member: Member, closing: str, **about: int) -> Te
         )
         for value in ANSWERS
     )
-    question = locale.t("call.question", name=display_name(locale, member))
+    question = locale.t(question_key, name=display_name(locale, member))
     return Telling(Form.CALL, locale.language, question, locale.t(closing), choices=choices)
 
 

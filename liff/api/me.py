@@ -85,6 +85,9 @@ def page_texts(locale: Locale) -> dict[str, str]:
     texts.update({f"guard.{k}": v for k, v in locale.section("calls.guard").items()})
     # わたしの記録 and what 退会 says about LINE (issue 38).
     texts.update({f"my_records.{k}": v for k, v in locale.section("my_records").items()})
+    # Her register line and the at-risk mark (issue 41's gaps), in the record's own names.
+    gaps = locale.section("gaps41.my_records")
+    texts.update({f"my_records.{k}": v for k, v in gaps.items()})
     # Her 「見せる」/「見せない」 next to each manager in her team (issue 38's review).
     texts.update({f"share_back.{k}": v for k, v in locale.section("share_back").items()})
     # Her card with its OK, who is told and what they see (issue 40).

@@ -41,7 +41,8 @@ async def my_records(request: web.Request) -> web.Response:
     locale = services.locale(member.language)
     async with services.reading() as work:
         record = await record_of(work, locale, member)
-    return web.json_response({"record": record.as_json(), "texts": locale.section("my_records")})
+    texts = {**locale.section("my_records"), **locale.section("gaps41.my_records")}
+    return web.json_response({"record": record.as_json(), "texts": texts})
 
 
 @routes.route("GET", "/me/records/download")
