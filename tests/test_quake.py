@@ -14,9 +14,18 @@ from aiohttp.test_utils import TestServer
 from scheduler.quakes import QuakePoller
 from tests.conftest import Bot
 from tests.drivers import JmaFeed, add_admin, login, started_by_a_feed, watched_resident
-from tests.wording import said, says
+from tests.wording import said, says, t
 
 DOCUMENTS = Path(__file__).resolve().parent / "jma"
+
+
+def quake_questions(bot: Bot, uid: str, scale: str | None = None) -> list[str]:
+    """The roll-call's questions she was sent, naming the quake (its strongest intensity in the
+    city, when given)."""
+    if scale is None:
+        return said(bot.line.texts_to(uid), "storm41.body")
+    name = t("quake41.name", scale=t(f"quake41.scale.{scale}"))
+    return said(bot.line.texts_to(uid), "storm41.body", warning=name)
 
 
 def quake_title(file: str) -> str:
@@ -37,21 +46,23 @@ async def test_the_jma_feed_starts_one_roll_call_for_a_strong_quake_in_the_city(
     jma.publish("vxse53_osaka_5plus.xml")  # 震度5強, but in 大阪
     assert await poller.poll() == ["below", "elsewhere"]
     await bot.settle()
-    assert said(bot.line.texts_to(resident), "rollcall.body") == []
+    assert quake_questions(bot, resident) == []
 
     jma.publish("vxse51_23ku_5plus.xml")  # 震度5強 in the city
     assert await poller.poll() == ["started"]
     await bot.settle()
-    assert len(said(bot.line.texts_to(resident), "rollcall.body")) == 1
+    assert len(quake_questions(bot, resident)) == 1
     assert await poller.poll() == [], "each report once"
     call = await started_by_a_feed(bot)
-    assert call.occasion is None and call.started_by.startswith("気象庁 震度速報")
+    assert call.occasion == "quake:5+" and call.started_by.startswith("気象庁 震度速報")
+    assert len(quake_questions(bot, resident, "s5upper")) == 1, "it names the quake"
+    assert said(bot.line.texts_to(resident), "rollcall.body") == []
 
     bot.clock.advance(timedelta(hours=4))
     jma.publish("vxse51_23ku_5minus_aftershock.xml")  # 震度5弱, four hours later
     assert await poller.poll() == ["aftershock"]
     await bot.settle()
-    assert len(said(bot.line.texts_to(resident), "rollcall.body")) == 1, "not sent again"
+    assert len(quake_questions(bot, resident)) == 1, "not sent again"
     async with bot.repos() as repos:
         actions = [entry["action"] for entry in await repos.admin.audit_log()]
     assert "jma_aftershock" in actions and "jma_started" in actions
@@ -96,7 +107,7 @@ async def test_a_drill_or_test_report_starts_nothing_unless_drills_are_on(
     jma.publish_raw("test.xml", drill_of("vxse51_23ku_5plus.xml", "試験"))
     assert await poller.poll() == ["drill", "drill"]
     await bot.settle()
-    assert said(bot.line.texts_to(resident), "rollcall.body") == []
+    assert quake_questions(bot, resident) == []
 
     drilling = QuakePoller(replace_settings(bot, jma_drills=True))
     jma.publish_raw("drill-day.xml", drill_of("vxse51_23ku_5plus.xml", "訓練"))
@@ -117,7 +128,7 @@ async def test_a_report_without_a_status_is_skipped_never_taken_as_real(
     jma.publish("vxse51_23ku_5plus_no_status.xml", name="again.xml")
     assert await drilling.poll() == ["skipped"]
     await bot.settle()
-    assert said(bot.line.texts_to(resident), "rollcall.body") == []
+    assert quake_questions(bot, resident) == []
     async with bot.repos() as repos:
         actions = [entry["action"] for entry in await repos.admin.audit_log()]
     assert actions.count("jma_skipped") == 3 and "jma_started" not in actions
@@ -182,7 +193,7 @@ async def test_one_bad_document_is_skipped_and_recorded_and_the_next_is_read(
     assert await poller.poll() == ["skipped"] * 5 + ["started"]
     assert "away.xml" not in jma.fetched, "only the feed's own host is fetched"
     await bot.settle()
-    assert len(said(bot.line.texts_to(resident), "rollcall.body")) == 1
+    assert len(quake_questions(bot, resident)) == 1
     assert await poller.poll() == [], "a skipped document is not read again"
     async with bot.repos() as repos:
         skipped = [e for e in await repos.admin.audit_log() if e["action"] == "jma_skipped"]

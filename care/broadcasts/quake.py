@@ -12,6 +12,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from care.broadcasts import rollcall
+from care.broadcasts.occasions import quake_occasion
 from care.broadcasts.reach import GroupSizes
 from care.services import UnitOfWork
 
@@ -125,7 +126,13 @@ async def on_report(
         # After an earthquake, ask as many as the quota covers rather than nobody; a strong
         # quake in the city is a declared disaster (care.roster.visibility).
         roll_call_id = await rollcall.start_from_feed(
-            work, f"気象庁 {report.title} {report.event_id}", "jma", sizes, quota_left
+            work,
+            f"気象庁 {report.title} {report.event_id}",
+            "jma",
+            sizes,
+            quota_left,
+            # Its question names the quake (震度5強), in LINE and on a call.
+            occasion=quake_occasion(strongest),
         )
     await work.repos.quakes.record(
         document, report.event_id, report.title, strongest, action, roll_call_id, work.now
