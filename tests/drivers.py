@@ -922,3 +922,26 @@ async def started_by_a_feed(bot: Bot) -> RollCall:
 
 def asked(bot: Bot, uid: str) -> int:
     return len(said(bot.line.texts_to(uid), "rollcall.title"))
+
+
+async def linked_partner(bot: Bot, uid: str, name: str = "民生委員 東地区") -> int:
+    """The register's 担当 (a 民生委員, as tests/register/sample.csv names them) added by the staff
+    and linked to `uid`'s LINE by the code they were given. -> the partner's id."""
+    from care.desk import partners
+
+    async with bot.services.unit_of_work() as work:
+        partner_id = await partners.add(work, name, "minsei", "", "", [], "staff")
+        code = await partners.new_link_code(work, partner_id, "staff")
+    await bot.say(uid, code)
+    return partner_id
+
+
+def storm_questions(bot: Bot, uid: str, hazard: str, level: int) -> list[str]:
+    """The roll-call's questions she was sent that name this warning."""
+    name = t(
+        "storm41.name",
+        level=level,
+        hazard=t(f"storm41.hazard.{hazard}"),
+        rank=t(f"storm41.rank.level{level}"),
+    )
+    return said(bot.line.texts_to(uid), "storm41.body", warning=name)

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from care.desk import partners
 from care.members.withdrawal import withdraw
 from storage.models import StaffRole
 from tests.conftest import Bot
@@ -27,6 +26,7 @@ from tests.drivers import (
     feed_and_bot,
     heat_bot,
     imported,
+    linked_partner,
     login,
     opt_in_from_the_chat,
     roster,
@@ -54,10 +54,7 @@ async def test_a_partners_line_cannot_become_a_register_person(bot: Bot) -> None
     tally. The letter is refused for a partner's account, and she stays reached by phone."""
     await imported(bot)
     volunteer = await bot.follow("volunteer")
-    async with bot.services.unit_of_work() as work:
-        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
-        code = await partners.new_link_code(work, partner_id, "staff")
-    await bot.say(volunteer, code)
+    await linked_partner(bot, volunteer)
     before = (await roster(bot))["R001"]
     await bot.say(volunteer, str(before["letter_code"]))
     assert bot.line.reply_texts()[-1] == t("attack41.letter_partner")
@@ -290,10 +287,7 @@ async def test_a_register_persons_line_cannot_become_a_partner(bot: Bot) -> None
     volunteer = await bot.follow("volunteer")
     await bot.say(volunteer, str((await roster(bot))["R001"]["letter_code"]))
     assert bot.line.reply_texts()[-1] == t("register41.joined")
-    async with bot.services.unit_of_work() as work:
-        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
-        code = await partners.new_link_code(work, partner_id, "staff")
-    await bot.say(volunteer, code)
+    partner_id = await linked_partner(bot, volunteer)
     assert bot.line.reply_texts()[-1] == t("attack41.partner_on_roster")
     async with bot.repos() as repos:
         partner = await repos.partners.get(partner_id)

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from care.desk import partners
 from storage.models import StaffRole
 from tests.conftest import Bot
 from tests.drivers import (
@@ -23,6 +22,7 @@ from tests.drivers import (
     feed_and_bot,
     heat_bot,
     imported,
+    linked_partner,
     login,
     member_of,
     ok_data,
@@ -218,10 +218,7 @@ async def test_the_tally_is_not_sent_to_the_same_partners_twice_within_ten_minut
     await imported(bot)
     await area_team(bot, "本町", 1)
     volunteer = await bot.follow("volunteer")
-    async with bot.services.unit_of_work() as work:
-        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
-        code = await partners.new_link_code(work, partner_id, "staff")
-    await bot.say(volunteer, code)
+    await linked_partner(bot, volunteer)
     call = await start_roll_call(bot, audience="everyone")
 
     async def send() -> str:

@@ -8,7 +8,6 @@ import base64
 import re
 from datetime import timedelta
 
-from care.desk import partners
 from care.members.withdrawal import withdraw
 from care.privacy import retention
 from ground import invite_codes
@@ -24,6 +23,7 @@ from tests.drivers import (
     csrf,
     exported,
     imported,
+    linked_partner,
     login,
     roster,
     start_roll_call,
@@ -342,10 +342,7 @@ async def test_the_assigned_partner_on_line_gets_their_people_as_the_law_allows(
     await imported(bot)
     await area_team(bot, "本町", 1)
     volunteer = await bot.follow("volunteer")
-    async with bot.services.unit_of_work() as work:
-        partner_id = await partners.add(work, "民生委員 東地区", "minsei", "", "", [], "staff")
-        code = await partners.new_link_code(work, partner_id, "staff")
-    await bot.say(volunteer, code)
+    await linked_partner(bot, volunteer)
 
     async def sent(call: int, count: int) -> str:
         """What the partner's LINE was sent from the tally by 担当, naming `count` people."""

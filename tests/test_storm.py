@@ -21,21 +21,11 @@ from tests.drivers import (
     feed_and_bot,
     login,
     started_by_a_feed,
+    storm_questions,
     title_of,
     watched_resident,
 )
 from tests.wording import EN, JA, pattern, said, says, t
-
-
-def storm_questions(bot: Bot, uid: str, hazard: str, level: int) -> list[str]:
-    """The roll-call's questions she was sent that name this warning."""
-    name = t(
-        "storm41.name",
-        level=level,
-        hazard=t(f"storm41.hazard.{hazard}"),
-        rank=t(f"storm41.rank.level{level}"),
-    )
-    return said(bot.line.texts_to(uid), "storm41.body", warning=name)
 
 
 async def test_a_level_4_warning_starts_one_roll_call_naming_it_and_a_level_5_another(

@@ -14,8 +14,13 @@ from aiohttp.test_utils import TestServer
 
 from care.broadcasts import rollcall, storm
 from tests.conftest import Bot
-from tests.drivers import STORM_DOCUMENTS, asked, feed_and_bot, watched_resident
-from tests.wording import said, t
+from tests.drivers import (
+    STORM_DOCUMENTS,
+    asked,
+    feed_and_bot,
+    storm_questions,
+    watched_resident,
+)
 
 RECORDED = STORM_DOCUMENTS / "recorded"
 OSHIMA = frozenset({"1336100"})  # 大島町, under the 大雨特別警報 of 2026-09-07
@@ -26,16 +31,6 @@ def read(file: str) -> storm.StormReport:
     report = storm.parse_report((RECORDED / file).read_text("utf-8"))
     assert report is not None
     return report
-
-
-def questions(bot: Bot, uid: str, hazard: str, level: int) -> list[str]:
-    name = t(
-        "storm41.name",
-        level=level,
-        hazard=t(f"storm41.hazard.{hazard}"),
-        rank=t(f"storm41.rank.level{level}"),
-    )
-    return said(bot.line.texts_to(uid), "storm41.body", warning=name)
 
 
 def test_the_bulletin_names_each_municipality_under_the_special_warning() -> None:
@@ -69,7 +64,7 @@ async def test_the_special_warning_asks_once_though_three_documents_say_it(
     jma.publish("recorded/vpww53_tokyo_special_20260907.xml", "vpww53_2257.xml")
     assert await poller.poll() == ["started", "already"]
     await bot.settle()
-    assert len(questions(bot, resident, "rain", 5)) == 1 and asked(bot, resident) == 1
+    assert len(storm_questions(bot, resident, "rain", 5)) == 1 and asked(bot, resident) == 1
 
     # The next summary still states it: it continues, and asks nobody again, even once the
     # city has closed the roll-call.
@@ -93,7 +88,7 @@ async def test_the_summary_alone_starts_the_special_warnings_roll_call(
     jma.publish("recorded/vpww53_tokyo_special_20260907.xml", "vpww53_2257.xml")
     assert await poller.poll() == ["started"]
     await bot.settle()
-    assert len(questions(bot, resident, "rain", 5)) == 1
+    assert len(storm_questions(bot, resident, "rain", 5)) == 1
 
 
 async def test_the_rest_of_tokyo_is_not_asked(
@@ -122,7 +117,7 @@ async def test_a_danger_warning_written_only_in_the_notice_asks_where_it_applies
     jma.publish("recorded/vpww53_hyogo_danger_20260914_trimmed.xml", "vpww53_2031.xml")
     assert await poller.poll() == [expected]
     await bot.settle()
-    assert len(questions(bot, resident, "rain", 4)) == (1 if city == HIMEJI else 0)
+    assert len(storm_questions(bot, resident, "rain", 4)) == (1 if city == HIMEJI else 0)
 
 
 FUKUI, ECHIZEN_CHO = "1820100", "1842300"
@@ -151,7 +146,7 @@ async def test_fukuis_special_warning_asks_when_its_bulletin_arrives(
     jma.publish("recorded/vpno50_fukui_special_20260830.xml", "vpno50_1057.xml")
     assert await poller.poll() == ["started"]
     await bot.settle()
-    assert len(questions(bot, resident, "rain", 5)) == 1
+    assert len(storm_questions(bot, resident, "rain", 5)) == 1
 
 
 async def test_a_warning_raised_to_a_chosen_level_asks(
@@ -167,4 +162,4 @@ async def test_a_warning_raised_to_a_chosen_level_asks(
     jma.publish("recorded/vpww55_fukui_level5_20260830.xml", "vpww55_0651.xml")
     assert await poller.poll() == ["started"]
     await bot.settle()
-    assert len(questions(bot, resident, "rain", 3)) == 1
+    assert len(storm_questions(bot, resident, "rain", 3)) == 1
