@@ -36,6 +36,10 @@ def _ladders(services: Services, step: Step) -> list[tuple[Timings, bool | None]
     """The waits `step` is read with, and the rounds each is for (`heat`: those a heat check
     named, the others, or all when both ladders wait alike for it)."""
     regular, heat = services.timings, heat_timings(services)
+    if not services.settings.heat_areas:
+        # No heat checks here: one read, without asking each round whether a heat check named
+        # it. (Had heat been turned off on an alert day, its rounds climb the regular ladder.)
+        return [(regular, None)]
     if step not in regular.steps or regular.wait(step) == heat.wait(step):
         return [(regular, None)]
     return [(regular, False), (heat, True)]
