@@ -5,18 +5,23 @@ go wrong, each shown failing before its fix."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
+from aiohttp.test_utils import TestServer
 
-from care.broadcasts import storm
+from care.broadcasts import rollcall, storm
 from tests.conftest import Bot
 from tests.drivers import (
     STORM_DOCUMENTS,
     add_admin,
     commit,
+    feed_and_bot,
     login,
     roster,
     upload,
+    watched_resident,
 )
 
 RECORDED = STORM_DOCUMENTS / "recorded"
@@ -72,3 +77,105 @@ async def test_every_invisible_character_in_a_register_line_is_refused(
     status, page = await commit(bot.client, preview)
     assert status == 200, page
     assert set(await roster(bot)) == {"B001"}
+
+
+# 2. JMA's summary (VPWW53): its free-text Notice cannot silence its structured Body.
+
+
+def test_a_notice_line_that_contradicts_itself_does_not_drop_the_special_warning() -> None:
+    """Tokyo's summary of 2026-09-07 states the 大雨特別警報 in force in its Body. Were its
+    Notice to carry one odd line (a level that is not its rank's), that line is passed over:
+    the document is not skipped, and the レベル5 it states still asks."""
+    text = recorded("vpww53_tokyo_special_20260907.xml").replace(
+        "［危険警報・氾濫特別警報の発表状況］\nなし",
+        "［危険警報・氾濫特別警報の発表状況］\n〈レベル５大雨危険警報〉大島町",
+    )
+    report = storm.parse_report(text)
+    assert report is not None
+    assert {(w.area, w.level) for w in report.warnings if w.area in OSHIMA} == {("1336100", 5)}
+
+
+# 3. Summaries arriving out of order: one superseded by a later one asks nobody again.
+
+
+async def roll_calls(bot: Bot) -> int:
+    async with bot.repos() as repos:
+        return len(await repos.rollcalls.recent())
+
+
+async def close_them(bot: Bot) -> None:
+    async with bot.services.unit_of_work() as work:
+        for call in await work.repos.rollcalls.recent():
+            await rollcall.close(work, call.id)
+
+
+async def test_a_summary_older_than_one_already_read_does_not_ask_everyone_again(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """06:31 states the 危険警報 (a roll-call); 07:31 no longer does (lowered), and the city
+    closes the roll-call. The 07:01 summary, whose fetch failed at its poll (JMA answered
+    5xx), is read only now: superseded by 07:31, it must not ask everyone a second time about
+    a warning already lowered."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server, storm_areas=HIMEJI)
+    await watched_resident(bot, "resident", ["son"])
+    danger = "〈レベル４大雨危険警報〉姫路市　たつの市"
+    jma.publish_raw("s0631.xml", hyogo("2026-11-23T06:31:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["started"]
+    jma.publish_raw("s0731.xml", hyogo("2026-11-23T07:31:00+09:00", "なし"), title=SUMMARY)
+    assert await poller.poll() == ["elsewhere"]
+    await close_them(bot)
+    jma.publish_raw("s0701.xml", hyogo("2026-11-23T07:01:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["below"]
+    assert await roll_calls(bot) == 1
+
+
+async def test_a_summary_dated_in_the_future_does_not_hide_the_next_danger_warning(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """A summary whose ReportDateTime is wrong (a year ahead) is taken as of when it was read:
+    it does not stand, for a year, as the office's latest word on what is in force, so that
+    every 危険警報 stated after it would seem to continue and ask nobody."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server, storm_areas=HIMEJI)
+    await watched_resident(bot, "resident", ["son"])
+    danger = "〈レベル４大雨危険警報〉姫路市"
+    jma.publish_raw("odd.xml", hyogo("2027-11-23T08:31:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["started"]  # read at 09:00
+    bot.clock.advance(timedelta(minutes=15))
+    jma.publish_raw("s0910.xml", hyogo("2026-11-23T09:10:00+09:00", "なし"), title=SUMMARY)
+    assert await poller.poll() == ["elsewhere"]
+    await close_them(bot)
+    bot.clock.advance(timedelta(minutes=25))
+    jma.publish_raw("s0931.xml", hyogo("2026-11-23T09:31:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["started"], "raised again after it was lowered: it asks"
+    assert await roll_calls(bot) == 2
+
+
+async def test_a_late_summary_stating_a_warning_nobody_was_asked_about_still_asks(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """The other way round: 06:31 stated nothing, 07:01 (read late) the 危険警報, 07:31 the
+    same still. Read against the summary before it (06:31), and with 07:31 read since
+    having started the roll-call, 07:01 asks nobody twice; had 07:31 stated nothing, the
+    city would still be asked once, late (the worst failure is nobody asked at all)."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server, storm_areas=HIMEJI)
+    await watched_resident(bot, "resident", ["son"])
+    danger = "〈レベル４大雨危険警報〉姫路市"
+    jma.publish_raw("s0631.xml", hyogo("2026-11-23T06:31:00+09:00", "なし"), title=SUMMARY)
+    jma.publish_raw("s0731.xml", hyogo("2026-11-23T07:31:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["elsewhere", "started"]
+    await close_them(bot)
+    jma.publish_raw("s0701.xml", hyogo("2026-11-23T07:01:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["below"], "07:31, read since, stated it: asked then"
+    assert await roll_calls(bot) == 1
+
+    # Another office's night (its own summaries): nothing, then nothing (lowered); the
+    # 07:01 between them, read late, is the only one that stated it.
+    def other(reported_at: str, notice: str) -> str:
+        return hyogo(reported_at, notice).replace("神戸地方気象台", "another office")
+
+    jma.publish_raw("t0631.xml", other("2026-11-23T06:31:00+09:00", "なし"), title=SUMMARY)
+    jma.publish_raw("t0731.xml", other("2026-11-23T07:31:00+09:00", "なし"), title=SUMMARY)
+    assert await poller.poll() == ["elsewhere", "elsewhere"]
+    jma.publish_raw("t0701.xml", other("2026-11-23T07:01:00+09:00", danger), title=SUMMARY)
+    assert await poller.poll() == ["started"], "stated by no summary read: asked, late"
+    assert await roll_calls(bot) == 2

@@ -231,7 +231,12 @@ def _notice_warnings(body: Any, ns: str) -> list[Warning]:
                 codes[name] = code
     warnings = []
     for kind, names in _NOTICE.findall(notice):
-        found = level_of(kind, None, None)
+        try:
+            found = level_of(kind, None, None)
+        except ValueError:
+            # Free text beside the Body's kinds: a line that contradicts itself is passed
+            # over, not the whole summary with the 特別警報 its Body states.
+            continue
         if found is None:
             continue
         which, level = found
@@ -278,11 +283,18 @@ async def on_report(
     Each document once."""
     repos = work.repos
     mine = [w for w in report.warnings if w.area in settings.areas and not w.ended]
+    # When JMA says it issued the document, but never later than it is read: a document
+    # dated ahead (a wrong clock) would otherwise stand as the office's latest word for good.
+    reported_at = min(report.reported_at, work.now)
     if any(w.stated and not w.rising for w in mine):
         # A summary states what is in force: new only above what the office's previous
-        # summary stated here (a first summary's warnings are new to us).
-        before = await repos.storms.last_read(report.office, report.title)
-        known = _level(before["warning"]) if before else 0
+        # summary stated here (a first summary's warnings are new to us). One that comes
+        # late (its fetch failed at its poll) is read against the summary before it, and
+        # against those read since: a level a later one stated was asked about then, and
+        # is not asked again; one no summary stated yet still asks, late as it is.
+        before = await repos.storms.last_read(report.office, report.title, reported_at)
+        since = await repos.storms.read_after(report.office, report.title, reported_at)
+        known = max(_level(w) for w in [before["warning"] if before else None, *since])
         mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
     strongest = max(mine, key=lambda w: w.level) if mine else None
     chosen = [w for w in mine if w.rising and w.level in settings.levels]
@@ -334,6 +346,6 @@ async def on_report(
         action,
         roll_call_id,
         work.now,
-        report.reported_at,
+        reported_at,
     )
     return action
