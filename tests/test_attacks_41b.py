@@ -17,7 +17,9 @@ from tests.drivers import (
     STORM_DOCUMENTS,
     add_admin,
     commit,
+    csrf,
     feed_and_bot,
+    imported,
     login,
     roster,
     upload,
@@ -179,3 +181,31 @@ async def test_a_late_summary_stating_a_warning_nobody_was_asked_about_still_ask
     jma.publish_raw("t0701.xml", other("2026-11-23T07:01:00+09:00", danger), title=SUMMARY)
     assert await poller.poll() == ["started"], "stated by no summary read: asked, late"
     assert await roll_calls(bot) == 2
+
+
+# 4. The pages of letters: whose codes a member of staff looked at is on the audit log.
+
+
+async def test_the_pages_of_letters_audit_whose_codes_were_shown(bot: Bot) -> None:
+    """Each letter carries a live code that makes a LINE account the person. Opening the
+    printed page for one set of people and then another within the hour was one line,
+    "letters 1", naming nobody: whose codes were read could not be told."""
+    await imported(bot)
+    people = await roster(bot)
+    token = await csrf(bot.client, "/admin/roster/letters")
+    response = await bot.client.post(
+        "/admin/roster/letters", data={"csrf_token": token, "scope": "needing"}
+    )
+    assert response.status == 200
+    first, second = int(str(people["R002"]["id"])), int(str(people["R003"]["id"]))
+    for person_id in (first, second):
+        page = await (await bot.client.get(f"/admin/roster/letters/print?ids={person_id}")).text()
+        assert page.count('class="roster-letter"') == 1
+    async with bot.repos() as repos:
+        views = [
+            e["detail"]
+            for e in await repos.admin.audit_log()
+            if e["action"] == "roster_letters_viewed"
+        ]
+    named = [v.rsplit(" ", 1)[-1].split(",") for v in views]
+    assert [str(first)] in named and [str(second)] in named, views
