@@ -209,3 +209,39 @@ async def test_the_pages_of_letters_audit_whose_codes_were_shown(bot: Bot) -> No
         ]
     named = [v.rsplit(" ", 1)[-1].split(",") for v in views]
     assert [str(first)] in named and [str(second)] in named, views
+
+
+# 5. The 特別警報 bulletin (VPNO50) is sent again while the special warning continues.
+
+
+def bulletin(reported_at: str) -> str:
+    text = recorded("vpno50_tokyo_special_20260907.xml")
+    return text.replace("2026-09-07T22:57:00+09:00", reported_at)
+
+
+async def test_a_bulletin_sent_again_for_a_continuing_special_warning_asks_nobody_twice(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """JMA sends the bulletin again, listing every municipality still under a 特別警報 (福井県,
+    2026-08-30: the R06 document of 06:51 states レベル５ 継続 in 福井市, and the bulletin of
+    10:57 lists 福井市 again). Once the city has asked about it and closed the roll-call, the
+    next bulletin naming the same special warning asks nobody again; after its 解除, a new
+    special warning asks."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server, storm_areas=OSHIMA)
+    await watched_resident(bot, "resident", ["son"])
+    bulletin_title = storm.BULLETIN
+    jma.publish_raw("b1.xml", bulletin("2026-11-22T22:57:00+09:00"), title=bulletin_title)
+    assert await poller.poll() == ["started"]
+    await close_them(bot)
+    jma.publish_raw("b2.xml", bulletin("2026-11-23T02:57:00+09:00"), title=bulletin_title)
+    assert await poller.poll() == ["below"], "the same special warning, continuing"
+    assert await roll_calls(bot) == 1
+
+    ended = recorded("vpno50_tokyo_cancel_20260907.xml").replace(
+        "2026-09-08T04:01:00+09:00", "2026-11-23T04:01:00+09:00"
+    )
+    jma.publish_raw("b3.xml", ended, title=bulletin_title)
+    assert await poller.poll() == ["elsewhere"]
+    jma.publish_raw("b4.xml", bulletin("2026-11-23T06:57:00+09:00"), title=bulletin_title)
+    assert await poller.poll() == ["started"], "issued again after its 解除: a new roll-call"
+    assert await roll_calls(bot) == 2
