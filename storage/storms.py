@@ -55,15 +55,15 @@ class StormRepository:
         )
         return None if row is None else dict(row)
 
-    async def read_after(self, office: str, title: str, after: datetime) -> list[str | None]:
-        """The warnings recorded for the real documents of this office and title issued
-        after `after` and read already (a document that comes late: none, in order)."""
+    async def read_after(self, office: str, title: str, after: datetime) -> list[dict[str, Any]]:
+        """The real documents of this office and title issued after `after` and read already
+        (a document that comes late: none, in order), each with what it recorded."""
         rows = await self._conn.fetch_all(
-            "SELECT warning FROM storm_reports WHERE office = ? AND title = ?"
+            "SELECT warning, stated FROM storm_reports WHERE office = ? AND title = ?"
             f" AND action IN {_READ} AND reported_at > ?",
             (office, title, to_db(after)),
         )
-        return [row[0] for row in rows]
+        return [dict(row) for row in rows]
 
     async def record(
         self,
@@ -75,11 +75,13 @@ class StormRepository:
         roll_call_id: int | None,
         now: datetime,
         reported_at: datetime | None = None,
+        stated: frozenset[str] = frozenset(),
     ) -> None:
+        """`stated`: the warnings in force in the city a bulletin or a summary named."""
         await self._conn.execute(
             "INSERT INTO storm_reports (document, title, office, warning, action,"
-            " roll_call_id, received_at, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+            " roll_call_id, received_at, reported_at, stated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 document,
                 title,
@@ -89,6 +91,7 @@ class StormRepository:
                 roll_call_id,
                 to_db(now),
                 None if reported_at is None else to_db(reported_at),
+                ",".join(sorted(stated)) or None,
             ),
         )
 

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from care.broadcasts import rollcall, storm
+from storage.rollcalls import RollCall
 from tests.conftest import Bot
 from tests.drivers import (
     STORM_DOCUMENTS,
@@ -103,6 +104,11 @@ def test_a_notice_line_that_contradicts_itself_does_not_drop_the_special_warning
 async def roll_calls(bot: Bot) -> int:
     async with bot.repos() as repos:
         return len(await repos.rollcalls.recent())
+
+
+async def latest_roll_call(bot: Bot) -> RollCall:
+    async with bot.repos() as repos:
+        return (await repos.rollcalls.recent(1))[0]
 
 
 async def close_them(bot: Bot) -> None:
@@ -244,4 +250,30 @@ async def test_a_bulletin_sent_again_for_a_continuing_special_warning_asks_nobod
     assert await poller.poll() == ["elsewhere"]
     jma.publish_raw("b4.xml", bulletin("2026-11-23T06:57:00+09:00"), title=bulletin_title)
     assert await poller.poll() == ["started"], "issued again after its 解除: a new roll-call"
+    assert await roll_calls(bot) == 2
+
+
+async def test_a_bulletin_naming_another_hazards_special_warning_asks(
+    start_bot: Callable[..., Awaitable[Bot]], aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> None:
+    """The city asked about its 大雨特別警報 and closed the roll-call; the next bulletin names
+    a 高潮特別警報 newly issued there beside it. Same level, another special warning: it asks
+    (the R06 documents may carry none of it, as on 2026-09-07)."""
+    jma, bot, poller = await feed_and_bot(start_bot, aiohttp_server, storm_areas=OSHIMA)
+    await watched_resident(bot, "resident", ["son"])
+    jma.publish_raw("b1.xml", bulletin("2026-11-22T22:57:00+09:00"), title=storm.BULLETIN)
+    assert await poller.poll() == ["started"]
+    await close_them(bot)
+    both = bulletin("2026-11-23T02:57:00+09:00")
+    rain = "<Kind>\n<Name>大雨特別警報</Name>\n<Code>33</Code>\n</Kind>"
+    surge = "<Kind>\n<Name>高潮特別警報</Name>\n<Code>38</Code>\n</Kind>"
+    assert rain in both
+    both = both.replace(rain, rain + "\n" + surge)
+    jma.publish_raw("b2.xml", both, title=storm.BULLETIN)
+    assert await poller.poll() == ["started"]
+    call = await latest_roll_call(bot)
+    assert call.occasion == "surge:5"
+    await close_them(bot)
+    jma.publish_raw("b4.xml", both.replace("02:57", "04:57"), title=storm.BULLETIN)
+    assert await poller.poll() == ["below"], "both continue: nobody asked again"
     assert await roll_calls(bot) == 2

@@ -12,7 +12,8 @@ The formats (see docs/operating.md and tests/jma/README.md):
   municipalities are in Head/Headline (Information 気象特別警報報知（市町村等）), its kinds named
   the legacy way (大雨特別警報, code 33), all レベル5. It is sent again while a special warning
   continues, naming every municipality still under one: like the summary, it states what is
-  in force, and a level is new only if the office's previous bulletin did not name it;
+  in force, and a special warning is new only if the office's previous bulletin did not name
+  it (storm_reports.stated keeps what each named);
 - 気象特別警報・警報・注意報 (VPWW53), the legacy summary kept until 2028: its 特別警報 kinds
   (大雨特別警報, 高潮特別警報) are レベル5, and a 危険警報 is written only in Body/Notice
   (〈レベル４大雨危険警報〉姫路市　たつの市…, by municipality name, placed by the codes of the
@@ -278,6 +279,14 @@ def _level(occasion: str | None) -> int:
     return int(occasion.rsplit(":", 1)[1]) if occasion else 0
 
 
+def _stated(row: dict[str, Any]) -> set[str]:
+    """The warnings a document read named in force in the city (its strongest, for one
+    recorded before they were kept)."""
+    if row.get("stated"):
+        return set(str(row["stated"]).split(","))
+    return {row["warning"]} if row.get("warning") else set()
+
+
 async def on_report(
     work: UnitOfWork,
     document: str,
@@ -296,14 +305,20 @@ async def on_report(
     if any(w.stated and not w.rising for w in mine):
         # A summary (or a bulletin) states what is in force: new only above what the
         # office's previous one of its kind stated here (a first one's warnings are new to
-        # us). One that comes
-        # late (its fetch failed at its poll) is read against the summary before it, and
-        # against those read since: a level a later one stated was asked about then, and
-        # is not asked again; one no summary stated yet still asks, late as it is.
+        # us). One that comes late (its fetch failed at its poll) is read against the one
+        # issued before it, and against those read since: what a later one stated was asked
+        # about then, and is not asked again; what none stated yet still asks, late as it is.
         before = await repos.storms.last_read(report.office, report.title, reported_at)
-        since = await repos.storms.read_after(report.office, report.title, reported_at)
-        known = max(_level(w) for w in [before["warning"] if before else None, *since])
-        mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
+        read = [before, *await repos.storms.read_after(report.office, report.title, reported_at)]
+        rows = [row for row in read if row is not None]
+        if report.title == BULLETIN:
+            # Every special warning is レベル5: one is new if no bulletin named it (another
+            # hazard's, beside one in force, is), and there is no lowering to read.
+            named = {w for row in rows for w in _stated(row)}
+            mine = [replace(w, rising=True) if w.occasion not in named else w for w in mine]
+        else:
+            known = max([_level(row["warning"]) for row in rows], default=0)
+            mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
     strongest = max(mine, key=lambda w: w.level) if mine else None
     chosen = [w for w in mine if w.rising and w.level in settings.levels]
     top = max(chosen, key=lambda w: w.level) if chosen else None
@@ -355,5 +370,6 @@ async def on_report(
         roll_call_id,
         work.now,
         reported_at,
+        frozenset(w.occasion for w in mine if w.stated),
     )
     return action
