@@ -278,8 +278,12 @@ async def letters_page(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     async with services.unit_of_work() as work:
         people = [p for p in [await work.repos.roster.get(i) for i in ids] if p is not None]
+        # Whose letters (each with a live code that makes a LINE account her): named, so a
+        # page read for other people within the hour is a line of its own.
+        shown_ids = ",".join(str(p.id) for p in people)
+        detail = f"letters {len(people)}: roster {shown_ids}"
         await work.repos.admin.audit_view(
-            staff, "roster_letters_viewed", f"letters {len(people)}", work.now, VIEW_AUDIT_EVERY
+            staff, "roster_letters_viewed", detail, work.now, VIEW_AUDIT_EVERY
         )
         now = work.now
     locale = services.i18n.get("ja")

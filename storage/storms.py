@@ -7,6 +7,9 @@ from typing import Any
 
 from storage.database import Connection, to_db
 
+# What a document read did (not a drill, a 取消 or one skipped).
+_READ = "('started', 'already', 'below', 'elsewhere')"
+
 
 class StormRepository:
     def __init__(self, conn: Connection) -> None:
@@ -40,16 +43,27 @@ class StormRepository:
         )
         return None if row is None else dict(row)
 
-    async def last_read(self, office: str, title: str) -> dict[str, Any] | None:
-        """The latest real document of this office and title that was read (not a drill, a
-        取消 or one skipped): what its summary last said was in force in the city."""
+    async def last_read(self, office: str, title: str, at_most: datetime) -> dict[str, Any] | None:
+        """The latest real document of this office and title issued by `at_most` that was
+        read (not a drill, a 取消 or one skipped): what its summary then said was in force in
+        the city."""
         row = await self._conn.fetch_one(
             "SELECT * FROM storm_reports WHERE office = ? AND title = ?"
-            " AND action IN ('started', 'already', 'below', 'elsewhere')"
+            f" AND action IN {_READ} AND reported_at <= ?"
             " ORDER BY reported_at DESC, received_at DESC LIMIT 1",
-            (office, title),
+            (office, title, to_db(at_most)),
         )
         return None if row is None else dict(row)
+
+    async def read_after(self, office: str, title: str, after: datetime) -> list[dict[str, Any]]:
+        """The real documents of this office and title issued after `after` and read already
+        (a document that comes late: none, in order), each with what it recorded."""
+        rows = await self._conn.fetch_all(
+            "SELECT warning, stated FROM storm_reports WHERE office = ? AND title = ?"
+            f" AND action IN {_READ} AND reported_at > ?",
+            (office, title, to_db(after)),
+        )
+        return [dict(row) for row in rows]
 
     async def record(
         self,
@@ -61,11 +75,13 @@ class StormRepository:
         roll_call_id: int | None,
         now: datetime,
         reported_at: datetime | None = None,
+        stated: frozenset[str] = frozenset(),
     ) -> None:
+        """`stated`: the warnings in force in the city a bulletin or a summary named."""
         await self._conn.execute(
             "INSERT INTO storm_reports (document, title, office, warning, action,"
-            " roll_call_id, received_at, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+            " roll_call_id, received_at, reported_at, stated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 document,
                 title,
@@ -75,6 +91,7 @@ class StormRepository:
                 roll_call_id,
                 to_db(now),
                 None if reported_at is None else to_db(reported_at),
+                ",".join(sorted(stated)) or None,
             ),
         )
 

@@ -10,7 +10,10 @@ The formats (see docs/operating.md and tests/jma/README.md):
 - 指定河川洪水予報, whose kinds are the levelled 氾濫 warnings (レベル４氾濫危険警報);
 - 気象特別警報報知 (VPNO50), JMA's bulletin sent the moment a 特別警報 is issued: its
   municipalities are in Head/Headline (Information 気象特別警報報知（市町村等）), its kinds named
-  the legacy way (大雨特別警報, code 33), all レベル5 and all newly issued;
+  the legacy way (大雨特別警報, code 33), all レベル5. It is sent again while a special warning
+  continues, naming every municipality still under one: like the summary, it states what is
+  in force, and a special warning is new only if the office's previous bulletin did not name
+  it (storm_reports.stated keeps what each named);
 - 気象特別警報・警報・注意報 (VPWW53), the legacy summary kept until 2028: its 特別警報 kinds
   (大雨特別警報, 高潮特別警報) are レベル5, and a 危険警報 is written only in Body/Notice
   (〈レベル４大雨危険警報〉姫路市　たつの市…, by municipality name, placed by the codes of the
@@ -20,9 +23,10 @@ The legacy 気象警報・注意報（Ｈ２７） (VPWW54) repeats VPWW53 and i
 Why the bulletin and the summary too: on 2026-09-07 Tokyo's 大雨特別警報 (伊豆諸島北部) was
 published in VPWW53, VPWW54 and VPNO50 while the R06 documents of that moment carried none of it
 (tests/jma/storm/recorded/). Reading only R06 would have asked nobody on a レベル5 day. The
-summary says what is in force rather than what changed, so a level it states is new only when
-the office's previous summary did not already state it (or one higher): a warning that merely
-continues does not ask everyone again, and one seen first in any document starts one roll-call.
+summary (and the bulletin) says what is in force rather than what changed, so a level it
+states is new only when the office's previous document of its kind did not already state it
+(or one higher): a warning that merely continues does not ask everyone again, and one seen
+first in any document starts one roll-call.
 
 De-duplication: a roll-call asks everyone, so while one the feed started is open, a warning at
 the same level or lower (another hazard, another of the city's municipalities, the next
@@ -92,8 +96,9 @@ class Warning:
     level: int  # 2-5
     rising: bool  # newly issued, or raised from a lower one: it may start a roll-call
     ended: bool = False
-    # Read from a summary that states what is in force (VPWW53): new only if the office's
-    # previous summary did not state it (on_report decides, with what was recorded).
+    # Read from a document that states what is in force (the summary VPWW53, the bulletin
+    # VPNO50): new only if the office's previous one of its kind did not state it (on_report
+    # decides, with what was recorded).
     stated: bool = False
 
     @property
@@ -231,7 +236,12 @@ def _notice_warnings(body: Any, ns: str) -> list[Warning]:
                 codes[name] = code
     warnings = []
     for kind, names in _NOTICE.findall(notice):
-        found = level_of(kind, None, None)
+        try:
+            found = level_of(kind, None, None)
+        except ValueError:
+            # Free text beside the Body's kinds: a line that contradicts itself is passed
+            # over, not the whole summary with the 特別警報 its Body states.
+            continue
         if found is None:
             continue
         which, level = found
@@ -243,7 +253,10 @@ def _notice_warnings(body: Any, ns: str) -> list[Warning]:
 
 
 def _bulletin_warnings(head: Any) -> list[Warning]:
-    """A 気象特別警報報知 announces 特別警報 just issued: every levelled kind in it is rising."""
+    """A 気象特別警報報知 lists every municipality under a 特別警報 when it is sent, those whose
+    special warning continues among them (JMA sends it again: 福井県, 2026-08-30): what it
+    names is stated, and new only if the office's previous bulletin did not name it (its
+    解除 names none), as a summary's (on_report)."""
     warnings = []
     headline = head.find(f"{HEAD}Headline")
     for item in [] if headline is None else headline.iter(f"{HEAD}Item"):
@@ -251,7 +264,7 @@ def _bulletin_warnings(head: Any) -> list[Warning]:
         for kind in item.findall(f"{HEAD}Kind"):
             found = level_of(_text(kind, f"{HEAD}Name") or "", _text(kind, f"{HEAD}Code"), None)
             if found is not None:
-                warnings.extend(Warning(a, found[0], found[1], True) for a in areas)
+                warnings.extend(Warning(a, found[0], found[1], False, stated=True) for a in areas)
     return warnings
 
 
@@ -266,6 +279,14 @@ def _level(occasion: str | None) -> int:
     return int(occasion.rsplit(":", 1)[1]) if occasion else 0
 
 
+def _stated(row: dict[str, Any]) -> set[str]:
+    """The warnings a document read named in force in the city (its strongest, for one
+    recorded before they were kept)."""
+    if row.get("stated"):
+        return set(str(row["stated"]).split(","))
+    return {row["warning"]} if row.get("warning") else set()
+
+
 async def on_report(
     work: UnitOfWork,
     document: str,
@@ -278,12 +299,26 @@ async def on_report(
     Each document once."""
     repos = work.repos
     mine = [w for w in report.warnings if w.area in settings.areas and not w.ended]
+    # When JMA says it issued the document, but never later than it is read: a document
+    # dated ahead (a wrong clock) would otherwise stand as the office's latest word for good.
+    reported_at = min(report.reported_at, work.now)
     if any(w.stated and not w.rising for w in mine):
-        # A summary states what is in force: new only above what the office's previous
-        # summary stated here (a first summary's warnings are new to us).
-        before = await repos.storms.last_read(report.office, report.title)
-        known = _level(before["warning"]) if before else 0
-        mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
+        # A summary (or a bulletin) states what is in force: new only above what the
+        # office's previous one of its kind stated here (a first one's warnings are new to
+        # us). One that comes late (its fetch failed at its poll) is read against the one
+        # issued before it, and against those read since: what a later one stated was asked
+        # about then, and is not asked again; what none stated yet still asks, late as it is.
+        before = await repos.storms.last_read(report.office, report.title, reported_at)
+        read = [before, *await repos.storms.read_after(report.office, report.title, reported_at)]
+        rows = [row for row in read if row is not None]
+        if report.title == BULLETIN:
+            # Every special warning is レベル5: one is new if no bulletin named it (another
+            # hazard's, beside one in force, is), and there is no lowering to read.
+            named = {w for row in rows for w in _stated(row)}
+            mine = [replace(w, rising=True) if w.occasion not in named else w for w in mine]
+        else:
+            known = max([_level(row["warning"]) for row in rows], default=0)
+            mine = [replace(w, rising=True) if w.stated and w.level > known else w for w in mine]
     strongest = max(mine, key=lambda w: w.level) if mine else None
     chosen = [w for w in mine if w.rising and w.level in settings.levels]
     top = max(chosen, key=lambda w: w.level) if chosen else None
@@ -334,6 +369,7 @@ async def on_report(
         action,
         roll_call_id,
         work.now,
-        report.reported_at,
+        reported_at,
+        frozenset(w.occasion for w in mine if w.stated),
     )
     return action

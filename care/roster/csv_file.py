@@ -109,26 +109,20 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
-# Characters a spreadsheet shows as nothing: bidi controls (U+202A-U+202E, U+2066-U+2069,
-# U+061C, U+200E-U+200F), zero-width ones (U+200B-U+200D, U+2060) and a BOM inside a cell.
-# A name holding one reads as another on the tally, the letter and the carer's list (U+202E
-# turns it round), and two people look alike who are not: the line is refused, not cleaned,
-# since which name the city meant is the city's to say.
-INVISIBLE = frozenset(
-    chr(code)
-    for code in (
-        *range(0x200B, 0x2010),
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-        0x061C,
-        0x2060,
-        0xFEFF,
-    )
-)
+# Characters a spreadsheet shows as nothing: every format character (Unicode's Cf: the bidi
+# controls U+202A-U+202E, U+2066-U+2069, U+061C, U+200E-U+200F, the zero-width U+200B-U+200D
+# and U+2060, a BOM inside a cell, but also the soft hyphen U+00AD, the invisible operators
+# U+2061-U+2064, U+180E and the tags U+E0000-U+E007F) and the letters drawn blank (the Hangul
+# fillers). A name holding one reads as another on the tally, the letter and the carer's list
+# (U+202E turns it round), and two people look alike who are not; an ID holding one is
+# another ID, so the update by ID would take the person off the register and add a stranger
+# in her name. The line is refused, not cleaned, since which name the city meant is the
+# city's to say. (異体字's variation selectors are not Cf: they stay.)
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def _has_invisible(text: str) -> bool:
-    return any(ch in INVISIBLE for ch in text)
+    return any(unicodedata.category(ch) == "Cf" or ch in BLANK_LETTERS for ch in text)
 
 
 def read(text: str, countries: frozenset[str]) -> tuple[list[Line], dict[str, int]]:
