@@ -249,7 +249,10 @@ class _Sqlite(_Engine):
         import sqlite3
 
         self.conn = sqlite3.connect(self.path, isolation_level=None)
-        # A bulk load: what a crash would lose is the seed itself, made again from nothing.
+        # A bulk load: what a crash would lose is the seed itself, made again from nothing
+        # (a seed interrupted is refused). No journal while it runs: the WAL would write
+        # every page twice; the server's WAL mode is set again when it is done.
+        self.conn.execute("PRAGMA journal_mode = OFF")
         for pragma in (
             "synchronous = OFF",
             "foreign_keys = OFF",
@@ -282,7 +285,7 @@ class _Sqlite(_Engine):
     def finish(self) -> None:
         self.commit()
         self.conn.execute("COMMIT")
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("BEGIN")
 
     def size_bytes(self) -> int:
@@ -502,7 +505,7 @@ class _History:
             f"CREATE TEMPORARY TABLE seed_day (r {big} PRIMARY KEY, s {big} NOT NULL,"
             " voice INTEGER NOT NULL, lang TEXT NOT NULL, cls INTEGER NOT NULL,"
             " k INTEGER NOT NULL, grp INTEGER NOT NULL, rid INTEGER NOT NULL,"
-            " rgrp INTEGER, cid INTEGER)"
+            " cid INTEGER)"
         )
         e.run("DROP TABLE IF EXISTS seed_numbered")
         e.run(f"CREATE TEMPORARY TABLE seed_numbered (r {big} PRIMARY KEY, v {big})")
@@ -544,10 +547,11 @@ class _History:
             f" FROM seed_n r JOIN seed_n j ON j.n <= {self.managers('r.n')}"
             f" WHERE r.n <= {n}"
         )
-        # A team a resident (the family's), watched by the desk too.
+        # A team a resident (the family's): the managers are alerted first, and an alert
+        # nobody takes reaches the desk (desk_watched would send it to the desk at once).
         e.run(
             "INSERT INTO teams (id, name, default_interval_days, default_hour, created_at,"
-            f" desk_watched) SELECT n, 'チーム ' || n, 1, {self.hour('n')}, {at}, 1"
+            f" desk_watched) SELECT n, 'チーム ' || n, 1, {self.hour('n')}, {at}, 0"
             f" FROM seed_n WHERE n <= {n}"
         )
         e.run(
@@ -599,42 +603,52 @@ class _History:
 
     def day(self, day: int) -> None:
         e, n = self.e, self.n
-        ob = self.next["outbox"]
         e.run("DELETE FROM seed_day")
-        # Who has a round this day and how it goes; each round's check-in row: one per slot,
-        # channel and language for every 500 in LINE (a multicast), one per call.
-        chunk = (
-            "CASE WHEN voice = 1 THEN r ELSE (ROW_NUMBER() OVER"
-            f" (PARTITION BY s, voice, lang ORDER BY r) - 1) / {MULTICAST} END"
-        )
+        # Who has a round this day and how it goes. Ids are given by formula, not counted
+        # (a window over the day's rows cost as much as the rows): a round's is the day's
+        # first plus her id, a check-in row's the day's first plus its group's (`_group`),
+        # so some ids are skipped, as a purge's deletions skip them.
+        rounds0 = self.next["checkin_rounds"] - 1
         e.run(
             "INSERT INTO seed_day (r, s, voice, lang, cls, k, grp, rid)"
-            " SELECT r, s, voice, lang, cls, k,"
-            " DENSE_RANK() OVER (ORDER BY s, voice, lang, chunk) - 1,"
-            f" {self.next['checkin_rounds'] - 1} + ROW_NUMBER() OVER (ORDER BY r)"
-            f" FROM (SELECT r, s, voice, lang, cls, k, {chunk} AS chunk FROM"
-            f" (SELECT n AS r, {self.slot('n', day)} AS s, {self.voice('n')} AS voice,"
-            f" {self.language('n')} AS lang, {self.outcome('n', day)} AS cls,"
-            f" {self.managers('n')} AS k"
-            f" FROM seed_n WHERE n <= {n} AND {self.held_over('n', day)} = 0) AS a) AS b"
+            f" SELECT n, {self.slot('n', day)}, {self.voice('n')}, {self.language('n')},"
+            f" {self.outcome('n', day)}, {self.managers('n')}, {self._group('n')},"
+            f" {rounds0} + n FROM seed_n WHERE n <= {n} AND {self.held_over('n', day)} = 0"
         )
-        written = self._messages("grp", "s", "checkin", "1 = 1")
-        self.next["outbox"] += written
-        # The re-sends, a day later, as the check-ins were.
-        resent = self.next["outbox"]
-        self._number(
-            "rgrp",
-            "DENSE_RANK() OVER (ORDER BY s, voice, lang, chunk) - 1",
-            f"SELECT r, s, voice, lang, {chunk} AS chunk FROM seed_day WHERE cls > {OK}",
-        )
-        self.next["outbox"] += self._messages(
-            "rgrp", f"s + {RESEND_AT - ACCEPTED}", "resend", f"cls > {OK}"
-        )
-        rounds = self._rounds(ob, resent, day)
-        self.next["checkin_rounds"] += rounds
+        checkins = self.next["outbox"]
+        self._messages(checkins, "s", "checkin", "1 = 1")
+        resends = checkins + self.groups_a_day
+        # The re-sends, a day later, grouped as the check-ins were.
+        self._messages(resends, f"s + {RESEND_AT - ACCEPTED}", "resend", f"cls > {OK}")
+        self.next["outbox"] = resends + self.groups_a_day
+        self._rounds(checkins, resends, day)
+        self.next["checkin_rounds"] += n
         self._alerts()
         self._desk()
         self._groups(day)
+
+    def _group(self, r: str) -> str:
+        """Her check-in's row among the day's (0-based): in LINE, a multicast for each slot
+        and language to every 1,500 residents by id in Japanese (a third of them a slot: some
+        500), to every 30,000 in English; a call each for the phone-only."""
+        japanese, english = self._groups_of()
+        return (
+            f"(CASE WHEN {self.voice(r)} = 1"
+            f" THEN {japanese + english} + ({r}) / {PHONE_ONLY_EVERY}"
+            f" WHEN {self.language(r)} = 'en' THEN {japanese}"
+            f" + ((({r}) - 1) / {3 * MULTICAST * ENGLISH_EVERY}) * 3 + ({r}) % 3"
+            f" ELSE ((({r}) - 1) / {3 * MULTICAST}) * 3 + ({r}) % 3 END)"
+        )
+
+    def _groups_of(self) -> tuple[int, int]:
+        japanese = ((self.n - 1) // (3 * MULTICAST) + 1) * 3
+        english = ((self.n - 1) // (3 * MULTICAST * ENGLISH_EVERY) + 1) * 3
+        return japanese, english
+
+    @property
+    def groups_a_day(self) -> int:
+        japanese, english = self._groups_of()
+        return japanese + english + self.n // PHONE_ONLY_EVERY + 1
 
     def _number(self, column: str, numbered: str, rows: str) -> None:
         """seed_day's `column` set from a window over some of its rows (through a table of
@@ -648,11 +662,11 @@ class _History:
             " WHERE r IN (SELECT r FROM seed_numbered)"
         )
 
-    def _messages(self, group: str, created: str, purpose: str, where: str) -> int:
+    def _messages(self, base: int, created: str, purpose: str, where: str) -> int:
         """The outbox's rows of a day's check-ins (or re-sends), ids from the next free one
         by `group`, and the calls' rate facts of those that were calls."""
         e = self.e
-        base = self.next["outbox"]
+        group = "grp"
         tellings = {
             (voice, lang): _quoted(
                 _tellings(
@@ -713,7 +727,7 @@ class _History:
             f" {e.ts(closed)},"
             f" CASE cls WHEN {OK} THEN 'ok' WHEN {RESENT} THEN 'ok'"
             f" WHEN {CONFIRMED} THEN 'confirmed' ELSE 'desk_confirmed' END,"
-            f" {checkins} + grp, CASE WHEN cls > {OK} THEN {resends} + rgrp END,"
+            f" {checkins} + grp, CASE WHEN cls > {OK} THEN {resends} + grp END,"
             f" CASE WHEN cls <= {RESENT} THEN 'ok' END,"
             f" CASE WHEN cls = {CONFIRMED} THEN {self.manager('r', '1')} END,"
             f" CASE WHEN cls = {CONFIRMED} THEN {e.ts(f's + {ALERT_AT} + 900')} END,"

@@ -1,0 +1,159 @@
+"""The seeded history of bench/seed.py (issue 42), small, on both engines: it is written once
+and reused, its rows keep the rules the code's own rows keep, and the console's main pages and
+My page answer on it, so that the seeding and the paths the benchmarks measure cannot rot."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.seed import MULTICAST, PHONE_ONLY_EVERY, Refusal, seed
+from storage.database import to_db
+from tests.conftest import START, Bot
+from tests.drivers import Page, staff_signed_in
+
+RESIDENTS, DAYS = 300, 20
+PHONE_ONLY = f"/admin/people/{PHONE_ONLY_EVERY}"  # the desk registered her: it reads her card
+
+# Each a query that finds what breaks a rule; none may find anything.
+BROKEN = {
+    "a round still open when the clock starts": (
+        "SELECT id FROM checkin_rounds WHERE state IN ('open', 'resent', 'alerted')"
+        " OR closed_at IS NULL"
+    ),
+    "a round's moments out of order": (
+        "SELECT id FROM checkin_rounds WHERE sent_at < opened_at OR closed_at <= sent_at"
+        " OR resent_at <= sent_at OR alerted_at <= resent_at OR closed_at <= alerted_at"
+        " OR (alerted_at IS NOT NULL AND resent_at IS NULL) OR slot_at <> opened_at"
+        " OR closed_at >= ?"
+    ),
+    "an answered round without its answer": (
+        "SELECT id FROM checkin_rounds WHERE state = 'answered' AND close_reason = 'ok'"
+        " AND answer IS DISTINCT FROM 'ok'"
+    ),
+    "an alerted round without its alert to her managers": (
+        "SELECT r.id FROM checkin_rounds r WHERE r.alerted_at IS NOT NULL AND (SELECT"
+        " COUNT(*) FROM outbox o WHERE o.round_id = r.id AND o.purpose = 'alert') <> (SELECT"
+        " COUNT(*) FROM team_members t JOIN team_members u ON u.team_id = t.team_id"
+        " WHERE u.member_id = r.member_id AND u.role = 'user' AND t.role = 'manager')"
+    ),
+    "an alert sent before the round was alerted": (
+        "SELECT o.id FROM outbox o JOIN checkin_rounds r ON r.id = o.round_id"
+        " WHERE o.purpose = 'alert' AND (o.created_at < r.alerted_at OR o.sent_at IS NULL)"
+    ),
+    "a check-in not in the outbox, or to someone else": (
+        "SELECT r.id FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
+        " LEFT JOIN outbox o ON o.id = r.checkin_outbox_id AND o.purpose = 'checkin'"
+        " WHERE o.id IS NULL OR o.recipients NOT LIKE '%\"' || CASE WHEN m.channel = 'voice'"
+        " THEN m.channel_address ELSE m.line_user_id END || '\"%' OR o.created_at <> r.slot_at"
+        " OR o.channel <> m.channel"
+    ),
+    "a re-send missing, or one where none was": (
+        "SELECT r.id FROM checkin_rounds r LEFT JOIN outbox o ON o.id = r.resend_outbox_id"
+        " AND o.purpose = 'resend' WHERE (r.resent_at IS NULL) <> (o.id IS NULL)"
+    ),
+    "a multicast of more than LINE takes": (
+        f"SELECT id FROM outbox WHERE LENGTH(recipients) > {MULTICAST} * 40"
+    ),
+    "two rounds of one person open at once": (
+        "SELECT a.id FROM checkin_rounds a JOIN checkin_rounds b ON b.member_id = a.member_id"
+        " AND b.slot_at > a.slot_at AND b.slot_at < a.closed_at"
+    ),
+    "a confirmed round not taken by one of her managers": (
+        "SELECT r.id FROM checkin_rounds r WHERE r.close_reason = 'confirmed' AND NOT EXISTS"
+        " (SELECT 1 FROM team_members t JOIN team_members u ON u.team_id = t.team_id"
+        " WHERE u.member_id = r.member_id AND u.role = 'user' AND t.role = 'manager'"
+        " AND t.member_id = r.taken_by) OR (r.close_reason = 'confirmed'"
+        " AND (r.confirmed_by IS DISTINCT FROM r.taken_by OR r.taken_at <= r.alerted_at))"
+    ),
+    "a round the desk closed without its case": (
+        "SELECT r.id FROM checkin_rounds r LEFT JOIN desk_cases c ON c.round_id = r.id"
+        " WHERE (r.close_reason = 'desk_confirmed') <> (c.id IS NOT NULL)"
+        " OR (c.id IS NOT NULL AND (c.opened_at < r.alerted_at OR c.closed_at IS NULL"
+        " OR c.closed_at < c.opened_at))"
+    ),
+    "a case whose steps do not open it, nor close it": (
+        "SELECT c.id FROM desk_cases c WHERE (SELECT kind FROM desk_steps s"
+        " WHERE s.case_id = c.id ORDER BY s.id LIMIT 1) IS DISTINCT FROM 'opened'"
+        " OR (SELECT kind FROM desk_steps s WHERE s.case_id = c.id ORDER BY s.id DESC"
+        " LIMIT 1) IS DISTINCT FROM 'closed'"
+        " OR NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'desk_closed'"
+        " AND a.detail = 'case ' || c.id || ': ' || c.outcome)"
+    ),
+    "a last OK that is not her last answered OK": (
+        "SELECT m.id FROM members m WHERE m.interval_days IS NOT NULL AND m.last_ok_at"
+        " IS DISTINCT FROM (SELECT MAX(closed_at) FROM checkin_rounds r"
+        " WHERE r.member_id = m.id AND r.answer = 'ok')"
+    ),
+    "a next check-in not after her last": (
+        "SELECT m.id FROM members m WHERE m.interval_days IS NOT NULL AND m.next_due_at"
+        " <= (SELECT MAX(slot_at) FROM checkin_rounds r WHERE r.member_id = m.id)"
+    ),
+    "a call without its rate fact": (
+        "SELECT o.id FROM outbox o WHERE o.channel = 'voice'"
+        " AND NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.outbox_id = o.id)"
+    ),
+    "a group's round reported before it was posted, or answered after": (
+        "SELECT g.id FROM group_rounds g JOIN group_answers a ON a.round_id = g.id"
+        " WHERE g.reported_at <= g.posted_at OR a.answered_at >= g.reported_at"
+    ),
+}
+
+
+async def test_a_seeded_history_is_reused_consistent_and_served(
+    database: Path | str, start_bot: Callable[..., Awaitable[Bot]]
+) -> None:
+    first = await seed(database, RESIDENTS, DAYS)
+    assert not first.reused
+    assert first.rows["members"] > RESIDENTS and first.rows["checkin_rounds"] > RESIDENTS
+    again = await seed(database, RESIDENTS, DAYS)
+    assert again.reused and again.rows == first.rows
+    with pytest.raises(Refusal):
+        await seed(database, RESIDENTS + 1, DAYS)
+
+    # A deployment with a desk, an hour after the alert went out again (as seeded).
+    bot = await start_bot(desk_after=timedelta(hours=1))
+    async with bot.services.reading_repositories() as repos:
+        conn = repos.conn
+        for rule, sql in BROKEN.items():
+            params = (to_db(START),) if "?" in sql else ()
+            found = await conn.fetch_all(sql, params)
+            assert not found, f"{rule}: {[row[0] for row in found[:5]]}"
+        outcomes = {
+            row[0]: row[1]
+            for row in await conn.fetch_all(
+                "SELECT close_reason, COUNT(*) FROM checkin_rounds GROUP BY close_reason"
+            )
+        }
+        resent = await conn.fetch_one(
+            "SELECT COUNT(*) FROM checkin_rounds WHERE resent_at IS NOT NULL"
+            " AND close_reason = 'ok'"
+        )
+        phone_only = await conn.fetch_one("SELECT COUNT(*) FROM members WHERE channel = 'voice'")
+        managers = await conn.fetch_one(
+            "SELECT member_id FROM team_members WHERE team_id = 1 AND role = 'manager'"
+        )
+    # Most answered; some re-sent then answered; a few alerted, by the family or at the desk.
+    assert outcomes["ok"] > 0.9 * first.rows["checkin_rounds"]
+    assert resent[0] > 0 and outcomes["confirmed"] > 0 and outcomes["desk_confirmed"] > 0
+    assert phone_only[0] > 0 and first.rows["call_attempts"] > 0
+    assert first.rows["chat_groups"] > 0 and first.rows["partners"] > 0
+
+    await staff_signed_in(bot, "city-staff")
+    for path in ("/admin/", "/admin/people", "/admin/desk", "/admin/report", PHONE_ONLY):
+        response = await bot.client.get(path)
+        assert response.status == 200, path
+
+    async with bot.repos() as repos:
+        resident = await repos.members.get(1)
+        manager = await repos.members.get(managers[0])
+    assert resident is not None and manager is not None
+    her = Page(bot, resident.line_user_id)
+    assert (await her.call("GET", "/liff/api/me"))[0] == 200
+    assert (await her.call("GET", "/liff/api/teams"))[0] == 200
+    family = Page(bot, manager.line_user_id)
+    status, history = await family.call("GET", "/liff/api/members/1/history")
+    assert status == 200 and history
