@@ -51,6 +51,9 @@ ENGLISH_EVERY = 20  # one in 20 reads English
 RESIDENTS_A_PARTNER = 200  # a 民生委員 for 200 residents' teams
 RESIDENTS_A_GROUP = 1000  # a つながり group of 5 for every 1,000 residents, 50 at most
 GROUP_SIZE = 5
+# Residents seeded together, every day, before the next: a multiple of the multicasts' ranges
+# of ids (`_History._group`), so that no multicast spans two blocks.
+BLOCK = 3 * MULTICAST * ENGLISH_EVERY
 DESK_STAFF = "desk-a"
 # Shares of the rounds on the days a round may go wrong (every other day: a round re-sent is
 # open until the next day's slot, which it takes): per mille of h (see `_outcome`).
@@ -482,8 +485,18 @@ class _History:
         self.numbers()
         self.people()
         e.commit()
+        # Resident by resident (a block at a time, every day), not day by day: each round's
+        # index entry by (member, slot) then lands beside the one before it, where a day's
+        # rounds would touch a page of the index each, most of them out of the cache once
+        # the history outgrows it. The rows that follow from the rounds come after, a day at
+        # a time, in the order of time.
+        for lo in range(0, self.n, BLOCK):
+            for day in range(self.days):
+                self.day(day, lo, min(self.n, lo + BLOCK))
+                e.commit()
+        self.next["outbox"] = 1 + self.days * 2 * self.groups_a_day
         for day in range(self.days):
-            self.day(day)
+            self.after(day)
             e.commit()
 
     def numbers(self) -> None:
@@ -601,28 +614,39 @@ class _History:
         """The `i`th member of group `g`: residents in LINE (none of them by phone)."""
         return f"((({g}) - 1) * {GROUP_SIZE} + ({i})) * {PHONE_ONLY_EVERY} - 1"
 
-    def day(self, day: int) -> None:
+    def day(self, day: int, lo: int, hi: int) -> None:
+        """The rounds of residents lo+1..hi on `day`, with their check-ins and re-sends."""
         e, n = self.e, self.n
         e.run("DELETE FROM seed_day")
         # Who has a round this day and how it goes. Ids are given by formula, not counted
         # (a window over the day's rows cost as much as the rows): a round's is the day's
         # first plus her id, a check-in row's the day's first plus its group's (`_group`),
         # so some ids are skipped, as a purge's deletions skip them.
-        rounds0 = self.next["checkin_rounds"] - 1
         e.run(
             "INSERT INTO seed_day (r, s, voice, lang, cls, k, grp, rid)"
             f" SELECT n, {self.slot('n', day)}, {self.voice('n')}, {self.language('n')},"
             f" {self.outcome('n', day)}, {self.managers('n')}, {self._group('n')},"
-            f" {rounds0} + n FROM seed_n WHERE n <= {n} AND {self.held_over('n', day)} = 0"
+            f" {day * n} + n FROM seed_n WHERE n > {lo} AND n <= {hi}"
+            f" AND {self.held_over('n', day)} = 0"
         )
-        checkins = self.next["outbox"]
+        checkins = 1 + day * 2 * self.groups_a_day
         self._messages(checkins, "s", "checkin", "1 = 1")
         resends = checkins + self.groups_a_day
         # The re-sends, a day later, grouped as the check-ins were.
         self._messages(resends, f"s + {RESEND_AT - ACCEPTED}", "resend", f"cls > {OK}")
-        self.next["outbox"] = resends + self.groups_a_day
         self._rounds(checkins, resends, day)
-        self.next["checkin_rounds"] += n
+
+    def after(self, day: int) -> None:
+        """What followed the day's alerts (read back from its rounds), and the groups'."""
+        e, n = self.e, self.n
+        e.run("DELETE FROM seed_day")
+        e.run(
+            "INSERT INTO seed_day (r, s, voice, lang, cls, k, grp, rid)"
+            f" SELECT member_id, {self.slot('member_id', day)}, 0, 'ja',"
+            f" CASE close_reason WHEN 'confirmed' THEN {CONFIRMED} ELSE {AT_DESK} END,"
+            f" {self.managers('member_id')}, 0, id FROM checkin_rounds"
+            f" WHERE id > {day * n} AND id <= {(day + 1) * n} AND alerted_at IS NOT NULL"
+        )
         self._alerts()
         self._desk()
         self._groups(day)
@@ -862,12 +886,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=400)
-    parser.add_argument("--database", required=True, help="an SQLite file, or a postgresql:// URL")
+    parser.add_argument(
+        "--database",
+        required=True,
+        help="an SQLite file or a postgresql:// URL (kept, reused); `postgres`: a private"
+        " cluster made for the run and removed after it (to measure the seeding only)",
+    )
     args = parser.parse_args()
+    cluster = None
+    target = args.database
+    if target == "postgres":
+        from bench.standins import start_durable_postgres
+
+        cluster = start_durable_postgres()
+        target = cluster.fresh_database("seed")
     try:
-        seeded = asyncio.run(seed(args.database, args.residents, args.days))
+        seeded = asyncio.run(seed(target, args.residents, args.days))
     except Refusal as refusal:
         raise SystemExit(f"refused: {refusal}") from None
+    finally:
+        if cluster is not None:
+            cluster.stop()
     _print_lines(seeded)
 
 
