@@ -4,7 +4,8 @@ would have written meanwhile: a check-in round a day each, most answered OK, som
 answered, a small share alerted (the alert's rows, and for some the desk's case, its steps and
 the audit log's lines), the outbox's rows of everything sent (multicasts of 500, calls for the
 phone-only) and the calls' rate facts. Built by bulk SQL over sets (`INSERT … SELECT`, a block
-of residents and a day at a time), on a database the project's own migrations made, for the benchmarks of issue 42.
+of residents and a day at a time), on a database the project's own migrations made, for the
+benchmarks of issue 42.
 
     .venv/bin/python -m bench.seed --residents 100000 --days 400 --database /tmp/seed.db
     .venv/bin/python -m bench.seed --residents 20000 --database postgresql://…
