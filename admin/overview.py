@@ -3,7 +3,7 @@ month's quota. Read-only pages."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +18,20 @@ from care.desk.reading import VIEW_AUDIT_EVERY, known_to_the_desk
 from care.rounds import calls
 from storage.models import StaffRole
 from storage.stats import DAILY_SERIES
+
+CHART_DAYS = 30
+
+
+def chart_period(request: web.Request, days: int) -> tuple[datetime, datetime]:
+    """The chart's `days` local days, today the last: from the first one's midnight to
+    tomorrow's."""
+    tz = services_of(request).settings.timezone
+    today = services_of(request).clock.now().astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    return (
+        datetime.combine(first, time(), tz),
+        datetime.combine(today + timedelta(days=1), time(), tz),
+    )
 
 
 async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
@@ -34,15 +48,14 @@ async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
 
 @allow(*EVERY_ROLE)
 async def dashboard(request: web.Request) -> web.Response:
-    now = services_of(request).clock.now()
-    days = await daily(request, 30)
+    days = await daily(request, CHART_DAYS)
+    start, end = chart_period(request, CHART_DAYS)
     async with services_of(request).reading_repositories() as repos:
         counts = await repos.stats.counts()
-        answers = await repos.stats.answers(now - timedelta(days=30))
-        # お返事の割合 as the monthly report counts it (one definition), over the 30 days.
-        rounds = await repos.stats.rounds_between(
-            now - timedelta(days=30), now + timedelta(seconds=1)
-        )
+        # The chart's days, as the figures beside it count them.
+        answers = await repos.stats.answers(start, end)
+        # お返事の割合 as the monthly report counts it (one definition), over the same days.
+        rounds = await repos.stats.rounds_between(start, end)
     locale = admin_locale(request)
     labels = {series: locale.t(f"admin.series.{series}") for series in DAILY_SERIES}
     return await page(

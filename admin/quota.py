@@ -58,7 +58,8 @@ async def forecast(
 ) -> Forecast:
     end = month_end(now, tz)
     checkins = sum(
-        slots_until(from_db(due), interval, end) for interval, due in await repos.stats.scheduled()
+        people * slots_until(from_db(due), interval, end)
+        for interval, due, people in await repos.stats.scheduled()
     )
     recent = await repos.stats.daily(
         (now - timedelta(days=30)).astimezone(tz).date(),

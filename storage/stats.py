@@ -2,16 +2,67 @@
 
 from __future__ import annotations
 
-import statistics
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ground.channels import NOT_ON_LINE
-from storage.database import POSTGRESQL, Connection, from_db, to_db
+from storage.database import Connection, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
+ROUND_STATES = ("open", "resent", "alerted", "answered", "cancelled")
+# What round_tally keeps an hour of slots (migration 0060, whose triggers count by these very
+# rules): each column, the rounds it counts. tests/test_round_tally.py holds the two together.
+TALLY = {
+    "opened": "1 = 1",
+    "sent": "sent_at IS NOT NULL",
+    "sent_urgent": "sent_at IS NOT NULL AND urgent = 1",
+    "answered_plain": "sent_at IS NOT NULL AND answer IN ('ok', 'unwell') AND urgent = 0",
+    "resent": "resent_at IS NOT NULL",
+    "alerted": "alerted_at IS NOT NULL",
+    "alerted_urgent": "alerted_at IS NOT NULL AND urgent = 1",
+    "urgent": "urgent = 1",
+    # A manager's 無事を確認しました is no answer of the person's.
+    "oks": "state = 'answered' AND COALESCE(close_reason, '') != 'confirmed'",
+    "waiting": "sent_at IS NOT NULL AND urgent = 0 AND state IN ('open', 'resent')",
+    **{f"state_{state}": f"state = '{state}'" for state in ROUND_STATES},
+}
 # A LINE user id, not the placeholder of a person watched by phone alone (ground.channels).
 _ON_LINE = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
+
+
+def tally_bucket(moment: datetime) -> str:
+    """The tally's row of a moment: its hour in UTC, as the slot's stored text begins."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def bucket_start(bucket: str) -> datetime:
+    return datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_after(moment: datetime) -> datetime:
+    hour = _hour_of(moment)
+    return hour if hour == moment else hour + timedelta(hours=1)
+
+
+def median_of_counts(counts: dict[int, int]) -> float | None:
+    """The median of values given as {value: how many times}, as statistics.median would
+    give it over the values written out."""
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    found: list[int] = []
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while middle and middle[0] < seen:
+            found.append(value)
+            middle.pop(0)
+    return sum(found) / 2
 
 
 class StatsRepository:
@@ -53,102 +104,82 @@ class StatsRepository:
 
     async def service_health(self, month_start: datetime) -> dict[str, Any]:
         """What /metrics reads at each scrape: the outbox, the rounds, the open alerts."""
-        outbox = await self._conn.fetch_one(
-            "SELECT COUNT(*) FILTER (WHERE state = 'pending'),"
-            " MIN(created_at) FILTER (WHERE state = 'pending'),"
-            " COUNT(*) FILTER (WHERE state = 'failed') FROM outbox",
+        # Each from the rows in that state alone (partial indexes), not the whole outbox.
+        pending = await self._conn.fetch_one(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
         )
-        rounds = await self._conn.fetch_all(
-            "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
-        )
+        failed = await self._conn.fetch_one("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
         alerts = await self._conn.fetch_one(
             "SELECT COUNT(*), MIN(alerted_at) FROM checkin_rounds WHERE state = 'alerted'",
         )
-        steps = await self._conn.fetch_one(
-            "SELECT COUNT(*), COUNT(resent_at), COUNT(alerted_at),"
-            " COUNT(*) FILTER (WHERE state = 'answered') FROM checkin_rounds",
-        )
-        # What LINE counts against the month: a multicast per recipient, a push as one.
+        # Every hour's counts summed: a row an hour (a few on PostgreSQL), not a round.
+        tally = await self._tally_sums("", ())
+        # What LINE counts against the month: a multicast per recipient, a push as one, kept
+        # an hour a row as LINE accepts them (migration 0060).
         used = await self._conn.fetch_one(
-            "SELECT COALESCE(SUM(CASE kind"
-            " WHEN 'multicast' THEN json_array_length(recipients{json})"
-            " WHEN 'push' THEN 1 ELSE 0 END), 0) FROM outbox"
-            " WHERE state = 'sent' AND channel = 'line' AND sent_at >= ?".format(
-                json="::json" if self._conn.dialect == POSTGRESQL else ""
-            ),
-            (to_db(month_start),),
+            "SELECT COALESCE(SUM(messages), 0) FROM line_messages_tally WHERE bucket >= ?",
+            (tally_bucket(month_start),),
         )
         return {
-            "outbox_pending": outbox[0] if outbox else 0,
-            "outbox_oldest": from_db(outbox[1]) if outbox and outbox[1] else None,
-            "outbox_failed": outbox[2] if outbox else 0,
-            "rounds": {row[0]: row[1] for row in rounds},
+            "outbox_pending": pending[0] if pending else 0,
+            "outbox_oldest": from_db(pending[1]) if pending and pending[1] else None,
+            "outbox_failed": failed[0] if failed else 0,
+            "rounds": {state: tally[f"state_{state}"] for state in ROUND_STATES},
             "open_alerts": alerts[0] if alerts else 0,
             "oldest_alert": from_db(alerts[1]) if alerts and alerts[1] else None,
-            "quota_used": used[0] if used else 0,
-            "steps": dict(
-                zip(("opened", "resent", "alerted", "answered"), steps or (), strict=False)
-            ),
+            "quota_used": int(used[0]) if used else 0,
+            "steps": {
+                "opened": tally["opened"],
+                "resent": tally["resent"],
+                "alerted": tally["alerted"],
+                "answered": tally["state_answered"],
+            },
         }
 
     async def daily(self, first: date, last: date, utc_offset: timedelta) -> list[dict[str, Any]]:
-        """Per local day: check-ins sent, OKs (and other signs of life), re-sends, alerts."""
-        shift = f"{int(utc_offset.total_seconds() // 60):+d} minutes"
-        columns = {
-            "checkins": "sent_at",
-            # A manager's 無事を確認しました is no answer of the person's.
-            "oks": "CASE WHEN state = 'answered' AND close_reason != 'confirmed'"
-            " THEN closed_at END",
-            "resends": "resent_at",
-            "alerts": "alerted_at",
-        }
-        days: dict[str, dict[str, Any]] = {}
+        """Per local day: check-ins sent, OKs (and other signs of life), re-sends, alerts,
+        each on the day it happened (round_events_tally: an hour a row)."""
+        days: dict[date, dict[str, Any]] = {}
         for offset in range((last - first).days + 1):
-            day = (first + timedelta(days=offset)).isoformat()
-            days[day] = {"date": day, **dict.fromkeys(DAILY_SERIES, 0)}
-        start = to_db(datetime.combine(first - timedelta(days=1), time(0), tzinfo=UTC))
-        for series, column in columns.items():
-            if self._conn.dialect == POSTGRESQL:
-                local_day = (
-                    f"to_char(({column}::timestamptz + ?::interval) AT TIME ZONE 'UTC',"
-                    " 'YYYY-MM-DD')"
-                )
-            else:
-                local_day = f"date(datetime({column}, ?))"
-            rows = await self._conn.fetch_all(
-                f"SELECT {local_day} AS day, COUNT(*) FROM checkin_rounds"
-                f" WHERE {column} IS NOT NULL AND {column} >= ? GROUP BY day",
-                (shift, start),
-            )
-            for day, count in rows:
-                if day in days:
-                    days[day][series] = count
+            day = first + timedelta(days=offset)
+            days[day] = {"date": day.isoformat(), **dict.fromkeys(DAILY_SERIES, 0)}
+        start = datetime.combine(first, time(0), tzinfo=UTC) - utc_offset
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC) - utc_offset
+        rows = await self._conn.fetch_all(
+            "SELECT bucket, SUM(sent), SUM(oks), SUM(resent), SUM(alerted)"
+            " FROM round_events_tally"
+            " WHERE bucket >= ? AND bucket < ? GROUP BY bucket",
+            (tally_bucket(start), tally_bucket(end)),
+        )
+        for bucket, *counts in rows:
+            # The service's zone is on whole hours (Japan's): an hour lies in one local day.
+            day = (bucket_start(bucket) + utc_offset).date()
+            if day in days:
+                for series, count in zip(DAILY_SERIES, counts, strict=True):
+                    days[day][series] += int(count or 0)
         return list(days.values())
 
-    async def answers(self, since: datetime) -> dict[str, Any]:
-        """Median minutes to OK over rounds opened since `since`. (お返事の割合 is
-        care.desk.report.answer_rate's, over rounds_between: one definition.)"""
-        rows = list(
-            await self._conn.fetch_all(
-                "SELECT state, sent_at, closed_at, close_reason FROM checkin_rounds"
-                " WHERE opened_at >= ? AND state != 'cancelled'",
-                (to_db(since),),
-            )
+    async def answers(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Median minutes to OK (from the check-in reaching LINE, to the minute) and the rounds
+        not cancelled, of the slots in [start, end), from whole hours of the tally: the
+        console gives day-long periods. (お返事の割合 is care.desk.report.answer_rate's, over
+        rounds_between: one definition.)"""
+        window = (tally_bucket(start), tally_bucket(end))
+        tally = await self._tally_sums(" WHERE bucket >= ? AND bucket < ?", window)
+        spread = await self._conn.fetch_all(
+            "SELECT minutes, SUM(rounds) FROM round_ok_minutes WHERE bucket >= ? AND bucket < ?"
+            " GROUP BY minutes",
+            window,
         )
-        answered = [
-            row
-            for row in rows
-            if row["state"] == "answered" and row["close_reason"] != "confirmed"
-        ]
-        minutes = []
-        for row in answered:
-            sent, closed = from_db(row["sent_at"]), from_db(row["closed_at"])
-            if sent is not None and closed is not None:
-                minutes.append((closed - sent).total_seconds() / 60)
         return {
-            "median_minutes": statistics.median(minutes) if minutes else None,
-            "rounds": len(rows),
+            "median_minutes": median_of_counts({row[0]: int(row[1]) for row in spread}),
+            "rounds": tally["opened"] - tally["state_cancelled"],
         }
+
+    async def _tally_sums(self, where: str, params: tuple[Any, ...]) -> dict[str, int]:
+        sums = ", ".join(f"SUM({name})" for name in TALLY)
+        row = await self._conn.fetch_one(f"SELECT {sums} FROM round_tally{where}", params)
+        return {name: int(value or 0) for name, value in zip(TALLY, row or (), strict=False)}
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         alerts = [
@@ -261,13 +292,15 @@ class StatsRepository:
             )
         ]
 
-    async def scheduled(self) -> list[tuple[int, str | None]]:
-        """(interval, next due) of every active member with check-ins: for the quota forecast."""
+    async def scheduled(self) -> list[tuple[int, str | None, int]]:
+        """(interval, next due, how many) of the active members with check-ins: for the quota
+        forecast. A schedule's people share their next check-in, so these are few rows."""
         return [
-            (row[0], row[1])
+            (row[0], row[1], int(row[2]))
             for row in await self._conn.fetch_all(
-                "SELECT interval_days, next_due_at FROM members"
-                " WHERE status = 'active' AND interval_days IS NOT NULL",
+                "SELECT interval_days, next_due_at, COUNT(*) FROM members"
+                " WHERE status = 'active' AND interval_days IS NOT NULL"
+                " GROUP BY interval_days, next_due_at",
             )
         ]
 
@@ -285,20 +318,35 @@ class StatsRepository:
     async def rounds_between(self, start: datetime, end: datetime) -> dict[str, int]:
         """Check-ins whose slot fell in [start, end): how many were sent, answered (OK or 体調,
         or a device's sign of life), alerted, urgent (助けてほしい), and those sent that still
-        wait for her (neither answered nor gone to an alert yet)."""
+        wait for her (neither answered nor gone to an alert yet). Whole hours from the tally;
+        the parts of an hour at either end (a period not on the hour) from the rounds."""
+        first, last = _hour_after(start), _hour_of(end)
+        if first >= last:
+            tally = await self._counted(start, end)
+        else:
+            tally = await self._tally_sums(
+                " WHERE bucket >= ? AND bucket < ?", (tally_bucket(first), tally_bucket(last))
+            )
+            for part in ((start, first), (last, end)):
+                if part[0] < part[1]:
+                    counted = await self._counted(*part)
+                    tally = {name: tally[name] + counted[name] for name in TALLY}
+        return {
+            "checkins": tally["sent"] - tally["sent_urgent"],
+            "answered": tally["answered_plain"],
+            "alerts": tally["alerted"] - tally["alerted_urgent"],
+            "calls_for_help": tally["urgent"],
+            "waiting": tally["waiting"],
+        }
+
+    async def _counted(self, start: datetime, end: datetime) -> dict[str, int]:
+        """The tally's counts of the slots in [start, end), counted from the rounds."""
+        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in TALLY.values())
         row = await self._conn.fetch_one(
-            "SELECT COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND urgent = 0),"
-            " COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND answer IN ('ok', 'unwell')"
-            " AND urgent = 0),"
-            " COUNT(*) FILTER (WHERE alerted_at IS NOT NULL AND urgent = 0),"
-            " COUNT(*) FILTER (WHERE urgent = 1),"
-            " COUNT(*) FILTER (WHERE sent_at IS NOT NULL AND urgent = 0"
-            " AND state IN ('open', 'resent'))"
-            " FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
+            f"SELECT {sums} FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
             (to_db(start), to_db(end)),
         )
-        keys = ("checkins", "answered", "alerts", "calls_for_help", "waiting")
-        return dict(zip(keys, row or (0, 0, 0, 0, 0), strict=True))
+        return {name: int(value or 0) for name, value in zip(TALLY, row or (), strict=False)}
 
     async def heat_rounds_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The rounds a heat check asked (care.broadcasts.heat) whose slot fell in [start,

@@ -23,6 +23,8 @@ from storage.sqlite import SqliteDatabase
 
 # Parents before children. checkin_rounds and outbox point at each other: the rounds' outbox
 # references are filled in once the outbox is there (OUTBOX_LINKS).
+# Counts kept by triggers (migration 0060): copied last, over what the copied rows counted.
+TALLIES = ("round_tally", "round_events_tally", "round_ok_minutes", "line_messages_tally")
 TABLES = (
     "members",
     "teams",
@@ -72,6 +74,7 @@ TABLES = (
     "retention_state",
     "roster_people",
     "roster_imports",
+    *TALLIES,
 )
 OUTBOX_LINKS = ("checkin_outbox_id", "resend_outbox_id")
 # Only PostgreSQL has it: SQLite's implicit rowid (the order events came in) made explicit.
@@ -151,6 +154,10 @@ async def _copy(
             if set(columns) != wanted - POSTGRES_ONLY.get(table, set()):
                 raise TransferError(f"{table}: the two schemas differ; both must be current")
             copied = [c for c in columns if not (table == "checkin_rounds" and c in OUTBOX_LINKS)]
+            if table in TALLIES:
+                # The rounds and the outbox copied above counted themselves in again (the
+                # triggers of migration 0060); SQLite's counts also hold the purged rounds'.
+                await raw.execute(f"DELETE FROM {table}")
             order = " ORDER BY rowid" if table == "webhook_events" else ""
             rows = source.execute(f"SELECT {', '.join(copied)} FROM {table}{order}")
             statement = f"COPY {table} ({', '.join(copied)}) FROM STDIN"
