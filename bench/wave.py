@@ -189,8 +189,10 @@ async def _copy_of_rounds(conn: Connection) -> None:
         await conn.execute("CREATE TABLE floor_rounds (LIKE checkin_rounds INCLUDING ALL)")
         return
     for (sql,) in await conn.fetch_all(
+        # Not its triggers: the tallies they keep (migration 0060) are the console's, not
+        # what a wave cannot do without.
         "SELECT sql FROM sqlite_master WHERE tbl_name = 'checkin_rounds' AND sql IS NOT NULL"
-        " ORDER BY type DESC"  # the table before its indexes
+        " AND type IN ('table', 'index') ORDER BY type DESC"  # the table before its indexes
     ):
         await conn.execute(sql.replace("checkin_rounds", "floor_rounds"))
 

@@ -6,12 +6,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ground.channels import NOT_ON_LINE
-from storage.database import Connection, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
+# A LINE user id, not the placeholder of a person watched by phone alone (ground.channels).
+_ON_LINE = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
 ROUND_STATES = ("open", "resent", "alerted", "answered", "cancelled")
-# What round_tally keeps an hour of slots (migration 0060, whose triggers count by these very
-# rules): each column, the rounds it counts. tests/test_round_tally.py holds the two together.
+OPEN = "state IN ('open', 'resent', 'alerted')"  # as checkin_rounds_one_open's WHERE says it
+# What round_tally keeps of the closed rounds, an hour of slots a row (migration 0060, whose
+# triggers count by these very rules): each column, the rounds it counts.
+# tests/test_round_tally.py holds the two together.
 TALLY = {
     "opened": "1 = 1",
     "sent": "sent_at IS NOT NULL",
@@ -23,11 +27,24 @@ TALLY = {
     "urgent": "urgent = 1",
     # A manager's 無事を確認しました is no answer of the person's.
     "oks": "state = 'answered' AND COALESCE(close_reason, '') != 'confirmed'",
-    "waiting": "sent_at IS NOT NULL AND urgent = 0 AND state IN ('open', 'resent')",
-    **{f"state_{state}": f"state = '{state}'" for state in ROUND_STATES},
+    "state_answered": "state = 'answered'",
+    "state_cancelled": "state = 'cancelled'",
 }
-# A LINE user id, not the placeholder of a person watched by phone alone (ground.channels).
-_ON_LINE = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
+# What only a round still open can be: counted from the open rounds' rows.
+STILL_OPEN = {
+    "waiting": "sent_at IS NOT NULL AND urgent = 0 AND state IN ('open', 'resent')",
+    "state_open": "state = 'open'",
+    "state_resent": "state = 'resent'",
+    "state_alerted": "state = 'alerted'",
+}
+FIGURES = {**TALLY, **STILL_OPEN}
+# The steps round_events_tally counts the hour of (a closed round's), and when each happened.
+EVENT_MOMENTS = {
+    "sent": "sent_at",
+    "oks": "closed_at",
+    "resent": "resent_at",
+    "alerted": "alerted_at",
+}
 
 
 def tally_bucket(moment: datetime) -> str:
@@ -46,6 +63,10 @@ def _hour_of(moment: datetime) -> datetime:
 def _hour_after(moment: datetime) -> datetime:
     hour = _hour_of(moment)
     return hour if hour == moment else hour + timedelta(hours=1)
+
+
+def _added(one: dict[str, int], other: dict[str, int]) -> dict[str, int]:
+    return {name: one[name] + other[name] for name in FIGURES}
 
 
 def median_of_counts(counts: dict[int, int]) -> float | None:
@@ -112,8 +133,8 @@ class StatsRepository:
         alerts = await self._conn.fetch_one(
             "SELECT COUNT(*), MIN(alerted_at) FROM checkin_rounds WHERE state = 'alerted'",
         )
-        # Every hour's counts summed: a row an hour (a few on PostgreSQL), not a round.
-        tally = await self._tally_sums("", ())
+        # The closed rounds' counts an hour a row (a few on PostgreSQL), and the open rounds.
+        tally = _added(await self._tally_sums("", ()), await self._open_counts(None, None))
         # What LINE counts against the month: a multicast per recipient, a push as one, kept
         # an hour a row as LINE accepts them (migration 0060).
         used = await self._conn.fetch_one(
@@ -151,6 +172,7 @@ class StatsRepository:
             " WHERE bucket >= ? AND bucket < ? GROUP BY bucket",
             (tally_bucket(start), tally_bucket(end)),
         )
+        rows = [*rows, *await self._open_events(tally_bucket(start), tally_bucket(end))]
         for bucket, *counts in rows:
             # The service's zone is on whole hours (Japan's): an hour lies in one local day.
             day = (bucket_start(bucket) + utc_offset).date()
@@ -165,7 +187,10 @@ class StatsRepository:
         console gives day-long periods. (お返事の割合 is care.desk.report.answer_rate's, over
         rounds_between: one definition.)"""
         window = (tally_bucket(start), tally_bucket(end))
-        tally = await self._tally_sums(" WHERE bucket >= ? AND bucket < ?", window)
+        tally = _added(
+            await self._tally_sums(" WHERE bucket >= ? AND bucket < ?", window),
+            await self._open_counts(_hour_of(start), _hour_of(end)),
+        )
         spread = await self._conn.fetch_all(
             "SELECT minutes, SUM(rounds) FROM round_ok_minutes WHERE bucket >= ? AND bucket < ?"
             " GROUP BY minutes",
@@ -177,9 +202,48 @@ class StatsRepository:
         }
 
     async def _tally_sums(self, where: str, params: tuple[Any, ...]) -> dict[str, int]:
+        """The closed rounds' counts summed over the tally's rows `where` says."""
         sums = ", ".join(f"SUM({name})" for name in TALLY)
         row = await self._conn.fetch_one(f"SELECT {sums} FROM round_tally{where}", params)
-        return {name: int(value or 0) for name, value in zip(TALLY, row or (), strict=False)}
+        found = {name: int(value or 0) for name, value in zip(TALLY, row or (), strict=False)}
+        return {**dict.fromkeys(STILL_OPEN, 0), **found}
+
+    def _open_rounds(self) -> str:
+        # At most a round a resident is open, however long the history: read by the index
+        # that holds just those (SQLite's planner would rather take the slot's, a year long).
+        if self._conn.dialect == POSTGRESQL:
+            return "checkin_rounds"
+        return "checkin_rounds INDEXED BY checkin_rounds_one_open"
+
+    async def _open_counts(self, start: datetime | None, end: datetime | None) -> dict[str, int]:
+        """The figures of the rounds still open whose slot is in [start, end) (all of them
+        without a period)."""
+        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in FIGURES.values())
+        period, params = "", ()
+        if start is not None and end is not None:
+            period, params = " AND slot_at >= ? AND slot_at < ?", (to_db(start), to_db(end))
+        row = await self._conn.fetch_one(
+            f"SELECT {sums} FROM {self._open_rounds()} WHERE {OPEN}{period}", params
+        )
+        return {name: int(value or 0) for name, value in zip(FIGURES, row or (), strict=False)}
+
+    async def _open_events(self, first: str, last: str) -> list[tuple[Any, ...]]:
+        """(hour, sent, oks, re-sent, alerted) of the steps of the rounds still open that
+        happened in the hours [first, last)."""
+        found: list[tuple[Any, ...]] = []
+        for position, (name, moment) in enumerate(EVENT_MOMENTS.items()):
+            if name == "oks":
+                continue  # an OK closes its round
+            hour = f"substr({moment}, 1, 13)"
+            for bucket, count in await self._conn.fetch_all(
+                f"SELECT {hour}, COUNT(*) FROM {self._open_rounds()} WHERE {OPEN}"
+                f" AND {moment} IS NOT NULL AND {hour} >= ? AND {hour} < ? GROUP BY {hour}",
+                (first, last),
+            ):
+                counts = [0] * len(EVENT_MOMENTS)
+                counts[position] = count
+                found.append((bucket, *counts))
+        return found
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         alerts = [
@@ -324,13 +388,15 @@ class StatsRepository:
         if first >= last:
             tally = await self._counted(start, end)
         else:
-            tally = await self._tally_sums(
-                " WHERE bucket >= ? AND bucket < ?", (tally_bucket(first), tally_bucket(last))
+            tally = _added(
+                await self._tally_sums(
+                    " WHERE bucket >= ? AND bucket < ?", (tally_bucket(first), tally_bucket(last))
+                ),
+                await self._open_counts(first, last),
             )
             for part in ((start, first), (last, end)):
                 if part[0] < part[1]:
-                    counted = await self._counted(*part)
-                    tally = {name: tally[name] + counted[name] for name in TALLY}
+                    tally = _added(tally, await self._counted(*part))
         return {
             "checkins": tally["sent"] - tally["sent_urgent"],
             "answered": tally["answered_plain"],
@@ -340,13 +406,13 @@ class StatsRepository:
         }
 
     async def _counted(self, start: datetime, end: datetime) -> dict[str, int]:
-        """The tally's counts of the slots in [start, end), counted from the rounds."""
-        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in TALLY.values())
+        """The figures of the slots in [start, end), counted from the rounds."""
+        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in FIGURES.values())
         row = await self._conn.fetch_one(
             f"SELECT {sums} FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
             (to_db(start), to_db(end)),
         )
-        return {name: int(value or 0) for name, value in zip(TALLY, row or (), strict=False)}
+        return {name: int(value or 0) for name, value in zip(FIGURES, row or (), strict=False)}
 
     async def heat_rounds_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The rounds a heat check asked (care.broadcasts.heat) whose slot fell in [start,

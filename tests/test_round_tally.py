@@ -30,6 +30,7 @@ EVENTS = {
     "alerted": ("alerted_at", "alerted_at IS NOT NULL"),
 }
 MEMBERS = 40
+SERIES = ("checkins", "oks", "resends", "alerts")  # the chart's, in EVENTS' order
 
 
 def _moment(rng: random.Random) -> str | None:
@@ -143,13 +144,18 @@ def _nonzero(rows: Any) -> dict[tuple[Any, ...], int]:
     return {key: count for key, count in found.items() if count}
 
 
+CLOSED = "state IN ('answered', 'cancelled')"
+
+
 async def _assert_tallies_hold(conn: Connection) -> None:
+    """Each tally against its own rows: the closed rounds' (those still open are counted from
+    their rows when read), the sent messages'."""
     bucket = "substr({c}, 1, 13)"
     for name, rule in TALLY.items():
         kept = await conn.fetch_all(f"SELECT bucket, SUM({name}) FROM round_tally GROUP BY bucket")
         counted = await conn.fetch_all(
-            f"SELECT {bucket.format(c='slot_at')}, COUNT(*) FROM checkin_rounds WHERE {rule}"
-            f" GROUP BY {bucket.format(c='slot_at')}"
+            f"SELECT {bucket.format(c='slot_at')}, COUNT(*) FROM checkin_rounds"
+            f" WHERE {CLOSED} AND {rule} GROUP BY {bucket.format(c='slot_at')}"
         )
         assert _nonzero(kept) == _nonzero(counted), name
     for name, (column, rule) in EVENTS.items():
@@ -157,8 +163,8 @@ async def _assert_tallies_hold(conn: Connection) -> None:
             f"SELECT bucket, SUM({name}) FROM round_events_tally GROUP BY bucket"
         )
         counted = await conn.fetch_all(
-            f"SELECT {bucket.format(c=column)}, COUNT(*) FROM checkin_rounds WHERE {rule}"
-            f" GROUP BY {bucket.format(c=column)}"
+            f"SELECT {bucket.format(c=column)}, COUNT(*) FROM checkin_rounds"
+            f" WHERE {CLOSED} AND {rule} GROUP BY {bucket.format(c=column)}"
         )
         assert _nonzero(kept) == _nonzero(counted), name
     kept = await conn.fetch_all(
@@ -201,6 +207,10 @@ async def test_every_hour_tallied_is_what_its_rows_count(database: Path | str) -
                 start = START + timedelta(minutes=rng.randrange(-120, 70 * 60))
                 end = start + timedelta(minutes=rng.randrange(0, 40 * 60))
                 assert await stats.rounds_between(start, end) == await _between(conn, start, end)
+            assert await _health_of(stats) == await _health_counted(conn)
+            first = START.date() - timedelta(days=1)
+            daily = await stats.daily(first, first + timedelta(days=5), timedelta(hours=9))
+            assert daily == await _daily_counted(conn, first, 6)
             # The purge deletes rows; the figures stay.
             before = await stats.service_health(START)
             assert all(before["steps"].values()) and before["quota_used"], "a history was played"
@@ -249,3 +259,37 @@ def test_the_median_of_counts_is_the_median_of_the_values() -> None:
         for value in values:
             counts[value] = counts.get(value, 0) + 1
         assert median_of_counts(counts) == statistics.median(values)
+
+
+async def _health_of(stats: StatsRepository) -> tuple[Any, Any]:
+    health = await stats.service_health(START)
+    return health["rounds"], health["steps"]
+
+
+async def _health_counted(conn: Connection) -> tuple[Any, Any]:
+    """/metrics' rounds by state and steps, as it counted them from the rows before."""
+    rounds = {state: 0 for state in ("open", "resent", "alerted", "answered", "cancelled")}
+    for state, count in await conn.fetch_all(
+        "SELECT state, COUNT(*) FROM checkin_rounds GROUP BY state"
+    ):
+        rounds[state] = count
+    steps = await conn.fetch_one(
+        "SELECT COUNT(*), COUNT(resent_at), COUNT(alerted_at),"
+        " COUNT(*) FILTER (WHERE state = 'answered') FROM checkin_rounds"
+    )
+    return rounds, dict(zip(("opened", "resent", "alerted", "answered"), steps, strict=True))
+
+
+async def _daily_counted(conn: Connection, first: Any, days: int) -> list[dict[str, Any]]:
+    """The overview's chart as counted from the rows: each step on its day in Tokyo."""
+    found = [
+        {"date": (first + timedelta(days=n)).isoformat(), **dict.fromkeys(SERIES, 0)}
+        for n in range(days)
+    ]
+    by_day = {day["date"]: day for day in found}
+    for series, (column, rule) in zip(SERIES, EVENTS.values(), strict=True):
+        for (moment,) in await conn.fetch_all(f"SELECT {column} FROM checkin_rounds WHERE {rule}"):
+            day = (datetime.fromisoformat(moment) + timedelta(hours=9)).date().isoformat()
+            if day in by_day:
+                by_day[day][series] += 1
+    return found

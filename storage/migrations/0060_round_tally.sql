@@ -1,10 +1,11 @@
--- Counts kept as rounds change (issue 42): the console's figures and /metrics read these, a row
--- an hour of slots (and, on PostgreSQL, one a connection, so the rush's transactions never wait
--- on one another's row), never the history itself, which grows to a year of every resident's
--- rounds. The database keeps them in the round's own transaction, whichever code changed it.
--- Rows are counted as they are now, not as they were: an update moves a round's counts from its
--- old state to its new. A purged round's counts stay (the figures outlive the rows, as the
--- monthly report's do).
+-- Counts kept as rounds close (issue 42): the console's figures and /metrics read an hour of
+-- closed rounds a row (on PostgreSQL a row a connection, so the rush's transactions never wait
+-- on one another's), and count the rounds still open (their own partial index: at most one a
+-- resident) from the rows; never the history itself, which grows to a year of every resident's
+-- rounds. The database keeps them in the round's own transaction, whichever code closed it, and
+-- only on closing: opening a wave, sending and re-sending cost nothing more. A closed round
+-- changed again moves its counts (taken away as it was, added as it is). A purged round's
+-- counts stay: the figures outlive the rows, as the monthly report's do.
 
 CREATE TABLE round_tally (
     bucket TEXT NOT NULL,                            -- the slot's hour in UTC: 2026-11-22T22
@@ -18,70 +19,119 @@ CREATE TABLE round_tally (
     alerted_urgent INTEGER NOT NULL DEFAULT 0,
     urgent INTEGER NOT NULL DEFAULT 0,
     oks INTEGER NOT NULL DEFAULT 0,
-    waiting INTEGER NOT NULL DEFAULT 0,
-    state_open INTEGER NOT NULL DEFAULT 0,
-    state_resent INTEGER NOT NULL DEFAULT 0,
-    state_alerted INTEGER NOT NULL DEFAULT 0,
     state_answered INTEGER NOT NULL DEFAULT 0,
     state_cancelled INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (bucket, shard)
 );
+-- The same closed rounds by the hour each step happened (the check-in reached LINE, her OK, the
+-- re-send, the alert): the console's day-by-day chart and the usage export count the day a
+-- thing was done.
+CREATE TABLE round_events_tally (
+    bucket TEXT NOT NULL,                            -- the hour, in UTC
+    shard INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0,
+    oks INTEGER NOT NULL DEFAULT 0,
+    resent INTEGER NOT NULL DEFAULT 0,
+    alerted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bucket, shard)
+);
+-- Her OKs by the minutes from the check-in reaching LINE (the overview's median).
 CREATE TABLE round_ok_minutes (
-    bucket TEXT NOT NULL,
-    minutes INTEGER NOT NULL,                        -- from the check-in reaching LINE to her OK
+    bucket TEXT NOT NULL,                            -- the slot's hour
+    minutes INTEGER NOT NULL,
     shard INTEGER NOT NULL,
     rounds INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (bucket, minutes, shard)
 );
 
-INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, waiting, state_open, state_resent, state_alerted, state_answered, state_cancelled)
-    SELECT substr(r.slot_at, 1, 13), 0, SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL AND r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL AND r.answer IN ('ok', 'unwell') AND r.urgent = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN r.resent_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.alerted_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.alerted_at IS NOT NULL AND r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'answered' AND COALESCE(r.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL AND r.urgent = 0 AND r.state IN ('open', 'resent') THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'open' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'resent' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'alerted' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'answered' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'cancelled' THEN 1 ELSE 0 END)
-    FROM checkin_rounds r GROUP BY substr(r.slot_at, 1, 13);
+INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, state_answered, state_cancelled)
+    SELECT substr(r.slot_at, 1, 13), 0, SUM(CASE WHEN 1 = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL AND r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.sent_at IS NOT NULL AND r.answer IN ('ok', 'unwell') AND r.urgent = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN r.resent_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.alerted_at IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.alerted_at IS NOT NULL AND r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.urgent = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'answered' AND COALESCE(r.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'answered' THEN 1 ELSE 0 END), SUM(CASE WHEN r.state = 'cancelled' THEN 1 ELSE 0 END)
+    FROM checkin_rounds r WHERE r.state IN ('answered', 'cancelled') GROUP BY substr(r.slot_at, 1, 13);
+INSERT INTO round_events_tally (bucket, shard, sent)
+    SELECT substr(r.sent_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r
+    WHERE r.state IN ('answered', 'cancelled') AND r.sent_at IS NOT NULL GROUP BY substr(r.sent_at, 1, 13)
+    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
+INSERT INTO round_events_tally (bucket, shard, oks)
+    SELECT substr(r.closed_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r
+    WHERE r.state IN ('answered', 'cancelled') AND r.state = 'answered' AND COALESCE(r.close_reason, '') != 'confirmed' AND r.closed_at IS NOT NULL GROUP BY substr(r.closed_at, 1, 13)
+    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
+INSERT INTO round_events_tally (bucket, shard, resent)
+    SELECT substr(r.resent_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r
+    WHERE r.state IN ('answered', 'cancelled') AND r.resent_at IS NOT NULL GROUP BY substr(r.resent_at, 1, 13)
+    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
+INSERT INTO round_events_tally (bucket, shard, alerted)
+    SELECT substr(r.alerted_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r
+    WHERE r.state IN ('answered', 'cancelled') AND r.alerted_at IS NOT NULL GROUP BY substr(r.alerted_at, 1, 13)
+    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
 INSERT INTO round_ok_minutes (bucket, minutes, shard, rounds)
     SELECT substr(r.slot_at, 1, 13), CAST(round((julianday(r.closed_at) - julianday(r.sent_at)) * 1440) AS INTEGER), 0, COUNT(*)
     FROM checkin_rounds r WHERE r.state = 'answered' AND COALESCE(r.close_reason, '') != 'confirmed' AND r.sent_at IS NOT NULL AND r.closed_at IS NOT NULL
     GROUP BY substr(r.slot_at, 1, 13), CAST(round((julianday(r.closed_at) - julianday(r.sent_at)) * 1440) AS INTEGER);
 
-CREATE TRIGGER round_tally_opened AFTER INSERT ON checkin_rounds BEGIN
-    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, waiting, state_open, state_resent, state_alerted, state_answered, state_cancelled)
-    VALUES (substr(NEW.slot_at, 1, 13), 0, CASE WHEN 1 = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.answer IN ('ok', 'unwell') AND NEW.urgent = 0 THEN 1 ELSE 0 END, CASE WHEN NEW.resent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 0 AND NEW.state IN ('open', 'resent') THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'open' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'resent' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'alerted' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'cancelled' THEN 1 ELSE 0 END)
-    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, waiting = round_tally.waiting + excluded.waiting, state_open = round_tally.state_open + excluded.state_open, state_resent = round_tally.state_resent + excluded.state_resent, state_alerted = round_tally.state_alerted + excluded.state_alerted, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
+CREATE TRIGGER round_tally_closed AFTER INSERT ON checkin_rounds
+    WHEN NEW.state IN ('answered', 'cancelled')
+BEGIN
+    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, state_answered, state_cancelled)
+    SELECT substr(NEW.slot_at, 1, 13), 0, CASE WHEN 1 = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.answer IN ('ok', 'unwell') AND NEW.urgent = 0 THEN 1 ELSE 0 END, CASE WHEN NEW.resent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'cancelled' THEN 1 ELSE 0 END WHERE NEW.state IN ('answered', 'cancelled')
+    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
+    INSERT INTO round_events_tally (bucket, shard, sent)
+    SELECT substr(NEW.sent_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.sent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
+    INSERT INTO round_events_tally (bucket, shard, oks)
+    SELECT substr(NEW.closed_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.closed_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
+    INSERT INTO round_events_tally (bucket, shard, resent)
+    SELECT substr(NEW.resent_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.resent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
+    INSERT INTO round_events_tally (bucket, shard, alerted)
+    SELECT substr(NEW.alerted_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.alerted_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
     INSERT INTO round_ok_minutes (bucket, minutes, shard, rounds)
-    SELECT substr(NEW.slot_at, 1, 13), CAST(round((julianday(NEW.closed_at) - julianday(NEW.sent_at)) * 1440) AS INTEGER), 0, 1
-    WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.sent_at IS NOT NULL AND NEW.closed_at IS NOT NULL
+    SELECT substr(NEW.slot_at, 1, 13), CAST(round((julianday(NEW.closed_at) - julianday(NEW.sent_at)) * 1440) AS INTEGER), 0, 1 WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.sent_at IS NOT NULL AND NEW.closed_at IS NOT NULL
     ON CONFLICT (bucket, minutes, shard) DO UPDATE SET rounds = round_ok_minutes.rounds + excluded.rounds;
 END;
-
--- Same hour (always: a round's slot does not move): one row, by how much each count moved.
+CREATE TRIGGER round_tally_left AFTER UPDATE ON checkin_rounds
+    WHEN OLD.state IN ('answered', 'cancelled') AND (OLD.state IS NOT NEW.state OR OLD.slot_at IS NOT NEW.slot_at OR OLD.sent_at IS NOT NEW.sent_at OR OLD.resent_at IS NOT NEW.resent_at OR OLD.alerted_at IS NOT NEW.alerted_at OR OLD.closed_at IS NOT NEW.closed_at OR OLD.close_reason IS NOT NEW.close_reason OR OLD.answer IS NOT NEW.answer OR OLD.urgent IS NOT NEW.urgent)
+BEGIN
+    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, state_answered, state_cancelled)
+    SELECT substr(OLD.slot_at, 1, 13), 0, -CASE WHEN 1 = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL AND OLD.answer IN ('ok', 'unwell') AND OLD.urgent = 0 THEN 1 ELSE 0 END, -CASE WHEN OLD.resent_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.alerted_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.alerted_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'answered' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'cancelled' THEN 1 ELSE 0 END WHERE OLD.state IN ('answered', 'cancelled')
+    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
+    INSERT INTO round_events_tally (bucket, shard, sent)
+    SELECT substr(OLD.sent_at, 1, 13), 0, -1 WHERE OLD.state IN ('answered', 'cancelled') AND OLD.sent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
+    INSERT INTO round_events_tally (bucket, shard, oks)
+    SELECT substr(OLD.closed_at, 1, 13), 0, -1 WHERE OLD.state IN ('answered', 'cancelled') AND OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' AND OLD.closed_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
+    INSERT INTO round_events_tally (bucket, shard, resent)
+    SELECT substr(OLD.resent_at, 1, 13), 0, -1 WHERE OLD.state IN ('answered', 'cancelled') AND OLD.resent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
+    INSERT INTO round_events_tally (bucket, shard, alerted)
+    SELECT substr(OLD.alerted_at, 1, 13), 0, -1 WHERE OLD.state IN ('answered', 'cancelled') AND OLD.alerted_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
+    INSERT INTO round_ok_minutes (bucket, minutes, shard, rounds)
+    SELECT substr(OLD.slot_at, 1, 13), CAST(round((julianday(OLD.closed_at) - julianday(OLD.sent_at)) * 1440) AS INTEGER), 0, -1 WHERE OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' AND OLD.sent_at IS NOT NULL AND OLD.closed_at IS NOT NULL
+    ON CONFLICT (bucket, minutes, shard) DO UPDATE SET rounds = round_ok_minutes.rounds + excluded.rounds;
+END;
 CREATE TRIGGER round_tally_moved AFTER UPDATE ON checkin_rounds
-    WHEN substr(OLD.slot_at, 1, 13) = substr(NEW.slot_at, 1, 13) AND (OLD.state IS NOT NEW.state OR OLD.sent_at IS NOT NEW.sent_at OR OLD.resent_at IS NOT NEW.resent_at OR OLD.alerted_at IS NOT NEW.alerted_at OR OLD.close_reason IS NOT NEW.close_reason OR OLD.answer IS NOT NEW.answer OR OLD.urgent IS NOT NEW.urgent OR OLD.slot_at IS NOT NEW.slot_at)
+    WHEN NEW.state IN ('answered', 'cancelled') AND (OLD.state IS NOT NEW.state OR OLD.slot_at IS NOT NEW.slot_at OR OLD.sent_at IS NOT NEW.sent_at OR OLD.resent_at IS NOT NEW.resent_at OR OLD.alerted_at IS NOT NEW.alerted_at OR OLD.closed_at IS NOT NEW.closed_at OR OLD.close_reason IS NOT NEW.close_reason OR OLD.answer IS NOT NEW.answer OR OLD.urgent IS NOT NEW.urgent)
 BEGIN
-    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, waiting, state_open, state_resent, state_alerted, state_answered, state_cancelled)
-    VALUES (substr(NEW.slot_at, 1, 13), 0, CASE WHEN 1 = 1 THEN 1 ELSE 0 END - CASE WHEN 1 = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.sent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END - CASE WHEN OLD.sent_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.answer IN ('ok', 'unwell') AND NEW.urgent = 0 THEN 1 ELSE 0 END - CASE WHEN OLD.sent_at IS NOT NULL AND OLD.answer IN ('ok', 'unwell') AND OLD.urgent = 0 THEN 1 ELSE 0 END, CASE WHEN NEW.resent_at IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.resent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.alerted_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END - CASE WHEN OLD.alerted_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.urgent = 1 THEN 1 ELSE 0 END - CASE WHEN OLD.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 0 AND NEW.state IN ('open', 'resent') THEN 1 ELSE 0 END - CASE WHEN OLD.sent_at IS NOT NULL AND OLD.urgent = 0 AND OLD.state IN ('open', 'resent') THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'open' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'open' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'resent' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'resent' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'alerted' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'alerted' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'answered' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'cancelled' THEN 1 ELSE 0 END - CASE WHEN OLD.state = 'cancelled' THEN 1 ELSE 0 END)
-    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, waiting = round_tally.waiting + excluded.waiting, state_open = round_tally.state_open + excluded.state_open, state_resent = round_tally.state_resent + excluded.state_resent, state_alerted = round_tally.state_alerted + excluded.state_alerted, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
-END;
-
-CREATE TRIGGER round_tally_reslotted AFTER UPDATE ON checkin_rounds
-    WHEN substr(OLD.slot_at, 1, 13) != substr(NEW.slot_at, 1, 13)
-BEGIN
-    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, waiting, state_open, state_resent, state_alerted, state_answered, state_cancelled)
-    VALUES (substr(OLD.slot_at, 1, 13), 0, -CASE WHEN 1 = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL AND OLD.answer IN ('ok', 'unwell') AND OLD.urgent = 0 THEN 1 ELSE 0 END, -CASE WHEN OLD.resent_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.alerted_at IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.alerted_at IS NOT NULL AND OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.urgent = 1 THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, -CASE WHEN OLD.sent_at IS NOT NULL AND OLD.urgent = 0 AND OLD.state IN ('open', 'resent') THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'open' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'resent' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'alerted' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'answered' THEN 1 ELSE 0 END, -CASE WHEN OLD.state = 'cancelled' THEN 1 ELSE 0 END)
-    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, waiting = round_tally.waiting + excluded.waiting, state_open = round_tally.state_open + excluded.state_open, state_resent = round_tally.state_resent + excluded.state_resent, state_alerted = round_tally.state_alerted + excluded.state_alerted, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
-    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, waiting, state_open, state_resent, state_alerted, state_answered, state_cancelled)
-    VALUES (substr(NEW.slot_at, 1, 13), 0, CASE WHEN 1 = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.answer IN ('ok', 'unwell') AND NEW.urgent = 0 THEN 1 ELSE 0 END, CASE WHEN NEW.resent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 0 AND NEW.state IN ('open', 'resent') THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'open' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'resent' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'alerted' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'cancelled' THEN 1 ELSE 0 END)
-    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, waiting = round_tally.waiting + excluded.waiting, state_open = round_tally.state_open + excluded.state_open, state_resent = round_tally.state_resent + excluded.state_resent, state_alerted = round_tally.state_alerted + excluded.state_alerted, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
-END;
-
-CREATE TRIGGER round_tally_ok_minutes AFTER UPDATE ON checkin_rounds
-    WHEN OLD.state IS NOT NEW.state OR OLD.sent_at IS NOT NEW.sent_at OR OLD.closed_at IS NOT NEW.closed_at OR OLD.close_reason IS NOT NEW.close_reason OR OLD.slot_at IS NOT NEW.slot_at
-BEGIN
+    INSERT INTO round_tally (bucket, shard, opened, sent, sent_urgent, answered_plain, resent, alerted, alerted_urgent, urgent, oks, state_answered, state_cancelled)
+    SELECT substr(NEW.slot_at, 1, 13), 0, CASE WHEN 1 = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.sent_at IS NOT NULL AND NEW.answer IN ('ok', 'unwell') AND NEW.urgent = 0 THEN 1 ELSE 0 END, CASE WHEN NEW.resent_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.alerted_at IS NOT NULL AND NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.urgent = 1 THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'answered' THEN 1 ELSE 0 END, CASE WHEN NEW.state = 'cancelled' THEN 1 ELSE 0 END WHERE NEW.state IN ('answered', 'cancelled')
+    ON CONFLICT (bucket, shard) DO UPDATE SET opened = round_tally.opened + excluded.opened, sent = round_tally.sent + excluded.sent, sent_urgent = round_tally.sent_urgent + excluded.sent_urgent, answered_plain = round_tally.answered_plain + excluded.answered_plain, resent = round_tally.resent + excluded.resent, alerted = round_tally.alerted + excluded.alerted, alerted_urgent = round_tally.alerted_urgent + excluded.alerted_urgent, urgent = round_tally.urgent + excluded.urgent, oks = round_tally.oks + excluded.oks, state_answered = round_tally.state_answered + excluded.state_answered, state_cancelled = round_tally.state_cancelled + excluded.state_cancelled;
+    INSERT INTO round_events_tally (bucket, shard, sent)
+    SELECT substr(NEW.sent_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.sent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
+    INSERT INTO round_events_tally (bucket, shard, oks)
+    SELECT substr(NEW.closed_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.closed_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
+    INSERT INTO round_events_tally (bucket, shard, resent)
+    SELECT substr(NEW.resent_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.resent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
+    INSERT INTO round_events_tally (bucket, shard, alerted)
+    SELECT substr(NEW.alerted_at, 1, 13), 0, 1 WHERE NEW.state IN ('answered', 'cancelled') AND NEW.alerted_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
     INSERT INTO round_ok_minutes (bucket, minutes, shard, rounds)
-    SELECT substr(OLD.slot_at, 1, 13), CAST(round((julianday(OLD.closed_at) - julianday(OLD.sent_at)) * 1440) AS INTEGER), 0, -1
-    WHERE OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' AND OLD.sent_at IS NOT NULL AND OLD.closed_at IS NOT NULL
-    ON CONFLICT (bucket, minutes, shard) DO UPDATE SET rounds = round_ok_minutes.rounds + excluded.rounds;
-    INSERT INTO round_ok_minutes (bucket, minutes, shard, rounds)
-    SELECT substr(NEW.slot_at, 1, 13), CAST(round((julianday(NEW.closed_at) - julianday(NEW.sent_at)) * 1440) AS INTEGER), 0, 1
-    WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.sent_at IS NOT NULL AND NEW.closed_at IS NOT NULL
+    SELECT substr(NEW.slot_at, 1, 13), CAST(round((julianday(NEW.closed_at) - julianday(NEW.sent_at)) * 1440) AS INTEGER), 0, 1 WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.sent_at IS NOT NULL AND NEW.closed_at IS NOT NULL
     ON CONFLICT (bucket, minutes, shard) DO UPDATE SET rounds = round_ok_minutes.rounds + excluded.rounds;
 END;
 
@@ -99,113 +149,28 @@ CREATE TABLE line_messages_tally (
     PRIMARY KEY (bucket, shard)
 );
 INSERT INTO line_messages_tally (bucket, shard, messages)
-    SELECT substr(o.sent_at, 1, 13), 0, SUM(CASE WHEN o.state = 'sent' AND o.channel = 'line' AND o.sent_at IS NOT NULL THEN CASE o.kind WHEN 'multicast' THEN json_array_length(o.recipients) WHEN 'push' THEN 1 ELSE 0 END ELSE 0 END) FROM outbox o
-    WHERE o.state = 'sent' AND o.channel = 'line' AND o.sent_at IS NOT NULL
-    GROUP BY substr(o.sent_at, 1, 13);
+    SELECT substr(o.sent_at, 1, 13), 0, SUM(CASE o.kind WHEN 'multicast' THEN json_array_length(o.recipients) WHEN 'push' THEN 1 ELSE 0 END) FROM outbox o
+    WHERE o.state = 'sent' AND o.channel = 'line' AND o.sent_at IS NOT NULL GROUP BY substr(o.sent_at, 1, 13);
 -- /metrics' pending and failed counts, from the rows in those states alone.
 CREATE INDEX outbox_failed ON outbox (id) WHERE state = 'failed';
-CREATE TRIGGER line_messages_sent AFTER INSERT ON outbox BEGIN
-    INSERT INTO line_messages_tally (bucket, shard, messages)
-    SELECT substr(NEW.sent_at, 1, 13), 0, (CASE WHEN NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL THEN CASE NEW.kind WHEN 'multicast' THEN json_array_length(NEW.recipients) WHEN 'push' THEN 1 ELSE 0 END ELSE 0 END)
-    WHERE NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET messages = line_messages_tally.messages + excluded.messages;
-END;
-CREATE TRIGGER line_messages_moved AFTER UPDATE ON outbox
-    WHEN OLD.state IS NOT NEW.state OR OLD.sent_at IS NOT NEW.sent_at OR OLD.channel IS NOT NEW.channel OR OLD.kind IS NOT NEW.kind OR OLD.recipients IS NOT NEW.recipients
+CREATE TRIGGER line_messages_sent AFTER INSERT ON outbox
+    WHEN NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
 BEGIN
     INSERT INTO line_messages_tally (bucket, shard, messages)
-    SELECT substr(OLD.sent_at, 1, 13), 0, -(CASE WHEN OLD.state = 'sent' AND OLD.channel = 'line' AND OLD.sent_at IS NOT NULL THEN CASE OLD.kind WHEN 'multicast' THEN json_array_length(OLD.recipients) WHEN 'push' THEN 1 ELSE 0 END ELSE 0 END)
-    WHERE OLD.state = 'sent' AND OLD.channel = 'line' AND OLD.sent_at IS NOT NULL
+    SELECT substr(NEW.sent_at, 1, 13), 0, (CASE NEW.kind WHEN 'multicast' THEN json_array_length(NEW.recipients) WHEN 'push' THEN 1 ELSE 0 END) WHERE NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
     ON CONFLICT (bucket, shard) DO UPDATE SET messages = line_messages_tally.messages + excluded.messages;
+END;
+CREATE TRIGGER line_messages_unsent AFTER UPDATE ON outbox
+    WHEN OLD.state = 'sent' AND OLD.channel = 'line' AND OLD.sent_at IS NOT NULL AND (OLD.state IS NOT NEW.state OR OLD.sent_at IS NOT NEW.sent_at OR OLD.channel IS NOT NEW.channel OR OLD.kind IS NOT NEW.kind OR OLD.recipients IS NOT NEW.recipients)
+BEGIN
     INSERT INTO line_messages_tally (bucket, shard, messages)
-    SELECT substr(NEW.sent_at, 1, 13), 0, (CASE WHEN NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL THEN CASE NEW.kind WHEN 'multicast' THEN json_array_length(NEW.recipients) WHEN 'push' THEN 1 ELSE 0 END ELSE 0 END)
-    WHERE NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
+    SELECT substr(OLD.sent_at, 1, 13), 0, -(CASE OLD.kind WHEN 'multicast' THEN json_array_length(OLD.recipients) WHEN 'push' THEN 1 ELSE 0 END) WHERE OLD.state = 'sent' AND OLD.channel = 'line' AND OLD.sent_at IS NOT NULL
     ON CONFLICT (bucket, shard) DO UPDATE SET messages = line_messages_tally.messages + excluded.messages;
 END;
-
--- The same rounds by the hour each step happened (the check-in reached LINE, her OK, the re-send,
--- the alert): the console's day-by-day chart and the usage export count the day a thing was done.
-CREATE TABLE round_events_tally (
-    bucket TEXT NOT NULL,                            -- the hour, in UTC
-    shard INTEGER NOT NULL,
-    sent INTEGER NOT NULL DEFAULT 0,
-    oks INTEGER NOT NULL DEFAULT 0,
-    resent INTEGER NOT NULL DEFAULT 0,
-    alerted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (bucket, shard)
-);
-INSERT INTO round_events_tally (bucket, shard, sent)
-    SELECT substr(r.sent_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r WHERE r.sent_at IS NOT NULL
-    GROUP BY substr(r.sent_at, 1, 13)
-    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
-INSERT INTO round_events_tally (bucket, shard, oks)
-    SELECT substr(r.closed_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r WHERE r.state = 'answered' AND COALESCE(r.close_reason, '') != 'confirmed' AND r.closed_at IS NOT NULL
-    GROUP BY substr(r.closed_at, 1, 13)
-    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
-INSERT INTO round_events_tally (bucket, shard, resent)
-    SELECT substr(r.resent_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r WHERE r.resent_at IS NOT NULL
-    GROUP BY substr(r.resent_at, 1, 13)
-    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
-INSERT INTO round_events_tally (bucket, shard, alerted)
-    SELECT substr(r.alerted_at, 1, 13), 0, COUNT(*) FROM checkin_rounds r WHERE r.alerted_at IS NOT NULL
-    GROUP BY substr(r.alerted_at, 1, 13)
-    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
-
-CREATE TRIGGER round_events_opened AFTER INSERT ON checkin_rounds BEGIN
-    INSERT INTO round_events_tally (bucket, shard, sent)
-    SELECT substr(NEW.sent_at, 1, 13), 0, 1 WHERE NEW.sent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
-    INSERT INTO round_events_tally (bucket, shard, oks)
-    SELECT substr(NEW.closed_at, 1, 13), 0, 1 WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.closed_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
-    INSERT INTO round_events_tally (bucket, shard, resent)
-    SELECT substr(NEW.resent_at, 1, 13), 0, 1 WHERE NEW.resent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
-    INSERT INTO round_events_tally (bucket, shard, alerted)
-    SELECT substr(NEW.alerted_at, 1, 13), 0, 1 WHERE NEW.alerted_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
-END;
-
-CREATE TRIGGER round_events_sent AFTER UPDATE ON checkin_rounds
-    WHEN OLD.sent_at IS NOT NEW.sent_at
+CREATE TRIGGER line_messages_resent AFTER UPDATE ON outbox
+    WHEN NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL AND (OLD.state IS NOT NEW.state OR OLD.sent_at IS NOT NEW.sent_at OR OLD.channel IS NOT NEW.channel OR OLD.kind IS NOT NEW.kind OR OLD.recipients IS NOT NEW.recipients)
 BEGIN
-    INSERT INTO round_events_tally (bucket, shard, sent)
-    SELECT substr(OLD.sent_at, 1, 13), 0, -1 WHERE OLD.sent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
-    INSERT INTO round_events_tally (bucket, shard, sent)
-    SELECT substr(NEW.sent_at, 1, 13), 0, 1 WHERE NEW.sent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET sent = round_events_tally.sent + excluded.sent;
-END;
-
-CREATE TRIGGER round_events_oks AFTER UPDATE ON checkin_rounds
-    WHEN OLD.state IS NOT NEW.state OR OLD.close_reason IS NOT NEW.close_reason OR OLD.closed_at IS NOT NEW.closed_at
-BEGIN
-    INSERT INTO round_events_tally (bucket, shard, oks)
-    SELECT substr(OLD.closed_at, 1, 13), 0, -1 WHERE OLD.state = 'answered' AND COALESCE(OLD.close_reason, '') != 'confirmed' AND OLD.closed_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
-    INSERT INTO round_events_tally (bucket, shard, oks)
-    SELECT substr(NEW.closed_at, 1, 13), 0, 1 WHERE NEW.state = 'answered' AND COALESCE(NEW.close_reason, '') != 'confirmed' AND NEW.closed_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET oks = round_events_tally.oks + excluded.oks;
-END;
-
-CREATE TRIGGER round_events_resent AFTER UPDATE ON checkin_rounds
-    WHEN OLD.resent_at IS NOT NEW.resent_at
-BEGIN
-    INSERT INTO round_events_tally (bucket, shard, resent)
-    SELECT substr(OLD.resent_at, 1, 13), 0, -1 WHERE OLD.resent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
-    INSERT INTO round_events_tally (bucket, shard, resent)
-    SELECT substr(NEW.resent_at, 1, 13), 0, 1 WHERE NEW.resent_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET resent = round_events_tally.resent + excluded.resent;
-END;
-
-CREATE TRIGGER round_events_alerted AFTER UPDATE ON checkin_rounds
-    WHEN OLD.alerted_at IS NOT NEW.alerted_at
-BEGIN
-    INSERT INTO round_events_tally (bucket, shard, alerted)
-    SELECT substr(OLD.alerted_at, 1, 13), 0, -1 WHERE OLD.alerted_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
-    INSERT INTO round_events_tally (bucket, shard, alerted)
-    SELECT substr(NEW.alerted_at, 1, 13), 0, 1 WHERE NEW.alerted_at IS NOT NULL
-    ON CONFLICT (bucket, shard) DO UPDATE SET alerted = round_events_tally.alerted + excluded.alerted;
+    INSERT INTO line_messages_tally (bucket, shard, messages)
+    SELECT substr(NEW.sent_at, 1, 13), 0, (CASE NEW.kind WHEN 'multicast' THEN json_array_length(NEW.recipients) WHEN 'push' THEN 1 ELSE 0 END) WHERE NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
+    ON CONFLICT (bucket, shard) DO UPDATE SET messages = line_messages_tally.messages + excluded.messages;
 END;
