@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from storage.database import to_db
+from storage.database import is_postgres, to_db
 from tests.conftest import START, Bot
 from tests.drivers import Page, staff_signed_in
 
@@ -182,3 +182,23 @@ def counts(said: str) -> dict[str, int]:
         if len(parts) == 2 and parts[1].replace(",", "").isdigit():
             found[parts[0]] = int(parts[1].replace(",", ""))
     return found
+
+
+async def test_a_years_history_is_purged_to_its_retention_backed_up_and_restored(
+    database: Path | str,
+) -> None:
+    """bench/history.py on a small history longer than the retention (396 days): the catch-up
+    and a night's purge delete rounds, and on SQLite the backup and the restore go through."""
+    status, said = await seeded(database, 40, 399)
+    assert status == 0, said
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.history", "--database", str(database), "--nights", "1",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    said = out.decode()
+    assert process.returncode == 0, said
+    nights = [line for line in said.splitlines() if line.startswith("purge")]
+    assert len(nights) == 2 and all(" 0 rounds" not in night for night in nights), said
+    if not is_postgres(database):
+        assert "restore" in said, said
