@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ground.channels import NOT_ON_LINE
 from storage.database import POSTGRESQL, Connection, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
-# A LINE user id, not the placeholder of a person watched by phone alone (ground.channels).
-_ON_LINE = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
 ROUND_STATES = ("open", "resent", "alerted", "answered", "cancelled")
 OPEN = "state IN ('open', 'resent', 'alerted')"  # as checkin_rounds_one_open's WHERE says it
 # What round_tally keeps of the closed rounds, an hour of slots a row (migration 0060, whose
@@ -91,14 +88,8 @@ class StatsRepository:
         self._conn = conn
 
     async def counts(self) -> dict[str, int]:
+        people = await self._people()
         queries = {
-            # LINE's friends: a person watched by phone alone is none (issue 40).
-            "friends": "SELECT COUNT(*) FROM members WHERE status = 'active'"
-            f" AND withdrawn_at IS NULL AND {_ON_LINE}",
-            "phone_only": "SELECT COUNT(*) FROM members WHERE status = 'active'"
-            f" AND withdrawn_at IS NULL AND NOT {_ON_LINE}",
-            "users": "SELECT COUNT(*) FROM members WHERE status = 'active'"
-            " AND interval_days IS NOT NULL",
             "managers": "SELECT COUNT(DISTINCT tm.member_id) FROM team_members tm"
             " JOIN teams t ON t.id = tm.team_id AND t.deleted_at IS NULL"
             " WHERE tm.role = 'manager'",
@@ -106,7 +97,8 @@ class StatsRepository:
             "groups": "SELECT COUNT(*) FROM chat_groups WHERE status = 'active'",
             "open_alerts": "SELECT COUNT(*) FROM checkin_rounds WHERE state = 'alerted'",
         }
-        found = {}
+        # LINE's friends: a person watched by phone alone is none (issue 40).
+        found = {name: people[name] for name in ("friends", "phone_only", "users")}
         for name, sql in queries.items():
             row = await self._conn.fetch_one(sql)
             found[name] = row[0] if row else 0
@@ -115,13 +107,17 @@ class StatsRepository:
     async def everyone(self) -> dict[str, int]:
         """Who a message to everyone names: LINE's friends, those watched by phone alone,
         those who blocked the account (none of them withdrawn)."""
+        people = await self._people()
+        return {"line": people["friends"], "phone_only": people["phone_only"],
+                "blocked": people["blocked"]}  # fmt: skip
+
+    async def _people(self) -> dict[str, int]:
+        """member_tally's counts (migration 0060), kept as members join, block, leave."""
         row = await self._conn.fetch_one(
-            f"SELECT COUNT(*) FILTER (WHERE status = 'active' AND {_ON_LINE}),"
-            f" COUNT(*) FILTER (WHERE status = 'active' AND NOT {_ON_LINE}),"
-            " COUNT(*) FILTER (WHERE status != 'active')"
-            " FROM members WHERE withdrawn_at IS NULL",
+            "SELECT SUM(friends), SUM(phone_only), SUM(users), SUM(blocked) FROM member_tally"
         )
-        return dict(zip(("line", "phone_only", "blocked"), row or (0, 0, 0), strict=True))
+        keys = ("friends", "phone_only", "users", "blocked")
+        return {key: int(value or 0) for key, value in zip(keys, row or (), strict=False)}
 
     async def service_health(self, month_start: datetime) -> dict[str, Any]:
         """What /metrics reads at each scrape: the outbox, the rounds, the open alerts."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ground.channels import NOT_ON_LINE
 from storage.database import Connection, database_for, to_db
 from storage.stats import TALLY, StatsRepository, median_of_counts
 
@@ -293,3 +294,60 @@ async def _daily_counted(conn: Connection, first: Any, days: int) -> list[dict[s
             if day in by_day:
                 by_day[day][series] += 1
     return found
+
+
+async def test_the_people_tallied_are_the_people_counted(database: Path | str) -> None:
+    """member_tally against counting the members, after random joins, blocks, withdrawals,
+    schedules set and stopped, and rows deleted; the wave's and an OK's columns move nothing."""
+    on_line = f"substr(line_user_id, 1, {len(NOT_ON_LINE)}) != '{NOT_ON_LINE}'"
+    rules = {
+        "friends": f"status = 'active' AND withdrawn_at IS NULL AND {on_line}",
+        "phone_only": f"status = 'active' AND withdrawn_at IS NULL AND NOT {on_line}",
+        "users": "status = 'active' AND interval_days IS NOT NULL",
+        "blocked": "status != 'active' AND withdrawn_at IS NULL",
+    }
+    db = database_for(database)
+    await db.open()
+    rng = random.Random(3)
+    try:
+        async with db.transaction() as conn:
+            for member in range(1, 200):
+                address = f"{NOT_ON_LINE}+8190{member:08d}" if member % 5 == 0 else f"U{member}"
+                await conn.execute(
+                    "INSERT INTO members (id, line_user_id, display_name, registered_at, status)"
+                    " VALUES (?, ?, 'someone', ?, ?)",
+                    (member, address, to_db(START), rng.choice(["active", "blocked"])),
+                )
+            for _ in range(600):
+                member = rng.randrange(1, 200)
+                change = rng.choice(["status", "withdrawn", "schedule", "due", "gone"])
+                if change == "status":
+                    sql, params = "status = ?", (rng.choice(["active", "blocked"]),)
+                elif change == "withdrawn":
+                    sql, params = "withdrawn_at = ?", (rng.choice([None, to_db(START)]),)
+                elif change == "schedule":
+                    hour = rng.choice([None, 7])
+                    sql, params = "interval_days = ?, checkin_hour = ?", (hour and 1, hour)
+                elif change == "due":
+                    sql, params = "next_due_at = ?, last_ok_at = ?", (to_db(START),) * 2
+                else:
+                    await conn.execute("DELETE FROM members WHERE id = ?", (member,))
+                    continue
+                await conn.execute(f"UPDATE members SET {sql} WHERE id = ?", (*params, member))
+            counted = {}
+            for name, rule in rules.items():
+                row = await conn.fetch_one(f"SELECT COUNT(*) FROM members WHERE {rule}")
+                counted[name] = row[0] if row else 0
+            stats = StatsRepository(conn)
+            found = await stats.counts()
+            assert {k: found[k] for k in ("friends", "phone_only", "users")} == {
+                k: counted[k] for k in ("friends", "phone_only", "users")
+            }
+            assert await stats.everyone() == {
+                "line": counted["friends"],
+                "phone_only": counted["phone_only"],
+                "blocked": counted["blocked"],
+            }
+            assert all(counted.values()), "every count was played"
+    finally:
+        await db.close()

@@ -161,3 +161,37 @@ END;
 $$;
 CREATE TRIGGER line_messages_counted AFTER INSERT OR UPDATE ON outbox
     FOR EACH ROW EXECUTE FUNCTION line_messages_count();
+
+-- The console's counts of people (LINE's friends, those watched by phone alone, with check-ins,
+-- who blocked the account), kept as members change: a million residents are three million rows
+-- with their families, seconds to count at each view. Only these columns move them: the wave's
+-- next check-in and an OK's moment do not.
+CREATE TABLE member_tally (
+    shard INTEGER PRIMARY KEY,
+    friends BIGINT NOT NULL DEFAULT 0,
+    phone_only BIGINT NOT NULL DEFAULT 0,
+    users BIGINT NOT NULL DEFAULT 0,
+    blocked BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+    SELECT 0, COALESCE(SUM(CASE WHEN m.status = 'active' AND m.withdrawn_at IS NULL AND substr(m.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status = 'active' AND m.withdrawn_at IS NULL AND substr(m.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status = 'active' AND m.interval_days IS NOT NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status != 'active' AND m.withdrawn_at IS NULL THEN 1 ELSE 0 END), 0) FROM members m;
+CREATE FUNCTION member_tally_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (pg_backend_pid() % 16, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.interval_days IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.status != 'active' AND NEW.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (pg_backend_pid() % 16, -CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, -CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, -CASE WHEN OLD.status = 'active' AND OLD.interval_days IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.status != 'active' AND OLD.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+    ELSIF OLD.status IS DISTINCT FROM NEW.status OR OLD.withdrawn_at IS DISTINCT FROM NEW.withdrawn_at OR OLD.line_user_id IS DISTINCT FROM NEW.line_user_id OR OLD.interval_days IS DISTINCT FROM NEW.interval_days THEN
+        INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (pg_backend_pid() % 16, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.interval_days IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.interval_days IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.status != 'active' AND NEW.withdrawn_at IS NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status != 'active' AND OLD.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER member_tally_counted AFTER INSERT OR UPDATE OR DELETE ON members
+    FOR EACH ROW EXECUTE FUNCTION member_tally_count();

@@ -174,3 +174,34 @@ BEGIN
     SELECT substr(NEW.sent_at, 1, 13), 0, (CASE NEW.kind WHEN 'multicast' THEN json_array_length(NEW.recipients) WHEN 'push' THEN 1 ELSE 0 END) WHERE NEW.state = 'sent' AND NEW.channel = 'line' AND NEW.sent_at IS NOT NULL
     ON CONFLICT (bucket, shard) DO UPDATE SET messages = line_messages_tally.messages + excluded.messages;
 END;
+
+-- The console's counts of people (LINE's friends, those watched by phone alone, with check-ins,
+-- who blocked the account), kept as members change: a million residents are three million rows
+-- with their families, seconds to count at each view. Only these columns move them: the wave's
+-- next check-in and an OK's moment do not.
+CREATE TABLE member_tally (
+    shard INTEGER PRIMARY KEY,
+    friends INTEGER NOT NULL DEFAULT 0,
+    phone_only INTEGER NOT NULL DEFAULT 0,
+    users INTEGER NOT NULL DEFAULT 0,
+    blocked INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+    SELECT 0, COALESCE(SUM(CASE WHEN m.status = 'active' AND m.withdrawn_at IS NULL AND substr(m.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status = 'active' AND m.withdrawn_at IS NULL AND substr(m.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status = 'active' AND m.interval_days IS NOT NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN m.status != 'active' AND m.withdrawn_at IS NULL THEN 1 ELSE 0 END), 0) FROM members m;
+CREATE TRIGGER member_tally_joined AFTER INSERT ON members BEGIN
+    INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (0, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.interval_days IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.status != 'active' AND NEW.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+END;
+CREATE TRIGGER member_tally_gone AFTER DELETE ON members BEGIN
+    INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (0, -CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, -CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, -CASE WHEN OLD.status = 'active' AND OLD.interval_days IS NOT NULL THEN 1 ELSE 0 END, -CASE WHEN OLD.status != 'active' AND OLD.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+END;
+CREATE TRIGGER member_tally_moved AFTER UPDATE ON members
+    WHEN OLD.status IS NOT NEW.status OR OLD.withdrawn_at IS NOT NEW.withdrawn_at OR OLD.line_user_id IS NOT NEW.line_user_id OR OLD.interval_days IS NOT NEW.interval_days
+BEGIN
+    INSERT INTO member_tally (shard, friends, phone_only, users, blocked)
+        VALUES (0, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.interval_days IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.interval_days IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.status != 'active' AND NEW.withdrawn_at IS NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status != 'active' AND OLD.withdrawn_at IS NULL THEN 1 ELSE 0 END)
+        ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
+END;
