@@ -13,7 +13,7 @@ from aiohttp import web
 from admin import searching
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import audit, session_of
-from admin.pages import page, refusal
+from admin.pages import page, refusal, team_choices
 from admin.render import admin_locale, services_of
 from care.desk import cases as desk
 from care.desk import partners, reading, report
@@ -101,6 +101,10 @@ def phone_of(row: dict[str, Any]) -> tuple[str, str | None]:
     return reading.as_written(phone), sharing.tel_uri(phone)
 
 
+def _digits(value: str) -> list[int]:
+    return [int(value)] if value.isdigit() else []
+
+
 @allow(OPERATOR, DESK)
 async def queue(request: web.Request) -> web.Response:
     """The open cases a search finds (GET parameters, so a search is a link), a page at a
@@ -122,7 +126,8 @@ async def queue(request: web.Request) -> web.Response:
             "cases": cases,
             "total": total,
             "asked": asked,
-            "teams": await repos.stats.teams(),
+            # The team the queue is narrowed to stays in its list, whatever the search.
+            **await team_choices(request, repos.stats, _digits(asked.values.get("team", ""))),
             "waited": waited(request),
             "phone_of": phone_of,
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from admin.access import OPERATOR, allow
 from admin.auth import session_of
-from admin.pages import audience_of, page, page_status, quota_forecast, refusal
+from admin.pages import audience_of, page, page_status, quota_forecast, refusal, team_choices
 from admin.render import admin_locale, services_of
 from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, plan_notice, record_notice
@@ -23,7 +23,8 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
     again as typed with the problem said (400)."""
     async with services_of(request).reading_repositories() as repos:
         sent = await repos.admin.notices()
-        team_list = await repos.stats.teams()
+        typed = form.getall("team_id", []) if form is not None else []
+        teams = await team_choices(request, repos.stats, _ids(typed))
         group_list = await repos.stats.groups()
     pending = any((n["rows_sent"] or 0) + (n["rows_failed"] or 0) < n["rows_total"] for n in sent)
     for notice in sent:
@@ -31,7 +32,7 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
         notice["reach"] = Reach.from_json(json.loads(notice["audience_detail"]).get("reach"))
     context = {
         "notices": sent,
-        "teams": team_list,
+        **teams,
         "groups": group_list,
         "audiences": AUDIENCES,
         "audience_required": True,
@@ -48,6 +49,10 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
         typed_member=str(form.get("member_id", ""))[:12],
     )
     return await page_status(request, "notices.html", context, 400)
+
+
+def _ids(values: list[Any]) -> list[int]:
+    return [int(value) for value in values if str(value).isdigit()]
 
 
 @allow(OPERATOR)

@@ -4,7 +4,7 @@ tally read with its look audited."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,8 +19,12 @@ from care.errors import Refusal, Refused
 from care.services import UnitOfWork
 from ground.identifiers import row_id
 from storage.rollcalls import RollCall
+from storage.stats import StatsRepository
 
 QUOTA_CACHE_FOR = timedelta(minutes=10)
+# Teams a picker lists at once: a prefecture's are tens of thousands (a household each), and
+# a page naming every one grew to megabytes and seconds; staff search for the rest.
+TEAMS_SHOWN = 100
 T = TypeVar("T")
 
 
@@ -132,3 +136,18 @@ async def read_tally(
             f"{scope}:{call.id}:{admin}",
         )
     return call, found
+
+
+async def team_choices(
+    request: web.Request, stats: StatsRepository, including: Iterable[int] = ()
+) -> dict[str, Any]:
+    """A team picker's context: the first TEAMS_SHOWN teams whose name has the page's
+    `team_q`, the ones `including` names (a form's ticked: never dropped by a save), how many
+    the search finds, and the search."""
+    search = request.query.get("team_q", "")[:50]
+    return {
+        "teams": await stats.teams(search, TEAMS_SHOWN, including),
+        "teams_total": await stats.team_count(search),
+        "teams_shown": TEAMS_SHOWN,
+        "team_q": search,
+    }

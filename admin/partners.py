@@ -13,7 +13,7 @@ from aiohttp import web
 
 from admin.access import DESK, OPERATOR, allow
 from admin.auth import session_of
-from admin.pages import page, refusal
+from admin.pages import page, refusal, team_choices
 from admin.render import admin_locale, render, services_of
 from care.desk import partners
 from care.desk.reading import VIEW_AUDIT_EVERY
@@ -37,12 +37,12 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
             viewer, "partners_viewed", "partner list", now, VIEW_AUDIT_EVERY
         )
         found = await repos.partners.active()
-        teams = await repos.stats.teams()
+        teams = await team_choices(request, repos.stats)
     for partner in found:
         made = from_db(partner["link_code_at"]) if partner["link_code"] else None
         until = made + partners.LINK_CODE_LIFETIME if made else None
         partner["code_until"] = until if until and until > now else None
-    context = {"partners": found, "teams": teams, "kinds": partners.KINDS, "issued": issued}
+    context = {"partners": found, **teams, "kinds": partners.KINDS, "issued": issued}
     return await page(request, "partners.html", context)
 
 
@@ -106,10 +106,12 @@ async def _partner_of(request: web.Request) -> dict[str, Any]:
             viewer, "partners_viewed", "partner list", work.now, VIEW_AUDIT_EVERY
         )
         found = [p for p in await repos.partners.active() if p["id"] == partner_id]
-        teams = await repos.stats.teams()
-    if not found:
-        raise web.HTTPNotFound(text="no such partner")
-    return {"partner": found[0], "teams": teams}
+        if not found:
+            raise web.HTTPNotFound(text="no such partner")
+        # Its teams are listed whatever the search: a save must not untick one unseen.
+        ticked = [team["id"] for team in found[0]["teams"]]
+        teams = await team_choices(request, repos.stats, ticked)
+    return {"partner": found[0], **teams}
 
 
 @allow(OPERATOR, DESK)

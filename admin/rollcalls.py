@@ -11,7 +11,7 @@ from aiohttp import web
 from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
 from admin.files import export_page, purposeful_csv
-from admin.pages import audience_of, page, quota_forecast, read_tally, roll_call_of
+from admin.pages import audience_of, page, quota_forecast, read_tally, roll_call_of, team_choices
 from admin.render import admin_locale, services_of
 from care.broadcasts import budget, by_phone, reach, rollcall
 from care.errors import Refused
@@ -46,7 +46,7 @@ async def roll_calls(request: web.Request) -> web.Response:
             "warning_name": lambda occasion: rollcall.warning_name(
                 admin_locale(request), occasion
             ),
-            "teams": await repos.stats.teams(),
+            **await team_choices(request, repos.stats),
             "groups": await repos.stats.groups(),
             "audiences": AUDIENCES,
         }

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from admin.access import OPERATOR, allow
 from admin.auth import audit, session_of
-from admin.pages import page, refusal
+from admin.pages import TEAMS_SHOWN, page, refusal
 from admin.render import admin_locale, render, services_of
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
@@ -30,12 +30,15 @@ from storage.models import Role, Team
 async def teams(request: web.Request) -> web.Response:
     search = request.query.get("q", "")[:50]
     async with services_of(request).reading_repositories() as repos:
-        found = await repos.stats.teams(search)
+        found = await repos.stats.teams(search, TEAMS_SHOWN)
+        total = await repos.stats.team_count(search)
     return await page(
         request,
         "teams.html",
         {
             "teams": found,
+            "teams_total": total,
+            "teams_shown": TEAMS_SHOWN,
             "search": search,
             "intervals": INTERVALS,
             "hours": range(24),

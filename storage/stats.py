@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -60,6 +61,12 @@ def _hour_of(moment: datetime) -> datetime:
 def _hour_after(moment: datetime) -> datetime:
     hour = _hour_of(moment)
     return hour if hour == moment else hour + timedelta(hours=1)
+
+
+def _team_where(search: str) -> tuple[str, tuple[Any, ...]]:
+    """Teams not deleted whose name has `search` (LIKE's own characters taken as typed)."""
+    pattern = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'", (f"%{pattern}%",)
 
 
 def _added(one: dict[str, int], other: dict[str, int]) -> dict[str, int]:
@@ -300,7 +307,20 @@ class StatsRepository:
             )
         ]
 
-    async def teams(self, search: str = "") -> list[dict[str, Any]]:
+    async def teams(
+        self, search: str = "", limit: int | None = None, including: Iterable[int] = ()
+    ) -> list[dict[str, Any]]:
+        """Teams whose name has `search`, by id: the first `limit` of them (all without one),
+        and the teams of `including` whatever the search (a form's ticked ones)."""
+        where, params = _team_where(search)
+        if limit is not None:
+            # The first teams by id found before anyone's members are counted.
+            where = f"t.id IN (SELECT t.id FROM teams t WHERE {where} ORDER BY t.id LIMIT ?)"
+            params = (*params, limit)
+        ids = [int(team_id) for team_id in including]
+        if ids:
+            where += f" OR (t.deleted_at IS NULL AND t.id IN ({','.join('?' * len(ids))}))"
+            params = (*params, *ids)
         return [
             dict(row)
             for row in await self._conn.fetch_all(
@@ -308,16 +328,16 @@ class StatsRepository:
                 " COUNT(tm.member_id) AS members,"
                 " SUM(CASE WHEN tm.role = 'user' THEN 1 ELSE 0 END) AS users,"
                 " SUM(CASE WHEN tm.role = 'manager' THEN 1 ELSE 0 END) AS managers"
-                " FROM teams t LEFT JOIN team_members tm ON tm.team_id = t.id"
-                " WHERE t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'"
+                f" FROM teams t LEFT JOIN team_members tm ON tm.team_id = t.id WHERE {where}"
                 " GROUP BY t.id ORDER BY t.id",
-                (
-                    "%"
-                    + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                    + "%",
-                ),
+                params,
             )
         ]
+
+    async def team_count(self, search: str = "") -> int:
+        where, params = _team_where(search)
+        row = await self._conn.fetch_one(f"SELECT COUNT(*) FROM teams t WHERE {where}", params)
+        return int(row[0]) if row else 0
 
     async def groups(self) -> list[dict[str, Any]]:
         groups = [
