@@ -45,9 +45,14 @@ class DisclosureRepository:
         """Messages about her (her rounds' alerts, notes to her managers) and calls to her."""
         rows = await self._conn.fetch_all(
             "SELECT created_at, purpose, channel, state, sent_at, round_id, recipient_member_id,"
-            " recipients FROM outbox WHERE subject_member_id = ?"
-            " OR round_id IN (SELECT id FROM checkin_rounds WHERE member_id = ?)"
-            " OR (recipient_member_id = ? AND channel = 'voice') ORDER BY created_at, id",
+            " recipients FROM outbox WHERE id IN ("
+            # Each by its own index: as one OR, the engine read the whole outbox (a year of
+            # a prefecture's messages) for one person's record.
+            " SELECT id FROM outbox WHERE subject_member_id = ?"
+            " UNION SELECT o.id FROM checkin_rounds r JOIN outbox o ON o.round_id = r.id"
+            " WHERE r.member_id = ?"
+            " UNION SELECT id FROM outbox WHERE recipient_member_id = ? AND channel = 'voice'"
+            ") ORDER BY created_at, id",
             (member_id, member_id, member_id),
         )
         return [

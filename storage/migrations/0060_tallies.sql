@@ -205,3 +205,6 @@ BEGIN
         VALUES (0, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) != 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.withdrawn_at IS NULL AND substr(NEW.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.withdrawn_at IS NULL AND substr(OLD.line_user_id, 1, 4) = 'tel:' THEN 1 ELSE 0 END, CASE WHEN NEW.status = 'active' AND NEW.interval_days IS NOT NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status = 'active' AND OLD.interval_days IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.status != 'active' AND NEW.withdrawn_at IS NULL THEN 1 ELSE 0 END - CASE WHEN OLD.status != 'active' AND OLD.withdrawn_at IS NULL THEN 1 ELSE 0 END)
         ON CONFLICT (shard) DO UPDATE SET friends = member_tally.friends + excluded.friends, phone_only = member_tally.phone_only + excluded.phone_only, users = member_tally.users + excluded.users, blocked = member_tally.blocked + excluded.blocked;
 END;
+
+-- Her calls (わたしの記録 reads them by her id): the voice channel's rows only.
+CREATE INDEX outbox_called ON outbox (recipient_member_id) WHERE channel = 'voice';

@@ -195,3 +195,6 @@ END;
 $$;
 CREATE TRIGGER member_tally_counted AFTER INSERT OR UPDATE OR DELETE ON members
     FOR EACH ROW EXECUTE FUNCTION member_tally_count();
+
+-- Her calls (わたしの記録 reads them by her id): the voice channel's rows only.
+CREATE INDEX outbox_called ON outbox (recipient_member_id) WHERE channel = 'voice';
