@@ -24,7 +24,13 @@ from storage.sqlite import SqliteDatabase
 # Parents before children. checkin_rounds and outbox point at each other: the rounds' outbox
 # references are filled in once the outbox is there (OUTBOX_LINKS).
 # Counts kept by triggers (migration 0060): copied last, over what the copied rows counted.
-TALLIES = ("round_tally", "round_events_tally", "round_ok_minutes", "line_messages_tally")
+TALLIES = (
+    "round_tally",
+    "round_events_tally",
+    "round_ok_minutes",
+    "line_messages_tally",
+    "member_tally",
+)
 TABLES = (
     "members",
     "teams",
@@ -141,7 +147,8 @@ async def _copy(
         raise TransferError(f"tables this code does not know how to copy: {sorted(unknown)}")
     counts: dict[str, int] = {}
     async with raw.transaction():
-        for table in TABLES:
+        # The tallies count what the other tables hold (a fresh member_tally holds its zeros).
+        for table in (table for table in TABLES if table not in TALLIES):
             filled = await (await raw.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")).fetchone()
             if filled[0]:
                 raise TransferError(

@@ -104,6 +104,7 @@ NOT_PERSONAL = frozenset(
         "round_events_tally",
         "round_ok_minutes",
         "line_messages_tally",
+        "member_tally",
     }
 )
 
