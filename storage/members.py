@@ -254,6 +254,7 @@ class MemberRepository:
     async def earliest_pause_reminder(self) -> datetime | None:
         row = await self._conn.fetch_one(
             "SELECT MIN(pause_reminder_at) FROM members WHERE status = 'active'"
+            " AND pause_reminder_at IS NOT NULL"
         )
         return from_db(row[0]) if row else None
 

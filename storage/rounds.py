@@ -108,10 +108,10 @@ class RoundRepository:
         `heat`: only the rounds a heat check named (True) or only the others (False)."""
         column = _clock_column(since_column)
         return await self._many(
-            f"SELECT * FROM checkin_rounds WHERE state = ? AND {column} <= ?"
+            f"SELECT * FROM checkin_rounds WHERE {_in_state(state)} AND {column} <= ?"
             f"{_untaken(untaken)}{_called(called)}{_heat(heat, 'checkin_rounds')}"
             f" ORDER BY {column}, id LIMIT ?",
-            (state, to_db(since_at_most), limit),
+            (to_db(since_at_most), limit),
         )
 
     async def earliest_waiting(
@@ -124,9 +124,8 @@ class RoundRepository:
     ) -> datetime | None:
         column = _clock_column(since_column)
         row = await self._conn.fetch_one(
-            f"SELECT MIN({column}) FROM checkin_rounds WHERE state = ?"
+            f"SELECT MIN({column}) FROM checkin_rounds WHERE {_in_state(state)}"
             f"{_untaken(untaken)}{_called(called)}{_heat(heat, 'checkin_rounds')}",
-            (state,),
         )
         return from_db(row[0]) if row else None
 
@@ -308,6 +307,12 @@ def _heat(heat: bool | None, rounds: str) -> str:
         return ""
     named = f"EXISTS (SELECT 1 FROM heat_check_people h WHERE h.round_id = {rounds}.id)"
     return f" AND {named}" if heat else f" AND NOT {named}"
+
+
+def _in_state(state: str) -> str:
+    """The state written out, not a parameter: both engines then read the rounds waiting in it
+    by its own partial indexes (migration 0061), never the year of closed ones."""
+    return f"state = '{RoundState(state).value}'"
 
 
 def _clock_column(name: str) -> str:
