@@ -25,11 +25,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
+import signal
 import statistics
+import sys
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import uvloop
 from aiohttp import ClientSession, web
@@ -59,14 +63,14 @@ async def main(residents: int, taps: int, database: str | None, loop: str) -> No
         await _wave(replace(ground, line_url=line_url), residents, taps, loop)
 
 
-async def main_seeded(target: str, runs: int, loop: str) -> None:
+async def main_seeded(target: str, runs: int, loop: str, profile: Path | None) -> None:
     """`runs` waves on the seed at `target`, each on the seed as it was."""
     for number in range(1, runs + 1):
         async with bench_ground("wave", target) as ground, line_apart() as line_url:
             ground = replace(ground, line_url=line_url)
             async with in_process(ground) as bot:
                 print(f"run {number} of {runs}")
-                await _seeded_run(bot, ground, loop)
+                await _seeded_run(bot, ground, loop, profile)
 
 
 async def _wave(ground: BenchGround, residents: int, taps: int, loop: str) -> None:
@@ -119,11 +123,13 @@ async def _wave_in(
     )
 
 
-async def _seeded_run(bot: InProcess, ground: BenchGround, loop: str) -> None:
+async def _seeded_run(
+    bot: InProcess, ground: BenchGround, loop: str, profile: Path | None
+) -> None:
     app = bot.app
     seeded = _Seeded(app)
     slot, due = await seeded.restore()
-    wave = await _measured_wave(bot, ground, slot, loop, seeded.marks["outbox"])
+    wave = await _measured_wave(bot, ground, slot, loop, seeded.marks["outbox"], profile)
     opened = await seeded.opened()
     if opened != due:
         raise SystemExit(f"{opened} rounds opened, not one for each of the {due} due")
@@ -143,18 +149,40 @@ async def _seeded_run(bot: InProcess, ground: BenchGround, loop: str) -> None:
     )
 
 
+async def _spy(output: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling this process, every thread and not only the one holding the
+    interpreter (SQLite works without it, on aiosqlite's thread), in collapsed stacks (raw)."""
+    found = Path(sys.executable).parent / "py-spy"
+    process = await asyncio.create_subprocess_exec(
+        str(found) if found.exists() else "py-spy",
+        *("record", "--pid", str(os.getpid()), "--format", "raw", "--threads"),
+        *("--rate", "100", "--output", str(output)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.sleep(2)  # attached before the hour
+    return process
+
+
 def _engine(database: str | None) -> str:
     return "PostgreSQL" if database and is_postgres(database) else "SQLite"
 
 
 async def _measured_wave(
-    bot: InProcess, ground: BenchGround, due: datetime, loop: str, outbox_after: int = 0
+    bot: InProcess,
+    ground: BenchGround,
+    due: datetime,
+    loop: str,
+    outbox_after: int = 0,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """The sweep woken at `due` until LINE accepted the last multicast, then the bare
-    sender of the same multicasts (the outbox's rows past `outbox_after`)."""
+    sender of the same multicasts (the outbox's rows past `outbox_after`); sampled by py-spy
+    into `profile` if given."""
     app, clock = bot.app, bot.clock
     clock.set(due)
     engine = app[ENGINE]
+    spy = await _spy(profile) if profile else None
     cpu = time.process_time()
     hour = time.monotonic()  # the sweep wakes at 07:00
     await engine.plan_due()
@@ -162,6 +190,9 @@ async def _measured_wave(
     await engine.deliver()
     await engine.idle()
     wave_cpu = time.process_time() - cpu
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
     line = await counted(ground.line_url)
     bare = await bare_sender(app, ground, loop, outbox_after)
     return {
@@ -437,11 +468,16 @@ if __name__ == "__main__":
         " slot's wave, on the seed as it was each run (--residents, --taps and --database unused)",
     )
     parser.add_argument("--runs", type=int, default=1, help="waves, each on the seed as it was")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="with --seeded: py-spy's samples of the wave (collapsed stacks) into this file",
+    )
     args = parser.parse_args()
     if args.seeded:
         if args.seeded == "postgres":
             raise SystemExit("--seeded takes a seed that is kept: its file or its URL")
-        running = main_seeded(args.seeded, args.runs, args.loop)
+        running = main_seeded(args.seeded, args.runs, args.loop, args.profile)
     else:
         running = main(args.residents, args.taps, args.database, args.loop)
     if args.loop == "uvloop":
