@@ -134,7 +134,9 @@ async def _seeded_run(
     if opened != due:
         raise SystemExit(f"{opened} rounds opened, not one for each of the {due} due")
     await seeded.restore()
+    began = time.monotonic()
     durable = await seeded_floor(app, slot)
+    floor_wall = time.monotonic() - began
     await seeded.restore()
     local = slot.astimezone(app[SERVICES].settings.timezone)
     print(
@@ -142,6 +144,11 @@ async def _seeded_run(
         f" {_engine(ground.database)}"
     )
     _print_wave(wave, due, durable)
+    print(
+        f"                            the floor's writes took {floor_wall:.2f} s of wall time"
+        f" ({floor_wall / (wave['multicasts'] / MULTICASTS_PER_SECOND):.1f} × LINE's floor):"
+        " one set after another, as the wave writes them"
+    )
     after_wave, after_floor = seeded.took[-2:]
     print(
         f"put back as seeded          {after_wave:.2f} s after the wave,"
