@@ -427,33 +427,35 @@ async def _vacuum(url: str, whole: bool) -> None:
 
 async def seeded_floor(app: web.Application, slot: datetime) -> float:
     """`durable_floor` on a seed: the same least writes for the residents due at `slot`, read
-    by the index the wave reads them by, their rounds written into checkin_rounds itself (a
-    history's indexes, not an empty copy's), by sets of WAVE_BATCH."""
+    by the index the wave reads them by (in its order alone: on PostgreSQL a second key to
+    order by sorts every resident still due, a batch at a time), their rounds written into
+    checkin_rounds itself (a history's indexes, not an empty copy's), by sets of WAVE_BATCH
+    named by their ids."""
     services = app[SERVICES]
     later, opened = to_db(slot + timedelta(days=2)), to_db(slot)
-    due = (
-        "SELECT id FROM members WHERE status = 'active' AND next_due_at <= ?"
-        " ORDER BY next_due_at, id LIMIT ?"
-    )
     cpu = time.process_time()
     while True:
         async with services.repositories() as repos:
             conn = repos.conn
             rows = await conn.fetch_all(
                 "SELECT id, line_user_id FROM members WHERE status = 'active'"
-                " AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
+                " AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
                 (opened, WAVE_BATCH),
             )
             if not rows:
                 return time.process_time() - cpu
+            ids = [member_id for member_id, _ in rows]
+            # One parameter (an array) on PostgreSQL; SQLite takes them as a list.
+            postgres = conn.dialect == POSTGRESQL
+            named = "= ANY(?)" if postgres else f"IN ({','.join('?' * len(ids))})"
+            given = [ids] if postgres else ids
             await conn.execute(
                 "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at)"
-                f" SELECT id, ?, 'open', ? FROM members WHERE id IN ({due})",
-                (opened, opened, opened, WAVE_BATCH),
+                f" SELECT id, ?, 'open', ? FROM members WHERE id {named}",
+                (opened, opened, *given),
             )
             await conn.execute(
-                f"UPDATE members SET next_due_at = ? WHERE id IN ({due})",
-                (later, opened, WAVE_BATCH),
+                f"UPDATE members SET next_due_at = ? WHERE id {named}", (later, *given)
             )
 
 
