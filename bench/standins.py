@@ -206,7 +206,7 @@ class BenchGround:
     line: CountingLine
     line_url: str
     workdir: Path
-    database: str | None  # a postgresql:// URL; None: an SQLite file in `workdir`
+    database: str | None  # a postgresql:// URL or a seed's SQLite file; None: a file in `workdir`
 
 
 @asynccontextmanager

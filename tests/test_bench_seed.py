@@ -202,3 +202,25 @@ async def test_a_years_history_is_purged_to_its_retention_backed_up_and_restored
     assert len(nights) == 2 and all(" 0 rounds" not in night for night in nights), said
     if not is_postgres(database):
         assert "restore" in said, said
+
+
+async def test_the_wave_runs_on_a_seed_and_each_run_starts_from_it(database: Path | str) -> None:
+    # A short history is enough: the wave reads the residents due, not their past.
+    status, said = await seeded(database, RESIDENTS, 2)
+    assert status == 0, said
+    # It puts the seed back after the wave and after its floor, and exits unless it finds
+    # the seed as it was each time.
+    status, said = await waved(database, runs=1)
+    assert status == 0, said
+    assert "LINE accepted the last of" in said, said
+
+
+async def waved(database: Path | str, runs: int) -> tuple[int, str]:
+    """`python -m bench.wave --seeded` on the seed at `database`: its exit status and what it
+    printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.wave", "--seeded", str(database), "--runs", str(runs),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
