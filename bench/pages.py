@@ -97,6 +97,7 @@ class People:
 class Timed:
     view: View
     took_ms: list[float] = field(default_factory=list)
+    size: int = 0  # the last answer's body, bytes
     failed: str = ""
 
     @property
@@ -306,10 +307,11 @@ async def staff_accounts(bot: InProcess) -> dict[str, str]:
     last code forgotten: the fake clock stands still between runs). -> name: TOTP secret."""
     services = bot.app[SERVICES]
     secrets = {}
+    hashed = hash_password(PASSWORD)  # outside the transaction: no connection waits on scrypt
     async with services.repositories() as repos:
         for name, role in ((OPERATOR, StaffRole.OPERATOR), (DESK, StaffRole.DESK)):
             if await repos.admin.by_name(name) is None:
-                await repos.admin.add(name, hash_password(PASSWORD), bot.clock.now(), role)
+                await repos.admin.add(name, hashed, bot.clock.now(), role)
             admin = await repos.admin.by_name(name)
             assert admin is not None and admin.role is role, f"{name} is not {role.value}"
             secrets[name] = new_secret()
@@ -351,8 +353,11 @@ class Callers:
     headers: dict[str, dict[str, str]]
 
 
-async def timed(session: ClientSession, url: str, view: View, callers: Callers) -> float:
-    """One request, until its body is read; -> milliseconds (raises on an answer not 200)."""
+async def timed(
+    session: ClientSession, url: str, view: View, callers: Callers
+) -> tuple[float, int]:
+    """One request, until its body is read; -> milliseconds, and the body's size in bytes
+    (raises on an answer not 200)."""
     headers = callers.headers.get(view.who, {})
     data = None
     if view.form is not None:
@@ -362,12 +367,12 @@ async def timed(session: ClientSession, url: str, view: View, callers: Callers) 
         "POST" if data else "GET", url + view.path, data=data, headers=headers,
         allow_redirects=False,
     ) as answer:  # fmt: skip
-        await answer.read()
+        body = await answer.read()
         status = answer.status
     took = (time.perf_counter() - began) * 1000
     if status != 200:
         raise LookupError(f"answered {status}")
-    return took
+    return took, len(body)
 
 
 async def time_view(
@@ -377,10 +382,11 @@ async def time_view(
     found = Timed(view)
     for _ in range(requests):
         try:
-            found.took_ms.append(await timed(session, bot.url, view, callers))
+            took, found.size = await timed(session, bot.url, view, callers)
         except LookupError as refused:
             found.failed = str(refused)
             break
+        found.took_ms.append(took)
         if sum(found.took_ms) >= page_seconds * 1000:
             break
     return found
@@ -396,8 +402,10 @@ async def reference(session: ClientSession) -> Timed:
     found = Timed(View("bare", "GET /healthz", "/healthz"))
     try:
         for _ in range(REFERENCE_REQUESTS):
-            found.took_ms.append(await timed(session, f"http://127.0.0.1:{port}", found.view,
-                                             Callers({}, {}, {})))  # fmt: skip
+            took, found.size = await timed(
+                session, f"http://127.0.0.1:{port}", found.view, Callers({}, {}, {})
+            )
+            found.took_ms.append(took)
     finally:
         await runner.cleanup()
     return found
@@ -410,6 +418,7 @@ def line(found: Timed, bare_p50: float) -> str:
     return (
         f"  {view.who:10} {view.name:50} {len(found.took_ms):3}  p50 {found.p50:9.1f} ms"
         f"  p95 {found.p95:9.1f} ms  {found.p50 / bare_p50:9,.0f} × bare"
+        f"  {found.size / 1024:9,.1f} kB"
     )
 
 

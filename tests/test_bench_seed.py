@@ -33,9 +33,11 @@ TIMED = {
     "resident": ["GET /liff/api/me", "GET /liff/api/teams"],
     "manager": ["GET /liff/api/teams", "GET /liff/api/members/{member_id}/history"],
 }  # fmt: skip
-# A page's line in a run: who, the route, how many requests, p50, p95, the ratio to the bare app.
+# A page's line in a run: who, the route, how many requests, p50, p95, the ratio to the bare
+# app, the answer's size.
 TIMED_LINE = re.compile(
-    r"^  (\w+) +((?:GET|POST) \S.*?) +\d+  p50 +[\d.]+ ms  p95 +[\d.]+ ms +[\d,]+ × bare$"
+    r"^  (\w+) +((?:GET|POST) \S.*?) +\d+  p50 +[\d.]+ ms  p95 +[\d.]+ ms"
+    r" +[\d,]+ × bare +[\d,.]+ kB$"
 )
 
 # Each a query that finds what breaks a rule; none may find anything.
