@@ -30,14 +30,16 @@ class InProcess:
 
 
 @asynccontextmanager
-async def in_process(ground: BenchGround) -> AsyncIterator[InProcess]:
+async def in_process(ground: BenchGround, **configured: Any) -> AsyncIterator[InProcess]:
     """The app against the ground's stand-in LINE and database, its scheduler not running
-    (the benchmark wakes the engine itself)."""
+    (the benchmark wakes the engine itself); `configured`: settings beside those (a desk, My
+    page's LINE Login channel...)."""
     settings = Settings(
         channel_secret=SECRET,
         channel_access_token="bench",
         line_api_base_url=ground.line_url,
         database=ground.database or ground.workdir / "bench.db",
+        **configured,
     )
     clock = FakeClock(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock, run_scheduler=False)

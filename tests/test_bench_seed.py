@@ -1,10 +1,12 @@
 """The seeded history of bench/seed.py (issue 42), small, on both engines: it is written once
-and reused, its rows keep the rules the code's own rows keep, and the console's main pages and
-My page answer on it, so that the seeding and the paths the benchmarks measure cannot rot."""
+and reused, its rows keep the rules the code's own rows keep, the console's main pages and My
+page answer on it, and bench/pages.py times every page on it, so that the seeding and the paths
+the benchmarks measure cannot rot."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,6 +19,26 @@ from tests.drivers import Page, staff_signed_in
 RESIDENTS, DAYS = 300, 20
 ROOT = Path(__file__).resolve().parent.parent
 MULTICAST = 500  # recipients a LINE multicast takes
+# What bench.pages must time, at least: the pages issue 42 names (a line each, by route).
+TIMED = {
+    "operator": [
+        "GET /admin/", "GET /admin/alerts", "GET /admin/people", "GET /admin/people/{member_id}",
+        "GET /admin/desk", "GET /admin/teams", "GET /admin/audit", "GET /admin/partners",
+        "GET /admin/report", "GET /admin/report.csv?month=last", "GET /admin/export/usage.csv",
+        "POST /admin/export/members.csv", "POST /admin/export/teams.csv",
+        "POST /admin/export/cases.csv", "POST /admin/export/case_steps.csv",
+    ],
+    "desk": ["GET /admin/alerts", "GET /admin/desk", "GET /admin/people"],
+    "monitoring": ["GET /metrics"],
+    "resident": ["GET /liff/api/me", "GET /liff/api/teams"],
+    "manager": ["GET /liff/api/teams", "GET /liff/api/members/{member_id}/history"],
+}  # fmt: skip
+# A page's line in a run: who, the route, how many requests, p50, p95, the ratio to the bare
+# app, the answer's size.
+TIMED_LINE = re.compile(
+    r"^  (\w+) +((?:GET|POST) \S.*?) +\d+  p50 +[\d.]+ ms  p95 +[\d.]+ ms"
+    r" +[\d,]+ × bare +[\d,.]+ kB$"
+)
 
 # Each a query that finds what breaks a rule; none may find anything.
 BROKEN = {
@@ -115,6 +137,13 @@ async def test_a_seeded_history_is_reused_consistent_and_served(
     status, said = await seeded(database, RESIDENTS + 1, DAYS)
     assert status != 0 and "refused" in said, said
 
+    # Every page timed once on it, each answering 200 (else the benchmark exits 1).
+    status, said = await run("bench.pages", "--database", str(database), "--requests", "1",
+                             "--runs", "1")  # fmt: skip
+    assert status == 0, said
+    timed = [found.groups() for found in map(TIMED_LINE.match, said.splitlines()) if found]
+    assert all((who, page) in timed for who, pages in TIMED.items() for page in pages), said
+
     # A deployment with a desk, an hour after the alert went out again (as seeded).
     bot = await start_bot(desk_after=timedelta(hours=1))
     async with bot.services.reading_repositories() as repos:
@@ -163,11 +192,16 @@ async def test_a_seeded_history_is_reused_consistent_and_served(
 
 
 async def seeded(database: Path | str, residents: int, days: int) -> tuple[int, str]:
-    """`python -m bench.seed` as a person runs it (the tests do not import the benchmarks):
-    its exit status and what it printed."""
+    """`python -m bench.seed` as a person runs it: its exit status and what it printed."""
+    return await run("bench.seed", "--residents", str(residents), "--days", str(days),
+                     "--database", str(database))  # fmt: skip
+
+
+async def run(module: str, *arguments: str) -> tuple[int, str]:
+    """A benchmark as a person runs it (the tests do not import the benchmarks): its exit
+    status and what it printed."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.seed", "--residents", str(residents), "--days", str(days),
-        "--database", str(database),
+        sys.executable, "-m", module, *arguments,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await process.communicate()
