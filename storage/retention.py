@@ -121,8 +121,10 @@ class RetentionRepository:
     async def purge_words(self, before: datetime, limit: int) -> int:
         """Her own words quoted from a round (助けて in her words) of a round closed before."""
         written = await self._conn.execute(
+            # In closing order, by checkin_rounds_help_words: by id the engine read every round.
             "UPDATE checkin_rounds SET help_words = NULL WHERE id IN (SELECT id FROM"
-            " checkin_rounds WHERE help_words IS NOT NULL AND closed_at < ? ORDER BY id LIMIT ?)",
+            " checkin_rounds WHERE help_words IS NOT NULL AND closed_at < ?"
+            " ORDER BY closed_at, id LIMIT ?)",
             (to_db(before), limit),
         )
         return written.rowcount

@@ -24,3 +24,6 @@ CREATE INDEX checkin_rounds_resend_outbox ON checkin_rounds (resend_outbox_id)
 -- A pause's reminder (a few people at a time).
 CREATE INDEX members_pause_reminder ON members (pause_reminder_at)
     WHERE pause_reminder_at IS NOT NULL;
+-- The nightly purge's help words (a few rounds have them): without it each night read every
+-- round kept to find them.
+CREATE INDEX checkin_rounds_help_words ON checkin_rounds (closed_at) WHERE help_words IS NOT NULL;
