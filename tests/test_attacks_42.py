@@ -1,0 +1,58 @@
+"""Issue 42's changes attacked as the console's staff would meet them (a team picker of a
+prefecture's teams, a form sent back): odd input gets a clear answer, never a 500, and the
+pickers' own search stays usable wherever the page was drawn."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import Bot
+from tests.drivers import csrf, staff_signed_in
+
+TEAMS = 105
+
+
+async def many_teams(bot: Bot) -> list[int]:
+    async with bot.repos() as repos:
+        return [
+            (await repos.teams.create(f"町会{number:03d}", 1, 9, bot.clock.now())).id
+            for number in range(1, TEAMS + 1)
+        ]
+
+
+def ticked(page: str) -> set[int]:
+    return {int(found) for found in re.findall(r'name="team_id" value="(\d+)" checked', page)}
+
+
+async def notice_sent_back(bot: Bot, team_ids: list[str]) -> tuple[int, str]:
+    """A notice's preview asked without an audience: the form comes back as typed (400)."""
+    token = await csrf(bot.client, "/admin/notices")
+    form = [("csrf_token", token), ("text", "お知らせ")]
+    form += [("team_id", team_id) for team_id in team_ids]
+    response = await bot.client.post("/admin/notices/preview", data=form)
+    return response.status, await response.text()
+
+
+async def test_a_notice_sent_back_with_odd_team_ids_is_shown_again_not_a_500(bot: Bot) -> None:
+    ids = await many_teams(bot)
+    await staff_signed_in(bot, "city-staff")
+    # ² and ١ pass str.isdigit; twenty nines no database integer holds.
+    odd = ["²", "١٢", "9" * 20, "-1", "%", ""]
+    status, page = await notice_sent_back(bot, [*odd, str(ids[-1])])
+    assert status == 400
+    assert ticked(page) == {ids[-1]}, "the team ticked beyond the first hundred stays ticked"
+
+
+async def test_the_team_search_of_a_notice_sent_back_opens(bot: Bot) -> None:
+    ids = await many_teams(bot)
+    await staff_signed_in(bot, "city-staff")
+    status, page = await notice_sent_back(bot, [str(ids[0])])
+    assert status == 400
+    search = re.search(r'<form method="get"[^>]*class="inline team-search"[^>]*>', page)
+    assert search is not None, "the picker says how many teams and offers their search"
+    action = re.search(r'action="([^"]*)"', search.group(0))
+    # A form without an action goes back where the page came from: the preview, POST only.
+    path = action.group(1) if action else "/admin/notices/preview"
+    found = await bot.client.get(path, params={"team_q": "町会105"})
+    assert found.status == 200
+    assert f'value="{ids[-1]}"' in await found.text()
