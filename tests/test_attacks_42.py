@@ -24,6 +24,13 @@ def ticked(page: str) -> set[int]:
     return {int(found) for found in re.findall(r'name="team_id" value="(\d+)" checked', page)}
 
 
+def team_choices_in(page: str) -> set[int]:
+    """The teams a picker offers: its boxes, or the desk queue's team menu."""
+    menu = re.search(r'<select id="queue-team".*?</select>', page, re.S)
+    found = re.findall(r'value="(\d+)"', menu.group(0)) if menu else []
+    return {int(i) for i in [*found, *re.findall(r'name="team_id" value="(\d+)"', page)]}
+
+
 async def notice_sent_back(bot: Bot, team_ids: list[str]) -> tuple[int, str]:
     """A notice's preview asked without an audience: the form comes back as typed (400)."""
     token = await csrf(bot.client, "/admin/notices")
@@ -56,3 +63,23 @@ async def test_the_team_search_of_a_notice_sent_back_opens(bot: Bot) -> None:
     found = await bot.client.get(path, params={"team_q": "町会105"})
     assert found.status == 200
     assert f'value="{ids[-1]}"' in await found.text()
+
+
+async def test_odd_team_searches_find_what_they_say(bot: Bot) -> None:
+    ids = await many_teams(bot)
+    async with bot.repos() as repos:
+        wild = (await repos.teams.create("50%_町会\\", 1, 9, bot.clock.now())).id
+    await staff_signed_in(bot, "city-staff")
+    for path in ("/admin/notices", "/admin/rollcalls", "/admin/partners", "/admin/desk"):
+        for search, found in (
+            ("%", {wild}),
+            ("_", {wild}),
+            ("\\", {wild}),
+            ("\x00", set(ids[:100])),
+        ):
+            # A NUL is no character of a name (and PostgreSQL refuses it in text): not searched.
+            page = await (await bot.client.get(path, params={"team_q": search})).text()
+            listed = team_choices_in(page)
+            assert listed == found, (path, search)
+        huge = await bot.client.get(path, params={"team_q": "町" * 800, "team": "²"})
+        assert huge.status == 200, path
