@@ -83,3 +83,23 @@ async def test_odd_team_searches_find_what_they_say(bot: Bot) -> None:
             assert listed == found, (path, search)
         huge = await bot.client.get(path, params={"team_q": "町" * 800, "team": "²"})
         assert huge.status == 200, path
+
+
+async def test_a_withdrawal_leaves_the_months_line_messages_as_line_counted_them(
+    bot: Bot,
+) -> None:
+    """退会 takes her LINE id out of the messages already sent to her and others; LINE had
+    counted them against the month all the same (/metrics' quota_used)."""
+    now = bot.clock.now()
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    async with bot.repos() as repos:
+        sent = await repos.outbox.add(
+            kind="multicast", recipients=["Uleaving", "Ustaying"], tellings=[],
+            purpose="checkin", now=now,
+        )  # fmt: skip
+        await repos.outbox.mark_sent(sent, now)
+        before = (await repos.stats.service_health(month))["quota_used"]
+        await repos.outbox.scrub_about(999_999, ["Uleaving"])
+        after = (await repos.stats.service_health(month))["quota_used"]
+    assert before == 2
+    assert after == before
