@@ -16,6 +16,7 @@ from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, plan_notice, record_notice
 from care.broadcasts.reach import Reach
 from care.errors import Refused
+from ground.identifiers import row_id
 
 
 async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
@@ -38,6 +39,8 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
         "audience_required": True,
         "pending": pending,
         "limit": TEXT_LIMIT,
+        # The page is also drawn as the preview's answer (POST only): its search goes here.
+        "team_search_at": "/admin/notices",
     }
     if form is None:
         return await page(request, "notices.html", context)
@@ -52,7 +55,8 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
 
 
 def _ids(values: list[Any]) -> list[int]:
-    return [int(value) for value in values if str(value).isdigit()]
+    # As the audience reads them (ground.identifiers): str.isdigit takes ² and ninety nines.
+    return [found for found in (row_id(value) for value in values) if found]
 
 
 @allow(OPERATOR)

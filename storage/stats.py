@@ -65,7 +65,9 @@ def _hour_after(moment: datetime) -> datetime:
 
 def _team_where(search: str) -> tuple[str, tuple[Any, ...]]:
     """Teams not deleted whose name has `search` (LIKE's own characters taken as typed)."""
-    pattern = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # A NUL is in no name, and PostgreSQL refuses it in text (a 500 for a typed %00).
+    pattern = search.replace("\x00", "")
+    pattern = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return "t.deleted_at IS NULL AND t.name LIKE ? ESCAPE '\\'", (f"%{pattern}%",)
 
 
