@@ -161,13 +161,24 @@ class RetentionRepository:
     async def purge_message_bodies(self, before: datetime, limit: int) -> int:
         """What a message said, of messages delivered (or given up) before `before`; the row
         stays, with its purpose, recipients and times (the month's message count)."""
+        # By outbox_kept, in sending order: ordered by id, each batch walked past every row
+        # already emptied (a year of them), the moment being COALESCE(sent_at, …).
+        emptied = "UPDATE outbox SET messages = '[]', tellings = '[]' WHERE id IN (SELECT id FROM"
+        kept = " outbox WHERE (messages != '[]' OR tellings != '[]') AND state != 'pending'"
         written = await self._conn.execute(
-            "UPDATE outbox SET messages = '[]', tellings = '[]' WHERE id IN (SELECT id FROM"
-            " outbox WHERE state != 'pending' AND (messages != '[]' OR tellings != '[]')"
-            " AND COALESCE(sent_at, next_attempt_at) < ? ORDER BY id LIMIT ?)",
+            f"{emptied}{kept} AND sent_at < ? ORDER BY sent_at, id LIMIT ?)",
             (to_db(before), limit),
         )
-        return written.rowcount
+        done: int = written.rowcount
+        if done < limit:
+            # A row that was never sent is placed by its last attempt.
+            written = await self._conn.execute(
+                f"{emptied}{kept} AND sent_at IS NULL AND next_attempt_at < ?"
+                " ORDER BY id LIMIT ?)",
+                (to_db(before), limit - done),
+            )
+            done += written.rowcount
+        return done
 
     async def audit_floor(self) -> str:
         """The latest audit line the database allows (migration 0043): a year before its own
