@@ -101,10 +101,6 @@ def phone_of(row: dict[str, Any]) -> tuple[str, str | None]:
     return reading.as_written(phone), sharing.tel_uri(phone)
 
 
-def _digits(value: str) -> list[int]:
-    return [int(value)] if value.isdigit() else []
-
-
 @allow(OPERATOR, DESK)
 async def queue(request: web.Request) -> web.Response:
     """The open cases a search finds (GET parameters, so a search is a link), a page at a
@@ -127,7 +123,9 @@ async def queue(request: web.Request) -> web.Response:
             "total": total,
             "asked": asked,
             # The team the queue is narrowed to stays in its list, whatever the search.
-            **await team_choices(request, repos.stats, _digits(asked.values.get("team", ""))),
+            **await team_choices(
+                request, repos.stats, [asked.search.team_id] if asked.search.team_id else []
+            ),
             "waited": waited(request),
             "phone_of": phone_of,
             "closed": await repos.desk.closed_since(services.clock.now() - CLOSED_SHOWN),

@@ -223,13 +223,15 @@ class StatsRepository:
     async def _open_counts(self, start: datetime | None, end: datetime | None) -> dict[str, int]:
         """The figures of the rounds still open whose slot is in [start, end) (all of them
         without a period)."""
-        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in FIGURES.values())
         period, params = "", ()
         if start is not None and end is not None:
             period, params = " AND slot_at >= ? AND slot_at < ?", (to_db(start), to_db(end))
-        row = await self._conn.fetch_one(
-            f"SELECT {sums} FROM {self._open_rounds()} WHERE {OPEN}{period}", params
-        )
+        return await self._figures(f"{self._open_rounds()} WHERE {OPEN}{period}", params)
+
+    async def _figures(self, rounds: str, params: tuple[Any, ...]) -> dict[str, int]:
+        """Each of FIGURES counted over `rounds` (a FROM … WHERE of checkin_rounds)."""
+        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in FIGURES.values())
+        row = await self._conn.fetch_one(f"SELECT {sums} FROM {rounds}", params)
         return {name: int(value or 0) for name, value in zip(FIGURES, row or (), strict=False)}
 
     async def _open_events(self, first: str, last: str) -> list[tuple[Any, ...]]:
@@ -425,12 +427,9 @@ class StatsRepository:
 
     async def _counted(self, start: datetime, end: datetime) -> dict[str, int]:
         """The figures of the slots in [start, end), counted from the rounds."""
-        sums = ", ".join(f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" for rule in FIGURES.values())
-        row = await self._conn.fetch_one(
-            f"SELECT {sums} FROM checkin_rounds WHERE slot_at >= ? AND slot_at < ?",
-            (to_db(start), to_db(end)),
+        return await self._figures(
+            "checkin_rounds WHERE slot_at >= ? AND slot_at < ?", (to_db(start), to_db(end))
         )
-        return {name: int(value or 0) for name, value in zip(FIGURES, row or (), strict=False)}
 
     async def heat_rounds_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The rounds a heat check asked (care.broadcasts.heat) whose slot fell in [start,
