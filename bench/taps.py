@@ -20,13 +20,23 @@ import signal
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from aiohttp import web
 
 from bench.bare_sender import measured
 from bench.cpu import CpuMeter, per_unit_us
-from bench.standins import REPLIES_PER_SECOND, add_database_option, bench_ground
+from bench.inprocess import in_process
+from bench.standins import REPLIES_PER_SECOND, BenchGround, add_database_option, bench_ground
+from bench.wave import _Seeded
+from care.services import SERVICES
+from ground.postback import PostbackCodec
+from scheduler.engine import ENGINE
 from simulator import webhooks
+from storage.database import is_postgres
+from tests import line_webhook as hook
 from tests.rush import ROOT, SECRET, Burst, Resident, Server, fire, free_port, ok_tap, seed
 
 # Free text from a resident: her words go to her managers (a sign of life, never safety) and
@@ -111,67 +121,163 @@ async def main(
     loop: str = "uvloop",
 ) -> None:
     async with bench_ground("taps", database, line_latency) as ground:
-        line = ground.line
         target: Path | str = ground.database or ground.workdir / "taps.db"
         now = datetime.now(UTC)
         seeded = await seed(target, residents, now)
         event_of = ok_tap if kind == "ok" else free_text
         events = [event_of(resident, now) for resident in seeded[:taps]]
-
-        process, bare_url = await bare_app(loop)
-        try:
-            bare_cpu = CpuMeter([process.pid])
-            bare_cpu.start()
-            bare = await fire(bare_url, events, connections, new_connections=new_connections)
-            bare_cpu.stop()
-        finally:
-            process.terminate()
-            await process.wait()
-
-        bare_reply = await bare_replies(ground.line_url, len(events), loop)
-        line.replies = line.refused = 0
-        line.all_replied.clear()
-
-        # LINE's limits are the channel's: each instance paces itself to its share.
-        shared = {"MIMAMORI_INSTANCES": str(instances), "MIMAMORI_EVENT_LOOP": loop}
-        servers = [
-            Server(target, ground.line_url, folder=ground.workdir, extra_env=shared)
-            for _ in range(instances)
-        ]
-        for server in servers:
-            await server.start()
-        server_cpu = CpuMeter(s.process.pid for s in servers if s.process is not None)
-        if profile:
-            os.makedirs(profile, exist_ok=True)
-        spies = (
-            [await sample(pid, profile, n) for n, pid in enumerate(server_cpu.pids)]
-            if (profile)
-            else []
+        await _rush(
+            ground,
+            target,
+            events,
+            Rush(connections, new_connections, instances, kind, loop, profile),
+            f"{residents} residents",
+            ("mimamori", "serve"),
         )
-        try:
-            server_cpu.start()
-            began = time.perf_counter()
-            line.replies_expected = len(events)
-            bursts = await asyncio.gather(
-                *(
-                    fire(
-                        server.url,
-                        events[number::instances],
-                        max(1, connections // instances),
-                        new_connections=new_connections,
-                    )
-                    for number, server in enumerate(servers)
+
+
+async def main_seeded(
+    target: str, taps: int, connections: int, runs: int, kind: str, loop: str
+) -> None:
+    """`runs` rushes on the seed at `target` (bench/seed.py), each on the seed as it was: the
+    wave of its earliest slot sent (bench/wave.py's, in this process), then `taps` of the
+    residents it reached answer an hour later at a server whose clock stands there."""
+    for number in range(1, runs + 1):
+        async with bench_ground("taps", target) as ground:
+            async with in_process(ground) as bot:
+                kept = _Seeded(bot.app)
+                slot, due = await kept.restore()
+                bot.clock.set(slot)
+                await bot.app[ENGINE].plan_due()
+                await bot.app[ENGINE].deliver()
+                await bot.app[ENGINE].idle()
+                tappers = await _reached(bot.app, kept.marks["checkin_rounds"], due, taps)
+            now = slot + timedelta(hours=1)
+            answer = PostbackCodec(SECRET).encode("ok", t=int(slot.timestamp()))
+            events = [
+                hook.postback(uid, answer, now)
+                if kind == "ok"
+                else webhooks.text(uid, FREE_TEXT, now)
+                for uid in tappers
+            ]
+            print(f"run {number} of {runs}")
+            try:
+                await _rush(
+                    ground,
+                    target,
+                    events,
+                    Rush(connections, False, 1, kind, loop, None),
+                    f"a seed of {kept.described}, after its wave of {due:,}",
+                    ("bench.serve_at", now.isoformat(), "--loop", loop),
                 )
+            finally:
+                async with in_process(ground) as bot:
+                    await _Seeded(bot.app).restore()
+
+
+async def _reached(app: web.Application, after: int, due: int, taps: int) -> list[str]:
+    """The LINE ids of `taps` residents the wave opened a round for (rounds past id `after`),
+    spread over the whole wave rather than its first batch."""
+    stride = max(1, due // taps)
+    async with app[SERVICES].reading_repositories() as repos:
+        rows = await repos.conn.fetch_all(
+            "SELECT m.line_user_id FROM checkin_rounds AS r JOIN members AS m"
+            " ON m.id = r.member_id WHERE r.id > ? AND (r.id - ?) % ? = 0"
+            " AND m.line_user_id IS NOT NULL ORDER BY r.id LIMIT ?",
+            (after, after, stride, taps),
+        )
+    if len(rows) < taps:
+        raise SystemExit(f"the wave reached {len(rows)} residents to tap, not {taps}")
+    return [uid for (uid,) in rows]
+
+
+def times(figure: float, reference: float) -> str:
+    # A few dozen events can take less CPU than the clock's tick: no ratio then.
+    return f"{figure / reference:.1f} ×" if reference else "(too short a run to divide)"
+
+
+@dataclass(frozen=True)
+class Rush:
+    connections: int
+    new_connections: bool
+    instances: int
+    kind: str
+    loop: str
+    profile: Path | None
+
+
+async def _rush(
+    ground: BenchGround,
+    target: Path | str,
+    events: list[dict[str, object]],
+    rush: Rush,
+    described: str,
+    command: tuple[str, ...],
+) -> None:
+    """The events fired at a bare aiohttp app, the bare replies posted, then the same events
+    at `rush.instances` servers (`python -m` + `command`) on `target`: figures printed."""
+    line = ground.line
+    connections, instances, loop, profile = (
+        rush.connections,
+        rush.instances,
+        rush.loop,
+        rush.profile,
+    )
+    taps = len(events)
+    process, bare_url = await bare_app(loop)
+    try:
+        bare_cpu = CpuMeter([process.pid])
+        bare_cpu.start()
+        bare = await fire(bare_url, events, connections, new_connections=rush.new_connections)
+        bare_cpu.stop()
+    finally:
+        process.terminate()
+        await process.wait()
+
+    bare_reply = await bare_replies(ground.line_url, len(events), loop)
+    line.replies = line.refused = 0
+    line.all_replied.clear()
+
+    # LINE's limits are the channel's: each instance paces itself to its share.
+    shared = {"MIMAMORI_INSTANCES": str(instances), "MIMAMORI_EVENT_LOOP": loop}
+    servers = [
+        Server(target, ground.line_url, folder=ground.workdir, extra_env=shared, command=command)
+        for _ in range(instances)
+    ]
+    for server in servers:
+        await server.start()
+    server_cpu = CpuMeter(s.process.pid for s in servers if s.process is not None)
+    if profile:
+        os.makedirs(profile, exist_ok=True)
+    spies = (
+        [await sample(pid, profile, n) for n, pid in enumerate(server_cpu.pids)]
+        if (profile)
+        else []
+    )
+    try:
+        server_cpu.start()
+        began = time.perf_counter()
+        line.replies_expected = len(events)
+        bursts = await asyncio.gather(
+            *(
+                fire(
+                    server.url,
+                    events[number::instances],
+                    max(1, connections // instances),
+                    new_connections=rush.new_connections,
+                )
+                for number, server in enumerate(servers)
             )
-            await asyncio.wait_for(line.all_replied.wait(), 120)
-            end_to_end = time.perf_counter() - began
-            server_cpu.stop()
-        finally:
-            for spy in spies:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
-            for server in servers:
-                await server.stop()
+        )
+        await asyncio.wait_for(line.all_replied.wait(), 120)
+        end_to_end = time.perf_counter() - began
+        server_cpu.stop()
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
+        for server in servers:
+            await server.stop()
     burst = Burst(
         acknowledged=set().union(*(b.acknowledged for b in bursts)),
         latencies=[latency for b in bursts for latency in b.latencies],
@@ -181,11 +287,12 @@ async def main(
     bare_rate = len(bare.acknowledged) / bare.elapsed
     rate = len(burst.acknowledged) / burst.elapsed
     handled = line.replies / end_to_end
-    reuse = "a new connection per request" if new_connections else "connections kept open"
-    engine = "SQLite" if isinstance(target, Path) else f"PostgreSQL, {instances} instance(s)"
-    what = "OK taps" if kind == "ok" else "free-text messages"
+    reuse = "a new connection per request" if rush.new_connections else "connections kept open"
+    engine = f"PostgreSQL, {instances} instance(s)" if is_postgres(str(target)) else "SQLite"
+    what = "OK taps" if rush.kind == "ok" else "free-text messages"
+    line_latency = line.latency
     print(
-        f"{taps} signed {what}, {connections} connections ({reuse}), {residents} residents,"
+        f"{taps} signed {what}, {connections} connections ({reuse}), {described},"
         f" {engine}, LINE answering in {line_latency * 1000:.0f} ms, {loop}'s event loop"
     )
     bare_us = per_unit_us(bare_cpu.seconds, len(bare.acknowledged))
@@ -193,14 +300,14 @@ async def main(
     print(
         f"{'CPU per event (headline)':<28}{server_us:>8.0f} µs  mimamori, end to end, every"
         f" thread of {instances} instance(s); bare aiohttp {bare_us:.0f} µs a request:"
-        f" {server_us / bare_us:.1f} ×"
+        f" {times(server_us, bare_us)}"
     )
     reply_us = per_unit_us(bare_reply["cpu"], int(bare_reply["replies"]) or taps)
     floor_us = bare_us + reply_us
     print(
         f"{'':<28}floor: an aiohttp program that only takes the request ({bare_us:.0f} µs)"
         f" and posts a reply ({reply_us:.0f} µs) spends {floor_us:.0f} µs:"
-        f" mimamori {server_us / floor_us:.1f} × that"
+        f" mimamori {times(server_us, floor_us)} that"
     )
     print(
         f"{'':<28}of which in the kernel: mimamori"
@@ -251,7 +358,22 @@ if __name__ == "__main__":
         default=0.0,
         help="milliseconds the stand-in LINE takes to answer (LINE across a network)",
     )
+    parser.add_argument(
+        "--seeded",
+        metavar="PATH|URL",
+        help="a seed bench/seed.py made (an SQLite file or a postgresql:// URL): the rush an"
+        " hour after its earliest slot's wave, on the seed as it was each run (--residents,"
+        " --database, --instances and --new-connections unused)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="with --seeded: rushes, each on the seed as it was"
+    )
     args = parser.parse_args()
+    if args.seeded:
+        asyncio.run(
+            main_seeded(args.seeded, args.taps, args.connections, args.runs, args.kind, args.loop)
+        )
+        raise SystemExit(0)
     if args.instances > 1 and not args.database:
         parser.error("several instances share a PostgreSQL database: give --database")
     asyncio.run(

@@ -172,6 +172,8 @@ class Server:
     extra_env: dict[str, str] = field(default_factory=dict)
     folder: Path | None = None  # its working folder (the SQLite file's, unless given)
     log_file: Path | None = None  # where its log goes (none: nowhere)
+    # What `python -m` runs: `mimamori serve`, or a benchmark's stand-in of it.
+    command: tuple[str, ...] = ("mimamori", "serve")
 
     @property
     def url(self) -> str:
@@ -197,8 +199,7 @@ class Server:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "mimamori",
-                "serve",
+                *self.command,
                 cwd=folder,
                 env=env,
                 stdout=asyncio.subprocess.DEVNULL,

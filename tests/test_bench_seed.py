@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from storage.database import is_postgres, to_db
+from storage.database import database_for, is_postgres, to_db
+from storage.transfer import TALLIES
 from tests.conftest import START, Bot
 from tests.drivers import Page, staff_signed_in
 
@@ -248,12 +249,48 @@ async def test_the_wave_runs_on_a_seed_and_each_run_starts_from_it(database: Pat
     assert status == 0, said
     assert "LINE accepted the last of" in said, said
 
+    # The rush an hour after that wave: every tap answered by a server whose clock stands
+    # there, then the seed put back, its tallies and events too (what the console counts).
+    before = await kept_counts(database)
+    status, said = await benched("bench.taps", database, "--taps", "40", "--runs", "2")
+    assert status == 0, said
+    assert said.count("(40/40 answered 200)") == 4, said  # the bare app's and mimamori's
+    assert "40 replies counted" in said, said
+    assert await kept_counts(database) == before
+    status, said = await waved(database, runs=1)
+    assert status == 0, said
+
+
+async def kept_counts(database: Path | str) -> dict[str, object]:
+    """What a benchmark on a seed must leave as it found: the tallies, the rounds, the
+    events received."""
+    db = database_for(database)
+    await db.open()
+    try:
+        async with db.transaction() as conn:
+            counted = {}
+            for table in (*TALLIES, "checkin_rounds", "outbox", "webhook_events"):
+                counted[table] = (
+                    sorted(tuple(row) for row in await conn.fetch_all(f"SELECT * FROM {table}"))
+                    if table in TALLIES
+                    else (await conn.fetch_one(f"SELECT COUNT(*) FROM {table}"))[0]
+                )
+            return counted
+    finally:
+        await db.close()
+
 
 async def waved(database: Path | str, runs: int) -> tuple[int, str]:
     """`python -m bench.wave --seeded` on the seed at `database`: its exit status and what it
     printed."""
+    return await benched("bench.wave", database, "--runs", str(runs))
+
+
+async def benched(module: str, database: Path | str, *arguments: str) -> tuple[int, str]:
+    """`python -m <module> --seeded` on the seed at `database`: its exit status and what it
+    printed."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.wave", "--seeded", str(database), "--runs", str(runs),
+        sys.executable, "-m", module, "--seeded", str(database), *arguments,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await process.communicate()
