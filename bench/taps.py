@@ -137,7 +137,13 @@ async def main(
 
 
 async def main_seeded(
-    target: str, taps: int, connections: int, runs: int, kind: str, loop: str
+    target: str,
+    taps: int,
+    connections: int,
+    runs: int,
+    kind: str,
+    loop: str,
+    profile: Path | None = None,
 ) -> None:
     """`runs` rushes on the seed at `target` (bench/seed.py), each on the seed as it was: the
     wave of its earliest slot sent (bench/wave.py's, in this process), then `taps` of the
@@ -166,7 +172,7 @@ async def main_seeded(
                     ground,
                     target,
                     events,
-                    Rush(connections, False, 1, kind, loop, None),
+                    Rush(connections, False, 1, kind, loop, profile),
                     f"a seed of {kept.described}, after its wave of {due:,}",
                     ("bench.serve_at", now.isoformat(), "--loop", loop),
                 )
@@ -371,7 +377,15 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.seeded:
         asyncio.run(
-            main_seeded(args.seeded, args.taps, args.connections, args.runs, args.kind, args.loop)
+            main_seeded(
+                args.seeded,
+                args.taps,
+                args.connections,
+                args.runs,
+                args.kind,
+                args.loop,
+                args.profile,
+            )
         )
         raise SystemExit(0)
     if args.instances > 1 and not args.database:
