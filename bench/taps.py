@@ -247,7 +247,14 @@ async def _rush(
     # LINE's limits are the channel's: each instance paces itself to its share.
     shared = {"MIMAMORI_INSTANCES": str(instances), "MIMAMORI_EVENT_LOOP": loop}
     servers = [
-        Server(target, ground.line_url, folder=ground.workdir, extra_env=shared, command=command)
+        Server(
+            target,
+            ground.line_url,
+            folder=ground.workdir,
+            extra_env=shared,
+            command=command,
+            log_file=Path(log) if (log := os.environ.get("BENCH_SERVER_LOG")) else None,
+        )
         for _ in range(instances)
     ]
     for server in servers:

@@ -7,7 +7,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.database import Connection, from_db, to_db
+from storage.database import Connection, from_db, guarded, to_db
 from storage.models import required_time
 
 CALL_PURPOSE = "call"  # the outbox rows that place a call
@@ -227,7 +227,7 @@ class CallRepository:
         """The round's call is recorded: the alert waits for it until `until` at the most."""
         await self._conn.execute(
             "UPDATE checkin_rounds SET called_at = ?, call_until = ?, call_outbox_id = ?"
-            " WHERE id = ? AND state = 'resent' AND called_at IS NULL",
+            f" WHERE id = ? AND {guarded('state')} = 'resent' AND called_at IS NULL",
             (to_db(at), to_db(until), outbox_id, round_id),
         )
 
@@ -235,7 +235,8 @@ class CallRepository:
         """The call settled nothing (no answer, busy, a machine): the alert is due now.
         -> whether the round was still waiting on it."""
         row = await self._conn.fetch_one(
-            "UPDATE checkin_rounds SET call_until = ? WHERE id = ? AND state = 'resent'"
+            "UPDATE checkin_rounds SET call_until = ?"
+            f" WHERE id = ? AND {guarded('state')} = 'resent'"
             " AND called_at IS NOT NULL AND call_until > ? RETURNING id",
             (to_db(at), round_id, to_db(at)),
         )

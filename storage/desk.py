@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, from_db, to_db
+from storage.database import Connection, from_db, guarded, to_db
 from storage.models import required_time
 
 
@@ -242,13 +242,15 @@ class DeskRepository:
 
     async def open_of_round(self, round_id: int) -> DeskCase | None:
         row = await self._conn.fetch_one(
-            "SELECT * FROM desk_cases WHERE round_id = ? AND closed_at IS NULL", (round_id,)
+            f"SELECT * FROM desk_cases WHERE round_id = ? AND {guarded('closed_at')} IS NULL",
+            (round_id,),
         )
         return DeskCase.from_row(row) if row else None
 
     async def open_of_member(self, member_id: int, reason: str) -> DeskCase | None:
         row = await self._conn.fetch_one(
-            "SELECT * FROM desk_cases WHERE member_id = ? AND reason = ? AND closed_at IS NULL"
+            "SELECT * FROM desk_cases WHERE member_id = ? AND reason = ?"
+            f" AND {guarded('closed_at')} IS NULL"
             " ORDER BY id LIMIT 1",
             (member_id, reason),
         )
@@ -378,7 +380,7 @@ class DeskRepository:
         """True for the first staff member to take the case; nobody takes it twice."""
         cursor = await self._conn.execute(
             "UPDATE desk_cases SET taken_by = ?, taken_at = ?"
-            " WHERE id = ? AND taken_by IS NULL AND closed_at IS NULL",
+            f" WHERE id = ? AND taken_by IS NULL AND {guarded('closed_at')} IS NULL",
             (staff, to_db(at), case_id),
         )
         return cursor.rowcount == 1
@@ -388,7 +390,7 @@ class DeskRepository:
     ) -> bool:
         cursor = await self._conn.execute(
             "UPDATE desk_cases SET closed_at = ?, closed_by = ?, outcome = ?, outcome_note = ?"
-            " WHERE id = ? AND closed_at IS NULL",
+            f" WHERE id = ? AND {guarded('closed_at')} IS NULL",
             (to_db(at), staff, outcome, note, case_id),
         )
         return cursor.rowcount == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.database import Connection, from_db, to_db
+from storage.database import Connection, from_db, guarded, to_db
 from storage.models import required_time
 
 
@@ -121,7 +121,8 @@ class ForwardRepository:
             part = ids[start : start + 500]
             marks = ", ".join("?" for _ in part)
             await self._conn.execute(
-                f"UPDATE forwards SET {assignments} WHERE id IN ({marks}) AND state = 'pending'",
+                f"UPDATE forwards SET {assignments}"
+                f" WHERE id IN ({marks}) AND {guarded('state')} = 'pending'",
                 (*values, *part),
             )
 

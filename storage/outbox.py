@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from ground.channels import LINE, VOICE
 from ground.telling import Telling
 from storage.calls import record_attempt
-from storage.database import POSTGRESQL, Connection, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, guarded, to_db
 from storage.models import OutboxMessage
 
 
@@ -118,12 +118,14 @@ class OutboxRepository:
         """A row not yet sent goes to fewer people (none: it is dropped)."""
         if recipients:
             await self._conn.execute(
-                "UPDATE outbox SET recipients = ? WHERE id = ? AND state = 'pending'",
+                "UPDATE outbox SET recipients = ?"
+                f" WHERE id = ? AND {guarded('state')} = 'pending'",
                 (json.dumps(list(recipients)), outbox_id),
             )
         else:
             await self._conn.execute(
-                "DELETE FROM outbox WHERE id = ? AND state = 'pending'", (outbox_id,)
+                f"DELETE FROM outbox WHERE id = ? AND {guarded('state')} = 'pending'",
+                (outbox_id,),
             )
 
     async def claim_due(
@@ -160,14 +162,16 @@ class OutboxRepository:
     async def mark_sent(self, outbox_id: int, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'pending'",
+            " claimed_by = NULL, claimed_until = NULL"
+            f" WHERE id = ? AND {guarded('state')} = 'pending'",
             (to_db(at), outbox_id),
         )
 
     async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         await self._conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
-            " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'pending'",
+            " claimed_by = NULL, claimed_until = NULL"
+            f" WHERE id = ? AND {guarded('state')} = 'pending'",
             (to_db(next_attempt_at), error[:500], outbox_id),
         )
 
@@ -175,7 +179,7 @@ class OutboxRepository:
         await self._conn.execute(
             "UPDATE outbox SET state = 'failed', sent_at = ?, attempts = attempts + 1,"
             " last_error = ?, claimed_by = NULL, claimed_until = NULL"
-            " WHERE id = ? AND state = 'pending'",
+            f" WHERE id = ? AND {guarded('state')} = 'pending'",
             (to_db(at), error[:500], outbox_id),
         )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, from_db, to_db
+from storage.database import Connection, from_db, guarded, to_db
 from storage.models import required_time
 
 
@@ -287,14 +287,15 @@ class PartnerRepository:
         transaction that ended it."""
         cursor = await self._conn.execute(
             "UPDATE visits SET state = ?, ended_at = ?"
-            " WHERE id = ? AND state IN ('asked', 'going')",
+            f" WHERE id = ? AND {guarded('state')} IN ('asked', 'going')",
             (state, to_db(at), visit_id),
         )
         return cursor.rowcount == 1
 
     async def going(self, visit_id: int, at: datetime) -> bool:
         cursor = await self._conn.execute(
-            "UPDATE visits SET state = 'going', going_at = ? WHERE id = ? AND state = 'asked'",
+            "UPDATE visits SET state = 'going', going_at = ?"
+            f" WHERE id = ? AND {guarded('state')} = 'asked'",
             (to_db(at), visit_id),
         )
         return cursor.rowcount == 1
@@ -302,7 +303,7 @@ class PartnerRepository:
     async def done(self, visit_id: int, outcome: str, at: datetime) -> bool:
         cursor = await self._conn.execute(
             "UPDATE visits SET state = 'done', done_at = ?, outcome = ?"
-            " WHERE id = ? AND state IN ('asked', 'going')",
+            f" WHERE id = ? AND {guarded('state')} IN ('asked', 'going')",
             (to_db(at), outcome, visit_id),
         )
         return cursor.rowcount == 1

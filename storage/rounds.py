@@ -9,6 +9,7 @@ from storage.database import (
     Connection,
     from_db,
     from_db_cached,
+    guarded,
     insert_rows,
     to_db,
     to_db_cached,
@@ -180,7 +181,7 @@ class RoundRepository:
         """True for the first manager to take the alert; nobody takes it twice."""
         cursor = await self._conn.execute(
             "UPDATE checkin_rounds SET taken_by = ?, taken_at = ?"
-            " WHERE id = ? AND state = 'alerted' AND taken_by IS NULL",
+            f" WHERE id = ? AND {guarded('state')} = 'alerted' AND taken_by IS NULL",
             (manager_id, to_db(at), round_id),
         )
         return cursor.rowcount == 1
@@ -202,7 +203,7 @@ class RoundRepository:
         await self._conn.execute(
             "UPDATE checkin_rounds SET taken_by = NULL, taken_at = NULL, taker_asked_at = NULL,"
             " realerted_at = ?, escalated_at = NULL, next_turn_at = NULL"
-            " WHERE id = ? AND state = 'alerted'",
+            f" WHERE id = ? AND {guarded('state')} = 'alerted'",
             (to_db(at), round_id),
         )
 
@@ -216,7 +217,7 @@ class RoundRepository:
     async def confirm(self, round_id: int, manager_id: int, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE checkin_rounds SET state = 'answered', close_reason = 'confirmed',"
-            " confirmed_by = ?, closed_at = ? WHERE id = ? AND state = 'alerted'",
+            f" confirmed_by = ?, closed_at = ? WHERE id = ? AND {guarded('state')} = 'alerted'",
             (manager_id, to_db(at), round_id),
         )
 
@@ -261,7 +262,7 @@ class RoundRepository:
     ) -> None:
         await self._conn.execute(
             f"UPDATE checkin_rounds SET state = ?, close_reason = ?, closed_at = ?,"
-            f" answer = COALESCE(?, answer) WHERE id = ? AND state IN {_OPEN}",
+            f" answer = COALESCE(?, answer) WHERE id = ? AND {guarded('state')} IN {_OPEN}",
             (state.value, reason, to_db(at), answer, round_id),
         )
 
