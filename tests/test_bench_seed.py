@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from storage.database import database_for, is_postgres, to_db
 from storage.transfer import TALLIES
 from tests.conftest import START, Bot
@@ -295,3 +297,17 @@ async def benched(module: str, database: Path | str, *arguments: str) -> tuple[i
     )  # fmt: skip
     out, _ = await process.communicate()
     return process.returncode or 0, out.decode()
+
+
+async def test_the_drivers_benchmark_runs(database: Path | str) -> None:
+    if not is_postgres(database):
+        pytest.skip("bench.driver measures PostgreSQL's drivers")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.driver", "--database", str(database), "--events", "100",
+        "--runs", "1", cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    said = out.decode()
+    assert process.returncode == 0, said
+    assert said.count(" µs an event") >= 2, said  # awaited and pipelined, at least
