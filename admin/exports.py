@@ -8,7 +8,7 @@ from aiohttp import web
 from admin.access import OPERATOR, VIEWER, allow
 from admin.auth import audit
 from admin.files import csv_file, export_page, purposeful_csv
-from admin.overview import daily
+from admin.overview import chart_period, daily
 from admin.render import services_of
 from care.privacy import exports
 from storage.stats import DAILY_SERIES
@@ -17,7 +17,7 @@ from storage.stats import DAILY_SERIES
 @allow(OPERATOR, VIEWER)
 async def export_usage(request: web.Request) -> web.Response:
     """The last 90 days' figures, no names: for 閲覧 too, audited like every export."""
-    days = await daily(request, 90)
+    days = await daily(request, chart_period(request, 90))
     response = csv_file(
         "usage.csv",
         ["date", *DAILY_SERIES],

@@ -16,7 +16,7 @@ from care.broadcasts import reach
 from care.broadcasts.notices import AUDIENCES, TEXT_LIMIT, plan_notice, record_notice
 from care.broadcasts.reach import Reach
 from care.errors import Refused
-from ground.identifiers import row_id
+from ground.identifiers import row_ids
 
 
 async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
@@ -25,7 +25,7 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
     async with services_of(request).reading_repositories() as repos:
         sent = await repos.admin.notices()
         typed = form.getall("team_id", []) if form is not None else []
-        teams = await team_choices(request, repos.stats, _ids(typed))
+        teams = await team_choices(request, repos.stats, row_ids(typed))
         group_list = await repos.stats.groups()
     pending = any((n["rows_sent"] or 0) + (n["rows_failed"] or 0) < n["rows_total"] for n in sent)
     for notice in sent:
@@ -52,11 +52,6 @@ async def _notices_page(request: web.Request, form: Any = None) -> web.Response:
         typed_member=str(form.get("member_id", ""))[:12],
     )
     return await page_status(request, "notices.html", context, 400)
-
-
-def _ids(values: list[Any]) -> list[int]:
-    # As the audience reads them (ground.identifiers): str.isdigit takes ² and ninety nines.
-    return [found for found in (row_id(value) for value in values) if found]
 
 
 @allow(OPERATOR)

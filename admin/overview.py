@@ -3,7 +3,8 @@ month's quota. Read-only pages."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -22,34 +23,41 @@ from storage.stats import DAILY_SERIES
 CHART_DAYS = 30
 
 
-def chart_period(request: web.Request, days: int) -> tuple[datetime, datetime]:
-    """The chart's `days` local days, today the last: from the first one's midnight to
-    tomorrow's."""
-    tz = services_of(request).settings.timezone
-    today = services_of(request).clock.now().astimezone(tz).date()
-    first = today - timedelta(days=days - 1)
-    return (
+@dataclass(frozen=True)
+class ChartPeriod:
+    """A chart's local days, today the last, read from the clock once: its figures and the
+    counts beside it are of the same days even across midnight."""
+
+    first: date
+    last: date
+    start: datetime  # the first day's local midnight
+    end: datetime  # the midnight after the last day
+    offset: timedelta  # the zone's distance from UTC, as the day's hours are counted
+
+
+def chart_period(request: web.Request, days: int) -> ChartPeriod:
+    now, tz = services_of(request).clock.now(), services_of(request).settings.timezone
+    last = now.astimezone(tz).date()
+    first = last - timedelta(days=days - 1)
+    return ChartPeriod(
+        first,
+        last,
         datetime.combine(first, time(), tz),
-        datetime.combine(today + timedelta(days=1), time(), tz),
+        datetime.combine(last + timedelta(days=1), time(), tz),
+        tz.utcoffset(now) or timedelta(0),
     )
 
 
-async def daily(request: web.Request, days: int) -> list[dict[str, Any]]:
-    now, tz = (
-        services_of(request).clock.now(),
-        services_of(request).settings.timezone,
-    )
-    today = now.astimezone(tz).date()
+async def daily(request: web.Request, period: ChartPeriod) -> list[dict[str, Any]]:
     async with services_of(request).reading_repositories() as repos:
-        return await repos.stats.daily(
-            today - timedelta(days=days - 1), today, tz.utcoffset(now) or timedelta(0)
-        )
+        return await repos.stats.daily(period.first, period.last, period.offset)
 
 
 @allow(*EVERY_ROLE)
 async def dashboard(request: web.Request) -> web.Response:
-    days = await daily(request, CHART_DAYS)
-    start, end = chart_period(request, CHART_DAYS)
+    period = chart_period(request, CHART_DAYS)
+    days = await daily(request, period)
+    start, end = period.start, period.end
     async with services_of(request).reading_repositories() as repos:
         counts = await repos.stats.counts()
         # The chart's days, as the figures beside it count them.

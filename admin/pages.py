@@ -17,7 +17,7 @@ from care.broadcasts.notices import AUDIENCES, Audience
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refusal, Refused
 from care.services import UnitOfWork
-from ground.identifiers import row_id
+from ground.identifiers import row_id, row_ids
 from storage.rollcalls import RollCall
 from storage.stats import StatsRepository
 
@@ -94,8 +94,8 @@ def audience_of(form: Any, kinds: tuple[str, ...] = AUDIENCES) -> Audience:
         raise web.HTTPBadRequest(text="choose who it is for")
     return Audience(
         kind=kind,
-        team_ids=tuple(i for i in (row_id(v) for v in form.getall("team_id", [])) if i),
-        group_ids=tuple(i for i in (row_id(v) for v in form.getall("group_id", [])) if i),
+        team_ids=tuple(row_ids(form.getall("team_id", []))),
+        group_ids=tuple(row_ids(form.getall("group_id", []))),
         member_id=row_id(form.get("member_id")),
     )
 

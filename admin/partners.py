@@ -19,7 +19,7 @@ from care.desk import partners
 from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from ground import invite_codes
-from ground.identifiers import row_id
+from ground.identifiers import row_id, row_ids
 from ground.qr_codes import qr_png
 from storage.database import from_db
 
@@ -70,7 +70,7 @@ async def partner_action(request: web.Request) -> web.Response:
     try:
         async with services_of(request).unit_of_work() as work:
             if action == "add":
-                team_ids = [t for t in (row_id(v) for v in form.getall("team_id", [])) if t]
+                team_ids = row_ids(form.getall("team_id", []))
                 partner_id = await partners.add(
                     work,
                     str(form.get("name", "")),
@@ -129,7 +129,7 @@ async def partner_edit(request: web.Request) -> web.Response:
     partner_id = row_id(request.match_info["partner_id"])
     form = await request.post()
     staff = session_of(request).admin.name
-    team_ids = [t for t in (row_id(v) for v in form.getall("team_id", [])) if t]
+    team_ids = row_ids(form.getall("team_id", []))
     try:
         async with services_of(request).unit_of_work() as work:
             await partners.edit(

@@ -20,7 +20,7 @@ from care.desk.reading import VIEW_AUDIT_EVERY
 from care.errors import Refused
 from care.privacy import exports
 from care.roster import carers, csv_file, importing, letters, tally, visibility
-from ground.identifiers import row_id
+from ground.identifiers import row_id, row_ids
 from ground.qr_codes import qr_png
 from storage.roster import PENDING_KEPT
 
@@ -257,7 +257,7 @@ async def print_letters(request: web.Request) -> web.Response:
     staff = session_of(request).admin.name
     chosen: list[int] | None = None
     if scope == "selected":
-        chosen = [i for i in (row_id(v) for v in form.getall("person_id", [])) if i]
+        chosen = row_ids(form.getall("person_id", []))
         if not chosen:
             raise web.HTTPBadRequest(text="no one chosen")
     elif scope != "needing":

@@ -30,7 +30,7 @@ from bench.bare_sender import measured
 from bench.cpu import CpuMeter, per_unit_us
 from bench.inprocess import in_process
 from bench.standins import REPLIES_PER_SECOND, BenchGround, add_database_option, bench_ground
-from bench.wave import _Seeded
+from bench.wave import SeededState
 from care.services import SERVICES
 from ground.postback import PostbackCodec
 from scheduler.engine import ENGINE
@@ -151,7 +151,7 @@ async def main_seeded(
     for number in range(1, runs + 1):
         async with bench_ground("taps", target) as ground:
             async with in_process(ground) as bot:
-                kept = _Seeded(bot.app)
+                kept = SeededState(bot.app)
                 slot, due = await kept.restore()
                 bot.clock.set(slot)
                 await bot.app[ENGINE].plan_due()
@@ -178,7 +178,7 @@ async def main_seeded(
                 )
             finally:
                 async with in_process(ground) as bot:
-                    await _Seeded(bot.app).restore()
+                    await SeededState(bot.app).restore()
 
 
 async def _reached(app: web.Application, after: int, due: int, taps: int) -> list[str]:

@@ -14,10 +14,11 @@ With --seeded, the wave runs on a history bench/seed.py made (an SQLite file or 
 postgresql:// URL, kept): the clock stands at the seed's earliest next check-in, so that one
 slot (a third of its residents) is due at once, and nobody else. Each run starts from the
 seed as it was: what a run wrote (its rounds, outbox rows and calls' rate facts, by id past
-what the seed held) is deleted and each resident's next check-in put back, in one
-transaction (`_Seeded.restore`), before the wave, before the durable floor and after it; on
-PostgreSQL the tables written are vacuumed after. No OK taps on a seed (bench/taps.py
-measures the rush).
+what the seed held, and the events a rush received) is deleted, each resident's next
+check-in and the counts the triggers keep put back, in one transaction
+(`SeededState.restore`), before the wave, before the durable floor and after it; on
+PostgreSQL the tables written are vacuumed after. No OK taps here: bench/taps.py --seeded
+measures the rush after this wave.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ async def _seeded_run(
     bot: InProcess, ground: BenchGround, loop: str, profile: Path | None
 ) -> None:
     app = bot.app
-    seeded = _Seeded(app)
+    seeded = SeededState(app)
     slot, due = await seeded.restore()
     wave = await _measured_wave(bot, ground, slot, loop, seeded.marks["outbox"], profile)
     opened = await seeded.opened()
@@ -319,7 +320,7 @@ async def _copy_of_rounds(conn: Connection) -> None:
 WRITTEN = ("call_attempts", "checkin_rounds", "outbox")
 
 
-class _Seeded:
+class SeededState:
     """The seed's state before a wave, kept beside it in two tables of this benchmark's own
     (`bench_wave_due`: who is due at the earliest slot, and when; `bench_wave_marks`: the
     largest id of each table a wave writes; `bench_wave_<tally>`: the counts migration 0060's

@@ -4,6 +4,7 @@ to ninety nines, which the database cannot hold: both were a 500 where a 404 bel
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 MAX_DIGITS = 18  # below 2**63: every engine's integer column holds it
@@ -14,3 +15,8 @@ def row_id(value: Any) -> int | None:
     if not text or len(text) > MAX_DIGITS or not (text.isascii() and text.isdigit()):
         return None
     return int(text)
+
+
+def row_ids(values: Iterable[Any]) -> list[int]:
+    """The row ids among `values` (a form's ticked boxes), in their order; the rest dropped."""
+    return [found for found in (row_id(value) for value in values) if found]

@@ -20,20 +20,13 @@ import aiohttp
 from care.broadcasts import heat
 from care.services import Services
 from ground.transactions import outside_only
+from scheduler.documents import NotYet, Unreadable, read_bounded
 
 log = logging.getLogger("mimamori.heat")
 
 MAX_ALERT_BYTES = 512 * 1024
 MAX_WBGT_BYTES = 256 * 1024
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-class Unreadable(Exception):
-    """A document that will not become readable by asking again: recorded and skipped."""
-
-
-class NotYet(Exception):
-    """An alert file not published (yet): asked for again at the next poll."""
 
 
 class HeatPoller:
@@ -82,7 +75,7 @@ class HeatPoller:
         try:
             if not self._allowed(url):
                 raise Unreadable("not on an allowed host")
-            body = await _read(session, url, limit)
+            body, _ = await read_bounded(session, url, limit, later_if_missing=True)
         except NotYet:
             if kind == "alert":
                 raise
@@ -121,18 +114,3 @@ class HeatPoller:
                 log.warning("heat feed: %s", action)
         except Exception:
             log.exception("the heat feeds could not be read; the next poll tries again")
-
-
-async def _read(session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
-    async with session.get(url, allow_redirects=False) as response:
-        if response.status == 404:
-            raise NotYet(url)
-        if response.status == 410 or 300 <= response.status < 400:
-            raise Unreadable(f"HTTP {response.status}")
-        response.raise_for_status()
-        if (response.content_length or 0) > limit:
-            raise Unreadable(f"over {limit} bytes")
-        body = await response.content.read(limit + 1)
-        if len(body) > limit:
-            raise Unreadable(f"over {limit} bytes")
-        return body

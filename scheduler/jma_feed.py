@@ -17,6 +17,7 @@ from care.broadcasts import budget, reach
 from care.broadcasts.reach import GroupSizes
 from care.services import Services, UnitOfWork
 from ground.transactions import outside_only
+from scheduler.documents import Unreadable, read_bounded
 from storage.repositories import Repositories
 
 log = logging.getLogger("mimamori.jma")
@@ -24,10 +25,6 @@ log = logging.getLogger("mimamori.jma")
 ATOM = "{http://www.w3.org/2005/Atom}"
 MAX_FEED_BYTES = 2 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024
-
-
-class Unreadable(Exception):
-    """A document that will not become readable by asking again: recorded and skipped."""
 
 
 class FeedPoller:
@@ -119,18 +116,10 @@ class FeedPoller:
 
 
 async def _read(session: aiohttp.ClientSession, url: str, limit: int) -> str:
-    """The body of `url`, refused past `limit` bytes (a feed or a report is a few hundred KB
+    """The text of `url`, refused past `limit` bytes (a feed or a report is a few hundred KB
     at most; anything bigger is not what JMA publishes)."""
-    async with session.get(url, allow_redirects=False) as response:
-        if response.status in (404, 410) or 300 <= response.status < 400:
-            raise Unreadable(f"HTTP {response.status}")
-        response.raise_for_status()
-        if (response.content_length or 0) > limit:
-            raise Unreadable(f"over {limit} bytes")
-        body = await response.content.read(limit + 1)
-        if len(body) > limit:
-            raise Unreadable(f"over {limit} bytes")
-        return body.decode(response.charset or "utf-8", errors="replace")
+    body, charset = await read_bounded(session, url, limit)
+    return body.decode(charset or "utf-8", errors="replace")
 
 
 def same_origin(url: str, feed: str) -> bool:
