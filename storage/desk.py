@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,6 +148,9 @@ _KNOWN = (
     " WHERE dt.member_id = m.id AND dt.role = 'user' AND d.desk_watched = 1"
     " AND d.deleted_at IS NULL)))"
 )
+
+
+_KNOWN_CHUNK = 500  # people a statement (both engines limit a statement's parameters)
 
 
 def _matching(search: Search) -> tuple[list[str], list[Any]]:
@@ -342,6 +346,25 @@ class DeskRepository:
             (*inner_params, *params, search.limit, search.offset),
         )
         return [dict(row) for row in rows], int(total[0]) if total else 0
+
+    async def known_among(
+        self, member_ids: Iterable[int], known_since: datetime, desk_watching: bool
+    ) -> set[int]:
+        """Of these people, those the desk reads for its own reasons (a case open or closed
+        since `known_since`, a team it watches where the deployment has a desk): the 窓口
+        role's rule as the people list applies it (_KNOWN), a chunk of people a statement
+        where it was a few statements a person."""
+        ids = sorted(set(member_ids))
+        known: set[int] = set()
+        for start in range(0, len(ids), _KNOWN_CHUNK):
+            part = ids[start : start + _KNOWN_CHUNK]
+            rows = await self._conn.fetch_all(
+                f"SELECT m.id FROM members m WHERE m.id IN ({','.join('?' * len(part))})"
+                f" AND {_KNOWN}",
+                (*part, to_db(known_since), int(desk_watching)),
+            )
+            known.update(int(row[0]) for row in rows)
+        return known
 
     async def steps_export(self) -> list[dict[str, Any]]:
         """Every step of every case, in order (cases.csv's companion)."""
