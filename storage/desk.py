@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, from_db, to_db
+from storage.database import POSTGRESQL, Connection, from_db, to_db
 from storage.models import required_time
 from storage.people_search import candidates, digits_of, like
 
@@ -362,10 +362,10 @@ class DeskRepository:
         if found is not None:
             where.append(found[0])
             inner_params += found[1]
-        # What she shows, read for each person only where few are read (a page, what the
-        # index found); words LIKE reads every member for are tested against the set, as the
-        # queue does (a subquery for each of a city's members took minutes on PostgreSQL).
-        scanning = bool(search.words) and found is None
+        # What she shows, read for each person (an index's look-up on SQLite, even for every
+        # member LIKE reads); on PostgreSQL, where LIKE reads every member, against the set
+        # as the queue does (a subquery for each of a city's members took minutes there).
+        scanning = bool(search.words) and found is None and self._conn.dialect == POSTGRESQL
         shown, shown_set = (_SHOWN, _SHOWN_SET) if scanning else (_SHOWN_ROW, "")
         inner = (
             f"SELECT m.id AS member_id, {_person_columns(shown)},"
@@ -380,14 +380,17 @@ class DeskRepository:
         )
         matching, params = _matching(search)
         condition = (" WHERE " + " AND ".join(matching)) if matching else ""
-        total = await self._conn.fetch_one(
-            f"{shown_set}SELECT COUNT(*) FROM (SELECT 1 FROM ({inner}) q{condition} LIMIT ?) c",
-            (*inner_params, *params, counted_to),
-        )
         order = _order(search, PEOPLE_SORTS, "member_id")
         rows = await self._conn.fetch_all(
             f"{shown_set}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*inner_params, *params, search.limit, search.offset),
+        )
+        if (rows and len(rows) < search.limit) or (not rows and not search.offset):
+            # The last page: the count is in it (a search few match read once, not twice).
+            return [dict(row) for row in rows], search.offset + len(rows)
+        total = await self._conn.fetch_one(
+            f"{shown_set}SELECT COUNT(*) FROM (SELECT 1 FROM ({inner}) q{condition} LIMIT ?) c",
+            (*inner_params, *params, counted_to),
         )
         return [dict(row) for row in rows], int(total[0]) if total else 0
 

@@ -17,6 +17,7 @@ from admin.searching import asked as asking
 from care.desk.reading import CASE_KNOWN_FOR, known_person, known_to_the_desk
 from care.errors import Refused
 from storage.database import SQLITE, to_db
+from storage.desk import _SHOWN_ROW, _SHOWN_SET
 from storage.models import Role
 from tests.conftest import Bot
 from tests.drivers import staff_signed_in
@@ -233,3 +234,13 @@ async def test_the_list_counts_as_far_as_its_pages_reach(bot: Bot) -> None:
     assert max(int(page) for page in PAGE_LINK.findall(third)) == 12
     last = await (await bot.client.get("/admin/people?page=99")).text()
     assert t("admin.people_list.count", total=600, first=551, last=600) in last
+
+
+async def test_what_she_shows_read_for_her_alone_is_what_the_set_says(bot: Bot) -> None:
+    """The list reads 「見せる」 person by person, the queue as a set: one rule."""
+    await _world(bot, 11)
+    async with bot.repos() as repos:
+        alone = await repos.conn.fetch_all(f"SELECT m.id FROM members m WHERE {_SHOWN_ROW}")
+        as_set = await repos.conn.fetch_all(f"{_SHOWN_SET}SELECT shown_id FROM shown")
+    assert {row[0] for row in alone} == {row[0] for row in as_set}
+    assert alone
