@@ -10,7 +10,11 @@ reading at its page and at the count its pages can show (storage.desk.DeskReposi
 .people_page): the same people as ever, found fast when many have the words (a common
 surname fills the page at once), slower when few do. A prefix match on an index would be fast
 for every surname but miss the given names (花子) LIKE finds, and a desk that types a given
-name expects to find her."""
+name expects to find her.
+
+pg_trgm takes only what the database's locale calls letters and digits: in a cluster made with
+--no-locale (the tests') Japanese makes no trigrams, and a Japanese search is still right (the
+index is rechecked) but reads the whole index."""
 
 from __future__ import annotations
 
