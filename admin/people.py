@@ -17,6 +17,16 @@ from care.desk.reading import CASE_KNOWN_FOR, VIEW_AUDIT_EVERY
 from storage.desk import PEOPLE_SORTS
 from storage.models import StaffRole
 
+# The pages past this one the list counts (and links): past them it says "more than" and goes
+# on a page at a time. Counting a city's every resident for a page of fifty grew with the city
+# (issue 42).
+PAGES_AHEAD = 10
+
+
+def _counted_to(asked: searching.Asked) -> int:
+    """How far the list counts: this page, PAGES_AHEAD more, and one to know there are more."""
+    return asked.search.offset + asked.search.limit * (PAGES_AHEAD + 1) + 1
+
 
 @allow(OPERATOR, DESK)
 async def people(request: web.Request) -> web.Response:
@@ -33,14 +43,22 @@ async def people(request: web.Request) -> web.Response:
         await work.repos.admin.audit_view(
             staff, "people_viewed", "people list", work.now, VIEW_AUDIT_EVERY
         )
-        found, total = await work.repos.desk.people_page(asked.search, *reading)
+        found, total = await work.repos.desk.people_page(
+            asked.search, *reading, _counted_to(asked)
+        )
         if asked.page > asked.pages(total):
             asked = searching.within(asked, total)
-            found, total = await work.repos.desk.people_page(asked.search, *reading)
+            found, total = await work.repos.desk.people_page(
+                asked.search, *reading, _counted_to(asked)
+            )
+        more = total >= _counted_to(asked)
+        total = min(total, _counted_to(asked) - 1)
         at_risk = await work.repos.heat.at_risk_ids() if services.settings.heat_areas else None
     context = {
         "people": found,
         "total": total,
+        "more": more,
+        "PAGES_AHEAD": PAGES_AHEAD,  # the pages linked either side of this one
         "asked": asked,
         "everyone": everyone,
         "phone_of": phone_of,

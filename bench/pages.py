@@ -452,7 +452,9 @@ def _span(values: list[float], digits: int) -> str:
     return f"{low:,.{digits}f}–{high:,.{digits}f}"
 
 
-async def main(target: str, requests: int, runs: int, page_seconds: float) -> int:
+async def main(
+    target: str, requests: int, runs: int, page_seconds: float, only: tuple[str, ...] = ()
+) -> int:
     seed = seed_of(target)
     engine = "PostgreSQL" if is_postgres(target) else "SQLite"
     async with (
@@ -509,6 +511,8 @@ async def main(target: str, requests: int, runs: int, page_seconds: float) -> in
                 )
                 found = []
                 for view in views(people):
+                    if only and not any(f"{view.who} {view.name}".startswith(o) for o in only):
+                        continue
                     timed_view = await time_view(bot, view, callers, requests, page_seconds)
                     print(line(timed_view, bare_timed.p50), flush=True)
                     found.append(timed_view)
@@ -537,10 +541,20 @@ if __name__ == "__main__":
         default=30.0,
         help="a page's requests in a run stop once they took this long (one at least)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="only the pages whose line starts so ('desk GET /admin/people'); again for more",
+    )
     args = parser.parse_args()
     if args.requests < 1 or args.runs < 1:
         parser.error("at least one request and one run")
     try:
-        sys.exit(asyncio.run(main(args.database, args.requests, args.runs, args.page_seconds)))
+        sys.exit(
+            asyncio.run(
+                main(args.database, args.requests, args.runs, args.page_seconds, tuple(args.only))
+            )
+        )
     except NotSeeded as refusal:
         sys.exit(f"refused: {refusal}")

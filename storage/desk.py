@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.database import Connection, from_db, guarded, to_db
+from storage.database import POSTGRESQL, Connection, from_db, guarded, to_db
 from storage.models import required_time
+from storage.people_search import candidates, digits_of, like
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class Search:
 # What the desk may see of a person's details: what she shows to at least one manager who
 # watches her now (storage.teams.shown_to_a_manager). Built once per query, as a set: a
 # subquery per row and column took 0.7 s for 3,000 people (bench/desk.py).
-_SHOWN_SET = (
+SHOWN_SET = (
     # From what was shared (few rows) to the teams that make it count: a manager's team found
     # by its key (team_id, member_id), never every member of a team of 300.
     "WITH shown AS MATERIALIZED (SELECT DISTINCT ps.user_id AS shown_id FROM personal_shares ps"
@@ -100,21 +102,37 @@ _SHOWN_SET = (
 _SHOWN = "m.id IN (SELECT shown_id FROM shown)"
 # A person the desk registered from a paper form: her number is the one she is called on.
 _PHONE_ONLY = "m.line_user_id LIKE 'tel:%'"
-_PERSON_COLUMNS = (
-    "m.display_name, m.last_ok_at,"
-    f" CASE WHEN {_SHOWN} THEN m.full_name ELSE '' END AS full_name,"
-    f" CASE WHEN {_SHOWN} THEN m.furigana ELSE '' END AS furigana,"
-    f" CASE WHEN {_PHONE_ONLY} THEN COALESCE(m.channel_address, '')"
-    f" WHEN {_SHOWN} THEN m.phone ELSE '' END AS phone,"
-    f" CASE WHEN {_PHONE_ONLY} THEN 1 ELSE 0 END AS phone_only,"
-    " (SELECT MIN(t.name) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
-    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_name,"
-    " (SELECT MIN(t.id) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
-    " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_id"
+# The same rule for one person, where a query reads only a page of people (the list of
+# people): the set was every share the city has, read for each page.
+SHOWN_ROW = (
+    "EXISTS (SELECT 1 FROM personal_shares ps"
+    " JOIN team_members u ON u.member_id = ps.user_id AND u.role = 'user'"
+    " JOIN team_members mg ON mg.team_id = u.team_id AND mg.member_id = ps.manager_id"
+    " AND mg.role = 'manager'"
+    " JOIN teams t ON t.id = u.team_id AND t.deleted_at IS NULL"
+    " JOIN members w ON w.id = ps.manager_id AND w.status = 'active' AND w.id != ps.user_id"
+    " WHERE ps.user_id = m.id AND NOT EXISTS (SELECT 1 FROM unwatched uw"
+    " WHERE uw.user_id = ps.user_id AND uw.manager_id = ps.manager_id))"
 )
-_DIGITS = "phone"
-for _mark in ("-", " ", "+", "(", ")"):
-    _DIGITS = f"REPLACE({_DIGITS}, '{_mark}', '')"
+
+
+def _person_columns(shown: str) -> str:
+    return (
+        "m.display_name, m.last_ok_at,"
+        f" CASE WHEN {shown} THEN m.full_name ELSE '' END AS full_name,"
+        f" CASE WHEN {shown} THEN m.furigana ELSE '' END AS furigana,"
+        f" CASE WHEN {_PHONE_ONLY} THEN COALESCE(m.channel_address, '')"
+        f" WHEN {shown} THEN m.phone ELSE '' END AS phone,"
+        f" CASE WHEN {_PHONE_ONLY} THEN 1 ELSE 0 END AS phone_only,"
+        " (SELECT MIN(t.name) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+        " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_name,"
+        " (SELECT MIN(t.id) FROM team_members tm JOIN teams t ON t.id = tm.team_id"
+        " AND t.deleted_at IS NULL WHERE tm.member_id = m.id AND tm.role = 'user') AS team_id"
+    )
+
+
+_PERSON_COLUMNS = _person_columns(_SHOWN)
+_DIGITS = digits_of("phone")
 
 # A number the desk registered (+81312345678) among numbers as people write them (03-…).
 _PHONE_SORTED = "CASE WHEN phone LIKE '+81%' THEN '0' || SUBSTR(phone, 4) ELSE phone END"
@@ -148,6 +166,17 @@ _KNOWN = (
     " AND d.deleted_at IS NULL)))"
 )
 
+# The same people as a set, from the few cases open or closed lately (by index) and the teams
+# the desk watches: the 窓口 role's list reads these, not every member to test each.
+_KNOWN_IDS = (
+    "(SELECT k.member_id FROM desk_cases k WHERE k.closed_at IS NULL"
+    " UNION SELECT k.member_id FROM desk_cases k WHERE k.closed_at > ?"
+    " UNION SELECT dt.member_id FROM teams d JOIN team_members dt ON dt.team_id = d.id"
+    " WHERE ? = 1 AND d.desk_watched = 1 AND d.deleted_at IS NULL AND dt.role = 'user')"
+)
+
+_KNOWN_CHUNK = 500  # people a statement (both engines limit a statement's parameters)
+
 
 def _matching(search: Search) -> tuple[list[str], list[Any]]:
     """The words' and filters' conditions over a query's rows (its columns by name)."""
@@ -159,10 +188,10 @@ def _matching(search: Search) -> tuple[list[str], list[Any]]:
         names = search.kana if search.member_id is None else ()
         if names:
             said.append("LOWER(display_name) LIKE ? ESCAPE '\\'")
-            params.append(_like(search.words.lower()))
+            params.append(like(search.words.lower()))
         for kana in names:
             said += ["full_name LIKE ? ESCAPE '\\'", "furigana LIKE ? ESCAPE '\\'"]
-            params += [_like(kana), _like(kana)]
+            params += [like(kana), like(kana)]
         for number in search.digits:
             said.append(f"{_DIGITS} LIKE ?")
             params.append(f"%{number}%")
@@ -189,11 +218,6 @@ def _matching(search: Search) -> tuple[list[str], list[Any]]:
         where.append("opened_at <= ?")
         params.append(to_db(search.opened_before))
     return where, params
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _order(search: Search, sorts: dict[str, str], default: str) -> str:
@@ -296,30 +320,57 @@ class DeskRepository:
         where, params = _matching(search)
         condition = (" WHERE " + " AND ".join(where)) if where else ""
         total = await self._conn.fetch_one(
-            f"{_SHOWN_SET}SELECT COUNT(*) FROM ({inner}) q{condition}", tuple(params)
+            f"{SHOWN_SET}SELECT COUNT(*) FROM ({inner}) q{condition}", tuple(params)
         )
         order = _order(search, QUEUE_SORTS, "urgent DESC, opened_at, id")
         if search.sort == "waiting":  # waiting longest is opened first
             way = "ASC" if search.descending else "DESC"
             order = f"opened_at {way}, id"
         rows = await self._conn.fetch_all(
-            f"{_SHOWN_SET}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"{SHOWN_SET}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, search.limit, search.offset),
         )
         return [dict(row) for row in rows], int(total[0]) if total else 0
 
     async def people_page(
-        self, search: Search, known_since: datetime, desk_watching: bool, only_known: bool
+        self,
+        search: Search,
+        known_since: datetime,
+        desk_watching: bool,
+        only_known: bool,
+        counted_to: int,
+        indexed: bool = True,
     ) -> tuple[list[dict[str, Any]], int]:
         """People the desk looks after (a user of a team, or one it had a case for), not
-        withdrawn: a page of those the search finds, and how many. The desk reads a person for
-        a case open or closed since `known_since`, or a team it watches (`desk_watching`: the
-        deployment has a desk); `only_known` lists only those (the 窓口 role's), else everyone
-        (運用管理's). Each row says whether her card opens to 運用管理 (`known`: those, and
-        the people it registered by phone) and her open case."""
+        withdrawn: a page of those the search finds, and how many up to `counted_to` (the
+        pages the list shows: it never counts a city to show a page). The desk reads a person
+        for a case open or closed since `known_since`, or a team it watches (`desk_watching`:
+        the deployment has a desk); `only_known` lists only those (the 窓口 role's), else
+        everyone (運用管理's). Each row says whether her card opens to 運用管理 (`known`:
+        those, and the people it registered by phone) and her open case. Words of three
+        characters or more are looked up in the index of names and numbers first
+        (storage.people_search); `indexed=False` reads every member as LIKE did before
+        (tests/test_people_bounded.py holds the two to the same people)."""
         known_params = [to_db(known_since), int(desk_watching)]
+        where: list[str] = []
+        inner_params = list(known_params)
+        if only_known:
+            where.append(f"m.id IN {_KNOWN_IDS}")
+            inner_params += known_params
+        found = None
+        if search.words and indexed:
+            names = (search.words.lower(), *search.kana) if search.member_id is None else ()
+            found = candidates(self._conn.dialect, names, search.digits, search.member_id)
+        if found is not None:
+            where.append(found[0])
+            inner_params += found[1]
+        # What she shows, read for each person (an index's look-up on SQLite, even for every
+        # member LIKE reads); on PostgreSQL, where LIKE reads every member, against the set
+        # as the queue does (a subquery for each of a city's members took minutes there).
+        scanning = bool(search.words) and found is None and self._conn.dialect == POSTGRESQL
+        shown, shown_set = (_SHOWN, SHOWN_SET) if scanning else (SHOWN_ROW, "")
         inner = (
-            f"SELECT m.id AS member_id, {_PERSON_COLUMNS},"
+            f"SELECT m.id AS member_id, {_person_columns(shown)},"
             f" CASE WHEN {_KNOWN} OR {_PHONE_ONLY} THEN 1 ELSE 0 END AS known,"
             " (SELECT MIN(o.id) FROM desk_cases o WHERE o.member_id = m.id"
             " AND o.closed_at IS NULL) AS open_case"
@@ -327,23 +378,42 @@ class DeskRepository:
             " team_members p JOIN teams pt ON pt.id = p.team_id AND pt.deleted_at IS NULL"
             " WHERE p.member_id = m.id AND p.role = 'user')"
             " OR EXISTS (SELECT 1 FROM desk_cases pc WHERE pc.member_id = m.id))"
+            + "".join(f" AND {condition}" for condition in where)
         )
-        inner_params = list(known_params)
-        if only_known:
-            inner += f" AND {_KNOWN}"
-            inner_params += known_params
-        where, params = _matching(search)
-        condition = (" WHERE " + " AND ".join(where)) if where else ""
-        total = await self._conn.fetch_one(
-            f"{_SHOWN_SET}SELECT COUNT(*) FROM ({inner}) q{condition}",
-            (*inner_params, *params),
-        )
+        matching, params = _matching(search)
+        condition = (" WHERE " + " AND ".join(matching)) if matching else ""
         order = _order(search, PEOPLE_SORTS, "member_id")
         rows = await self._conn.fetch_all(
-            f"{_SHOWN_SET}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"{shown_set}SELECT * FROM ({inner}) q{condition} ORDER BY {order} LIMIT ? OFFSET ?",
             (*inner_params, *params, search.limit, search.offset),
         )
+        if (rows and len(rows) < search.limit) or (not rows and not search.offset):
+            # The last page: the count is in it (a search few match read once, not twice).
+            return [dict(row) for row in rows], search.offset + len(rows)
+        total = await self._conn.fetch_one(
+            f"{shown_set}SELECT COUNT(*) FROM (SELECT 1 FROM ({inner}) q{condition} LIMIT ?) c",
+            (*inner_params, *params, counted_to),
+        )
         return [dict(row) for row in rows], int(total[0]) if total else 0
+
+    async def known_among(
+        self, member_ids: Iterable[int], known_since: datetime, desk_watching: bool
+    ) -> set[int]:
+        """Of these people, those the desk reads for its own reasons (a case open or closed
+        since `known_since`, a team it watches where the deployment has a desk): the 窓口
+        role's rule as the people list applies it (_KNOWN), a chunk of people a statement
+        where it was a few statements a person."""
+        ids = sorted(set(member_ids))
+        known: set[int] = set()
+        for start in range(0, len(ids), _KNOWN_CHUNK):
+            part = ids[start : start + _KNOWN_CHUNK]
+            rows = await self._conn.fetch_all(
+                f"SELECT m.id FROM members m WHERE m.id IN ({','.join('?' * len(part))})"
+                f" AND {_KNOWN}",
+                (*part, to_db(known_since), int(desk_watching)),
+            )
+            known.update(int(row[0]) for row in rows)
+        return known
 
     async def steps_export(self) -> list[dict[str, Any]]:
         """Every step of every case, in order (cases.csv's companion)."""

@@ -149,17 +149,11 @@ def _recent(work: UnitOfWork, cases: list[DeskCase]) -> bool:
 
 async def known_to_the_desk(work: UnitOfWork, member_ids: list[int]) -> set[int]:
     """Of these people, those the desk has a case for or watches (the 窓口 role's reasons to
-    read them: care.desk.reading.known_person without the registration)."""
-    known = set()
-    for member_id in set(member_ids):
-        member = await work.repos.members.get(member_id)
-        if member is None:
-            continue
-        if _recent(work, await work.repos.desk.cases_of(member_id)) or await desk.watches(
-            work, member
-        ):
-            known.add(member_id)
-    return known
+    read them: care.desk.reading.known_person without the registration), found for all of
+    them at once."""
+    return await work.repos.desk.known_among(
+        member_ids, work.now - CASE_KNOWN_FOR, work.services.timings.desk_after is not None
+    )
 
 
 async def person_card(

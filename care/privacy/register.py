@@ -50,6 +50,9 @@ PERSONAL = (
     Held("invite_codes", "kept_membership"),
     Held("checkin_rounds", "keep_rounds"),
     Held("devices", "kept_member"),
+    # The index of her names and numbers the list of people searches (SQLite's; PostgreSQL's
+    # are indexes of the members table): changed and emptied with her row, by its triggers.
+    Held("people_search", "kept_member"),
     Held("staff_requests", "kept_member"),
     Held("call_attempts", "keep_calls"),
     Held("call_verifications", "keep_calls"),
