@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from storage.database import POSTGRESQL, Connection, from_db, to_db
+from storage.database import POSTGRESQL, Connection, fetch_in, from_db, to_db
 
 DAILY_SERIES = ("checkins", "oks", "resends", "alerts")
 ROUND_STATES = ("open", "resent", "alerted", "answered", "cancelled")
@@ -266,8 +266,9 @@ class StatsRepository:
                 " ORDER BY r.urgent DESC, r.alerted_at",
             )
         ]
+        told = await self._told_about_each([alert["round_id"] for alert in alerts])
         for alert in alerts:
-            alert["told"] = await self.told_about(alert["round_id"])
+            alert["told"] = told.get(alert["round_id"], [])
         return alerts
 
     async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
@@ -285,6 +286,24 @@ class StatsRepository:
                 (to_db(since),),
             )
         ]
+
+    async def _told_about_each(self, round_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """`told_about` for many rounds, a statement for 500 of them (a storm's alerts are
+        thousands: not a statement each)."""
+        told: dict[int, list[dict[str, Any]]] = {}
+        for row in await fetch_in(
+            self._conn,
+            "SELECT o.round_id, m.id, m.display_name, o.state, o.sent_at FROM outbox o"
+            " JOIN members m ON m.id = o.recipient_member_id"
+            " WHERE o.id IN (SELECT MAX(id) FROM outbox WHERE round_id IN ({marks})"
+            " AND purpose = 'alert' AND recipient_member_id IS NOT NULL"
+            " GROUP BY round_id, recipient_member_id) ORDER BY o.round_id, m.id",
+            round_ids,
+        ):
+            told.setdefault(row[0], []).append(
+                {"id": row[1], "display_name": row[2], "state": row[3], "sent_at": row[4]}
+            )
+        return told
 
     async def told_about(self, round_id: int) -> list[dict[str, Any]]:
         # Each manager once, as their latest alert about this round stands.
