@@ -15,11 +15,9 @@ import argparse
 import os
 from datetime import datetime
 
-from aiohttp import web
-
 from ground.clock import FakeClock
-from ground.logs import RouteAccessLogger, setup_logging
-from mimamori.cli import event_loop, load_settings
+from ground.logs import setup_logging
+from mimamori.cli import load_settings, run_server
 from server.app import create_app
 from server.heap import freeze_startup_heap
 
@@ -32,15 +30,7 @@ def serve_at(moment: datetime, loop: str) -> None:
     )
     app = create_app(settings, clock=FakeClock(moment), run_scheduler=False)
     app.on_startup.append(freeze_startup_heap)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=30,
-        access_log_class=RouteAccessLogger,
-        loop=event_loop(loop),
-    )
+    run_server(app, settings, loop)
 
 
 if __name__ == "__main__":

@@ -191,24 +191,29 @@ def serve(env_file: Path) -> int:
     app.on_startup.append(freeze_startup_heap)
     app.on_startup.append(_said_started(settings))
     app.on_shutdown.append(_said_stopping)
-    # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts run,
-    # the sweep in flight and queued webhook events finish.
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            shutdown_timeout=30,
-            access_log_class=RouteAccessLogger,
-            loop=event_loop(env.get("MIMAMORI_EVENT_LOOP", "uvloop")),
-        )
+        run_server(app, settings, env.get("MIMAMORI_EVENT_LOOP", "uvloop"))
     except OSError as error:
         # The port taken, a database file it may not open: one line saying what, not a trace.
         print(f"mimamori: cannot start: {error}", file=sys.stderr)
         return 2
     logging.getLogger("mimamori.server").info("stopped")
     return 0
+
+
+def run_server(app: web.Application, settings: Settings, loop: str) -> None:
+    """The app on its host and port until SIGTERM or SIGINT, which run_app turns into a
+    graceful shutdown: cleanup contexts run, the sweep in flight and queued webhook events
+    finish."""
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=30,
+        access_log_class=RouteAccessLogger,
+        loop=event_loop(loop),
+    )
 
 
 def data_folder_problem(settings: Settings) -> str | None:
