@@ -1,0 +1,39 @@
+"""Issue 42's second attack: the list of people's index and 窓口's reading rule as a stranger,
+a resident who left and the desk would try them."""
+
+from __future__ import annotations
+
+import pytest
+
+from care.privacy import retention
+from storage.database import SQLITE
+from tests.conftest import Bot
+
+# Three letters a name could hold that no other test's name does (a trigram of its own).
+LEFT_NAME = "Zqxjvkw"
+
+
+async def _index_holds(bot: Bot, text: str) -> list[str]:
+    """The trigrams of `text` still written in SQLite's index of names (its segments' bytes),
+    whatever its delete markers hide from a search."""
+    async with bot.repos() as repos:
+        rows = await repos.conn.fetch_all("SELECT block FROM people_search_data", ())
+    written = b"".join(bytes(row[0]) for row in rows if row[0] is not None)
+    folded = text.lower()
+    pieces = {folded[i : i + 3] for i in range(len(folded) - 2)}
+    return sorted(piece for piece in pieces if piece.encode() in written)
+
+
+async def test_a_withdrawn_name_leaves_the_index_of_names_by_the_next_purge(bot: Bot) -> None:
+    if bot.services.db.dialect != SQLITE:
+        pytest.skip("SQLite's own index of names (PostgreSQL's indexes are the members' own)")
+    now = bot.clock.now()
+    async with bot.repos() as repos:
+        member, _ = await repos.members.register("U" + "7" * 32, LEFT_NAME, "ja", now)
+    assert await _index_holds(bot, LEFT_NAME), "written while she is a member"
+    async with bot.repos() as repos:
+        await repos.members.withdraw(member.id, now)
+    await retention.purge(bot.services)
+    # A contentless FTS5 table marks a deletion and keeps what it deleted until its segments
+    # merge: her name, three letters at a time, readable in the database file.
+    assert await _index_holds(bot, LEFT_NAME) == []
