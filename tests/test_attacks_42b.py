@@ -37,3 +37,51 @@ async def test_a_withdrawn_name_leaves_the_index_of_names_by_the_next_purge(bot:
     # A contentless FTS5 table marks a deletion and keeps what it deleted until its segments
     # merge: her name, three letters at a time, readable in the database file.
     assert await _index_holds(bot, LEFT_NAME) == []
+
+
+HOSTILE = (
+    '"',
+    '""',
+    "a\"b'c",
+    "%%%",
+    "___",
+    "\\\\\\",
+    "a%_\\b",
+    "NEAR(ann yam)",
+    "ann OR yam",
+    "ann AND yam",
+    "ann NOT yam",
+    "(((",
+    ")))",
+    "ann*",
+    "^ann",
+    "display_name:ann",
+    "{phone}: 123",
+    "a\x00bc",
+    "\x00\x00\x00",
+    "見守\x00花子",
+    "🙂🙂🙂",
+    "か\u3099か\u3099",
+    "０９０１２３",
+    "０９０-１２３４",
+    "-1",
+    "9" * 40,
+    "あ" * 600,  # past WORDS_LIMIT, within a URL aiohttp reads
+)
+
+
+@pytest.mark.parametrize("role", ["operator", "desk", "viewer"])
+async def test_a_hostile_search_gets_a_page_and_changes_nothing(bot: Bot, role: str) -> None:
+    from storage.models import StaffRole
+    from tests.drivers import add_admin, login
+
+    await add_admin(bot, "attacker", StaffRole(role))
+    assert await login(bot.client, "attacker") == 200
+    for query in HOSTILE:
+        for page in ("", "-1", "0", "abc", "99999999999999999999", "1e9", "2"):
+            response = await bot.client.get("/admin/people", params={"q": query, "page": page})
+            assert response.status in (200, 403), (query, page, response.status)
+            assert (response.status == 200) == (role != "viewer"), "閲覧 reads no names"
+    async with bot.repos() as repos:
+        row = await repos.conn.fetch_one("SELECT COUNT(*) FROM members", ())
+    assert row is not None and row[0] == 0, "nothing changed"
