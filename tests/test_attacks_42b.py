@@ -3,9 +3,14 @@ a resident who left and the desk would try them."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiohttp
 import pytest
+from aiohttp import web
 
 from care.privacy import retention
+from scheduler.documents import Unreadable, read_bounded
 from storage.database import SQLITE
 from tests.conftest import Bot
 
@@ -85,3 +90,38 @@ async def test_a_hostile_search_gets_a_page_and_changes_nothing(bot: Bot, role: 
     async with bot.repos() as repos:
         row = await repos.conn.fetch_one("SELECT COUNT(*) FROM members", ())
     assert row is not None and row[0] == 0, "nothing changed"
+
+
+async def _serving(aiohttp_server: Any, body: bytes, chunked: bool) -> str:
+    """A publisher's server sending `body` whole (its length said) or in pieces (no length)."""
+
+    async def document(request: web.Request) -> web.StreamResponse:
+        if not chunked:
+            return web.Response(body=body)
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 50_000):
+            await response.write(body[start : start + 50_000])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", document)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/feed.xml"))
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_document_is_read_whole_up_to_its_limit_and_refused_past_it(
+    aiohttp_server: Any, chunked: bool
+) -> None:
+    """A feed of 900 KB (JMA's long feed runs to hundreds) was read as its first 128 KB: the
+    stream's read(n) gives what has arrived, not n bytes."""
+    body = bytes(range(256)) * 3600
+    url = await _serving(aiohttp_server, body, chunked)
+    async with aiohttp.ClientSession() as session:
+        read, _ = await read_bounded(session, url, len(body))
+        assert read == body
+        with pytest.raises(Unreadable):
+            await read_bounded(session, url, len(body) - 1)
