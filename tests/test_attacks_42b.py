@@ -125,3 +125,57 @@ async def test_a_document_is_read_whole_up_to_its_limit_and_refused_past_it(
         assert read == body
         with pytest.raises(Unreadable):
             await read_bounded(session, url, len(body) - 1)
+
+
+ODD_NAMES = (
+    'say "hi" now',
+    "100% sure_thing",
+    "back\\slash\\name",
+    "NEAR(one two)",
+    "a OR b AND c",
+    "{phone}: 0312",
+    "^star*",
+    "🙂🙂🙂smile",
+    "が行ガ行",
+    "o'neil",
+)
+
+
+async def test_odd_characters_find_by_the_index_whom_like_finds(bot: Bot) -> None:
+    """Searches full of the index's syntax and LIKE's wildcards, over names that hold them:
+    the index (FTS5's phrase, pg_trgm's LIKE) finds whom LIKE alone finds."""
+    from multidict import MultiDict
+
+    from admin.searching import asked as asking
+    from care.desk.reading import CASE_KNOWN_FOR
+    from storage.models import Role
+
+    now = bot.clock.now()
+    async with bot.repos() as repos:
+        team = await repos.teams.create("odd", 3, 9, now)
+        for i, name in enumerate(ODD_NAMES):
+            member, _ = await repos.members.register(f"U{i:032x}", name, "ja", now)
+            await repos.conn.execute(
+                "UPDATE members SET full_name = ?, phone = ? WHERE id = ?",
+                (name[::-1], f"03-{i:04d}-{i:04d}", member.id),
+            )
+            await repos.teams.add_member(team.id, member.id, Role.USER, now)
+    queries = [
+        *HOSTILE,
+        *ODD_NAMES,
+        *(n[1:6] for n in ODD_NAMES),
+        *(n[::-1][:5] for n in ODD_NAMES),
+    ]
+    found = 0
+    for query in queries:
+        search = asking(MultiDict({"q": query}), now, "desk-a", ("member",)).search
+        results = []
+        for indexed in (True, False):
+            async with bot.repos() as repos:
+                rows, total = await repos.desk.people_page(
+                    search, now - CASE_KNOWN_FOR, True, False, 10**6, indexed
+                )
+            results.append(([row["member_id"] for row in rows], total))
+        assert results[0] == results[1], query
+        found += bool(results[0][1])
+    assert found > len(ODD_NAMES)
