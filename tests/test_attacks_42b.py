@@ -179,3 +179,22 @@ async def test_odd_characters_find_by_the_index_whom_like_finds(bot: Bot) -> Non
         assert results[0] == results[1], query
         found += bool(results[0][1])
     assert found > len(ODD_NAMES)
+
+
+async def test_a_compressed_document_is_refused_by_what_it_inflates_to(
+    aiohttp_server: Any,
+) -> None:
+    """60 KB of gzip that inflate to 64 MB: refused at the limit, not read whole."""
+    import gzip
+
+    packed = gzip.compress(b"\0" * (64 * 1024 * 1024))
+
+    async def document(request: web.Request) -> web.Response:
+        return web.Response(body=packed, headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", document)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(Unreadable):
+            await read_bounded(session, str(server.make_url("/feed.xml")), 1024 * 1024)
