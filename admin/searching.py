@@ -84,7 +84,8 @@ FILTERS = ("urgent", "untaken", "mine", "heat")
 def asked(query: MultiMapping[str], now: datetime, staff: str, sorts: tuple[str, ...]) -> Asked:
     """The search the URL asks for; what it cannot read is left out (never an error: a
     bookmark outlives a team)."""
-    words = " ".join(unicodedata.normalize("NFKC", query.get("q", "")).split())[:WORDS_LIMIT]
+    words = " ".join(_printable(unicodedata.normalize("NFKC", query.get("q", ""))).split())
+    words = words[:WORDS_LIMIT]
     sort = query.get("sort", "")
     sort = sort if sort in sorts else ""
     page = _int(query.get("page"), 100_000) or 1
@@ -118,6 +119,13 @@ def asked(query: MultiMapping[str], now: datetime, staff: str, sorts: tuple[str,
         "page": str(page) if page > 1 else "",
     }
     return Asked(search, values, page)
+
+
+def _printable(text: str) -> str:
+    """The words without control characters (a NUL, typed or pasted): no name holds one,
+    PostgreSQL refuses one in text and SQLite's index of names ends its string at one; each is
+    a space between words."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def within(found: Asked, total: int) -> Asked:

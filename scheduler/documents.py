@@ -27,7 +27,11 @@ async def read_bounded(
         response.raise_for_status()
         if (response.content_length or 0) > limit:
             raise Unreadable(f"over {limit} bytes")
-        body = await response.content.read(limit + 1)
-        if len(body) > limit:
-            raise Unreadable(f"over {limit} bytes")
-        return body, response.charset
+        # Piece by piece to its end: the stream's read(n) returns what has arrived so far
+        # (a 900 KB feed was read as its first 128 KB, locally; less over a network).
+        body = bytearray()
+        async for piece in response.content.iter_any():
+            body += piece
+            if len(body) > limit:
+                raise Unreadable(f"over {limit} bytes")
+        return bytes(body), response.charset

@@ -217,6 +217,19 @@ class RetentionRepository:
     async def purge_audit(self, before: datetime, limit: int) -> int:
         return await self._delete("audit_log", "id", "at < ?", (to_db(before), limit))
 
+    async def compact_people_search(self) -> None:
+        """Rewrite SQLite's index of names and numbers (migration 0063) without what was
+        deleted from it: a contentless FTS5 table only marks a deletion, and keeps the
+        withdrawn or changed name, three letters at a time with their places, in its older
+        segments until they merge (secure_delete overwrites the pages they then free). SQLite
+        3.42's secure-delete option would do it at each deletion; Debian's is older. Once a
+        purge: a rewrite of the whole index, too long for each 退会 on the writer.
+        PostgreSQL's indexes are the members' own columns', vacuumed with them."""
+        if self._conn.dialect != POSTGRESQL:
+            await self._conn.execute(
+                "INSERT INTO people_search (people_search) VALUES ('optimize')", ()
+            )
+
     async def purged_at(self) -> datetime | None:
         row = await self._conn.fetch_one("SELECT purged_at FROM retention_state WHERE id = 1")
         return from_db(row[0]) if row else None

@@ -132,6 +132,8 @@ async def purge(services: Services) -> dict[str, int]:
         counts["roster_imports"] = await work.repos.roster_imports.forget_before(
             now - PENDING_KEPT
         )
+        # Last: what 退会 and this purge emptied leaves SQLite's index of names as well.
+        await work.repos.retention.compact_people_search()
         await work.repos.retention.finished(now)
     log.info(
         "purge done: %s; %d month(s) of report figures stored",
