@@ -509,12 +509,16 @@ class StatsRepository:
         """People whose alerts since a moment ended safe (their own OK, a manager's or the
         desk's confirmation), most first, with their schedule: staff may suggest another
         hour or interval to someone often asleep at 7:00."""
+        # Counted by the safe alerts' index (migration 0064), then the few people read: not a
+        # member's row for each alert. `+member_id`: SQLite would otherwise group by walking
+        # the (member_id, slot_at) index, every round kept (89 s at 100,000 × 400).
+        grouped = "member_id" if self._conn.dialect == POSTGRESQL else "+member_id"
         rows = await self._conn.fetch_all(
             "SELECT m.id AS member_id, m.display_name, m.interval_days, m.checkin_hour,"
-            " COUNT(*) AS alerts FROM checkin_rounds r JOIN members m ON m.id = r.member_id"
-            " WHERE r.alerted_at >= ? AND r.urgent = 0 AND r.state = 'answered'"
-            " GROUP BY m.id, m.display_name, m.interval_days, m.checkin_hour"
-            " ORDER BY alerts DESC, m.id LIMIT ?",
+            " a.alerts FROM (SELECT member_id, COUNT(*) AS alerts FROM checkin_rounds"
+            " WHERE alerted_at >= ? AND urgent = 0 AND state = 'answered'"
+            f" GROUP BY {grouped} ORDER BY alerts DESC, member_id LIMIT ?) a"
+            " JOIN members m ON m.id = a.member_id ORDER BY a.alerts DESC, m.id",
             (to_db(since), limit),
         )
         return [dict(row) for row in rows]

@@ -1,6 +1,6 @@
-"""The open alerts' page says, for each alert, which managers were told and how their latest
-alert about it stands: read for every alert at once, it must say what reading each alert alone
-says (a storm's thousands of alerts are not a statement each)."""
+"""Figures about alerts read by sets, held to what reading them one by one says: whom each open
+alert told (a storm's thousands of alerts are not a statement each), and the people whose
+alerts most often ended safe (counted by their index, then the few people read)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from storage.database import database_for, to_db
 from storage.stats import StatsRepository
 
 AT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+SCHEDULES = [(1, 7), (2, 8), (None, None)]  # (interval_days, checkin_hour), or none
 
 
 async def test_whom_each_alert_told_is_read_at_once_as_one_by_one(database: Path | str) -> None:
@@ -58,3 +59,48 @@ async def test_whom_each_alert_told_is_read_at_once_as_one_by_one(database: Path
     assert len(alerts) == 15
     assert any(alert["told"] for alert in alerts) and not all(alert["told"] for alert in alerts)
     assert {a["round_id"]: a["told"] for a in alerts} == one_by_one
+
+
+async def test_whose_alerts_ended_safe_most_are_counted_as_the_rounds_say(
+    database: Path | str,
+) -> None:
+    rng = random.Random(7)
+    since = AT - timedelta(days=90)
+    db = database_for(database)
+    await db.open()
+    try:
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO members (line_user_id, display_name, language, registered_at,"
+                " interval_days, checkin_hour) VALUES (?, ?, 'ja', ?, ?, ?)",
+                [
+                    (f"U{n:032x}", f"person {n}", to_db(AT), *rng.choice(SCHEDULES))
+                    for n in range(1, 31)
+                ],
+            )
+            rounds = []
+            for day in range(120):
+                slot = AT - timedelta(days=day)
+                for member in rng.sample(range(1, 31), 8):
+                    alerted = slot + timedelta(hours=3) if rng.random() < 0.7 else None
+                    rounds.append(
+                        (member, to_db(slot), rng.choice(["answered", "answered", "cancelled"]),
+                         to_db(slot), to_db(alerted) if alerted else None,
+                         rng.choice([0, 0, 0, 1]))
+                    )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO checkin_rounds (member_id, slot_at, state, opened_at, alerted_at,"
+                " urgent) VALUES (?, ?, ?, ?, ?, ?)",
+                rounds,
+            )
+        async with db.reading() as conn:
+            often = await StatsRepository(conn).false_alarms(since, limit=5)
+    finally:
+        await db.close()
+    counted: dict[int, int] = {}
+    for member, _, state, _, alerted, urgent in rounds:
+        if alerted is not None and alerted >= to_db(since) and not urgent and state == "answered":
+            counted[member] = counted.get(member, 0) + 1
+    expected = sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:5]
+    assert [(row["member_id"], row["alerts"]) for row in often] == expected
+    assert all(row["display_name"] == f"person {row['member_id']}" for row in often)
