@@ -23,6 +23,8 @@ from ground.identifiers import row_id, row_ids
 from ground.qr_codes import qr_png
 from storage.database import from_db
 
+TEAMS_LISTED = 10  # of each partner's teams, on the list of partners
+
 
 @allow(OPERATOR, DESK)
 async def partner_list(request: web.Request, issued: dict[str, Any] | None = None) -> web.Response:
@@ -39,11 +41,22 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
         found = await repos.partners.active()
         teams = await team_choices(request, repos.stats)
     for partner in found:
+        partner["listed"], partner["more_teams"] = listed_teams(partner)
         made = from_db(partner["link_code_at"]) if partner["link_code"] else None
         until = made + partners.LINK_CODE_LIFETIME if made else None
         partner["code_until"] = until if until and until > now else None
     context = {"partners": found, **teams, "kinds": partners.KINDS, "issued": issued}
     return await page(request, "partners.html", context)
+
+
+def listed_teams(partner: dict[str, Any]) -> tuple[list[tuple[str, bool]], int]:
+    """The first TEAMS_LISTED of a partner's teams for the list of partners, as (name, whether
+    their LINE account manages it rather than the desk ticked it), and how many more: a
+    民生委員 may cover hundreds of households, and the list showed every one for every
+    partner (2.2 MB at 100,000 residents). The partner's own page shows them all."""
+    every = [(team["name"], False) for team in partner["teams"]]
+    every += [(team["name"], True) for team in partner["managed"]]
+    return every[:TEAMS_LISTED], max(0, len(every) - TEAMS_LISTED)
 
 
 async def _issued(request: web.Request, partner_id: int, code: str) -> dict[str, Any]:

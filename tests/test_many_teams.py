@@ -69,3 +69,24 @@ async def test_a_partners_teams_stay_ticked_and_a_save_keeps_them(bot: Bot) -> N
     async with bot.services.reading_repositories() as repos:
         kept = [p for p in await repos.partners.active() if p["id"] == partner_id][0]
     assert sorted(team["id"] for team in kept["teams"]) == sorted(late)
+
+
+async def test_the_list_of_partners_names_ten_of_a_partners_teams_and_counts_the_rest(
+    bot: Bot,
+) -> None:
+    ids = await many_teams(bot)
+    covered = ids[:25]
+    async with bot.services.unit_of_work() as work:
+        partner_id = await partners.add(
+            work, "民生委員 西地区", "minsei", "", "", covered, "staff"
+        )
+    await staff_signed_in(bot, "city-staff")
+    listed = await (await bot.client.get("/admin/partners")).text()
+    row = re.search(rf'<tr data-partner="{partner_id}".*?</tr>', listed, re.S)
+    assert row is not None
+    named = set(re.findall(r"町会\d{3}", row.group(0)))
+    assert named == {f"町会{number:03d}" for number in range(1, 11)}
+    assert t("admin.partners42.more_teams", count=15) in row.group(0)
+    # The partner's own page names every one of them, ticked.
+    own = await (await bot.client.get(f"/admin/partners/{partner_id}")).text()
+    assert set(re.findall(r'value="(\d+)" checked', own)) == {str(i) for i in covered}
