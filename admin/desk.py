@@ -148,7 +148,7 @@ async def case_page(request: web.Request) -> web.Response:
         async with services_of(request).unit_of_work() as work:
             found = await reading.case_file(work, row_id(request.match_info["case_id"]), staff)
             visits = await work.repos.partners.visits_of(found.case.id)
-            partner_list = await work.repos.partners.active()
+            partner_list = await work.repos.partners.active(with_teams=False)
             covering = set(await work.repos.partners.covering(found.member.id))
             names = await work.repos.partners.names()
             pause_offered = await outcomes.pause_offered(work, found.case)

@@ -118,7 +118,7 @@ async def _partner_of(request: web.Request) -> dict[str, Any]:
         await repos.admin.audit_view(
             viewer, "partners_viewed", "partner list", work.now, VIEW_AUDIT_EVERY
         )
-        found = [p for p in await repos.partners.active() if p["id"] == partner_id]
+        found = await repos.partners.active(partner_id) if partner_id else []
         if not found:
             raise web.HTTPNotFound(text="no such partner")
         # Its teams are listed whatever the search: a save must not untick one unseen.

@@ -172,23 +172,30 @@ class PartnerRepository:
         row = await self._conn.fetch_one("SELECT * FROM partners WHERE id = ?", (partner_id,))
         return Partner.from_row(row) if row else None
 
-    async def active(self) -> list[dict[str, Any]]:
-        """Partners not removed, with the names of the teams they cover and the LINE name of
-        the account that sent their code (staff see it is who they meant)."""
+    async def active(
+        self, only: int | None = None, *, with_teams: bool = True
+    ) -> list[dict[str, Any]]:
+        """Partners not removed (`only`: that one, if it is), with the names of the teams they
+        cover (unless not `with_teams`: a case's list of whom to ask needs only names) and the
+        LINE name of the account that sent their code (staff see it is who they meant)."""
+        # Every statement below narrowed the same way: one partner's page reads one partner.
+        which, given = ("", ()) if only is None else (" AND p.id = ?", (only,))
         rows = await self._conn.fetch_all(
             "SELECT p.*, m.display_name AS line_name FROM partners p"
             " LEFT JOIN members m ON m.id = p.member_id"
-            " WHERE p.removed_at IS NULL ORDER BY p.kind, p.name, p.id",
-            (),
+            f" WHERE p.removed_at IS NULL{which} ORDER BY p.kind, p.name, p.id",
+            given,
         )
         # Their teams, and the teams their LINE accounts manage, for all of them at once: a
         # city's 500 partners were a thousand statements a page.
+        if not with_teams:
+            return [{**dict(row), "teams": [], "managed": []} for row in rows]
         covered: dict[int, list[dict[str, Any]]] = {}
         for partner_id, team_id, name in await self._conn.fetch_all(
             "SELECT pt.partner_id, t.id, t.name FROM partners p"
             " JOIN partner_teams pt ON pt.partner_id = p.id JOIN teams t ON t.id = pt.team_id"
-            " WHERE p.removed_at IS NULL ORDER BY pt.partner_id, t.id",
-            (),
+            f" WHERE p.removed_at IS NULL{which} ORDER BY pt.partner_id, t.id",
+            given,
         ):
             covered.setdefault(partner_id, []).append({"id": team_id, "name": name})
         # A 民生委員 on LINE who manages a team (joined it with its manager code) covers it as
@@ -198,8 +205,8 @@ class PartnerRepository:
             "SELECT tm.member_id, t.id, t.name FROM partners p"
             " JOIN team_members tm ON tm.member_id = p.member_id AND tm.role = 'manager'"
             " JOIN teams t ON t.id = tm.team_id AND t.deleted_at IS NULL"
-            " WHERE p.removed_at IS NULL ORDER BY tm.member_id, t.id",
-            (),
+            f" WHERE p.removed_at IS NULL{which} ORDER BY tm.member_id, t.id",
+            given,
         ):
             managing.setdefault(member_id, []).append({"id": team_id, "name": name})
         found = []
