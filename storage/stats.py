@@ -271,7 +271,16 @@ class StatsRepository:
             alert["told"] = told.get(alert["round_id"], [])
         return alerts
 
-    async def answered_after_alert(self, since: datetime) -> list[dict[str, Any]]:
+    async def answered_after_alert_count(self, since: datetime) -> int:
+        row = await self._conn.fetch_one(
+            "SELECT COUNT(*) FROM checkin_rounds WHERE state = 'answered'"
+            " AND alerted_at IS NOT NULL AND closed_at >= ?",
+            (to_db(since),),
+        )
+        return int(row[0]) if row else 0
+
+    async def answered_after_alert(self, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """The latest `limit` alerts answered since a moment, latest first."""
         return [
             dict(row)
             for row in await self._conn.fetch_all(
@@ -282,8 +291,8 @@ class StatsRepository:
                 " LEFT JOIN members c ON c.id = r.confirmed_by"
                 " LEFT JOIN members k ON k.id = r.taken_by"
                 " WHERE r.state = 'answered' AND r.alerted_at IS NOT NULL AND r.closed_at >= ?"
-                " ORDER BY r.closed_at DESC",
-                (to_db(since),),
+                " ORDER BY r.closed_at DESC, r.id DESC LIMIT ?",
+                (to_db(since), limit),
             )
         ]
 
