@@ -24,6 +24,7 @@ from ground.qr_codes import qr_png
 from storage.database import from_db
 
 TEAMS_LISTED = 10  # of each partner's teams, on the list of partners
+PARTNERS_SHOWN = 100  # on the list of partners; a search finds the others
 
 
 @allow(OPERATOR, DESK)
@@ -38,14 +39,26 @@ async def partner_list(request: web.Request, issued: dict[str, Any] | None = Non
         await repos.admin.audit_view(
             viewer, "partners_viewed", "partner list", now, VIEW_AUDIT_EVERY
         )
-        found = await repos.partners.active()
+        # The first PARTNERS_SHOWN, and a search by name or area for the others: a
+        # prefecture's 5,000 partners were one page of 3 s.
+        search = request.query.get("partner_q", "")[:50]
+        found = await repos.partners.active(search=search, limit=PARTNERS_SHOWN)
+        total = await repos.partners.active_count(search)
         teams = await team_choices(request, repos.stats)
     for partner in found:
         partner["listed"], partner["more_teams"] = listed_teams(partner)
         made = from_db(partner["link_code_at"]) if partner["link_code"] else None
         until = made + partners.LINK_CODE_LIFETIME if made else None
         partner["code_until"] = until if until and until > now else None
-    context = {"partners": found, **teams, "kinds": partners.KINDS, "issued": issued}
+    context = {
+        "partners": found,
+        "partners_total": total,
+        "partners_shown": PARTNERS_SHOWN,
+        "partner_q": search,
+        **teams,
+        "kinds": partners.KINDS,
+        "issued": issued,
+    }
     return await page(request, "partners.html", context)
 
 

@@ -173,28 +173,38 @@ class PartnerRepository:
         return Partner.from_row(row) if row else None
 
     async def active(
-        self, only: int | None = None, *, with_teams: bool = True
+        self,
+        only: int | None = None,
+        *,
+        with_teams: bool = True,
+        search: str = "",
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Partners not removed (`only`: that one, if it is), with the names of the teams they
-        cover (unless not `with_teams`: a case's list of whom to ask needs only names) and the
-        LINE name of the account that sent their code (staff see it is who they meant)."""
-        # Every statement below narrowed the same way: one partner's page reads one partner.
-        which, given = ("", ()) if only is None else (" AND p.id = ?", (only,))
+        """Partners not removed (`only`: that one, if it is; `search`: those whose name or area
+        has it; `limit`: the first so many), with the names of the teams they cover (unless
+        not `with_teams`: a case's list of whom to ask needs only names) and the LINE name of
+        the account that sent their code (staff see it is who they meant)."""
+        where, given = _partner_where(only, search)
+        bounded = (" LIMIT ?", (limit,)) if limit is not None else ("", ())
         rows = await self._conn.fetch_all(
             "SELECT p.*, m.display_name AS line_name FROM partners p"
             " LEFT JOIN members m ON m.id = p.member_id"
-            f" WHERE p.removed_at IS NULL{which} ORDER BY p.kind, p.name, p.id",
-            given,
+            f" WHERE {where} ORDER BY p.kind, p.name, p.id{bounded[0]}",
+            (*given, *bounded[1]),
         )
-        # Their teams, and the teams their LINE accounts manage, for all of them at once: a
-        # city's 500 partners were a thousand statements a page.
         if not with_teams:
             return [{**dict(row), "teams": [], "managed": []} for row in rows]
+        # Their teams, and the teams their LINE accounts manage, for all of them at once (a
+        # city's 500 partners were a thousand statements a page), and only theirs: 5,000
+        # partners at a million residents cover a million teams.
+        if limit is not None:
+            ids = [int(row["id"]) for row in rows] or [0]
+            where, given = f"p.id IN ({','.join('?' * len(ids))})", tuple(ids)
         covered: dict[int, list[dict[str, Any]]] = {}
         for partner_id, team_id, name in await self._conn.fetch_all(
             "SELECT pt.partner_id, t.id, t.name FROM partners p"
             " JOIN partner_teams pt ON pt.partner_id = p.id JOIN teams t ON t.id = pt.team_id"
-            f" WHERE p.removed_at IS NULL{which} ORDER BY pt.partner_id, t.id",
+            f" WHERE {where} ORDER BY pt.partner_id, t.id",
             given,
         ):
             covered.setdefault(partner_id, []).append({"id": team_id, "name": name})
@@ -205,7 +215,7 @@ class PartnerRepository:
             "SELECT tm.member_id, t.id, t.name FROM partners p"
             " JOIN team_members tm ON tm.member_id = p.member_id AND tm.role = 'manager'"
             " JOIN teams t ON t.id = tm.team_id AND t.deleted_at IS NULL"
-            f" WHERE p.removed_at IS NULL{which} ORDER BY tm.member_id, t.id",
+            f" WHERE {where} ORDER BY tm.member_id, t.id",
             given,
         ):
             managing.setdefault(member_id, []).append({"id": team_id, "name": name})
@@ -222,6 +232,11 @@ class PartnerRepository:
                 }
             )
         return found
+
+    async def active_count(self, search: str = "") -> int:
+        where, given = _partner_where(None, search)
+        row = await self._conn.fetch_one(f"SELECT COUNT(*) FROM partners p WHERE {where}", given)
+        return int(row[0]) if row else 0
 
     async def covering(self, member_id: int) -> list[int]:
         """Partners whose teams include a team the person is a user of."""
@@ -319,3 +334,17 @@ class PartnerRepository:
             (to_db(at), outcome, visit_id),
         )
         return cursor.rowcount == 1
+
+
+def _partner_where(only: int | None, search: str) -> tuple[str, tuple[Any, ...]]:
+    """Partners not removed, `only` that one, whose name or area has `search` (LIKE's own
+    characters taken as typed; a NUL, which PostgreSQL refuses in text, dropped)."""
+    where, given = "p.removed_at IS NULL", ()
+    if only is not None:
+        where, given = f"{where} AND p.id = ?", (only,)
+    pattern = search.replace("\x00", "")
+    if pattern:
+        pattern = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where += " AND (p.name LIKE ? ESCAPE '\\' OR COALESCE(p.area, '') LIKE ? ESCAPE '\\')"
+        given = (*given, f"%{pattern}%", f"%{pattern}%")
+    return where, given

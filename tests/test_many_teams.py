@@ -90,3 +90,23 @@ async def test_the_list_of_partners_names_ten_of_a_partners_teams_and_counts_the
     # The partner's own page names every one of them, ticked.
     own = await (await bot.client.get(f"/admin/partners/{partner_id}")).text()
     assert set(re.findall(r'value="(\d+)" checked', own)) == {str(i) for i in covered}
+
+
+async def test_the_list_of_partners_shows_a_hundred_and_finds_the_others(bot: Bot) -> None:
+    async with bot.services.unit_of_work() as work:
+        for number in range(1, 106):
+            area = "西地区" if number == 105 else "東地区"
+            await partners.add(work, f"協力者{number:03d}", "minsei", "", area, [], "staff")
+    await staff_signed_in(bot, "city-staff")
+    listed = await (await bot.client.get("/admin/partners")).text()
+    assert listed.count("<tr data-partner=") == 100
+    assert t("admin.partners42.shown", shown=100, total=105) in listed
+    found = await (await bot.client.get("/admin/partners", params={"partner_q": "西地区"})).text()
+    assert set(re.findall(r"協力者\d{3}", found)) == {"協力者105"}
+    # LIKE's own characters are taken as typed; a NUL (in no name) is dropped, not a 500.
+    for typed in ("%", "_"):
+        response = await bot.client.get("/admin/partners", params={"partner_q": typed})
+        assert response.status == 200
+        assert "<tr data-partner=" not in await response.text()
+    response = await bot.client.get("/admin/partners", params={"partner_q": "協力者105\x00"})
+    assert response.status == 200 and "協力者105" in await response.text()
