@@ -1,8 +1,9 @@
 """Which members a search of the list of people could find, by an index (migration 0063):
-SQLite's FTS5 trigram table `people_search`, PostgreSQL's pg_trgm indexes over the members'
-own columns. Only a first cut: the search's LIKE (storage.desk._matching) still decides who
-matches, over these few instead of every member, so the index finds at least everyone LIKE
-finds and the results are LIKE's.
+SQLite's FTS5 trigram table `people_search`, PostgreSQL's pg_trgm indexes over a table of the
+same name holding the searched columns (kept by a trigger, apart from the members' rows, which
+the wave changes every morning). Only a first cut: the search's LIKE
+(storage.desk._matching) still decides who matches, over these few instead of every member, so
+the index finds at least everyone LIKE finds and the results are LIKE's.
 
 A trigram index needs three characters of each thing searched for. Shorter words (a two-kanji
 surname: 佐藤) are searched as before, by LIKE over the members in order, and the list stops
@@ -26,15 +27,12 @@ TRIGRAM = 3  # characters a trigram index needs of each thing searched for
 
 
 def digits_of(column: str) -> str:
-    """The column as the search compares numbers: without the marks people write in them. The
-    same expression as migration 0063's PostgreSQL indexes (which match it as written)."""
+    """The column as the search compares numbers: without the marks people write in them (as
+    migration 0063 keeps them in people_search)."""
     expression = column
     for mark in ("-", " ", "+", "(", ")"):
         expression = f"REPLACE({expression}, '{mark}', '')"
     return expression
-
-
-_CHANNEL_DIGITS = digits_of("COALESCE(s.channel_address, '')")
 
 
 def _phrase(text: str) -> str:
@@ -57,22 +55,21 @@ def candidates(
         said.append("m.id = ?")
         params.append(member_id)
     if dialect == POSTGRESQL:
+        # people_search holds the columns as LIKE compares them: the LINE name lowercased,
+        # the numbers as digits (migration 0063).
         found: list[str] = []
         for name in names:
             found += [
                 "s.full_name LIKE ? ESCAPE '\\'",
                 "s.furigana LIKE ? ESCAPE '\\'",
-                "LOWER(s.display_name) LIKE ? ESCAPE '\\'",
+                "s.display_name LIKE ? ESCAPE '\\'",
             ]
             params += [like(name)] * 3
         for number in numbers:
-            found += [
-                f"{digits_of('s.phone')} LIKE ?",
-                f"{_CHANNEL_DIGITS} LIKE ?",
-            ]
+            found += ["s.phone LIKE ?", "s.channel_address LIKE ?"]
             params += [f"%{number}%"] * 2
         if found:
-            said.append(f"m.id IN (SELECT s.id FROM members s WHERE {' OR '.join(found)})")
+            said.append(f"m.id IN (SELECT s.id FROM people_search s WHERE {' OR '.join(found)})")
     else:
         terms = []
         if names:

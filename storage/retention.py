@@ -224,7 +224,7 @@ class RetentionRepository:
         segments until they merge (secure_delete overwrites the pages they then free). SQLite
         3.42's secure-delete option would do it at each deletion; Debian's is older. Once a
         purge: a rewrite of the whole index, too long for each 退会 on the writer.
-        PostgreSQL's indexes are the members' own columns', vacuumed with them."""
+        PostgreSQL's people_search is a table: its old rows are vacuumed as the members' are."""
         if self._conn.dialect != POSTGRESQL:
             await self._conn.execute(
                 "INSERT INTO people_search (people_search) VALUES ('optimize')", ()

@@ -31,8 +31,9 @@ TALLIES = (
     "line_messages_tally",
     "member_tally",
 )
-# SQLite's own index of the members' names and numbers (migration 0063's FTS5 table and its
-# shadow tables): not copied, PostgreSQL indexes the members' columns themselves.
+# The index of the members' names and numbers (migration 0063: SQLite's FTS5 table and its
+# shadow tables): not copied; PostgreSQL's own people_search fills from its trigger as the
+# members are copied in.
 SQLITE_INDEXES = ("people_search",)
 TABLES = (
     "members",
