@@ -316,17 +316,7 @@ class StatsRepository:
 
     async def told_about(self, round_id: int) -> list[dict[str, Any]]:
         # Each manager once, as their latest alert about this round stands.
-        return [
-            dict(row)
-            for row in await self._conn.fetch_all(
-                "SELECT m.id, m.display_name, o.state, o.sent_at FROM outbox o"
-                " JOIN members m ON m.id = o.recipient_member_id"
-                " WHERE o.id IN (SELECT MAX(id) FROM outbox WHERE round_id = ?"
-                " AND purpose = 'alert' AND recipient_member_id IS NOT NULL"
-                " GROUP BY recipient_member_id) ORDER BY m.id",
-                (round_id,),
-            )
-        ]
+        return (await self._told_about_each([round_id])).get(round_id, [])
 
     async def group_reports(self, since: datetime) -> list[dict[str, Any]]:
         return [

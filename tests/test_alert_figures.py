@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage.database import database_for, to_db
+from storage.database import Connection, database_for, to_db
 from storage.stats import StatsRepository
 
 AT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
@@ -21,11 +21,8 @@ async def test_whom_each_alert_told_is_read_at_once_as_one_by_one(database: Path
     await db.open()
     try:
         async with db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO members (line_user_id, display_name, language, registered_at)"
-                " VALUES (?, ?, 'ja', ?)",
-                [(f"U{n:032x}", f"person {n}", to_db(AT)) for n in range(1, 41)],
-            )
+            await _people(conn, [(None, None)] * 40)
+            sent: list[tuple[int, int, str | None, int | None, str]] = []
             for resident in range(1, 21):  # members 21-40 are the managers
                 state = "alerted" if resident % 4 else "answered"
                 (round_id,) = await conn.fetch_one(
@@ -34,31 +31,53 @@ async def test_whom_each_alert_told_is_read_at_once_as_one_by_one(database: Path
                     (resident, to_db(AT), state, to_db(AT), to_db(AT)),
                 )
                 for number in range(rng.randrange(0, 6)):
-                    await conn.execute(
+                    purpose = rng.choice(["alert", "alert", "checkin"])
+                    manager = rng.choice([None, *range(21, 26)])
+                    state = rng.choice(["sent", "failed", "pending"])
+                    (outbox_id,) = await conn.fetch_one(
                         "INSERT INTO outbox (kind, recipients, messages, retry_key, purpose,"
                         " round_id, recipient_member_id, state, attempts, next_attempt_at,"
                         " created_at, sent_at) VALUES ('push', '[]', '[]', ?, ?, ?, ?, ?, 1,"
-                        " ?, ?, ?)",
+                        " ?, ?, ?) RETURNING id",
                         (
                             f"{round_id}-{number}",
-                            rng.choice(["alert", "alert", "checkin"]),
+                            purpose,
                             round_id,
-                            rng.choice([None, *range(21, 26)]),
-                            rng.choice(["sent", "failed", "pending"]),
+                            manager,
+                            state,
                             to_db(AT),
                             to_db(AT + timedelta(minutes=number)),
                             to_db(AT + timedelta(minutes=number)),
                         ),
                     )
+                    sent.append((outbox_id, round_id, purpose, manager, state))
         async with db.reading() as conn:
             stats = StatsRepository(conn)
             alerts = await stats.open_alerts()
             one_by_one = {a["round_id"]: await stats.told_about(a["round_id"]) for a in alerts}
     finally:
         await db.close()
+    # What the rows say: each manager alerted about the round once, as the latest stands.
+    latest: dict[tuple[int, int], tuple[int, str]] = {}
+    for outbox_id, round_id, purpose, manager, state in sorted(sent):
+        if purpose == "alert" and manager is not None:
+            latest[(round_id, manager)] = (outbox_id, state)
+    expected = {
+        alert["round_id"]: [
+            (manager, f"person {manager}", state)
+            for (round_id, manager), (_, state) in sorted(latest.items())
+            if round_id == alert["round_id"]
+        ]
+        for alert in alerts
+    }
     assert len(alerts) == 15
     assert any(alert["told"] for alert in alerts) and not all(alert["told"] for alert in alerts)
-    assert {a["round_id"]: a["told"] for a in alerts} == one_by_one
+    told = {a["round_id"]: a["told"] for a in alerts}
+    assert told == one_by_one
+    assert {
+        round_id: [(row["id"], row["display_name"], row["state"]) for row in rows]
+        for round_id, rows in told.items()
+    } == expected
 
 
 async def test_whose_alerts_ended_safe_most_are_counted_as_the_rounds_say(
@@ -70,14 +89,7 @@ async def test_whose_alerts_ended_safe_most_are_counted_as_the_rounds_say(
     await db.open()
     try:
         async with db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO members (line_user_id, display_name, language, registered_at,"
-                " interval_days, checkin_hour) VALUES (?, ?, 'ja', ?, ?, ?)",
-                [
-                    (f"U{n:032x}", f"person {n}", to_db(AT), *rng.choice(SCHEDULES))
-                    for n in range(1, 31)
-                ],
-            )
+            await _people(conn, [rng.choice(SCHEDULES) for _ in range(30)])
             rounds = []
             for day in range(120):
                 slot = AT - timedelta(days=day)
@@ -104,3 +116,15 @@ async def test_whose_alerts_ended_safe_most_are_counted_as_the_rounds_say(
     expected = sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:5]
     assert [(row["member_id"], row["alerts"]) for row in often] == expected
     assert all(row["display_name"] == f"person {row['member_id']}" for row in often)
+
+
+async def _people(conn: Connection, schedules: list[tuple[int | None, int | None]]) -> None:
+    """Members 1, 2, … named "person 1", …, each with her (interval_days, checkin_hour)."""
+    await conn.executemany(
+        "INSERT INTO members (line_user_id, display_name, language, registered_at,"
+        " interval_days, checkin_hour) VALUES (?, ?, 'ja', ?, ?, ?)",
+        [
+            (f"U{n:032x}", f"person {n}", to_db(AT), *schedule)
+            for n, schedule in enumerate(schedules, 1)
+        ],
+    )
